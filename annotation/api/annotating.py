@@ -1,0 +1,77 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from annotation import selectors
+from annotation.api import serializers as s
+from annotation.api.base import ProjectScopedApi
+from annotation.errors import Conflict
+from annotation.services import queue
+from annotation.services.annotations import AnnotationInput, annotation_submit
+
+
+class NextApi(ProjectScopedApi):
+    @extend_schema(
+        responses={200: s.NextOutputSerializer, 204: OpenApiResponse(description="Nothing left for you"),
+                   409: OpenApiResponse(description="Acknowledge the new guideline version first")},
+        operation_id="next_item",
+    )
+    def get(self, request, pid: int):
+        project, membership = self.project_for(request, pid)
+        if membership is not None:
+            guideline = selectors.guideline_latest(project=project)
+            if guideline is not None and membership.acknowledged_guideline_version < guideline.version:
+                raise Conflict(
+                    f"The guideline changed (version {guideline.version}: {guideline.change_note}). "
+                    "Read and acknowledge it before the next item.",
+                    code="guideline_ack_required",
+                    extra={"guideline_version": guideline.version},
+                )
+        assignment = queue.assignment_next_for_annotator(project=project, user=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        body = {"assignment": assignment, "item": assignment.item}
+        return Response(s.NextOutputSerializer(body).data)
+
+
+class SkipApi(ProjectScopedApi):
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Skipped")})
+    def post(self, request, pid: int, aid: int):
+        project, _ = self.project_for(request, pid)
+        queue.assignment_skip(project=project, user=request.user, assignment_id=aid)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProgressApi(ProjectScopedApi):
+    @extend_schema(responses=s.ProgressOutputSerializer)
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        return Response(selectors.progress_for_annotator(project=project, user=request.user))
+
+
+class AnnotationCreateApi(ProjectScopedApi):
+    @extend_schema(request=s.AnnotationInputSerializer, responses={201: s.AnnotationOutputSerializer, 200: s.AnnotationOutputSerializer})
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = s.AnnotationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        labels = values.get("labels")
+        if labels is None:
+            labels = [values["label"]] if values.get("label") else []
+        annotation, created = annotation_submit(
+            project=project,
+            user=request.user,
+            data=AnnotationInput(
+                item_id=values["item"],
+                labels=labels,
+                unsure=values["unsure"],
+                unusable=values["unusable"],
+                comment=values["comment"],
+                lead_time_ms=values.get("lead_time_ms"),
+                client_id=values.get("client_id"),
+            ),
+        )
+        return Response(
+            s.AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

@@ -1,0 +1,56 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from annotation import selectors
+from annotation.api import serializers as s
+from annotation.api.base import ProjectScopedApi
+from annotation.api.pagination import StandardPagination
+from annotation.errors import ValidationFailed
+from annotation.models import Role
+from annotation.services.bulk import item_bulk_create
+
+
+class ItemBulkCreateApi(ProjectScopedApi):
+    required_role = Role.MANAGER
+
+    @extend_schema(request=s.BulkItemRowSerializer(many=True), responses={201: s.BulkResultSerializer, 200: s.BulkResultSerializer})
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        result = item_bulk_create(project=project, rows=request.data)
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class ItemListFilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    tag = serializers.CharField(required=False)
+    has_issue = serializers.BooleanField(required=False, allow_null=True, default=None)
+    flag = serializers.CharField(required=False)
+    batch = serializers.IntegerField(required=False)
+    label = serializers.CharField(required=False)
+    ordering = serializers.ChoiceField(choices=list(selectors.ITEM_ORDERINGS), required=False, default="id")
+
+
+class ItemListApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str), OpenApiParameter("tag", str), OpenApiParameter("has_issue", bool),
+            OpenApiParameter("flag", str), OpenApiParameter("batch", int), OpenApiParameter("label", str),
+            OpenApiParameter("ordering", str, enum=list(selectors.ITEM_ORDERINGS)),
+            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+        ],
+        responses=s.ItemListSerializer(many=True),
+        operation_id="items_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        filters = ItemListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        if "has_issue" in request.query_params and request.query_params["has_issue"] not in ("true", "false", "1", "0"):
+            raise ValidationFailed("has_issue must be true or false.", field="has_issue")
+        queryset = selectors.item_list(project=project, **filters.validated_data)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(s.ItemListSerializer(page, many=True).data)

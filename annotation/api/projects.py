@@ -1,0 +1,102 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import selectors
+from annotation.api import serializers as s
+from annotation.api.base import ProjectScopedApi
+from annotation.models import Role
+from annotation.services import projects as project_services
+from annotation.services.projects import LabelSpec
+
+
+class ProjectListCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=s.ProjectListItemSerializer(many=True), operation_id="projects_list")
+    def get(self, request):
+        memberships = selectors.project_list_for_user(user=request.user)
+        return Response(s.ProjectListItemSerializer(memberships, many=True).data)
+
+    @extend_schema(request=s.ProjectCreateInputSerializer, responses={201: s.ProjectOutputSerializer})
+    def post(self, request):
+        data = s.ProjectCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        labels = [LabelSpec(**label) for label in fields.pop("labels")]
+        project = project_services.project_create(user=request.user, labels=labels, **fields)
+        context = {"role": Role.MANAGER, "counts": selectors.project_status_counts(project=project), "guideline_version": 1}
+        return Response(s.ProjectOutputSerializer(project, context=context).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(ProjectScopedApi):
+    @extend_schema(responses=s.ProjectOutputSerializer)
+    def get(self, request, pid: int):
+        project, membership = self.project_for(request, pid)
+        guideline = selectors.guideline_latest(project=project)
+        context = {
+            "role": membership.role if membership else Role.MANAGER,
+            "counts": selectors.project_status_counts(project=project),
+            "guideline_version": guideline.version if guideline else None,
+        }
+        return Response(s.ProjectOutputSerializer(project, context=context).data)
+
+
+class MembershipListCreateApi(ProjectScopedApi):
+    required_role = Role.MANAGER
+
+    @extend_schema(responses=s.MembershipOutputSerializer(many=True), operation_id="members_list")
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        members = project.memberships.select_related("user").order_by("user__username", "id")
+        return Response(s.MembershipOutputSerializer(members, many=True).data)
+
+    @extend_schema(request=s.MembershipInputSerializer, responses={201: s.MembershipOutputSerializer})
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = s.MembershipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = project_services.membership_set(project=project, user_id=data.validated_data["user"], role=data.validated_data["role"])
+        return Response(s.MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class GuidelineListCreateApi(ProjectScopedApi):
+    @extend_schema(responses=s.GuidelineOutputSerializer(many=True), operation_id="guidelines_list")
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        guidelines = project.guidelines.select_related("author").order_by("-version")
+        return Response(s.GuidelineOutputSerializer(guidelines, many=True).data)
+
+    @extend_schema(request=s.GuidelineInputSerializer, responses={201: s.GuidelineOutputSerializer})
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid, Role.MANAGER)
+        data = s.GuidelineInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        guideline = project_services.guideline_create(project=project, author=request.user, **data.validated_data)
+        return Response(s.GuidelineOutputSerializer(guideline).data, status=status.HTTP_201_CREATED)
+
+
+class GuidelineAcknowledgeApi(ProjectScopedApi):
+    @extend_schema(request=s.GuidelineAckInputSerializer, responses={200: s.GuidelineAckInputSerializer})
+    def post(self, request, pid: int):
+        project, membership = self.project_for(request, pid)
+        data = s.GuidelineAckInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if membership is not None:
+            project_services.guideline_acknowledge(membership=membership, version=data.validated_data["version"])
+        return Response({"version": data.validated_data["version"]})
+
+
+class UserCreateApi(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=s.UserCreateInputSerializer, responses={201: s.UserOutputSerializer})
+    def post(self, request):
+        data = s.UserCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            user = project_services.user_create(**data.validated_data)
+        return Response(s.UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)

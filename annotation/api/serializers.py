@@ -1,0 +1,234 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["value", "hotkey", "description", "order"]
+
+
+class LabelInputSerializer(serializers.Serializer):
+    value = serializers.CharField(max_length=100)
+    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ProjectCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    multi_label = serializers.BooleanField(default=False)
+    labels = LabelInputSerializer(many=True)
+    annotations_per_item = serializers.IntegerField(default=3, min_value=1, max_value=20)
+    max_annotations_per_item = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    gold_rate = serializers.FloatField(default=0.0, min_value=0.0, max_value=1.0)
+    guidelines = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    lease_seconds = serializers.IntegerField(required=False, min_value=30, max_value=86400)
+    early_stopping = serializers.BooleanField(required=False)
+    sampling_strategy = serializers.ChoiceField(
+        required=False, choices=["random", "least_confidence", "margin", "entropy", "bald"]
+    )
+    review_confidence_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer):
+    labels = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField()
+    guideline_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "description", "task_type", "multi_label", "labels", "annotations_per_item",
+            "max_annotations_per_item", "early_stopping", "gold_rate", "lease_seconds", "sampling_strategy",
+            "consensus_method", "review_confidence_threshold", "created_at", "counts", "role", "guideline_version",
+        ]
+
+    def get_labels(self, project: Project) -> list[dict]:
+        labels = self.context.get("labels")
+        if labels is None:
+            labels = project.labels.filter(is_active=True)
+        return LabelSerializer(labels, many=True).data
+
+    def get_counts(self, project: Project) -> dict | None:
+        return self.context.get("counts")
+
+    def get_role(self, project: Project) -> str | None:
+        return self.context.get("role")
+
+    def get_guideline_version(self, project: Project) -> int | None:
+        return self.context.get("guideline_version")
+
+
+class ProjectListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="project.id")
+    name = serializers.CharField(source="project.name")
+    task_type = serializers.CharField(source="project.task_type")
+    multi_label = serializers.BooleanField(source="project.multi_label")
+    role = serializers.CharField()
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "username", "project", "role", "acknowledged_guideline_version", "created_at"]
+
+
+class GuidelineInputSerializer(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, max_length=200_000)
+    change_note = serializers.CharField(max_length=500)
+
+
+class GuidelineOutputSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+
+    class Meta:
+        model = Guideline
+        fields = ["id", "version", "body", "change_note", "author", "created_at"]
+
+
+class GuidelineAckInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class BulkItemRowSerializer(serializers.Serializer):
+    """Documentation-only shape of one bulk row; rows are validated one by one so good rows always land."""
+
+    external_id = serializers.CharField()
+    text = serializers.CharField(required=False)
+    file_url = serializers.CharField(required=False)
+    file_b64 = serializers.CharField(required=False)
+    metadata = serializers.DictField(required=False)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    gold_label = serializers.JSONField(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+    batch = serializers.IntegerField(allow_null=True)
+
+
+class ItemAnnotatorSerializer(serializers.ModelSerializer):
+    """What an annotator may see of an item: content only — no labels, consensus, gold or predictions."""
+
+    media_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "text", "media_url", "content_type", "metadata", "tags"]
+
+    def get_media_url(self, item: Item) -> str | None:
+        return f"/media/items/{item.pk}/" if item.file else None
+
+
+class ItemListSerializer(serializers.ModelSerializer):
+    media_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Item
+        fields = [
+            "id", "external_id", "text", "media_url", "metadata", "tags", "status", "priority", "annotation_count",
+            "target_annotations", "is_gold", "gold_label", "consensus_label", "consensus_confidence", "final_label",
+            "label_quality", "is_label_issue", "issue_kinds", "issue_severity", "predicted_label", "predicted_probs",
+            "profile", "flags", "near_dup_group", "created_at",
+        ]
+
+    def get_media_url(self, item: Item) -> str | None:
+        return f"/media/items/{item.pk}/" if item.file else None
+
+
+class AnnotationInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    labels = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    unsure = serializers.BooleanField(default=False)
+    unusable = serializers.BooleanField(default=False)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    lead_time_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000, allow_null=True)
+    client_id = serializers.UUIDField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if "label" in attrs and "labels" in attrs:
+            raise serializers.ValidationError({"labels": ["Send either label or labels, not both."]})
+        return attrs
+
+
+class AnnotationOutputSerializer(serializers.ModelSerializer):
+    label = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "item", "annotator", "label", "labels", "unsure", "unusable", "comment", "lead_time_ms",
+            "guideline_version", "client_id", "is_live", "supersedes", "created_at",
+        ]
+
+    def get_label(self, annotation: Annotation) -> str | None:
+        return annotation.labels[0] if len(annotation.labels) == 1 else None
+
+
+class AssignmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    is_gold = serializers.SerializerMethodField()
+
+    def get_is_gold(self, obj) -> bool:
+        return False  # gold items stay indistinguishable to the annotator
+
+
+class NextOutputSerializer(serializers.Serializer):
+    assignment = AssignmentOutputSerializer()
+    item = ItemAnnotatorSerializer()
+
+
+class ProgressOutputSerializer(serializers.Serializer):
+    done = serializers.IntegerField()
+    left = serializers.IntegerField()
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "status", "progress", "message", "result", "error", "attempts", "project", "params",
+            "created_at", "started_at", "finished_at",
+        ]
+
+
+class JobRefSerializer(serializers.Serializer):
+    job = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class UserCreateInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username"]

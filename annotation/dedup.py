@@ -1,0 +1,297 @@
+"""Exact and near-duplicate detection (pure numpy; no Django).
+
+- Exact: sha256 of the bytes, or of UTF-8 text.
+- Near-duplicate text: a normalised key (NFKC, casefold, punctuation removed, whitespace collapsed) groups
+  trivially different copies; MinHash over character shingles with LSH banding groups texts whose
+  estimated Jaccard similarity is >= a threshold.
+- Near-duplicate images: a 64-bit DCT perceptual hash and a Hamming-radius search by multi-index hashing
+  (4 bands of 16 bits: two hashes within distance r share at least one band within r // 4 bits).
+
+Groups are connected components of the "similar" graph (scipy's union-find equivalent), so similarity is
+chained: A~B and B~C put A and C in one group even if A and C differ more. Each group is a sorted array of
+input indices; only groups of two or more are returned, ordered by their smallest index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.fft
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+_WS = re.compile(r"\s+")
+_EMPTY = np.uint64(1 << 32)  # above every 32-bit bin value: marks an empty bin
+_LSH_WINDOW = 16
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads every input bit over the output (uint64 in, uint64 out)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def minhash_signatures(texts: Sequence[str], *, shingle_size: int = 5, num_perm: int = 128, seed: int = 0) -> np.ndarray:
+    """MinHash signatures, shape (n, num_perm) uint64, of the character ``shingle_size``-gram sets of ``texts``.
+
+    One-permutation hashing: each shingle is hashed once, the top bits pick one of ``num_perm`` bins and the
+    bin keeps its minimum; empty bins borrow from the next non-empty bin (rotation densification), so the
+    share of equal entries between two rows estimates Jaccard similarity like ``num_perm`` separate
+    permutations at a fraction of the cost. Texts shorter than a shingle give one (end-padded) shingle per
+    character. Preconditions: ``num_perm`` a power of two, ``shingle_size`` >= 1; raises ValueError otherwise.
+    """
+    if num_perm < 2 or num_perm & (num_perm - 1):
+        raise ValueError("num_perm must be a power of two")
+    if shingle_size < 1:
+        raise ValueError("shingle_size must be >= 1")
+    n = len(texts)
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    pad = "\0" * shingle_size
+    # One encode for the whole batch; the NUL padding keeps every shingle inside its own text.
+    codes = np.frombuffer((pad.join(texts) + pad).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = codes.astype(np.uint64)
+    starts = np.concatenate([[0], np.cumsum(lengths + shingle_size)[:-1]]).astype(np.int64)
+    doc = np.repeat(np.arange(n), lengths)
+    before = np.cumsum(lengths) - lengths
+    pos = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - before, lengths)
+    h = np.full(len(pos), np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1), dtype=np.uint64)
+    for j in range(shingle_size):
+        h = _mix64(h ^ codes[pos + j])
+    bits = num_perm.bit_length() - 1
+    bins = (h >> np.uint64(64 - bits)).astype(np.int64)
+    values = h & np.uint64(0xFFFFFFFF)
+    sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
+    np.minimum.at(sig, doc * num_perm + bins, values)
+    return _densify(sig.reshape(n, num_perm))
+
+
+def _densify(sig: np.ndarray) -> np.ndarray:
+    """Fill each empty bin from the next non-empty bin to its right (circularly), offset by the distance so
+    borrowed values differ from the originals."""
+    n, k = sig.shape
+    filled = sig != _EMPTY
+    cols = np.arange(2 * k)
+    src = np.where(np.tile(filled, 2), cols, 2 * k)
+    nxt = np.minimum.accumulate(src[:, ::-1], axis=1)[:, ::-1][:, :k]
+    has_any = filled.any(axis=1)
+    nxt = np.where(has_any[:, None], nxt, np.arange(k)[None, :])
+    dist = (nxt - np.arange(k)[None, :]).astype(np.uint64)
+    borrowed = sig[np.arange(n)[:, None], nxt % k]
+    out = np.where(filled, sig, borrowed + dist * np.uint64(0x1_0000_0001))
+    return np.where(has_any[:, None], out, _EMPTY)
+
+
+def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
+    """(bands, rows) with bands * rows == num_perm minimising the area of missed pairs above ``threshold``
+    plus spurious candidates below it under the LSH S-curve 1 - (1 - s^r)^b."""
+    s = np.linspace(0.0, 1.0, 201)
+    best = (num_perm, 1)
+    best_cost = np.inf
+    for rows in (r for r in range(1, num_perm + 1) if num_perm % r == 0):
+        bands = num_perm // rows
+        p = 1 - (1 - s**rows) ** bands
+        cost = np.trapezoid(np.where(s < threshold, p, 0.0), s) + np.trapezoid(np.where(s >= threshold, 1 - p, 0.0), s)
+        if cost < best_cost:
+            best, best_cost = (bands, rows), cost
+    return best
+
+
+def lsh_candidate_pairs(sig: np.ndarray, *, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct index pairs (i < j) of signature rows that collide in at least one LSH band.
+
+    Within one bucket each row is paired with its next ``_LSH_WINDOW`` neighbours only, so a huge bucket
+    of boilerplate costs linear time; the components still connect through the chain.
+    """
+    n, k = sig.shape
+    bands, rows = lsh_bands(k, threshold)
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    for band in range(bands):
+        key = np.zeros(n, dtype=np.uint64)
+        for col in range(band * rows, (band + 1) * rows):
+            key = _mix64(key ^ sig[:, col])
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        for d in range(1, min(_LSH_WINDOW, n - 1) + 1):
+            same = sorted_key[d:] == sorted_key[:-d]
+            if not same.any():
+                break
+            lefts.append(order[:-d][same])
+            rights.append(order[d:][same])
+    if not lefts:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    a = np.concatenate(lefts)
+    b = np.concatenate(rights)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pairs = np.unique(lo.astype(np.int64) * n + hi)
+    return pairs // n, pairs % n
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of raw content (files)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of text encoded as UTF-8 (lone surrogates kept, so any ``str`` hashes)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def normalise_text(text: str) -> str:
+    """Key for near-identical text: NFKC, casefold, punctuation (Unicode category P*) dropped, runs of
+    whitespace collapsed to one space, ends stripped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(ch for ch in folded if not unicodedata.category(ch).startswith("P"))
+    return _WS.sub(" ", kept).strip()
+
+
+def groups_from_pairs(n: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
+    """Connected components (size >= 2) of the graph on ``n`` nodes with edges ``left[i]–right[i]``."""
+    if n == 0 or len(left) == 0:
+        return []
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    cuts = np.flatnonzero(np.diff(sorted_labels)) + 1
+    groups = [g for g in np.split(order, cuts) if len(g) > 1]
+    groups.sort(key=lambda g: int(g[0]))
+    return groups
+
+
+def _equal_key_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges chaining consecutive members of each run of equal keys (enough for components)."""
+    order = np.argsort(keys, kind="stable")
+    same = keys[order][1:] == keys[order][:-1]
+    return order[:-1][same], order[1:][same]
+
+
+def exact_groups(keys: Sequence[str] | np.ndarray) -> list[np.ndarray]:
+    """Groups of indices whose keys (sha256 hex, normalised text, ...) are equal."""
+    arr = np.asarray(keys, dtype=object).astype(str)
+    left, right = _equal_key_pairs(arr)
+    return groups_from_pairs(len(arr), left, right)
+
+
+def near_duplicate_text_groups(
+    texts: Sequence[str],
+    *,
+    threshold: float = 0.8,
+    shingle_size: int = 5,
+    num_perm: int = 128,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Groups of texts that are equal after ``normalise_text`` or whose MinHash-estimated Jaccard similarity
+    of character ``shingle_size``-grams (on the normalised text) is >= ``threshold``.
+
+    Preconditions: 0 < threshold <= 1; ``num_perm`` a multiple of 8. Similarity is estimated from the
+    signatures (standard error ~ sqrt(J(1-J)/num_perm)), so pairs near the threshold may fall either way.
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    norm = np.array([normalise_text(t) for t in texts], dtype=object).astype(str)
+    n = len(norm)
+    if n < 2:
+        return []
+    # Texts equal after normalisation are linked directly; MinHash runs once per distinct key.
+    uniq, first, inverse = np.unique(norm, return_index=True, return_inverse=True)
+    left_exact = np.arange(n)
+    right_exact = first[inverse]
+    sig = minhash_signatures(list(uniq), shingle_size=shingle_size, num_perm=num_perm, seed=seed)
+    a, b = lsh_candidate_pairs(sig, threshold=threshold)
+    if len(a):
+        estimate = (sig[a] == sig[b]).mean(axis=1)
+        keep = estimate >= threshold
+        a, b = first[a[keep]], first[b[keep]]
+    left = np.concatenate([left_exact, a])
+    right = np.concatenate([right_exact, b])
+    return groups_from_pairs(n, left, right)
+
+
+def phash_from_gray32(gray: np.ndarray) -> np.ndarray:
+    """64-bit DCT perceptual hashes of grayscale images resized to 32x32.
+
+    ``gray``: float or uint8 array shaped (n, 32, 32) or (32, 32). Bit k (row-major over the 8x8
+    lowest-frequency DCT block) is set when that coefficient exceeds the block's median, the DC term
+    excluded from the median because it only encodes overall brightness. Returns uint64, shape (n,) or ().
+    """
+    arr = np.asarray(gray, dtype=np.float64)
+    single = arr.ndim == 2
+    arr = arr[None] if single else arr
+    if arr.shape[1:] != (32, 32):
+        raise ValueError(f"expected 32x32 grayscale images, got {arr.shape[1:]}")
+    low = scipy.fft.dctn(arr, type=2, axes=(1, 2), norm="ortho")[:, :8, :8].reshape(len(arr), 64)
+    median = np.median(low[:, 1:], axis=1, keepdims=True)
+    bits = (low > median).astype(np.uint64)
+    weights = np.uint64(1) << np.arange(63, -1, -1, dtype=np.uint64)
+    hashes = (bits * weights).sum(axis=1, dtype=np.uint64)
+    return hashes[0] if single else hashes
+
+
+def hamming_groups(hashes: np.ndarray, *, max_distance: int = 6) -> list[np.ndarray]:
+    """Groups of 64-bit hashes within Hamming distance ``max_distance`` of each other (chained).
+
+    Preconditions: ``hashes`` uint64 (or int convertible), 0 <= max_distance <= 11 (the band search flips
+    up to max_distance // 4 bits per 16-bit band; past 11 the candidate count grows too fast). Raises
+    ValueError otherwise.
+    """
+    if not 0 <= max_distance <= 11:
+        raise ValueError("max_distance must be between 0 and 11")
+    h = np.asarray(hashes).astype(np.uint64)
+    n = len(h)
+    if n < 2:
+        return []
+    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    left_parts = [np.arange(n)]
+    right_parts = [first[inverse]]
+    if max_distance > 0 and len(uniq) > 1:
+        ua, ub = _band_matches(uniq, max_distance)
+        left_parts.append(first[ua])
+        right_parts.append(first[ub])
+    return groups_from_pairs(n, np.concatenate(left_parts), np.concatenate(right_parts))
+
+
+def _flip_masks(bits: int, radius: int) -> np.ndarray:
+    masks = [0]
+    if radius >= 1:
+        masks += [1 << i for i in range(bits)]
+    if radius >= 2:
+        masks += [(1 << i) | (1 << j) for i in range(bits) for j in range(i + 1, bits)]
+    return np.array(masks, dtype=np.uint64)
+
+
+def _band_matches(uniq: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of distinct hashes within ``max_distance``, found band by band."""
+    radius = max_distance // 4
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    for band in range(4):
+        values = (uniq >> np.uint64(16 * band)) & np.uint64(0xFFFF)
+        order = np.argsort(values, kind="stable")
+        sorted_vals = values[order]
+        for mask in _flip_masks(16, radius):
+            query = values ^ mask
+            lo = np.searchsorted(sorted_vals, query, side="left")
+            hi = np.searchsorted(sorted_vals, query, side="right")
+            counts = hi - lo
+            if not counts.any():
+                continue
+            qi = np.repeat(np.arange(len(uniq)), counts)
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            cj = order[np.arange(len(qi)) + starts]
+            keep = qi < cj
+            qi, cj = qi[keep], cj[keep]
+            dist = np.bitwise_count(uniq[qi] ^ uniq[cj])
+            close = dist <= max_distance
+            lefts.append(qi[close])
+            rights.append(cj[close])
+    if not lefts:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    return np.concatenate(lefts), np.concatenate(rights)

@@ -1,0 +1,113 @@
+from django.db import models
+from django.db.models import Q
+
+from annotation.models.project import Project
+
+
+class ItemStatus(models.TextChoices):
+    NEW = "new", "New"
+    IN_PROGRESS = "in_progress", "In progress"
+    LABELLED = "labelled", "Labelled"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    ACCEPTED = "accepted", "Accepted"
+    DISCARDED = "discarded", "Discarded"
+
+
+OPEN_STATUSES = (ItemStatus.NEW, ItemStatus.IN_PROGRESS)
+
+
+class ImportBatch(models.Model):
+    """One ingress run (a bulk call or an uploaded file) with its profile summary."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    source = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    n_created = models.PositiveIntegerField(default=0)
+    n_duplicates = models.PositiveIntegerField(default=0)
+    n_errors = models.PositiveIntegerField(default=0)
+    profile_summary = models.JSONField(default=dict, blank=True)
+    drift = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="batch_unique_number")]
+
+    def __str__(self) -> str:
+        return f"batch {self.number}"
+
+
+def item_upload_to(instance: "Item", filename: str) -> str:
+    return f"projects/{instance.project_id}/{instance.sha256[:2]}/{instance.sha256}/{filename}"
+
+
+class Item(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+    file = models.FileField(upload_to=item_upload_to, max_length=500, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    near_dup_key = models.CharField(max_length=64, blank=True, db_index=True)
+    near_dup_group = models.PositiveIntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    profile = models.JSONField(default=dict, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    gold_label = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.NEW)
+    priority = models.FloatField(default=0.0)
+    target_annotations = models.PositiveSmallIntegerField(default=3)
+    annotation_count = models.PositiveIntegerField(default=0)
+    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    # Written by the quality layer (stored here so lower layers can read it without importing quality).
+    consensus_label = models.JSONField(null=True, blank=True)
+    consensus_confidence = models.FloatField(null=True, blank=True)
+    final_label = models.JSONField(null=True, blank=True)
+    label_quality = models.FloatField(null=True, blank=True)
+    is_label_issue = models.BooleanField(default=False)
+    issue_kinds = models.JSONField(default=list, blank=True)
+    issue_severity = models.FloatField(default=0.0)
+    # Written by the active-learning layer: the base model's latest prediction for this item.
+    predicted_label = models.JSONField(null=True, blank=True)
+    predicted_probs = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="item_unique_external_id"),
+        ]
+        indexes = [
+            # The queue scans open items of a project by priority then age.
+            models.Index(
+                "project", "status", "is_gold", models.F("priority").desc(), "id", name="item_queue_idx"
+            ),
+            models.Index(fields=["project", "sha256"], name="item_sha_idx"),
+            models.Index(
+                fields=["project", "issue_severity"], condition=Q(is_label_issue=True), name="item_issue_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+    @property
+    def media_kind(self) -> str:
+        return self.project.task_type.split("_")[0] if self.file else "text"
+
+
+class ItemTag(models.Model):
+    """Slice membership for filtering and per-tag quality; mirrors ``Item.tags``."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "tag"], name="itemtag_unique")]
+        indexes = [models.Index(fields=["project", "tag"], name="itemtag_project_tag_idx")]
+
+    def __str__(self) -> str:
+        return self.tag

@@ -1,0 +1,96 @@
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from annotation.models import Assignment, AssignmentState, Guideline, Item, ItemTag, Job, Membership, Project
+from annotation.models.item import OPEN_STATUSES, ItemStatus
+
+ITEM_ORDERINGS = {
+    "label_quality": ("label_quality", "id"),
+    "-label_quality": ("-label_quality", "id"),
+    "priority": ("priority", "id"),
+    "-priority": ("-priority", "id"),
+    "severity": ("issue_severity", "id"),
+    "-severity": ("-issue_severity", "id"),
+    "id": ("id",),
+    "-id": ("-id",),
+    "external_id": ("external_id", "id"),
+    "consensus_confidence": ("consensus_confidence", "id"),
+}
+
+
+def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
+
+
+def project_status_counts(*, project: Project) -> dict[str, int]:
+    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("id"))
+    counts = {status: 0 for status in ItemStatus.values}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    counts["total"] = sum(counts[status] for status in ItemStatus.values)
+    return counts
+
+
+def guideline_latest(*, project: Project) -> Guideline | None:
+    return Guideline.objects.filter(project=project).order_by("-version").first()
+
+
+def item_list(
+    *,
+    project: Project,
+    status: str | None = None,
+    tag: str | None = None,
+    has_issue: bool | None = None,
+    flag: str | None = None,
+    batch: int | None = None,
+    ordering: str = "id",
+    label: str | None = None,
+) -> QuerySet[Item]:
+    """Items of a project with filters. Raises KeyError on an unknown ordering (the API validates first)."""
+    queryset = Item.objects.filter(project=project)
+    if status:
+        queryset = queryset.filter(status__in=status.split(","))
+    if tag:
+        queryset = queryset.filter(Exists(ItemTag.objects.filter(item=OuterRef("pk"), tag=tag)))
+    if has_issue is not None:
+        queryset = queryset.filter(is_label_issue=has_issue)
+    if flag:
+        queryset = queryset.filter(flags__contains=[flag]) if _json_contains_supported() else queryset.filter(
+            flags__icontains=f'"{flag}"'
+        )
+    if batch:
+        queryset = queryset.filter(batch__number=batch)
+    if label:
+        queryset = queryset.filter(Q(final_label=label) | Q(final_label__isnull=True, consensus_label=label))
+    return queryset.order_by(*ITEM_ORDERINGS[ordering])
+
+
+def _json_contains_supported() -> bool:
+    from django.db import connection
+
+    return connection.features.supports_json_field_contains
+
+
+def progress_for_annotator(*, project: Project, user: AbstractBaseUser) -> dict[str, int]:
+    """Items done by the caller and a count of items still open to them (two indexed counts)."""
+    done = Assignment.objects.filter(project=project, annotator=user, state=AssignmentState.DONE).count()
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    left = (
+        Item.objects.filter(project=project, status__in=OPEN_STATUSES, is_gold=False)
+        .exclude(Exists(seen))
+        .count()
+    )
+    return {"done": done, "left": left}
+
+
+def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
+    job = Job.objects.filter(pk=job_id).select_related("project").first()
+    if job is None:
+        return None
+    if user.is_staff or job.created_by_id == user.pk:
+        return job
+    if job.project_id and Membership.objects.filter(
+        user=user, project_id=job.project_id, role__in=("reviewer", "manager")
+    ).exists():
+        return job
+    return None

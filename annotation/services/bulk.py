@@ -1,0 +1,121 @@
+"""Bulk JSON item creation: every row validated on its own, good rows land, bad rows are reported."""
+
+from django.db import transaction
+
+from annotation.models import Item, Project, TaskType
+from annotation.services import items as item_services
+from annotation.services.items import BulkResult, RowIssue
+
+MAX_TEXT = 1_000_000
+MAX_ROWS = 10_000
+
+
+def item_bulk_create(*, project: Project, rows: object, source: str = "bulk API") -> BulkResult:
+    """Validate and insert rows of ``[{external_id, text?, metadata?, tags?, gold_label?}]``.
+
+    Re-sending the same rows is idempotent: existing external ids count as duplicates. Media rows (file_b64,
+    file_url) go through ``annotation.services.media_rows`` for image/audio projects.
+    Raises ValidationFailed when the body is not a list or is too long (nothing is stored then).
+    """
+    from annotation.errors import ValidationFailed
+
+    if not isinstance(rows, list):
+        raise ValidationFailed("The body must be a JSON list of items.", field="non_field_errors")
+    if len(rows) > MAX_ROWS:
+        raise ValidationFailed(
+            f"At most {MAX_ROWS} rows per bulk call; upload a file to /imports/ for more.", field="non_field_errors"
+        )
+    result = BulkResult()
+    labels = item_services.label_values(project=project)
+    prepared: list[tuple[int, Item]] = []
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        item = _prepare_row(project=project, index=index, row=row, labels=labels, result=result)
+        if item is None:
+            continue
+        if item.external_id in seen:
+            result.duplicates += 1
+            result.duplicate_ids.append(item.external_id)
+            continue
+        seen.add(item.external_id)
+        prepared.append((index, item))
+    existing = item_services.existing_external_ids(project=project, external_ids=[item.external_id for _, item in prepared])
+    fresh = [item for _, item in prepared if item.external_id not in existing]
+    result.duplicates += len(prepared) - len(fresh)
+    if fresh:
+        with transaction.atomic():
+            batch = item_services.batch_open(project=project, source=source)
+            for item in fresh:
+                item.batch = batch
+            item_services.items_insert(project=project, items=fresh)
+            batch.n_created = len(fresh)
+            batch.n_duplicates = result.duplicates
+            batch.n_errors = len(result.errors)
+            batch.save(update_fields=["n_created", "n_duplicates", "n_errors"])
+        result.batch_id = batch.number
+    result.created = len(fresh)
+    return result
+
+
+def _prepare_row(*, project: Project, index: int, row: object, labels: set[str], result: BulkResult) -> Item | None:
+    def fail(field: str, message: str) -> None:
+        result.errors.append(RowIssue(index=index, field=field, message=message))
+
+    if not isinstance(row, dict):
+        fail("non_field_errors", "Each row must be a JSON object.")
+        return None
+    external_id = row.get("external_id")
+    if not isinstance(external_id, str | int) or not str(external_id).strip():
+        fail("external_id", "external_id is required (a non-empty string).")
+        return None
+    external_id = str(external_id).strip()
+    if len(external_id) > 255:
+        fail("external_id", "external_id is longer than 255 characters.")
+        return None
+    metadata = row.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        fail("metadata", "metadata must be a JSON object.")
+        return None
+    tags, tag_error = item_services.clean_tags(row.get("tags"))
+    if tag_error:
+        fail("tags", tag_error)
+        return None
+    gold, gold_error = item_services.gold_value(project=project, raw=row.get("gold_label"), label_values=labels)
+    if gold_error:
+        fail("gold_label", gold_error)
+        return None
+    if project.task_type != TaskType.TEXT:
+        from annotation.services.media_rows import media_item_from_row
+
+        return media_item_from_row(
+            project=project, index=index, row=row, external_id=external_id, metadata=metadata, tags=tags, gold=gold,
+            fail=fail,
+        )
+    text = row.get("text")
+    if not isinstance(text, str):
+        fail("text", "text is required for a text project (a string).")
+        return None
+    if len(text) > MAX_TEXT:
+        fail("text", f"text is longer than {MAX_TEXT} characters.")
+        return None
+    return text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
+
+
+def text_item(*, project: Project, external_id: str, text: str, metadata: dict, tags: list[str], gold: object) -> Item:
+    from annotation.profiling_hooks import text_profile
+
+    profile, flags, near_key = text_profile(project=project, text=text)
+    return Item(
+        project=project,
+        external_id=external_id,
+        text=text,
+        sha256=item_services.text_sha256(text),
+        near_dup_key=near_key,
+        metadata=metadata,
+        tags=tags,
+        gold_label=gold,
+        is_gold=gold is not None,
+        profile=profile,
+        flags=flags,
+        target_annotations=project.annotations_per_item,
+    )

@@ -1,0 +1,103 @@
+"""Creating items from already-parsed rows (bulk JSON, file imports). Parsing lives in ``annotation.ingress``."""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+
+from annotation.models import ImportBatch, Item, ItemTag, Label, Project
+
+
+@dataclass
+class RowIssue:
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    duplicates: int = 0
+    errors: list[RowIssue] = field(default_factory=list)
+    batch_id: int | None = None
+    duplicate_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "errors": [issue.as_dict() for issue in self.errors],
+            "batch": self.batch_id,
+        }
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def batch_open(*, project: Project, source: str) -> ImportBatch:
+    with transaction.atomic():
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        number = (ImportBatch.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+        return ImportBatch.objects.create(project=project, number=number, source=source[:300])
+
+
+def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
+    """Normalise a gold label; returns (value, error message)."""
+    if raw in (None, "", []):
+        return None, None
+    if project.multi_label:
+        values = raw if isinstance(raw, list) else [part for part in str(raw).split(";") if part]
+        unknown = [value for value in values if value not in label_values]
+        if unknown:
+            return None, f"Unknown gold label(s): {', '.join(map(str, unknown))}."
+        return sorted(values), None
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            return None, "A single-label project takes one gold label."
+        raw = raw[0]
+    if str(raw) not in label_values:
+        return None, f"Unknown gold label '{raw}'; known: {', '.join(sorted(label_values))}."
+    return str(raw), None
+
+
+def clean_tags(raw: object) -> tuple[list[str], str | None]:
+    if raw in (None, ""):
+        return [], None
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(";")]
+    if not isinstance(raw, list) or not all(isinstance(tag, str) for tag in raw):
+        return [], "tags must be a list of strings."
+    tags = sorted({tag.strip() for tag in raw if tag.strip()})
+    if any(len(tag) > 100 for tag in tags):
+        return [], "A tag is longer than 100 characters."
+    return tags, None
+
+
+def items_insert(*, project: Project, items: list[Item]) -> list[Item]:
+    """Insert prepared items and their tag rows in one transaction (caller has deduplicated)."""
+    with transaction.atomic():
+        created = Item.objects.bulk_create(items, batch_size=1000)
+        tag_rows = [ItemTag(project=project, item=item, tag=tag) for item in created for tag in item.tags]
+        if tag_rows:
+            ItemTag.objects.bulk_create(tag_rows, batch_size=2000)
+    return created
+
+
+def existing_external_ids(*, project: Project, external_ids: Iterable[str]) -> set[str]:
+    ids = list(external_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        found.update(Item.objects.filter(project=project, external_id__in=chunk).values_list("external_id", flat=True))
+    return found
+
+
+def label_values(*, project: Project) -> set[str]:
+    return set(Label.objects.filter(project=project, is_active=True).values_list("value", flat=True))

@@ -1,0 +1,162 @@
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from annotation.errors import Conflict, NotFound, ValidationFailed
+from annotation.models import Guideline, Label, Membership, Project, Role, TaskType
+
+DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
+RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    value: str
+    hotkey: str = ""
+    description: str = ""
+
+
+def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
+    seen_values: set[str] = set()
+    used = {spec.hotkey.lower() for spec in labels if spec.hotkey}
+    for index, spec in enumerate(labels):
+        value = spec.value.strip()
+        if not value:
+            raise ValidationFailed(f"Label {index + 1} has an empty value.", field="labels")
+        if value in seen_values:
+            raise ValidationFailed(f"Label '{value}' appears twice.", field="labels")
+        seen_values.add(value)
+        if spec.hotkey and (len(spec.hotkey) != 1 or spec.hotkey.lower() in RESERVED_HOTKEYS):
+            raise ValidationFailed(
+                f"Hotkey '{spec.hotkey}' of label '{value}' must be one character and not one of u, x, s, g, c.",
+                field="labels",
+            )
+    if len(used) != len([spec for spec in labels if spec.hotkey]):
+        raise ValidationFailed("Two labels share a hotkey.", field="labels")
+    free = iter(key for key in DEFAULT_HOTKEYS if key not in used and key not in RESERVED_HOTKEYS)
+    return [
+        LabelSpec(value=spec.value.strip(), hotkey=spec.hotkey.lower() or next(free, ""), description=spec.description)
+        for spec in labels
+    ]
+
+
+@transaction.atomic
+def project_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    task_type: str,
+    labels: list[LabelSpec],
+    multi_label: bool = False,
+    annotations_per_item: int = 3,
+    gold_rate: float = 0.0,
+    guidelines: str = "",
+    **settings_fields: object,
+) -> Project:
+    """Create a project with its label set, guideline v1, and the creator as manager.
+
+    Raises ValidationFailed for an unknown task type, fewer than two labels (single-label), bad hotkeys or ranges.
+    """
+    if task_type not in TaskType.values:
+        raise ValidationFailed(f"Unknown task_type; choose one of {', '.join(TaskType.values)}.", field="task_type")
+    if not name.strip():
+        raise ValidationFailed("A project needs a name.", field="name")
+    if len(labels) < (1 if multi_label else 2):
+        raise ValidationFailed("A classification project needs at least two labels.", field="labels")
+    if not 1 <= annotations_per_item <= 20:
+        raise ValidationFailed("annotations_per_item must be between 1 and 20.", field="annotations_per_item")
+    if not 0.0 <= gold_rate <= 1.0:
+        raise ValidationFailed("gold_rate must be between 0 and 1.", field="gold_rate")
+    specs = _assign_hotkeys(labels)
+    max_k = max(int(settings_fields.pop("max_annotations_per_item", 5) or 5), annotations_per_item)
+    project = Project.objects.create(
+        name=name.strip(),
+        task_type=task_type,
+        multi_label=multi_label,
+        annotations_per_item=annotations_per_item,
+        max_annotations_per_item=max_k,
+        gold_rate=gold_rate,
+        created_by=user,
+        **settings_fields,
+    )
+    Label.objects.bulk_create(
+        [
+            Label(project=project, value=spec.value, hotkey=spec.hotkey, description=spec.description, order=index)
+            for index, spec in enumerate(specs)
+        ]
+    )
+    Guideline.objects.create(project=project, version=1, body=guidelines, change_note="Initial version", author=user)
+    Membership.objects.create(user=user, project=project, role=Role.MANAGER, acknowledged_guideline_version=1)
+    return project
+
+
+@transaction.atomic
+def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
+    """Add a member or change their role (idempotent). Raises ValidationFailed for unknown user or role."""
+    if role not in Role.values:
+        raise ValidationFailed(f"Unknown role; choose one of {', '.join(Role.values)}.", field="role")
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise ValidationFailed("No active user with that id.", field="user")
+    membership, created = Membership.objects.get_or_create(user=user, project=project, defaults={"role": role})
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def guideline_current(*, project: Project) -> Guideline | None:
+    return Guideline.objects.filter(project=project).order_by("-version").first()
+
+
+@transaction.atomic
+def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, change_note: str) -> Guideline:
+    """Store a new guideline version; annotators must acknowledge it before their next item."""
+    if not change_note.strip():
+        raise ValidationFailed("Say what changed in this version.", field="change_note")
+    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialises concurrent version numbering
+    latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    guideline = Guideline.objects.create(
+        project=project, version=latest + 1, body=body, change_note=change_note.strip(), author=author
+    )
+    Membership.objects.filter(project=project, user=author).update(acknowledged_guideline_version=guideline.version)
+    return guideline
+
+
+def guideline_acknowledge(*, membership: Membership, version: int) -> Membership:
+    current = guideline_current(project=membership.project)
+    if current is None or version != current.version:
+        raise Conflict("Acknowledge the current guideline version.", field="version", code="stale_guideline")
+    Membership.objects.filter(pk=membership.pk).update(acknowledged_guideline_version=version)
+    membership.acknowledged_guideline_version = version
+    return membership
+
+
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> AbstractBaseUser:
+    """Raises ValidationFailed when the username is taken or the password too short."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    user_model = get_user_model()
+    if not username.strip():
+        raise ValidationFailed("A username is required.", field="username")
+    if user_model.objects.filter(username=username).exists():
+        raise ValidationFailed("That username is taken.", field="username")
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="password") from exc
+    try:
+        return user_model.objects.create_user(username=username, password=password, email=email, is_staff=is_staff)
+    except IntegrityError as exc:
+        raise ValidationFailed("That username is taken.", field="username") from exc
+
+
+def project_get(*, project_id: int) -> Project:
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        raise NotFound("Project not found.")
+    return project

@@ -1,0 +1,109 @@
+"""The annotator queue: which item the calling annotator gets next.
+
+Guarantees (also on SQLite, where IMMEDIATE transactions serialise writers):
+- never more than ``item.target_annotations`` live annotations plus unexpired leases per item;
+- never the same item twice to one annotator (unique (item, annotator) on Assignment);
+- expired leases give the slot back; serves by priority, then age; gold items mixed in at the project's rate.
+Constant query count per call whatever the project size.
+"""
+
+import random
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotation.models import Assignment, AssignmentState, Item, ItemStatus, Project
+from annotation.models.item import OPEN_STATUSES
+
+
+def _active_leases(now) -> Subquery:
+    leases = (
+        Assignment.objects.filter(item=OuterRef("pk"), state=AssignmentState.ACTIVE, expires_at__gt=now)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(leases), Value(0))
+
+
+def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
+    seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    queryset = Item.objects.filter(project=project, status__in=OPEN_STATUSES, is_gold=gold).exclude(Exists(seen))
+    if not gold:
+        queryset = queryset.annotate(leases=_active_leases(now)).filter(
+            target_annotations__gt=F("annotation_count") + F("leases")
+        )
+    # skip_locked: two annotators asking at once get different items instead of waiting on one row.
+    queryset = queryset.order_by("-priority", "id").select_for_update(skip_locked=True, of=("self",))
+    return queryset.first()
+
+
+def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assignment | None:
+    now = timezone.now()
+    return (
+        Assignment.objects.select_related("item")
+        .filter(project=project, annotator=user, state=AssignmentState.ACTIVE, expires_at__gt=now)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def assignment_next_for_annotator(
+    *, project: Project, user: AbstractBaseUser, rng: random.Random | None = None
+) -> Assignment | None:
+    """Return the caller's current lease, or lease them the next item; None when nothing is left for them."""
+    current = assignment_active_for(project=project, user=user)
+    if current is not None:
+        return current
+    now = timezone.now()
+    want_gold = project.gold_rate > 0 and (rng or random).random() < project.gold_rate
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                item = _pick(project=project, user=user, now=now, gold=True) if want_gold else None
+                if item is None:
+                    item = _pick(project=project, user=user, now=now, gold=False)
+                if item is None:
+                    return None
+                assignment = Assignment.objects.create(
+                    project=project,
+                    item=item,
+                    annotator=user,
+                    is_gold=item.is_gold,
+                    expires_at=now + timedelta(seconds=project.lease_seconds),
+                )
+                if item.status == ItemStatus.NEW:
+                    Item.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(status=ItemStatus.IN_PROGRESS)
+                    item.status = ItemStatus.IN_PROGRESS
+                assignment.item = item
+                return assignment
+        except IntegrityError:
+            # The same annotator asked twice at once and the other request leased this item: try again.
+            current = assignment_active_for(project=project, user=user)
+            if current is not None:
+                return current
+    return None
+
+
+def assignment_skip(*, project: Project, user: AbstractBaseUser, assignment_id: int) -> None:
+    """Give the item back to the pool; this annotator will not be served it again."""
+    updated = Assignment.objects.filter(
+        pk=assignment_id, project=project, annotator=user, state=AssignmentState.ACTIVE
+    ).update(state=AssignmentState.SKIPPED, finished_at=timezone.now())
+    if not updated:
+        from annotation.errors import NotFound
+
+        raise NotFound("No active assignment with that id.", field="assignment")
+
+
+def leases_expire(*, now=None) -> int:
+    """Mark expired leases (the queue already ignores them; this keeps the table honest)."""
+    now = now or timezone.now()
+    return Assignment.objects.filter(state=AssignmentState.ACTIVE, expires_at__lte=now).update(
+        state=AssignmentState.EXPIRED
+    )

@@ -1,0 +1,26 @@
+from celery import shared_task
+
+from annotation import jobs
+from annotation.services.queue import leases_expire
+
+
+def _selftest(job, context) -> dict:
+    steps = int(job.params.get("steps", 3))
+    for step in range(steps):
+        context.progress((step + 1) / steps, f"step {step + 1} of {steps}")
+    return {"steps": steps, "echo": job.params.get("echo")}
+
+
+@shared_task(name="annotation.selftest", acks_late=True)
+def selftest(*, job_id: str) -> None:
+    jobs.job_execute(job_id=job_id, work=_selftest)
+
+
+@shared_task(name="annotation.job_sweep", acks_late=True)
+def job_sweep() -> dict:
+    return jobs.jobs_sweep()
+
+
+@shared_task(name="annotation.lease_sweep", acks_late=True)
+def lease_sweep() -> int:
+    return leases_expire()

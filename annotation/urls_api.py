@@ -1,0 +1,20 @@
+from django.urls import path
+
+from annotation.api import annotating, items, jobs, projects
+
+urlpatterns = [
+    path("auth/token/", jobs.TokenObtainApi.as_view(), name="api-token"),
+    path("users/", projects.UserCreateApi.as_view(), name="api-users"),
+    path("jobs/<uuid:job_id>/", jobs.JobDetailApi.as_view(), name="api-job"),
+    path("projects/", projects.ProjectListCreateApi.as_view(), name="api-projects"),
+    path("projects/<int:pid>/", projects.ProjectDetailApi.as_view(), name="api-project"),
+    path("projects/<int:pid>/members/", projects.MembershipListCreateApi.as_view(), name="api-members"),
+    path("projects/<int:pid>/guidelines/", projects.GuidelineListCreateApi.as_view(), name="api-guidelines"),
+    path("projects/<int:pid>/guidelines/acknowledge/", projects.GuidelineAcknowledgeApi.as_view(), name="api-guideline-ack"),
+    path("projects/<int:pid>/items/bulk/", items.ItemBulkCreateApi.as_view(), name="api-items-bulk"),
+    path("projects/<int:pid>/items/", items.ItemListApi.as_view(), name="api-items"),
+    path("projects/<int:pid>/next/", annotating.NextApi.as_view(), name="api-next"),
+    path("projects/<int:pid>/progress/", annotating.ProgressApi.as_view(), name="api-progress"),
+    path("projects/<int:pid>/assignments/<int:aid>/skip/", annotating.SkipApi.as_view(), name="api-skip"),
+    path("projects/<int:pid>/annotations/", annotating.AnnotationCreateApi.as_view(), name="api-annotations"),
+]

@@ -1,0 +1,141 @@
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+
+from annotation import selectors
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm
+from annotation.models import Role
+from annotation.permissions import project_for_role
+from annotation.rendering import markdown_to_safe_html
+from annotation.services import projects as project_services
+from annotation.services.projects import LabelSpec
+
+
+def _project_or_deny(request, pid: int, role: str):
+    try:
+        return project_for_role(user=request.user, project_id=pid, role=role)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionError(exc.message) from exc
+
+
+def forbidden(request, exc: PermissionError):
+    return HttpResponseForbidden(str(exc))
+
+
+@login_required
+def home(request):
+    memberships = selectors.project_list_for_user(user=request.user)
+    return render(request, "annotation/home.html", {"memberships": memberships})
+
+
+@login_required
+def project_create(request):
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        specs = [LabelSpec(**spec) for spec in form.label_specs()]
+        data.pop("labels")
+        try:
+            project = project_services.project_create(user=request.user, labels=specs, **data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Project “{project.name}” created.")
+            return redirect("project-detail", pid=project.pk)
+    return render(request, "annotation/project_create.html", {"form": form})
+
+
+@login_required
+def project_detail(request, pid: int):
+    try:
+        project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
+    except PermissionError as exc:
+        return forbidden(request, exc)
+    role = membership.role if membership else Role.MANAGER
+    context = {
+        "project": project,
+        "role": role,
+        "is_manager": role == Role.MANAGER,
+        "is_reviewer": role in (Role.REVIEWER, Role.MANAGER),
+        "progress": selectors.progress_for_annotator(project=project, user=request.user),
+        "labels": project.labels.filter(is_active=True),
+    }
+    if context["is_reviewer"]:
+        context["counts"] = selectors.project_status_counts(project=project)
+        context["batches"] = project.batches.order_by("-number")[:10]
+    if context["is_manager"]:
+        context["members"] = project.memberships.select_related("user").order_by("role", "user__username")
+        context["member_form"] = MemberAddForm()
+    return render(request, "annotation/project_detail.html", context)
+
+
+@login_required
+def member_add(request, pid: int):
+    try:
+        project, _ = _project_or_deny(request, pid, Role.MANAGER)
+    except PermissionError as exc:
+        return forbidden(request, exc)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            messages.error(request, "No user with that username.")
+        else:
+            project_services.membership_set(project=project, user_id=user.pk, role=form.cleaned_data["role"])
+            messages.success(request, f"{user.username} is now {form.cleaned_data['role']}.")
+    return redirect("project-detail", pid=pid)
+
+
+@login_required
+def guideline_edit(request, pid: int):
+    try:
+        project, _ = _project_or_deny(request, pid, Role.MANAGER)
+    except PermissionError as exc:
+        return forbidden(request, exc)
+    current = selectors.guideline_latest(project=project)
+    form = GuidelineForm(request.POST or None, initial={"body": current.body if current else ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            guideline = project_services.guideline_create(project=project, author=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Guideline version {guideline.version} published.")
+            return redirect("project-detail", pid=pid)
+    versions = project.guidelines.select_related("author").order_by("-version")[:50]
+    return render(request, "annotation/guideline_edit.html", {"project": project, "form": form, "versions": versions})
+
+
+@login_required
+def label_page(request, pid: int):
+    try:
+        project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
+    except PermissionError as exc:
+        return forbidden(request, exc)
+    guideline = selectors.guideline_latest(project=project)
+    labels = list(project.labels.filter(is_active=True).values("value", "hotkey", "description"))
+    config = {
+        "project": project.pk,
+        "multiLabel": project.multi_label,
+        "taskType": project.task_type,
+        "labels": labels,
+        "guidelineVersion": guideline.version if guideline else 0,
+        "acknowledged": membership.acknowledged_guideline_version if membership else (guideline.version if guideline else 0),
+    }
+    return render(
+        request,
+        "annotation/label.html",
+        {
+            "project": project,
+            "labels": labels,
+            "guideline": guideline,
+            "guideline_html": markdown_to_safe_html(guideline.body if guideline else ""),
+            "config": config,
+        },
+    )

@@ -1,0 +1,210 @@
+// Labelling page: fetches the next item, renders it, handles hotkeys and submits annotations.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("lg-config").textContent);
+  const api = `/api/projects/${config.project}`;
+  const view = document.getElementById("item-view");
+  const progressEl = document.getElementById("progress");
+  const statusLine = document.getElementById("status-line");
+  const comment = document.getElementById("comment");
+  const unsure = document.getElementById("flag-unsure");
+  const unusable = document.getElementById("flag-unusable");
+  const buttons = Array.from(document.querySelectorAll(".label-btn"));
+  const hotkeys = new Map(buttons.filter((b) => b.dataset.hotkey).map((b) => [b.dataset.hotkey.toLowerCase(), b]));
+  let current = null;
+  let selected = new Set();
+  let shownAt = 0;
+  let busy = false;
+
+  function csrf() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function call(method, url, body) {
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    if (response.status !== 204) {
+      try { data = await response.json(); } catch (e) { data = null; }
+    }
+    return { status: response.status, data };
+  }
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.classList.toggle("error", Boolean(isError));
+  }
+
+  function errorText(data) {
+    if (!data) return "Something went wrong.";
+    if (data.detail) return data.detail;
+    return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`).join("; ");
+  }
+
+  async function refreshProgress() {
+    const { status, data } = await call("GET", `${api}/progress/`);
+    if (status === 200) {
+      progressEl.textContent = `${data.done} done, ${data.left} left for you`;
+      progressEl.dataset.done = data.done;
+    }
+  }
+
+  function resetForm() {
+    selected = new Set();
+    buttons.forEach((b) => b.classList.remove("selected"));
+    unsure.checked = false;
+    unusable.checked = false;
+    comment.value = "";
+  }
+
+  function render(item) {
+    view.replaceChildren();
+    const meta = document.createElement("div");
+    meta.className = "muted small";
+    meta.textContent = `#${item.external_id}` + (item.tags && item.tags.length ? ` · ${item.tags.join(", ")}` : "");
+    view.appendChild(meta);
+    if (item.media_url && config.taskType === "image_classification") {
+      const img = document.createElement("img");
+      img.src = item.media_url;
+      img.alt = `item ${item.external_id}`;
+      img.className = "item-image fit";
+      img.addEventListener("click", () => img.classList.toggle("fit"));
+      view.appendChild(img);
+    } else if (item.media_url && config.taskType === "audio_classification") {
+      const wave = document.createElement("img");
+      wave.src = `${item.media_url}waveform.png`;
+      wave.alt = "waveform and spectrogram";
+      wave.className = "waveform";
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "auto";
+      audio.src = item.media_url;
+      audio.id = "item-audio";
+      view.append(wave, audio);
+    }
+    if (item.text) {
+      const text = document.createElement("div");
+      text.className = "item-text";
+      text.textContent = item.text;  // textContent: item text is never interpreted as HTML
+      view.appendChild(text);
+    }
+  }
+
+  async function loadNext() {
+    resetForm();
+    say("");
+    const { status, data } = await call("GET", `${api}/next/`);
+    if (status === 204) {
+      current = null;
+      view.replaceChildren();
+      document.getElementById("controls").hidden = true;
+      document.getElementById("empty-state").hidden = false;
+      await refreshProgress();
+      return;
+    }
+    if (status === 409 && data && data.code === "guideline_ack_required") {
+      document.getElementById("ack-text").textContent = data.detail;
+      document.getElementById("ack-dialog").hidden = false;
+      return;
+    }
+    if (status !== 200) { say(errorText(data), true); return; }
+    current = data;
+    shownAt = performance.now();
+    render(data.item);
+    await refreshProgress();
+  }
+
+  function toggle(value) {
+    if (!current) return;
+    if (config.multiLabel) {
+      if (selected.has(value)) selected.delete(value); else selected.add(value);
+    } else {
+      selected = new Set([value]);
+    }
+    buttons.forEach((b) => b.classList.toggle("selected", selected.has(b.dataset.value)));
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+  }
+
+  async function submit() {
+    if (!current || busy) return;
+    const labels = Array.from(selected);
+    if (!config.multiLabel && labels.length === 0 && !unusable.checked) {
+      say("Choose a label first (or flag the input as unusable).", true);
+      return;
+    }
+    busy = true;
+    const body = {
+      item: current.item.id,
+      unsure: unsure.checked,
+      unusable: unusable.checked,
+      comment: comment.value,
+      lead_time_ms: Math.round(performance.now() - shownAt),
+      client_id: current.clientId || (current.clientId = uuid()),
+    };
+    if (config.multiLabel) body.labels = labels; else if (labels.length) body.label = labels[0];
+    // Retries reuse the same client_id, so a flaky network never creates a duplicate annotation.
+    let result = null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try { result = await call("POST", `${api}/annotations/`, body); break; }
+      catch (e) { await new Promise((r) => setTimeout(r, 500 * (attempt + 1))); }
+    }
+    busy = false;
+    if (!result) { say("Network problem: your label was not sent. Press Enter to retry.", true); return; }
+    if (result.status === 201 || result.status === 200) {
+      say("Saved.");
+      await loadNext();
+    } else {
+      say(errorText(result.data), true);
+      if (result.status === 409) setTimeout(loadNext, 1500);
+    }
+  }
+
+  async function skip() {
+    if (!current || busy) return;
+    await call("POST", `${api}/assignments/${current.assignment.id}/skip/`);
+    await loadNext();
+  }
+
+  buttons.forEach((b) => b.addEventListener("click", () => toggle(b.dataset.value)));
+  document.getElementById("submit-btn").addEventListener("click", submit);
+  document.getElementById("skip-btn").addEventListener("click", skip);
+  document.getElementById("toggle-guideline").addEventListener("click", () =>
+    document.getElementById("guideline-panel").classList.toggle("collapsed"));
+  document.getElementById("ack-btn").addEventListener("click", async () => {
+    const { status, data } = await call("POST", `${api}/guidelines/acknowledge/`, { version: config.guidelineVersion });
+    if (status === 200) { document.getElementById("ack-dialog").hidden = true; await loadNext(); }
+    else { say(errorText(data), true); setTimeout(() => window.location.reload(), 1500); }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target === comment) {
+      if (event.key === "Escape") comment.blur();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key.toLowerCase();
+    const audio = document.getElementById("item-audio");
+    if (key === "enter") { event.preventDefault(); submit(); return; }
+    if (key === "u") { unsure.checked = !unsure.checked; return; }
+    if (key === "x") { unusable.checked = !unusable.checked; return; }
+    if (key === "s") { skip(); return; }
+    if (key === "g") { document.getElementById("guideline-panel").classList.toggle("collapsed"); return; }
+    if (key === "c") { event.preventDefault(); comment.focus(); return; }
+    if (audio && key === " ") { event.preventDefault(); if (audio.paused) audio.play(); else audio.pause(); return; }
+    if (audio && key === ",") { audio.currentTime = 0; audio.play(); return; }
+    const button = hotkeys.get(key);
+    if (button) { event.preventDefault(); toggle(button.dataset.value); }
+  });
+
+  loadNext();
+})();

@@ -1,0 +1,160 @@
+"""Suite-wide fixtures: a real Celery worker process on the test database, headless Chromium, API clients."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for_test_db() -> str:
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    auth = quote(cfg["USER"] or "")
+    if cfg.get("PASSWORD"):
+        auth += ":" + quote(cfg["PASSWORD"])
+    host = cfg.get("HOST") or "127.0.0.1"
+    port = cfg.get("PORT") or 5432
+    return f"postgres://{auth}@{host}:{port}/{cfg['NAME']}"
+
+
+class WorkerProcess:
+    """A real ``celery worker`` subprocess bound to the test database; restartable (hardening tests kill it)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the subprocess for its lifetime
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2",
+             "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[WorkerProcess]:
+    env = os.environ.copy()
+    with django_db_blocker.unblock():
+        env["DATABASE_URL"] = database_url_for_test_db()
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["LABELGATE_JOB_STALE_SECONDS"] = os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300")
+    worker = WorkerProcess(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db) -> WorkerProcess:
+    """The real worker; tests using it commit their data (transactional_db) so the worker can see it."""
+    if celery_worker_process.proc is None or celery_worker_process.proc.poll() is not None:
+        celery_worker_process.start()
+    return celery_worker_process
+
+
+def wait_for_job(job_id, *, deadline_seconds: float = 180.0, worker: WorkerProcess | None = None):
+    """Poll the Job row until it is terminal; fails with the worker's log tail when the deadline passes."""
+    from annotation.models import Job
+
+    end = time.monotonic() + deadline_seconds
+    while time.monotonic() < end:
+        job = Job.objects.get(pk=job_id)
+        if job.is_terminal:
+            return job
+        time.sleep(0.2)
+    tail = worker.log_tail() if worker else ""
+    pytest.fail(f"job {job_id} did not finish in {deadline_seconds}s (status {job.status}).\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"Chromium not found at {executable}; scripts/test.sh installs it with apt.")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=executable,
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"],
+    )
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("LABELGATE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def api():
+    """An APIClient factory: api(user) returns a client authenticated with that user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    for item in items:
+        if on_sqlite and "postgres" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)"))

@@ -1,0 +1,47 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from annotation.models import Membership, Project, Role
+from annotation.services.bulk import item_bulk_create
+from annotation.services.projects import LabelSpec, project_create
+
+PASSWORD = "correct-horse-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
+        if create:
+            obj.save()
+
+
+def make_project(*, manager=None, labels=("pos", "neg", "neutral"), k: int = 3, multi_label: bool = False,
+                 task_type: str = "text_classification", **fields) -> Project:
+    manager = manager or UserFactory()
+    return project_create(
+        user=manager, name=fields.pop("name", "Sentiment"), task_type=task_type,
+        labels=[LabelSpec(value=value) for value in labels], multi_label=multi_label, annotations_per_item=k,
+        guidelines=fields.pop("guidelines", "# Rules\nLabel the **overall** sentiment."), **fields,
+    )
+
+
+def add_member(project: Project, role: str = Role.ANNOTATOR, user=None):
+    user = user or UserFactory()
+    current = project.guidelines.order_by("-version").values_list("version", flat=True).first() or 0
+    Membership.objects.create(user=user, project=project, role=role, acknowledged_guideline_version=current)
+    return user
+
+
+def add_items(project: Project, n: int, *, prefix: str = "t", tags=None, start: int = 0) -> None:
+    rows = [{"external_id": f"{prefix}{i}", "text": f"text number {i}", "tags": tags or []} for i in range(start, start + n)]
+    for offset in range(0, len(rows), 10_000):
+        result = item_bulk_create(project=project, rows=rows[offset : offset + 10_000])
+        assert not result.errors, result.errors
