@@ -9,6 +9,7 @@ from annotation import selectors
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm
 from annotation.models import Role
+from annotation.panels import panels_for
 from annotation.permissions import project_for_role
 from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
@@ -69,6 +70,7 @@ def project_detail(request, pid: int):
     if context["is_reviewer"]:
         context["counts"] = selectors.project_status_counts(project=project)
         context["batches"] = project.batches.order_by("-number")[:10]
+    context["panels"] = panels_for(project=project, user=request.user, membership_role=role)
     if context["is_manager"]:
         context["members"] = project.memberships.select_related("user").order_by("role", "user__username")
         context["member_form"] = MemberAddForm()

@@ -13,5 +13,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("annotation.urls_api")),
+    path("api/", include("annotation.urls_ingress_api")),
+    path("api/", include("quality.urls_api")),
+    path("api/", include("activelearning.urls_api")),
+    path("api/", include("datasets.urls_api")),
     path("", include("annotation.urls")),
+    path("", include("annotation.urls_ingress")),
+    path("", include("quality.urls")),
+    path("", include("activelearning.urls")),
+    path("", include("datasets.urls")),
 ]

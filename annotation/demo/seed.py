@@ -1,0 +1,104 @@
+"""Demo content for the run command: users, a text project with real data, and simulated annotators.
+
+Idempotent: an existing demo project is left alone, so restarting the app never duplicates anything.
+"""
+
+import random
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from annotation.demo.stdlib_corpus import TOPIC_MODULES, stdlib_rows
+from annotation.models import Membership, Project, Role
+from annotation.services.annotations import AnnotationInput, annotation_submit
+from annotation.services.bulk import item_bulk_create
+from annotation.services.projects import LabelSpec, project_create
+
+DEMO_PASSWORD = "labelgate-demo"
+TEXT_PROJECT = "Demo · Python docs by topic"
+LABEL_HELP = {
+    "files": "Files, paths, directories, processes and the operating system",
+    "network": "Sockets, protocols, URLs, e-mail and HTTP",
+    "text": "Strings, regular expressions, encodings and localisation",
+    "math": "Numbers, arithmetic, statistics, randomness and ordering",
+    "concurrency": "Threads, processes, async, queues and signals",
+    "formats": "Serialisation and file formats: JSON, CSV, XML, archives, compression",
+}
+GUIDELINE = """# Which part of Python is this about?
+
+Each item is the first sentence of a standard-library docstring. Choose the **topic the sentence is about**,
+not the module it happens to live in.
+
+* If a sentence mentions both a format and files (e.g. *"Open a gzip-compressed file"*), choose **formats**.
+* Process management (`spawn`, `kill`, `wait`) is **concurrency**; process *identity* (user ids) is **files**.
+* Flag **unsure** when two topics fit equally; flag **input unusable** when the sentence says nothing.
+"""
+SIMULATED = (("sim-ann", 0.92), ("sim-ben", 0.85), ("sim-cat", 0.78), ("sim-dan", 0.70), ("sim-eve", 0.62), ("sim-spam", 0.2))
+
+
+def demo_user(username: str, *, staff: bool = False):
+    users = get_user_model()
+    user = users.objects.filter(username=username).first()
+    if user is None:
+        user = users.objects.create_user(username=username, password=DEMO_PASSWORD, is_staff=staff, is_superuser=staff)
+    return user
+
+
+def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Project | None:
+    if Project.objects.filter(name=TEXT_PROJECT).exists():
+        return None
+    manager = demo_user("manager", staff=True)
+    annotators = [demo_user(name) for name in ("alice", "bob", "carol")]
+    rows = stdlib_rows()
+    rng = random.Random(seed)
+    with transaction.atomic():
+        project = project_create(
+            user=manager,
+            name=TEXT_PROJECT,
+            task_type="text_classification",
+            labels=[LabelSpec(value=topic, description=LABEL_HELP[topic]) for topic in TOPIC_MODULES],
+            annotations_per_item=3,
+            gold_rate=0.05,
+            guidelines=GUIDELINE,
+            description="Real docstrings from the Python standard library; the label is the topic.",
+        )
+        for user in annotators:
+            Membership.objects.create(user=user, project=project, role=Role.ANNOTATOR, acknowledged_guideline_version=0)
+        gold_ids = {row["external_id"] for row in rng.sample(rows, 25)}
+        bulk = [
+            {key: row[key] for key in ("external_id", "text", "tags", "metadata")}
+            | ({"gold_label": row["label"]} if row["external_id"] in gold_ids else {})
+            for row in rows
+        ]
+        item_bulk_create(project=project, rows=bulk, source="python stdlib docstrings")
+    with transaction.atomic():
+        _simulate(project=project, rows=rows, rng=rng, fraction=simulate_fraction)
+    return project
+
+
+def _simulate(*, project: Project, rows: list[dict], rng: random.Random, fraction: float) -> None:
+    """Label a share of the items with simulated annotators of known accuracy (their mistakes are realistic)."""
+    topics = list(TOPIC_MODULES)
+    sims = []
+    for name, accuracy in SIMULATED:
+        user = demo_user(name)
+        Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ANNOTATOR})
+        sims.append((user, accuracy))
+    ids = dict(project.items.values_list("external_id", "id"))
+    chosen = [row for row in rows if rng.random() < fraction]
+    for row in chosen:
+        for user, accuracy in rng.sample(sims, 3):
+            label = row["label"] if rng.random() < accuracy else rng.choice([t for t in topics if t != row["label"]])
+            annotation_submit(
+                project=project,
+                user=user,
+                data=AnnotationInput(
+                    item_id=ids[row["external_id"]], labels=[label], unsure=rng.random() < 0.03,
+                    lead_time_ms=rng.randint(1500, 9000), client_id=uuid.uuid4(),
+                ),
+            )
+
+
+# Other demo projects (image, audio) register a callable returning a status line.
+EXTRA_SEEDERS: list = []

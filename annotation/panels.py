@@ -1,0 +1,39 @@
+"""Project-page panels contributed by higher apps without the annotation app importing them.
+
+A higher app registers ``(template_name, context_function)`` in its AppConfig.ready(); the project page renders
+each panel the viewer's role allows. Context functions must run a constant number of queries.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from annotation.models import Project, Role
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    template: str
+    context: Callable[..., dict]
+    min_role: str = Role.REVIEWER
+    order: int = 100
+
+
+PANELS: list[Panel] = []
+
+
+def register_panel(panel: Panel) -> None:
+    if all(existing.name != panel.name for existing in PANELS):
+        PANELS.append(panel)
+        PANELS.sort(key=lambda p: p.order)
+
+
+def panels_for(*, project: Project, user, membership_role: str) -> list[dict]:
+    from annotation.models.project import ROLE_RANK
+
+    rank = ROLE_RANK[Role(membership_role)]
+    rendered = []
+    for panel in PANELS:
+        if rank >= ROLE_RANK[Role(panel.min_role)]:
+            rendered.append({"template": panel.template, "context": panel.context(project=project, user=user, role=membership_role)})
+    return rendered
