@@ -14,8 +14,10 @@ input indices; only groups of two or more are returned, ordered by their smalles
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 
@@ -27,6 +29,8 @@ from scipy.sparse.csgraph import connected_components
 _WS = re.compile(r"\s+")
 _EMPTY = np.uint64(1 << 32)  # above every 32-bit bin value: marks an empty bin
 _LSH_WINDOW = 16
+_DENSIFY_ROWS = 4096
+_CHUNK_CHARS = 1_000_000
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -38,68 +42,91 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def minhash_signatures(texts: Sequence[str], *, shingle_size: int = 5, num_perm: int = 128, seed: int = 0) -> np.ndarray:
-    """MinHash signatures, shape (n, num_perm) uint64, of the character ``shingle_size``-gram sets of ``texts``.
+def minhash_signatures(
+    texts: Sequence[str], *, shingle_size: int = 5, num_perm: int = 128, seed: int = 0
+) -> np.ndarray:
+    """MinHash signatures, shape (n, num_perm) uint32, of the character ``shingle_size``-gram sets of ``texts``.
 
     One-permutation hashing: each shingle is hashed once, the top bits pick one of ``num_perm`` bins and the
     bin keeps its minimum; empty bins borrow from the next non-empty bin (rotation densification), so the
     share of equal entries between two rows estimates Jaccard similarity like ``num_perm`` separate
     permutations at a fraction of the cost. Texts shorter than a shingle give one (end-padded) shingle per
-    character. Preconditions: ``num_perm`` a power of two, ``shingle_size`` >= 1; raises ValueError otherwise.
+    character; a text with no characters gets a row of 0xFFFFFFFF. Preconditions: ``num_perm`` a power of two, ``shingle_size`` >= 1; raises ValueError otherwise.
     """
     if num_perm < 2 or num_perm & (num_perm - 1):
         raise ValueError("num_perm must be a power of two")
     if shingle_size < 1:
         raise ValueError("shingle_size must be >= 1")
     n = len(texts)
+    sig = np.empty((n, num_perm), dtype=np.uint32)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    # Chunks of about _CHUNK_CHARS characters bound the temporaries (~60 bytes per character).
+    cuts = np.searchsorted(np.cumsum(lengths), np.arange(_CHUNK_CHARS, int(lengths.sum()) + 1, _CHUNK_CHARS))
+    bounds = [0, *sorted({int(c) + 1 for c in cuts if 0 <= c < n - 1}), n]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        sig[lo:hi] = _signature_chunk(texts[lo:hi], lengths[lo:hi], shingle_size, num_perm, seed)
+    return sig
+
+
+def _signature_chunk(
+    texts: Sequence[str], lengths: np.ndarray, shingle_size: int, num_perm: int, seed: int
+) -> np.ndarray:
+    n = len(texts)
     pad = "\0" * shingle_size
     # One encode for the whole batch; the NUL padding keeps every shingle inside its own text.
     codes = np.frombuffer((pad.join(texts) + pad).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    codes = codes.astype(np.uint64)
-    starts = np.concatenate([[0], np.cumsum(lengths + shingle_size)[:-1]]).astype(np.int64)
-    doc = np.repeat(np.arange(n), lengths)
-    before = np.cumsum(lengths) - lengths
-    pos = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - before, lengths)
-    h = np.full(len(pos), np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1), dtype=np.uint64)
+    span = len(codes) - shingle_size + 1
+    # Contiguous slices (views) instead of gathers: a shingle hash for every position, padding included,
+    # then only positions that start inside a text are kept.
+    h = np.full(span, np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1), dtype=np.uint64)
     for j in range(shingle_size):
-        h = _mix64(h ^ codes[pos + j])
+        h = h * np.uint64(0x100000001B3) + codes[j : j + span]
+    starts = np.concatenate([[0], np.cumsum(lengths + shingle_size)[:-1]])
+    keep = np.zeros(span + 1, dtype=np.int8)
+    np.add.at(keep, starts, 1)
+    np.add.at(keep, starts + lengths, -1)
+    inside = np.cumsum(keep[:-1], dtype=np.int8).astype(bool)
+    h = _mix64(h[inside])
+    doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
     bits = num_perm.bit_length() - 1
-    bins = (h >> np.uint64(64 - bits)).astype(np.int64)
-    values = h & np.uint64(0xFFFFFFFF)
+    slot = doc * num_perm + (h >> np.uint64(64 - bits)).astype(np.int64)
     sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
-    np.minimum.at(sig, doc * num_perm + bins, values)
-    return _densify(sig.reshape(n, num_perm))
+    np.minimum.at(sig, slot, h & np.uint64(0xFFFFFFFF))
+    sig = sig.reshape(n, num_perm)
+    out = np.empty((n, num_perm), dtype=np.uint32)
+    for lo in range(0, n, _DENSIFY_ROWS):
+        out[lo : lo + _DENSIFY_ROWS] = _densify(sig[lo : lo + _DENSIFY_ROWS])
+    return out
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:
     """Fill each empty bin from the next non-empty bin to its right (circularly), offset by the distance so
-    borrowed values differ from the originals."""
+    borrowed values differ from the originals (modulo 2^32). Rows with no shingle become all 0xFFFFFFFF."""
     n, k = sig.shape
     filled = sig != _EMPTY
-    cols = np.arange(2 * k)
-    src = np.where(np.tile(filled, 2), cols, 2 * k)
+    if filled.all():
+        return sig.astype(np.uint32)
+    cols = np.arange(2 * k, dtype=np.int32)
+    src = np.where(np.concatenate([filled, filled], axis=1), cols, 2 * k)
     nxt = np.minimum.accumulate(src[:, ::-1], axis=1)[:, ::-1][:, :k]
     has_any = filled.any(axis=1)
-    nxt = np.where(has_any[:, None], nxt, np.arange(k)[None, :])
-    dist = (nxt - np.arange(k)[None, :]).astype(np.uint64)
-    borrowed = sig[np.arange(n)[:, None], nxt % k]
-    out = np.where(filled, sig, borrowed + dist * np.uint64(0x1_0000_0001))
-    return np.where(has_any[:, None], out, _EMPTY)
+    own = cols[:k][None, :]
+    nxt = np.where(has_any[:, None], nxt, own)
+    borrowed = np.take_along_axis(sig, nxt % k, axis=1)
+    dist = (nxt - own).astype(np.uint64)
+    out = np.where(filled, sig, (borrowed + dist * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF))
+    return np.where(has_any[:, None], out, np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
 
-def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
-    """(bands, rows) with bands * rows == num_perm minimising the area of missed pairs above ``threshold``
-    plus spurious candidates below it under the LSH S-curve 1 - (1 - s^r)^b."""
-    s = np.linspace(0.0, 1.0, 201)
+def lsh_bands(num_perm: int, threshold: float, *, recall: float = 0.9) -> tuple[int, int]:
+    """(bands, rows) with bands * rows == num_perm: the most rows per band (fewest spurious candidates)
+    for which a pair with similarity exactly ``threshold`` still collides with probability >= ``recall``
+    under the LSH S-curve 1 - (1 - s^r)^b. Pairs above the threshold collide even more often."""
     best = (num_perm, 1)
-    best_cost = np.inf
     for rows in (r for r in range(1, num_perm + 1) if num_perm % r == 0):
         bands = num_perm // rows
-        p = 1 - (1 - s**rows) ** bands
-        cost = np.trapezoid(np.where(s < threshold, p, 0.0), s) + np.trapezoid(np.where(s >= threshold, 1 - p, 0.0), s)
-        if cost < best_cost:
-            best, best_cost = (bands, rows), cost
+        if 1 - (1 - threshold**rows) ** bands >= recall:
+            best = (bands, rows)
     return best
 
 
@@ -116,7 +143,7 @@ def lsh_candidate_pairs(sig: np.ndarray, *, threshold: float) -> tuple[np.ndarra
     for band in range(bands):
         key = np.zeros(n, dtype=np.uint64)
         for col in range(band * rows, (band + 1) * rows):
-            key = _mix64(key ^ sig[:, col])
+            key = _mix64(key ^ sig[:, col].astype(np.uint64))
         order = np.argsort(key, kind="stable")
         sorted_key = key[order]
         for d in range(1, min(_LSH_WINDOW, n - 1) + 1):
@@ -144,12 +171,25 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@functools.cache
+def _punctuation_table() -> dict[int, None]:
+    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P")}
+
+
 def normalise_text(text: str) -> str:
     """Key for near-identical text: NFKC, casefold, punctuation (Unicode category P*) dropped, runs of
     whitespace collapsed to one space, ends stripped."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    kept = "".join(ch for ch in folded if not unicodedata.category(ch).startswith("P"))
-    return _WS.sub(" ", kept).strip()
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_punctuation_table())
+    return _WS.sub(" ", folded).strip()
+
+
+def _key_ids(keys: Sequence[str]) -> np.ndarray:
+    # 8-byte digests instead of a fixed-width numpy string array, whose width is the longest key: one long
+    # text would otherwise multiply memory by n. A collision needs ~4e9 distinct keys to become likely.
+    digests = b"".join(
+        hashlib.blake2b(k.encode("utf-8", "surrogatepass"), digest_size=8).digest() for k in keys
+    )
+    return np.frombuffer(digests, dtype="<u8")
 
 
 def groups_from_pairs(n: int, left: np.ndarray, right: np.ndarray) -> list[np.ndarray]:
@@ -175,9 +215,9 @@ def _equal_key_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def exact_groups(keys: Sequence[str] | np.ndarray) -> list[np.ndarray]:
     """Groups of indices whose keys (sha256 hex, normalised text, ...) are equal."""
-    arr = np.asarray(keys, dtype=object).astype(str)
-    left, right = _equal_key_pairs(arr)
-    return groups_from_pairs(len(arr), left, right)
+    ids = _key_ids([str(k) for k in keys])
+    left, right = _equal_key_pairs(ids)
+    return groups_from_pairs(len(ids), left, right)
 
 
 def near_duplicate_text_groups(
@@ -196,15 +236,17 @@ def near_duplicate_text_groups(
     """
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    norm = np.array([normalise_text(t) for t in texts], dtype=object).astype(str)
+    norm = [normalise_text(t) for t in texts]
     n = len(norm)
     if n < 2:
         return []
     # Texts equal after normalisation are linked directly; MinHash runs once per distinct key.
-    uniq, first, inverse = np.unique(norm, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_key_ids(norm), return_index=True, return_inverse=True)
     left_exact = np.arange(n)
     right_exact = first[inverse]
-    sig = minhash_signatures(list(uniq), shingle_size=shingle_size, num_perm=num_perm, seed=seed)
+    sig = minhash_signatures(
+        [norm[i] for i in first], shingle_size=shingle_size, num_perm=num_perm, seed=seed
+    )
     a, b = lsh_candidate_pairs(sig, threshold=threshold)
     if len(a):
         estimate = (sig[a] == sig[b]).mean(axis=1)
@@ -273,14 +315,14 @@ def _band_matches(uniq: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.n
     lefts: list[np.ndarray] = []
     rights: list[np.ndarray] = []
     for band in range(4):
-        values = (uniq >> np.uint64(16 * band)) & np.uint64(0xFFFF)
+        values = ((uniq >> np.uint64(16 * band)) & np.uint64(0xFFFF)).astype(np.int64)
         order = np.argsort(values, kind="stable")
-        sorted_vals = values[order]
+        # A 65,536-entry offset table replaces a binary search per query.
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(values, minlength=1 << 16))])
         for mask in _flip_masks(16, radius):
-            query = values ^ mask
-            lo = np.searchsorted(sorted_vals, query, side="left")
-            hi = np.searchsorted(sorted_vals, query, side="right")
-            counts = hi - lo
+            query = values ^ int(mask)
+            lo = offsets[query]
+            counts = offsets[query + 1] - lo
             if not counts.any():
                 continue
             qi = np.repeat(np.arange(len(uniq)), counts)

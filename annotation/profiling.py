@@ -1,0 +1,357 @@
+"""Know-your-data profiles for images, audio and text (pure: no Django).
+
+Profiles are JSON-ready dicts (plain int/float/str/bool, None for "not measurable", never NaN) with a
+``kind`` key; ``flags_for`` turns one into a list of problem flags under ``ProfileThresholds``.
+
+Audio conventions: loudness is the RMS level in dBFS (a full-scale sine reads -3 dBFS); a 20 ms frame is
+silent when its RMS is below ``SILENCE_DBFS`` (-50 dBFS, absolute, so a quiet but clean recording is not
+called silent); clipping counts samples with |x| >= 0.999; SNR is a minimum-statistics estimate (see
+``_snr_db``), rough by design (+-3 dB on stationary noise).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import librosa
+import numpy as np
+import soundfile as sf
+from PIL import Image, UnidentifiedImageError
+from scipy.ndimage import median_filter
+from scipy.stats import gamma
+
+from annotation.dedup import phash_from_gray32
+
+SILENCE_DBFS = -50.0
+CLIP_LEVEL = 0.999
+ANALYSIS_SIDE = 256
+DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_AUDIO_SECONDS = 120.0
+_FRAME_SECONDS = 0.02
+_SNR_FFT = 512
+_SNR_BLOCK = 4
+_SNR_QUANTILE = 0.1
+_SNR_CAP_DB = 100.0
+# Dark-blue → teal → yellow anchors, interpolated to a 256-entry colour map for the spectrogram.
+_ANCHORS = np.array([[12, 7, 40], [59, 40, 120], [33, 120, 140], [60, 185, 110], [250, 230, 35]], dtype=float)
+_COLOURMAP = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_ANCHORS)), _ANCHORS[:, c]) for c in range(3)],
+    axis=1,
+).astype(np.uint8)
+# UTF-8 text mis-decoded as cp1252/Latin-1: a lead byte (Â-ô) followed by continuation-byte characters.
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]+"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileThresholds:
+    """Flag thresholds. Image brightness/contrast are 0-1 (mean / std of luma); ``blurry`` is the Laplacian
+    variance (0-255 luma scale) on the <= 256 px analysis image; ``tiny`` is the shorter side in pixels."""
+
+    too_dark: float = 0.15
+    too_bright: float = 0.92
+    low_contrast: float = 0.05
+    blurry: float = 60.0
+    tiny: int = 32
+    silent_dbfs: float = -50.0
+    mostly_silent: float = 0.9
+    clipped: float = 0.001
+    low_snr_db: float = 10.0
+    too_short_seconds: float = 0.5
+    text_too_long: int = 100_000
+
+
+def _num(value: float | np.floating | None, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    f = float(value)
+    return round(f, digits) if math.isfinite(f) else None
+
+
+def profile_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
+    """Profile of encoded image bytes: format, width, height, mode, brightness, contrast, blur, phash (16 hex
+    digits, see ``dedup.phash_from_gray32``), corrupt, error, decompression_bomb.
+
+    The pixel count is checked from the header, before any decoding, against ``max_pixels`` (independent of
+    Pillow's global ``Image.MAX_IMAGE_PIXELS``); Pillow's own bomb error/warning is caught as well. Never
+    raises for bad content: unreadable, truncated or oversized images come back with ``corrupt`` or
+    ``decompression_bomb`` set and ``error`` explaining why.
+    """
+    out: dict[str, Any] = {
+        "kind": "image",
+        "bytes": len(data),
+        "format": None,
+        "width": None,
+        "height": None,
+        "mode": None,
+        "brightness": None,
+        "contrast": None,
+        "blur": None,
+        "phash": None,
+        "corrupt": False,
+        "decompression_bomb": False,
+        "error": None,
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            out.update(format=img.format, width=img.width, height=img.height, mode=img.mode)
+            if img.width * img.height > max_pixels:
+                out.update(
+                    decompression_bomb=True, error=f"{img.width}x{img.height} exceeds {max_pixels} pixels"
+                )
+                return out
+            img.draft("L", (ANALYSIS_SIDE, ANALYSIS_SIDE))
+            img.thumbnail((ANALYSIS_SIDE, ANALYSIS_SIDE), Image.Resampling.BOX)
+            gray_img = img.convert("L")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        out.update(decompression_bomb=True, error=str(exc))
+        return out
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        out.update(corrupt=True, error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return out
+    gray = np.asarray(gray_img, dtype=np.float64)
+    out["brightness"] = _num(gray.mean() / 255.0)
+    out["contrast"] = _num(gray.std() / 255.0)
+    if min(gray.shape) >= 3:
+        lap = gray[:-2, 1:-1] + gray[2:, 1:-1] + gray[1:-1, :-2] + gray[1:-1, 2:] - 4.0 * gray[1:-1, 1:-1]
+        out["blur"] = _num(lap.var(), 3)
+    small = np.asarray(gray_img.resize((32, 32), Image.Resampling.BOX), dtype=np.float64)
+    out["phash"] = f"{int(phash_from_gray32(small)):016x}"
+    return out
+
+
+def decode_audio(
+    data: bytes, *, max_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
+) -> tuple[np.ndarray, int, dict[str, Any]]:
+    """Decode audio bytes to float32 (frames, channels), at most ``max_seconds`` of it, plus file info
+    (format, sample_rate, channels, duration of the whole file). Raises ValueError when undecodable."""
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as handle:
+            rate, channels, total = handle.samplerate, handle.channels, handle.frames
+            samples = handle.read(frames=int(max_seconds * rate), dtype="float32", always_2d=True)
+            fmt = handle.format
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"undecodable audio: {exc}") from exc
+    duration = total / rate if total > 0 else len(samples) / rate
+    return (
+        samples,
+        rate,
+        {"format": fmt, "sample_rate": rate, "channels": channels, "duration": _num(duration)},
+    )
+
+
+def profile_audio(data: bytes, *, max_seconds: float = DEFAULT_MAX_AUDIO_SECONDS) -> dict[str, Any]:
+    """Profile of encoded audio bytes: format, sample_rate, channels, duration (s, whole file),
+    analysed_seconds, loudness_dbfs, peak_dbfs, silence_ratio, clipping_ratio, snr_db, corrupt, error.
+
+    Only the first ``max_seconds`` are analysed (bounded memory). Loudness, silence and SNR use the channel
+    mean; clipping looks at every channel. Never raises for bad content (``corrupt`` is set instead).
+    """
+    out: dict[str, Any] = {
+        "kind": "audio",
+        "bytes": len(data),
+        "format": None,
+        "sample_rate": None,
+        "channels": None,
+        "duration": None,
+        "analysed_seconds": None,
+        "loudness_dbfs": None,
+        "peak_dbfs": None,
+        "silence_ratio": None,
+        "clipping_ratio": None,
+        "snr_db": None,
+        "corrupt": False,
+        "error": None,
+    }
+    try:
+        samples, rate, info = decode_audio(data, max_seconds=max_seconds)
+    except ValueError as exc:
+        out.update(corrupt=True, error=str(exc))
+        return out
+    out.update(info)
+    out["analysed_seconds"] = _num(len(samples) / rate)
+    if samples.size == 0:
+        return out
+    mono = samples.mean(axis=1, dtype=np.float64)
+    rms = float(np.sqrt(np.mean(mono**2)))
+    peak = float(np.max(np.abs(samples)))
+    out["loudness_dbfs"] = _num(20 * math.log10(rms), 3) if rms > 0 else None
+    out["peak_dbfs"] = _num(20 * math.log10(peak), 3) if peak > 0 else None
+    out["clipping_ratio"] = _num(np.mean(np.abs(samples) >= CLIP_LEVEL))
+    frame = max(1, int(rate * _FRAME_SECONDS))
+    n_frames = max(1, len(mono) // frame)
+    framed = mono[: n_frames * frame].reshape(n_frames, -1) if len(mono) >= frame else mono[None, :]
+    frame_rms = np.sqrt(np.mean(framed**2, axis=1))
+    silent = frame_rms < 10 ** (SILENCE_DBFS / 20)
+    out["silence_ratio"] = _num(silent.mean())
+    out["snr_db"] = _num(snr_db(mono), 3)
+    return out
+
+
+def snr_db(signal: np.ndarray) -> float | None:
+    """Rough SNR (dB) of a mono float signal by minimum statistics, or None when too short or all zero.
+
+    Noise power per frequency bin is the 10th percentile over time of the power averaged over blocks of
+    ``_SNR_BLOCK`` non-overlapping Hann frames, divided by that percentile's expected value for pure noise
+    (a Gamma(block) quantile), so stationary noise is not under-estimated. A median across neighbouring
+    bins then removes steady tones, which a time percentile alone would count as noise. Signal power is
+    the total minus the noise; the result is capped at 100 dB.
+    """
+    frames = len(signal) // _SNR_FFT
+    if frames < 2:
+        return None
+    spec = librosa.stft(
+        signal[: frames * _SNR_FFT].astype(np.float32),
+        n_fft=_SNR_FFT,
+        hop_length=_SNR_FFT,
+        center=False,
+        window="hann",
+    )
+    power = np.abs(spec.astype(np.complex128)) ** 2
+    block = _SNR_BLOCK if frames >= 8 * _SNR_BLOCK else 1
+    usable = power.shape[1] // block * block
+    blocks = power[:, :usable].reshape(power.shape[0], -1, block).mean(axis=2)
+    bias = gamma.ppf(_SNR_QUANTILE, a=block, scale=1.0 / block)
+    noise_bins = np.quantile(blocks, _SNR_QUANTILE, axis=1) / bias
+    noise_bins = np.minimum(noise_bins, median_filter(noise_bins, size=15, mode="nearest"))
+    total = float(power.mean(axis=1).sum())
+    noise = float(noise_bins.sum())
+    if total <= 0:
+        return None
+    if noise <= total * 10 ** (-_SNR_CAP_DB / 10):
+        return _SNR_CAP_DB
+    return min(_SNR_CAP_DB, 10 * math.log10(max(total - noise, 1e-30) / noise))
+
+
+def render_audio_png(data: bytes, *, width: int = 800, height: int = 240, max_seconds: float = 60.0) -> bytes:
+    """PNG of the waveform (top third, min/max envelope per pixel column) over a log-power spectrogram
+    (bottom two thirds, low frequencies at the bottom) of the first ``max_seconds`` of ``data``.
+
+    Preconditions: width >= 16, height >= 24. Raises ValueError for undecodable or empty audio.
+    """
+    if width < 16 or height < 24:
+        raise ValueError("width must be >= 16 and height >= 24")
+    samples, rate, _ = decode_audio(data, max_seconds=max_seconds)
+    mono = samples.mean(axis=1)
+    if mono.size == 0:
+        raise ValueError("the audio has no samples")
+    wave_h = height // 3
+    spec_h = height - wave_h
+    padded = np.pad(mono, (0, (-len(mono)) % width))
+    cols = padded.reshape(width, -1)
+    top = ((1 - np.clip(cols.max(axis=1), -1, 1)) / 2 * (wave_h - 1)).astype(int)
+    bottom = ((1 - np.clip(cols.min(axis=1), -1, 1)) / 2 * (wave_h - 1)).astype(int)
+    rows = np.arange(wave_h)[:, None]
+    wave = np.full((wave_h, width, 3), 250, dtype=np.uint8)
+    wave[(rows >= top[None, :]) & (rows <= bottom[None, :])] = (40, 70, 160)
+    n_fft = 1024 if len(mono) >= 1024 else 1 << max(4, (len(mono) - 1).bit_length() - 1)
+    mag = np.abs(librosa.stft(mono, n_fft=n_fft, hop_length=max(1, n_fft // 4)))
+    db = librosa.amplitude_to_db(mag, ref=np.max, top_db=80.0)
+    level = ((db + 80.0) / 80.0 * 255).clip(0, 255).astype(np.uint8)[::-1]
+    spec_img = Image.fromarray(level, mode="L").resize((width, spec_h), Image.Resampling.BILINEAR)
+    spec = _COLOURMAP[np.asarray(spec_img)]
+    canvas = Image.fromarray(np.concatenate([wave, spec], axis=0), mode="RGB")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def profile_text(text: str | bytes) -> dict[str, Any]:
+    """Profile of one text: length (characters), bytes (UTF-8), empty, whitespace_only, invalid_utf8 (only
+    for ``bytes`` input that is not UTF-8; it is then decoded with U+FFFD replacements), replacement_chars
+    (U+FFFD count), mojibake_hits (UTF-8 read as cp1252/Latin-1, e.g. 'Ã©'), control_chars (C0/C1 other
+    than tab/newline/CR). Never raises."""
+    invalid = False
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            invalid, text = True, text.decode("utf-8", errors="replace")
+    hits = 0
+    for match in _MOJIBAKE.finditer(text):
+        try:
+            match.group().encode("cp1252").decode("utf-8")
+            hits += 1
+        except UnicodeError:
+            try:
+                match.group().encode("latin-1").decode("utf-8")
+                hits += 1
+            except UnicodeError:
+                pass
+    stripped = text.strip()
+    return {
+        "kind": "text",
+        "length": len(text),
+        "bytes": len(text.encode("utf-8", "surrogatepass")),
+        "empty": not text,
+        "whitespace_only": bool(text) and not stripped,
+        "invalid_utf8": invalid,
+        "replacement_chars": text.count("\ufffd"),
+        "mojibake_hits": hits,
+        "control_chars": sum(
+            1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r") or 127 <= ord(ch) < 160
+        ),
+    }
+
+
+def flags_for(profile: dict[str, Any], thresholds: ProfileThresholds = ProfileThresholds()) -> list[str]:
+    """Problem flags for a profile made by this module (unknown kinds give no flags). Flags: corrupt,
+    decompression_bomb, tiny, too_dark, too_bright, low_contrast, blurry (images); corrupt, too_short,
+    silent, mostly_silent, clipped, low_snr (audio); empty, encoding_error, mojibake, too_long (text)."""
+    t, p, flags = thresholds, profile, []
+    kind = p.get("kind")
+
+    def below(key: str, limit: float) -> bool:
+        return p.get(key) is not None and p[key] < limit
+
+    def above(key: str, limit: float) -> bool:
+        return p.get(key) is not None and p[key] > limit
+
+    if p.get("corrupt"):
+        flags.append("corrupt")
+    if kind == "image":
+        if p.get("decompression_bomb"):
+            flags.append("decompression_bomb")
+        if p.get("width") is not None and min(p["width"], p["height"]) < t.tiny:
+            flags.append("tiny")
+        flags += [
+            f
+            for f, hit in (
+                ("too_dark", below("brightness", t.too_dark)),
+                ("too_bright", above("brightness", t.too_bright)),
+                ("low_contrast", below("contrast", t.low_contrast)),
+                ("blurry", below("blur", t.blurry)),
+            )
+            if hit
+        ]
+    elif kind == "audio" and not p.get("corrupt"):
+        if below("duration", t.too_short_seconds):
+            flags.append("too_short")
+        if p.get("analysed_seconds") and (
+            p.get("loudness_dbfs") is None or p["loudness_dbfs"] < t.silent_dbfs
+        ):
+            flags.append("silent")
+        elif above("silence_ratio", t.mostly_silent):
+            flags.append("mostly_silent")
+        if above("clipping_ratio", t.clipped):
+            flags.append("clipped")
+        if below("snr_db", t.low_snr_db):
+            flags.append("low_snr")
+    elif kind == "text":
+        if p.get("empty") or p.get("whitespace_only"):
+            flags.append("empty")
+        if p.get("invalid_utf8") or p.get("replacement_chars"):
+            flags.append("encoding_error")
+        if p.get("mojibake_hits"):
+            flags.append("mojibake")
+        if above("length", t.text_too_long):
+            flags.append("too_long")
+    return flags
