@@ -176,6 +176,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two different "status" enums appear in responses (item status, job status): name them explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "annotation.models.item.ItemStatus",
+        "JobStatusEnum": "annotation.models.job.JobStatus",
+    },
 }
 
 CACHES = {

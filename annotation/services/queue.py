@@ -40,14 +40,40 @@ def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item 
         )
     # skip_locked: two annotators asking at once get different items instead of waiting on one row.
     queryset = queryset.order_by("-priority", "id").select_for_update(skip_locked=True, of=("self",))
-    return queryset.first()
+    full: list[int] = []
+    while True:
+        item = queryset.exclude(pk__in=full).first() if full else queryset.first()
+        if item is None or gold or _has_room(item=item, now=now):
+            return item
+        full.append(item.pk)
+
+
+def _has_room(*, item: Item, now) -> bool:
+    """Re-count the item's slots once its row is locked, in a new statement.
+
+    On PostgreSQL the pick's lease count comes from the snapshot its statement started with: a lease that a
+    concurrent request committed after that snapshot but before this row lock was taken is invisible to it,
+    and the item would be leased k+1 times. A new statement (READ COMMITTED) sees every committed lease, and
+    no new one can appear while this transaction holds the row lock.
+    """
+    return (
+        Item.objects.filter(pk=item.pk)
+        .annotate(leases=_active_leases(now))
+        .filter(target_annotations__gt=F("annotation_count") + F("leases"))
+        .exists()
+    )
 
 
 def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assignment | None:
     now = timezone.now()
     return (
         Assignment.objects.select_related("item")
-        .filter(project=project, annotator=user, state=AssignmentState.ACTIVE, expires_at__gt=now)
+        # A lease on an item closed since (discarded by a reviewer) is dead: serving it again would loop the
+        # annotator on a submission that can only be refused.
+        .filter(
+            project=project, annotator=user, state=AssignmentState.ACTIVE, expires_at__gt=now,
+            item__status__in=OPEN_STATUSES,
+        )
         .order_by("created_at", "id")
         .first()
     )
