@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from annotation.models import Annotation, Assignment, Guideline, ImportBatch, Item, ItemTag, Job, Label, Membership, Project
+from annotation.models import (
+    Annotation,
+    Assignment,
+    Guideline,
+    ImportBatch,
+    Item,
+    ItemTag,
+    Job,
+    Label,
+    Membership,
+    Project,
+)
 
 
 class LabelInline(admin.TabularInline):

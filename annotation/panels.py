@@ -17,6 +17,9 @@ class Panel:
     context: Callable[..., dict]
     min_role: str = Role.REVIEWER
     order: int = 100
+    # Where the panel shows: "project" (project page), "guideline" (guideline editor), "label" (the labelling
+    # page's guideline panel).
+    place: str = "project"
 
 
 PANELS: list[Panel] = []
@@ -28,12 +31,12 @@ def register_panel(panel: Panel) -> None:
         PANELS.sort(key=lambda p: p.order)
 
 
-def panels_for(*, project: Project, user, membership_role: str) -> list[dict]:
+def panels_for(*, project: Project, user, membership_role: str, place: str = "project") -> list[dict]:
     from annotation.models.project import ROLE_RANK
 
     rank = ROLE_RANK[Role(membership_role)]
     rendered = []
     for panel in PANELS:
-        if rank >= ROLE_RANK[Role(panel.min_role)]:
+        if panel.place == place and rank >= ROLE_RANK[Role(panel.min_role)]:
             rendered.append({"template": panel.template, "context": panel.context(project=project, user=user, role=membership_role)})
     return rendered

@@ -1,23 +1,145 @@
-"""Bridge from item creation to the pure profiling module (filled in by the ingress work)."""
+"""Bridge from item creation to the pure profiling, dedup and drift modules.
 
-import hashlib
-import re
-import unicodedata
+Thresholds come from ``project.profile_thresholds`` (keys of ``profiling.ProfileThresholds``; unknown keys are
+ignored there). Two extra keys belong to ingress: ``route_flags`` (the flags that send an item to review
+instead of annotators when ``project.route_flagged_to_review``), and the duplicate thresholds read by
+``annotation.services.near_duplicates``.
+"""
 
+import dataclasses
+import mimetypes
+from dataclasses import dataclass, field
+
+from annotation import dedup, drift, profiling
 from annotation.models import Project
 
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-_SPACE = re.compile(r"\s+")
+# Flags that make an item unlabellable as it stands. Milder ones (blurry, dark, clipped, low SNR, mojibake…)
+# stay in the annotators' queue and are shown on the batches page.
+DEFAULT_ROUTED_FLAGS = frozenset({"corrupt", "decompression_bomb", "empty", "encoding_error", "silent", "too_short"})
+_THRESHOLD_FIELDS = {f.name: f.type for f in dataclasses.fields(profiling.ProfileThresholds)}
+IMAGE_TYPES = {
+    "PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif"),
+    "WEBP": ("image/webp", ".webp"), "BMP": ("image/bmp", ".bmp"), "TIFF": ("image/tiff", ".tif"),
+}
+AUDIO_TYPES = {
+    "WAV": ("audio/wav", ".wav"), "WAVEX": ("audio/wav", ".wav"), "FLAC": ("audio/flac", ".flac"),
+    "OGG": ("audio/ogg", ".ogg"), "MP3": ("audio/mpeg", ".mp3"), "AIFF": ("audio/aiff", ".aiff"),
+}
 
 
-def normalised_text_key(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    folded = _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
-    return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:32]
+def thresholds_for(project: Project) -> profiling.ProfileThresholds:
+    raw = project.profile_thresholds or {}
+    known = {}
+    for key, value in raw.items():
+        if key in _THRESHOLD_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+            known[key] = value
+    return profiling.ProfileThresholds(**known)
+
+
+def routed_to_review(*, project: Project, flags: list[str]) -> bool:
+    if not project.route_flagged_to_review or not flags:
+        return False
+    configured = (project.profile_thresholds or {}).get("route_flags")
+    routed = frozenset(configured) if isinstance(configured, list) else DEFAULT_ROUTED_FLAGS
+    return any(flag in routed for flag in flags)
+
+
+def text_profile_normalised(*, project: Project, text: str) -> tuple[dict, list[str], str]:
+    """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash."""
+    profile = profiling.profile_text(text)
+    return profile, profiling.flags_for(profile, thresholds_for(project)), dedup.normalise_text(text)
 
 
 def text_profile(*, project: Project, text: str) -> tuple[dict, list[str], str]:
-    stripped = text.strip()
-    profile = {"length": len(text), "empty": not stripped}
-    flags = ["empty"] if not stripped else []
-    return profile, flags, normalised_text_key(text)
+    """(profile, flags, near-duplicate key) for one text; used by the bulk API."""
+    from annotation.services.near_duplicates import normalised_key
+
+    profile, flags, normalised = text_profile_normalised(project=project, text=text)
+    return profile, flags, normalised_key(normalised)
+
+
+@dataclass
+class MediaCheck:
+    """What ingress needs to store one media file; ``error`` set means it must not be stored."""
+
+    error: str | None = None
+    content_type: str = ""
+    extension: str = ""
+    near_key: str = ""
+    profile: dict = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+def media_check(*, project: Project, data: bytes, file_name: str, kind: str) -> MediaCheck:
+    """Profile image or audio bytes. Undecodable content (corrupt, zero bytes, a decompression bomb, another
+    media type) comes back with ``error``: an annotator could not label it, and a bomb must never reach a
+    browser. The content type comes from the decoded format, never from the file name."""
+    if not data:
+        return MediaCheck(error="The file is empty (0 bytes).")
+    thresholds = thresholds_for(project)
+    if kind == "image":
+        profile = profiling.profile_image(data)
+        if profile.get("decompression_bomb"):
+            return MediaCheck(error=f"Refused as a possible decompression bomb: {_reason(profile)}.")
+        if profile.get("corrupt"):
+            return MediaCheck(error=f"Not a readable image ({_described(file_name)}): {_reason(profile)}.")
+        content_type, extension = IMAGE_TYPES.get(profile.get("format") or "", ("", ""))
+        if not content_type:
+            return MediaCheck(error=f"Unsupported image format {profile.get('format')!r}.")
+        near_key = profile.get("phash") or ""
+    else:
+        profile = profiling.profile_audio(data)
+        if profile.get("corrupt"):
+            return MediaCheck(error=f"Not a readable audio file ({_described(file_name)}): {_reason(profile)}.")
+        content_type, extension = AUDIO_TYPES.get(profile.get("format") or "", ("", ""))
+        if not content_type:
+            guessed = mimetypes.guess_type(file_name)[0] or ""
+            content_type, extension = (guessed, "") if guessed.startswith("audio/") else ("audio/wav", ".wav")
+        near_key = ""
+    return MediaCheck(
+        content_type=content_type, extension=extension, near_key=near_key, profile=profile,
+        flags=profiling.flags_for(profile, thresholds),
+    )
+
+
+def _reason(profile: dict) -> str:
+    return str(profile.get("error") or "unknown error").rstrip(". ")
+
+
+def _described(file_name: str) -> str:
+    return f"'{file_name}'" if file_name else "no name"
+
+
+def waveform_png(data: bytes) -> bytes | None:
+    """A waveform + spectrogram PNG of audio bytes, or None when they do not decode."""
+    try:
+        return profiling.render_audio_png(data)
+    except ValueError:
+        return None
+
+
+def summary_builder() -> drift.SummaryBuilder:
+    return drift.SummaryBuilder()
+
+
+def compact_summary(summary: drift.BatchSummary, flags: dict[str, int]) -> dict:
+    """The figures the batches page and API show (the full summary with its reservoirs stays internal)."""
+    keep = ("n", "mean", "std", "min", "max", "p5", "p50", "p95")
+    numeric = {}
+    for name, values in summary.to_dict()["numeric"].items():
+        numeric[name] = {key: values[key] for key in keep}
+    return {
+        "n_items": summary.n_items,
+        "numeric": numeric,
+        "categorical": summary.to_dict()["categorical"],
+        "flags": dict(sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def drift_findings(*, number: int, summary: drift.BatchSummary, earlier: list[dict]) -> list[dict]:
+    """Findings (with sentences) of this batch against the merged earlier batches; [] without a baseline."""
+    if not earlier:
+        return []
+    baseline = drift.merge_summaries(drift.BatchSummary.from_dict(state) for state in earlier)
+    findings = drift.compare(new=summary, baseline=baseline, label=f"Batch {number}")
+    return [finding.to_dict() for finding in findings]

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from annotation import jobs
+from annotation import ingress_tasks, jobs  # noqa: F401 - ingress_tasks registers annotation.import
 from annotation.services.queue import leases_expire
 
 

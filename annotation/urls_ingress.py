@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from annotation import ingress_views, media
+
+urlpatterns = [
+    path("media/items/<int:item_id>/", media.item_media, name="item-media"),
+    path("media/items/<int:item_id>/waveform.png", media.item_waveform, name="item-waveform"),
+    path("projects/<int:pid>/batches/", ingress_views.batches_page, name="batches"),
+    path("projects/<int:pid>/imports/upload/", ingress_views.import_upload, name="import-upload"),
+]

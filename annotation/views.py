@@ -111,7 +111,11 @@ def guideline_edit(request, pid: int):
             messages.success(request, f"Guideline version {guideline.version} published.")
             return redirect("project-detail", pid=pid)
     versions = project.guidelines.select_related("author").order_by("-version")[:50]
-    return render(request, "annotation/guideline_edit.html", {"project": project, "form": form, "versions": versions})
+    panels = panels_for(project=project, user=request.user, membership_role=Role.MANAGER, place="guideline")
+    return render(
+        request, "annotation/guideline_edit.html",
+        {"project": project, "form": form, "versions": versions, "panels": panels},
+    )
 
 
 @login_required
@@ -139,5 +143,9 @@ def label_page(request, pid: int):
             "guideline": guideline,
             "guideline_html": markdown_to_safe_html(guideline.body if guideline else ""),
             "config": config,
+            "panels": panels_for(
+                project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,
+                place="label",
+            ),
         },
     )

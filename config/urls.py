@@ -4,10 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import health
+from config.login import ThrottledLoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    # Throttled: the stock LoginView lets a password be guessed at full speed (hardening, issue 9).
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -15,11 +17,14 @@ urlpatterns = [
     path("api/", include("annotation.urls_api")),
     path("api/", include("annotation.urls_ingress_api")),
     path("api/", include("quality.urls_api")),
+    path("api/", include("quality.urls_review_api")),
     path("api/", include("activelearning.urls_api")),
     path("api/", include("datasets.urls_api")),
     path("", include("annotation.urls")),
     path("", include("annotation.urls_ingress")),
     path("", include("quality.urls")),
+    path("", include("quality.urls_review")),
+    path("", include("quality.dashboard.urls")),
     path("", include("activelearning.urls")),
     path("", include("datasets.urls")),
 ]

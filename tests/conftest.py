@@ -129,6 +129,18 @@ def page(browser, live_server):
 
 
 @pytest.fixture
+def media_roots(settings, tmp_path) -> dict[str, Path]:
+    """Isolated MEDIA_ROOT and the file_url import root inside the test's temporary directory."""
+    media = tmp_path / "media"
+    allowed = tmp_path / "import"
+    media.mkdir()
+    allowed.mkdir()
+    settings.MEDIA_ROOT = str(media)
+    settings.LABELGATE_IMPORT_ROOTS = [str(allowed)]
+    return {"media": media, "import": allowed, "tmp": tmp_path}
+
+
+@pytest.fixture
 def artifacts_dir() -> Path:
     path = Path(os.environ.get("LABELGATE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)

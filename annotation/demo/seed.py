@@ -102,3 +102,5 @@ def _simulate(*, project: Project, rows: list[dict], rng: random.Random, fractio
 
 # Other demo projects (image, audio) register a callable returning a status line.
 EXTRA_SEEDERS: list = []
+
+from annotation.demo import media as _media_demos  # noqa: E402,F401 - registers the image and audio demos

@@ -28,6 +28,13 @@ class ImportBatch(models.Model):
     n_errors = models.PositiveIntegerField(default=0)
     profile_summary = models.JSONField(default=dict, blank=True)
     drift = models.JSONField(default=list, blank=True)
+    # Mergeable profile summary (annotation.drift.BatchSummary) of the batch: the baseline for later batches'
+    # drift. ``profile_summary`` holds the compact figures pages and the API show.
+    summary_state = models.JSONField(default=dict, blank=True, editable=False)
+    # The import job that filled this batch: a retried job reuses its batch instead of opening another.
+    job = models.OneToOneField(
+        "annotation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batch"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="batch_unique_number")]
@@ -50,6 +57,8 @@ class Item(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     near_dup_key = models.CharField(max_length=64, blank=True, db_index=True)
     near_dup_group = models.PositiveIntegerField(null=True, blank=True)
+    # Compact MinHash sketch of the normalised text (32 x uint32), for project-wide near-duplicate search.
+    minhash = models.BinaryField(null=True, blank=True, editable=False)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     profile = models.JSONField(default=dict, blank=True)
@@ -81,9 +90,13 @@ class Item(models.Model):
         ]
         indexes = [
             # The queue scans open items of a project by priority then age.
+            # Partial: only open items, so "status IN (new, in_progress) ORDER BY priority DESC, id" walks
+            # the index in order and stops at the first servable row instead of sorting every open item.
             models.Index(
-                "project", "status", "is_gold", models.F("priority").desc(), "id", name="item_queue_idx"
+                "project", "is_gold", models.F("priority").desc(), "id", name="item_queue_open_idx",
+                condition=Q(status__in=["new", "in_progress"]),
             ),
+            models.Index(fields=["project", "status"], name="item_status_idx"),
             models.Index(fields=["project", "sha256"], name="item_sha_idx"),
             models.Index(
                 fields=["project", "issue_severity"], condition=Q(is_label_issue=True), name="item_issue_idx"

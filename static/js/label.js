@@ -73,7 +73,10 @@
       img.src = item.media_url;
       img.alt = `item ${item.external_id}`;
       img.className = "item-image fit";
-      img.addEventListener("click", () => img.classList.toggle("fit"));
+      img.id = "item-image";
+      img.title = "Click, or + and -, to zoom";
+      zoom = 0;
+      img.addEventListener("click", () => zoomImage(img.classList.contains("fit") ? 2 : 0));
       view.appendChild(img);
     } else if (item.media_url && config.taskType === "audio_classification") {
       const wave = document.createElement("img");
@@ -85,6 +88,7 @@
       audio.preload = "auto";
       audio.src = item.media_url;
       audio.id = "item-audio";
+      audio.title = "Space plays or pauses, comma restarts, arrow keys seek 2 s";
       view.append(wave, audio);
     }
     if (item.text) {
@@ -117,6 +121,17 @@
     shownAt = performance.now();
     render(data.item);
     await refreshProgress();
+  }
+
+  // Zoom level 0 fits the image to the panel; level n shows it at n x its natural size (pixelated).
+  let zoom = 0;
+  function zoomImage(level) {
+    const img = document.getElementById("item-image");
+    if (!img) return;
+    zoom = Math.max(0, Math.min(16, level));
+    img.classList.toggle("fit", zoom === 0);
+    img.style.width = zoom === 0 ? "" : `${img.naturalWidth * zoom}px`;
+    img.dataset.zoom = String(zoom);
   }
 
   function toggle(value) {
@@ -202,6 +217,16 @@
     if (key === "c") { event.preventDefault(); comment.focus(); return; }
     if (audio && key === " ") { event.preventDefault(); if (audio.paused) audio.play(); else audio.pause(); return; }
     if (audio && key === ",") { audio.currentTime = 0; audio.play(); return; }
+    if (audio && (key === "arrowleft" || key === "arrowright")) {
+      event.preventDefault();
+      audio.currentTime = Math.max(0, audio.currentTime + (key === "arrowleft" ? -2 : 2));
+      return;
+    }
+    if (document.getElementById("item-image") && (key === "+" || key === "=" || key === "-")) {
+      event.preventDefault();
+      zoomImage(key === "-" ? zoom - 1 : zoom + 1);
+      return;
+    }
     const button = hotkeys.get(key);
     if (button) { event.preventDefault(); toggle(button.dataset.value); }
   });

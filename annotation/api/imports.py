@@ -1,0 +1,131 @@
+"""Ingress REST: file imports (as jobs), import batches with their profile and drift, near-duplicate groups."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from annotation import ingress_selectors
+from annotation.api.base import ProjectScopedApi
+from annotation.api.pagination import StandardPagination
+from annotation.models import ImportBatch, Job, Role
+from annotation.services.imports import import_start
+
+
+class IngressUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media.")
+    labelstudio_annotations = serializers.ChoiceField(
+        choices=["metadata", "gold"], default="metadata", required=False,
+        help_text="Label Studio annotations: kept as metadata (default) or, when they all agree, used as gold.",
+    )
+
+
+class IngressJobRefSerializer(serializers.Serializer):
+    job = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class IngressImportJobSerializer(serializers.ModelSerializer):
+    file_name = serializers.SerializerMethodField()
+    # A plain string here: a second enum for the job status makes drf-spectacular's enum names collide.
+    status = serializers.CharField(help_text="queued | running | succeeded | failed")
+
+    class Meta:
+        model = Job
+        fields = ["id", "status", "progress", "message", "file_name", "result", "error", "created_at", "finished_at"]
+
+    def get_file_name(self, job: Job) -> str:
+        return str(job.params.get("file_name", ""))
+
+
+class IngressBatchSerializer(serializers.ModelSerializer):
+    job = serializers.UUIDField(source="job_id", allow_null=True)
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "number", "source", "created_at", "n_created", "n_duplicates", "n_errors", "profile_summary", "drift",
+            "job",
+        ]
+
+
+class IngressNearDupMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    flags = serializers.ListField(child=serializers.CharField())
+    final_label = serializers.JSONField(allow_null=True)
+    consensus_label = serializers.JSONField(allow_null=True)
+    media_url = serializers.CharField(allow_null=True)
+
+
+class IngressNearDupGroupSerializer(serializers.Serializer):
+    group = serializers.IntegerField()
+    size = serializers.IntegerField()
+    labels_disagree = serializers.BooleanField()
+    members = IngressNearDupMemberSerializer(many=True)
+
+
+class ImportListCreateApi(ProjectScopedApi):
+    required_role = Role.MANAGER
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": IngressUploadInputSerializer},
+        responses={202: IngressJobRefSerializer},
+        operation_id="imports_create",
+    )
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = IngressUploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = import_start(project=project, user=request.user, upload=data.validated_data["file"],
+                           labelstudio_annotations=data.validated_data["labelstudio_annotations"])
+        return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=IngressImportJobSerializer(many=True),
+        operation_id="imports_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid, Role.REVIEWER)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(ingress_selectors.import_jobs(project=project), request, view=self)
+        return paginator.get_paginated_response(IngressImportJobSerializer(page, many=True).data)
+
+
+class BatchListApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=IngressBatchSerializer(many=True),
+        operation_id="batches_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(ingress_selectors.batch_list(project=project), request, view=self)
+        return paginator.get_paginated_response(IngressBatchSerializer(page, many=True).data)
+
+
+class NearDuplicateGroupListApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="Largest groups first; at most 200.")],
+        responses=IngressNearDupGroupSerializer(many=True),
+        operation_id="near_duplicates_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        limit = serializers.IntegerField(min_value=1, max_value=200, required=False)
+        raw = request.query_params.get("limit")
+        value = 50
+        if raw is not None:
+            try:
+                value = limit.run_validation(raw)
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"limit": exc.detail}) from exc
+        groups = ingress_selectors.near_duplicate_groups(project=project, limit=value)
+        return Response(IngressNearDupGroupSerializer(groups, many=True).data)

@@ -1,0 +1,95 @@
+"""Reads for the ingress pages and API: import jobs, batches, flagged items, duplicate groups.
+
+Every function runs a bounded number of queries whatever the project size (per flag at most, and flags are
+a fixed vocabulary).
+"""
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+
+from annotation.models import ImportBatch, Item, Job, JobKind, Project
+from annotation.selectors import item_list
+
+FLAG_SAMPLE = 12
+
+
+def import_jobs(*, project: Project) -> QuerySet[Job]:
+    return Job.objects.filter(project=project, kind=JobKind.IMPORT).order_by("-created_at", "id")
+
+
+def batch_list(*, project: Project) -> QuerySet[ImportBatch]:
+    # The mergeable summary (reservoir samples) is only needed to compute drift, never to show a batch.
+    return ImportBatch.objects.filter(project=project).defer("summary_state").order_by("-number")
+
+
+def _media_url(item_id: int, has_file: bool) -> str | None:
+    return f"/media/items/{item_id}/" if has_file else None
+
+
+def near_duplicate_groups(*, project: Project, limit: int = 50) -> list[dict]:
+    """The largest duplicate groups with their members' labels (two queries)."""
+    heads = list(
+        Item.objects.filter(project=project, near_dup_group__isnull=False)
+        .order_by()
+        .values("near_dup_group")
+        .annotate(n=Count("id"))
+        .order_by("-n", "near_dup_group")[:limit]
+    )
+    sizes = {row["near_dup_group"]: row["n"] for row in heads}
+    members: dict[int, list[dict]] = {group: [] for group in sizes}
+    rows = (
+        Item.objects.filter(project=project, near_dup_group__in=list(sizes))
+        .order_by("near_dup_group", "id")
+        .values("id", "external_id", "flags", "final_label", "consensus_label", "file", "near_dup_group")
+    )
+    for row in rows[: limit * 20]:
+        if len(members[row["near_dup_group"]]) < 20:
+            members[row["near_dup_group"]].append(
+                {
+                    "id": row["id"], "external_id": row["external_id"], "flags": row["flags"],
+                    "final_label": row["final_label"], "consensus_label": row["consensus_label"],
+                    "media_url": _media_url(row["id"], bool(row["file"])),
+                }
+            )
+    groups = []
+    for group, size in sizes.items():
+        labels = {
+            repr(m["final_label"] if m["final_label"] is not None else m["consensus_label"])
+            for m in members[group]
+            if m["final_label"] is not None or m["consensus_label"] is not None
+        }
+        groups.append({"group": group, "size": size, "labels_disagree": len(labels) > 1, "members": members[group]})
+    return groups
+
+
+def flag_counts(*, project: Project, flags: list[str]) -> dict[str, int]:
+    """Items per flag. One scan on PostgreSQL (jsonb_array_elements_text); one count per flag elsewhere."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Item._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT flag, count(*) FROM {table}, jsonb_array_elements_text(flags) AS flag "
+                "WHERE project_id = %s GROUP BY flag",
+                [project.pk],
+            )
+            found = dict(cursor.fetchall())
+        return {flag: found[flag] for flag in flags if found.get(flag)}
+    counts = {flag: item_list(project=project, flag=flag).count() for flag in flags}
+    return {flag: n for flag, n in counts.items() if n}
+
+
+def flagged_by_flag(*, project: Project, flags: list[str]) -> list[dict]:
+    """Per flag present in the project: how many items carry it and a few examples."""
+    out = []
+    for flag, count in flag_counts(project=project, flags=flags).items():
+        sample = list(item_list(project=project, flag=flag).values("id", "external_id", "file", "status")[:FLAG_SAMPLE])
+        for row in sample:
+            row["media_url"] = _media_url(row["id"], bool(row.pop("file")))
+        out.append({"flag": flag, "count": count, "items": sample})
+    return out
+
+
+def ingress_panel_context(*, project: Project, user, role: str) -> dict:
+    batches = list(batch_list(project=project)[:3])
+    jobs = list(import_jobs(project=project)[:3])
+    return {"project": project, "can_upload": role == "manager", "batches": batches, "jobs": jobs}

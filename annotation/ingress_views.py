@@ -1,0 +1,71 @@
+"""HTML for ingress: the batches page (imports, profiles, drift, flagged items, duplicate groups) and the
+upload form handler. Thin: one service or selector call each."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation import ingress_selectors
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.models import Role
+from annotation.permissions import project_for_role
+from annotation.services.imports import import_start
+from annotation.services.near_duplicates import DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG
+
+KNOWN_FLAGS = [
+    "corrupt", "empty", "encoding_error", "mojibake", "too_long", "tiny", "too_dark", "too_bright", "low_contrast",
+    "blurry", "too_short", "silent", "mostly_silent", "clipped", "low_snr", DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG,
+]
+
+
+def _project(request, pid: int, role: str):
+    try:
+        return project_for_role(user=request.user, project_id=pid, role=role)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+def batches_page(request, pid: int):
+    try:
+        project, membership = _project(request, pid, Role.REVIEWER)
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    role = membership.role if membership else Role.MANAGER
+    batches = Paginator(ingress_selectors.batch_list(project=project), 20).get_page(request.GET.get("page"))
+    jobs = list(ingress_selectors.import_jobs(project=project)[:10])
+    context = {
+        "project": project,
+        "can_upload": role == Role.MANAGER,
+        "batches": batches,
+        "jobs": jobs,
+        "running": any(not job.is_terminal for job in jobs),
+        "flagged": ingress_selectors.flagged_by_flag(project=project, flags=KNOWN_FLAGS),
+        "groups": ingress_selectors.near_duplicate_groups(project=project, limit=20),
+        "is_image": project.task_type == "image_classification",
+    }
+    return render(request, "annotation/batches.html", context)
+
+
+@login_required
+@require_POST
+def import_upload(request, pid: int):
+    try:
+        project, _ = _project(request, pid, Role.MANAGER)
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to import.")
+        return redirect("batches", pid=pid)
+    try:
+        job = import_start(project=project, user=request.user, upload=upload,
+                           labelstudio_annotations=request.POST.get("labelstudio_annotations", "metadata"))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Import of “{job.params['file_name']}” started; this page updates while it runs.")
+    return redirect("batches", pid=pid)

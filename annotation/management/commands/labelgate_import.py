@@ -1,0 +1,74 @@
+"""Import a file into a project from the shell, in this process, with a progress bar.
+
+Same work function and Job record as an upload through the API, so the batch, report and drift appear in the
+app; the file is read in place (it is not copied into MEDIA_ROOT).
+"""
+
+import os
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotation.errors import ValidationFailed
+from annotation.models import JobStatus, Project
+from annotation.services.imports import import_local_file
+
+
+class _BarContext:
+    """Forwards progress to the Job (throttled there) and to a tqdm bar."""
+
+    def __init__(self, inner, bar: tqdm):
+        self.inner = inner
+        self.bar = bar
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        self.bar.n = round(fraction * 1000)
+        self.bar.set_postfix_str(message[:60], refresh=False)
+        self.bar.refresh()
+        self.inner.progress(fraction, message)
+
+
+class Command(BaseCommand):
+    help = "Import a CSV, JSONL, JSON, Label Studio export or zip of media into a project (runs here, not on a worker)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("project", type=int, help="project id")
+        parser.add_argument("path", help="file to import")
+        parser.add_argument("--user", help="username recorded as the job's creator")
+        parser.add_argument("--labelstudio-annotations", choices=["metadata", "gold"], default="metadata")
+
+    def handle(self, *args, **options):
+        project = Project.objects.filter(pk=options["project"]).first()
+        if project is None:
+            raise CommandError(f"No project with id {options['project']}.")
+        user = None
+        if options["user"]:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None:
+                raise CommandError(f"No user named {options['user']}.")
+        with tqdm(total=1000, desc="import", unit="‰", file=sys.stderr) as bar:
+            try:
+                job = import_local_file(
+                    project=project, path=os.path.realpath(options["path"]), user=user,
+                    labelstudio_annotations=options["labelstudio_annotations"],
+                    wrap_context=lambda context: _BarContext(context, bar),
+                )
+            except ValidationFailed as exc:
+                raise CommandError(exc.message) from exc
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(f"Import failed: {job.error}")
+        result = job.result
+        self.stdout.write(self.style.SUCCESS(
+            f"Batch {result['batch']}: {result['created']} created, {result['duplicates']} duplicates, "
+            f"{result['errors']} errors, {result['routed_to_review']} routed to review (job {job.pk})."
+        ))
+        if result["file_error"]:
+            self.stdout.write(self.style.ERROR(f"  The file could not be read: {result['file_error']}"))
+        for row in result["report"][:20]:
+            self.stdout.write(f"  line {row['line']}: {row['field']}: {row['message']}")
+        if result["report_truncated"] or len(result["report"]) > 20:
+            self.stdout.write(f"  … the full report is in GET /api/jobs/{job.pk}/")
+        for sentence in result["drift"]:
+            self.stdout.write(self.style.WARNING(f"  {sentence}"))

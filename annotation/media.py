@@ -1,0 +1,170 @@
+"""Member-only media serving: item files (with HTTP Range) and cached waveform images for audio items.
+
+Stored media are never on a public URL. Every response is for a project member (anyone else gets 404, so
+neither the item nor the project is revealed), carries ``X-Content-Type-Options: nosniff`` and a
+``sandbox`` CSP, and is shown inline only when its type is an image/audio type browsers cannot execute.
+SVG, HTML and anything unrecognised go out as ``application/octet-stream`` attachments.
+"""
+
+import logging
+import re
+from collections.abc import Iterator
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.views.decorators.http import require_safe
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from annotation.models import Item
+from annotation.permissions import membership_for
+
+logger = logging.getLogger(__name__)
+
+# Types a browser renders without running code. Anything else is sent as an opaque download.
+SAFE_INLINE_TYPES = frozenset(
+    {
+        "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff",
+        "audio/wav", "audio/x-wav", "audio/flac", "audio/ogg", "audio/mpeg", "audio/aiff", "audio/x-aiff",
+    }
+)
+OPAQUE_TYPE = "application/octet-stream"
+STREAM_BLOCK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _caller(request: HttpRequest):
+    """The session user, or the user of an ``Authorization: Token`` header (scripts fetch media too)."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+def _item_for_member(request: HttpRequest, item_id: int) -> Item:
+    """The item when the caller may see it; Http404 for a missing item, a non-member or no file."""
+    item = (
+        Item.objects.filter(pk=item_id)
+        .only("id", "project_id", "file", "file_name", "content_type", "sha256")
+        .first()
+    )
+    user = _caller(request)
+    if item is None or user is None or not item.file:
+        raise Http404("Not found.")
+    if not user.is_staff and membership_for(user=user, project_id=item.project_id) is None:
+        raise Http404("Not found.")
+    return item
+
+
+def _harden(response: HttpResponse, *, content_type: str, filename: str) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    disposition = "inline" if content_type in SAFE_INLINE_TYPES else "attachment"
+    safe_name = re.sub(r'[^A-Za-z0-9._-]+', "_", filename)[:100] or "file"
+    response["Content-Disposition"] = f'{disposition}; filename="{safe_name}"'
+    return response
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+    """(first, last) inclusive for one ``bytes=`` range; None to send the whole file (no, invalid or
+    unsupported header, several ranges); ``"unsatisfiable"`` when the range starts past the end."""
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return None
+    if not first_text:  # suffix range: the last N bytes
+        length = int(last_text)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None  # syntactically invalid: RFC 9110 says to ignore the header
+    if first >= size:
+        return "unsatisfiable"
+    last = int(last_text) if last_text else size - 1
+    return first, min(last, size - 1)
+
+
+def _stream(name: str, first: int, length: int) -> Iterator[bytes]:
+    with default_storage.open(name, "rb") as handle:
+        handle.seek(first)
+        left = length
+        while left > 0:
+            block = handle.read(min(STREAM_BLOCK, left))
+            if not block:
+                break
+            left -= len(block)
+            yield block
+
+
+@require_safe
+def item_media(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = _item_for_member(request, item_id)
+    content_type = item.content_type if item.content_type in SAFE_INLINE_TYPES else OPAQUE_TYPE
+    etag = f'"{item.sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        return _harden(HttpResponseNotModified(), content_type=content_type, filename=item.file_name)
+    try:
+        size = default_storage.size(item.file.name)
+    except OSError as exc:
+        logger.error("media file of item %s is missing: %s", item.pk, exc)
+        raise Http404("The file of this item is missing from storage.") from exc
+    wanted = parse_range(request.headers.get("Range", ""), size) if size else None
+    if wanted == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return _harden(response, content_type=content_type, filename=item.file_name)
+    first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
+    length = max(0, last - first + 1)
+    body = _stream(item.file.name, first, length) if request.method == "GET" else iter(())
+    response = StreamingHttpResponse(body, content_type=content_type, status=206 if isinstance(wanted, tuple) else 200)
+    if isinstance(wanted, tuple):
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    return _harden(response, content_type=content_type, filename=item.file_name)
+
+
+def waveform_cache_name(sha256: str) -> str:
+    return f"cache/waveforms/{sha256[:2]}/{sha256}.png"
+
+
+@require_safe
+def item_waveform(request: HttpRequest, item_id: int) -> HttpResponse:
+    """A PNG waveform + spectrogram of an audio item, rendered once and cached in storage by content hash."""
+    item = _item_for_member(request, item_id)
+    if not item.content_type.startswith("audio/"):
+        raise Http404("Only audio items have a waveform.")
+    name = waveform_cache_name(item.sha256)
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as handle:
+            png = handle.read()
+    else:
+        png = _render_waveform(item)
+        try:
+            default_storage.save(name, ContentFile(png))
+        except OSError:
+            logger.warning("could not cache the waveform of item %s", item.pk)
+    response = HttpResponse(png, content_type="image/png")
+    response["ETag"] = f'"wave-{item.sha256}"'
+    return _harden(response, content_type="image/png", filename="waveform.png")
+
+
+def _render_waveform(item: Item) -> bytes:
+    from annotation.profiling_hooks import waveform_png
+
+    with default_storage.open(item.file.name, "rb") as handle:
+        data = handle.read()
+    png = waveform_png(data)
+    if png is None:
+        raise Http404("This audio file cannot be decoded.")
+    return png

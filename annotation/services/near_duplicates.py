@@ -1,0 +1,223 @@
+"""Project-wide exact and near-duplicate groups, recomputed in bulk at the end of an import.
+
+Exact duplicates share a sha256 (same bytes / same text under another external id): both are kept, flagged
+``duplicate`` and put in one group. Near duplicates — images within a pHash Hamming distance, texts equal
+after normalisation or with MinHash-estimated Jaccard similarity over a threshold — are flagged
+``near_duplicate``. Similarity is chained (connected components), and a group's id is the smallest item id
+in it, so ids are stable across runs without a counter. Hashes are streamed with ``values_list`` into compact
+numpy arrays (about 16 bytes per item plus 128 bytes per text sketch), never whole rows.
+"""
+
+import hashlib
+
+import numpy as np
+from django.db import transaction
+
+from annotation import dedup
+from annotation.models import Item, Project, TaskType
+
+DUPLICATE_FLAG = "duplicate"
+NEAR_DUPLICATE_FLAG = "near_duplicate"
+DUP_FLAGS = frozenset({DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG})
+SKETCH_PERM = 32
+SKETCH_BYTES = SKETCH_PERM * 4
+SKETCH_CHARS = 1_000_000
+READ_CHUNK = 5000
+LSH_WINDOW = 16
+VERIFY_BLOCK = 200_000
+WRITE_CHUNK = 2000
+DEFAULT_HAMMING = 6
+DEFAULT_JACCARD = 0.8
+
+
+def text_sketches(normalised: list[str]) -> list[bytes]:
+    """128-byte MinHash sketches (32 x uint32 LE) of already-normalised texts; b"" for empty texts.
+
+    Texts are hashed in groups of at most ``SKETCH_CHARS`` characters: the vectorised MinHash holds several
+    8-byte arrays per character, so one group of long texts must not take hundreds of MB.
+    """
+    out = [b""] * len(normalised)
+    group: list[int] = []
+    chars = 0
+    for index, text in enumerate(normalised):
+        if not text:
+            continue
+        if group and chars + len(text) > SKETCH_CHARS:
+            _sketch_group(normalised, group, out)
+            group, chars = [], 0
+        group.append(index)
+        chars += len(text)
+    if group:
+        _sketch_group(normalised, group, out)
+    return out
+
+
+def _sketch_group(normalised: list[str], group: list[int], out: list[bytes]) -> None:
+    sig = dedup.minhash_signatures([normalised[i] for i in group], num_perm=SKETCH_PERM)
+    packed = (sig & np.uint64(0xFFFFFFFF)).astype("<u4")
+    for row, index in enumerate(group):
+        out[index] = packed[row].tobytes()
+
+
+def normalised_key(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32] if normalised else ""
+
+
+def _fill_missing_sketches(project: Project) -> int:
+    """Sketch text items created outside the import job (bulk API), chunk by chunk."""
+    filled = 0
+    pending = Item.objects.filter(project=project, minhash__isnull=True).order_by("id")
+    last = 0
+    while True:
+        rows = list(pending.filter(id__gt=last).values_list("id", "text")[:WRITE_CHUNK])
+        if not rows:
+            return filled
+        last = rows[-1][0]
+        sketches = text_sketches([dedup.normalise_text(text) for _, text in rows])
+        Item.objects.bulk_update(
+            [Item(id=item_id, minhash=sketch) for (item_id, _), sketch in zip(rows, sketches, strict=True)],
+            ["minhash"],
+            batch_size=1000,
+        )
+        filled += len(rows)
+
+
+def _key64(key: str) -> int:
+    if not key:
+        return 0
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+
+def _chain_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges linking equal keys (each index to the first with its key), among ``valid`` indices."""
+    index = np.flatnonzero(valid)
+    if len(index) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    _, first, inverse = np.unique(keys[index], return_index=True, return_inverse=True)
+    left, right = index, index[first[inverse]]
+    keep = left != right
+    return left[keep], right[keep]
+
+
+def near_dup_refresh(*, project: Project) -> dict:
+    """Recompute duplicate groups for the whole project and store ``near_dup_group`` and dup flags.
+
+    Only items whose group or dup flags change are written (bulk_update in chunks). Returns counts.
+    """
+    thresholds = project.profile_thresholds or {}
+    is_text = project.task_type == TaskType.TEXT
+    if is_text:
+        _fill_missing_sketches(project)
+    total = Item.objects.filter(project=project).count()
+    ids = np.zeros(total, np.int64)
+    sha = np.zeros(total, np.uint64)
+    near = np.zeros(total, np.uint64)
+    old_group = np.full(total, -1, np.int64)
+    sketches = np.zeros((total, SKETCH_PERM), np.uint32) if is_text else None
+    has_sketch = np.zeros(total, bool)
+    fields = ["id", "sha256", "near_dup_key", "near_dup_group"] + (["minhash"] if is_text else [])
+    n = 0
+    rows = Item.objects.filter(project=project).order_by("id").values_list(*fields)
+    for row in rows.iterator(chunk_size=READ_CHUNK):
+        if n >= total:
+            break  # items added while reading join the next refresh
+        ids[n] = row[0]
+        sha[n] = int(row[1][:16] or "0", 16)
+        near[n] = int(row[2], 16) if not is_text and row[2] else _key64(row[2])
+        old_group[n] = -1 if row[3] is None else row[3]
+        if is_text and row[4] is not None and len(row[4]) == SKETCH_BYTES:
+            sketches[n] = np.frombuffer(bytes(row[4]), dtype="<u4")
+            has_sketch[n] = True
+        n += 1
+    ids, sha, near, old_group, has_sketch = ids[:n], sha[:n], near[:n], old_group[:n], has_sketch[:n]
+    exact_l, exact_r = _chain_edges(sha, np.ones(n, bool))
+    lefts, rights = [exact_l], [exact_r]
+    if is_text or project.task_type == TaskType.AUDIO:
+        near_l, near_r = _chain_edges(near, near != 0)
+        lefts.append(near_l)
+        rights.append(near_r)
+    else:
+        valid = np.flatnonzero(near != 0)
+        for group in dedup.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
+            members = valid[group]
+            lefts.append(members[1:])
+            rights.append(np.full(len(members) - 1, members[0]))
+    if is_text and has_sketch.sum() > 1:
+        lefts_s, rights_s = _minhash_edges(sketches[:n], has_sketch, float(thresholds.get("text_jaccard", DEFAULT_JACCARD)))
+        lefts.append(lefts_s)
+        rights.append(rights_s)
+    del sketches
+    new_group = np.full(n, -1, np.int64)
+    for members in dedup.groups_from_pairs(n, np.concatenate(lefts), np.concatenate(rights)):
+        new_group[members] = ids[members].min()
+    exact = np.zeros(n, bool)
+    exact[exact_l] = True
+    exact[exact_r] = True
+    return _store(ids, old_group, new_group, exact)
+
+
+def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Verified near-duplicate edges between sketched texts, in memory bounded by the sketches themselves.
+
+    ``dedup.lsh_candidate_pairs`` returns every candidate pair at once (up to 16 x bands x n of them, gigabytes
+    for a big project of similar texts), so the banding is done here instead: per band, rows are sorted by
+    band key and each is compared with its next ``LSH_WINDOW`` neighbours in the same bucket; candidates are
+    verified (share of equal sketch entries >= ``threshold``) block by block and only verified edges are kept.
+    """
+    index = np.flatnonzero(has)
+    sig = sketches[index]
+    n = len(index)
+    bands, rows = dedup.lsh_bands(SKETCH_PERM, threshold)
+    lefts: list[np.ndarray] = []
+    rights: list[np.ndarray] = []
+    for band in range(bands):
+        block = sig[:, band * rows : (band + 1) * rows].astype(np.uint64)
+        key = np.zeros(n, np.uint64)
+        for col in range(rows):
+            key = (key ^ block[:, col]) * np.uint64(0x100000001B3) + np.uint64(col + 1)
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        for d in range(1, min(LSH_WINDOW, n - 1) + 1):
+            same = np.flatnonzero(sorted_key[d:] == sorted_key[:-d])
+            if not len(same):
+                break
+            for start in range(0, len(same), VERIFY_BLOCK):
+                part = same[start : start + VERIFY_BLOCK]
+                a, b = order[part], order[part + d]
+                keep = (sig[a] == sig[b]).mean(axis=1) >= threshold
+                lefts.append(a[keep])
+                rights.append(b[keep])
+    if not lefts:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return index[np.concatenate(lefts)], index[np.concatenate(rights)]
+
+
+def _store(ids: np.ndarray, old_group: np.ndarray, new_group: np.ndarray, exact: np.ndarray) -> dict:
+    # Items in a group now or before may need their flags changed; nothing else is touched.
+    touched = np.flatnonzero((new_group >= 0) | (old_group >= 0))
+    position = {int(item_id): i for i, item_id in zip(touched, ids[touched], strict=True)}
+    updated = 0
+    touched_ids = list(position)
+    for start in range(0, len(touched_ids), WRITE_CHUNK):
+        chunk = touched_ids[start : start + WRITE_CHUNK]
+        changes = []
+        for item_id, flags in Item.objects.filter(id__in=chunk).values_list("id", "flags"):
+            i = position[item_id]
+            kept = [flag for flag in (flags or []) if flag not in DUP_FLAGS]
+            if new_group[i] >= 0:
+                kept.append(DUPLICATE_FLAG if exact[i] else NEAR_DUPLICATE_FLAG)
+            group = int(new_group[i]) if new_group[i] >= 0 else None
+            old = int(old_group[i]) if old_group[i] >= 0 else None
+            if kept != (flags or []) or group != old:
+                changes.append(Item(id=item_id, flags=kept, near_dup_group=group))
+        if changes:
+            with transaction.atomic():
+                Item.objects.bulk_update(changes, ["flags", "near_dup_group"], batch_size=1000)
+            updated += len(changes)
+    grouped = new_group[new_group >= 0]
+    return {
+        "groups": int(len(np.unique(grouped))),
+        "items_in_groups": int(len(grouped)),
+        "exact_duplicates": int(exact.sum()),
+        "updated": updated,
+    }

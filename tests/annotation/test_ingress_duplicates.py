@@ -1,0 +1,130 @@
+"""Exact and near-duplicate groups across the whole project (annotation/services/near_duplicates.py)."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from annotation.models import Item
+from annotation.services.bulk import item_bulk_create
+from annotation.services.near_duplicates import near_dup_refresh
+from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
+from tests.factories import make_project
+
+pytestmark = pytest.mark.django_db
+
+LONG_A = (
+    "The quarterly report shows revenue growth across all regions, driven by strong demand for the new "
+    "product line and improved retention among enterprise customers in the second half of the year."
+)
+LONG_B = LONG_A.replace("strong demand", "robust demand")
+UNRELATED = "Configure the router to forward port 8080 to the internal build server before the deploy window."
+
+
+def csv_of(rows: list[tuple[str, str]]) -> bytes:
+    lines = ["external_id,text"] + [f'{eid},"{text}"' for eid, text in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def state(project) -> dict[str, tuple[int | None, list[str]]]:
+    return {eid: (group, flags) for eid, group, flags in
+            Item.objects.filter(project=project).values_list("external_id", "near_dup_group", "flags")}
+
+
+def test_same_text_under_another_id_in_a_later_file_is_kept_and_grouped(media_roots):
+    project = make_project()
+    run_import(project, "a.csv", csv_of([("x1", "The cat sat on the mat"), ("x2", "Something else entirely")]))
+    job = run_import(project, "b.csv", csv_of([("y1", "The cat sat on the mat")]))
+    # Then both copies exist, share a group whose id is the older item's id, and carry the duplicate flag
+    assert job.result["created"] == 1
+    x1 = Item.objects.get(external_id="x1")
+    now = state(project)
+    assert now["x1"] == (x1.pk, ["duplicate"]) and now["y1"] == (x1.pk, ["duplicate"])
+    assert now["x2"] == (None, [])
+    assert job.result["near_duplicates"]["exact_duplicates"] == 2
+
+
+def test_text_equal_after_normalisation_is_a_near_duplicate(media_roots):
+    project = make_project()
+    run_import(project, "a.csv", csv_of([("n1", "Hello, World!"), ("n2", "hello   world"), ("n3", "goodbye world")]))
+    now = state(project)
+    assert now["n1"][0] is not None and now["n1"][0] == now["n2"][0]
+    assert now["n1"][1] == ["near_duplicate"] and now["n2"][1] == ["near_duplicate"]
+    assert now["n3"] == (None, [])
+
+
+def test_minhash_groups_texts_differing_by_one_word(media_roots):
+    project = make_project()
+    run_import(project, "a.csv", csv_of([("m1", LONG_A), ("m2", UNRELATED)]))
+    run_import(project, "b.csv", csv_of([("m3", LONG_B)]))
+    now = state(project)
+    m1 = Item.objects.get(external_id="m1").pk
+    assert now["m1"] == (m1, ["near_duplicate"]) and now["m3"] == (m1, ["near_duplicate"])
+    assert now["m2"] == (None, [])
+
+
+def test_bulk_api_items_are_sketched_and_grouped_by_the_next_import(media_roots):
+    project = make_project()
+    item_bulk_create(project=project, rows=[{"external_id": "b1", "text": LONG_A}])
+    assert Item.objects.get(external_id="b1").minhash is None
+    run_import(project, "a.csv", csv_of([("c1", LONG_B)]))
+    b1 = Item.objects.get(external_id="b1")
+    assert b1.minhash is not None and len(bytes(b1.minhash)) == 128
+    assert state(project)["c1"] == (b1.pk, ["near_duplicate"])
+
+
+def test_refresh_is_stable_and_clears_groups_that_dissolve(media_roots):
+    project = make_project()
+    run_import(project, "a.csv", csv_of([("s1", "same text"), ("s2", "same text"), ("s3", "other")]))
+    # Running again changes nothing
+    assert near_dup_refresh(project=project)["updated"] == 0
+    # When one copy is edited away (e.g. a fix), the other loses its group and flag, other flags stay
+    Item.objects.filter(external_id="s2").update(text="changed", sha256="0" * 64, near_dup_key="", minhash=None)
+    Item.objects.filter(external_id="s1").update(flags=["duplicate", "mojibake"])
+    result = near_dup_refresh(project=project)
+    assert result["groups"] == 0 and result["updated"] == 2
+    now = state(project)
+    assert now["s1"] == (None, ["mojibake"]) and now["s2"] == (None, [])
+
+
+def shifted_png(base: np.ndarray, delta: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(base.astype(int) + delta, 0, 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_images_exact_and_perceptual_duplicates(media_roots):
+    rng = np.random.default_rng(3)
+    base = (rng.random((8, 8)) * 255).astype(np.uint8).repeat(8, axis=0).repeat(8, axis=1)  # blocky 64x64
+    other = (rng.random((8, 8)) * 255).astype(np.uint8).repeat(8, axis=0).repeat(8, axis=1)
+    project = make_project(task_type="image_classification", labels=("a", "b"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("orig.png", shifted_png(base, 0))
+        archive.writestr("copy.png", shifted_png(base, 0))  # same bytes, another id
+        archive.writestr("brighter.png", shifted_png(base, 6))  # same picture, slightly brighter
+        archive.writestr("other.png", shifted_png(other, 0))
+    job = run_import(project, "imgs.zip", buffer.getvalue())
+    assert job.result["created"] == 4
+    now = state(project)
+    group = now["orig.png"][0]
+    assert group is not None and now["copy.png"][0] == group and now["brighter.png"][0] == group
+    assert now["orig.png"][1] == ["duplicate"] and now["copy.png"][1] == ["duplicate"]
+    assert now["brighter.png"][1] == ["near_duplicate"]
+    assert now["other.png"] == (None, [])
+
+
+def test_near_duplicate_groups_api_reports_label_disagreement(media_roots, api):
+    project = make_project()
+    run_import(project, "a.csv", csv_of([("g1", "same words"), ("g2", "same words!"), ("g3", "unrelated")]))
+    Item.objects.filter(external_id="g1").update(final_label="pos")
+    Item.objects.filter(external_id="g2").update(consensus_label="neg")
+    response = api(project.created_by).get(f"/api/projects/{project.pk}/near-duplicates/")
+    assert response.status_code == 200
+    (group,) = response.json()
+    assert group["size"] == 2 and group["labels_disagree"] is True
+    assert [m["external_id"] for m in group["members"]] == ["g1", "g2"]
+    bad = api(project.created_by).get(f"/api/projects/{project.pk}/near-duplicates/?limit=0")
+    assert bad.status_code == 400 and "limit" in bad.json()
