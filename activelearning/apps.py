@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class ActiveLearningConfig(AppConfig):
     name = "activelearning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from activelearning import tasks  # noqa: F401 - registers the Celery tasks
+        from activelearning.views import model_panel_context
+        from annotation.hooks import register_item_labelled
+        from annotation.models import Role
+        from annotation.panels import Panel, register_panel
+
+        register_item_labelled("activelearning.item_labelled")
+        register_panel(
+            Panel(
+                name="activelearning",
+                template="activelearning/panel.html",
+                context=model_panel_context,
+                min_role=Role.REVIEWER,
+                order=30,
+            )
+        )

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from activelearning import views
+
+urlpatterns = [
+    path("projects/<int:pid>/model/", views.model_page, name="model-page"),
+    path("projects/<int:pid>/model/train/", views.model_train, name="model-train"),
+]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from activelearning import api
+
+urlpatterns = [
+    path("projects/<int:pid>/model/train/", api.ActiveLearningTrainApi.as_view(), name="api-model-train"),
+    path("projects/<int:pid>/model/", api.ActiveLearningModelApi.as_view(), name="api-model"),
+    path("projects/<int:pid>/queue/", api.ActiveLearningQueueApi.as_view(), name="api-queue"),
+]

@@ -1,0 +1,520 @@
+"""The one boundary between the ORM and the active-learning arrays.
+
+Reads stream rows in id-ordered keyset chunks (one query per ``CHUNK`` rows, never one per item) and turn them
+into numpy arrays; writes go back in chunked bulk statements (on PostgreSQL a COPY into a temporary table and
+one ``UPDATE … FROM`` per chunk, elsewhere ``bulk_update``). No math here: that lives in the pure modules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from activelearning.features import FeatureMatrix
+from activelearning.models import FeatureCache, FeatureSpace, Prediction
+from annotation.models import Annotation, Item, ItemStatus, Label, Project
+from annotation.models.item import OPEN_STATUSES
+
+CHUNK = 2000
+TRAINABLE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW, ItemStatus.ACCEPTED)
+# Labelled items whose votes adaptive overlap may still ask more annotations for (no reviewer decision yet).
+OVERLAP_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
+
+
+def label_values_for(*, project: Project) -> list[str]:
+    """Class order: active labels in display order, then retired ones (old consensus labels may use them)."""
+    return list(
+        Label.objects.filter(project=project).order_by("-is_active", "order", "id").values_list("value", flat=True)
+    )
+
+
+def class_index(value: object, index: dict[str, int]) -> int:
+    """A stored single-label value (a string, or a one-element list) as a class index; -1 when unusable."""
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    return index.get(value, -1) if isinstance(value, str) else -1
+
+
+def _to_bytes(row: np.ndarray) -> bytes:
+    return np.ascontiguousarray(row, dtype=np.float32).tobytes()
+
+
+def _from_bytes(raw: object, dim: int) -> np.ndarray:
+    if raw is None:
+        return np.full(dim, np.nan, dtype=np.float32)
+    values = np.frombuffer(bytes(raw), dtype=np.float32)
+    return values if len(values) == dim else np.full(dim, np.nan, dtype=np.float32)
+
+
+# ---- feature spaces and the feature cache ---------------------------------------------------------------------
+
+
+def feature_space_current(*, project: Project) -> FeatureSpace | None:
+    return FeatureSpace.objects.filter(project=project).order_by("-id").first()
+
+
+def feature_space_store(*, project: Project, key: str, extractor: object, identity: str, params: dict,
+                        stateful: bool, n_fit_items: int) -> FeatureSpace:
+    """Insert a feature space (the caller made ``key`` unique); a fitted extractor is pickled with it."""
+    state = pickle.dumps(extractor, protocol=pickle.HIGHEST_PROTOCOL) if stateful else None
+    return FeatureSpace.objects.create(
+        project=project, key=key, extractor=identity, params=params, state=state, dim=int(extractor.dim),
+        n_fit_items=n_fit_items,
+    )
+
+
+def feature_space_extractor(*, space: FeatureSpace) -> object | None:
+    """The fitted extractor stored with a space, or None for a stateless extractor (the caller rebuilds it).
+
+    The pickle was written by this app's own worker into its own database; nothing else writes that column.
+    """
+    return None if space.state is None else pickle.loads(bytes(space.state))  # noqa: S301 - see docstring
+
+
+def item_count(*, project: Project) -> int:
+    return Item.objects.filter(project=project).count()
+
+
+def item_inputs(*, project: Project) -> Iterator[object]:
+    """Every item's extractor input (text, or file bytes for media), streamed in id order."""
+    for chunk in _item_chunks(Item.objects.filter(project=project), ("id", "text", "file")):
+        yield from _inputs(chunk)
+
+
+def _inputs(rows: list[tuple]) -> list[object]:
+    values: list[object] = []
+    for _pk, text, file_name in rows:
+        if file_name:
+            try:
+                with default_storage.open(file_name, "rb") as handle:
+                    values.append(handle.read())
+            except OSError as exc:
+                values.append(exc)  # not str/bytes: the extractor reports the row as unreadable
+        else:
+            values.append(text)
+    return values
+
+
+def _item_chunks(queryset, fields: tuple[str, ...], chunk: int = CHUNK) -> Iterator[list[tuple]]:
+    """Keyset pagination over ``queryset`` by item id; ``fields`` must start with "id"."""
+    last = 0
+    while True:
+        rows = list(queryset.filter(pk__gt=last).order_by("pk").values_list(*fields)[:chunk])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def items_missing_features(*, project: Project, key: str, chunk: int = 500) -> Iterator[tuple[list[int], list[object]]]:
+    """(item ids, extractor inputs) for items without a cached vector in ``key``, in chunks."""
+    cached = FeatureCache.objects.filter(item=OuterRef("pk"), extractor=key)
+    queryset = Item.objects.filter(project=project).exclude(Exists(cached))
+    for rows in _item_chunks(queryset, ("id", "text", "file"), chunk):
+        yield [row[0] for row in rows], _inputs(rows)
+
+
+def features_store(*, key: str, item_ids: list[int], matrix: FeatureMatrix) -> int:
+    """Insert the cache rows for one chunk; rows already cached (a retried job) are left as they are."""
+    rows = [
+        FeatureCache(
+            item_id=pk, extractor=key, vector=None if error else _to_bytes(matrix.values[position]),
+            error=(error or "")[:300],
+        )
+        for position, (pk, error) in enumerate(zip(item_ids, matrix.errors, strict=True))
+    ]
+    FeatureCache.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    return len(rows)
+
+
+def features_for_items(*, key: str, item_ids: np.ndarray, dim: int) -> np.ndarray:
+    """(n, dim) features of the given items in the given order (NaN rows when missing); chunked id lists."""
+    position = {int(pk): row for row, pk in enumerate(item_ids.tolist())}
+    values = np.full((len(item_ids), dim), np.nan, dtype=np.float32)
+    ids = item_ids.tolist()
+    for start in range(0, len(ids), CHUNK):
+        for pk, raw in FeatureCache.objects.filter(extractor=key, item_id__in=ids[start : start + CHUNK]).values_list(
+            "item_id", "vector"
+        ):
+            values[position[pk]] = _from_bytes(raw, dim)
+    return values
+
+
+def features_forget(*, project: Project, keep_key: str) -> int:
+    """Delete cached features of the project's older feature spaces (they will not be used again)."""
+    old = FeatureCache.objects.filter(item__project=project).exclude(extractor=keep_key)
+    deleted, _ = old.delete()
+    return deleted
+
+
+# ---- training set, pool, votes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Labelled items with usable features and a single known label, in id order."""
+
+    item_ids: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    n_labelled: int  # items in a trainable status, with or without usable features/labels
+
+
+def training_set_load(*, project: Project, key: str, dim: int, index: dict[str, int]) -> TrainingSet:
+    """Training labels: ``final_label`` else ``consensus_label`` of items labelled / needing review / accepted."""
+    queryset = FeatureCache.objects.filter(
+        extractor=key, item__project=project, item__status__in=TRAINABLE_STATUSES, item__is_gold=False
+    )
+    ids: list[int] = []
+    rows: list[np.ndarray] = []
+    labels: list[int] = []
+    n_labelled = Item.objects.filter(project=project, status__in=TRAINABLE_STATUSES, is_gold=False).count()
+    last = 0
+    while True:
+        chunk = list(
+            queryset.filter(item_id__gt=last)
+            .order_by("item_id")
+            .values_list("item_id", "vector", "item__final_label", "item__consensus_label")[:CHUNK]
+        )
+        if not chunk:
+            break
+        last = chunk[-1][0]
+        for pk, raw, final, consensus in chunk:
+            label = class_index(final if final not in (None, "", []) else consensus, index)
+            if raw is None or label < 0:
+                continue
+            ids.append(pk)
+            rows.append(_from_bytes(raw, dim))
+            labels.append(label)
+    X = np.vstack(rows) if rows else np.empty((0, dim), dtype=np.float32)
+    finite = np.isfinite(X).all(axis=1)
+    return TrainingSet(
+        item_ids=np.asarray(ids, dtype=np.int64)[finite], X=X[finite], y=np.asarray(labels, dtype=np.int64)[finite],
+        n_labelled=n_labelled,
+    )
+
+
+@dataclass(frozen=True)
+class PoolChunk:
+    """Open, non-gold items with a cache row in the feature space, in id order. ``X`` rows are NaN where the
+    item's content could not be read. ``previous`` is the label the item's last prediction by an earlier job
+    gave ("" when none) — for a re-run of the same job, the label before that one."""
+
+    item_ids: np.ndarray
+    X: np.ndarray
+    status: np.ndarray
+    annotation_count: np.ndarray
+    target: np.ndarray
+    previous: list[str]
+
+
+def _pool_queryset(project: Project, key: str):
+    return FeatureCache.objects.filter(
+        extractor=key, item__project=project, item__status__in=OPEN_STATUSES, item__is_gold=False
+    )
+
+
+def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: int = CHUNK) -> Iterator[PoolChunk]:
+    """The pool in keyset chunks: one query per chunk, whatever the pool size; memory is one chunk."""
+    queryset = _pool_queryset(project, key)
+    fields = (
+        "item_id", "vector", "item__status", "item__annotation_count", "item__target_annotations",
+        "item__al_prediction__job_id", "item__al_prediction__predicted", "item__al_prediction__previous_predicted",
+    )
+    last = 0
+    while True:
+        rows = list(queryset.filter(item_id__gt=last).order_by("item_id").values_list(*fields)[:chunk])
+        if not rows:
+            return
+        last = rows[-1][0]
+        previous = [
+            (prev_of_prev or "") if str(pred_job) == str(job_id) else (predicted or "")
+            for *_, pred_job, predicted, prev_of_prev in rows
+        ]
+        yield PoolChunk(
+            item_ids=np.asarray([row[0] for row in rows], dtype=np.int64),
+            X=np.vstack([_from_bytes(row[1], dim) for row in rows]),
+            status=np.asarray([row[2] for row in rows], dtype=object),
+            annotation_count=np.asarray([row[3] for row in rows], dtype=np.int64),
+            target=np.asarray([row[4] for row in rows], dtype=np.int64),
+            previous=previous,
+        )
+
+
+def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(item ids, annotation counts, targets) of the pool in keyset chunks — no features (cold start)."""
+    queryset = _pool_queryset(project, key)
+    last = 0
+    while True:
+        rows = list(
+            queryset.filter(item_id__gt=last, vector__isnull=False)
+            .order_by("item_id")
+            .values_list("item_id", "item__annotation_count", "item__target_annotations")[:CHUNK]
+        )
+        if not rows:
+            return
+        last = rows[-1][0]
+        array = np.asarray(rows, dtype=np.int64)
+        yield array[:, 0], array[:, 1], array[:, 2]
+
+
+def previous_predictions(*, item_ids: np.ndarray, job_id: object) -> dict[int, str]:
+    """{item id: the label an earlier job predicted} (for a re-run of the same job: the label before that)."""
+    found: dict[int, str] = {}
+    ids = item_ids.tolist()
+    for start in range(0, len(ids), CHUNK):
+        rows = Prediction.objects.filter(item_id__in=ids[start : start + CHUNK]).values_list(
+            "item_id", "job_id", "predicted", "previous_predicted"
+        )
+        for pk, pred_job, predicted, before in rows:
+            found[pk] = before if str(pred_job) == str(job_id) else predicted
+    return found
+
+
+@dataclass(frozen=True)
+class Votes:
+    """Live votes on items with annotations, as arrays: one row per vote (unsure votes and votes without a
+    known single label have label -1). ``item_ids`` sorted; ``item_index`` points into it."""
+
+    item_ids: np.ndarray
+    status: np.ndarray
+    final_set: np.ndarray  # the item has a reviewer's final label
+    annotation_count: np.ndarray
+    item_index: np.ndarray
+    annotator_index: np.ndarray
+    labels: np.ndarray
+    n_annotators: int
+
+
+def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[str]) -> Votes:
+    """Live votes of the project's non-gold items in ``statuses`` (one streamed query)."""
+    statuses = tuple(statuses)
+    rows = (
+        Annotation.objects.filter(project=project, is_live=True, item__status__in=statuses, item__is_gold=False)
+        .order_by("item_id", "id")
+        .values_list("item_id", "annotator_id", "labels", "unsure", "item__status", "item__final_label",
+                     "item__annotation_count")
+        .iterator(chunk_size=CHUNK * 5)
+    )
+    items: list[int] = []
+    status: list[str] = []
+    final: list[bool] = []
+    counts: list[int] = []
+    item_index: list[int] = []
+    annotators: dict[int, int] = {}
+    annotator_index: list[int] = []
+    labels: list[int] = []
+    for item_id, annotator_id, values, unsure, item_status, final_label, count in rows:
+        if not items or items[-1] != item_id:
+            items.append(item_id)
+            status.append(item_status)
+            final.append(final_label not in (None, "", []))
+            counts.append(count)
+        item_index.append(len(items) - 1)
+        annotator_index.append(annotators.setdefault(annotator_id, len(annotators)))
+        labels.append(-1 if unsure else class_index(values or [], index))
+    return Votes(
+        item_ids=np.asarray(items, dtype=np.int64), status=np.asarray(status, dtype=object),
+        final_set=np.asarray(final, dtype=bool), annotation_count=np.asarray(counts, dtype=np.int64),
+        item_index=np.asarray(item_index, dtype=np.int64), annotator_index=np.asarray(annotator_index, dtype=np.int64),
+        labels=np.asarray(labels, dtype=np.int64), n_annotators=len(annotators),
+    )
+
+
+def item_votes(*, item_id: int, index: dict[str, int]) -> np.ndarray:
+    """(K,) counts of one item's live, sure votes."""
+    counts = np.zeros(len(index), dtype=np.int64)
+    for values, unsure in Annotation.objects.filter(item_id=item_id, is_live=True).values_list("labels", "unsure"):
+        label = -1 if unsure else class_index(values or [], index)
+        if label >= 0:
+            counts[label] += 1
+    return counts
+
+
+# ---- writes ----------------------------------------------------------------------------------------------------
+
+
+def _probs_json(row: np.ndarray, label_values: list[str]) -> dict | None:
+    if not np.isfinite(row).all():
+        return None
+    return {value: round(float(p), 6) for value, p in zip(label_values, row.tolist(), strict=True)}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class PredictionRows:
+    """Predictions for a chunk of items. ``scores`` maps a strategy name to (n,) scores (pool items only)."""
+
+    item_ids: np.ndarray
+    proba: np.ndarray
+    previous: list[str]
+    out_of_sample: bool
+    score: np.ndarray | None = None
+    scores: dict[str, np.ndarray] | None = None
+    priority: np.ndarray | None = None
+
+
+def predictions_write(*, project: Project, job_id: object, label_values: list[str], rows: PredictionRows) -> int:
+    """Upsert one Prediction per item and copy predicted label, probabilities (and priority) onto the items.
+
+    Rows with non-finite probabilities (unreadable content) get no prediction; their priority is still written.
+    """
+    now = timezone.now()
+    finite = np.isfinite(rows.proba).all(axis=1)
+    predicted_index = np.where(finite, np.nan_to_num(rows.proba, nan=-1.0).argmax(axis=1), -1)
+    objects = []
+    for position in np.flatnonzero(finite).tolist():
+        fields: dict = {}
+        if rows.scores is not None:
+            fields = {name: _finite(values[position]) for name, values in rows.scores.items()}
+        objects.append(
+            Prediction(
+                project=project, item_id=int(rows.item_ids[position]), job_id=job_id,
+                probs=_to_bytes(rows.proba[position]), predicted=label_values[predicted_index[position]],
+                previous_predicted=rows.previous[position], is_out_of_sample=rows.out_of_sample,
+                score=None if rows.score is None else _finite(rows.score[position]), updated_at=now, **fields,
+            )
+        )
+    update_fields = ["job", "probs", "predicted", "previous_predicted", "is_out_of_sample", "score", "updated_at",
+                     "least_confidence", "margin", "entropy", "bald", "random"]
+    if rows.scores is None:  # labelled rows carry no strategy scores: clear what a pool prediction left
+        for obj in objects:
+            obj.least_confidence = obj.margin = obj.entropy = obj.bald = obj.random = None
+    Prediction.objects.bulk_create(
+        objects, batch_size=CHUNK, update_conflicts=True, unique_fields=["item"], update_fields=update_fields
+    )
+    item_rows = [
+        (
+            int(pk),
+            label_values[predicted_index[position]] if finite[position] else None,
+            _probs_json(rows.proba[position], label_values),
+            None if rows.priority is None else float(rows.priority[position]),
+        )
+        for position, pk in enumerate(rows.item_ids.tolist())
+    ]
+    _items_update(item_rows, with_priority=rows.priority is not None, now=now)
+    return len(objects)
+
+
+def _items_update(rows: list[tuple], *, with_priority: bool, now) -> None:
+    """Write (id, predicted_label, predicted_probs, priority) per item in one or two statements."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _items_update_postgres(rows, with_priority=with_priority, now=now)
+        return
+    objects = []
+    for pk, label, probs, priority in rows:
+        item = Item(pk=pk, predicted_label=label, predicted_probs=probs, updated_at=now)
+        if with_priority:
+            item.priority = priority
+        objects.append(item)
+    fields = ["predicted_label", "predicted_probs", "updated_at"] + (["priority"] if with_priority else [])
+    Item.objects.bulk_update(objects, fields, batch_size=500)
+
+
+def _items_update_postgres(rows: list[tuple], *, with_priority: bool, now) -> None:
+    # COPY + one UPDATE … FROM: bulk_update's CASE WHEN statements grow quadratic-ish with the batch.
+    table = Item._meta.db_table
+    priority_set = ", priority = t.priority" if with_priority else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS al_item_rows (id bigint PRIMARY KEY, predicted_label jsonb, "
+            "predicted_probs jsonb, priority double precision)"
+        )
+        cursor.execute("TRUNCATE al_item_rows")
+        with cursor.cursor.copy("COPY al_item_rows FROM STDIN") as copy:
+            for pk, label, probs, priority in rows:
+                copy.write_row((pk, None if label is None else json.dumps(label),
+                                None if probs is None else json.dumps(probs), priority))
+        cursor.execute(
+            f"UPDATE {table} AS i SET predicted_label = t.predicted_label, predicted_probs = t.predicted_probs, "
+            f"updated_at = %s{priority_set} FROM al_item_rows AS t WHERE i.id = t.id",
+            [now],
+        )
+        cursor.execute("TRUNCATE al_item_rows")
+
+
+def priorities_write(*, item_ids: np.ndarray, priority: np.ndarray) -> None:
+    """Set ``Item.priority`` per item (chunked; cold start and the diverse batch)."""
+    now = timezone.now()
+    ids = item_ids.tolist()
+    values = priority.tolist()
+    for start in range(0, len(ids), CHUNK):
+        objects = [
+            Item(pk=pk, priority=float(value), updated_at=now)
+            for pk, value in zip(ids[start : start + CHUNK], values[start : start + CHUNK], strict=True)
+        ]
+        Item.objects.bulk_update(objects, ["priority", "updated_at"], batch_size=500)
+
+
+def targets_set_for_new(*, item_ids: np.ndarray, target: int) -> int:
+    """Set the annotation target of items still ``new`` (never leased, so no annotator can be cut short)."""
+    updated = 0
+    ids = item_ids.tolist()
+    for start in range(0, len(ids), CHUNK):
+        updated += (
+            Item.objects.filter(pk__in=ids[start : start + CHUNK], status=ItemStatus.NEW)
+            .exclude(target_annotations=target)
+            .update(target_annotations=target, updated_at=timezone.now())
+        )
+    return updated
+
+
+def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray) -> int:
+    """Raise targets and send labelled items back to the queue (``in_progress``).
+
+    Only items still labelled / needing review, without a reviewer's final label and with the annotation count
+    the decision was made on are touched, so a concurrent vote or review is never overridden.
+    Grouped by (count, target): a handful of UPDATEs, whatever the number of items.
+    """
+    now = timezone.now()
+    reopened = 0
+    groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for pk, count, new_target, value in zip(item_ids.tolist(), seen_count.tolist(), target.tolist(),
+                                            priority.tolist(), strict=True):
+        groups.setdefault((count, new_target), []).append((pk, value))
+    for (count, new_target), members in groups.items():
+        for start in range(0, len(members), CHUNK):
+            part = members[start : start + CHUNK]
+            ids = [pk for pk, _ in part]
+            with transaction.atomic():
+                # Locked, so a reviewer's decision or a new vote landing meanwhile is seen, never overwritten.
+                touched = list(
+                    Item.objects.select_for_update()
+                    .filter(pk__in=ids, status__in=OVERLAP_STATUSES, annotation_count=count, is_gold=False)
+                    .filter(Q(final_label__isnull=True))
+                    .values_list("pk", flat=True)
+                )
+                if not touched:
+                    continue
+                reopened += Item.objects.filter(pk__in=touched).update(
+                    target_annotations=new_target, status=ItemStatus.IN_PROGRESS, updated_at=now
+                )
+                values = dict(part)
+                Item.objects.bulk_update(
+                    [Item(pk=pk, priority=values[pk]) for pk in touched], ["priority"], batch_size=500
+                )
+    return reopened
+
+
+def relabel_scores_write(*, item_ids: np.ndarray, scores: np.ndarray) -> None:
+    """Store ActiveLab scores on the items' existing predictions (one lookup and one update per chunk)."""
+    ids = item_ids.tolist()
+    values = dict(zip(ids, scores.tolist(), strict=True))
+    for start in range(0, len(ids), CHUNK):
+        found = Prediction.objects.filter(item_id__in=ids[start : start + CHUNK]).values_list("id", "item_id")
+        objects = [Prediction(pk=pk, relabel_score=_finite(values[item_id])) for pk, item_id in found]
+        Prediction.objects.bulk_update(objects, ["relabel_score"], batch_size=500)

@@ -1,0 +1,26 @@
+from django.contrib import admin
+
+from activelearning.models import FeatureSpace, ModelVersion, Prediction
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "version", "strategy", "n_train", "cv_accuracy", "worth_labelling", "created_at")
+    list_filter = ("strategy",)
+    raw_id_fields = ("project", "job")
+    readonly_fields = ("learning_curve", "projection", "stability", "per_label", "overlap", "config")
+
+
+@admin.register(FeatureSpace)
+class FeatureSpaceAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "key", "dim", "n_fit_items", "created_at")
+    raw_id_fields = ("project",)
+    exclude = ("state",)
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ("item", "predicted", "is_out_of_sample", "score", "relabel_score", "updated_at")
+    list_filter = ("is_out_of_sample",)
+    raw_id_fields = ("project", "item", "job")
+    exclude = ("probs",)

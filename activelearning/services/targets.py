@@ -1,0 +1,99 @@
+"""Adaptive overlap: more annotations for items whose votes disagree, fewer for easy ones the model confirms.
+
+A labelled item (or one routed to review, without a reviewer's final label) whose sure votes have no strict
+majority gets its target raised one annotation at a time, up to ``project.max_annotations_per_item``, and goes
+back to the queue (``in_progress``) in the EXTRA priority band. With ``project.early_stopping`` an item whose two
+votes agree with a confident model needs no third one (see ``scoring._early_stop_targets``; the rule itself is
+``activelearning.overlap.additional_annotations``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from activelearning import adapters, overlap, priority
+from activelearning.models import Prediction
+from activelearning.relabel import vote_counts
+from annotation.models import Item, ItemStatus, Project
+
+NEUTRAL_WITHIN = 0.5  # place in the EXTRA band for an item without an ActiveLab score
+
+
+def _limits(project: Project) -> tuple[int, int]:
+    k = max(1, project.annotations_per_item)
+    return k, max(k, project.max_annotations_per_item)
+
+
+def _new_targets(*, votes: np.ndarray, annotation_count: np.ndarray, model_proba: np.ndarray | None,
+                 project: Project, confidence: float) -> np.ndarray:
+    """Target per item (0 where nothing more is needed). Unsure votes count in ``annotation_count`` but not in
+    ``votes``, so the target is the current count plus what the rule still wants, capped at the maximum."""
+    k, max_k = _limits(project)
+    needed = overlap.additional_annotations(
+        votes=votes, k=k, max_k=max_k, model_proba=model_proba, early_stop=bool(project.early_stopping),
+        confidence=confidence,
+    )
+    target = np.minimum(annotation_count + needed, max_k)
+    return np.where((needed > 0) & (target > annotation_count), target, 0)
+
+
+def overlap_apply(*, project: Project, votes: adapters.Votes, n_classes: int, proba_by_item: dict[int, np.ndarray],
+                  relabel_by_item: dict[int, float], confidence: float) -> dict:
+    """The bulk pass of the training job over every labelled item still open to more votes."""
+    eligible = np.isin(votes.status, adapters.OVERLAP_STATUSES) & ~votes.final_set
+    counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
+                         n_classes=n_classes)
+    rows = np.flatnonzero(eligible)
+    if not len(rows):
+        return {"n_reopened": 0, "n_checked": 0}
+    proba = np.full((len(rows), n_classes), np.nan)
+    for position, pk in enumerate(votes.item_ids[rows].tolist()):
+        found = proba_by_item.get(pk)
+        if found is not None:
+            proba[position] = found
+    target = _new_targets(votes=counts[rows], annotation_count=votes.annotation_count[rows], model_proba=proba,
+                          project=project, confidence=confidence)
+    reopen = target > 0
+    item_ids = votes.item_ids[rows][reopen]
+    within = np.asarray([1.0 - relabel_by_item.get(pk, 1.0 - NEUTRAL_WITHIN) for pk in item_ids.tolist()])
+    reopened = adapters.items_reopen(
+        item_ids=item_ids, seen_count=votes.annotation_count[rows][reopen], target=target[reopen],
+        priority=priority.priorities(band=np.full(len(item_ids), priority.BAND_EXTRA), within=within),
+    )
+    return {"n_reopened": reopened, "n_checked": int(len(rows))}
+
+
+@transaction.atomic
+def item_overlap_update(*, project: Project, item_id: int, confidence: float) -> int | None:
+    """Apply the overlap rule to one item that just reached its target; returns its new target or None.
+
+    Idempotent: a reopened item is ``in_progress`` and is left alone until it is labelled again.
+    """
+    item = (
+        Item.objects.select_for_update()
+        .filter(pk=item_id, project=project, is_gold=False, status__in=adapters.OVERLAP_STATUSES,
+                final_label__isnull=True)
+        .only("id", "annotation_count", "predicted_probs")
+        .first()
+    )
+    if item is None:
+        return None
+    label_values = adapters.label_values_for(project=project)
+    index = {value: position for position, value in enumerate(label_values)}
+    votes = adapters.item_votes(item_id=item.pk, index=index)
+    proba = None
+    if isinstance(item.predicted_probs, dict):
+        proba = np.asarray([[float(item.predicted_probs.get(value, np.nan)) for value in label_values]])
+    target = _new_targets(votes=votes[None, :], annotation_count=np.asarray([item.annotation_count]),
+                          model_proba=proba, project=project, confidence=confidence)[0]
+    if target <= 0:
+        return None
+    relabel = Prediction.objects.filter(item_id=item.pk).values_list("relabel_score", flat=True).first()
+    within = NEUTRAL_WITHIN if relabel is None else 1.0 - relabel
+    Item.objects.filter(pk=item.pk).update(
+        target_annotations=int(target), status=ItemStatus.IN_PROGRESS, updated_at=timezone.now(),
+        priority=float(priority.priorities(band=np.asarray([priority.BAND_EXTRA]), within=np.asarray([within]))[0]),
+    )
+    return int(target)

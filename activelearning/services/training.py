@@ -1,0 +1,226 @@
+"""The training job's work: features → base model → out-of-sample probabilities → learning curve and stopping
+signals → pool scores and priorities → ActiveLab relabel scores → adaptive overlap → a ModelVersion.
+
+Deterministic for a seed. Item writes happen chunk by chunk in short transactions (annotators keep working
+during a long job); the version row is written last, so a retried job recomputes and overwrites the same rows
+and never leaves a second version behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Max
+
+from activelearning import adapters, stopping, strategies
+from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
+from activelearning.models import ModelVersion
+from activelearning.relabel import activelab_scores, votes_matrix
+from activelearning.services import scoring, targets
+from activelearning.services.features import feature_space_ensure
+from annotation.errors import ValidationFailed
+from annotation.jobs import JobContext
+from annotation.models import Job, Project
+
+MIN_TRAIN = 10  # labelled items (with two classes or more) before a model replaces the cold-start rule
+N_FOLDS = 5
+CURVE_POINTS = 6
+PROJECTION_FACTORS = (2, 5, 10)
+# ActiveLab builds an items × annotators matrix; past this many cells the relabel scores are skipped.
+MAX_ACTIVELAB_CELLS = 20_000_000
+
+
+def strategy_check(strategy: object, *, field: str = "strategy") -> str:
+    """The strategy name, or ValidationFailed naming the allowed ones."""
+    if strategy not in strategies.STRATEGIES:
+        raise ValidationFailed(
+            f"Unknown strategy {strategy!r}; use one of: {', '.join(strategies.STRATEGIES)}.", field=field
+        )
+    return str(strategy)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _per_label(metrics, label_values: list[str]) -> dict:
+    return {
+        value: {
+            "support": int(metrics.per_label_support[i]),
+            "recall": _finite_or_none(metrics.per_label_recall[i]),
+            "precision": _finite_or_none(metrics.per_label_precision[i]),
+        }
+        for i, value in enumerate(label_values)
+    }
+
+
+def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, config: TrainingConfig,
+                          full_accuracy: float) -> tuple[list[dict], dict]:
+    def evaluate(rows: np.ndarray) -> float:
+        if len(rows) == len(y):
+            return full_accuracy  # the full set's k-fold accuracy is already known
+        return out_of_sample_proba(X[rows], y[rows], n_classes=n_classes, n_folds=N_FOLDS, seed=seed,
+                                   config=config).metrics.cv_accuracy
+
+    curve = stopping.learning_curve(n_labelled=len(y), evaluate=evaluate, n_points=CURVE_POINTS,
+                                    min_size=MIN_TRAIN, seed=seed)
+    fit = stopping.fit_power_law(curve=curve)
+    projection = {
+        "method": fit.method, "a": fit.a, "b": fit.b, "c": fit.c,
+        "points": [
+            {"factor": factor, "n": int(factor * len(y)),
+             "accuracy": stopping.projected_accuracy(fit=fit, n_current=len(y), factor=float(factor))}
+            for factor in PROJECTION_FACTORS
+        ],
+    }
+    points = [{"n": int(n), "accuracy": float(a)} for n, a in zip(curve.sizes, curve.scores, strict=True)]
+    return points, projection
+
+
+def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, stability: dict | None,
+             projection: dict) -> tuple[str, bool | None]:
+    at_2x = projection["points"][0]["accuracy"]
+    if previous is None:
+        sentence = (
+            f"First model: {100 * accuracy:.1f} % cross-validated accuracy on {n_train} labels, projected "
+            f"{100 * at_2x:.1f} % at twice the labels. Train again after more labels to see whether labelling "
+            "still pays."
+        )
+        return sentence, None
+    advice = stopping.stopping_advice(
+        labels_added=n_train - previous.n_train, accuracy_before=previous.cv_accuracy, accuracy_now=accuracy,
+        share_changed=stability["changed_share"] if stability else 0.0, projected_at_2x=at_2x,
+    )
+    sentence = advice.sentence[0].upper() + advice.sentence[1:]
+    return sentence, advice.worth_labelling
+
+
+def _relabel_scores(project: Project, index: dict[str, int], training: adapters.TrainingSet,
+                    oos_proba: np.ndarray) -> tuple[adapters.Votes, dict[int, float]]:
+    votes = adapters.votes_load(project=project, index=index, statuses=adapters.TRAINABLE_STATUSES)
+    relabel: dict[int, float] = {}
+    in_training = np.isin(votes.item_ids, training.item_ids)
+    if in_training.any() and len(votes.item_ids) * max(votes.n_annotators, 1) <= MAX_ACTIVELAB_CELLS:
+        matrix = votes_matrix(item_index=votes.item_index, annotator_index=votes.annotator_index,
+                              labels=votes.labels, n_items=len(votes.item_ids), n_annotators=votes.n_annotators)
+        rows = np.flatnonzero(in_training)
+        proba = oos_proba[np.searchsorted(training.item_ids, votes.item_ids[rows])]
+        scores = activelab_scores(votes=matrix[rows], pred_probs=proba)
+        adapters.relabel_scores_write(item_ids=votes.item_ids[rows], scores=scores)
+        relabel = {pk: float(s) for pk, s in zip(votes.item_ids[rows].tolist(), scores.tolist(), strict=True)
+                   if np.isfinite(s)}
+    return votes, relabel
+
+
+def _write_labelled(project: Project, job: Job, label_values: list[str], training: adapters.TrainingSet,
+                    oos_proba: np.ndarray, previous: dict[int, str]) -> None:
+    for start in range(0, len(training.item_ids), adapters.CHUNK):
+        ids = training.item_ids[start : start + adapters.CHUNK]
+        adapters.predictions_write(
+            project=project, job_id=job.pk, label_values=label_values,
+            rows=adapters.PredictionRows(item_ids=ids, proba=oos_proba[start : start + adapters.CHUNK],
+                                         previous=[previous.get(pk, "") for pk in ids.tolist()], out_of_sample=True),
+        )
+
+
+def _stability(outcome: scoring.PoolOutcome) -> dict | None:
+    before, now = outcome.stability_arrays()
+    if not len(before):
+        return None
+    result = stopping.prediction_stability(previous=before, current=now)
+    return {"changed_share": result.share_changed, "kappa_vs_previous": result.cohens_kappa, "n_items": result.n_items}
+
+
+def _cold_start(project: Project, job: Job, space, seed: int, reason: str, index: dict[str, int],
+                context: JobContext) -> dict:
+    context.progress(0.6, "cold start: diverse random priorities")
+    result = scoring.cold_start_priorities(project=project, space=space.space, seed=seed)
+    votes = adapters.votes_load(project=project, index=index, statuses=adapters.OVERLAP_STATUSES)
+    result.update(targets.overlap_apply(project=project, votes=votes, n_classes=len(index), proba_by_item={},
+                                        relabel_by_item={}, confidence=scoring.CONFIDENT))
+    return {"mode": "cold_start", "reason": reason, "extractor": space.space.key,
+            "n_features_computed": space.computed, **result}
+
+
+def model_train_run(*, job: Job, context: JobContext) -> dict:
+    """The work function of a ``train`` job (see the module docstring). Returns the job's result dict."""
+    project = Project.objects.get(pk=job.project_id)
+    seed = int(job.params.get("seed", 0))
+    strategy = strategy_check(job.params.get("strategy", "margin"))
+    space = feature_space_ensure(project=project, seed=seed, context=context)
+    if space is None:
+        return {"mode": "empty", "reason": "The project has no items yet."}
+    label_values = adapters.label_values_for(project=project)
+    index = {value: position for position, value in enumerate(label_values)}
+    if project.multi_label:
+        return _cold_start(project, job, space, seed, "Multi-label projects are ordered by the cold-start rule "
+                           "only; the base model is trained for single-label projects.", index, context)
+    context.progress(0.32, "loading labelled items")
+    training = adapters.training_set_load(project=project, key=space.space.key, dim=space.space.dim, index=index)
+    if len(training.y) < MIN_TRAIN or len(np.unique(training.y)) < 2:
+        return _cold_start(project, job, space, seed, f"A model needs {MIN_TRAIN} labelled items with at least two "
+                           f"different labels; there are {len(training.y)}.", index, context)
+    n_classes = len(label_values)
+    config = TrainingConfig(seed=seed)
+    context.progress(0.35, f"out-of-sample probabilities for {len(training.y)} labelled items")
+    oos = out_of_sample_proba(training.X, training.y, n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config)
+    context.progress(0.45, "learning curve")
+    curve, projection = _curve_and_projection(training.X, training.y, n_classes, seed, config, oos.metrics.cv_accuracy)
+    context.progress(0.55, "training the base model")
+    model = BaseModel(config=config).fit(training.X, training.y, n_classes=n_classes)
+    previous_predictions = adapters.previous_predictions(item_ids=training.item_ids, job_id=job.pk)
+    outcome = scoring.pool_score(
+        project=project, space=space.space, model=model, strategy=strategy, seed=seed, label_values=label_values,
+        job_id=job.pk, context=context, n_pool_estimate=max(space.computed, 1),
+    )
+    context.progress(0.92, "labelled items: out-of-sample probabilities and relabel scores")
+    _write_labelled(project, job, label_values, training, oos.proba, previous_predictions)
+    votes, relabel = _relabel_scores(project, index, training, oos.proba)
+    proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
+    overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
+                                           proba_by_item=proba_by_item, relabel_by_item=relabel,
+                                           confidence=scoring.CONFIDENT)
+    overlap_result.update(n_target_lowered=outcome.n_target_lowered, n_target_restored=outcome.n_target_restored)
+    stability = _stability(outcome)
+    version = _version_store(
+        project=project, job=job, space=space, strategy=strategy, seed=seed, config=config, training=training,
+        label_values=label_values, oos=oos, curve=curve, projection=projection, stability=stability,
+        outcome=outcome, overlap_result=overlap_result,
+    )
+    return {
+        "mode": "model", "version": version.version, "model_version": version.pk, "strategy": strategy,
+        "extractor": space.space.key, "n_features_computed": space.computed, "n_train": version.n_train,
+        "cv_accuracy": version.cv_accuracy, "n_pool": outcome.n_pool, "n_scored": outcome.n_scored,
+        "n_batch": outcome.n_batch, "n_relabel_scores": len(relabel), **overlap_result,
+        "summary": version.summary,
+    }
+
+
+@transaction.atomic
+def _version_store(*, project: Project, job: Job, space, strategy: str, seed: int, config: TrainingConfig,
+                   training: adapters.TrainingSet, label_values: list[str], oos, curve: list[dict], projection: dict,
+                   stability: dict | None, outcome: scoring.PoolOutcome, overlap_result: dict) -> ModelVersion:
+    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialises version numbering
+    existing = ModelVersion.objects.filter(job=job).first()
+    previous = ModelVersion.objects.filter(project=project).exclude(job=job).order_by("-version").first()
+    summary, worth = _summary(previous=previous, n_train=len(training.y), accuracy=oos.metrics.cv_accuracy,
+                              stability=stability, projection=projection)
+    identity = space.space.extractor
+    name, _, extractor_version = identity.partition("/")
+    fields = {
+        "extractor": space.space.key, "extractor_name": name, "extractor_version": extractor_version, "seed": seed,
+        "strategy": strategy, "label_values": label_values, "config": asdict(config), "n_train": len(training.y),
+        "n_labelled": training.n_labelled, "n_pool": outcome.n_pool, "n_folds": oos.metrics.n_folds,
+        "cv_accuracy": float(oos.metrics.cv_accuracy), "per_label": _per_label(oos.metrics, label_values),
+        "learning_curve": curve, "projection": projection, "stability": stability, "summary": summary,
+        "worth_labelling": worth, "overlap": overlap_result,
+    }
+    if existing is not None:
+        for name_, value in fields.items():
+            setattr(existing, name_, value)
+        existing.save(update_fields=list(fields))
+        return existing
+    number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("version"))["n"] or 0) + 1
+    return ModelVersion.objects.create(project=project, job=job, version=number, **fields)

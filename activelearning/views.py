@@ -1,0 +1,101 @@
+"""The model page (learning curve, projection, stability, the stop/continue sentence, "Train now") and the
+project-page panel."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from activelearning import selectors, services, strategies
+from activelearning.charts import learning_curve_chart
+from activelearning.models import ModelVersion
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.models import Project, Role
+from annotation.permissions import project_for_role
+
+
+def _project_or_response(request, pid: int, role: str):
+    try:
+        project, membership = project_for_role(user=request.user, project_id=pid, role=role)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        return None, None, HttpResponseForbidden(exc.message)
+    return project, membership, None
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f} %"
+
+
+def _version_context(version: ModelVersion) -> dict:
+    projection = version.projection or {}
+    per_label = [
+        {"label": value, "support": row.get("support"), "recall": _percent(row.get("recall")),
+         "precision": _percent(row.get("precision"))}
+        for value, row in (version.per_label or {}).items()
+    ]
+    stability = version.stability or None
+    return {
+        "version": version,
+        "accuracy": _percent(version.cv_accuracy),
+        "chart": learning_curve_chart(curve=version.learning_curve or [], projection=projection.get("points", [])),
+        "projection_points": [
+            {"factor": p["factor"], "n": p["n"], "accuracy": _percent(p["accuracy"])} for p in projection.get("points", [])
+        ],
+        "projection_method": projection.get("method", ""),
+        "stability_changed": _percent(stability["changed_share"]) if stability else None,
+        "stability_kappa": f"{stability['kappa_vs_previous']:.2f}" if stability else None,
+        "stability_n": stability["n_items"] if stability else None,
+        "per_label": per_label,
+    }
+
+
+@login_required
+def model_page(request, pid: int):
+    project, membership, denied = _project_or_response(request, pid, Role.REVIEWER)
+    if denied:
+        return denied
+    version = selectors.model_version_latest(project=project)
+    job = selectors.train_job_latest(project=project)
+    is_manager = membership is None or membership.has_role(Role.MANAGER)
+    context = {
+        "project": project, "job": job, "running": job is not None and not job.is_terminal,
+        "is_manager": is_manager, "strategies": strategies.STRATEGIES,
+        "current_strategy": version.strategy if version else project.sampling_strategy,
+    }
+    if version is not None:
+        context.update(_version_context(version))
+    return render(request, "activelearning/model.html", context)
+
+
+@login_required
+@require_POST
+def model_train(request, pid: int):
+    project, _, denied = _project_or_response(request, pid, Role.MANAGER)
+    if denied:
+        return denied
+    strategy = request.POST.get("strategy") or None
+    try:
+        job = services.model_train_start(project=project, user=request.user, strategy=strategy)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Training started (job {job.pk}); this page shows the new model when it is done.")
+    return redirect("model-page", pid=pid)
+
+
+def model_panel_context(*, project: Project, user, role: str) -> dict:
+    """The project-page panel: the latest model's headline and the stop/continue sentence (two queries)."""
+    version = (
+        ModelVersion.objects.filter(project=project)
+        .order_by("-version")
+        .only("id", "version", "created_at", "cv_accuracy", "n_train", "strategy", "summary", "worth_labelling")
+        .first()
+    )
+    job = selectors.train_job_latest(project=project)
+    return {
+        "project": project, "version": version, "job": job,
+        "accuracy": _percent(version.cv_accuracy) if version else None,
+    }

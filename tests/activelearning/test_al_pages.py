@@ -1,0 +1,61 @@
+"""HTML: the model page, "Train now", and the project-page panel."""
+
+import pytest
+
+from annotation.models import Job, JobKind, Role
+from tests.activelearning.al_helpers import al_project
+from tests.activelearning.test_al_train import run_train
+from tests.factories import UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_model_page_draws_the_learning_curve_projection_and_the_stop_sentence(client):
+    project, _, _ = al_project()
+    run_train(project)
+    reviewer = add_member(project, Role.REVIEWER)
+    html = _client(client, reviewer).get(f"/projects/{project.pk}/model/").content.decode()
+    assert '<svg id="learning-curve"' in html
+    assert html.count('class="measured"') == 6 and html.count('class="projected"') == 3
+    assert "First model:" in html and 'id="model-strategy">margin<' in html
+    assert "36 (2× today)" in html  # projection table: twice the 18 labels
+    assert "Train now" not in html  # reviewers see the model, managers train it
+
+
+def test_manager_trains_from_the_page_and_a_second_click_is_refused(client):
+    project, _, _ = al_project()
+    manager = project.created_by
+    c = _client(client, manager)
+    page = c.get(f"/projects/{project.pk}/model/").content.decode()
+    assert "Train now" in page and 'id="no-model"' in page
+    response = c.post(f"/projects/{project.pk}/model/train/", {"strategy": "bald"})
+    assert response.status_code == 302
+    job = Job.objects.get(project=project, kind=JobKind.TRAIN)
+    assert job.params["strategy"] == "bald" and job.created_by == manager
+    again = c.post(f"/projects/{project.pk}/model/train/", {"strategy": "bald"}, follow=True).content.decode()
+    assert "already queued" in again and Job.objects.filter(project=project, kind=JobKind.TRAIN).count() == 1
+
+
+def test_model_page_permissions(client):
+    project, _, _ = al_project()
+    annotator = add_member(project, Role.ANNOTATOR)
+    reviewer = add_member(project, Role.REVIEWER)
+    assert _client(client, annotator).get(f"/projects/{project.pk}/model/").status_code == 403
+    assert _client(client, UserFactory()).get(f"/projects/{project.pk}/model/").status_code == 404
+    assert _client(client, reviewer).post(f"/projects/{project.pk}/model/train/").status_code == 403
+    assert not Job.objects.filter(project=project, kind=JobKind.TRAIN).exists()
+
+
+def test_project_page_panel_shows_the_summary_to_reviewers_only(client):
+    project, _, _ = al_project()
+    run_train(project)
+    reviewer = add_member(project, Role.REVIEWER)
+    html = _client(client, reviewer).get(f"/projects/{project.pk}/").content.decode()
+    assert 'id="model-panel"' in html and "First model:" in html
+    annotator = add_member(project, Role.ANNOTATOR)
+    assert 'id="model-panel"' not in _client(client, annotator).get(f"/projects/{project.pk}/").content.decode()
