@@ -4,3 +4,25 @@ from django.apps import AppConfig
 class QualityConfig(AppConfig):
     name = "quality"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from annotation.hooks import register_item_labelled
+        from annotation.models import Role
+        from annotation.panels import Panel, register_panel
+        from quality.views import quality_panel_context
+
+        register_item_labelled("quality.item_labelled")
+        register_panel(
+            Panel(
+                name="quality",
+                template="quality/panel.html",
+                context=quality_panel_context,
+                min_role=Role.REVIEWER,
+                order=20,
+            )
+        )
+        # Review (quality.review, issue 6): its panels on the project, guideline and labelling pages.
+        from quality.review.panels import register_review_panels
+
+        register_review_panels()
+        from quality.dashboard import panel  # noqa: F401 - registers the dashboard's project-page panel (issue 8)

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from quality import views
+
+urlpatterns = [
+    path("projects/<int:pid>/quality/", views.quality_page, name="quality-page"),
+    path("projects/<int:pid>/quality/run/", views.quality_run_start, name="quality-run"),
+]

@@ -1,0 +1,547 @@
+"""The one boundary between the ORM and the quality metrics.
+
+``project_data_load`` streams a project's live annotations and the side information of their items into numpy
+arrays (a constant number of queries, whatever the project size); ``item_results_write`` and
+``items_denormalise`` put per-item results back with bulk statements (COPY + one UPDATE on PostgreSQL, chunked
+``bulk_create``/``bulk_update`` elsewhere). No math here: that lives in ``quality.metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+from django.db.models import Exists, OuterRef
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from annotation.models import Annotation, Item, ItemStatus, Label, Project
+from quality.metrics.table import AnnotationTable
+from quality.models import ItemQuality, QualityReport
+from quality.review.selectors import label_mapping_for  # [review mapping]
+
+CHUNK = 20_000
+_FLUSH = 200_000
+
+
+@dataclass(frozen=True)
+class ProjectData:
+    """A project's annotations as an :class:`AnnotationTable` plus per-item and per-annotation side arrays.
+
+    Items are the project's non-discarded items with at least one live annotation, in id order. ``gold`` holds
+    the class index (single-label) or the label-set bitmask (multi-label), -1 where there is no gold label.
+    ``pred_probs`` is NaN on rows without model probabilities (``has_probs`` False). ``group`` in the table is
+    the index into ``guideline_versions``. Annotations flagged unusable without a label are not in the table;
+    they only count in ``unusable_count``.
+    """
+
+    table: AnnotationTable
+    item_ids: np.ndarray
+    item_status: np.ndarray
+    user_ids: np.ndarray
+    label_values: list[str]
+    gold: np.ndarray
+    gold_matrix: np.ndarray | None
+    tags: dict[str, np.ndarray]
+    unsure_count: np.ndarray
+    unusable_count: np.ndarray
+    duplicate_group: np.ndarray
+    profile_flag: np.ndarray
+    pred_probs: np.ndarray
+    has_probs: np.ndarray
+    lead_time: np.ndarray
+    guideline_versions: np.ndarray
+
+    @property
+    def multi_label(self) -> bool:
+        return self.table.multi_label
+
+
+def label_values_for(*, project: Project) -> list[str]:
+    """Class order: active labels in their display order, then retired ones (old annotations may use them)."""
+    # [review mapping] Labels merged or renamed away (quality.review) are aliases of their target, not classes.
+    mapped = label_mapping_for(project=project)
+    return [
+        value
+        for value in Label.objects.filter(project=project).order_by("-is_active", "order", "id").values_list(
+            "value", flat=True
+        )
+        if value not in mapped
+    ]
+
+
+def label_index_for(*, project: Project, label_values: list[str]) -> dict[str, int]:
+    """[review mapping] Class index of each label value as annotations and gold labels store it: a value merged
+    or renamed away reads as its current target (annotations are never rewritten; the mapping is applied here)."""
+    index = {value: position for position, value in enumerate(label_values)}
+    for source, target in label_mapping_for(project=project).items():
+        if target in index:
+            index.setdefault(source, index[target])
+    return index
+
+
+def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
+    mask = 0
+    for value in values:
+        position = index.get(value)
+        if position is not None:
+            mask |= 1 << position
+    return mask
+
+
+def _load_items(project: Project, index: dict[str, int], multi_label: bool) -> dict:
+    live = Annotation.objects.filter(item=OuterRef("pk"), is_live=True)
+    rows = (
+        Item.objects.filter(project=project)
+        .exclude(status=ItemStatus.DISCARDED)
+        .filter(Exists(live))
+        .order_by("id")
+        .values_list("id", "status", "gold_label", "tags", "flags", "near_dup_group", "predicted_probs")
+        .iterator(chunk_size=CHUNK)
+    )
+    k = len(index)
+    ids: list[int] = []
+    status: list[str] = []
+    gold: list[int] = []
+    dup: list[int] = []
+    flagged: list[bool] = []
+    tags: dict[str, list[int]] = {}
+    prob_rows: list[int] = []
+    prob_values: list[np.ndarray] = []
+    for position, (pk, item_status, gold_label, item_tags, flags, dup_group, probs) in enumerate(rows):
+        ids.append(pk)
+        status.append(item_status)
+        if gold_label in (None, "", []):
+            gold.append(-1)
+        elif multi_label:
+            gold.append(_bitmask(gold_label if isinstance(gold_label, list) else [gold_label], index))
+        else:
+            value = gold_label[0] if isinstance(gold_label, list) and len(gold_label) == 1 else gold_label
+            gold.append(index.get(value, -1) if isinstance(value, str) else -1)
+        for tag in item_tags or ():
+            tags.setdefault(tag, []).append(position)
+        flagged.append(bool(flags))
+        dup.append(-1 if dup_group is None else int(dup_group))
+        if isinstance(probs, dict) and probs:
+            row = np.zeros(k)
+            for value, probability in probs.items():
+                column = index.get(value)
+                if column is not None and isinstance(probability, (int, float)) and math.isfinite(probability):
+                    # [review mapping] += : merged labels' probabilities add up in their target's column.
+                    row[column] += max(float(probability), 0.0)
+            if row.sum() > 0:
+                prob_rows.append(position)
+                prob_values.append(row)
+    n = len(ids)
+    pred_probs = np.full((n, k), np.nan)
+    has_probs = np.zeros(n, dtype=bool)
+    if prob_rows:
+        stacked = np.vstack(prob_values)
+        if not multi_label:
+            stacked /= stacked.sum(axis=1, keepdims=True)
+        pred_probs[prob_rows] = stacked
+        has_probs[prob_rows] = True
+    return {
+        "ids": np.asarray(ids, dtype=np.int64),
+        "status": np.asarray(status, dtype=object),
+        "gold": np.asarray(gold, dtype=np.int64),
+        "dup": np.asarray(dup, dtype=np.int64),
+        "flagged": np.asarray(flagged, dtype=bool),
+        "tags": {tag: np.asarray(items, dtype=np.int64) for tag, items in sorted(tags.items())},
+        "pred_probs": pred_probs,
+        "has_probs": has_probs,
+    }
+
+
+class _Columns:
+    """Accumulates streamed rows in Python lists and flushes them to numpy every ``_FLUSH`` rows."""
+
+    def __init__(self, names: tuple[str, ...], dtypes: tuple[type, ...]):
+        self.names, self.dtypes = names, dtypes
+        self.pending: dict[str, list] = {name: [] for name in names}
+        self.done: dict[str, list[np.ndarray]] = {name: [] for name in names}
+
+    def flush(self) -> None:
+        for name, dtype in zip(self.names, self.dtypes, strict=True):
+            if self.pending[name]:
+                self.done[name].append(np.asarray(self.pending[name], dtype=dtype))
+                self.pending[name] = []
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        self.flush()
+        return {
+            name: np.concatenate(self.done[name]) if self.done[name] else np.empty(0, dtype=dtype)
+            for name, dtype in zip(self.names, self.dtypes, strict=True)
+        }
+
+
+def _load_annotations(project: Project, index: dict[str, int], multi_label: bool) -> dict:
+    rows = Annotation.objects.filter(project=project, is_live=True).exclude(item__status=ItemStatus.DISCARDED)
+    if multi_label:
+        label_column = "labels"
+    else:
+        # The first label as text straight from the database: no JSON decoding per row.
+        rows = rows.annotate(first_label=KT("labels__0"))
+        label_column = "first_label"
+    rows = (
+        rows.order_by()
+        .values_list("item_id", "annotator_id", label_column, "unsure", "unusable", "lead_time_ms", "guideline_version")
+        .iterator(chunk_size=CHUNK)
+    )
+    columns = _Columns(
+        ("item", "user", "label", "unsure", "unusable", "lead", "version"),
+        (np.int64, np.int64, np.int64, bool, bool, np.float64, np.int64),
+    )
+    nan = float("nan")
+    lookup = index.get
+    while True:
+        p = columns.pending
+        add_item, add_user, add_label = p["item"].append, p["user"].append, p["label"].append
+        add_unsure, add_unusable = p["unsure"].append, p["unusable"].append
+        add_lead, add_version = p["lead"].append, p["version"].append
+        count = 0
+        for item_id, user_id, labels, unsure, unusable, lead_ms, version in rows:
+            if multi_label:
+                # An empty set is a valid answer ("none of these") unless the annotator called the item unusable.
+                code = _bitmask(labels, index) if labels or not unusable else -1
+            else:
+                code = -1 if labels is None else lookup(labels, -1)
+            add_item(item_id)
+            add_user(user_id)
+            add_label(code)
+            add_unsure(unsure)
+            add_unusable(unusable)
+            add_lead(nan if lead_ms is None else lead_ms / 1000.0)
+            add_version(version or 0)
+            count += 1
+            if count == _FLUSH:
+                break
+        columns.flush()
+        if count < _FLUSH:
+            break
+    arrays = columns.arrays()
+    arrays["in_table"] = arrays["label"] >= 0
+    return arrays
+
+
+def project_data_load(*, project: Project) -> ProjectData:
+    """Read everything a quality run needs in three queries (labels, items, annotations), streamed in chunks."""
+    label_values = label_values_for(project=project)
+    index = label_index_for(project=project, label_values=label_values)  # [review mapping]
+    multi_label = project.multi_label
+    items = _load_items(project, index, multi_label)
+    ann = _load_annotations(project, index, multi_label)
+    item_ids = items["ids"]
+    # An annotation whose item appeared after the item query (or was discarded meanwhile) is left out.
+    if item_ids.size:
+        position = np.minimum(np.searchsorted(item_ids, ann["item"]), item_ids.size - 1)
+        known = item_ids[position] == ann["item"]
+    else:
+        position = np.zeros(ann["item"].size, dtype=np.int64)
+        known = np.zeros(ann["item"].size, dtype=bool)
+    n_items = int(item_ids.size)
+    unsure_count = np.bincount(position[known & ann["unsure"]], minlength=n_items)
+    unusable_count = np.bincount(position[known & ann["unusable"]], minlength=n_items)
+    keep = known & ann["in_table"]
+    user_ids, annotator = np.unique(ann["user"][keep], return_inverse=True)
+    versions, group = np.unique(ann["version"][keep], return_inverse=True)
+    k = len(label_values)
+    codes = ann["label"][keep]
+    if multi_label:
+        label = ((codes[:, None] >> np.arange(k)) & 1).astype(np.uint8)
+    else:
+        label = codes
+    table = AnnotationTable(
+        item=position[keep],
+        annotator=annotator.astype(np.int64),
+        label=label,
+        n_items=n_items,
+        n_annotators=int(user_ids.size),
+        n_classes=max(k, 1),
+        multi_label=multi_label,
+        group=group.astype(np.int64),
+    )
+    gold_matrix = None
+    if multi_label:
+        gold_matrix = ((np.maximum(items["gold"], 0)[:, None] >> np.arange(k)) & 1).astype(np.uint8)
+    return ProjectData(
+        table=table,
+        item_ids=item_ids,
+        item_status=items["status"],
+        user_ids=user_ids.astype(np.int64),
+        label_values=label_values,
+        gold=items["gold"],
+        gold_matrix=gold_matrix,
+        tags=items["tags"],
+        unsure_count=unsure_count.astype(np.int64),
+        unusable_count=unusable_count.astype(np.int64),
+        duplicate_group=items["dup"],
+        profile_flag=items["flagged"],
+        pred_probs=items["pred_probs"],
+        has_probs=items["has_probs"],
+        lead_time=ann["lead"][keep],
+        guideline_versions=versions.astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class ItemResults:
+    """Per-item results in the item order of :class:`ProjectData`. ``consensus`` holds JSON values (a label
+    value, a sorted list of values for multi-label, or None); ``route`` marks items to move from
+    ``labelled`` to ``needs_review``."""
+
+    item_ids: np.ndarray
+    consensus: list
+    confidence: np.ndarray
+    is_tie: np.ndarray
+    label_quality: np.ndarray
+    is_issue: np.ndarray
+    reasons: list[list[str]]
+    severity: np.ndarray
+    route: np.ndarray
+
+
+def _float(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _rows(results: ItemResults) -> Iterable[tuple]:
+    """(id, label JSON text, confidence, tie, label quality, issue, reasons JSON text, severity, route).
+
+    Labels and reason lists repeat across items, so their JSON text is encoded once per distinct value.
+    """
+    label_json: dict = {}
+    reasons_json: dict = {}
+    confidence = results.confidence.tolist()
+    quality = results.label_quality.tolist()
+    severity = results.severity.tolist()
+    tie, issue, route = results.is_tie.tolist(), results.is_issue.tolist(), results.route.tolist()
+    for i, pk in enumerate(results.item_ids.tolist()):
+        label = results.consensus[i]
+        key = tuple(label) if isinstance(label, list) else label
+        text = label_json.get(key)
+        if text is None and label is not None:
+            text = label_json[key] = json.dumps(label)
+        reasons = tuple(results.reasons[i])
+        reasons_text = reasons_json.get(reasons)
+        if reasons_text is None:
+            reasons_text = reasons_json[reasons] = json.dumps(list(reasons))
+        conf, qual = confidence[i], quality[i]
+        yield (
+            pk,
+            text,
+            conf if math.isfinite(conf) else None,
+            bool(tie[i]),
+            qual if math.isfinite(qual) else None,
+            bool(issue[i]),
+            reasons_text,
+            severity[i] if issue[i] else 0.0,
+            bool(route[i]),
+        )
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def item_results_write(*, report_id: int, results: ItemResults) -> None:
+    """Insert one ItemQuality row per item. Precondition: inside the caller's transaction, no rows yet for
+    ``report_id``."""
+    if _is_postgres():
+        table = ItemQuality._meta.db_table
+        sql = (
+            f"COPY {table} (report_id, item_id, consensus_label, confidence, is_tie, label_quality, is_issue, "
+            "reasons, severity) FROM STDIN"
+        )
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for pk, label, conf, tie, quality, issue, reasons, severity, _ in _rows(results):
+                copy.write_row((report_id, pk, label, conf, tie, quality, issue, reasons, severity))
+        return
+    batch = []
+    for pk, label, conf, tie, quality, issue, reasons, severity, _ in _rows(results):
+        batch.append(
+            ItemQuality(
+                report_id=report_id, item_id=pk, consensus_label=None if label is None else json.loads(label),
+                confidence=conf, is_tie=tie, label_quality=quality, is_issue=issue, reasons=json.loads(reasons),
+                severity=severity,
+            )
+        )
+        if len(batch) >= 2000:
+            ItemQuality.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        ItemQuality.objects.bulk_create(batch)
+
+
+_ITEM_FIELDS = (
+    "consensus_label", "consensus_confidence", "label_quality", "is_label_issue", "issue_kinds", "issue_severity",
+)
+
+
+def items_denormalise(*, results: ItemResults, snapshot_at) -> int:
+    """Copy results onto the Item rows and move routed ``labelled`` items to ``needs_review``.
+
+    Items updated after ``snapshot_at`` (when the run started reading) are left alone: the per-item update
+    already wrote fresher values from votes this run did not see. Only ``labelled`` items move, so a reviewer's
+    decision taken meanwhile stands. Returns how many items moved. Precondition: inside the caller's transaction.
+    """
+    if not results.item_ids.size:
+        return 0
+    now = timezone.now()
+    if _is_postgres():
+        return _denormalise_postgres(results, now, snapshot_at)
+    moved = 0
+    rows = list(_rows(results))
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        fresher = set(
+            Item.objects.filter(pk__in=[row[0] for row in chunk], updated_at__gt=snapshot_at).values_list("pk", flat=True)
+        )
+        chunk = [row for row in chunk if row[0] not in fresher]
+        objs = [
+            Item(
+                pk=pk, consensus_label=None if label is None else json.loads(label), consensus_confidence=conf,
+                label_quality=quality, is_label_issue=issue, issue_kinds=json.loads(reasons),
+                issue_severity=severity, updated_at=now,
+            )
+            for pk, label, conf, _tie, quality, issue, reasons, severity, _route in chunk
+        ]
+        Item.objects.bulk_update(objs, [*_ITEM_FIELDS, "updated_at"])
+        routed = [row[0] for row in chunk if row[8]]
+        if routed:
+            moved += Item.objects.filter(pk__in=routed, status=ItemStatus.LABELLED).update(
+                status=ItemStatus.NEEDS_REVIEW, updated_at=now
+            )
+    return moved
+
+
+def _denormalise_postgres(results: ItemResults, now, snapshot_at) -> int:
+    # One COPY into a temporary table and one UPDATE … FROM (bench/results/quality_scale.md: Django's
+    # bulk_update needs seconds per thousand rows here). Rows whose values did not change are not rewritten,
+    # which keeps re-runs cheap.
+    item_table = Item._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE quality_item_results (id bigint PRIMARY KEY, consensus_label jsonb, "
+            "consensus_confidence double precision, label_quality double precision, is_label_issue boolean, "
+            "issue_kinds jsonb, issue_severity double precision, route boolean, move boolean NOT NULL DEFAULT false) "
+            "ON COMMIT DROP"
+        )
+        columns = "id, consensus_label, consensus_confidence, label_quality, is_label_issue, issue_kinds, " \
+            "issue_severity, route"
+        with cursor.cursor.copy(f"COPY quality_item_results ({columns}) FROM STDIN") as copy:
+            for pk, label, conf, _tie, quality, issue, reasons, severity, route in _rows(results):
+                copy.write_row((pk, label, conf, quality, issue, reasons, severity, route))
+        # Mark the moves in the (unlogged, cheap) temporary table, so the items get one UPDATE, not two.
+        cursor.execute(
+            f"UPDATE quality_item_results AS t SET move = true FROM {item_table} AS i "
+            "WHERE i.id = t.id AND t.route AND i.status = %s AND i.updated_at <= %s",
+            [ItemStatus.LABELLED.value, snapshot_at],
+        )
+        moved = cursor.rowcount
+        cursor.execute("ANALYZE quality_item_results")
+        # Re-checking the status inside the CASE keeps a decision a reviewer committed meanwhile.
+        cursor.execute(
+            f"UPDATE {item_table} AS i SET consensus_label = t.consensus_label, "
+            "consensus_confidence = t.consensus_confidence, label_quality = t.label_quality, "
+            "is_label_issue = t.is_label_issue, issue_kinds = t.issue_kinds, issue_severity = t.issue_severity, "
+            "status = CASE WHEN t.move AND i.status = %s THEN %s ELSE i.status END, updated_at = %s "
+            "FROM quality_item_results AS t WHERE i.id = t.id AND i.updated_at <= %s "
+            "AND (t.move OR (i.consensus_label, i.consensus_confidence, i.label_quality, i.is_label_issue, "
+            "i.issue_kinds, i.issue_severity) IS DISTINCT FROM (t.consensus_label, t.consensus_confidence, "
+            "t.label_quality, t.is_label_issue, t.issue_kinds, t.issue_severity))",
+            [ItemStatus.LABELLED.value, ItemStatus.NEEDS_REVIEW.value, now, snapshot_at],
+        )
+        cursor.execute("DROP TABLE quality_item_results")
+    return int(moved)
+
+
+@dataclass(frozen=True)
+class ItemVotes:
+    """One item's live votes for the per-item consensus update. ``annotators`` index into the stored
+    Dawid–Skene ``user_ids`` (unknown annotators get ``len(user_ids)``, i.e. "average annotator")."""
+
+    item: Item
+    label_values: list[str]
+    annotators: np.ndarray
+    labels: np.ndarray
+    unsure_count: int
+    unusable_count: int
+    gold: int
+    params: dict
+
+
+def item_votes_load(*, project: Project, item_id: int) -> ItemVotes | None:
+    """The item (locked for update; call inside a transaction) and its live votes, or None if it is gone."""
+    item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
+    if item is None:
+        return None
+    label_values = label_values_for(project=project)
+    index = label_index_for(project=project, label_values=label_values)  # [review mapping]
+    params = (
+        QualityReport.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .values_list("consensus_params", flat=True)
+        .first()
+    ) or {}
+    if params.get("label_values") != label_values:
+        params = {}  # the label set changed since that fit; its matrices no longer line up
+    known_users = {user: position for position, user in enumerate(params.get("user_ids", []))}
+    annotators, labels = [], []
+    unsure = unusable = 0
+    for user_id, values, is_unsure, is_unusable in Annotation.objects.filter(item=item, is_live=True).values_list(
+        "annotator_id", "labels", "unsure", "unusable"
+    ):
+        unsure += int(is_unsure)
+        unusable += int(is_unusable)
+        values = values or []
+        if project.multi_label:
+            if not values and is_unusable:
+                continue
+            code = _bitmask(values, index)
+        else:
+            code = index.get(values[0], -1) if values else -1
+            if code < 0:
+                continue
+        annotators.append(known_users.get(user_id, len(known_users)))
+        labels.append(code)
+    gold = -1
+    if item.gold_label not in (None, "", []):
+        if project.multi_label:
+            gold = _bitmask(item.gold_label if isinstance(item.gold_label, list) else [item.gold_label], index)
+        else:
+            value = item.gold_label[0] if isinstance(item.gold_label, list) and item.gold_label else item.gold_label
+            gold = index.get(value, -1) if isinstance(value, str) else -1
+    return ItemVotes(
+        item=item,
+        label_values=label_values,
+        annotators=np.asarray(annotators, dtype=np.int64),
+        labels=np.asarray(labels, dtype=np.int64),
+        unsure_count=unsure,
+        unusable_count=unusable,
+        gold=gold,
+        params=params,
+    )
+
+
+def item_consensus_write(*, item: Item, consensus, confidence: float | None, is_issue: bool, reasons: list[str],
+                         severity: float, route: bool) -> bool:
+    """Store one item's consensus fields; move it to ``needs_review`` when routed and ``labelled``.
+    Returns whether it moved."""
+    fields = {
+        "consensus_label": consensus,
+        "consensus_confidence": confidence,
+        "is_label_issue": is_issue,
+        "issue_kinds": reasons,
+        "issue_severity": severity if is_issue else 0.0,
+        "updated_at": timezone.now(),
+    }
+    moved = route and item.status == ItemStatus.LABELLED
+    if moved:
+        fields["status"] = ItemStatus.NEEDS_REVIEW
+    Item.objects.filter(pk=item.pk).update(**fields)
+    return moved

@@ -1,0 +1,97 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from annotation.api.base import ProjectScopedApi
+from annotation.api.pagination import StandardPagination
+from annotation.api.serializers import JobRefSerializer
+from annotation.errors import NotFound
+from annotation.models import Project, Role
+from quality import selectors, services
+from quality.models import AnnotatorQuality, QualityReport
+
+
+def _report_or_404(project: Project) -> QualityReport:
+    report = selectors.quality_report_latest(project=project)
+    if report is None:
+        raise NotFound(
+            f"No quality report yet for this project; start one with POST /api/projects/{project.pk}/quality-runs/."
+        )
+    return report
+
+
+class QualityRunCreateInputSerializer(serializers.Serializer):
+    n_boot = serializers.IntegerField(
+        required=False, min_value=0, max_value=services.runs.MAX_BOOT_REQUEST,
+        help_text="Bootstrap resamples for the confidence intervals (default: 200, fewer for very large projects).",
+    )
+
+
+class QualityRunCreateApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(request=QualityRunCreateInputSerializer, responses={202: JobRefSerializer})
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = QualityRunCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = services.quality_run_create(project=project, user=request.user, n_boot=data.validated_data.get("n_boot"))
+        return Response({"job": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class QualityReportOutputSerializer(serializers.ModelSerializer):
+    job = serializers.UUIDField(source="job_id", read_only=True)
+
+    class Meta:
+        model = QualityReport
+        fields = [
+            "id", "job", "created_at", "consensus_method", "n_items", "n_annotations", "n_annotators", "n_boot",
+            "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
+            "fleiss_kappa", "fleiss_kappa_ci_low", "fleiss_kappa_ci_high",
+            "mean_pairwise_cohen_kappa", "mean_pairwise_cohen_kappa_ci_low", "mean_pairwise_cohen_kappa_ci_high",
+            "weighted_pairwise_cohen_kappa",
+            "percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high",
+            "hlp", "hlp_ci_low", "hlp_ci_high", "hlp_gold", "hlp_gold_ci_low", "hlp_gold_ci_high",
+            "model_accuracy", "n_issues", "n_routed_to_review",
+            "per_label", "per_tag", "per_guideline_version", "pairwise", "error_analysis", "explanations",
+        ]
+
+
+class QualityReportApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(responses=QualityReportOutputSerializer, operation_id="quality_report_latest")
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        return Response(QualityReportOutputSerializer(_report_or_404(project)).data)
+
+
+class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    confusion = serializers.JSONField(
+        read_only=True, help_text="Rows: consensus label, columns: this annotator's label (label order as the project)."
+    )
+
+    class Meta:
+        model = AnnotatorQuality
+        fields = [
+            "user", "username", "n_annotations", "agreement_with_consensus", "quality_score", "gold_accuracy",
+            "n_gold", "agreement_with_others", "kappa_vs_others", "median_lead_time_s", "confusion",
+        ]
+
+
+class QualityAnnotatorListApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=QualityAnnotatorOutputSerializer(many=True),
+        operation_id="quality_annotators_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        report = _report_or_404(project)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.annotator_quality_list(report=report), request, view=self)
+        return paginator.get_paginated_response(QualityAnnotatorOutputSerializer(page, many=True).data)

@@ -1,0 +1,189 @@
+"""The dashboard's numbers as tables (pure: no Django).
+
+Each chart is drawn from one ``Table`` and its CSV download is the same table, so the picture and the file can
+never disagree. The functions here turn already-aggregated figures (counts per day, stored report fields,
+confusion matrices) into tables and short readings; they never see a queryset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+# A label set is called imbalanced when its largest class has at least this many times the smallest one's
+# consensus items (or a label has none at all while others do).
+IMBALANCE_RATIO = 10.0
+WILSON_Z = 1.959963984540054  # 95 %
+
+
+@dataclass
+class Table:
+    """One chart's numbers: ``columns`` name the fields of each row (the CSV header)."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+
+    def column(self, name: str) -> list:
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def csv_rows(self) -> list[list]:
+        """Header plus rows without the ``link`` column; floats rounded to 6 places, missing values empty."""
+        keep = [i for i, name in enumerate(self.columns) if name != "link"]
+
+        def cell(value):
+            if value is None:
+                return ""
+            if isinstance(value, float):
+                return "" if not math.isfinite(value) else round(value, 6)
+            return value
+
+        return [[self.columns[i] for i in keep]] + [[cell(row[i]) for i in keep] for row in self.rows]
+
+
+def day_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def daily_table(*, name: str, title: str, series: Mapping[str, Mapping[date, int]], first: date | None,
+                last: date, cumulative: bool = False) -> Table:
+    """One row per day from ``first`` to ``last`` (missing days are zero), one column per series; with
+    ``cumulative`` each column holds the running total instead."""
+    table = Table(name=name, title=title, columns=["day", *series])
+    if first is None:
+        return table
+    totals = dict.fromkeys(series, 0)
+    for day in day_range(first, last):
+        row: list = [day.isoformat()]
+        for key, counts in series.items():
+            value = counts.get(day, 0)
+            if cumulative:
+                totals[key] += value
+                value = totals[key]
+            row.append(value)
+        table.rows.append(row)
+    return table
+
+
+@dataclass(frozen=True)
+class Imbalance:
+    warn: bool
+    ratio: float | None
+    largest: str | None
+    smallest: str | None
+    sentence: str
+
+
+def imbalance(counts: Mapping[str, int]) -> Imbalance:
+    """Largest-to-smallest class ratio of the consensus labels, with a one-line reading."""
+    total = sum(counts.values())
+    if total == 0:
+        return Imbalance(False, None, None, None, "No consensus labels yet.")
+    largest = max(counts, key=lambda k: (counts[k], k))
+    smallest = min(counts, key=lambda k: (counts[k], k))
+    if counts[smallest] == 0:
+        missing = sorted(k for k, v in counts.items() if v == 0)
+        return Imbalance(True, None, largest, smallest,
+                         f"No consensus items yet for {', '.join(f'`{m}`' for m in missing)}; "
+                         f"`{largest}` has {100 * counts[largest] / total:.0f} %.")
+    ratio = counts[largest] / counts[smallest]
+    share_l, share_s = 100 * counts[largest] / total, 100 * counts[smallest] / total
+    warn = ratio >= IMBALANCE_RATIO
+    sentence = (f"`{largest}` has {share_l:.0f} % of the consensus labels, `{smallest}` {share_s:.1f} % "
+                f"({ratio:.0f}× fewer)")
+    sentence += ": imbalanced — the rare labels need more examples (sample for them or collect more)." if warn \
+        else ": balanced enough."
+    return Imbalance(warn, ratio, largest, smallest, sentence)
+
+
+def wilson_interval(p: float | None, n: int | None, z: float = WILSON_Z) -> tuple[float | None, float | None]:
+    """95 % Wilson score interval of a proportion ``p`` observed on ``n`` trials; (None, None) when unknown."""
+    if p is None or not n:
+        return None, None
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def interval(row: Mapping, key: str) -> tuple[float | None, float | None]:
+    """``row[key + "_ci"]`` as (low, high), tolerating a missing or malformed entry."""
+    value = row.get(f"{key}_ci")
+    if isinstance(value, Sequence) and len(value) == 2:
+        return value[0], value[1]
+    return None, None
+
+
+def flag_totals(summaries: Iterable[Mapping[str, int] | None], live: Iterable[Sequence[str]] = ()) -> dict[str, int]:
+    """Items per flag: stored per-batch counts plus the flags of items in batches not summarised yet;
+    sorted by count, then name."""
+    totals: dict[str, int] = {}
+    for counts in summaries:
+        for flag, n in (counts or {}).items():
+            totals[flag] = totals.get(flag, 0) + int(n)
+    for flags in live:
+        for flag in flags or ():
+            totals[flag] = totals.get(flag, 0) + 1
+    return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def confusion_total(matrices: Iterable[Sequence[Sequence[float]]], size: int) -> list[list[float]]:
+    """Element-wise sum of square matrices of ``size`` (malformed ones are skipped)."""
+    total = [[0.0] * size for _ in range(size)]
+    for matrix in matrices:
+        if len(matrix) != size or any(len(row) != size for row in matrix):
+            continue
+        for r in range(size):
+            for c in range(size):
+                total[r][c] += matrix[r][c]
+    return [[int(v) if float(v).is_integer() else v for v in row] for row in total]
+
+
+def column_sums(matrix: Sequence[Sequence[float]]) -> list[float]:
+    """Per column totals: in a (consensus × annotator label) confusion, how often the annotator chose each label."""
+    if not matrix:
+        return []
+    return [sum(row[c] for row in matrix) for c in range(len(matrix[0]))]
+
+
+def shares(values: Sequence[float]) -> list[float | None]:
+    total = sum(values)
+    return [None if not total else v / total for v in values]
+
+
+def error_reading(row: Mapping) -> str:
+    """The quality engine's one-line reading of an error-analysis row, or one composed from its numbers."""
+    if row.get("reading"):
+        return str(row["reading"]).replace("`", "")
+    share, gap, gain = row.get("share_of_data"), row.get("gap"), row.get("potential_gain")
+    if share is None or gap is None or gain is None:
+        return f"{row.get('tag')}: no comparable judgements"
+    return f"{row.get('tag')}: {100 * share:.0f} % of data, gap {gap:.1f} points → at most {gain:.2f} points overall"
+
+
+# Profile fields worth a glance per batch, in this order (whichever the modality has).
+PROFILE_FIELDS = (
+    ("length", "length", ""), ("width", "width", " px"), ("height", "height", " px"), ("brightness", "brightness", ""),
+    ("duration", "duration", " s"), ("loudness_dbfs", "loudness", " dBFS"), ("snr_db", "SNR", " dB"),
+)
+
+
+def profile_line(summary: Mapping, limit: int = 3) -> str:
+    """"length median 110 (p5–p95 40–260)" for the first ``limit`` profile fields a batch summary holds."""
+    numeric = (summary or {}).get("numeric") or {}
+    parts = []
+    for key, name, unit in PROFILE_FIELDS:
+        row = numeric.get(key)
+        if not row or row.get("p50") is None:
+            continue
+        text = f"{name} median {row['p50']:.3g}{unit}"
+        if row.get("p5") is not None and row.get("p95") is not None:
+            text += f" (p5–p95 {row['p5']:.3g}–{row['p95']:.3g})"
+        parts.append(text)
+        if len(parts) == limit:
+            break
+    return "; ".join(parts)

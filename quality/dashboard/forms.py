@@ -1,0 +1,37 @@
+"""Filters of the reviewer's items page (the list every dashboard bar and cell links to)."""
+
+from django import forms
+
+from annotation.models.item import ItemStatus
+from annotation.selectors import ITEM_ORDERINGS
+from quality.metrics.label_issues import REASON_CODES
+
+
+class DashboardItemFilterForm(forms.Form):
+    status = forms.CharField(required=False, help_text="One status or several separated by commas.")
+    tag = forms.CharField(required=False, max_length=100)
+    flag = forms.CharField(required=False, max_length=100)
+    has_issue = forms.ChoiceField(required=False, choices=[("", "any"), ("true", "yes"), ("false", "no")])
+    issue_kind = forms.ChoiceField(required=False, choices=[("", "any"), *((k, k) for k in REASON_CODES)])
+    batch = forms.IntegerField(required=False, min_value=1)
+    label = forms.CharField(required=False, max_length=100)
+    ordering = forms.ChoiceField(required=False, choices=[(k, k) for k in ITEM_ORDERINGS])
+
+    def clean_status(self) -> str:
+        value = self.cleaned_data["status"].strip()
+        unknown = [part for part in value.split(",") if part and part not in ItemStatus.values]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown status {', '.join(unknown)}; use {', '.join(ItemStatus.values)} (comma-separated)."
+            )
+        return value
+
+    def filters(self) -> dict:
+        """Keyword arguments for ``selectors.items_filtered`` (only after ``is_valid()``)."""
+        data = self.cleaned_data
+        has_issue = {"true": True, "false": False}.get(data["has_issue"])
+        return {
+            "status": data["status"] or None, "tag": data["tag"] or None, "flag": data["flag"] or None,
+            "has_issue": has_issue, "issue_kind": data["issue_kind"] or None, "batch": data["batch"],
+            "label": data["label"] or None, "ordering": data["ordering"] or "id",
+        }

@@ -1,0 +1,241 @@
+"""Reads behind the dashboard: one aggregate query per panel, whatever the project's size.
+
+Where the figures come from (and why):
+- counts by status, open label issues and discard reasons are indexed aggregates (``item_status_idx``,
+  the partial ``item_issue_idx``, ``reviewdecision_action_idx``);
+- agreement, HLP, per-label/per-tag slices, error analysis and annotator figures are the stored results of
+  quality runs (``QualityReport``, ``AnnotatorQuality``); the learning curve, projection and stability those
+  of training runs (``ModelVersion``); batch profiles, drift and flag counts those of imports (``ImportBatch``;
+  duplicate counts from the latest import job's result);
+- items imported per day are the batches' ``n_created`` by batch date (every item arrives in a batch);
+- annotations per day and annotator and review decisions per day are the only aggregates that read every
+  row of a project (no index covers ``created_at``); they are cached for ``SERIES_TTL`` seconds, so at most
+  one request per process every few minutes pays for them (see bench/results/dashboard_render.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate, TruncWeek
+from django.utils import timezone
+
+from activelearning.models import ModelVersion
+from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Label, Project
+from annotation.models.item import ItemStatus
+from annotation.selectors import item_list
+from quality.metrics.label_issues import REASON_CODES
+from quality.models import AnnotatorQuality, QualityReport, ReviewAction, ReviewDecision
+
+SERIES_TTL = 300
+# Past this span the per-day series are bucketed by week so the chart and CSV stay a few hundred rows.
+WEEKLY_AFTER_DAYS = 180
+REPORT_HISTORY = 100
+MODEL_HISTORY = 50
+BATCHES_SHOWN = 20
+DISCARD_REASONS_SHOWN = 12
+CLOSED_STATUSES = (ItemStatus.ACCEPTED, ItemStatus.DISCARDED)
+REPORT_SCALARS = (
+    "id", "created_at", "consensus_method", "n_items", "n_annotations", "n_annotators",
+    "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
+    "fleiss_kappa", "fleiss_kappa_ci_low", "fleiss_kappa_ci_high",
+    "mean_pairwise_cohen_kappa", "mean_pairwise_cohen_kappa_ci_low", "mean_pairwise_cohen_kappa_ci_high",
+    "hlp", "hlp_ci_low", "hlp_ci_high", "model_accuracy", "n_issues",
+)
+
+
+def status_counts(*, project: Project) -> dict[str, int]:
+    """The counts ``GET /api/projects/{pid}/`` shows (``annotation.selectors.project_status_counts``), as
+    ``COUNT(*)``: PostgreSQL then answers from ``item_status_idx`` alone (an index-only scan), where ``COUNT(id)``
+    reads every item row — 3–4× slower at 1,000,000 items (bench/results/dashboard_render.md)."""
+    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("*"))
+    counts = dict.fromkeys(ItemStatus.values, 0)
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    counts["total"] = sum(counts[status] for status in ItemStatus.values)
+    return counts
+
+
+def label_values(*, project: Project) -> list[str]:
+    return list(Label.objects.filter(project=project, is_active=True).order_by("order", "id").values_list("value", flat=True))
+
+
+def bucket_for(*, project: Project, today: date | None = None) -> str:
+    """"day", or "week" for projects older than ``WEEKLY_AFTER_DAYS`` (decided from the project row alone)."""
+    today = today or timezone.now().date()
+    return "week" if (today - project.created_at.date()).days > WEEKLY_AFTER_DAYS else "day"
+
+
+def _trunc(bucket: str, field: str):
+    return TruncWeek(field) if bucket == "week" else TruncDate(field)
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def items_imported_per_bucket(*, project: Project, bucket: str) -> dict[date, int]:
+    """Items created per day (or week), from the batches' ``n_created`` and batch dates."""
+    rows = (
+        ImportBatch.objects.filter(project=project).order_by()
+        .annotate(bucket=_trunc(bucket, "created_at")).values("bucket").annotate(n=Count("id"), items=Sum("n_created"))
+    )
+    return {_as_date(row["bucket"]): int(row["items"] or 0) for row in rows}
+
+
+def _annotation_series(project: Project, bucket: str) -> list[dict]:
+    # Grouped on the annotation table alone (joining users first doubles the cost at 1,000,000 annotations);
+    # the few usernames are read afterwards (always with one query, even for no rows, so the count stays pinned).
+    rows = list(
+        Annotation.objects.filter(project=project).order_by()
+        .annotate(bucket=_trunc(bucket, "created_at"))
+        .values("bucket", "annotator_id")
+        .annotate(n=Count("*"))
+    )
+    names = dict(
+        get_user_model().objects.filter(pk__in=[r["annotator_id"] for r in rows] or [0]).values_list("pk", "username")
+    )
+    return [{"bucket": _as_date(r["bucket"]), "annotator_id": r["annotator_id"],
+             "username": names.get(r["annotator_id"], str(r["annotator_id"])), "n": r["n"]} for r in rows]
+
+
+def _decision_series(project: Project, bucket: str) -> list[dict]:
+    rows = (
+        ReviewDecision.objects.filter(project=project).order_by()
+        .annotate(bucket=_trunc(bucket, "created_at")).values("bucket", "action", "is_current").annotate(n=Count("*"))
+    )
+    return [{"bucket": _as_date(r["bucket"]), "action": r["action"], "is_current": r["is_current"], "n": r["n"]}
+            for r in rows]
+
+
+def series_cache_key(project: Project, bucket: str) -> str:
+    return f"dashboard:series:v1:{project.pk}:{bucket}"
+
+
+def activity_series(*, project: Project, bucket: str) -> dict:
+    """Annotations per bucket and annotator, and review decisions per bucket and action (two full aggregates
+    over the project's annotations and decisions), cached for ``SERIES_TTL`` seconds per project."""
+    key = series_cache_key(project, bucket)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    value = {
+        "annotations": _annotation_series(project, bucket),
+        "decisions": _decision_series(project, bucket),
+        "computed_at": timezone.now(),
+    }
+    cache.set(key, value, SERIES_TTL)
+    return value
+
+
+def report_history(*, project: Project) -> list[dict]:
+    """Headline statistics of the last ``REPORT_HISTORY`` quality reports, oldest first (one query)."""
+    rows = list(
+        QualityReport.objects.filter(project=project).order_by("-created_at", "-id").values(*REPORT_SCALARS)[:REPORT_HISTORY]
+    )
+    rows.reverse()
+    return rows
+
+
+def report_latest(*, project: Project) -> QualityReport | None:
+    """The newest report with the slices the dashboard draws (never the large consensus parameters)."""
+    return (
+        QualityReport.objects.filter(project=project).order_by("-created_at", "-id")
+        .only(*REPORT_SCALARS, "per_label", "per_tag", "per_guideline_version", "error_analysis", "job_id")
+        .first()
+    )
+
+
+def annotator_rows(*, project: Project) -> list[dict]:
+    """The newest report's annotator rows with usernames (one query, also when there is no report yet)."""
+    latest = QualityReport.objects.filter(project=project).order_by("-created_at", "-id").values("id")[:1]
+    return list(
+        AnnotatorQuality.objects.filter(report_id=Subquery(latest))
+        .order_by("user__username", "id")
+        .values("user_id", "n_annotations", "median_lead_time_s", "agreement_with_consensus", "quality_score",
+                "confusion", username=F("user__username"))
+    )
+
+
+def model_history(*, project: Project) -> list[dict]:
+    """The last ``MODEL_HISTORY`` model versions, oldest first, with their curves and stability (one query)."""
+    rows = list(
+        ModelVersion.objects.filter(project=project).order_by("-version")
+        .values("version", "created_at", "strategy", "n_train", "cv_accuracy", "learning_curve", "projection",
+                "stability", "summary", "worth_labelling")[:MODEL_HISTORY]
+    )
+    rows.reverse()
+    return rows
+
+
+def batches(*, project: Project) -> list[dict]:
+    """The newest ``BATCHES_SHOWN`` batches with their compact profile summaries and drift findings."""
+    return list(
+        ImportBatch.objects.filter(project=project).order_by("-number")
+        .values("number", "created_at", "source", "n_created", "n_duplicates", "n_errors", "profile_summary",
+                "drift")[:BATCHES_SHOWN]
+    )
+
+
+def batch_flag_counts(*, project: Project) -> list[dict | None]:
+    """Every batch's stored flag counts (just that key of the summary; None for batches not summarised)."""
+    return list(ImportBatch.objects.filter(project=project).values_list("profile_summary__flags", flat=True))
+
+
+def unsummarised_item_flags(*, project: Project) -> list[list[str]]:
+    """Flags of flagged items in batches whose summary is not written yet (bulk-API batches until the next
+    import summarises them); reached through the batch foreign-key index, never a scan of the project."""
+    pending = ImportBatch.objects.filter(project=project, profile_summary={}).values("id")
+    return list(Item.objects.filter(batch_id__in=pending).exclude(flags=[]).values_list("flags", flat=True))
+
+
+def _kind_filter(kind: str) -> Q:
+    if connection.features.supports_json_field_contains:
+        return Q(issue_kinds__contains=[kind])
+    return Q(issue_kinds__icontains=f'"{kind}"')
+
+
+def issue_counts(*, project: Project) -> dict[str, int]:
+    """Items flagged as label issues: all, still open (not accepted or discarded), and per reason."""
+    counts = {"total": Count("id"), "open": Count("id", filter=~Q(status__in=CLOSED_STATUSES))}
+    counts.update({f"kind_{kind}": Count("id", filter=_kind_filter(kind)) for kind in REASON_CODES})
+    return Item.objects.filter(project=project, is_label_issue=True).aggregate(**counts)
+
+
+def discard_reasons(*, project: Project) -> list[dict]:
+    """Current discard decisions grouped by reason, most frequent first."""
+    return list(
+        ReviewDecision.objects.filter(project=project, action=ReviewAction.DISCARD, is_current=True).order_by()
+        .values("reason").annotate(n=Count("id")).order_by("-n", "reason")[:DISCARD_REASONS_SHOWN]
+    )
+
+
+def duplicate_scan_latest(*, project: Project) -> dict | None:
+    """The duplicate counts the latest successful import stored (the scan covers the whole project)."""
+    return (
+        Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED,
+                           result__near_duplicates__isnull=False)
+        .order_by("-created_at")
+        .values("created_at", near=F("result__near_duplicates"))
+        .first()
+    )
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+
+def items_filtered(*, project: Project, issue_kind: str | None = None, **filters) -> QuerySet[Item]:
+    """``annotation.selectors.item_list`` plus a filter on one label-issue reason (the dashboard's links)."""
+    queryset = item_list(project=project, **filters)
+    if issue_kind:
+        queryset = queryset.filter(_kind_filter(issue_kind))
+    return queryset.select_related("batch").only(
+        "id", "external_id", "status", "text", "tags", "flags", "consensus_label", "consensus_confidence",
+        "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "created_at", "batch__number",
+    )

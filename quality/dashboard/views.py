@@ -1,0 +1,83 @@
+"""The dashboard page (``?csv=<chart>`` downloads one chart's numbers) and the reviewer's filtered items page.
+
+Reviewers and managers only: annotators get 403, non-members 404.
+"""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import slugify
+
+from annotation.errors import Forbidden, NotFound
+from annotation.models import Role
+from annotation.permissions import project_for_role
+from quality.dashboard import selectors
+from quality.dashboard.forms import DashboardItemFilterForm
+from quality.dashboard.page import dashboard_context
+from quality.dashboard.tables import TABLES, DashboardSource
+
+ITEMS_PER_PAGE = 50
+
+
+def _project_or_response(request, pid: int):
+    try:
+        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        return None, HttpResponseForbidden(exc.message)
+    return project, None
+
+
+def _csv_response(table, project) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(project.name) or "project"}-{project.pk}-{table.name}.csv"'
+    csv.writer(response).writerows(table.csv_rows())
+    return response
+
+
+@login_required
+def dashboard_page(request, pid: int):
+    project, denied = _project_or_response(request, pid)
+    if denied:
+        return denied
+    source = DashboardSource(project)
+    if "csv" in request.GET:
+        name = request.GET["csv"]
+        if name not in TABLES:
+            return HttpResponseBadRequest(
+                f"csv: unknown chart {name!r}; choose one of {', '.join(sorted(TABLES))}.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return _csv_response(TABLES[name](source), project)
+    return render(request, "quality/dashboard/dashboard.html", dashboard_context(source))
+
+
+def _item_link_base(pid: int) -> str | None:
+    """The review page of an item, when the review screens are installed (``…/0/`` with the id swapped in)."""
+    try:
+        return reverse("review-item", kwargs={"pid": pid, "item_id": 0})[:-2]
+    except NoReverseMatch:
+        return None
+
+
+@login_required
+def items_page(request, pid: int):
+    project, denied = _project_or_response(request, pid)
+    if denied:
+        return denied
+    form = DashboardItemFilterForm(request.GET)
+    context = {"project": project, "form": form, "item_link": _item_link_base(pid)}
+    if not form.is_valid():
+        return render(request, "quality/dashboard/items.html", context, status=400)
+    queryset = selectors.items_filtered(project=project, **form.filters())
+    page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context.update({"page": page, "query": query.urlencode(), "filters": {k: v for k, v in form.filters().items()
+                                                                          if v not in (None, "id")}})
+    return render(request, "quality/dashboard/items.html", context)

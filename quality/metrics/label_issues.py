@@ -1,0 +1,245 @@
+"""Suspected label errors, each with the reasons it was flagged and a severity that orders the review queue.
+
+Reasons are stored as a bitmask (int64 per item); bit ``i`` is ``REASON_CODES[i]``:
+
+==========================  =========================================================================  ======
+code                        flagged when                                                               weight
+==========================  =========================================================================  ======
+``model_disagrees``         cleanlab ``find_label_issues`` on out-of-sample ``pred_probs`` flags the   0.9
+                            consensus label (the model confidently prefers another class)
+``low_consensus_confidence`` consensus confidence < ``confidence_threshold``                           0.7
+``annotators_split``        ≥ 2 votes and the winner holds at most ``split_share`` of them             0.6
+``gold_mismatch``           a gold label exists and the consensus differs                              1.0
+``near_duplicate_conflict`` a near-duplicate group's members carry different consensus labels          0.8
+``profile_flag``            the caller's profiling flagged the item (corrupt, silent, empty…)           0.4
+``unsure_or_unusable``      at least one annotator marked the item unsure or unusable                  0.5
+==========================  =========================================================================  ======
+
+Severity (noisy-OR, in [0, 1]): ``1 − Π_r (1 − weight_r · strength_r)`` over the item's reasons, where strength
+is 1 − label quality (model), 1 − confidence (low confidence), 1 − winner's vote share (split), 1 for gold and
+profile flags, for duplicates 1 minus the share of the rest of the group agreeing with the item (the odd one out
+ranks first), and the share of annotators who marked unsure/unusable. More and stronger reasons always raise
+severity; unflagged items have severity 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from cleanlab.filter import find_label_issues as cleanlab_find_label_issues
+from cleanlab.rank import get_label_quality_scores
+
+from quality.metrics.consensus_oos import cross_val_pred_probs
+from quality.metrics.consensus_result import require_pred_probs
+
+__all__ = [
+    "REASON_CODES",
+    "REASON_WEIGHTS",
+    "LabelIssues",
+    "decode_reasons",
+    "find_label_issues",
+    "find_label_issues_from_features",
+]
+
+REASON_CODES = (
+    "model_disagrees",
+    "low_consensus_confidence",
+    "annotators_split",
+    "gold_mismatch",
+    "near_duplicate_conflict",
+    "profile_flag",
+    "unsure_or_unusable",
+)
+REASON_WEIGHTS = np.array([0.9, 0.7, 0.6, 1.0, 0.8, 0.4, 0.5])
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    """Per-item issue flags.
+
+    Attributes:
+        is_issue: bool ``(n_items,)``, any reason present.
+        severity: float ``(n_items,)`` in [0, 1] (formula in the module docstring); 0 when not an issue.
+        label_quality: float ``(n_items,)`` cleanlab self-confidence of the consensus label; NaN without a
+            model or without a consensus label.
+        reasons: int64 ``(n_items,)`` bitmask over :data:`REASON_CODES`; decode with :func:`decode_reasons`.
+    """
+
+    is_issue: np.ndarray
+    severity: np.ndarray
+    label_quality: np.ndarray
+    reasons: np.ndarray
+
+    def review_order(self) -> np.ndarray:
+        """Indices of the issues, most severe first; equal severity keeps item order."""
+        issues = np.flatnonzero(self.is_issue)
+        return issues[np.argsort(-self.severity[issues], kind="stable")]
+
+
+def decode_reasons(reasons: np.ndarray) -> list[tuple[str, ...]]:
+    """Reason codes of each item, in :data:`REASON_CODES` order."""
+    reasons = np.asarray(reasons, dtype=np.int64)
+    bits = (reasons[:, None] >> np.arange(len(REASON_CODES))) & 1
+    return [tuple(code for code, on in zip(REASON_CODES, row, strict=True) if on) for row in bits.tolist()]
+
+
+def _optional(name: str, values: np.ndarray | None, n: int, dtype: type) -> np.ndarray | None:
+    if values is None:
+        return None
+    array = np.asarray(values)
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {array.shape}")
+    if dtype is bool and array.dtype != np.bool_:
+        raise ValueError(f"{name} must be boolean")
+    if dtype is int and not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name} must hold integers")
+    if dtype is float:
+        array = array.astype(np.float64)
+    return array
+
+
+def _model_strength(
+    label: np.ndarray, pred_probs: np.ndarray, filter_by: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flag strength, label quality) from cleanlab on the items that have a consensus label."""
+    n, k = pred_probs.shape
+    quality = np.full(n, np.nan)
+    strength = np.zeros(n)
+    has = np.flatnonzero(label >= 0)
+    if has.size == 0:
+        return strength, quality
+    quality[has] = get_label_quality_scores(label[has], pred_probs[has])
+    # cleanlab's confident-joint estimate needs each class to appear; below that it has nothing to compare.
+    if np.unique(label[has]).size == k:
+        flagged = cleanlab_find_label_issues(label[has], pred_probs[has], filter_by=filter_by, n_jobs=1)
+        strength[has[flagged]] = 1.0 - quality[has[flagged]]
+        # A flagged item whose label still has the model's top probability would get strength ~0 from a
+        # near-uniform model; the floor keeps it visible in the queue.
+        strength[has[flagged]] = np.maximum(strength[has[flagged]], 0.05)
+    return strength, quality
+
+
+def _duplicate_strength(label: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """1 − share of the item's other group members that share its label, where the group disagrees."""
+    strength = np.zeros(label.size)
+    member = np.flatnonzero((group >= 0) & (label >= 0))
+    if member.size == 0:
+        return strength
+    n_labels = int(label[member].max()) + 1
+    pair = group[member] * n_labels + label[member]
+    pair_ids, pair_inverse, pair_count = np.unique(pair, return_inverse=True, return_counts=True)
+    group_size = np.bincount(group[member])[group[member]]
+    distinct = np.bincount(pair_ids // n_labels)[group[member]]
+    same = pair_count[pair_inverse] - 1
+    conflict = distinct > 1
+    strength[member[conflict]] = 1.0 - same[conflict] / (group_size[conflict] - 1)
+    return strength
+
+
+def find_label_issues(
+    *,
+    consensus_label: np.ndarray,
+    pred_probs: np.ndarray | None = None,
+    consensus_confidence: np.ndarray | None = None,
+    vote_counts: np.ndarray | None = None,
+    gold_label: np.ndarray | None = None,
+    duplicate_group: np.ndarray | None = None,
+    profile_flag: np.ndarray | None = None,
+    unsure_count: np.ndarray | None = None,
+    unusable_count: np.ndarray | None = None,
+    confidence_threshold: float = 0.5,
+    split_share: float = 0.5,
+    filter_by: str = "prune_by_noise_rate",
+) -> LabelIssues:
+    """Flag items whose consensus label is suspect; every signal is optional except the labels.
+
+    Args:
+        consensus_label: int ``(n_items,)``, ``-1`` for items without a consensus (never model-checked).
+        pred_probs: out-of-sample ``(n_items, n_classes)`` probabilities; enables ``model_disagrees``.
+        consensus_confidence: float ``(n_items,)`` (NaN ignored); enables ``low_consensus_confidence``.
+        vote_counts: int ``(n_items, n_classes)`` (``AnnotationTable.counts()``); enables ``annotators_split``
+            and scales ``unsure_or_unusable`` by the number of annotators.
+        gold_label: int ``(n_items,)`` with ``-1`` where there is no gold label.
+        duplicate_group: int ``(n_items,)`` near-duplicate group id, ``-1`` for none.
+        profile_flag: bool ``(n_items,)``.
+        unsure_count, unusable_count: int ``(n_items,)`` annotations marked unsure / unusable.
+        confidence_threshold: ``low_consensus_confidence`` below this.
+        split_share: ``annotators_split`` when the winner's vote share is at most this.
+        filter_by: cleanlab ``find_label_issues`` filter (``prune_by_noise_rate`` won the benchmark).
+
+    Raises:
+        ValueError: on any array of the wrong shape or dtype, labels out of range, or malformed ``pred_probs``.
+    """
+    label = np.asarray(consensus_label)
+    if label.ndim != 1 or not np.issubdtype(label.dtype, np.integer) or (label.size and label.min() < -1):
+        raise ValueError("consensus_label must be a 1-D integer array with -1 for 'no consensus'")
+    n = label.size
+    strength = np.zeros((len(REASON_CODES), n))
+    label_quality = np.full(n, np.nan)
+    if pred_probs is not None:
+        probs = require_pred_probs(pred_probs, n_rows=n, n_classes=np.asarray(pred_probs).shape[-1])
+        if label.size and label.max() >= probs.shape[1]:
+            raise ValueError("consensus_label has a class beyond pred_probs' columns")
+        strength[0], label_quality = _model_strength(label, probs, filter_by)
+    confidence = _optional("consensus_confidence", consensus_confidence, n, float)
+    if confidence is not None:
+        low = (label >= 0) & (np.nan_to_num(confidence, nan=np.inf) < confidence_threshold)
+        strength[1] = np.where(low, np.maximum(1.0 - confidence, 0.05), 0.0)
+    n_votes = None
+    if vote_counts is not None:
+        counts = np.asarray(vote_counts)
+        if counts.ndim != 2 or counts.shape[0] != n or (counts < 0).any():
+            raise ValueError(f"vote_counts must be a non-negative ({n}, n_classes) array")
+        n_votes = counts.sum(axis=1)
+        share = counts.max(axis=1) / np.maximum(n_votes, 1)
+        strength[2] = np.where((n_votes >= 2) & (share <= split_share), 1.0 - share, 0.0)
+    gold = _optional("gold_label", gold_label, n, int)
+    if gold is not None:
+        strength[3] = (gold >= 0) & (label >= 0) & (gold != label)
+    group = _optional("duplicate_group", duplicate_group, n, int)
+    if group is not None:
+        strength[4] = _duplicate_strength(label, group)
+    profile = _optional("profile_flag", profile_flag, n, bool)
+    if profile is not None:
+        strength[5] = profile
+    unsure = _optional("unsure_count", unsure_count, n, int)
+    unusable = _optional("unusable_count", unusable_count, n, int)
+    if unsure is not None or unusable is not None:
+        marked = (0 if unsure is None else unsure) + (0 if unusable is None else unusable)
+        if np.any(marked < 0):
+            raise ValueError("unsure_count and unusable_count must be non-negative")
+        denominator = np.maximum(marked, 1) if n_votes is None else np.maximum(n_votes, marked)
+        strength[6] = np.where(marked > 0, np.minimum(marked / np.maximum(denominator, 1), 1.0), 0.0)
+
+    flagged = strength > 0
+    reasons = (flagged.astype(np.int64) << np.arange(len(REASON_CODES))[:, None]).sum(axis=0)
+    severity = 1.0 - np.prod(1.0 - REASON_WEIGHTS[:, None] * strength, axis=0)
+    return LabelIssues(is_issue=reasons > 0, severity=severity, label_quality=label_quality, reasons=reasons)
+
+
+def find_label_issues_from_features(
+    *,
+    features: np.ndarray,
+    consensus_label: np.ndarray,
+    n_classes: int,
+    seed: int = 0,
+    n_folds: int = 5,
+    **signals: object,
+) -> tuple[LabelIssues, np.ndarray]:
+    """The benchmarked recipe: 5-fold LR + kNN probabilities (:func:`cross_val_pred_probs`), then
+    :func:`find_label_issues` with cleanlab's default ``prune_by_noise_rate``.
+
+    Items with label ``-1`` are not trained on. ``signals`` are passed on to :func:`find_label_issues`.
+    Deterministic for a fixed ``seed``.
+
+    Returns:
+        The issues and the out-of-sample probabilities used.
+
+    Raises:
+        ValueError: see :func:`cross_val_pred_probs` and :func:`find_label_issues`.
+    """
+    probs = cross_val_pred_probs(
+        features=features, labels=np.asarray(consensus_label), n_classes=n_classes, n_folds=n_folds, seed=seed
+    )
+    return find_label_issues(consensus_label=consensus_label, pred_probs=probs, **signals), probs  # type: ignore[arg-type]

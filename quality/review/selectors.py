@@ -1,0 +1,373 @@
+"""Reads for review: the queue of items needing a decision, one item with everything a reviewer needs, its
+history, the label mapping from schema changes, label examples and open guideline questions.
+
+Every function runs a constant number of queries whatever the project size.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from annotation.errors import NotFound, ValidationFailed
+from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
+from annotation.models.item import OPEN_STATUSES
+from quality.metrics.label_issues import REASON_CODES
+from quality.models import ItemQuality, LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
+
+QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
+# Reasons the queue adds to the quality run's issue kinds.
+EXTRA_REASONS = ("comment", "escalated")
+REVIEW_REASONS = (*REASON_CODES, *EXTRA_REASONS)
+REASON_TEXT = {
+    "model_disagrees": "the model confidently prefers another label",
+    "low_consensus_confidence": "consensus confidence below the project's threshold",
+    "annotators_split": "annotators split",
+    "gold_mismatch": "consensus differs from the gold label",
+    "near_duplicate_conflict": "a near duplicate carries another label",
+    "profile_flag": "flagged by profiling at import (corrupt, silent, empty, duplicate…)",
+    "unsure_or_unusable": "an annotator marked it unsure or unusable",
+    "comment": "an annotator left a comment",
+    "escalated": "escalated to the guideline",
+}
+NEAR_DUPLICATES_SHOWN = 20
+EXAMPLES_PER_LABEL = 6
+
+
+# --- label mapping -----------------------------------------------------------------------------------------
+
+
+def compose_mappings(mappings: list[dict[str, str]]) -> dict[str, str]:
+    """Fold schema-change mappings (oldest first) into one old value → current value map (chains resolved)."""
+    resolved: dict[str, str] = {}
+    for mapping in mappings:
+        for source, target in mapping.items():
+            for key, value in resolved.items():
+                if value == source:
+                    resolved[key] = target
+            resolved[source] = target
+    return {source: target for source, target in resolved.items() if source != target}
+
+
+def label_mapping_for(*, project: Project | int) -> dict[str, str]:
+    """Old label value → current value, from every merge and rename of the project (one query)."""
+    project_id = project if isinstance(project, int) else project.pk
+    rows = (
+        LabelSchemaChange.objects.filter(project_id=project_id)
+        .order_by("created_at", "id")
+        .values_list("mapping", flat=True)
+    )
+    return compose_mappings([row for row in rows if row])
+
+
+def map_label(value, mapping: dict[str, str]):
+    """A label JSON value (a string, a list for multi-label, or None) with the mapping applied."""
+    if not mapping or value is None:
+        return value
+    if isinstance(value, list):
+        return sorted({mapping.get(v, v) for v in value})
+    return mapping.get(value, value) if isinstance(value, str) else value
+
+
+# --- JSON helpers ------------------------------------------------------------------------------------------
+
+
+def json_list_has(field_name: str, value: str) -> Q:
+    """``field`` (a JSON list) contains ``value``; SQLite lacks JSON containment, so match the encoded text."""
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [value]})
+    return Q(**{f"{field_name}__icontains": json.dumps(value)})
+
+
+def json_label_is(field_name: str, value: str, *, multi_label: bool) -> Q:
+    return json_list_has(field_name, value) if multi_label else Q(**{field_name: value})
+
+
+# --- the queue ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    reason: str = ""
+    label: str = ""
+    tag: str = ""
+
+    def as_query(self) -> dict[str, str]:
+        return {
+            key: value
+            for key, value in (("reason", self.reason), ("label", self.label), ("tag", self.tag))
+            if value
+        }
+
+
+def queue_filters_clean(*, reason: str = "", label: str = "", tag: str = "") -> QueueFilters:
+    """Raises ValidationFailed (field ``reason``) for an unknown reason."""
+    reason, label, tag = (reason or "").strip(), (label or "").strip(), (tag or "").strip()
+    if reason and reason not in REVIEW_REASONS:
+        raise ValidationFailed(
+            f"Unknown reason {reason!r}; choose one of {', '.join(REVIEW_REASONS)}.", field="reason"
+        )
+    return QueueFilters(reason=reason, label=label, tag=tag)
+
+
+def _has_comment() -> Exists:
+    return Exists(Annotation.objects.filter(item=OuterRef("pk"), is_live=True).exclude(comment=""))
+
+
+def _escalated() -> Exists:
+    return Exists(
+        ReviewDecision.objects.filter(item=OuterRef("pk"), is_current=True, action=ReviewAction.ESCALATE)
+    )
+
+
+# Conditions use the Exists expressions themselves, not annotations: an aggregate over an annotated queryset
+# becomes a subquery on PostgreSQL, and its FILTER clauses could not see the annotation columns.
+def _in_queue(project: Project) -> Q:
+    needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | Q(_has_comment())
+    if project.route_flagged_to_review:
+        needs |= ~Q(flags=[])
+    return Q(status__in=QUEUE_STATUSES) & needs
+
+
+def _reason_q(project: Project, reason: str) -> Q:
+    if reason == "comment":
+        return Q(_has_comment())
+    if reason == "escalated":
+        return Q(_escalated())
+    q = json_list_has("issue_kinds", reason)
+    if reason == "profile_flag":
+        q |= ~Q(flags=[])
+    return q
+
+
+def review_queue(*, project: Project, filters: QueueFilters | None = None) -> QuerySet[Item]:
+    """Items needing a decision, most severe first: ``labelled``/``needs_review`` items that the quality layer
+    routed or flagged, that carry an annotator comment, or (when the project routes them) profile flags.
+    Rows carry ``has_comment`` and ``escalated``; use :func:`item_reasons` for the reason list."""
+    filters = filters or QueueFilters()
+    queryset = (
+        Item.objects.filter(project=project)
+        .annotate(has_comment=_has_comment(), escalated=_escalated())
+        .filter(_in_queue(project))
+    )
+    if filters.reason:
+        queryset = queryset.filter(_reason_q(project, filters.reason))
+    if filters.label:
+        queryset = queryset.filter(
+            json_label_is("consensus_label", filters.label, multi_label=project.multi_label)
+        )
+    if filters.tag:
+        queryset = queryset.filter(Exists(ItemTag.objects.filter(item=OuterRef("pk"), tag=filters.tag)))
+    return queryset.order_by("-issue_severity", "id")
+
+
+def review_queue_ids(*, project: Project, filters: QueueFilters, limit: int) -> list[int]:
+    """Ids of the first ``limit`` queue items in queue order (a bulk action's selection)."""
+    return list(review_queue(project=project, filters=filters).values_list("id", flat=True)[:limit])
+
+
+def review_queue_page(*, queryset: QuerySet[Item]) -> QuerySet[Item]:
+    """The queue with the live votes prefetched (one extra query per page, not per item)."""
+    live = Annotation.objects.filter(is_live=True).order_by("id").only("id", "item_id", "labels")
+    return queryset.prefetch_related(Prefetch("annotations", queryset=live, to_attr="live_votes"))
+
+
+def item_reasons(item: Item) -> list[str]:
+    """The reasons an item is in the queue. Needs the ``has_comment``/``escalated`` annotations of
+    :func:`review_queue` (absent ones count as False)."""
+    reasons = list(item.issue_kinds or [])
+    if item.flags and "profile_flag" not in reasons:
+        reasons.append("profile_flag")
+    if getattr(item, "has_comment", False):
+        reasons.append("comment")
+    if getattr(item, "escalated", False):
+        reasons.append("escalated")
+    return reasons
+
+
+def vote_summary(labels: list[list[str]]) -> list[tuple[str, int]]:
+    """``[(label, votes)]``, most votes first, from the live annotations' label lists."""
+    counts: dict[str, int] = {}
+    for values in labels:
+        for value in values or ["(no label)"]:
+            counts[value] = counts.get(value, 0) + 1
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def review_queue_counts(*, project: Project) -> dict[str, int]:
+    """How many queued items carry each reason, plus ``total`` (one query)."""
+    queryset = Item.objects.filter(project=project).filter(_in_queue(project))
+    aggregates = {reason: Count("id", filter=_reason_q(project, reason)) for reason in REVIEW_REASONS}
+    return queryset.aggregate(total=Count("id"), **aggregates)
+
+
+def queue_neighbours(*, queryset: QuerySet[Item], item: Item) -> tuple[int | None, int | None]:
+    """Ids of the items before and after ``item`` in queue order (two queries). ``item`` need not be in the
+    queue any more (it was just decided): its severity still places it."""
+    severity = item.issue_severity
+    after = queryset.filter(Q(issue_severity__lt=severity) | Q(issue_severity=severity, id__gt=item.pk))
+    before = queryset.filter(Q(issue_severity__gt=severity) | Q(issue_severity=severity, id__lt=item.pk))
+    next_id = after.order_by("-issue_severity", "id").values_list("id", flat=True).first()
+    previous_id = before.order_by("issue_severity", "-id").values_list("id", flat=True).first()
+    return previous_id, next_id
+
+
+# --- one item ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ItemReview:
+    item: Item
+    annotations: list[Annotation]
+    decisions: list[ReviewDecision]
+    quality: ItemQuality | None
+    reasons: list[str]
+    near_duplicates: list[dict]
+    examples: list[LabelExample]
+    mapping: dict[str, str]
+    labels: list[Label]
+    history: list[dict] = field(default_factory=list)
+
+
+def item_for_review(*, project: Project, item_id: int) -> Item:
+    """Raises NotFound (field ``item``) when the item is not in the project."""
+    item = (
+        Item.objects.filter(project=project, pk=item_id)
+        .annotate(has_comment=_has_comment(), escalated=_escalated())
+        .first()
+    )
+    if item is None:
+        raise NotFound("No such item in this project.", field="item")
+    return item
+
+
+def _history(annotations: list[Annotation], decisions: list[ReviewDecision]) -> list[dict]:
+    superseded_by = {pk: d for d in decisions for pk in (d.superseded_annotations or [])}
+    events: list[tuple[datetime, int, int, dict]] = []
+    for a in annotations:
+        events.append(
+            (
+                a.created_at,
+                0,
+                a.pk,
+                {
+                    "kind": "annotation",
+                    "at": a.created_at,
+                    "annotation": a,
+                    "relabelled_by": superseded_by.get(a.pk),
+                },
+            )
+        )
+    for d in decisions:
+        events.append((d.created_at, 1, d.pk, {"kind": "decision", "at": d.created_at, "decision": d}))
+    events.sort(key=lambda event: event[:3])
+    return [event[3] for event in events]
+
+
+def item_review(*, project: Project, item_id: int) -> ItemReview:
+    """Everything the review page and the item API show (seven queries). Raises NotFound."""
+    item = item_for_review(project=project, item_id=item_id)
+    annotations = list(
+        Annotation.objects.filter(item=item).select_related("annotator").order_by("created_at", "id")
+    )
+    decisions = list(
+        ReviewDecision.objects.filter(item=item).select_related("reviewer").order_by("created_at", "id")
+    )
+    quality = (
+        ItemQuality.objects.filter(item=item)
+        .select_related("report")
+        .order_by("-report__created_at", "-id")
+        .first()
+    )
+    near: list[dict] = []
+    if item.near_dup_group is not None:
+        near = list(
+            Item.objects.filter(project=project, near_dup_group=item.near_dup_group)
+            .exclude(pk=item.pk)
+            .order_by("id")
+            .values("id", "external_id", "text", "status", "consensus_label", "final_label", "file")[
+                :NEAR_DUPLICATES_SHOWN
+            ]
+        )
+        for row in near:
+            row["media_url"] = f"/media/items/{row['id']}/" if row.pop("file") else None
+            row["text"] = (row["text"] or "")[:200]
+    examples = list(LabelExample.objects.filter(item=item).select_related("label").order_by("id"))
+    labels = list(Label.objects.filter(project=project).order_by("-is_active", "order", "id"))
+    return ItemReview(
+        item=item,
+        annotations=annotations,
+        decisions=decisions,
+        quality=quality,
+        reasons=item_reasons(item),
+        near_duplicates=near,
+        examples=examples,
+        mapping=label_mapping_for(project=project),
+        labels=labels,
+        history=_history(annotations, decisions),
+    )
+
+
+# --- guideline: examples and open questions ----------------------------------------------------------------
+
+
+def label_examples_for(*, project: Project, for_annotators: bool) -> list[dict]:
+    """Active labels, each with up to ``EXAMPLES_PER_LABEL`` examples, newest first (two queries). For
+    annotators, items still open for annotation are left out (showing one would reveal its label)."""
+    labels = list(Label.objects.filter(project=project, is_active=True).order_by("order", "id"))
+    examples = LabelExample.objects.filter(label__project=project, label__is_active=True)
+    if for_annotators:
+        examples = examples.exclude(item__status__in=[*OPEN_STATUSES, ItemStatus.DISCARDED])
+    newest_first = [F("created_at").desc(), F("id").desc()]
+    examples = (
+        examples.annotate(rank=Window(RowNumber(), partition_by=[F("label_id")], order_by=newest_first))
+        .filter(rank__lte=EXAMPLES_PER_LABEL)
+        .select_related("item")
+        .order_by("label_id", "-created_at", "-id")
+    )
+    by_label: dict[int, list[LabelExample]] = {label.pk: [] for label in labels}
+    for example in examples:
+        by_label[example.label_id].append(example)
+    return [{"label": label, "examples": by_label[label.pk]} for label in labels]
+
+
+def open_questions(*, project: Project, limit: int = 100) -> list[ReviewDecision]:
+    """Current escalations (items a reviewer escalated to the guideline and nobody has decided since)."""
+    return list(
+        ReviewDecision.objects.filter(project=project, is_current=True, action=ReviewAction.ESCALATE)
+        .select_related("item", "reviewer")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+def open_question_count(*, project: Project) -> int:
+    return ReviewDecision.objects.filter(
+        project=project, is_current=True, action=ReviewAction.ESCALATE
+    ).count()
+
+
+def guideline_versions(*, project: Project) -> list[Guideline]:
+    return list(Guideline.objects.filter(project=project).select_related("author").order_by("-version")[:200])
+
+
+def guideline_pair(*, project: Project, old: int, new: int) -> tuple[Guideline, Guideline]:
+    """Raises NotFound (field ``from``/``to``) for a version the project does not have."""
+    found = {g.version: g for g in Guideline.objects.filter(project=project, version__in=[old, new])}
+    if old not in found:
+        raise NotFound(f"This project has no guideline version {old}.", field="from")
+    if new not in found:
+        raise NotFound(f"This project has no guideline version {new}.", field="to")
+    return found[old], found[new]
+
+
+def label_changes(*, project: Project, limit: int = 200) -> QuerySet[LabelSchemaChange]:
+    return (
+        LabelSchemaChange.objects.filter(project=project)
+        .select_related("author", "quality_job")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -1,0 +1,334 @@
+"""Serializers of the review REST API (names prefixed by domain: unique across the project)."""
+
+from rest_framework import serializers
+
+from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
+from quality.review import selectors
+from quality.review.services.decisions import MAX_BULK
+
+
+class ReviewDecisionInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=ReviewAction.choices)
+    label = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text="accept only: a label value (a list of values in multi-label projects); default: the consensus.",
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Required for discard (e.g. unusable input, out of scope, duplicate) and escalate.",
+    )
+
+
+class ReviewDecisionOutputSerializer(serializers.ModelSerializer):
+    reviewer_username = serializers.CharField(source="reviewer.username", read_only=True)
+    item_status = serializers.CharField(source="item.status", read_only=True)
+    final_label = serializers.JSONField(source="item.final_label", read_only=True)
+
+    class Meta:
+        model = ReviewDecision
+        fields = [
+            "id",
+            "item",
+            "action",
+            "label",
+            "reason",
+            "reviewer",
+            "reviewer_username",
+            "created_at",
+            "supersedes",
+            "is_current",
+            "guideline_version",
+            "previous_status",
+            "superseded_annotations",
+            "bulk_id",
+            "item_status",
+            "final_label",
+        ]
+
+
+class ReviewQueueFilterSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=list(selectors.REVIEW_REASONS), required=False)
+    label = serializers.CharField(required=False, max_length=100)
+    tag = serializers.CharField(required=False, max_length=100)
+
+
+class ReviewBulkInputSerializer(serializers.Serializer):
+    items = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=MAX_BULK)
+    filter = ReviewQueueFilterSerializer(
+        required=False, help_text="Select the queue items matching these filters."
+    )
+    action = serializers.ChoiceField(choices=ReviewAction.choices)
+    label = serializers.JSONField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    confirm = serializers.BooleanField(
+        default=False, help_text="false: only report what would be decided; true: store the decisions."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if ("items" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError(
+                {"items": ["Send either items (ids) or filter, not both or neither."]}
+            )
+        return attrs
+
+
+class ReviewBulkOutputSerializer(serializers.Serializer):
+    confirmed = serializers.BooleanField()
+    action = serializers.CharField()
+    count = serializers.IntegerField()
+    items = serializers.ListField(child=serializers.IntegerField())
+    decisions = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class ReviewVoteSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    votes = serializers.IntegerField()
+
+
+class ReviewQueueItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    media_url = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    severity = serializers.FloatField(source="issue_severity")
+    reasons = serializers.ListField(child=serializers.CharField())
+    consensus_label = serializers.JSONField()
+    consensus_confidence = serializers.FloatField(allow_null=True)
+    label_quality = serializers.FloatField(allow_null=True)
+    predicted_label = serializers.JSONField()
+    votes = ReviewVoteSerializer(many=True)
+
+    def to_representation(self, item):
+        return {
+            "id": item.pk,
+            "external_id": item.external_id,
+            "text": item.text[:500],
+            "media_url": f"/media/items/{item.pk}/" if item.file else None,
+            "status": item.status,
+            "tags": item.tags,
+            "severity": item.issue_severity,
+            "reasons": selectors.item_reasons(item),
+            "consensus_label": item.consensus_label,
+            "consensus_confidence": item.consensus_confidence,
+            "label_quality": item.label_quality,
+            "predicted_label": item.predicted_label,
+            "votes": [
+                {"label": label, "votes": n}
+                for label, n in selectors.vote_summary([a.labels for a in getattr(item, "live_votes", [])])
+            ],
+        }
+
+
+class ReviewAnnotationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    annotator = serializers.IntegerField(source="annotator_id")
+    username = serializers.CharField(source="annotator.username")
+    labels = serializers.JSONField()
+    unsure = serializers.BooleanField()
+    unusable = serializers.BooleanField()
+    comment = serializers.CharField()
+    lead_time_ms = serializers.IntegerField(allow_null=True)
+    guideline_version = serializers.IntegerField()
+    is_live = serializers.BooleanField()
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ReviewItemQualitySerializer(serializers.Serializer):
+    report = serializers.IntegerField(source="report_id")
+    consensus_label = serializers.JSONField()
+    confidence = serializers.FloatField(allow_null=True)
+    is_tie = serializers.BooleanField()
+    label_quality = serializers.FloatField(allow_null=True)
+    is_issue = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    severity = serializers.FloatField()
+
+
+class ReviewHistoryEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["annotation", "decision"])
+    at = serializers.DateTimeField()
+    id = serializers.IntegerField()
+    by = serializers.CharField()
+    summary = serializers.CharField()
+
+
+class ReviewNearDuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    status = serializers.CharField()
+    consensus_label = serializers.JSONField()
+    final_label = serializers.JSONField()
+    media_url = serializers.CharField(allow_null=True)
+
+
+class ReviewItemDetailSerializer(serializers.Serializer):
+    item = serializers.DictField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    annotations = ReviewAnnotationSerializer(many=True)
+    decisions = ReviewDecisionOutputSerializer(many=True)
+    quality = ReviewItemQualitySerializer(allow_null=True)
+    near_duplicates = ReviewNearDuplicateSerializer(many=True)
+    examples_of = serializers.ListField(child=serializers.CharField())
+    history = ReviewHistoryEventSerializer(many=True)
+
+
+def history_rows(history: list[dict]) -> list[dict]:
+    rows = []
+    for event in history:
+        if event["kind"] == "annotation":
+            a = event["annotation"]
+            flags = [name for name in ("unsure", "unusable") if getattr(a, name)]
+            summary = f"labelled {', '.join(a.labels) or '(none)'} under guideline v{a.guideline_version}"
+            if flags:
+                summary += f" ({', '.join(flags)})"
+            if not a.is_live:
+                summary += (
+                    "; no longer counts (relabelled)" if event["relabelled_by"] else "; superseded by an edit"
+                )
+            rows.append(
+                {
+                    "kind": "annotation",
+                    "at": a.created_at,
+                    "id": a.pk,
+                    "by": a.annotator.username,
+                    "summary": summary,
+                }
+            )
+        else:
+            d = event["decision"]
+            summary = (
+                d.action
+                + (f" as {d.label}" if d.label is not None else "")
+                + (f": {d.reason}" if d.reason else "")
+            )
+            rows.append(
+                {
+                    "kind": "decision",
+                    "at": d.created_at,
+                    "id": d.pk,
+                    "by": d.reviewer.username,
+                    "summary": summary,
+                }
+            )
+    return rows
+
+
+def item_fields(item) -> dict:
+    fields = (
+        "id",
+        "external_id",
+        "text",
+        "content_type",
+        "metadata",
+        "tags",
+        "status",
+        "priority",
+        "annotation_count",
+        "target_annotations",
+        "is_gold",
+        "gold_label",
+        "consensus_label",
+        "consensus_confidence",
+        "final_label",
+        "label_quality",
+        "is_label_issue",
+        "issue_kinds",
+        "issue_severity",
+        "predicted_label",
+        "predicted_probs",
+        "profile",
+        "flags",
+        "near_dup_group",
+    )
+    out = {name: getattr(item, name) for name in fields}
+    out["media_url"] = f"/media/items/{item.pk}/" if item.file else None
+    return out
+
+
+class LabelChangeOutputSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", default=None, read_only=True)
+    quality_job = serializers.UUIDField(source="quality_job_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = LabelSchemaChange
+        fields = [
+            "id",
+            "kind",
+            "from_labels",
+            "to_label",
+            "mapping",
+            "note",
+            "author",
+            "created_at",
+            "quality_job",
+        ]
+
+
+class LabelChangeResultSerializer(serializers.Serializer):
+    change = LabelChangeOutputSerializer()
+    message = serializers.CharField()
+
+
+class LabelAddInputSerializer(serializers.Serializer):
+    value = serializers.CharField(max_length=100)
+    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class LabelRenameInputSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=100)
+    to = serializers.CharField(max_length=100)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class LabelMergeInputSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1, max_length=200)
+    into = serializers.CharField(max_length=100)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class LabelExampleInputSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    label = serializers.CharField(max_length=100)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class LabelExampleOutputSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="label.value", read_only=True)
+
+    class Meta:
+        model = LabelExample
+        fields = ["id", "label", "item", "note", "added_by", "created_at"]
+
+
+class ReviewFeedbackRowSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    external_id = serializers.CharField()
+    text = serializers.CharField()
+    media_url = serializers.CharField(allow_null=True)
+    yours = serializers.JSONField()
+    final = serializers.JSONField()
+    reason = serializers.CharField()
+    annotated_at = serializers.DateTimeField()
+
+
+class ReviewFeedbackSerializer(serializers.Serializer):
+    report = serializers.IntegerField(allow_null=True)
+    n_annotations = serializers.IntegerField(allow_null=True)
+    agreement_with_consensus = serializers.FloatField(allow_null=True)
+    gold_accuracy = serializers.FloatField(allow_null=True)
+    n_gold = serializers.IntegerField(allow_null=True)
+    n_reviewed = serializers.IntegerField()
+    n_disagreed = serializers.IntegerField()
+    agreement_after_review = serializers.FloatField(allow_null=True)
+    disagreements = ReviewFeedbackRowSerializer(many=True)

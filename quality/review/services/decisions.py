@@ -1,0 +1,275 @@
+"""Review decisions: accept, relabel, discard, escalate — one item or a selection, with the same code path.
+
+Each call locks the items' rows (in id order, so two bulk actions never deadlock), supersedes their current
+decisions, stores the new ones, and moves ``Item.status``/``final_label`` to follow them. Two reviewers deciding
+the same item at once are serialised by the row lock: both decisions are stored, the later one is current.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from annotation.errors import NotFound, ValidationFailed
+from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
+from quality.models import ReviewAction, ReviewDecision
+from quality.review.selectors import label_mapping_for, map_label
+
+MAX_REASON = 2000
+MAX_BULK = 1000
+DISCARD_REASONS = ("unusable input", "out of scope", "duplicate")
+
+STATUS_AFTER = {
+    ReviewAction.ACCEPT: ItemStatus.ACCEPTED,
+    ReviewAction.RELABEL: ItemStatus.IN_PROGRESS,
+    ReviewAction.DISCARD: ItemStatus.DISCARDED,
+    ReviewAction.ESCALATE: ItemStatus.NEEDS_REVIEW,
+}
+# A relabel takes the old votes out of the count, so the quality fields derived from them go too.
+CLEARED_QUALITY = {
+    "consensus_label": None,
+    "consensus_confidence": None,
+    "label_quality": None,
+    "is_label_issue": False,
+    "issue_kinds": [],
+    "issue_severity": 0.0,
+}
+
+
+def _clean_action(action: str) -> str:
+    if action not in ReviewAction.values:
+        raise ValidationFailed(
+            f"Unknown action {action!r}; choose one of {', '.join(ReviewAction.values)}.", field="action"
+        )
+    return action
+
+
+def _clean_reason(action: str, reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    if action == ReviewAction.DISCARD and not reason:
+        raise ValidationFailed(
+            f"A discard needs a reason (e.g. {', '.join(DISCARD_REASONS)}).", field="reason"
+        )
+    if action == ReviewAction.ESCALATE and not reason:
+        raise ValidationFailed("Say what the guideline should clarify.", field="reason")
+    return reason
+
+
+def clean_label(*, project: Project, label: object, active: set[str]) -> object:
+    """A schema label as stored in ``final_label``: a value (single-label) or a sorted list (multi-label).
+
+    Raises ValidationFailed (field ``label``) for a value not in the project's active label set.
+    """
+    if project.multi_label:
+        values = label if isinstance(label, list) else [label]
+        if not all(isinstance(value, str) for value in values):
+            raise ValidationFailed("label must be a list of label values.", field="label")
+        unknown = sorted({value for value in values if value not in active})
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown label {', '.join(map(repr, unknown))}; this project's labels are {', '.join(sorted(active))}.",
+                field="label",
+            )
+        return sorted(set(values))
+    if isinstance(label, list) and len(label) == 1:
+        label = label[0]
+    if not isinstance(label, str):
+        raise ValidationFailed("This is a single-label project: give one label value.", field="label")
+    if label not in active:
+        raise ValidationFailed(
+            f"Unknown label {label!r}; this project's labels are {', '.join(sorted(active))}.", field="label"
+        )
+    return label
+
+
+def _final_labels(*, project: Project, items: list[Item], action: str, label: object) -> dict[int, object]:
+    """The label each accepted item ends up with: the given one, else its consensus (mapped to the current
+    schema). Raises ValidationFailed when neither is usable."""
+    if action != ReviewAction.ACCEPT:
+        if label not in (None, "", []):
+            raise ValidationFailed("Only accept takes a label.", field="label")
+        return {}
+    active = set(Label.objects.filter(project=project, is_active=True).values_list("value", flat=True))
+    if label not in (None, ""):
+        chosen = clean_label(project=project, label=label, active=active)
+        return {item.pk: chosen for item in items}
+    mapping = label_mapping_for(project=project)
+    out: dict[int, object] = {}
+    for item in items:
+        consensus = map_label(item.consensus_label, mapping)
+        if consensus is None:
+            raise ValidationFailed(
+                f"Item {item.external_id} has no consensus label yet; choose the final label.", field="label"
+            )
+        try:
+            out[item.pk] = clean_label(project=project, label=consensus, active=active)
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"Item {item.external_id}: {exc.message}", field="label") from exc
+    return out
+
+
+def _lock_items(*, project: Project, item_ids: list[int], single: bool) -> list[Item]:
+    ids = sorted(set(item_ids))
+    items = list(Item.objects.select_for_update().filter(project=project, pk__in=ids).order_by("id"))
+    if len(items) != len(ids):
+        missing = sorted(set(ids) - {item.pk for item in items})
+        if single:
+            raise NotFound("No such item in this project.", field="item")
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise ValidationFailed(f"{len(missing)} item(s) are not in this project: {shown}.", field="items")
+    return items
+
+
+def _supersede_votes(items: list[Item]) -> dict[int, list[int]]:
+    """Take every live annotation of the items out of the count (kept for history); returns their ids."""
+    rows = Annotation.objects.filter(item__in=items, is_live=True).values_list("item_id", "id")
+    by_item: dict[int, list[int]] = defaultdict(list)
+    for item_id, annotation_id in rows:
+        by_item[item_id].append(annotation_id)
+    ids = [pk for pks in by_item.values() for pk in pks]
+    if ids:
+        Annotation.objects.filter(pk__in=ids).update(is_live=False)
+    return by_item
+
+
+def _apply_to_items(
+    *, project: Project, items: list[Item], action: str, finals: dict[int, object], now
+) -> None:
+    ids = [item.pk for item in items]
+    status = STATUS_AFTER[ReviewAction(action)]
+    if action == ReviewAction.ACCEPT:
+        groups: dict[str, list[int]] = defaultdict(list)
+        values: dict[str, object] = {}
+        for item_id, final in finals.items():
+            key = repr(final)
+            groups[key].append(item_id)
+            values[key] = final
+        for key, group in groups.items():
+            Item.objects.filter(pk__in=group).update(status=status, final_label=values[key], updated_at=now)
+    elif action == ReviewAction.RELABEL:
+        # Fresh annotations from people who have not seen the item: the queue never serves an item twice to one
+        # annotator (Assignment is unique per item × annotator), so only new annotators can take the new slots.
+        Item.objects.filter(pk__in=ids).update(
+            status=status,
+            final_label=None,
+            annotation_count=0,
+            target_annotations=Greatest("target_annotations", Value(project.annotations_per_item)),
+            updated_at=now,
+            **CLEARED_QUALITY,
+        )
+    else:
+        Item.objects.filter(pk__in=ids).update(status=status, final_label=None, updated_at=now)
+
+
+def _decide(
+    *,
+    project: Project,
+    reviewer: AbstractBaseUser,
+    item_ids: list[int],
+    action: str,
+    label: object,
+    reason: str | None,
+    single: bool,
+) -> list[ReviewDecision]:
+    action = _clean_action(action)
+    reason = _clean_reason(action, reason)
+    if not item_ids:
+        raise ValidationFailed("Select at least one item.", field="items")
+    if len(set(item_ids)) > MAX_BULK:
+        raise ValidationFailed(
+            f"At most {MAX_BULK} items per bulk action; narrow the selection.", field="items"
+        )
+    items = _lock_items(project=project, item_ids=item_ids, single=single)
+    finals = _final_labels(project=project, items=items, action=action, label=label)
+    now = timezone.now()
+    current = dict(
+        ReviewDecision.objects.filter(item__in=items, is_current=True).values_list("item_id", "id")
+    )
+    if current:
+        ReviewDecision.objects.filter(pk__in=list(current.values())).update(is_current=False)
+    superseded = _supersede_votes(items) if action == ReviewAction.RELABEL else {}
+    guideline = Guideline.objects.filter(project=project).order_by("-version").first()
+    bulk_id = None if single else uuid.uuid4()
+    decisions = ReviewDecision.objects.bulk_create(
+        [
+            ReviewDecision(
+                project=project,
+                item=item,
+                reviewer=reviewer,
+                action=action,
+                label=finals.get(item.pk),
+                reason=reason,
+                supersedes_id=current.get(item.pk),
+                is_current=True,
+                guideline=guideline,
+                guideline_version=guideline.version if guideline else 0,
+                previous_status=item.status,
+                superseded_annotations=superseded.get(item.pk, []),
+                bulk_id=bulk_id,
+            )
+            for item in items
+        ]
+    )
+    _apply_to_items(project=project, items=items, action=action, finals=finals, now=now)
+    return decisions
+
+
+@transaction.atomic
+def review_decide(
+    *,
+    project: Project,
+    reviewer: AbstractBaseUser,
+    item_id: int,
+    action: str,
+    label: object = None,
+    reason: str | None = "",
+) -> ReviewDecision:
+    """Decide one item; the decision becomes the item's current one.
+
+    accept: ``label`` (an active label; default: the item's consensus) becomes ``final_label``, status accepted.
+    relabel: live annotations stop counting (kept), status in_progress, target raised to at least k.
+    discard: ``reason`` required; status discarded — never served to annotators, never in a dataset.
+    escalate: ``reason`` (the open question) required; status needs_review, shown on the guideline page.
+
+    Raises NotFound (item not in project), ValidationFailed (bad action, label or missing reason).
+    """
+    return _decide(
+        project=project,
+        reviewer=reviewer,
+        item_ids=[item_id],
+        action=action,
+        label=label,
+        reason=reason,
+        single=True,
+    )[0]
+
+
+@transaction.atomic
+def review_bulk_decide(
+    *,
+    project: Project,
+    reviewer: AbstractBaseUser,
+    item_ids: list[int],
+    action: str,
+    label: object = None,
+    reason: str | None = "",
+) -> list[ReviewDecision]:
+    """The same decision on up to ``MAX_BULK`` items, all or nothing. Accept without a label uses each item's
+    consensus. Raises ValidationFailed (unknown items, too many, bad action/label/reason)."""
+    return _decide(
+        project=project,
+        reviewer=reviewer,
+        item_ids=item_ids,
+        action=action,
+        label=label,
+        reason=reason,
+        single=False,
+    )

@@ -1,0 +1,232 @@
+"""HTML pages of review: the queue, one item's review page, its history, bulk confirmation, the label schema,
+guideline diffs and the annotator's feedback; plus the panels other pages include."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.models import Label, Project, Role
+from annotation.permissions import project_for_role
+from annotation.selectors import project_status_counts
+from quality.models import ReviewAction
+from quality.review import selectors, services
+from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
+from quality.review.services.labels import REVIEW_KEYS
+
+QUEUE_PAGE_SIZE = 50
+PREVIEW_SHOWN = 20
+
+
+def project_or_403(request, pid: int, role: str):
+    """(project, membership, None) or (None, None, a 403 response); raises Http404 for non-members."""
+    try:
+        project, membership = project_for_role(user=request.user, project_id=pid, role=role)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        return None, None, HttpResponseForbidden(exc.message)
+    return project, membership, None
+
+
+def _filters(request) -> selectors.QueueFilters:
+    try:
+        return selectors.queue_filters_clean(
+            reason=request.GET.get("reason", ""),
+            label=request.GET.get("label", ""),
+            tag=request.GET.get("tag", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return selectors.QueueFilters()
+
+
+def _with_query(url: str, query: dict) -> str:
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _label_buttons(project: Project) -> list[dict]:
+    return [
+        {
+            "value": label.value,
+            "description": label.description,
+            # A label hotkey that is also a review action key stays clickable but gets no key on this page.
+            "hotkey": label.hotkey if label.hotkey and label.hotkey not in REVIEW_KEYS else "",
+        }
+        for label in Label.objects.filter(project=project, is_active=True).order_by("order", "id")
+    ]
+
+
+@login_required
+def review_queue_page(request, pid: int):
+    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
+    if denied:
+        return denied
+    filters = _filters(request)
+    queryset = selectors.review_queue_page(queryset=selectors.review_queue(project=project, filters=filters))
+    page = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = filters.as_query()
+    rows = [
+        {
+            "item": item,
+            "reasons": selectors.item_reasons(item),
+            "votes": selectors.vote_summary([a.labels for a in item.live_votes]),
+            "url": _with_query(reverse("review-item", args=[project.pk, item.pk]), query),
+        }
+        for item in page
+    ]
+    counts = selectors.review_queue_counts(project=project)
+    return render(
+        request,
+        "quality/review/queue.html",
+        {
+            "project": project,
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "query": urlencode(query),
+            "counts": counts,
+            "reason_rows": [
+                (reason, selectors.REASON_TEXT[reason], counts[reason]) for reason in selectors.REVIEW_REASONS
+            ],
+            "status_counts": project_status_counts(project=project),
+            "labels": _label_buttons(project),
+            "actions": ReviewAction.choices,
+            "discard_reasons": DISCARD_REASONS,
+            "max_bulk": MAX_BULK,
+        },
+    )
+
+
+@login_required
+def review_item_page(request, pid: int, item_id: int):
+    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
+    if denied:
+        return denied
+    try:
+        review = selectors.item_review(project=project, item_id=item_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    filters = _filters(request)
+    query = filters.as_query()
+    previous_id, next_id = selectors.queue_neighbours(
+        queryset=selectors.review_queue(project=project, filters=filters), item=review.item
+    )
+    queue_url = _with_query(reverse("review-queue", args=[project.pk]), query)
+
+    def item_url(pk):
+        return _with_query(reverse("review-item", args=[project.pk, pk]), query) if pk else None
+
+    item = review.item
+    probs = sorted((item.predicted_probs or {}).items(), key=lambda pair: -(pair[1] or 0))[:3]
+    labels = _label_buttons(project)
+    consensus = selectors.map_label(item.consensus_label, review.mapping)
+    config = {
+        "project": project.pk,
+        "item": item.pk,
+        "multiLabel": project.multi_label,
+        "labels": [{"value": label["value"], "hotkey": label["hotkey"]} for label in labels],
+        "consensus": consensus,
+        "nextUrl": item_url(next_id),
+        "prevUrl": item_url(previous_id),
+        "queueUrl": queue_url,
+    }
+    return render(
+        request,
+        "quality/review/item.html",
+        {
+            "project": project,
+            "review": review,
+            "item": item,
+            "consensus": consensus,
+            "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
+            "probs": probs,
+            "labels": labels,
+            "current_decision": next((d for d in review.decisions if d.is_current), None),
+            "examples_of": [example.label.value for example in review.examples],
+            "discard_reasons": DISCARD_REASONS,
+            "queue_url": queue_url,
+            "next_url": item_url(next_id),
+            "prev_url": item_url(previous_id),
+            "config": config,
+        },
+    )
+
+
+@login_required
+def item_history_page(request, pid: int, item_id: int):
+    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
+    if denied:
+        return denied
+    try:
+        review = selectors.item_review(project=project, item_id=item_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return render(
+        request, "quality/review/history.html", {"project": project, "review": review, "item": review.item}
+    )
+
+
+@login_required
+def review_bulk_page(request, pid: int):
+    """GET: what a bulk action on the filtered queue would decide (the confirmation step). POST: do it, on the
+    exact items shown at confirmation."""
+    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
+    if denied:
+        return denied
+    source = request.POST if request.method == "POST" else request.GET
+    action, label, reason = (
+        source.get("action", ""),
+        source.get("label", ""),
+        source.get("decision_reason", ""),
+    )
+    if request.method == "POST":
+        try:
+            item_ids = [int(pk) for pk in source.get("items", "").split(",") if pk.strip()]
+            decisions = services.review_bulk_decide(
+                project=project,
+                reviewer=request.user,
+                item_ids=item_ids,
+                action=action,
+                label=label or None,
+                reason=reason,
+            )
+        except ValueError:
+            messages.error(request, "The selection was malformed; start the bulk action again.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{action.capitalize()}: {len(decisions)} items decided.")
+        return redirect(_with_query(reverse("review-queue", args=[project.pk]), _filters(request).as_query()))
+    filters = _filters(request)
+    item_ids = selectors.review_queue_ids(project=project, filters=filters, limit=MAX_BULK + 1)
+    too_many = len(item_ids) > MAX_BULK
+    shown = list(
+        selectors.review_queue(project=project, filters=filters).only(
+            "id", "external_id", "text", "consensus_label"
+        )[:PREVIEW_SHOWN]
+    )
+    return render(
+        request,
+        "quality/review/bulk_confirm.html",
+        {
+            "project": project,
+            "filters": filters,
+            "query": urlencode(filters.as_query()),
+            "action": action,
+            "action_known": action in ReviewAction.values,
+            "missing_reason": action in (ReviewAction.DISCARD, ReviewAction.ESCALATE) and not reason.strip(),
+            "label": label,
+            "reason": reason,
+            "item_ids": ",".join(map(str, item_ids[:MAX_BULK])),
+            "count": len(item_ids),
+            "too_many": too_many,
+            "max_bulk": MAX_BULK,
+            "shown": shown,
+        },
+    )

@@ -1,0 +1,6 @@
+"""Writes of the quality app: quality runs (job creation and work) and the per-item consensus update."""
+
+from quality.services.items import item_consensus_update
+from quality.services.runs import quality_results_store, quality_run, quality_run_create
+
+__all__ = ["item_consensus_update", "quality_results_store", "quality_run", "quality_run_create"]

@@ -1,0 +1,511 @@
+"""Orchestration of the pure metrics for one quality run: arrays in (``ProjectData``), JSON-ready results out.
+
+No database access here; ``quality.services.runs`` loads through the adapter and stores what this returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from quality.adapters import ItemResults, ProjectData
+from quality.metrics.agreement_report import AgreementReport, AgreementSummary, agreement_report
+from quality.metrics.annotators import annotator_quality
+from quality.metrics.consensus import crowdlab, dawid_skene, majority_vote
+from quality.metrics.error_analysis import error_analysis
+from quality.metrics.hlp import Estimate, HlpReport, human_level_performance
+from quality.metrics.label_issues import REASON_CODES, decode_reasons, find_label_issues
+from quality.metrics.table import AnnotationTable
+from quality.services.explain import explanations_for
+
+# Item bootstrap: full 200 resamples up to 150k annotations, then proportionally fewer (never below 30; 30 at
+# 1M annotations) so a run over 1M annotations stays within a minute on two cores (the agreement bootstrap
+# dominates: ~25 s for 200 resamples of 1M annotations). Intervals at that size are narrow anyway.
+MAX_BOOT = 200
+MIN_BOOT = 30
+FULL_BOOT_UP_TO = 150_000
+# Confusion matrices larger than this many numbers are not kept for the per-item update (JSON size).
+MAX_PARAMS = 1_000_000
+MAX_VERSIONS = 20
+
+
+def bootstrap_resamples(n_annotations: int) -> int:
+    return int(max(MIN_BOOT, min(MAX_BOOT, MAX_BOOT * FULL_BOOT_UP_TO // max(n_annotations, 1))))
+
+
+def clean(value):
+    """JSON-ready copy: numpy scalars to Python, NaN/inf to None, tuples to lists, keys to strings."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+@dataclass
+class RunOutcome:
+    method: str
+    method_note: str
+    n_boot: int
+    scalars: dict
+    per_label: dict
+    per_tag: dict
+    per_guideline_version: dict
+    pairwise: list
+    error_analysis: list
+    explanations: list[str]
+    consensus_params: dict
+    items: ItemResults
+    annotators: list[dict] = field(default_factory=list)
+
+
+def choose_method(*, requested: str, data: ProjectData) -> tuple[str, str]:
+    """The consensus method to run and, when it differs from the request, why."""
+    table = data.table
+    annotated = table.annotations_per_item() > 0
+    full_probs = bool(annotated.any()) and bool(data.has_probs[annotated].all())
+    multi = bool((table.annotations_per_item() >= 2).any())
+    can_crowdlab = not data.multi_label and full_probs and multi
+    if requested == "auto":
+        if can_crowdlab:
+            return "crowdlab", "CROWDLAB, because model probabilities exist for every labelled item."
+        reason = (
+            "multi-label projects use a per-label model"
+            if data.multi_label
+            else "there are no model probabilities yet"
+            if not data.has_probs[annotated].any()
+            else "model probabilities are missing for some labelled items"
+            if not full_probs
+            else "no item has two annotations yet"
+        )
+        return "dawid_skene", f"Dawid–Skene, because {reason}."
+    if requested == "crowdlab" and not can_crowdlab:
+        return "dawid_skene", "CROWDLAB was asked for but cannot run here (it needs model probabilities for " \
+            "every labelled item of a single-label project); Dawid–Skene was used instead."
+    if requested not in ("majority_vote", "dawid_skene", "crowdlab"):
+        return "dawid_skene", f"Unknown consensus method {requested!r}; Dawid–Skene was used."
+    return requested, ""
+
+
+def _vote_tie(counts: np.ndarray) -> np.ndarray:
+    top = counts.max(axis=1, keepdims=True)
+    return (counts.sum(axis=1) > 0) & ((counts == top).sum(axis=1) > 1)
+
+
+def _model_probs(data: ProjectData, label: np.ndarray) -> np.ndarray | None:
+    """Full probability matrix when every item with a consensus has model probabilities, else None."""
+    if data.multi_label:
+        return None
+    needed = label >= 0
+    if not needed.any() or not data.has_probs[needed].all():
+        return None
+    k = data.table.n_classes
+    return np.where(data.has_probs[:, None], np.nan_to_num(data.pred_probs, nan=1.0 / k), 1.0 / k)
+
+
+@dataclass
+class _Consensus:
+    label: np.ndarray
+    confidence: np.ndarray
+    is_tie: np.ndarray
+    annotator_quality: np.ndarray
+    params: dict
+
+
+def _single_consensus(data: ProjectData, method: str) -> _Consensus:
+    table = data.table
+    counts = table.counts()
+    params: dict = {}
+    if method == "majority_vote":
+        result = majority_vote(table=table)
+        fit = None
+    elif method == "crowdlab":
+        k = table.n_classes
+        probs = np.where(data.has_probs[:, None], np.nan_to_num(data.pred_probs, nan=1.0 / k), 1.0 / k)
+        result = crowdlab(table=table, pred_probs=probs)
+        # cleanlab's consensus quality score is a ranking score, not a probability (median ≈ 0.57 on 5 votes
+        # at 99.6 % consensus accuracy in a simulation), so a confidence threshold on it would send most items
+        # to review. The confidence stored and thresholded is the posterior of CROWDLAB's label under a
+        # Dawid–Skene fit that uses the same model probabilities as its item prior.
+        fit = dawid_skene(table=table, item_prior=probs)
+        has = result.label >= 0
+        confidence = np.full(table.n_items, np.nan)
+        confidence[has] = fit.consensus.posteriors[np.flatnonzero(has), result.label[has]]
+        result = replace(result, confidence=confidence)
+    else:
+        fit = dawid_skene(table=table)
+        result = fit.consensus
+    if fit is not None and fit.confusion.size <= MAX_PARAMS:
+        params = {
+            "method": "dawid_skene",
+            "user_ids": data.user_ids.tolist(),
+            "label_values": list(data.label_values),
+            "confusion": np.round(fit.confusion, 6).tolist(),
+            "priors": np.round(fit.priors, 9).tolist(),
+        }
+    return _Consensus(
+        label=result.label,
+        confidence=result.confidence,
+        is_tie=_vote_tie(counts),
+        annotator_quality=result.annotator_quality,
+        params=params,
+    )
+
+
+def _multi_consensus(data: ProjectData, method: str) -> _Consensus:
+    """Per label one-vs-rest: a label is in the consensus set when its posterior (or vote share) exceeds ½."""
+    table = data.table
+    annotated = table.annotations_per_item() > 0
+    probability = np.zeros((table.n_items, table.n_classes))
+    quality = np.zeros((table.n_annotators, table.n_classes))
+    for c in range(table.n_classes):
+        binary = table.one_vs_rest(c)
+        result = majority_vote(table=binary) if method == "majority_vote" else dawid_skene(table=binary).consensus
+        if result.posteriors is not None:
+            probability[:, c] = result.posteriors[:, 1]
+        else:
+            votes = binary.counts()
+            probability[:, c] = votes[:, 1] / np.maximum(votes.sum(axis=1), 1)
+        quality[:, c] = result.annotator_quality
+    bits = probability > 0.5
+    code = (bits.astype(np.int64) << np.arange(table.n_classes)).sum(axis=1)
+    code[~annotated] = -1
+    confidence = np.where(annotated, np.maximum(probability, 1.0 - probability).min(axis=1), np.nan)
+    flagged = table.counts()
+    n_votes = table.annotations_per_item()
+    tie = annotated & (2 * flagged == n_votes[:, None]).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        mean_quality = np.nanmean(np.where(np.isfinite(quality), quality, np.nan), axis=1)
+    return _Consensus(label=code, confidence=confidence, is_tie=tie, annotator_quality=mean_quality, params={})
+
+
+def _reason_lists(reasons: np.ndarray) -> list[list[str]]:
+    """Decode the reason bitmasks once per distinct mask (a handful), not once per item."""
+    masks, inverse = np.unique(reasons, return_inverse=True)
+    decoded = [list(codes) for codes in decode_reasons(masks)]
+    return [decoded[i] for i in inverse.ravel().tolist()]
+
+
+def _consensus_values(data: ProjectData, label: np.ndarray) -> list:
+    values = data.label_values
+    if data.multi_label:
+        k = len(values)
+        return [
+            None if code < 0 else sorted(values[c] for c in range(k) if code >> c & 1) for code in label.tolist()
+        ]
+    return [None if code < 0 else values[code] for code in label.tolist()]
+
+
+def _summary_dict(summary: AgreementSummary) -> dict:
+    out = {
+        "percent_agreement": summary.percent_agreement,
+        "fleiss_kappa": summary.fleiss_kappa,
+        "krippendorff_alpha": summary.krippendorff_alpha,
+        "cohen_kappa_mean": summary.cohen_kappa_mean,
+        "cohen_kappa_weighted": summary.cohen_kappa_weighted,
+        "n_items": summary.n_items,
+    }
+    for name, (low, high) in summary.ci.items():
+        out[f"{name}_ci"] = [low, high]
+    return out
+
+
+def _estimate(estimate: Estimate | None, prefix: str = "hlp") -> dict:
+    if estimate is None:
+        return {}
+    return {
+        prefix: estimate.value,
+        f"{prefix}_ci": [estimate.ci_low, estimate.ci_high],
+        f"{prefix}_n": estimate.n,
+        f"{prefix}_n_items": estimate.n_items,
+    }
+
+
+def _per_label(data: ProjectData, agreement: AgreementReport, hlp: HlpReport | None, label: np.ndarray) -> dict:
+    k = len(data.label_values)
+    if data.multi_label:
+        prevalence = ((label[label >= 0, None] >> np.arange(k)) & 1).sum(axis=0) if (label >= 0).any() else np.zeros(k)
+    else:
+        prevalence = np.bincount(label[label >= 0], minlength=k)
+    out = {}
+    for c, value in enumerate(data.label_values):
+        row = _summary_dict(agreement.per_label[c])
+        row["n_consensus"] = int(prevalence[c])
+        if hlp is not None:
+            row.update(_estimate(hlp.consensus.human.per_label.get(c)))
+            if hlp.consensus.model is not None:
+                row["model_accuracy"] = hlp.consensus.model.per_label[c].value
+            if hlp.gold is not None:
+                row.update(_estimate(hlp.gold.human.per_label.get(c), "hlp_gold"))
+        out[value] = row
+    return out
+
+
+def _per_tag(data: ProjectData, hlp: HlpReport | None) -> dict:
+    out = {}
+    for tag, items in data.tags.items():
+        row: dict = {"n_items": int(items.size)}
+        if hlp is not None:
+            row.update(_estimate(hlp.consensus.human.per_tag.get(tag)))
+            if hlp.consensus.model is not None:
+                row["model_accuracy"] = hlp.consensus.model.per_tag[tag].value
+            if hlp.gold is not None:
+                row.update(_estimate(hlp.gold.human.per_tag.get(tag), "hlp_gold"))
+        out[tag] = row
+    return out
+
+
+def _per_version(data: ProjectData, hlp: HlpReport | None) -> dict:
+    table = data.table
+    out = {}
+    groups = list(enumerate(data.guideline_versions.tolist()))[-MAX_VERSIONS:]
+    for g, version in groups:
+        mask = table.group == g
+        sub = table.restrict(mask)
+        overall = agreement_report(table=sub, n_boot=0).overall
+        row = {
+            "n_annotations": int(mask.sum()),
+            "percent_agreement": overall.percent_agreement,
+            "krippendorff_alpha": overall.krippendorff_alpha,
+            "fleiss_kappa": overall.fleiss_kappa,
+        }
+        if hlp is not None and g in hlp.consensus.human.per_group:
+            row.update(_estimate(hlp.consensus.human.per_group[g]))
+            if hlp.consensus.model is not None:
+                row["model_accuracy"] = hlp.consensus.model.per_group[g].value
+        out[str(version)] = row
+    return out
+
+
+def _multi_annotators(data: ProjectData, consensus: _Consensus, agreement: AgreementReport) -> dict:
+    table = data.table
+    n_ann = table.n_annotators
+    a = table.annotator
+    k = table.n_classes
+    cons_bits = (np.maximum(consensus.label, 0)[:, None] >> np.arange(k)) & 1
+    has = consensus.label[table.item] >= 0
+    match = (table.label == cons_bits[table.item]).mean(axis=1)
+    n_has = np.bincount(a, weights=has, minlength=n_ann)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agree = np.where(n_has > 0, np.bincount(a, weights=match * has, minlength=n_ann) / n_has, np.nan)
+    gold_accuracy = np.full(n_ann, np.nan)
+    n_gold = np.zeros(n_ann, dtype=np.int64)
+    if data.gold_matrix is not None and (data.gold >= 0).any():
+        on_gold = data.gold[table.item] >= 0
+        exact = (table.label == data.gold_matrix[table.item]).all(axis=1) & on_gold
+        n_gold = np.bincount(a, weights=on_gold, minlength=n_ann).astype(np.int64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gold_accuracy = np.where(n_gold > 0, np.bincount(a, weights=exact, minlength=n_ann) / n_gold, np.nan)
+    pairs = agreement.pairwise
+    defined = np.isfinite(pairs.kappa)
+    sides = np.concatenate([pairs.annotator_a[defined], pairs.annotator_b[defined]])
+    n_pairs = np.bincount(sides, minlength=n_ann)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa = np.where(
+            n_pairs > 0, np.bincount(sides, weights=np.tile(pairs.kappa[defined], 2), minlength=n_ann) / n_pairs, np.nan
+        )
+    lead = np.full(n_ann, np.nan)
+    order = np.argsort(a, kind="stable")
+    bounds = np.searchsorted(a[order], np.arange(n_ann + 1))
+    for annotator in range(n_ann):
+        values = data.lead_time[order[bounds[annotator] : bounds[annotator + 1]]]
+        values = values[np.isfinite(values)]
+        if values.size:
+            lead[annotator] = float(np.median(values))
+    return {
+        "n_annotations": np.bincount(a, minlength=n_ann),
+        "agreement_with_consensus": agree,
+        "agreement_with_others": np.full(n_ann, np.nan),
+        "kappa_vs_others": kappa,
+        "gold_accuracy": gold_accuracy,
+        "n_gold": n_gold,
+        "median_lead_time_s": lead,
+        "confusion": [[] for _ in range(n_ann)],
+    }
+
+
+def _annotator_rows(data: ProjectData, consensus: _Consensus, agreement: AgreementReport) -> list[dict]:
+    table = data.table
+    if data.multi_label:
+        stats = _multi_annotators(data, consensus, agreement)
+    else:
+        gold = data.gold if (data.gold >= 0).any() else None
+        aq = annotator_quality(
+            table=table, consensus=consensus.label, gold=gold, lead_time=data.lead_time, pairwise=agreement.pairwise
+        )
+        stats = {
+            "n_annotations": aq.n_annotations,
+            "agreement_with_consensus": aq.consensus_agreement,
+            "agreement_with_others": aq.loo_agreement,
+            "kappa_vs_others": aq.mean_kappa,
+            "gold_accuracy": aq.gold_accuracy,
+            "n_gold": aq.n_gold,
+            "median_lead_time_s": aq.median_lead_time,
+            "confusion": aq.confusion,
+        }
+    rows = []
+    for index, user_id in enumerate(data.user_ids.tolist()):
+        row = {name: values[index] for name, values in stats.items()}
+        row["user_id"] = user_id
+        row["quality_score"] = consensus.annotator_quality[index]
+        rows.append(clean(row))
+    return rows
+
+
+def run_quality(
+    *,
+    data: ProjectData,
+    requested_method: str,
+    review_threshold: float,
+    route_profile_flags: bool,
+    n_boot: int | None = None,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
+) -> RunOutcome:
+    """Every statistic of a quality run.
+
+    Raises:
+        ValueError: when the project has no usable annotation (nothing to measure).
+    """
+    table: AnnotationTable = data.table
+    if table.n_annotations == 0:
+        raise ValueError("The project has no labelled annotations yet; there is nothing to measure.")
+    n_boot = bootstrap_resamples(table.n_annotations) if n_boot is None else n_boot
+    method, note = choose_method(requested=requested_method, data=data)
+
+    progress(0.25, "consensus")
+    consensus = _multi_consensus(data, method) if data.multi_label else _single_consensus(data, method)
+
+    progress(0.35, "label issues")
+    probs = _model_probs(data, consensus.label)
+    gold_known = (data.gold >= 0).any()
+    issues = find_label_issues(
+        consensus_label=consensus.label,
+        pred_probs=probs,
+        consensus_confidence=consensus.confidence,
+        vote_counts=None if data.multi_label else table.counts(),
+        gold_label=data.gold if gold_known else None,
+        duplicate_group=data.duplicate_group if (data.duplicate_group >= 0).any() else None,
+        profile_flag=data.profile_flag,
+        unsure_count=data.unsure_count,
+        unusable_count=data.unusable_count,
+        confidence_threshold=review_threshold,
+    )
+    route = issues.is_issue.copy()
+    if not route_profile_flags:
+        profile_bit = 1 << REASON_CODES.index("profile_flag")
+        route &= issues.reasons != profile_bit
+
+    progress(0.45, "agreement")
+    agreement = agreement_report(table=table, n_boot=n_boot)
+
+    progress(0.65, "human-level performance")
+    hlp = None
+    if not data.multi_label:
+        pred = np.where(data.has_probs, np.argmax(np.nan_to_num(data.pred_probs, nan=-1.0), axis=1), -1)
+        hlp = human_level_performance(
+            table=table,
+            gold=data.gold if gold_known else None,
+            pred=pred if data.has_probs.any() else None,
+            tags=data.tags or None,
+            label_names=list(data.label_values),
+            n_boot=n_boot,
+        )
+
+    progress(0.8, "annotators")
+    annotators = _annotator_rows(data, consensus, agreement)
+    per_version = _per_version(data, hlp)
+    errors: list = []
+    model_accuracy = None
+    if hlp is not None:
+        reference = hlp.gold if hlp.gold is not None else hlp.consensus
+        if reference.model is not None:
+            model_accuracy = reference.model.overall.value
+            if data.tags:
+                errors = [asdict(row) for row in error_analysis(hlp=reference)]
+
+    overall = agreement.overall
+    ci = overall.ci
+    scalars = {
+        "n_items": int(table.n_items),
+        "n_annotations": int(table.n_annotations),
+        "n_annotators": int(table.n_annotators),
+        "krippendorff_alpha": overall.krippendorff_alpha,
+        "krippendorff_alpha_ci": ci.get("krippendorff_alpha"),
+        "fleiss_kappa": overall.fleiss_kappa,
+        "fleiss_kappa_ci": ci.get("fleiss_kappa"),
+        "mean_pairwise_cohen_kappa": overall.cohen_kappa_mean,
+        "mean_pairwise_cohen_kappa_ci": ci.get("cohen_kappa_mean"),
+        "weighted_pairwise_cohen_kappa": overall.cohen_kappa_weighted,
+        "percent_agreement": overall.percent_agreement,
+        "percent_agreement_ci": ci.get("percent_agreement"),
+        "hlp": None if hlp is None else hlp.consensus.human.overall.value,
+        "hlp_ci": None if hlp is None else (hlp.consensus.human.overall.ci_low, hlp.consensus.human.overall.ci_high),
+        "hlp_gold": None if hlp is None or hlp.gold is None else hlp.gold.human.overall.value,
+        "hlp_gold_ci": None
+        if hlp is None or hlp.gold is None
+        else (hlp.gold.human.overall.ci_low, hlp.gold.human.overall.ci_high),
+        "model_accuracy": model_accuracy,
+        "n_issues": int(issues.is_issue.sum()),
+    }
+    per_label = _per_label(data, agreement, hlp, consensus.label)
+    pairwise = [
+        {
+            "user_a": int(data.user_ids[row["annotator_a"]]),
+            "user_b": int(data.user_ids[row["annotator_b"]]),
+            "n_overlap": row["n_overlap"],
+            "observed_agreement": row["observed_agreement"],
+            "kappa": row["kappa"],
+        }
+        for row in agreement.pairwise.as_rows()
+    ]
+    items = ItemResults(
+        item_ids=data.item_ids,
+        consensus=_consensus_values(data, consensus.label),
+        confidence=consensus.confidence,
+        is_tie=consensus.is_tie,
+        label_quality=issues.label_quality,
+        is_issue=issues.is_issue,
+        reasons=_reason_lists(issues.reasons),
+        severity=issues.severity,
+        route=route,
+    )
+    scalars = clean(scalars)
+    explanations = explanations_for(
+        scalars=scalars,
+        method_note=note or f"{method.replace('_', ' ')}, as the project asks.",
+        n_boot=n_boot,
+        per_label=clean(per_label),
+        per_version=clean(per_version),
+        hlp_lines=[] if hlp is None else hlp.summary,
+        error_rows=clean(errors),
+        n_route=int(route.sum()),
+        model_checked=probs is not None,
+        multi_label=data.multi_label,
+    )
+    progress(0.9, "storing results")
+    return RunOutcome(
+        method=method,
+        method_note=note,
+        n_boot=n_boot,
+        scalars=scalars,
+        per_label=clean(per_label),
+        per_tag=clean(_per_tag(data, hlp)),
+        per_guideline_version=clean(per_version),
+        pairwise=clean(pairwise),
+        error_analysis=clean(errors),
+        explanations=explanations,
+        consensus_params=consensus.params,
+        items=items,
+        annotators=annotators,
+    )

@@ -1,0 +1,118 @@
+"""Plain-language sentences for a quality report, from its already JSON-ready numbers."""
+
+from __future__ import annotations
+
+
+def agreement_band(value: float | None) -> str:
+    """Landis & Koch's bands for κ/α, the ones annotation teams usually quote."""
+    if value is None:
+        return "undefined (too little overlap between annotators)"
+    if value < 0:
+        return "worse than chance"
+    if value < 0.2:
+        return "slight agreement"
+    if value < 0.4:
+        return "fair agreement"
+    if value < 0.6:
+        return "moderate agreement"
+    if value < 0.8:
+        return "substantial agreement"
+    return "almost perfect agreement"
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_ci(interval) -> str:
+    if not interval or interval[0] is None or interval[1] is None:
+        return ""
+    return f" [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def pct_ci(interval) -> str:
+    if not interval or interval[0] is None or interval[1] is None:
+        return ""
+    return f" [{100 * interval[0]:.1f}%, {100 * interval[1]:.1f}%]"
+
+
+def _names(values: list[str]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def explanations_for(
+    *,
+    scalars: dict,
+    method_note: str,
+    n_boot: int,
+    per_label: dict,
+    per_version: dict,
+    hlp_lines: list[str],
+    error_rows: list[dict],
+    n_route: int,
+    model_checked: bool,
+    multi_label: bool,
+) -> list[str]:
+    alpha = scalars.get("krippendorff_alpha")
+    lines = [
+        f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
+        f"over {scalars['n_annotations']:,} annotations on {scalars['n_items']:,} items.",
+        f"Fleiss' κ = {fmt(scalars.get('fleiss_kappa'))}{fmt_ci(scalars.get('fleiss_kappa_ci'))}, mean pairwise "
+        f"Cohen's κ = {fmt(scalars.get('mean_pairwise_cohen_kappa'))}"
+        f"{fmt_ci(scalars.get('mean_pairwise_cohen_kappa_ci'))}; annotators gave the same label on "
+        f"{pct(scalars.get('percent_agreement'))} of pairs.",
+    ]
+    if scalars.get("hlp") is not None:
+        rated = [
+            (row["hlp"], value) for value, row in per_label.items() if row.get("hlp") is not None and row.get("hlp_n")
+        ]
+        rated.sort()
+        weak = [value for hlp, value in rated if hlp < scalars["hlp"]][:2]
+        sentence = (
+            f"Human-level performance (one annotator vs the others' majority) is {pct(scalars['hlp'])}"
+            f"{pct_ci(scalars.get('hlp_ci'))}"
+        )
+        if weak:
+            sentence += f"; labels {_names(weak)} pull it down." if len(weak) > 1 else f"; label {weak[0]} pulls it down."
+        else:
+            sentence += "."
+        lines.append(sentence)
+    elif multi_label:
+        lines.append("Human-level performance is reported for single-label projects; see agreement per label.")
+    lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold") or line.startswith("Model vs"))
+    lowest = sorted(
+        (row["krippendorff_alpha"], value) for value, row in per_label.items() if row.get("krippendorff_alpha") is not None
+    )
+    if lowest and len(per_label) > 2:
+        value_alpha, value = lowest[0]
+        lines.append(f"The least consistent label is {value} (α = {value_alpha:.2f} one-vs-rest).")
+    versions = [(int(v), row) for v, row in per_version.items() if row.get("hlp") is not None]
+    if len(versions) >= 2:
+        (first_v, first), (last_v, last) = versions[0], versions[-1]
+        direction = "rose" if last["hlp"] > first["hlp"] else "fell" if last["hlp"] < first["hlp"] else "stayed"
+        lines.append(
+            f"Agreement with the others {direction} from {pct(first['hlp'])} under guideline v{first_v} "
+            f"to {pct(last['hlp'])} under v{last_v}."
+        )
+    if error_rows and error_rows[0].get("potential_gain"):
+        top = error_rows[0]
+        lines.append(
+            f"Most to gain: tag {top['tag']} ({pct(top['share_of_data'])} of data, model {pct(top['model_accuracy'])} "
+            f"vs humans {pct(top['hlp'])}), up to {top['potential_gain']:.1f} accuracy points overall."
+        )
+    if scalars.get("model_accuracy") is not None and scalars.get("hlp") is not None:
+        lines.append(f"The model is right on {pct(scalars['model_accuracy'])} of the same judgements.")
+    issues = scalars.get("n_issues", 0)
+    lines.append(
+        f"{issues:,} items ({pct(issues / max(scalars['n_items'], 1))}) look like possible label errors; "
+        f"{n_route:,} of them are routed to review."
+        + ("" if model_checked else " The model check did not run (no model probabilities for every labelled item).")
+    )
+    lines.append(f"Consensus: {method_note}")
+    if n_boot:
+        lines.append(f"Intervals are 95% item-bootstrap intervals from {n_boot} resamples.")
+    return lines

@@ -1,0 +1,83 @@
+"""The cheap per-item consensus update run when an item receives its k-th annotation."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import transaction
+
+from annotation.models import ItemStatus, Project
+from quality.adapters import item_consensus_write, item_votes_load
+
+
+def _multi_label_consensus(labels: np.ndarray, n_classes: int) -> tuple[int, float, bool]:
+    """Per-label majority over label-set bitmasks: (bitmask, weakest per-label share, any exact split)."""
+    bits = (labels[:, None] >> np.arange(n_classes)) & 1
+    share = bits.mean(axis=0)
+    code = int((share > 0.5).astype(np.int64) @ (1 << np.arange(n_classes)))
+    return code, float(np.maximum(share, 1.0 - share).min()), bool((share == 0.5).any())
+
+
+@transaction.atomic
+def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
+    """Recompute one item's consensus from its live votes (Dawid–Skene weights from the last quality run when
+    present, else majority vote), flag it, and route low-agreement ``labelled`` items to ``needs_review``.
+
+    Idempotent: it reads the votes and writes derived values only. Returns a summary, or None when the
+    project or item is gone or the item is discarded.
+    """
+    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
+    from quality.metrics.consensus import consensus_single_item
+    from quality.metrics.label_issues import decode_reasons, find_label_issues
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    votes = item_votes_load(project=project, item_id=item_id)
+    if votes is None or votes.item.status == ItemStatus.DISCARDED:
+        return None
+    k = len(votes.label_values)
+    counts = None
+    if votes.labels.size == 0:
+        code, confidence, tie = -1, float("nan"), False
+    elif project.multi_label:
+        code, confidence, tie = _multi_label_consensus(votes.labels, k)
+    else:
+        params = votes.params
+        single = consensus_single_item(
+            annotators=votes.annotators,
+            labels=votes.labels,
+            n_classes=k,
+            confusion=np.asarray(params["confusion"]) if params.get("confusion") else None,
+            priors=np.asarray(params["priors"]) if params.get("priors") else None,
+        )
+        code, confidence, tie = single.label, single.confidence, single.is_tie
+        counts = np.bincount(votes.labels, minlength=k)[None, :]
+    issues = find_label_issues(
+        consensus_label=np.array([code]),
+        consensus_confidence=np.array([confidence]),
+        vote_counts=counts,
+        gold_label=np.array([votes.gold]),
+        profile_flag=np.array([bool(votes.item.flags)]),
+        unsure_count=np.array([votes.unsure_count]),
+        unusable_count=np.array([votes.unusable_count]),
+        confidence_threshold=project.review_confidence_threshold,
+    )
+    reasons = list(decode_reasons(issues.reasons)[0])
+    is_issue = bool(issues.is_issue[0])
+    route = is_issue and (project.route_flagged_to_review or reasons != ["profile_flag"])
+    if code < 0:
+        consensus = None
+    elif project.multi_label:
+        consensus = sorted(votes.label_values[c] for c in range(k) if code >> c & 1)
+    else:
+        consensus = votes.label_values[code]
+    moved = item_consensus_write(
+        item=votes.item,
+        consensus=consensus,
+        confidence=float(confidence) if np.isfinite(confidence) else None,
+        is_issue=is_issue,
+        reasons=reasons,
+        severity=float(issues.severity[0]),
+        route=route,
+    )
+    return {"consensus": consensus, "confidence": confidence, "tie": tie, "reasons": reasons, "moved": moved}

@@ -1,0 +1,166 @@
+"""Quality runs: creating the job, and the job's work (load → compute → store in one transaction)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.errors import Conflict, ValidationFailed
+from annotation.jobs import JobContext, job_create
+from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from quality.adapters import item_results_write, items_denormalise, project_data_load
+from quality.models import AnnotatorQuality, ItemQuality, QualityReport
+
+if TYPE_CHECKING:
+    from quality.services.engine import RunOutcome
+
+TASK_NAME = "quality.run"
+# Item-level rows are kept for this many latest reports per project; older reports keep their summary.
+KEEP_ITEM_ROWS_FOR_REPORTS = 3
+MAX_BOOT_REQUEST = 1000
+
+
+@transaction.atomic
+def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int | None = None) -> Job:
+    """Create a quality job for the project (enqueued after commit).
+
+    Raises:
+        Conflict: a quality run of this project is already queued or running.
+        ValidationFailed: the project has no annotations yet, or ``n_boot`` is out of range.
+    """
+    if n_boot is not None and not 0 <= n_boot <= MAX_BOOT_REQUEST:
+        raise ValidationFailed(f"n_boot must be between 0 and {MAX_BOOT_REQUEST}.", field="n_boot")
+    # Serialise concurrent requests for the same project so only one of them creates a job.
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    active = (
+        Job.objects.filter(project=project, kind=JobKind.QUALITY, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        .order_by("-created_at")
+        .first()
+    )
+    if active is not None:
+        raise Conflict(
+            f"A quality run for this project is already {active.status} (job {active.pk}); wait for it to finish.",
+            code="quality_run_active",
+            extra={"job": str(active.pk)},
+        )
+    if not Annotation.objects.filter(project=project, is_live=True).exists():
+        raise ValidationFailed(
+            "This project has no annotations yet, so there is nothing to measure. Label some items first.",
+            field="project",
+        )
+    params = {} if n_boot is None else {"n_boot": n_boot}
+    return job_create(kind=JobKind.QUALITY, task_name=TASK_NAME, project=project, params=params, user=user)
+
+
+def _ci(interval, side: int):
+    return None if not interval else interval[side]
+
+
+def _report_fields(outcome: RunOutcome) -> dict:
+    s = outcome.scalars
+    fields = {
+        "consensus_method": outcome.method,
+        "n_boot": outcome.n_boot,
+        "n_items": s["n_items"],
+        "n_annotations": s["n_annotations"],
+        "n_annotators": s["n_annotators"],
+        "weighted_pairwise_cohen_kappa": s["weighted_pairwise_cohen_kappa"],
+        "model_accuracy": s["model_accuracy"],
+        "n_issues": s["n_issues"],
+        "n_routed_to_review": int(outcome.items.route.sum()),
+        "per_label": outcome.per_label,
+        "per_tag": outcome.per_tag,
+        "per_guideline_version": outcome.per_guideline_version,
+        "pairwise": outcome.pairwise,
+        "error_analysis": outcome.error_analysis,
+        "explanations": outcome.explanations,
+        "consensus_params": outcome.consensus_params,
+    }
+    for name in ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "percent_agreement", "hlp",
+                 "hlp_gold"):
+        fields[name] = s[name]
+        fields[f"{name}_ci_low"] = _ci(s[f"{name}_ci"], 0)
+        fields[f"{name}_ci_high"] = _ci(s[f"{name}_ci"], 1)
+    return fields
+
+
+@transaction.atomic
+def quality_results_store(*, job: Job, outcome: RunOutcome, snapshot_at) -> tuple[QualityReport, int]:
+    """Replace the job's results (delete-and-insert) and update the items that did not change since
+    ``snapshot_at``; returns (report, items moved to review)."""
+    QualityReport.objects.filter(job=job).delete()
+    report = QualityReport.objects.create(project_id=job.project_id, job=job, **_report_fields(outcome))
+    item_results_write(report_id=report.pk, results=outcome.items)
+    AnnotatorQuality.objects.bulk_create(
+        [
+            AnnotatorQuality(
+                report=report,
+                user_id=row["user_id"],
+                n_annotations=row["n_annotations"],
+                agreement_with_consensus=row["agreement_with_consensus"],
+                agreement_with_others=row["agreement_with_others"],
+                kappa_vs_others=row["kappa_vs_others"],
+                gold_accuracy=row["gold_accuracy"],
+                n_gold=row["n_gold"],
+                quality_score=row["quality_score"],
+                median_lead_time_s=row["median_lead_time_s"],
+                confusion=row["confusion"],
+            )
+            for row in outcome.annotators
+        ],
+        batch_size=500,
+    )
+    moved = items_denormalise(results=outcome.items, snapshot_at=snapshot_at)
+    keep = list(
+        QualityReport.objects.filter(project_id=job.project_id)
+        .order_by("-created_at", "-id")
+        .values_list("id", flat=True)[:KEEP_ITEM_ROWS_FOR_REPORTS]
+    )
+    ItemQuality.objects.filter(report__project_id=job.project_id).exclude(report_id__in=keep).delete()
+    return report, moved
+
+
+def quality_run(*, job: Job, context: JobContext) -> dict:
+    """The work of a ``quality.run`` job. Idempotent: a re-run replaces this job's results.
+
+    Raises:
+        ValueError: the project has no usable annotations (the job fails with that message).
+    """
+    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
+    from quality.services.engine import run_quality
+
+    started = time.perf_counter()
+    project = Project.objects.get(pk=job.project_id)
+    context.progress(0.05, "reading annotations")
+    snapshot_at = timezone.now()
+    data = project_data_load(project=project)
+    loaded = time.perf_counter()
+    context.progress(0.2, f"read {data.table.n_annotations} annotations on {data.table.n_items} items")
+    outcome = run_quality(
+        data=data,
+        requested_method=project.consensus_method,
+        review_threshold=project.review_confidence_threshold,
+        route_profile_flags=project.route_flagged_to_review,
+        n_boot=job.params.get("n_boot"),
+        progress=context.progress,
+    )
+    computed = time.perf_counter()
+    report, moved = quality_results_store(job=job, outcome=outcome, snapshot_at=snapshot_at)
+    stored = time.perf_counter()
+    return {
+        "report": report.pk,
+        "consensus_method": outcome.method,
+        "n_items": outcome.scalars["n_items"],
+        "n_annotations": outcome.scalars["n_annotations"],
+        "n_issues": outcome.scalars["n_issues"],
+        "moved_to_review": moved,
+        "seconds": {
+            "read": round(loaded - started, 3),
+            "compute": round(computed - loaded, 3),
+            "write": round(stored - computed, 3),
+        },
+    }

@@ -1,0 +1,21 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from annotation.jobs import job_execute
+from quality import services
+
+
+@shared_task(name="quality.run", acks_late=True)
+def run(*, job_id: str) -> None:
+    job_execute(job_id=job_id, work=lambda job, context: services.quality_run(job=job, context=context))
+
+
+@shared_task(
+    name="quality.item_labelled",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def item_labelled(*, project_id: int, item_id: int) -> None:
+    services.item_consensus_update(project_id=project_id, item_id=item_id)

@@ -1,0 +1,171 @@
+"""The manager's quality page, the "Run quality check" form, and the project-page panel."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.models import Project, Role
+from annotation.permissions import project_for_role
+from quality import selectors, services
+from quality.adapters import label_values_for
+from quality.models import QualityReport
+from quality.services.explain import agreement_band, fmt, pct
+
+MAX_PAIRS_SHOWN = 20
+
+
+def _project_or_response(request, pid: int):
+    try:
+        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        return None, HttpResponseForbidden(exc.message)
+    return project, None
+
+
+def _with_ci(value, low, high, as_percent: bool = False, digits: int = 2) -> str:
+    def show(number):
+        return pct(number) if as_percent else fmt(number, digits)
+
+    text = show(value)
+    if value is not None and low is not None and high is not None:
+        text += f" [{show(low)}, {show(high)}]"
+    return text
+
+
+def _row_ci(row: dict, key: str, as_percent: bool = False) -> str:
+    interval = row.get(f"{key}_ci") or [None, None]
+    return _with_ci(row.get(key), interval[0], interval[1], as_percent)
+
+
+def _headline(report: QualityReport) -> list[dict]:
+    return [
+        {"name": "Krippendorff's α", "key": "alpha", "text": _with_ci(report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high, digits=3), "reading": agreement_band(report.krippendorff_alpha)},
+        {"name": "Fleiss' κ", "key": "fleiss", "text": _with_ci(report.fleiss_kappa, report.fleiss_kappa_ci_low, report.fleiss_kappa_ci_high, digits=3), "reading": agreement_band(report.fleiss_kappa)},
+        {"name": "Mean pairwise Cohen's κ", "key": "cohen", "text": _with_ci(report.mean_pairwise_cohen_kappa, report.mean_pairwise_cohen_kappa_ci_low, report.mean_pairwise_cohen_kappa_ci_high, digits=3), "reading": agreement_band(report.mean_pairwise_cohen_kappa)},
+        {"name": "Percent agreement", "key": "percent", "text": _with_ci(report.percent_agreement, report.percent_agreement_ci_low, report.percent_agreement_ci_high, True), "reading": "pairs of annotators giving the same label"},
+        {"name": "HLP vs consensus", "key": "hlp", "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True), "reading": "one annotator vs the majority of the others"},
+        {"name": "HLP vs gold", "key": "hlp-gold", "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True), "reading": "annotators on gold items"},
+        {"name": "Model accuracy", "key": "model", "text": pct(report.model_accuracy), "reading": "on the same judgements as HLP"},
+    ]
+
+
+def _report_context(report: QualityReport, project: Project) -> dict:
+    label_values = label_values_for(project=project)
+    per_label = [
+        {
+            "label": value,
+            "n_consensus": row.get("n_consensus"),
+            "alpha": _row_ci(row, "krippendorff_alpha"),
+            "kappa": _row_ci(row, "fleiss_kappa"),
+            "agreement": _row_ci(row, "percent_agreement", True),
+            "hlp": _row_ci(row, "hlp", True),
+            "model": pct(row.get("model_accuracy")),
+        }
+        for value, row in report.per_label.items()
+    ]
+    per_tag = [
+        {"tag": tag, "n_items": row.get("n_items"), "hlp": _row_ci(row, "hlp", True), "model": pct(row.get("model_accuracy")), "hlp_gold": pct(row.get("hlp_gold"))}
+        for tag, row in sorted(report.per_tag.items())
+    ]
+    per_version = [
+        {"version": version, "n_annotations": row.get("n_annotations"), "alpha": fmt(row.get("krippendorff_alpha")), "agreement": pct(row.get("percent_agreement")), "hlp": _row_ci(row, "hlp", True)}
+        for version, row in sorted(report.per_guideline_version.items(), key=lambda pair: int(pair[0]))
+    ]
+    annotators = list(selectors.annotator_quality_list(report=report))
+    names = {a.user_id: a.user.username for a in annotators}
+    missing = {p[key] for p in report.pairwise for key in ("user_a", "user_b")} - set(names)
+    if missing:
+        names.update(get_user_model().objects.filter(pk__in=missing).values_list("pk", "username"))
+    annotator_rows = [
+        {
+            "username": a.user.username,
+            "n": a.n_annotations,
+            "consensus": pct(a.agreement_with_consensus),
+            "others": pct(a.agreement_with_others),
+            "kappa": fmt(a.kappa_vs_others),
+            "gold": f"{pct(a.gold_accuracy)} (n={a.n_gold})" if a.n_gold else "—",
+            "score": fmt(a.quality_score),
+            "lead": "—" if a.median_lead_time_s is None else f"{a.median_lead_time_s:.1f} s",
+            "confusion": list(zip(label_values, a.confusion, strict=False)) if a.confusion else [],
+        }
+        for a in annotators
+    ]
+    pairs = sorted(
+        (p for p in report.pairwise if p.get("kappa") is not None), key=lambda p: (p["kappa"], -p["n_overlap"])
+    )[:MAX_PAIRS_SHOWN]
+    pair_rows = [
+        {"a": names.get(p["user_a"], p["user_a"]), "b": names.get(p["user_b"], p["user_b"]), "n": p["n_overlap"], "kappa": fmt(p["kappa"])}
+        for p in pairs
+    ]
+    errors = [
+        {
+            "tag": row["tag"], "share_of_data": pct(row.get("share_of_data")), "share_of_errors": pct(row.get("share_of_errors")),
+            "model": pct(row.get("model_accuracy")), "hlp": pct(row.get("hlp")),
+            "gap": fmt(row.get("gap"), 1), "gain": fmt(row.get("potential_gain"), 2),
+        }
+        for row in report.error_analysis
+    ]
+    return {
+        "report": report,
+        "summary": f"{report.n_items:,} items · {report.n_annotations:,} annotations · {report.n_annotators:,} annotators",
+        "headline": _headline(report),
+        "per_label": per_label,
+        "per_tag": per_tag,
+        "per_version": per_version,
+        "annotators": annotator_rows,
+        "label_values": label_values,
+        "pairs": pair_rows,
+        "errors": errors,
+    }
+
+
+@login_required
+def quality_page(request, pid: int):
+    project, denied = _project_or_response(request, pid)
+    if denied:
+        return denied
+    report = selectors.quality_report_latest(project=project)
+    job = selectors.quality_job_latest(project=project)
+    context = {"project": project, "job": job, "running": job is not None and not job.is_terminal}
+    if report is not None:
+        context.update(_report_context(report, project))
+    return render(request, "quality/report.html", context)
+
+
+@login_required
+@require_POST
+def quality_run_start(request, pid: int):
+    project, denied = _project_or_response(request, pid)
+    if denied:
+        return denied
+    try:
+        job = services.quality_run_create(project=project, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Quality check started (job {job.pk}).")
+    return redirect("quality-page", pid=pid)
+
+
+def quality_panel_context(*, project: Project, user, role: str) -> dict:
+    """Headline numbers for the project page: two queries."""
+    report = (
+        QualityReport.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .only("id", "created_at", "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
+              "hlp", "hlp_ci_low", "hlp_ci_high", "n_issues", "n_routed_to_review", "consensus_method", "n_items")
+        .first()
+    )
+    job = selectors.quality_job_latest(project=project)
+    context = {"project": project, "report": report, "job": job}
+    if report is not None:
+        context["alpha"] = _with_ci(report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high)
+        context["alpha_reading"] = agreement_band(report.krippendorff_alpha)
+        context["hlp"] = _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
+    return context

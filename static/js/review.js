@@ -1,0 +1,187 @@
+// Review pages: hotkeys on the queue (j/k/Enter) and on one item (label hotkeys, a/Enter accept, r relabel,
+// d discard, e escalate, j/k next/previous). Decisions go through the REST API; the page then moves on.
+(function () {
+  "use strict";
+
+  function csrf() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function typing(event) {
+    const el = event.target;
+    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+  }
+
+  function errorText(data) {
+    if (!data) return "Something went wrong.";
+    if (data.detail) return data.detail;
+    return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`).join("; ");
+  }
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify(body),
+    });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    return { status: response.status, data };
+  }
+
+  // --- the queue ------------------------------------------------------------------------------------------
+  function queuePage() {
+    const rows = Array.from(document.querySelectorAll("#queue-table tbody tr"));
+    if (!rows.length) return;
+    let index = 0;
+    function select(i) {
+      index = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach((row, n) => row.classList.toggle("selected", n === index));
+      rows[index].scrollIntoView({ block: "nearest" });
+    }
+    select(0);
+    document.addEventListener("keydown", (event) => {
+      if (typing(event) || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "j") { select(index + 1); event.preventDefault(); }
+      else if (event.key === "k") { select(index - 1); event.preventDefault(); }
+      else if (event.key === "Enter" || event.key === "o") { window.location.href = rows[index].dataset.url; event.preventDefault(); }
+    });
+  }
+
+  // --- one item -------------------------------------------------------------------------------------------
+  function itemPage() {
+    const config = JSON.parse(document.getElementById("review-config").textContent);
+    const api = `/api/projects/${config.project}`;
+    const statusLine = document.getElementById("status-line");
+    const buttons = Array.from(document.querySelectorAll("#label-buttons .label-btn"));
+    const hotkeys = new Map(buttons.filter((b) => b.dataset.hotkey).map((b) => [b.dataset.hotkey.toLowerCase(), b]));
+    const dialog = document.getElementById("reason-dialog");
+    const form = document.getElementById("reason-form");
+    const input = document.getElementById("reason-input");
+    const reasonError = document.getElementById("reason-error");
+    const presets = document.getElementById("reason-presets");
+    let selected = new Set();
+    let pending = null; // the action waiting for its reason
+    let busy = false;
+
+    function say(text, isError) {
+      statusLine.textContent = text;
+      statusLine.classList.toggle("error", Boolean(isError));
+    }
+
+    function toggle(button) {
+      const value = button.dataset.value;
+      if (config.multiLabel) {
+        if (selected.has(value)) selected.delete(value); else selected.add(value);
+      } else {
+        selected = selected.has(value) ? new Set() : new Set([value]);
+      }
+      buttons.forEach((b) => b.classList.toggle("selected", selected.has(b.dataset.value)));
+    }
+
+    function chosenLabel() {
+      if (!selected.size) return undefined; // the server falls back to the consensus
+      return config.multiLabel ? Array.from(selected) : Array.from(selected)[0];
+    }
+
+    function moveOn() {
+      window.location.href = config.nextUrl || config.queueUrl;
+    }
+
+    async function decide(action, reason) {
+      if (busy) return;
+      busy = true;
+      const body = { item: config.item, action, reason: reason || "" };
+      if (action === "accept" && chosenLabel() !== undefined) body.label = chosenLabel();
+      say(`${action}…`);
+      try {
+        const { status, data } = await post(`${api}/reviews/`, body);
+        if (status === 201) {
+          say(`${action} stored — status ${data.item_status}.`);
+          document.getElementById("item-status").textContent = data.item_status;
+          document.getElementById("item-status").dataset.status = data.item_status;
+          moveOn();
+        } else {
+          say(errorText(data), true);
+          busy = false;
+        }
+      } catch (e) {
+        say("Network error; nothing was stored. Try again.", true);
+        busy = false;
+      }
+    }
+
+    const prompts = {
+      discard: { title: "Discard this item", label: "Why? (required)", required: true, presets: true },
+      escalate: { title: "Escalate to the guideline", label: "What should the guideline clarify? (required)", required: true, presets: false },
+      relabel: { title: "Send back for relabelling", label: "Note for the record (optional)", required: false, presets: false },
+    };
+
+    function ask(action) {
+      const prompt = prompts[action];
+      pending = action;
+      document.getElementById("reason-title").textContent = prompt.title;
+      document.getElementById("reason-label").textContent = prompt.label;
+      presets.hidden = !prompt.presets;
+      input.value = "";
+      reasonError.textContent = "";
+      dialog.hidden = false;
+      input.focus();
+    }
+
+    function closeDialog() {
+      dialog.hidden = true;
+      pending = null;
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const reason = input.value.trim();
+      if (prompts[pending].required && !reason) {
+        reasonError.textContent = "A reason is required.";
+        return;
+      }
+      const action = pending;
+      closeDialog();
+      decide(action, reason);
+    });
+    document.getElementById("reason-cancel").addEventListener("click", closeDialog);
+    presets.querySelectorAll(".preset").forEach((b) => b.addEventListener("click", () => {
+      input.value = b.dataset.reason;
+      input.focus();
+    }));
+    buttons.forEach((b) => b.addEventListener("click", () => toggle(b)));
+    document.querySelectorAll(".decision-bar [data-action]").forEach((b) => b.addEventListener("click", () => {
+      const action = b.dataset.action;
+      if (action === "accept") decide("accept"); else ask(action);
+    }));
+
+    document.getElementById("example-btn").addEventListener("click", async () => {
+      const label = document.getElementById("example-label").value;
+      const { status, data } = await post(`${api}/label-examples/`, { item: config.item, label });
+      if (status === 201 || status === 200) say(`Added as an example of ${label}.`);
+      else say(errorText(data), true);
+    });
+
+    document.addEventListener("keydown", (event) => {
+      if (!dialog.hidden) {
+        if (event.key === "Escape") { closeDialog(); event.preventDefault(); }
+        return;
+      }
+      if (typing(event) || event.ctrlKey || event.metaKey || event.altKey) return;
+      const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      if (key === "Enter" || key === "a") { decide("accept"); event.preventDefault(); }
+      else if (key === "d") { ask("discard"); event.preventDefault(); }
+      else if (key === "e") { ask("escalate"); event.preventDefault(); }
+      else if (key === "r") { ask("relabel"); event.preventDefault(); }
+      else if (key === "j") { if (config.nextUrl) window.location.href = config.nextUrl; event.preventDefault(); }
+      else if (key === "k") { if (config.prevUrl) window.location.href = config.prevUrl; event.preventDefault(); }
+      else if (hotkeys.has(key)) { toggle(hotkeys.get(key)); event.preventDefault(); }
+    });
+  }
+
+  if (document.getElementById("review-item")) itemPage();
+  else if (document.getElementById("review-queue")) queuePage();
+})();

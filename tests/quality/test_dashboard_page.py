@@ -1,0 +1,261 @@
+"""The project dashboard: access, every panel on an empty and a seeded project, numbers equal to the API's,
+CSV downloads, and a pinned query count."""
+
+import csv
+import io
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from annotation.models import ItemStatus, Role
+from quality.dashboard.tables import TABLES
+from tests.factories import UserFactory, add_member, make_project
+from tests.quality.dashboard_seed import DISCARD_REASONS, LABELS, TAGS, seed_project
+
+pytestmark = pytest.mark.django_db
+
+SECTIONS = ("progress", "labels", "agreement", "hlp", "errors", "active-learning", "ingress", "problems")
+PANELS = (
+    "panel-status", "panel-progress", "panel-activity", "panel-annotators", "panel-labels",
+    "panel-labels-by-annotator", "panel-confusion", "panel-agreement-over-time", "panel-agreement-by-version",
+    "panel-agreement-by-label", "panel-hlp-label", "panel-hlp-tag", "panel-learning-curve", "panel-stability",
+    "panel-batches", "panel-flags", "panel-issue-kinds", "panel-discards",
+)
+# session + user, membership, status counts, labels, batches per day, annotations per day (+ their annotators'
+# names), decisions per day, report history, latest report, annotator rows, model versions, batches, batch flags,
+# unsummarised flags, issue counts, discard reasons, duplicate scan.
+QUERIES_COLD = 19
+QUERIES_WARM = QUERIES_COLD - 3  # annotations and decisions per day come from the cache
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """One seeded 400-item project shared by the read-only tests of this module."""
+    with django_db_blocker.unblock():
+        data = seed_project(n_items=400, seed=3, days=30)
+    yield data
+    with django_db_blocker.unblock():
+        users = [data.manager, data.reviewer, *data.annotators]
+        data.project.delete()
+        for user in users:
+            user.delete()
+
+
+def _get(client, user, url):
+    client.force_login(user)
+    return client.get(url)
+
+
+def _csv(response) -> list[dict]:
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+# --- access ---------------------------------------------------------------------------------------------------
+
+
+def test_reviewers_and_managers_see_the_dashboard_annotators_get_403_and_strangers_404(client):
+    project = make_project()
+    reviewer, annotator = add_member(project, Role.REVIEWER), add_member(project, Role.ANNOTATOR)
+    for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/dashboard/?csv=status",
+                f"/projects/{project.pk}/items/"):
+        assert _get(client, project.created_by, url).status_code == 200
+        assert _get(client, reviewer, url).status_code == 200
+        assert _get(client, annotator, url).status_code == 403
+        assert _get(client, UserFactory(), url).status_code == 404
+        client.logout()
+        assert client.get(url).status_code == 302  # to the login page
+    assert _get(client, UserFactory(), "/projects/999999/dashboard/").status_code == 404
+
+
+def test_project_page_links_reviewers_to_the_dashboard_but_not_annotators(client):
+    project = make_project()
+    reviewer, annotator = add_member(project, Role.REVIEWER), add_member(project, Role.ANNOTATOR)
+    html = _get(client, reviewer, f"/projects/{project.pk}/").content.decode()
+    assert 'id="dashboard-panel"' in html and f'href="/projects/{project.pk}/dashboard/"' in html
+    assert 'id="dashboard-panel"' not in _get(client, annotator, f"/projects/{project.pk}/").content.decode()
+
+
+# --- every panel renders ----------------------------------------------------------------------------------------
+
+
+def test_every_panel_renders_on_an_empty_project(client):
+    project = make_project()
+    response = _get(client, project.created_by, f"/projects/{project.pk}/dashboard/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    for anchor in SECTIONS + PANELS:
+        assert f'id="{anchor}"' in html, anchor
+    assert 'id="no-report"' in html and 'id="total-items">0<' in html
+    assert "No items yet." in html and "No quality run yet." in html and "No model yet." in html
+    # every CSV still downloads, with its header and no rows (status and problems list their categories)
+    for name in TABLES:
+        rows = _csv(client.get(f"/projects/{project.pk}/dashboard/?csv={name}"))
+        if name == "status":
+            assert {r["status"]: r["items"] for r in rows} == {s: "0" for s in ItemStatus.values}
+        elif name not in ("problems", "issue_kinds"):
+            assert rows == [], name
+
+
+def test_every_panel_renders_with_charts_on_a_seeded_project(client, seeded):
+    html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
+    for anchor in SECTIONS + PANELS:
+        assert f'id="{anchor}"' in html, anchor
+    for chart in ("chart-status", "chart-progress", "chart-activity", "chart-labels", "chart-labels-by-annotator",
+                  "chart-confusion", "chart-agreement", "chart-agreement-version", "chart-agreement-label",
+                  "chart-hlp-label", "chart-hlp-tag", "chart-learning-curve", "chart-stability", "chart-flags",
+                  "chart-issue-kinds", "chart-discards"):
+        assert f'<svg class="chart" id="{chart}"' in html, chart
+    assert 'id="no-report"' not in html and 'id="error-table"' in html and 'id="batch-table"' in html
+    # the seeded α band: 12 runs, each with an interval → one closed band path per series
+    assert html.count('class="band"') == 2
+    # the newest model's strategy is the current one; the last batch carries a drift alert
+    assert 'id="current-strategy">entropy<' in html
+    assert 'id="drift-alert"' in html and "text length is longer than before" in html
+
+
+# --- numbers equal the API's -----------------------------------------------------------------------------------
+
+
+def test_status_counts_equal_the_project_api(client, api, seeded):
+    pid = seeded.project.pk
+    counts = api(seeded.reviewer).get(f"/api/projects/{pid}/").json()["counts"]
+    rows = _csv(_get(client, seeded.reviewer, f"/projects/{pid}/dashboard/?csv=status"))
+    assert {r["status"]: int(r["items"]) for r in rows} == {s: counts[s] for s in ItemStatus.values}
+    assert {s: counts[s] for s in ItemStatus.values} == seeded.status_counts
+    html = client.get(f"/projects/{pid}/dashboard/").content.decode()
+    assert f'id="total-items">{counts["total"]}<' in html
+    assert f'id="needs-review">{counts["needs_review"]}<' in html
+
+
+def test_agreement_and_label_figures_equal_the_quality_api(client, api, seeded):
+    pid = seeded.project.pk
+    report = api(seeded.reviewer).get(f"/api/projects/{pid}/quality/").json()
+    over_time = _csv(_get(client, seeded.reviewer, f"/projects/{pid}/dashboard/?csv=agreement_over_time"))
+    assert len(over_time) == 12
+    assert float(over_time[-1]["krippendorff_alpha"]) == pytest.approx(report["krippendorff_alpha"])
+    assert float(over_time[-1]["alpha_ci_low"]) == pytest.approx(report["krippendorff_alpha_ci_low"])
+    assert float(over_time[-1]["fleiss_kappa"]) == pytest.approx(report["fleiss_kappa"])
+    # seeded α rises linearly from 0.45 to 0.75 over the 12 runs
+    assert [round(float(r["krippendorff_alpha"]), 4) for r in over_time] == [
+        round(0.45 + 0.3 * i / 11, 4) for i in range(12)]
+    html = client.get(f"/projects/{pid}/dashboard/").content.decode()
+    assert f'id="headline-alpha">{report["krippendorff_alpha"]:.3f}<' in html
+    labels = _csv(client.get(f"/projects/{pid}/dashboard/?csv=labels"))
+    assert [r["label"] for r in labels] == list(LABELS)
+    assert {r["label"]: int(r["consensus_items"]) for r in labels} == {
+        label: row["n_consensus"] for label, row in report["per_label"].items()}
+    hlp = _csv(client.get(f"/projects/{pid}/dashboard/?csv=hlp_by_tag"))
+    assert {r["tag"]: float(r["hlp"]) for r in hlp} == pytest.approx(
+        {tag: row["hlp"] for tag, row in report["per_tag"].items()})
+
+
+def test_imbalance_warning_reads_the_consensus_shares(client, api, seeded):
+    # seeded consensus shares are about 50/25/15/7/3 %: cat vs other is well over 10× → a warning
+    per_label = api(seeded.reviewer).get(f"/api/projects/{seeded.project.pk}/quality/").json()["per_label"]
+    counts = {label: row["n_consensus"] for label, row in per_label.items()}
+    total = sum(counts.values())
+    html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
+    assert 'id="imbalance" class="warn"' in html
+    assert (f"`cat` has {100 * counts['cat'] / total:.0f} % of the consensus labels, "
+            f"`other` {100 * counts['other'] / total:.1f} % ({counts['cat'] / counts['other']:.0f}× fewer)") in html
+
+
+def test_error_analysis_is_sorted_by_potential_gain_with_a_reading(client, seeded):
+    rows = _csv(_get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/?csv=error_analysis"))
+    # gap per tag t is 100 · ((0.9 − 0.1 t) − (0.88 − 0.15 t)) = 2 + 5 t points; gain = gap × share
+    expected = sorted(((2 + 5 * t) * share, tag) for t, (tag, share) in enumerate(TAGS.items()))[::-1]
+    assert [r["tag"] for r in rows] == [tag for _, tag in expected]
+    assert [float(r["potential_gain_points"]) for r in rows] == pytest.approx([gain for gain, _ in expected])
+    assert rows[0]["reading"] == "indoor: 30 % of data, gap 7.0 points → at most 2.10 points overall"
+
+
+def test_flag_and_discard_counts_equal_the_seeded_ones_and_the_item_list(client, api, seeded):
+    pid = seeded.project.pk
+    flags = _csv(_get(client, seeded.reviewer, f"/projects/{pid}/dashboard/?csv=flags"))
+    assert {r["flag"]: int(r["items"]) for r in flags} == seeded.flag_counts
+    for flag, n in seeded.flag_counts.items():
+        assert api(seeded.reviewer).get(f"/api/projects/{pid}/items/?flag={flag}").json()["count"] == n
+    reasons = _csv(client.get(f"/projects/{pid}/dashboard/?csv=discard_reasons"))
+    assert {r["reason"]: int(r["items"]) for r in reasons} == seeded.discard_reasons
+    assert set(seeded.discard_reasons) <= set(DISCARD_REASONS)
+    problems = {r["problem"]: r["items"] for r in _csv(client.get(f"/projects/{pid}/dashboard/?csv=problems"))}
+    assert int(problems["waiting for review"]) == seeded.status_counts["needs_review"]
+    assert int(problems["discarded"]) == seeded.status_counts["discarded"]
+    assert problems["exact duplicates"] == "7"  # the newest of the 8 seeded import jobs stored 7
+    open_issues = api(seeded.reviewer).get(
+        f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
+    assert int(problems["open label issues"]) == open_issues > 0
+
+
+def test_progress_series_equal_the_seeded_dates(client, seeded):
+    pid = seeded.project.pk
+    progress = _csv(_get(client, seeded.reviewer, f"/projects/{pid}/dashboard/?csv=progress"))
+    activity = _csv(client.get(f"/projects/{pid}/dashboard/?csv=activity"))
+    # one row per day from the first event to today; imported is cumulative, annotations per day are not
+    days = [r["day"] for r in progress]
+    assert days == sorted(days) and days[-1] == timezone.now().date().isoformat() and len(set(days)) == len(days)
+    running, expected_imported = 0, []
+    for day in days:
+        running += seeded.items_per_day.get(day, 0)
+        expected_imported.append(running)
+    assert [int(r["imported"]) for r in progress] == expected_imported
+    assert expected_imported[-1] == seeded.n_items
+    assert int(progress[-1]["accepted"]) == seeded.status_counts["accepted"]
+    assert int(progress[-1]["discarded"]) == seeded.status_counts["discarded"]
+    assert {r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])} == seeded.annotations_per_day
+    annotators = _csv(client.get(f"/projects/{pid}/dashboard/?csv=annotators"))
+    assert sum(int(r["annotations"]) for r in annotators) == seeded.n_annotations
+
+
+def test_every_csv_parses_back_to_the_chart_numbers(client, seeded):
+    pid = seeded.project.pk
+    client.force_login(seeded.reviewer)
+    for name in TABLES:
+        response = client.get(f"/projects/{pid}/dashboard/?csv={name}")
+        assert f"-{pid}-{name}.csv" in response["Content-Disposition"]
+        rows = _csv(response)
+        assert rows, name
+        assert "link" not in rows[0]
+    confusion = _csv(client.get(f"/projects/{pid}/dashboard/?csv=confusion"))
+    # seeded confusion of annotator a: 10 + a on the diagonal, 1 + (r + c + a) mod 3 off it; 12 annotators
+    for r, row in enumerate(confusion):
+        for c, label in enumerate(LABELS):
+            expected = sum(10 + a if r == c else 1 + (r + c + a) % 3 for a in range(12))
+            assert int(row[label]) == expected
+
+
+def test_unknown_csv_name_is_a_400_naming_the_parameter(client, seeded):
+    response = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/?csv=bogus")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("csv: unknown chart 'bogus'; choose one of ")
+
+
+# --- query count ----------------------------------------------------------------------------------------------
+
+
+def _render_queries(client, user, pid) -> int:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/projects/{pid}/dashboard/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_query_count_is_pinned_and_the_same_for_an_empty_and_a_seeded_project(client, seeded):
+    empty = make_project()
+    reviewer = add_member(empty, Role.REVIEWER)
+    assert _render_queries(client, reviewer, empty.pk) == QUERIES_COLD
+    cache.clear()
+    assert _render_queries(client, seeded.reviewer, seeded.project.pk) == QUERIES_COLD
+    assert _render_queries(client, seeded.reviewer, seeded.project.pk) == QUERIES_WARM

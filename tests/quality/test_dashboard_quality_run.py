@@ -1,0 +1,91 @@
+"""The dashboard on the stored results of a real quality run (not seeded JSON): hand-computed confusion and label
+distributions, and the report's own figures."""
+
+import csv
+import io
+
+import pytest
+from django.core.cache import cache
+
+from annotation.jobs import JobContext
+from annotation.models import Item
+from quality import services
+from quality.models import AnnotatorQuality, QualityReport
+from tests.factories import add_items, add_member, make_project
+from tests.quality.helpers import annotate
+
+pytestmark = pytest.mark.django_db
+
+# Votes of three annotators (as tests/quality/test_quality_run.py): majority consensus pos, neg, neg (3-way tie →
+# the most used label), neutral.
+VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
+PROBS = [{"pos": 0.7, "neg": 0.2, "neutral": 0.1}, {"pos": 0.1, "neg": 0.8, "neutral": 0.1},
+         {"pos": 0.6, "neg": 0.3, "neutral": 0.1}, {"pos": 0.2, "neg": 0.2, "neutral": 0.6}]
+
+
+@pytest.fixture
+def project_after_a_run():
+    cache.clear()
+    project = make_project(consensus_method="majority_vote")
+    add_items(project, 2, prefix="n", tags=["night"])
+    add_items(project, 2, prefix="d", tags=["day"])
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    annotators = [add_member(project) for _ in range(3)]
+    for item, votes, probs in zip(items, VOTES, PROBS, strict=True):
+        Item.objects.filter(pk=item.pk).update(predicted_probs=probs, predicted_label=max(probs, key=probs.get))
+        for a, (user, label) in enumerate(zip(annotators, votes, strict=True)):
+            annotate(project, item, user, label, lead_time_ms=1000 * (a + 1))
+    job = services.quality_run_create(project=project, user=project.created_by, n_boot=20)
+    services.quality_run(job=job, context=JobContext(job))
+    yield project, annotators
+    cache.clear()
+
+
+def _csv(client, project, name) -> list[dict]:
+    response = client.get(f"/projects/{project.pk}/dashboard/?csv={name}")
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_confusion_and_label_distributions_are_the_hand_computed_ones(client, project_after_a_run):
+    project, annotators = project_after_a_run
+    client.force_login(project.created_by)
+    # rows consensus pos/neg/neutral × columns the annotator's label:
+    # a0 [[1,0,0],[1,1,0],[0,0,1]] + a1 [[1,0,0],[0,2,0],[0,0,1]] + a2 [[0,1,0],[0,1,1],[1,0,0]]
+    confusion = _csv(client, project, "confusion")
+    assert [[int(r[v]) for v in ("pos", "neg", "neutral")] for r in confusion] == [[2, 1, 0], [1, 4, 1], [1, 0, 2]]
+    # each annotator's labels on items with consensus are the column sums: a0 2/1/1, a1 and a2 1/2/1 (of 4)
+    by_annotator = {r["annotator"]: [float(r[v]) for v in ("pos", "neg", "neutral")]
+                    for r in _csv(client, project, "labels_by_annotator")}
+    assert by_annotator == {annotators[0].username: [0.5, 0.25, 0.25], annotators[1].username: [0.25, 0.5, 0.25],
+                            annotators[2].username: [0.25, 0.5, 0.25]}
+    labels = {r["label"]: int(r["consensus_items"]) for r in _csv(client, project, "labels")}
+    assert labels == {"pos": 1, "neg": 2, "neutral": 1}
+    html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    assert 'id="imbalance" class="ok"' in html
+    assert "`neg` has 50 % of the consensus labels, `neutral` 25.0 % (2× fewer): balanced enough." in html
+
+
+def test_agreement_hlp_and_error_analysis_are_the_reports(client, project_after_a_run):
+    project, annotators = project_after_a_run
+    client.force_login(project.created_by)
+    report = QualityReport.objects.get(project=project)
+    (row,) = _csv(client, project, "agreement_over_time")
+    assert float(row["krippendorff_alpha"]) == pytest.approx(17 / 94)  # hand-computed in test_quality_run.py
+    assert float(row["alpha_ci_low"]) == pytest.approx(report.krippendorff_alpha_ci_low, abs=1e-6)
+    by_tag = {r["tag"]: r for r in _csv(client, project, "hlp_by_tag")}
+    assert set(by_tag) == {"day", "night"}
+    for tag, stored in report.per_tag.items():
+        assert float(by_tag[tag]["hlp"]) == pytest.approx(stored["hlp"], abs=1e-6)
+        assert float(by_tag[tag]["model_accuracy"]) == pytest.approx(stored["model_accuracy"], abs=1e-6)
+    errors = _csv(client, project, "error_analysis")
+    assert len(errors) == 2 and report.model_accuracy is not None
+    assert [r["tag"] for r in errors] == [r["tag"] for r in report.error_analysis]
+    assert [r["reading"] for r in errors] == [r["reading"].replace("`", "") for r in report.error_analysis]
+    versions = _csv(client, project, "agreement_by_version")
+    assert [r["guideline_version"] for r in versions] == list(report.per_guideline_version)
+    # median lead time per annotator: a0 always 1 s, a1 2 s, a2 3 s
+    lead = {r["annotator"]: float(r["median_lead_time_s"]) for r in _csv(client, project, "annotators")}
+    assert lead == {annotators[0].username: 1.0, annotators[1].username: 2.0, annotators[2].username: 3.0}
+    assert {a.user_id: a.median_lead_time_s for a in AnnotatorQuality.objects.filter(report=report)} == {
+        annotators[0].pk: 1.0, annotators[1].pk: 2.0, annotators[2].pk: 3.0}

@@ -1,0 +1,48 @@
+"""The dashboard on a seeded 100,000-item project (PostgreSQL only: seeding takes minutes on SQLite): every panel
+renders, with the same query count as the small project and the API's numbers."""
+
+import csv
+import io
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotation.models import ItemStatus
+from tests.quality.dashboard_seed import seed_project
+from tests.quality.test_dashboard_page import PANELS, QUERIES_COLD, QUERIES_WARM, SECTIONS
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def test_a_100k_item_project_renders_every_panel_with_the_pinned_query_count(client, api):
+    cache.clear()
+    seeded = seed_project(n_items=100_000, seed=7, days=90)
+    pid = seeded.project.pk
+    client.force_login(seeded.reviewer)
+    for expected in (QUERIES_COLD, QUERIES_WARM):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/projects/{pid}/dashboard/")
+        assert response.status_code == 200
+        assert len(captured.captured_queries) == expected
+    html = response.content.decode()
+    for anchor in SECTIONS + PANELS:
+        assert f'id="{anchor}"' in html, anchor
+    assert 'id="total-items">100000<' in html
+    counts = api(seeded.reviewer).get(f"/api/projects/{pid}/").json()["counts"]
+
+    def table(name):
+        body = client.get(f"/projects/{pid}/dashboard/?csv={name}").content.decode()
+        return list(csv.DictReader(io.StringIO(body)))
+
+    assert {r["status"]: int(r["items"]) for r in table("status")} == {s: counts[s] for s in ItemStatus.values}
+    assert {s: counts[s] for s in ItemStatus.values} == seeded.status_counts
+    assert {r["flag"]: int(r["items"]) for r in table("flags")} == seeded.flag_counts
+    progress = table("progress")
+    assert int(progress[-1]["imported"]) == 100_000
+    assert int(progress[-1]["accepted"]) == seeded.status_counts["accepted"]
+    assert sum(int(r["annotations"]) for r in table("activity")) == seeded.n_annotations
+    quality = api(seeded.reviewer).get(f"/api/projects/{pid}/quality/").json()
+    assert float(table("agreement_over_time")[-1]["krippendorff_alpha"]) == pytest.approx(quality["krippendorff_alpha"])
+    cache.clear()

@@ -1,0 +1,74 @@
+import pytest
+
+from annotation.hooks import ITEM_LABELLED_TASKS
+from annotation.models import Item, ItemStatus, Job, JobKind
+from quality.models import QualityReport
+from quality.services import item_consensus_update
+from tests.factories import make_project
+from tests.quality.helpers import votes_project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_quality_app_registers_the_item_labelled_hook():
+    assert "quality.item_labelled" in ITEM_LABELLED_TASKS
+
+
+def test_split_votes_route_a_labelled_item_to_review_by_majority_without_a_report():
+    # Given an item with one vote each for pos and neg and no quality report yet
+    project, (item,), _ = votes_project(make_project, [["pos", "neg"]], k=2)
+    # When the per-item update runs
+    summary = item_consensus_update(project_id=project.pk, item_id=item.pk)
+    # Then the majority tie goes to the first label, at half confidence, and the item needs review
+    item.refresh_from_db()
+    assert (item.consensus_label, item.consensus_confidence) == ("pos", 0.5)
+    assert item.status == ItemStatus.NEEDS_REVIEW
+    assert item.is_label_issue and set(item.issue_kinds) == {"low_consensus_confidence", "annotators_split"}
+    assert summary["tie"] and summary["moved"]
+
+
+def test_unanimous_item_stays_labelled_and_a_repeat_changes_nothing():
+    # Given a unanimous item
+    project, (item,), _ = votes_project(make_project, [["neg", "neg", "neg"]])
+    # When the update runs twice (a redelivered task)
+    item_consensus_update(project_id=project.pk, item_id=item.pk)
+    first = Item.objects.filter(pk=item.pk).values("consensus_label", "consensus_confidence", "status",
+                                                    "is_label_issue", "issue_kinds").get()
+    item_consensus_update(project_id=project.pk, item_id=item.pk)
+    second = Item.objects.filter(pk=item.pk).values("consensus_label", "consensus_confidence", "status",
+                                                     "is_label_issue", "issue_kinds").get()
+    # Then it has full confidence, stays labelled, and the second run wrote the same values
+    assert first == second == {
+        "consensus_label": "neg", "consensus_confidence": 1.0, "status": ItemStatus.LABELLED,
+        "is_label_issue": False, "issue_kinds": [],
+    }
+
+
+def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_ones():
+    # Given a1 and a2 said pos, the reliable a0 said neg
+    project, (item,), (a0, a1, a2) = votes_project(make_project, [["neg", "pos", "pos"]])
+    reliable = [[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]]
+    random = [[1 / 3] * 3] * 3
+    job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+    QualityReport.objects.create(
+        project=project, job=job, consensus_method="dawid_skene",
+        consensus_params={
+            "method": "dawid_skene", "user_ids": [a0.pk, a1.pk, a2.pk], "label_values": ["pos", "neg", "neutral"],
+            "confusion": [reliable, random, random], "priors": [1 / 3] * 3,
+        },
+    )
+    # When the per-item update runs
+    item_consensus_update(project_id=project.pk, item_id=item.pk)
+    # Then the posterior is a0's row: neg with 0.9 / (0.9 + 0.05 + 0.05) = 0.9
+    item.refresh_from_db()
+    assert item.consensus_label == "neg"
+    assert item.consensus_confidence == pytest.approx(0.9)
+    assert item.status == ItemStatus.LABELLED
+
+
+def test_update_ignores_discarded_and_missing_items():
+    project, (item,), _ = votes_project(make_project, [["pos", "neg"]])
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.DISCARDED)
+    assert item_consensus_update(project_id=project.pk, item_id=item.pk) is None
+    assert item_consensus_update(project_id=project.pk, item_id=item.pk + 999) is None
+    assert Item.objects.get(pk=item.pk).consensus_label is None
