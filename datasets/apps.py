@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class DatasetsConfig(AppConfig):
     name = "datasets"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from annotation.models import Role
+        from annotation.panels import Panel, register_panel
+        from datasets.panel import panel_context
+
+        register_panel(
+            Panel(name="datasets", template="datasets/panel.html", context=panel_context, min_role=Role.REVIEWER, order=400)
+        )

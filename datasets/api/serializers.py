@@ -1,0 +1,134 @@
+from rest_framework import serializers
+
+from datasets.exporters import FORMATS
+from datasets.models import DatasetEntry, DatasetVersion
+from datasets.splits import SPLIT_NAMES
+
+
+class DatasetFreezeInputSerializer(serializers.Serializer):
+    """Types only; ranges and sums are checked by ``datasets.policy`` (one set of rules for every caller)."""
+
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    min_confidence = serializers.FloatField(required=False, allow_null=True)
+    accepted_only = serializers.BooleanField(required=False)
+    exclude_label_issues = serializers.BooleanField(required=False)
+    include_needs_review = serializers.BooleanField(required=False)
+    exclude_gold = serializers.BooleanField(required=False)
+    splits = serializers.DictField(child=serializers.FloatField(), required=False)
+    seed = serializers.IntegerField(required=False)
+
+
+class DatasetPreviewQuerySerializer(serializers.Serializer):
+    min_confidence = serializers.FloatField(required=False, allow_null=True)
+    accepted_only = serializers.BooleanField(required=False)
+    exclude_label_issues = serializers.BooleanField(required=False, default=True)
+    include_needs_review = serializers.BooleanField(required=False)
+    exclude_gold = serializers.BooleanField(required=False)
+
+
+class DatasetPreviewOutputSerializer(serializers.Serializer):
+    included = serializers.IntegerField()
+    excluded = serializers.DictField(child=serializers.IntegerField())
+    total = serializers.IntegerField()
+
+
+class DatasetVersionOutputSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number")
+    parent_version = serializers.IntegerField(source="parent.number", allow_null=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    job = serializers.UUIDField(source="job_id", allow_null=True)
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id", "project", "version", "name", "created_at", "created_by", "n_entries", "counts", "split_counts",
+            "label_distribution", "split_label_counts", "checksum", "metrics", "guideline_version", "parent",
+            "parent_version", "policy", "job",
+        ]
+
+
+class DatasetExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=list(FORMATS), default="jsonl",
+        error_messages={"invalid_choice": f'Unknown format "{{input}}"; use one of {", ".join(FORMATS)}.'},
+    )
+    split = serializers.ChoiceField(
+        choices=list(SPLIT_NAMES), required=False, allow_blank=True,
+        error_messages={"invalid_choice": f'Unknown split "{{input}}"; use one of {", ".join(SPLIT_NAMES)} or leave it out for all.'},
+    )
+
+
+class DatasetDiffQuerySerializer(serializers.Serializer):
+    against = serializers.IntegerField(
+        error_messages={"required": "Give ?against=<version id> to compare with.", "invalid": "against must be a version id."}
+    )
+    limit = serializers.IntegerField(required=False, default=1000, min_value=0, max_value=100_000)
+
+
+class DatasetDiffItemSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    label = serializers.JSONField()
+    split = serializers.CharField()
+
+
+class DatasetDiffChangeSerializer(serializers.Serializer):
+    """``{item_id, external_id, from, to}`` (``from`` is a Python keyword, hence ``get_fields``)."""
+
+    def get_fields(self):
+        return {
+            "item_id": serializers.IntegerField(),
+            "external_id": serializers.CharField(),
+            "from": serializers.JSONField(),
+            "to": serializers.JSONField(),
+        }
+
+
+class DatasetDiffCountsSerializer(serializers.Serializer):
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    relabelled = serializers.IntegerField()
+    split_moves = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+
+
+class DatasetDiffVersionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+
+
+class DatasetDiffOutputSerializer(serializers.Serializer):
+    base = DatasetDiffVersionRefSerializer()
+    target = DatasetDiffVersionRefSerializer()
+    counts = DatasetDiffCountsSerializer()
+    added = DatasetDiffItemSerializer(many=True)
+    removed = DatasetDiffItemSerializer(many=True)
+    relabelled = DatasetDiffChangeSerializer(many=True)
+    split_moves = DatasetDiffChangeSerializer(many=True)
+    truncated = serializers.BooleanField()
+    limit = serializers.IntegerField()
+
+
+class DatasetVerifyOutputSerializer(serializers.Serializer):
+    checksum = serializers.CharField()
+    computed = serializers.CharField()
+    ok = serializers.BooleanField()
+    n_entries = serializers.IntegerField()
+
+
+class DatasetItemVersionSerializer(serializers.ModelSerializer):
+    """One version an item is in, with the lineage of its label there."""
+
+    version_id = serializers.IntegerField(source="version.id")
+    version = serializers.IntegerField(source="version.number")
+    version_name = serializers.CharField(source="version.name")
+    created_at = serializers.DateTimeField(source="version.created_at")
+    label = serializers.JSONField()
+    annotation_ids = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = DatasetEntry
+        fields = [
+            "version_id", "version", "version_name", "created_at", "external_id", "label", "label_source", "split",
+            "confidence", "annotation_ids", "decision_id", "guideline_version",
+        ]

@@ -1,0 +1,137 @@
+from django.http import StreamingHttpResponse
+from django.utils.text import slugify
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.base import ProjectScopedApi
+from annotation.api.pagination import StandardPagination
+from annotation.api.serializers import JobRefSerializer
+from annotation.models import Role
+from datasets import selectors
+from datasets.api import serializers as s
+from datasets.archive import stream_zip
+from datasets.checksums import version_checksum_verify
+from datasets.diffs import version_diff
+from datasets.exporters import FORMATS, stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
+from datasets.policy import policy_from_params
+from datasets.services import dataset_freeze_request
+
+
+class DatasetVersionListCreateApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=s.DatasetVersionOutputSerializer(many=True),
+        operation_id="dataset_versions_list",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.version_list(project=project), request, view=self)
+        return paginator.get_paginated_response(s.DatasetVersionOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=s.DatasetFreezeInputSerializer, responses={202: JobRefSerializer}, operation_id="dataset_versions_freeze")
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = s.DatasetFreezeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = dataset_freeze_request(project=project, user=request.user, params=dict(data.validated_data))
+        return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class DatasetPreviewApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(parameters=[s.DatasetPreviewQuerySerializer], responses=s.DatasetPreviewOutputSerializer)
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        query = s.DatasetPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        policy = policy_from_params(dict(query.validated_data))
+        return Response(selectors.selection_preview(project=project, policy=policy))
+
+
+class DatasetVersionDetailApi(APIView):
+    @extend_schema(responses=s.DatasetVersionOutputSerializer)
+    def get(self, request, vid: int):
+        version = selectors.version_get_for_user(user=request.user, version_id=vid)
+        return Response(s.DatasetVersionOutputSerializer(version).data)
+
+
+class _QueryFormatNegotiation(DefaultContentNegotiation):
+    """``?format=`` names the export format here, not a DRF renderer; errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class DatasetVersionExportApi(APIView):
+    content_negotiation_class = _QueryFormatNegotiation
+
+    @extend_schema(
+        parameters=[s.DatasetExportQuerySerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY, description="JSON lines, one row per entry"),
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+        },
+        operation_id="dataset_versions_export",
+    )
+    def get(self, request, vid: int):
+        version = selectors.version_get_for_user(user=request.user, version_id=vid)
+        query = s.DatasetExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt, split = query.validated_data["format"], query.validated_data.get("split") or None
+        if fmt == "zip":
+            chunks = stream_zip(version=version)
+        elif fmt == "labelstudio":
+            chunks = stream_labelstudio(version=version, split=split, base_url=request.build_absolute_uri("/"))
+        else:
+            exporter = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt]
+            chunks = exporter(version=version, split=split)
+        content_type, extension = FORMATS[fmt]
+        name = f"{slugify(version.project.name) or 'project'}-v{version.number}-{split or 'all'}.{extension}"
+        response = StreamingHttpResponse(chunks, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["X-Dataset-Checksum"] = version.checksum
+        response["X-Dataset-Version"] = str(version.number)
+        return response
+
+
+class DatasetVersionDiffApi(APIView):
+    @extend_schema(parameters=[s.DatasetDiffQuerySerializer], responses=s.DatasetDiffOutputSerializer)
+    def get(self, request, vid: int):
+        version = selectors.version_get_for_user(user=request.user, version_id=vid)
+        query = s.DatasetDiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        base = selectors.version_in_project(project=version.project, version_id=query.validated_data["against"])
+        return Response(version_diff(base=base, target=version, limit=query.validated_data["limit"]))
+
+
+class DatasetVersionVerifyApi(APIView):
+    @extend_schema(responses=s.DatasetVerifyOutputSerializer)
+    def get(self, request, vid: int):
+        version = selectors.version_get_for_user(user=request.user, version_id=vid)
+        return Response(version_checksum_verify(version=version))
+
+
+class ItemDatasetVersionsApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=s.DatasetItemVersionSerializer(many=True),
+        operation_id="item_dataset_versions_list",
+    )
+    def get(self, request, pid: int, item_id: int):
+        project, _ = self.project_for(request, pid)
+        entries = selectors.item_dataset_entries(project=project, item_id=item_id)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(s.DatasetItemVersionSerializer(page, many=True).data)

@@ -1,0 +1,245 @@
+"""Streamed exports of a dataset version: JSONL, CSV, Parquet, Label Studio JSON.
+
+Every exporter is a generator of ``bytes`` reading entries with ``iterator(chunk_size=...)`` and yielding one
+chunk per batch, so memory stays flat however large the version is. The JSONL export of all splits is the
+canonical form: its sha256 is the version's checksum (``sha256sum`` of a download can be compared to it).
+"""
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.db import connection, transaction
+
+from datasets.models import DatasetEntry, DatasetVersion
+
+_encode_string = json.encoder.encode_basestring  # the C encoder json.dumps(..., ensure_ascii=False) uses
+
+CHUNK_ROWS = 2000
+PARQUET_ROW_GROUP = 50_000
+CSV_COLUMNS = ["item_id", "external_id", "label", "split", "confidence", "text", "file_url", "sha256", "tags", "metadata"]
+
+
+def media_url(item_id: int) -> str:
+    # Relative on purpose: the canonical export (and so the checksum) must not depend on the host name.
+    return f"/media/items/{item_id}/"
+
+
+def canonical_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def entry_line(
+    *, item_id: int, external_id: str, label_json: str, split: str, confidence: float | None, metadata_json: str,
+    tags_json: str, sha256: str, text: str, has_file: bool,
+) -> str:
+    """An entry's export row as one JSON line, keys sorted, built by splicing.
+
+    ``label_json``/``metadata_json``/``tags_json`` are the database's JSON text of those values, used as they
+    are: re-encoding every row through ``json.dumps`` took longer than the rest of a freeze. The line is
+    stored with the entry, so it never has to be rebuilt; only its bytes define the checksum.
+    """
+    confidence_json = repr(float(confidence)) if confidence is not None and math.isfinite(confidence) else "null"
+    label_json, metadata_json, tags_json = (_one_line(text) for text in (label_json, metadata_json, tags_json))
+    return (
+        f'{{"confidence":{confidence_json},"external_id":{_encode_string(external_id)},'
+        f'"file_url":{_encode_string(media_url(item_id)) if has_file else "null"},"item_id":{int(item_id)},'
+        f'"label":{label_json},"metadata":{metadata_json},"sha256":{_encode_string(sha256)},'
+        f'"split":{_encode_string(split)},"tags":{tags_json},"text":{_encode_string(text) if text else "null"}}}\n'
+    )
+
+
+def _one_line(json_text: str) -> str:
+    # Django and PostgreSQL never store JSON with raw line breaks, but a hand-written row could; re-encode it.
+    return canonical_json(json.loads(json_text)) if "\n" in json_text or "\r" in json_text else json_text
+
+
+@contextmanager
+def read_snapshot():
+    """On PostgreSQL, read inside a transaction so ``iterator()`` uses a plain server-side cursor.
+
+    Outside a transaction Django declares the cursor WITH HOLD, which makes PostgreSQL materialise the whole
+    result before the first row arrives. SQLite is left alone: a transaction there takes the write lock.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+    else:
+        yield
+
+
+def entry_lines(*, version: DatasetVersion, split: str | None = None) -> Iterator[str]:
+    """The stored canonical lines, by item id (the canonical order), streamed in chunks."""
+    queryset = DatasetEntry.objects.filter(version=version)
+    if split:
+        queryset = queryset.filter(split=split)
+    yield from queryset.order_by("item_id").values_list("line", flat=True).iterator(chunk_size=CHUNK_ROWS)
+
+
+def _batched_text(*, version: DatasetVersion, split: str | None, render: Callable[[str], str]) -> Iterator[bytes]:
+    with read_snapshot():
+        batch: list[str] = []
+        for line in entry_lines(version=version, split=split):
+            batch.append(render(line))
+            if len(batch) >= CHUNK_ROWS:
+                yield "".join(batch).encode()
+                batch = []
+        if batch:
+            yield "".join(batch).encode()
+
+
+def stream_jsonl(*, version: DatasetVersion, split: str | None = None) -> Iterator[bytes]:
+    """The canonical export: the stored lines, byte for byte (all splits → sha256 equals the checksum)."""
+    yield from _batched_text(version=version, split=split, render=str)
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return canonical_json(value)
+    return value
+
+
+def stream_csv(*, version: DatasetVersion, split: str | None = None) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def render(line: str) -> str:
+        row = json.loads(line)
+        writer.writerow([_csv_cell(row[name]) for name in CSV_COLUMNS])
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield ",".join(CSV_COLUMNS).encode() + b"\n"
+    yield from _batched_text(version=version, split=split, render=render)
+
+
+class DrainableSink:
+    """A write-only file object whose bytes are taken out after each write, so nothing accumulates."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._position = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drain(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts = []
+        return data
+
+
+def parquet_schema(*, multi_label: bool) -> pa.Schema:
+    return pa.schema(
+        [
+            ("item_id", pa.int64()),
+            ("external_id", pa.string()),
+            ("label", pa.list_(pa.string()) if multi_label else pa.string()),
+            ("split", pa.string()),
+            ("confidence", pa.float64()),
+            ("text", pa.string()),
+            ("file_url", pa.string()),
+            ("sha256", pa.string()),
+            ("tags", pa.list_(pa.string())),
+            # Free-form metadata differs from row to row; a JSON string keeps the schema fixed.
+            ("metadata", pa.string()),
+        ]
+    )
+
+
+def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iterator[bytes]:
+    """Parquet written one row group at a time into a sink that is drained after each group."""
+    schema = parquet_schema(multi_label=version.project.multi_label)
+    sink = DrainableSink()
+    writer = pq.ParquetWriter(sink, schema, compression="snappy")
+    columns: dict[str, list] = {name: [] for name in schema.names}
+
+    def flush_group() -> bytes:
+        writer.write_table(pa.table(columns, schema=schema))
+        for values in columns.values():
+            values.clear()
+        return sink.drain()
+
+    with read_snapshot():
+        for line in entry_lines(version=version, split=split):
+            row = json.loads(line)
+            for name in schema.names:
+                value = row[name]
+                columns[name].append(canonical_json(value) if name == "metadata" else value)
+            if len(columns["item_id"]) >= PARQUET_ROW_GROUP:
+                yield flush_group()
+    if columns["item_id"] or sink.tell() == 0:
+        yield flush_group()
+    writer.close()
+    yield sink.drain()
+
+
+def labelstudio_task(row: dict, *, data_key: str, base_url: str, version_number: int) -> dict:
+    data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
+    if row["file_url"]:
+        data[data_key] = base_url.rstrip("/") + row["file_url"]
+    else:
+        data["text"] = row["text"] or ""
+    labels = row["label"] if isinstance(row["label"], list) else [row["label"]]
+    meta = dict(row["metadata"] or {})
+    meta["labelgate"] = {"split": row["split"], "confidence": row["confidence"], "dataset_version": version_number}
+    return {
+        "id": row["item_id"],
+        "data": data,
+        "meta": meta,
+        "annotations": [
+            {
+                "result": [
+                    {"from_name": "label", "to_name": data_key, "type": "choices", "value": {"choices": labels}}
+                ],
+                "was_cancelled": False,
+            }
+        ],
+    }
+
+
+def stream_labelstudio(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
+    """A Label Studio task list (a JSON array) with each final label as one annotation."""
+    data_key = {"image_classification": "image", "audio_classification": "audio"}.get(version.project.task_type, "text")
+    first = True
+
+    def render(line: str) -> str:
+        nonlocal first
+        task = labelstudio_task(json.loads(line), data_key=data_key, base_url=base_url, version_number=version.number)
+        text = ("[\n" if first else ",\n") + json.dumps(task, ensure_ascii=False)
+        first = False
+        return text
+
+    yield from _batched_text(version=version, split=split, render=render)
+    yield b"[\n]\n" if first else b"\n]\n"
+
+
+FORMATS = {
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+    "labelstudio": ("application/json", "labelstudio.json"),
+    "zip": ("application/zip", "zip"),
+}

@@ -1,0 +1,91 @@
+"""The one place that reads the quality and active-learning apps' own models.
+
+Those apps are built alongside this one, so their models are looked up by name and every field is checked
+before use: a missing model or field yields ``None``, never an error. Item-level figures are read from the
+denormalised ``Item`` fields instead (see ``datasets.selectors``).
+"""
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.apps import apps
+from django.db import DatabaseError, connection, models, transaction
+from django.db.models import OuterRef, Subquery
+
+from annotation.models import Project
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _guarded(read: Callable[[], T], fallback: T) -> T:
+    """Run a read in a savepoint: a model whose table is not migrated yet must not abort the freeze."""
+    try:
+        with transaction.atomic():
+            return read()
+    except DatabaseError as exc:
+        logger.warning("upstream read skipped: %s", exc)
+        return fallback
+
+
+def _model(app_label: str, name: str) -> type[models.Model] | None:
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+def _fields(model: type[models.Model]) -> set[str]:
+    return {field.name for field in model._meta.get_fields()}
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return value
+
+
+def _latest(model: type[models.Model] | None, project: Project) -> models.Model | None:
+    if model is None or "project" not in _fields(model):
+        return None
+    return _guarded(lambda: model.objects.filter(project=project).order_by("-pk").first(), None)
+
+
+def quality_figures(*, project: Project) -> dict:
+    """α, HLP and model accuracy from the latest quality report (and model version), or nulls."""
+    figures: dict = {
+        "krippendorff_alpha": None, "fleiss_kappa": None, "hlp": None, "model_accuracy": None,
+        "quality_report_id": None, "model_version_id": None,
+    }
+    report = _latest(_model("quality", "QualityReport"), project)
+    if report is not None:
+        figures["quality_report_id"] = report.pk
+        for name in ("krippendorff_alpha", "fleiss_kappa", "hlp", "model_accuracy"):
+            figures[name] = _jsonable(getattr(report, name, None))
+    model_version = _latest(_model("activelearning", "ModelVersion"), project)
+    if model_version is not None:
+        figures["model_version_id"] = model_version.pk
+        if figures["model_accuracy"] is None:
+            figures["model_accuracy"] = _jsonable(getattr(model_version, "cv_accuracy", None))
+    return figures
+
+
+def latest_decision_subquery(*, project: Project) -> Subquery | None:
+    """A subquery giving an item's latest review decision id (for ``OuterRef("pk")``), or None when the
+    project has no decisions, or the quality app has no ReviewDecision table yet (the model may exist before
+    its migration)."""
+    decision = _model("quality", "ReviewDecision")
+    if decision is None or "item" not in _fields(decision):
+        return None
+    if decision._meta.db_table not in connection.introspection.table_names():
+        return None
+    if not _guarded(lambda: decision.objects.filter(item__project=project).exists(), False):
+        return None
+    return Subquery(decision.objects.filter(item=OuterRef("pk")).order_by("-pk").values("pk")[:1])

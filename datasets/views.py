@@ -1,0 +1,104 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseForbidden
+from django.shortcuts import redirect, render
+
+from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.models import Role
+from annotation.permissions import project_for_role
+from datasets import charts, selectors
+from datasets.diffs import version_diff
+from datasets.exporters import FORMATS
+from datasets.forms import DatasetFreezeForm
+from datasets.policy import FreezePolicy, policy_from_params
+from datasets.services import dataset_freeze_request
+from datasets.splits import SPLIT_NAMES
+
+DIFF_PAGE_LIMIT = 500
+
+
+def _project(request, pid: int):
+    try:
+        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return project
+
+
+def _reason_rows(preview: dict) -> list[dict]:
+    return [{"reason": selectors.EXCLUSION_REASONS[key], "n": n} for key, n in preview["excluded"].items()]
+
+
+@login_required
+def version_list(request, pid: int):
+    try:
+        project = _project(request, pid)
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    data = request.POST if request.method == "POST" else (request.GET if "preview" in request.GET else None)
+    form = DatasetFreezeForm(data)
+    policy = FreezePolicy()
+    if form.is_bound and form.is_valid():
+        try:
+            params = form.policy_params()
+            policy = policy_from_params(params)
+            if request.method == "POST":
+                job = dataset_freeze_request(project=project, user=request.user, params=params)
+                messages.success(request, "Freezing a new version; it appears here when the job finishes.")
+                return redirect(f"{request.path}?job={job.pk}")
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    preview = selectors.selection_preview(project=project, policy=policy)
+    context = {
+        "project": project,
+        "form": form,
+        "preview": preview,
+        "excluded_rows": _reason_rows(preview),
+        "versions": selectors.version_list(project=project)[:100],
+        "jobs": selectors.freeze_jobs_recent(project=project),
+    }
+    return render(request, "datasets/version_list.html", context)
+
+
+@login_required
+def version_detail(request, pid: int, vid: int):
+    try:
+        project = _project(request, pid)
+        version = selectors.version_in_project(project=project, version_id=vid, field="version")
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    others = selectors.version_list(project=project).exclude(pk=version.pk)[:100]
+    context = {
+        "project": project,
+        "version": version,
+        "split_names": SPLIT_NAMES,
+        "formats": [name for name in FORMATS if name != "zip"],
+        "label_rows": charts.stacked_label_bars(
+            split_label_counts=version.split_label_counts, label_distribution=version.label_distribution
+        ),
+        "split_rects": charts.split_bar(split_counts=version.split_counts),
+        "chart_width": charts.BAR_WIDTH,
+        "split_colours": charts.SPLIT_COLOURS,
+        "others": others,
+        "excluded_rows": [
+            {"reason": selectors.EXCLUSION_REASONS.get(key, key), "n": n}
+            for key, n in (version.counts.get("excluded") or {}).items()
+        ],
+    }
+    return render(request, "datasets/version_detail.html", context)
+
+
+@login_required
+def version_diff_page(request, pid: int):
+    try:
+        project = _project(request, pid)
+        base = selectors.version_in_project(project=project, version_id=int(request.GET.get("base", 0)), field="base")
+        target = selectors.version_in_project(project=project, version_id=int(request.GET.get("target", 0)), field="target")
+    except (NotFound, ValueError) as exc:
+        raise Http404("Choose two versions of this project to compare.") from exc
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    diff = version_diff(base=base, target=target, limit=DIFF_PAGE_LIMIT)
+    return render(request, "datasets/version_diff.html", {"project": project, "base": base, "target": target, "diff": diff})

@@ -1,0 +1,243 @@
+"""Freezing versions: selection, stratified stable splits, lineage, checksum, atomicity, immutability."""
+
+import hashlib
+from collections import Counter
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from annotation.models import Annotation, Item, ItemStatus, Job, JobKind
+from datasets import services
+from datasets.checksums import version_checksum_verify
+from datasets.exporters import stream_jsonl
+from datasets.models import DatasetEntry, DatasetVersion, SplitAssignment
+from datasets.policy import policy_from_params
+from datasets.services import dataset_version_freeze
+from tests.datasets.builders import body, freeze, labelled_items
+from tests.factories import add_member, make_project
+
+pytestmark = pytest.mark.django_db
+
+
+def split_counter(version, label=None):
+    entries = DatasetEntry.objects.filter(version=version)
+    if label is not None:
+        entries = entries.filter(label=label)
+    return Counter(entries.values_list("split", flat=True))
+
+
+def test_100_items_with_30_percent_positives_split_18_6_6_at_60_20_20():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 30, "neg": 70})
+    version = freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2})
+    assert split_counter(version, "pos") == {"train": 18, "dev": 6, "test": 6}
+    assert split_counter(version, "neg") == {"train": 42, "dev": 14, "test": 14}
+    assert version.split_counts == {"train": 60, "dev": 20, "test": 20}
+    assert version.split_label_counts["dev"] == {"pos": 6, "neg": 14}
+    assert version.label_distribution == {"pos": 30, "neg": 70}
+
+
+def test_30_positives_split_24_3_3_at_80_10_10():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 30, "neg": 70})
+    version = freeze(project, splits={"train": 0.8, "dev": 0.1, "test": 0.1})
+    assert split_counter(version, "pos") == {"train": 24, "dev": 3, "test": 3}
+    assert split_counter(version, "neg") == {"train": 56, "dev": 7, "test": 7}
+
+
+def test_selection_policy_excludes_discarded_open_issues_unfinished_and_low_confidence():
+    # Given items in every state the policy distinguishes
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 10, "neg": 10}, confidence=0.9)
+    Item.objects.filter(pk__in=ids[:2]).update(status=ItemStatus.DISCARDED)
+    Item.objects.filter(pk__in=ids[2:4]).update(is_label_issue=True)
+    Item.objects.filter(pk__in=ids[4:7]).update(consensus_confidence=0.5)
+    Item.objects.filter(pk=ids[7]).update(status=ItemStatus.NEEDS_REVIEW)
+    Item.objects.filter(pk=ids[8]).update(status=ItemStatus.ACCEPTED, final_label="neg", is_label_issue=True)
+    Item.objects.filter(pk=ids[9]).update(status=ItemStatus.IN_PROGRESS, consensus_label=None, consensus_confidence=None)
+    # When frozen with min_confidence 0.8
+    version = freeze(project, min_confidence=0.8)
+    # Then 20 - 2 discarded - 2 issues - 3 low - 1 awaiting review - 1 unlabelled = 11 entries
+    assert version.n_entries == 11
+    assert version.counts["excluded"] == {
+        "discarded": 2, "no_label": 1, "awaiting_review": 1, "open_issue": 2, "low_confidence": 3,
+    }
+    accepted = DatasetEntry.objects.get(version=version, item_id=ids[8])
+    assert (accepted.label, accepted.label_source, accepted.confidence) == ("neg", "review", 1.0)
+    consensus = DatasetEntry.objects.get(version=version, item_id=ids[10])
+    assert (consensus.label, consensus.label_source, consensus.confidence) == ("neg", "consensus", 0.9)
+
+
+def test_accepted_only_and_gold_exclusion():
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 4})
+    Item.objects.filter(pk__in=ids[:2]).update(status=ItemStatus.ACCEPTED, final_label="neg")
+    Item.objects.filter(pk=ids[0]).update(is_gold=True)
+    assert freeze(project, accepted_only=True).n_entries == 2
+    version = freeze(project, accepted_only=True, exclude_gold=True)
+    assert list(DatasetEntry.objects.filter(version=version).values_list("item_id", flat=True)) == [ids[1]]
+    assert version.counts["excluded"] == {"gold": 1, "not_accepted": 2}
+
+
+def test_an_item_keeps_its_split_in_later_versions_and_newcomers_stay_stratified():
+    # Given v1 of 50 items
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 20, "neg": 30}, prefix="a")
+    v1 = freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=1)
+    first = dict(DatasetEntry.objects.filter(version=v1).values_list("item_id", "split"))
+    # When 50 more arrive and v2 is frozen with other ratios and another seed
+    labelled_items(project, {"pos": 20, "neg": 30}, prefix="b")
+    v2 = freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=99)
+    second = dict(DatasetEntry.objects.filter(version=v2).values_list("item_id", "split"))
+    # Then every v1 item has the same split in v2, and each label is still 60/20/20 overall
+    assert {item: second[item] for item in first} == first
+    assert split_counter(v2, "pos") == {"train": 24, "dev": 8, "test": 8}
+    assert split_counter(v2, "neg") == {"train": 36, "dev": 12, "test": 12}
+    assert v2.parent_id == v1.pk and v2.number == 2
+    assert v2.counts["kept_split"] == 50 and v2.counts["newly_split"] == 50
+    assert SplitAssignment.objects.filter(project=project).count() == 100
+
+
+def test_checksum_is_the_sha256_of_the_jsonl_export_and_stable_across_exports_and_freezes():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 7, "neg": 5})
+    Item.objects.filter(project=project).update(metadata={"source": "cam", "b": [1, 2.5]}, tags=["x"])
+    v1 = freeze(project)
+    first, second = body(stream_jsonl(version=v1)), body(stream_jsonl(version=v1))
+    assert first == second
+    assert hashlib.sha256(first).hexdigest() == v1.checksum
+    v2 = freeze(project)
+    assert v2.checksum == v1.checksum
+    assert version_checksum_verify(version=v2) == {"checksum": v1.checksum, "computed": v1.checksum, "ok": True, "n_entries": 12}
+
+
+def test_checksum_changes_when_a_label_changes():
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 3})
+    v1 = freeze(project)
+    Item.objects.filter(pk=ids[0]).update(status=ItemStatus.ACCEPTED, final_label="neg")
+    assert freeze(project).checksum != v1.checksum
+
+
+def test_entries_carry_lineage_annotations_decision_and_guideline_version():
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 2})
+    annotators = [add_member(project) for _ in range(2)]
+    made = [
+        Annotation.objects.create(project=project, item_id=ids[0], annotator=user, labels=["pos"], guideline_version=1)
+        for user in annotators
+    ]
+    old = Annotation.objects.create(project=project, item_id=ids[1], annotator=annotators[0], labels=["neg"], is_live=False)
+    version = freeze(project)
+    entry = DatasetEntry.objects.get(version=version, item_id=ids[0])
+    assert entry.annotation_ids == [a.pk for a in made]
+    assert entry.guideline_version == 1
+    other = DatasetEntry.objects.get(version=version, item_id=ids[1])
+    assert old.pk not in other.annotation_ids and other.annotation_ids == []
+    assert version.guideline_version == 1
+
+
+def test_quality_figures_come_from_the_latest_quality_report():
+    from django.apps import apps
+
+    report_model = apps.get_model("quality", "QualityReport")
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 2})
+    names = {f.name for f in report_model._meta.concrete_fields}
+    for alpha, hlp, accuracy in ((0.1, 0.2, 0.3), (0.71, 0.84, 0.9)):  # older, then the latest
+        extra: dict = {}
+        if "job" in names:
+            extra["job"] = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+        if "consensus_method" in names:
+            extra["consensus_method"] = "majority_vote"
+        report_model.objects.create(project=project, krippendorff_alpha=alpha, hlp=hlp, model_accuracy=accuracy, **extra)
+    metrics = freeze(project).metrics
+    assert (metrics["krippendorff_alpha"], metrics["hlp"], metrics["model_accuracy"]) == (0.71, 0.84, 0.9)
+
+
+def test_metrics_are_null_without_a_quality_report():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 2})
+    metrics = freeze(project).metrics
+    assert metrics["krippendorff_alpha"] is None and metrics["hlp"] is None and metrics["model_accuracy"] is None
+
+
+def test_an_interrupted_freeze_leaves_no_version_entries_or_split_assignments(monkeypatch):
+    # Given a freeze that dies after writing its first chunk of entries
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 30})
+    monkeypatch.setattr(services, "FREEZE_CHUNK", 10)
+    real_insert = services.insert_rows
+    calls = []
+
+    def insert_then_die(**kwargs):
+        real_insert(**kwargs)
+        calls.append(kwargs["model"])
+        if len(calls) == 3:
+            raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(services, "insert_rows", insert_then_die)
+    with pytest.raises(RuntimeError):
+        freeze(project)
+    # Then nothing of it is visible
+    assert len(calls) == 3
+    assert not DatasetVersion.objects.filter(project=project).exists()
+    assert not DatasetEntry.objects.exists()
+    assert not SplitAssignment.objects.exists()
+
+
+def test_a_redelivered_job_returns_the_version_its_first_run_made():
+    import uuid
+
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 3})
+    job_id = uuid.uuid4()
+    policy = policy_from_params({})
+    first = dataset_version_freeze(project=project, policy=policy, job_id=job_id)
+    again = dataset_version_freeze(project=project, policy=policy, job_id=job_id)
+    assert again.pk == first.pk
+    assert DatasetVersion.objects.filter(project=project).count() == 1
+
+
+def test_multi_label_entries_keep_label_lists_and_count_each_label():
+    project = make_project(labels=("a", "b", "c"), multi_label=True)
+    ids = labelled_items(project, {"x": 3})
+    Item.objects.filter(pk=ids[0]).update(consensus_label=["a", "b"])
+    Item.objects.filter(pk=ids[1]).update(consensus_label=["b"])
+    Item.objects.filter(pk=ids[2]).update(consensus_label=[])
+    version = freeze(project)
+    assert DatasetEntry.objects.get(version=version, item_id=ids[0]).label == ["a", "b"]
+    assert version.label_distribution == {"a": 1, "b": 2, "(none)": 1}
+
+
+def _sql(statement, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_the_database_refuses_to_change_entries_and_frozen_version_content():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 3})
+    version = freeze(project)
+    entry = DatasetEntry.objects.filter(version=version).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DatasetEntry.objects.filter(pk=entry.pk).update(label="neg")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DatasetVersion.objects.filter(pk=version.pk).update(checksum="0" * 64)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DatasetVersion.objects.filter(pk=version.pk).update(split_counts={"train": 1})
+    # The display name is not content and may change
+    DatasetVersion.objects.filter(pk=version.pk).update(name="renamed")
+    assert DatasetEntry.objects.get(pk=entry.pk).label == "pos"
+
+
+@pytest.mark.postgres
+def test_on_postgres_deleting_entries_or_versions_is_refused_too():
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 3})
+    version = freeze(project)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _sql("DELETE FROM datasets_datasetentry WHERE version_id = %s", [version.pk])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _sql("DELETE FROM datasets_splitassignment WHERE first_version_id = %s", [version.pk])
+    assert DatasetEntry.objects.filter(version=version).count() == 3
