@@ -1,0 +1,52 @@
+"""A project with one caller of every kind and one object of every routed kind, for the hardening tests."""
+
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+
+from annotation.models import Item, Job, Label, Role
+from annotation.services.queue import assignment_next_for_annotator
+from tests.annotation.ingress_fixtures import tone, wav_bytes
+from tests.datasets.builders import freeze, labelled_items
+from tests.factories import UserFactory, add_items, add_member, make_project
+
+ROLES = ("anonymous", "other_annotator", "annotator", "reviewer", "manager", "staff")
+
+
+@dataclass
+class World:
+    project: object
+    users: dict
+    ids: dict  # URL kwarg name -> value
+
+
+def build_world() -> World:
+    """Callers: anonymous, an annotator of ANOTHER project, annotator, reviewer, manager (creator), staff."""
+    from quality.models import LabelExample
+
+    manager = UserFactory()
+    project = make_project(manager=manager, k=3)
+    add_items(project, 6)
+    labelled_items(project, {"pos": 3, "neg": 3}, prefix="l")
+    version = freeze(project)
+    other = make_project(name="Elsewhere")
+    users = {
+        "other_annotator": add_member(other, Role.ANNOTATOR),
+        "annotator": add_member(project, Role.ANNOTATOR),
+        "reviewer": add_member(project, Role.REVIEWER),
+        "manager": manager,
+        "staff": UserFactory(is_staff=True),
+    }
+    assignment = assignment_next_for_annotator(project=project, user=users["annotator"])
+    # One item carries an audio file so the media and waveform routes have something to serve.
+    media_item = Item.objects.filter(project=project).order_by("id").first()
+    media_item.file.save("tone.wav", ContentFile(wav_bytes(tone(seconds=0.3))), save=False)
+    media_item.content_type, media_item.file_name = "audio/wav", "tone.wav"
+    media_item.save(update_fields=["file", "content_type", "file_name"])
+    example = LabelExample.objects.create(
+        label=Label.objects.get(project=project, value="pos"), item=media_item, added_by=manager
+    )
+    job = Job.objects.create(kind="selftest", task_name="annotation.selftest", project=project, created_by=manager)
+    ids = {"pid": project.pk, "item_id": media_item.pk, "aid": assignment.pk, "vid": version.pk,
+           "example_id": example.pk, "job_id": job.pk}
+    return World(project=project, users=users, ids=ids)
