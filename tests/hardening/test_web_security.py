@@ -211,7 +211,9 @@ def test_api_rate_limit_answers_429(api, monkeypatch):
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    env = {**os.environ, "DEBUG": "0", "LABELGATE_HTTPS": "1", "SECRET_KEY": secrets.token_urlsafe(64),
+    # The suite sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never does.
+    base = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**base, "DEBUG": "0", "LABELGATE_HTTPS": "1", "SECRET_KEY": secrets.token_urlsafe(64),
            "ALLOWED_HOSTS": "labelgate.example.org", "DJANGO_SETTINGS_MODULE": "config.settings"}
     run = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=300)
