@@ -18,7 +18,7 @@ class Panel:
     min_role: str = Role.REVIEWER
     order: int = 100
     # Where the panel shows: "project" (project page), "guideline" (guideline editor), "label" (the labelling
-    # page's guideline panel).
+    # page's guideline panel), "review-item" (the reviewer's item page; the context function also gets ``item``).
     place: str = "project"
 
 
@@ -31,12 +31,14 @@ def register_panel(panel: Panel) -> None:
         PANELS.sort(key=lambda p: p.order)
 
 
-def panels_for(*, project: Project, user, membership_role: str, place: str = "project") -> list[dict]:
+def panels_for(*, project: Project, user, membership_role: str, place: str = "project", **page_objects) -> list[dict]:
+    """The panels of ``place`` the role may see, rendered to ``{"template", "context"}``; ``page_objects`` (e.g.
+    ``item=``) are passed on to each context function."""
     from annotation.models.project import ROLE_RANK
 
     rank = ROLE_RANK[Role(membership_role)]
     rendered = []
     for panel in PANELS:
         if panel.place == place and rank >= ROLE_RANK[Role(panel.min_role)]:
-            rendered.append({"template": panel.template, "context": panel.context(project=project, user=user, role=membership_role)})
+            rendered.append({"template": panel.template, "context": panel.context(project=project, user=user, role=membership_role, **page_objects)})
     return rendered

@@ -8,8 +8,14 @@ class DatasetsConfig(AppConfig):
     def ready(self) -> None:
         from annotation.models import Role
         from annotation.panels import Panel, register_panel
-        from datasets.panel import panel_context
+        from datasets.panel import item_panel_context, panel_context
 
         register_panel(
             Panel(name="datasets", template="datasets/panel.html", context=panel_context, min_role=Role.REVIEWER, order=400)
+        )
+        register_panel(
+            Panel(
+                name="item-dataset-versions", template="datasets/item_panel.html", context=item_panel_context,
+                min_role=Role.REVIEWER, order=400, place="review-item",
+            )
         )

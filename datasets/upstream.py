@@ -19,6 +19,8 @@ from annotation.models import Project
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# quality.models.ReviewAction.ACCEPT, spelled out: this module reads the quality app by name only.
+ACCEPT = "accept"
 
 
 def _guarded(read: Callable[[], T], fallback: T) -> T:
@@ -78,14 +80,20 @@ def quality_figures(*, project: Project) -> dict:
 
 
 def latest_decision_subquery(*, project: Project) -> Subquery | None:
-    """A subquery giving an item's latest review decision id (for ``OuterRef("pk")``), or None when the
-    project has no decisions, or the quality app has no ReviewDecision table yet (the model may exist before
-    its migration)."""
+    """A subquery giving the id of the review decision behind an item's label (for ``OuterRef("pk")``): its
+    current decision when that is an accept, else NULL. Returns None when the project has no decisions, or the
+    quality app has no ReviewDecision table yet (the model may exist before its migration).
+
+    Only a current accept produces a label (``Item.final_label``). A relabel, discard or escalation clears
+    ``final_label``, so such an item's label is its consensus and no decision stands behind it; an accept that a
+    later decision superseded no longer does either.
+    """
     decision = _model("quality", "ReviewDecision")
-    if decision is None or "item" not in _fields(decision):
+    if decision is None or not {"item", "action", "is_current"} <= _fields(decision):
         return None
     if decision._meta.db_table not in connection.introspection.table_names():
         return None
     if not _guarded(lambda: decision.objects.filter(item__project=project).exists(), False):
         return None
-    return Subquery(decision.objects.filter(item=OuterRef("pk")).order_by("-pk").values("pk")[:1])
+    current_accept = decision.objects.filter(item=OuterRef("pk"), is_current=True, action=ACCEPT)
+    return Subquery(current_accept.order_by("-pk").values("pk")[:1])

@@ -1,5 +1,6 @@
 """Exports parse back with pandas/pyarrow (and Hugging Face datasets when available) and stream in flat memory."""
 
+import hashlib
 import io
 import json
 import os
@@ -17,6 +18,8 @@ from annotation.models import Item, ItemStatus
 from datasets import exporters
 from datasets.archive import stream_zip
 from datasets.exporters import stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
+from datasets.models import DatasetEntry
+from tests.annotation.ingress_fixtures import png_bytes, run_import
 from tests.datasets.builders import body, bulk_labelled_items, freeze, labelled_items
 from tests.factories import make_project
 
@@ -117,6 +120,54 @@ def test_zip_has_hugging_face_layout_manifest_and_matching_rows(version):
     train = [json.loads(line) for line in archive.read("data/train.jsonl").decode().splitlines()]
     assert {row["split"] for row in train} == {"train"} and len(train) == 6
     assert "split: validation" in archive.read("README.md").decode()
+
+
+def test_zip_of_an_image_project_holds_each_media_file_byte_identical_at_its_manifest_path(media_roots):
+    # Given an image project whose PNGs came in through the real import (stored in media storage), labelled
+    project = make_project(task_type="image_classification", labels=("cat", "dog"), name="Pets")
+    originals = {f"img{n}.png": png_bytes(pattern=n + 1) for n in range(10)}
+    upload = io.BytesIO()
+    with zipfile.ZipFile(upload, "w") as archive:
+        for name, data in originals.items():
+            archive.writestr(name, data)
+    job = run_import(project, "pets.zip", upload.getvalue())
+    assert job.result["created"] == 10, job.result
+    for n, name in enumerate(originals):
+        Item.objects.filter(project=project, external_id=name).update(
+            status=ItemStatus.LABELLED, consensus_label="cat" if n % 2 else "dog", consensus_confidence=0.9
+        )
+    version = freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2})
+    entries = {
+        entry.item_id: entry for entry in DatasetEntry.objects.filter(version=version).select_related("item")
+    }
+    assert len(entries) == 10 and all(entry.item.file for entry in entries.values())
+    # When the zip is streamed and read back
+    archive = zipfile.ZipFile(io.BytesIO(body(stream_zip(version=version))))
+    manifest = json.loads(archive.read("manifest.json"))
+    # Then each split folder has a metadata.jsonl whose rows name their media file and carry the frozen label
+    splits = [split for split in ("train", "dev", "test") if version.split_counts[split]]
+    assert len(splits) == 3
+    media_paths = set()
+    for split in splits:
+        rows = [json.loads(line) for line in archive.read(f"{split}/metadata.jsonl").decode().splitlines()]
+        assert manifest["members"][f"{split}/metadata.jsonl"]["rows"] == len(rows) == version.split_counts[split]
+        for row in rows:
+            entry = entries[row["item_id"]]
+            assert (row["split"], row["label"], row["external_id"]) == (split, entry.label, entry.external_id)
+            assert entry.split == split
+            # and the file it names sits next to it, byte-identical to the upload, with the manifest's sha256
+            path = f"{split}/{row['file_name']}"
+            data = archive.read(path)
+            assert data == originals[entry.external_id]
+            assert manifest["members"][path] == {"sha256": hashlib.sha256(data).hexdigest()}
+            media_paths.add(path)
+    # and the archive holds nothing else, every manifest member is in it, the labels add up
+    metadata = {f"{split}/metadata.jsonl" for split in splits}
+    assert set(archive.namelist()) == {"README.md", "manifest.json"} | metadata | media_paths
+    assert set(manifest["members"]) == metadata | media_paths
+    assert manifest["checksum"] == version.checksum and manifest["split_counts"] == version.split_counts
+    assert manifest["label_distribution"] == {"cat": 5, "dog": 5}
+    assert "path: train/**" in archive.read("README.md").decode()
 
 
 def _hf_python() -> str | None:

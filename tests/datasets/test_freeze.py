@@ -7,14 +7,18 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from annotation.models import Annotation, Item, ItemStatus, Job, JobKind
+from annotation.services.annotations import AnnotationInput, annotation_submit
 from datasets import services
 from datasets.checksums import version_checksum_verify
 from datasets.exporters import stream_jsonl
 from datasets.models import DatasetEntry, DatasetVersion, SplitAssignment
 from datasets.policy import policy_from_params
 from datasets.services import dataset_version_freeze
+from quality.review.services import review_decide
+from quality.services import item_consensus_update
 from tests.datasets.builders import body, freeze, labelled_items
 from tests.factories import add_member, make_project
+from tests.quality.review_helpers import review_project
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +245,86 @@ def test_on_postgres_deleting_entries_or_versions_is_refused_too():
     with pytest.raises(IntegrityError), transaction.atomic():
         _sql("DELETE FROM datasets_splitassignment WHERE first_version_id = %s", [version.pk])
     assert DatasetEntry.objects.filter(version=version).count() == 3
+
+
+@pytest.mark.postgres
+def test_on_postgres_deleting_a_version_row_is_refused_by_the_trigger():
+    # Given a frozen version with entries and a frozen empty one (nothing in Django protects the empty one)
+    project = make_project(labels=("pos", "neg"))
+    labelled_items(project, {"pos": 3})
+    version = freeze(project)
+    Item.objects.filter(project=project).update(status=ItemStatus.DISCARDED)
+    empty = freeze(project)
+    assert empty.n_entries == 0
+    # When its row is deleted, by SQL or through the ORM, then the database refuses
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        _sql("DELETE FROM datasets_datasetversion WHERE id = %s", [version.pk])
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        DatasetVersion.objects.filter(pk=empty.pk).delete()
+    assert set(DatasetVersion.objects.filter(project=project).values_list("pk", flat=True)) == {version.pk, empty.pk}
+    # and only a deliberate purge gets through
+    with transaction.atomic():
+        _sql("SET LOCAL labelgate.dataset_purge = 'on'")
+        DatasetVersion.objects.filter(pk=empty.pk).delete()
+    assert not DatasetVersion.objects.filter(pk=empty.pk).exists()
+
+
+# --- lineage from real review decisions (quality.review services, not hand-set fields) ---------------------------
+
+def _decided_project():
+    """Three items with three votes each, routed to review as the quality layer would: t0 pos/pos/neg,
+    t1 neg/neg/pos, t2 pos/neg/neg. Returns (project, items, reviewer)."""
+    project, items, _, reviewer = review_project(
+        [["pos", "pos", "neg"], ["neg", "neg", "pos"], ["pos", "neg", "neg"]], labels=("pos", "neg"), k=3
+    )
+    return project, items, reviewer
+
+
+def _entries(version) -> dict[int, DatasetEntry]:
+    return {entry.item_id: entry for entry in DatasetEntry.objects.filter(version=version)}
+
+
+def test_an_accepted_label_and_its_decision_come_from_the_current_accept():
+    # Given t0 accepted as "neg" against its "pos" consensus, then re-accepted as "pos";
+    # t1 accepted with its consensus; t2 discarded
+    project, items, reviewer = _decided_project()
+    review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="neg")
+    second = review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="pos")
+    by_consensus = review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept")
+    review_decide(project=project, reviewer=reviewer, item_id=items[2].pk, action="discard", reason="out of scope")
+    # When frozen
+    version = freeze(project)
+    # Then each accepted item carries the label and id of its current accept; the discarded one is left out
+    entries = _entries(version)
+    assert set(entries) == {items[0].pk, items[1].pk}
+    assert (entries[items[0].pk].label, entries[items[0].pk].label_source, entries[items[0].pk].decision_id) == (
+        "pos", "review", second.pk,
+    )
+    assert (entries[items[1].pk].label, entries[items[1].pk].decision_id) == ("neg", by_consensus.pk)
+    assert version.counts["excluded"] == {"discarded": 1}
+
+
+def test_a_relabelled_then_reannotated_item_takes_the_new_consensus_and_no_decision():
+    # Given t0 accepted as "pos", then sent back for relabelling (which supersedes the accept)
+    project, items, reviewer = _decided_project()
+    review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="pos")
+    review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="relabel", reason="v2")
+    # and three annotators who never saw it label it "neg" through the annotation service
+    for _ in range(3):
+        data = AnnotationInput(item_id=items[0].pk, labels=["neg"])
+        annotation_submit(project=project, user=add_member(project), data=data)
+    # and its consensus is recomputed as the item-labelled hook does
+    item_consensus_update(project_id=project.pk, item_id=items[0].pk)
+    item = Item.objects.get(pk=items[0].pk)
+    assert (item.status, item.final_label, item.consensus_label) == (ItemStatus.LABELLED, None, "neg")
+    # When frozen
+    version = freeze(project)
+    # Then its label is the new consensus, and no decision is named as its source (not the relabel, nor the
+    # superseded accept)
+    entry = _entries(version)[items[0].pk]
+    assert (entry.label, entry.label_source, entry.confidence) == ("neg", "consensus", 1.0)
+    assert entry.decision_id is None
+    assert sorted(entry.annotation_ids) == sorted(
+        Annotation.objects.filter(item_id=items[0].pk, is_live=True).values_list("pk", flat=True)
+    )
+    assert len(entry.annotation_ids) == 3

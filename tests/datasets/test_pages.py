@@ -84,6 +84,39 @@ def test_project_page_shows_the_datasets_panel_to_reviewers_only(project):
     assert login(stranger).get(f"/projects/{project.pk}/datasets/").status_code == 404
 
 
+def _item_section(html: str) -> str:
+    start = html.index('id="item-dataset-versions"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_review_item_page_lists_the_dataset_versions_the_item_is_in():
+    # Given items a and b in v1, then b discarded and a accepted as "neg" before v2 "retrained"; c never frozen
+    small = make_project(labels=("pos", "neg"))
+    a, b, c = labelled_items(small, {"pos": 3})
+    Item.objects.filter(pk=c).update(status=ItemStatus.IN_PROGRESS, consensus_label=None)
+    v1 = freeze(small, splits={"train": 1.0})
+    Item.objects.filter(pk=b).update(status=ItemStatus.DISCARDED)
+    Item.objects.filter(pk=a).update(status=ItemStatus.ACCEPTED, final_label="neg")
+    v2 = freeze(small, name="retrained", splits={"train": 1.0})
+    client = login(add_member(small, Role.REVIEWER))
+    # When a reviewer opens each item's review page
+    pages = {pk: client.get(f"/projects/{small.pk}/review/items/{pk}/") for pk in (a, b, c)}
+    # Then a lists v2 then v1 with its split and the label it had in each, linked to the version pages
+    assert all(response.status_code == 200 for response in pages.values())
+    section = _item_section(pages[a].content.decode())
+    assert "In dataset versions" in section
+    assert section.index('data-version="2"') < section.index('data-version="1"')
+    assert f'href="/projects/{small.pk}/datasets/{v2.pk}/">v2</a> retrained' in section
+    assert f'href="/projects/{small.pk}/datasets/{v1.pk}/">v1</a>' in section
+    rows = section.split("<tr data-version=")[1:]
+    assert ">neg<" in rows[0] and "Review decision" in rows[0] and ">train<" in rows[0]
+    assert ">pos<" in rows[1] and "Consensus" in rows[1]
+    # and b only v1, c none
+    b_section = _item_section(pages[b].content.decode())
+    assert 'data-version="1"' in b_section and 'data-version="2"' not in b_section
+    assert "Not in any dataset version yet." in _item_section(pages[c].content.decode())
+
+
 @pytest.mark.browser
 def test_a_reviewer_browses_versions_and_verifies_a_checksum(page, live_server, artifacts_dir):
     project = make_project(labels=("pos", "neg"))
@@ -118,8 +151,9 @@ def test_the_readme_snippet_trains_a_model_from_the_export_url(live_server, monk
         Item.objects.filter(pk=item.pk).update(text=f"{word} {item.external_id}")
     version = freeze(project, splits={"train": 0.5, "dev": 0.25, "test": 0.25})
     reviewer = add_member(project, Role.REVIEWER)
-    snippet = Path(__file__).resolve().parents[2] / "datasets" / "README_SNIPPET.md"
-    code = re.search(r"```python\n(.*?)```", snippet.read_text(), re.S).group(1)
+    snippet = Path(__file__).resolve().parents[2] / "README.md"
+    section = snippet.read_text().split("### Train a model straight from a dataset version", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     monkeypatch.setenv("LABELGATE_URL", live_server.url)
     monkeypatch.setenv("LABELGATE_VERSION", str(version.pk))
     monkeypatch.setenv("LABELGATE_TOKEN", Token.objects.create(user=reviewer).key)

@@ -1,9 +1,6 @@
 """The dashboard in headless Chromium: it loads with its charts, is kept as a screenshot, and a bar leads to the
 items behind it."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from django.core.cache import cache
 
@@ -11,7 +8,6 @@ from tests.factories import PASSWORD
 from tests.quality.dashboard_seed import seed_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_reviewer_opens_the_dashboard_and_follows_a_bar_to_its_items(page, live_server, artifacts_dir):
@@ -38,9 +34,6 @@ def test_reviewer_opens_the_dashboard_and_follows_a_bar_to_its_items(page, live_
         expect(page.locator(chart)).to_be_visible()
     expect(page.locator("#total-items")).to_have_text("600")
     page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
-    screenshots = ROOT / "docs" / "screenshots"
-    screenshots.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(artifacts_dir / "dashboard.png", screenshots / "dashboard.png")
     # When they click the "needs_review" bar
     bar = page.locator('#chart-status a[data-label="needs_review"]')
     shown = int(bar.get_attribute("data-value"))
