@@ -267,6 +267,29 @@ def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.nda
         yield array[:, 0], array[:, 1], array[:, 2]
 
 
+def held_out_chunks(*, project: Project, key: str, dim: int, training_ids: np.ndarray,
+                    chunk: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(item ids, X) in keyset chunks for items outside both the training set and the pool whose probabilities
+    the quality engine still needs: gold items (any status but discarded; annotators label them, the model
+    never trains on them) and labelled items left out of training (no usable single label). ``training_ids``
+    must be sorted. X rows are NaN where the item's content could not be read."""
+    queryset = (
+        FeatureCache.objects.filter(extractor=key, item__project=project)
+        .filter(Q(item__is_gold=True) | Q(item__status__in=TRAINABLE_STATUSES))
+        .exclude(item__status=ItemStatus.DISCARDED)
+    )
+    last = 0
+    while True:
+        rows = list(queryset.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:chunk])
+        if not rows:
+            return
+        last = rows[-1][0]
+        ids = np.asarray([row[0] for row in rows], dtype=np.int64)
+        keep = ~np.isin(ids, training_ids, assume_unique=True)
+        if keep.any():
+            yield ids[keep], np.vstack([_from_bytes(row[1], dim) for row, kept in zip(rows, keep, strict=True) if kept])
+
+
 def previous_predictions(*, item_ids: np.ndarray, job_id: object) -> dict[int, str]:
     """{item id: the label an earlier job predicted} (for a re-run of the same job: the label before that)."""
     found: dict[int, str] = {}

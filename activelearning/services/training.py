@@ -125,6 +125,26 @@ def _write_labelled(project: Project, job: Job, label_values: list[str], trainin
         )
 
 
+def _write_held_out(project: Project, job: Job, label_values: list[str], space, model: BaseModel,
+                    training: adapters.TrainingSet) -> int:
+    """Probabilities for gold items and labelled items left out of training, from the final model.
+
+    That model was fitted on ``training`` only, so these are honest held-out predictions: gold labels are never
+    trained on, yet the quality engine gets probabilities for every labelled item (CROWDLAB, its model check
+    and the model-vs-gold accuracy need them). Returns how many predictions were stored.
+    """
+    stored = 0
+    for ids, X in adapters.held_out_chunks(project=project, key=space.key, dim=space.dim,
+                                           training_ids=training.item_ids):
+        previous = adapters.previous_predictions(item_ids=ids, job_id=job.pk)
+        stored += adapters.predictions_write(
+            project=project, job_id=job.pk, label_values=label_values,
+            rows=adapters.PredictionRows(item_ids=ids, proba=model.predict_proba(X),
+                                         previous=[previous.get(pk, "") for pk in ids.tolist()], out_of_sample=True),
+        )
+    return stored
+
+
 def _stability(outcome: scoring.PoolOutcome) -> dict | None:
     before, now = outcome.stability_arrays()
     if not len(before):
@@ -175,8 +195,9 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         project=project, space=space.space, model=model, strategy=strategy, seed=seed, label_values=label_values,
         job_id=job.pk, context=context, n_pool_estimate=max(space.computed, 1),
     )
-    context.progress(0.92, "labelled items: out-of-sample probabilities and relabel scores")
+    context.progress(0.92, "labelled and gold items: out-of-sample probabilities and relabel scores")
     _write_labelled(project, job, label_values, training, oos.proba, previous_predictions)
+    n_held_out = _write_held_out(project, job, label_values, space.space, model, training)
     votes, relabel = _relabel_scores(project, index, training, oos.proba)
     proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
     overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
@@ -193,7 +214,7 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         "mode": "model", "version": version.version, "model_version": version.pk, "strategy": strategy,
         "extractor": space.space.key, "n_features_computed": space.computed, "n_train": version.n_train,
         "cv_accuracy": version.cv_accuracy, "n_pool": outcome.n_pool, "n_scored": outcome.n_scored,
-        "n_batch": outcome.n_batch, "n_relabel_scores": len(relabel), **overlap_result,
+        "n_batch": outcome.n_batch, "n_held_out": n_held_out, "n_relabel_scores": len(relabel), **overlap_result,
         "summary": version.summary,
     }
 

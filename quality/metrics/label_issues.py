@@ -156,7 +156,8 @@ def find_label_issues(
 
     Args:
         consensus_label: int ``(n_items,)``, ``-1`` for items without a consensus (never model-checked).
-        pred_probs: out-of-sample ``(n_items, n_classes)`` probabilities; enables ``model_disagrees``.
+        pred_probs: out-of-sample ``(n_items, n_classes)`` probabilities; enables ``model_disagrees``. Rows of
+            NaN mark items without model probabilities (they are not model-checked).
         consensus_confidence: float ``(n_items,)`` (NaN ignored); enables ``low_consensus_confidence``.
         vote_counts: int ``(n_items, n_classes)`` (``AnnotationTable.counts()``); enables ``annotators_split``
             and scales ``unsure_or_unusable`` by the number of annotators.
@@ -178,10 +179,16 @@ def find_label_issues(
     strength = np.zeros((len(REASON_CODES), n))
     label_quality = np.full(n, np.nan)
     if pred_probs is not None:
-        probs = require_pred_probs(pred_probs, n_rows=n, n_classes=np.asarray(pred_probs).shape[-1])
+        raw = np.asarray(pred_probs, dtype=np.float64)
+        if raw.ndim != 2 or raw.shape[0] != n:
+            raise ValueError(f"pred_probs must have shape ({n}, n_classes), got {raw.shape}")
+        # An all-NaN row is an item without model probabilities: it is not model-checked (label quality NaN).
+        modelled = ~np.isnan(raw).all(axis=1)
+        probs = np.full(raw.shape, 1.0 / max(raw.shape[1], 1))
+        probs[modelled] = require_pred_probs(raw[modelled], n_rows=int(modelled.sum()), n_classes=raw.shape[1])
         if label.size and label.max() >= probs.shape[1]:
             raise ValueError("consensus_label has a class beyond pred_probs' columns")
-        strength[0], label_quality = _model_strength(label, probs, filter_by)
+        strength[0], label_quality = _model_strength(np.where(modelled, label, -1), probs, filter_by)
     confidence = _optional("consensus_confidence", consensus_confidence, n, float)
     if confidence is not None:
         low = (label >= 0) & (np.nan_to_num(confidence, nan=np.inf) < confidence_threshold)

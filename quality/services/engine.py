@@ -71,28 +71,41 @@ class RunOutcome:
 
 
 def choose_method(*, requested: str, data: ProjectData) -> tuple[str, str]:
-    """The consensus method to run and, when it differs from the request, why."""
+    """The consensus method to run and a note on it (empty when it is exactly what was asked for).
+
+    CROWDLAB runs on the labelled items that have out-of-sample model probabilities; labelled items without
+    them (content the model could not read, items labelled after the last training run) take their consensus
+    from Dawid–Skene, so one missing prediction no longer switches the model off for the whole project.
+    """
     table = data.table
-    annotated = table.annotations_per_item() > 0
-    full_probs = bool(annotated.any()) and bool(data.has_probs[annotated].all())
-    multi = bool((table.annotations_per_item() >= 2).any())
-    can_crowdlab = not data.multi_label and full_probs and multi
+    per_item = table.annotations_per_item()
+    annotated = per_item > 0
+    covered = annotated & data.has_probs
+    n_missing = int((annotated & ~data.has_probs).sum())
+    # cleanlab's multi-annotator model needs at least one item with two annotations among those it scores.
+    can_crowdlab = not data.multi_label and bool((covered & (per_item >= 2)).any())
+    crowdlab_note = (
+        "CROWDLAB, because model probabilities exist for every labelled item."
+        if not n_missing
+        else f"CROWDLAB on the {int(covered.sum()):,} labelled items with model probabilities; Dawid–Skene for "
+        f"the {n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
+    )
     if requested == "auto":
         if can_crowdlab:
-            return "crowdlab", "CROWDLAB, because model probabilities exist for every labelled item."
+            return "crowdlab", crowdlab_note
         reason = (
             "multi-label projects use a per-label model"
             if data.multi_label
             else "there are no model probabilities yet"
-            if not data.has_probs[annotated].any()
-            else "model probabilities are missing for some labelled items"
-            if not full_probs
-            else "no item has two annotations yet"
+            if not covered.any()
+            else "no item with model probabilities has two annotations yet"
         )
         return "dawid_skene", f"Dawid–Skene, because {reason}."
     if requested == "crowdlab" and not can_crowdlab:
-        return "dawid_skene", "CROWDLAB was asked for but cannot run here (it needs model probabilities for " \
-            "every labelled item of a single-label project); Dawid–Skene was used instead."
+        return "dawid_skene", "CROWDLAB was asked for but cannot run here (it needs model probabilities and two " \
+            "annotations on at least one item of a single-label project); Dawid–Skene was used instead."
+    if requested == "crowdlab" and n_missing:
+        return "crowdlab", crowdlab_note
     if requested not in ("majority_vote", "dawid_skene", "crowdlab"):
         return "dawid_skene", f"Unknown consensus method {requested!r}; Dawid–Skene was used."
     return requested, ""
@@ -104,12 +117,15 @@ def _vote_tie(counts: np.ndarray) -> np.ndarray:
 
 
 def _model_probs(data: ProjectData, label: np.ndarray) -> np.ndarray | None:
-    """Full probability matrix when every item with a consensus has model probabilities, else None."""
-    if data.multi_label:
+    """Model probabilities for the label-issue check, NaN rows where an item has none (that item is not
+    model-checked); None when no item with a consensus has probabilities (or for multi-label projects)."""
+    if data.multi_label or not (data.has_probs & (label >= 0)).any():
         return None
-    needed = label >= 0
-    if not needed.any() or not data.has_probs[needed].all():
-        return None
+    return np.where(data.has_probs[:, None], data.pred_probs, np.nan)
+
+
+def _filled_probs(data: ProjectData) -> np.ndarray:
+    """``pred_probs`` with a uniform row where an item has no probabilities."""
     k = data.table.n_classes
     return np.where(data.has_probs[:, None], np.nan_to_num(data.pred_probs, nan=1.0 / k), 1.0 / k)
 
@@ -131,18 +147,32 @@ def _single_consensus(data: ProjectData, method: str) -> _Consensus:
         result = majority_vote(table=table)
         fit = None
     elif method == "crowdlab":
-        k = table.n_classes
-        probs = np.where(data.has_probs[:, None], np.nan_to_num(data.pred_probs, nan=1.0 / k), 1.0 / k)
-        result = crowdlab(table=table, pred_probs=probs)
+        probs = _filled_probs(data)
+        fallback = (table.annotations_per_item() > 0) & ~data.has_probs
+        # CROWDLAB sees only the items with model probabilities (a made-up uniform row would count as a
+        # maximally unsure model vote); the uniform rows left in ``probs`` belong to items without annotations
+        # in that table, which cleanlab never reads.
+        result = crowdlab(table=table.restrict(data.has_probs[table.item]) if fallback.any() else table,
+                          pred_probs=probs)
         # cleanlab's consensus quality score is a ranking score, not a probability (median ≈ 0.57 on 5 votes
         # at 99.6 % consensus accuracy in a simulation), so a confidence threshold on it would send most items
         # to review. The confidence stored and thresholded is the posterior of CROWDLAB's label under a
         # Dawid–Skene fit that uses the same model probabilities as its item prior.
         fit = dawid_skene(table=table, item_prior=probs)
-        has = result.label >= 0
+        label = result.label.copy()
+        has = label >= 0
         confidence = np.full(table.n_items, np.nan)
-        confidence[has] = fit.consensus.posteriors[np.flatnonzero(has), result.label[has]]
-        result = replace(result, confidence=confidence)
+        confidence[has] = fit.consensus.posteriors[np.flatnonzero(has), label[has]]
+        quality = result.annotator_quality
+        if fallback.any():
+            # The documented fallback: plain Dawid–Skene (no model prior) for labelled items without
+            # probabilities. Annotators seen only there get its quality (expected accuracy, also in [0, 1]).
+            # Its parameters are the ones kept for the per-item update, which sees such items too.
+            fit = dawid_skene(table=table)
+            label[fallback] = fit.consensus.label[fallback]
+            confidence[fallback] = fit.consensus.confidence[fallback]
+            quality = np.where(np.isfinite(quality), quality, fit.consensus.annotator_quality)
+        result = replace(result, label=label, confidence=confidence, annotator_quality=quality)
     else:
         fit = dawid_skene(table=table)
         result = fit.consensus
@@ -428,7 +458,10 @@ def run_quality(
     errors: list = []
     model_accuracy = None
     if hlp is not None:
-        reference = hlp.gold if hlp.gold is not None else hlp.consensus
+        # Model accuracy against gold counts only gold items that also have a prediction (HLP skips pred = -1);
+        # when no gold item has one yet, the consensus is the reference rather than reporting nothing.
+        gold_scored = hlp.gold is not None and hlp.gold.model is not None and hlp.gold.model.overall.n > 0
+        reference = hlp.gold if gold_scored else hlp.consensus
         if reference.model is not None:
             model_accuracy = reference.model.overall.value
             if data.tags:

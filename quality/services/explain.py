@@ -110,7 +110,7 @@ def explanations_for(
     lines.append(
         f"{issues:,} items ({pct(issues / max(scalars['n_items'], 1))}) look like possible label errors; "
         f"{n_route:,} of them are routed to review."
-        + ("" if model_checked else " The model check did not run (no model probabilities for every labelled item).")
+        + ("" if model_checked else " The model check did not run (no labelled item has model probabilities yet).")
     )
     lines.append(f"Consensus: {method_note}")
     if n_boot:

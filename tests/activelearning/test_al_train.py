@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from activelearning import priority, services
-from activelearning.basemodel import TrainingConfig, out_of_sample_proba
+from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
 from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction
 from activelearning.services import scoring
 from annotation.jobs import JobContext, job_create
@@ -135,13 +135,24 @@ def test_a_text_space_is_refitted_once_the_project_doubles():
     assert not FeatureCache.objects.filter(extractor=old.key).exists()
 
 
-def test_gold_items_are_neither_trained_on_nor_scored():
-    # Given a gold pool item with a priority of its own
+def test_gold_items_are_neither_trained_on_nor_queued_but_get_held_out_probabilities():
+    # Given a gold pool item with a priority of its own, and a labelled item that is also gold
     project, labelled, pool = al_project()
     Item.objects.filter(pk=pool[0].pk).update(is_gold=True, gold_label="pos", priority=0.25)
+    Item.objects.filter(pk=labelled[0].pk).update(is_gold=True, gold_label="pos")
     # When the model is trained
     _, result = run_train(project)
-    # Then the gold item keeps its place (the queue mixes gold in at the project's gold rate) and has no prediction
+    # Then the gold pool item keeps its place (the queue mixes gold in at the project's gold rate) and is not
+    # scored as pool, and the labelled gold item is left out of training
     assert Item.objects.get(pk=pool[0].pk).priority == 0.25
-    assert not Prediction.objects.filter(item=pool[0]).exists()
-    assert result["n_pool"] == 17
+    assert (result["n_pool"], result["n_train"], result["n_held_out"]) == (17, 17, 2)
+    # and both gold items hold out-of-sample probabilities from the final model fitted without them
+    version = ModelVersion.objects.get(project=project)
+    model = BaseModel(config=TrainingConfig(seed=0)).fit(
+        _features(labelled[1:], version.extractor), np.repeat([0, 1, 2], 6)[1:], n_classes=3
+    )
+    expected = model.predict_proba(_features([labelled[0], pool[0]], version.extractor))
+    for item, row in zip((labelled[0], pool[0]), expected, strict=True):
+        prediction = Prediction.objects.get(item=item)
+        assert prediction.is_out_of_sample and prediction.score is None and prediction.margin is None
+        assert np.allclose(prediction.probabilities, row, atol=1e-6)
