@@ -57,8 +57,9 @@ def annotation_submit(*, project: Project, user: AbstractBaseUser, data: Annotat
     """Store one annotation; returns (annotation, created).
 
     A repeated client_id returns the first result. A second annotation by the same annotator supersedes the
-    first. Raises ValidationFailed (bad labels), NotFound (item not in project), Conflict (item discarded, or
-    already at its k annotations and the caller holds no lease).
+    first. Raises ValidationFailed (bad labels), NotFound (item not in project), Conflict (item discarded,
+    already at its k annotations and the caller holds no lease, or sent back for relabelling after the caller
+    had labelled it).
     """
     labels = _validate(project=project, data=data)
     existing = _existing_by_client_id(user=user, data=data)
@@ -91,7 +92,16 @@ def _submit_locked(
         return existing, False
     if item.status == ItemStatus.DISCARDED:
         raise Conflict("This item was discarded by a reviewer; the label was not stored.", code="item_discarded")
-    previous = Annotation.objects.filter(item=item, annotator=user, is_live=True).first()
+    # Live first, so this is the annotator's current vote if they have one. If they have only votes that are
+    # not live, a reviewer's relabel took them out of the count: nothing else leaves an annotator without one.
+    own = Annotation.objects.filter(item=item, annotator=user).order_by("-is_live", "-id").first()
+    if own is not None and not own.is_live:
+        raise Conflict(
+            "You already labelled this item before a reviewer sent it back for relabelling; it now needs "
+            "annotators who have not seen it. Your label was not stored; please take the next item.",
+            code="item_already_seen",
+        )
+    previous = own
     assignment = Assignment.objects.filter(item=item, annotator=user).first()
     if previous is None and not item.is_gold:
         holds_lease = (

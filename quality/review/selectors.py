@@ -131,7 +131,11 @@ def _in_queue(project: Project) -> Q:
     needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | Q(_has_comment())
     if project.route_flagged_to_review:
         needs |= ~Q(flags=[])
-    return Q(status__in=QUEUE_STATUSES) & needs
+    # Gold items never leave new/in_progress (they keep being served to measure annotators), so routing cannot
+    # move them; a gold mismatch the quality run found is queued where it stands, and the gold item stays
+    # servable until a reviewer decides it.
+    gold_mismatch = Q(is_gold=True, status__in=OPEN_STATUSES) & json_list_has("issue_kinds", "gold_mismatch")
+    return (Q(status__in=QUEUE_STATUSES) & needs) | gold_mismatch
 
 
 def _reason_q(project: Project, reason: str) -> Q:
@@ -147,7 +151,8 @@ def _reason_q(project: Project, reason: str) -> Q:
 
 def review_queue(*, project: Project, filters: QueueFilters | None = None) -> QuerySet[Item]:
     """Items needing a decision, most severe first: ``labelled``/``needs_review`` items that the quality layer
-    routed or flagged, that carry an annotator comment, or (when the project routes them) profile flags.
+    routed or flagged, that carry an annotator comment, or (when the project routes them) profile flags; and
+    open gold items whose consensus differs from their gold label.
     Rows carry ``has_comment`` and ``escalated``; use :func:`item_reasons` for the reason list."""
     filters = filters or QueueFilters()
     queryset = (

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Label, Project, Role
+from annotation.panels import panels_for
 from annotation.permissions import project_for_role
 from annotation.selectors import project_status_counts
 from quality.models import ReviewAction
@@ -105,7 +106,7 @@ def review_queue_page(request, pid: int):
 
 @login_required
 def review_item_page(request, pid: int, item_id: int):
-    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
+    project, membership, denied = project_or_403(request, pid, Role.REVIEWER)
     if denied:
         return denied
     try:
@@ -154,6 +155,11 @@ def review_item_page(request, pid: int, item_id: int):
             "next_url": item_url(next_id),
             "prev_url": item_url(previous_id),
             "config": config,
+            # Sections higher apps add (e.g. the dataset versions the item is in), without quality importing them.
+            "panels": panels_for(
+                project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,
+                place="review-item", item=item,
+            ),
         },
     )
 
@@ -180,9 +186,10 @@ def review_bulk_page(request, pid: int):
     if denied:
         return denied
     source = request.POST if request.method == "POST" else request.GET
+    # The final label is ``final_label``: ``label`` is the queue filter, carried in the same query string.
     action, label, reason = (
         source.get("action", ""),
-        source.get("label", ""),
+        source.get("final_label", ""),
         source.get("decision_reason", ""),
     )
     if request.method == "POST":

@@ -1,5 +1,6 @@
 // Review pages: hotkeys on the queue (j/k/Enter) and on one item (label hotkeys, a/Enter accept, r relabel,
-// d discard, e escalate, j/k next/previous). Decisions go through the REST API; the page then moves on.
+// d discard, e escalate, x add as example, h history, j/k next/previous). Decisions go through the REST API;
+// the page then moves on.
 (function () {
   "use strict";
 
@@ -158,12 +159,15 @@
       if (action === "accept") decide("accept"); else ask(action);
     }));
 
-    document.getElementById("example-btn").addEventListener("click", async () => {
-      const label = document.getElementById("example-label").value;
+    async function addExample() {
+      // A single selected label (label hotkey) wins over the list, so "3 then x" adds an example of 3.
+      const chosen = selected.size === 1 ? Array.from(selected)[0] : null;
+      const label = chosen || document.getElementById("example-label").value;
       const { status, data } = await post(`${api}/label-examples/`, { item: config.item, label });
       if (status === 201 || status === 200) say(`Added as an example of ${label}.`);
       else say(errorText(data), true);
-    });
+    }
+    document.getElementById("example-btn").addEventListener("click", addExample);
 
     document.addEventListener("keydown", (event) => {
       if (!dialog.hidden) {
@@ -176,6 +180,8 @@
       else if (key === "d") { ask("discard"); event.preventDefault(); }
       else if (key === "e") { ask("escalate"); event.preventDefault(); }
       else if (key === "r") { ask("relabel"); event.preventDefault(); }
+      else if (key === "x") { addExample(); event.preventDefault(); }
+      else if (key === "h") { window.location.href = document.getElementById("history-link").href; event.preventDefault(); }
       else if (key === "j") { if (config.nextUrl) window.location.href = config.nextUrl; event.preventDefault(); }
       else if (key === "k") { if (config.prevUrl) window.location.href = config.prevUrl; event.preventDefault(); }
       else if (hotkeys.has(key)) { toggle(hotkeys.get(key)); event.preventDefault(); }

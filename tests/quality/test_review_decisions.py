@@ -159,6 +159,24 @@ def test_relabel_takes_votes_out_of_the_count_and_serves_only_new_annotators():
         assert lease is None or lease.item_id != items[2].pk
 
 
+def test_after_relabel_a_previous_annotator_posting_again_is_refused_with_409(api):
+    # Given an item three annotators labelled, sent back for relabelling, and a newcomer
+    project, items, annotators, reviewer = review_project(VOTES, k=3)
+    services.review_decide(project=project, reviewer=reviewer, item_id=items[2].pk, action="relabel")
+    newcomer = add_member(project)
+    url = f"/api/projects/{project.pk}/annotations/"
+    # When one of the earlier annotators POSTs a label for it over REST
+    refused = api(annotators[0]).post(url, {"item": items[2].pk, "label": "pos"}, format="json")
+    # Then it is refused with a clear 409 and counts for nothing
+    assert refused.status_code == 409 and refused.json()["code"] == "item_already_seen"
+    assert "sent it back for relabelling" in refused.json()["detail"]
+    assert not Annotation.objects.filter(item=items[2], is_live=True).exists()
+    assert _fresh(items[2]).annotation_count == 0
+    # and the newcomer's label is stored as a fresh annotation
+    accepted = api(newcomer).post(url, {"item": items[2].pk, "label": "neg"}, format="json")
+    assert accepted.status_code == 201 and _fresh(items[2]).annotation_count == 1
+
+
 def test_relabel_never_lowers_a_raised_target():
     project, items, _, reviewer = review_project(VOTES, k=3)
     Item.objects.filter(pk=items[0].pk).update(target_annotations=5)

@@ -1,5 +1,8 @@
 """HTML pages of review: queue, item, history, bulk confirmation, labels, guideline diff, feedback, panels."""
 
+from html.parser import HTMLParser
+from urllib.parse import urlencode
+
 import pytest
 
 from annotation.models import Item, ItemStatus, Role
@@ -12,6 +15,48 @@ from tests.quality.review_helpers import review_project
 pytestmark = pytest.mark.django_db
 
 VOTES = [["pos", "pos", "neg"], ["neg", "neutral", "neg"], ["pos", "neg", "neutral"]]
+
+
+class FormFields(HTMLParser):
+    """The action and the (name, value) pairs a browser would submit from the first form with ``form_id``
+    (inputs with their value, selects with their selected option, else their first)."""
+
+    def __init__(self, form_id: str | None = None):
+        super().__init__()
+        self.form_id, self.inside, self.done = form_id, False, False
+        self.action, self.fields, self.select = "", [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and not self.done and (self.form_id is None or attrs.get("id") == self.form_id):
+            self.inside, self.action = True, attrs.get("action", "")
+        elif self.inside and tag == "input" and attrs.get("name"):
+            self.fields.append([attrs["name"], attrs.get("value", "")])
+        elif self.inside and tag == "select":
+            self.select = [attrs["name"], None]
+            self.fields.append(self.select)
+        elif self.inside and tag == "option" and self.select is not None:
+            if self.select[1] is None or "selected" in attrs:
+                self.select[1] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "form" and self.inside:
+            self.inside, self.done = False, True
+
+    @classmethod
+    def of(cls, html: str, form_id: str | None = None) -> "FormFields":
+        parser = cls(form_id)
+        parser.feed(html)
+        assert parser.action, f"no form {form_id!r} in the page"
+        return parser
+
+    def chosen(self, **values: str) -> list[tuple[str, str]]:
+        """The pairs with the named fields set as a user would set them (the field must exist)."""
+        names = {name for name, _ in self.fields}
+        assert set(values) <= names, f"the form has no field {set(values) - names}"
+        return [(name, values.get(name, value)) for name, value in self.fields]
 
 
 @pytest.fixture
@@ -68,6 +113,11 @@ def test_item_page_shows_votes_with_annotators_reasons_prediction_and_escapes_co
     config = response.context["config"]
     assert config["prevUrl"] is None and config["nextUrl"].endswith(f"/review/items/{items[2].pk}/")
     assert config["consensus"] == "neg"
+    # and the hotkey legend lists every action, including "add as example" (x) and the history (h)
+    legend = html[html.index('id="hotkey-legend"') :].split("</p>", 1)[0]
+    for key, action in (("a", "accept"), ("r", "relabel"), ("d", "discard"), ("e", "escalate")):
+        assert f"<kbd>{key}</kbd>" in legend and action in legend
+    assert "<kbd>x</kbd> add as example" in legend and "<kbd>h</kbd> history" in legend
 
 
 def test_item_page_of_another_projects_item_is_404(client, setup):
@@ -111,6 +161,29 @@ def test_bulk_page_confirms_before_applying(client, setup):
     assert response.status_code == 302
     statuses = dict(Item.objects.filter(project=project).values_list("external_id", "status"))
     assert statuses == {"t0": ItemStatus.NEEDS_REVIEW, "t1": ItemStatus.DISCARDED, "t2": ItemStatus.DISCARDED}
+
+
+def test_bulk_accept_from_a_label_filtered_queue_submits_the_forms_as_rendered(client, setup):
+    # Given the queue filtered on consensus "neg" (t1, t2; t0 is "pos")
+    project, items, _, reviewer = setup
+    client.force_login(reviewer)
+    queue = client.get(f"/projects/{project.pk}/review/?label=neg").content.decode()
+    # When the reviewer picks accept as "pos" in the bulk form and submits it as the browser would
+    bulk = FormFields.of(queue, "bulk-form")
+    preview = client.get(f"{bulk.action}?{urlencode(bulk.chosen(action='accept', final_label='pos'))}")
+    # Then the confirmation keeps the filter and shows the chosen final label
+    assert preview.status_code == 200 and preview.context["filters"].label == "neg"
+    assert preview.context["count"] == 2 and preview.context["label"] == "pos"
+    assert not ReviewDecision.objects.exists()
+    # When the confirmation form is posted as rendered
+    confirm = FormFields.of(preview.content.decode(), "bulk-confirm-form")
+    response = client.post(confirm.action, dict(confirm.chosen()))
+    # Then exactly the filtered items are accepted as "pos", and the queue keeps its filter
+    assert response.status_code == 302 and "label=neg" in response.url
+    stored = {item.external_id: item for item in Item.objects.filter(project=project)}
+    assert (stored["t1"].status, stored["t1"].final_label) == (ItemStatus.ACCEPTED, "pos")
+    assert (stored["t2"].status, stored["t2"].final_label) == (ItemStatus.ACCEPTED, "pos")
+    assert (stored["t0"].status, stored["t0"].final_label) == (ItemStatus.NEEDS_REVIEW, None)
 
 
 def test_labels_page_forms_change_the_schema_for_managers_only(client, setup):

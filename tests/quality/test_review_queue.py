@@ -3,9 +3,15 @@
 import pytest
 
 from annotation.errors import ValidationFailed
-from annotation.models import Annotation, Item, ItemStatus, ItemTag
+from annotation.jobs import JobContext, job_create
+from annotation.models import Annotation, Item, ItemStatus, ItemTag, JobKind
+from annotation.models.item import OPEN_STATUSES
+from annotation.services.annotations import AnnotationInput, annotation_submit
+from annotation.services.bulk import item_bulk_create
 from quality.review import selectors, services
+from quality.services import quality_run
 from tests.factories import add_items, add_member, make_project
+from tests.quality.helpers import votes_project
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +152,33 @@ def test_neighbours_follow_queue_order_even_for_a_decided_item():
     assert selectors.queue_neighbours(queryset=queue, item=items["t5"]) == (items["t4"].pk, None)
     # t6 is accepted (not in the queue) but its severity 0.99 still places it before t3
     assert selectors.queue_neighbours(queryset=queue, item=items["t6"]) == (None, items["t3"].pk)
+
+
+def test_a_gold_item_whose_votes_disagree_with_its_gold_label_reaches_the_queue_after_a_quality_run():
+    # Given ordinary items, a gold item "pos" that two annotators labelled "neg" and one they labelled "pos"
+    project, _, annotators = votes_project(
+        make_project, [["pos", "pos", "neg"], ["neg", "neg", "neg"]], consensus_method="majority_vote"
+    )
+    gold_rows = [{"external_id": f"g{i}", "text": f"gold text {i}", "gold_label": "pos"} for i in range(2)]
+    assert not item_bulk_create(project=project, rows=gold_rows).errors
+    gold = {item.external_id: item for item in Item.objects.filter(project=project, is_gold=True)}
+    for user in annotators[:2]:
+        for name, label in (("g0", "neg"), ("g1", "pos")):
+            data = AnnotationInput(item_id=gold[name].pk, labels=[label])
+            annotation_submit(project=project, user=user, data=data)
+    # When a real quality run executes
+    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    quality_run(job=job, context=JobContext(job))
+    # Then the mismatching gold item is in the review queue with reason gold_mismatch, still open (servable)
+    queue = {item.external_id: item for item in selectors.review_queue(project=project)}
+    assert "g0" in queue and "g1" not in queue
+    assert "gold_mismatch" in selectors.item_reasons(queue["g0"]) and queue["g0"].status in OPEN_STATUSES
+    only_gold = selectors.queue_filters_clean(reason="gold_mismatch")
+    assert _names(selectors.review_queue(project=project, filters=only_gold)) == ["g0"]
+    assert selectors.review_queue_counts(project=project)["gold_mismatch"] == 1
+    # and a reviewer's decision takes it out of the queue
+    reviewer = add_member(project, "reviewer")
+    services.review_decide(
+        project=project, reviewer=reviewer, item_id=gold["g0"].pk, action="accept", label="neg"
+    )
+    assert "g0" not in _names(selectors.review_queue(project=project))

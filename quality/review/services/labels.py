@@ -22,7 +22,7 @@ from quality.review.selectors import json_list_has
 from quality.services import quality_run_create
 
 # Keys the review page uses for its actions; new labels do not get them as hotkeys.
-REVIEW_KEYS = frozenset("adrejk")
+REVIEW_KEYS = frozenset("adrejkxh")
 MAX_NOTE = 500
 REMAP_CHUNK = 2000
 
