@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from activelearning.models import FeatureSpace, ModelVersion, Prediction
+from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction
 
 
 @admin.register(ModelVersion)
@@ -24,3 +24,19 @@ class PredictionAdmin(admin.ModelAdmin):
     list_filter = ("is_out_of_sample",)
     raw_id_fields = ("project", "item", "job")
     exclude = ("probs",)
+
+
+@admin.register(FeatureCache)
+class FeatureCacheAdmin(admin.ModelAdmin):
+    """View-only: a cache rebuilt by the feature jobs; the vector bytes are not shown."""
+
+    list_display = ("id", "item", "extractor", "error", "created_at")
+    raw_id_fields = ("item",)
+    exclude = ("vector",)
+    show_full_result_count = False  # one row per item and extractor: counting a large table on every page is slow
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

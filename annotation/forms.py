@@ -1,6 +1,10 @@
+import json
+
 from django import forms
 
 from annotation.models import Role, TaskType
+from annotation.profiling_hooks import profile_thresholds_problems
+from annotation.services.projects import SAMPLING_STRATEGIES
 
 
 class ProjectCreateForm(forms.Form):
@@ -33,3 +37,41 @@ class MemberAddForm(forms.Form):
 class GuidelineForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 16}), required=False)
     change_note = forms.CharField(max_length=500)
+
+
+class ProjectSettingsForm(forms.Form):
+    """The manager's settings form; field names are ``project_update`` keyword names."""
+
+    name = forms.CharField(max_length=200)
+    annotations_per_item = forms.IntegerField(
+        min_value=1, max_value=20, help_text="k: applies to new items and to items nobody has annotated yet."
+    )
+    max_annotations_per_item = forms.IntegerField(
+        min_value=1, max_value=20, help_text="Upper bound when annotators disagree (adaptive overlap)."
+    )
+    gold_rate = forms.FloatField(min_value=0.0, max_value=1.0)
+    lease_seconds = forms.IntegerField(min_value=30, max_value=86400, help_text="How long an item stays reserved.")
+    sampling_strategy = forms.ChoiceField(choices=[(name, name) for name in SAMPLING_STRATEGIES])
+    rescore_every = forms.IntegerField(min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0: never.")
+    route_flagged_to_review = forms.BooleanField(required=False, help_text="Unusable items go to review, not annotators.")
+    preannotation_for_annotators = forms.BooleanField(
+        required=False,
+        help_text="Show annotators the model's suggestion. It biases their labels towards the model and inflates "
+        "agreement; leave off unless speed matters more than independent labels.",
+    )
+    profile_thresholds = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='JSON, e.g. {"too_dark": 0.2, "text_too_long": 5000, "route_flags": ["corrupt", "empty"]}. '
+        "Applies to the next imports.",
+    )
+
+    def clean_profile_thresholds(self) -> dict:
+        raw = self.cleaned_data["profile_thresholds"].strip()
+        try:
+            value = json.loads(raw) if raw else {}
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg}.") from exc
+        problems = profile_thresholds_problems(value)
+        if problems:
+            raise forms.ValidationError(problems)
+        return value

@@ -302,6 +302,15 @@ def profile_text(text: str | bytes) -> dict[str, Any]:
     }
 
 
+# Every flag ``flags_for`` can raise (a project's ``route_flags`` setting may only name these).
+ALL_FLAGS = frozenset(
+    {
+        "corrupt", "decompression_bomb", "tiny", "too_dark", "too_bright", "low_contrast", "blurry", "too_short",
+        "silent", "mostly_silent", "clipped", "low_snr", "empty", "encoding_error", "mojibake", "too_long",
+    }
+)
+
+
 def flags_for(profile: dict[str, Any], thresholds: ProfileThresholds = ProfileThresholds()) -> list[str]:
     """Problem flags for a profile made by this module (unknown kinds give no flags). Flags: corrupt,
     decompression_bomb, tiny, too_dark, too_bright, low_contrast, blurry (images); corrupt, too_short,

@@ -94,3 +94,20 @@ def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
     ).exists():
         return job
     return None
+
+
+PREANNOTATION_WARNING = (
+    "This is the model's guess, shown because a manager turned pre-annotation on. It biases your label towards "
+    "the model and inflates agreement: decide for yourself, and disagree whenever the item says otherwise."
+)
+
+
+def suggestion_for_annotator(*, project: Project, item: Item) -> dict | None:
+    """The base model's suggestion for ``item`` when the project shows pre-annotations to annotators, else None.
+
+    Off by default: a suggestion anchors independent labels. Reads only the item's own fields (no query).
+    """
+    if not project.preannotation_for_annotators or item.predicted_label is None:
+        return None
+    probs = item.predicted_probs if isinstance(item.predicted_probs, dict) else None
+    return {"label": item.predicted_label, "probs": probs, "warning": PREANNOTATION_WARNING}

@@ -1,4 +1,6 @@
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -7,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from annotation import selectors
 from annotation.errors import ApplicationError, Forbidden, NotFound
-from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm
+from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm, ProjectSettingsForm
 from annotation.models import Role
 from annotation.panels import panels_for
 from annotation.permissions import project_for_role
@@ -119,6 +121,26 @@ def guideline_edit(request, pid: int):
 
 
 @login_required
+def project_settings(request, pid: int):
+    try:
+        project, _ = _project_or_deny(request, pid, Role.MANAGER)
+    except PermissionError as exc:
+        return forbidden(request, exc)
+    initial = {name: getattr(project, name) for name in ProjectSettingsForm.base_fields}
+    initial["profile_thresholds"] = json.dumps(project.profile_thresholds or {})
+    form = ProjectSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project_services.project_update(project=project, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("project-detail", pid=pid)
+    return render(request, "annotation/project_settings.html", {"project": project, "form": form})
+
+
+@login_required
 def label_page(request, pid: int):
     try:
         project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
@@ -133,6 +155,7 @@ def label_page(request, pid: int):
         "labels": labels,
         "guidelineVersion": guideline.version if guideline else 0,
         "acknowledged": membership.acknowledged_guideline_version if membership else (guideline.version if guideline else 0),
+        "preannotation": project.preannotation_for_annotators,
     }
     return render(
         request,

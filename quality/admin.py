@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from quality.models import AnnotatorQuality, ItemQuality, QualityReport
+from quality.models import (
+    AnnotatorQuality,
+    ItemQuality,
+    LabelExample,
+    LabelSchemaChange,
+    QualityReport,
+    ReviewDecision,
+)
 
 
 @admin.register(QualityReport)
@@ -21,3 +28,37 @@ class ItemQualityAdmin(admin.ModelAdmin):
 class AnnotatorQualityAdmin(admin.ModelAdmin):
     list_display = ("id", "report", "user", "n_annotations", "agreement_with_consensus", "quality_score")
     raw_id_fields = ("report", "user")
+
+
+class HistoryAdmin(admin.ModelAdmin):
+    """View-only: decisions and label-set changes are an append-only history written through quality.services
+    (which also move item status and trigger quality runs); editing a row here would bypass all of that."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReviewDecision)
+class ReviewDecisionAdmin(HistoryAdmin):
+    list_display = ("id", "project", "item", "reviewer", "action", "label", "is_current", "created_at")
+    list_filter = ("action", "is_current")
+    raw_id_fields = ("project", "item", "reviewer", "supersedes", "guideline")
+
+
+@admin.register(LabelSchemaChange)
+class LabelSchemaChangeAdmin(HistoryAdmin):
+    list_display = ("id", "project", "kind", "from_labels", "to_label", "author", "created_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("project", "author", "quality_job")
+
+
+@admin.register(LabelExample)
+class LabelExampleAdmin(admin.ModelAdmin):
+    list_display = ("id", "label", "item", "added_by", "note", "created_at")
+    raw_id_fields = ("label", "item", "added_by")

@@ -31,6 +31,9 @@ class NextApi(ProjectScopedApi):
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         body = {"assignment": assignment, "item": assignment.item}
+        suggestion = selectors.suggestion_for_annotator(project=project, item=assignment.item)
+        if suggestion is not None:
+            body["suggestion"] = suggestion
         return Response(s.NextOutputSerializer(body).data)
 
 

@@ -36,13 +36,29 @@ class ProjectDetailApi(ProjectScopedApi):
     @extend_schema(responses=s.ProjectOutputSerializer)
     def get(self, request, pid: int):
         project, membership = self.project_for(request, pid)
+        return Response(self._output(project, membership))
+
+    @extend_schema(
+        request=s.ProjectUpdateInputSerializer,
+        responses={200: s.ProjectOutputSerializer},
+        description="Change the project's settings (manager only); only the fields sent change.",
+    )
+    def patch(self, request, pid: int):
+        project, membership = self.project_for(request, pid, Role.MANAGER)
+        data = s.ProjectUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        project = project_services.project_update(project=project, **data.validated_data)
+        return Response(self._output(project, membership))
+
+    @staticmethod
+    def _output(project, membership) -> dict:
         guideline = selectors.guideline_latest(project=project)
         context = {
             "role": membership.role if membership else Role.MANAGER,
             "counts": selectors.project_status_counts(project=project),
             "guideline_version": guideline.version if guideline else None,
         }
-        return Response(s.ProjectOutputSerializer(project, context=context).data)
+        return s.ProjectOutputSerializer(project, context=context).data
 
 
 class MembershipListCreateApi(ProjectScopedApi):

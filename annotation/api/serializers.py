@@ -1,7 +1,10 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from annotation import blind, profiling_hooks
 from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
+from annotation.models.project import ConsensusMethod
+from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -28,10 +31,69 @@ class ProjectCreateInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     lease_seconds = serializers.IntegerField(required=False, min_value=30, max_value=86400)
     early_stopping = serializers.BooleanField(required=False)
-    sampling_strategy = serializers.ChoiceField(
-        required=False, choices=["random", "least_confidence", "margin", "entropy", "bald"]
-    )
+    sampling_strategy = serializers.ChoiceField(required=False, choices=list(SAMPLING_STRATEGIES))
     review_confidence_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    rescore_every = serializers.IntegerField(
+        required=False, min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0 turns it off."
+    )
+    profile_thresholds = serializers.DictField(
+        required=False, help_text="Profiling flag thresholds, route_flags, phash_distance, text_jaccard (see PATCH)."
+    )
+    route_flagged_to_review = serializers.BooleanField(required=False)
+    preannotation_for_annotators = serializers.BooleanField(required=False)
+
+    def validate_profile_thresholds(self, value: dict) -> dict:
+        return _valid_profile_thresholds(value)
+
+
+def _valid_profile_thresholds(value: dict) -> dict:
+    problems = profiling_hooks.profile_thresholds_problems(value)
+    if problems:
+        raise serializers.ValidationError(problems)
+    return value
+
+
+class ProjectUpdateInputSerializer(serializers.Serializer):
+    """Used with ``partial=True``: only the fields sent change. ``profile_thresholds`` replaces the whole object."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True)
+    annotations_per_item = serializers.IntegerField(
+        min_value=1, max_value=20, help_text="k; applies to new items and to items nobody has annotated yet."
+    )
+    max_annotations_per_item = serializers.IntegerField(min_value=1, max_value=20)
+    early_stopping = serializers.BooleanField()
+    gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0)
+    lease_seconds = serializers.IntegerField(min_value=30, max_value=86400)
+    sampling_strategy = serializers.ChoiceField(choices=list(SAMPLING_STRATEGIES))
+    consensus_method = serializers.ChoiceField(choices=ConsensusMethod.choices)
+    review_confidence_threshold = serializers.FloatField(min_value=0.0, max_value=1.0)
+    rescore_every = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0 turns it off."
+    )
+    profile_thresholds = serializers.DictField(
+        help_text="Flag thresholds (keys of annotation.profiling.ProfileThresholds), route_flags (list of flags "
+        "sent to review), phash_distance (0-64), text_jaccard (0-1]. Applies to the next imports."
+    )
+    route_flagged_to_review = serializers.BooleanField()
+    preannotation_for_annotators = serializers.BooleanField(
+        help_text="Show the model's suggestion to annotators (biases independent labels; off by default)."
+    )
+
+    def validate_profile_thresholds(self, value: dict) -> dict:
+        return _valid_profile_thresholds(value)
+
+    def validate(self, attrs: dict) -> dict:
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(set(self.initial_data) - set(UPDATABLE_SETTINGS))
+            if unknown:
+                raise serializers.ValidationError({key: ["This setting cannot be changed here."] for key in unknown})
+        k, max_k = attrs.get("annotations_per_item"), attrs.get("max_annotations_per_item")
+        if k is not None and max_k is not None and max_k < k:
+            raise serializers.ValidationError(
+                {"max_annotations_per_item": ["Must be at least annotations_per_item."]}
+            )
+        return attrs
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
@@ -45,7 +107,9 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "description", "task_type", "multi_label", "labels", "annotations_per_item",
             "max_annotations_per_item", "early_stopping", "gold_rate", "lease_seconds", "sampling_strategy",
-            "consensus_method", "review_confidence_threshold", "created_at", "counts", "role", "guideline_version",
+            "consensus_method", "review_confidence_threshold", "rescore_every", "profile_thresholds",
+            "route_flagged_to_review", "preannotation_for_annotators", "created_at", "counts", "role",
+            "guideline_version",
         ]
 
     def get_labels(self, project: Project) -> list[dict]:
@@ -122,9 +186,11 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class ItemAnnotatorSerializer(serializers.ModelSerializer):
-    """What an annotator may see of an item: content only — no labels, consensus, gold or predictions."""
+    """What an annotator may see of an item: content only — no labels, consensus, gold or predictions, and no
+    label-bearing metadata (earlier annotators' choices an importer kept, see ``annotation.blind``)."""
 
     media_url = serializers.SerializerMethodField()
+    metadata = serializers.SerializerMethodField()
 
     class Meta:
         model = Item
@@ -132,6 +198,9 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
 
     def get_media_url(self, item: Item) -> str | None:
         return f"/media/items/{item.pk}/" if item.file else None
+
+    def get_metadata(self, item: Item) -> dict:
+        return blind.metadata_for_annotator(item.metadata)
 
 
 class ItemListSerializer(serializers.ModelSerializer):
@@ -189,9 +258,19 @@ class AssignmentOutputSerializer(serializers.Serializer):
         return False  # gold items stay indistinguishable to the annotator
 
 
+class SuggestionOutputSerializer(serializers.Serializer):
+    label = serializers.JSONField(help_text="The base model's predicted label.")
+    probs = serializers.DictField(child=serializers.FloatField(), allow_null=True, help_text="label → probability")
+    warning = serializers.CharField()
+
+
 class NextOutputSerializer(serializers.Serializer):
     assignment = AssignmentOutputSerializer()
     item = ItemAnnotatorSerializer()
+    suggestion = SuggestionOutputSerializer(
+        required=False,
+        help_text="Only when the project shows pre-annotations to annotators and the model has a prediction.",
+    )
 
 
 class ProgressOutputSerializer(serializers.Serializer):

@@ -11,7 +11,8 @@ Annotations: LS annotations are labels by ordinary annotators, not verified trut
 kept as metadata (``metadata["ls_choices"]``: one list of choices per non-cancelled annotation) and never
 become gold. ``annotations_as="gold"`` makes a single agreed choice the gold label (only when every
 non-cancelled annotation chose exactly that one choice; otherwise gold stays empty and the choices are
-still kept in metadata).
+still kept in metadata). Annotators never see ``ls_choices``: ``annotation.blind`` strips it (and other
+label-bearing keys) from every annotator-facing payload; reviewers see it on the item detail.
 """
 
 from __future__ import annotations

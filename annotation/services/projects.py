@@ -6,10 +6,26 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from annotation.errors import Conflict, NotFound, ValidationFailed
-from annotation.models import Guideline, Label, Membership, Project, Role, TaskType
+from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
+from annotation.models.project import ConsensusMethod
+from annotation.profiling_hooks import profile_thresholds_problems
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
+# The active-learning layer's strategies (activelearning.strategies.STRATEGIES; this app may not import it).
+SAMPLING_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "bald")
+# Settings a manager may change after creation (task type, multi-label and the label set have their own paths).
+UPDATABLE_SETTINGS = (
+    "name", "description", "annotations_per_item", "max_annotations_per_item", "early_stopping", "gold_rate",
+    "lease_seconds", "sampling_strategy", "consensus_method", "review_confidence_threshold", "rescore_every",
+    "profile_thresholds", "route_flagged_to_review", "preannotation_for_annotators",
+)
+# Inclusive numeric ranges of the updatable numeric settings.
+_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "annotations_per_item": (1, 20), "max_annotations_per_item": (1, 20), "gold_rate": (0.0, 1.0),
+    "lease_seconds": (30, 86400), "review_confidence_threshold": (0.0, 1.0), "rescore_every": (0, 1_000_000),
+}
+_BOOLEAN_SETTINGS = ("early_stopping", "route_flagged_to_review", "preannotation_for_annotators")
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,8 @@ def project_create(
         raise ValidationFailed("annotations_per_item must be between 1 and 20.", field="annotations_per_item")
     if not 0.0 <= gold_rate <= 1.0:
         raise ValidationFailed("gold_rate must be between 0 and 1.", field="gold_rate")
+    if "profile_thresholds" in settings_fields and (problems := profile_thresholds_problems(settings_fields["profile_thresholds"])):
+        raise ValidationFailed(" ".join(problems), field="profile_thresholds")
     specs = _assign_hotkeys(labels)
     max_k = max(int(settings_fields.pop("max_annotations_per_item", 5) or 5), annotations_per_item)
     project = Project.objects.create(
@@ -90,6 +108,57 @@ def project_create(
     )
     Guideline.objects.create(project=project, version=1, body=guidelines, change_note="Initial version", author=user)
     Membership.objects.create(user=user, project=project, role=Role.MANAGER, acknowledged_guideline_version=1)
+    return project
+
+
+def _check_setting(name: str, value: object) -> None:
+    if name in _SETTING_RANGES:
+        low, high = _SETTING_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValidationFailed(f"{name} must be a number between {low} and {high}.", field=name)
+    elif name in _BOOLEAN_SETTINGS and not isinstance(value, bool):
+        raise ValidationFailed(f"{name} must be true or false.", field=name)
+    elif name == "name" and (not isinstance(value, str) or not value.strip()):
+        raise ValidationFailed("A project needs a name.", field="name")
+    elif name == "sampling_strategy" and value not in SAMPLING_STRATEGIES:
+        raise ValidationFailed(f"Unknown strategy; choose one of {', '.join(SAMPLING_STRATEGIES)}.", field=name)
+    elif name == "consensus_method" and value not in ConsensusMethod.values:
+        raise ValidationFailed(f"Unknown method; choose one of {', '.join(ConsensusMethod.values)}.", field=name)
+    elif name == "profile_thresholds" and (problems := profile_thresholds_problems(value)):
+        raise ValidationFailed(" ".join(problems), field=name)
+
+
+@transaction.atomic
+def project_update(*, project: Project, **changes: object) -> Project:
+    """Change a project's mutable settings (``UPDATABLE_SETTINGS``); only the given keys change.
+
+    ``annotations_per_item`` (k) applies to items added from now on and to items nobody has touched yet (new,
+    no annotation, still at the old k); items already in progress keep their target. Raising k above the
+    current maximum raises the maximum with it (as at creation). ``profile_thresholds`` is replaced as a
+    whole and applies to the next imports. Raises ValidationFailed naming the field for an unknown setting
+    or a bad value (e.g. a maximum below k).
+    """
+    for name, value in changes.items():
+        if name not in UPDATABLE_SETTINGS:
+            raise ValidationFailed("This setting cannot be changed here.", field=name)
+        _check_setting(name, value)
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    old_k = project.annotations_per_item
+    if isinstance(changes.get("name"), str):
+        changes["name"] = changes["name"].strip()
+    for name, value in changes.items():
+        setattr(project, name, value)
+    if project.max_annotations_per_item < project.annotations_per_item:
+        if "max_annotations_per_item" in changes:
+            raise ValidationFailed("Must be at least annotations_per_item.", field="max_annotations_per_item")
+        project.max_annotations_per_item = project.annotations_per_item
+        changes["max_annotations_per_item"] = project.max_annotations_per_item
+    if changes:
+        project.save(update_fields=list(changes))
+    if project.annotations_per_item != old_k:
+        Item.objects.filter(
+            project=project, status=ItemStatus.NEW, annotation_count=0, target_annotations=old_k
+        ).update(target_annotations=project.annotations_per_item)
     return project
 
 

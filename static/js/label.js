@@ -62,7 +62,7 @@
     comment.value = "";
   }
 
-  function render(item) {
+  function render(item, suggestion) {
     view.replaceChildren();
     const meta = document.createElement("div");
     meta.className = "muted small";
@@ -97,6 +97,21 @@
       text.textContent = item.text;  // textContent: item text is never interpreted as HTML
       view.appendChild(text);
     }
+    // Only sent when a manager turned pre-annotation on; shown with its bias warning, never pre-selected.
+    if (suggestion && config.preannotation) {
+      const box = document.createElement("p");
+      box.className = "suggestion";
+      box.id = "suggestion";
+      const label = Array.isArray(suggestion.label) ? suggestion.label.join(", ") : String(suggestion.label);
+      const p = suggestion.probs && suggestion.probs[label];
+      const strong = document.createElement("strong");
+      strong.textContent = `Model suggestion: ${label}` + (typeof p === "number" ? ` (${Math.round(p * 100)} %)` : "");
+      const warning = document.createElement("span");
+      warning.className = "small";
+      warning.textContent = ` — ${suggestion.warning}`;
+      box.append(strong, warning);
+      view.appendChild(box);
+    }
   }
 
   async function loadNext() {
@@ -119,7 +134,7 @@
     if (status !== 200) { say(errorText(data), true); return; }
     current = data;
     shownAt = performance.now();
-    render(data.item);
+    render(data.item, data.suggestion);
     await refreshProgress();
   }
 

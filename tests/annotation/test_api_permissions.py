@@ -75,6 +75,8 @@ ENDPOINTS = [
      (401, 201, 201, 201, 201, 201)),
     ("project-detail", "get", lambda w, r: f"{pp(w)}/", None,
      (401, 404, 200, 200, 200, 200)),
+    ("project-update", "patch", lambda w, r: f"{pp(w)}/", lambda w, r: {"gold_rate": 0.1},
+     (401, 404, 403, 403, 200, 200)),
     ("members-list", "get", lambda w, r: f"{pp(w)}/members/", None,
      (401, 404, 403, 403, 200, 200)),
     ("members-add", "post", lambda w, r: f"{pp(w)}/members/",
@@ -116,7 +118,7 @@ def test_permission_matrix(world, api, name, method, url, body, role, expected):
     # Given a caller of the given kind
     client = api(world.users.get(role)) if name != "token" else api()
     # When they call the endpoint
-    kwargs = {"format": "json"} if method == "post" else {}
+    kwargs = {"format": "json"} if method in ("post", "patch") else {}
     payload = body(world, role) if body else None
     response = getattr(client, method)(url(world, role), payload, **kwargs)
     # Then the status code is exactly the expected one
@@ -128,6 +130,7 @@ def test_permission_matrix(world, api, name, method, url, body, role, expected):
 def test_the_matrix_covers_every_api_route():
     # Given the routes the API serves
     patterns = {str(p.pattern) for p in get_resolver("annotation.urls_api").url_patterns}
-    # Then each one has a row in the matrix (projects, members and guidelines each serve two methods)
+    # Then each one has a row in the matrix (projects, project detail, members and guidelines each serve two
+    # methods)
     assert len(patterns) == 14
-    assert len(ENDPOINTS) == len(patterns) + 3
+    assert len(ENDPOINTS) == len(patterns) + 4
