@@ -83,6 +83,8 @@ class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
 
 class QualityAnnotatorListApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],

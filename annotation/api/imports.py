@@ -68,6 +68,8 @@ class IngressNearDupGroupSerializer(serializers.Serializer):
 class ImportListCreateApi(ProjectScopedApi):
     required_role = Role.MANAGER
     parser_classes = [MultiPartParser, FormParser]
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         request={"multipart/form-data": IngressUploadInputSerializer},
@@ -96,6 +98,8 @@ class ImportListCreateApi(ProjectScopedApi):
 
 class BatchListApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],

@@ -33,6 +33,8 @@ class ItemListFilterSerializer(serializers.Serializer):
 
 class ItemListApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[

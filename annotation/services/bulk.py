@@ -64,6 +64,12 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
     if not isinstance(row, dict):
         fail("non_field_errors", "Each row must be a JSON object.")
         return None
+    # PostgreSQL stores neither a NUL in text columns nor \u0000 in jsonb: without this check one such row
+    # made the whole call fail with a 500.
+    for field in ("external_id", "text", "tags", "metadata", "gold_label"):
+        if _contains_nul(row.get(field)):
+            fail(field, f"{field} contains a NUL character.")
+            return None
     external_id = row.get("external_id")
     if not isinstance(external_id, str | int) or not str(external_id).strip():
         fail("external_id", "external_id is required (a non-empty string).")
@@ -99,6 +105,16 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
         fail("text", f"text is longer than {MAX_TEXT} characters.")
         return None
     return text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def text_item(*, project: Project, external_id: str, text: str, metadata: dict, tags: list[str], gold: object) -> Item:

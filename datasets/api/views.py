@@ -23,6 +23,8 @@ from datasets.services import dataset_freeze_request
 
 class DatasetVersionListCreateApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
@@ -123,6 +125,8 @@ class DatasetVersionVerifyApi(APIView):
 
 class ItemDatasetVersionsApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],

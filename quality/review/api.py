@@ -102,6 +102,8 @@ class ReviewBulkDecideApi(ProjectScopedApi):
 
 class ReviewQueueApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(
         parameters=[
@@ -148,6 +150,8 @@ class ReviewItemDetailApi(ProjectScopedApi):
 
 class LabelChangeListApi(ProjectScopedApi):
     required_role = Role.REVIEWER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(responses=LabelChangeOutputSerializer(many=True), operation_id="label_changes_list")
     def get(self, request, pid: int):
