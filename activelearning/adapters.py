@@ -12,6 +12,7 @@ import math
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.files.storage import default_storage
@@ -19,10 +20,14 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from activelearning.features import FeatureMatrix
 from activelearning.models import FeatureCache, FeatureSpace, Prediction
 from annotation.models import Annotation, Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
+
+if TYPE_CHECKING:
+    # Type hints only: activelearning.features pulls in librosa and scikit-learn, which the web and worker
+    # processes must not load at startup (this module is imported by the services the apps import).
+    from activelearning.features import FeatureMatrix
 
 CHUNK = 2000
 TRAINABLE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW, ItemStatus.ACCEPTED)

@@ -2,9 +2,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from activelearning import selectors, services, strategies
+from activelearning import selectors, services
 from activelearning.models import ModelVersion
 from activelearning.priority import BAND_NAMES, BAND_STARTED
+from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
 from annotation.api.base import ProjectScopedApi
 from annotation.api.serializers import JobRefSerializer
 from annotation.errors import Conflict, NotFound
@@ -13,7 +14,7 @@ from annotation.models import Item, Role
 
 class ActiveLearningTrainInputSerializer(serializers.Serializer):
     strategy = serializers.CharField(
-        required=False, allow_blank=True, help_text=f"One of {', '.join(strategies.STRATEGIES)}; default: the latest model's strategy, "
+        required=False, allow_blank=True, help_text=f"One of {', '.join(STRATEGIES)}; default: the latest model's strategy, "
         "else the project's sampling strategy.",
     )
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
@@ -136,7 +137,7 @@ class ActiveLearningQueueApi(ProjectScopedApi):
     @extend_schema(
         parameters=[
             OpenApiParameter("limit", int, description=f"1 to {selectors.QUEUE_MAX}, default 50"),
-            OpenApiParameter("strategy", str, enum=list(strategies.STRATEGIES),
+            OpenApiParameter("strategy", str, enum=list(STRATEGIES),
                              description="Preview another strategy's order (re-ranked from stored scores)."),
         ],
         responses=ActiveLearningQueueOutputSerializer,

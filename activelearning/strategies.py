@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import entr
 
-STRATEGIES = ("random", "least_confidence", "margin", "entropy", "bald")
+from activelearning.strategy_names import STRATEGIES
 
 
 def _floating(array: np.ndarray) -> np.ndarray:

@@ -7,9 +7,10 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from activelearning import selectors, services, strategies
+from activelearning import selectors, services
 from activelearning.charts import learning_curve_chart
 from activelearning.models import ModelVersion
+from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
 from annotation.permissions import project_for_role
@@ -62,7 +63,7 @@ def model_page(request, pid: int):
     is_manager = membership is None or membership.has_role(Role.MANAGER)
     context = {
         "project": project, "job": job, "running": job is not None and not job.is_terminal,
-        "is_manager": is_manager, "strategies": strategies.STRATEGIES,
+        "is_manager": is_manager, "strategies": STRATEGIES,
         "current_strategy": version.strategy if version else project.sampling_strategy,
     }
     if version is not None:

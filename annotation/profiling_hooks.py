@@ -6,18 +6,24 @@ instead of annotators when ``project.route_flagged_to_review``), and the duplica
 ``annotation.services.near_duplicates``.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
 import mimetypes
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from annotation import dedup, drift, profiling
 from annotation.models import Project
+
+if TYPE_CHECKING:
+    # profiling (librosa, soundfile, scipy), drift and dedup (scipy) are imported inside the functions that use
+    # them: ingress code and serializers import this module, and web/worker startup must stay free of them.
+    from annotation import drift, profiling
 
 # Flags that make an item unlabellable as it stands. Milder ones (blurry, dark, clipped, low SNR, mojibake…)
 # stay in the annotators' queue and are shown on the batches page.
 DEFAULT_ROUTED_FLAGS = frozenset({"corrupt", "decompression_bomb", "empty", "encoding_error", "silent", "too_short"})
-_THRESHOLD_FIELDS = {f.name: f.type for f in dataclasses.fields(profiling.ProfileThresholds)}
 IMAGE_TYPES = {
     "PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif"),
     "WEBP": ("image/webp", ".webp"), "BMP": ("image/bmp", ".bmp"), "TIFF": ("image/tiff", ".tif"),
@@ -46,9 +52,11 @@ def profile_thresholds_problems(raw: object) -> list[str]:
     problems = []
     for key, value in raw.items():
         if key == "route_flags":
+            from annotation.profiling import ALL_FLAGS  # lazy: see TYPE_CHECKING above
+
             if not isinstance(value, list) or not all(isinstance(flag, str) for flag in value):
                 problems.append("route_flags must be a list of flag names.")
-            elif unknown := sorted(set(value) - profiling.ALL_FLAGS):
+            elif unknown := sorted(set(value) - ALL_FLAGS):
                 problems.append(f"route_flags: unknown flag(s) {', '.join(unknown)}.")
             continue
         if key not in THRESHOLD_RANGES:
@@ -68,10 +76,13 @@ def profile_thresholds_problems(raw: object) -> list[str]:
 
 
 def thresholds_for(project: Project) -> profiling.ProfileThresholds:
+    from annotation import profiling  # lazy: see TYPE_CHECKING above
+
+    fields = {f.name for f in dataclasses.fields(profiling.ProfileThresholds)}
     raw = project.profile_thresholds or {}
     known = {}
     for key, value in raw.items():
-        if key in _THRESHOLD_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        if key in fields and isinstance(value, int | float) and not isinstance(value, bool):
             known[key] = value
     return profiling.ProfileThresholds(**known)
 
@@ -86,6 +97,8 @@ def routed_to_review(*, project: Project, flags: list[str]) -> bool:
 
 def text_profile_normalised(*, project: Project, text: str) -> tuple[dict, list[str], str]:
     """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash."""
+    from annotation import dedup, profiling  # lazy: see TYPE_CHECKING above
+
     profile = profiling.profile_text(text)
     return profile, profiling.flags_for(profile, thresholds_for(project)), dedup.normalise_text(text)
 
@@ -116,6 +129,8 @@ def media_check(*, project: Project, data: bytes, file_name: str, kind: str) -> 
     browser. The content type comes from the decoded format, never from the file name."""
     if not data:
         return MediaCheck(error="The file is empty (0 bytes).")
+    from annotation import profiling  # lazy: see TYPE_CHECKING above
+
     thresholds = thresholds_for(project)
     if kind == "image":
         profile = profiling.profile_image(data)
@@ -152,6 +167,8 @@ def _described(file_name: str) -> str:
 
 def waveform_png(data: bytes) -> bytes | None:
     """A waveform + spectrogram PNG of audio bytes, or None when they do not decode."""
+    from annotation import profiling  # lazy: see TYPE_CHECKING above
+
     try:
         return profiling.render_audio_png(data)
     except ValueError:
@@ -159,6 +176,8 @@ def waveform_png(data: bytes) -> bytes | None:
 
 
 def summary_builder() -> drift.SummaryBuilder:
+    from annotation import drift  # lazy: see TYPE_CHECKING above
+
     return drift.SummaryBuilder()
 
 
@@ -180,6 +199,8 @@ def drift_findings(*, number: int, summary: drift.BatchSummary, earlier: list[di
     """Findings (with sentences) of this batch against the merged earlier batches; [] without a baseline."""
     if not earlier:
         return []
+    from annotation import drift  # lazy: see TYPE_CHECKING above
+
     baseline = drift.merge_summaries(drift.BatchSummary.from_dict(state) for state in earlier)
     findings = drift.compare(new=summary, baseline=baseline, label=f"Batch {number}")
     return [finding.to_dict() for finding in findings]

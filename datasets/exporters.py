@@ -5,18 +5,22 @@ chunk per batch, so memory stays flat however large the version is. The JSONL ex
 canonical form: its sha256 is the version's checksum (``sha256sum`` of a download can be compared to it).
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from django.db import connection, transaction
 
 from datasets.models import DatasetEntry, DatasetVersion
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _encode_string = json.encoder.encode_basestring  # the C encoder json.dumps(..., ensure_ascii=False) uses
 
@@ -152,6 +156,10 @@ class DrainableSink:
 
 
 def parquet_schema(*, multi_label: bool) -> pa.Schema:
+    # Lazy: pyarrow is only needed for Parquet; importing it here keeps web/worker startup (and the other
+    # export formats) free of it.
+    import pyarrow as pa
+
     return pa.schema(
         [
             ("item_id", pa.int64()),
@@ -171,6 +179,9 @@ def parquet_schema(*, multi_label: bool) -> pa.Schema:
 
 def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iterator[bytes]:
     """Parquet written one row group at a time into a sink that is drained after each group."""
+    import pyarrow as pa  # lazy: see parquet_schema
+    import pyarrow.parquet as pq
+
     schema = parquet_schema(multi_label=version.project.multi_label)
     sink = DrainableSink()
     writer = pq.ParquetWriter(sink, schema, compression="snappy")

@@ -18,6 +18,7 @@ PURE_MODULES = [
     *sorted((ROOT / "quality" / "metrics").glob("*.py")),
     *sorted((ROOT / "activelearning" / "features").glob("*.py")),
     ROOT / "activelearning" / "strategies.py",
+    ROOT / "activelearning" / "strategy_names.py",
     ROOT / "activelearning" / "basemodel.py",
     ROOT / "activelearning" / "stopping.py",
     ROOT / "activelearning" / "overlap.py",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from activelearning import adapters
-from activelearning.features import FeatureExtractor, TextFeatureExtractor, extractor_for
 from activelearning.models import FeatureSpace
 from annotation.jobs import JobContext
 from annotation.models import Project
+
+if TYPE_CHECKING:
+    from activelearning.features import FeatureExtractor
 
 # The pure module's defaults (2 x 2**18 hashed columns, 256 SVD components) keep a 537 MB dense SVD basis and
 # took minutes to fit on 2,000 short texts on the 2-core test machine; these keep the basis at ~8 MB.
@@ -33,6 +36,10 @@ class ActiveSpace:
 
 def _fresh_extractor(project: Project, seed: int, n_items: int) -> tuple[FeatureExtractor, dict, bool]:
     """(extractor, constructor params, fitted-on-corpus?) chosen by the project's task type."""
+    # Imported here, not at module level: the extractors pull in librosa and scikit-learn, which only a training
+    # job needs; web and worker startup import this module and must stay free of the ML stack.
+    from activelearning.features import TextFeatureExtractor, extractor_for
+
     extractor = extractor_for(project.task_type)
     if isinstance(extractor, TextFeatureExtractor):
         components = min(MAX_TEXT_COMPONENTS, max(2, n_items // ITEMS_PER_COMPONENT))

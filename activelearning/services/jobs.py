@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from activelearning import selectors, strategies
+from activelearning import selectors
 from activelearning.adapters import TRAINABLE_STATUSES
 from activelearning.services.training import strategy_check
+from activelearning.strategy_names import STRATEGIES
 from annotation.errors import Conflict
 from annotation.jobs import job_create
 from annotation.models import Item, Job, JobKind, Project
@@ -22,9 +23,9 @@ TRAIN_TASK = "activelearning.train"
 def _default_strategy(project: Project) -> str:
     """The strategy of the latest model, else the project's setting (margin when that is not a known one)."""
     latest = selectors.model_version_latest(project=project)
-    if latest is not None and latest.strategy in strategies.STRATEGIES:
+    if latest is not None and latest.strategy in STRATEGIES:
         return latest.strategy
-    return project.sampling_strategy if project.sampling_strategy in strategies.STRATEGIES else "margin"
+    return project.sampling_strategy if project.sampling_strategy in STRATEGIES else "margin"
 
 
 def _labelled_count(project: Project) -> int:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from activelearning import adapters, priority, strategies
-from activelearning.basemodel import BaseModel
+from activelearning import adapters, priority
 from activelearning.models import FeatureSpace
 from annotation.jobs import JobContext
 from annotation.models import ItemStatus, Project
+
+if TYPE_CHECKING:
+    from activelearning.basemodel import BaseModel  # type hints only: torch loads inside the training job
 
 N_MC_SAMPLES = 10
 EARLY_STOP_TARGET = 2
@@ -42,6 +45,8 @@ class PoolOutcome:
 
 def _all_scores(model: BaseModel, X: np.ndarray, proba: np.ndarray, rng: np.random.Generator, seed: int
                 ) -> dict[str, np.ndarray]:
+    from activelearning import strategies  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     finite = np.isfinite(X).all(axis=1)
     samples = np.full((N_MC_SAMPLES, *proba.shape), np.nan, dtype=np.float32)
     if finite.any():
@@ -113,6 +118,8 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
 
     Random sampling skips the diversity step (it is already spread out).
     """
+    from activelearning import strategies  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     outcome = PoolOutcome()
     ids: list[np.ndarray] = []
     batch = 0 if strategy == "random" else BATCH_SIZE
@@ -145,6 +152,8 @@ def cold_start_priorities(*, project: Project, space: FeatureSpace, seed: int, m
 
     Two passes over pool ids (ints only) and one over the sampled features: bounded memory for any pool size.
     """
+    from activelearning import strategies  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     rng = np.random.default_rng(seed)
     k = project.annotations_per_item
     fresh: list[np.ndarray] = []

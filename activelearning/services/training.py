@@ -9,20 +9,24 @@ and never leaves a second version behind.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
-from activelearning import adapters, stopping, strategies
-from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
+from activelearning import adapters
 from activelearning.models import ModelVersion
 from activelearning.relabel import activelab_scores, votes_matrix
 from activelearning.services import scoring, targets
 from activelearning.services.features import feature_space_ensure
+from activelearning.strategy_names import STRATEGIES
 from annotation.errors import ValidationFailed
 from annotation.jobs import JobContext
 from annotation.models import Job, Project
+
+if TYPE_CHECKING:
+    from activelearning.basemodel import BaseModel, TrainingConfig
 
 MIN_TRAIN = 10  # labelled items (with two classes or more) before a model replaces the cold-start rule
 N_FOLDS = 5
@@ -34,9 +38,9 @@ MAX_ACTIVELAB_CELLS = 20_000_000
 
 def strategy_check(strategy: object, *, field: str = "strategy") -> str:
     """The strategy name, or ValidationFailed naming the allowed ones."""
-    if strategy not in strategies.STRATEGIES:
+    if strategy not in STRATEGIES:
         raise ValidationFailed(
-            f"Unknown strategy {strategy!r}; use one of: {', '.join(strategies.STRATEGIES)}.", field=field
+            f"Unknown strategy {strategy!r}; use one of: {', '.join(STRATEGIES)}.", field=field
         )
     return str(strategy)
 
@@ -58,6 +62,10 @@ def _per_label(metrics, label_values: list[str]) -> dict:
 
 def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, config: TrainingConfig,
                           full_accuracy: float) -> tuple[list[dict], dict]:
+    # Lazy: torch and scipy load only inside a training job, never at web/worker startup.
+    from activelearning import stopping
+    from activelearning.basemodel import out_of_sample_proba
+
     def evaluate(rows: np.ndarray) -> float:
         if len(rows) == len(y):
             return full_accuracy  # the full set's k-fold accuracy is already known
@@ -89,6 +97,8 @@ def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, st
             "still pays."
         )
         return sentence, None
+    from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     advice = stopping.stopping_advice(
         labels_added=n_train - previous.n_train, accuracy_before=previous.cv_accuracy, accuracy_now=accuracy,
         share_changed=stability["changed_share"] if stability else 0.0, projected_at_2x=at_2x,
@@ -149,6 +159,8 @@ def _stability(outcome: scoring.PoolOutcome) -> dict | None:
     before, now = outcome.stability_arrays()
     if not len(before):
         return None
+    from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     result = stopping.prediction_stability(previous=before, current=now)
     return {"changed_share": result.share_changed, "kappa_vs_previous": result.cohens_kappa, "n_items": result.n_items}
 
@@ -166,6 +178,9 @@ def _cold_start(project: Project, job: Job, space, seed: int, reason: str, index
 
 def model_train_run(*, job: Job, context: JobContext) -> dict:
     """The work function of a ``train`` job (see the module docstring). Returns the job's result dict."""
+    # Lazy: torch loads only when a training job runs; web/worker startup imports this module via the tasks.
+    from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
+
     project = Project.objects.get(pk=job.project_id)
     seed = int(job.params.get("seed", 0))
     strategy = strategy_check(job.params.get("strategy", "margin"))

@@ -30,7 +30,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from annotation import dedup, ingress, jobs
+from annotation import ingress, jobs
 from annotation.errors import ValidationFailed
 from annotation.ingress import RawRow, RowError
 from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, Job, JobKind, Project, TaskType
@@ -365,6 +365,7 @@ class _Importer:
         return _Pending(line=row.line, item=item, size=len(data))
 
     def _text(self, row: RawRow, external_id: str, tags: list[str], gold: object) -> _Pending:
+        from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
         from annotation.profiling_hooks import routed_to_review, text_profile_normalised
 
         text = row.text

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.text import get_valid_filename
 
-from annotation.dedup import sha256_bytes
 from annotation.models import Item, ItemStatus, Project, TaskType
 
 MAX_MEDIA_BYTES = 256 * 1024 * 1024
@@ -121,6 +120,7 @@ def media_item(
     text: str = "",
 ) -> Item:
     """An unsaved Item for media bytes. Raises MediaRowError (field ``file``) when they cannot be decoded."""
+    from annotation.dedup import sha256_bytes  # lazy: scipy (keeps web/worker startup free of the ML stack)
     from annotation.profiling_hooks import media_check, routed_to_review
 
     if project.task_type == TaskType.TEXT:

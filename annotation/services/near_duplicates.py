@@ -13,7 +13,6 @@ import hashlib
 import numpy as np
 from django.db import transaction
 
-from annotation import dedup
 from annotation.models import Item, Project, TaskType
 
 DUPLICATE_FLAG = "duplicate"
@@ -53,6 +52,8 @@ def text_sketches(normalised: list[str]) -> list[bytes]:
 
 
 def _sketch_group(normalised: list[str], group: list[int], out: list[bytes]) -> None:
+    from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     sig = dedup.minhash_signatures([normalised[i] for i in group], num_perm=SKETCH_PERM)
     packed = (sig & np.uint64(0xFFFFFFFF)).astype("<u4")
     for row, index in enumerate(group):
@@ -65,6 +66,8 @@ def normalised_key(normalised: str) -> str:
 
 def _fill_missing_sketches(project: Project) -> int:
     """Sketch text items created outside the import job (bulk API), chunk by chunk."""
+    from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     filled = 0
     pending = Item.objects.filter(project=project, minhash__isnull=True).order_by("id")
     last = 0
@@ -104,6 +107,8 @@ def near_dup_refresh(*, project: Project) -> dict:
 
     Only items whose group or dup flags change are written (bulk_update in chunks). Returns counts.
     """
+    from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     thresholds = project.profile_thresholds or {}
     is_text = project.task_type == TaskType.TEXT
     if is_text:
@@ -164,6 +169,8 @@ def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> t
     band key and each is compared with its next ``LSH_WINDOW`` neighbours in the same bucket; candidates are
     verified (share of equal sketch entries >= ``threshold``) block by block and only verified edges are kept.
     """
+    from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+
     index = np.flatnonzero(has)
     sig = sketches[index]
     n = len(index)

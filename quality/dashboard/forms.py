@@ -4,7 +4,7 @@ from django import forms
 
 from annotation.models.item import ItemStatus
 from annotation.selectors import ITEM_ORDERINGS
-from quality.metrics.label_issues import REASON_CODES
+from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 
 
 class DashboardItemFilterForm(forms.Form):

@@ -28,7 +28,7 @@ from activelearning.models import ModelVersion
 from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Label, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list
-from quality.metrics.label_issues import REASON_CODES
+from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import AnnotatorQuality, QualityReport, ReviewAction, ReviewDecision
 
 SERIES_TTL = 300

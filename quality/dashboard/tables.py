@@ -19,7 +19,7 @@ from annotation.models import Project
 from annotation.models.item import ItemStatus
 from quality.dashboard import figures, selectors
 from quality.dashboard.figures import Table
-from quality.metrics.label_issues import REASON_CODES
+from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import ReviewAction
 
 # An issue is open until a reviewer accepts or discards the item.

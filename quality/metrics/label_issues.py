@@ -32,6 +32,7 @@ from cleanlab.rank import get_label_quality_scores
 
 from quality.metrics.consensus_oos import cross_val_pred_probs
 from quality.metrics.consensus_result import require_pred_probs
+from quality.metrics.reason_codes import REASON_CODES
 
 __all__ = [
     "REASON_CODES",
@@ -42,15 +43,6 @@ __all__ = [
     "find_label_issues_from_features",
 ]
 
-REASON_CODES = (
-    "model_disagrees",
-    "low_consensus_confidence",
-    "annotators_split",
-    "gold_mismatch",
-    "near_duplicate_conflict",
-    "profile_flag",
-    "unsure_or_unusable",
-)
 REASON_WEIGHTS = np.array([0.9, 0.7, 0.6, 1.0, 0.8, 0.4, 0.5])
 
 

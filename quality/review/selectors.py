@@ -17,7 +17,7 @@ from django.db.models.functions import RowNumber
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from quality.metrics.label_issues import REASON_CODES
+from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import ItemQuality, LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 
 QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
