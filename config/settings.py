@@ -207,7 +207,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # visibility_timeout: an unacked task (acks_late) is redelivered after this many seconds when its
     # worker died; long jobs also have the stuck-job sweep.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+    # max_retries/interval_*: a publish from a web request gives up after ~1 s when Redis is down instead of
+    # kombu's ~6 s per message (13 s per submission with two hooks, measured), which would tie up every web
+    # worker; the label is already committed and the job sweep re-sends queued jobs. The worker's own
+    # reconnect loop uses broker_connection_max_retries, not these (celery/celery#4627).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -25,6 +25,8 @@ chmod 755 "$WORK"
 cleanup() {
   if [ -n "${PG_STARTED:-}" ]; then runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true; fi
   if [ -n "${REDIS_PID:-}" ]; then kill "$REDIS_PID" 2>/dev/null || true; fi
+  # tests/hardening/test_outages.py restarts Redis as a daemon on the same port: stop that one too.
+  if [ -n "${REDIS_PORT:-}" ]; then redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -36,9 +38,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
   PGPORT="$(free_port)"
   mkdir -p "$WORK/pg" && chown postgres:postgres "$WORK/pg"
   runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg" -A trust -U labelgate --no-sync >/dev/null
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w \
-    -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+  PG_OPTS="-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/log" -w -o "$PG_OPTS" start >/dev/null
   PG_STARTED=1
+  # What tests/hardening/test_outages.py needs to stop and restart this throwaway server (never a given one).
+  export LABELGATE_TEST_PG_CTL="$PGBIN/pg_ctl" LABELGATE_TEST_PG_DATA="$WORK/pg" LABELGATE_TEST_PG_OPTS="$PG_OPTS"
   export DATABASE_URL="postgres://labelgate@127.0.0.1:$PGPORT/postgres"
   echo "==> PostgreSQL on port $PGPORT"
 fi
@@ -48,6 +52,7 @@ if [ -z "${CELERY_BROKER_URL:-}" ]; then
   REDIS_PID=$!
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  export LABELGATE_TEST_REDIS_PORT="$REDIS_PORT"  # the outage tests may stop and restart this throwaway Redis
   echo "==> Redis on port $REDIS_PORT"
 fi
 export LABELGATE_VAR_DIR="$WORK/var"

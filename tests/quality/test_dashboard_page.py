@@ -259,3 +259,26 @@ def test_query_count_is_pinned_and_the_same_for_an_empty_and_a_seeded_project(cl
     cache.clear()
     assert _render_queries(client, seeded.reviewer, seeded.project.pk) == QUERIES_COLD
     assert _render_queries(client, seeded.reviewer, seeded.project.pk) == QUERIES_WARM
+
+
+def test_counts_are_live_on_small_projects_and_cached_briefly_on_large_ones(monkeypatch):
+    from annotation.models import Item
+    from quality.dashboard import selectors
+    from tests.factories import add_items
+
+    # Given a 3-item project whose counts were read once
+    project = make_project()
+    add_items(project, 3)
+    assert selectors.status_counts(project=project)["new"] == 3
+    # When an item changes status, a small project shows it at once
+    Item.objects.filter(project=project).filter(pk=Item.objects.filter(project=project).first().pk).update(
+        status="discarded")
+    assert selectors.status_counts(project=project)["discarded"] == 1
+    # But once the project counts as large, the counts are served from the cache for COUNTS_TTL seconds
+    monkeypatch.setattr(selectors, "LARGE_COUNT", 3)
+    cache.clear()
+    assert selectors.status_counts(project=project)["discarded"] == 1
+    Item.objects.filter(project=project, status="new").update(status="discarded")
+    assert selectors.status_counts(project=project)["discarded"] == 1
+    cache.clear()
+    assert selectors.status_counts(project=project)["discarded"] == 3
