@@ -104,7 +104,10 @@ def guideline_edit(request, pid: int):
         return forbidden(request, exc)
     current = selectors.guideline_latest(project=project)
     form = GuidelineForm(request.POST or None, initial={"body": current.body if current else ""})
-    if request.method == "POST" and form.is_valid():
+    # "Preview" renders the draft exactly as annotators will see it, without publishing a version.
+    previewing = request.method == "POST" and "preview" in request.POST
+    preview_html = markdown_to_safe_html(request.POST.get("body", "")) if previewing else None
+    if request.method == "POST" and not previewing and form.is_valid():
         try:
             guideline = project_services.guideline_create(project=project, author=request.user, **form.cleaned_data)
         except ApplicationError as exc:
@@ -116,7 +119,7 @@ def guideline_edit(request, pid: int):
     panels = panels_for(project=project, user=request.user, membership_role=Role.MANAGER, place="guideline")
     return render(
         request, "annotation/guideline_edit.html",
-        {"project": project, "form": form, "versions": versions, "panels": panels},
+        {"project": project, "form": form, "versions": versions, "panels": panels, "preview_html": preview_html},
     )
 
 

@@ -78,11 +78,56 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) 
 
 
 @pytest.fixture
-def worker(celery_worker_process, transactional_db) -> WorkerProcess:
-    """The real worker; tests using it commit their data (transactional_db) so the worker can see it."""
+def worker(celery_worker_process, transactional_db) -> Iterator[WorkerProcess]:
+    """The real worker; tests using it commit their data (transactional_db) so the worker can see it.
+
+    After the test, waits (bounded) until the worker has nothing queued or running: a task still running
+    would hold locks on tables the test's teardown truncates (a deadlock) or write into the next test."""
     if celery_worker_process.proc is None or celery_worker_process.proc.poll() is not None:
         celery_worker_process.start()
-    return celery_worker_process
+    yield celery_worker_process
+    if celery_worker_process.proc is not None and celery_worker_process.proc.poll() is None:
+        wait_until_worker_idle()
+
+
+def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:
+    from config.celery import app
+
+    broker = app.conf.broker_url or ""
+    if not broker.startswith("redis"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    end = time.monotonic() + deadline_seconds
+    while time.monotonic() < end:
+        queued = client.llen("celery")
+        replies = app.control.inspect(timeout=0.5).active() or {}
+        running = sum(len(tasks) for tasks in replies.values())
+        if queued == 0 and running == 0:
+            return
+        time.sleep(0.2)
+
+
+PARKED_QUEUE = "labelgate-test-parked"
+
+
+@pytest.fixture(autouse=True)
+def _park_tasks_unless_the_test_uses_the_worker(request, monkeypatch):
+    """The real worker is session-wide: once started it would also run the tasks that tests which never asked
+    for it enqueue, racing their assertions ("the job is still queued") and their database teardown. Those
+    tests' tasks still go to the real broker, but to a queue no worker consumes."""
+    if "worker" in request.fixturenames:
+        return
+    from config.celery import app
+
+    send_task = app.send_task
+
+    def parked(name, args=None, kwargs=None, **options):
+        options["queue"] = PARKED_QUEUE
+        return send_task(name, args=args, kwargs=kwargs, **options)
+
+    monkeypatch.setattr(app, "send_task", parked)
 
 
 def wait_for_job(job_id, *, deadline_seconds: float = 180.0, worker: WorkerProcess | None = None):

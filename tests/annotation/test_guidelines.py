@@ -130,3 +130,24 @@ def test_label_page_shows_the_sanitised_guideline(project, client):
     html = response.content.decode()
     assert "<strong>always</strong>" in html
     assert "alert('pwn')" not in html
+
+
+def test_preview_renders_the_draft_safely_and_publishes_nothing(project, client):
+    # Given a manager editing the guideline
+    client.force_login(project.created_by)
+    before = project.guidelines.count()
+    # When they preview a draft with markdown and a script, without a change note
+    draft = "## Sarcasm\nCounts as **neg**. <script>alert('x')</script>"
+    response = client.post(f"/projects/{project.pk}/guideline/", {"body": draft, "change_note": "", "preview": "1"})
+    # Then the page shows the rendered draft, sanitised, keeps the draft in the editor, and no version is created
+    assert response.status_code == 200
+    html = response.content.decode()
+    preview = html.split('id="guideline-preview"', 1)[1]
+    assert "<h2>Sarcasm</h2>" in preview and "<strong>neg</strong>" in preview
+    assert "alert('x')" not in preview
+    assert "## Sarcasm" in html  # still in the textarea
+    assert project.guidelines.count() == before
+    # And publishing the same draft with a note creates exactly one new version
+    response = client.post(f"/projects/{project.pk}/guideline/", {"body": draft, "change_note": "sarcasm"})
+    assert response.status_code == 302
+    assert project.guidelines.count() == before + 1
