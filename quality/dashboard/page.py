@@ -97,8 +97,9 @@ def _agreement(src: tables.DashboardSource) -> dict:
         "by_version": by_version,
         "by_version_chart": svg.interval_chart(
             rows=[(f"v{v}", "") for v in by_version.column("guideline_version")],
-            series=[_interval_series(by_version, "Krippendorff's α", "krippendorff_alpha", None, None),
-                    _interval_series(by_version, "Fleiss' κ", "fleiss_kappa", None, None),
+            series=[_interval_series(by_version, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low",
+                                     "alpha_ci_high"),
+                    _interval_series(by_version, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high"),
                     _interval_series(by_version, "HLP", "hlp", "hlp_ci_low", "hlp_ci_high")],
             percent=False,
         ) if by_version.rows else None,

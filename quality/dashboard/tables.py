@@ -228,13 +228,16 @@ def table_agreement_over_time(src: DashboardSource) -> Table:
 
 def table_agreement_by_version(src: DashboardSource) -> Table:
     table = Table("agreement_by_version", "Agreement per guideline version (latest run)", [
-        "guideline_version", "n_annotations", "krippendorff_alpha", "fleiss_kappa", "percent_agreement", "hlp",
-        "hlp_ci_low", "hlp_ci_high"])
+        "guideline_version", "n_annotations", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa",
+        "kappa_ci_low", "kappa_ci_high", "percent_agreement", "hlp", "hlp_ci_low", "hlp_ci_high"])
     per_version = src.report.per_guideline_version if src.report else {}
     for version, row in sorted(per_version.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
         low, high = figures.interval(row, "hlp")
-        table.rows.append([version, row.get("n_annotations"), row.get("krippendorff_alpha"), row.get("fleiss_kappa"),
-                           row.get("percent_agreement"), row.get("hlp"), low, high])
+        alpha_low, alpha_high = figures.interval(row, "krippendorff_alpha")
+        kappa_low, kappa_high = figures.interval(row, "fleiss_kappa")
+        table.rows.append([version, row.get("n_annotations"), row.get("krippendorff_alpha"), alpha_low, alpha_high,
+                           row.get("fleiss_kappa"), kappa_low, kappa_high, row.get("percent_agreement"),
+                           row.get("hlp"), low, high])
     return table
 
 

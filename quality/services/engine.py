@@ -296,20 +296,25 @@ def _per_tag(data: ProjectData, hlp: HlpReport | None) -> dict:
     return out
 
 
-def _per_version(data: ProjectData, hlp: HlpReport | None) -> dict:
+def _per_version(data: ProjectData, hlp: HlpReport | None, n_boot: int = 0) -> dict:
+    """Agreement and HLP per guideline version, with item-bootstrap intervals (``n_boot`` resamples) so a manager
+    can tell whether a revision really raised agreement."""
     table = data.table
     out = {}
     groups = list(enumerate(data.guideline_versions.tolist()))[-MAX_VERSIONS:]
     for g, version in groups:
         mask = table.group == g
         sub = table.restrict(mask)
-        overall = agreement_report(table=sub, n_boot=0).overall
+        overall = agreement_report(table=sub, n_boot=n_boot).overall
         row = {
             "n_annotations": int(mask.sum()),
             "percent_agreement": overall.percent_agreement,
             "krippendorff_alpha": overall.krippendorff_alpha,
             "fleiss_kappa": overall.fleiss_kappa,
         }
+        for metric in ("krippendorff_alpha", "fleiss_kappa"):
+            if metric in overall.ci:
+                row[f"{metric}_ci"] = list(overall.ci[metric])
         if hlp is not None and g in hlp.consensus.human.per_group:
             row.update(_estimate(hlp.consensus.human.per_group[g]))
             if hlp.consensus.model is not None:
@@ -454,7 +459,7 @@ def run_quality(
 
     progress(0.8, "annotators")
     annotators = _annotator_rows(data, consensus, agreement)
-    per_version = _per_version(data, hlp)
+    per_version = _per_version(data, hlp, n_boot=n_boot)
     errors: list = []
     model_accuracy = None
     if hlp is not None:

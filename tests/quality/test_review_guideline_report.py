@@ -56,3 +56,44 @@ def test_a_guideline_revision_shows_up_per_version_in_the_quality_report(client)
     table = html.split('id="per-version"')[1].split("</table>")[0]
     assert "<td>v1</td>" in table and "<td>v2</td>" in table
     assert "16.7%" in table and "66.7%" in table
+
+
+def test_per_version_agreement_has_bootstrap_intervals_that_separate_a_real_improvement(client):
+    import csv
+    import io
+    import random
+
+    # Given 30 items annotated at random under v1 and 30 nearly unanimously under v2 (3 annotators each)
+    rng = random.Random(5)
+    labels = ["pos", "neg", "neutral"]
+    project = make_project(consensus_method="majority_vote")
+    add_items(project, 60)
+    items = items_of(project)
+    annotators = [add_member(project) for _ in range(3)]
+    for item in items[:30]:
+        for user in annotators:
+            annotate(project, item, user, rng.choice(labels), version=1)
+    guideline_create(project=project, author=project.created_by, body="Clearer.", change_note="clearer")
+    for n, item in enumerate(items[30:]):
+        truth = labels[n % 3]
+        for a, user in enumerate(annotators):
+            annotate(project, item, user, labels[(n + 1) % 3] if (n, a) == (0, 0) else truth, version=2)
+    # When a quality run with a bootstrap runs
+    job = quality_services.quality_run_create(project=project, user=project.created_by, n_boot=60)
+    quality_services.quality_run(job=job, context=JobContext(job))
+    Job.objects.filter(pk=job.pk).update(status="succeeded")
+    # Then each version's α and κ carry an interval around the estimate, and v2's lies wholly above v1's
+    per_version = QualityReport.objects.get(job=job).per_guideline_version
+    for version in ("1", "2"):
+        for metric in ("krippendorff_alpha", "fleiss_kappa"):
+            low, high = per_version[version][f"{metric}_ci"]
+            assert low <= per_version[version][metric] <= high, (version, metric)
+    assert per_version["2"]["krippendorff_alpha_ci"][0] > per_version["1"]["krippendorff_alpha_ci"][1]
+    # And the dashboard's per-version CSV carries the same bounds
+    client.force_login(project.created_by)
+    body = client.get(f"/projects/{project.pk}/dashboard/?csv=agreement_by_version").content.decode()
+    rows = {r["guideline_version"]: r for r in csv.DictReader(io.StringIO(body))}
+    for version in ("1", "2"):
+        low, high = per_version[version]["krippendorff_alpha_ci"]
+        assert float(rows[version]["alpha_ci_low"]) == pytest.approx(low, abs=1e-6)  # CSV keeps 6 places
+        assert float(rows[version]["alpha_ci_high"]) == pytest.approx(high, abs=1e-6)
