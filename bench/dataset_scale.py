@@ -189,7 +189,7 @@ def write_results(args, results: list[dict]) -> None:
         f"PostgreSQL (throwaway, fsync off) on the same machine, Python {platform.python_version()}. "
         f"{args.items:,} labelled text items, {args.items * args.annotations:,} live annotations. "
         "Each phase ran in its own process; peak RSS is that process's maximum resident set "
-        "(baseline = after Django setup, before the phase: importing the apps loads torch and friends). "
+        "(baseline = after Django setup, before the phase: the apps no longer import torch or pandas at startup). "
         "Python CPU s is the phase process's own CPU time, DB backend CPU s that of its PostgreSQL backend "
         "(read from /proc; background writers and WAL not included); load avg is the "
         "1-minute load average at the end of the phase (the machine has 2 cores and was shared).",

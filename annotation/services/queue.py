@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models import BooleanField, Count, Exists, F, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,9 +32,20 @@ def _active_leases(now) -> Subquery:
     return Coalesce(Subquery(leases), Value(0))
 
 
+# Our own constants inlined as SQL literals (see _pick); never user input.
+_OPEN_LITERAL = RawSQL(
+    '"annotation_item"."status" IN ({})'.format(", ".join(f"'{status}'" for status in OPEN_STATUSES)), (),
+    output_field=BooleanField(),
+)
+
+
 def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
-    queryset = Item.objects.filter(project=project, status__in=OPEN_STATUSES, is_gold=gold).exclude(Exists(seen))
+    # Written so SQLite can walk the partial queue index (project, is_gold, priority DESC, id) WHERE status IN open:
+    # it uses a partial index only when the query repeats the index's condition with literal values (Django binds
+    # "status__in" as parameters), and it cannot seek on "NOT is_gold" (how it renders is_gold=False). Without
+    # both, every call sorted all open items: 15 ms at 50,000 items, ~90 ms at 100,000, instead of under 1 ms.
+    queryset = Item.objects.filter(_OPEN_LITERAL, project=project, is_gold__in=[gold]).exclude(Exists(seen))
     if not gold:
         queryset = queryset.annotate(leases=_active_leases(now)).filter(
             target_annotations__gt=F("annotation_count") + F("leases")
