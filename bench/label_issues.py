@@ -28,22 +28,8 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from bench.digits_confusions import PARTNERS, SEEDS, K  # noqa: E402
 from quality.metrics.label_issues import find_label_issues_from_features  # noqa: E402
-
-K = 10
-PARTNERS = {
-    0: [6],
-    1: [7],
-    2: [3, 7],
-    3: [5, 8],
-    4: [9],
-    5: [3, 8],
-    6: [0, 5],
-    7: [1, 2],
-    8: [3, 5],
-    9: [4, 7],
-}
-SEEDS = range(5)
 
 
 def corrupt(labels: np.ndarray, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -17,8 +17,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """Yield a DATABASE_URL; honours an existing BENCH_DATABASE_URL instead of starting a server."""
+def throwaway_postgres(extra_options: str = "") -> Iterator[str]:
+    """Yield a DATABASE_URL; honours an existing BENCH_DATABASE_URL instead of starting a server.
+
+    ``extra_options`` are more ``-c name=value`` server settings (e.g. a larger ``work_mem``)."""
     if os.environ.get("BENCH_DATABASE_URL"):
         yield os.environ["BENCH_DATABASE_URL"]
         return
@@ -33,7 +35,7 @@ def throwaway_postgres() -> Iterator[str]:
     subprocess.run(run + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "labelgate", "--no-sync"], check=True,
                    stdout=subprocess.DEVNULL)
     options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=512MB "
-               "-c synchronous_commit=off -c fsync=off -c full_page_writes=off")
+               "-c synchronous_commit=off -c fsync=off -c full_page_writes=off " + extra_options)
     subprocess.run(run + [f"{bindir}/pg_ctl", "-D", data, "-l", f"{data}/log", "-w", "-o", options, "start"], check=True,
                    stdout=subprocess.DEVNULL)
     try:

@@ -26,24 +26,10 @@ from sklearn.model_selection import StratifiedKFold  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+from bench.digits_confusions import PARTNERS, SEEDS, K  # noqa: E402
 from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote  # noqa: E402
 from quality.metrics.consensus_oos import cross_val_pred_probs  # noqa: E402
 from quality.metrics.table import AnnotationTable  # noqa: E402
-
-K = 10
-PARTNERS = {
-    0: [6],
-    1: [7],
-    2: [3, 7],
-    3: [5, 8],
-    4: [9],
-    5: [3, 8],
-    6: [0, 5],
-    7: [1, 2],
-    8: [3, 5],
-    9: [4, 7],
-}
-SEEDS = range(5)
 
 
 def annotator_confusions(rng: np.random.Generator) -> np.ndarray:

@@ -10,53 +10,17 @@ Run: /root/.lgvenv/bin/python bench/quality_scale.py [--items 200000] [--per-ite
 """
 
 import argparse
-import contextlib
-import glob
 import json
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def postgres():
-    if os.environ.get("BENCH_DATABASE_URL"):
-        yield os.environ["BENCH_DATABASE_URL"]
-        return
-    bindir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
-    work = tempfile.mkdtemp(prefix="labelgate-quality-bench-")
-    os.chmod(work, 0o755)
-    data = os.path.join(work, "data")
-    os.mkdir(data)
-    shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-    run = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run, f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "labelgate", "--no-sync"],
-                   check=True, stdout=subprocess.DEVNULL)
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c work_mem=64MB "
-               "-c synchronous_commit=off -c fsync=off -c full_page_writes=off")
-    subprocess.run([*run, f"{bindir}/pg_ctl", "-D", data, "-l", f"{data}/log", "-w", "-o", options, "start"],
-                   check=True, stdout=subprocess.DEVNULL)
-    try:
-        yield f"postgres://labelgate@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL)
-        shutil.rmtree(work, ignore_errors=True)
+from bench.pgserver import throwaway_postgres  # noqa: E402
 
 
 def setup_django(url: str) -> None:
@@ -275,7 +239,7 @@ def main() -> None:
         setup_django(os.environ["BENCH_CHILD_URL"])
         run_child(args.child, args.job)
         return
-    with postgres() as url:
+    with throwaway_postgres("-c work_mem=64MB") as url:
         setup_django(url)
         from django.core.management import call_command
 
