@@ -22,6 +22,15 @@ def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
 
 
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    return project.memberships.select_related("user").order_by("user__username", "id")
+
+
+def guideline_list(*, project: Project) -> QuerySet[Guideline]:
+    """Every version, newest first; bodies run to 200k characters, so callers paginate."""
+    return project.guidelines.select_related("author").order_by("-version", "id")
+
+
 def project_status_counts(*, project: Project) -> dict[str, int]:
     rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("id"))
     counts = {status: 0 for status in ItemStatus.values}

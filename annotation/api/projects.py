@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.base import ProjectScopedApi
+from annotation.api.pagination import StandardPagination
 from annotation.models import Role
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
@@ -15,11 +16,16 @@ from annotation.services.projects import LabelSpec
 
 class ProjectListCreateApi(APIView):
     permission_classes = [IsAuthenticated]
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope of GET;
+    # POST answers one object and stays unwrapped.
+    pagination_class = StandardPagination
 
     @extend_schema(responses=s.ProjectListItemSerializer(many=True), operation_id="projects_list")
     def get(self, request):
         memberships = selectors.project_list_for_user(user=request.user)
-        return Response(s.ProjectListItemSerializer(memberships, many=True).data)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(memberships, request, view=self)
+        return paginator.get_paginated_response(s.ProjectListItemSerializer(page, many=True).data)
 
     @extend_schema(request=s.ProjectCreateInputSerializer, responses={201: s.ProjectOutputSerializer})
     def post(self, request):
@@ -63,12 +69,15 @@ class ProjectDetailApi(ProjectScopedApi):
 
 class MembershipListCreateApi(ProjectScopedApi):
     required_role = Role.MANAGER
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
 
     @extend_schema(responses=s.MembershipOutputSerializer(many=True), operation_id="members_list")
     def get(self, request, pid: int):
         project, _ = self.project_for(request, pid)
-        members = project.memberships.select_related("user").order_by("user__username", "id")
-        return Response(s.MembershipOutputSerializer(members, many=True).data)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.membership_list(project=project), request, view=self)
+        return paginator.get_paginated_response(s.MembershipOutputSerializer(page, many=True).data)
 
     @extend_schema(request=s.MembershipInputSerializer, responses={201: s.MembershipOutputSerializer})
     def post(self, request, pid: int):
@@ -80,11 +89,15 @@ class MembershipListCreateApi(ProjectScopedApi):
 
 
 class GuidelineListCreateApi(ProjectScopedApi):
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
+    pagination_class = StandardPagination
+
     @extend_schema(responses=s.GuidelineOutputSerializer(many=True), operation_id="guidelines_list")
     def get(self, request, pid: int):
         project, _ = self.project_for(request, pid)
-        guidelines = project.guidelines.select_related("author").order_by("-version")
-        return Response(s.GuidelineOutputSerializer(guidelines, many=True).data)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.guideline_list(project=project), request, view=self)
+        return paginator.get_paginated_response(s.GuidelineOutputSerializer(page, many=True).data)
 
     @extend_schema(request=s.GuidelineInputSerializer, responses={201: s.GuidelineOutputSerializer})
     def post(self, request, pid: int):
