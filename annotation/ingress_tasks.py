@@ -1,10 +1,12 @@
-"""Celery task for file imports: load the job, run the import work function under the job lifecycle."""
+"""Celery tasks for file imports and duplicate-group refreshes: load the job, run its work function under the
+job lifecycle."""
 
 from celery import shared_task
 
 from annotation import jobs
 
 IMPORT_TASK = "annotation.import"
+NEAR_DUP_REFRESH_TASK = "annotation.near_dup_refresh"
 
 
 @shared_task(name=IMPORT_TASK, acks_late=True)
@@ -12,3 +14,10 @@ def import_file(*, job_id: str) -> None:
     from annotation.services.imports import import_run
 
     jobs.job_execute(job_id=job_id, work=import_run)
+
+
+@shared_task(name=NEAR_DUP_REFRESH_TASK, acks_late=True)
+def near_dup_refresh(*, job_id: str) -> None:
+    from annotation.services.near_duplicates import near_dup_refresh_run
+
+    jobs.job_execute(job_id=job_id, work=near_dup_refresh_run)

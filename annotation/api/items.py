@@ -17,7 +17,7 @@ class ItemBulkCreateApi(ProjectScopedApi):
     @extend_schema(request=s.BulkItemRowSerializer(many=True), responses={201: s.BulkResultSerializer, 200: s.BulkResultSerializer})
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
-        result = item_bulk_create(project=project, rows=request.data)
+        result = item_bulk_create(project=project, rows=request.data, refresh_duplicates=True)
         return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal
 
 from annotation.ingress.jsonreader import DEFAULT_MAX_RECORD_CHARS, JsonArraySyntaxError, iter_json_array
-from annotation.ingress.rows import RawRow, RowError, SeenIds, split_tags
+from annotation.ingress.rows import RawRow, RowError, SeenIds, split_tags, without_nul
 
 _MEDIA_KEYS = ("image", "audio")
 
@@ -43,7 +43,8 @@ def _choices(task: dict[str, Any]) -> list[list[str]]:
 def task_to_row(
     task: Any, *, line: int, annotations_as: Literal["metadata", "gold"] = "metadata"
 ) -> RawRow | RowError:
-    """Map one Label Studio task to a row; a task without a ``data`` object is a ``RowError``."""
+    """Map one Label Studio task to a row; a task without a ``data`` object, or with a NUL character in a
+    field, is a ``RowError``."""
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         return RowError(line, "data", "a Label Studio task needs a 'data' object")
     data = dict(task["data"])
@@ -66,14 +67,16 @@ def task_to_row(
         agreed = {tuple(c) for c in choices}
         if annotations_as == "gold" and len(agreed) == 1 and len(choices[0]) == 1:
             gold = choices[0][0]
-    return RawRow(
-        line=line,
-        external_id=None if ext is None else str(ext),
-        text=text,
-        file_url=file_url,
-        metadata=metadata,
-        tags=tags,
-        gold_label=gold,
+    return without_nul(
+        RawRow(
+            line=line,
+            external_id=None if ext is None else str(ext),
+            text=text,
+            file_url=file_url,
+            metadata=metadata,
+            tags=tags,
+            gold_label=gold,
+        )
     )
 
 

@@ -57,6 +57,41 @@ def split_tags(value: Any) -> list[str]:
     return [str(p).strip() for p in parts if str(p).strip()]
 
 
+def contains_nul(value: Any) -> bool:
+    """True when ``value`` is a string holding U+0000, or a dict/list with such a key or item at any depth.
+
+    PostgreSQL stores neither a NUL in text columns nor ``\\u0000`` in jsonb: a row holding one would fail the
+    whole insert (a bulk call, an import chunk) instead of only itself.
+    """
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def nul_message(field_name: str) -> str:
+    return f"{field_name} contains a NUL character."
+
+
+def without_nul(row: RawRow) -> RawRow | RowError:
+    """``row``, or a ``RowError`` on its first field holding a NUL character (see ``contains_nul``)."""
+    for name, value in (
+        ("external_id", row.external_id),
+        ("text", row.text),
+        ("file", row.file_name),
+        ("file_url", row.file_url),
+        ("metadata", row.metadata),
+        ("tags", row.tags),
+        ("gold_label", row.gold_label),
+    ):
+        if contains_nul(value):
+            return RowError(row.line, name, nul_message(name))
+    return row
+
+
 def _optional_str(value: Any) -> str | None:
     if value is None:
         return None
@@ -69,8 +104,8 @@ def row_from_record(record: Mapping[str, Any], *, line: int, parse_metadata_json
 
     Metadata is every key outside ``KNOWN_KEYS``, then the ``metadata`` key merged over it: a JSON object
     string when ``parse_metadata_json`` (CSV), a dict otherwise (JSON). A ``metadata`` value that is not an
-    object gives a ``RowError`` for that row. ``text`` is kept verbatim, even when empty: emptiness is a
-    profiling flag, not an import error.
+    object gives a ``RowError`` for that row, and so does a NUL character in any field (``without_nul``).
+    ``text`` is kept verbatim, even when empty: emptiness is a profiling flag, not an import error.
     """
     metadata: dict[str, Any] = {k: v for k, v in record.items() if k not in KNOWN_KEYS and k is not None}
     raw_meta = record.get("metadata")
@@ -89,15 +124,17 @@ def row_from_record(record: Mapping[str, Any], *, line: int, parse_metadata_json
     tags = record.get("tags")
     if tags is not None and not isinstance(tags, str | list):
         return RowError(line, "tags", "tags must be a ';'-separated string or a list of strings")
-    return RawRow(
-        line=line,
-        external_id=_optional_str(record.get("external_id")),
-        text=text,
-        file_name=_optional_str(record.get("file")),
-        file_url=_optional_str(record.get("file_url")),
-        metadata=metadata,
-        tags=split_tags(tags),
-        gold_label=_optional_str(record.get("gold_label")),
+    return without_nul(
+        RawRow(
+            line=line,
+            external_id=_optional_str(record.get("external_id")),
+            text=text,
+            file_name=_optional_str(record.get("file")),
+            file_url=_optional_str(record.get("file_url")),
+            metadata=metadata,
+            tags=split_tags(tags),
+            gold_label=_optional_str(record.get("gold_label")),
+        )
     )
 
 

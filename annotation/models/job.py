@@ -20,6 +20,7 @@ class JobKind(models.TextChoices):
     QUALITY = "quality", "Quality run"
     TRAIN = "train", "Model training and scoring"
     FREEZE = "freeze", "Dataset freeze"
+    NEAR_DUPLICATES = "near_duplicates", "Duplicate groups refresh"
 
 
 class Job(models.Model):

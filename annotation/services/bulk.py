@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from annotation.ingress.rows import contains_nul, nul_message
 from annotation.models import Item, Project, TaskType
 from annotation.services import items as item_services
 from annotation.services.items import BulkResult, RowIssue
@@ -10,11 +11,15 @@ MAX_TEXT = 1_000_000
 MAX_ROWS = 10_000
 
 
-def item_bulk_create(*, project: Project, rows: object, source: str = "bulk API") -> BulkResult:
+def item_bulk_create(
+    *, project: Project, rows: object, source: str = "bulk API", refresh_duplicates: bool = False
+) -> BulkResult:
     """Validate and insert rows of ``[{external_id, text?, metadata?, tags?, gold_label?}]``.
 
     Re-sending the same rows is idempotent: existing external ids count as duplicates. Media rows (file_b64,
-    file_url) go through ``annotation.services.media_rows`` for image/audio projects.
+    file_url) go through ``annotation.services.media_rows`` for image/audio projects. With
+    ``refresh_duplicates``, creating items schedules a project-wide duplicate-group refresh job after commit
+    (the API does; in-process seeding leaves it to the import or refresh that follows).
     Raises ValidationFailed when the body is not a list or is too long (nothing is stored then).
     """
     from annotation.errors import ValidationFailed
@@ -53,6 +58,11 @@ def item_bulk_create(*, project: Project, rows: object, source: str = "bulk API"
             batch.n_errors = len(result.errors)
             batch.save(update_fields=["n_created", "n_duplicates", "n_errors"])
         result.batch_id = batch.number
+        if refresh_duplicates:
+            from annotation.services.near_duplicates import near_dup_refresh_schedule
+
+            # A scan of the whole project: a job (shared by the calls that arrive before it starts), after commit.
+            transaction.on_commit(lambda: near_dup_refresh_schedule(project=project))
     result.created = len(fresh)
     return result
 
@@ -64,11 +74,10 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
     if not isinstance(row, dict):
         fail("non_field_errors", "Each row must be a JSON object.")
         return None
-    # PostgreSQL stores neither a NUL in text columns nor \u0000 in jsonb: without this check one such row
-    # made the whole call fail with a 500.
+    # Without this check one such row made the whole call fail with a 500 on PostgreSQL (see contains_nul).
     for field in ("external_id", "text", "tags", "metadata", "gold_label"):
-        if _contains_nul(row.get(field)):
-            fail(field, f"{field} contains a NUL character.")
+        if contains_nul(row.get(field)):
+            fail(field, nul_message(field))
             return None
     external_id = row.get("external_id")
     if not isinstance(external_id, str | int) or not str(external_id).strip():
@@ -105,16 +114,6 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
         fail("text", f"text is longer than {MAX_TEXT} characters.")
         return None
     return text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
-
-
-def _contains_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
 
 
 def text_item(*, project: Project, external_id: str, text: str, metadata: dict, tags: list[str], gold: object) -> Item:

@@ -1,4 +1,5 @@
-"""Project-wide exact and near-duplicate groups, recomputed in bulk at the end of an import.
+"""Project-wide exact and near-duplicate groups, recomputed in bulk at the end of an import, and by a
+refresh job after items arrive through the bulk API.
 
 Exact duplicates share a sha256 (same bytes / same text under another external id): both are kept, flagged
 ``duplicate`` and put in one group. Near duplicates — images within a pHash Hamming distance, texts equal
@@ -13,7 +14,8 @@ import hashlib
 import numpy as np
 from django.db import transaction
 
-from annotation.models import Item, Project, TaskType
+from annotation import jobs
+from annotation.models import Item, Job, JobKind, JobStatus, Project, TaskType
 
 DUPLICATE_FLAG = "duplicate"
 NEAR_DUPLICATE_FLAG = "near_duplicate"
@@ -27,6 +29,7 @@ VERIFY_BLOCK = 200_000
 WRITE_CHUNK = 2000
 DEFAULT_HAMMING = 6
 DEFAULT_JACCARD = 0.8
+REFRESH_TASK = "annotation.near_dup_refresh"
 
 
 def text_sketches(normalised: list[str]) -> list[bytes]:
@@ -159,6 +162,32 @@ def near_dup_refresh(*, project: Project) -> dict:
     exact[exact_l] = True
     exact[exact_r] = True
     return _store(ids, old_group, new_group, exact)
+
+
+def near_dup_refresh_schedule(*, project: Project) -> Job:
+    """A refresh job for the project that has not started yet: the one already queued, or a new one enqueued
+    after commit. ``near_dup_refresh`` reads the whole project, so callers that add items often (the bulk API)
+    share one waiting job instead of queueing a scan each.
+
+    Precondition: the caller's new items are committed (call it from ``transaction.on_commit``); otherwise a
+    queued job could start, and read the project, before they are visible. Two concurrent callers may both
+    create a job; the later run then finds nothing to change.
+    """
+    waiting = (
+        Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES, status=JobStatus.QUEUED)
+        .order_by("created_at", "id")
+        .first()
+    )
+    if waiting is not None:
+        return waiting
+    return jobs.job_create(kind=JobKind.NEAR_DUPLICATES, task_name=REFRESH_TASK, project=project)
+
+
+def near_dup_refresh_run(job: Job, context: jobs.JobContext) -> dict:
+    """Work function of the ``annotation.near_dup_refresh`` task; returns ``near_dup_refresh``'s counts."""
+    project = Project.objects.get(pk=job.project_id)
+    context.progress(0.05, "finding duplicates")
+    return near_dup_refresh(project=project)
 
 
 def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:

@@ -128,3 +128,45 @@ def test_near_duplicate_groups_api_reports_label_disagreement(media_roots, api):
     assert [m["external_id"] for m in group["members"]] == ["g1", "g2"]
     bad = api(project.created_by).get(f"/api/projects/{project.pk}/near-duplicates/?limit=0")
     assert bad.status_code == 400 and "limit" in bad.json()
+
+
+def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_it_starts(
+    media_roots, api, django_capture_on_commit_callbacks
+):
+    from annotation import jobs
+    from annotation.models import Job, JobKind, JobStatus
+    from annotation.services.near_duplicates import near_dup_refresh_run
+    from config.celery import app
+
+    project = make_project()
+    client = api(project.created_by)
+    url = f"/api/projects/{project.pk}/items/bulk/"
+
+    def post(rows):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url, rows, format="json")
+        assert response.status_code in (200, 201), response.content
+        return Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES).order_by("created_at")
+
+    # Given a bulk call, then a second one and a call that creates nothing, all before the refresh job starts
+    post([{"external_id": "b1", "text": LONG_A}])
+    post([{"external_id": "b2", "text": LONG_B}, {"external_id": "b3", "text": UNRELATED}])
+    waiting = post([{"external_id": "b1", "text": LONG_A}])
+    # Then one refresh job is queued for all of them, under a task name the worker registers
+    (job,) = waiting
+    app.loader.import_default_modules()  # what a worker does at startup
+    assert job.status == JobStatus.QUEUED and job.task_name in app.tasks
+    assert state(project)["b2"] == (None, [])
+    # When it runs
+    jobs.job_execute(job_id=str(job.pk), work=near_dup_refresh_run)
+    job.refresh_from_db()
+    # Then the bulk items are grouped without waiting for a file import
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["groups"] == 1 and job.result["items_in_groups"] == 2
+    b1 = Item.objects.get(project=project, external_id="b1").pk
+    now = state(project)
+    assert now["b1"] == (b1, ["near_duplicate"]) and now["b2"] == (b1, ["near_duplicate"])
+    assert now["b3"] == (None, [])
+    # And a later bulk call queues a new job, since the finished one cannot see its items
+    after = post([{"external_id": "b4", "text": UNRELATED}])
+    assert [j.status for j in after] == [JobStatus.SUCCEEDED, JobStatus.QUEUED]

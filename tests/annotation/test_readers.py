@@ -195,6 +195,32 @@ def test_labelstudio_task_without_data_is_a_row_error():
     assert len(_rows(out)) == 1
 
 
+def test_nul_characters_are_row_errors_in_every_json_format_and_the_zip_manifest(tmp_path):
+    # Given a NUL in a tag, a metadata key, a gold label and a Label Studio meta value (PostgreSQL stores none)
+    jsonl = b'{"external_id": "a", "text": "x", "tags": ["t\\u0000"]}\n{"external_id": "b", "text": "y"}\n'
+    array = b'[{"external_id": "a", "text": "x", "metadata": {"k\\u0000": 1}}, {"external_id": "b", "text": "y"}]'
+    export = b'[{"id": 1, "data": {"text": "x"}, "meta": {"k": "v\\u0000"}}, {"id": 2, "data": {"text": "y"}}]'
+    manifest = zipfile.ZipFile(tmp_path / "m.zip", "w")
+    manifest.writestr("manifest.csv", "file,gold_label\na.png,p\x00s\nb.png,neg\n")
+    manifest.writestr("a.png", b"\x89PNG a")
+    manifest.writestr("b.png", b"\x89PNG b")
+    manifest.close()
+    # When each is read
+    outputs = {
+        "jsonl": list(read_jsonl(io.BytesIO(jsonl))),
+        "json": list(read_json_array(io.BytesIO(array))),
+        "labelstudio": list(read_labelstudio(io.BytesIO(export))),
+        "zip": list(read_zip(str(tmp_path / "m.zip"))),
+    }
+    # Then the first row of each is an error on its field and the second row still arrives
+    expected = {"jsonl": (1, "tags"), "json": (1, "metadata"), "labelstudio": (1, "metadata"), "zip": (2, "gold_label")}
+    for name, out in outputs.items():
+        assert [(e.line, e.field, e.message) for e in _errors(out)] == [
+            (*expected[name], f"{expected[name][1]} contains a NUL character.")
+        ], name
+        assert len(_rows(out)) == 1, name
+
+
 @pytest.mark.parametrize(
     ("name", "head", "expected"),
     [
