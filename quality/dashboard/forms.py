@@ -5,6 +5,7 @@ from django import forms
 from annotation.models.item import ItemStatus
 from annotation.selectors import ITEM_ORDERINGS
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
+from quality.review.services.decisions import MAX_REASON
 
 
 class DashboardItemFilterForm(forms.Form):
@@ -15,6 +16,12 @@ class DashboardItemFilterForm(forms.Form):
     issue_kind = forms.ChoiceField(required=False, choices=[("", "any"), *((k, k) for k in REASON_CODES)])
     batch = forms.IntegerField(required=False, min_value=1)
     label = forms.CharField(required=False, max_length=100)
+    annotator_label = forms.CharField(
+        required=False, max_length=100, help_text="Some annotator's live annotation carries this label."
+    )
+    discard_reason = forms.CharField(
+        required=False, max_length=MAX_REASON, help_text="The item's current decision is a discard with this reason."
+    )
     ordering = forms.ChoiceField(required=False, choices=[(k, k) for k in ITEM_ORDERINGS])
 
     def clean_status(self) -> str:
@@ -33,5 +40,6 @@ class DashboardItemFilterForm(forms.Form):
         return {
             "status": data["status"] or None, "tag": data["tag"] or None, "flag": data["flag"] or None,
             "has_issue": has_issue, "issue_kind": data["issue_kind"] or None, "batch": data["batch"],
-            "label": data["label"] or None, "ordering": data["ordering"] or "id",
+            "label": data["label"] or None, "annotator_label": data["annotator_label"] or None,
+            "discard_reason": data["discard_reason"] or None, "ordering": data["ordering"] or "id",
         }

@@ -71,6 +71,7 @@ def _labels(src: tables.DashboardSource) -> dict:
         "confusion_chart": svg.heatmap(
             row_labels=confusion.column("consensus"), col_labels=src.labels,
             values=[row[1 : 1 + k] for row in confusion.rows], row_hrefs=confusion.column("link"),
+            cell_hrefs=tables.confusion_cell_urls(src, confusion),
         ) if confusion.rows else None,
     }
 

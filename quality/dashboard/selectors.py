@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from annotation.models.item import ItemStatus
 from annotation.selectors import item_list
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import AnnotatorQuality, QualityReport, ReviewAction, ReviewDecision
+from quality.review.selectors import json_list_has, label_mapping_for
 
 SERIES_TTL = 300
 COUNTS_TTL = 30
@@ -254,11 +255,25 @@ def week_start(day: date) -> date:
 
 
 
-def items_filtered(*, project: Project, issue_kind: str | None = None, **filters) -> QuerySet[Item]:
-    """``annotation.selectors.item_list`` plus a filter on one label-issue reason (the dashboard's links)."""
+def items_filtered(*, project: Project, issue_kind: str | None = None, annotator_label: str | None = None,
+                   discard_reason: str | None = None, **filters) -> QuerySet[Item]:
+    """``annotation.selectors.item_list`` plus the filters only the dashboard's links need: one label-issue
+    reason; some annotator's live annotation carrying a label (a confusion cell: its old names before a merge or
+    rename count too, as in the quality run; one more query for the mapping); a current discard with a reason
+    (a bar of the discard-reason chart). Each is one ``EXISTS`` or condition in the items query."""
     queryset = item_list(project=project, **filters)
     if issue_kind:
         queryset = queryset.filter(_kind_filter(issue_kind))
+    if annotator_label:
+        aliases = [annotator_label, *(old for old, new in label_mapping_for(project=project).items()
+                                      if new == annotator_label)]
+        said = Q()
+        for value in aliases:
+            said |= json_list_has("labels", value)
+        queryset = queryset.filter(Exists(Annotation.objects.filter(said, item=OuterRef("pk"), is_live=True)))
+    if discard_reason:
+        queryset = queryset.filter(Exists(ReviewDecision.objects.filter(
+            item=OuterRef("pk"), is_current=True, action=ReviewAction.DISCARD, reason=discard_reason)))
     return queryset.select_related("batch").only(
         "id", "external_id", "status", "text", "tags", "flags", "consensus_label", "consensus_confidence",
         "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "created_at", "batch__number",

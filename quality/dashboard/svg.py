@@ -218,9 +218,10 @@ def heat_colour(share: float) -> str:
 
 
 def heatmap(*, row_labels: Sequence[str], col_labels: Sequence[str], values: Sequence[Sequence[float]],
-            row_hrefs: Sequence[str] | None = None, cell: int = 44, label_width: int = 110,
-            header: int = 60) -> dict:
-    """Cells coloured by their share of the row total (a confusion matrix reads row by row)."""
+            row_hrefs: Sequence[str] | None = None, cell_hrefs: Sequence[Sequence[str]] | None = None,
+            cell: int = 44, label_width: int = 110, header: int = 60) -> dict:
+    """Cells coloured by their share of the row total (a confusion matrix reads row by row). A cell links to
+    ``cell_hrefs[r][c]`` if given, else to its row's ``row_hrefs[r]``; row labels link to ``row_hrefs``."""
     cells = []
     for r, values_row in enumerate(values):
         total = sum(values_row) or 0
@@ -230,12 +231,14 @@ def heatmap(*, row_labels: Sequence[str], col_labels: Sequence[str], values: Seq
                 "x": label_width + c * cell, "y": header + r * cell, "size": cell - 2, "value": value,
                 "text": _number(value), "share": round(share, 4), "fill": heat_colour(share),
                 "ink": "#ffffff" if share > 0.55 else "#1d2330", "row": row_labels[r], "col": col_labels[c],
-                "href": row_hrefs[r] if row_hrefs else "", "cx": label_width + c * cell + (cell - 2) / 2,
+                "href": cell_hrefs[r][c] if cell_hrefs else (row_hrefs[r] if row_hrefs else ""),
+                "cx": label_width + c * cell + (cell - 2) / 2,
                 "cy": header + r * cell + (cell - 2) / 2, "diagonal": r == c,
             })
     return {
         "width": label_width + cell * len(col_labels) + 4, "height": header + cell * len(row_labels) + 4,
         "cells": cells,
-        "rows": [{"text": t, "y": header + r * cell + (cell - 2) / 2, "x": label_width - 6} for r, t in enumerate(row_labels)],
+        "rows": [{"text": t, "y": header + r * cell + (cell - 2) / 2, "x": label_width - 6,
+                  "href": row_hrefs[r] if row_hrefs else ""} for r, t in enumerate(row_labels)],
         "cols": [{"text": t, "x": label_width + c * cell + (cell - 2) / 2, "y": header - 8} for c, t in enumerate(col_labels)],
     }

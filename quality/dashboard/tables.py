@@ -147,8 +147,12 @@ def table_activity(src: DashboardSource) -> Table:
 
 
 def table_annotators(src: DashboardSource) -> Table:
+    """Annotations (every row written, now) per annotator beside the latest quality run's figures, which are
+    ``GET /api/projects/{pid}/annotators/``'s: that run counted only the live annotations of items not discarded
+    at the time, hence its own ``run_annotations`` column. Annotators of either source are listed."""
     table = Table("annotators", "Annotators", ["annotator", "annotations", "recent_annotations",
-                                               "median_lead_time_s", "agreement_with_consensus"])
+                                               "median_lead_time_s", "agreement_with_consensus",
+                                               "run_annotations", "quality_score"])
     recent_from = src.last_bucket().toordinal() - (7 if src.bucket == "day" else 28)
     totals: dict[int, list] = {}
     for row in src.activity["annotations"]:
@@ -157,10 +161,13 @@ def table_annotators(src: DashboardSource) -> Table:
         if row["bucket"].toordinal() > recent_from:
             entry[2] += row["n"]
     stored = {row["user_id"]: row for row in src.annotators}
+    for user_id, row in stored.items():
+        totals.setdefault(user_id, [row["username"], 0, 0])
     for user_id, (username, n, recent) in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[1][0])):
         quality = stored.get(user_id, {})
         table.rows.append([username, n, recent, quality.get("median_lead_time_s"),
-                           quality.get("agreement_with_consensus")])
+                           quality.get("agreement_with_consensus"), quality.get("n_annotations"),
+                           quality.get("quality_score")])
     return table
 
 
@@ -197,6 +204,14 @@ def table_labels_by_annotator(src: DashboardSource) -> Table:
     for row in _usable_confusions(src):
         table.rows.append([row["username"], *figures.shares(figures.column_sums(row["confusion"]))])
     return table
+
+
+def confusion_cell_urls(src: DashboardSource, table: Table) -> list[list[str]]:
+    """Per cell of ``table_confusion``: the items with that consensus (or final) label on which some annotator's
+    live annotation gives the column's label. A cell counts annotations in the latest run, the list items now,
+    so an item two annotators labelled alike is one row for two in the cell."""
+    return [[src.items_url(label=consensus, annotator_label=given) for given in src.labels]
+            for consensus in table.column("consensus")]
 
 
 def table_confusion(src: DashboardSource) -> Table:
@@ -376,7 +391,11 @@ def table_issue_kinds(src: DashboardSource) -> Table:
 def table_discard_reasons(src: DashboardSource) -> Table:
     table = Table("discard_reasons", "Discarded items by reason", ["reason", "items", "link"])
     for row in src.discards:
-        table.rows.append([row["reason"] or "(no reason)", row["n"], src.items_url(status=ItemStatus.DISCARDED)])
+        # Every discard made through review has a reason; a blank one (imported history) can only link to all
+        # discarded items.
+        link = (src.items_url(discard_reason=row["reason"]) if row["reason"]
+                else src.items_url(status=ItemStatus.DISCARDED))
+        table.rows.append([row["reason"] or "(no reason)", row["n"], link])
     return table
 
 

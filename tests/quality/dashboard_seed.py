@@ -296,7 +296,8 @@ def seed_project(*, n_items: int, days: int = 60, n_annotators: int = 12, n_batc
                 project=project, job=model_jobs[v], version=v + 1, extractor="tfidf:1", extractor_name="tfidf",
                 extractor_version="1", strategy="margin" if v < n_model_versions - 1 else "entropy",
                 label_values=list(LABELS), n_train=n_train, cv_accuracy=curve[-1]["accuracy"], learning_curve=curve,
-                projection={"method": "power_law", "points": [
+                # The shape training stores (activelearning/services/training.py), so the model API serves it.
+                projection={"method": "power_law", "a": 0.6, "b": 0.3, "c": 0.1, "points": [
                     {"factor": f, "n": int(f * n_train), "accuracy": min(0.99, curve[-1]["accuracy"] + 0.02 * f)}
                     for f in (2, 5, 10)]},
                 stability=None if v == 0 else {"changed_share": 0.2 / (v + 1), "kappa_vs_previous": 0.7 + 0.05 * v,

@@ -2,11 +2,16 @@
 400 naming the field."""
 
 import re
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 
 from annotation.models import Item, Role
+from quality.review.services import label_rename, review_decide
 from tests.factories import add_items, add_member, make_project
+from tests.quality.helpers import annotate
+from tests.quality.review_helpers import review_project
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +20,10 @@ def _count(html: str) -> int:
     match = re.search(r'data-count="(\d+)"', html)
     assert match, html[:500]
     return int(match.group(1))
+
+
+def _ids(html: str) -> set[int]:
+    return {int(pk) for pk in re.findall(r'data-item="(\d+)"', html)}
 
 
 @pytest.fixture
@@ -85,3 +94,61 @@ def test_bad_filters_are_a_400_naming_the_field(client, project_with_items, quer
     html = response.content.decode()
     assert f'data-field="{field}"' in html and message in html
     assert 'id="item-table"' not in html
+
+
+def test_discard_reason_bars_link_to_the_items_whose_current_decision_is_that_discard(client):
+    # Given items discarded for a reason, one re-discarded for another and one discarded and then accepted
+    project = make_project()
+    add_items(project, 6)
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    reviewer = add_member(project, Role.REVIEWER)
+
+    def decide(item, action, **fields):
+        review_decide(project=project, reviewer=reviewer, item_id=item.pk, action=action, **fields)
+
+    for item in items[:3]:
+        decide(item, "discard", reason="blurry photo")
+    decide(items[2], "discard", reason="off topic & noisy")
+    decide(items[3], "discard", reason="off topic & noisy")
+    decide(items[4], "discard", reason="blurry photo")
+    decide(items[4], "accept", label="pos")
+    client.force_login(reviewer)
+    # When the dashboard draws the discard reasons
+    html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    chart = html[html.index('id="chart-discards"'):]
+    bars = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
+                      chart[: chart.index("</svg>")])
+    # Then each bar links with its reason to a list of exactly the items it counts
+    assert {unescape(label): int(n) for _, label, n in bars} == {"blurry photo": 2, "off topic & noisy": 2}
+    expected = {"blurry photo": {items[0].pk, items[1].pk}, "off topic & noisy": {items[2].pk, items[3].pk}}
+    for href, label, n in bars:
+        url = unescape(href)
+        assert url == f"/projects/{project.pk}/items/?{urlencode({'discard_reason': unescape(label)})}"
+        listed = client.get(url).content.decode()
+        assert _count(listed) == int(n) and _ids(listed) == expected[unescape(label)]
+    assert _count(client.get(f"/projects/{project.pk}/items/?discard_reason=other").content.decode()) == 0
+
+
+def test_annotator_label_keeps_items_with_a_live_annotation_of_that_label_under_any_of_its_names(client):
+    # Given votes pos/pos/neg (consensus pos), neg×3 (neg) and pos/neutral/neutral (neutral), plus a superseded
+    # "pos" on the second item that no longer counts
+    project, items, annotators, reviewer = review_project(
+        [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neutral", "neutral"]])
+    annotate(project, items[1], annotators[0], "pos", live=False)
+    client.force_login(reviewer)
+
+    def listed(query: str) -> set[int]:
+        html = client.get(f"/projects/{project.pk}/items/?{query}").content.decode()
+        assert _count(html) == len(_ids(html))
+        return _ids(html)
+
+    # When the list is filtered by what an annotator said (alone and with the consensus)
+    # Then only live annotations count
+    assert listed("annotator_label=pos") == {items[0].pk, items[2].pk}
+    assert listed("annotator_label=neg") == {items[0].pk, items[1].pk}
+    assert listed("label=pos&annotator_label=neg") == {items[0].pk}
+    assert listed("label=neg&annotator_label=pos") == set()
+    # And after a rename the old name's annotations (never rewritten) count under the new one
+    label_rename(project=project, author=project.created_by, label="neutral", to="mixed")
+    assert listed("annotator_label=mixed") == {items[2].pk}
+    assert listed("label=mixed&annotator_label=mixed") == {items[2].pk}

@@ -3,6 +3,10 @@ CSV downloads, and a pinned query count."""
 
 import csv
 import io
+import re
+from datetime import datetime
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -54,6 +58,13 @@ def seeded(django_db_setup, django_db_blocker):
 def _get(client, user, url):
     client.force_login(user)
     return client.get(url)
+
+
+def _item_count(html: str) -> int:
+    """The item total the dashboard's filtered list shows."""
+    match = re.search(r'data-count="(\d+)"', html)
+    assert match, html[:500]
+    return int(match.group(1))
 
 
 def _csv(response) -> list[dict]:
@@ -197,6 +208,61 @@ def test_flag_and_discard_counts_equal_the_seeded_ones_and_the_item_list(client,
     open_issues = api(seeded.reviewer).get(
         f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
     assert int(problems["open label issues"]) == open_issues > 0
+
+
+def test_discard_reason_bars_link_to_lists_of_the_bars_size(client, seeded):
+    pid = seeded.project.pk
+    html = _get(client, seeded.reviewer, f"/projects/{pid}/dashboard/").content.decode()
+    chart = html[html.index('id="chart-discards"'):]
+    bars = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
+                      chart[: chart.index("</svg>")])
+    assert {label: int(n) for _, label, n in bars} == seeded.discard_reasons
+    for href, label, n in bars:
+        url = unescape(href)
+        assert url == f"/projects/{pid}/items/?{urlencode({'discard_reason': label})}"
+        assert _item_count(client.get(url).content.decode()) == int(n)
+
+
+def test_annotator_batch_and_model_figures_equal_their_apis(client, api, seeded):
+    pid = seeded.project.pk
+    reviewer_api = api(seeded.reviewer)
+    client.force_login(seeded.reviewer)
+    # annotators: the latest run's figures, row for row (GET /api/projects/{pid}/annotators/)
+    from_api = reviewer_api.get(f"/api/projects/{pid}/annotators/?page_size=1000").json()["results"]
+    table = {r["annotator"]: r for r in _csv(client.get(f"/projects/{pid}/dashboard/?csv=annotators"))}
+    assert len(from_api) == 12 and set(table) == {r["username"] for r in from_api}
+    for row in from_api:
+        mine = table[row["username"]]
+        assert int(mine["run_annotations"]) == row["n_annotations"]
+        assert float(mine["agreement_with_consensus"]) == pytest.approx(row["agreement_with_consensus"], abs=1e-6)
+        assert float(mine["median_lead_time_s"]) == pytest.approx(row["median_lead_time_s"], abs=1e-6)
+        assert float(mine["quality_score"]) == pytest.approx(row["quality_score"], abs=1e-6)
+    # batches (GET /api/projects/{pid}/batches/), newest first
+    from_api = reviewer_api.get(f"/api/projects/{pid}/batches/").json()["results"]
+    batches = _csv(client.get(f"/projects/{pid}/dashboard/?csv=batches"))
+    assert [int(b["batch"]) for b in batches] == [b["number"] for b in from_api] == list(range(8, 0, -1))
+    for mine, row in zip(batches, from_api, strict=True):
+        created = timezone.localtime(datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")))
+        assert (mine["created_at"], mine["source"]) == (created.strftime("%Y-%m-%d %H:%M"), row["source"])
+        assert [int(mine[k]) for k in ("items", "duplicates", "errors", "flagged", "drift_alerts")] == [
+            row["n_created"], row["n_duplicates"], row["n_errors"], sum(row["profile_summary"]["flags"].values()),
+            len(row["drift"])]
+    # active learning: the latest model (GET /api/projects/{pid}/model/)
+    model = reviewer_api.get(f"/api/projects/{pid}/model/").json()
+    latest = _csv(client.get(f"/projects/{pid}/dashboard/?csv=stability"))[-1]
+    assert (int(latest["version"]), int(latest["n_train"]), latest["strategy"]) == (
+        model["version"], model["n_train"], model["strategy"])
+    assert float(latest["cv_accuracy"]) == pytest.approx(model["cv_accuracy"], abs=1e-6)
+    assert float(latest["changed_share"]) == pytest.approx(model["stability"]["changed_share"], abs=1e-6)
+    assert float(latest["kappa_vs_previous"]) == pytest.approx(model["stability"]["kappa_vs_previous"], abs=1e-6)
+    curve = _csv(client.get(f"/projects/{pid}/dashboard/?csv=learning_curve"))
+    for kind, points in (("measured", model["learning_curve"]), ("projected", model["projection"]["points"])):
+        rows = [r for r in curve if r["kind"] == kind]
+        assert [int(r["n_labels"]) for r in rows] == [p["n"] for p in points] and points
+        assert [float(r["accuracy"]) for r in rows] == pytest.approx([p["accuracy"] for p in points], abs=1e-6)
+    html = client.get(f"/projects/{pid}/dashboard/").content.decode()
+    assert f"Model v{model['version']} · {model['n_train']} labels" in html
+    assert f"<strong>{100 * model['cv_accuracy']:.1f} %</strong>" in html
 
 
 def test_progress_series_equal_the_seeded_dates(client, seeded):

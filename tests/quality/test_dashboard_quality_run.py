@@ -3,6 +3,9 @@ distributions, and the report's own figures."""
 
 import csv
 import io
+import re
+from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -89,3 +92,30 @@ def test_agreement_hlp_and_error_analysis_are_the_reports(client, project_after_
     assert lead == {annotators[0].username: 1.0, annotators[1].username: 2.0, annotators[2].username: 3.0}
     assert {a.user_id: a.median_lead_time_s for a in AnnotatorQuality.objects.filter(report=report)} == {
         annotators[0].pk: 1.0, annotators[1].pk: 2.0, annotators[2].pk: 3.0}
+
+
+def test_confusion_cells_link_to_items_with_that_consensus_where_an_annotator_gave_that_label(
+        client, project_after_a_run):
+    project, _ = project_after_a_run
+    client.force_login(project.created_by)
+    html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    chart = html[html.index('id="chart-confusion"'):]
+    chart = chart[: chart.index("</svg>")]
+    cells = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-col="([^"]+)">', chart)
+    assert len(cells) == 9
+    # an item is listed once however many annotators gave the label (majority consensus pos, neg, neg, neutral)
+    consensus = ["pos", "neg", "neg", "neutral"]
+    expected = {(c, g): sum(1 for votes, cons in zip(VOTES, consensus, strict=True) if cons == c and g in votes)
+                for c in ("pos", "neg", "neutral") for g in ("pos", "neg", "neutral")}
+    for href, row, col in cells:
+        url = unescape(href)
+        assert url == f"/projects/{project.pk}/items/?{urlencode({'label': row, 'annotator_label': col})}"
+        listed = client.get(url).content.decode()
+        assert int(re.search(r'data-count="(\d+)"', listed).group(1)) == expected[(row, col)]
+    # off the diagonal no item has two alike votes, so there the list has the cell's number of items
+    for row in _csv(client, project, "confusion"):
+        for col in ("pos", "neg", "neutral"):
+            if col != row["consensus"]:
+                assert int(row[col]) == expected[(row["consensus"], col)]
+    # the row labels still link to the whole row
+    assert f'<a href="/projects/{project.pk}/items/?label=neg" class="chart-link" data-row="neg">' in chart

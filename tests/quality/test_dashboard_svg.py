@@ -92,6 +92,14 @@ def test_heatmap_colours_cells_by_their_share_of_the_row():
     assert c00["fill"] == svg.heat_colour(0.75) and c10["fill"] == "#eef2fb" and svg.heat_colour(1) == "#2f6fed"
     assert (c01["x"], c01["y"], c10["y"]) == (140, 50, 90) and c00["diagonal"] and not c01["diagonal"]
     assert c10["href"] == "/d" and chart["width"] == 100 + 80 + 4
+    assert [r["href"] for r in chart["rows"]] == ["/c", "/d"]
+
+
+def test_heatmap_cells_link_to_their_own_list_when_given_one():
+    chart = svg.heatmap(row_labels=["cat", "dog"], col_labels=["cat", "dog"], values=[[3, 1], [0, 2]],
+                        row_hrefs=["/c", "/d"], cell_hrefs=[["/cc", "/cd"], ["/dc", "/dd"]])
+    assert [c["href"] for c in chart["cells"]] == ["/cc", "/cd", "/dc", "/dd"]
+    assert [r["href"] for r in chart["rows"]] == ["/c", "/d"]
 
 
 def test_wilson_interval_matches_statsmodels():
