@@ -26,3 +26,22 @@ class DatabaseUnavailableMiddleware:
         )
         response["Retry-After"] = "5"
         return response
+
+
+class HealthCheckMiddleware:
+    """Answer ``/healthz/`` before host validation and the HTTPS redirect.
+
+    Container and load-balancer probes call ``http://127.0.0.1:8000/healthz/``: with ``ALLOWED_HOSTS`` set to the
+    public name and ``LABELGATE_HTTPS=1`` the request would otherwise get a 400 (unknown host) or a redirect to
+    https, and the probe would report a healthy server as down. The answer reveals nothing but readiness.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz/":
+            from config.health import health
+
+            return health(request)
+        return self.get_response(request)
