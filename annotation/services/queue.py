@@ -39,7 +39,8 @@ _OPEN_LITERAL = RawSQL(
 )
 
 
-def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
+def pick_queryset(*, project: Project, user: AbstractBaseUser, now, gold: bool):
+    """The locked, ordered candidates ``_pick`` walks (a separate function so a test can read SQLite's plan)."""
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
     # Written so SQLite can walk the partial queue index (project, is_gold, priority DESC, id) WHERE status IN open:
     # it uses a partial index only when the query repeats the index's condition with literal values (Django binds
@@ -51,7 +52,11 @@ def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item 
             target_annotations__gt=F("annotation_count") + F("leases")
         )
     # skip_locked: two annotators asking at once get different items instead of waiting on one row.
-    queryset = queryset.order_by("-priority", "id").select_for_update(skip_locked=True, of=("self",))
+    return queryset.order_by("-priority", "id").select_for_update(skip_locked=True, of=("self",))
+
+
+def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
+    queryset = pick_queryset(project=project, user=user, now=now, gold=gold)
     full: list[int] = []
     while True:
         item = queryset.exclude(pk__in=full).first() if full else queryset.first()
