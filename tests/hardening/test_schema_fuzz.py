@@ -62,7 +62,7 @@ def add_reports(world) -> None:
     from quality import services as quality_services
     from tests.datasets.builders import labelled_items
     from tests.factories import add_member
-    from tests.quality.helpers import annotate
+    from tests.quality.vote_builders import annotate
 
     project = world.project
     voters = [world.users["annotator"], add_member(project), add_member(project)]

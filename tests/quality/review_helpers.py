@@ -2,7 +2,7 @@
 
 from annotation.models import Item, ItemStatus, Role
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import annotate, items_of
+from tests.quality.vote_builders import annotate, items_of
 
 
 def review_project(votes: list[list[str]], *, severities: list[float] | None = None, **fields):

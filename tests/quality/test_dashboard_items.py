@@ -10,8 +10,8 @@ import pytest
 from annotation.models import Item, Role
 from quality.review.services import label_rename, review_decide
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import annotate
 from tests.quality.review_helpers import review_project
+from tests.quality.vote_builders import annotate
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from annotation.models import Item
 from quality import services
 from quality.models import AnnotatorQuality, QualityReport
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import annotate
+from tests.quality.vote_builders import annotate
 
 pytestmark = pytest.mark.django_db
 

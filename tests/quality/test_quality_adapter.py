@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from annotation.models import Annotation, Item, ItemStatus
 from quality.adapters import project_data_load
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import annotate, items_of
+from tests.quality.vote_builders import annotate, items_of
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from annotation.jobs import JobContext
 from annotation.models import Job, JobKind, JobStatus, Role
 from quality import services
 from tests.factories import UserFactory, add_member, make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from annotation.models import Item, ItemStatus, Job, JobKind
 from quality.models import QualityReport
 from quality.services import item_consensus_update
 from tests.factories import make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 

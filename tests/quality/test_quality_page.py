@@ -6,7 +6,7 @@ from annotation.jobs import JobContext
 from annotation.models import Job, JobKind, Role
 from quality import services
 from tests.factories import PASSWORD, UserFactory, add_member, make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
 

@@ -5,7 +5,7 @@ from annotation.models import Item, ItemStatus, JobKind
 from quality import services
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 from tests.factories import make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_items_relabelled_while_the_run_computed_keep_their_fresher_consensus():
     from quality.adapters import project_data_load
     from quality.services.engine import run_quality
     from tests.factories import add_member
-    from tests.quality.helpers import annotate
+    from tests.quality.vote_builders import annotate
 
     # Given a run that read the project while item 0 stood at pos, pos, neg
     project, items, _ = votes_project(make_project, VOTES, consensus_method="majority_vote", k=5)

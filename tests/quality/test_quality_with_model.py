@@ -17,7 +17,7 @@ from quality.metrics.consensus import dawid_skene
 from quality.models import ItemQuality, QualityReport
 from tests.activelearning.al_helpers import LABELS, text_for
 from tests.factories import add_member, make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 

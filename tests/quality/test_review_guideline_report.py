@@ -9,7 +9,7 @@ from annotation.services.projects import guideline_create
 from quality import services as quality_services
 from quality.models import QualityReport
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import annotate, items_of
+from tests.quality.vote_builders import annotate, items_of
 
 pytestmark = pytest.mark.django_db
 

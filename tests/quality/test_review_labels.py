@@ -12,7 +12,7 @@ from quality.models import LabelExample, LabelSchemaChange, QualityReport
 from quality.review import services
 from quality.review.selectors import compose_mappings, label_examples_for, label_mapping_for
 from tests.factories import add_items, make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 

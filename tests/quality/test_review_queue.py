@@ -11,7 +11,7 @@ from annotation.services.bulk import item_bulk_create
 from quality.review import selectors, services
 from quality.services import quality_run
 from tests.factories import add_items, add_member, make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from quality.models import LabelSchemaChange, QualityReport
 from tests.conftest import wait_for_job
 from tests.factories import make_project
-from tests.quality.helpers import votes_project
+from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
