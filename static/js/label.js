@@ -127,6 +127,8 @@
       return;
     }
     if (status === 409 && data && data.code === "guideline_ack_required") {
+      // Published after this page was rendered: its dialog holds the old text and version, so reload to show the new one.
+      if (data.guideline_version !== config.guidelineVersion) { window.location.reload(); return; }
       document.getElementById("ack-text").textContent = data.detail;
       document.getElementById("ack-dialog").hidden = false;
       return;
