@@ -10,9 +10,11 @@ numpy arrays (about 16 bytes per item plus 128 bytes per text sketch), never who
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 
 from annotation import jobs
 from annotation.models import Item, Job, JobKind, JobStatus, Project, TaskType
@@ -30,6 +32,9 @@ WRITE_CHUNK = 2000
 DEFAULT_HAMMING = 6
 DEFAULT_JACCARD = 0.8
 REFRESH_TASK = "annotation.near_dup_refresh"
+# High 32 bits of the refresh's pg_advisory_xact_lock key (the low 32 are the project id); datasets' freeze
+# lock uses the two-int form, a separate key space.
+REFRESH_LOCK_NAMESPACE = 7_002
 
 
 def text_sketches(normalised: list[str]) -> list[bytes]:
@@ -105,17 +110,50 @@ def _chain_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.nd
     return left[keep], right[keep]
 
 
+def refresh_lock_key(project_id: int) -> int:
+    """The bigint advisory-lock key of (near-duplicate refresh, project). A project id past 2**32 shares its key
+    with a smaller one: two such projects' refreshes wait for each other, which is slower, never wrong."""
+    return (REFRESH_LOCK_NAMESPACE << 32) | (project_id & 0xFFFFFFFF)
+
+
+@contextmanager
+def _refresh_serialised(project_id: int) -> Iterator[None]:
+    """One transaction holding the project's refresh lock, on PostgreSQL.
+
+    Without it, a refresh that read the project before a newer one wrote could write its older groups over
+    the newer ones (an item that became an exact duplicate went back to ``near_duplicate``). A second refresh
+    waits at the lock and then reads what the first committed. On SQLite this is a no-op: a transaction there
+    takes the database's one write lock at BEGIN (transaction_mode IMMEDIATE), so a whole-project refresh in
+    one would block every other writer for its duration.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [refresh_lock_key(project_id)])
+        yield
+
+
 def near_dup_refresh(*, project: Project) -> dict:
     """Recompute duplicate groups for the whole project and store ``near_dup_group`` and dup flags.
 
-    Only items whose group or dup flags change are written (bulk_update in chunks). Returns counts.
+    Only items whose group or dup flags change are written (bulk_update in chunks). Refreshes of one project
+    are serialised (see ``_refresh_serialised``). Returns counts.
     """
+    if project.task_type == TaskType.TEXT:
+        # Before the lock: idempotent (only empty sketches are filled, with the same values by any refresh),
+        # committed chunk by chunk so the new rows are not held locked for the whole refresh.
+        _fill_missing_sketches(project)
+    with _refresh_serialised(project.pk):
+        return _refresh(project)
+
+
+def _refresh(project: Project) -> dict:
     from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     thresholds = project.profile_thresholds or {}
     is_text = project.task_type == TaskType.TEXT
-    if is_text:
-        _fill_missing_sketches(project)
     total = Item.objects.filter(project=project).count()
     ids = np.zeros(total, np.int64)
     sha = np.zeros(total, np.uint64)
@@ -184,10 +222,18 @@ def near_dup_refresh_schedule(*, project: Project) -> Job:
 
 
 def near_dup_refresh_run(job: Job, context: jobs.JobContext) -> dict:
-    """Work function of the ``annotation.near_dup_refresh`` task; returns ``near_dup_refresh``'s counts."""
+    """Work function of the ``annotation.near_dup_refresh`` task: ``near_dup_refresh``'s counts, then the
+    profile summary and drift of the bulk-API batches not summarised yet (``batches_summarised``: how many)."""
+    from annotation.services.batch_summaries import bulk_batches_summarise
+
     project = Project.objects.get(pk=job.project_id)
     context.progress(0.05, "finding duplicates")
-    return near_dup_refresh(project=project)
+    result = near_dup_refresh(project=project)
+    context.progress(0.9, "summarising bulk batches")
+    # The bulk API schedules this job after each call that creates items: its batches are summarised here,
+    # not only at the next file import.
+    result["batches_summarised"] = bulk_batches_summarise(project=project)
+    return result
 
 
 def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:

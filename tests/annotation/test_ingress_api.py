@@ -102,3 +102,38 @@ def test_image_zip_on_the_real_worker_then_media_for_members_only(worker, api):
     stranger = Client()
     stranger.force_login(UserFactory())
     assert stranger.get(f"/media/items/{item.pk}/").status_code == 404
+
+
+@pytest.mark.worker
+def test_bulk_batches_get_their_profile_summary_and_drift_from_the_refresh_job(worker, api):
+    from annotation.models import JobKind
+
+    project = make_project()
+    manager = api(project.created_by)
+
+    def bulk_call_then_its_job(rows: list[dict]) -> Job:
+        response = manager.post(f"/api/projects/{project.pk}/items/bulk/", rows, format="json")
+        assert response.status_code == 201, response.content
+        job = Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES).order_by("-created_at").first()
+        assert job is not None
+        job = wait_for_job(job.pk, worker=worker)
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        return job
+
+    # Given a bulk call of 40 short texts and the refresh job it schedules
+    first = bulk_call_then_its_job([{"external_id": f"s{i}", "text": f"w{i}"} for i in range(40)])
+    # Then the bulk batch has its profile summary without any file import, and no drift (nothing before it)
+    assert first.result["batches_summarised"] == 1
+    batches = manager.get(f"/api/projects/{project.pk}/batches/").json()["results"]
+    assert [b["number"] for b in batches] == [1]
+    assert batches[0]["profile_summary"]["numeric"]["length"]["n"] == 40 and batches[0]["drift"] == []
+    # When a second bulk call sends texts ~50x longer and its job runs
+    long_text = "a much longer piece of text " * 8
+    bulk_call_then_its_job([{"external_id": f"l{i}", "text": f"{long_text}{i}"} for i in range(40)])
+    # Then the second batch carries a text-length drift finding against the first
+    batches = manager.get(f"/api/projects/{project.pk}/batches/").json()["results"]
+    assert [b["number"] for b in batches] == [2, 1]
+    assert batches[0]["profile_summary"]["numeric"]["length"]["n"] == 40
+    (finding,) = batches[0]["drift"]
+    assert finding["field"] == "length" and finding["sentence"].startswith("Batch 2: mean text length rose")
+    assert batches[1]["drift"] == []

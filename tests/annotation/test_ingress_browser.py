@@ -104,3 +104,34 @@ def test_batches_page_shows_reports_flags_and_duplicate_groups(page, media_roots
     expect(page.locator(".messages")).to_contain_text("Import of “second.csv” started")
     expect(page.locator("#import-jobs tr[data-status='queued']")).to_contain_text("second.csv")
     page.screenshot(path=str(artifacts_dir / "ingress_batches.png"), full_page=True)
+
+
+def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
+    # Given an audio item of a 5 s clip on the labelling page
+    project = make_project(task_type="audio_classification", labels=("tone", "noise"), k=1)
+    run_import(project, "clips.zip", zip_of({"long.wav": wav_bytes(tone(seconds=5.0))}))
+    annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="aurora"))
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    page.wait_for_function("document.getElementById('item-audio') && document.getElementById('item-audio').readyState >= 1")
+    # Every seek the page makes is recorded with the position it seeks to
+    page.evaluate("""() => { const audio = document.getElementById('item-audio'); window.seeks = [];
+                             audio.addEventListener('seeking', () => window.seeks.push(audio.currentTime)); }""")
+    assert page.evaluate("document.getElementById('item-audio').paused") is True
+    # When space is pressed the clip plays, and a second press pauses it
+    page.keyboard.press(" ")
+    page.wait_for_function("!document.getElementById('item-audio').paused")
+    page.keyboard.press(" ")
+    page.wait_for_function("document.getElementById('item-audio').paused")
+    # When the right arrow is pressed the clip seeks 2 s ahead (paused)
+    position = page.evaluate("document.getElementById('item-audio').currentTime")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("window.seeks.length === 1")
+    assert abs(page.evaluate("window.seeks[0]") - (position + 2)) < 0.01
+    # When comma is pressed the clip restarts from the beginning and plays
+    page.keyboard.press(",")
+    page.wait_for_function("window.seeks.length === 2 && !document.getElementById('item-audio').paused")
+    assert page.evaluate("window.seeks[1]") == 0
+    assert page.evaluate("document.getElementById('item-audio').currentTime") < position + 2
+    # And nothing was submitted by these keys
+    assert not Annotation.objects.filter(annotator=annotator).exists()

@@ -170,3 +170,113 @@ def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_
     # And a later bulk call queues a new job, since the finished one cannot see its items
     after = post([{"external_id": "b4", "text": UNRELATED}])
     assert [j.status for j in after] == [JobStatus.SUCCEEDED, JobStatus.QUEUED]
+
+
+def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_number(media_roots):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from annotation.models import ImportBatch, Job, JobKind
+    from annotation.services.batch_summaries import bulk_batches_summarise
+    from annotation.services.items import batch_open
+
+    def project_with_bulk_batches(n_batches: int):
+        project = make_project()
+        for b in range(n_batches):
+            rows = [{"external_id": f"{b}-{i}", "text": f"{'x' * (5 + 100 * b)} {i}"} for i in range(25)]
+            item_bulk_create(project=project, rows=rows)
+        return project
+
+    def queries_to_summarise(project, expected: int) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert bulk_batches_summarise(project=project) == expected
+        return len(captured.captured_queries)
+
+    # Given one project with one bulk batch, another with four and a file import still inserting its items
+    one, four = project_with_bulk_batches(1), project_with_bulk_batches(4)
+    importing = batch_open(project=four, source="big.csv")
+    importing.job = Job.objects.create(kind=JobKind.IMPORT, task_name="annotation.import", project=four)
+    importing.save(update_fields=["job"])
+    # When their bulk batches are summarised, then four cost as many queries as one
+    assert queries_to_summarise(four, 4) == queries_to_summarise(one, 1)
+    # And each has its own summary, and drift against the batches before it (each longer than all earlier)
+    batches = list(ImportBatch.objects.filter(project=four).order_by("number"))
+    assert [b.profile_summary.get("n_items") for b in batches] == [25, 25, 25, 25, None]
+    assert batches[0].drift == [] and batches[4].summary_state == {}
+    for batch in batches[1:4]:
+        (finding,) = batch.drift
+        assert finding["sentence"].startswith(f"Batch {batch.number}: mean text length rose")
+    # And a second run finds nothing left to do
+    assert bulk_batches_summarise(project=four) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_a_project_run_one_after_the_other(media_roots, monkeypatch):
+    """A refresh that read the project before a newer one wrote must not write its stale groups over the newer
+    ones: the second waits at the project's lock until the first commits, then reads what it wrote."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from annotation.models import Project
+    from annotation.services import near_duplicates
+
+    # Given two near-duplicate texts, grouped
+    project = make_project()
+    item_bulk_create(project=project, rows=[{"external_id": "y", "text": "Hello, World!"},
+                                            {"external_id": "w", "text": "hello   world"}])
+    near_dup_refresh(project=project)
+    y = Item.objects.get(project=project, external_id="y").pk
+    assert state(project) == {"y": (y, ["near_duplicate"]), "w": (y, ["near_duplicate"])}
+    # And a first refresh paused after reading the project, before writing its groups
+    has_read, resume = threading.Event(), threading.Event()
+    store = near_duplicates._store
+
+    def paused_store(*args):
+        if threading.current_thread().name == "first":
+            has_read.set()
+            assert resume.wait(timeout=120)
+        return store(*args)
+
+    monkeypatch.setattr(near_duplicates, "_store", paused_store)
+    outcome: dict[str, object] = {}
+
+    def refresh() -> None:
+        try:
+            outcome[threading.current_thread().name] = near_dup_refresh(project=Project.objects.get(pk=project.pk))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread's assertion
+            outcome[threading.current_thread().name] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=refresh, name="first")
+    first.start()
+    assert has_read.wait(timeout=120)
+    # When an exact copy of y arrives and a second refresh starts while the first is paused
+    item_bulk_create(project=project, rows=[{"external_id": "n", "text": "Hello, World!"}])
+    second = threading.Thread(target=refresh, name="second")
+    second.start()
+
+    def second_waits_at_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            return cursor.fetchone()[0] > 0
+
+    deadline = time.monotonic() + 120
+    waited = False
+    while time.monotonic() < deadline and second.is_alive() and not waited:
+        second.join(timeout=0.05)
+        waited = second_waits_at_a_lock()
+    resume.set()
+    first.join(timeout=120)
+    second.join(timeout=120)
+    # Then the second refresh waited for the first, and its newer groups are the ones that stay
+    assert not first.is_alive() and not second.is_alive()
+    assert isinstance(outcome["first"], dict) and isinstance(outcome["second"], dict), outcome
+    now = state(project)
+    assert now == {"y": (y, ["duplicate"]), "n": (y, ["duplicate"]), "w": (y, ["near_duplicate"])}, now
+    assert waited, "the second refresh ran while the first held its stale reading"
+    # And they left what a single refresh computes
+    assert near_dup_refresh(project=project)["updated"] == 0

@@ -7,7 +7,7 @@ from io import BytesIO
 import pytest
 
 from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, JobStatus
-from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
+from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +191,68 @@ def test_zip_of_images_into_a_text_project_is_reported_per_member(media_roots):
     assert job.result["created"] == 0
     assert job.result["report"] == [{"line": 1, "field": "file",
                                      "message": "This is a text project: a zip needs a manifest.csv with a text column."}]
+
+
+def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_per_task(media_roots):
+    # Given an image project, images under the allowed import root, and an LS export pointing at them
+    project = make_project(task_type="image_classification", labels=("cat", "dog"))
+    (media_roots["import"] / "pets").mkdir()
+    (media_roots["import"] / "pets" / "cat.png").write_bytes(png_bytes(90, pattern=4))
+    (media_roots["import"] / "dog.png").write_bytes(png_bytes(160, pattern=8))
+    (media_roots["import"] / "broken.png").write_bytes(b"\x89PNG but not really")
+    (media_roots["import"] / "beep.wav").write_bytes(wav_bytes(tone(seconds=0.2)))
+    dog = (media_roots["import"] / "dog.png").as_uri()
+    tasks = [
+        {"id": 1, "data": {"image": "pets/cat.png", "camera": "front"},
+         "annotations": [{"result": [{"value": {"choices": ["cat"]}}]}]},
+        {"id": 2, "data": {"image": dog}},
+        {"id": 3, "data": {"image": "/data/upload/7/3f2a-cat.png"}},  # a Label Studio upload path
+        {"id": 4, "data": {"image": "https://example.com/cat.png"}},
+        {"id": 5, "data": {"image": "broken.png"}},
+        {"id": 6, "data": {"image": "beep.wav"}},
+    ]
+    # When the export is imported
+    job = run_import(project, "ls-images.json", json.dumps(tasks).encode(), labelstudio_annotations="gold")
+    # Then the two readable images are image items with files, profiles and LS metadata
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.result["format"], job.result["created"], job.result["errors"]) == ("labelstudio", 2, 4)
+    cat = Item.objects.get(project=project, external_id="1")
+    assert cat.content_type == "image/png" and cat.file.read() == png_bytes(90, pattern=4)
+    assert cat.profile["kind"] == "image" and cat.profile["width"] == 48 and len(cat.near_dup_key) == 16
+    assert cat.gold_label == "cat" and cat.metadata == {"camera": "front", "ls_choices": [["cat"]]}
+    assert Item.objects.get(project=project, external_id="2").file_name == "dog.png"
+    assert ImportBatch.objects.get(project=project).profile_summary["numeric"]["brightness"]["n"] == 2
+    # And each bad task is reported on its own line with the field at fault
+    by_line = {row["line"]: row for row in job.result["report"]}
+    assert {line: row["field"] for line, row in by_line.items()} == {3: "file_url", 4: "file_url", 5: "file", 6: "file"}
+    assert "outside the allowed import roots" in by_line[3]["message"]
+    assert "Remote URLs are not fetched" in by_line[4]["message"]
+    assert by_line[5]["message"].startswith("Not a readable image ('broken.png')")
+
+
+def test_label_studio_audio_tasks_land_as_audio_items_with_profiles(media_roots):
+    # Given an audio project, a clip under the import root and an LS export with one good and one bad task
+    project = make_project(task_type="audio_classification", labels=("tone", "noise"))
+    (media_roots["import"] / "clips").mkdir()
+    (media_roots["import"] / "clips" / "beep.wav").write_bytes(wav_bytes(tone(seconds=0.5, freq=440.0)))
+    (media_roots["import"] / "clips" / "notes.wav").write_bytes(b"meeting notes, not audio")
+    tasks = [
+        {"id": 21, "data": {"audio": "clips/beep.wav", "speaker": "s1", "tags": "lab;quiet"}},
+        {"id": 22, "data": {"audio": "clips/notes.wav"}},
+        {"id": 23, "data": {"audio": "clips/missing.wav"}},
+    ]
+    # When imported
+    job = run_import(project, "ls-audio.json", json.dumps(tasks).encode())
+    # Then the clip is an audio item with its profile, tags and metadata; bad tasks are reported per line
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.result["created"], job.result["errors"]) == (1, 2)
+    clip = Item.objects.get(project=project, external_id="21")
+    assert clip.content_type == "audio/wav" and clip.file_name == "beep.wav"
+    assert clip.profile["kind"] == "audio" and clip.profile["sample_rate"] == 16000
+    assert abs(clip.profile["duration"] - 0.5) < 0.01 and clip.profile["loudness_dbfs"] < 0
+    assert clip.tags == ["lab", "quiet"] and clip.metadata == {"speaker": "s1"}
+    assert ImportBatch.objects.get(project=project).profile_summary["numeric"]["duration"]["n"] == 1
+    by_line = {row["line"]: row for row in job.result["report"]}
+    assert {line: row["field"] for line, row in by_line.items()} == {2: "file", 3: "file_url"}
+    assert by_line[2]["message"].startswith("Not a readable audio file ('notes.wav')")
+    assert "No file at 'clips/missing.wav'" in by_line[3]["message"]
