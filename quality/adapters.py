@@ -55,6 +55,9 @@ class ProjectData:
     has_probs: np.ndarray
     lead_time: np.ndarray
     guideline_versions: np.ndarray
+    #: ``(n_items, dim)`` float32 vectors from the project's current feature space (the base model's), NaN rows
+    #: where an item has none; None when they were not loaded. The engine's quality model trains on them.
+    features: np.ndarray | None = None
 
     @property
     def multi_label(self) -> bool:
@@ -286,6 +289,20 @@ def project_data_load(*, project: Project) -> ProjectData:
         lead_time=ann["lead"][keep],
         guideline_versions=versions.astype(np.int64),
     )
+
+
+def item_features_load(*, project: Project, item_ids: np.ndarray) -> np.ndarray | None:
+    """The cached feature vectors of ``item_ids`` (in that order) in the project's current feature space, NaN rows
+    where an item has none; None when the project has no feature space yet (no training run so far).
+
+    Chunked ``IN`` queries (constant memory per chunk, one query per 20,000 items).
+    """
+    from activelearning.adapters import feature_space_current, features_for_items
+
+    space = feature_space_current(project=project)
+    if space is None or not item_ids.size:
+        return None
+    return features_for_items(key=space.key, item_ids=item_ids, dim=space.dim)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import numpy as np
 from quality.adapters import ItemResults, ProjectData
 from quality.metrics.agreement_report import AgreementReport, AgreementSummary, agreement_report
 from quality.metrics.annotators import annotator_quality
-from quality.metrics.consensus import crowdlab, dawid_skene, majority_vote
+from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
+from quality.metrics.consensus_oos import cross_val_pred_probs
 from quality.metrics.error_analysis import error_analysis
 from quality.metrics.hlp import Estimate, HlpReport, human_level_performance
 from quality.metrics.label_issues import REASON_CODES, decode_reasons, find_label_issues
@@ -30,6 +31,14 @@ FULL_BOOT_UP_TO = 150_000
 # Confusion matrices larger than this many numbers are not kept for the per-item update (JSON size).
 MAX_PARAMS = 1_000_000
 MAX_VERSIONS = 20
+# The quality model needs this many annotated items with features before it replaces the base model's
+# probabilities (five folds that each see every common class).
+QUALITY_MODEL_MIN_ITEMS = 30
+QUALITY_MODEL_ROUNDS = 2
+QUALITY_MODEL_TEXT = (
+    "a quality model (logistic regression + 10 nearest neighbours on the items' cached features, 5-fold "
+    "out-of-sample on the consensus)"
+)
 
 
 def bootstrap_resamples(n_annotations: int) -> int:
@@ -70,26 +79,85 @@ class RunOutcome:
     annotators: list[dict] = field(default_factory=list)
 
 
-def choose_method(*, requested: str, data: ProjectData) -> tuple[str, str]:
+@dataclass(frozen=True)
+class QualityModel:
+    """The model behind CROWDLAB and the label-issue check when items have cached features.
+
+    The base model's stored probabilities come from a network trained on the consensus of an earlier run. The
+    quality model is refitted inside the run, cross-validated on the current consensus, with the recipe that
+    won the benchmarks (``bench/results/quality_accuracy.md``, ``bench/results/label_issues.md``):
+    :func:`~quality.metrics.consensus_oos.cross_val_pred_probs`, alternated with CROWDLAB by
+    :func:`~quality.metrics.consensus_iterative.iterative_crowdlab`.
+
+    Attributes:
+        covered: bool ``(n_items,)``, annotated items whose features are complete (the model's rows).
+        features: float ``(covered.sum(), dim)``.
+        n_classes: columns of the probabilities.
+    """
+
+    covered: np.ndarray
+    features: np.ndarray
+    n_classes: int
+    seed: int = 0
+
+    def fit(self, labels: np.ndarray) -> np.ndarray:
+        """``(n_items, n_classes)`` probabilities, out-of-sample for every covered item with a label (``-1`` =
+        none, not trained on); uniform rows for items the model does not cover."""
+        out = np.full((self.covered.size, self.n_classes), 1.0 / self.n_classes)
+        out[self.covered] = cross_val_pred_probs(
+            features=self.features, labels=np.asarray(labels)[self.covered], n_classes=self.n_classes, seed=self.seed
+        )
+        return out
+
+    def masked(self, probs: np.ndarray) -> np.ndarray:
+        """``probs`` with NaN rows where the model does not cover an item (those are not model-checked)."""
+        return np.where(self.covered[:, None], probs, np.nan)
+
+
+def quality_model_for(data: ProjectData) -> QualityModel | None:
+    """The quality model of a single-label project whose annotated items have features (None otherwise, or when
+    fewer than ``QUALITY_MODEL_MIN_ITEMS`` of them do)."""
+    if data.multi_label or data.features is None:
+        return None
+    features = np.asarray(data.features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] != data.table.n_items:
+        raise ValueError(f"features must have shape ({data.table.n_items}, dim), got {features.shape}")
+    covered = np.isfinite(features).all(axis=1) & (data.table.annotations_per_item() > 0)
+    if covered.sum() < QUALITY_MODEL_MIN_ITEMS:
+        return None
+    return QualityModel(covered=covered, features=features[covered], n_classes=data.table.n_classes)
+
+
+def choose_method(*, requested: str, data: ProjectData, quality_model: QualityModel | None = None) -> tuple[str, str]:
     """The consensus method to run and a note on it (empty when it is exactly what was asked for).
 
-    CROWDLAB runs on the labelled items that have out-of-sample model probabilities; labelled items without
-    them (content the model could not read, items labelled after the last training run) take their consensus
-    from Dawid–Skene, so one missing prediction no longer switches the model off for the whole project.
+    CROWDLAB runs on the labelled items that have out-of-sample model probabilities (from the quality model when
+    there is one, else the base model's stored ones); labelled items without them (content the model could not
+    read, items labelled after the last training run) take their consensus from Dawid–Skene, so one missing
+    prediction does not switch the model off for the whole project.
     """
     table = data.table
     per_item = table.annotations_per_item()
     annotated = per_item > 0
-    covered = annotated & data.has_probs
-    n_missing = int((annotated & ~data.has_probs).sum())
+    has = data.has_probs if quality_model is None else quality_model.covered
+    covered = annotated & has
+    n_missing = int((annotated & ~has).sum())
     # cleanlab's multi-annotator model needs at least one item with two annotations among those it scores.
     can_crowdlab = not data.multi_label and bool((covered & (per_item >= 2)).any())
-    crowdlab_note = (
-        "CROWDLAB, because model probabilities exist for every labelled item."
-        if not n_missing
-        else f"CROWDLAB on the {int(covered.sum()):,} labelled items with model probabilities; Dawid–Skene for "
-        f"the {n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
-    )
+    if quality_model is not None:
+        crowdlab_note = f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once" + (
+            "."
+            if not n_missing
+            else f", on the {int(covered.sum()):,} labelled items with features; Dawid–Skene for the "
+            f"{n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
+        )
+    else:
+        crowdlab_note = (
+            "CROWDLAB, because model probabilities exist for every labelled item."
+            if not n_missing
+            else f"CROWDLAB on the {int(covered.sum()):,} labelled items with model probabilities; Dawid–Skene "
+            f"for the {n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
+        )
     if requested == "auto":
         if can_crowdlab:
             return "crowdlab", crowdlab_note
@@ -137,23 +205,32 @@ class _Consensus:
     is_tie: np.ndarray
     annotator_quality: np.ndarray
     params: dict
+    #: probabilities the consensus was computed with, when they should also drive the label-issue check
+    model_probs: np.ndarray | None = None
 
 
-def _single_consensus(data: ProjectData, method: str) -> _Consensus:
+def _single_consensus(data: ProjectData, method: str, quality_model: QualityModel | None = None) -> _Consensus:
     table = data.table
     counts = table.counts()
     params: dict = {}
+    model_probs = None
     if method == "majority_vote":
         result = majority_vote(table=table)
         fit = None
     elif method == "crowdlab":
-        probs = _filled_probs(data)
-        fallback = (table.annotations_per_item() > 0) & ~data.has_probs
+        has = data.has_probs if quality_model is None else quality_model.covered
+        fallback = (table.annotations_per_item() > 0) & ~has
         # CROWDLAB sees only the items with model probabilities (a made-up uniform row would count as a
         # maximally unsure model vote); the uniform rows left in ``probs`` belong to items without annotations
         # in that table, which cleanlab never reads.
-        result = crowdlab(table=table.restrict(data.has_probs[table.item]) if fallback.any() else table,
-                          pred_probs=probs)
+        scored = table.restrict(has[table.item]) if fallback.any() else table
+        if quality_model is None:
+            probs = _filled_probs(data)
+            result = crowdlab(table=scored, pred_probs=probs)
+        else:
+            refined = iterative_crowdlab(table=scored, fit_predict_oos=quality_model.fit, rounds=QUALITY_MODEL_ROUNDS)
+            result, probs = refined.consensus, refined.pred_probs
+            model_probs = quality_model.masked(probs)
         # cleanlab's consensus quality score is a ranking score, not a probability (median ≈ 0.57 on 5 votes
         # at 99.6 % consensus accuracy in a simulation), so a confidence threshold on it would send most items
         # to review. The confidence stored and thresholded is the posterior of CROWDLAB's label under a
@@ -190,6 +267,7 @@ def _single_consensus(data: ProjectData, method: str) -> _Consensus:
         is_tie=_vote_tie(counts),
         annotator_quality=result.annotator_quality,
         params=params,
+        model_probs=model_probs,
     )
 
 
@@ -416,13 +494,24 @@ def run_quality(
     if table.n_annotations == 0:
         raise ValueError("The project has no labelled annotations yet; there is nothing to measure.")
     n_boot = bootstrap_resamples(table.n_annotations) if n_boot is None else n_boot
-    method, note = choose_method(requested=requested_method, data=data)
+    quality_model = quality_model_for(data)
+    method, note = choose_method(requested=requested_method, data=data, quality_model=quality_model)
 
     progress(0.25, "consensus")
-    consensus = _multi_consensus(data, method) if data.multi_label else _single_consensus(data, method)
+    consensus = (
+        _multi_consensus(data, method) if data.multi_label else _single_consensus(data, method, quality_model)
+    )
 
     progress(0.35, "label issues")
-    probs = _model_probs(data, consensus.label)
+    if consensus.model_probs is not None:
+        probs = consensus.model_probs
+    elif quality_model is not None and (consensus.label[quality_model.covered] >= 0).any():
+        # The benchmarked label-issue recipe: the quality model cross-validated on this run's consensus.
+        probs = quality_model.masked(quality_model.fit(consensus.label))
+        note = note or f"{method.replace('_', ' ')}, as the project asks."
+        note = f"{note} Label issues are checked with {QUALITY_MODEL_TEXT}."
+    else:
+        probs = _model_probs(data, consensus.label)
     gold_known = (data.gold >= 0).any()
     issues = find_label_issues(
         consensus_label=consensus.label,

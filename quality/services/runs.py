@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,7 +13,7 @@ from django.utils import timezone
 from annotation.errors import Conflict, ValidationFailed
 from annotation.jobs import JobContext, job_create
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project
-from quality.adapters import item_results_write, items_denormalise, project_data_load
+from quality.adapters import item_features_load, item_results_write, items_denormalise, project_data_load
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 
 if TYPE_CHECKING:
@@ -22,6 +23,10 @@ TASK_NAME = "quality.run"
 # Item-level rows are kept for this many latest reports per project; older reports keep their summary.
 KEEP_ITEM_ROWS_FOR_REPORTS = 3
 MAX_BOOT_REQUEST = 1000
+# The quality model (logistic regression + kNN, cross-validated on the consensus, see quality.services.engine)
+# trains on cached features up to this many annotated items; larger projects use the base model's stored
+# out-of-sample probabilities alone, which keeps a 200,000-item run within the scale budget.
+QUALITY_MODEL_MAX_ITEMS = 50_000
 
 
 @transaction.atomic
@@ -138,6 +143,10 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     context.progress(0.05, "reading annotations")
     snapshot_at = timezone.now()
     data = project_data_load(project=project)
+    if not data.multi_label and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
+        features = item_features_load(project=project, item_ids=data.item_ids)
+        if features is not None:
+            data = replace(data, features=features)
     loaded = time.perf_counter()
     context.progress(0.2, f"read {data.table.n_annotations} annotations on {data.table.n_items} items")
     outcome = run_quality(

@@ -15,6 +15,7 @@ from quality import services
 from quality.adapters import project_data_load
 from quality.metrics.consensus import dawid_skene
 from quality.models import ItemQuality, QualityReport
+from quality.services.engine import QUALITY_MODEL_TEXT
 from tests.activelearning.al_helpers import LABELS, text_for
 from tests.factories import add_member, make_project
 from tests.quality.vote_builders import votes_project
@@ -86,13 +87,14 @@ def test_trained_model_covers_gold_items_so_crowdlab_and_the_model_check_run():
     assert ModelVersion.objects.get(project=project).n_train == len(LABELS) * N_PER_LABEL + 1
     gold_predictions = Prediction.objects.filter(item__in=gold)
     assert gold_predictions.count() == len(gold) and all(p.is_out_of_sample for p in gold_predictions)
-    # and every labelled item, gold included, had model probabilities, so CROWDLAB ran project-wide
+    # and every labelled item, gold included, had model probabilities and cached features, so CROWDLAB ran
+    # project-wide with the quality model refitted on those features
     data = project_data_load(project=project)
     assert data.table.n_items == Item.objects.filter(project=project).count()
     assert data.has_probs.all()
     assert report.consensus_method == "crowdlab"
     assert (
-        "Consensus: CROWDLAB, because model probabilities exist for every labelled item."
+        f"Consensus: CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once."
         in report.explanations
     )
     # and the model, confident from the words, flags the trap item whose consensus contradicts it
