@@ -214,6 +214,7 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
     counts = table.counts()
     params: dict = {}
     model_probs = None
+    model_prior = False
     if method == "majority_vote":
         result = majority_vote(table=table)
         fit = None
@@ -236,6 +237,7 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
         # to review. The confidence stored and thresholded is the posterior of CROWDLAB's label under a
         # Dawid–Skene fit that uses the same model probabilities as its item prior.
         fit = dawid_skene(table=table, item_prior=probs)
+        model_prior = True
         label = result.label.copy()
         has = label >= 0
         confidence = np.full(table.n_items, np.nan)
@@ -246,6 +248,7 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
             # probabilities. Annotators seen only there get its quality (expected accuracy, also in [0, 1]).
             # Its parameters are the ones kept for the per-item update, which sees such items too.
             fit = dawid_skene(table=table)
+            model_prior = False
             label[fallback] = fit.consensus.label[fallback]
             confidence[fallback] = fit.consensus.confidence[fallback]
             quality = np.where(np.isfinite(quality), quality, fit.consensus.annotator_quality)
@@ -261,6 +264,10 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
             "confusion": np.round(fit.confusion, 6).tolist(),
             "priors": np.round(fit.priors, 9).tolist(),
         }
+        if model_prior:
+            # The fit used model probabilities as item priors: the per-item update does the same with the
+            # item's stored model probabilities when it has them.
+            params["item_prior"] = "model"
     return _Consensus(
         label=result.label,
         confidence=result.confidence,
@@ -412,6 +419,17 @@ def _multi_annotators(data: ProjectData, consensus: _Consensus, agreement: Agree
     n_has = np.bincount(a, weights=has, minlength=n_ann)
     with np.errstate(invalid="ignore", divide="ignore"):
         agree = np.where(n_has > 0, np.bincount(a, weights=match * has, minlength=n_ann) / n_has, np.nan)
+    # Leave-one-out, per label: the annotator's bit against the majority of the item's other annotators for that
+    # label (labels where the others tie, and items nobody else labelled, are not counted).
+    others = table.counts()[table.item] - table.label
+    n_others = (table.annotations_per_item()[table.item] - 1)[:, None]
+    decided = (n_others > 0) & (2 * others != n_others)
+    agrees = (table.label.astype(bool) == (2 * others > n_others)) & decided
+    n_decided = np.bincount(a, weights=decided.sum(axis=1), minlength=n_ann)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agree_others = np.where(
+            n_decided > 0, np.bincount(a, weights=agrees.sum(axis=1), minlength=n_ann) / n_decided, np.nan
+        )
     gold_accuracy = np.full(n_ann, np.nan)
     n_gold = np.zeros(n_ann, dtype=np.int64)
     if data.gold_matrix is not None and (data.gold >= 0).any():
@@ -439,7 +457,7 @@ def _multi_annotators(data: ProjectData, consensus: _Consensus, agreement: Agree
     return {
         "n_annotations": np.bincount(a, minlength=n_ann),
         "agreement_with_consensus": agree,
-        "agreement_with_others": np.full(n_ann, np.nan),
+        "agreement_with_others": agree_others,
         "kappa_vs_others": kappa,
         "gold_accuracy": gold_accuracy,
         "n_gold": n_gold,

@@ -17,10 +17,27 @@ def _multi_label_consensus(labels: np.ndarray, n_classes: int) -> tuple[int, flo
     return code, float(np.maximum(share, 1.0 - share).min()), bool((share == 0.5).any())
 
 
+# Model probabilities are floored before they act as a prior, as in the Dawid–Skene fit: a class the model rules
+# out stays reachable when the votes insist on it.
+PRIOR_FLOOR = 1e-6
+
+
+def _model_prior(probs: object, label_values: list[str], *, fallback: np.ndarray | None) -> np.ndarray | None:
+    """The item's stored model probabilities as a prior in ``label_values`` order; ``fallback`` when it has none."""
+    if not isinstance(probs, dict) or not probs:
+        return fallback
+    row = np.array([probs.get(value, 0.0) for value in label_values], dtype=np.float64)
+    if not np.isfinite(row).all() or (row < 0).any() or row.sum() <= 0:
+        return fallback
+    row = np.maximum(row / row.sum(), PRIOR_FLOOR)
+    return row / row.sum()
+
+
 @transaction.atomic
 def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
     """Recompute one item's consensus from its live votes (Dawid–Skene weights from the last quality run when
-    present, else majority vote), flag it, and route low-agreement ``labelled`` items to ``needs_review``.
+    present, with the item's model probabilities as its prior when that run was model-aware, else majority
+    vote), flag it, and route low-agreement ``labelled`` items to ``needs_review``.
 
     Idempotent: it reads the votes and writes derived values only. Returns a summary, or None when the
     project or item is gone or the item is discarded.
@@ -43,12 +60,15 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
         code, confidence, tie = _multi_label_consensus(votes.labels, k)
     else:
         params = votes.params
+        priors = np.asarray(params["priors"]) if params.get("priors") else None
+        if params.get("confusion") and params.get("item_prior") == "model":
+            priors = _model_prior(votes.item.predicted_probs, votes.label_values, fallback=priors)
         single = consensus_single_item(
             annotators=votes.annotators,
             labels=votes.labels,
             n_classes=k,
             confusion=np.asarray(params["confusion"]) if params.get("confusion") else None,
-            priors=np.asarray(params["priors"]) if params.get("priors") else None,
+            priors=priors,
         )
         code, confidence, tie = single.label, single.confidence, single.is_tie
         counts = np.bincount(votes.labels, minlength=k)[None, :]

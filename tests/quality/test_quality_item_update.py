@@ -66,6 +66,34 @@ def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_
     assert item.status == ItemStatus.LABELLED
 
 
+@pytest.mark.parametrize("model_aware", [True, False])
+def test_a_model_aware_fit_lets_the_items_model_probabilities_break_a_split(model_aware):
+    # Given two equally reliable annotators split pos / neg, a model that says neg, and a last quality run whose
+    # Dawid–Skene fit was (or was not) model-aware
+    project, (item,), (a0, a1) = votes_project(make_project, [["pos", "neg"]], k=2)
+    Item.objects.filter(pk=item.pk).update(predicted_probs={"pos": 0.1, "neg": 0.8, "neutral": 0.1})
+    same = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    params = {
+        "method": "dawid_skene", "user_ids": [a0.pk, a1.pk], "label_values": ["pos", "neg", "neutral"],
+        "confusion": [same, same], "priors": [1 / 3] * 3,
+    }
+    if model_aware:
+        params["item_prior"] = "model"
+    job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+    QualityReport.objects.create(project=project, job=job, consensus_method="crowdlab", consensus_params=params)
+    # When the per-item update runs
+    item_consensus_update(project_id=project.pk, item_id=item.pk)
+    item.refresh_from_db()
+    if model_aware:
+        # Then the model's prior decides: neg ∝ 0.8·0.1·0.8 = 0.064 against pos 0.008 and neutral 0.001
+        assert item.consensus_label == "neg"
+        assert item.consensus_confidence == pytest.approx(0.064 / 0.073, rel=1e-4)
+    else:
+        # Then the class priors are flat and the split is a tie, broken towards the first label
+        assert item.consensus_label == "pos"
+        assert item.consensus_confidence == pytest.approx(0.008 / (0.008 + 0.008 + 0.001), rel=1e-4)
+
+
 def test_update_ignores_discarded_and_missing_items():
     project, (item,), _ = votes_project(make_project, [["pos", "neg"]])
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.DISCARDED)

@@ -104,8 +104,10 @@ def test_features_turn_on_crowdlab_with_the_quality_model_and_beat_dawid_skene()
     # and the adversaries and spammers (annotators 16–19) get the four lowest quality scores
     quality = np.array([row["quality_score"] for row in refined.annotators])
     assert set(np.argsort(quality)[:4].tolist()) == {16, 17, 18, 19}
-    # and every item is model-checked
+    # and every item is model-checked, and the stored fit tells the per-item update to use model priors
     assert np.isfinite(refined.items.label_quality).all()
+    assert refined.consensus_params["item_prior"] == "model"
+    assert "item_prior" not in plain.consensus_params
 
 
 def test_one_label_per_item_flags_come_from_the_quality_model_cross_validated_on_the_consensus():

@@ -124,7 +124,7 @@ def test_quality_run_on_a_project_without_annotations_fails_with_a_reason():
 
 def test_multi_label_project_gets_per_label_consensus():
     # Given a multi-label project: two of three annotators say {cat}, one {cat, dog}
-    project, items, _ = votes_project(
+    project, items, annotators = votes_project(
         make_project, [[["cat"], ["cat"], ["cat", "dog"]]], labels=("cat", "dog"), multi_label=True,
         consensus_method="majority_vote",
     )
@@ -135,6 +135,11 @@ def test_multi_label_project_gets_per_label_consensus():
     assert item.consensus_label == ["cat"]
     assert item.consensus_confidence == pytest.approx(2 / 3)
     assert QualityReport.objects.get(job=job).hlp is None
+    # and leave-one-out agreement is per label against the others' majority, others' ties not counted:
+    # the first two agree on "cat" ("dog" ties 1–1 among their others); the third agrees on "cat" and not on
+    # "dog" (both others left it out) → 1/2
+    rows = {row.user_id: row for row in AnnotatorQuality.objects.filter(report__job=job)}
+    assert [rows[user.pk].agreement_with_others for user in annotators] == [1.0, 1.0, 0.5]
 
 
 def test_items_relabelled_while_the_run_computed_keep_their_fresher_consensus():
