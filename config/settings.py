@@ -231,6 +231,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "in
 CELERY_BEAT_SCHEDULE = {
     "labelgate-job-sweep": {"task": "annotation.job_sweep", "schedule": 60.0},
     "labelgate-lease-sweep": {"task": "annotation.lease_sweep", "schedule": 120.0},
+    # Upserts today's items-by-status rows of every project (the dashboard's status history).
+    "labelgate-status-snapshot": {"task": "quality.status_snapshot", "schedule": 3600.0},
 }
 # A job whose heartbeat is older than this is treated as orphaned by a dead worker.
 LABELGATE_JOB_STALE_SECONDS = int(os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300"))

@@ -5,6 +5,7 @@ from quality.models import (
     ItemQuality,
     LabelExample,
     LabelSchemaChange,
+    ProjectStatusSnapshot,
     QualityReport,
     ReviewDecision,
 )
@@ -62,3 +63,10 @@ class LabelSchemaChangeAdmin(HistoryAdmin):
 class LabelExampleAdmin(admin.ModelAdmin):
     list_display = ("id", "label", "item", "added_by", "note", "created_at")
     raw_id_fields = ("label", "item", "added_by")
+
+
+@admin.register(ProjectStatusSnapshot)
+class ProjectStatusSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "day", "status", "count", "taken_at")
+    list_filter = ("status",)
+    raw_id_fields = ("project",)

@@ -92,6 +92,26 @@ class AnnotatorQuality(models.Model):
         return f"annotator {self.user_id} in report {self.report_id}"
 
 
+class ProjectStatusSnapshot(models.Model):
+    """A project's items in one status on one day, as the day's last snapshot found them: the status history
+    behind the dashboard's items-over-time chart (``Item.status`` keeps only the present). Written by the
+    ``quality.status_snapshot`` beat task, which upserts today's rows, so a re-run changes no other day."""
+
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    status = models.CharField(max_length=16)
+    count = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "day", "status"], name="statussnapshot_unique_day_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.status}: {self.count}"
+
+
 # --- Review decisions, label-schema changes and label examples (quality.review) ---------------------------------
 
 

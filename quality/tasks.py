@@ -19,3 +19,10 @@ def run(*, job_id: str) -> None:
 )
 def item_labelled(*, project_id: int, item_id: int) -> None:
     services.item_consensus_update(project_id=project_id, item_id=item_id)
+
+
+@shared_task(name="quality.status_snapshot", acks_late=True)
+def status_snapshot() -> dict:
+    """Hourly (``CELERY_BEAT_SCHEDULE``): today's counts by status of every project. A failed run is not retried;
+    the next one an hour later writes the same rows."""
+    return services.status_snapshots_take()

@@ -32,8 +32,9 @@ class Table:
         return [row[index] for row in self.rows]
 
     def csv_rows(self) -> list[list]:
-        """Header plus rows without the ``link`` column; floats rounded to 6 places, missing values empty."""
-        keep = [i for i, name in enumerate(self.columns) if name != "link"]
+        """Header plus rows without the ``link`` columns (``link``, ``link_<series>``); floats rounded to 6 places,
+        missing values empty."""
+        keep = [i for i, name in enumerate(self.columns) if name != "link" and not name.startswith("link_")]
 
         def cell(value):
             if value is None:
@@ -45,19 +46,47 @@ class Table:
         return [[self.columns[i] for i in keep]] + [[cell(row[i]) for i in keep] for row in self.rows]
 
 
-def day_range(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+def day_range(first: date, last: date, step: int = 1) -> list[date]:
+    return [first + timedelta(days=i) for i in range(0, (last - first).days + 1, step)]
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """The days ``first`` to ``last``, both included; either end may be open (None). Written "2026-11-03" (one
+    day), "2026-11-02..2026-11-08" or "..2026-11-03" (up to that day), as the items page's date filters take it."""
+
+    first: date | None
+    last: date | None
+
+    def __str__(self) -> str:
+        if self.first is not None and self.first == self.last:
+            return self.first.isoformat()
+        return f"{self.first.isoformat() if self.first else ''}..{self.last.isoformat() if self.last else ''}"
+
+    @classmethod
+    def parse(cls, text: str) -> DaySpan:
+        """Raises ValueError unless ``text`` is one of the written forms with ``first`` ≤ ``last``."""
+        first, dots, last = text.strip().partition("..")
+        if not dots:
+            day = date.fromisoformat(first)
+            return cls(day, day)
+        span = cls(date.fromisoformat(first) if first else None, date.fromisoformat(last) if last else None)
+        if span.first is None and span.last is None:
+            raise ValueError("no day given")
+        if span.first is not None and span.last is not None and span.first > span.last:
+            raise ValueError("the first day is after the last")
+        return span
 
 
 def daily_table(*, name: str, title: str, series: Mapping[str, Mapping[date, int]], first: date | None,
-                last: date, cumulative: bool = False) -> Table:
-    """One row per day from ``first`` to ``last`` (missing days are zero), one column per series; with
-    ``cumulative`` each column holds the running total instead."""
+                last: date, cumulative: bool = False, step: int = 1) -> Table:
+    """One row per day from ``first`` to ``last`` (or per ``step`` days: 7 for series keyed by week start;
+    missing days are zero), one column per series; with ``cumulative`` each column holds the running total."""
     table = Table(name=name, title=title, columns=["day", *series])
     if first is None:
         return table
     totals = dict.fromkeys(series, 0)
-    for day in day_range(first, last):
+    for day in day_range(first, last, step):
         row: list = [day.isoformat()]
         for key, counts in series.items():
             value = counts.get(day, 0)

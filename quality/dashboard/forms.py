@@ -4,8 +4,25 @@ from django import forms
 
 from annotation.models.item import ItemStatus
 from annotation.selectors import ITEM_ORDERINGS
+from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.review.services.decisions import MAX_REASON
+
+
+class DaySpanField(forms.CharField):
+    """A day or days (``figures.DaySpan``'s written forms); cleaned to a ``DaySpan`` or None."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            return DaySpan.parse(text)
+        except ValueError as exc:
+            raise forms.ValidationError(
+                f"{text!r} is not a day or days: use 2026-11-03, 2026-11-02..2026-11-08 or ..2026-11-03 (both days "
+                "included)."
+            ) from exc
 
 
 class DashboardItemFilterForm(forms.Form):
@@ -21,6 +38,13 @@ class DashboardItemFilterForm(forms.Form):
     )
     discard_reason = forms.CharField(
         required=False, max_length=MAX_REASON, help_text="The item's current decision is a discard with this reason."
+    )
+    imported = DaySpanField(required=False, help_text="Imported on these days (its batch's date).")
+    annotated = DaySpanField(required=False, help_text="Some annotation (also a superseded one) made on these days.")
+    decided = DaySpanField(required=False, help_text="The item's current review decision was taken on these days.")
+    quality_run = forms.IntegerField(required=False, min_value=1, help_text="Scored by this quality run (report id).")
+    guideline_version = forms.IntegerField(
+        required=False, min_value=0, help_text="Some live annotation was made under this guideline version."
     )
     ordering = forms.ChoiceField(required=False, choices=[(k, k) for k in ITEM_ORDERINGS])
 
@@ -41,5 +65,7 @@ class DashboardItemFilterForm(forms.Form):
             "status": data["status"] or None, "tag": data["tag"] or None, "flag": data["flag"] or None,
             "has_issue": has_issue, "issue_kind": data["issue_kind"] or None, "batch": data["batch"],
             "label": data["label"] or None, "annotator_label": data["annotator_label"] or None,
-            "discard_reason": data["discard_reason"] or None, "ordering": data["ordering"] or "id",
+            "discard_reason": data["discard_reason"] or None, "imported": data["imported"],
+            "annotated": data["annotated"], "decided": data["decided"], "quality_run": data["quality_run"],
+            "guideline_version": data["guideline_version"], "ordering": data["ordering"] or "id",
         }

@@ -28,6 +28,19 @@ def _bars(table: Table, label: str, value: str) -> dict:
     return svg.bar_chart(bars=list(zip(table.column(label), table.column(value), links, strict=True)))
 
 
+# What a progress point links to, per series (tables.table_progress builds the links).
+PROGRESS_LINK_NOTES = {
+    "imported": "the items imported then", ItemStatus.ACCEPTED: "the items accepted then (and still accepted)",
+    ItemStatus.DISCARDED: "the items discarded then (and still discarded)",
+}
+
+
+def _progress_series(progress: Table) -> list[Series]:
+    return [Series(name, progress.column(name), hrefs=progress.column(f"link_{name}"),
+                   link_note=PROGRESS_LINK_NOTES.get(name, f"the items whose status is {name} now"))
+            for name in tables.PROGRESS_SERIES]
+
+
 def _progress(src: tables.DashboardSource) -> dict:
     status = tables.table_status(src)
     progress = tables.table_progress(src)
@@ -37,12 +50,14 @@ def _progress(src: tables.DashboardSource) -> dict:
         "status": status, "status_chart": _bars(status, "status", "items"), "total": src.counts.get("total", 0),
         "progress": progress,
         "progress_chart": svg.line_chart(
-            x_labels=[_short_day(d) for d in progress.column("day")],
-            series=[Series(name, progress.column(name)) for name in ("imported", "accepted", "discarded")],
+            x_labels=[_short_day(d) for d in progress.column("day")], series=_progress_series(progress),
         ) if progress.rows else None,
+        "snapshots_from": next((d for d, f in zip(progress.column("day"), progress.column("counts_from"), strict=True)
+                                if f == "snapshot"), None),
         "activity": activity,
         "activity_chart": svg.column_chart(
-            columns=[(_short_day(d), n) for d, n in zip(activity.column("day"), activity.column("annotations"), strict=True)]
+            columns=[(_short_day(d), n) for d, n in zip(activity.column("day"), activity.column("annotations"), strict=True)],
+            hrefs=activity.column("link"),
         ) if activity.rows else None,
         "annotators": annotators,
         "annotator_rows": [
@@ -76,8 +91,13 @@ def _labels(src: tables.DashboardSource) -> dict:
     }
 
 
-def _interval_series(table: Table, name: str, value: str, low: str | None, high: str | None) -> Series:
-    return Series(name, table.column(value), table.column(low) if low else None, table.column(high) if high else None)
+def _interval_series(table: Table, name: str, value: str, low: str | None, high: str | None,
+                     link_note: str = "") -> Series:
+    return Series(name, table.column(value), table.column(low) if low else None, table.column(high) if high else None,
+                  hrefs=table.column("link") if link_note else None, link_note=link_note)
+
+
+RUN_LINK_NOTE = "the items this run scored (for runs older than the latest few, the items annotated by that day)"
 
 
 def _agreement(src: tables.DashboardSource) -> dict:
@@ -92,12 +112,15 @@ def _agreement(src: tables.DashboardSource) -> dict:
         "over_time": over_time,
         "over_time_chart": svg.line_chart(
             x_labels=[_short_day(c[:10]) for c in over_time.column("created_at")], y_range=(0.0, 1.0),
-            series=[_interval_series(over_time, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"),
-                    _interval_series(over_time, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high")],
+            series=[_interval_series(over_time, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high",
+                                     RUN_LINK_NOTE),
+                    _interval_series(over_time, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high",
+                                     RUN_LINK_NOTE)],
         ) if over_time.rows else None,
         "by_version": by_version,
         "by_version_chart": svg.interval_chart(
-            rows=[(f"v{v}", "") for v in by_version.column("guideline_version")],
+            rows=[(f"v{v}", link) for v, link in zip(by_version.column("guideline_version"), by_version.column("link"),
+                                                    strict=True)],
             series=[_interval_series(by_version, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low",
                                      "alpha_ci_high"),
                     _interval_series(by_version, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high"),

@@ -8,6 +8,8 @@ Where the figures come from (and why):
   of training runs (``ModelVersion``); batch profiles, drift and flag counts those of imports (``ImportBatch``;
   duplicate counts from the latest import job's result);
 - items imported per day are the batches' ``n_created`` by batch date (every item arrives in a batch);
+- items by status on past days are the daily snapshots the ``quality.status_snapshot`` beat task stores
+  (``ProjectStatusSnapshot``, a few rows per day whatever the project's size); today's are the live counts;
 - annotations per day and annotator and review decisions per day are the only aggregates that read every
   row of a project (no index covers ``created_at``); they are cached for ``SERIES_TTL`` seconds, so at most
   one request per process every few minutes pays for them (see bench/results/dashboard_render.md);
@@ -18,7 +20,7 @@ Where the figures come from (and why):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -31,8 +33,16 @@ from activelearning.models import ModelVersion
 from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Label, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list
+from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
-from quality.models import AnnotatorQuality, QualityReport, ReviewAction, ReviewDecision
+from quality.models import (
+    AnnotatorQuality,
+    ItemQuality,
+    ProjectStatusSnapshot,
+    QualityReport,
+    ReviewAction,
+    ReviewDecision,
+)
 from quality.review.selectors import json_list_has, label_mapping_for
 
 SERIES_TTL = 300
@@ -107,6 +117,15 @@ def items_imported_per_bucket(*, project: Project, bucket: str) -> dict[date, in
         .annotate(bucket=_trunc(bucket, "created_at")).values("bucket").annotate(n=Count("id"), items=Sum("n_created"))
     )
     return {_as_date(row["bucket"]): int(row["items"] or 0) for row in rows}
+
+
+def status_snapshots(*, project: Project) -> dict[date, dict[str, int]]:
+    """Stored counts by status per day, oldest first (one query on the (project, day, status) unique index)."""
+    out: dict[date, dict[str, int]] = {}
+    rows = ProjectStatusSnapshot.objects.filter(project=project).order_by("day").values_list("day", "status", "count")
+    for day, status, count in rows:
+        out.setdefault(day, {})[status] = count
+    return out
 
 
 def _annotation_series(project: Project, bucket: str) -> list[dict]:
@@ -255,12 +274,29 @@ def week_start(day: date) -> date:
 
 
 
+def _within(field: str, span: DaySpan) -> Q:
+    """``field`` (a datetime) falls on one of ``span``'s days in the current time zone (the one the per-day
+    series are truncated in)."""
+    zone = timezone.get_current_timezone()
+    condition = Q()
+    if span.first is not None:
+        condition &= Q(**{f"{field}__gte": datetime.combine(span.first, time.min, tzinfo=zone)})
+    if span.last is not None:
+        condition &= Q(**{f"{field}__lt": datetime.combine(span.last + timedelta(days=1), time.min, tzinfo=zone)})
+    return condition
+
+
 def items_filtered(*, project: Project, issue_kind: str | None = None, annotator_label: str | None = None,
-                   discard_reason: str | None = None, **filters) -> QuerySet[Item]:
+                   discard_reason: str | None = None, imported: DaySpan | None = None,
+                   annotated: DaySpan | None = None, decided: DaySpan | None = None, quality_run: int | None = None,
+                   guideline_version: int | None = None, **filters) -> QuerySet[Item]:
     """``annotation.selectors.item_list`` plus the filters only the dashboard's links need: one label-issue
     reason; some annotator's live annotation carrying a label (a confusion cell: its old names before a merge or
     rename count too, as in the quality run; one more query for the mapping); a current discard with a reason
-    (a bar of the discard-reason chart). Each is one ``EXISTS`` or condition in the items query."""
+    (a bar of the discard-reason chart); imported (batch date), annotated (any annotation, superseded ones too)
+    or given its current review decision on given days (points of the per-day charts); scored by a quality run
+    (its item rows, kept for the latest runs only); a live annotation made under a guideline version. Each is one
+    ``EXISTS``, join or condition in the items query."""
     queryset = item_list(project=project, **filters)
     if issue_kind:
         queryset = queryset.filter(_kind_filter(issue_kind))
@@ -274,6 +310,18 @@ def items_filtered(*, project: Project, issue_kind: str | None = None, annotator
     if discard_reason:
         queryset = queryset.filter(Exists(ReviewDecision.objects.filter(
             item=OuterRef("pk"), is_current=True, action=ReviewAction.DISCARD, reason=discard_reason)))
+    if imported:
+        queryset = queryset.filter(_within("batch__created_at", imported))
+    if annotated:
+        queryset = queryset.filter(Exists(Annotation.objects.filter(_within("created_at", annotated), item=OuterRef("pk"))))
+    if decided:
+        queryset = queryset.filter(Exists(ReviewDecision.objects.filter(
+            _within("created_at", decided), item=OuterRef("pk"), is_current=True)))
+    if quality_run:
+        queryset = queryset.filter(Exists(ItemQuality.objects.filter(report_id=quality_run, item=OuterRef("pk"))))
+    if guideline_version is not None:
+        queryset = queryset.filter(Exists(Annotation.objects.filter(
+            item=OuterRef("pk"), is_live=True, guideline_version=guideline_version)))
     return queryset.select_related("batch").only(
         "id", "external_id", "status", "text", "tags", "flags", "consensus_label", "consensus_confidence",
         "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "created_at", "batch__number",

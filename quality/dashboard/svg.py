@@ -67,8 +67,9 @@ def bar_chart(*, bars: Sequence[tuple[str, float | None, str]], width: int = 540
 
 
 def column_chart(*, columns: Sequence[tuple[str, float]], width: int = 560, height: int = 180,
-                 max_labels: int = 8) -> dict:
-    """Vertical bars in order (e.g. one per day) on a zero-based axis; x labels thinned to ``max_labels``."""
+                 max_labels: int = 8, hrefs: Sequence[str] | None = None) -> dict:
+    """Vertical bars in order (e.g. one per day) on a zero-based axis, each linking to ``hrefs[i]`` if given;
+    x labels thinned to ``max_labels``."""
     left, right, top, bottom = 44, 8, 10, 24
     inner_w, inner_h = width - left - right, height - top - bottom
     peak = nice_ceiling(max((v for _, v in columns), default=0))
@@ -78,7 +79,7 @@ def column_chart(*, columns: Sequence[tuple[str, float]], width: int = 560, heig
     for i, (label, value) in enumerate(columns):
         h = inner_h * value / peak
         bars.append({"label": label, "value": value, "x": _r(left + i * slot + slot * 0.1), "w": _r(max(slot * 0.8, 0.5)),
-                     "y": _r(top + inner_h - h), "h": _r(h)})
+                     "y": _r(top + inner_h - h), "h": _r(h), "href": hrefs[i] if hrefs else ""})
         if i % every == 0:
             labels.append({"x": _r(left + (i + 0.5) * slot), "text": label})
     y_ticks = [{"y": _r(top + inner_h * (1 - v / peak)), "text": t} for v, t in _ticks(0, peak)]
@@ -88,10 +89,14 @@ def column_chart(*, columns: Sequence[tuple[str, float]], width: int = 560, heig
 
 @dataclass(frozen=True)
 class Series:
+    """One line; its point ``i`` links to ``hrefs[i]`` when that is not empty, ``link_note`` saying to what."""
+
     name: str
     values: Sequence[float | None]
     low: Sequence[float | None] | None = None
     high: Sequence[float | None] | None = None
+    hrefs: Sequence[str] | None = None
+    link_note: str = ""
 
 
 def _segments(points: list[tuple[float, float] | None]) -> list[str]:
@@ -133,7 +138,8 @@ def line_chart(*, x_labels: Sequence[str], series: Sequence[Series], y_range: tu
                percent: bool = False, width: int = 560, height: int = 200, max_labels: int = 6) -> dict:
     """Lines over equally spaced x positions, each with an optional confidence band (``low``/``high``).
 
-    ``y_range`` fixes the axis (e.g. (0, 1) for agreement); otherwise it spans zero to a round maximum.
+    ``y_range`` fixes the axis (e.g. (0, 1) for agreement); otherwise it spans zero to a round maximum. Point
+    markers, and with them the points' links, are drawn for at most 120 x positions.
     """
     left, right, top, bottom = 48, 12, 10, 26
     inner_w, inner_h = width - left - right, height - top - bottom
@@ -158,11 +164,12 @@ def line_chart(*, x_labels: Sequence[str], series: Sequence[Series], y_range: tu
         points = [None if v is None else (xs[i], y_of(v)) for i, v in enumerate(s.values)]
         dots = [{"x": p[0], "y": p[1], "label": x_labels[i], "value": s.values[i],
                  "text": f"{100 * s.values[i]:.1f} %" if percent else _number(round(s.values[i], 3)),
-                 "low": None if not s.low else s.low[i], "high": None if not s.high else s.high[i]}
+                 "low": None if not s.low else s.low[i], "high": None if not s.high else s.high[i],
+                 "href": s.hrefs[i] if s.hrefs else ""}
                 for i, p in enumerate(points) if p is not None]
         bands = _band(xs, s.low, s.high, y_of) if s.low is not None and s.high is not None else []
         drawn.append({"name": s.name, "color": PALETTE[k % len(PALETTE)], "paths": _segments(points), "bands": bands,
-                      "dots": dots if n <= 120 else []})
+                      "dots": dots if n <= 120 else [], "link_note": s.link_note})
     every = max(1, math.ceil(n / max_labels))
     labels = [{"x": xs[i], "text": x_labels[i]} for i in range(0, n, every)]
     y_ticks = [{"y": y_of(v), "text": t} for v, t in _ticks(lo, hi, percent=percent)]

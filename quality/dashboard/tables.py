@@ -8,7 +8,7 @@ reads what that chart needs); the ``table_*`` functions turn its results into ta
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -18,9 +18,10 @@ from django.utils import timezone
 from annotation.models import Project
 from annotation.models.item import ItemStatus
 from quality.dashboard import figures, selectors
-from quality.dashboard.figures import Table
+from quality.dashboard.figures import DaySpan, Table
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import ReviewAction
+from quality.services.runs import KEEP_ITEM_ROWS_FOR_REPORTS
 
 # An issue is open until a reviewer accepts or discards the item.
 OPEN_ISSUE_STATUSES = ",".join(s for s in ItemStatus.values if s not in (ItemStatus.ACCEPTED, ItemStatus.DISCARDED))
@@ -59,6 +60,10 @@ class DashboardSource:
     @cached_property
     def imported(self) -> dict[date, int]:
         return selectors.items_imported_per_bucket(project=self.project, bucket=self.bucket)
+
+    @cached_property
+    def snapshots(self) -> dict[date, dict[str, int]]:
+        return selectors.status_snapshots(project=self.project)
 
     @cached_property
     def activity(self) -> dict:
@@ -110,6 +115,15 @@ class DashboardSource:
     def last_bucket(self) -> date:
         return selectors.week_start(self.today) if self.bucket == "week" else self.today
 
+    @property
+    def step(self) -> int:
+        """Days between table rows."""
+        return 7 if self.bucket == "week" else 1
+
+    def span(self, bucket_start: date) -> DaySpan:
+        """The days of the bucket starting on ``bucket_start``."""
+        return DaySpan(bucket_start, bucket_start + timedelta(days=self.step - 1))
+
 
 def _by_bucket(rows, predicate=lambda row: True) -> dict[date, int]:
     out: dict[date, int] = {}
@@ -129,21 +143,69 @@ def table_status(src: DashboardSource) -> Table:
     return table
 
 
+OPEN_STATUS_VALUES = [s for s in ItemStatus.values if s not in (ItemStatus.ACCEPTED, ItemStatus.DISCARDED)]
+PROGRESS_SERIES = ["imported", *ItemStatus.values]
+
+
+def _snapshot_per_bucket(src: DashboardSource) -> dict[date, dict[str, int]]:
+    """Each bucket's counts by status: its last stored daily snapshot, and the live counts for the current one."""
+    out: dict[date, tuple[date, dict[str, int]]] = {}
+    for day, counts in src.snapshots.items():
+        key = selectors.week_start(day) if src.bucket == "week" else day
+        if key not in out or out[key][0] < day:
+            out[key] = (day, counts)
+    per_bucket = {key: counts for key, (_, counts) in out.items()}
+    per_bucket[src.last_bucket()] = src.counts
+    return per_bucket
+
+
 def table_progress(src: DashboardSource) -> Table:
+    """Items over time, one row per bucket: ``imported`` (cumulative, from batch dates) and the items in each
+    status. Where a daily snapshot exists (``counts_from`` "snapshot"; "live" for the current bucket) every status
+    is its count; before the snapshots began (``counts_from`` "dates") only what dates tell: accepted and
+    discarded as the items whose current decision, accept or discard, was taken by then; the other statuses are
+    unknown (empty). ``link_<series>`` per point: the items imported, or accepted or discarded, in that bucket;
+    for the other statuses, the current bucket's items in that status (past members are not recorded)."""
     decisions = src.activity["decisions"]
-    series = {
-        "imported": src.imported,
-        "accepted": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.ACCEPT),
-        "discarded": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.DISCARD),
-    }
-    return figures.daily_table(name="progress", title="Items over time (cumulative)", series=series,
-                               first=src.first_bucket(), last=src.last_bucket(), cumulative=True)
+    derived = figures.daily_table(
+        name="progress", title="", first=src.first_bucket(), last=src.last_bucket(),
+        cumulative=True, step=src.step, series={
+            "imported": src.imported,
+            "accepted": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.ACCEPT),
+            "discarded": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.DISCARD),
+        })
+    table = Table("progress", "Items by status over time (imported: cumulative)",
+                  ["day", *PROGRESS_SERIES, "counts_from", *(f"link_{name}" for name in PROGRESS_SERIES)])
+    snapshots = _snapshot_per_bucket(src)  # read also when there are no rows: a constant query count
+    current = src.last_bucket()
+    for day_text, imported, accepted, discarded in derived.rows:
+        day = date.fromisoformat(day_text)
+        span = str(src.span(day))
+        if day in snapshots:
+            statuses = [snapshots[day].get(status, 0) for status in ItemStatus.values]
+        else:
+            dated = {ItemStatus.ACCEPTED.value: accepted, ItemStatus.DISCARDED.value: discarded}
+            statuses = [dated.get(status) for status in ItemStatus.values]
+        links = [src.items_url(imported=span)]
+        for status in ItemStatus.values:
+            if status in OPEN_STATUS_VALUES:
+                links.append(src.items_url(status=status) if day == current else "")
+            else:
+                links.append(src.items_url(status=status, decided=span))
+        source = "dates" if day not in snapshots else "live" if day == current else "snapshot"
+        table.rows.append([day_text, imported, *statuses, source, *links])
+    return table
 
 
 def table_activity(src: DashboardSource) -> Table:
+    """Annotations and decisions per bucket; ``link``: the items annotated in that bucket."""
     series = {"annotations": _by_bucket(src.activity["annotations"]), "decisions": _by_bucket(src.activity["decisions"])}
-    return figures.daily_table(name="activity", title=f"Annotations and review decisions per {src.bucket}",
-                               series=series, first=src.first_bucket(), last=src.last_bucket())
+    table = figures.daily_table(name="activity", title=f"Annotations and review decisions per {src.bucket}",
+                                series=series, first=src.first_bucket(), last=src.last_bucket(), step=src.step)
+    table.columns.append("link")
+    for row in table.rows:
+        row.append(src.items_url(annotated=str(src.span(date.fromisoformat(row[0])))))
+    return table
 
 
 def table_annotators(src: DashboardSource) -> Table:
@@ -229,14 +291,20 @@ def table_confusion(src: DashboardSource) -> Table:
 
 
 def table_agreement_over_time(src: DashboardSource) -> Table:
+    """One row per quality run; ``link``: the items the run scored while its item rows are kept (the latest
+    ``KEEP_ITEM_ROWS_FOR_REPORTS`` runs), for older runs the items annotated up to the run's day."""
     table = Table("agreement_over_time", "Agreement per quality run", [
         "report", "created_at", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa",
-        "kappa_ci_low", "kappa_ci_high", "mean_pairwise_cohen_kappa", "n_annotations"])
-    for r in src.reports:
+        "kappa_ci_low", "kappa_ci_high", "mean_pairwise_cohen_kappa", "n_annotations", "link"])
+    kept_from = len(src.reports) - KEEP_ITEM_ROWS_FOR_REPORTS
+    for i, r in enumerate(src.reports):
+        created = timezone.localtime(r["created_at"])
+        link = (src.items_url(quality_run=r["id"]) if i >= kept_from
+                else src.items_url(annotated=str(DaySpan(None, created.date()))))
         table.rows.append([
-            r["id"], timezone.localtime(r["created_at"]).strftime("%Y-%m-%d %H:%M"), r["krippendorff_alpha"],
+            r["id"], created.strftime("%Y-%m-%d %H:%M"), r["krippendorff_alpha"],
             r["krippendorff_alpha_ci_low"], r["krippendorff_alpha_ci_high"], r["fleiss_kappa"], r["fleiss_kappa_ci_low"],
-            r["fleiss_kappa_ci_high"], r["mean_pairwise_cohen_kappa"], r["n_annotations"],
+            r["fleiss_kappa_ci_high"], r["mean_pairwise_cohen_kappa"], r["n_annotations"], link,
         ])
     return table
 
@@ -244,15 +312,16 @@ def table_agreement_over_time(src: DashboardSource) -> Table:
 def table_agreement_by_version(src: DashboardSource) -> Table:
     table = Table("agreement_by_version", "Agreement per guideline version (latest run)", [
         "guideline_version", "n_annotations", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa",
-        "kappa_ci_low", "kappa_ci_high", "percent_agreement", "hlp", "hlp_ci_low", "hlp_ci_high"])
+        "kappa_ci_low", "kappa_ci_high", "percent_agreement", "hlp", "hlp_ci_low", "hlp_ci_high", "link"])
     per_version = src.report.per_guideline_version if src.report else {}
     for version, row in sorted(per_version.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
         low, high = figures.interval(row, "hlp")
         alpha_low, alpha_high = figures.interval(row, "krippendorff_alpha")
         kappa_low, kappa_high = figures.interval(row, "fleiss_kappa")
+        link = src.items_url(guideline_version=version) if str(version).isdigit() else ""
         table.rows.append([version, row.get("n_annotations"), row.get("krippendorff_alpha"), alpha_low, alpha_high,
                            row.get("fleiss_kappa"), kappa_low, kappa_high, row.get("percent_agreement"),
-                           row.get("hlp"), low, high])
+                           row.get("hlp"), low, high, link])
     return table
 
 

@@ -2,16 +2,19 @@
 400 naming the field."""
 
 import re
+from datetime import timedelta
 from html import unescape
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
-from annotation.models import Item, Role
+from annotation.models import Annotation, ImportBatch, Item, Role
+from quality.models import ReviewDecision
 from quality.review.services import label_rename, review_decide
 from tests.factories import add_items, add_member, make_project
 from tests.quality.review_helpers import review_project
-from tests.quality.vote_builders import annotate
+from tests.quality.vote_builders import annotate, items_of
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +87,11 @@ def test_items_page_paginates_and_links_items_to_their_review_page(client):
         ("has_issue=maybe", "has_issue", "Select a valid choice."),
         ("issue_kind=typo", "issue_kind", "Select a valid choice."),
         ("ordering=random", "ordering", "Select a valid choice."),
+        ("imported=yesterday", "imported", "is not a day or days"),
+        ("annotated=2026-11-08..2026-11-02", "annotated", "is not a day or days"),
+        ("decided=..", "decided", "is not a day or days"),
+        ("quality_run=0", "quality_run", "greater than or equal to 1"),
+        ("guideline_version=v2", "guideline_version", "Enter a whole number."),
     ],
 )
 def test_bad_filters_are_a_400_naming_the_field(client, project_with_items, query, field, message):
@@ -152,3 +160,46 @@ def test_annotator_label_keeps_items_with_a_live_annotation_of_that_label_under_
     label_rename(project=project, author=project.created_by, label="neutral", to="mixed")
     assert listed("annotator_label=mixed") == {items[2].pk}
     assert listed("label=mixed&annotator_label=mixed") == {items[2].pk}
+
+
+def test_day_and_guideline_filters_keep_the_items_imported_annotated_or_decided_on_those_days(client):
+    # Given 3 items imported three days ago and 2 today; an old item annotated three days ago, a new one today under
+    # guideline v2 (and superseded: annotated lists every annotation); an old item accepted yesterday and another
+    # accepted today
+    project = make_project()
+    add_items(project, 3, prefix="old")
+    add_items(project, 2, prefix="new")
+    now = timezone.now()
+    today = timezone.localdate()
+    ImportBatch.objects.filter(project=project, number=1).update(created_at=now - timedelta(days=3))
+    old, new = items_of(project)[:3], items_of(project)[3:]
+    annotator, reviewer = add_member(project), add_member(project, Role.REVIEWER)
+    Annotation.objects.filter(pk=annotate(project, old[0], annotator, "pos").pk).update(
+        created_at=now - timedelta(days=3))
+    annotate(project, new[0], annotator, "neg", version=2, live=False)
+    accepted_yesterday = review_decide(project=project, reviewer=reviewer, item_id=old[1].pk, action="accept",
+                                       label="pos")
+    ReviewDecision.objects.filter(pk=accepted_yesterday.pk).update(created_at=now - timedelta(days=1))
+    review_decide(project=project, reviewer=reviewer, item_id=old[2].pk, action="accept", label="neg")
+    client.force_login(reviewer)
+
+    def listed(query: str) -> set[int]:
+        html = client.get(f"/projects/{project.pk}/items/?{query}").content.decode()
+        assert _count(html) == len(_ids(html))
+        return _ids(html)
+
+    day = {n: (today - timedelta(days=n)).isoformat() for n in range(4)}
+    ids = {item.pk for item in old}, {item.pk for item in new}
+    # When the list is filtered by days; then each filter keeps exactly its items
+    assert listed(f"imported={day[3]}") == ids[0] and listed(f"imported={day[0]}") == ids[1]
+    assert listed(f"imported={day[3]}..{day[0]}") == ids[0] | ids[1]
+    assert listed(f"imported=..{day[1]}") == ids[0] and listed(f"imported={day[2]}..{day[1]}") == set()
+    assert listed(f"annotated={day[3]}") == {old[0].pk} and listed(f"annotated={day[0]}..") == {new[0].pk}
+    assert listed(f"decided={day[1]}") == {old[1].pk} and listed(f"decided={day[0]}") == {old[2].pk}
+    assert listed(f"decided={day[1]}&status=accepted") == {old[1].pk}
+    # And a guideline version keeps items with a live annotation made under it
+    assert listed("guideline_version=1") == {old[0].pk} and listed("guideline_version=2") == set()
+    annotate(project, new[1], annotator, "pos", version=2)
+    assert listed("guideline_version=2") == {new[1].pk}
+    html = client.get(f"/projects/{project.pk}/items/?imported=..{day[1]}").content.decode()
+    assert f'data-filter="imported">imported = ..{day[1]}<' in html

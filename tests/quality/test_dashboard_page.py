@@ -4,9 +4,9 @@ CSV downloads, and a pinned query count."""
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 from html import unescape
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotation.models import ItemStatus, Role
+from annotation.models import Annotation, ItemStatus, Role
 from quality.dashboard.tables import TABLES
 from tests.factories import UserFactory, add_member, make_project
 from tests.quality.dashboard_seed import DISCARD_REASONS, LABELS, TAGS, seed_project
@@ -28,10 +28,10 @@ PANELS = (
     "panel-agreement-by-label", "panel-hlp-label", "panel-hlp-tag", "panel-learning-curve", "panel-stability",
     "panel-batches", "panel-flags", "panel-issue-kinds", "panel-discards",
 )
-# session + user, membership, status counts, labels, batches per day, annotations per day (+ their annotators'
-# names), decisions per day, report history, latest report, annotator rows, model versions, batches, batch flags,
-# unsummarised flags, issue counts, discard reasons, duplicate scan.
-QUERIES_COLD = 19
+# session + user, membership, status counts, labels, batches per day, status snapshots, annotations per day (+ their
+# annotators' names), decisions per day, report history, latest report, annotator rows, model versions, batches,
+# batch flags, unsummarised flags, issue counts, discard reasons, duplicate scan.
+QUERIES_COLD = 20
 QUERIES_WARM = QUERIES_COLD - 3  # annotations and decisions per day come from the cache
 
 
@@ -283,6 +283,96 @@ def test_progress_series_equal_the_seeded_dates(client, seeded):
     assert {r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])} == seeded.annotations_per_day
     annotators = _csv(client.get(f"/projects/{pid}/dashboard/?csv=annotators"))
     assert sum(int(r["annotations"]) for r in annotators) == seeded.n_annotations
+
+
+def _chart_links(html: str, chart_id: str) -> list[tuple[str, str]]:
+    """(series, href) of every linked point of a line chart."""
+    chart = html[html.index(f'id="{chart_id}"'):]
+    chart = chart[: chart.index("</svg>")]
+    return [(unescape(series), unescape(href)) for href, series in
+            re.findall(r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart)]
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def _annotated_items(project, first: date | None, last: date) -> int:
+    """Items with an annotation on the days ``first``..``last`` (UTC, the test settings' zone)."""
+    annotations = Annotation.objects.filter(project=project, created_at__date__lte=last)
+    if first is not None:
+        annotations = annotations.filter(created_at__date__gte=first)
+    return annotations.values("item").distinct().count()
+
+
+def test_progress_and_activity_points_link_to_the_items_of_their_day(client, seeded):
+    # Given the seeded project (batches, annotations and decisions on known days, no status snapshots)
+    pid = seeded.project.pk
+    html = _get(client, seeded.reviewer, f"/projects/{pid}/dashboard/").content.decode()
+    progress = _csv(client.get(f"/projects/{pid}/dashboard/?csv=progress"))
+    today = timezone.now().date().isoformat()
+    # When the progress chart is drawn: every imported/accepted/discarded point links to its day's items; with no
+    # snapshot, the other statuses have only today's live point, linking to the items in that status now
+    links = _chart_links(html, "chart-progress")
+    per_series = {name: [u for s, u in links if s == name] for name in ("imported", *ItemStatus.values)}
+    assert {name: len(urls) for name, urls in per_series.items()} == {
+        "imported": len(progress), "accepted": len(progress), "discarded": len(progress),
+        "new": 1, "in_progress": 1, "labelled": 1, "needs_review": 1}
+    assert [r["counts_from"] for r in progress] == ["dates"] * (len(progress) - 1) + ["live"]
+    assert all(r["new"] == "" for r in progress[:-1]) and int(progress[-1]["new"]) == seeded.status_counts["new"]
+    # Then following a link lists that day's items: imported that day, or accepted/discarded that day (the
+    # cumulative line's step)
+    step = {name: {row["day"]: int(row[name]) - (int(prev[name]) if prev else 0)
+                   for prev, row in zip([None, *progress], progress, strict=False)}
+            for name in ("imported", "accepted", "discarded")}
+    for name in ("imported", "accepted", "discarded"):
+        days = [_query(url)["imported" if name == "imported" else "decided"] for url in per_series[name]]
+        assert days == [r["day"] for r in progress]
+        followed = [(day, url) for day, url in zip(days, per_series[name], strict=True) if step[name][day]][:4]
+        followed.append(next((day, url) for day, url in zip(days, per_series[name], strict=True) if not step[name][day]))
+        for day, url in followed:
+            if day != today:  # today's accepted/discarded are live counts, not a running total of decisions
+                assert _item_count(client.get(url).content.decode()) == step[name][day], (name, day)
+    assert sum(step["imported"].values()) == seeded.n_items
+    for status in ("new", "needs_review"):
+        (url,) = per_series[status]
+        assert _item_count(client.get(url).content.decode()) == seeded.status_counts[status]
+    # And each annotations-per-day column links to the items annotated that day
+    chart = html[html.index('id="chart-activity"'):]
+    columns = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="[^"]+" data-value="(\d+)"',
+                         chart[: chart.index("</svg>")])
+    assert len(columns) == len(progress)
+    for href, n in [c for c in columns if int(c[1])][:3]:
+        day = date.fromisoformat(_query(unescape(href))["annotated"])
+        assert _item_count(client.get(unescape(href)).content.decode()) == _annotated_items(seeded.project, day, day)
+        assert int(n) == seeded.annotations_per_day[day.isoformat()]
+
+
+def test_agreement_points_link_to_the_runs_items_or_the_items_annotated_by_then(client, seeded):
+    # Given 12 seeded runs, of which only the latest keep item rows
+    from quality.services.runs import KEEP_ITEM_ROWS_FOR_REPORTS
+
+    pid = seeded.project.pk
+    html = _get(client, seeded.reviewer, f"/projects/{pid}/dashboard/").content.decode()
+    runs = _csv(client.get(f"/projects/{pid}/dashboard/?csv=agreement_over_time"))
+    # When the α/κ chart is drawn; then both lines link each run's point
+    links = _chart_links(html, "chart-agreement")
+    alpha = [u for s, u in links if s == "Krippendorff's α"]
+    assert alpha == [u for s, u in links if s == "Fleiss' κ"] and len(alpha) == len(runs) == 12
+    old = len(runs) - KEEP_ITEM_ROWS_FOR_REPORTS
+    # the latest runs: their scored items; older ones: the items annotated up to the run's day
+    assert [_query(u) for u in alpha[old:]] == [{"quality_run": r["report"]} for r in runs[old:]]
+    assert [_query(u) for u in alpha[:old]] == [{"annotated": f"..{r['created_at'][:10]}"} for r in runs[:old]]
+    for url, run in list(zip(alpha, runs, strict=True))[:2]:
+        last = date.fromisoformat(run["created_at"][:10])
+        assert _item_count(client.get(url).content.decode()) == _annotated_items(seeded.project, None, last) > 0
+    # And each guideline version's row label links to the items with a live annotation of that version
+    chart = html[html.index('id="chart-agreement-version"'):]
+    versions = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="v(\d+)"', chart[: chart.index("</svg>")])
+    assert [v for _, v in versions] == ["1", "2", "3"]
+    counts = [_item_count(client.get(unescape(href)).content.decode()) for href, _ in versions]
+    live_v1 = Annotation.objects.filter(project=seeded.project, is_live=True, guideline_version=1)
+    assert counts == [live_v1.values("item").distinct().count(), 0, 0] and counts[0] > 0
 
 
 def test_every_csv_parses_back_to_the_chart_numbers(client, seeded):

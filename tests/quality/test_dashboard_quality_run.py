@@ -119,3 +119,24 @@ def test_confusion_cells_link_to_items_with_that_consensus_where_an_annotator_ga
                 assert int(row[col]) == expected[(row["consensus"], col)]
     # the row labels still link to the whole row
     assert f'<a href="/projects/{project.pk}/items/?label=neg" class="chart-link" data-row="neg">' in chart
+
+
+def test_agreement_points_link_to_the_items_the_run_scored(client, project_after_a_run):
+    # Given a project after one real quality run (4 items scored) and one more item nobody annotated
+    project, _ = project_after_a_run
+    add_items(project, 1, prefix="late")
+    report = QualityReport.objects.get(project=project)
+    client.force_login(project.created_by)
+    # When the dashboard draws α and κ per run
+    html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    chart = html[html.index('id="chart-agreement"'):]
+    points = re.findall(r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart[: chart.index("</svg>")])
+    # Then both points of the run link to the list of exactly the items it scored
+    url = f"/projects/{project.pk}/items/?{urlencode({'quality_run': report.pk})}"
+    assert sorted(unescape(series) for _, series in points) == ["Fleiss' κ", "Krippendorff's α"]
+    assert {unescape(href) for href, _ in points} == {url}
+    listed = client.get(url).content.decode()
+    assert int(re.search(r'data-count="(\d+)"', listed).group(1)) == report.n_items == 4
+    scored = set(report.items.values_list("item_id", flat=True))
+    assert {int(pk) for pk in re.findall(r'data-item="(\d+)"', listed)} == scored
+    assert Item.objects.filter(project=project).count() == 5

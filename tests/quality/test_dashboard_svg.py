@@ -47,6 +47,9 @@ def test_column_chart_uses_a_round_axis_and_thins_labels():
     assert [b["x"] for b in chart["bars"]] == [44 + 4.8, 44 + 48 + 4.8, 44 + 96 + 4.8, 44 + 144 + 4.8]
     assert [label["text"] for label in chart["x_labels"]] == ["d0", "d2"]
     assert [t["text"] for t in chart["y_ticks"]] == ["0", "2.5", "5", "7.5", "10"]
+    assert [b["href"] for b in chart["bars"]] == ["", "", "", ""]
+    linked = svg.column_chart(columns=[("d0", 1), ("d1", 2)], hrefs=["/i?annotated=d0", "/i?annotated=d1"])
+    assert [b["href"] for b in linked["bars"]] == ["/i?annotated=d0", "/i?annotated=d1"]
 
 
 def test_line_chart_breaks_at_missing_values_and_draws_bands_where_both_bounds_exist():
@@ -61,6 +64,14 @@ def test_line_chart_breaks_at_missing_values_and_draws_bands_where_both_bounds_e
     assert line["bands"] == ["M46.0,50.0 L50.0,50.0 L50.0,70.0 L46.0,70.0 Z",
                              "M112.7,60.0 L116.7,60.0 L116.7,110.0 L112.7,110.0 Z"]
     assert [d["text"] for d in line["dots"]] == ["0.5", "0.25", "1"]
+
+
+def test_line_chart_points_carry_their_links_and_missing_points_none():
+    chart = svg.line_chart(x_labels=["a", "b", "c"], series=[
+        Series("x", [1, None, 3], hrefs=["/a", "/b", ""], link_note="the items"), Series("y", [2, 2, 2])])
+    x, y = chart["series"]
+    assert [(d["label"], d["href"]) for d in x["dots"]] == [("a", "/a"), ("c", "")] and x["link_note"] == "the items"
+    assert [d["href"] for d in y["dots"]] == ["", "", ""]
 
 
 def test_line_chart_band_over_a_run_of_points_is_one_polygon():
@@ -131,6 +142,33 @@ def test_daily_table_fills_missing_days_and_accumulates():
     assert figures.daily_table(name="t", title="T", series={"x": {}}, first=None, last=date(2026, 1, 2)).rows == []
 
 
+def test_daily_table_of_weekly_series_has_one_row_per_week():
+    # Given counts keyed by week start (Mondays 2026-01-05 and 2026-01-19)
+    weekly = {date(2026, 1, 5): 3, date(2026, 1, 19): 4}
+    # When tabled from the first to the current week, 7 days apart
+    table = figures.daily_table(name="t", title="T", series={"x": weekly}, first=date(2026, 1, 5),
+                                last=date(2026, 1, 26), cumulative=True, step=7)
+    # Then each row is a week start, never a day in between
+    assert table.rows == [["2026-01-05", 3], ["2026-01-12", 3], ["2026-01-19", 7], ["2026-01-26", 7]]
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("2026-11-03", date(2026, 11, 3), date(2026, 11, 3)),
+    ("2026-11-02..2026-11-08", date(2026, 11, 2), date(2026, 11, 8)),
+    ("..2026-11-03", None, date(2026, 11, 3)),
+    ("2026-11-03..", date(2026, 11, 3), None),
+])
+def test_day_spans_parse_and_print_back(text, first, last):
+    span = figures.DaySpan.parse(text)
+    assert (span.first, span.last) == (first, last) and str(span) == text
+
+
+@pytest.mark.parametrize("text", ["", "..", "yesterday", "2026-11-08..2026-11-02", "2026-13-01", "2026-11-03...x"])
+def test_day_spans_refuse_anything_else(text):
+    with pytest.raises(ValueError):
+        figures.DaySpan.parse(text)
+
+
 def test_flag_totals_add_stored_and_live_counts():
     totals = figures.flag_totals([{"blurry": 3}, None, {"dark": 1, "blurry": 1}], [["dark"], ["dark", "blurry"], []])
     assert totals == {"blurry": 5, "dark": 3} and list(totals) == ["blurry", "dark"]
@@ -147,6 +185,8 @@ def test_table_csv_rows_drop_links_round_floats_and_blank_missing_values():
     table = Table("t", "T", ["name", "value", "link"], [["a", 1 / 3, "/x"], ["b", None, ""], ["c", float("nan"), ""]])
     assert table.csv_rows() == [["name", "value"], ["a", 0.333333], ["b", ""], ["c", ""]]
     assert table.column("value")[0] == 1 / 3
+    per_series = Table("t", "T", ["day", "x", "link_x"], [["2026-01-01", 1, "/x"]])
+    assert per_series.csv_rows() == [["day", "x"], ["2026-01-01", 1]]
 
 
 def test_error_reading_prefers_the_engines_sentence():
