@@ -26,7 +26,7 @@ MAX_BOOT_REQUEST = 1000
 # The quality model (logistic regression + kNN, cross-validated on the consensus, see quality.services.engine)
 # trains on cached features up to this many annotated items; larger projects use the base model's stored
 # out-of-sample probabilities alone, which keeps a 200,000-item run within the scale budget.
-QUALITY_MODEL_MAX_ITEMS = 50_000
+QUALITY_MODEL_MAX_ITEMS = 20_000
 
 
 @transaction.atomic
