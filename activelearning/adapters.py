@@ -220,6 +220,7 @@ class PoolChunk:
     annotation_count: np.ndarray
     target: np.ndarray
     previous: list[str]
+    priority: np.ndarray  # the items' present queue priorities (bands that re-scoring keeps)
 
 
 def _pool_queryset(project: Project, key: str):
@@ -234,6 +235,7 @@ def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: 
     fields = (
         "item_id", "vector", "item__status", "item__annotation_count", "item__target_annotations",
         "item__al_prediction__job_id", "item__al_prediction__predicted", "item__al_prediction__previous_predicted",
+        "item__priority",
     )
     last = 0
     while True:
@@ -243,7 +245,7 @@ def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: 
         last = rows[-1][0]
         previous = [
             (prev_of_prev or "") if str(pred_job) == str(job_id) else (predicted or "")
-            for *_, pred_job, predicted, prev_of_prev in rows
+            for *_, pred_job, predicted, prev_of_prev, _priority in rows
         ]
         yield PoolChunk(
             item_ids=np.asarray([row[0] for row in rows], dtype=np.int64),
@@ -252,24 +254,26 @@ def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: 
             annotation_count=np.asarray([row[3] for row in rows], dtype=np.int64),
             target=np.asarray([row[4] for row in rows], dtype=np.int64),
             previous=previous,
+            priority=np.asarray([row[8] for row in rows], dtype=np.float64),
         )
 
 
-def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(item ids, annotation counts, targets) of the pool in keyset chunks — no features (cold start)."""
+def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(item ids, annotation counts, targets, present priorities) of the pool in keyset chunks — no features
+    (cold start)."""
     queryset = _pool_queryset(project, key)
     last = 0
     while True:
         rows = list(
             queryset.filter(item_id__gt=last, vector__isnull=False)
             .order_by("item_id")
-            .values_list("item_id", "item__annotation_count", "item__target_annotations")[:CHUNK]
+            .values_list("item_id", "item__annotation_count", "item__target_annotations", "item__priority")[:CHUNK]
         )
         if not rows:
             return
         last = rows[-1][0]
-        array = np.asarray(rows, dtype=np.int64)
-        yield array[:, 0], array[:, 1], array[:, 2]
+        array = np.asarray([row[:3] for row in rows], dtype=np.int64)
+        yield array[:, 0], array[:, 1], array[:, 2], np.asarray([row[3] for row in rows], dtype=np.float64)
 
 
 def held_out_chunks(*, project: Project, key: str, dim: int, training_ids: np.ndarray,

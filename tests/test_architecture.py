@@ -22,6 +22,8 @@ PURE_MODULES = [
     ROOT / "activelearning" / "basemodel.py",
     ROOT / "activelearning" / "stopping.py",
     ROOT / "activelearning" / "overlap.py",
+    ROOT / "activelearning" / "relabel.py",
+    ROOT / "activelearning" / "priority.py",
     ROOT / "annotation" / "profiling.py",
     ROOT / "annotation" / "dedup.py",
     ROOT / "annotation" / "drift.py",

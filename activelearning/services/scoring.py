@@ -1,7 +1,9 @@
-"""Scoring the unlabelled pool chunk by chunk: probabilities, a score per strategy, priorities, early-stop targets.
+"""Scoring the unlabelled pool chunk by chunk: probabilities, a score per strategy, priorities, early-stop targets,
+and the ActiveLab scores of new items that doubtful labelled items are weighed against.
 
 Peak memory is one chunk of features and predictions plus one int per pool item (ids and the two predicted-label
-arrays stability needs), so a 1,000,000-item pool is scored in bounded memory.
+arrays stability needs) and one float32 per pool item (ActiveLab scores, kept until the batch is picked), so a
+1,000,000-item pool is scored in bounded memory.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from activelearning import adapters, priority
+from activelearning import adapters, priority, relabel
 from activelearning.models import FeatureSpace
 from annotation.jobs import JobContext
 from annotation.models import ItemStatus, Project
@@ -36,6 +38,9 @@ class PoolOutcome:
     n_target_restored: int = 0
     previous: list[np.ndarray] = field(default_factory=list)
     current: list[np.ndarray] = field(default_factory=list)
+    activelab: list[np.ndarray] = field(default_factory=list)  # per chunk; NaN except for new POOL-band items
+    # ActiveLab scores of the new items served next (the diverse batch; every new item when there is none)
+    new_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def stability_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         empty = np.empty(0, dtype=np.int64)
@@ -76,7 +81,8 @@ def _early_stop_targets(project: Project, chunk: adapters.PoolChunk, proba: np.n
 
 def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
                    label_values: list[str], job_id: object, outcome: PoolOutcome, ids: list[np.ndarray],
-                   context: JobContext | None, n_pool_estimate: int) -> Iterator[tuple[int, np.ndarray]]:
+                   context: JobContext | None, n_pool_estimate: int,
+                   scale: relabel.ActiveLabScale | None) -> Iterator[tuple[int, np.ndarray]]:
     """Score, store and yield (start row, scores of POOL-band rows, NaN elsewhere) per chunk."""
     rng = np.random.default_rng(seed)
     index = {value: position for position, value in enumerate(label_values)}
@@ -86,7 +92,8 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
         proba = model.predict_proba(chunk.X)
         scores = _all_scores(model, chunk.X, proba, rng, seed)
         chosen = scores[strategy]
-        band = priority.bands(annotation_count=chunk.annotation_count, target=chunk.target, k=k)
+        band = priority.bands(annotation_count=chunk.annotation_count, target=chunk.target, k=k,
+                              current=chunk.priority)
         within = priority.normalised(scores=chosen, strategy=strategy, n_classes=len(label_values))
         adapters.predictions_write(
             project=project, job_id=job_id, label_values=label_values,
@@ -103,6 +110,11 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
         outcome.current.append(np.nan_to_num(proba[compare], nan=0.0).argmax(axis=1))
         outcome.n_pool += len(chunk.item_ids)
         outcome.n_scored += int(finite.sum())
+        new = (band == priority.BAND_POOL) & (chunk.annotation_count == 0)
+        activelab = np.full(len(proba), np.nan, dtype=np.float32)
+        if scale is not None and new.any():
+            activelab[new] = relabel.activelab_unlabelled(pred_probs=proba[new], scale=scale)
+        outcome.activelab.append(activelab)
         ids.append(chunk.item_ids)
         if context:
             context.progress(0.6 + 0.3 * min(outcome.n_pool / max(n_pool_estimate, 1), 1.0),
@@ -113,10 +125,12 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
 
 def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
                label_values: list[str], job_id: object, context: JobContext | None = None,
-               n_pool_estimate: int = 0) -> PoolOutcome:
+               n_pool_estimate: int = 0, activelab_scale: relabel.ActiveLabScale | None = None) -> PoolOutcome:
     """Score and store the whole pool, then lift a diverse batch from its top candidates to the BATCH band.
 
-    Random sampling skips the diversity step (it is already spread out).
+    Random sampling skips the diversity step (it is already spread out). With ``activelab_scale`` (from the
+    labelled items' ActiveLab run) ``outcome.new_scores`` holds the ActiveLab scores of the new items served
+    next: the batch's, or every new item's when no batch is picked.
     """
     from activelearning import strategies  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
@@ -127,9 +141,13 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
         chunks=_scored_chunks(
             project=project, space=space, model=model, strategy=strategy, seed=seed, label_values=label_values,
             job_id=job_id, outcome=outcome, ids=ids, context=context, n_pool_estimate=n_pool_estimate,
+            scale=activelab_scale,
         ),
         m=max(batch * CANDIDATES_PER_BATCH, 1),
     )
+    activelab = np.concatenate(outcome.activelab) if outcome.activelab else np.empty(0, dtype=np.float32)
+    outcome.activelab = []
+    outcome.new_scores = activelab[np.isfinite(activelab)].astype(np.float64)
     if batch and len(candidates.indices):
         pool_item_ids = np.concatenate(ids)
         candidate_ids = pool_item_ids[candidates.indices]
@@ -143,6 +161,8 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
             priority=priority.priorities(band=np.full(len(picked), priority.BAND_BATCH), within=within),
         )
         outcome.n_batch = len(picked)
+        batch_scores = activelab[candidates.indices[picked]].astype(np.float64)
+        outcome.new_scores = batch_scores[np.isfinite(batch_scores)]
     return outcome
 
 
@@ -157,8 +177,8 @@ def cold_start_priorities(*, project: Project, space: FeatureSpace, seed: int, m
     rng = np.random.default_rng(seed)
     k = project.annotations_per_item
     fresh: list[np.ndarray] = []
-    for item_ids, counts, _targets in adapters.pool_ids(project=project, key=space.key):
-        fresh.append(item_ids[counts == 0])
+    for item_ids, counts, _targets, current in adapters.pool_ids(project=project, key=space.key):
+        fresh.append(item_ids[(counts == 0) & (current < priority.BAND_EXTRA)])
     fresh_ids = np.concatenate(fresh) if fresh else np.empty(0, dtype=np.int64)
     sample = fresh_ids if len(fresh_ids) <= max_sample else np.sort(rng.choice(fresh_ids, size=max_sample, replace=False))
     picked_ids = np.empty(0, dtype=np.int64)
@@ -168,8 +188,8 @@ def cold_start_priorities(*, project: Project, space: FeatureSpace, seed: int, m
     batch_rank = {int(pk): position for position, pk in enumerate(picked_ids.tolist())}
     batch_within = priority.rank_within(len(picked_ids))
     n_pool = 0
-    for item_ids, counts, targets in adapters.pool_ids(project=project, key=space.key):
-        band = priority.bands(annotation_count=counts, target=targets, k=k)
+    for item_ids, counts, targets, current in adapters.pool_ids(project=project, key=space.key):
+        band = priority.bands(annotation_count=counts, target=targets, k=k, current=current)
         within = rng.random(len(item_ids))
         for row, pk in enumerate(item_ids.tolist()):
             rank = batch_rank.get(pk)

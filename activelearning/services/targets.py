@@ -5,6 +5,10 @@ majority gets its target raised one annotation at a time, up to ``project.max_an
 back to the queue (``in_progress``) in the EXTRA priority band. With ``project.early_stopping`` an item whose two
 votes agree with a confident model needs no third one (see ``scoring._early_stop_targets``; the rule itself is
 ``activelearning.overlap.additional_annotations``).
+
+In the training job, an item the rule leaves settled but that is below the cap is also reopened for one more
+annotation when its ActiveLab score says that annotation is worth more than a first one of the new items served
+next (``activelearning.relabel.relabel_or_new``); the others stay closed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from django.utils import timezone
 
 from activelearning import adapters, overlap, priority
 from activelearning.models import Prediction
-from activelearning.relabel import vote_counts
+from activelearning.relabel import relabel_or_new, vote_counts
 from annotation.models import Item, ItemStatus, Project
 
 NEUTRAL_WITHIN = 0.5  # place in the EXTRA band for an item without an ActiveLab score
@@ -40,21 +44,34 @@ def _new_targets(*, votes: np.ndarray, annotation_count: np.ndarray, model_proba
 
 
 def overlap_apply(*, project: Project, votes: adapters.Votes, n_classes: int, proba_by_item: dict[int, np.ndarray],
-                  relabel_by_item: dict[int, float], confidence: float) -> dict:
-    """The bulk pass of the training job over every labelled item still open to more votes."""
+                  relabel_by_item: dict[int, float], confidence: float,
+                  new_scores: np.ndarray | None = None) -> dict:
+    """The bulk pass of the training job over every labelled item still open to more votes.
+
+    ``relabel_by_item`` holds ActiveLab scores of labelled items, ``new_scores`` those of the new items served
+    next on the same scale (see ``scoring.pool_score``); without them only the overlap rule reopens items.
+    """
     eligible = np.isin(votes.status, adapters.OVERLAP_STATUSES) & ~votes.final_set
     counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
                          n_classes=n_classes)
     rows = np.flatnonzero(eligible)
     if not len(rows):
-        return {"n_reopened": 0, "n_checked": 0}
+        return {"n_reopened": 0, "n_checked": 0, "n_relabel_over_new": 0}
     proba = np.full((len(rows), n_classes), np.nan)
     for position, pk in enumerate(votes.item_ids[rows].tolist()):
         found = proba_by_item.get(pk)
         if found is not None:
             proba[position] = found
-    target = _new_targets(votes=counts[rows], annotation_count=votes.annotation_count[rows], model_proba=proba,
-                          project=project, confidence=confidence)
+    seen = votes.annotation_count[rows]
+    target = _new_targets(votes=counts[rows], annotation_count=seen, model_proba=proba, project=project,
+                          confidence=confidence)
+    _, max_k = _limits(project)
+    wins = relabel_or_new(
+        relabel_scores=np.asarray([relabel_by_item.get(pk, np.nan) for pk in votes.item_ids[rows].tolist()]),
+        eligible=(target == 0) & (seen < max_k),
+        new_scores=np.empty(0) if new_scores is None else new_scores,
+    )
+    target = np.where(wins, seen + 1, target)
     reopen = target > 0
     item_ids = votes.item_ids[rows][reopen]
     within = np.asarray([1.0 - relabel_by_item.get(pk, 1.0 - NEUTRAL_WITHIN) for pk in item_ids.tolist()])
@@ -62,7 +79,7 @@ def overlap_apply(*, project: Project, votes: adapters.Votes, n_classes: int, pr
         item_ids=item_ids, seen_count=votes.annotation_count[rows][reopen], target=target[reopen],
         priority=priority.priorities(band=np.full(len(item_ids), priority.BAND_EXTRA), within=within),
     )
-    return {"n_reopened": reopened, "n_checked": int(len(rows))}
+    return {"n_reopened": reopened, "n_checked": int(len(rows)), "n_relabel_over_new": int(wins.sum())}
 
 
 @transaction.atomic

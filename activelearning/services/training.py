@@ -1,5 +1,6 @@
 """The training job's work: features → base model → out-of-sample probabilities → learning curve and stopping
-signals → pool scores and priorities → ActiveLab relabel scores → adaptive overlap → a ModelVersion.
+signals → ActiveLab scores of labelled items → pool scores and priorities (with the new items' ActiveLab scores on
+the same scale) → adaptive overlap, where ActiveLab decides "relabel or label new?" → a ModelVersion.
 
 Deterministic for a seed. Item writes happen chunk by chunk in short transactions (annotators keep working
 during a long job); the version row is written last, so a retried job recomputes and overwrites the same rows
@@ -17,7 +18,7 @@ from django.db.models import Max
 
 from activelearning import adapters
 from activelearning.models import ModelVersion
-from activelearning.relabel import activelab_scores, votes_matrix
+from activelearning.relabel import ActiveLab, activelab_labelled, votes_matrix
 from activelearning.services import scoring, targets
 from activelearning.services.features import feature_space_ensure
 from activelearning.strategy_names import STRATEGIES
@@ -108,20 +109,18 @@ def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, st
 
 
 def _relabel_scores(project: Project, index: dict[str, int], training: adapters.TrainingSet,
-                    oos_proba: np.ndarray) -> tuple[adapters.Votes, dict[int, float]]:
+                    oos_proba: np.ndarray) -> tuple[adapters.Votes, np.ndarray, ActiveLab]:
+    """(votes, ids of the scored items, their ActiveLab run); computed before the pool is scored because the
+    run's scale puts the pool's new items on the same footing. Nothing is written here."""
     votes = adapters.votes_load(project=project, index=index, statuses=adapters.TRAINABLE_STATUSES)
-    relabel: dict[int, float] = {}
     in_training = np.isin(votes.item_ids, training.item_ids)
     if in_training.any() and len(votes.item_ids) * max(votes.n_annotators, 1) <= MAX_ACTIVELAB_CELLS:
         matrix = votes_matrix(item_index=votes.item_index, annotator_index=votes.annotator_index,
                               labels=votes.labels, n_items=len(votes.item_ids), n_annotators=votes.n_annotators)
         rows = np.flatnonzero(in_training)
         proba = oos_proba[np.searchsorted(training.item_ids, votes.item_ids[rows])]
-        scores = activelab_scores(votes=matrix[rows], pred_probs=proba)
-        adapters.relabel_scores_write(item_ids=votes.item_ids[rows], scores=scores)
-        relabel = {pk: float(s) for pk, s in zip(votes.item_ids[rows].tolist(), scores.tolist(), strict=True)
-                   if np.isfinite(s)}
-    return votes, relabel
+        return votes, votes.item_ids[rows], activelab_labelled(votes=matrix[rows], pred_probs=proba)
+    return votes, np.empty(0, dtype=np.int64), ActiveLab(scores=np.empty(0), scale=None)
 
 
 def _write_labelled(project: Project, job: Job, label_values: list[str], training: adapters.TrainingSet,
@@ -206,18 +205,23 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
     context.progress(0.55, "training the base model")
     model = BaseModel(config=config).fit(training.X, training.y, n_classes=n_classes)
     previous_predictions = adapters.previous_predictions(item_ids=training.item_ids, job_id=job.pk)
+    context.progress(0.58, "ActiveLab scores of labelled items")
+    votes, scored_ids, activelab = _relabel_scores(project, index, training, oos.proba)
     outcome = scoring.pool_score(
         project=project, space=space.space, model=model, strategy=strategy, seed=seed, label_values=label_values,
-        job_id=job.pk, context=context, n_pool_estimate=max(space.computed, 1),
+        job_id=job.pk, context=context, n_pool_estimate=max(space.computed, 1), activelab_scale=activelab.scale,
     )
     context.progress(0.92, "labelled and gold items: out-of-sample probabilities and relabel scores")
     _write_labelled(project, job, label_values, training, oos.proba, previous_predictions)
     n_held_out = _write_held_out(project, job, label_values, space.space, model, training)
-    votes, relabel = _relabel_scores(project, index, training, oos.proba)
+    if len(scored_ids):
+        adapters.relabel_scores_write(item_ids=scored_ids, scores=activelab.scores)
+    relabel = {pk: float(s) for pk, s in zip(scored_ids.tolist(), activelab.scores.tolist(), strict=True)
+               if np.isfinite(s)}
     proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
     overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
                                            proba_by_item=proba_by_item, relabel_by_item=relabel,
-                                           confidence=scoring.CONFIDENT)
+                                           confidence=scoring.CONFIDENT, new_scores=outcome.new_scores)
     overlap_result.update(n_target_lowered=outcome.n_target_lowered, n_target_restored=outcome.n_target_restored)
     stability = _stability(outcome)
     version = _version_store(

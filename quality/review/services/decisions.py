@@ -16,6 +16,7 @@ from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from activelearning.priority import RELABEL_REQUESTED
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
 from quality.models import ReviewAction, ReviewDecision
@@ -157,11 +158,13 @@ def _apply_to_items(
     elif action == ReviewAction.RELABEL:
         # Fresh annotations from people who have not seen the item: the queue never serves an item twice to one
         # annotator (Assignment is unique per item × annotator), so only new annotators can take the new slots.
+        # A reviewer's request is served before new items, in the EXTRA band, which re-scoring keeps.
         Item.objects.filter(pk__in=ids).update(
             status=status,
             final_label=None,
             annotation_count=0,
             target_annotations=Greatest("target_annotations", Value(project.annotations_per_item)),
+            priority=RELABEL_REQUESTED,
             updated_at=now,
             **CLEARED_QUALITY,
         )
