@@ -43,6 +43,8 @@ _COLOURMAP = np.stack(
     [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_ANCHORS)), _ANCHORS[:, c]) for c in range(3)],
     axis=1,
 ).astype(np.uint8)
+# C0 controls other than tab, newline and carriage return; DEL and the C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # UTF-8 text mis-decoded as cp1252/Latin-1: a lead byte (Â-ô) followed by continuation-byte characters.
 _MOJIBAKE = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]+"
@@ -296,9 +298,7 @@ def profile_text(text: str | bytes) -> dict[str, Any]:
         "invalid_utf8": invalid,
         "replacement_chars": text.count("\ufffd"),
         "mojibake_hits": hits,
-        "control_chars": sum(
-            1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r") or 127 <= ord(ch) < 160
-        ),
+        "control_chars": len(_CONTROL.findall(text)),
     }
 
 

@@ -95,12 +95,16 @@ def routed_to_review(*, project: Project, flags: list[str]) -> bool:
     return any(flag in routed for flag in flags)
 
 
-def text_profile_normalised(*, project: Project, text: str) -> tuple[dict, list[str], str]:
-    """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash."""
+def text_profile_normalised(
+    *, project: Project, text: str, thresholds: profiling.ProfileThresholds | None = None
+) -> tuple[dict, list[str], str]:
+    """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash. Pass
+    ``thresholds`` (``thresholds_for(project)``) when profiling many rows: it is read once, not per row."""
     from annotation import dedup, profiling  # lazy: see TYPE_CHECKING above
 
     profile = profiling.profile_text(text)
-    return profile, profiling.flags_for(profile, thresholds_for(project)), dedup.normalise_text(text)
+    thresholds = thresholds_for(project) if thresholds is None else thresholds
+    return profile, profiling.flags_for(profile, thresholds), dedup.normalise_text(text)
 
 
 def text_profile(*, project: Project, text: str) -> tuple[dict, list[str], str]:

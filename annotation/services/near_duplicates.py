@@ -27,7 +27,7 @@ SKETCH_BYTES = SKETCH_PERM * 4
 SKETCH_CHARS = 1_000_000
 READ_CHUNK = 5000
 LSH_WINDOW = 16
-VERIFY_BLOCK = 200_000
+VERIFY_BLOCK = 50_000
 WRITE_CHUNK = 2000
 DEFAULT_HAMMING = 6
 DEFAULT_JACCARD = 0.8
@@ -247,7 +247,8 @@ def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> t
     from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     index = np.flatnonzero(has)
-    sig = sketches[index]
+    # A view when every item is sketched (the usual case): a copy would double the largest array of the refresh.
+    sig = sketches if index.size == has.size else sketches[index]
     n = len(index)
     bands, rows = dedup.lsh_bands(SKETCH_PERM, threshold)
     lefts: list[np.ndarray] = []
