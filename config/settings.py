@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files served from this package (whitenoise), not a CDN: /api/docs/ works offline.
+    "drf_spectacular_sidecar",
     "annotation",
     "activelearning",
     "quality",
@@ -176,6 +178,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Annotation, label quality, active learning and versioned datasets.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Two different "status" enums appear in responses (item status, job status): name them explicitly.
     "ENUM_NAME_OVERRIDES": {
