@@ -3,12 +3,21 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 
 from annotation import hooks
 from annotation.errors import Conflict, NotFound, ValidationFailed
-from annotation.models import Annotation, Assignment, AssignmentState, Guideline, Item, ItemStatus, Project
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Guideline,
+    Item,
+    ItemStatus,
+    Membership,
+    Project,
+)
 from annotation.services.items import label_values
 
 MAX_COMMENT = 5000
@@ -78,6 +87,20 @@ def annotation_submit(*, project: Project, user: AbstractBaseUser, data: Annotat
     return annotation, True
 
 
+def _guideline_seen(*, project: Project, user: AbstractBaseUser) -> Guideline | None:
+    """The guideline the annotator labelled under: the newest version they acknowledged. A label submitted from
+    a page opened before a new version was published belongs to the version that page showed, not the new one.
+    Members who never acknowledged one (managers, API clients), get the current version. One query."""
+    seen = Membership.objects.filter(project=project, user=user).values("acknowledged_guideline_version")[:1]
+    return (
+        Guideline.objects.filter(project=project)
+        .annotate(seen=Subquery(seen))
+        .filter(Q(seen__isnull=True) | Q(seen__lt=1) | Q(version__lte=F("seen")))
+        .order_by("-version")
+        .first()
+    )
+
+
 @transaction.atomic
 def _submit_locked(
     *, project: Project, user: AbstractBaseUser, data: AnnotationInput, labels: list[str]
@@ -117,7 +140,7 @@ def _submit_locked(
                 "went to someone else). Your label was not stored; please take the next item.",
                 code="item_full",
             )
-    guideline = Guideline.objects.filter(project=project).order_by("-version").first()
+    guideline = _guideline_seen(project=project, user=user)
     if previous is not None:
         Annotation.objects.filter(pk=previous.pk).update(is_live=False)
     if assignment is None:

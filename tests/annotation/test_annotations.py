@@ -5,9 +5,9 @@ import uuid
 import pytest
 
 from annotation.errors import ValidationFailed
-from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus
+from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus, Membership
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.projects import guideline_create
+from annotation.services.projects import guideline_acknowledge, guideline_create
 from annotation.services.queue import assignment_next_for_annotator
 from tests.factories import add_items, add_member, make_project
 
@@ -202,14 +202,17 @@ def test_no_label_and_not_unusable_is_rejected(project):
     assert raised.value.field == "label"
 
 
-def test_annotation_records_the_current_guideline_version(project):
+def test_annotation_records_the_guideline_version_it_was_made_under(project):
     # Given the guideline moved on to version 2
     annotator = add_member(project)
-    one, two = Item.objects.filter(project=project).order_by("id")[:2]
+    one, two, three = Item.objects.filter(project=project).order_by("id")[:3]
     before, _ = submit(project, annotator, one)
     guideline_create(project=project, author=project.created_by, body="Stricter rules", change_note="sarcasm is neg")
-    # When the annotator submits again
-    after, _ = submit(project, annotator, two)
-    # Then each annotation records the version it was made under
+    # When the annotator submits again before acknowledging v2, and once more after
+    stale, _ = submit(project, annotator, two)
+    guideline_acknowledge(membership=Membership.objects.get(project=project, user=annotator), version=2)
+    after, _ = submit(project, annotator, three)
+    # Then each annotation records the version the annotator had read
     assert before.guideline_version == 1 and before.guideline.version == 1
+    assert stale.guideline_version == 1 and stale.guideline.version == 1
     assert after.guideline_version == 2 and after.guideline.version == 2

@@ -151,3 +151,31 @@ def test_preview_renders_the_draft_safely_and_publishes_nothing(project, client)
     response = client.post(f"/projects/{project.pk}/guideline/", {"body": draft, "change_note": "sarcasm"})
     assert response.status_code == 302
     assert project.guidelines.count() == before + 1
+
+
+def test_a_label_belongs_to_the_guideline_version_the_annotator_acknowledged(project, api):
+    # Given an annotator on v1 holding an item, and a manager who then publishes v2
+    annotator = add_member(project)
+    client = api(annotator)
+    item = client.get(f"/api/projects/{project.pk}/next/").json()["item"]
+    publish(api, project)
+    # When the annotator submits the item they were shown under v1
+    first = client.post(
+        f"/api/projects/{project.pk}/annotations/", {"item": item["id"], "label": "pos"}, format="json"
+    )
+    # Then the annotation records v1, the version their page showed
+    assert first.status_code == 201, first.json()
+    assert first.json()["guideline_version"] == 1
+    # And once they acknowledge v2, their next label records v2
+    client.post(f"/api/projects/{project.pk}/guidelines/acknowledge/", {"version": 2}, format="json")
+    second_item = client.get(f"/api/projects/{project.pk}/next/").json()["item"]
+    second = client.post(
+        f"/api/projects/{project.pk}/annotations/", {"item": second_item["id"], "label": "neg"}, format="json"
+    )
+    assert second.json()["guideline_version"] == 2
+    # And the manager, who acknowledges nothing, labels under the current version
+    manager = api(project.created_by).post(
+        f"/api/projects/{project.pk}/annotations/", {"item": item["id"], "label": "pos"}, format="json"
+    )
+    assert manager.status_code == 201, manager.json()
+    assert manager.json()["guideline_version"] == 2
