@@ -51,6 +51,12 @@
     if (status === 200) {
       progressEl.textContent = `${data.done} done, ${data.left} left for you`;
       progressEl.dataset.done = data.done;
+      // Items others are labelling right now count as left: they come back if a lease expires unused.
+      const held = document.getElementById("empty-held");
+      held.hidden = !(current === null && data.left > 0);
+      held.textContent = data.left === 1
+        ? "1 item is with other annotators right now; it comes back here if they do not finish it."
+        : `${data.left} items are with other annotators right now; they come back here if they do not finish them.`;
     }
   }
 

@@ -198,3 +198,51 @@ def test_when_nothing_is_left_the_page_says_so_and_the_label_controls_are_inert(
     expect(page.locator("#progress")).to_have_text("2 done, 0 left for you")
     labels = dict(Annotation.objects.filter(annotator=annotator).values_list("item__external_id", "labels"))
     assert labels == {"t1": ["pos"], "t2": ["neutral"]}
+
+
+def test_nothing_left_says_when_the_remaining_items_are_with_other_annotators(page):
+    from playwright.sync_api import expect
+
+    from annotation.services.queue import assignment_next_for_annotator
+
+    # Given a project (k=1, two items) where another annotator holds the lease on one of them
+    project = make_project(k=1)
+    add_items(project, 2)
+    annotator = add_member(project, Role.ANNOTATOR)
+    other = add_member(project, Role.ANNOTATOR)
+    held = assignment_next_for_annotator(project=project, user=other)
+    assert held is not None
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    shown = page.locator("#item-view .item-text")
+    expect(shown).to_have_count(1)
+    # When the annotator labels the only item free for them
+    page.keyboard.press(hotkeys_of(project)["pos"])
+    page.keyboard.press("Enter")
+    # Then nothing is left for them now, and the page explains the item the counter still shows as left
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator("#progress")).to_have_text("1 done, 1 left for you")
+    expect(page.locator("#empty-held")).to_have_text(
+        "1 item is with other annotators right now; it comes back here if they do not finish it."
+    )
+    assert Annotation.objects.filter(annotator=annotator).count() == 1
+    assert Assignment.objects.get(pk=held.pk).state == AssignmentState.ACTIVE
+
+
+def test_nothing_left_with_nothing_held_shows_no_note(page):
+    from playwright.sync_api import expect
+
+    # Given a project (k=1, one item) that nobody else holds
+    project = make_project(k=1)
+    add_items(project, 1)
+    annotator = add_member(project, Role.ANNOTATOR)
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    expect(page.locator("#item-view .item-text")).to_have_count(1)
+    # When they label it
+    page.keyboard.press(hotkeys_of(project)["neg"])
+    page.keyboard.press("Enter")
+    # Then the nothing-left state has no note about other annotators
+    expect(page.locator("#progress")).to_have_text("1 done, 0 left for you")
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator("#empty-held")).to_be_hidden()
