@@ -219,16 +219,21 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
     relabel = {pk: float(s) for pk, s in zip(scored_ids.tolist(), activelab.scores.tolist(), strict=True)
                if np.isfinite(s)}
     proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
-    overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
-                                           proba_by_item=proba_by_item, relabel_by_item=relabel,
-                                           confidence=scoring.CONFIDENT, new_scores=outcome.new_scores)
-    overlap_result.update(n_target_lowered=outcome.n_target_lowered, n_target_restored=outcome.n_target_restored)
     stability = _stability(outcome)
-    version = _version_store(
-        project=project, job=job, space=space, strategy=strategy, seed=seed, config=config, training=training,
-        label_values=label_values, oos=oos, curve=curve, projection=projection, stability=stability,
-        outcome=outcome, overlap_result=overlap_result,
-    )
+    # One transaction: reopening items (adaptive overlap, relabel-over-new) takes them out of the training set,
+    # so a worker killed after reopening but before the version was stored would make the retry train on fewer
+    # items than an undisturbed run. Together, a kill rolls both back and the retry redoes both.
+    with transaction.atomic():
+        overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
+                                               proba_by_item=proba_by_item, relabel_by_item=relabel,
+                                               confidence=scoring.CONFIDENT, new_scores=outcome.new_scores)
+        overlap_result.update(n_target_lowered=outcome.n_target_lowered,
+                              n_target_restored=outcome.n_target_restored)
+        version = _version_store(
+            project=project, job=job, space=space, strategy=strategy, seed=seed, config=config, training=training,
+            label_values=label_values, oos=oos, curve=curve, projection=projection, stability=stability,
+            outcome=outcome, overlap_result=overlap_result,
+        )
     return {
         "mode": "model", "version": version.version, "model_version": version.pk, "strategy": strategy,
         "extractor": space.space.key, "n_features_computed": space.computed, "n_train": version.n_train,

@@ -52,6 +52,41 @@ def test_training_raises_the_target_of_a_disputed_item_and_not_of_an_agreeing_on
     assert assignment.item_id == p0.pk
 
 
+def test_a_training_run_killed_before_its_version_is_stored_reopens_nothing_and_the_retry_matches(monkeypatch):
+    from activelearning.models import ModelVersion
+    from activelearning.services import training
+
+    monkeypatch.setattr(scoring, "BATCH_SIZE", 4)
+    # Given a trained project whose pool item p0 was then split three ways by three annotators
+    project, _, pool = al_project(k=3, max_annotations_per_item=5)
+    p0 = pool[0]
+    _labelled_with_votes(project, p0, ["pos", "neg", "neutral"], "pos")
+    versions_before = ModelVersion.objects.filter(project=project).count()
+    _, undisturbed = run_train(project)  # what an undisturbed run trains on (it reopens p0; undo that)
+    Item.objects.filter(pk=p0.pk).update(status=ItemStatus.LABELLED, target_annotations=3)
+    ModelVersion.objects.filter(pk=undisturbed["model_version"]).delete()
+    # When a training run dies after adaptive overlap decided to reopen p0 but before its version is stored
+    real_store = training._version_store
+
+    def dies(**kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(training, "_version_store", dies)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        run_train(project)
+    # Then p0 was not reopened (it would drop out of the retry's training set) and no version exists
+    (p0,) = _refresh(p0)
+    assert (p0.status, p0.target_annotations) == (ItemStatus.LABELLED, 3)
+    assert ModelVersion.objects.filter(project=project).count() == versions_before
+    # And the retry trains on the same items as an undisturbed run would, then reopens p0
+    monkeypatch.setattr(training, "_version_store", real_store)
+    _, retry = run_train(project)
+    (p0,) = _refresh(p0)
+    assert (p0.status, p0.target_annotations) == (ItemStatus.IN_PROGRESS, 4)
+    assert retry["n_train"] == undisturbed["n_train"]
+    assert retry["n_reopened"] == undisturbed["n_reopened"] == 1
+
+
 def test_the_label_hook_reopens_a_split_item_up_to_the_maximum_only():
     # Given k = 3, at most 4 annotations, and an item split 1–1–1
     project, _, pool = al_project(k=3, max_annotations_per_item=4)
