@@ -37,6 +37,7 @@ from annotation.ingress import RawRow, RowError
 from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, Job, JobKind, Project, TaskType
 from annotation.profiling_hooks import summary_builder, thresholds_for
 from annotation.services import items as item_services
+from annotation.services.batch_summaries import bulk_batches_summarise
 from annotation.services.media_rows import MediaRowError, media_item, read_import_file
 from annotation.services.near_duplicates import DUP_FLAGS, near_dup_refresh, normalised_key, text_sketches
 
@@ -222,8 +223,8 @@ def import_run(job: Job, context: jobs.JobContext) -> dict:
     else:
         _store_summary(batch=batch, summary=importer.summary.build(), flags=report.flags,
                        n_duplicates=report.duplicates, n_errors=report.error_count)
-    for older in ImportBatch.objects.filter(project=project, summary_state={}).exclude(pk=batch.pk)[:20]:
-        batch_summarise(batch=older)  # batches made by the bulk API
+    # Bulk-API batches not summarised yet, in bulk; other imports' batches are left to their own (running) job.
+    bulk_batches_summarise(project=project)
     batch.refresh_from_db(fields=["n_created", "drift"])
     n_created, drift = batch.n_created, batch.drift
     if params.get("upload"):

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from annotation.models import Membership, Role
 from annotation.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create
-from annotation.services.queue import pick_queryset
+from annotation.services.queue import pick_statement
 manager = get_user_model().objects.create_user("m", password="manager-pass-1")
 project = project_create(user=manager, name="p", task_type="text_classification",
                          labels=[LabelSpec(value="a"), LabelSpec(value="b")], annotations_per_item=3)
@@ -29,7 +29,7 @@ Membership.objects.create(user=annotator, project=project, role=Role.ANNOTATOR)
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE")
     for gold in (False, True):
-        sql, params = pick_queryset(project=project, user=annotator, now=timezone.now(), gold=gold).query.sql_with_params()
+        sql, params = pick_statement(project=project, user=annotator, now=timezone.now(), gold=gold)
         cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         print("PLAN", gold, " | ".join(row[-1] for row in cursor.fetchall()))
 """
