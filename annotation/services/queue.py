@@ -43,14 +43,16 @@ def pick_statement(
     seek on "NOT is_gold". Without both, every call sorted all open items: 15 ms at 50,000 items, ~90 ms at
     100,000, instead of under 1 ms.
     """
+    # Keep this order: where two indexes cost the same, SQLite's planner takes the terms as written, and with
+    # project_id before is_gold it picks item_status_idx and sorts every open item.
     where = [
         f"annotation_item.status IN ({_OPEN})",
-        "annotation_item.project_id = %s",
         "annotation_item.is_gold IN (%s)",
+        "annotation_item.project_id = %s",
         "NOT EXISTS (SELECT 1 FROM annotation_assignment seen "
         "WHERE seen.item_id = annotation_item.id AND seen.annotator_id = %s)",
     ]
-    params: list = [project.pk, gold, user.pk]
+    params: list = [gold, project.pk, user.pk]
     if not gold:
         leases = _active_leases("annotation_item.id")
         where.append(f"annotation_item.target_annotations > annotation_item.annotation_count + {leases}")

@@ -210,6 +210,27 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
     assert bulk_batches_summarise(project=four) == 0
 
 
+def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_import(media_roots):
+    from annotation.models import ImportBatch, Job, JobKind
+    from annotation.services.items import batch_open
+
+    # Given a bulk batch whose refresh job has not run, and another file import still inserting its items
+    project = make_project()
+    item_bulk_create(project=project, rows=[{"external_id": f"b-{i}", "text": f"short {i}"} for i in range(10)])
+    running = batch_open(project=project, source="other.csv")
+    running.job = Job.objects.create(kind=JobKind.IMPORT, task_name="annotation.import", project=project)
+    running.save(update_fields=["job"])
+    # When a file import finishes
+    csv = "external_id,text\n" + "".join(f"f-{i},{'long text ' * 30}{i}\n" for i in range(10))
+    job = run_import(project, "rows.csv", csv.encode())
+    # Then the bulk batch got its summary, the running import's batch was left for its own job
+    assert job.status == "succeeded", job.error
+    bulk, other, imported = ImportBatch.objects.filter(project=project).order_by("number")
+    assert bulk.profile_summary["n_items"] == 10
+    assert other.summary_state == {}
+    assert imported.profile_summary["n_items"] == 10
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_of_a_project_run_one_after_the_other(media_roots, monkeypatch):
