@@ -39,33 +39,14 @@ from annotation.demo.media import digit_png  # noqa: E402
 from bench.digits_confusions import SEEDS, K  # noqa: E402
 from bench.label_issues import corrupt  # noqa: E402
 from bench.quality_accuracy import simulate  # noqa: E402
-from quality.adapters import ProjectData  # noqa: E402
+from quality.adapters import ProjectData, project_data_for_table  # noqa: E402
 from quality.metrics.table import AnnotationTable  # noqa: E402
 from quality.services.engine import run_quality  # noqa: E402
 
 
 def project_data(table: AnnotationTable, features: np.ndarray) -> ProjectData:
     """What ``project_data_load`` + ``item_features_load`` return for a project holding ``table``."""
-    n = table.n_items
-    return ProjectData(
-        table=table,
-        item_ids=np.arange(1, n + 1),
-        item_status=np.full(n, "labelled", dtype=object),
-        user_ids=np.arange(1, table.n_annotators + 1),
-        label_values=[str(d) for d in range(K)],
-        gold=np.full(n, -1),
-        gold_matrix=None,
-        tags={},
-        unsure_count=np.zeros(n, dtype=np.int64),
-        unusable_count=np.zeros(n, dtype=np.int64),
-        duplicate_group=np.full(n, -1),
-        profile_flag=np.zeros(n, dtype=bool),
-        pred_probs=np.full((n, K), np.nan),
-        has_probs=np.zeros(n, dtype=bool),
-        lead_time=np.full(table.n_annotations, np.nan),
-        guideline_versions=np.array([1]),
-        features=features,
-    )
+    return project_data_for_table(table=table, label_values=[str(d) for d in range(K)], features=features)
 
 
 def run(data: ProjectData):

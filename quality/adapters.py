@@ -291,6 +291,34 @@ def project_data_load(*, project: Project) -> ProjectData:
     )
 
 
+def project_data_for_table(
+    *, table: AnnotationTable, label_values: list[str], features: np.ndarray | None = None
+) -> ProjectData:
+    """A ``ProjectData`` for annotations held in memory (benchmarks, simulations, tests): items 1..n in the
+    table's order, annotators 1..m, no gold, tags, flags, model probabilities or lead times, one guideline
+    version (the table's ``group`` must be all zero or None)."""
+    n = table.n_items
+    return ProjectData(
+        table=table,
+        item_ids=np.arange(1, n + 1),
+        item_status=np.full(n, ItemStatus.LABELLED.value, dtype=object),
+        user_ids=np.arange(1, table.n_annotators + 1),
+        label_values=list(label_values),
+        gold=np.full(n, -1),
+        gold_matrix=None,
+        tags={},
+        unsure_count=np.zeros(n, dtype=np.int64),
+        unusable_count=np.zeros(n, dtype=np.int64),
+        duplicate_group=np.full(n, -1),
+        profile_flag=np.zeros(n, dtype=bool),
+        pred_probs=np.full((n, len(label_values)), np.nan),
+        has_probs=np.zeros(n, dtype=bool),
+        lead_time=np.full(table.n_annotations, np.nan),
+        guideline_versions=np.array([1]),
+        features=features,
+    )
+
+
 def item_features_load(*, project: Project, item_ids: np.ndarray) -> np.ndarray | None:
     """The cached feature vectors of ``item_ids`` (in that order) in the project's current feature space, NaN rows
     where an item has none; None when the project has no feature space yet (no training run so far).

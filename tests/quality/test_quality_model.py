@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 
 from activelearning.models import FeatureCache, FeatureSpace
 from annotation.models import Item
-from quality.adapters import ProjectData, item_features_load
+from quality.adapters import ProjectData, item_features_load, project_data_for_table
 from quality.metrics.consensus import dawid_skene
 from quality.metrics.label_issues import REASON_CODES, find_label_issues_from_features
 from quality.metrics.table import AnnotationTable
@@ -55,26 +55,7 @@ def _crowd(truth: np.ndarray, *, per_item: int, seed: int) -> AnnotationTable:
 
 
 def _data(table: AnnotationTable, features: np.ndarray | None) -> ProjectData:
-    n = table.n_items
-    return ProjectData(
-        table=table,
-        item_ids=np.arange(1, n + 1),
-        item_status=np.full(n, "labelled", dtype=object),
-        user_ids=np.arange(1, table.n_annotators + 1),
-        label_values=[str(d) for d in range(K)],
-        gold=np.full(n, -1),
-        gold_matrix=None,
-        tags={},
-        unsure_count=np.zeros(n, dtype=np.int64),
-        unusable_count=np.zeros(n, dtype=np.int64),
-        duplicate_group=np.full(n, -1),
-        profile_flag=np.zeros(n, dtype=bool),
-        pred_probs=np.full((n, K), np.nan),
-        has_probs=np.zeros(n, dtype=bool),
-        lead_time=np.full(table.n_annotations, np.nan),
-        guideline_versions=np.array([1]),
-        features=features,
-    )
+    return project_data_for_table(table=table, label_values=[str(d) for d in range(K)], features=features)
 
 
 def _run(data: ProjectData, method: str = "auto"):
