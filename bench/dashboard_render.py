@@ -2,9 +2,12 @@
 
 Starts a throwaway PostgreSQL (``bench.pgserver.throwaway_postgres``; honours BENCH_DATABASE_URL), seeds each
 project with ``tests.quality.dashboard_seed.seed_project`` (the large tables through COPY), runs VACUUM ANALYZE,
-then renders ``/projects/{pid}/dashboard/`` through Django's test client as the project's reviewer: one warm-up,
-then ``--renders`` timed renders, each with the query count and the time spent in the database. Also times the
-CSV downloads and the items page once each.
+takes what Celery beat keeps fresh in production (today's status snapshot and, for a large project, its stored
+dashboard snapshot, timed as ``snapshot_ms``), then renders ``/projects/{pid}/dashboard/`` through Django's test
+client as the project's reviewer: one warm-up, then ``--renders`` timed renders, each with the query count and the
+time spent in the database; cold renders (cache emptied first); and cold renders without the stored dashboard
+snapshot (``live_cold_*``: what a large project's page costs when the beat task has not run for a while). Also
+times the CSV downloads and the items page once each.
 
 Run: /root/.lgvenv/bin/python bench/dashboard_render.py [--sizes 100000 1000000] [--renders 30]
 """
@@ -76,7 +79,19 @@ def render_stats(project_id: int, reviewer_id: int, renders: int) -> dict:
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
+    from quality.models import ProjectDashboardSnapshot
+    from quality.services import project_dashboard_snapshot_take, project_status_snapshot_take
+
+    def take_snapshots() -> float:
+        now = timezone.now()
+        project_status_snapshot_take(project_id=project_id, day=now.date(), taken_at=now)
+        started = time.perf_counter()
+        project_dashboard_snapshot_take(project_id=project_id, taken_at=now)
+        return round(1000 * (time.perf_counter() - started), 1)
+
+    snapshot_ms = take_snapshots()
     client = Client()
     client.force_login(get_user_model().objects.get(pk=reviewer_id))
     url = f"/projects/{project_id}/dashboard/"
@@ -102,6 +117,14 @@ def render_stats(project_id: int, reviewer_id: int, renders: int) -> dict:
         started = time.perf_counter()
         assert client.get(url).status_code == 200
         cold.append(1000 * (time.perf_counter() - started))
+    ProjectDashboardSnapshot.objects.filter(project_id=project_id).delete()
+    live_cold = []
+    for _ in range(max(3, renders // 10)):
+        cache.clear()
+        started = time.perf_counter()
+        assert client.get(url).status_code == 200
+        live_cold.append(1000 * (time.perf_counter() - started))
+    take_snapshots()
     extra = {}
     for name, path in (("csv_progress", f"{url}?csv=activity"), ("items_page", f"/projects/{project_id}/items/"),
                        ("items_page_flag", f"/projects/{project_id}/items/?flag=blurry")):
@@ -111,7 +134,9 @@ def render_stats(project_id: int, reviewer_id: int, renders: int) -> dict:
     return {
         "renders": renders, "p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 0.95), 1),
         "max_ms": round(max(times), 1), "cold_p50_ms": round(statistics.median(cold), 1),
-        "cold_p95_ms": round(percentile(cold, 0.95), 1), "cold_renders": len(cold), "db_p50_ms": round(statistics.median(db_times), 1),
+        "cold_p95_ms": round(percentile(cold, 0.95), 1), "cold_renders": len(cold),
+        "live_cold_p50_ms": round(statistics.median(live_cold), 1), "live_cold_p95_ms": round(percentile(live_cold, 0.95), 1),
+        "snapshot_ms": snapshot_ms, "db_p50_ms": round(statistics.median(db_times), 1),
         "queries": sorted(set(counts)), "html_kb": round(len(response.content) / 1024, 1),
         "slowest_queries": [{"ms": round(1000 * float(q["time"]), 1), "sql": q["sql"][:160]} for q in slowest],
         **extra,
@@ -158,7 +183,8 @@ def write_result(n_items, stats: dict) -> None:
         handle.write(f"| {n_items or '?'} | {stats['p50_ms']} / {stats['p95_ms']} | {stats['cold_p50_ms']} / "
                      f"{stats['cold_p95_ms']} | {stats['queries']} | {stats['items_page']} | {stats['items_page_flag']} | "
                      f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                     f"load avg {load:.1f} |\n")
+                     f"load avg {load:.1f}; cold without the stored snapshot {stats['live_cold_p50_ms']} / "
+                     f"{stats['live_cold_p95_ms']} ms, snapshot task {stats['snapshot_ms']} ms |\n")
 
 
 if __name__ == "__main__":

@@ -238,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
     "labelgate-lease-sweep": {"task": "annotation.lease_sweep", "schedule": 120.0},
     # Upserts today's items-by-status rows of every project (the dashboard's status history).
     "labelgate-status-snapshot": {"task": "quality.status_snapshot", "schedule": 3600.0},
+    # Stores the dashboard's item-wide aggregates of large projects, so no page view computes them.
+    "labelgate-dashboard-snapshot": {"task": "quality.dashboard_snapshot", "schedule": 300.0},
 }
 # A job whose heartbeat is older than this is treated as orphaned by a dead worker.
 LABELGATE_JOB_STALE_SECONDS = int(os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300"))

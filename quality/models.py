@@ -112,6 +112,25 @@ class ProjectStatusSnapshot(models.Model):
         return f"{self.project_id} {self.day} {self.status}: {self.count}"
 
 
+class ProjectDashboardSnapshot(models.Model):
+    """A large project's dashboard aggregates that read every item, annotation or decision row, as the
+    ``quality.dashboard_snapshot`` beat task found them at ``taken_at``; one row per project, replaced by each run
+    (an upsert, so a repeated run changes nothing else). The dashboard shows them, with their time, while they are
+    a few minutes old (``quality.dashboard.selectors.stored_figures``)."""
+
+    project = models.OneToOneField("annotation.Project", on_delete=models.CASCADE, related_name="+")
+    taken_at = models.DateTimeField()
+    bucket = models.CharField(max_length=8)  # "day" or "week": how the two series are bucketed
+    counts = models.JSONField(default=dict)  # items per status and "total"
+    issues = models.JSONField(default=dict)  # label issues: "total", "open", "kind_<reason>"
+    discard_reasons = models.JSONField(default=list)  # [{"reason", "n"}], most frequent first
+    annotations = models.JSONField(default=list)  # [[ISO day, annotator id, username, n]]
+    decisions = models.JSONField(default=list)  # [[ISO day, action, is_current, n]]
+
+    def __str__(self) -> str:
+        return f"dashboard snapshot of project {self.project_id} at {self.taken_at}"
+
+
 # --- Review decisions, label-schema changes and label examples (quality.review) ---------------------------------
 
 

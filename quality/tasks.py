@@ -26,3 +26,11 @@ def status_snapshot() -> dict:
     """Hourly (``CELERY_BEAT_SCHEDULE``): today's counts by status of every project. A failed run is not retried;
     the next one an hour later writes the same rows."""
     return services.status_snapshots_take()
+
+
+@shared_task(name="quality.dashboard_snapshot", acks_late=True)
+def dashboard_snapshot() -> dict:
+    """Every 5 minutes (``CELERY_BEAT_SCHEDULE``): the dashboard aggregates of every large project. A failed run is
+    not retried; the next one writes fresher rows, and until then the dashboard falls back to live reads once the
+    stored ones are ``STORED_MAX_AGE`` old."""
+    return services.dashboard_snapshots_take()

@@ -236,6 +236,9 @@ def dashboard_context(src: tables.DashboardSource) -> dict:
         "report": report,
         "needs_review": src.counts.get(ItemStatus.NEEDS_REVIEW, 0),
         "needs_review_href": src.items_url(status=ItemStatus.NEEDS_REVIEW),
+        # When set, the counts, label-issue and discard figures and the activity series are a large project's
+        # stored dashboard snapshot of that time, not live.
+        "stored_at": src.stored.taken_at if src.stored else None,
         "progress": _progress(src),
         "labels": _labels(src),
         "agreement": _agreement(src),

@@ -15,11 +15,18 @@ Where the figures come from (and why):
   one request per process every few minutes pays for them (see bench/results/dashboard_render.md);
 - on large projects (``LARGE_COUNT`` rows or more) the counts by status and the label-issue counts are cached
   for ``COUNTS_TTL`` seconds: even as index-only scans they cost ~130 ms each at 1,000,000 items. Small projects
-  always show live counts.
+  always show live counts;
+- a large project (its latest status snapshot counts ``LARGE_COUNT`` items or more) has all of the above that
+  read every row — counts by status, label-issue counts, discard reasons, annotations and decisions per day —
+  stored every few minutes by the ``quality.dashboard_snapshot`` beat task (``ProjectDashboardSnapshot``, one
+  row): while that row is at most ``STORED_MAX_AGE`` old the dashboard reads it instead (one query, whatever the
+  size; the page gives its time) and computes nothing over the items. At 1,000,000 items computing them costs
+  0.5–1 s, which every render after a cache expiry paid (bench/results/dashboard_render.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -38,6 +45,7 @@ from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that 
 from quality.models import (
     AnnotatorQuality,
     ItemQuality,
+    ProjectDashboardSnapshot,
     ProjectStatusSnapshot,
     QualityReport,
     ReviewAction,
@@ -48,6 +56,8 @@ from quality.review.selectors import json_list_has, label_mapping_for
 SERIES_TTL = 300
 COUNTS_TTL = 30
 LARGE_COUNT = 50_000
+# The dashboard-snapshot task runs every 5 minutes; past this age (three missed runs) its row is ignored.
+STORED_MAX_AGE = timedelta(minutes=15)
 # Past this span the per-day series are bucketed by week so the chart and CSV stay a few hundred rows.
 WEEKLY_AFTER_DAYS = 180
 REPORT_HISTORY = 100
@@ -76,20 +86,21 @@ def _counts_cached(key: str, compute) -> dict[str, int]:
     return counts
 
 
-def status_counts(*, project: Project) -> dict[str, int]:
+def status_counts_live(*, project: Project) -> dict[str, int]:
     """The counts ``GET /api/projects/{pid}/`` shows (``annotation.selectors.project_status_counts``), as
     ``COUNT(*)``: PostgreSQL then answers from ``item_status_idx`` alone (an index-only scan), where ``COUNT(id)``
     reads every item row — 3–4× slower at 1,000,000 items (bench/results/dashboard_render.md)."""
+    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("*"))
+    counts = dict.fromkeys(ItemStatus.values, 0)
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    counts["total"] = sum(counts[status] for status in ItemStatus.values)
+    return counts
 
-    def compute() -> dict[str, int]:
-        rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("*"))
-        counts = dict.fromkeys(ItemStatus.values, 0)
-        for row in rows:
-            counts[row["status"]] = row["n"]
-        counts["total"] = sum(counts[status] for status in ItemStatus.values)
-        return counts
 
-    return _counts_cached(f"dashboard:status:v1:{project.pk}", compute)
+def status_counts(*, project: Project) -> dict[str, int]:
+    """``status_counts_live``, cached briefly on large projects (``_counts_cached``)."""
+    return _counts_cached(f"dashboard:status:v1:{project.pk}", lambda: status_counts_live(project=project))
 
 
 def label_values(*, project: Project) -> list[str]:
@@ -157,18 +168,23 @@ def series_cache_key(project: Project, bucket: str) -> str:
     return f"dashboard:series:v1:{project.pk}:{bucket}"
 
 
-def activity_series(*, project: Project, bucket: str) -> dict:
+def activity_series_live(*, project: Project, bucket: str) -> dict:
     """Annotations per bucket and annotator, and review decisions per bucket and action (two full aggregates
-    over the project's annotations and decisions), cached for ``SERIES_TTL`` seconds per project."""
-    key = series_cache_key(project, bucket)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    value = {
+    over the project's annotations and decisions)."""
+    return {
         "annotations": _annotation_series(project, bucket),
         "decisions": _decision_series(project, bucket),
         "computed_at": timezone.now(),
     }
+
+
+def activity_series(*, project: Project, bucket: str) -> dict:
+    """``activity_series_live``, cached for ``SERIES_TTL`` seconds per project."""
+    key = series_cache_key(project, bucket)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    value = activity_series_live(project=project, bucket=bucket)
     cache.set(key, value, SERIES_TTL)
     return value
 
@@ -240,14 +256,16 @@ def _kind_filter(kind: str) -> Q:
     return Q(issue_kinds__icontains=f'"{kind}"')
 
 
-def issue_counts(*, project: Project) -> dict[str, int]:
+def issue_counts_live(*, project: Project) -> dict[str, int]:
     """Items flagged as label issues: all, still open (not accepted or discarded), and per reason."""
     counts = {"total": Count("id"), "open": Count("id", filter=~Q(status__in=CLOSED_STATUSES))}
     counts.update({f"kind_{kind}": Count("id", filter=_kind_filter(kind)) for kind in REASON_CODES})
-    return _counts_cached(
-        f"dashboard:issues:v1:{project.pk}",
-        lambda: Item.objects.filter(project=project, is_label_issue=True).aggregate(**counts),
-    )
+    return Item.objects.filter(project=project, is_label_issue=True).aggregate(**counts)
+
+
+def issue_counts(*, project: Project) -> dict[str, int]:
+    """``issue_counts_live``, cached briefly once there are ``LARGE_COUNT`` issues (``_counts_cached``)."""
+    return _counts_cached(f"dashboard:issues:v1:{project.pk}", lambda: issue_counts_live(project=project))
 
 
 def discard_reasons(*, project: Project) -> list[dict]:
@@ -256,6 +274,39 @@ def discard_reasons(*, project: Project) -> list[dict]:
         ReviewDecision.objects.filter(project=project, action=ReviewAction.DISCARD, is_current=True).order_by()
         .values("reason").annotate(n=Count("id")).order_by("-n", "reason")[:DISCARD_REASONS_SHOWN]
     )
+
+
+@dataclass(frozen=True)
+class StoredFigures:
+    """What the ``quality.dashboard_snapshot`` task stored, in the shapes of the live selectors above.
+    ``activity`` is None when it was bucketed otherwise than the page now is (the project just passed
+    ``WEEKLY_AFTER_DAYS``)."""
+
+    taken_at: datetime
+    counts: dict[str, int]
+    issues: dict[str, int]
+    discards: list[dict]
+    activity: dict | None
+
+
+def stored_figures(*, project: Project, bucket: str) -> StoredFigures | None:
+    """The project's stored dashboard snapshot if taken within ``STORED_MAX_AGE``, else None (one query)."""
+    row = ProjectDashboardSnapshot.objects.filter(
+        project=project, taken_at__gte=timezone.now() - STORED_MAX_AGE
+    ).first()
+    if row is None:
+        return None
+    activity = None
+    if row.bucket == bucket:
+        activity = {
+            "annotations": [{"bucket": date.fromisoformat(day), "annotator_id": annotator_id, "username": username,
+                             "n": n} for day, annotator_id, username, n in row.annotations],
+            "decisions": [{"bucket": date.fromisoformat(day), "action": action, "is_current": is_current, "n": n}
+                          for day, action, is_current, n in row.decisions],
+            "computed_at": row.taken_at,
+        }
+    return StoredFigures(taken_at=row.taken_at, counts=row.counts, issues=row.issues, discards=row.discard_reasons,
+                         activity=activity)
 
 
 def duplicate_scan_latest(*, project: Project) -> dict | None:

@@ -37,21 +37,36 @@ REASON_TEXT = {
 
 
 class DashboardSource:
-    """The selectors' results for one project, each read on first use."""
+    """The selectors' results for one project, each read on first use. A large project's item-wide aggregates
+    come from its stored dashboard snapshot while that is recent (``stored``), else live."""
 
     def __init__(self, project: Project):
         self.project = project
         self.today = timezone.now().date()
         self.bucket = selectors.bucket_for(project=project, today=self.today)
 
+    @cached_property
+    def _items_base(self) -> str:
+        # Reversed once: a page builds a few hundred of these links.
+        return reverse("dashboard-items", kwargs={"pid": self.project.pk})
+
     def items_url(self, **filters) -> str:
-        base = reverse("dashboard-items", kwargs={"pid": self.project.pk})
+        base = self._items_base
         query = {k: v for k, v in filters.items() if v not in (None, "")}
         return f"{base}?{urlencode(query)}" if query else base
 
     @cached_property
+    def stored(self) -> selectors.StoredFigures | None:
+        """The recent stored dashboard snapshot of a project whose latest status snapshot counts ``LARGE_COUNT``
+        items or more (looked up only then, so a small project's page has no extra query); None otherwise."""
+        latest = self.snapshots[max(self.snapshots)] if self.snapshots else {}
+        if sum(latest.values()) < selectors.LARGE_COUNT:
+            return None
+        return selectors.stored_figures(project=self.project, bucket=self.bucket)
+
+    @cached_property
     def counts(self) -> dict[str, int]:
-        return selectors.status_counts(project=self.project)
+        return self.stored.counts if self.stored else selectors.status_counts(project=self.project)
 
     @cached_property
     def labels(self) -> list[str]:
@@ -67,6 +82,8 @@ class DashboardSource:
 
     @cached_property
     def activity(self) -> dict:
+        if self.stored and self.stored.activity is not None:
+            return self.stored.activity
         return selectors.activity_series(project=self.project, bucket=self.bucket)
 
     @cached_property
@@ -97,11 +114,11 @@ class DashboardSource:
 
     @cached_property
     def issues(self) -> dict[str, int]:
-        return selectors.issue_counts(project=self.project)
+        return self.stored.issues if self.stored else selectors.issue_counts(project=self.project)
 
     @cached_property
     def discards(self) -> list[dict]:
-        return selectors.discard_reasons(project=self.project)
+        return self.stored.discards if self.stored else selectors.discard_reasons(project=self.project)
 
     @cached_property
     def duplicates(self) -> dict | None:
@@ -161,8 +178,9 @@ def _snapshot_per_bucket(src: DashboardSource) -> dict[date, dict[str, int]]:
 
 def table_progress(src: DashboardSource) -> Table:
     """Items over time, one row per bucket: ``imported`` (cumulative, from batch dates) and the items in each
-    status. Where a daily snapshot exists (``counts_from`` "snapshot"; "live" for the current bucket) every status
-    is its count; before the snapshots began (``counts_from`` "dates") only what dates tell: accepted and
+    status. Where a daily snapshot exists (``counts_from`` "snapshot"; for the current bucket "live", or "stored" on
+    a large project: its dashboard snapshot's counts, minutes old) every status is its count; before the
+    snapshots began (``counts_from`` "dates") only what dates tell: accepted and
     discarded as the items whose current decision, accept or discard, was taken by then; the other statuses are
     unknown (empty). ``link_<series>`` per point: the items imported, or accepted or discarded, in that bucket;
     for the other statuses, the current bucket's items in that status (past members are not recorded)."""
@@ -192,7 +210,8 @@ def table_progress(src: DashboardSource) -> Table:
                 links.append(src.items_url(status=status) if day == current else "")
             else:
                 links.append(src.items_url(status=status, decided=span))
-        source = "dates" if day not in snapshots else "live" if day == current else "snapshot"
+        source = ("dates" if day not in snapshots else "snapshot" if day != current
+                  else "stored" if src.stored else "live")
         table.rows.append([day_text, imported, *statuses, source, *links])
     return table
 

@@ -33,6 +33,9 @@ PANELS = (
 # batch flags, unsummarised flags, issue counts, discard reasons, duplicate scan.
 QUERIES_COLD = 20
 QUERIES_WARM = QUERIES_COLD - 3  # annotations and decisions per day come from the cache
+# A large project with a recent stored dashboard snapshot: one query for that row instead of the status counts,
+# annotations per day (+ names), decisions per day, issue counts and discard reasons; no cache involved.
+QUERIES_STORED = QUERIES_COLD - 5
 
 
 @pytest.fixture(autouse=True)

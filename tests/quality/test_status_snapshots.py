@@ -11,13 +11,18 @@ from html import unescape
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation.models import ImportBatch, Item, ItemStatus, Role
 from quality import tasks
-from quality.models import ProjectStatusSnapshot
+from quality.dashboard import selectors
+from quality.models import ProjectDashboardSnapshot, ProjectStatusSnapshot
 from quality.services import project_status_snapshot_take
 from tests.factories import add_items, add_member, make_project
+from tests.quality.dashboard_seed import seed_project
+from tests.quality.test_dashboard_page import QUERIES_COLD, QUERIES_STORED
 from tests.quality.vote_builders import items_of
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +45,13 @@ def _stored(project) -> list[tuple]:
                 .values_list("id", "day", "status", "count"))
 
 
-def test_the_beat_schedule_runs_the_snapshot_task():
+def test_the_beat_schedule_runs_the_snapshot_tasks():
     entry = settings.CELERY_BEAT_SCHEDULE["labelgate-status-snapshot"]
     assert entry["task"] == tasks.status_snapshot.name == "quality.status_snapshot"
+    entry = settings.CELERY_BEAT_SCHEDULE["labelgate-dashboard-snapshot"]
+    assert entry["task"] == tasks.dashboard_snapshot.name == "quality.dashboard_snapshot"
+    # often enough that a stored snapshot is used: three runs fit in its maximum age
+    assert 3 * entry["schedule"] <= selectors.STORED_MAX_AGE.total_seconds()
 
 
 def test_the_snapshot_counts_each_status_and_running_it_again_changes_nothing():
@@ -115,3 +124,75 @@ def test_the_progress_chart_shows_every_status_from_snapshots_and_today_live(cli
         "needs_review": f"/projects/{project.pk}/items/?status=needs_review"}
     listed = client.get(f"/projects/{project.pk}/items/?status=needs_review").content.decode()
     assert re.search(r'data-count="(\d+)"', listed).group(1) == "1"
+
+
+def _table(client, pid, name) -> list[dict]:
+    response = client.get(f"/projects/{pid}/dashboard/?csv={name}")
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def _render(client, pid) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/projects/{pid}/dashboard/")
+    assert response.status_code == 200
+    return response.content.decode(), len(captured.captured_queries)
+
+
+def test_a_large_project_is_drawn_from_its_stored_dashboard_snapshot_equal_to_the_api(client, api, monkeypatch):
+    # Given a seeded project that counts as large, a small one, and both status snapshots taken
+    monkeypatch.setattr(selectors, "LARGE_COUNT", 150)
+    seeded = seed_project(n_items=200, seed=5, days=20)
+    pid = seeded.project.pk
+    small = make_project()
+    add_items(small, 3)
+    tasks.status_snapshot()
+    # When the dashboard-snapshot task runs, twice
+    assert tasks.dashboard_snapshot()["projects"] == 1
+    first = ProjectDashboardSnapshot.objects.get(project=seeded.project)
+    assert tasks.dashboard_snapshot()["projects"] == 1
+    # Then the large project has one row (replaced in place), the small one none
+    assert list(ProjectDashboardSnapshot.objects.filter(project__in=[seeded.project, small]).values_list("pk", flat=True)) == [
+        first.pk]
+    stored = ProjectDashboardSnapshot.objects.get(project=seeded.project)
+    # And the page is drawn from it (one query for every item-wide aggregate), saying from when
+    client.force_login(seeded.reviewer)
+    html, queries = _render(client, pid)
+    assert queries == QUERIES_STORED
+    assert f"item counts as of {timezone.localtime(stored.taken_at):%H:%M}" in html
+    # with the API's numbers and the seeded ones
+    reviewer_api = api(seeded.reviewer)
+    counts = reviewer_api.get(f"/api/projects/{pid}/").json()["counts"]
+    assert {r["status"]: int(r["items"]) for r in _table(client, pid, "status")} == {
+        s: counts[s] for s in ItemStatus.values} == seeded.status_counts
+    assert f'id="total-items">{counts["total"]}<' in html
+    problems = {r["problem"]: int(r["items"]) for r in _table(client, pid, "problems") if r["items"]}
+    open_issues = reviewer_api.get(
+        f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
+    assert problems["open label issues"] == open_issues > 0
+    assert problems["waiting for review"] == counts["needs_review"]
+    kinds = {r["reason"]: int(r["items"]) for r in _table(client, pid, "issue_kinds")}
+    issue_kinds = Item.objects.filter(project=seeded.project, is_label_issue=True).values_list("issue_kinds", flat=True)
+    assert kinds["model disagrees"] == sum("model_disagrees" in k for k in issue_kinds) > 0
+    assert {r["reason"]: int(r["items"]) for r in _table(client, pid, "discard_reasons")} == seeded.discard_reasons
+    activity = _table(client, pid, "activity")
+    assert {r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])} == seeded.annotations_per_day
+    progress = _table(client, pid, "progress")
+    assert progress[-1]["counts_from"] == "stored" and int(progress[-1]["accepted"]) == counts["accepted"]
+    # When an item is discarded meanwhile, the page keeps the stored counts (and their time) until the next run
+    item = Item.objects.filter(project=seeded.project, status=ItemStatus.NEW).first()
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.DISCARDED)
+    assert int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"]) == counts[
+        "discarded"]
+    tasks.dashboard_snapshot()
+    assert int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"]) == counts[
+        "discarded"] + 1
+    # And a snapshot older than STORED_MAX_AGE is ignored: live numbers, no stored time, the cold query count
+    # plus the look-up of the stored row
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.NEW)
+    ProjectDashboardSnapshot.objects.filter(project=seeded.project).update(
+        taken_at=timezone.now() - selectors.STORED_MAX_AGE - timedelta(minutes=1))
+    html, queries = _render(client, pid)
+    assert "item counts as of" not in html and queries == QUERIES_COLD + 1
+    assert {r["status"]: int(r["items"]) for r in _table(client, pid, "status")} == seeded.status_counts
+    assert _table(client, pid, "progress")[-1]["counts_from"] == "live"
