@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from activelearning.models import FeatureCache, FeatureSpace, Prediction
@@ -223,55 +223,75 @@ class PoolChunk:
     priority: np.ndarray  # the items' present queue priorities (bands that re-scoring keeps)
 
 
-def _pool_queryset(project: Project, key: str):
-    return FeatureCache.objects.filter(
-        extractor=key, item__project=project, item__status__in=OPEN_STATUSES, item__is_gold=False
-    )
+def _windows(key: str, chunk: int) -> Iterator[tuple[int, int]]:
+    """Consecutive item-id ranges (after, up to] holding ``chunk`` cache rows of ``key`` each (the last fewer),
+    each found by a short scan of the (extractor, item) index."""
+    last = 0
+    while True:
+        bound = (
+            FeatureCache.objects.filter(extractor=key, item_id__gt=last).order_by("item_id")[:chunk]
+            .aggregate(bound=Max("item_id"))["bound"]
+        )
+        if bound is None:
+            return
+        yield last, bound
+        last = bound
+
+
+def _pool_window(project: Project, key: str, after: int, upto: int, **cache_filters):
+    """Pool items (with a cache row in ``key``) with ids in (after, upto], by id. The range is stated on both
+    tables: PostgreSQL does not carry it across the join, and with a bound on one side only (or a lower bound
+    only) the planner scanned one table from the project's first row on every chunk — quadratic in the pool."""
+    return Item.objects.filter(
+        project=project, status__in=OPEN_STATUSES, is_gold=False, pk__gt=after, pk__lte=upto,
+        al_features__extractor=key, al_features__item_id__gt=after, al_features__item_id__lte=upto, **cache_filters,
+    ).order_by("pk")
+
+
+def _matrix(vectors: tuple, dim: int) -> np.ndarray:
+    """(n, dim) float32 from cached vector bytes; NaN rows for missing or mis-sized vectors."""
+    width = 4 * dim
+    missing = np.full(dim, np.nan, dtype=np.float32).tobytes()
+    raw = b"".join(missing if v is None or len(v) != width else bytes(v) for v in vectors)
+    return np.frombuffer(raw, dtype=np.float32).reshape(len(vectors), dim).copy()
 
 
 def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: int = CHUNK) -> Iterator[PoolChunk]:
     """The pool in keyset chunks: one query per chunk, whatever the pool size; memory is one chunk."""
-    queryset = _pool_queryset(project, key)
     fields = (
-        "item_id", "vector", "item__status", "item__annotation_count", "item__target_annotations",
-        "item__al_prediction__job_id", "item__al_prediction__predicted", "item__al_prediction__previous_predicted",
-        "item__priority",
+        "id", "al_features__vector", "status", "annotation_count", "target_annotations", "al_prediction__job_id",
+        "al_prediction__predicted", "al_prediction__previous_predicted", "priority",
     )
-    last = 0
-    while True:
-        rows = list(queryset.filter(item_id__gt=last).order_by("item_id").values_list(*fields)[:chunk])
+    job = str(job_id)
+    for after, upto in _windows(key, chunk):
+        rows = list(_pool_window(project, key, after, upto).values_list(*fields))
         if not rows:
-            return
-        last = rows[-1][0]
-        previous = [
-            (prev_of_prev or "") if str(pred_job) == str(job_id) else (predicted or "")
-            for *_, pred_job, predicted, prev_of_prev, _priority in rows
-        ]
+            continue
+        ids, vectors, status, count, target, pred_job, predicted, before, current = zip(*rows, strict=True)
         yield PoolChunk(
-            item_ids=np.asarray([row[0] for row in rows], dtype=np.int64),
-            X=np.vstack([_from_bytes(row[1], dim) for row in rows]),
-            status=np.asarray([row[2] for row in rows], dtype=object),
-            annotation_count=np.asarray([row[3] for row in rows], dtype=np.int64),
-            target=np.asarray([row[4] for row in rows], dtype=np.int64),
-            previous=previous,
-            priority=np.asarray([row[8] for row in rows], dtype=np.float64),
+            item_ids=np.asarray(ids, dtype=np.int64),
+            X=_matrix(vectors, dim),
+            status=np.asarray(status, dtype=object),
+            annotation_count=np.asarray(count, dtype=np.int64),
+            target=np.asarray(target, dtype=np.int64),
+            previous=[
+                (prev_of_prev or "") if str(p_job) == job else (p or "")
+                for p_job, p, prev_of_prev in zip(pred_job, predicted, before, strict=True)
+            ],
+            priority=np.asarray(current, dtype=np.float64),
         )
 
 
 def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """(item ids, annotation counts, targets, present priorities) of the pool in keyset chunks — no features
     (cold start)."""
-    queryset = _pool_queryset(project, key)
-    last = 0
-    while True:
+    for after, upto in _windows(key, CHUNK):
         rows = list(
-            queryset.filter(item_id__gt=last, vector__isnull=False)
-            .order_by("item_id")
-            .values_list("item_id", "item__annotation_count", "item__target_annotations", "item__priority")[:CHUNK]
+            _pool_window(project, key, after, upto, al_features__vector__isnull=False)
+            .values_list("id", "annotation_count", "target_annotations", "priority")
         )
         if not rows:
-            return
-        last = rows[-1][0]
+            continue
         array = np.asarray([row[:3] for row in rows], dtype=np.int64)
         yield array[:, 0], array[:, 1], array[:, 2], np.asarray([row[3] for row in rows], dtype=np.float64)
 
@@ -406,6 +426,8 @@ def predictions_write(*, project: Project, job_id: object, label_values: list[st
     now = timezone.now()
     finite = np.isfinite(rows.proba).all(axis=1)
     predicted_index = np.where(finite, np.nan_to_num(rows.proba, nan=-1.0).argmax(axis=1), -1)
+    if connection.vendor == "postgresql":
+        return _predictions_write_postgres(project, job_id, label_values, rows, finite, predicted_index, now)
     objects = []
     for position in np.flatnonzero(finite).tolist():
         fields: dict = {}
@@ -420,7 +442,7 @@ def predictions_write(*, project: Project, job_id: object, label_values: list[st
             )
         )
     update_fields = ["job", "probs", "predicted", "previous_predicted", "is_out_of_sample", "score", "updated_at",
-                     "least_confidence", "margin", "entropy", "bald", "random"]
+                     *SCORE_COLUMNS]
     if rows.scores is None:  # labelled rows carry no strategy scores: clear what a pool prediction left
         for obj in objects:
             obj.least_confidence = obj.margin = obj.entropy = obj.bald = obj.random = None
@@ -441,12 +463,7 @@ def predictions_write(*, project: Project, job_id: object, label_values: list[st
 
 
 def _items_update(rows: list[tuple], *, with_priority: bool, now) -> None:
-    """Write (id, predicted_label, predicted_probs, priority) per item in one or two statements."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        _items_update_postgres(rows, with_priority=with_priority, now=now)
-        return
+    """Write (id, predicted_label, predicted_probs, priority) per item (databases other than PostgreSQL)."""
     objects = []
     for pk, label, probs, priority in rows:
         item = Item(pk=pk, predicted_label=label, predicted_probs=probs, updated_at=now)
@@ -457,26 +474,91 @@ def _items_update(rows: list[tuple], *, with_priority: bool, now) -> None:
     Item.objects.bulk_update(objects, fields, batch_size=500)
 
 
-def _items_update_postgres(rows: list[tuple], *, with_priority: bool, now) -> None:
-    # COPY + one UPDATE … FROM: bulk_update's CASE WHEN statements grow quadratic-ish with the batch.
-    table = Item._meta.db_table
-    priority_set = ", priority = t.priority" if with_priority else ""
+SCORE_COLUMNS = ("least_confidence", "margin", "entropy", "bald", "random")
+
+
+def _rows_table(cursor, name: str, columns: str, rows: Iterable[tuple]) -> None:
+    """Fill the session's temporary table ``name`` (created on first use, emptied first) with COPY, then ANALYZE
+    it: without statistics the planner guesses thousands of rows and joins it to the target table with a
+    sequential scan of the whole table, once per chunk, which made a 1,000,000-item pool quadratic."""
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns})")
+    cursor.execute(f"TRUNCATE {name}")
+    with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(f"ANALYZE {name}")
+
+
+# Every join of a chunk's rows to a big table also bounds the big table's id by the chunk's: otherwise the planner
+# may merge-join the table from its first row, once per chunk.
+_ID_RANGE = "i.id BETWEEN %s AND %s"
+
+
+def _id_range(ids: Iterable[int]) -> list[int]:
+    ids = np.asarray(ids, dtype=np.int64)
+    return [int(ids.min()), int(ids.max())] if len(ids) else [0, -1]
+
+
+def _column(values: np.ndarray | None, n: int) -> list:
+    """Floats for COPY, None for NaN/inf (and for every row when there are no values)."""
+    if values is None:
+        return [None] * n
+    return [value if math.isfinite(value) else None for value in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _predictions_write_postgres(project: Project, job_id: object, label_values: list[str], rows: PredictionRows,
+                                finite: np.ndarray, predicted_index: np.ndarray, now) -> int:
+    # One COPY and two set-based statements per chunk: building and binding bulk_create's multi-row INSERT in
+    # the ORM cost about a millisecond per prediction, so a 1,000,000-item pool spent most of its time there.
+    n = len(rows.item_ids)
+    labels = np.asarray(label_values + [None], dtype=object)[predicted_index]  # -1 (not finite) picks None
+    rounded = np.round(np.nan_to_num(rows.proba.astype(np.float64), nan=0.0), 6).tolist()
+    proba32 = np.ascontiguousarray(rows.proba, dtype=np.float32)
+    scores = rows.scores or {}
+    columns = [_column(scores.get(name), n) for name in SCORE_COLUMNS]
+    table_rows = zip(
+        rows.item_ids.tolist(),
+        (proba32[position].tobytes() if ok else None for position, ok in enumerate(finite.tolist())),
+        labels.tolist(),
+        rows.previous,
+        _column(rows.score, n),
+        *columns,
+        (json.dumps(dict(zip(label_values, row, strict=True))) if ok else None
+         for row, ok in zip(rounded, finite.tolist(), strict=True)),
+        _column(rows.priority, n),
+        strict=True,
+    )
+    set_scores = ", ".join(f"{name} = EXCLUDED.{name}" for name in SCORE_COLUMNS)
+    prediction = Prediction._meta.db_table
+    priority_set = ", priority = t.priority" if rows.priority is not None else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS al_item_rows (id bigint PRIMARY KEY, predicted_label jsonb, "
-            "predicted_probs jsonb, priority double precision)"
+        _rows_table(
+            cursor, "al_prediction_rows",
+            "item_id bigint, probs bytea, predicted text, previous_predicted text, score double precision, "
+            + ", ".join(f"{name} double precision" for name in SCORE_COLUMNS)
+            + ", predicted_probs jsonb, priority double precision",
+            table_rows,
         )
-        cursor.execute("TRUNCATE al_item_rows")
-        with cursor.cursor.copy("COPY al_item_rows FROM STDIN") as copy:
-            for pk, label, probs, priority in rows:
-                copy.write_row((pk, None if label is None else json.dumps(label),
-                                None if probs is None else json.dumps(probs), priority))
         cursor.execute(
-            f"UPDATE {table} AS i SET predicted_label = t.predicted_label, predicted_probs = t.predicted_probs, "
-            f"updated_at = %s{priority_set} FROM al_item_rows AS t WHERE i.id = t.id",
-            [now],
+            f"INSERT INTO {prediction} (project_id, item_id, job_id, probs, predicted, previous_predicted, "
+            f"is_out_of_sample, score, {', '.join(SCORE_COLUMNS)}, updated_at) "
+            f"SELECT %s, item_id, %s, probs, predicted, previous_predicted, %s, score, {', '.join(SCORE_COLUMNS)}, "
+            "%s FROM al_prediction_rows WHERE probs IS NOT NULL ORDER BY item_id "
+            "ON CONFLICT (item_id) DO UPDATE SET job_id = EXCLUDED.job_id, probs = EXCLUDED.probs, "
+            "predicted = EXCLUDED.predicted, previous_predicted = EXCLUDED.previous_predicted, "
+            f"is_out_of_sample = EXCLUDED.is_out_of_sample, score = EXCLUDED.score, {set_scores}, "
+            "updated_at = EXCLUDED.updated_at",
+            [project.pk, job_id, rows.out_of_sample, now],
         )
-        cursor.execute("TRUNCATE al_item_rows")
+        stored = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {Item._meta.db_table} AS i SET predicted_label = to_jsonb(t.predicted), "
+            f"predicted_probs = t.predicted_probs, updated_at = %s{priority_set} "
+            f"FROM al_prediction_rows AS t WHERE i.id = t.item_id AND {_ID_RANGE}",
+            [now, *_id_range(rows.item_ids)],
+        )
+        cursor.execute("TRUNCATE al_prediction_rows")
+    return stored
 
 
 def priorities_write(*, item_ids: np.ndarray, priority: np.ndarray) -> None:
@@ -484,6 +566,15 @@ def priorities_write(*, item_ids: np.ndarray, priority: np.ndarray) -> None:
     now = timezone.now()
     ids = item_ids.tolist()
     values = priority.tolist()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), CHUNK):
+                _rows_table(cursor, "al_priority_rows", "id bigint, priority double precision",
+                            zip(ids[start : start + CHUNK], values[start : start + CHUNK], strict=True))
+                cursor.execute(f"UPDATE {Item._meta.db_table} AS i SET priority = t.priority, updated_at = %s "
+                               f"FROM al_priority_rows AS t WHERE i.id = t.id AND {_ID_RANGE}",
+                               [now, *_id_range(ids[start : start + CHUNK])])
+        return
     for start in range(0, len(ids), CHUNK):
         objects = [
             Item(pk=pk, priority=float(value), updated_at=now)
@@ -545,6 +636,16 @@ def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.nda
 def relabel_scores_write(*, item_ids: np.ndarray, scores: np.ndarray) -> None:
     """Store ActiveLab scores on the items' existing predictions (one lookup and one update per chunk)."""
     ids = item_ids.tolist()
+    if connection.vendor == "postgresql":
+        column = _column(scores, len(ids))
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), CHUNK):
+                _rows_table(cursor, "al_relabel_rows", "item_id bigint, relabel_score double precision",
+                            zip(ids[start : start + CHUNK], column[start : start + CHUNK], strict=True))
+                cursor.execute(f"UPDATE {Prediction._meta.db_table} AS p SET relabel_score = t.relabel_score "
+                               "FROM al_relabel_rows AS t WHERE p.item_id = t.item_id AND p.item_id BETWEEN %s AND %s",
+                               _id_range(ids[start : start + CHUNK]))
+        return
     values = dict(zip(ids, scores.tolist(), strict=True))
     for start in range(0, len(ids), CHUNK):
         found = Prediction.objects.filter(item_id__in=ids[start : start + CHUNK]).values_list("id", "item_id")

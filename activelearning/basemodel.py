@@ -2,7 +2,8 @@
 
 Single-label (softmax, cross-entropy) or multi-label (sigmoid, binary cross-entropy, y as an (n, K) 0/1
 matrix). Training is deterministic for a seed: every random draw happens inside a forked torch RNG, so the
-global torch RNG is left untouched, and the thread count is set only for the duration of a call.
+global torch RNG is left untouched, and the thread count is set only for the duration of a call. MC-dropout
+masks come from a numpy generator seeded the same way.
 """
 
 from __future__ import annotations
@@ -218,11 +219,10 @@ class BaseModel:
     def mc_dropout_proba_chunks(
         self, X: np.ndarray, *, n_samples: int = 10, batch_size: int = 65_536, seed: int | None = None
     ) -> Iterator[np.ndarray]:
-        """Yields (n_samples, m, K) blocks for consecutive row chunks of X (m ≤ batch_size). Each sample is
-        a separate forward pass over the chunk, so peak memory is one chunk's activations whatever
-        ``n_samples`` is. The generator holds the seeded torch RNG fork and thread setting until it is
-        exhausted or closed, so consume it without interleaving other torch work. Raises RuntimeError
-        before ``fit``."""
+        """Yields (n_samples, m, K) blocks for consecutive row chunks of X (m ≤ batch_size). Peak memory is one
+        chunk's activations whatever ``n_samples`` is. Dropout masks are drawn from a numpy generator seeded
+        with ``seed`` (default: the config's), so samples are reproducible. The generator holds the torch thread
+        setting until it is exhausted or closed. Raises RuntimeError before ``fit``."""
         if n_samples < 1:
             raise ValueError("n_samples must be >= 1")
         network = self._require_fitted()
@@ -230,17 +230,23 @@ class BaseModel:
         # per chunk and only dropout + output layer are repeated per sample (identical in distribution to
         # full forward passes, at a fraction of the cost).
         body, dropout, head = network[:-2], network[-2], network[-1]
-        dropout.train()
-        try:
-            with (
-                _torch_session(self.config.seed if seed is None else seed, self.config.n_threads),
-                torch.no_grad(),
-            ):
-                for chunk in self._standardised_chunks(X, batch_size):
-                    hidden = body(chunk)
-                    yield np.stack([self._activate(head(dropout(hidden))) for _ in range(n_samples)])
-        finally:
-            dropout.eval()
+        # Masks are not drawn by torch's CPU dropout: it draws each Bernoulli from mt19937 at ~25 ns an element,
+        # which was most of the time of scoring a 1,000,000-item pool with 10 samples. Random 16-bit integers
+        # kept when >= round(p * 65536) are ~8x faster; the drop rate then differs from p by less than 1e-5.
+        threshold = round(float(dropout.p) * 65536)
+        scale = 1.0 / (1.0 - float(dropout.p)) if threshold < 65536 else 0.0
+        rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        with _torch_session(self.config.seed, self.config.n_threads), torch.no_grad():
+            for chunk in self._standardised_chunks(X, batch_size):
+                scaled = body(chunk) * scale
+                logits = []
+                for _ in range(n_samples):
+                    if threshold == 0:  # no dropout: every sample is the plain forward pass
+                        logits.append(head(scaled))
+                        continue
+                    bits = np.frombuffer(rng.bytes(2 * scaled.numel()), dtype=np.uint16).reshape(scaled.shape)
+                    logits.append(head(scaled * torch.from_numpy(bits >= threshold)))
+                yield self._activate(torch.stack(logits))
 
     def _require_fitted(self) -> nn.Sequential:
         if self._network is None:

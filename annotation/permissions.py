@@ -8,11 +8,41 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from annotation.errors import Forbidden, NotFound
 from annotation.models import Membership, Project, Role
 
+# Every project-scoped request runs this; written as SQL because the ORM spent ~1 ms of CPU composing the
+# select_related query, a tenth of a labelling request. The project comes back as the model, the membership's
+# columns beside it; created_at is left deferred (nothing on a request path reads it).
+_MEMBERSHIP_SQL = (
+    "SELECT annotation_project.*, membership.id AS membership_id, membership.role AS membership_role, "
+    "membership.acknowledged_guideline_version AS membership_acknowledged, "
+    "(SELECT MAX(guideline.version) FROM annotation_guideline guideline "
+    "WHERE guideline.project_id = annotation_project.id) AS latest_guideline_version "
+    "FROM annotation_membership membership "
+    "JOIN annotation_project ON annotation_project.id = membership.project_id "
+    "WHERE membership.user_id = %s AND membership.project_id = %s"
+)
+_MEMBERSHIP_FIELDS = ["id", "user_id", "project_id", "role", "acknowledged_guideline_version"]
+
 
 def membership_for(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -> Membership | None:
+    """The user's membership with its project loaded, or None. One query.
+
+    The membership also carries ``latest_guideline_version``: the project's newest guideline version, None when
+    it has none (read in the same query for the labelling endpoints' acknowledgement check).
+    """
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, project_id=project_id).select_related("project").first()
+    project = next(iter(Project.objects.raw(_MEMBERSHIP_SQL, [user.pk, project_id])), None)
+    if project is None:
+        return None
+    membership = Membership.from_db(
+        project._state.db,
+        _MEMBERSHIP_FIELDS,
+        [project.membership_id, user.pk, project.pk, project.membership_role, project.membership_acknowledged],
+    )
+    membership.user = user
+    membership.project = project
+    membership.latest_guideline_version = project.latest_guideline_version
+    return membership
 
 
 def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int, role: str) -> tuple[Project, Membership | None]:

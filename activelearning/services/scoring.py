@@ -26,6 +26,9 @@ N_MC_SAMPLES = 10
 EARLY_STOP_TARGET = 2
 CONFIDENT = 0.9  # the model's top probability needed to settle an item on two agreeing votes
 BATCH_SIZE = 50  # the diverse batch lifted to the BATCH band
+# Pool items read, scored and written per round trip: per-statement and per-torch-call overheads stay small next
+# to the rows, and a chunk's arrays (features, 10 dropout samples, rows to COPY) stay a few MB.
+POOL_CHUNK = 10_000
 CANDIDATES_PER_BATCH = 4
 
 
@@ -88,7 +91,7 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
     index = {value: position for position, value in enumerate(label_values)}
     k = project.annotations_per_item
     start = 0
-    for chunk in adapters.pool_chunks(project=project, key=space.key, dim=space.dim, job_id=job_id):
+    for chunk in adapters.pool_chunks(project=project, key=space.key, dim=space.dim, job_id=job_id, chunk=POOL_CHUNK):
         proba = model.predict_proba(chunk.X)
         scores = _all_scores(model, chunk.X, proba, rng, seed)
         chosen = scores[strategy]

@@ -62,20 +62,22 @@ def _existing_by_client_id(*, user: AbstractBaseUser, data: AnnotationInput) -> 
     return existing
 
 
-def annotation_submit(*, project: Project, user: AbstractBaseUser, data: AnnotationInput) -> tuple[Annotation, bool]:
+def annotation_submit(
+    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, membership: Membership | None = None
+) -> tuple[Annotation, bool]:
     """Store one annotation; returns (annotation, created).
 
     A repeated client_id returns the first result. A second annotation by the same annotator supersedes the
-    first. Raises ValidationFailed (bad labels), NotFound (item not in project), Conflict (item discarded,
-    already at its k annotations and the caller holds no lease, or sent back for relabelling after the caller
-    had labelled it).
+    first. ``membership``: the caller's membership in ``project`` when already loaded (the API's permission
+    check), so it is not read again. Raises ValidationFailed (bad labels), NotFound (item not in project),
+    Conflict (item discarded, already at its k annotations and the caller holds no lease, or sent back for
+    relabelling after the caller had labelled it).
     """
     labels = _validate(project=project, data=data)
-    existing = _existing_by_client_id(user=user, data=data)
-    if existing is not None:
-        return existing, False
     try:
-        annotation, reached_target = _submit_locked(project=project, user=user, data=data, labels=labels)
+        annotation, created, reached_target = _submit_locked(
+            project=project, user=user, data=data, labels=labels, membership=membership
+        )
     except IntegrityError:
         # A concurrent retry with the same client_id committed first: return its result.
         existing = _existing_by_client_id(user=user, data=data)
@@ -84,40 +86,79 @@ def annotation_submit(*, project: Project, user: AbstractBaseUser, data: Annotat
         return existing, False
     if reached_target:
         transaction.on_commit(lambda: hooks.item_labelled(project_id=project.pk, item_id=data.item_id))
-    return annotation, True
+    return annotation, created
 
 
-def _guideline_seen(*, project: Project, user: AbstractBaseUser) -> Guideline | None:
+def _guideline_seen(
+    *, project: Project, user: AbstractBaseUser, membership: Membership | None
+) -> Guideline | None:
     """The guideline the annotator labelled under: the newest version they acknowledged. A label submitted from
     a page opened before a new version was published belongs to the version that page showed, not the new one.
-    Members who never acknowledged one (managers, API clients), get the current version. One query."""
-    seen = Membership.objects.filter(project=project, user=user).values("acknowledged_guideline_version")[:1]
+    Members who never acknowledged one (managers, API clients), get the current version. One query; only the
+    id and version are read (bodies run to 200k characters)."""
+    guidelines = Guideline.objects.filter(project=project).only("id", "version").order_by("-version")
+    if membership is not None:
+        seen = membership.acknowledged_guideline_version
+        return (guidelines.filter(version__lte=seen) if seen >= 1 else guidelines).first()
+    seen = Membership.objects.filter(project=project, user=user).values("acknowledged_guideline_version")
     return (
-        Guideline.objects.filter(project=project)
-        .annotate(seen=Subquery(seen))
+        guidelines.annotate(seen=Subquery(seen[:1]))
         .filter(Q(seen__isnull=True) | Q(seen__lt=1) | Q(version__lte=F("seen")))
-        .order_by("-version")
         .first()
     )
 
 
+def _own_annotations(
+    *, user: AbstractBaseUser, item: Item, data: AnnotationInput
+) -> tuple[Annotation | None, Annotation | None]:
+    """(the annotation already stored under ``data.client_id``, the caller's current vote on ``item``), one query.
+
+    The vote is the live one if there is one, else the newest. Raises ValidationFailed when the client_id was
+    used for another item.
+    """
+    rows = Annotation.objects.filter(annotator=user)
+    if data.client_id is None:
+        rows = rows.filter(item=item)
+    else:
+        rows = rows.filter(Q(item=item) | Q(client_id=data.client_id))
+    existing = own = None
+    for row in rows.order_by("-is_live", "-id"):
+        if data.client_id is not None and row.client_id == data.client_id:
+            existing = row
+        if own is None and row.item_id == item.pk:
+            own = row
+    if existing is not None and existing.item_id != item.pk:
+        raise ValidationFailed("This client_id was already used for another item.", field="client_id")
+    return existing, own
+
+
 @transaction.atomic
 def _submit_locked(
-    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, labels: list[str]
-) -> tuple[Annotation, bool]:
+    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, labels: list[str],
+    membership: Membership | None,
+) -> tuple[Annotation, bool, bool]:
+    """Returns (annotation, created, the item just reached its k annotations)."""
     now = timezone.now()
-    item = Item.objects.select_for_update().filter(project=project, pk=data.item_id).first()
+    item = (
+        Item.objects.select_for_update()
+        .filter(project=project, pk=data.item_id)
+        .only("id", "status", "is_gold", "annotation_count", "target_annotations")
+        .first()
+    )
     if item is None:
+        # A retry of a submission stored before the item left this project still gets its first result.
+        existing = _existing_by_client_id(user=user, data=data)
+        if existing is not None:
+            return existing, False, False
         raise NotFound("No such item in this project.", field="item")
-    # Re-check under the item lock: a retry racing the first request must not supersede it.
-    existing = _existing_by_client_id(user=user, data=data)
+    # Checked under the item lock: a retry racing the first request must not supersede it.
+    existing, own = _own_annotations(user=user, item=item, data=data)
     if existing is not None:
-        return existing, False
+        return existing, False, False
     if item.status == ItemStatus.DISCARDED:
         raise Conflict("This item was discarded by a reviewer; the label was not stored.", code="item_discarded")
-    # Live first, so this is the annotator's current vote if they have one. If they have only votes that are
-    # not live, a reviewer's relabel took them out of the count: nothing else leaves an annotator without one.
-    own = Annotation.objects.filter(item=item, annotator=user).order_by("-is_live", "-id").first()
+    # If the annotator has only votes that are not live, a reviewer's relabel took them out of the count:
+    # nothing else leaves an annotator without one.
     if own is not None and not own.is_live:
         raise Conflict(
             "You already labelled this item before a reviewer sent it back for relabelling; it now needs "
@@ -140,7 +181,7 @@ def _submit_locked(
                 "went to someone else). Your label was not stored; please take the next item.",
                 code="item_full",
             )
-    guideline = _guideline_seen(project=project, user=user)
+    guideline = _guideline_seen(project=project, user=user, membership=membership)
     if previous is not None:
         Annotation.objects.filter(pk=previous.pk).update(is_live=False)
     if assignment is None:
@@ -175,4 +216,4 @@ def _submit_locked(
         Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1, status=status)
     else:
         reached = item.annotation_count >= item.target_annotations and not item.is_gold
-    return annotation, reached
+    return annotation, True, reached

@@ -11,12 +11,12 @@ from tests.factories import add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db
 
-# token auth, membership, latest guideline, current lease, savepoint, pick, re-count under the row lock,
-# insert lease, mark item in progress, release savepoint
-NEXT_QUERIES = 10
-# token auth, membership, label set, client-id lookup, savepoint, lock item, client-id re-check, previous
-# annotation, own assignment, latest guideline, close assignment, insert annotation, bump item count, release
-SUBMIT_QUERIES = 14
+# token auth, membership with the latest guideline version, current lease, savepoint, pick, re-count under the
+# row lock, insert lease, mark item in progress, release savepoint
+NEXT_QUERIES = 9
+# token auth, membership, label set, savepoint, lock item, client-id re-check with the previous annotation, own
+# assignment, guideline seen, close assignment, insert annotation, bump item count, release savepoint
+SUBMIT_QUERIES = 12
 # token auth, membership, count, page
 LIST_QUERIES = 4
 
