@@ -232,21 +232,29 @@ class BaseModel:
         body, dropout, head = network[:-2], network[-2], network[-1]
         # Masks are not drawn by torch's CPU dropout: it draws each Bernoulli from mt19937 at ~25 ns an element,
         # which was most of the time of scoring a 1,000,000-item pool with 10 samples. Random 16-bit integers
-        # kept when >= round(p * 65536) are ~8x faster; the drop rate then differs from p by less than 1e-5.
+        # kept when >= round(p * 65536) are ~20x faster; the drop rate then differs from p by less than 1e-5.
         threshold = round(float(dropout.p) * 65536)
         scale = 1.0 / (1.0 - float(dropout.p)) if threshold < 65536 else 0.0
         rng = np.random.default_rng(self.config.seed if seed is None else seed)
+        full = np.iinfo(np.uint64).max
         with _torch_session(self.config.seed, self.config.n_threads), torch.no_grad():
             for chunk in self._standardised_chunks(X, batch_size):
-                scaled = body(chunk) * scale
+                scaled = (body(chunk) * scale).numpy()
+                words = -(-scaled.size // 4)  # uint64 words holding one 16-bit draw per activation
                 logits = []
                 for _ in range(n_samples):
                     if threshold == 0:  # no dropout: every sample is the plain forward pass
-                        logits.append(head(scaled))
-                        continue
-                    bits = np.frombuffer(rng.bytes(2 * scaled.numel()), dtype=np.uint16).reshape(scaled.shape)
-                    logits.append(head(scaled * torch.from_numpy(bits >= threshold)))
-                yield self._activate(torch.stack(logits))
+                        kept = scaled
+                    else:
+                        words_drawn = rng.integers(0, full, size=words, dtype=np.uint64, endpoint=True)
+                        bits = words_drawn.view(np.uint16)[: scaled.size].reshape(scaled.shape)
+                        kept = scaled * (bits >= threshold)
+                    # Logits class-major (K, m): the softmax over a leading axis of K is ~10x faster than over a
+                    # trailing axis of 10 values.
+                    logits.append(torch.addmm(head.bias[:, None], head.weight, torch.from_numpy(kept).T))
+                stacked = torch.stack(logits)
+                proba = torch.sigmoid(stacked) if self.multi_label else torch.softmax(stacked, dim=1)
+                yield np.ascontiguousarray(proba.transpose(1, 2).numpy())
 
     def _require_fitted(self) -> nn.Sequential:
         if self._network is None:

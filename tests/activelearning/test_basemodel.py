@@ -75,6 +75,19 @@ def test_mc_dropout_samples_vary_and_bald_is_zero_without_dropout():
     assert np.all(bald(samples=deterministic.mc_dropout_proba(X, n_samples=5)) == 0.0)
 
 
+def test_mc_dropout_samples_repeat_for_a_seed_and_differ_between_seeds():
+    # Given a model with dropout
+    X, y = blobs(n=60)
+    model = BaseModel(config=TrainingConfig(dropout=0.3)).fit(X, y, n_classes=3)
+    # When MC samples are drawn twice with one seed and once with another
+    first, again = (model.mc_dropout_proba(X, n_samples=4, seed=7) for _ in range(2))
+    other = model.mc_dropout_proba(X, n_samples=4, seed=8)
+    # Then the seed fixes them, and each sample is a probability distribution per row
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    np.testing.assert_allclose(first.sum(axis=2), 1.0, rtol=1e-5)
+
+
 def test_out_of_sample_probabilities_cover_every_row_and_sum_to_one():
     # Given a class with 1 member and one with 2, fewer than the 5 folds
     X, y = blobs(n=100)
