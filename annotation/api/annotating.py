@@ -120,4 +120,6 @@ class AnnotationCreateApi(ProjectScopedApi):
             ),
             membership=membership,
         )
-        return Response(annotation_body(annotation), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            annotation_body(annotation), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 # token auth, membership with the latest guideline version, current lease, savepoint, pick, re-count under the
 # row lock, insert lease, mark item in progress, release savepoint
 NEXT_QUERIES = 9
-# token auth, membership, label set, savepoint, lock item, client-id re-check with the previous annotation, own
-# assignment, guideline seen, close assignment, insert annotation, bump item count, release savepoint
-SUBMIT_QUERIES = 12
+# token auth, membership with the latest guideline, label set, savepoint, lock item, client-id re-check with the
+# previous annotation, own assignment, close assignment, insert annotation, bump item count, release savepoint
+SUBMIT_QUERIES = 11
 # token auth, membership, count, page
 LIST_QUERIES = 4
 

@@ -1,0 +1,32 @@
+"""API token authentication: DRF's scheme (same header, same errors), the token's user read by one SQL query."""
+
+from django.contrib.auth import get_user_model
+from django.db import connections, router
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """``Authorization: Token <key>``. Every API request runs this, and DRF's ``select_related("user").get()``
+    spent ~0.7 ms of CPU composing its query, a tenth of a labelling request; the statement is fixed, so it is
+    written once. The user comes back as the model; the token is rebuilt from the key, ``created`` deferred."""
+
+    def authenticate_credentials(self, key):
+        token_model, user_model = self.get_model(), get_user_model()
+        token_key, token_user = token_model._meta.pk, token_model._meta.get_field("user")
+        using = router.db_for_read(user_model)
+        quote = connections[using].ops.quote_name
+        sql = (
+            f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
+            f"JOIN {quote(token_model._meta.db_table)} token "
+            f"ON token.{quote(token_user.column)} = account.{quote(user_model._meta.pk.column)} "
+            f"WHERE token.{quote(token_key.column)} = %s"
+        )
+        user = next(iter(user_model.objects.using(using).raw(sql, [key])), None)
+        if user is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = token_model.from_db(using, [token_key.attname, token_user.attname], [key, user.pk])
+        token.user = user
+        return user, token
