@@ -5,6 +5,7 @@ from quality.models import (
     ItemQuality,
     LabelExample,
     LabelSchemaChange,
+    ProjectDashboardSnapshot,
     ProjectStatusSnapshot,
     QualityReport,
     ReviewDecision,
@@ -63,6 +64,12 @@ class LabelSchemaChangeAdmin(HistoryAdmin):
 class LabelExampleAdmin(admin.ModelAdmin):
     list_display = ("id", "label", "item", "added_by", "note", "created_at")
     raw_id_fields = ("label", "item", "added_by")
+
+
+@admin.register(ProjectDashboardSnapshot)
+class ProjectDashboardSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "taken_at", "bucket")
+    raw_id_fields = ("project",)
 
 
 @admin.register(ProjectStatusSnapshot)
