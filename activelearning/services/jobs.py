@@ -43,7 +43,7 @@ def model_train_start(*, project: Project, user: AbstractBaseUser | None, strate
     """Create a train job (enqueued on commit). Raises ValidationFailed for an unknown strategy and Conflict
     when a train job of the project is already queued or running."""
     chosen = strategy_check(strategy) if strategy is not None else None
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
     active = selectors.train_job_active(project=project)
     if active is not None:
         raise Conflict(
@@ -57,7 +57,7 @@ def model_train_start(*, project: Project, user: AbstractBaseUser | None, strate
 def model_train_trigger(*, project_id: int) -> Job | None:
     """Start a train job when ``rescore_every`` items were labelled since the last train job started (0 turns
     this off) and none is queued or running. Returns the new job or None. Safe to call on every label."""
-    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    project = Project.objects.select_for_update(no_key=True).filter(pk=project_id).first()
     if project is None or project.rescore_every <= 0:
         return None
     if selectors.train_job_active(project=project) is not None:

@@ -247,7 +247,7 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
 def _version_store(*, project: Project, job: Job, space, strategy: str, seed: int, config: TrainingConfig,
                    training: adapters.TrainingSet, label_values: list[str], oos, curve: list[dict], projection: dict,
                    stability: dict | None, outcome: scoring.PoolOutcome, overlap_result: dict) -> ModelVersion:
-    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialises version numbering
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises version numbering
     existing = ModelVersion.objects.filter(job=job).first()
     previous = ModelVersion.objects.filter(project=project).exclude(job=job).order_by("-version").first()
     summary, worth = _summary(previous=previous, n_train=len(training.y), accuracy=oos.metrics.cv_accuracy,

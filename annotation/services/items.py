@@ -43,7 +43,7 @@ def text_sha256(text: str) -> str:
 
 def batch_open(*, project: Project, source: str) -> ImportBatch:
     with transaction.atomic():
-        Project.objects.select_for_update().filter(pk=project.pk).first()
+        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
         number = (ImportBatch.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         return ImportBatch.objects.create(project=project, number=number, source=source[:300])
 

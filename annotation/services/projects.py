@@ -142,7 +142,7 @@ def project_update(*, project: Project, **changes: object) -> Project:
         if name not in UPDATABLE_SETTINGS:
             raise ValidationFailed("This setting cannot be changed here.", field=name)
         _check_setting(name, value)
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
     old_k = project.annotations_per_item
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
@@ -186,7 +186,7 @@ def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, c
     """Store a new guideline version; annotators must acknowledge it before their next item."""
     if not change_note.strip():
         raise ValidationFailed("Say what changed in this version.", field="change_note")
-    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialises concurrent version numbering
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises concurrent version numbering
     latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
     guideline = Guideline.objects.create(
         project=project, version=latest + 1, body=body, change_note=change_note.strip(), author=author

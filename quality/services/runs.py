@@ -40,7 +40,7 @@ def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int 
     if n_boot is not None and not 0 <= n_boot <= MAX_BOOT_REQUEST:
         raise ValidationFailed(f"n_boot must be between 0 and {MAX_BOOT_REQUEST}.", field="n_boot")
     # Serialise concurrent requests for the same project so only one of them creates a job.
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
     active = (
         Job.objects.filter(project=project, kind=JobKind.QUALITY, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
         .order_by("-created_at")

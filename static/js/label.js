@@ -46,11 +46,52 @@
     return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`).join("; ");
   }
 
-  async function refreshProgress() {
+  // The counter is fetched from the server on load, when the queue runs dry and every PROGRESS_EVERY items or
+  // PROGRESS_MAX_AGE_MS; in between it is kept locally (a submit or skip takes one item off "left"). Counting the
+  // items left for an annotator scans the project's open items, so doing it after every item would make each
+  // label cost more as the project grows.
+  const PROGRESS_EVERY = 20;
+  const PROGRESS_MAX_AGE_MS = 60000;
+  let progress = null;
+  let sinceRefresh = 0;
+  let refreshedAt = 0;
+
+  function showProgress() {
+    if (progress === null) return;
+    progressEl.textContent = `${progress.done} done, ${progress.left} left for you`;
+    progressEl.dataset.done = progress.done;
+  }
+
+  // A submit or skip is counted when the next item is on screen, so the counter never runs ahead of the page.
+  let owedDone = 0;
+  let owedTaken = 0;
+  function countLocally(done) {
+    if (done) owedDone += 1;
+    owedTaken += 1;
+  }
+
+  function applyCounted() {
+    if (progress !== null) {
+      progress.done += owedDone;
+      progress.left = Math.max(0, progress.left - owedTaken);
+      sinceRefresh += owedTaken;
+      showProgress();
+    }
+    owedDone = 0;
+    owedTaken = 0;
+  }
+
+  async function refreshProgress(force) {
+    const stale = sinceRefresh >= PROGRESS_EVERY || performance.now() - refreshedAt > PROGRESS_MAX_AGE_MS;
+    if (!force && progress !== null && !stale) return;
     const { status, data } = await call("GET", `${api}/progress/`);
     if (status === 200) {
-      progressEl.textContent = `${data.done} done, ${data.left} left for you`;
-      progressEl.dataset.done = data.done;
+      owedDone = 0;
+      owedTaken = 0;  // the server's count already includes them
+      progress = { done: data.done, left: data.left };
+      sinceRefresh = 0;
+      refreshedAt = performance.now();
+      showProgress();
       // Items others are labelling right now count as left: they come back if a lease expires unused.
       const held = document.getElementById("empty-held");
       held.hidden = !(current === null && data.left > 0);
@@ -129,7 +170,8 @@
       view.replaceChildren();
       document.getElementById("controls").hidden = true;
       document.getElementById("empty-state").hidden = false;
-      await refreshProgress();
+      applyCounted();
+      await refreshProgress(true);
       return;
     }
     if (status === 409 && data && data.code === "guideline_ack_required") {
@@ -143,6 +185,7 @@
     current = data;
     shownAt = performance.now();
     render(data.item, data.suggestion);
+    applyCounted();
     await refreshProgress();
   }
 
@@ -200,6 +243,7 @@
     if (!result) { say("Network problem: your label was not sent. Press Enter to retry.", true); return; }
     if (result.status === 201 || result.status === 200) {
       say("Saved.");
+      countLocally(true);
       await loadNext();
     } else {
       say(errorText(result.data), true);
@@ -209,7 +253,8 @@
 
   async function skip() {
     if (!current || busy) return;
-    await call("POST", `${api}/assignments/${current.assignment.id}/skip/`);
+    const { status } = await call("POST", `${api}/assignments/${current.assignment.id}/skip/`);
+    if (status >= 200 && status < 300) countLocally(false);  // a skipped item never comes back to this annotator
     await loadNext();
   }
 

@@ -246,3 +246,52 @@ def test_nothing_left_with_nothing_held_shows_no_note(page):
     expect(page.locator("#progress")).to_have_text("1 done, 0 left for you")
     expect(page.locator("#empty-state")).to_be_visible()
     expect(page.locator("#empty-held")).to_be_hidden()
+
+
+def test_the_counter_is_kept_locally_between_items_and_matches_the_server_when_it_refreshes(page):
+    from playwright.sync_api import expect
+
+    # Given a project (k=1, six items) and an annotator whose page records every /progress/ request
+    project = make_project(k=1)
+    add_items(project, 6)
+    annotator = add_member(project, Role.ANNOTATOR)
+    progress_calls = []
+    page.on("request", lambda request: progress_calls.append(request.url) if "/progress/" in request.url else None)
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    progress = page.locator("#progress")
+    # The first item is out of the pool, so five are left
+    expect(progress).to_have_text("0 done, 5 left for you")
+    assert len(progress_calls) == 1
+    key = hotkeys_of(project)["neg"]
+
+    # When they label two items and skip one
+    for n in range(2):
+        expect(page.locator("#item-view .item-text")).to_have_text(item_text(n))
+        page.keyboard.press(key)
+        page.keyboard.press("Enter")
+        expect(progress).to_have_text(f"{n + 1} done, {4 - n} left for you")
+    expect(page.locator("#item-view .item-text")).to_have_text(item_text(2))
+    page.keyboard.press("s")
+    expect(page.locator("#item-view .item-text")).to_have_text(item_text(3))
+
+    # Then the counter moved without asking the server again: a skip takes an item off "left" but adds no "done"
+    expect(progress).to_have_text("2 done, 2 left for you")
+    assert len(progress_calls) == 1
+    # And the local count equals what the server reports for the annotator now
+    assert progress_for(project, annotator) == {"done": 2, "left": 2}
+
+    # When they label the remaining three items, the queue runs dry and the page asks the server once more
+    for n in range(3, 6):
+        expect(page.locator("#item-view .item-text")).to_have_text(item_text(n))
+        page.keyboard.press(key)
+        page.keyboard.press("Enter")
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(progress).to_have_text("5 done, 0 left for you")
+    assert len(progress_calls) == 2
+
+
+def progress_for(project, user) -> dict[str, int]:
+    from annotation.selectors import progress_for_annotator
+
+    return progress_for_annotator(project=project, user=user)

@@ -120,7 +120,7 @@ def label_add(
     """
     value = _clean_value(value, "value")
     note = _clean_note(note)
-    Project.objects.select_for_update().filter(pk=project.pk).first()  # serialises schema changes
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises schema changes
     if Label.objects.filter(project=project, value=value).exists():
         raise ValidationFailed(
             f"The label {value!r} already exists in this project (maybe retired).", field="value"
@@ -162,7 +162,7 @@ def label_rename(
     """
     to = _clean_value(to, "to")
     note = _clean_note(note)
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
     active = _active_labels(project)
     old = active.get((label or "").strip())
     if old is None:
@@ -209,7 +209,7 @@ def label_merge(
     into = (into or "").strip()
     if into in sources:
         raise ValidationFailed(f"A label cannot be merged into itself ({into!r}).", field="into")
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
     active = _active_labels(project)
     if into not in active:
         raise ValidationFailed(
