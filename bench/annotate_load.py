@@ -3,6 +3,11 @@
     python bench/annotate_load.py --db postgres --items 100000 --levels 1,8,32 --seconds 30
     python bench/annotate_load.py --db sqlite   --items 100000 --levels 1,8,32 --seconds 30
     python bench/annotate_load.py --db postgres --levels 64 --seconds 60 --background
+    python bench/annotate_load.py --db postgres --levels 64 --seconds 60 --background --think-ms 1000
+
+--think-ms makes each simulated annotator pause between receiving an item and submitting it (uniformly 0.5-1.5x
+the given mean), as a person reading the item would. Without it every annotator is a closed loop with no pause, so
+latency is simply annotators / throughput (Little's law) and measures saturation, not the wait a person sees.
 
 --background starts a throwaway Redis and a real Celery worker, and during each level starts a quality run (a
 third of the way in) and a CSV import of 20,000 rows (at the start) through the REST API as the manager, so the
@@ -73,7 +78,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: dict, lock: threading.Lock) -> None:
+def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: dict, lock: threading.Lock,
+                   think_ms: float = 0.0) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     rng = random.Random(token)
@@ -92,6 +98,8 @@ def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: d
                 local["error_samples"].append(f"next {response.status} {body[:120]!r}")
                 continue
             item = json.loads(body)["item"]["id"]
+            if think_ms:
+                time.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000)
             payload = json.dumps({"item": item, "label": rng.choice(["pos", "neg", "neutral"]),
                                   "client_id": str(uuid.uuid4()), "lead_time_ms": 900})
             t0 = time.perf_counter()
@@ -154,12 +162,14 @@ def job_outcome(port: int, manager: str, job_id, deadline: float) -> dict:
     return {"status": "not finished by the deadline"}
 
 
-def run_level(port: int, project: int, tokens: list[str], seconds: float, background: dict | None = None) -> dict:
+def run_level(port: int, project: int, tokens: list[str], seconds: float, background: dict | None = None,
+              think_ms: float = 0.0) -> dict:
     stats = {"next": [], "submit": [], "errors": 0, "annotations": 0, "error_samples": []}
     lock = threading.Lock()
     start = time.monotonic()
     stop_at = start + seconds
-    threads = [threading.Thread(target=annotator_loop, args=(port, project, t, stop_at, stats, lock)) for t in tokens]
+    threads = [threading.Thread(target=annotator_loop, args=(port, project, t, stop_at, stats, lock, think_ms))
+               for t in tokens]
     if background is not None:
         threads.append(threading.Thread(target=background_jobs,
                                         args=(port, project, background["manager"], seconds, background)))
@@ -183,6 +193,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_GUNICORN_THREADS", "4")))
     parser.add_argument("--background", action="store_true",
                         help="run a quality job and an import job (real Celery worker on Redis) during each level")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="mean pause between an item arriving and its submission (0: closed loop, no pause)")
     parser.add_argument("--out", default="annotate_load.md", help="file name under bench/results/")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
@@ -227,9 +239,10 @@ def main() -> None:
                 tokens = info["tokens"][offset : offset + level]
                 offset += level
                 background = {"manager": info["manager"]} if args.background else None
-                stats = run_level(port, info["project"], tokens, args.seconds, background)
+                stats = run_level(port, info["project"], tokens, args.seconds, background, args.think_ms)
                 row = {
-                    "db": args.db, "annotators": level, "annotations_per_s": round(stats["rate"], 1),
+                    "db": args.db, "annotators": level, "think_ms": args.think_ms,
+                    "annotations_per_s": round(stats["rate"], 1),
                     "next_p50": round(percentile(stats["next"], 50), 1), "next_p95": round(percentile(stats["next"], 95), 1),
                     "next_p99": round(percentile(stats["next"], 99), 1),
                     "submit_p50": round(percentile(stats["submit"], 50), 1),
@@ -266,6 +279,7 @@ def write_results(args, rows: list[dict]) -> None:
         f"\n### {args.db}: {args.items:,} items, {args.seconds:.0f} s per level, gunicorn {args.workers}×{args.threads} "
         f"({machine}, load generator on the same machine)"
         f"{' + background quality run and 20k-row import (Celery worker on Redis)' if args.background else ''}"
+        f"{f', think time {args.think_ms:.0f} ms mean per item' if args.think_ms else ', no think time'}"
         f" — {time.strftime('%Y-%m-%d %H:%M')}\n",
         "| annotators | annotations/s | next p50/p95/p99 ms | submit p50/p95/p99 ms | errors |",
         "|---:|---:|---|---|---:|",
