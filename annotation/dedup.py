@@ -176,9 +176,24 @@ def _punctuation_table() -> dict[int, None]:
     return {c: None for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P")}
 
 
+@functools.cache
+def _ascii_punctuation() -> bytes:
+    return bytes(c for c in range(128) if unicodedata.category(chr(c)).startswith("P"))
+
+
 def normalise_text(text: str) -> str:
     """Key for near-identical text: NFKC, casefold, punctuation (Unicode category P*) dropped, runs of
     whitespace collapsed to one space, ends stripped."""
+    if text.isascii():
+        # The same steps for ASCII, where NFKC changes nothing and casefold is lower(): about 3x faster on the
+        # import path, and equal to the general branch (a property test pins that).
+        folded = text.lower().encode("ascii").translate(None, _ascii_punctuation()).decode("ascii")
+        return " ".join(folded.split())
+    return _normalise_text_general(text)
+
+
+def _normalise_text_general(text: str) -> str:
+    """``normalise_text`` without the ASCII shortcut."""
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_punctuation_table())
     return _WS.sub(" ", folded).strip()
 

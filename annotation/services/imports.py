@@ -17,8 +17,11 @@ import functools
 import json
 import logging
 import os
+import queue
 import shutil
+import sys
 import tempfile
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -160,17 +163,21 @@ def _item_defaults() -> tuple[tuple[str, object], ...]:
 
 class _TextRow:
     """A text item to insert, as plain attributes named like ``Item``'s columns. The COPY path reads nothing
-    else, and building a model instance per row cost about a fifth of a text import. Defaults are shared between
-    rows (never mutated: rows are only serialised)."""
+    else, and building a model instance per row cost about a fifth of a text import. Columns not given fall back
+    to ``Item``'s defaults, held once on the class (never mutated: rows are only serialised), so ``vars(row)``
+    names exactly the columns this row sets and the COPY converts the others once per chunk."""
 
     def __init__(self, **values: object) -> None:
-        self.__dict__.update(_item_defaults())
+        if "_defaults_set" not in _TextRow.__dict__:
+            for name, value in _item_defaults():
+                setattr(_TextRow, name, value)
+            _TextRow._defaults_set = True
         self.__dict__.update(values)
         self.pk = None
 
     def to_item(self) -> Item:
         names = {name for name, _ in _item_defaults()}
-        return Item(**{name: value for name, value in self.__dict__.items() if name in names})
+        return Item(**{name: getattr(self, name) for name in names})
 
 
 @dataclass
@@ -201,19 +208,31 @@ def import_run(job: Job, context: jobs.JobContext) -> dict:
     batch = _batch_for_job(job=job, project=project, source=params.get("file_name") or "upload")
     report = ImportReport()
     importer = _Importer(project=project, batch=batch, report=report)
-    with _opened(params) as (stream, path, total):
-        for row, fraction in _rows(params, project, stream, path, total):
-            if isinstance(row, RowError):
-                if _is_file_level(params["format"], row):
-                    report.file_error = row.message
-                report.error(row.line, row.field, row.message)
-            else:
-                report.rows += 1
-                importer.add(row)
-            if importer.full():
-                importer.flush()
-                context.progress(0.9 * fraction, f"{report.rows} rows read, {report.created} created")
-        importer.flush()
+    pipelined = (
+        connection.vendor == "postgresql" and not connection.in_atomic_block and project.task_type == TaskType.TEXT
+    )
+    writer = _ChunkWriter(importer) if pipelined else None
+    write = writer.put if writer else importer.write
+    try:
+        with _opened(params) as (stream, path, total):
+            for row, fraction in _rows(params, project, stream, path, total):
+                if isinstance(row, RowError):
+                    if _is_file_level(params["format"], row):
+                        report.file_error = row.message
+                    report.error(row.line, row.field, row.message)
+                else:
+                    report.rows += 1
+                    importer.add(row)
+                if importer.full():
+                    write(importer.take())
+                    context.progress(0.9 * fraction, f"{report.rows} rows read, {report.created} created")
+            write(importer.take())
+    except BaseException:
+        if writer:
+            writer.close(raise_error=False)  # the reading error is the one to report
+        raise
+    if writer:
+        writer.close()
     context.progress(0.92, "finding duplicates")
     duplicates = near_dup_refresh(project=project)
     context.progress(0.97, "summarising the batch")
@@ -415,14 +434,21 @@ class _Importer:
         )
         return _Pending(line=row.line, item=item, normalised=normalised, size=len(text))
 
-    def flush(self) -> None:
+    def take(self) -> list[_Pending]:
+        """The rows added since the last call, to be passed to ``write``. Text rows get their MinHash sketches
+        here, on the reading thread: the writer thread is the slower of the two (it waits on the database), so
+        numpy work moved off it shortens the import."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
+        if self.project.task_type == TaskType.TEXT and pending:
+            for p, sketch in zip(pending, text_sketches([p.normalised or "" for p in pending]), strict=True):
+                p.item.minhash = sketch
+        return pending
+
+    def write(self, pending: list[_Pending]) -> None:
+        """Insert the rows of ``pending`` not in the project yet (one transaction) and count them in the report."""
         if not pending:
             return
-        ids = [p.item.external_id for p in pending]
-        existing = dict(
-            Item.objects.filter(project=self.project, external_id__in=ids).values_list("external_id", "batch_id")
-        )
+        existing = item_services.existing_owners(project=self.project, external_ids=[p.item.external_id for p in pending])
         fresh: list[_Pending] = []
         for p in pending:
             owner = existing.get(p.item.external_id, 0)
@@ -440,9 +466,6 @@ class _Importer:
                 self.report.duplicate(p.item.external_id)
         if not fresh:
             return
-        if self.project.task_type == TaskType.TEXT:
-            for p, sketch in zip(fresh, text_sketches([p.normalised or "" for p in fresh]), strict=True):
-                p.item.minhash = sketch
         items = [p.item for p in fresh]
         for item in items:
             item.batch_id = self.batch.pk
@@ -476,6 +499,53 @@ class _Importer:
             raise
 
 
+class _ChunkWriter:
+    """Writes chunks on a thread of its own (with its own database connection) while the job's thread reads and
+    profiles the next chunk, so PostgreSQL's work on one chunk (COPY, index updates, the foreign-key checks at
+    commit) overlaps Python's work on the next. At most one chunk waits, so memory grows by one chunk at most.
+
+    Each chunk is still one transaction, written in file order, so a crash leaves whole chunks and a retry
+    finds them (see the module docstring). The first error stops the writing: ``put`` and ``close`` raise it,
+    and later chunks are dropped unwritten. Used only on PostgreSQL outside a transaction: a thread's
+    connection would not see rows of an uncommitted outer transaction.
+    """
+
+    SWITCH_INTERVAL = 0.0002  # s; the writer waits on the socket often and must get the GIL back promptly
+
+    def __init__(self, importer: "_Importer") -> None:
+        self.importer = importer
+        self.queue: queue.Queue[list[_Pending] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.previous_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.previous_interval, self.SWITCH_INTERVAL))
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (chunk := self.queue.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.importer.write(chunk)
+                    except BaseException as exc:  # noqa: BLE001 - handed to the job's thread by put/close
+                        self.error = exc
+        finally:
+            connection.close()
+
+    def put(self, chunk: list[_Pending]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(chunk)
+
+    def close(self, *, raise_error: bool = True) -> None:
+        """Wait for every chunk put so far to be written (or dropped after an error); then raise the error."""
+        self.queue.put(None)
+        self.thread.join()
+        sys.setswitchinterval(self.previous_interval)
+        if raise_error and self.error is not None:
+            raise self.error
+
+
 def _items_insert_fast(*, project: Project, items: list[Item]) -> None:
     """Insert items and their tag rows. On PostgreSQL the items go through COPY, several times faster than a
     multi-row INSERT with tens of thousands of parameters, with ids reserved from the sequence first.
@@ -500,8 +570,8 @@ def _items_insert_fast(*, project: Project, items: list[Item]) -> None:
         for item, (pk,) in zip(items, cursor.fetchall(), strict=True):
             item.pk = pk
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for item in items:
-                copy.write_row([item.pk, *(fn(item) for fn in convert)])
+            for row in _copy_rows(items, fields, convert):
+                copy.write_row(row)
     if any(item.tags for item in items):
         with connection.cursor() as cursor, cursor.cursor.copy(
             f"COPY {connection.ops.quote_name(ItemTag._meta.db_table)} (project_id, item_id, tag) FROM STDIN"
@@ -509,6 +579,27 @@ def _items_insert_fast(*, project: Project, items: list[Item]) -> None:
             for item in items:
                 for tag in item.tags:
                     copy.write_row((project.pk, item.pk, tag))
+
+
+def _copy_rows(items: list, fields: list, convert: list) -> Iterator[list]:
+    """COPY rows (id first) for ``items``. Text rows that set the same columns share the converted values of
+    the columns they leave at their defaults, so only the columns they set are converted per row."""
+    shared: tuple[frozenset, list, list] | None = None
+    for item in items:
+        if not isinstance(item, _TextRow):
+            yield [item.pk, *(fn(item) for fn in convert)]
+            continue
+        own = item.__dict__.keys()
+        if shared is None or shared[0] != own:
+            names = frozenset(own)
+            template = [None, *(fn(item) for fn in convert)]
+            varying = [(i + 1, fn) for i, (f, fn) in enumerate(zip(fields, convert, strict=True)) if f.attname in names]
+            shared = (names, template, varying)
+        row = shared[1].copy()
+        row[0] = item.pk
+        for index, fn in shared[2]:
+            row[index] = fn(item)
+        yield row
 
 
 def _copy_converters(fields: list, *, now) -> list:

@@ -90,12 +90,34 @@ def items_insert(*, project: Project, items: list[Item]) -> list[Item]:
     return created
 
 
+def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, int]:
+    """{external_id: batch_id} of the given ids already in the project.
+
+    On PostgreSQL: one probe of the (project, external_id) unique index per id. The plain ``external_id IN
+    (...)`` query is planned from table statistics, and during an import they are stale (the project looks
+    tiny), so PostgreSQL scanned every item of the project for each chunk: an import's cost grew with the
+    square of its size. A lateral subquery behind ``OFFSET 0`` cannot be flattened into a join, and an equality
+    on both columns of a unique index is always planned as that index's lookup, whatever the statistics say.
+    """
+    if connection.vendor != "postgresql":
+        rows = Item.objects.filter(project=project, external_id__in=external_ids).values_list("external_id", "batch_id")
+        return dict(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT wanted.external_id, found.batch_id FROM unnest(%s::text[]) AS wanted(external_id) "
+            "CROSS JOIN LATERAL (SELECT batch_id FROM "
+            f"{connection.ops.quote_name(Item._meta.db_table)} "
+            "WHERE project_id = %s AND external_id = wanted.external_id OFFSET 0) AS found",
+            [external_ids, project.pk],
+        )
+        return dict(cursor.fetchall())
+
+
 def existing_external_ids(*, project: Project, external_ids: Iterable[str]) -> set[str]:
     ids = list(external_ids)
     found: set[str] = set()
     for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        found.update(Item.objects.filter(project=project, external_id__in=chunk).values_list("external_id", flat=True))
+        found.update(existing_owners(project=project, external_ids=ids[start : start + 5000]))
     return found
 
 

@@ -10,8 +10,10 @@ numpy arrays (about 16 bytes per item plus 128 bytes per text sketch), never who
 """
 
 import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import islice
 
 import numpy as np
 from django.db import connection, transaction
@@ -93,10 +95,13 @@ def _fill_missing_sketches(project: Project) -> int:
         filled += len(rows)
 
 
-def _key64(key: str) -> int:
-    if not key:
-        return 0
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+_NO_SKETCH = bytes(SKETCH_BYTES)
+
+
+def _hex64(keys: tuple) -> np.ndarray:
+    """The first 64 bits of each hex key as uint64 (an empty or missing key gives 0)."""
+    text = "".join((key or "")[:16].rjust(16, "0") for key in keys)
+    return np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
 
 
 def _chain_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,18 +168,24 @@ def _refresh(project: Project) -> dict:
     has_sketch = np.zeros(total, bool)
     fields = ["id", "sha256", "near_dup_key", "near_dup_group"] + (["minhash"] if is_text else [])
     n = 0
-    rows = Item.objects.filter(project=project).order_by("id").values_list(*fields)
-    for row in rows.iterator(chunk_size=READ_CHUNK):
-        if n >= total:
-            break  # items added while reading join the next refresh
-        ids[n] = row[0]
-        sha[n] = int(row[1][:16] or "0", 16)
-        near[n] = int(row[2], 16) if not is_text and row[2] else _key64(row[2])
-        old_group[n] = -1 if row[3] is None else row[3]
-        if is_text and row[4] is not None and len(row[4]) == SKETCH_BYTES:
-            sketches[n] = np.frombuffer(bytes(row[4]), dtype="<u4")
-            has_sketch[n] = True
-        n += 1
+    rows = Item.objects.filter(project=project).order_by("id").values_list(*fields).iterator(chunk_size=READ_CHUNK)
+    # Converted a chunk at a time with whole-array operations: per-row numpy assignments and hashing were most of
+    # the refresh's Python time.
+    while n < total and (chunk := list(islice(rows, min(READ_CHUNK, total - n)))):
+        end = n + len(chunk)  # rows added while reading are left to the next refresh
+        columns = list(zip(*chunk, strict=True))
+        ids[n:end] = columns[0]
+        sha[n:end] = _hex64(columns[1])
+        # Text keys are sha256 hex already: their first 64 bits are key enough. Image/audio keys are 64-bit hex.
+        near[n:end] = _hex64(columns[2]) | np.uint64(1) if is_text else _hex64(columns[2])
+        near[n:end][[not key for key in columns[2]]] = 0  # 0: no key
+        old_group[n:end] = [-1 if group is None else group for group in columns[3]]
+        if is_text:
+            ok = np.array([m is not None and len(m) == SKETCH_BYTES for m in columns[4]], bool)
+            packed = b"".join(bytes(m) if good else _NO_SKETCH for m, good in zip(columns[4], ok, strict=True))
+            sketches[n:end] = np.frombuffer(packed, dtype="<u4").reshape(-1, SKETCH_PERM)
+            has_sketch[n:end] = ok
+        n = end
     ids, sha, near, old_group, has_sketch = ids[:n], sha[:n], near[:n], old_group[:n], has_sketch[:n]
     exact_l, exact_r = _chain_edges(sha, np.ones(n, bool))
     lefts, rights = [exact_l], [exact_r]
@@ -275,6 +286,24 @@ def _minhash_edges(sketches: np.ndarray, has: np.ndarray, threshold: float) -> t
     return index[np.concatenate(lefts)], index[np.concatenate(rights)]
 
 
+def _write_groups(changes: list[tuple[int, list[str], int | None]]) -> None:
+    """Set (flags, near_dup_group) of each (id, flags, group): one UPDATE joined to unnested arrays on
+    PostgreSQL. ``bulk_update`` builds a CASE expression per row and column, which took most of a 100k-row
+    import's refresh (2.9 s of 4.2 s for 4,000 changed items)."""
+    if connection.vendor != "postgresql":
+        rows = [Item(id=item_id, flags=flags, near_dup_group=group) for item_id, flags, group in changes]
+        with transaction.atomic():
+            Item.objects.bulk_update(rows, ["flags", "near_dup_group"], batch_size=1000)
+        return
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS item SET flags = change.flags::jsonb, near_dup_group = change.grp "
+            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS change(id, flags, grp) WHERE item.id = change.id",
+            [[c[0] for c in changes], [json.dumps(c[1]) for c in changes], [c[2] for c in changes]],
+        )
+
+
 def _store(ids: np.ndarray, old_group: np.ndarray, new_group: np.ndarray, exact: np.ndarray) -> dict:
     # Items in a group now or before may need their flags changed; nothing else is touched.
     touched = np.flatnonzero((new_group >= 0) | (old_group >= 0))
@@ -292,10 +321,9 @@ def _store(ids: np.ndarray, old_group: np.ndarray, new_group: np.ndarray, exact:
             group = int(new_group[i]) if new_group[i] >= 0 else None
             old = int(old_group[i]) if old_group[i] >= 0 else None
             if kept != (flags or []) or group != old:
-                changes.append(Item(id=item_id, flags=kept, near_dup_group=group))
+                changes.append((item_id, kept, group))
         if changes:
-            with transaction.atomic():
-                Item.objects.bulk_update(changes, ["flags", "near_dup_group"], batch_size=1000)
+            _write_groups(changes)
             updated += len(changes)
     grouped = new_group[new_group >= 0]
     return {

@@ -33,6 +33,24 @@ def test_normalise_text_folds_case_width_punctuation_and_whitespace():
     assert normalise_text("  Hello,\tWORLD!!  ｆｕｌｌ-width…  ") == "hello world fullwidth"
 
 
+def test_the_ascii_shortcut_of_normalise_text_equals_the_general_steps():
+    import random
+
+    from annotation.dedup import _normalise_text_general
+
+    # Every ASCII character alone and next to every other, then random ASCII strings rich in punctuation,
+    # symbols, control characters and whitespace (\x1c-\x1f are whitespace to both str.split and re's \s)
+    pairs = [chr(a) + chr(b) for a in range(128) for b in range(128)]
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)] + [" "] * 20 + list("aZ9.,!-_ \t\n") * 5
+    samples = ["".join(rng.choices(alphabet, k=rng.randint(0, 60))) for _ in range(5000)]
+    for text in pairs + samples + [f"  {p}x{p}  " for p in pairs[:2000]]:
+        assert text.isascii()
+        assert normalise_text(text) == _normalise_text_general(text), repr(text)
+    # The shortcut is taken only for ASCII: other text still goes through NFKC and casefold
+    assert normalise_text("Straße ＡＢ") == "strasse ab"
+
+
 def test_exact_groups_collect_equal_keys():
     assert _as_lists(exact_groups(["a", "b", "a", "c", "b", "a"])) == [[0, 2, 5], [1, 4]]
 

@@ -1,0 +1,153 @@
+"""The pipelined text import (PostgreSQL): a writer thread inserts chunk n while the job's thread reads chunk n+1.
+
+The pipeline only runs outside a transaction (a thread's connection cannot see an uncommitted outer
+transaction), so these tests use transactional test cases; the rest of the import suite covers the same
+behaviour on the one-thread path. Chunks are made tiny so a small file crosses many of them.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotation.models import ImportBatch, Item, ItemTag, JobStatus
+from annotation.services import imports
+from annotation.services.items import existing_owners
+from tests.annotation.ingress_fixtures import run_import
+from tests.factories import add_items, make_project
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def csv_bytes(rows: list[str]) -> bytes:
+    return ("\n".join(["external_id,text,tags", *rows]) + "\n").encode()
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
+
+
+@pytest.fixture
+def writer_threads(monkeypatch) -> list[str]:
+    """Names of the threads that wrote chunks (proves the pipeline, not the one-thread path, ran)."""
+    names: list[str] = []
+    original = imports._Importer.write
+
+    def recording(self, pending):
+        names.append(threading.current_thread().name)
+        return original(self, pending)
+
+    monkeypatch.setattr(imports._Importer, "write", recording)
+    return names
+
+
+def test_a_pipelined_import_stores_every_row_once_and_reports_the_bad_ones(media_roots, tiny_chunks, writer_threads):
+    # Given a project that already holds r0, and a file of 20 rows across 7 chunks: r0 again, a repeated id,
+    # a row with the wrong field count, and a content-derived id repeated under no external id
+    project = make_project()
+    add_items(project, 1, prefix="r")
+    rows = [f"r{i},text number {i},web" for i in range(1, 15)]
+    rows += ["r0,already there,", "r3,same id again,", "r15,too,many,fields", ",no id at all,", ",no id at all,"]
+    rows += ["r16,last row,mobile"]
+    # When it is imported
+    job = run_import(project, "rows.csv", csv_bytes(rows))
+    # Then the chunks were written on the writer thread
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert set(writer_threads) == {"import-writer"} and len(writer_threads) >= 6
+    # And every good row is stored once, with its tags; the bad ones are reported by line
+    stored = dict(Item.objects.filter(project=project).values_list("external_id", "text"))
+    expected_ids = {f"r{i}" for i in range(17)} - {"r15"}
+    derived = {external_id for external_id in stored if external_id.startswith("sha256:")}
+    assert set(stored) - derived == expected_ids and len(derived) == 1
+    assert stored["r16"] == "last row" and stored["r0"] == "text number 0"
+    assert job.result["created"] == 15 + 1  # r1..r14, r16 and one content-derived item
+    assert job.result["duplicates"] == 2  # r0 (earlier import) and the second id-less row (same content)
+    assert {row["line"] for row in job.result["report"]} == {17, 18}  # the repeated r3, the 4-field row
+    assert ItemTag.objects.filter(item__project=project, tag="web").count() == 14
+    batch = ImportBatch.objects.get(project=project, job=job)
+    assert batch.n_created == 16 and batch.profile_summary["n_items"] == 16
+
+
+def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_it_without_duplicates(
+    media_roots, tiny_chunks, writer_threads, monkeypatch
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotation import jobs
+
+    # Given an import whose third chunk fails inside the writer thread
+    project = make_project()
+    calls = {"n": 0}
+    original = imports._items_insert_fast
+
+    def failing_third(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full while writing chunk 3")
+        return original(**kwargs)
+
+    monkeypatch.setattr(imports, "_items_insert_fast", failing_third)
+    job = imports.import_start(project=project, user=project.created_by,
+                               upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)])))
+    # When the worker runs it, the writer's error reaches the job's thread (as a crash would end the attempt)
+    with pytest.raises(RuntimeError, match="disk full while writing chunk 3"):
+        imports.import_run(job, jobs.JobContext(job))
+    # Then only whole chunks before the failing one were stored, by the writer thread
+    assert set(writer_threads) == {"import-writer"}
+    stored = set(Item.objects.filter(project=project).values_list("external_id", flat=True))
+    assert stored == {f"r{i}" for i in range(6)}
+    # When the job runs again with the fault gone
+    monkeypatch.setattr(imports, "_items_insert_fast", original)
+    jobs.job_execute(job_id=str(job.pk), work=imports.import_run)
+    job.refresh_from_db()
+    # Then every row is stored exactly once, all in the job's one batch
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert Item.objects.filter(project=project).count() == 20
+    assert ImportBatch.objects.filter(project=project).count() == 1
+    assert job.result["duplicates"] == 0
+    assert ImportBatch.objects.get(project=project).n_created == 20
+
+
+def test_a_reading_error_stops_the_writer_and_is_the_error_reported(media_roots, tiny_chunks, monkeypatch):
+    # Given a file whose reading breaks after ten rows (an I/O error on the upload, say)
+    project = make_project()
+    original_rows = imports._rows
+
+    def breaking(*args, **kwargs):
+        for n, item in enumerate(original_rows(*args, **kwargs)):
+            if n == 10:
+                raise OSError("upload storage went away")
+            yield item
+
+    monkeypatch.setattr(imports, "_rows", breaking)
+    before = {thread.name for thread in threading.enumerate()}
+    job = run_import(project, "rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)]))
+    # Then the job reports the reading error, the chunks read before it were written, and no writer is left
+    assert job.status == JobStatus.FAILED
+    assert "upload storage went away" in job.error
+    assert Item.objects.filter(project=project).count() == 9  # three whole chunks of three
+    assert "import-writer" not in {thread.name for thread in threading.enumerate()} - before
+
+
+def test_existing_owner_lookup_probes_the_unique_index_even_with_stale_statistics():
+    # Given a project whose 3,000 items arrived after the table's statistics were taken
+    project = make_project()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_item")  # statistics of the (nearly) empty table
+    add_items(project, 3000, prefix="x")
+    wanted = [f"x{i}" for i in range(0, 3000, 7)] + ["missing-1", "missing-2"]
+    # When the import asks which of 431 ids are already there
+    with CaptureQueriesContext(connection) as queries:
+        owners = existing_owners(project=project, external_ids=wanted)
+    # Then it gets exactly the present ones with their batch
+    batch_ids = dict(Item.objects.filter(project=project).values_list("external_id", "batch_id"))
+    assert owners == {external_id: batch_ids[external_id] for external_id in wanted[:-2]}
+    # And the plan is one unique-index probe per id, never a scan of the project's items
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan using item_unique_external_id" in plan, plan
+    assert "Bitmap" not in plan and "Seq Scan on annotation_item" not in plan, plan
