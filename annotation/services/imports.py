@@ -442,6 +442,7 @@ class _Importer:
         if self.project.task_type == TaskType.TEXT and pending:
             for p, sketch in zip(pending, text_sketches([p.normalised or "" for p in pending]), strict=True):
                 p.item.minhash = sketch
+                p.normalised = None  # not needed past here; chunks waiting for the writer hold less
         return pending
 
     def write(self, pending: list[_Pending]) -> None:
