@@ -7,7 +7,8 @@ at most ``CHUNK_ROWS`` rows / ``CHUNK_BYTES`` of content: one query for the exte
 chunk's media files written to the default storage, then one COPY (PostgreSQL; ``bulk_create`` elsewhere) for
 the items and one ``bulk_create`` for their tag rows, in one transaction.
 Memory stays flat whatever the file size. At the end it recomputes project-wide duplicate groups and stores
-the batch's profile summary and drift sentences.
+the batch's profile summary and drift sentences. On PostgreSQL, text imports write their chunks on a second
+thread (``_ChunkWriter``) while the job's thread reads the next one, in file order, one transaction per chunk.
 
 Idempotent: a re-import, or a retried job, finds the rows already there (by external id) and creates nothing
 twice; a retried job reuses its own ImportBatch. A chunk that fails to insert removes the files it wrote.
