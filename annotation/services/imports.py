@@ -450,6 +450,7 @@ class _Importer:
         """Insert the rows of ``pending`` not in the project yet (one transaction) and count them in the report."""
         if not pending:
             return
+        item_services.item_statistics_refresh_if_stale()  # keeps the lookup below an index probe as the table grows
         existing = item_services.existing_owners(project=self.project, external_ids=[p.item.external_id for p in pending])
         fresh: list[_Pending] = []
         for p in pending:

@@ -93,24 +93,51 @@ def items_insert(*, project: Project, items: list[Item]) -> list[Item]:
 def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, int]:
     """{external_id: batch_id} of the given ids already in the project.
 
-    On PostgreSQL: one probe of the (project, external_id) unique index per id. The plain ``external_id IN
-    (...)`` query is planned from table statistics, and during an import they are stale (the project looks
-    tiny), so PostgreSQL scanned every item of the project for each chunk: an import's cost grew with the
-    square of its size. A lateral subquery behind ``OFFSET 0`` cannot be flattened into a join, and an equality
-    on both columns of a unique index is always planned as that index's lookup, whatever the statistics say.
+    On PostgreSQL the ids go as one array parameter (``external_id__in`` binds a placeholder per id, slower to
+    build and parse than the lookup itself). The plan depends on the table's statistics: with current ones it
+    probes the ``(project, external_id)`` unique index; with statistics in which the project looks empty it
+    scans the project's items instead. Callers that insert many items keep them current with
+    ``item_statistics_refresh_if_stale``.
     """
     if connection.vendor != "postgresql":
         rows = Item.objects.filter(project=project, external_id__in=external_ids).values_list("external_id", "batch_id")
         return dict(rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT wanted.external_id, found.batch_id FROM unnest(%s::text[]) AS wanted(external_id) "
-            "CROSS JOIN LATERAL (SELECT batch_id FROM "
-            f"{connection.ops.quote_name(Item._meta.db_table)} "
-            "WHERE project_id = %s AND external_id = wanted.external_id OFFSET 0) AS found",
-            [external_ids, project.pk],
+            f"SELECT external_id, batch_id FROM {connection.ops.quote_name(Item._meta.db_table)} "
+            "WHERE project_id = %s AND external_id = ANY(%s::text[])",
+            [project.pk, external_ids],
         )
         return dict(cursor.fetchall())
+
+
+# Statistics count as stale once the rows changed since the last ANALYZE exceed the rows it saw (the table
+# doubled) and this floor: an import refreshes them O(log n) times, and never for small changes.
+STALE_MIN_CHANGES = 20_000
+
+
+def item_statistics_refresh_if_stale() -> bool:
+    """ANALYZE the item table's planning columns when its statistics are stale (PostgreSQL; elsewhere a no-op).
+
+    Autovacuum analyses a table within about a minute of large changes, but an import reads the table while it
+    grows, and plans made from statistics taken before it (a project that looks empty) scan the project's items
+    for each chunk: the import's cost grew with the square of its size. Returns whether it analysed.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    table = Item._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.n_mod_since_analyze, c.reltuples FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.relid = %s::regclass",
+            [table],
+        )
+        row = cursor.fetchone()
+        changed, seen = (row[0] or 0, max(row[1] or 0, 0)) if row else (0, 0)
+        if changed <= max(STALE_MIN_CHANGES, seen):
+            return False
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)} (project_id, external_id, status, is_gold)")
+    return True
 
 
 def existing_external_ids(*, project: Project, external_ids: Iterable[str]) -> set[str]:

@@ -131,23 +131,73 @@ def test_a_reading_error_stops_the_writer_and_is_the_error_reported(media_roots,
     assert "import-writer" not in {thread.name for thread in threading.enumerate()} - before
 
 
-def test_existing_owner_lookup_probes_the_unique_index_even_with_stale_statistics():
-    # Given a project whose 3,000 items arrived after the table's statistics were taken
+def flush_statistics() -> None:
+    """Make this connection's pending table statistics visible now (PostgreSQL batches them for up to 1 s)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT 1")
+
+
+def analyze_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'annotation_item'::regclass")
+        return cursor.fetchone()[0]
+
+
+def test_stale_item_statistics_are_refreshed_and_the_lookup_then_probes_the_unique_index(monkeypatch):
+    from annotation.services import items
+
+    # Given statistics taken while the item table was empty, then a project of 10,000 items
+    monkeypatch.setattr(items, "STALE_MIN_CHANGES", 1000)
     project = make_project()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE annotation_item")  # statistics of the (nearly) empty table
-    add_items(project, 3000, prefix="x")
-    wanted = [f"x{i}" for i in range(0, 3000, 7)] + ["missing-1", "missing-2"]
-    # When the import asks which of 431 ids are already there
+        cursor.execute("ANALYZE annotation_item")
+    add_items(project, 10_000, prefix="x")
+    flush_statistics()
+    before = analyze_count()
+    # When the import's check runs, the statistics are stale and get refreshed, once
+    assert items.item_statistics_refresh_if_stale() is True
+    flush_statistics()
+    assert analyze_count() == before + 1
+    assert items.item_statistics_refresh_if_stale() is False
+    # Then looking up 60 ids gives exactly the present ones with their batch
+    wanted = [f"x{i}" for i in range(0, 10_000, 170)] + ["missing-1", "missing-2"]
     with CaptureQueriesContext(connection) as queries:
         owners = existing_owners(project=project, external_ids=wanted)
-    # Then it gets exactly the present ones with their batch
     batch_ids = dict(Item.objects.filter(project=project).values_list("external_id", "batch_id"))
     assert owners == {external_id: batch_ids[external_id] for external_id in wanted[:-2]}
-    # And the plan is one unique-index probe per id, never a scan of the project's items
+    # And its plan probes the (project, external_id) unique index instead of scanning the project's items
     (query,) = queries.captured_queries
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + query["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index Scan using item_unique_external_id" in plan, plan
-    assert "Bitmap" not in plan and "Seq Scan on annotation_item" not in plan, plan
+    assert "item_unique_external_id" in plan, plan
+    assert "Seq Scan" not in plan and "item_status_idx" not in plan and "project_id_" not in plan, plan
+
+
+def test_fresh_or_small_changes_do_not_trigger_an_analyze(monkeypatch):
+    from annotation.services import items
+
+    # Given current statistics and 300 new items, under the default floor of changes
+    project = make_project()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_item")
+    add_items(project, 300)
+    flush_statistics()
+    # Then nothing is analysed
+    assert items.item_statistics_refresh_if_stale() is False
+
+
+def test_every_chunk_of_an_import_checks_the_statistics_before_its_lookup(media_roots, tiny_chunks, monkeypatch):
+    from annotation.services import items
+
+    # Given a recorder of the order of statistics checks and lookups
+    calls: list[str] = []
+    original_check, original_lookup = items.item_statistics_refresh_if_stale, items.existing_owners
+    monkeypatch.setattr(items, "item_statistics_refresh_if_stale", lambda: calls.append("check") or original_check())
+    monkeypatch.setattr(items, "existing_owners", lambda **kw: calls.append("lookup") or original_lookup(**kw))
+    # When a 9-row file is imported in chunks of three
+    job = run_import(make_project(), "rows.csv", csv_bytes([f"r{i},text {i}," for i in range(9)]))
+    # Then each chunk checked the statistics right before looking up its ids
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert calls == ["check", "lookup"] * 3
