@@ -16,6 +16,7 @@ from activelearning.strategy_names import STRATEGIES
 from annotation.errors import Conflict
 from annotation.jobs import job_create
 from annotation.models import Item, Job, JobKind, Project
+from annotation.services.projects import project_lock
 
 TRAIN_TASK = "activelearning.train"
 
@@ -43,7 +44,7 @@ def model_train_start(*, project: Project, user: AbstractBaseUser | None, strate
     """Create a train job (enqueued on commit). Raises ValidationFailed for an unknown strategy and Conflict
     when a train job of the project is already queued or running."""
     chosen = strategy_check(strategy) if strategy is not None else None
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    project_lock(project_id=project.pk)
     active = selectors.train_job_active(project=project)
     if active is not None:
         raise Conflict(
@@ -57,7 +58,7 @@ def model_train_start(*, project: Project, user: AbstractBaseUser | None, strate
 def model_train_trigger(*, project_id: int) -> Job | None:
     """Start a train job when ``rescore_every`` items were labelled since the last train job started (0 turns
     this off) and none is queued or running. Returns the new job or None. Safe to call on every label."""
-    project = Project.objects.select_for_update(no_key=True).filter(pk=project_id).first()
+    project = project_lock(project_id=project_id)
     if project is None or project.rescore_every <= 0:
         return None
     if selectors.train_job_active(project=project) is not None:

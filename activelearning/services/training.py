@@ -25,6 +25,7 @@ from activelearning.strategy_names import STRATEGIES
 from annotation.errors import ValidationFailed
 from annotation.jobs import JobContext
 from annotation.models import Job, Project
+from annotation.services.projects import project_lock
 
 if TYPE_CHECKING:
     from activelearning.basemodel import BaseModel, TrainingConfig
@@ -247,7 +248,7 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
 def _version_store(*, project: Project, job: Job, space, strategy: str, seed: int, config: TrainingConfig,
                    training: adapters.TrainingSet, label_values: list[str], oos, curve: list[dict], projection: dict,
                    stability: dict | None, outcome: scoring.PoolOutcome, overlap_result: dict) -> ModelVersion:
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises version numbering
+    project_lock(project_id=project.pk)  # serialises version numbering
     existing = ModelVersion.objects.filter(job=job).first()
     previous = ModelVersion.objects.filter(project=project).exclude(job=job).order_by("-version").first()
     summary, worth = _summary(previous=previous, n_train=len(training.y), accuracy=oos.metrics.cv_accuracy,

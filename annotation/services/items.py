@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from annotation.models import ImportBatch, Item, ItemTag, Project
+from annotation.services.projects import project_lock
 
 
 @dataclass
@@ -43,7 +44,7 @@ def text_sha256(text: str) -> str:
 
 def batch_open(*, project: Project, source: str) -> ImportBatch:
     with transaction.atomic():
-        Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+        project_lock(project_id=project.pk)
         number = (ImportBatch.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
         return ImportBatch.objects.create(project=project, number=number, source=source[:300])
 

@@ -129,6 +129,17 @@ def _check_setting(name: str, value: object) -> None:
 
 
 @transaction.atomic
+def project_lock(*, project_id: int) -> Project | None:
+    """Lock the project's row until the caller's transaction ends and return it (None when it is gone).
+
+    Services that number versions or batches, or change settings, serialise on this lock. It is ``FOR NO KEY
+    UPDATE``: inserting an assignment or annotation takes a KEY SHARE lock on its project row through the foreign
+    key, which ``FOR UPDATE`` would block, stalling every annotator of the project while the service runs
+    (``tests/annotation/test_project_lock.py``). On SQLite, which has no row locks, it is a plain read.
+    """
+    return Project.objects.select_for_update(no_key=True).filter(pk=project_id).first()
+
+
 def project_update(*, project: Project, **changes: object) -> Project:
     """Change a project's mutable settings (``UPDATABLE_SETTINGS``); only the given keys change.
 
@@ -142,7 +153,9 @@ def project_update(*, project: Project, **changes: object) -> Project:
         if name not in UPDATABLE_SETTINGS:
             raise ValidationFailed("This setting cannot be changed here.", field=name)
         _check_setting(name, value)
-    project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
+    project = project_lock(project_id=project.pk)
+    if project is None:
+        raise NotFound("Project not found.")
     old_k = project.annotations_per_item
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
@@ -186,7 +199,7 @@ def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, c
     """Store a new guideline version; annotators must acknowledge it before their next item."""
     if not change_note.strip():
         raise ValidationFailed("Say what changed in this version.", field="change_note")
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises concurrent version numbering
+    project_lock(project_id=project.pk)  # serialises concurrent version numbering
     latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
     guideline = Guideline.objects.create(
         project=project, version=latest + 1, body=body, change_note=change_note.strip(), author=author

@@ -13,6 +13,7 @@ from django.utils import timezone
 from annotation.errors import Conflict, ValidationFailed
 from annotation.jobs import JobContext, job_create
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from annotation.services.projects import project_lock
 from quality.adapters import item_features_load, item_results_write, items_denormalise, project_data_load
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 
@@ -40,7 +41,7 @@ def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int 
     if n_boot is not None and not 0 <= n_boot <= MAX_BOOT_REQUEST:
         raise ValidationFailed(f"n_boot must be between 0 and {MAX_BOOT_REQUEST}.", field="n_boot")
     # Serialise concurrent requests for the same project so only one of them creates a job.
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    project_lock(project_id=project.pk)
     active = (
         Job.objects.filter(project=project, kind=JobKind.QUALITY, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
         .order_by("-created_at")

@@ -16,7 +16,7 @@ from django.db.models import Max
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS
+from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
 from quality.review.selectors import json_list_has
 from quality.services import quality_run_create
@@ -120,7 +120,7 @@ def label_add(
     """
     value = _clean_value(value, "value")
     note = _clean_note(note)
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()  # serialises schema changes
+    project_lock(project_id=project.pk)  # serialises schema changes
     if Label.objects.filter(project=project, value=value).exists():
         raise ValidationFailed(
             f"The label {value!r} already exists in this project (maybe retired).", field="value"
@@ -162,7 +162,7 @@ def label_rename(
     """
     to = _clean_value(to, "to")
     note = _clean_note(note)
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    project_lock(project_id=project.pk)
     active = _active_labels(project)
     old = active.get((label or "").strip())
     if old is None:
@@ -209,7 +209,7 @@ def label_merge(
     into = (into or "").strip()
     if into in sources:
         raise ValidationFailed(f"A label cannot be merged into itself ({into!r}).", field="into")
-    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+    project_lock(project_id=project.pk)
     active = _active_labels(project)
     if into not in active:
         raise ValidationFailed(
