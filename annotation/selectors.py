@@ -32,8 +32,11 @@ def guideline_list(*, project: Project) -> QuerySet[Guideline]:
 
 
 def project_status_counts(*, project: Project) -> dict[str, int]:
-    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("id"))
-    counts = {status: 0 for status in ItemStatus.values}
+    """Items by status, every status present (zeros included), plus ``total``. ``COUNT(*)``: PostgreSQL then
+    answers from ``item_status_idx`` alone (an index-only scan), where ``COUNT(id)`` reads every item row — 3–4×
+    slower at 1,000,000 items (bench/results/dashboard_render.md)."""
+    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("*"))
+    counts = dict.fromkeys(ItemStatus.values, 0)
     for row in rows:
         counts[row["status"]] = row["n"]
     counts["total"] = sum(counts[status] for status in ItemStatus.values)

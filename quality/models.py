@@ -107,6 +107,8 @@ class ProjectStatusSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "day", "status"], name="statussnapshot_unique_day_status")
         ]
+        # The dashboard snapshot task finds large projects by today's and yesterday's rows of every project.
+        indexes = [models.Index(fields=["day"], name="statussnapshot_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.day} {self.status}: {self.count}"

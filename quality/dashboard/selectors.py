@@ -39,7 +39,7 @@ from django.utils import timezone
 from activelearning.models import ModelVersion
 from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Label, Project
 from annotation.models.item import ItemStatus
-from annotation.selectors import item_list
+from annotation.selectors import item_list, project_status_counts
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
@@ -87,15 +87,8 @@ def _counts_cached(key: str, compute) -> dict[str, int]:
 
 
 def status_counts_live(*, project: Project) -> dict[str, int]:
-    """The counts ``GET /api/projects/{pid}/`` shows (``annotation.selectors.project_status_counts``), as
-    ``COUNT(*)``: PostgreSQL then answers from ``item_status_idx`` alone (an index-only scan), where ``COUNT(id)``
-    reads every item row — 3–4× slower at 1,000,000 items (bench/results/dashboard_render.md)."""
-    rows = Item.objects.filter(project=project).order_by().values("status").annotate(n=Count("*"))
-    counts = dict.fromkeys(ItemStatus.values, 0)
-    for row in rows:
-        counts[row["status"]] = row["n"]
-    counts["total"] = sum(counts[status] for status in ItemStatus.values)
-    return counts
+    """The counts ``GET /api/projects/{pid}/`` shows, read now (not cached)."""
+    return project_status_counts(project=project)
 
 
 def status_counts(*, project: Project) -> dict[str, int]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from annotation.models import Item, Project
-from annotation.models.item import ItemStatus
+from annotation.models import Project
+from annotation.selectors import project_status_counts
 from quality.dashboard import selectors as dashboard
 from quality.models import ProjectDashboardSnapshot, ProjectStatusSnapshot
 
@@ -30,11 +30,8 @@ def project_status_snapshot_take(*, project_id: int, day: date, taken_at: dateti
     """Upsert ``project_id``'s item counts by status for ``day``: one GROUP BY (an index-only scan of
     ``item_status_idx`` on PostgreSQL) and one ``INSERT … ON CONFLICT DO UPDATE``. Every status gets a row, zeros
     included, so a day with rows has all its counts. A project without items is skipped. Returns rows written."""
-    counts = dict.fromkeys(ItemStatus.values, 0)
-    rows = Item.objects.filter(project_id=project_id).order_by().values("status").annotate(n=Count("*"))
-    for row in rows:
-        counts[row["status"]] = row["n"]
-    if not any(counts.values()):
+    counts = project_status_counts(project=Project(pk=project_id))
+    if not counts.pop("total"):
         return 0
     ProjectStatusSnapshot.objects.bulk_create(
         [ProjectStatusSnapshot(project_id=project_id, day=day, status=status, count=n, taken_at=taken_at)
