@@ -585,7 +585,6 @@ def _predictions_write_postgres(project: Project, job_id: object, label_values: 
             f"FROM al_prediction_rows AS t WHERE i.id = t.item_id AND {_ID_RANGE}",
             [now, *_id_range(rows.item_ids)],
         )
-        cursor.execute("TRUNCATE al_prediction_rows")
     return stored
 
 

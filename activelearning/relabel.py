@@ -76,13 +76,9 @@ def _clean(proba: np.ndarray) -> np.ndarray:
 
 def _fine_temperatures(best: int) -> np.ndarray:
     """The finer grid around coarse value ``best``, as cleanlab builds it."""
-    grid = COARSE_TEMPERATURES
-    parts = []
-    if best > 0:
-        parts.append(np.linspace(grid[best - 1], grid[best], FINE_STEPS, endpoint=False))
-    if best < len(grid) - 1:
-        parts.append(np.linspace(grid[best], grid[best + 1], FINE_STEPS + 1, endpoint=True))
-    return np.concatenate(parts)
+    from cleanlab.internal.multiannotator_utils import _set_fine_search_range  # lazy: cleanlab is heavy
+
+    return _set_fine_search_range(list(COARSE_TEMPERATURES), FINE_STEPS, best)
 
 
 def activelab_temperature(*, votes: np.ndarray, pred_probs: np.ndarray) -> float:
@@ -96,9 +92,8 @@ def activelab_temperature(*, votes: np.ndarray, pred_probs: np.ndarray) -> float
     proba = np.asarray(pred_probs, dtype=np.float64)
     n, n_classes = proba.shape
     voted = ~np.isnan(votes)
-    rows = np.broadcast_to(np.arange(n)[:, None], votes.shape)[voted]
-    counts = np.bincount(rows * n_classes + votes[voted].astype(np.int64), minlength=n * n_classes)
-    empirical = counts.reshape(n, n_classes) / voted.sum(axis=1, keepdims=True)
+    counts = vote_counts(item_index=np.nonzero(voted)[0], labels=votes[voted], n_items=n, n_classes=n_classes)
+    empirical = counts / voted.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore"):
         log_proba = np.log(proba)
 

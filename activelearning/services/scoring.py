@@ -113,7 +113,7 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
         outcome.current.append(np.nan_to_num(proba[compare], nan=0.0).argmax(axis=1))
         outcome.n_pool += len(chunk.item_ids)
         outcome.n_scored += int(finite.sum())
-        new = (band == priority.BAND_POOL) & (chunk.annotation_count == 0)
+        new = band == priority.BAND_POOL  # no annotation yet (see priority.bands)
         activelab = np.full(len(proba), np.nan, dtype=np.float32)
         if scale is not None and new.any():
             activelab[new] = relabel.activelab_unlabelled(pred_probs=proba[new], scale=scale)
@@ -150,7 +150,6 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
     )
     activelab = np.concatenate(outcome.activelab) if outcome.activelab else np.empty(0, dtype=np.float32)
     outcome.activelab = []
-    outcome.new_scores = activelab[np.isfinite(activelab)].astype(np.float64)
     if batch and len(candidates.indices):
         pool_item_ids = np.concatenate(ids)
         candidate_ids = pool_item_ids[candidates.indices]
@@ -166,6 +165,8 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
         outcome.n_batch = len(picked)
         batch_scores = activelab[candidates.indices[picked]].astype(np.float64)
         outcome.new_scores = batch_scores[np.isfinite(batch_scores)]
+    else:
+        outcome.new_scores = activelab[np.isfinite(activelab)].astype(np.float64)
     return outcome
 
 
