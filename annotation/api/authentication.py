@@ -1,5 +1,7 @@
 """API token authentication: DRF's scheme (same header, same errors), the token's user read by one SQL query."""
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
@@ -13,20 +15,27 @@ class TokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key):
         token_model, user_model = self.get_model(), get_user_model()
-        token_key, token_user = token_model._meta.pk, token_model._meta.get_field("user")
         using = router.db_for_read(user_model)
-        quote = connections[using].ops.quote_name
-        sql = (
-            f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
-            f"JOIN {quote(token_model._meta.db_table)} token "
-            f"ON token.{quote(token_user.column)} = account.{quote(user_model._meta.pk.column)} "
-            f"WHERE token.{quote(token_key.column)} = %s"
-        )
+        sql = _user_by_token_sql(token_model, user_model, using)
         user = next(iter(user_model.objects.using(using).raw(sql, [key])), None)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        token = token_model.from_db(using, [token_key.attname, token_user.attname], [key, user.pk])
+        fields = [token_model._meta.pk.attname, token_model._meta.get_field("user").attname]
+        token = token_model.from_db(using, fields, [key, user.pk])
         token.user = user
         return user, token
+
+
+@functools.cache
+def _user_by_token_sql(token_model, user_model, using: str) -> str:
+    """The token's user, by key: built once per (token model, user model, database)."""
+    token_key, token_user = token_model._meta.pk, token_model._meta.get_field("user")
+    quote = connections[using].ops.quote_name
+    return (
+        f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
+        f"JOIN {quote(token_model._meta.db_table)} token "
+        f"ON token.{quote(token_user.column)} = account.{quote(user_model._meta.pk.column)} "
+        f"WHERE token.{quote(token_key.column)} = %s"
+    )

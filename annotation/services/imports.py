@@ -169,16 +169,16 @@ class _TextRow:
     names exactly the columns this row sets and the COPY converts the others once per chunk."""
 
     def __init__(self, **values: object) -> None:
-        if "_defaults_set" not in _TextRow.__dict__:
-            for name, value in _item_defaults():
-                setattr(_TextRow, name, value)
-            _TextRow._defaults_set = True
         self.__dict__.update(values)
         self.pk = None
 
     def to_item(self) -> Item:
-        names = {name for name, _ in _item_defaults()}
-        return Item(**{name: getattr(self, name) for name in names})
+        return Item(**{name: getattr(self, name) for name, _ in _item_defaults()})
+
+
+for _name, _default in _item_defaults():
+    setattr(_TextRow, _name, _default)
+del _name, _default
 
 
 @dataclass

@@ -176,9 +176,13 @@ def _refresh(project: Project) -> dict:
         columns = list(zip(*chunk, strict=True))
         ids[n:end] = columns[0]
         sha[n:end] = _hex64(columns[1])
-        # Text keys are sha256 hex already: their first 64 bits are key enough. Image/audio keys are 64-bit hex.
-        near[n:end] = _hex64(columns[2]) | np.uint64(1) if is_text else _hex64(columns[2])
-        near[n:end][[not key for key in columns[2]]] = 0  # 0: no key
+        # Text keys are sha256 hex already: their first 64 bits are key enough (made non-zero, as 0 means no key).
+        # Image/audio keys are 64-bit hex.
+        keys = _hex64(columns[2])
+        if is_text:
+            keys |= np.uint64(1)
+        keys[[not key for key in columns[2]]] = 0
+        near[n:end] = keys
         old_group[n:end] = [-1 if group is None else group for group in columns[3]]
         if is_text:
             ok = np.array([m is not None and len(m) == SKETCH_BYTES for m in columns[4]], bool)

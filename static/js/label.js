@@ -71,12 +71,11 @@
   }
 
   function applyCounted() {
-    if (progress !== null) {
-      progress.done += owedDone;
-      progress.left = Math.max(0, progress.left - owedTaken);
-      sinceRefresh += owedTaken;
-      showProgress();
-    }
+    if (progress === null) return;  // kept until the first server count arrives
+    progress.done += owedDone;
+    progress.left = Math.max(0, progress.left - owedTaken);
+    sinceRefresh += owedTaken;
+    showProgress();
     owedDone = 0;
     owedTaken = 0;
   }
@@ -86,8 +85,7 @@
     if (!force && progress !== null && !stale) return;
     const { status, data } = await call("GET", `${api}/progress/`);
     if (status === 200) {
-      owedDone = 0;
-      owedTaken = 0;  // the server's count already includes them
+      // Submits and skips made while this request was in flight stay owed: the next item applies them.
       progress = { done: data.done, left: data.left };
       sinceRefresh = 0;
       refreshedAt = performance.now();
