@@ -19,6 +19,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 source scripts/bootstrap.sh test
+source scripts/hf_venv.sh
 
 WORK="$(mktemp -d /tmp/labelgate-test.XXXXXX)"
 chmod 755 "$WORK"
