@@ -1,0 +1,89 @@
+// The one job-progress component. Markup:
+//   <p data-job-progress="<job id>" data-status="queued" data-job-refresh="#part-a, #part-b">
+//     <span data-job-field="status">queued</span> <span data-job-field="percent"></span>
+//     <span data-job-field="message"></span></p>
+// While the job is queued or running the element polls /api/jobs/<id>/ and shows its status, percentage and
+// message. When the job ends, the parts of the page named by data-job-refresh (default: the whole <main>) are
+// replaced by the same parts of a fresh GET of this page, so what the job produced appears without a reload and
+// without resubmitting the form that started it. Watchers inside the refreshed parts start again by themselves.
+(function () {
+  "use strict";
+
+  // Anything but these is an end state, so a new final status needs no change here.
+  const ACTIVE = new Set(["queued", "running"]);
+  const ended = (status) => !ACTIVE.has(status);
+  const FIRST_POLL_MS = 500;
+  const MAX_POLL_MS = 4000;
+  let refreshing = null;
+
+  function setField(element, name, text) {
+    element.querySelectorAll(`[data-job-field="${name}"]`).forEach((field) => { field.textContent = text; });
+  }
+
+  function show(element, job) {
+    element.dataset.status = job.status;
+    setField(element, "status", job.status);
+    setField(element, "percent", ended(job.status) ? "" : `${Math.round(100 * (job.progress || 0))}%`);
+    setField(element, "message", ended(job.status) ? "" : (job.message || ""));
+  }
+
+  async function refresh(selectors) {
+    const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) throw new Error(`page answered ${response.status}`);
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const selector of selectors) {
+      const current = document.querySelector(selector);
+      const replacement = fresh.querySelector(selector);
+      // A part that is new on the fresh page has no place to go: only a full load can show it.
+      if (!current || !replacement) throw new Error(`no ${selector} to refresh`);
+      current.replaceWith(document.importNode(replacement, true));
+    }
+    start(document);
+    document.dispatchEvent(new CustomEvent("job-progress:refreshed"));
+  }
+
+  function refreshOnce(element) {
+    if (!refreshing) {
+      const selectors = (element.dataset.jobRefresh || "main").split(",").map((s) => s.trim()).filter(Boolean);
+      // Falls back to a plain load of the page (never a form resubmission) when a part cannot be swapped.
+      refreshing = refresh(selectors)
+        .catch(() => window.location.replace(window.location.href))
+        .finally(() => { refreshing = null; });
+    }
+    return refreshing;
+  }
+
+  function watch(element) {
+    if (element.dataset.jobWatched || (element.dataset.status && ended(element.dataset.status))) return;
+    element.dataset.jobWatched = "1";
+    let delay = FIRST_POLL_MS;
+    const poll = async () => {
+      if (!element.isConnected) return;
+      try {
+        const response = await fetch(`/api/jobs/${element.dataset.jobProgress}/`, { credentials: "same-origin", cache: "no-store" });
+        if (!response.ok) throw new Error(`job answered ${response.status}`);
+        const job = await response.json();
+        show(element, job);
+        if (ended(job.status)) {
+          await refreshOnce(element);
+          return;
+        }
+        delay = Math.min(delay * 1.5, MAX_POLL_MS);
+      } catch (error) {
+        delay = MAX_POLL_MS;
+      }
+      setTimeout(poll, delay);
+    };
+    setTimeout(poll, delay);
+  }
+
+  function start(root) {
+    root.querySelectorAll("[data-job-progress]").forEach(watch);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => start(document));
+  } else {
+    start(document);
+  }
+})();
