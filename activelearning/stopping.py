@@ -44,7 +44,7 @@ class Stability:
 
 @dataclass(frozen=True)
 class StoppingAdvice:
-    worth_labelling: bool
+    worth_labelling: bool | None  # None: no verdict (nothing to judge by yet)
     sentence: str
 
 
@@ -98,12 +98,24 @@ def fit_power_law(*, curve: LearningCurve, max_score: float = 1.0) -> PowerLawFi
         return PowerLawFit(a=float(intercept), b=float(max(slope, 0.0)), c=0.0, method="log_linear")
 
 
-def projected_accuracy(*, fit: PowerLawFit, n_current: int, factor: float, max_score: float = 1.0) -> float:
-    """Accuracy the fit projects at ``factor`` × the current label count, clipped to [0, max_score].
+def projected_accuracy(
+    *, fit: PowerLawFit, n_current: int, factor: float, current_accuracy: float | None = None,
+    max_score: float = 1.0,
+) -> float:
+    """Accuracy projected at ``factor`` × the current label count, clipped to [0, max_score].
+
+    With ``current_accuracy`` (the accuracy measured at ``n_current``) the projection is that measurement plus
+    the fit's gain from ``n_current`` to ``factor`` × ``n_current``. A least-squares fit through a noisy curve
+    can pass below today's point, and the fit's own value there would then project "more labels, lower
+    accuracy", which no fitted family (all non-decreasing) means. Without it, the fit's value itself.
     Raises ValueError when factor is outside [1, 10]: extrapolating further is guesswork."""
     if not 1.0 <= factor <= MAX_PROJECTION_FACTOR:
         raise ValueError(f"factor must be in [1, {MAX_PROJECTION_FACTOR:g}]")
-    return float(np.clip(fit.predict(factor * n_current), 0.0, max_score))
+    at_factor = float(fit.predict(factor * n_current))
+    if current_accuracy is None:
+        return float(np.clip(at_factor, 0.0, max_score))
+    gain = max(at_factor - float(fit.predict(n_current)), 0.0)
+    return float(np.clip(current_accuracy + gain, 0.0, max_score))
 
 
 def prediction_stability(*, previous: np.ndarray, current: np.ndarray) -> Stability:
@@ -124,6 +136,10 @@ def prediction_stability(*, previous: np.ndarray, current: np.ndarray) -> Stabil
     return Stability(share_changed=1.0 - observed, cohens_kappa=kappa, n_items=int(a.size))
 
 
+def _points(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
 def stopping_advice(
     *,
     labels_added: int,
@@ -136,24 +152,39 @@ def stopping_advice(
 ) -> StoppingAdvice:
     """A plain-language verdict. More of the same labelling "still pays" when the last ``labels_added``
     labels moved accuracy by at least ``min_accuracy_gain``, or changed at least ``min_share_changed`` of
-    pool predictions, or the learning curve projects at least ``min_accuracy_gain`` more at 2×."""
+    pool predictions, or the learning curve projects at least ``min_accuracy_gain`` more at 2×.
+
+    When the training set did not grow (``labels_added`` ≤ 0: items reopened for more annotations leave it
+    until they are decided again), the change since the previous model is no evidence about labelling more, so
+    only the projection decides; without one ``worth_labelling`` is None (no verdict)."""
     gain = accuracy_now - accuracy_before
     projected_gain = None if projected_at_2x is None else projected_at_2x - accuracy_now
-    pays = (
-        gain >= min_accuracy_gain
-        or share_changed >= min_share_changed
-        or (projected_gain is not None and projected_gain >= min_accuracy_gain)
+    projects_gain = projected_gain is not None and projected_gain >= min_accuracy_gain
+    outlook = (
+        ""
+        if projected_at_2x is None
+        else f" (projected {_points(projected_at_2x)} at twice the labels, {_points(accuracy_now)} today)"
     )
+    if labels_added <= 0:
+        fewer = "the same number of labels as" if labels_added == 0 else f"{-labels_added} fewer labels than"
+        evidence = (
+            f"this model was trained on {fewer} the previous one (items reopened for more annotations wait "
+            f"outside the training set until they are decided again), so its {100 * gain:+.1f}-point change in "
+            "accuracy says nothing about labelling more"
+        )
+        if projected_at_2x is None:
+            return StoppingAdvice(worth_labelling=None, sentence=f"{evidence}; train again after new labels.")
+        verdict = (
+            "the learning curve says labelling more still pays" if projects_gain
+            else "the learning curve says labelling more of the same is unlikely to pay"
+        )
+        return StoppingAdvice(worth_labelling=projects_gain, sentence=f"{evidence}; {verdict}{outlook}.")
+    pays = gain >= min_accuracy_gain or share_changed >= min_share_changed or projects_gain
     evidence = (
         f"the last {labels_added} labels moved accuracy by {100 * gain:.1f} points and changed "
         f"{100 * share_changed:.0f} % of pool predictions"
     )
     if pays:
-        outlook = (
-            ""
-            if projected_at_2x is None
-            else f" (projected accuracy {projected_at_2x:.2f} at twice the labels)"
-        )
         sentence = f"{evidence} — labelling more still pays{outlook}."
     else:
         sentence = f"{evidence} — labelling more of the same is unlikely to pay; look at the error-analysis table instead."

@@ -81,7 +81,8 @@ def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: in
         "method": fit.method, "a": fit.a, "b": fit.b, "c": fit.c,
         "points": [
             {"factor": factor, "n": int(factor * len(y)),
-             "accuracy": stopping.projected_accuracy(fit=fit, n_current=len(y), factor=float(factor))}
+             "accuracy": stopping.projected_accuracy(fit=fit, n_current=len(y), factor=float(factor),
+                                                     current_accuracy=full_accuracy)}
             for factor in PROJECTION_FACTORS
         ],
     }

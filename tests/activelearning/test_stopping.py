@@ -81,4 +81,91 @@ def test_advice_says_continue_when_accuracy_still_moves():
         labels_added=200, accuracy_before=0.80, accuracy_now=0.85, share_changed=0.08, projected_at_2x=0.88
     )
     assert advice.worth_labelling
-    assert "still pays" in advice.sentence and "0.88" in advice.sentence
+    assert "still pays" in advice.sentence and "88.0 %" in advice.sentence
+
+
+def test_projection_starts_from_todays_measured_accuracy_not_from_a_fit_that_passes_below_it():
+    # Given a fit acc(n) = 0.7 - n^-0.5, which says 0.600 at today's 100 labels, while 0.675 was measured
+    fit = PowerLawFit(a=0.7, b=1.0, c=0.5, method="power_law")
+    # When projecting to 2x and 10x
+    at_2x = projected_accuracy(fit=fit, n_current=100, factor=2, current_accuracy=0.675)
+    at_10x = projected_accuracy(fit=fit, n_current=100, factor=10, current_accuracy=0.675)
+    # Then the projection is today's 0.675 plus the fit's gain: 1/10 - 1/sqrt(200) and 1/10 - 1/sqrt(1000)
+    assert at_2x == pytest.approx(0.675 + 0.1 - 0.0707106781, abs=1e-9)  # 0.7042893
+    assert at_10x == pytest.approx(0.675 + 0.1 - 0.0316227766, abs=1e-9)  # 0.7433772
+    assert at_2x >= 0.675
+
+
+def test_projection_of_a_fitted_noisy_curve_never_falls_below_the_last_measured_point():
+    # Given a curve whose last point sits well above the trend of the others
+    curve = LearningCurve(sizes=np.array([10, 20, 40, 80, 160]), scores=np.array([0.30, 0.45, 0.52, 0.55, 0.675]))
+    fit = fit_power_law(curve=curve)
+    # Then every projection starts at today's 0.675 and does not go down
+    projections = [projected_accuracy(fit=fit, n_current=160, factor=f, current_accuracy=0.675) for f in (2, 5, 10)]
+    assert 0.675 <= projections[0] <= projections[1] <= projections[2] <= 1.0
+
+
+def test_projection_of_a_flat_fit_is_todays_accuracy():
+    fit = fit_power_law(curve=LearningCurve(sizes=np.array([10, 20]), scores=np.array([0.5, 0.6])))
+    assert projected_accuracy(fit=fit, n_current=20, factor=2, current_accuracy=0.63) == pytest.approx(0.63)
+
+
+def test_advice_when_the_training_set_shrank_does_not_credit_negative_labels_with_the_accuracy_change():
+    # Given a model trained on 3 labels fewer than the previous one (items were reopened), accuracy 58.9 -> 67.5 %
+    advice = stopping_advice(
+        labels_added=-3, accuracy_before=0.589, accuracy_now=0.675, share_changed=0.10, projected_at_2x=0.70
+    )
+    # Then the sentence names the shrink, credits nothing to labelling, and the verdict is the projection's
+    # (70.0 - 67.5 = 2.5 points >= 1 point)
+    assert advice.worth_labelling is True
+    assert advice.sentence == (
+        "this model was trained on 3 fewer labels than the previous one (items reopened for more annotations wait "
+        "outside the training set until they are decided again), so its +8.6-point change in accuracy says "
+        "nothing about labelling more; the learning curve says labelling more still pays (projected 70.0 % at "
+        "twice the labels, 67.5 % today)."
+    )
+    assert "-3" not in advice.sentence
+
+
+def test_advice_when_the_training_set_shrank_and_the_curve_is_flat_says_stop():
+    # Given the same 8.6-point jump and 10 % changed predictions, but a projection only 0.5 points above today
+    advice = stopping_advice(
+        labels_added=-3, accuracy_before=0.589, accuracy_now=0.675, share_changed=0.10, projected_at_2x=0.68
+    )
+    # Then the jump and the churn (caused by the shrink, not by labels) do not make it "pay"
+    assert advice.worth_labelling is False
+    assert advice.sentence.endswith(
+        "the learning curve says labelling more of the same is unlikely to pay (projected 68.0 % at twice the "
+        "labels, 67.5 % today)."
+    )
+
+
+def test_advice_without_new_labels_or_projection_gives_no_verdict():
+    advice = stopping_advice(labels_added=0, accuracy_before=0.7, accuracy_now=0.7, share_changed=0.0)
+    assert advice.worth_labelling is None
+    assert advice.sentence.startswith("this model was trained on the same number of labels as the previous one")
+    assert advice.sentence.endswith("train again after new labels.")
+
+
+def test_advice_projection_is_quoted_in_percent_next_to_todays_accuracy():
+    advice = stopping_advice(
+        labels_added=200, accuracy_before=0.80, accuracy_now=0.85, share_changed=0.08, projected_at_2x=0.88
+    )
+    assert advice.sentence.endswith("— labelling more still pays (projected 88.0 % at twice the labels, 85.0 % today).")
+
+
+def test_training_summary_with_fewer_labels_than_the_previous_version_shows_no_negative_count():
+    # Given the previous version (80 labels, 58.9 %) and a new one on 77 labels at 67.5 %, projected 70.0 % at 2x
+    from activelearning.models import ModelVersion
+    from activelearning.services.training import _summary
+
+    previous = ModelVersion(version=1, n_train=80, cv_accuracy=0.589)
+    sentence, worth = _summary(
+        previous=previous, n_train=77, accuracy=0.675,
+        stability={"changed_share": 0.10, "kappa_vs_previous": 0.8, "n_items": 100},
+        projection={"points": [{"factor": 2, "n": 154, "accuracy": 0.70}]},
+    )
+    # Then the stored summary starts with a capital, names 3 fewer labels and never "-3 labels"
+    assert sentence.startswith("This model was trained on 3 fewer labels than the previous one")
+    assert "-3" not in sentence and "projected 70.0 % at twice the labels, 67.5 % today" in sentence
+    assert worth is True
