@@ -107,14 +107,6 @@ def text_profile_normalised(
     return profile, profiling.flags_for(profile, thresholds), dedup.normalise_text(text)
 
 
-def text_profile(*, project: Project, text: str) -> tuple[dict, list[str], str]:
-    """(profile, flags, near-duplicate key) for one text; used by the bulk API."""
-    from annotation.services.near_duplicates import normalised_key
-
-    profile, flags, normalised = text_profile_normalised(project=project, text=text)
-    return profile, flags, normalised_key(normalised)
-
-
 @dataclass
 class MediaCheck:
     """What ingress needs to store one media file; ``error`` set means it must not be stored."""

@@ -6,8 +6,9 @@ from annotation.ingress.rows import contains_nul, nul_message
 from annotation.models import Item, Project, TaskType
 from annotation.services import items as item_services
 from annotation.services.items import BulkResult, RowIssue
+from annotation.services.media_rows import MediaRowError
+from annotation.services.text_rows import text_item_values
 
-MAX_TEXT = 1_000_000
 MAX_ROWS = 10_000
 
 
@@ -110,27 +111,18 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
     if not isinstance(text, str):
         fail("text", "text is required for a text project (a string).")
         return None
-    if len(text) > MAX_TEXT:
-        fail("text", f"text is longer than {MAX_TEXT} characters.")
+    try:
+        return text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
+    except MediaRowError as exc:
+        fail(exc.field, exc.message)
         return None
-    return text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
 
 
 def text_item(*, project: Project, external_id: str, text: str, metadata: dict, tags: list[str], gold: object) -> Item:
-    from annotation.profiling_hooks import text_profile
+    """An unsaved text Item built as file imports build theirs (``text_rows.text_item_values``).
 
-    profile, flags, near_key = text_profile(project=project, text=text)
-    return Item(
-        project=project,
-        external_id=external_id,
-        text=text,
-        sha256=item_services.text_sha256(text),
-        near_dup_key=near_key,
-        metadata=metadata,
-        tags=tags,
-        gold_label=gold,
-        is_gold=gold is not None,
-        profile=profile,
-        flags=flags,
-        target_annotations=project.annotations_per_item,
-    )
+    Raises MediaRowError (field ``text``) for an over-long text.
+    """
+    values, _ = text_item_values(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags,
+                                 gold=gold)
+    return Item(**values)

@@ -43,7 +43,8 @@ from annotation.profiling_hooks import summary_builder, thresholds_for
 from annotation.services import items as item_services
 from annotation.services.batch_summaries import bulk_batches_summarise
 from annotation.services.media_rows import MediaRowError, media_item, read_import_file
-from annotation.services.near_duplicates import DUP_FLAGS, near_dup_refresh, normalised_key, text_sketches
+from annotation.services.near_duplicates import DUP_FLAGS, near_dup_refresh, text_sketches
+from annotation.services.text_rows import text_item_values
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ CHUNK_ROWS = 2000
 CHUNK_BYTES = 32 * 1024 * 1024
 REPORT_CAP = 1000
 DUPLICATE_SAMPLE = 100
-MAX_TEXT_CHARS = 1_000_000
 SNIFF_BYTES = 64 * 1024
 IMPORT_TASK = "annotation.import"
 
@@ -408,32 +408,13 @@ class _Importer:
         return _Pending(line=row.line, item=item, size=len(data))
 
     def _text(self, row: RawRow, external_id: str, tags: list[str], gold: object) -> _Pending:
-        from annotation import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
-        from annotation.profiling_hooks import routed_to_review, text_profile_normalised
-
-        text = row.text
-        if text is None:
+        if row.text is None:
             raise MediaRowError("text", "text is required for a text project.")
-        if len(text) > MAX_TEXT_CHARS:
-            raise MediaRowError("text", f"text is longer than {MAX_TEXT_CHARS} characters.")
-        profile, flags, normalised = text_profile_normalised(project=self.project, text=text, thresholds=self.thresholds)
-        sha = dedup.sha256_text(text)
-        item = _TextRow(
-            project_id=self.project.pk,
-            external_id=external_id or f"sha256:{sha[:32]}",
-            text=text,
-            sha256=sha,
-            near_dup_key=normalised_key(normalised),
-            metadata=row.metadata,
-            tags=tags,
-            gold_label=gold,
-            is_gold=gold is not None,
-            profile=profile,
-            flags=flags,
-            status=ItemStatus.NEEDS_REVIEW if routed_to_review(project=self.project, flags=flags) else ItemStatus.NEW,
-            target_annotations=self.project.annotations_per_item,
+        values, normalised = text_item_values(
+            project=self.project, external_id=external_id, text=row.text, metadata=row.metadata, tags=tags,
+            gold=gold, thresholds=self.thresholds,
         )
-        return _Pending(line=row.line, item=item, normalised=normalised, size=len(text))
+        return _Pending(line=row.line, item=_TextRow(**values), normalised=normalised, size=len(row.text))
 
     def take(self) -> list[_Pending]:
         """The rows added since the last call, to be passed to ``write``. Text rows get their MinHash sketches
