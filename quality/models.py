@@ -36,6 +36,9 @@ class QualityReport(models.Model):
     hlp_gold_ci_low = models.FloatField(null=True, blank=True)
     hlp_gold_ci_high = models.FloatField(null=True, blank=True)
     model_accuracy = models.FloatField(null=True, blank=True)
+    # The model whose probabilities the label-issue check used, as pages name it ("" when no model check ran).
+    flag_model = models.CharField(max_length=120, blank=True)
+    # Items whose label is probably wrong (``is_issue``), not every item with a reason to look.
     n_issues = models.PositiveIntegerField(default=0)
     n_routed_to_review = models.PositiveIntegerField(default=0)
     per_label = models.JSONField(default=dict, blank=True)
@@ -61,9 +64,13 @@ class ItemQuality(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     is_tie = models.BooleanField(default=False)
     label_quality = models.FloatField(null=True, blank=True)
+    # The label is probably wrong (cleanlab's pruning on the run's model probabilities, or a gold mismatch);
+    # ``reasons`` may list reasons to look without it.
     is_issue = models.BooleanField(default=False)
     reasons = models.JSONField(default=list, blank=True)
     severity = models.FloatField(default=0.0)
+    # Top label of the report's ``flag_model`` for this item; None where it was not model-checked.
+    model_label = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "item"], name="itemquality_unique_report_item")]

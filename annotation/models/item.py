@@ -80,6 +80,11 @@ class Item(models.Model):
     is_label_issue = models.BooleanField(default=False)
     issue_kinds = models.JSONField(default=list, blank=True)
     issue_severity = models.FloatField(default=0.0)
+    # The model whose probabilities the last label-issue check used ("base model v3", "quality model · run #5")
+    # and its top label for this item: ``model_disagrees`` is exactly "this label differs from the consensus",
+    # and pages show this prediction, not the base model's, next to the flag.
+    flag_model = models.CharField(max_length=120, blank=True)
+    flag_model_label = models.JSONField(null=True, blank=True)
     # Written by the active-learning layer: the base model's latest prediction for this item.
     predicted_label = models.JSONField(null=True, blank=True)
     predicted_probs = models.JSONField(null=True, blank=True)
