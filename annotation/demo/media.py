@@ -2,20 +2,23 @@
 
 Images: scikit-learn's bundled handwritten digits (8x8, 1,797 of them), rendered as 64x64 PNGs, in two batches;
 the second batch is "scanned" darker so the batches page shows a brightness drift. A few exact copies show up
-as duplicate groups. Audio: generated one-second clips — pure tones, noise, chirps — with some silent, clipped,
-noisy and too-short ones so the profiling flags (and routing to review) are visible.
+as duplicate groups. As in the text demo, a share of the digits is labelled three times by simulated annotators
+from the real classes (with the mix-ups people make), and a few carry their class as gold. Audio: generated
+one-second clips — pure tones, noise, chirps — with some silent, clipped, noisy and too-short ones so the
+profiling flags (and routing to review) are visible.
 Idempotent: a demo project that exists is left alone.
 """
 
 import io
 import os
+import random
 import tempfile
 import zipfile
 
 import numpy as np
 from django.db import transaction
 
-from annotation.demo.seed import EXTRA_SEEDERS, demo_user
+from annotation.demo.seed import EXTRA_SEEDERS, demo_user, simulate_votes
 from annotation.models import Membership, Project, Role
 from annotation.services.imports import import_local_file
 from annotation.services.projects import LabelSpec, project_create
@@ -91,7 +94,14 @@ def digit_png(pixels: np.ndarray, *, gain: float = 1.0, side: int = 64) -> bytes
     return buffer.getvalue()
 
 
-def seed_image_project(*, seed: int = 11, n_images: int | None = None) -> str | None:
+# The digits a reader takes a badly written one for: the simulated annotators' mistakes come from these.
+DIGIT_CONFUSIONS = {
+    "0": ("6", "8", "9"), "1": ("7", "4", "2"), "2": ("7", "3", "1"), "3": ("8", "5", "9"), "4": ("9", "1", "7"),
+    "5": ("6", "3", "9"), "6": ("5", "0", "8"), "7": ("1", "2", "9"), "8": ("3", "9", "0"), "9": ("4", "7", "8"),
+}
+
+
+def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_fraction: float = 0.45) -> str | None:
     if Project.objects.filter(name=IMAGE_PROJECT).exists():
         return None
     from sklearn.datasets import load_digits
@@ -114,6 +124,7 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None) -> str | 
     gold = set(rng.choice(len(images), size=max(2, len(images) // 45), replace=False).tolist())
     split = len(images) * 2 // 3
     lines = []
+    truth: list[tuple[str, str]] = []
     parts = ((0, split, 1.0, "scanner-a"), (split, len(images), 0.62, "scanner-b"))
     for part, (start, stop, gain, scanner) in enumerate(parts):
         members: dict[str, bytes] = {}
@@ -126,12 +137,19 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None) -> str | 
                 "gold_label": str(digits.target[index]) if index in gold else "",
                 "tags": scanner, "metadata": f'{{"source": "sklearn load_digits", "index": {index}}}',
             })
+            truth.append((f"digit-{index:04d}", str(digits.target[index])))
         # Two exact re-scans under new ids: they appear as duplicate groups whose labels must agree.
         for copy in (start, start + 1):
             manifest.append({**manifest[copy - start], "external_id": f"digit-{copy:04d}-rescan", "gold_label": ""})
+            truth.append((f"digit-{copy:04d}-rescan", str(digits.target[copy])))
         result = _import(project, manager, members, manifest, f"digits-part{part + 1}.zip")
         lines.append(f"{result['created']} images in batch {result['batch']}")
         lines.extend(f"  {sentence}" for sentence in result["drift"])
+    # As in the text demo: a share of the digits labelled three times by the simulated crowd, from the real
+    # classes, so a quality run has votes to weigh against the gold digits.
+    with transaction.atomic():
+        simulate_votes(project=project, truth=truth, rng=random.Random(seed), fraction=simulate_fraction,
+                       confusable=DIGIT_CONFUSIONS)
     return f"Demo image project '{IMAGE_PROJECT}' loaded: " + "\n".join(lines)
 
 

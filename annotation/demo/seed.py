@@ -73,28 +73,43 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
         ]
         item_bulk_create(project=project, rows=bulk, source="python stdlib docstrings")
     with transaction.atomic():
-        _simulate(project=project, rows=rows, rng=rng, fraction=simulate_fraction)
+        simulate_votes(
+            project=project, truth=[(row["external_id"], row["label"]) for row in rows], rng=rng,
+            fraction=simulate_fraction,
+        )
     return project
 
 
-def _simulate(*, project: Project, rows: list[dict], rng: random.Random, fraction: float) -> None:
-    """Label a share of the items with simulated annotators of known accuracy (their mistakes are realistic)."""
-    topics = list(TOPIC_MODULES)
+def simulate_votes(
+    *,
+    project: Project,
+    truth: list[tuple[str, str]],
+    rng: random.Random,
+    fraction: float,
+    confusable: dict[str, tuple[str, ...]] | None = None,
+) -> None:
+    """Label a share of the items with simulated annotators of known accuracy, three each.
+
+    ``truth`` pairs each item's external id with its real label. A mistake picks one of ``confusable[label]``
+    when given (the labels a person really mixes up with it), else any other label of the project.
+    """
+    labels = list(project.labels.filter(is_active=True).values_list("value", flat=True))
     sims = []
     for name, accuracy in SIMULATED:
         user = demo_user(name)
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ANNOTATOR})
         sims.append((user, accuracy))
     ids = dict(project.items.values_list("external_id", "id"))
-    chosen = [row for row in rows if rng.random() < fraction]
-    for row in chosen:
+    chosen = [pair for pair in truth if rng.random() < fraction]
+    for external_id, true_label in chosen:
+        wrong = list((confusable or {}).get(true_label) or [value for value in labels if value != true_label])
         for user, accuracy in rng.sample(sims, 3):
-            label = row["label"] if rng.random() < accuracy else rng.choice([t for t in topics if t != row["label"]])
+            label = true_label if rng.random() < accuracy else rng.choice(wrong)
             annotation_submit(
                 project=project,
                 user=user,
                 data=AnnotationInput(
-                    item_id=ids[row["external_id"]], labels=[label], unsure=rng.random() < 0.03,
+                    item_id=ids[external_id], labels=[label], unsure=rng.random() < 0.03,
                     lead_time_ms=rng.randint(1500, 9000), client_id=uuid.uuid4(),
                 ),
             )
