@@ -80,6 +80,10 @@ class Item(models.Model):
     is_label_issue = models.BooleanField(default=False)
     issue_kinds = models.JSONField(default=list, blank=True)
     issue_severity = models.FloatField(default=0.0)
+    # A label the consensus method ranks above every voted label although no annotator chose it. It is never
+    # stored as ``consensus_label`` (which is always among the votes): reviewers see it as a suggestion next to
+    # the ``model_overrides_annotators`` reason and must pick it explicitly.
+    consensus_suggestion = models.JSONField(null=True, blank=True)
     # The model whose probabilities the last label-issue check used ("base model v3", "quality model · run #5")
     # and its top label for this item: ``model_disagrees`` is exactly "this label differs from the consensus",
     # and pages show this prediction, not the base model's, next to the flag.

@@ -16,6 +16,7 @@ from quality.metrics.consensus_dawid_skene import DawidSkeneResult, dawid_skene
 from quality.metrics.consensus_iterative import IterativeConsensus, iterative_crowdlab
 from quality.metrics.consensus_majority import majority_vote
 from quality.metrics.consensus_result import ConsensusResult, require_single_label
+from quality.metrics.consensus_votes import VotedConsensus, voted_consensus
 from quality.metrics.table import AnnotationTable
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "DawidSkeneResult",
     "IterativeConsensus",
     "SingleItemConsensus",
+    "VotedConsensus",
     "active_learning_scores",
     "consensus",
     "consensus_single_item",
@@ -31,6 +33,7 @@ __all__ = [
     "dawid_skene",
     "iterative_crowdlab",
     "majority_vote",
+    "voted_consensus",
 ]
 
 METHODS = ("majority_vote", "dawid_skene", "crowdlab")
@@ -72,16 +75,21 @@ class SingleItemConsensus:
     """Consensus for one item.
 
     Attributes:
-        label: winning class, ``-1`` when there are no votes.
-        confidence: vote share (no confusion matrices) or maximum posterior; NaN when there are no votes.
+        label: the consensus, always a class somebody voted for (:mod:`~quality.metrics.consensus_votes`);
+            ``-1`` when there are no votes.
+        confidence: the vote share (no confusion matrices) or the posterior of ``label``; NaN without votes.
         is_tie: whether the top score was shared and the tie-break decided.
         posterior: float ``(n_classes,)``: vote shares, or the Dawid–Skene posterior; all NaN without votes.
+        suggestion: the posterior's top class when nobody voted for it, else ``-1``.
+        overrides: the posterior's top class has fewer votes than the most-voted class.
     """
 
     label: int
     confidence: float
     is_tie: bool
     posterior: np.ndarray
+    suggestion: int = -1
+    overrides: bool = False
 
 
 def consensus_single_item(
@@ -98,7 +106,9 @@ def consensus_single_item(
     ``confusion`` it is a majority vote; with it, the Dawid–Skene posterior
     ``∝ priors · Π_votes confusion[a, :, label]`` under the stored parameters. Annotators beyond
     ``confusion.shape[0]`` (joined after the fit) get the mean confusion matrix. Ties go to the class with the
-    higher prior (when ``priors`` is given), then to the lower class index.
+    higher prior (when ``priors`` is given), then to the lower class index. The label is chosen among the
+    voted classes (see :func:`~quality.metrics.consensus_votes.voted_consensus`): a strong prior can make an
+    unvoted class the posterior's top, which is reported as ``suggestion``, never as the label.
 
     Args:
         annotators: int ``(n_votes,)`` annotator indices (only used with ``confusion``).
@@ -144,12 +154,16 @@ def consensus_single_item(
         log_score = np.log(np.maximum(prior, 1e-300)) + np.log(np.maximum(per_vote, 1e-300)).sum(axis=0)
         score = np.exp(log_score - log_score.max())
     posterior = score / score.sum()
-    at_top = np.isclose(score, score.max(), rtol=1e-12, atol=0.0)
-    # Among tied classes: highest prior first, then the lowest index (argmax returns the first maximum).
-    label = int(np.argmax(np.where(at_top, prior, -1.0)))
+    counts = np.bincount(labels, minlength=n_classes)
+    # Among tied classes: highest prior first, then the lowest index.
+    voted = voted_consensus(scores=posterior[None, :], counts=counts[None, :], tie_rank=prior)
+    label = int(voted.label[0])
+    at_top = np.isclose(score, score[label], rtol=1e-12, atol=0.0) & (counts > 0)
     return SingleItemConsensus(
         label=label,
         confidence=float(posterior[label]),
         is_tie=bool(at_top.sum() > 1),
         posterior=posterior,
+        suggestion=int(voted.suggestion[0]),
+        overrides=bool(voted.overrides[0]),
     )

@@ -12,4 +12,6 @@ REASON_CODES = (
     "near_duplicate_conflict",
     "profile_flag",
     "unsure_or_unusable",
+    # Appended, never inserted: stored bitmasks keep their meaning.
+    "model_overrides_annotators",
 )
