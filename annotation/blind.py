@@ -4,6 +4,11 @@ Importers keep earlier labels as metadata so reviewers can compare them (a Label
 become ``ls_choices``; a CSV/JSON column named ``label`` or ``prediction`` is kept as a metadata key). An
 annotator must never see them: another person's (or a model's) label anchors their own and inflates agreement.
 Reviewers and managers read the full metadata through the item detail and item list endpoints.
+
+The labelling page (static/js/label.js) goes further and shows the content alone: no external id, tag or
+metadata. Those come from whoever made the data and often name the answer (a file ``cat_01.jpg``, a tag
+``module:math``, a clip ``tone-01`` tagged ``clipped``). The next-item endpoint still returns them, for API
+clients that join the served item to their own records.
 """
 
 from typing import Any

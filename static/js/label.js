@@ -109,14 +109,12 @@
 
   function render(item, suggestion) {
     view.replaceChildren();
-    const meta = document.createElement("div");
-    meta.className = "muted small";
-    meta.textContent = `#${item.external_id}` + (item.tags && item.tags.length ? ` · ${item.tags.join(", ")}` : "");
-    view.appendChild(meta);
+    // Blind labelling: only the content is shown. External ids, tags and metadata come from whoever made the
+    // data and often name the answer (a file called cat_01.jpg, a tag "module:math"); see annotation/blind.py.
     if (item.media_url && config.taskType === "image_classification") {
       const img = document.createElement("img");
       img.src = item.media_url;
-      img.alt = `item ${item.external_id}`;
+      img.alt = "the item to label";
       img.className = "item-image fit";
       img.id = "item-image";
       img.title = "Click, or + and -, to zoom";
