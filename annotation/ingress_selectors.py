@@ -17,6 +17,10 @@ def import_jobs(*, project: Project) -> QuerySet[Job]:
     return Job.objects.filter(project=project, kind=JobKind.IMPORT).order_by("-created_at", "id")
 
 
+def import_job_get(*, project: Project, job_id) -> Job | None:
+    return import_jobs(project=project).filter(pk=job_id).first()
+
+
 def batch_list(*, project: Project) -> QuerySet[ImportBatch]:
     # The mergeable summary (reservoir samples) is only needed to compute drift, never to show a batch.
     return ImportBatch.objects.filter(project=project).defer("summary_state").order_by("-number")

@@ -1,5 +1,5 @@
-"""HTML for ingress: the batches page (imports, profiles, drift, flagged items, duplicate groups) and the
-upload form handler. Thin: one service or selector call each."""
+"""HTML for ingress: the batches page (imports, profiles, drift, flagged items, duplicate groups), one
+import's page and the upload form handler. Thin: one service or selector call each."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -48,6 +48,19 @@ def batches_page(request, pid: int):
         "is_image": project.task_type == "image_classification",
     }
     return render(request, "annotation/batches.html", context)
+
+
+@login_required
+def import_detail_page(request, pid: int, job_id):
+    """One import: its status in words, its counts and its whole row report."""
+    try:
+        project, _ = _project(request, pid, Role.REVIEWER)
+    except Forbidden as exc:
+        return HttpResponseForbidden(exc.message)
+    job = ingress_selectors.import_job_get(project=project, job_id=job_id)
+    if job is None:
+        raise Http404("No such import in this project.")
+    return render(request, "annotation/import_detail.html", {"project": project, "job": job, "result": job.result or {}})
 
 
 @login_required

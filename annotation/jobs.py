@@ -23,6 +23,17 @@ from annotation.models.job import TERMINAL_STATUSES
 logger = logging.getLogger(__name__)
 
 
+class JobFailed(Exception):
+    """Raised by a work function to end its job ``failed`` with a reason written for people (stored as the
+    job's ``error`` as it is, with no exception class name) and, optionally, a ``result`` (e.g. the row
+    report of an import that could not use any row)."""
+
+    def __init__(self, message: str, *, result: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.result = result
+
+
 class JobContext:
     """Passed to work functions: progress reporting with a heartbeat, throttled to one write per second."""
 
@@ -89,6 +100,12 @@ def job_execute(*, job_id: str, work: Callable[[Job, JobContext], dict | None]) 
     context = JobContext(job)
     try:
         result = work(job, context)
+    except JobFailed as exc:
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED, error=exc.message[:4000], result=exc.result, message="",
+            finished_at=timezone.now(), heartbeat_at=timezone.now(),
+        )
+        return
     except Exception as exc:
         logger.exception("job %s failed", job.pk)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -28,6 +28,8 @@ IMAGE_TYPES = {
     "PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif"),
     "WEBP": ("image/webp", ".webp"), "BMP": ("image/bmp", ".bmp"), "TIFF": ("image/tiff", ".tif"),
 }
+IMAGE_FORMATS = "PNG, JPEG, GIF, WebP, BMP or TIFF"
+AUDIO_FORMATS = "WAV, FLAC, OGG, MP3 or AIFF"
 AUDIO_TYPES = {
     "WAV": ("audio/wav", ".wav"), "WAVEX": ("audio/wav", ".wav"), "FLAC": ("audio/flac", ".flac"),
     "OGG": ("audio/ogg", ".ogg"), "MP3": ("audio/mpeg", ".mp3"), "AIFF": ("audio/aiff", ".aiff"),
@@ -133,15 +135,17 @@ def media_check(*, project: Project, data: bytes, file_name: str, kind: str) -> 
         if profile.get("decompression_bomb"):
             return MediaCheck(error=f"Refused as a possible decompression bomb: {_reason(profile)}.")
         if profile.get("corrupt"):
-            return MediaCheck(error=f"Not a readable image ({_described(file_name)}): {_reason(profile)}.")
+            return MediaCheck(error=f"{_described(file_name)} is not a readable image ({IMAGE_FORMATS}).")
         content_type, extension = IMAGE_TYPES.get(profile.get("format") or "", ("", ""))
         if not content_type:
-            return MediaCheck(error=f"Unsupported image format {profile.get('format')!r}.")
+            return MediaCheck(
+                error=f"{_described(file_name)} is a {profile.get('format')} image; supported: {IMAGE_FORMATS}."
+            )
         near_key = profile.get("phash") or ""
     else:
         profile = profiling.profile_audio(data)
         if profile.get("corrupt"):
-            return MediaCheck(error=f"Not a readable audio file ({_described(file_name)}): {_reason(profile)}.")
+            return MediaCheck(error=f"{_described(file_name)} is not a readable audio file ({AUDIO_FORMATS}).")
         content_type, extension = AUDIO_TYPES.get(profile.get("format") or "", ("", ""))
         if not content_type:
             guessed = mimetypes.guess_type(file_name)[0] or ""
@@ -158,7 +162,9 @@ def _reason(profile: dict) -> str:
 
 
 def _described(file_name: str) -> str:
-    return f"'{file_name}'" if file_name else "no name"
+    # The decoder's own message is left out on purpose: it names library internals (exception classes,
+    # "<_io.BytesIO object at 0x…>") that tell the person who made the file nothing.
+    return file_name or "The file"
 
 
 def waveform_png(data: bytes) -> bytes | None:

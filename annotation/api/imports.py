@@ -29,13 +29,23 @@ class IngressImportJobSerializer(serializers.ModelSerializer):
     file_name = serializers.SerializerMethodField()
     # A plain string here: a second enum for the job status makes drf-spectacular's enum names collide.
     status = serializers.CharField(help_text="queued | running | succeeded | failed")
+    outcome = serializers.SerializerMethodField(
+        help_text="null while queued or running; then completed | completed_with_errors (succeeded, some rows "
+        "were not imported: see result.report) | failed (error says why)"
+    )
 
     class Meta:
         model = Job
-        fields = ["id", "status", "progress", "message", "file_name", "result", "error", "created_at", "finished_at"]
+        fields = [
+            "id", "status", "outcome", "progress", "message", "file_name", "result", "error", "created_at",
+            "finished_at",
+        ]
 
     def get_file_name(self, job: Job) -> str:
         return str(job.params.get("file_name", ""))
+
+    def get_outcome(self, job: Job) -> str | None:
+        return job.outcome
 
 
 class IngressBatchSerializer(serializers.ModelSerializer):

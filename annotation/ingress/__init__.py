@@ -10,7 +10,7 @@ from typing import Literal
 from annotation.ingress.csvreader import read_csv
 from annotation.ingress.jsonreader import read_json_array, read_jsonl
 from annotation.ingress.labelstudio import read_labelstudio
-from annotation.ingress.rows import RawRow, RowError, UnknownFormatError
+from annotation.ingress.rows import FileError, RawRow, RowError, UnknownFormatError
 from annotation.ingress.zipreader import ZipLimits, read_zip
 
 Format = Literal["csv", "jsonl", "json", "labelstudio", "zip"]
@@ -18,6 +18,7 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _LS_DATA = re.compile(r'^\s*\[\s*\{.*?"data"\s*:\s*\{', re.S)
 
 __all__ = [
+    "FileError",
     "Format",
     "RawRow",
     "RowError",
@@ -45,13 +46,21 @@ def _looks_like_labelstudio(head: str) -> bool:
     return isinstance(first, dict) and isinstance(first.get("data"), dict)
 
 
+_BY_SUFFIX: dict[str, Format] = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".zip": "zip",
+}
+
+
 def detect_format(name: str, first_bytes: bytes) -> Format:
     """Format of an upload from its file name and first bytes (a few KiB is enough).
 
     Content wins over the extension for zip archives and JSON arrays; ``.json`` arrays whose first element
-    has a ``data`` object are Label Studio exports. Raises ``UnknownFormatError`` when nothing matches.
+    has a ``data`` object are Label Studio exports. An empty file gets the format its name says, so that the
+    import reports it as empty. Raises ``UnknownFormatError`` when nothing matches.
     """
     suffix = PurePosixPath(name.lower()).suffix
+    if not first_bytes and suffix in _BY_SUFFIX:
+        return _BY_SUFFIX[suffix]
     if first_bytes.startswith(_ZIP_MAGIC):
         return "zip"
     head = first_bytes.decode("utf-8-sig", errors="ignore").lstrip()

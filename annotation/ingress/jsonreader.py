@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from annotation.ingress.rows import RawRow, RowError, SeenIds, row_from_record
+from annotation.ingress.rows import FileError, RawRow, RowError, SeenIds, row_from_record
 from annotation.ingress.textstream import CHUNK_BYTES, LineStream
 
 DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024
@@ -35,10 +35,15 @@ def read_jsonl(
     """Yield a row or error per non-blank line of a JSON Lines stream (binary; encoding as in CSV).
 
     A line that is not valid JSON, not an object, longer than ``max_record_chars`` or repeats an external id
-    gives a ``RowError`` with its line number; the next line is read normally. Raises nothing for content.
+    gives a ``RowError`` with its line number; the next line is read normally. A file that is not text is one
+    ``FileError``. Raises nothing for content.
     """
     seen = SeenIds()
-    for number, text, oversized in LineStream(stream, max_line_chars=max_record_chars):
+    lines = LineStream(stream, max_line_chars=max_record_chars)
+    if lines.not_text:
+        yield FileError(1, None, lines.not_text)
+        return
+    for number, text, oversized in lines:
         if oversized:
             yield RowError(number, None, f"line is longer than {max_record_chars} characters")
             continue
@@ -83,7 +88,7 @@ def iter_json_array(stream: BinaryIO, *, max_record_chars: int = DEFAULT_MAX_REC
         try:
             buf = buf[pos:] + decoder.decode(chunk, final=eof)
         except UnicodeDecodeError as exc:
-            raise JsonArraySyntaxError(index + 1, f"the body is not valid UTF-8: {exc.reason}") from exc
+            raise JsonArraySyntaxError(index + 1, "The file is not UTF-8 text; a JSON file must be UTF-8.") from exc
         pos = 0
         return True
 
@@ -99,7 +104,7 @@ def iter_json_array(stream: BinaryIO, *, max_record_chars: int = DEFAULT_MAX_REC
                 return False
 
     if not skip_ws() or buf[pos] != "[":
-        raise JsonArraySyntaxError(0, "expected a JSON array ('[' ...)")
+        raise JsonArraySyntaxError(0, "The file is not a JSON array: it must start with '['.")
     pos += 1
     if skip_ws() and buf[pos] == "]":
         return
@@ -141,7 +146,7 @@ def read_json_array(
     """Yield a row or error per element of a top-level JSON array of objects (``line`` = 1-based index).
 
     A non-object element or a repeated external id is a ``RowError`` for that element; a syntax error ends
-    the stream with one ``RowError`` (elements before it were already yielded). Raises nothing for content.
+    the stream with one ``FileError`` (elements before it were already yielded). Raises nothing for content.
     """
     seen = SeenIds()
     index = 0
@@ -149,4 +154,4 @@ def read_json_array(
         for index, obj in enumerate(iter_json_array(stream, max_record_chars=max_record_chars), start=1):
             yield seen.check(_record_to_row(obj, line=index))
     except JsonArraySyntaxError as exc:
-        yield RowError(exc.index, None, str(exc))
+        yield FileError(exc.index, None, str(exc))

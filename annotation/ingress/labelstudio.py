@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal
 
 from annotation.ingress.jsonreader import DEFAULT_MAX_RECORD_CHARS, JsonArraySyntaxError, iter_json_array
-from annotation.ingress.rows import RawRow, RowError, SeenIds, split_tags, without_nul
+from annotation.ingress.rows import FileError, RawRow, RowError, SeenIds, split_tags, without_nul
 
 _MEDIA_KEYS = ("image", "audio")
 
@@ -88,11 +88,11 @@ def read_labelstudio(
 ) -> Iterator[RawRow | RowError]:
     """Yield a row or error per task of a Label Studio JSON export (a top-level array; ``line`` = index).
 
-    A syntax error ends the stream with one ``RowError``; a bad task or repeated id is that task's error.
+    A syntax error ends the stream with one ``FileError``; a bad task or repeated id is that task's error.
     """
     seen = SeenIds()
     try:
         for index, task in enumerate(iter_json_array(stream, max_record_chars=max_record_chars), start=1):
             yield seen.check(task_to_row(task, line=index, annotations_as=annotations_as))
     except JsonArraySyntaxError as exc:
-        yield RowError(exc.index, None, str(exc))
+        yield FileError(exc.index, None, str(exc))

@@ -1,8 +1,8 @@
 """Row types every ingress reader yields, and the record → row mapping they share.
 
 A reader yields ``RawRow`` for a row that can be stored and ``RowError`` for one that cannot; a file-level
-problem (missing required column, broken archive) is a ``RowError`` too, followed by the end of the stream,
-so the caller has a single thing to report.
+problem (missing required column, broken archive, binary content) is a ``FileError`` (a ``RowError``), followed
+by the end of the stream, so the caller has a single thing to report.
 """
 
 from __future__ import annotations
@@ -38,11 +38,17 @@ class RawRow:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """A row (or, with ``field`` None and line 0/1, the whole file) that could not be read."""
+    """A row that could not be read or stored, with the reason in the file author's words."""
 
     line: int
     field: str | None
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileError(RowError):
+    """The file, or the rest of it, cannot be read: the reader yields this last and stops. ``line`` is where
+    reading stopped; ``message`` is written for the person who made the file."""
 
 
 class UnknownFormatError(ValueError):

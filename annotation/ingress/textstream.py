@@ -1,10 +1,13 @@
 """Decode a binary upload into capped text lines without reading it whole.
 
-Encoding: a UTF-8 BOM means UTF-8; otherwise the first ``SNIFF_BYTES`` are tried as strict UTF-8, and when
-that fails the file is read as cp1252 (a superset of Latin-1's printable range, which is what spreadsheet
-exports in Western locales produce). Bytes that do not decode later in a file are read as cp1252 one by one
-(bytes cp1252 leaves undefined map to the Latin-1 code point), so a stray byte never stops an import; the
-text profiler flags the resulting mojibake.
+Encoding: a UTF-8 BOM means UTF-8 and a UTF-16 BOM UTF-16 (what spreadsheets write as "Unicode text");
+otherwise the first ``SNIFF_BYTES`` are tried as strict UTF-8, and when that fails the file is read as cp1252
+(a superset of Latin-1's printable range, which is what spreadsheet exports in Western locales produce).
+Bytes that do not decode later in a file are read as cp1252 one by one (bytes cp1252 leaves undefined map to
+the Latin-1 code point), so a stray byte never stops an import; the text profiler flags the resulting
+mojibake. NUL bytes in those first bytes of a file that is not UTF-16 (more than a few stray ones, which stay
+errors of their rows) mean it is not text at all (an image, a word-processor file, UTF-16 without its BOM):
+``LineStream.not_text`` then says why.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from typing import BinaryIO
 SNIFF_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 _BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+NOT_TEXT = (
+    "The file is not text: it holds NUL bytes (it is a binary file such as an image or a spreadsheet, or text "
+    "saved as UTF-16/UTF-32 without a byte-order mark). Save it as CSV or JSON Lines in UTF-8."
+)
 _FALLBACK_ERRORS = "labelgate-cp1252"
 _CP1252 = tuple(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(256))
 
@@ -31,9 +40,12 @@ codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
 
 
 def sniff_encoding(sample: bytes) -> str:
-    """``"utf-8-sig"``, ``"utf-8"`` or ``"cp1252"`` for the first bytes of a file (see module docstring)."""
+    """``"utf-8-sig"``, ``"utf-16"``, ``"utf-8"`` or ``"cp1252"`` for the first bytes of a file (see module
+    docstring)."""
     if sample.startswith(_BOM):
         return "utf-8-sig"
+    if sample.startswith(_UTF16_BOMS) and not sample.startswith(_UTF32_BOMS):
+        return "utf-16"
     try:
         # final=False: a multi-byte character cut by the sample boundary is not an error.
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
@@ -55,6 +67,8 @@ class LineStream:
         self.max_line_chars = max_line_chars
         sample = stream.read(SNIFF_BYTES)
         self.encoding = sniff_encoding(sample)
+        nuls = sample.count(b"\x00") if self.encoding != "utf-16" else 0
+        self.not_text = NOT_TEXT if nuls > 8 or nuls * 20 > len(sample) else None
         self._first = sample
         self.lines_read = 0
 

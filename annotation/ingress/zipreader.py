@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from annotation.ingress.csvreader import read_csv
-from annotation.ingress.rows import RawRow, RowError, SeenIds
+from annotation.ingress.rows import FileError, RawRow, RowError, SeenIds
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif"})
@@ -106,7 +106,7 @@ class _Reader:
                 if size > cap:
                     raise _LimitExceeded(f"member decompresses past {cap} bytes (possible zip bomb)")
                 if self.total + size > lim.max_total_bytes:
-                    raise _TotalExceeded(f"archive decompresses past {lim.max_total_bytes} bytes in total")
+                    raise _TotalExceeded(f"The archive decompresses past {lim.max_total_bytes} bytes in total")
                 parts.append(chunk)
         self.total += size
         return b"".join(parts)
@@ -123,18 +123,20 @@ def read_zip(path: str, *, limits: ZipLimits = ZipLimits()) -> Iterator[RawRow |
     """Yield a row per media member (or manifest row) of the zip at ``path``, a ``RowError`` per bad one.
 
     Unsafe names, symlinks (never followed), over-limit members and undecodable members are errors for
-    that row; an unreadable archive, too many members, an over-limit total or a bad manifest header end
-    the stream with one ``RowError`` (line 0). Raises nothing for content.
+    that row; an unreadable archive, too many members, an over-limit total or a bad manifest end the stream
+    with one ``FileError``. Raises nothing for content.
     """
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        yield RowError(0, None, f"not a readable zip archive: {exc}")
+    except (zipfile.BadZipFile, OSError):
+        yield FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")
         return
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_members:
-            yield RowError(0, None, f"archive has {len(infos)} members, over the {limits.max_members} limit")
+            yield FileError(
+                0, None, f"The archive has {len(infos)} members, over the limit of {limits.max_members}."
+            )
             return
         reader = _Reader(archive, limits)
         manifest = next((i for i in infos if i.filename.lower() == MANIFEST_NAME), None)
@@ -155,7 +157,16 @@ def _load(reader: _Reader, info: zipfile.ZipInfo, line: int, name: str) -> bytes
     except _LimitExceeded as exc:
         return RowError(line, "file", f"{name!r}: {exc}")
     except _ZIP_ERRORS as exc:
-        return RowError(line, "file", f"{name!r} cannot be decompressed: {exc}")
+        return RowError(line, "file", f"{name} {_unreadable_member(exc)}")
+
+
+def _unreadable_member(exc: BaseException) -> str:
+    """Why a member could not be read, without the zip module's internals."""
+    if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
+        return "is encrypted (password-protected); zip it again without a password."
+    if isinstance(exc, NotImplementedError):
+        return "uses a compression method that is not supported; zip it again with the standard (deflate) method."
+    return "cannot be decompressed: the archive is damaged."
 
 
 def _member_rows(reader: _Reader, infos: list[zipfile.ZipInfo]) -> Iterator[RawRow | RowError]:
@@ -169,7 +180,7 @@ def _member_rows(reader: _Reader, infos: list[zipfile.ZipInfo]) -> Iterator[RawR
         try:
             data = _load(reader, info, line, name)
         except _TotalExceeded as exc:
-            yield RowError(0, None, str(exc))
+            yield FileError(line, "file", f"{exc}; {name} and the members after it were not read.")
             return
         if isinstance(data, RowError):
             yield data
@@ -185,6 +196,9 @@ def _manifest_rows(
         with reader.archive.open(manifest) as raw:
             capped = _CappedStream(raw, reader.limits.max_manifest_bytes)
             for row in read_csv(capped, required_columns=("file",)):  # type: ignore[arg-type]
+                if isinstance(row, FileError):
+                    yield FileError(row.line, "manifest", f"manifest.csv: {row.message}")
+                    return
                 if isinstance(row, RowError):
                     yield row
                     continue
@@ -198,7 +212,7 @@ def _manifest_rows(
                 try:
                     data = _load(reader, info, row.line, name)
                 except _TotalExceeded as exc:
-                    yield RowError(0, None, str(exc))
+                    yield FileError(row.line, "file", f"{exc}; {name} and the rows after it were not read.")
                     return
                 if isinstance(data, RowError):
                     yield data
@@ -214,6 +228,6 @@ def _manifest_rows(
                     gold_label=row.gold_label,
                 )
     except _LimitExceeded as exc:
-        yield RowError(0, "manifest", str(exc))
+        yield FileError(0, "manifest", f"The {exc}.")
     except _ZIP_ERRORS as exc:
-        yield RowError(0, "manifest", f"manifest.csv cannot be decompressed: {exc}")
+        yield FileError(0, "manifest", f"manifest.csv {_unreadable_member(exc)}")

@@ -57,3 +57,17 @@ class Job(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def outcome(self) -> str | None:
+        """How a finished job went, for pages and the API: ``failed``; ``completed_with_errors`` when it
+        succeeded but reported errors (rows of an import it could not use); else ``completed``. None while
+        queued or running."""
+        if self.status == JobStatus.FAILED:
+            return "failed"
+        if self.status != JobStatus.SUCCEEDED:
+            return None
+        result = self.result if isinstance(self.result, dict) else {}
+        if result.get("outcome") in ("completed", "completed_with_errors"):
+            return result["outcome"]
+        return "completed_with_errors" if result.get("errors") or result.get("file_error") else "completed"

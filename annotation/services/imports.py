@@ -37,8 +37,17 @@ from django.utils import timezone
 
 from annotation import ingress, jobs
 from annotation.errors import ValidationFailed
-from annotation.ingress import RawRow, RowError
-from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, Job, JobKind, Project, TaskType
+from annotation.ingress import FileError, RawRow, RowError
+from annotation.models import (
+    ImportBatch,
+    Item,
+    ItemStatus,
+    ItemTag,
+    Job,
+    JobKind,
+    Project,
+    TaskType,
+)
 from annotation.profiling_hooks import summary_builder, thresholds_for
 from annotation.services import items as item_services
 from annotation.services.batch_summaries import bulk_batches_summarise
@@ -63,11 +72,10 @@ IMPORT_TASK = "annotation.import"
 def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_annotations: str = "metadata") -> Job:
     """Save the upload and create the import Job (enqueued after commit).
 
-    Raises ValidationFailed (field ``file``) for an empty file or one whose format cannot be told from its name
-    and first bytes; nothing is stored then.
+    Raises ValidationFailed (field ``file``) for a file whose format cannot be told from its name and first
+    bytes; nothing is stored then. Every other problem with the content (an empty or binary file, a missing
+    column) is found by the job, which then ends ``failed`` with the reason.
     """
-    if not upload.size:
-        raise ValidationFailed("The file is empty.", field="file")
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
     try:
@@ -101,10 +109,10 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
     """Import a local file in this process (shell command, demo seeding): same Job, batch and report as an
     upload, without a broker. ``wrap_context`` may wrap the JobContext (e.g. to draw a progress bar).
 
-    Raises ValidationFailed (field ``file``) for a missing, empty or unrecognised file.
+    Raises ValidationFailed (field ``file``) for a missing or unrecognised file.
     """
-    if not os.path.isfile(path) or not os.path.getsize(path):
-        raise ValidationFailed(f"{path} is not a non-empty file.", field="file")
+    if not os.path.isfile(path):
+        raise ValidationFailed(f"{path} is not a file.", field="file")
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     try:
@@ -133,8 +141,16 @@ def _safe_name(name: str) -> str:
 # ---------------------------------------------------------------------------------------------- worker side
 
 
+OUTCOME_COMPLETED = "completed"
+OUTCOME_WITH_ERRORS = "completed_with_errors"
+OUTCOME_FAILED = "failed"
+
+
 @dataclass
 class ImportReport:
+    """Counts of one import. Each row read is counted once in ``rows`` and ends in exactly one of ``created``
+    (with ``created_earlier``), ``duplicates`` or ``error_count``."""
+
     rows: int = 0
     created: int = 0
     created_earlier: int = 0
@@ -203,12 +219,30 @@ class _Counting:
 
 
 def import_run(job: Job, context: jobs.JobContext) -> dict:
-    """Work function of the ``annotation.import`` task (see module docstring). Returns the job result."""
+    """Work function of the ``annotation.import`` task (see module docstring). Returns the job result.
+
+    Raises ``jobs.JobFailed`` (the job ends ``failed`` with the reason) when the file cannot be read at all,
+    holds no rows, or none of its rows could be used. A batch is opened by the first insert only, and an
+    import that ends with a batch without items (a crash between the two) removes it.
+    """
+    try:
+        return _import_run(job, context)
+    except BaseException:
+        try:
+            _discard_empty_batch(job=job)
+        except Exception:  # noqa: BLE001 - e.g. the database is gone: the original error is the one to report
+            logger.warning("could not remove the empty batch of import job %s", job.pk, exc_info=True)
+        raise
+
+
+def _import_run(job: Job, context: jobs.JobContext) -> dict:
     project = Project.objects.get(pk=job.project_id)
     params = job.params
-    batch = _batch_for_job(job=job, project=project, source=params.get("file_name") or "upload")
     report = ImportReport()
-    importer = _Importer(project=project, batch=batch, report=report)
+    importer = _Importer(
+        project=project, batch=ImportBatch.objects.filter(job=job).first(), report=report, job=job,
+        source=params.get("file_name") or "upload",
+    )
     pipelined = (
         connection.vendor == "postgresql" and not connection.in_atomic_block and project.task_type == TaskType.TEXT
     )
@@ -216,13 +250,18 @@ def import_run(job: Job, context: jobs.JobContext) -> dict:
     write = writer.put if writer else importer.write
     try:
         with _opened(params) as (stream, path, total):
+            if not total:
+                raise jobs.JobFailed(f"{_file_name(params)} is empty (0 bytes).")
             for row, fraction in _rows(params, project, stream, path, total):
+                if isinstance(row, FileError) and not report.rows:
+                    raise jobs.JobFailed(row.message)
+                report.rows += 1
+                if isinstance(row, FileError):
+                    # After some rows, a file error is the row where reading stopped: counted and reported.
+                    report.file_error = row.message
                 if isinstance(row, RowError):
-                    if _is_file_level(params["format"], row):
-                        report.file_error = row.message
                     report.error(row.line, row.field, row.message)
                 else:
-                    report.rows += 1
                     importer.add(row)
                 if importer.full():
                     write(importer.take())
@@ -234,26 +273,28 @@ def import_run(job: Job, context: jobs.JobContext) -> dict:
         raise
     if writer:
         writer.close()
-    context.progress(0.92, "finding duplicates")
-    duplicates = near_dup_refresh(project=project)
-    context.progress(0.97, "summarising the batch")
-    # A retried job created some items in an earlier attempt: summarise the batch from the database then.
-    if report.created_earlier:
-        batch_summarise(batch=batch, n_duplicates=report.duplicates, n_errors=report.error_count)
-    else:
-        _store_summary(batch=batch, summary=importer.summary.build(), flags=report.flags,
-                       n_duplicates=report.duplicates, n_errors=report.error_count)
+    batch = importer.batch
+    n_created, drift, near_duplicates = 0, [], {}
+    if batch is not None:
+        context.progress(0.92, "finding duplicates")
+        near_duplicates = near_dup_refresh(project=project)
+        context.progress(0.97, "summarising the batch")
+        # A retried job created some items in an earlier attempt: summarise the batch from the database then.
+        if report.created_earlier:
+            batch_summarise(batch=batch, n_duplicates=report.duplicates, n_errors=report.error_count)
+        else:
+            _store_summary(batch=batch, summary=importer.summary.build(), flags=report.flags,
+                           n_duplicates=report.duplicates, n_errors=report.error_count)
+        batch.refresh_from_db(fields=["n_created", "drift"])
+        n_created, drift = batch.n_created, batch.drift
     # Bulk-API batches not summarised yet, in bulk; other imports' batches are left to their own (running) job.
     bulk_batches_summarise(project=project)
-    batch.refresh_from_db(fields=["n_created", "drift"])
-    n_created, drift = batch.n_created, batch.drift
-    if params.get("upload"):
-        default_storage.delete(params["upload"])  # streamed in full; a retry after this point has nothing to redo
-    return {
-        "batch": batch.number,
+    result = {
+        "batch": batch.number if batch is not None else None,
         "format": params.get("format"),
         "file_name": params.get("file_name"),
-        "rows": report.rows + report.error_count,
+        "outcome": OUTCOME_WITH_ERRORS if report.error_count else OUTCOME_COMPLETED,
+        "rows": report.rows,
         "created": n_created,
         "duplicates": report.duplicates,
         "errors": report.error_count,
@@ -263,26 +304,42 @@ def import_run(job: Job, context: jobs.JobContext) -> dict:
         "duplicate_ids": report.duplicate_ids,
         "flags": dict(report.flags),
         "routed_to_review": report.routed,
-        "near_duplicates": duplicates,
+        "near_duplicates": near_duplicates,
         "drift": [finding["sentence"] for finding in drift],
     }
+    if params.get("upload"):
+        default_storage.delete(params["upload"])  # streamed in full; a retry after this point has nothing to redo
+    unusable = _nothing_usable(report, n_created=n_created, params=params)
+    if unusable:
+        raise jobs.JobFailed(unusable, result={**result, "outcome": OUTCOME_FAILED, "batch": None})
+    return result
 
 
-def _is_file_level(fmt: str, row: RowError) -> bool:
-    """True for the error that ends a stream: a bad CSV header, an unreadable archive, broken JSON syntax."""
-    if fmt == "csv":
-        return row.line == 1
-    if fmt == "zip":
-        return row.line == 0
-    if fmt in ("json", "labelstudio"):
-        return row.field is None and not row.message.startswith("expected a JSON object")
-    return False
+def _nothing_usable(report: ImportReport, *, n_created: int, params: dict) -> str | None:
+    """Why an import that read the whole file still failed (no row in it, or no row that could be used), or
+    None. A file whose rows are all in the project already succeeded: re-importing a file is safe."""
+    if not report.rows:
+        what = "files" if params.get("format") == "zip" else "rows"
+        return f"{_file_name(params)} holds no {what} to import."
+    if n_created or report.duplicates:
+        return None
+    messages = {row["message"] for row in report.errors}
+    if len(messages) == 1 and report.error_count == len(report.errors):
+        return f"None of the {report.rows} rows could be imported: {messages.pop()}"
+    return f"None of the {report.rows} rows could be imported; the row report gives the reason for each."
 
 
-def _batch_for_job(*, job: Job, project: Project, source: str) -> ImportBatch:
-    existing = ImportBatch.objects.filter(job=job).first()
-    if existing is not None:
-        return existing
+def _file_name(params: dict) -> str:
+    return str(params.get("file_name") or "The file")
+
+
+def _discard_empty_batch(*, job: Job) -> None:
+    ImportBatch.objects.filter(job=job).exclude(
+        models.Exists(Item.objects.filter(batch_id=models.OuterRef("pk")))
+    ).delete()
+
+
+def _batch_open_for_job(*, job: Job, project: Project, source: str) -> ImportBatch:
     with transaction.atomic():
         batch = item_services.batch_open(project=project, source=source)
         batch.job = job
@@ -309,7 +366,7 @@ def _opened(params: dict) -> Iterator[tuple[object, str | None, int]]:
         return
     name = params["upload"]
     if not default_storage.exists(name):
-        raise FileNotFoundError(f"The uploaded file {name} is no longer in storage; upload it again.")
+        raise jobs.JobFailed(f"{_file_name(params)} is no longer stored on the server; upload it again.")
     total = default_storage.size(name)
     if fmt != "zip":
         with default_storage.open(name, "rb") as handle:
@@ -330,8 +387,12 @@ def _rows(params: dict, project: Project, stream, path: str | None, total: int) 
     if fmt == "zip":
         import zipfile
 
-        with zipfile.ZipFile(path) as archive:
-            members = max(1, len(archive.infolist()))
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = max(1, len(archive.infolist()))
+        except (zipfile.BadZipFile, OSError):
+            members = 1  # read_zip reports the unreadable archive in words
+
         for count, row in enumerate(ingress.read_zip(path), start=1):
             yield row, min(1.0, count / members)
         return
@@ -355,9 +416,12 @@ def _required_columns(project: Project) -> tuple[str, ...]:
 class _Importer:
     """Turns rows into items and inserts them chunk by chunk."""
 
-    def __init__(self, *, project: Project, batch: ImportBatch, report: ImportReport):
+    def __init__(self, *, project: Project, batch: ImportBatch | None, report: ImportReport, job: Job, source: str):
         self.project = project
+        # None until the first insert opens it, so a file with nothing to insert leaves no batch behind.
         self.batch = batch
+        self.job = job
+        self.source = source
         self.report = report
         self.labels = item_services.label_values(project=project)
         self.thresholds = thresholds_for(project)
@@ -444,12 +508,14 @@ class _Importer:
                 self.derived_ids.add(digest)
             if owner == 0:
                 fresh.append(p)
-            elif owner == self.batch.pk:
+            elif self.batch is not None and owner == self.batch.pk:
                 self.report.created_earlier += 1  # inserted by an earlier attempt of this job
             else:
                 self.report.duplicate(p.item.external_id)
         if not fresh:
             return
+        if self.batch is None:
+            self.batch = _batch_open_for_job(job=self.job, project=self.project, source=self.source)
         items = [p.item for p in fresh]
         for item in items:
             item.batch_id = self.batch.pk

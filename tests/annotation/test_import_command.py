@@ -38,7 +38,7 @@ def test_csv_with_good_and_bad_rows_imports_the_good_ones_and_prints_the_report(
     job = Job.objects.get(project=project, kind=JobKind.IMPORT)
     assert job.status == JobStatus.SUCCEEDED and job.created_by == project.created_by
     assert job.params["file_name"] == "reviews.csv" and "upload" not in job.params
-    assert f"Batch 1: 2 created, 0 duplicates, 2 errors, 0 routed to review (job {job.pk})." in output
+    assert f"4 rows: 2 created, 0 duplicates, 2 errors, 0 routed to review (batch 1, job {job.pk})." in output
     assert "  line 3: gold_label: Unknown gold label 'maybe'" in output
     assert "  line 4: non_field_errors: expected 3 fields, got 4" in output
     assert [(row["line"], row["field"]) for row in job.result["report"]] == [
@@ -59,7 +59,7 @@ def test_running_the_same_file_again_creates_nothing_twice(media_roots):
     # When the command runs again on the same file
     output = run_command(project.pk, path)
     # Then the rows are reported as duplicates and nothing new is stored
-    assert "Batch 2: 0 created, 2 duplicates, 2 errors" in output
+    assert "4 rows: 0 created, 2 duplicates, 2 errors, 0 routed to review (no new batch" in output
     assert Item.objects.filter(project=project).count() == 2
     assert Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED).count() == 2
 
@@ -75,7 +75,7 @@ def test_unknown_project_is_a_clear_error(media_roots):
 def test_missing_file_is_a_clear_error(media_roots):
     project = make_project()
     missing = media_roots["tmp"] / "nowhere.csv"
-    with pytest.raises(CommandError, match="nowhere.csv is not a non-empty file"):
+    with pytest.raises(CommandError, match="nowhere.csv is not a file"):
         run_command(project.pk, missing)
     assert not Job.objects.filter(project=project).exists()
 

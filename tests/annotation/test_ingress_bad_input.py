@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotation.models import Item, JobStatus
+from annotation.models import ImportBatch, Item, JobStatus
 from tests.annotation.ingress_fixtures import (  # noqa: F401
     png_bytes,
     run_import,
@@ -58,7 +58,8 @@ def test_corrupt_png_is_reported_and_leaves_nothing_behind(media_roots):
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.result["created"] == 1 and job.result["errors"] == 1
     (row,) = job.result["report"]
-    assert row["field"] == "file" and "Not a readable image ('broken.png')" in row["message"]
+    assert row["field"] == "file"
+    assert row["message"] == "broken.png is not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)."
     assert list(Item.objects.filter(project=project).values_list("external_id", flat=True)) == ["good.png"]
     assert_storage_consistent(project, media_roots["media"])
 
@@ -90,7 +91,8 @@ def test_text_file_named_wav_is_refused_and_real_audio_lands(media_roots):
     job = run_import(project, "clips.zip", zip_of({"real.wav": wav_bytes(tone()), "fake.wav": b"just some text\n" * 20}))
     assert job.result["created"] == 1
     (row,) = job.result["report"]
-    assert row["field"] == "file" and "Not a readable audio file ('fake.wav')" in row["message"]
+    assert row["field"] == "file"
+    assert row["message"] == "fake.wav is not a readable audio file (WAV, FLAC, OGG, MP3 or AIFF)."
     real = Item.objects.get(project=project, external_id="real.wav")
     assert real.content_type == "audio/wav" and real.profile["sample_rate"] == 16000
     assert_storage_consistent(project, media_roots["media"])
@@ -126,14 +128,13 @@ def test_latin1_csv_is_decoded(media_roots):
     assert Item.objects.get(external_id="c2").flags == []
 
 
-def test_csv_missing_required_column_is_a_file_error(media_roots):
+def test_csv_missing_required_column_fails_the_import(media_roots):
     project = make_project()
     job = run_import(project, "wrong.csv", b"external_id,body\nx1,hello\n")
-    assert job.status == JobStatus.SUCCEEDED
-    assert job.result["created"] == 0
-    assert job.result["file_error"].startswith("missing required column(s): text")
-    assert job.result["report"][0]["line"] == 1 and job.result["report"][0]["field"] == "text"
-    assert not Item.objects.filter(project=project).exists()
+    assert job.status == JobStatus.FAILED
+    assert job.error == "The CSV has no 'text' column. Columns found: external_id, body."
+    assert job.result is None
+    assert not Item.objects.filter(project=project).exists() and not ImportBatch.objects.exists()
 
 
 def test_a_10mb_field_fails_its_row_only(media_roots):
@@ -238,7 +239,7 @@ def test_bulk_api_file_b64_bad_rows(media_roots, api):
     assert body["created"] == 1
     errors = {e["index"]: e for e in body["errors"]}
     assert errors[1]["field"] == "file_b64" and "not valid base64" in errors[1]["message"]
-    assert errors[2]["field"] == "file" and "Not a readable audio file" in errors[2]["message"]
+    assert errors[2]["field"] == "file" and errors[2]["message"].startswith("The file is not a readable audio file")
     assert errors[3]["field"] == "file_b64" and "needs file_b64 or file_url" in errors[3]["message"]
     assert errors[4]["message"] == "The file is empty (0 bytes)."
     item = Item.objects.get(external_id="w1")
@@ -262,7 +263,7 @@ def test_failed_chunk_removes_the_files_it_wrote(media_roots, monkeypatch):
     assert stored_media(media_roots["media"]) == []
 
 
-def test_unknown_format_and_empty_upload_are_refused_at_upload(media_roots, api):
+def test_unknown_format_and_missing_upload_are_refused_at_upload(media_roots, api):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     project = make_project()
@@ -270,8 +271,6 @@ def test_unknown_format_and_empty_upload_are_refused_at_upload(media_roots, api)
     url = f"/api/projects/{project.pk}/imports/"
     response = client.post(url, {"file": SimpleUploadedFile("data.xlsx", b"\x00\x01binary")}, format="multipart")
     assert response.status_code == 400 and "cannot tell the format of 'data.xlsx'" in response.json()["file"][0]
-    response = client.post(url, {"file": SimpleUploadedFile("data.csv", b"")}, format="multipart")
-    assert response.status_code == 400 and response.json()["file"]
     response = client.post(url, {}, format="multipart")
     assert response.status_code == 400 and response.json()["file"] == ["No file was submitted."]
 

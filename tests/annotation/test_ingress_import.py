@@ -50,7 +50,9 @@ def test_reimporting_the_same_file_creates_nothing_and_reports_duplicates(media_
     assert second.result["created"] == 0 and second.result["duplicates"] == 5
     assert sorted(second.result["duplicate_ids"]) == [f"r{i}" for i in range(5)]
     assert Item.objects.filter(project=project).count() == 5
-    assert ImportBatch.objects.get(project=project, number=2).n_duplicates == 5
+    # And a file that adds nothing opens no batch (as a bulk call that adds nothing)
+    assert list(ImportBatch.objects.filter(project=project).values_list("number", flat=True)) == [1]
+    assert second.result["batch"] is None and second.result["outcome"] == "completed"
 
 
 def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(media_roots, monkeypatch):
@@ -227,7 +229,7 @@ def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_
     assert {line: row["field"] for line, row in by_line.items()} == {3: "file_url", 4: "file_url", 5: "file", 6: "file"}
     assert "outside the allowed import roots" in by_line[3]["message"]
     assert "Remote URLs are not fetched" in by_line[4]["message"]
-    assert by_line[5]["message"].startswith("Not a readable image ('broken.png')")
+    assert by_line[5]["message"] == "broken.png is not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)."
 
 
 def test_label_studio_audio_tasks_land_as_audio_items_with_profiles(media_roots):
@@ -254,5 +256,5 @@ def test_label_studio_audio_tasks_land_as_audio_items_with_profiles(media_roots)
     assert ImportBatch.objects.get(project=project).profile_summary["numeric"]["duration"]["n"] == 1
     by_line = {row["line"]: row for row in job.result["report"]}
     assert {line: row["field"] for line, row in by_line.items()} == {2: "file", 3: "file_url"}
-    assert by_line[2]["message"].startswith("Not a readable audio file ('notes.wav')")
+    assert by_line[2]["message"] == "notes.wav is not a readable audio file (WAV, FLAC, OGG, MP3 or AIFF)."
     assert "No file at 'clips/missing.wav'" in by_line[3]["message"]

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from annotation.ingress import (
+    FileError,
     RawRow,
     RowError,
     UnknownFormatError,
@@ -67,7 +68,7 @@ def test_csv_missing_required_column_gives_one_clear_error():
     out = list(read_csv(io.BytesIO(data)))
     # Then exactly one file-level error names the column
     assert len(out) == 1
-    assert out[0].field == "text" and "missing required column" in out[0].message
+    assert out == [FileError(1, "text", "The CSV has no 'text' column. Columns found: external_id, body.")]
 
 
 def test_csv_10mb_field_is_a_row_error_and_later_rows_still_import():
@@ -141,7 +142,7 @@ def test_json_array_with_broken_syntax_keeps_earlier_elements_and_ends_with_an_e
     body = b'[{"text": "ok"}, {"text": "bro'
     out = list(read_json_array(io.BytesIO(body)))
     assert _rows(out)[0].text == "ok"
-    assert out[-1] == RowError(2, None, out[-1].message) and "element 2" in out[-1].message
+    assert out[-1] == FileError(2, None, out[-1].message) and "element 2" in out[-1].message
 
 
 def test_json_array_numbers_split_across_read_chunks_are_not_truncated(monkeypatch):
@@ -308,7 +309,10 @@ def test_zip_member_decompressing_past_its_cap_is_stopped_while_reading(tmp_path
 def test_zip_total_uncompressed_limit_ends_the_archive(tmp_path):
     path = _zip(tmp_path, [(f"{i}.png", b"z" * 1000) for i in range(5)], compression=zipfile.ZIP_STORED)
     out = list(read_zip(path, limits=ZipLimits(max_total_bytes=2500)))
-    assert len(_rows(out)) == 2 and out[-1].line == 0 and "in total" in out[-1].message
+    assert len(_rows(out)) == 2 and isinstance(out[-1], FileError)
+    assert out[-1].line == 3 and out[-1].message == (
+        "The archive decompresses past 2500 bytes in total; 2.png and the members after it were not read."
+    )
 
 
 def test_zip_symlink_member_is_ignored_with_an_error(tmp_path):
@@ -339,4 +343,4 @@ def test_zip_that_is_not_a_zip_is_one_file_error(tmp_path):
     path = tmp_path / "fake.zip"
     path.write_bytes(b"not a zip at all")
     out = list(read_zip(str(path)))
-    assert len(out) == 1 and out[0].line == 0
+    assert out == [FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")]

@@ -57,15 +57,19 @@ class Command(BaseCommand):
                 )
             except ValidationFailed as exc:
                 raise CommandError(exc.message) from exc
-        if job.status != JobStatus.SUCCEEDED:
-            raise CommandError(f"Import failed: {job.error}")
         result = job.result
-        self.stdout.write(self.style.SUCCESS(
-            f"Batch {result['batch']}: {result['created']} created, {result['duplicates']} duplicates, "
-            f"{result['errors']} errors, {result['routed_to_review']} routed to review (job {job.pk})."
+        if job.status != JobStatus.SUCCEEDED:
+            for row in (result or {}).get("report", [])[:20]:
+                self.stdout.write(f"  line {row['line']}: {row['field']}: {row['message']}")
+            raise CommandError(f"Import failed: {job.error}")
+        style = self.style.WARNING if result["errors"] else self.style.SUCCESS
+        batch = f"batch {result['batch']}" if result["batch"] else "no new batch"
+        self.stdout.write(style(
+            f"{result['rows']} rows: {result['created']} created, {result['duplicates']} duplicates, "
+            f"{result['errors']} errors, {result['routed_to_review']} routed to review ({batch}, job {job.pk})."
         ))
         if result["file_error"]:
-            self.stdout.write(self.style.ERROR(f"  The file could not be read: {result['file_error']}"))
+            self.stdout.write(self.style.ERROR(f"  Reading stopped early: {result['file_error']}"))
         for row in result["report"][:20]:
             self.stdout.write(f"  line {row['line']}: {row['field']}: {row['message']}")
         if result["report_truncated"] or len(result["report"]) > 20:
