@@ -69,8 +69,8 @@ def _digit_index(item: Item, digits: np.ndarray) -> int:
 
 
 def test_image_demo_items_carry_the_load_digits_class_of_the_digit_they_show(media_roots):
-    # Given the image demo of the first 150 digits
-    seed_image_project(n_images=150)
+    # Given the image demo of the first 150 digits, about half of them voted on
+    seed_image_project(n_images=150, simulate_fraction=0.5)
     project = Project.objects.get(name=IMAGE_PROJECT)
     reference = load_digits()
     flat = reference.images[:150].reshape(150, -1)
@@ -86,7 +86,7 @@ def test_image_demo_items_carry_the_load_digits_class_of_the_digit_they_show(med
             "item_id", "annotator_id", "labels"):
         votes[item_id].extend(labels)
         voters[item_id].add(annotator_id)
-    assert 0.3 * len(truth) < len(votes) < 0.6 * len(truth)
+    assert 0.35 * len(truth) < len(votes) < 0.65 * len(truth)
     assert all(len(v) == 3 and len(voters[pk]) == 3 for pk, v in votes.items())
     # whose majority is the real class of the digit shown (labels unrelated to the image would agree 1 time in 10)
     majority_right = sum(Counter(v).most_common(1)[0][0] == truth[pk] for pk, v in votes.items())
