@@ -13,6 +13,7 @@ from annotation.permissions import project_for_role
 from quality import selectors, services
 from quality.adapters import label_values_for
 from quality.models import QualityReport
+from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
 
 MAX_PAIRS_SHOWN = 20
@@ -70,7 +71,7 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         for value, row in report.per_label.items()
     ]
     per_tag = [
-        {"tag": tag, "n_items": row.get("n_items"), "hlp": _row_ci(row, "hlp", True), "model": pct(row.get("model_accuracy")), "hlp_gold": pct(row.get("hlp_gold"))}
+        {"tag": tag, "n_items": row.get("n_items"), "n_scored": row.get("hlp_n_items"), "hlp": _row_ci(row, "hlp", True), "model": pct(row.get("model_accuracy")), "hlp_gold": pct(row.get("hlp_gold"))}
         for tag, row in sorted(report.per_tag.items())
     ]
     per_version = [
@@ -135,6 +136,7 @@ def quality_page(request, pid: int):
     context = {"project": project, "job": job, "running": job is not None and not job.is_terminal}
     if report is not None:
         context.update(_report_context(report, project))
+        context["review_queue"] = review_selectors.review_queue_total(project=project)
     return render(request, "quality/report.html", context)
 
 

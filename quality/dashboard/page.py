@@ -198,13 +198,24 @@ def _ingress(src: tables.DashboardSource) -> dict:
     }
 
 
+# Rows of the problems table that a quality run measures (the others come from imports and item statuses).
+_RUN_PROBLEMS = frozenset({"near duplicates with conflicting labels", tables.OPEN_ISSUES_NOW})
+
+
+def _tile_value(src: tables.DashboardSource, name: str, value):
+    if value is not None:
+        return value
+    return "no quality run yet" if name in _RUN_PROBLEMS and not src.has_quality_run else "—"
+
+
 def _problems(src: tables.DashboardSource) -> dict:
     problems = tables.table_problems(src)
     kinds = tables.table_issue_kinds(src)
     reasons = tables.table_discard_reasons(src)
     return {
         "problems": problems,
-        "tiles": [{"name": r[0], "value": "—" if r[1] is None else r[1], "href": r[2]} for r in problems.rows],
+        "tiles": [{"name": r[0], "value": _tile_value(src, r[0], r[1]), "href": r[2]} for r in problems.rows],
+        "has_quality_run": src.has_quality_run,
         "scan_at": (src.duplicates or {}).get("created_at"),
         "kinds": kinds, "kinds_chart": _bars(kinds, "reason", "items"),
         "reasons": reasons, "reasons_chart": _bars(reasons, "reason", "items") if reasons.rows else None,
@@ -234,8 +245,7 @@ def dashboard_context(src: tables.DashboardSource) -> dict:
     context = {
         "project": src.project,
         "report": report,
-        "needs_review": src.counts.get(ItemStatus.NEEDS_REVIEW, 0),
-        "needs_review_href": src.items_url(status=ItemStatus.NEEDS_REVIEW),
+        "review_queue": src.review_queue,
         # When set, the counts, label-issue and discard figures and the activity series are a large project's
         # stored dashboard snapshot of that time, not live.
         "stored_at": src.stored.taken_at if src.stored else None,

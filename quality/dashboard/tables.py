@@ -21,6 +21,7 @@ from quality.dashboard import figures, selectors
 from quality.dashboard.figures import DaySpan, Table
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import ReviewAction
+from quality.review import selectors as review_selectors
 from quality.services.runs import KEEP_ITEM_ROWS_FOR_REPORTS
 
 # An issue is open until a reviewer accepts or discards the item.
@@ -115,6 +116,18 @@ class DashboardSource:
     @cached_property
     def issues(self) -> dict[str, int]:
         return self.stored.issues if self.stored else selectors.issue_counts(project=self.project)
+
+    @cached_property
+    def review_queue(self) -> int:
+        """Items in the review queue: stored with the snapshot (``counts["review_queue"]``) when the page reads
+        one, else live, from the selector the queue page and its API count with."""
+        if self.stored and "review_queue" in self.stored.counts:
+            return self.stored.counts["review_queue"]
+        return review_selectors.review_queue_total(project=self.project)
+
+    @cached_property
+    def has_quality_run(self) -> bool:
+        return self.report is not None
 
     @cached_property
     def discards(self) -> list[dict]:
@@ -452,17 +465,25 @@ def table_flags(src: DashboardSource) -> Table:
     return table
 
 
+REVIEW_QUEUE_NOW = "items in the review queue now"
+OPEN_ISSUES_NOW = "open label issues now"
+
+
 def table_problems(src: DashboardSource) -> Table:
+    """Label-issue rows are empty (None) before the first quality run: the per-item checks that run on each
+    k-th annotation flag items too, but a project-wide figure is only shown once a run has measured it."""
     table = Table("problems", "Data problems", ["problem", "items", "link"])
     near = (src.duplicates or {}).get("near") or {}
-    issues = src.issues
+    issues = src.issues  # read also before a run: a constant query count
+    if not src.has_quality_run:
+        issues = {}
     table.rows += [
         ["exact duplicates", near.get("exact_duplicates"), src.items_url(flag="duplicate")],
         ["items in near-duplicate groups", near.get("items_in_groups"), src.items_url(flag="near_duplicate")],
-        ["near duplicates with conflicting labels", issues.get("kind_near_duplicate_conflict") or 0,
+        ["near duplicates with conflicting labels", issues.get("kind_near_duplicate_conflict"),
          src.items_url(issue_kind="near_duplicate_conflict")],
-        ["open label issues", issues.get("open") or 0, src.items_url(has_issue="true", status=OPEN_ISSUE_STATUSES)],
-        ["waiting for review", src.counts.get(ItemStatus.NEEDS_REVIEW, 0), src.items_url(status=ItemStatus.NEEDS_REVIEW)],
+        [OPEN_ISSUES_NOW, issues.get("open"), src.items_url(has_issue="true", status=OPEN_ISSUE_STATUSES)],
+        [REVIEW_QUEUE_NOW, src.review_queue, reverse("review-queue", kwargs={"pid": src.project.pk})],
         ["discarded", src.counts.get(ItemStatus.DISCARDED, 0), src.items_url(status=ItemStatus.DISCARDED)],
     ]
     return table
@@ -470,6 +491,8 @@ def table_problems(src: DashboardSource) -> Table:
 
 def table_issue_kinds(src: DashboardSource) -> Table:
     table = Table("issue_kinds", "Label issues by reason", ["reason", "items", "link"])
+    if not src.has_quality_run:
+        return table
     for kind in REASON_CODES:
         table.rows.append([REASON_TEXT.get(kind, kind), src.issues.get(f"kind_{kind}") or 0,
                            src.items_url(issue_kind=kind)])

@@ -204,6 +204,12 @@ def vote_summary(labels: list[list[str]]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def review_queue_total(*, project: Project) -> int:
+    """How many items are in the review queue now (one query): what every page labels "in the review queue
+    now", and the ``count`` of ``GET /api/projects/{pid}/review-queue/`` (the same condition)."""
+    return Item.objects.filter(project=project).filter(_in_queue(project)).count()
+
+
 def review_queue_counts(*, project: Project) -> dict[str, int]:
     """How many queued items carry each reason, plus ``total`` (one query)."""
     queryset = Item.objects.filter(project=project).filter(_in_queue(project))

@@ -101,15 +101,16 @@ def explanations_for(
     if error_rows and error_rows[0].get("potential_gain"):
         top = error_rows[0]
         lines.append(
-            f"Most to gain: tag {top['tag']} ({pct(top['share_of_data'])} of data, model {pct(top['model_accuracy'])} "
-            f"vs humans {pct(top['hlp'])}), up to {top['potential_gain']:.1f} accuracy points overall."
+            f"Most to gain: tag {top['tag']} ({top['n_items']:,} scored items, {pct(top['share_of_data'])} of the "
+            f"scored data; model {pct(top['model_accuracy'])} vs humans {pct(top['hlp'])} against the consensus), "
+            f"up to {top['potential_gain']:.1f} accuracy points overall."
         )
     if scalars.get("model_accuracy") is not None and scalars.get("hlp") is not None:
         lines.append(f"The model is right on {pct(scalars['model_accuracy'])} of the same judgements.")
     issues = scalars.get("n_issues", 0)
     lines.append(
         f"{issues:,} items ({pct(issues / max(scalars['n_items'], 1))}) look like possible label errors; "
-        f"{n_route:,} of them are routed to review."
+        f"this run marked {n_route:,} items for review (the review queue page counts those still undecided now)."
         + ("" if model_checked else " The model check did not run (no labelled item has model probabilities yet).")
     )
     lines.append(f"Consensus: {method_note}")

@@ -23,6 +23,7 @@ from annotation.models import Project
 from annotation.selectors import project_status_counts
 from quality.dashboard import selectors as dashboard
 from quality.models import ProjectDashboardSnapshot, ProjectStatusSnapshot
+from quality.review import selectors as review_selectors
 
 
 @transaction.atomic
@@ -60,7 +61,8 @@ def project_dashboard_snapshot_take(*, project_id: int, taken_at: datetime) -> b
     if project is None:
         return False
     bucket = dashboard.bucket_for(project=project, today=taken_at.date())
-    counts = dashboard.status_counts_live(project=project)
+    counts = {**dashboard.status_counts_live(project=project),
+              "review_queue": review_selectors.review_queue_total(project=project)}
     issues = dashboard.issue_counts_live(project=project)
     reasons = dashboard.discard_reasons(project=project)
     activity = dashboard.activity_series_live(project=project, bucket=bucket)

@@ -30,12 +30,13 @@ PANELS = (
 )
 # session + user, membership, status counts, labels, batches per day, status snapshots, annotations per day (+ their
 # annotators' names), decisions per day, report history, latest report, annotator rows, model versions, batches,
-# batch flags, unsummarised flags, issue counts, discard reasons, duplicate scan.
-QUERIES_COLD = 20
+# batch flags, unsummarised flags, issue counts, review queue count, discard reasons, duplicate scan.
+QUERIES_COLD = 21
 QUERIES_WARM = QUERIES_COLD - 3  # annotations and decisions per day come from the cache
 # A large project with a recent stored dashboard snapshot: one query for that row instead of the status counts,
-# annotations per day (+ names), decisions per day, issue counts and discard reasons; no cache involved.
-QUERIES_STORED = QUERIES_COLD - 5
+# annotations per day (+ names), decisions per day, issue counts, review queue count and discard reasons; no cache
+# involved.
+QUERIES_STORED = QUERIES_COLD - 6
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +151,8 @@ def test_status_counts_equal_the_project_api(client, api, seeded):
     assert {s: counts[s] for s in ItemStatus.values} == seeded.status_counts
     html = client.get(f"/projects/{pid}/dashboard/").content.decode()
     assert f'id="total-items">{counts["total"]}<' in html
-    assert f'id="needs-review">{counts["needs_review"]}<' in html
+    queue = api(seeded.reviewer).get(f"/api/projects/{pid}/review-queue/").json()["count"]
+    assert f'id="review-queue-now" data-count="{queue}">{queue}<' in html
 
 
 def test_agreement_and_label_figures_equal_the_quality_api(client, api, seeded):
@@ -205,12 +207,13 @@ def test_flag_and_discard_counts_equal_the_seeded_ones_and_the_item_list(client,
     assert {r["reason"]: int(r["items"]) for r in reasons} == seeded.discard_reasons
     assert set(seeded.discard_reasons) <= set(DISCARD_REASONS)
     problems = {r["problem"]: r["items"] for r in _csv(client.get(f"/projects/{pid}/dashboard/?csv=problems"))}
-    assert int(problems["waiting for review"]) == seeded.status_counts["needs_review"]
+    queue = api(seeded.reviewer).get(f"/api/projects/{pid}/review-queue/").json()["count"]
+    assert int(problems["items in the review queue now"]) == queue
     assert int(problems["discarded"]) == seeded.status_counts["discarded"]
     assert problems["exact duplicates"] == "7"  # the newest of the 8 seeded import jobs stored 7
     open_issues = api(seeded.reviewer).get(
         f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
-    assert int(problems["open label issues"]) == open_issues > 0
+    assert int(problems["open label issues now"]) == open_issues > 0
 
 
 def test_discard_reason_bars_link_to_lists_of_the_bars_size(client, seeded):
