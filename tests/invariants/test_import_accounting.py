@@ -1,0 +1,134 @@
+"""Import row accounting over the public API: for any mix of good, duplicate and broken rows,
+``rows = created + duplicates + errors``, ``created`` is what appeared in the project, and each kind of row is
+counted where it belongs. Bulk calls are synchronous; CSV files go through the real worker."""
+
+import csv
+import io
+import json
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import strategies as st
+
+from tests.invariants.crowd import LABELS
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+SETTINGS = dict(deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+BULK_KINDS = ("good", "existing", "repeat", "no_text", "no_id", "bad_tags", "bad_gold")
+CSV_KINDS = ("good", "existing", "repeat", "wrong_width", "bad_metadata")
+OLD = 12  # items in the project before the import; an "existing" row at position i reuses old-i
+
+
+def _project(server, name: str) -> int:
+    project = server.staff.post("/api/projects/", {
+        "name": name, "task_type": "text_classification", "labels": [{"value": v} for v in LABELS],
+    })
+    pid = project["id"]
+    seeded = server.staff.post(f"/api/projects/{pid}/items/bulk/", [
+        {"external_id": f"old-{i}", "text": f"An item imported earlier, number {i}."} for i in range(OLD)
+    ])
+    assert seeded["created"] == OLD
+    return pid
+
+
+def _item_count(server, pid: int) -> int:
+    return server.staff.get(f"/api/projects/{pid}/items/", page_size=1)["count"]
+
+
+def _expected(kinds: list[str], *, repeat_is_error: bool) -> dict:
+    """Hand-counted outcome: a repeat of an id already in the call/file repeats the first good row's id."""
+    has_good_before = []
+    seen_good = False
+    for kind in kinds:
+        has_good_before.append(seen_good)
+        seen_good = seen_good or kind == "good"
+    created = kinds.count("good")
+    repeats = sum(1 for kind, before in zip(kinds, has_good_before, strict=True) if kind == "repeat" and before)
+    lone_repeats = kinds.count("repeat") - repeats  # nothing to repeat yet: these rows are simply new
+    broken = len(kinds) - created - kinds.count("existing") - kinds.count("repeat")
+    return {
+        "rows": len(kinds),
+        "created": created + lone_repeats,
+        "duplicates": kinds.count("existing") + (0 if repeat_is_error else repeats),
+        "errors": broken + (repeats if repeat_is_error else 0),
+    }
+
+
+@settings(max_examples=15, **SETTINGS)
+@given(kinds=st.lists(st.sampled_from(BULK_KINDS), min_size=1, max_size=12))
+def test_bulk_rows_add_up(server, kinds):
+    pid = _project(server, "bulk accounting")
+    first_good = next((i for i, kind in enumerate(kinds) if kind == "good"), None)
+    body = []
+    for i, kind in enumerate(kinds):
+        row = {"external_id": f"new-{i}", "text": f"A fresh sentence about topic {i}."}
+        if kind == "existing":
+            row["external_id"] = f"old-{i}"
+        elif kind == "repeat" and first_good is not None and first_good < i:
+            row["external_id"] = f"new-{first_good}"
+        elif kind == "no_text":
+            del row["text"]
+        elif kind == "no_id":
+            del row["external_id"]
+        elif kind == "bad_tags":
+            row["tags"] = 5
+        elif kind == "bad_gold":
+            row["gold_label"] = "not-a-label"
+        body.append(row)
+    before = _item_count(server, pid)
+    result = server.staff.post(f"/api/projects/{pid}/items/bulk/", body)
+    note(f"rows {body} -> {result}")
+    expected = _expected(kinds, repeat_is_error=False)
+    got = {"rows": len(body), "created": result["created"], "duplicates": result["duplicates"],
+           "errors": len(result["errors"])}
+    assert got == expected
+    assert got["rows"] == got["created"] + got["duplicates"] + got["errors"]
+    assert _item_count(server, pid) - before == result["created"]
+
+
+def _csv(kinds: list[str], *, unterminated_last: bool) -> bytes:
+    first_good = next((i for i, kind in enumerate(kinds) if kind == "good"), None)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["external_id", "text", "metadata"])
+    for i, kind in enumerate(kinds):
+        external_id, text, metadata = f"new-{i}", f"A fresh sentence about topic {i}.", json.dumps({"n": i})
+        if kind == "existing":
+            external_id = f"old-{i}"
+        elif kind == "repeat" and first_good is not None and first_good < i:
+            external_id = f"new-{first_good}"
+        elif kind == "wrong_width":
+            writer.writerow([external_id, text, metadata, "one field too many"])
+            continue
+        elif kind == "bad_metadata":
+            metadata = "{not json"
+        writer.writerow([external_id, text, metadata])
+    body = out.getvalue()
+    if unterminated_last:
+        # A quote that never closes runs to the end of the file: one broken row, reported on its own line.
+        body += 'tail-1,"this quote is never closed,{}\n'
+    return body.encode()
+
+
+@settings(max_examples=4, **SETTINGS)
+@given(kinds=st.lists(st.sampled_from(CSV_KINDS), min_size=1, max_size=10), unterminated=st.booleans())
+def test_csv_import_rows_add_up(server, kinds, unterminated):
+    pid = _project(server, "csv accounting")
+    before = _item_count(server, pid)
+    data = _csv(kinds, unterminated_last=unterminated)
+    started = server.staff.call("POST", f"/api/projects/{pid}/imports/",
+                                files={"file": ("rows.csv", data, "text/csv")}, expect=(202,)).json()
+    job = server.staff.wait_job(started["job"])
+    note(f"file {data!r} -> job {job}")
+    result = job["result"] or {}
+    expected = _expected(kinds + (["unterminated"] if unterminated else []), repeat_is_error=True)
+    got = {key: result.get(key) for key in ("rows", "created", "duplicates", "errors")}
+    assert got == expected
+    assert got["rows"] == got["created"] + got["duplicates"] + got["errors"]
+    assert _item_count(server, pid) - before == result["created"]
+    assert job["status"] in ("succeeded", "failed")
+    listed = server.staff.pages(f"/api/projects/{pid}/imports/")
+    shown = next(row for row in listed if str(row["id"]) == str(job["id"]))
+    assert shown["status"] == job["status"]
