@@ -169,3 +169,13 @@ def test_training_summary_with_fewer_labels_than_the_previous_version_shows_no_n
     assert sentence.startswith("This model was trained on 3 fewer labels than the previous one")
     assert "-3" not in sentence and "projected 70.0 % at twice the labels, 67.5 % today" in sentence
     assert worth is True
+
+
+def test_projection_from_fitted_curve_points_adds_the_fits_gain_to_the_measured_accuracy():
+    # Given curve points on acc(n) = 0.95 - 0.8 n^-0.5 (the fit recovers it) and 0.93 measured at 640 labels,
+    # above the fit's 0.95 - 0.8/sqrt(640) = 0.918377
+    sizes = np.array([20, 40, 80, 160, 320, 640])
+    fit = fit_power_law(curve=LearningCurve(sizes=sizes, scores=0.95 - 0.8 * sizes**-0.5))
+    # Then 2x projects 0.93 + 0.8/sqrt(640) - 0.8/sqrt(1280) = 0.93 + 0.0316228 - 0.0223607 = 0.9392621
+    assert projected_accuracy(fit=fit, n_current=640, factor=2, current_accuracy=0.93) == pytest.approx(
+        0.9392621, abs=1e-4)
