@@ -92,7 +92,7 @@ def main() -> None:
                 "naive: LR argmax != label": oos(logreg, x_train, noisy, seed).argmax(axis=1) != noisy,
                 "Labelgate recipe (LR C=0.1 + kNN)": find_label_issues_from_features(
                     features=x_train, consensus_label=noisy, n_classes=K, seed=seed
-                )[0].is_issue,
+                )[0].is_label_issue,
             }
             for name, flags in candidates.items():
                 precision, recall, f1 = scores(flags, corrupted)

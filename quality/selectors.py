@@ -1,6 +1,9 @@
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
-from annotation.models import Job, JobKind, JobStatus, Project
+from activelearning.selectors import model_version_latest
+from annotation.models import Item, Job, JobKind, JobStatus, Project
 from quality.models import AnnotatorQuality, QualityReport
 
 
@@ -23,3 +26,13 @@ def quality_job_active(*, project: Project) -> Job | None:
 
 def annotator_quality_list(*, report: QualityReport) -> QuerySet[AnnotatorQuality]:
     return AnnotatorQuality.objects.filter(report=report).select_related("user").order_by("user__username", "id")
+
+
+def base_model_column(*, project: Project, items: Iterable[Item]) -> str | None:
+    """The heading of a separate base-model column ("Base model v3"), needed when some of ``items`` show the
+    quality model's prediction beside their flags while the project also has a base model; None otherwise
+    (one query when needed)."""
+    if not any(item.flag_model and not item.flag_model.startswith("base model") for item in items):
+        return None
+    latest = model_version_latest(project=project)
+    return None if latest is None else f"Base model v{latest.version}"

@@ -19,6 +19,7 @@ from quality.dashboard import selectors
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context
 from quality.dashboard.tables import TABLES, DashboardSource
+from quality.selectors import base_model_column
 
 ITEMS_PER_PAGE = 50
 
@@ -79,5 +80,6 @@ def items_page(request, pid: int):
     query = request.GET.copy()
     query.pop("page", None)
     context.update({"page": page, "query": query.urlencode(), "filters": {k: v for k, v in form.filters().items()
-                                                                          if v not in (None, "id")}})
+                                                                          if v not in (None, "id")},
+                    "base_model_column": base_model_column(project=project, items=page.object_list)})
     return render(request, "quality/dashboard/items.html", context)

@@ -23,7 +23,8 @@ def test_split_votes_route_a_labelled_item_to_review_by_majority_without_a_repor
     item.refresh_from_db()
     assert (item.consensus_label, item.consensus_confidence) == ("pos", 0.5)
     assert item.status == ItemStatus.NEEDS_REVIEW
-    assert item.is_label_issue and set(item.issue_kinds) == {"low_consensus_confidence", "annotators_split"}
+    assert set(item.issue_kinds) == {"low_consensus_confidence", "annotators_split"}
+    assert not item.is_label_issue  # a split says "look", not "this label is wrong"
     assert summary["tie"] and summary["moved"]
 
 
@@ -63,7 +64,10 @@ def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_
     item.refresh_from_db()
     assert item.consensus_label == "neg"
     assert item.consensus_confidence == pytest.approx(0.9)
-    assert item.status == ItemStatus.LABELLED
+    # and a minority beating the majority is never silent: the item says why and goes to review
+    assert item.issue_kinds == ["model_overrides_annotators"]
+    assert item.consensus_suggestion is None
+    assert item.status == ItemStatus.NEEDS_REVIEW
 
 
 @pytest.mark.parametrize("model_aware", [True, False])

@@ -44,11 +44,12 @@ def test_quality_run_stores_hand_computed_agreement_consensus_and_routes_the_tie
     # and the items carry their consensus; only the tie moved to review
     rows = {row.item_id: row for row in ItemQuality.objects.filter(report=report)}
     assert [rows[item.pk].consensus_label for item in items] == ["pos", "neg", "neg", "neutral"]
-    assert rows[items[2].pk].is_tie and rows[items[2].pk].is_issue
+    # a split vote is a reason to look, not evidence that the label is wrong
+    assert rows[items[2].pk].is_tie and not rows[items[2].pk].is_issue
     assert set(rows[items[2].pk].reasons) == {"low_consensus_confidence", "annotators_split"}
     stored = {item.pk: item for item in Item.objects.filter(project=project)}
     assert stored[items[0].pk].consensus_confidence == pytest.approx(2 / 3)
-    assert stored[items[2].pk].status == ItemStatus.NEEDS_REVIEW and stored[items[2].pk].is_label_issue
+    assert stored[items[2].pk].status == ItemStatus.NEEDS_REVIEW and not stored[items[2].pk].is_label_issue
     assert [stored[item.pk].status for item in (items[0], items[1], items[3])] == [ItemStatus.LABELLED] * 3
     assert result["moved_to_review"] == 1 and report.n_routed_to_review == 1
     # and annotator a0 matched consensus on 3 of 4 items, a2 on 1 of 4
@@ -85,15 +86,15 @@ def test_rerunning_the_same_job_stores_identical_results_without_duplicates():
         "user_id", "n_annotations", "agreement_with_consensus", "quality_score", "confusion")) == first_annotators
 
 
-def test_an_accepted_item_is_flagged_but_keeps_its_status():
+def test_an_accepted_item_gets_its_reasons_but_keeps_its_status():
     # Given the tied item was already accepted by a reviewer
     project, items, _ = votes_project(make_project, VOTES, consensus_method="majority_vote")
     Item.objects.filter(pk=items[2].pk).update(status=ItemStatus.ACCEPTED)
     # When the run executes
     result = _run(_job(project, n_boot=0))
-    # Then it is marked as an issue but not moved back to review
+    # Then its reasons are recorded but it is not moved back to review
     item = Item.objects.get(pk=items[2].pk)
-    assert item.is_label_issue and item.status == ItemStatus.ACCEPTED
+    assert "annotators_split" in item.issue_kinds and item.status == ItemStatus.ACCEPTED
     assert result["moved_to_review"] == 0
 
 
