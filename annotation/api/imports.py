@@ -2,18 +2,31 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from annotation import ingress_selectors
 from annotation.api.base import ProjectScopedApi
+from annotation.api.fields import (
+    COUNTS_SCHEMA,
+    FREE_FORM_OBJECT_SCHEMA,
+    NULLABLE_NUMBER,
+    FreeFormObjectField,
+    LabelValueField,
+    json_field,
+    map_of,
+)
 from annotation.api.pagination import StandardPagination
 from annotation.models import ImportBatch, Job, Role
 from annotation.services.imports import import_start
 
 
 class IngressUploadInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media.")
+    # An empty file is accepted here: like any other unusable file it becomes an import that fails with the
+    # reason, so a script and the page see it the same way.
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media."
+    )
     labelstudio_annotations = serializers.ChoiceField(
         choices=["metadata", "gold"], default="metadata", required=False,
         help_text="Label Studio annotations: kept as metadata (default) or, when they all agree, used as gold.",
@@ -34,6 +47,8 @@ class IngressImportJobSerializer(serializers.ModelSerializer):
         "were not imported: see result.report) | failed (error says why)"
     )
 
+    result = FreeFormObjectField(allow_null=True, help_text="The import report (result.report); null until it ends.")
+
     class Meta:
         model = Job
         fields = [
@@ -48,8 +63,28 @@ class IngressImportJobSerializer(serializers.ModelSerializer):
         return job.outcome
 
 
+class IngressDriftFindingSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    test = serializers.CharField(help_text="ks (numeric field) or chi2 (categorical field)")
+    statistic = serializers.FloatField()
+    p_value = serializers.FloatField()
+    effect = serializers.FloatField(help_text="KS D for numeric fields, Cramér's V for categorical ones")
+    sentence = serializers.CharField()
+
+
 class IngressBatchSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", allow_null=True)
+    profile_summary = json_field({
+        "type": "object",
+        "properties": {
+            "n_items": {"type": "integer"},
+            "numeric": map_of(map_of(NULLABLE_NUMBER), "field → {n, mean, std, min, max, p5, p50, p95}"),
+            "categorical": map_of(FREE_FORM_OBJECT_SCHEMA, "field → value counts"),
+            "flags": {**COUNTS_SCHEMA, "description": "profiling flag → items flagged"},
+        },
+        "description": "Empty until the batch is profiled.",
+    })
+    drift = json_field(IngressDriftFindingSerializer(many=True))
 
     class Meta:
         model = ImportBatch
@@ -63,8 +98,8 @@ class IngressNearDupMemberSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     external_id = serializers.CharField()
     flags = serializers.ListField(child=serializers.CharField())
-    final_label = serializers.JSONField(allow_null=True)
-    consensus_label = serializers.JSONField(allow_null=True)
+    final_label = LabelValueField(allow_null=True)
+    consensus_label = LabelValueField(allow_null=True)
     media_url = serializers.CharField(allow_null=True)
 
 
@@ -77,7 +112,7 @@ class IngressNearDupGroupSerializer(serializers.Serializer):
 
 class ImportListCreateApi(ProjectScopedApi):
     required_role = Role.MANAGER
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # the one body that carries a file
     # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope.
     pagination_class = StandardPagination
 
