@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from activelearning.models import FeatureCache, FeatureSpace, Prediction
-from annotation.models import Annotation, Item, ItemStatus, Label, Project
+from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.models.item import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -37,15 +37,11 @@ TRAINABLE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW, ItemStatus.A
 OVERLAP_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
 
 
-def label_values_for(*, project: Project) -> list[str]:
-    """Class order: active labels in display order, then retired ones (old consensus labels may use them)."""
-    return list(
-        Label.objects.filter(project=project).order_by("-is_active", "order", "id").values_list("value", flat=True)
-    )
-
-
 def class_index(value: object, index: dict[str, int]) -> int:
-    """A stored single-label value (a string, or a one-element list) as a class index; -1 when unusable."""
+    """A stored single-label value (a string, or a one-element list) as a class index; -1 when unusable.
+
+    ``index`` is ``annotation.selectors.label_schema_for(...).index``: a vote for a label merged or renamed away
+    counts for the label that replaced it, as in the quality engine and the dashboard."""
     if isinstance(value, list):
         value = value[0] if len(value) == 1 else None
     return index.get(value, -1) if isinstance(value, str) else -1
@@ -385,9 +381,9 @@ def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[st
     )
 
 
-def item_votes(*, item_id: int, index: dict[str, int]) -> np.ndarray:
-    """(K,) counts of one item's live, sure votes."""
-    counts = np.zeros(len(index), dtype=np.int64)
+def item_votes(*, item_id: int, index: dict[str, int], n_classes: int) -> np.ndarray:
+    """(K,) counts of one item's live, sure votes (``index`` may map several values to one class)."""
+    counts = np.zeros(n_classes, dtype=np.int64)
     for values, unsure in Annotation.objects.filter(item_id=item_id, is_live=True).values_list("labels", "unsure"):
         label = -1 if unsure else class_index(values or [], index)
         if label >= 0:
@@ -659,6 +655,26 @@ def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.nda
                     [Item(pk=pk, priority=values[pk]) for pk in touched], ["priority"], batch_size=500
                 )
     return reopened
+
+
+def items_route_to_review(*, item_ids: np.ndarray, seen_count: np.ndarray) -> int:
+    """Move ``labelled`` items whose votes stay disputed with no annotator left to ask to ``needs_review``.
+
+    Like ``items_reopen``, only items still labelled, without a reviewer's final label and with the annotation
+    count the decision was made on are touched. Grouped by count: a handful of UPDATEs.
+    """
+    now = timezone.now()
+    moved = 0
+    groups: dict[int, list[int]] = {}
+    for pk, count in zip(item_ids.tolist(), seen_count.tolist(), strict=True):
+        groups.setdefault(count, []).append(pk)
+    for count, ids in groups.items():
+        for start in range(0, len(ids), CHUNK):
+            moved += Item.objects.filter(
+                pk__in=ids[start : start + CHUNK], status=ItemStatus.LABELLED, annotation_count=count,
+                is_gold=False, final_label__isnull=True,
+            ).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
+    return moved
 
 
 def relabel_scores_write(*, item_ids: np.ndarray, scores: np.ndarray) -> None:

@@ -5,6 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 
+def settled(*, votes: np.ndarray, required_share: float = 0.5) -> np.ndarray:
+    """(n,) bool: the item's top label holds more than ``required_share`` of its sure votes (an item without
+    votes is not settled). ``votes`` is (n, K) counts."""
+    votes = np.asarray(votes)
+    return votes.max(axis=1, initial=0) > required_share * votes.sum(axis=1)
+
+
+def capped_targets(*, wanted: np.ndarray, annotation_count: np.ndarray, annotators_left: np.ndarray) -> np.ndarray:
+    """(n,) int64: ``wanted`` targets lowered to what the annotators the queue can still serve each item to
+    can give (the item's annotation count plus that number). A target no annotator can reach keeps an item in
+    the queue forever."""
+    reachable = np.asarray(annotation_count, dtype=np.int64) + np.maximum(np.asarray(annotators_left), 0)
+    return np.minimum(np.asarray(wanted, dtype=np.int64), reachable)
+
+
 def additional_annotations(
     *,
     votes: np.ndarray,
@@ -34,9 +49,7 @@ def additional_annotations(
     if not 1 <= k <= max_k:
         raise ValueError("need 1 <= k <= max_k")
     total = votes.sum(axis=1)
-    top = votes.max(axis=1, initial=0)
-    settled = top > required_share * total
-    needed = np.where(total < k, k - total, np.where(settled, 0, 1))
+    needed = np.where(total < k, k - total, np.where(settled(votes=votes, required_share=required_share), 0, 1))
     if early_stop and model_proba is not None:
         proba = np.asarray(model_proba, dtype=np.float64)
         if proba.shape != votes.shape:
@@ -44,7 +57,7 @@ def additional_annotations(
         with np.errstate(invalid="ignore"):
             confident = np.nan_to_num(proba.max(axis=1), nan=0.0) >= confidence
         model_agrees = confident & (np.nan_to_num(proba, nan=-1.0).argmax(axis=1) == votes.argmax(axis=1))
-        unanimous = (total >= 2) & (top == total)
+        unanimous = (total >= 2) & (votes.max(axis=1, initial=0) == total)
         needed = np.where(unanimous & model_agrees, 0, needed)
     needed = np.minimum(needed, np.maximum(max_k - total, 0))
     return needed.astype(np.int64)

@@ -1,7 +1,20 @@
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from dataclasses import dataclass
 
-from annotation.models import Assignment, AssignmentState, Guideline, Item, ItemTag, Job, Membership, Project
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+
+from annotation.models import (
+    Assignment,
+    AssignmentState,
+    Guideline,
+    Item,
+    ItemTag,
+    Job,
+    Label,
+    Membership,
+    Project,
+    Role,
+)
 from annotation.models.item import OPEN_STATUSES, ItemStatus
 
 ITEM_ORDERINGS = {
@@ -41,6 +54,73 @@ def project_status_counts(*, project: Project) -> dict[str, int]:
         counts[row["status"]] = row["n"]
     counts["total"] = sum(counts[status] for status in ItemStatus.values)
     return counts
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """A project's classes and how stored label values map onto them.
+
+    ``values``: the classes, active labels in display order, then retired labels that were not merged or renamed
+    into another (old annotations may still use them). ``mapping``: retired value → the current label its votes
+    count for. ``index``: class position of every value an annotation may store, mapped values included.
+    """
+
+    values: list[str]
+    mapping: dict[str, str]
+    index: dict[str, int]
+
+
+def label_schema_for(*, project: Project | int) -> LabelSchema:
+    """The one reading of a project's label set every app counts votes with (one query).
+
+    Annotations are never rewritten by a merge or rename, so a vote for a retired label counts for
+    ``Label.replaced_by``; reading classes any other way counts votes for labels that no longer exist.
+    """
+    project_id = project if isinstance(project, int) else project.pk
+    rows = list(
+        Label.objects.filter(project_id=project_id)
+        .order_by("-is_active", "order", "id")
+        .values_list("value", "is_active", "replaced_by")
+    )
+    mapping = {value: target for value, active, target in rows if not active and target and target != value}
+    values = [value for value, _active, _target in rows if value not in mapping]
+    index = {value: position for position, value in enumerate(values)}
+    for source, target in mapping.items():
+        if target in index:
+            index[source] = index[target]
+    return LabelSchema(values=values, mapping=mapping, index=index)
+
+
+def label_values_for(*, project: Project | int) -> list[str]:
+    """The classes of ``label_schema_for``, in class order."""
+    return label_schema_for(project=project).values
+
+
+LEFT_CHUNK = 5000
+
+
+def annotators_left_for_items(*, project: Project, item_ids: list[int]) -> dict[int, int]:
+    """{item id: how many more annotators the queue could still serve it to}: active members with the annotator
+    role who hold no assignment on it (the queue never serves an item twice to one annotator, whether they
+    labelled it, skipped it or let a lease expire). Reviewers and managers are not counted: they may label, but a
+    target that waits on them leaves the item open until one of them happens to. One query, then one per
+    ``LEFT_CHUNK`` items."""
+    eligible = Membership.objects.filter(project=project, role=Role.ANNOTATOR, user__is_active=True)
+    n_eligible = eligible.count()
+    left = dict.fromkeys(item_ids, n_eligible)
+    if not n_eligible:
+        return left
+    for start in range(0, len(item_ids), LEFT_CHUNK):
+        seen = (
+            Assignment.objects.filter(item_id__in=item_ids[start : start + LEFT_CHUNK],
+                                      annotator_id__in=eligible.values("user_id"))
+            .order_by()
+            .values("item_id")
+            .annotate(n=Count("id"))
+        )
+        for row in seen:
+            left[row["item_id"]] = max(n_eligible - row["n"], 0)
+    return left
 
 
 def guideline_latest(*, project: Project) -> Guideline | None:
@@ -84,11 +164,16 @@ def _json_contains_supported() -> bool:
 
 
 def progress_for_annotator(*, project: Project, user: AbstractBaseUser) -> dict[str, int]:
-    """Items done by the caller and a count of items still open to them (two indexed counts)."""
+    """Items done by the caller and a count of items still open to them (two indexed counts): open, non-gold
+    items they hold no assignment on that still want an annotation — what ``next`` can serve them, leases held by
+    others aside (those come back when they lapse). Zero once ``next`` has nothing for them, since exhausted
+    items are closed then (``queue.items_close_exhausted``)."""
     done = Assignment.objects.filter(project=project, annotator=user, state=AssignmentState.DONE).count()
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
     left = (
-        Item.objects.filter(project=project, status__in=OPEN_STATUSES, is_gold=False)
+        Item.objects.filter(
+            project=project, status__in=OPEN_STATUSES, is_gold=False, target_annotations__gt=F("annotation_count")
+        )
         .exclude(Exists(seen))
         .count()
     )

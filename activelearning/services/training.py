@@ -25,6 +25,7 @@ from activelearning.strategy_names import STRATEGIES
 from annotation.errors import ValidationFailed
 from annotation.jobs import JobContext
 from annotation.models import Job, Project
+from annotation.selectors import LabelSchema, label_schema_for
 from annotation.services.projects import project_lock
 
 if TYPE_CHECKING:
@@ -166,12 +167,12 @@ def _stability(outcome: scoring.PoolOutcome) -> dict | None:
     return {"changed_share": result.share_changed, "kappa_vs_previous": result.cohens_kappa, "n_items": result.n_items}
 
 
-def _cold_start(project: Project, job: Job, space, seed: int, reason: str, index: dict[str, int],
+def _cold_start(project: Project, job: Job, space, seed: int, reason: str, labels: LabelSchema,
                 context: JobContext) -> dict:
     context.progress(0.6, "cold start: diverse random priorities")
     result = scoring.cold_start_priorities(project=project, space=space.space, seed=seed)
-    votes = adapters.votes_load(project=project, index=index, statuses=adapters.OVERLAP_STATUSES)
-    result.update(targets.overlap_apply(project=project, votes=votes, n_classes=len(index), proba_by_item={},
+    votes = adapters.votes_load(project=project, index=labels.index, statuses=adapters.OVERLAP_STATUSES)
+    result.update(targets.overlap_apply(project=project, votes=votes, n_classes=len(labels.values), proba_by_item={},
                                         relabel_by_item={}, confidence=scoring.CONFIDENT))
     return {"mode": "cold_start", "reason": reason, "extractor": space.space.key,
             "n_features_computed": space.computed, **result}
@@ -188,16 +189,16 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
     space = feature_space_ensure(project=project, seed=seed, context=context)
     if space is None:
         return {"mode": "empty", "reason": "The project has no items yet."}
-    label_values = adapters.label_values_for(project=project)
-    index = {value: position for position, value in enumerate(label_values)}
+    labels = label_schema_for(project=project)
+    label_values, index = labels.values, labels.index
     if project.multi_label:
         return _cold_start(project, job, space, seed, "Multi-label projects are ordered by the cold-start rule "
-                           "only; the base model is trained for single-label projects.", index, context)
+                           "only; the base model is trained for single-label projects.", labels, context)
     context.progress(0.32, "loading labelled items")
     training = adapters.training_set_load(project=project, key=space.space.key, dim=space.space.dim, index=index)
     if len(training.y) < MIN_TRAIN or len(np.unique(training.y)) < 2:
         return _cold_start(project, job, space, seed, f"A model needs {MIN_TRAIN} labelled items with at least two "
-                           f"different labels; there are {len(training.y)}.", index, context)
+                           f"different labels; there are {len(training.y)}.", labels, context)
     n_classes = len(label_values)
     config = TrainingConfig(seed=seed)
     context.progress(0.35, f"out-of-sample probabilities for {len(training.y)} labelled items")

@@ -64,6 +64,9 @@ class Label(models.Model):
     description = models.TextField(blank=True)
     order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # A label merged or renamed away: the current label its votes count for (chains already resolved). Kept on
+    # this row, not only in quality's schema history, so every app reads the same mapping from the lowest layer.
+    replaced_by = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["order", "id"]

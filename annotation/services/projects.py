@@ -9,6 +9,7 @@ from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.profiling_hooks import profile_thresholds_problems
+from annotation.services.queue import items_close_exhausted, items_reopen_short
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
@@ -184,10 +185,31 @@ def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
     if user is None:
         raise ValidationFailed("No active user with that id.", field="user")
     membership, created = Membership.objects.get_or_create(user=user, project=project, defaults={"role": role})
+    was = None if created else membership.role
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
+    # The queue's eligible annotators changed: items closed for lack of them may get their votes now, and items
+    # only this person could still have annotated must not wait for them.
+    if role == Role.ANNOTATOR and was != Role.ANNOTATOR:
+        items_reopen_short(project=project)
+    elif was == Role.ANNOTATOR and role != Role.ANNOTATOR:
+        items_close_exhausted(project=project)
     return membership
+
+
+def labels_retire(*, project: Project, mapping: dict[str, str]) -> int:
+    """Retire the labels ``mapping`` names (old value → the label its votes now count for) and point labels
+    retired earlier into one of them at the new target, so every retired label maps to a current one.
+
+    The caller holds the project lock and has checked the values. Returns the number of labels retired.
+    """
+    for old, new in mapping.items():
+        Label.objects.filter(project=project, replaced_by=old).update(replaced_by=new)
+    retired = 0
+    for old, new in mapping.items():
+        retired += Label.objects.filter(project=project, value=old).update(is_active=False, replaced_by=new)
+    return retired
 
 
 def guideline_current(*, project: Project) -> Guideline | None:

@@ -3,8 +3,9 @@
 Guarantees (also on SQLite, where IMMEDIATE transactions serialise writers):
 - never more than ``item.target_annotations`` live annotations plus unexpired leases per item;
 - never the same item twice to one annotator (unique (item, annotator) on Assignment);
-- expired leases give the slot back; serves by priority, then age; gold items mixed in at the project's rate.
-Constant query count per call whatever the project size.
+- expired leases give the slot back; serves by priority, then age; gold items mixed in at the project's rate;
+- an item nobody is left to annotate does not stay ``in_progress`` (``items_close_exhausted``).
+Constant query count per call whatever the project size (a call that finds nothing also closes exhausted items).
 """
 
 import random
@@ -13,9 +14,11 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from annotation.models import Assignment, AssignmentState, Item, ItemStatus, Project
+from annotation import hooks
+from annotation.models import Assignment, AssignmentState, Item, ItemStatus, Membership, Project, Role
 from annotation.models.item import OPEN_STATUSES
 
 # The queue's three reads are written as SQL, not built with the ORM: composing and compiling them was three
@@ -129,7 +132,11 @@ def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assign
 def assignment_next_for_annotator(
     *, project: Project, user: AbstractBaseUser, rng: random.Random | None = None
 ) -> Assignment | None:
-    """Return the caller's current lease, or lease them the next item; None when nothing is left for them."""
+    """Return the caller's current lease, or lease them the next item; None when nothing is left for them.
+
+    Before answering None, closes the items that nobody is left to annotate among those the caller has seen
+    (``items_close_exhausted``): "nothing left for anyone" is reached through such calls.
+    """
     current = assignment_active_for(project=project, user=user)
     if current is not None:
         return current
@@ -142,6 +149,7 @@ def assignment_next_for_annotator(
                 if item is None:
                     item = _pick(project=project, user=user, now=now, gold=False)
                 if item is None:
+                    items_close_exhausted(project=project, seen_by=user, now=now)
                     return None
                 assignment = Assignment.objects.create(
                     project=project,
@@ -175,8 +183,92 @@ def assignment_skip(*, project: Project, user: AbstractBaseUser, assignment_id: 
 
 
 def leases_expire(*, now=None) -> int:
-    """Mark expired leases (the queue already ignores them; this keeps the table honest)."""
+    """Mark expired leases (the queue already ignores them; this keeps the table honest) and close the items
+    among theirs that nobody is left to annotate: an annotator who let a lease lapse is never served that item
+    again, so the lapse may have been the item's last chance."""
     now = now or timezone.now()
-    return Assignment.objects.filter(state=AssignmentState.ACTIVE, expires_at__lte=now).update(
-        state=AssignmentState.EXPIRED
+    expired = Assignment.objects.filter(state=AssignmentState.ACTIVE, expires_at__lte=now)
+    touched: dict[int, set[int]] = {}
+    for project_id, item_id in expired.values_list("project_id", "item_id").iterator():
+        touched.setdefault(project_id, set()).add(item_id)
+    n = expired.update(state=AssignmentState.EXPIRED)
+    for project_id, item_ids in touched.items():
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            items_close_exhausted(project=project, item_ids=sorted(item_ids), now=now)
+    return n
+
+
+def _exhausted(*, project: Project, now) -> Q:
+    """In-progress, non-gold items of ``project`` without a live lease that no annotator can still be served.
+
+    Eligible annotators are active members with the annotator role (reviewers and managers may label too, but an
+    item waiting on one of them would wait until one happens to); the queue never serves an item twice to one
+    person, so whoever holds any assignment on the item (labelled, skipped, lapsed) cannot give it a vote.
+    """
+    lease = Assignment.objects.filter(item=OuterRef("pk"), state=AssignmentState.ACTIVE, expires_at__gt=now)
+    return Q(project=project, status=ItemStatus.IN_PROGRESS, is_gold=False) & ~Exists(lease) & ~_has_unseen(project)
+
+
+def _has_unseen(project: Project) -> Exists:
+    """Some active annotator-role member of ``project`` holds no assignment on the outer item."""
+    return Exists(
+        Membership.objects.filter(project=project, role=Role.ANNOTATOR, user__is_active=True).exclude(
+            Exists(Assignment.objects.filter(item=OuterRef(OuterRef("pk")), annotator=OuterRef("user_id")))
+        )
     )
+
+
+def items_close_exhausted(
+    *, project: Project, item_ids: Sequence[int] | None = None, seen_by: AbstractBaseUser | None = None, now=None
+) -> list[int]:
+    """Close the in-progress items nobody is left to annotate (see ``_exhausted``); returns their ids.
+
+    An item with votes becomes ``labelled`` ("has every vote it will get") and the item-labelled hooks run as for
+    any item reaching its target: the quality layer routes it to review when its votes call for that, adaptive
+    overlap when they stay disputed. An item without a live vote (everyone skipped it, or a reviewer's relabel
+    found nobody new) goes to ``needs_review``: a reviewer decides what it is. Targets stay as they were, so a
+    labelled item with fewer annotations than its target is one closed short, which ``items_reopen_short``
+    sends back when someone new can annotate it. ``item_ids`` / ``seen_by`` narrow the search to those items
+    or to the items that person holds an assignment on (the others cannot be exhausted while they are an
+    eligible annotator). Rows locked by a concurrent pick or submission are left for the next call.
+    """
+    now = now or timezone.now()
+    candidates = Item.objects.filter(_exhausted(project=project, now=now))
+    if item_ids is not None:
+        candidates = candidates.filter(pk__in=list(item_ids))
+    if seen_by is not None and Membership.objects.filter(
+        project=project, user=seen_by, role=Role.ANNOTATOR, user__is_active=True
+    ).exists():
+        candidates = candidates.filter(Exists(Assignment.objects.filter(item=OuterRef("pk"), annotator=seen_by)))
+    with transaction.atomic():
+        locked = candidates.order_by("id").select_for_update(skip_locked=True)
+        ids = list(locked.values_list("id", flat=True))
+        if not ids:
+            return []
+        # Checked again in a new statement: a lease or vote committed after the first statement's snapshot is
+        # seen now, and none can appear while the rows are locked (the queue and submissions lock the item row).
+        rows = list(Item.objects.filter(_exhausted(project=project, now=now), pk__in=ids).values_list(
+            "id", "annotation_count"))
+        labelled = [pk for pk, count in rows if count > 0]
+        unlabelled = [pk for pk, count in rows if count == 0]
+        if labelled:
+            Item.objects.filter(pk__in=labelled).update(status=ItemStatus.LABELLED, updated_at=now)
+        if unlabelled:
+            Item.objects.filter(pk__in=unlabelled).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
+        for pk in labelled:
+            transaction.on_commit(lambda pk=pk: hooks.item_labelled(project_id=project.pk, item_id=pk))
+    return labelled + unlabelled
+
+
+def items_reopen_short(*, project: Project) -> int:
+    """Send the items closed short (``labelled`` with fewer annotations than their target, no reviewer decision)
+    back to the queue when an annotator who has not seen them can now be served them; returns how many.
+
+    Called when someone becomes an annotator of the project: closing an item for lack of annotators must not
+    deny it the votes the project asks for once there are some.
+    """
+    return Item.objects.filter(
+        _has_unseen(project), project=project, status=ItemStatus.LABELLED, is_gold=False, final_label__isnull=True,
+        annotation_count__lt=F("target_annotations"),
+    ).update(status=ItemStatus.IN_PROGRESS, updated_at=timezone.now())

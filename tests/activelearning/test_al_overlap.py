@@ -57,10 +57,12 @@ def test_a_training_run_killed_before_its_version_is_stored_reopens_nothing_and_
     from activelearning.services import training
 
     monkeypatch.setattr(scoring, "BATCH_SIZE", 4)
-    # Given a trained project whose pool item p0 was then split three ways by three annotators
+    # Given a trained project whose pool item p0 was then split three ways by three annotators (a fourth one
+    # has not seen it)
     project, _, pool = al_project(k=3, max_annotations_per_item=5)
     p0 = pool[0]
     _labelled_with_votes(project, p0, ["pos", "neg", "neutral"], "pos")
+    add_member(project)
     versions_before = ModelVersion.objects.filter(project=project).count()
     _, undisturbed = run_train(project)  # what an undisturbed run trains on (it reopens p0; undo that)
     Item.objects.filter(pk=p0.pk).update(status=ItemStatus.LABELLED, target_annotations=3)
@@ -88,10 +90,11 @@ def test_a_training_run_killed_before_its_version_is_stored_reopens_nothing_and_
 
 
 def test_the_label_hook_reopens_a_split_item_up_to_the_maximum_only():
-    # Given k = 3, at most 4 annotations, and an item split 1–1–1
+    # Given k = 3, at most 4 annotations, an item split 1–1–1 and an annotator who has not seen it
     project, _, pool = al_project(k=3, max_annotations_per_item=4)
     item = pool[0]
     vote(project, item, ["pos", "neg", "neutral"])
+    add_member(project)
     # When the hook runs for it
     outcome = services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)
     # Then it wants a fourth annotation
@@ -121,6 +124,7 @@ def test_unsure_votes_do_not_count_towards_the_majority():
     project, _, pool = al_project(k=3, max_annotations_per_item=5)
     item = pool[0]
     vote(project, item, ["pos", "pos", "neg"], unsure=(2,))
+    add_member(project)  # someone who can give it
     # Then only two sure votes count (< k), so one more is wanted on top of the three annotations
     assert services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] == 4
 

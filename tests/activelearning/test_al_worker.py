@@ -65,6 +65,7 @@ def test_the_worker_reopens_a_split_item_and_starts_one_retrain(worker, api):
     add_items(project, 2)
     agree, split = Item.objects.filter(project=project).order_by("id")
     annotators = [add_member(project) for _ in range(3)]
+    add_member(project)  # a fourth annotator, who can give the split item another vote
     # When three annotators label them through the API: one unanimous, one split three ways
     for item, labels in ((agree, ["pos", "pos", "pos"]), (split, ["pos", "neg", "neutral"])):
         for user, label in zip(annotators, labels, strict=True):

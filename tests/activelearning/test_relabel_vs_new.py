@@ -139,7 +139,8 @@ DOUBTFUL_TEXT = "great awful the film wonderful terrible was"  # as many positiv
 
 def _voted_project(*, max_k: int):
     """k = 3, 30 labelled items and a pool of 24, of which three shared annotators labelled 12 unanimously (four
-    per label) and an ambiguous text pos, pos, neg (a majority: the overlap rule wants nothing more)."""
+    per label) and an ambiguous text pos, pos, neg (a majority: the overlap rule wants nothing more); a fourth
+    annotator has seen none of them, so another vote can be asked for."""
     project, _, pool = al_project(k=3, max_annotations_per_item=max_k, n_labelled_per_label=10,
                                   n_pool_per_label=8)
     result = item_bulk_create(project=project, rows=[{"external_id": "doubtful", "text": DOUBTFUL_TEXT}])
@@ -153,6 +154,7 @@ def _voted_project(*, max_k: int):
         Item.objects.filter(pk=item.pk).update(consensus_label=label)  # what the quality layer's hook would set
     vote(project, doubtful, ["pos", "pos", "neg"], annotators=annotators)
     Item.objects.filter(pk=doubtful.pk).update(consensus_label="pos")
+    add_member(project)
     return project, doubtful, agreed
 
 

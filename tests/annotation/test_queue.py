@@ -119,10 +119,11 @@ def test_an_item_whose_slots_filled_since_the_pick_began_is_passed_over(monkeypa
 
 
 def test_never_serves_the_same_item_twice_to_one_annotator():
-    # Given two items with k=3 and one annotator who has labelled the first one
+    # Given two items with k=3 and one annotator who has labelled the first one (and another who has not started)
     project = make_project(k=3)
     add_items(project, 2)
     annotator = add_member(project)
+    add_member(project)
     first = next_for(project, annotator)
     submit(project, annotator, first.item)
     # When they ask for the next two items
@@ -136,17 +137,18 @@ def test_never_serves_the_same_item_twice_to_one_annotator():
 
 
 def test_never_serves_a_skipped_item_again_to_the_same_annotator():
-    # Given one item, skipped by the annotator
+    # Given one item, skipped by the annotator (another has not started yet)
     project = make_project(k=3)
     add_items(project, 1)
     annotator = add_member(project)
+    other = add_member(project)
     assignment = next_for(project, annotator)
     assignment_skip(project=project, user=annotator, assignment_id=assignment.pk)
     # When they ask again
     again = next_for(project, annotator)
     # Then nothing is left for them, while another annotator still gets the item
     assert again is None
-    assert next_for(project, add_member(project)).item_id == assignment.item_id
+    assert next_for(project, other).item_id == assignment.item_id
 
 
 def test_never_more_than_k_live_annotations_plus_unexpired_leases():

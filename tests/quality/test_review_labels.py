@@ -6,8 +6,9 @@ import pytest
 from annotation.errors import NotFound, ValidationFailed
 from annotation.jobs import JobContext
 from annotation.models import Annotation, Item, ItemStatus, Job, JobKind, Label
+from annotation.selectors import label_values_for
 from quality import services as quality_services
-from quality.adapters import label_values_for, project_data_load
+from quality.adapters import project_data_load
 from quality.models import LabelExample, LabelSchemaChange, QualityReport
 from quality.review import services
 from quality.review.selectors import compose_mappings, label_examples_for, label_mapping_for

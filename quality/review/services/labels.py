@@ -1,10 +1,10 @@
 """Label-schema changes (add, rename, merge) with history, and label examples for the guideline.
 
-Annotations are never rewritten: a rename or merge retires the old ``Label`` rows and records the mapping
-(old value → new value) in a ``LabelSchemaChange``; the quality adapter applies it when it reads labels, and a
-quality run is enqueued so consensus and agreement are recomputed on the mapped labels. ``Item.final_label``
-and ``consensus_label`` are derived values, so they are moved to the new value at once (the decisions that set
-them keep the old value).
+Annotations are never rewritten: a rename or merge retires the old ``Label`` rows, records the mapping (old value
+→ new value) in a ``LabelSchemaChange`` for history and on the retired rows (``Label.replaced_by``), where every
+app's vote counts read it (``annotation.selectors.label_schema_for``); a quality run is enqueued so consensus and
+agreement are recomputed on the mapped labels. ``Item.final_label`` and ``consensus_label`` are derived values,
+so they are moved to the new value at once (the decisions that set them keep the old value).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db.models import Max
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
+from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, labels_retire, project_lock
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
 from quality.review.selectors import json_list_has
 from quality.services import quality_run_create
@@ -171,12 +171,12 @@ def label_rename(
         raise ValidationFailed("The new name is the same as the old one.", field="to")
     if Label.objects.filter(project=project, value=to).exists():
         raise ValidationFailed(f"The label {to!r} already exists; merge into it instead.", field="to")
-    Label.objects.filter(pk=old.pk).update(is_active=False)
+    mapping = {old.value: to}
+    labels_retire(project=project, mapping=mapping)
     new = Label.objects.create(
         project=project, value=to, hotkey=old.hotkey, description=old.description, order=old.order
     )
     _move_examples(sources=[old], target=new)
-    mapping = {old.value: to}
     _remap_items(project=project, mapping=mapping)
     job, message = _recompute_quality(project=project, user=author)
     change = LabelSchemaChange.objects.create(
@@ -223,9 +223,9 @@ def label_merge(
         raise ValidationFailed(
             "A classification project needs at least two labels after the merge.", field="labels"
         )
-    Label.objects.filter(pk__in=[active[value].pk for value in sources]).update(is_active=False)
-    _move_examples(sources=[active[value] for value in sources], target=active[into])
     mapping = {value: into for value in sources}
+    labels_retire(project=project, mapping=mapping)
+    _move_examples(sources=[active[value] for value in sources], target=active[into])
     _remap_items(project=project, mapping=mapping)
     job, message = _recompute_quality(project=project, user=author)
     change = LabelSchemaChange.objects.create(
