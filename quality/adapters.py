@@ -19,10 +19,10 @@ from django.db.models import Exists, OuterRef
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
-from annotation.models import Annotation, Item, ItemStatus, Label, Project
+from annotation.models import Annotation, Item, ItemStatus, Project
+from annotation.selectors import label_schema_for  # [review mapping]
 from quality.metrics.table import AnnotationTable
 from quality.models import ItemQuality, QualityReport
-from quality.review.selectors import label_mapping_for  # [review mapping]
 
 CHUNK = 20_000
 _FLUSH = 200_000
@@ -62,29 +62,6 @@ class ProjectData:
     @property
     def multi_label(self) -> bool:
         return self.table.multi_label
-
-
-def label_values_for(*, project: Project) -> list[str]:
-    """Class order: active labels in their display order, then retired ones (old annotations may use them)."""
-    # [review mapping] Labels merged or renamed away (quality.review) are aliases of their target, not classes.
-    mapped = label_mapping_for(project=project)
-    return [
-        value
-        for value in Label.objects.filter(project=project).order_by("-is_active", "order", "id").values_list(
-            "value", flat=True
-        )
-        if value not in mapped
-    ]
-
-
-def label_index_for(*, project: Project, label_values: list[str]) -> dict[str, int]:
-    """[review mapping] Class index of each label value as annotations and gold labels store it: a value merged
-    or renamed away reads as its current target (annotations are never rewritten; the mapping is applied here)."""
-    index = {value: position for position, value in enumerate(label_values)}
-    for source, target in label_mapping_for(project=project).items():
-        if target in index:
-            index.setdefault(source, index[target])
-    return index
 
 
 def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
@@ -233,8 +210,9 @@ def _load_annotations(project: Project, index: dict[str, int], multi_label: bool
 
 def project_data_load(*, project: Project) -> ProjectData:
     """Read everything a quality run needs in three queries (labels, items, annotations), streamed in chunks."""
-    label_values = label_values_for(project=project)
-    index = label_index_for(project=project, label_values=label_values)  # [review mapping]
+    # [review mapping] Labels merged or renamed away are aliases of their target, not classes.
+    schema = label_schema_for(project=project)
+    label_values, index = schema.values, schema.index
     multi_label = project.multi_label
     items = _load_items(project, index, multi_label)
     ann = _load_annotations(project, index, multi_label)
@@ -525,8 +503,9 @@ def item_votes_load(*, project: Project, item_id: int) -> ItemVotes | None:
     item = Item.objects.select_for_update().filter(project=project, pk=item_id).first()
     if item is None:
         return None
-    label_values = label_values_for(project=project)
-    index = label_index_for(project=project, label_values=label_values)  # [review mapping]
+    # [review mapping] Labels merged or renamed away are aliases of their target, not classes.
+    schema = label_schema_for(project=project)
+    label_values, index = schema.values, schema.index
     params = (
         QualityReport.objects.filter(project=project)
         .order_by("-created_at", "-id")

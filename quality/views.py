@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
 from annotation.permissions import project_for_role
+from annotation.selectors import label_values_for
 from quality import selectors, services
-from quality.adapters import label_values_for
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct

@@ -37,7 +37,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from activelearning.models import ModelVersion
-from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Label, Project
+from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list, project_status_counts
 from quality.dashboard.figures import DaySpan
@@ -94,10 +94,6 @@ def status_counts_live(*, project: Project) -> dict[str, int]:
 def status_counts(*, project: Project) -> dict[str, int]:
     """``status_counts_live``, cached briefly on large projects (``_counts_cached``)."""
     return _counts_cached(f"dashboard:status:v1:{project.pk}", lambda: status_counts_live(project=project))
-
-
-def label_values(*, project: Project) -> list[str]:
-    return list(Label.objects.filter(project=project, is_active=True).order_by("order", "id").values_list("value", flat=True))
 
 
 def bucket_for(*, project: Project, today: date | None = None) -> str:

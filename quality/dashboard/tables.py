@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from annotation.models import Project
 from annotation.models.item import ItemStatus
+from annotation.selectors import label_values_for
 from quality.dashboard import figures, selectors
 from quality.dashboard.figures import DaySpan, Table
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
@@ -71,7 +72,7 @@ class DashboardSource:
 
     @cached_property
     def labels(self) -> list[str]:
-        return selectors.label_values(project=self.project)
+        return label_values_for(project=self.project)
 
     @cached_property
     def imported(self) -> dict[date, int]:

@@ -17,6 +17,7 @@ from django.db.models.functions import RowNumber
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
 from annotation.models.item import OPEN_STATUSES
+from annotation.selectors import label_schema_for
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import ItemQuality, LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 
@@ -55,14 +56,9 @@ def compose_mappings(mappings: list[dict[str, str]]) -> dict[str, str]:
 
 
 def label_mapping_for(*, project: Project | int) -> dict[str, str]:
-    """Old label value → current value, from every merge and rename of the project (one query)."""
-    project_id = project if isinstance(project, int) else project.pk
-    rows = (
-        LabelSchemaChange.objects.filter(project_id=project_id)
-        .order_by("created_at", "id")
-        .values_list("mapping", flat=True)
-    )
-    return compose_mappings([row for row in rows if row])
+    """Old label value → current value, from every merge and rename of the project (one query): the mapping of
+    ``annotation.selectors.label_schema_for``, which every app's vote counts use."""
+    return label_schema_for(project=project).mapping
 
 
 def map_label(value, mapping: dict[str, str]):
