@@ -191,20 +191,21 @@ def page_figures_match(world: World, browser, annotator_browser, annotator) -> l
     open_issues = sum(1 for i in items if i["is_label_issue"] and i["status"] not in CLOSED)
     report_response = api.call("GET", world.path("quality/"), expect=(200, 404))
     report = report_response.json() if report_response.status_code == 200 else None
-    if report is None and any(i["is_label_issue"] for i in items):
-        found.append(f"API: {sum(i['is_label_issue'] for i in items)} items are label issues before any quality run")
-
     base = world.base
     dashboard = page_figures(browser, f"{base}/projects/{pid}/dashboard/", found)
     same("dashboard total items", dashboard, ("id:total-items",), len(items))
     same("dashboard review-queue figure vs review-queue count", dashboard, QUEUE_NOW, queue_count)
-    tile = dashboard.number("problem:open label issues")
+    tile_key = next((k for k in ("problem:open label issues now", "problem:open label issues")
+                     if k in dashboard.text), None)
+    tile = dashboard.number(tile_key) if tile_key else None
     if report is None:
         if tile:
-            found.append(f"dashboard tile 'open label issues' shows {tile} before any quality run")
+            found.append(f"dashboard tile '{tile_key}' shows {tile} before any quality run")
     elif tile != open_issues:
-        found.append(f"dashboard tile 'open label issues': page shows {tile}, the API's open items with "
+        found.append(f"dashboard tile '{tile_key}': page shows {tile}, the API's open items with "
                      f"is_label_issue: {open_issues}")
+    same("dashboard tile 'items in the review queue now'", dashboard, ("problem:items in the review queue now",),
+         queue_count, required=False)
     waiting = dashboard.number("problem:waiting for review")
     if waiting is not None and waiting != counts.get("needs_review"):
         found.append(f"dashboard tile 'waiting for review' (status needs_review): page shows {waiting}, "

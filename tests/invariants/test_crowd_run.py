@@ -4,7 +4,6 @@ each step the invariants of ``checks`` are evaluated on what the API and the pag
 every violation found, grouped by invariant."""
 
 import random
-import time
 from collections import defaultdict
 
 import pytest
@@ -43,7 +42,6 @@ def _latest_version(world) -> dict:
 
 def test_a_crowd_run_keeps_every_invariant(server):
     # Given a text project (k=3, gold items) and a crowd of 10 with two consistent liars and a random clicker
-    T0 = time.monotonic()
     rng = random.Random(1405)
     rows = _rows()
     gold = {row["external_id"] for row in rows[10:13]}
@@ -55,13 +53,10 @@ def test_a_crowd_run_keeps_every_invariant(server):
     watcher_pages = browser_session(server.base, watcher.name, PASSWORD)
     found: dict[str, list[str]] = defaultdict(list)
 
-    def lap(what):
-        print("LAP", what, round(time.monotonic() - T0, 1), flush=True)
 
     def pages(step: str) -> None:
         found[f"3 page figure = API figure ({step})"] += checks.page_figures_match(
             world, manager_pages, watcher_pages, watcher)
-        lap("pages " + step)
 
     def quality_checks(step: str, *, with_model: bool) -> None:
         items, details = checks.snapshot(world)
@@ -71,24 +66,19 @@ def test_a_crowd_run_keeps_every_invariant(server):
         if with_model:
             found[f"2 model_disagrees iff model top != consensus ({step})"] += checks.model_disagrees_exactly(
                 items, details)
-        lap("checks " + step)
         pages(step)
 
     pages("before any quality run")
 
     # When the crowd labels until nothing is left for anyone
     label_until_done(world, rng)
-    lap("labelled")
     found["5 nothing in_progress when next is 204 for all"] += checks.queue_finished(world)
 
     # and a quality run without a model, then a model and a second run
     world.manager.run_job(world.path("quality-runs/"), {"n_boot": 10})
-    lap("run 1")
     quality_checks("run without a model", with_model=False)
     world.manager.run_job(world.path("model/train/"))
-    lap("train 1")
     world.manager.run_job(world.path("quality-runs/"), {"n_boot": 10})
-    lap("run 2")
     quality_checks("run with a model", with_model=True)
 
     # and two labels are merged (the quality run it starts and a retrained model count the same votes)
@@ -101,7 +91,6 @@ def test_a_crowd_run_keeps_every_invariant(server):
     else:
         world.manager.run_job(world.path("quality-runs/"), {"n_boot": 10})
     world.manager.run_job(world.path("model/train/"))
-    lap("merge + train 2")
     after = checks.vote_counts(world)
     found["6 a label merge changes no vote count"] += checks.merge_keeps_votes(before, after, mapping)
     pages("after the merge")
@@ -133,7 +122,6 @@ def test_a_crowd_run_keeps_every_invariant(server):
             majority = max(row["votes"], key=lambda v: v["votes"])["label"] if row["votes"] else truth
             body = {"item": row["id"], "action": "accept", "label": mapping.get(majority, majority)}
         world.manager.post(world.path("reviews/"), body)
-    lap("review")
     pages("after review")
 
     # and two versions are frozen: the default policy, and accepted items only
@@ -143,7 +131,6 @@ def test_a_crowd_run_keeps_every_invariant(server):
     world.manager.run_job(world.path("dataset-versions/"), {"name": "accepted", "accepted_only": True, "seed": 1})
     found["8 export = accepted items, labels = API final labels (accepted only)"] += checks.export_matches(
         world, _latest_version(world), accepted_only=True)
-    lap("freeze")
 
     # Then no invariant was broken anywhere along the way
     assert not any(found.values()), "\n" + checks.report(found)
