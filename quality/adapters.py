@@ -314,8 +314,9 @@ def item_features_load(*, project: Project, item_ids: np.ndarray) -> np.ndarray 
 @dataclass(frozen=True)
 class ItemResults:
     """Per-item results in the item order of :class:`ProjectData`. ``consensus`` holds JSON values (a label
-    value, a sorted list of values for multi-label, or None); ``route`` marks items to move from
-    ``labelled`` to ``needs_review``."""
+    value, a sorted list of values for multi-label, or None); ``is_issue`` marks labels that are probably wrong;
+    ``route`` marks items to move from ``labelled`` to ``needs_review`` (any reason to look); ``model_label``
+    is the checking model's top label (a label value, or None where the item was not model-checked)."""
 
     item_ids: np.ndarray
     consensus: list
@@ -326,6 +327,10 @@ class ItemResults:
     reasons: list[list[str]]
     severity: np.ndarray
     route: np.ndarray
+    model_label: list | None = None
+    #: the consensus method's top label where no annotator chose it (a label value, else None); None for all
+    #: items of multi-label runs
+    suggestion: list | None = None
 
 
 def _float(value: float) -> float | None:
@@ -333,7 +338,8 @@ def _float(value: float) -> float | None:
 
 
 def _rows(results: ItemResults) -> Iterable[tuple]:
-    """(id, label JSON text, confidence, tie, label quality, issue, reasons JSON text, severity, route).
+    """(id, label JSON text, confidence, tie, label quality, issue, reasons JSON text, severity, route, model
+    label JSON text).
 
     Labels and reason lists repeat across items, so their JSON text is encoded once per distinct value.
     """
@@ -343,12 +349,17 @@ def _rows(results: ItemResults) -> Iterable[tuple]:
     quality = results.label_quality.tolist()
     severity = results.severity.tolist()
     tie, issue, route = results.is_tie.tolist(), results.is_issue.tolist(), results.route.tolist()
-    for i, pk in enumerate(results.item_ids.tolist()):
-        label = results.consensus[i]
+    model_labels = results.model_label or [None] * len(results.consensus)
+
+    def encoded(label):
         key = tuple(label) if isinstance(label, list) else label
         text = label_json.get(key)
         if text is None and label is not None:
             text = label_json[key] = json.dumps(label)
+        return text
+
+    for i, pk in enumerate(results.item_ids.tolist()):
+        text = encoded(results.consensus[i])
         reasons = tuple(results.reasons[i])
         reasons_text = reasons_json.get(reasons)
         if reasons_text is None:
@@ -362,8 +373,10 @@ def _rows(results: ItemResults) -> Iterable[tuple]:
             qual if math.isfinite(qual) else None,
             bool(issue[i]),
             reasons_text,
-            severity[i] if issue[i] else 0.0,
+            # Items with only a reason to look keep their severity: it orders them in the review queue.
+            severity[i],
             bool(route[i]),
+            encoded(model_labels[i]),
         )
 
 
@@ -378,19 +391,19 @@ def item_results_write(*, report_id: int, results: ItemResults) -> None:
         table = ItemQuality._meta.db_table
         sql = (
             f"COPY {table} (report_id, item_id, consensus_label, confidence, is_tie, label_quality, is_issue, "
-            "reasons, severity) FROM STDIN"
+            "reasons, severity, model_label) FROM STDIN"
         )
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for pk, label, conf, tie, quality, issue, reasons, severity, _ in _rows(results):
-                copy.write_row((report_id, pk, label, conf, tie, quality, issue, reasons, severity))
+            for pk, label, conf, tie, quality, issue, reasons, severity, _, model in _rows(results):
+                copy.write_row((report_id, pk, label, conf, tie, quality, issue, reasons, severity, model))
         return
     batch = []
-    for pk, label, conf, tie, quality, issue, reasons, severity, _ in _rows(results):
+    for pk, label, conf, tie, quality, issue, reasons, severity, _, model in _rows(results):
         batch.append(
             ItemQuality(
                 report_id=report_id, item_id=pk, consensus_label=None if label is None else json.loads(label),
                 confidence=conf, is_tie=tie, label_quality=quality, is_issue=issue, reasons=json.loads(reasons),
-                severity=severity,
+                severity=severity, model_label=None if model is None else json.loads(model),
             )
         )
         if len(batch) >= 2000:
@@ -402,21 +415,24 @@ def item_results_write(*, report_id: int, results: ItemResults) -> None:
 
 _ITEM_FIELDS = (
     "consensus_label", "consensus_confidence", "label_quality", "is_label_issue", "issue_kinds", "issue_severity",
+    "flag_model", "flag_model_label",
 )
 
 
-def items_denormalise(*, results: ItemResults, snapshot_at) -> int:
+def items_denormalise(*, results: ItemResults, snapshot_at, flag_model: str = "") -> int:
     """Copy results onto the Item rows and move routed ``labelled`` items to ``needs_review``.
 
     Items updated after ``snapshot_at`` (when the run started reading) are left alone: the per-item update
     already wrote fresher values from votes this run did not see. Only ``labelled`` items move, so a reviewer's
-    decision taken meanwhile stands. Returns how many items moved. Precondition: inside the caller's transaction.
+    decision taken meanwhile stands. ``flag_model`` names the model whose top labels ``results.model_label``
+    holds; items without one get "". Returns how many items moved. Precondition: inside the caller's
+    transaction.
     """
     if not results.item_ids.size:
         return 0
     now = timezone.now()
     if _is_postgres():
-        return _denormalise_postgres(results, now, snapshot_at)
+        return _denormalise_postgres(results, now, snapshot_at, flag_model)
     moved = 0
     rows = list(_rows(results))
     for start in range(0, len(rows), 1000):
@@ -429,9 +445,10 @@ def items_denormalise(*, results: ItemResults, snapshot_at) -> int:
             Item(
                 pk=pk, consensus_label=None if label is None else json.loads(label), consensus_confidence=conf,
                 label_quality=quality, is_label_issue=issue, issue_kinds=json.loads(reasons),
-                issue_severity=severity, updated_at=now,
+                issue_severity=severity, flag_model=flag_model if model is not None else "",
+                flag_model_label=None if model is None else json.loads(model), updated_at=now,
             )
-            for pk, label, conf, _tie, quality, issue, reasons, severity, _route in chunk
+            for pk, label, conf, _tie, quality, issue, reasons, severity, _route, model in chunk
         ]
         Item.objects.bulk_update(objs, [*_ITEM_FIELDS, "updated_at"])
         routed = [row[0] for row in chunk if row[8]]
@@ -442,7 +459,7 @@ def items_denormalise(*, results: ItemResults, snapshot_at) -> int:
     return moved
 
 
-def _denormalise_postgres(results: ItemResults, now, snapshot_at) -> int:
+def _denormalise_postgres(results: ItemResults, now, snapshot_at, flag_model: str) -> int:
     # One COPY into a temporary table and one UPDATE … FROM (bench/results/quality_scale.md: Django's
     # bulk_update needs seconds per thousand rows here). Rows whose values did not change are not rewritten,
     # which keeps re-runs cheap.
@@ -451,14 +468,16 @@ def _denormalise_postgres(results: ItemResults, now, snapshot_at) -> int:
         cursor.execute(
             "CREATE TEMPORARY TABLE quality_item_results (id bigint PRIMARY KEY, consensus_label jsonb, "
             "consensus_confidence double precision, label_quality double precision, is_label_issue boolean, "
-            "issue_kinds jsonb, issue_severity double precision, route boolean, move boolean NOT NULL DEFAULT false) "
-            "ON COMMIT DROP"
+            "issue_kinds jsonb, issue_severity double precision, route boolean, flag_model varchar(120), "
+            "flag_model_label jsonb, move boolean NOT NULL DEFAULT false) ON COMMIT DROP"
         )
         columns = "id, consensus_label, consensus_confidence, label_quality, is_label_issue, issue_kinds, " \
-            "issue_severity, route"
+            "issue_severity, route, flag_model, flag_model_label"
         with cursor.cursor.copy(f"COPY quality_item_results ({columns}) FROM STDIN") as copy:
-            for pk, label, conf, _tie, quality, issue, reasons, severity, route in _rows(results):
-                copy.write_row((pk, label, conf, quality, issue, reasons, severity, route))
+            for pk, label, conf, _tie, quality, issue, reasons, severity, route, model in _rows(results):
+                copy.write_row(
+                    (pk, label, conf, quality, issue, reasons, severity, route, flag_model if model else "", model)
+                )
         # Mark the moves in the (unlogged, cheap) temporary table, so the items get one UPDATE, not two.
         cursor.execute(
             f"UPDATE quality_item_results AS t SET move = true FROM {item_table} AS i "
@@ -472,11 +491,13 @@ def _denormalise_postgres(results: ItemResults, now, snapshot_at) -> int:
             f"UPDATE {item_table} AS i SET consensus_label = t.consensus_label, "
             "consensus_confidence = t.consensus_confidence, label_quality = t.label_quality, "
             "is_label_issue = t.is_label_issue, issue_kinds = t.issue_kinds, issue_severity = t.issue_severity, "
+            "flag_model = t.flag_model, flag_model_label = t.flag_model_label, "
             "status = CASE WHEN t.move AND i.status = %s THEN %s ELSE i.status END, updated_at = %s "
             "FROM quality_item_results AS t WHERE i.id = t.id AND i.updated_at <= %s "
             "AND (t.move OR (i.consensus_label, i.consensus_confidence, i.label_quality, i.is_label_issue, "
-            "i.issue_kinds, i.issue_severity) IS DISTINCT FROM (t.consensus_label, t.consensus_confidence, "
-            "t.label_quality, t.is_label_issue, t.issue_kinds, t.issue_severity))",
+            "i.issue_kinds, i.issue_severity, i.flag_model, i.flag_model_label) IS DISTINCT FROM "
+            "(t.consensus_label, t.consensus_confidence, t.label_quality, t.is_label_issue, t.issue_kinds, "
+            "t.issue_severity, t.flag_model, t.flag_model_label))",
             [ItemStatus.LABELLED.value, ItemStatus.NEEDS_REVIEW.value, now, snapshot_at],
         )
         cursor.execute("DROP TABLE quality_item_results")
@@ -552,8 +573,30 @@ def item_votes_load(*, project: Project, item_id: int) -> ItemVotes | None:
     )
 
 
+def item_suggestions_write(*, project_id: int, results: ItemResults, snapshot_at) -> int:
+    """Store ``results.suggestion`` on the items (clearing older suggestions of the project's other items).
+
+    Call before :func:`items_denormalise`: like it, items updated after ``snapshot_at`` keep what the per-item
+    update wrote, and ``updated_at`` is left for it to set. One UPDATE per distinct suggested label plus one to
+    clear; returns how many items carry a suggestion.
+    """
+    by_label: dict[str, list[int]] = {}
+    suggestions = results.suggestion or []
+    for pk, value in zip(results.item_ids.tolist(), suggestions, strict=False):
+        if value is not None:
+            by_label.setdefault(json.dumps(value), []).append(pk)
+    stale = Item.objects.filter(project_id=project_id, consensus_suggestion__isnull=False, updated_at__lte=snapshot_at)
+    stale.exclude(pk__in=[pk for pks in by_label.values() for pk in pks]).update(consensus_suggestion=None)
+    for text, pks in by_label.items():
+        for start in range(0, len(pks), CHUNK):
+            Item.objects.filter(pk__in=pks[start : start + CHUNK], updated_at__lte=snapshot_at).update(
+                consensus_suggestion=json.loads(text)
+            )
+    return sum(len(pks) for pks in by_label.values())
+
+
 def item_consensus_write(*, item: Item, consensus, confidence: float | None, is_issue: bool, reasons: list[str],
-                         severity: float, route: bool) -> bool:
+                         severity: float, route: bool, suggestion=None) -> bool:
     """Store one item's consensus fields; move it to ``needs_review`` when routed and ``labelled``.
     Returns whether it moved."""
     fields = {
@@ -561,7 +604,8 @@ def item_consensus_write(*, item: Item, consensus, confidence: float | None, is_
         "consensus_confidence": confidence,
         "is_label_issue": is_issue,
         "issue_kinds": reasons,
-        "issue_severity": severity if is_issue else 0.0,
+        "issue_severity": severity,
+        "consensus_suggestion": suggestion,
         "updated_at": timezone.now(),
     }
     moved = route and item.status == ItemStatus.LABELLED

@@ -35,6 +35,7 @@ REASON_TEXT = {
     "near_duplicate_conflict": "near-duplicate conflict",
     "profile_flag": "profiling flag",
     "unsure_or_unusable": "unsure or unusable",
+    "model_overrides_annotators": "consensus method overrides the annotators",
 }
 
 
@@ -491,7 +492,7 @@ def table_problems(src: DashboardSource) -> Table:
 
 
 def table_issue_kinds(src: DashboardSource) -> Table:
-    table = Table("issue_kinds", "Label issues by reason", ["reason", "items", "link"])
+    table = Table("issue_kinds", "Items by review reason", ["reason", "items", "link"])
     if not src.has_quality_run:
         return table
     for kind in REASON_CODES:

@@ -5,15 +5,23 @@ Reasons are stored as a bitmask (int64 per item); bit ``i`` is ``REASON_CODES[i]
 ==========================  =========================================================================  ======
 code                        flagged when                                                               weight
 ==========================  =========================================================================  ======
-``model_disagrees``         cleanlab ``find_label_issues`` on out-of-sample ``pred_probs`` flags the   0.9
-                            consensus label (the model confidently prefers another class)
+``model_disagrees``         the model's top class (argmax of ``pred_probs``, lowest class on a tie)     0.9
+                            differs from the consensus label
 ``low_consensus_confidence`` consensus confidence < ``confidence_threshold``                           0.7
 ``annotators_split``        ≥ 2 votes and the winner holds at most ``split_share`` of them             0.6
 ``gold_mismatch``           a gold label exists and the consensus differs                              1.0
 ``near_duplicate_conflict`` a near-duplicate group's members carry different consensus labels          0.8
 ``profile_flag``            the caller's profiling flagged the item (corrupt, silent, empty…)           0.4
 ``unsure_or_unusable``      at least one annotator marked the item unsure or unusable                  0.5
+``model_overrides_annotators`` the consensus method's top label has fewer votes than the most-voted  0.8
+                            label (set by the quality engine, see ``consensus_votes``)
 ==========================  =========================================================================  ======
+
+Reasons say why an item is worth a look; only some of them say the label is probably wrong. ``is_label_issue``
+is set for exactly two: cleanlab ``find_label_issues`` (``prune_by_noise_rate``) on out-of-sample ``pred_probs``
+flags the consensus label — a subset of ``model_disagrees``, since cleanlab never flags a label the model ranks
+first — or the consensus differs from a gold label. A split vote, low confidence, a profile flag or a
+near-duplicate conflict routes an item to review without calling its label wrong.
 
 Severity (noisy-OR, in [0, 1]): ``1 − Π_r (1 − weight_r · strength_r)`` over the item's reasons, where strength
 is 1 − label quality (model), 1 − confidence (low confidence), 1 − winner's vote share (split), 1 for gold and
@@ -43,7 +51,9 @@ __all__ = [
     "find_label_issues_from_features",
 ]
 
-REASON_WEIGHTS = np.array([0.9, 0.7, 0.6, 1.0, 0.8, 0.4, 0.5])
+# The last weight is ``model_overrides_annotators``, which the quality engine sets after the consensus (it is
+# about how the consensus was chosen, not about the label against other evidence).
+REASON_WEIGHTS = np.array([0.9, 0.7, 0.6, 1.0, 0.8, 0.4, 0.5, 0.8])
 
 
 @dataclass(frozen=True)
@@ -51,21 +61,27 @@ class LabelIssues:
     """Per-item issue flags.
 
     Attributes:
-        is_issue: bool ``(n_items,)``, any reason present.
-        severity: float ``(n_items,)`` in [0, 1] (formula in the module docstring); 0 when not an issue.
+        needs_review: bool ``(n_items,)``, any reason present.
+        is_label_issue: bool ``(n_items,)``, the label is probably wrong: cleanlab's pruning flags it on the
+            model's probabilities, or it differs from the gold label (module docstring).
+        severity: float ``(n_items,)`` in [0, 1] (formula in the module docstring); 0 without a reason.
         label_quality: float ``(n_items,)`` cleanlab self-confidence of the consensus label; NaN without a
             model or without a consensus label.
         reasons: int64 ``(n_items,)`` bitmask over :data:`REASON_CODES`; decode with :func:`decode_reasons`.
+        model_label: int64 ``(n_items,)`` the model's top class, the one ``model_disagrees`` compares with the
+            consensus; ``-1`` where the item was not model-checked (no probabilities or no consensus).
     """
 
-    is_issue: np.ndarray
+    needs_review: np.ndarray
+    is_label_issue: np.ndarray
     severity: np.ndarray
     label_quality: np.ndarray
     reasons: np.ndarray
+    model_label: np.ndarray
 
     def review_order(self) -> np.ndarray:
-        """Indices of the issues, most severe first; equal severity keeps item order."""
-        issues = np.flatnonzero(self.is_issue)
+        """Indices of the items with a reason, most severe first; equal severity keeps item order."""
+        issues = np.flatnonzero(self.needs_review)
         return issues[np.argsort(-self.severity[issues], kind="stable")]
 
 
@@ -91,25 +107,33 @@ def _optional(name: str, values: np.ndarray | None, n: int, dtype: type) -> np.n
     return array
 
 
-def _model_strength(
+def _model_check(
     label: np.ndarray, pred_probs: np.ndarray, filter_by: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """(flag strength, label quality) from cleanlab on the items that have a consensus label."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(disagreement strength, cleanlab-pruned, label quality, model's top class) on the items that have a
+    consensus label; the other items get 0, False, NaN and -1."""
     n, k = pred_probs.shape
     quality = np.full(n, np.nan)
     strength = np.zeros(n)
+    pruned = np.zeros(n, dtype=bool)
+    top = np.full(n, -1, dtype=np.int64)
     has = np.flatnonzero(label >= 0)
     if has.size == 0:
-        return strength, quality
+        return strength, pruned, quality, top
     quality[has] = get_label_quality_scores(label[has], pred_probs[has])
+    top[has] = pred_probs[has].argmax(axis=1)
+    disagrees = has[top[has] != label[has]]
+    # A disagreeing item whose label the model still finds nearly as likely would get strength ~0; the floor
+    # keeps it visible in the queue.
+    strength[disagrees] = np.maximum(1.0 - quality[disagrees], 0.05)
     # cleanlab's confident-joint estimate needs each class to appear; below that it has nothing to compare.
     if np.unique(label[has]).size == k:
         flagged = cleanlab_find_label_issues(label[has], pred_probs[has], filter_by=filter_by, n_jobs=1)
-        strength[has[flagged]] = 1.0 - quality[has[flagged]]
-        # A flagged item whose label still has the model's top probability would get strength ~0 from a
-        # near-uniform model; the floor keeps it visible in the queue.
-        strength[has[flagged]] = np.maximum(strength[has[flagged]], 0.05)
-    return strength, quality
+        # cleanlab drops issues whose label ties the model's top class within float noise; keeping only
+        # disagreeing items makes "label issue" imply "model disagrees" exactly.
+        pruned[has[flagged]] = True
+        pruned &= strength > 0
+    return strength, pruned, quality, top
 
 
 def _duplicate_strength(label: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -140,6 +164,8 @@ def find_label_issues(
     profile_flag: np.ndarray | None = None,
     unsure_count: np.ndarray | None = None,
     unusable_count: np.ndarray | None = None,
+    model_label: np.ndarray | None = None,
+    label_quality: np.ndarray | None = None,
     confidence_threshold: float = 0.5,
     split_share: float = 0.5,
     filter_by: str = "prune_by_noise_rate",
@@ -148,8 +174,9 @@ def find_label_issues(
 
     Args:
         consensus_label: int ``(n_items,)``, ``-1`` for items without a consensus (never model-checked).
-        pred_probs: out-of-sample ``(n_items, n_classes)`` probabilities; enables ``model_disagrees``. Rows of
-            NaN mark items without model probabilities (they are not model-checked).
+        pred_probs: out-of-sample ``(n_items, n_classes)`` probabilities; enables ``model_disagrees`` and the
+            model half of ``is_label_issue``. Rows of NaN mark items without model probabilities (they are not
+            model-checked).
         consensus_confidence: float ``(n_items,)`` (NaN ignored); enables ``low_consensus_confidence``.
         vote_counts: int ``(n_items, n_classes)`` (``AnnotationTable.counts()``); enables ``annotators_split``
             and scales ``unsure_or_unusable`` by the number of annotators.
@@ -157,6 +184,12 @@ def find_label_issues(
         duplicate_group: int ``(n_items,)`` near-duplicate group id, ``-1`` for none.
         profile_flag: bool ``(n_items,)``.
         unsure_count, unusable_count: int ``(n_items,)`` annotations marked unsure / unusable.
+        model_label: int ``(n_items,)``, ``-1`` for none: a model's top class kept from an earlier check, for
+            callers without probabilities (the per-item update); ``model_disagrees`` then compares it with the
+            consensus, and ``is_label_issue`` stays False (cleanlab needs the whole project's probabilities).
+            Ignored when ``pred_probs`` is given.
+        label_quality: float ``(n_items,)`` with NaN for unknown: the strength of such a disagreement is
+            1 − this (0.5 when unknown). Only used with ``model_label``.
         confidence_threshold: ``low_consensus_confidence`` below this.
         split_share: ``annotators_split`` when the winner's vote share is at most this.
         filter_by: cleanlab ``find_label_issues`` filter (``prune_by_noise_rate`` won the benchmark).
@@ -168,8 +201,10 @@ def find_label_issues(
     if label.ndim != 1 or not np.issubdtype(label.dtype, np.integer) or (label.size and label.min() < -1):
         raise ValueError("consensus_label must be a 1-D integer array with -1 for 'no consensus'")
     n = label.size
+    given_model_label, given_quality = model_label, label_quality
     strength = np.zeros((len(REASON_CODES), n))
     label_quality = np.full(n, np.nan)
+    pruned = np.zeros(n, dtype=bool)
     if pred_probs is not None:
         raw = np.asarray(pred_probs, dtype=np.float64)
         if raw.ndim != 2 or raw.shape[0] != n:
@@ -180,7 +215,20 @@ def find_label_issues(
         probs[modelled] = require_pred_probs(raw[modelled], n_rows=int(modelled.sum()), n_classes=raw.shape[1])
         if label.size and label.max() >= probs.shape[1]:
             raise ValueError("consensus_label has a class beyond pred_probs' columns")
-        strength[0], label_quality = _model_strength(np.where(modelled, label, -1), probs, filter_by)
+        strength[0], pruned, label_quality, model_label = _model_check(
+            np.where(modelled, label, -1), probs, filter_by
+        )
+    else:
+        model_label = np.full(n, -1, dtype=np.int64)
+        given = _optional("model_label", given_model_label, n, int)
+        if given is not None:
+            known = _optional("label_quality", given_quality, n, float)
+            model_label = np.where((given >= 0) & (label >= 0), given, -1).astype(np.int64)
+            disagrees = (model_label >= 0) & (model_label != label)
+            weakness = np.full(n, 0.5) if known is None else np.where(np.isnan(known), 0.5, 1.0 - known)
+            strength[0] = np.where(disagrees, np.maximum(weakness, 0.05), 0.0)
+            if known is not None:
+                label_quality = known
     confidence = _optional("consensus_confidence", consensus_confidence, n, float)
     if confidence is not None:
         low = (label >= 0) & (np.nan_to_num(confidence, nan=np.inf) < confidence_threshold)
@@ -214,7 +262,15 @@ def find_label_issues(
     flagged = strength > 0
     reasons = (flagged.astype(np.int64) << np.arange(len(REASON_CODES))[:, None]).sum(axis=0)
     severity = 1.0 - np.prod(1.0 - REASON_WEIGHTS[:, None] * strength, axis=0)
-    return LabelIssues(is_issue=reasons > 0, severity=severity, label_quality=label_quality, reasons=reasons)
+    is_label_issue = pruned | (strength[REASON_CODES.index("gold_mismatch")] > 0)
+    return LabelIssues(
+        needs_review=reasons > 0,
+        is_label_issue=is_label_issue,
+        severity=severity,
+        label_quality=label_quality,
+        reasons=reasons,
+        model_label=model_label,
+    )
 
 
 def find_label_issues_from_features(

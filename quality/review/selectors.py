@@ -19,20 +19,30 @@ from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, 
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import label_schema_for
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
-from quality.models import ItemQuality, LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
+from quality.models import (
+    ItemQuality,
+    LabelExample,
+    LabelSchemaChange,
+    QualityReport,
+    ReviewAction,
+    ReviewDecision,
+)
 
 QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
 # Reasons the queue adds to the quality run's issue kinds.
 EXTRA_REASONS = ("comment", "escalated")
 REVIEW_REASONS = (*REASON_CODES, *EXTRA_REASONS)
 REASON_TEXT = {
-    "model_disagrees": "the model confidently prefers another label",
+    "model_disagrees": "the model's top label (named beside it) differs from the consensus",
     "low_consensus_confidence": "consensus confidence below the project's threshold",
     "annotators_split": "annotators split",
     "gold_mismatch": "consensus differs from the gold label",
     "near_duplicate_conflict": "a near duplicate carries another label",
     "profile_flag": "flagged by profiling at import (corrupt, silent, empty, duplicate…)",
     "unsure_or_unusable": "an annotator marked it unsure or unusable",
+    "model_overrides_annotators": "the consensus method ranks above the annotators' most-voted label one with "
+    "fewer votes (or none): the consensus shown is the best label annotators chose, the method's own pick is "
+    "a suggestion, and Accept needs a label chosen by the reviewer",
     "comment": "an annotator left a comment",
     "escalated": "escalated to the guideline",
 }
@@ -124,7 +134,8 @@ def _escalated() -> Exists:
 # Conditions use the Exists expressions themselves, not annotations: an aggregate over an annotated queryset
 # becomes a subquery on PostgreSQL, and its FILTER clauses could not see the annotation columns.
 def _in_queue(project: Project) -> Q:
-    needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | Q(_has_comment())
+    # Any reason the quality layer gave queues an item, not only a probable label error.
+    needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | ~Q(issue_kinds=[]) | Q(_has_comment())
     if project.route_flagged_to_review:
         needs |= ~Q(flags=[])
     # Gold items never leave new/in_progress (they keep being served to measure annotators), so routing cannot
@@ -204,6 +215,56 @@ def review_queue_total(*, project: Project) -> int:
     """How many items are in the review queue now (one query): what every page labels "in the review queue
     now", and the ``count`` of ``GET /api/projects/{pid}/review-queue/`` (the same condition)."""
     return Item.objects.filter(project=project).filter(_in_queue(project)).count()
+
+
+OVERRIDE_REASON = "model_overrides_annotators"
+
+
+def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[int]:
+    """Ids of the items whose consensus Accept must not take by default (one query): the consensus method
+    overrode the annotators (``model_overrides_annotators``), or the stored consensus has a label nobody voted
+    for (stored by an earlier version, or by a run older than a relabel). The reviewer picks their label."""
+    if not items:
+        return set()
+    mapping = label_mapping_for(project=project)
+    voted: dict[int, set] = {item.pk: set() for item in items}
+    rows = Annotation.objects.filter(item__in=[item.pk for item in items], is_live=True).values_list(
+        "item_id", "labels"
+    )
+    for item_id, labels in rows:
+        voted[item_id].update(mapping.get(value, value) for value in labels or [])
+    out = set()
+    for item in items:
+        consensus = map_label(item.consensus_label, mapping)
+        values = consensus if isinstance(consensus, list) else [] if consensus is None else [consensus]
+        if OVERRIDE_REASON in (item.issue_kinds or []) or not set(values) <= voted[item.pk]:
+            out.add(item.pk)
+    return out
+
+
+CONFIDENCE_MEANING = {
+    "majority_vote": "the share of the item's votes that chose the consensus (majority vote)",
+    "dawid_skene": "the probability that the consensus is right under a Dawid–Skene model of each annotator's "
+    "reliability, fitted by the last quality run",
+    "crowdlab": "the probability that the consensus is right under a Dawid–Skene model of each annotator's "
+    "reliability with the model's probabilities as the item's prior (the last quality run, CROWDLAB)",
+}
+
+
+def consensus_confidence_meaning(*, project: Project) -> str:
+    """What ``consensus_confidence`` means for this project's items now (one query). The per-item update keeps
+    the last run's method: its Dawid–Skene parameters when it stored some, else a majority vote."""
+    if project.multi_label:
+        return "the weakest of the per-label vote shares or probabilities behind the label set"
+    report = (
+        QualityReport.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .values("consensus_method", "consensus_params")
+        .first()
+    )
+    if report is None or not report["consensus_params"]:
+        return CONFIDENCE_MEANING["majority_vote"] + ("" if report else "; no quality run yet")
+    return CONFIDENCE_MEANING["crowdlab" if report["consensus_params"].get("item_prior") == "model" else "dawid_skene"]
 
 
 def review_queue_counts(*, project: Project) -> dict[str, int]:

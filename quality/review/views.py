@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from activelearning.selectors import model_version_latest
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Label, Project, Role
 from annotation.panels import panels_for
@@ -19,6 +20,7 @@ from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
 from quality.review.services.labels import REVIEW_KEYS
+from quality.selectors import base_model_column
 
 QUEUE_PAGE_SIZE = 50
 PREVIEW_SHOWN = 20
@@ -89,6 +91,7 @@ def review_queue_page(request, pid: int):
             "project": project,
             "page": page,
             "rows": rows,
+            "base_model_column": base_model_column(project=project, items=[row["item"] for row in rows]),
             "filters": filters,
             "query": urlencode(query),
             "counts": counts,
@@ -102,6 +105,14 @@ def review_queue_page(request, pid: int):
             "max_bulk": MAX_BULK,
         },
     )
+
+
+def _base_model_name(*, project: Project, item) -> str | None:
+    """"Base model vN" when the item has a base-model prediction and the flags name another model (or none)."""
+    if item.predicted_label is None or item.flag_model.startswith("base model"):
+        return None
+    latest = model_version_latest(project=project)
+    return None if latest is None else f"Base model v{latest.version}"
 
 
 @login_required
@@ -127,12 +138,18 @@ def review_item_page(request, pid: int, item_id: int):
     probs = sorted((item.predicted_probs or {}).items(), key=lambda pair: -(pair[1] or 0))[:3]
     labels = _label_buttons(project)
     consensus = selectors.map_label(item.consensus_label, review.mapping)
+    suggestion = selectors.map_label(item.consensus_suggestion, review.mapping)
+    votes = selectors.vote_summary(
+        [[review.mapping.get(value, value) for value in a.labels or []] for a in review.annotations if a.is_live]
+    )
+    must_choose = item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
     config = {
         "project": project.pk,
         "item": item.pk,
         "multiLabel": project.multi_label,
         "labels": [{"value": label["value"], "hotkey": label["hotkey"]} for label in labels],
         "consensus": consensus,
+        "mustChoose": must_choose,
         "nextUrl": item_url(next_id),
         "prevUrl": item_url(previous_id),
         "queueUrl": queue_url,
@@ -145,8 +162,15 @@ def review_item_page(request, pid: int, item_id: int):
             "review": review,
             "item": item,
             "consensus": consensus,
+            "consensus_votes": dict(votes).get(consensus, 0) if isinstance(consensus, str) else None,
+            "n_votes": sum(1 for a in review.annotations if a.is_live and a.labels),
+            "votes": votes,
+            "suggestion": suggestion,
+            "must_choose": must_choose,
+            "confidence_meaning": selectors.consensus_confidence_meaning(project=project),
             "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
             "probs": probs,
+            "base_model_name": _base_model_name(project=project, item=item),
             "labels": labels,
             "current_decision": next((d for d in review.decisions if d.is_current), None),
             "examples_of": [example.label.value for example in review.examples],
@@ -213,11 +237,17 @@ def review_bulk_page(request, pid: int):
     filters = _filters(request)
     item_ids = selectors.review_queue_ids(project=project, filters=filters, limit=MAX_BULK + 1)
     too_many = len(item_ids) > MAX_BULK
-    shown = list(
-        selectors.review_queue(project=project, filters=filters).only(
-            "id", "external_id", "text", "consensus_label"
-        )[:PREVIEW_SHOWN]
-    )
+    queue = selectors.review_queue(project=project, filters=filters)
+    left_out: list = []
+    if action == ReviewAction.ACCEPT and not label and not too_many:
+        # Accepting "each item's consensus" never takes a label the reviewer has not chosen where the consensus
+        # method overrode the annotators: those items are left out, to be decided one by one.
+        candidates = list(queue.filter(pk__in=item_ids).only("id", "external_id", "consensus_label", "issue_kinds"))
+        must_choose = selectors.items_needing_a_chosen_label(project=project, items=candidates)
+        left_out = [item for item in candidates if item.pk in must_choose]
+        item_ids = [pk for pk in item_ids if pk not in must_choose]
+        queue = queue.exclude(pk__in=must_choose)
+    shown = list(queue.only("id", "external_id", "text", "consensus_label")[:PREVIEW_SHOWN])
     return render(
         request,
         "quality/review/bulk_confirm.html",
@@ -235,5 +265,6 @@ def review_bulk_page(request, pid: int):
             "too_many": too_many,
             "max_bulk": MAX_BULK,
             "shown": shown,
+            "left_out": left_out,
         },
     )

@@ -16,9 +16,16 @@ from quality.metrics.agreement_report import AgreementReport, AgreementSummary, 
 from quality.metrics.annotators import annotator_quality
 from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
 from quality.metrics.consensus_oos import cross_val_pred_probs
+from quality.metrics.consensus_votes import voted_consensus
 from quality.metrics.error_analysis import error_analysis
 from quality.metrics.hlp import Estimate, HlpReport, human_level_performance
-from quality.metrics.label_issues import REASON_CODES, decode_reasons, find_label_issues
+from quality.metrics.label_issues import (
+    REASON_CODES,
+    REASON_WEIGHTS,
+    LabelIssues,
+    decode_reasons,
+    find_label_issues,
+)
 from quality.metrics.table import AnnotationTable
 from quality.services.explain import explanations_for
 
@@ -35,6 +42,10 @@ MAX_VERSIONS = 20
 # probabilities (five folds that each see every common class).
 QUALITY_MODEL_MIN_ITEMS = 30
 QUALITY_MODEL_ROUNDS = 2
+# Which model's probabilities the label-issue check (``model_disagrees``, ``is_label_issue``) used; the run stores
+# it with the model's top label per item so every page shows that model's prediction next to the flag.
+CHECK_MODEL_QUALITY = "quality"
+CHECK_MODEL_BASE = "base"
 QUALITY_MODEL_TEXT = (
     "a quality model (logistic regression + 10 nearest neighbours on the items' cached features, 5-fold "
     "out-of-sample on the consensus)"
@@ -77,6 +88,8 @@ class RunOutcome:
     consensus_params: dict
     items: ItemResults
     annotators: list[dict] = field(default_factory=list)
+    #: whose probabilities the model check used: ``CHECK_MODEL_QUALITY``, ``CHECK_MODEL_BASE`` or "" (none)
+    check_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,10 @@ class _Consensus:
     params: dict
     #: probabilities the consensus was computed with, when they should also drive the label-issue check
     model_probs: np.ndarray | None = None
+    #: the method's top class where no annotator chose it (``-1`` elsewhere); None for multi-label projects
+    suggestion: np.ndarray | None = None
+    #: the method's top class has fewer votes than the item's most-voted class
+    overrides: np.ndarray | None = None
 
 
 def _single_consensus(data: ProjectData, method: str, quality_model: QualityModel | None = None) -> _Consensus:
@@ -215,6 +232,7 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
     params: dict = {}
     model_probs = None
     model_prior = False
+    scores = None
     if method == "majority_vote":
         result = majority_vote(table=table)
         fit = None
@@ -232,16 +250,14 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
             refined = iterative_crowdlab(table=scored, fit_predict_oos=quality_model.fit, rounds=QUALITY_MODEL_ROUNDS)
             result, probs = refined.consensus, refined.pred_probs
             model_probs = quality_model.masked(probs)
-        # cleanlab's consensus quality score is a ranking score, not a probability (median ≈ 0.57 on 5 votes
-        # at 99.6 % consensus accuracy in a simulation), so a confidence threshold on it would send most items
-        # to review. The confidence stored and thresholded is the posterior of CROWDLAB's label under a
-        # Dawid–Skene fit that uses the same model probabilities as its item prior.
+        # One posterior decides both the label and its confidence: Dawid–Skene with CROWDLAB's final model
+        # probabilities as each item's prior (the same fit the per-item update continues). CROWDLAB's own label
+        # is the argmax of a weighted average and its quality score a ranking score, not a probability; pairing
+        # that label with this posterior's confidence showed labels at confidence 0.00 wherever the two disagreed. CROWDLAB still supplies the
+        # model probabilities (and the quality model's training labels) and the annotator quality.
         fit = dawid_skene(table=table, item_prior=probs)
         model_prior = True
-        label = result.label.copy()
-        has = label >= 0
-        confidence = np.full(table.n_items, np.nan)
-        confidence[has] = fit.consensus.posteriors[np.flatnonzero(has), label[has]]
+        scores = fit.consensus.posteriors.copy()
         quality = result.annotator_quality
         if fallback.any():
             # The documented fallback: plain Dawid–Skene (no model prior) for labelled items without
@@ -249,13 +265,20 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
             # Its parameters are the ones kept for the per-item update, which sees such items too.
             fit = dawid_skene(table=table)
             model_prior = False
-            label[fallback] = fit.consensus.label[fallback]
-            confidence[fallback] = fit.consensus.confidence[fallback]
+            scores[fallback] = fit.consensus.posteriors[fallback]
             quality = np.where(np.isfinite(quality), quality, fit.consensus.annotator_quality)
-        result = replace(result, label=label, confidence=confidence, annotator_quality=quality)
+        result = replace(result, annotator_quality=quality)
     else:
         fit = dawid_skene(table=table)
         result = fit.consensus
+        scores = fit.consensus.posteriors
+    if scores is None:
+        label, confidence = result.label, result.confidence
+        suggestion = np.full(table.n_items, -1, dtype=np.int64)
+        overrides = np.zeros(table.n_items, dtype=bool)
+    else:
+        voted = voted_consensus(scores=scores, counts=counts, tie_rank=fit.priors)
+        label, confidence, suggestion, overrides = voted.label, voted.confidence, voted.suggestion, voted.overrides
     if fit is not None and fit.confusion.size <= MAX_PARAMS:
         params = {
             "method": "dawid_skene",
@@ -269,13 +292,30 @@ def _single_consensus(data: ProjectData, method: str, quality_model: QualityMode
             # item's stored model probabilities when it has them.
             params["item_prior"] = "model"
     return _Consensus(
-        label=result.label,
-        confidence=result.confidence,
+        label=label,
+        confidence=confidence,
         is_tie=_vote_tie(counts),
         annotator_quality=result.annotator_quality,
         params=params,
         model_probs=model_probs,
+        suggestion=suggestion,
+        overrides=overrides,
     )
+
+
+def _mark_overrides(issues: LabelIssues, route: np.ndarray, consensus: _Consensus) -> tuple[LabelIssues, np.ndarray]:
+    """Add ``model_overrides_annotators`` where the method's top label is not the annotators' most-voted one,
+    and route those items to review: the reviewer decides between the votes and the method."""
+    if consensus.overrides is None or not consensus.overrides.any():
+        return issues, route
+    overrides = consensus.overrides
+    code = REASON_CODES.index("model_overrides_annotators")
+    # Strength: how little the method believes the stored (voted) consensus; a floor keeps a confident
+    # minority win visible.
+    strength = np.where(overrides, np.maximum(1.0 - np.nan_to_num(consensus.confidence, nan=1.0), 0.05), 0.0)
+    severity = 1.0 - (1.0 - issues.severity) * (1.0 - REASON_WEIGHTS[code] * strength)
+    issues = replace(issues, reasons=issues.reasons | (overrides.astype(np.int64) << code), severity=severity)
+    return issues, route | overrides
 
 
 def _multi_consensus(data: ProjectData, method: str) -> _Consensus:
@@ -521,6 +561,7 @@ def run_quality(
     )
 
     progress(0.35, "label issues")
+    check_model = CHECK_MODEL_QUALITY
     if consensus.model_probs is not None:
         probs = consensus.model_probs
     elif quality_model is not None and (consensus.label[quality_model.covered] >= 0).any():
@@ -530,6 +571,7 @@ def run_quality(
         note = f"{note} Label issues are checked with {QUALITY_MODEL_TEXT}."
     else:
         probs = _model_probs(data, consensus.label)
+        check_model = CHECK_MODEL_BASE if probs is not None else ""
     gold_known = (data.gold >= 0).any()
     issues = find_label_issues(
         consensus_label=consensus.label,
@@ -543,10 +585,11 @@ def run_quality(
         unusable_count=data.unusable_count,
         confidence_threshold=review_threshold,
     )
-    route = issues.is_issue.copy()
+    route = issues.needs_review.copy()
     if not route_profile_flags:
         profile_bit = 1 << REASON_CODES.index("profile_flag")
         route &= issues.reasons != profile_bit
+    issues, route = _mark_overrides(issues, route, consensus)
 
     progress(0.45, "agreement")
     agreement = agreement_report(table=table, n_boot=n_boot)
@@ -604,7 +647,7 @@ def run_quality(
         if hlp is None or hlp.gold is None
         else (hlp.gold.human.overall.ci_low, hlp.gold.human.overall.ci_high),
         "model_accuracy": model_accuracy,
-        "n_issues": int(issues.is_issue.sum()),
+        "n_issues": int(issues.is_label_issue.sum()),
     }
     per_label = _per_label(data, agreement, hlp, consensus.label)
     pairwise = [
@@ -623,10 +666,12 @@ def run_quality(
         confidence=consensus.confidence,
         is_tie=consensus.is_tie,
         label_quality=issues.label_quality,
-        is_issue=issues.is_issue,
+        is_issue=issues.is_label_issue,
         reasons=_reason_lists(issues.reasons),
         severity=issues.severity,
         route=route,
+        model_label=_consensus_values(data, issues.model_label),
+        suggestion=None if consensus.suggestion is None else _consensus_values(data, consensus.suggestion),
     )
     scalars = clean(scalars)
     explanations = explanations_for(
@@ -656,4 +701,5 @@ def run_quality(
         consensus_params=consensus.params,
         items=items,
         annotators=annotators,
+        check_model=check_model if probs is not None else "",
     )

@@ -33,6 +33,11 @@ def _model_prior(probs: object, label_values: list[str], *, fallback: np.ndarray
     return row / row.sum()
 
 
+def _label_code(value: object, label_values: list[str]) -> int:
+    """Index of a stored single label value, -1 for none or a value no longer in the label set."""
+    return label_values.index(value) if isinstance(value, str) and value in label_values else -1
+
+
 @transaction.atomic
 def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
     """Recompute one item's consensus from its live votes (Dawid–Skene weights from the last quality run when
@@ -54,6 +59,7 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
         return None
     k = len(votes.label_values)
     counts = None
+    suggestion_code, overrides = -1, False
     if votes.labels.size == 0:
         code, confidence, tie = -1, float("nan"), False
     elif project.multi_label:
@@ -71,9 +77,24 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
             priors=priors,
         )
         code, confidence, tie = single.label, single.confidence, single.is_tie
+        suggestion_code, overrides = single.suggestion, single.overrides
         counts = np.bincount(votes.labels, minlength=k)[None, :]
+    if code < 0:
+        consensus = None
+    elif project.multi_label:
+        consensus = sorted(votes.label_values[c] for c in range(k) if code >> c & 1)
+    else:
+        consensus = votes.label_values[code]
+    unchanged = consensus == votes.item.consensus_label
+    stored_quality = votes.item.label_quality if unchanged and votes.item.label_quality is not None else np.nan
+    # The last run's model check cannot be redone for one item (cleanlab's pruning needs the whole project), but
+    # its model's top label is stored: ``model_disagrees`` is recomputed against the new consensus, and a label
+    # issue the run found stands while the consensus it judged stands.
+    model_code = _label_code(votes.item.flag_model_label, votes.label_values) if not project.multi_label else -1
     issues = find_label_issues(
         consensus_label=np.array([code]),
+        model_label=np.array([model_code]),
+        label_quality=np.array([stored_quality]),
         consensus_confidence=np.array([confidence]),
         vote_counts=counts,
         gold_label=np.array([votes.gold]),
@@ -83,14 +104,16 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
         confidence_threshold=project.review_confidence_threshold,
     )
     reasons = list(decode_reasons(issues.reasons)[0])
-    is_issue = bool(issues.is_issue[0])
-    route = is_issue and (project.route_flagged_to_review or reasons != ["profile_flag"])
-    if code < 0:
-        consensus = None
-    elif project.multi_label:
-        consensus = sorted(votes.label_values[c] for c in range(k) if code >> c & 1)
-    else:
-        consensus = votes.label_values[code]
+    if overrides:
+        reasons.append("model_overrides_annotators")
+    kept = (
+        votes.item.is_label_issue
+        and unchanged
+        and "model_disagrees" in reasons
+        and "model_disagrees" in (votes.item.issue_kinds or [])
+    )
+    is_issue = bool(issues.is_label_issue[0]) or kept
+    route = bool(reasons) and (project.route_flagged_to_review or reasons != ["profile_flag"])
     moved = item_consensus_write(
         item=votes.item,
         consensus=consensus,
@@ -99,5 +122,9 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
         reasons=reasons,
         severity=float(issues.severity[0]),
         route=route,
+        suggestion=votes.label_values[suggestion_code] if suggestion_code >= 0 else None,
     )
-    return {"consensus": consensus, "confidence": confidence, "tie": tie, "reasons": reasons, "moved": moved}
+    return {
+        "consensus": consensus, "confidence": confidence, "tie": tie, "reasons": reasons, "moved": moved,
+        "suggestion": votes.label_values[suggestion_code] if suggestion_code >= 0 else None,
+    }

@@ -10,11 +10,18 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from activelearning.selectors import model_version_latest
 from annotation.errors import Conflict, ValidationFailed
 from annotation.jobs import JobContext, job_create
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project
 from annotation.services.projects import project_lock
-from quality.adapters import item_features_load, item_results_write, items_denormalise, project_data_load
+from quality.adapters import (
+    item_features_load,
+    item_results_write,
+    item_suggestions_write,
+    items_denormalise,
+    project_data_load,
+)
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 
 if TYPE_CHECKING:
@@ -94,12 +101,32 @@ def _report_fields(outcome: RunOutcome) -> dict:
     return fields
 
 
+def flag_model_name(*, check_model: str, run_number: int, base_version: int | None) -> str:
+    """How pages name the model whose predictions the label-issue check used ("" when none was)."""
+    # Imported here: the engine module pulls in scikit-learn and cleanlab, which web processes never need.
+    from quality.services.engine import CHECK_MODEL_BASE, CHECK_MODEL_QUALITY
+
+    if check_model == CHECK_MODEL_QUALITY:
+        return f"quality model · run #{run_number}"
+    if check_model == CHECK_MODEL_BASE:
+        return "base model" if base_version is None else f"base model v{base_version}"
+    return ""
+
+
 @transaction.atomic
-def quality_results_store(*, job: Job, outcome: RunOutcome, snapshot_at) -> tuple[QualityReport, int]:
+def quality_results_store(
+    *, job: Job, outcome: RunOutcome, snapshot_at, base_version: int | None = None
+) -> tuple[QualityReport, int]:
     """Replace the job's results (delete-and-insert) and update the items that did not change since
-    ``snapshot_at``; returns (report, items moved to review)."""
+    ``snapshot_at``; returns (report, items moved to review). ``base_version`` is the base model version whose
+    stored probabilities the run read (named when the label-issue check used them)."""
     QualityReport.objects.filter(job=job).delete()
     report = QualityReport.objects.create(project_id=job.project_id, job=job, **_report_fields(outcome))
+    run_number = QualityReport.objects.filter(project_id=job.project_id, id__lte=report.pk).count()
+    report.flag_model = flag_model_name(
+        check_model=outcome.check_model, run_number=run_number, base_version=base_version
+    )
+    report.save(update_fields=["flag_model"])
     item_results_write(report_id=report.pk, results=outcome.items)
     AnnotatorQuality.objects.bulk_create(
         [
@@ -120,7 +147,8 @@ def quality_results_store(*, job: Job, outcome: RunOutcome, snapshot_at) -> tupl
         ],
         batch_size=500,
     )
-    moved = items_denormalise(results=outcome.items, snapshot_at=snapshot_at)
+    item_suggestions_write(project_id=job.project_id, results=outcome.items, snapshot_at=snapshot_at)
+    moved = items_denormalise(results=outcome.items, snapshot_at=snapshot_at, flag_model=report.flag_model)
     keep = list(
         QualityReport.objects.filter(project_id=job.project_id)
         .order_by("-created_at", "-id")
@@ -143,6 +171,7 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     project = Project.objects.get(pk=job.project_id)
     context.progress(0.05, "reading annotations")
     snapshot_at = timezone.now()
+    base_model = model_version_latest(project=project)
     data = project_data_load(project=project)
     if not data.multi_label and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
         features = item_features_load(project=project, item_ids=data.item_ids)
@@ -159,7 +188,9 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
         progress=context.progress,
     )
     computed = time.perf_counter()
-    report, moved = quality_results_store(job=job, outcome=outcome, snapshot_at=snapshot_at)
+    report, moved = quality_results_store(
+        job=job, outcome=outcome, snapshot_at=snapshot_at, base_version=None if base_model is None else base_model.version
+    )
     stored = time.perf_counter()
     return {
         "report": report.pk,

@@ -93,6 +93,11 @@
 
     async function decide(action, reason) {
       if (busy) return;
+      if (action === "accept" && config.mustChoose && chosenLabel() === undefined) {
+        // The consensus method overrode the annotators here: a label is only taken when the reviewer chose it.
+        say("Choose a label first (click it or press its hotkey): Accept does not take one by default here.", true);
+        return;
+      }
       busy = true;
       const body = { item: config.item, action, reason: reason || "" };
       if (action === "accept" && chosenLabel() !== undefined) body.label = chosenLabel();

@@ -32,7 +32,9 @@ def test_model_disagreement_flags_only_the_confidently_contradicted_item() -> No
     # When
     issues = find_label_issues(consensus_label=labels, pred_probs=probs)
     # Then
-    assert np.flatnonzero(issues.is_issue).tolist() == [4]
+    assert np.flatnonzero(issues.needs_review).tolist() == [4]
+    assert np.flatnonzero(issues.is_label_issue).tolist() == [4]
+    assert issues.model_label[4] == 2
     assert decode_reasons(issues.reasons)[4] == ("model_disagrees",)
     np.testing.assert_allclose(issues.label_quality[4], 0.05)
     np.testing.assert_allclose(issues.severity[4], 0.9 * (1 - 0.05))
@@ -46,7 +48,7 @@ def test_label_quality_is_nan_without_a_model_or_without_a_label() -> None:
     without = find_label_issues(consensus_label=labels)
     assert np.isnan(with_model.label_quality[2])
     assert np.isfinite(with_model.label_quality[[0, 1, 3, 4, 5]]).all()
-    assert np.isnan(without.label_quality).all() and not without.is_issue.any()
+    assert np.isnan(without.label_quality).all() and not without.needs_review.any()
 
 
 def test_low_consensus_confidence_is_flagged_below_the_threshold_only() -> None:
@@ -55,7 +57,7 @@ def test_low_consensus_confidence_is_flagged_below_the_threshold_only() -> None:
         consensus_confidence=np.array([0.4, 0.6, np.nan, 0.1]),
         confidence_threshold=0.5,
     )
-    assert issues.is_issue.tolist() == [True, False, False, False]
+    assert issues.needs_review.tolist() == [True, False, False, False]
     assert decode_reasons(issues.reasons)[0] == ("low_consensus_confidence",)
     np.testing.assert_allclose(issues.severity[0], 0.7 * 0.6)
 
@@ -66,14 +68,14 @@ def test_annotators_split_needs_two_votes_and_no_majority() -> None:
     # When
     issues = find_label_issues(consensus_label=np.array([0, 0, 1, 0]), vote_counts=counts)
     # Then
-    assert issues.is_issue.tolist() == [True, False, False, True]
+    assert issues.needs_review.tolist() == [True, False, False, True]
     assert decode_reasons(issues.reasons)[3] == ("annotators_split",)
     np.testing.assert_allclose(issues.severity[[0, 3]], [0.6 * 0.5, 0.6 * 2 / 3])
 
 
 def test_gold_mismatch_ignores_items_without_gold() -> None:
     issues = find_label_issues(consensus_label=np.array([0, 1, 2]), gold_label=np.array([0, 2, -1]))
-    assert issues.is_issue.tolist() == [False, True, False]
+    assert issues.needs_review.tolist() == [False, True, False]
     assert decode_reasons(issues.reasons)[1] == ("gold_mismatch",)
     assert issues.severity[1] == 1.0
 
@@ -83,7 +85,7 @@ def test_near_duplicate_conflict_ranks_the_odd_one_out_first() -> None:
     issues = find_label_issues(
         consensus_label=np.array([3, 3, 1, 2, 2, 0]), duplicate_group=np.array([0, 0, 0, 1, 1, -1])
     )
-    assert issues.is_issue.tolist() == [True, True, True, False, False, False]
+    assert issues.needs_review.tolist() == [True, True, True, False, False, False]
     assert decode_reasons(issues.reasons)[2] == ("near_duplicate_conflict",)
     np.testing.assert_allclose(issues.severity[:3], [0.8 * 0.5, 0.8 * 0.5, 0.8 * 1.0])
     assert issues.review_order().tolist() == [2, 0, 1]
@@ -99,7 +101,7 @@ def test_profile_flag_and_unsure_or_unusable_are_flagged() -> None:
         vote_counts=np.array([[3, 0], [1, 2], [3, 0]]),
     )
     assert decode_reasons(issues.reasons)[:2] == [("profile_flag",), ("unsure_or_unusable",)]
-    assert not issues.is_issue[2]
+    assert not issues.needs_review[2]
     np.testing.assert_allclose(issues.severity[:2], [0.4, 0.5 * 2 / 3])
 
 
@@ -118,8 +120,10 @@ def test_severity_combines_reasons_by_noisy_or() -> None:
 
 
 def test_reason_codes_and_weights_line_up() -> None:
-    assert len(REASON_CODES) == len(REASON_WEIGHTS) == 7
-    assert decode_reasons(np.array([0, 2**7 - 1])) == [(), REASON_CODES]
+    assert len(REASON_CODES) == len(REASON_WEIGHTS) == 8
+    # Codes are bits of stored masks: a new one is appended, so the first seven keep their bits.
+    assert REASON_CODES[0] == "model_disagrees" and REASON_CODES[-1] == "model_overrides_annotators"
+    assert decode_reasons(np.array([0, 2**8 - 1])) == [(), REASON_CODES]
 
 
 def test_features_recipe_is_reproducible_and_finds_swapped_digits() -> None:
@@ -139,12 +143,12 @@ def test_features_recipe_is_reproducible_and_finds_swapped_digits() -> None:
         features=features, consensus_label=noisy, n_classes=10, seed=3
     )
     # Then
-    np.testing.assert_array_equal(first.is_issue, second.is_issue)
+    np.testing.assert_array_equal(first.is_label_issue, second.is_label_issue)
     np.testing.assert_array_equal(first.severity, second.severity)
     assert probs.shape == (600, 10)
     is_corrupted = np.isin(np.arange(600), corrupted)
-    precision = (first.is_issue & is_corrupted).sum() / first.is_issue.sum()
-    recall = (first.is_issue & is_corrupted).sum() / is_corrupted.sum()
+    precision = (first.is_label_issue & is_corrupted).sum() / first.is_label_issue.sum()
+    recall = (first.is_label_issue & is_corrupted).sum() / is_corrupted.sum()
     assert precision > 0.7 and recall > 0.7
 
 

@@ -77,11 +77,14 @@ def test_features_turn_on_crowdlab_with_the_quality_model_and_beat_dawid_skene()
     assert plain.method == "dawid_skene"
     assert refined.method == "crowdlab"
     assert refined.method_note == f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once."
-    # and the consensus is markedly more accurate (the target for the default method: ≥ 0.97)
+    # and the method's picks are markedly more accurate (the target for the default method: ≥ 0.97).
+    # A pick no annotator voted for is not stored as the consensus but as the item's suggestion, for review.
     plain_accuracy = (_labels(plain) == truth).mean()
-    refined_accuracy = (_labels(refined) == truth).mean()
+    picks = np.array([c if s is None else int(s) for c, s in zip(_labels(refined), refined.items.suggestion, strict=True)])
     assert plain_accuracy < 0.9
-    assert refined_accuracy >= 0.97
+    assert (picks == truth).mean() >= 0.97
+    # and even the voted consensus alone beats Dawid–Skene's (which may itself pick unvoted labels)
+    assert (_labels(refined) == truth).mean() > plain_accuracy + 0.03
     # and the adversaries and spammers (annotators 16–19) get the four lowest quality scores
     quality = np.array([row["quality_score"] for row in refined.annotators])
     assert set(np.argsort(quality)[:4].tolist()) == {16, 17, 18, 19}
@@ -135,9 +138,12 @@ def test_items_without_features_take_plain_dawid_skene_and_are_not_model_checked
     assert outcome.method_note.endswith(
         f"on the {n_covered:,} labelled items with features; Dawid–Skene for the 100 labelled items without them."
     )
-    # and the uncovered items carry plain Dawid–Skene's labels and no model check
+    # and the uncovered items carry plain Dawid–Skene's labels where somebody voted for them (elsewhere a voted
+    # label, with the override reason) and no model check
     plain = dawid_skene(table=table).consensus
-    assert (_labels(outcome)[:100] == plain.label[:100]).all()
+    voted = table.counts()[np.arange(100), plain.label[:100]] > 0
+    assert (_labels(outcome)[:100][voted] == plain.label[:100][voted]).all()
+    assert all("model_overrides_annotators" in outcome.items.reasons[i] for i in np.flatnonzero(~voted))
     assert np.isnan(outcome.items.label_quality[:100]).all()
     assert np.isfinite(outcome.items.label_quality[100:]).all()
 

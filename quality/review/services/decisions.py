@@ -20,7 +20,7 @@ from activelearning.priority import RELABEL_REQUESTED
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
 from quality.models import ReviewAction, ReviewDecision
-from quality.review.selectors import label_mapping_for, map_label
+from quality.review.selectors import items_needing_a_chosen_label, label_mapping_for, map_label
 
 MAX_REASON = 2000
 MAX_BULK = 1000
@@ -40,6 +40,7 @@ CLEARED_QUALITY = {
     "is_label_issue": False,
     "issue_kinds": [],
     "issue_severity": 0.0,
+    "consensus_suggestion": None,
 }
 
 
@@ -93,7 +94,8 @@ def clean_label(*, project: Project, label: object, active: set[str]) -> object:
 
 def _final_labels(*, project: Project, items: list[Item], action: str, label: object) -> dict[int, object]:
     """The label each accepted item ends up with: the given one, else its consensus (mapped to the current
-    schema). Raises ValidationFailed when neither is usable."""
+    schema). Raises ValidationFailed when neither is usable, or when an item's consensus may not be taken by
+    default (:func:`~quality.review.selectors.items_needing_a_chosen_label`)."""
     if action != ReviewAction.ACCEPT:
         if label not in (None, "", []):
             raise ValidationFailed("Only accept takes a label.", field="label")
@@ -103,6 +105,15 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
         chosen = clean_label(project=project, label=label, active=active)
         return {item.pk: chosen for item in items}
     mapping = label_mapping_for(project=project)
+    must_choose = items_needing_a_chosen_label(project=project, items=items)
+    if must_choose:
+        names = [item.external_id for item in items if item.pk in must_choose]
+        shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        raise ValidationFailed(
+            f"Choose the final label for {shown}: the consensus method overrides the annotators there, or the "
+            "consensus has no vote, so Accept does not take it by default.",
+            field="label",
+        )
     out: dict[int, object] = {}
     for item in items:
         consensus = map_label(item.consensus_label, mapping)
