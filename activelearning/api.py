@@ -7,6 +7,8 @@ from activelearning.models import ModelVersion
 from activelearning.priority import BAND_NAMES, BAND_STARTED
 from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
 from annotation.api.base import ProjectScopedApi
+from annotation.api.fields import NULLABLE_NUMBER, FreeFormObjectField, LabelValueField, json_field, map_of
+from annotation.api.openapi import error_response
 from annotation.api.serializers import JobRefSerializer
 from annotation.errors import Conflict, NotFound
 from annotation.models import Item, Role
@@ -23,7 +25,8 @@ class ActiveLearningTrainInputSerializer(serializers.Serializer):
 class ActiveLearningTrainApi(ProjectScopedApi):
     required_role = Role.MANAGER
 
-    @extend_schema(request=ActiveLearningTrainInputSerializer, responses={202: JobRefSerializer},
+    @extend_schema(request=ActiveLearningTrainInputSerializer,
+                   responses={202: JobRefSerializer, 409: error_response("code train_job_active: job is still running.")},
                    operation_id="model_train")
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
@@ -66,9 +69,9 @@ class ActiveLearningModelOutputSerializer(serializers.ModelSerializer):
     learning_curve = ActiveLearningCurvePointSerializer(many=True)
     projection = ActiveLearningProjectionSerializer()
     stability = ActiveLearningStabilitySerializer(allow_null=True)
-    per_label = serializers.DictField(child=serializers.DictField(), help_text="recall, precision, support per label")
+    per_label = json_field(map_of(map_of(NULLABLE_NUMBER)), help_text="recall, precision, support per label")
     label_values = serializers.ListField(child=serializers.CharField())
-    overlap = serializers.DictField(help_text="What adaptive overlap changed in this run.")
+    overlap = FreeFormObjectField(help_text="What adaptive overlap changed in this run.")
 
     class Meta:
         model = ModelVersion
@@ -102,6 +105,7 @@ class ActiveLearningQueueInputSerializer(serializers.Serializer):
 class ActiveLearningQueueItemSerializer(serializers.ModelSerializer):
     score = serializers.FloatField(allow_null=True, help_text="The strategy's score (null before a model).")
     band = serializers.CharField(help_text="extra, started, batch or pool — see activelearning/priority.py")
+    predicted_label = LabelValueField(allow_null=True)
 
     class Meta:
         model = Item
@@ -140,7 +144,8 @@ class ActiveLearningQueueApi(ProjectScopedApi):
             OpenApiParameter("strategy", str, enum=list(STRATEGIES),
                              description="Preview another strategy's order (re-ranked from stored scores)."),
         ],
-        responses=ActiveLearningQueueOutputSerializer,
+        responses={200: ActiveLearningQueueOutputSerializer,
+                   409: error_response("A strategy preview was asked for before any model was trained.")},
         operation_id="model_queue",
     )
     def get(self, request, pid: int):

@@ -69,6 +69,16 @@ def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int,
     return membership.project, membership
 
 
+def require_member_manager(*, user: AbstractBaseUser | AnonymousUser) -> None:
+    """Who may look users up to add them as members: staff, and managers of at least one project.
+
+    Raises Forbidden otherwise."""
+    if getattr(user, "is_staff", False):
+        return
+    if not Membership.objects.filter(user_id=user.pk, role=Role.MANAGER).exists():
+        raise Forbidden("Looking users up needs the manager role in a project.")
+
+
 ANNOTATOR = Role.ANNOTATOR
 REVIEWER = Role.REVIEWER
 MANAGER = Role.MANAGER

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
@@ -33,6 +34,15 @@ ITEM_ORDERINGS = {
 
 def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
+
+
+def user_search(*, search: str) -> QuerySet:
+    """Active users whose username contains ``search`` (case-insensitive; all of them for ""), by username.
+    Only ``id`` and ``username`` are read: the lookup exists to add members by name."""
+    users = get_user_model().objects.filter(is_active=True)
+    if search:
+        users = users.filter(username__icontains=search)
+    return users.only("id", "username").order_by("username", "id")
 
 
 def membership_list(*, project: Project) -> QuerySet[Membership]:

@@ -4,7 +4,7 @@ from annotation.api import annotating, items, jobs, projects
 
 urlpatterns = [
     path("auth/token/", jobs.TokenObtainApi.as_view(), name="api-token"),
-    path("users/", projects.UserCreateApi.as_view(), name="api-users"),
+    path("users/", projects.UserListCreateApi.as_view(), name="api-users"),
     path("jobs/<uuid:job_id>/", jobs.JobDetailApi.as_view(), name="api-job"),
     path("projects/", projects.ProjectListCreateApi.as_view(), name="api-projects"),
     path("projects/<int:pid>/", projects.ProjectDetailApi.as_view(), name="api-project"),

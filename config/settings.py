@@ -164,7 +164,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "annotation.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are JSON only, so the schema declares one media type per body; the views that take a file
+    # upload name MultiPartParser themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "annotation.api.openapi.LabelgateAutoSchema",
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": os.environ.get("LABELGATE_LOGIN_RATE", "20/min"),

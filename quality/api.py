@@ -3,6 +3,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from annotation.api.base import ProjectScopedApi
+from annotation.api.fields import NULLABLE_NUMBER, StringListField, json_field, map_of
+from annotation.api.openapi import error_response
 from annotation.api.pagination import StandardPagination
 from annotation.api.serializers import JobRefSerializer
 from annotation.errors import NotFound
@@ -30,7 +32,10 @@ class QualityRunCreateInputSerializer(serializers.Serializer):
 class QualityRunCreateApi(ProjectScopedApi):
     required_role = Role.REVIEWER
 
-    @extend_schema(request=QualityRunCreateInputSerializer, responses={202: JobRefSerializer})
+    @extend_schema(
+        request=QualityRunCreateInputSerializer,
+        responses={202: JobRefSerializer, 409: error_response("code quality_run_active: job is still running.")},
+    )
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         data = QualityRunCreateInputSerializer(data=request.data)
@@ -39,8 +44,42 @@ class QualityRunCreateApi(ProjectScopedApi):
         return Response({"job": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
 
+# A metrics row: figures (null when undefined) and their 95 % intervals as [low, high].
+_METRICS_ROW = map_of(
+    {"oneOf": [NULLABLE_NUMBER, {"type": "array", "items": NULLABLE_NUMBER, "minItems": 2, "maxItems": 2}]},
+    "metric → value, or [low, high] for a *_ci interval",
+)
+
+
+class QualityPairwiseSerializer(serializers.Serializer):
+    user_a = serializers.IntegerField()
+    user_b = serializers.IntegerField()
+    n_overlap = serializers.IntegerField()
+    observed_agreement = serializers.FloatField(allow_null=True)
+    kappa = serializers.FloatField(allow_null=True)
+
+
+class QualityTagErrorSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    n_items = serializers.IntegerField()
+    share_of_data = serializers.FloatField(allow_null=True)
+    share_of_errors = serializers.FloatField(allow_null=True)
+    model_error_rate = serializers.FloatField(allow_null=True)
+    model_accuracy = serializers.FloatField(allow_null=True)
+    hlp = serializers.FloatField(allow_null=True)
+    gap = serializers.FloatField(allow_null=True, help_text="HLP minus model accuracy, in points")
+    potential_gain = serializers.FloatField(allow_null=True)
+    reading = serializers.CharField()
+
+
 class QualityReportOutputSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", read_only=True)
+    per_label = json_field(map_of(_METRICS_ROW, "label value → metrics"))
+    per_tag = json_field(map_of(_METRICS_ROW, "tag → metrics"))
+    per_guideline_version = json_field(map_of(_METRICS_ROW, "guideline version → metrics"))
+    pairwise = json_field(QualityPairwiseSerializer(many=True))
+    error_analysis = json_field(QualityTagErrorSerializer(many=True))
+    explanations = StringListField()
 
     class Meta:
         model = QualityReport
@@ -52,7 +91,7 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
             "weighted_pairwise_cohen_kappa",
             "percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high",
             "hlp", "hlp_ci_low", "hlp_ci_high", "hlp_gold", "hlp_gold_ci_low", "hlp_gold_ci_high",
-            "model_accuracy", "n_issues", "n_routed_to_review",
+            "model_accuracy", "flag_model", "n_issues", "n_routed_to_review",
             "per_label", "per_tag", "per_guideline_version", "pairwise", "error_analysis", "explanations",
         ]
 
@@ -69,7 +108,8 @@ class QualityReportApi(ProjectScopedApi):
 class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
-    confusion = serializers.JSONField(
+    confusion = json_field(
+        {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
         read_only=True, help_text="Rows: consensus label, columns: this annotator's label (label order as the project)."
     )
 

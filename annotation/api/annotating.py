@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from annotation import blind, selectors
 from annotation.api import serializers as s
 from annotation.api.base import ProjectScopedApi
+from annotation.api.openapi import error_response
 from annotation.errors import Conflict
 from annotation.models import Annotation, Assignment
 from annotation.services import queue
@@ -59,7 +60,8 @@ def annotation_body(annotation: Annotation) -> dict:
 class NextApi(ProjectScopedApi):
     @extend_schema(
         responses={200: s.NextOutputSerializer, 204: OpenApiResponse(description="Nothing left for you"),
-                   409: OpenApiResponse(description="Acknowledge the new guideline version first")},
+                   409: error_response("code guideline_ack_required: acknowledge guideline_version first "
+                                       "(POST .../guidelines/acknowledge/), then ask again.")},
         operation_id="next_item",
     )
     def get(self, request, pid: int):
@@ -97,7 +99,11 @@ class ProgressApi(ProjectScopedApi):
 
 
 class AnnotationCreateApi(ProjectScopedApi):
-    @extend_schema(request=s.AnnotationInputSerializer, responses={201: s.AnnotationOutputSerializer, 200: s.AnnotationOutputSerializer})
+    @extend_schema(
+        request=s.AnnotationInputSerializer,
+        responses={201: s.AnnotationOutputSerializer, 200: s.AnnotationOutputSerializer,
+                   409: error_response("Not stored: code item_full, item_discarded or item_already_seen.")},
+    )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
         data = s.AnnotationInputSerializer(data=request.data)

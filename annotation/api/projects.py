@@ -1,13 +1,14 @@
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import selectors
+from annotation import permissions, selectors
 from annotation.api import serializers as s
 from annotation.api.base import ProjectScopedApi
+from annotation.api.openapi import error_response
 from annotation.api.pagination import StandardPagination
 from annotation.models import Role
 from annotation.services import projects as project_services
@@ -109,7 +110,11 @@ class GuidelineListCreateApi(ProjectScopedApi):
 
 
 class GuidelineAcknowledgeApi(ProjectScopedApi):
-    @extend_schema(request=s.GuidelineAckInputSerializer, responses={200: s.GuidelineAckInputSerializer})
+    @extend_schema(
+        request=s.GuidelineAckInputSerializer,
+        responses={200: s.GuidelineAckInputSerializer,
+                   409: error_response("code stale_guideline: the version is not the current one.")},
+    )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
         data = s.GuidelineAckInputSerializer(data=request.data)
@@ -119,8 +124,28 @@ class GuidelineAcknowledgeApi(ProjectScopedApi):
         return Response({"version": data.validated_data["version"]})
 
 
-class UserCreateApi(APIView):
-    permission_classes = [IsAdminUser]
+class UserListCreateApi(APIView):
+    # Read by drf-spectacular so the schema documents the {count, next, previous, results} envelope of GET.
+    pagination_class = StandardPagination
+
+    def get_permissions(self):
+        # Creating accounts is for staff; looking them up (to add members by name) for any project's manager.
+        request = getattr(self, "request", None)
+        return [IsAdminUser()] if request is None or request.method == "POST" else [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="Part of the username (case-insensitive).")],
+        responses=s.UserOutputSerializer(many=True),
+        operation_id="users_list",
+        description="Active users by username, to add members by name (POST /api/projects/{pid}/members/ "
+        "takes the id). Staff and managers of at least one project only.",
+    )
+    def get(self, request):
+        permissions.require_member_manager(user=request.user)
+        search = request.query_params.get("search", "").strip()
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(selectors.user_search(search=search), request, view=self)
+        return paginator.get_paginated_response(s.UserOutputSerializer(page, many=True).data)
 
     @extend_schema(request=s.UserCreateInputSerializer, responses={201: s.UserOutputSerializer})
     def post(self, request):

@@ -1,7 +1,17 @@
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation import blind, profiling_hooks
+from annotation.api.fields import (
+    COUNTS_SCHEMA,
+    FREE_FORM_OBJECT_SCHEMA,
+    FreeFormDictField,
+    FreeFormObjectField,
+    LabelValueField,
+    ProbabilitiesField,
+    StringListField,
+)
 from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
@@ -36,7 +46,7 @@ class ProjectCreateInputSerializer(serializers.Serializer):
     rescore_every = serializers.IntegerField(
         required=False, min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0 turns it off."
     )
-    profile_thresholds = serializers.DictField(
+    profile_thresholds = FreeFormDictField(
         required=False, help_text="Profiling flag thresholds, route_flags, phash_distance, text_jaccard (see PATCH)."
     )
     route_flagged_to_review = serializers.BooleanField(required=False)
@@ -71,7 +81,7 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
     rescore_every = serializers.IntegerField(
         min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0 turns it off."
     )
-    profile_thresholds = serializers.DictField(
+    profile_thresholds = FreeFormDictField(
         help_text="Flag thresholds (keys of annotation.profiling.ProfileThresholds), route_flags (list of flags "
         "sent to review), phash_distance (0-64), text_jaccard (0-1]. Applies to the next imports."
     )
@@ -98,7 +108,8 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
     labels = serializers.SerializerMethodField()
-    counts = serializers.SerializerMethodField()
+    counts = serializers.SerializerMethodField(help_text="Items per status, and total.")
+    profile_thresholds = FreeFormObjectField(read_only=True)
     role = serializers.SerializerMethodField()
     guideline_version = serializers.SerializerMethodField()
 
@@ -112,12 +123,14 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "guideline_version",
         ]
 
+    @extend_schema_field(LabelSerializer(many=True))
     def get_labels(self, project: Project) -> list[dict]:
         labels = self.context.get("labels")
         if labels is None:
             labels = project.labels.filter(is_active=True)
         return LabelSerializer(labels, many=True).data
 
+    @extend_schema_field({**COUNTS_SCHEMA, "nullable": True})
     def get_counts(self, project: Project) -> dict | None:
         return self.context.get("counts")
 
@@ -173,15 +186,21 @@ class BulkItemRowSerializer(serializers.Serializer):
     text = serializers.CharField(required=False)
     file_url = serializers.CharField(required=False)
     file_b64 = serializers.CharField(required=False)
-    metadata = serializers.DictField(required=False)
+    metadata = FreeFormDictField(required=False)
     tags = serializers.ListField(child=serializers.CharField(), required=False)
-    gold_label = serializers.JSONField(required=False)
+    gold_label = LabelValueField(required=False)
+
+
+class BulkRowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the row in the request body.")
+    field = serializers.CharField()
+    message = serializers.CharField()
 
 
 class BulkResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = BulkRowErrorSerializer(many=True)
     batch = serializers.IntegerField(allow_null=True)
 
 
@@ -191,6 +210,7 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
 
     media_url = serializers.SerializerMethodField()
     metadata = serializers.SerializerMethodField()
+    tags = StringListField()
 
     class Meta:
         model = Item
@@ -199,20 +219,34 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
     def get_media_url(self, item: Item) -> str | None:
         return f"/media/items/{item.pk}/" if item.file else None
 
+    @extend_schema_field(FREE_FORM_OBJECT_SCHEMA)
     def get_metadata(self, item: Item) -> dict:
         return blind.metadata_for_annotator(item.metadata)
 
 
 class ItemListSerializer(serializers.ModelSerializer):
     media_url = serializers.SerializerMethodField()
+    metadata = FreeFormObjectField()
+    tags = StringListField()
+    gold_label = LabelValueField(allow_null=True)
+    consensus_label = LabelValueField(allow_null=True)
+    consensus_suggestion = LabelValueField(allow_null=True)
+    final_label = LabelValueField(allow_null=True)
+    issue_kinds = StringListField()
+    flag_model_label = LabelValueField(allow_null=True)
+    predicted_label = LabelValueField(allow_null=True)
+    predicted_probs = ProbabilitiesField(allow_null=True)
+    profile = FreeFormObjectField(help_text="Profiling measurements of the item's content.")
+    flags = StringListField()
 
     class Meta:
         model = Item
         fields = [
             "id", "external_id", "text", "media_url", "metadata", "tags", "status", "priority", "annotation_count",
-            "target_annotations", "is_gold", "gold_label", "consensus_label", "consensus_confidence", "final_label",
-            "label_quality", "is_label_issue", "issue_kinds", "issue_severity", "predicted_label", "predicted_probs",
-            "profile", "flags", "near_dup_group", "created_at",
+            "target_annotations", "is_gold", "gold_label", "consensus_label", "consensus_confidence",
+            "consensus_suggestion", "final_label",
+            "label_quality", "is_label_issue", "issue_kinds", "issue_severity", "flag_model", "flag_model_label",
+            "predicted_label", "predicted_probs", "profile", "flags", "near_dup_group", "created_at",
         ]
 
     def get_media_url(self, item: Item) -> str | None:
@@ -237,6 +271,7 @@ class AnnotationInputSerializer(serializers.Serializer):
 
 class AnnotationOutputSerializer(serializers.ModelSerializer):
     label = serializers.SerializerMethodField()
+    labels = StringListField()
 
     class Meta:
         model = Annotation
@@ -259,8 +294,9 @@ class AssignmentOutputSerializer(serializers.Serializer):
 
 
 class SuggestionOutputSerializer(serializers.Serializer):
-    label = serializers.JSONField(help_text="The base model's predicted label.")
-    probs = serializers.DictField(child=serializers.FloatField(), allow_null=True, help_text="label → probability")
+    label = LabelValueField(help_text="The base model's predicted label.")
+    probs = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True,
+                                  help_text="label → probability")
     warning = serializers.CharField()
 
 
@@ -279,6 +315,9 @@ class ProgressOutputSerializer(serializers.Serializer):
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
+    params = FreeFormObjectField(help_text="What the job was started with (depends on kind).")
+    result = FreeFormObjectField(allow_null=True, help_text="What the job produced (depends on kind); null until it ends.")
+
     class Meta:
         model = Job
         fields = [
@@ -304,7 +343,8 @@ class TokenOutputSerializer(serializers.Serializer):
 class UserCreateInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(trim_whitespace=False, write_only=True)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # No default here: an empty default is not a valid `format: email` value in the schema.
+    email = serializers.EmailField(required=False, allow_blank=True)
 
 
 class UserOutputSerializer(serializers.ModelSerializer):

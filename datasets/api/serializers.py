@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from annotation.api.fields import COUNTS_SCHEMA, LabelValueField, json_field, map_of
 from datasets.exporters import FORMATS
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.splits import SPLIT_NAMES
@@ -32,7 +33,46 @@ class DatasetPreviewOutputSerializer(serializers.Serializer):
     total = serializers.IntegerField()
 
 
+class DatasetVersionCountsSerializer(serializers.Serializer):
+    """Documents ``DatasetVersion.counts``."""
+
+    entries = serializers.IntegerField()
+    items_total = serializers.IntegerField()
+    excluded = serializers.DictField(child=serializers.IntegerField(), help_text="reason → items left out")
+    kept_split = serializers.IntegerField(help_text="Entries that kept their split from the parent version.")
+    newly_split = serializers.IntegerField()
+
+
+class DatasetVersionMetricsSerializer(serializers.Serializer):
+    """Documents ``DatasetVersion.metrics``: the quality figures when the version was frozen."""
+
+    krippendorff_alpha = serializers.FloatField(allow_null=True)
+    fleiss_kappa = serializers.FloatField(allow_null=True)
+    hlp = serializers.FloatField(allow_null=True)
+    model_accuracy = serializers.FloatField(allow_null=True)
+    quality_report_id = serializers.IntegerField(allow_null=True)
+    model_version_id = serializers.IntegerField(allow_null=True)
+
+
+class DatasetVersionPolicySerializer(serializers.Serializer):
+    """Documents ``DatasetVersion.policy`` (``datasets.policy.FreezePolicy``)."""
+
+    min_confidence = serializers.FloatField()
+    accepted_only = serializers.BooleanField()
+    exclude_label_issues = serializers.BooleanField()
+    include_needs_review = serializers.BooleanField()
+    exclude_gold = serializers.BooleanField()
+    splits = serializers.DictField(child=serializers.FloatField(), help_text="split → share")
+    seed = serializers.IntegerField()
+
+
 class DatasetVersionOutputSerializer(serializers.ModelSerializer):
+    counts = json_field(DatasetVersionCountsSerializer())
+    split_counts = json_field(map_of(COUNTS_SCHEMA["additionalProperties"], "split → entries"))
+    label_distribution = json_field(map_of(COUNTS_SCHEMA["additionalProperties"], "label value → entries, in project label order"))
+    split_label_counts = json_field(map_of(COUNTS_SCHEMA, "split → label value → entries"))
+    metrics = json_field(DatasetVersionMetricsSerializer())
+    policy = json_field(DatasetVersionPolicySerializer())
     version = serializers.IntegerField(source="number")
     parent_version = serializers.IntegerField(source="parent.number", allow_null=True, default=None)
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
@@ -68,7 +108,7 @@ class DatasetDiffQuerySerializer(serializers.Serializer):
 class DatasetDiffItemSerializer(serializers.Serializer):
     item_id = serializers.IntegerField()
     external_id = serializers.CharField()
-    label = serializers.JSONField()
+    label = LabelValueField()
     split = serializers.CharField()
 
 
@@ -79,8 +119,8 @@ class DatasetDiffChangeSerializer(serializers.Serializer):
         return {
             "item_id": serializers.IntegerField(),
             "external_id": serializers.CharField(),
-            "from": serializers.JSONField(),
-            "to": serializers.JSONField(),
+            "from": LabelValueField(help_text="The label, or the split for a split move."),
+            "to": LabelValueField(),
         }
 
 
@@ -123,7 +163,7 @@ class DatasetItemVersionSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number")
     version_name = serializers.CharField(source="version.name")
     created_at = serializers.DateTimeField(source="version.created_at")
-    label = serializers.JSONField()
+    label = LabelValueField()
     annotation_ids = serializers.ListField(child=serializers.IntegerField())
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from annotation.api.fields import LabelValueField, StringListField, json_field
+from annotation.api.serializers import ItemListSerializer
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
 from quality.review.services.decisions import MAX_BULK
@@ -10,7 +12,7 @@ from quality.review.services.decisions import MAX_BULK
 class ReviewDecisionInputSerializer(serializers.Serializer):
     item = serializers.IntegerField()
     action = serializers.ChoiceField(choices=ReviewAction.choices)
-    label = serializers.JSONField(
+    label = LabelValueField(
         required=False,
         allow_null=True,
         help_text="accept only: a label value (a list of values in multi-label projects); default: the consensus.",
@@ -27,7 +29,12 @@ class ReviewDecisionInputSerializer(serializers.Serializer):
 class ReviewDecisionOutputSerializer(serializers.ModelSerializer):
     reviewer_username = serializers.CharField(source="reviewer.username", read_only=True)
     item_status = serializers.CharField(source="item.status", read_only=True)
-    final_label = serializers.JSONField(source="item.final_label", read_only=True)
+    final_label = LabelValueField(source="item.final_label", read_only=True, allow_null=True)
+    label = LabelValueField(allow_null=True, read_only=True)
+    superseded_annotations = json_field(
+        {"type": "array", "items": {"type": "integer"}}, read_only=True,
+        help_text="Annotations this decision took out of the count (relabel).",
+    )
 
     class Meta:
         model = ReviewDecision
@@ -63,7 +70,7 @@ class ReviewBulkInputSerializer(serializers.Serializer):
         required=False, help_text="Select the queue items matching these filters."
     )
     action = serializers.ChoiceField(choices=ReviewAction.choices)
-    label = serializers.JSONField(required=False, allow_null=True)
+    label = LabelValueField(required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     confirm = serializers.BooleanField(
         default=False, help_text="false: only report what would be decided; true: store the decisions."
@@ -99,10 +106,11 @@ class ReviewQueueItemSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField())
     severity = serializers.FloatField(source="issue_severity")
     reasons = serializers.ListField(child=serializers.CharField())
-    consensus_label = serializers.JSONField()
+    consensus_label = LabelValueField(allow_null=True)
     consensus_confidence = serializers.FloatField(allow_null=True)
+    consensus_suggestion = LabelValueField(allow_null=True)
     label_quality = serializers.FloatField(allow_null=True)
-    predicted_label = serializers.JSONField()
+    predicted_label = LabelValueField(allow_null=True)
     votes = ReviewVoteSerializer(many=True)
 
     def to_representation(self, item):
@@ -117,6 +125,7 @@ class ReviewQueueItemSerializer(serializers.Serializer):
             "reasons": selectors.item_reasons(item),
             "consensus_label": item.consensus_label,
             "consensus_confidence": item.consensus_confidence,
+            "consensus_suggestion": item.consensus_suggestion,
             "label_quality": item.label_quality,
             "predicted_label": item.predicted_label,
             "votes": [
@@ -130,7 +139,7 @@ class ReviewAnnotationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     annotator = serializers.IntegerField(source="annotator_id")
     username = serializers.CharField(source="annotator.username")
-    labels = serializers.JSONField()
+    labels = StringListField()
     unsure = serializers.BooleanField()
     unusable = serializers.BooleanField()
     comment = serializers.CharField()
@@ -143,13 +152,14 @@ class ReviewAnnotationSerializer(serializers.Serializer):
 
 class ReviewItemQualitySerializer(serializers.Serializer):
     report = serializers.IntegerField(source="report_id")
-    consensus_label = serializers.JSONField()
+    consensus_label = LabelValueField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     is_tie = serializers.BooleanField()
     label_quality = serializers.FloatField(allow_null=True)
     is_issue = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
     severity = serializers.FloatField()
+    model_label = LabelValueField(allow_null=True)
 
 
 class ReviewHistoryEventSerializer(serializers.Serializer):
@@ -165,13 +175,22 @@ class ReviewNearDuplicateSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     text = serializers.CharField()
     status = serializers.CharField()
-    consensus_label = serializers.JSONField()
-    final_label = serializers.JSONField()
+    consensus_label = LabelValueField(allow_null=True)
+    final_label = LabelValueField(allow_null=True)
     media_url = serializers.CharField(allow_null=True)
 
 
+class ReviewItemFieldsSerializer(ItemListSerializer):
+    """Documents what ``item_fields`` returns: the item list's fields with the content type, without created_at."""
+
+    content_type = serializers.CharField()
+
+    class Meta(ItemListSerializer.Meta):
+        fields = [*(name for name in ItemListSerializer.Meta.fields if name != "created_at"), "content_type"]
+
+
 class ReviewItemDetailSerializer(serializers.Serializer):
-    item = serializers.DictField()
+    item = ReviewItemFieldsSerializer()
     reasons = serializers.ListField(child=serializers.CharField())
     annotations = ReviewAnnotationSerializer(many=True)
     decisions = ReviewDecisionOutputSerializer(many=True)
@@ -238,11 +257,14 @@ def item_fields(item) -> dict:
         "gold_label",
         "consensus_label",
         "consensus_confidence",
+        "consensus_suggestion",
         "final_label",
         "label_quality",
         "is_label_issue",
         "issue_kinds",
         "issue_severity",
+        "flag_model",
+        "flag_model_label",
         "predicted_label",
         "predicted_probs",
         "profile",
@@ -257,6 +279,11 @@ def item_fields(item) -> dict:
 class LabelChangeOutputSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", default=None, read_only=True)
     quality_job = serializers.UUIDField(source="quality_job_id", allow_null=True, read_only=True)
+    from_labels = StringListField(read_only=True)
+    mapping = json_field(
+        {"type": "object", "additionalProperties": {"type": "string"}}, read_only=True,
+        help_text="old label value → the label its votes now count for",
+    )
 
     class Meta:
         model = LabelSchemaChange
@@ -316,8 +343,8 @@ class ReviewFeedbackRowSerializer(serializers.Serializer):
     external_id = serializers.CharField()
     text = serializers.CharField()
     media_url = serializers.CharField(allow_null=True)
-    yours = serializers.JSONField()
-    final = serializers.JSONField()
+    yours = LabelValueField()
+    final = LabelValueField()
     reason = serializers.CharField()
     annotated_at = serializers.DateTimeField()
 

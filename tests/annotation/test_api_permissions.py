@@ -66,6 +66,8 @@ ENDPOINTS = [
     ("users-create", "post", lambda w, r: "/api/users/",
      lambda w, r: {"username": f"new-{r}", "password": "a-long-enough-pw-1"},
      (401, 403, 403, 403, 403, 201)),
+    ("users-list", "get", lambda w, r: "/api/users/?search=user", None,
+     (401, 403, 403, 403, 200, 200)),
     ("job-detail", "get", lambda w, r: f"/api/jobs/{w.job.pk}/", None,
      (401, 404, 404, 200, 200, 200)),
     ("projects-list", "get", lambda w, r: "/api/projects/", None,
@@ -130,7 +132,39 @@ def test_permission_matrix(world, api, name, method, url, body, role, expected):
 def test_the_matrix_covers_every_api_route():
     # Given the routes the API serves
     patterns = {str(p.pattern) for p in get_resolver("annotation.urls_api").url_patterns}
-    # Then each one has a row in the matrix (projects, project detail, members and guidelines each serve two
-    # methods)
+    # Then each one has a row in the matrix (users, projects, project detail, members and guidelines each serve
+    # two methods)
     assert len(patterns) == 14
-    assert len(ENDPOINTS) == len(patterns) + 4
+    assert len(ENDPOINTS) == len(patterns) + 5
+
+
+def test_a_manager_finds_users_by_part_of_their_username_to_add_them(api):
+    # Given a manager of a project and three other accounts, one of them deactivated
+    manager = UserFactory(username="mgr")
+    make_project(manager=manager)
+    alice, _, kalina = (UserFactory(username="alice.k"), UserFactory(username="bob"), UserFactory(username="kalina"))
+    UserFactory(username="alina-gone", is_active=False)
+    # When they search for "ALI"
+    response = api(manager).get("/api/users/", {"search": "ALI"})
+    # Then the active matches come back by username, case-insensitively, as id and username only, paginated
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert body["results"] == [{"id": alice.pk, "username": "alice.k"}, {"id": kalina.pk, "username": "kalina"}]
+    # And the id adds the member
+    added = api(manager).post(f"/api/projects/{manager.memberships.get().project_id}/members/",
+                              {"user": alice.pk, "role": "annotator"})
+    assert added.status_code == 201 and added.json()["username"] == "alice.k"
+
+
+def test_json_endpoints_refuse_form_bodies_but_the_token_endpoint_still_takes_one(api):
+    # Given a real account
+    cache.clear()
+    user = UserFactory(is_staff=True)
+    # When a form body is posted to a JSON endpoint; then it is refused as an unsupported media type
+    refused = api(user).post("/api/projects/", {"name": "p", "task_type": "text_classification"}, format="multipart")
+    assert refused.status_code == 415
+    # And the token endpoint still answers `curl -d username=... -d password=...`
+    token = api().post("/api/auth/token/", f"username={user.username}&password={PASSWORD}",
+                       content_type="application/x-www-form-urlencoded")
+    assert token.status_code == 200 and token.json()["token"]

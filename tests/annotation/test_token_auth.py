@@ -70,3 +70,17 @@ def test_the_authenticated_token_is_the_callers():
     # Then the user and token are the stored ones (the token's other fields load on demand)
     assert (found_user.pk, found_user.username) == (user.pk, user.username)
     assert (found_token.pk, found_token.user_id, found_token.created) == (token.pk, user.pk, token.created)
+
+
+def test_the_bearer_prefix_of_generated_clients_authenticates_too():
+    # Given a member's token sent with the prefix generated OpenAPI clients use by default
+    project = make_project(k=3)
+    token = Token.objects.create(user=add_member(project))
+    # When it calls a project endpoint; then it is that user, with the same single auth query
+    with CaptureQueriesContext(connection) as queries:
+        response = client_with(f"Bearer {token.key}").get(f"/api/projects/{project.pk}/progress/")
+    assert response.status_code == 200
+    assert sum(token.key in query["sql"] for query in queries.captured_queries) == 1
+    # And an unknown bearer token is refused with DRF's message
+    refused = client_with("Bearer not-a-real-key").get("/api/projects/")
+    assert refused.status_code == 401 and refused.json() == {"detail": "Invalid token."}
