@@ -2,9 +2,14 @@
 
 Text projects: ``data/{split}.jsonl`` (``load_dataset("json", data_dir=...)`` or the dataset card's configs).
 Image/audio projects: ``{split}/metadata.jsonl`` plus ``{split}/{item_id}{ext}`` media files, the
-``imagefolder``/``audiofolder`` layout (``file_name`` links a row to its file). ``manifest.json`` lists every
-member with its row count and sha256, and the version's checksum. The zip is written to a sink that is
-drained after every chunk, so neither the rows nor the media are ever held in memory whole.
+``imagefolder``/``audiofolder`` layout (``file_name`` links a row to its file). The dataset card (README.md)
+declares the features, ``label`` as a ``ClassLabel`` with the version's classes in id order (a sequence of them
+when multi-label), so ``load_dataset`` on the unzipped folder gives class ids, not strings. ``manifest.json``
+lists every member with its row count and sha256, the label schema and the version's checksum. The rows are the
+JSONL rows with ``metadata`` as JSON text (one column type whatever the items hold, as in CSV and Parquet); split
+names are the rows' own (train, dev, test). Member timestamps are the version's creation time, so a version's
+zip has the same bytes every time. The zip is written to a sink that is drained after every chunk, so neither
+the rows nor the media are ever held in memory whole.
 """
 
 import hashlib
@@ -12,28 +17,50 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC
 
 from django.core.files.storage import default_storage
 
-from datasets.exporters import DrainableSink, canonical_json, read_snapshot
+from datasets.exporters import DrainableSink, canonical_json, export_description, read_snapshot
+from datasets.labelschema import hf_features_yaml
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.splits import SPLIT_NAMES
 
 COPY_CHUNK = 256 * 1024
-HF_SPLIT_NAMES = {"train": "train", "dev": "validation", "test": "test"}
+# The rows' columns in file order (keys sorted, as in every JSONL line), as dataset-card feature kinds.
+CARD_COLUMNS = [
+    ("confidence", "float64"), ("external_id", "string"), ("file_url", "string"), ("item_id", "int64"),
+    ("label", "label"), ("metadata", "string"), ("sha256", "string"), ("split", "string"), ("tags", "list:string"),
+    ("text", "string"),
+]
+MEDIA_FEATURE = {"image_classification": "image", "audio_classification": "audio"}
 
 
 def _card(version: DatasetVersion, splits: list[str], media: bool) -> str:
+    columns = list(CARD_COLUMNS)
+    if media:
+        # The folder builders turn each row's file_name into this column, holding the media file.
+        kind = MEDIA_FEATURE.get(version.project.task_type, "image")
+        columns.append((kind, kind))
+    features = hf_features_yaml(schema=version.label_schema, columns=columns)
     lines = ["---", "configs:", "- config_name: default", "  data_files:"]
     for split in splits:
         path = f"{split}/**" if media else f"data/{split}.jsonl"
-        lines += [f"  - split: {HF_SPLIT_NAMES[split]}", f"    path: {path}"]
+        lines += [f"  - split: {split}", f"    path: {path}"]
+    # In the config too, not only in dataset_info: imagefolder/audiofolder infer their features from the
+    # metadata files unless the config names them, which would leave label a plain string.
+    lines += ["  features:", *features]
+    lines += ["dataset_info:", "  config_name: default", "  features:", *features]
     lines += [
         "---",
         f"# {version.project.name} — dataset version {version.number}",
         "",
         f"Frozen {version.created_at.isoformat()} by Labelgate; checksum (sha256 of the canonical JSONL) "
-        f"`{version.checksum}`. See manifest.json for the selection policy, counts and quality figures.",
+        f"`{version.checksum}`. See manifest.json for the selection policy, counts, quality figures and the label "
+        "schema (class ids, descriptions, retired labels).",
+        "",
+        "`label` is a ClassLabel whose ids stay the same in every version of this project. `metadata` is JSON "
+        "text (`json.loads` it).",
         "",
     ]
     return "\n".join(lines)
@@ -43,25 +70,34 @@ def _media_name(item_id: int, file_name: str) -> str:
     return f"{item_id}{os.path.splitext(file_name)[1].lower()}"
 
 
+def _member(version: DatasetVersion, path: str, *, stored: bool = False) -> zipfile.ZipInfo:
+    """A member stamped with the version's creation time (not the clock), so the zip's bytes are reproducible."""
+    created = version.created_at.astimezone(UTC)
+    info = zipfile.ZipInfo(path, date_time=max(created.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
     media = version.project.task_type != "text_classification"
     splits = [name for name in SPLIT_NAMES if version.split_counts.get(name)]
     sink = DrainableSink()
     members: dict[str, dict] = {}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.writestr("README.md", _card(version, splits, media))
+        archive.writestr(_member(version, "README.md"), _card(version, splits, media))
         for split in splits:
             path = f"{split}/metadata.jsonl" if media else f"data/{split}.jsonl"
             digest, rows = hashlib.sha256(), 0
             entries = DatasetEntry.objects.filter(version=version, split=split).order_by("item_id")
-            with read_snapshot(), archive.open(path, "w", force_zip64=True) as member:
+            with read_snapshot(), archive.open(_member(version, path), "w", force_zip64=True) as member:
                 batch: list[str] = []
                 for line, file_name in entries.values_list("line", "item__file").iterator(chunk_size=2000):
+                    row = json.loads(line)
+                    row["metadata"] = canonical_json(row["metadata"])
                     if media and file_name:
-                        row = json.loads(line)
                         row["file_name"] = _media_name(row["item_id"], file_name)
-                        line = canonical_json(row) + "\n"
-                    batch.append(line)
+                    batch.append(canonical_json(row) + "\n")
                     rows += 1
                     if len(batch) >= 2000:
                         data = "".join(batch).encode()
@@ -77,12 +113,10 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             if media:
                 yield from _write_media(archive=archive, sink=sink, version=version, split=split, members=members)
         manifest = {
-            "project": {"id": version.project_id, "name": version.project.name, "task_type": version.project.task_type},
-            "version": version.number,
-            "version_id": version.pk,
+            **export_description(version=version, split=None),
+            "splits": splits,
             "name": version.name,
             "created_at": version.created_at.isoformat(),
-            "checksum": version.checksum,
             "policy": version.policy,
             "counts": version.counts,
             "split_counts": version.split_counts,
@@ -91,7 +125,7 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             "guideline_version": version.guideline_version,
             "members": members,
         }
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+        archive.writestr(_member(version, "manifest.json"), json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
     yield sink.drain()
 
 
@@ -112,7 +146,7 @@ def _write_media(*, archive: zipfile.ZipFile, sink: DrainableSink, version: Data
                 members[path] = {"missing": True}  # reported in the manifest rather than breaking the download
                 continue
             # Media are already compressed (PNG/JPEG/FLAC...): store them, deflate buys nothing.
-            with source, archive.open(zipfile.ZipInfo(path), "w", force_zip64=True) as member:
+            with source, archive.open(_member(version, path, stored=True), "w", force_zip64=True) as member:
                 while chunk := source.read(COPY_CHUNK):
                     digest.update(chunk)
                     member.write(chunk)

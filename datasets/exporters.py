@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 
+from datasets.labelschema import class_names
 from datasets.models import DatasetEntry, DatasetVersion
 
 if TYPE_CHECKING:
@@ -155,25 +156,51 @@ class DrainableSink:
         return data
 
 
-def parquet_schema(*, multi_label: bool) -> pa.Schema:
+METADATA_ENCODING = {b"labelgate.encoding": b"json"}
+
+
+def export_description(*, version: DatasetVersion, split: str | None) -> dict:
+    """What a file is and how to read its columns: the Parquet ``labelgate`` metadata and the zip manifest's core."""
+    return {
+        "project": {"id": version.project_id, "name": version.project.name, "task_type": version.project.task_type},
+        "version": version.number,
+        "version_id": version.pk,
+        "split": split,
+        "checksum": version.checksum,
+        "checksum_of": "sha256 of the version's full JSONL export (all splits), not of this file",
+        "label_schema": version.label_schema,
+        "columns": {
+            "label": "a class name (multi-label: a list of them); its class id is its index in label_schema.labels",
+            "metadata": "the item's metadata object as JSON text (nested only in JSONL and Label Studio exports)",
+            "split": "train, dev or test",
+        },
+    }
+
+
+def parquet_schema(*, version: DatasetVersion, split: str | None = None) -> pa.Schema:
     # Lazy: pyarrow is only needed for Parquet; importing it here keeps web/worker startup (and the other
     # export formats) free of it.
     import pyarrow as pa
 
+    multi_label = version.label_schema.get("multi_label", version.project.multi_label)
     return pa.schema(
         [
             ("item_id", pa.int64()),
             ("external_id", pa.string()),
-            ("label", pa.list_(pa.string()) if multi_label else pa.string()),
+            # Single-label: a dictionary column holding every class in id order, even those without rows, so
+            # pandas reads a Categorical whose categories (and codes) are the version's classes.
+            ("label", pa.list_(pa.string()) if multi_label else pa.dictionary(pa.int32(), pa.string())),
             ("split", pa.string()),
             ("confidence", pa.float64()),
             ("text", pa.string()),
             ("file_url", pa.string()),
             ("sha256", pa.string()),
             ("tags", pa.list_(pa.string())),
-            # Free-form metadata differs from row to row; a JSON string keeps the schema fixed.
-            ("metadata", pa.string()),
-        ]
+            # Free-form metadata differs from row to row (keys and value types); as JSON text the column keeps
+            # one type in every version, as in CSV and the zip.
+            pa.field("metadata", pa.string(), metadata=METADATA_ENCODING),
+        ],
+        metadata={b"labelgate": canonical_json(export_description(version=version, split=split)).encode()},
     )
 
 
@@ -182,13 +209,20 @@ def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iter
     import pyarrow as pa  # lazy: see parquet_schema
     import pyarrow.parquet as pq
 
-    schema = parquet_schema(multi_label=version.project.multi_label)
+    schema = parquet_schema(version=version, split=split)
+    dictionary = pa.types.is_dictionary(schema.field("label").type)
+    names = class_names(version.label_schema)
+    class_ids = {value: index for index, value in enumerate(names)}
+    classes = pa.array(names, pa.string())
     sink = DrainableSink()
     writer = pq.ParquetWriter(sink, schema, compression="snappy")
     columns: dict[str, list] = {name: [] for name in schema.names}
 
     def flush_group() -> bytes:
-        writer.write_table(pa.table(columns, schema=schema))
+        arrays = dict(columns)
+        if dictionary:
+            arrays["label"] = pa.DictionaryArray.from_arrays(pa.array(columns["label"], pa.int32()), classes)
+        writer.write_table(pa.table(arrays, schema=schema))
         for values in columns.values():
             values.clear()
         return sink.drain()
@@ -198,7 +232,11 @@ def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iter
             row = json.loads(line)
             for name in schema.names:
                 value = row[name]
-                columns[name].append(canonical_json(value) if name == "metadata" else value)
+                if name == "metadata":
+                    value = canonical_json(value)
+                elif name == "label" and dictionary:
+                    value = class_ids[str(value)]
+                columns[name].append(value)
             if len(columns["item_id"]) >= PARQUET_ROW_GROUP:
                 yield flush_group()
     if columns["item_id"] or sink.tell() == 0:

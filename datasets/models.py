@@ -43,6 +43,8 @@ class DatasetVersion(models.Model):
     split_label_counts = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)
     guideline_version = models.PositiveIntegerField(null=True, blank=True)
+    # The class list the exports describe themselves with (datasets.labelschema): ids stable across versions.
+    label_schema = models.JSONField(default=dict)
     # sha256 (hex) of the canonical export: the full JSONL download (all splits), byte for byte.
     checksum = models.CharField(max_length=64, blank=True)
 

@@ -38,6 +38,7 @@ from annotation.models import Annotation, Job, JobKind, Project
 from datasets import selectors, upstream
 from datasets.bulkcopy import insert_rows
 from datasets.exporters import entry_line
+from datasets.labelschema import ProjectLabel, label_schema_build
 from datasets.models import DatasetEntry, DatasetVersion, LabelSource, SplitAssignment
 from datasets.policy import FreezePolicy, policy_from_params
 from datasets.splits import SPLIT_NAMES, assign_splits
@@ -236,10 +237,21 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
         split: {label: split_label[split][label] for label in label_order if split_label[split][label]}
         for split in SPLIT_NAMES
     }
+    version.label_schema = label_schema_build(
+        project_labels=[
+            ProjectLabel(value=label.value, description=label.description, is_active=label.is_active, replaced_by=label.replaced_by)
+            for label in project.labels.order_by("order", "id")
+        ],
+        multi_label=project.multi_label,
+        parent=parent.label_schema if parent else None,
+        seen=[value for value in label_counts if value != NO_LABEL_KEY],
+    )
     version.checksum = digest.hexdigest()
     # The only write to a version after its insert, in the same transaction; the database refuses any
     # content change once the checksum is set.
-    version.save(update_fields=["n_entries", "counts", "split_counts", "label_distribution", "split_label_counts", "checksum"])
+    version.save(update_fields=[
+        "n_entries", "counts", "split_counts", "label_distribution", "split_label_counts", "label_schema", "checksum",
+    ])
     return version
 
 

@@ -4,7 +4,7 @@
 # this project's app. Sourced by test.sh after bootstrap.sh; exports LABELGATE_HF_PYTHON unless it is given.
 # An install that fails only warns: the test then fails (under CI=true or LABELGATE_REQUIRE_HF=1) and says why.
 HF_VENV="${LABELGATE_HF_VENV:-$ROOT/.venv-hf}"
-HF_REQUIREMENTS=("datasets>=3.6,<6" "pandas>=2.2,<4" "pyarrow>=16,<30")
+HF_REQUIREMENTS=("datasets>=3.6,<6" "pandas>=2.2,<4" "pyarrow>=16,<30" "pillow>=10.4,<14")
 if [ -z "${LABELGATE_HF_PYTHON:-}" ]; then
   hf_stamp="$HF_VENV/.labelgate-hf-$(printf '%s\n' "${HF_REQUIREMENTS[@]}" | sha256sum | cut -c1-16)"
   if [ ! -f "$hf_stamp" ]; then

@@ -1,5 +1,3 @@
-from django.http import StreamingHttpResponse
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,10 +11,9 @@ from annotation.api.serializers import JobRefSerializer
 from annotation.models import Role
 from datasets import selectors
 from datasets.api import serializers as s
-from datasets.archive import stream_zip
 from datasets.checksums import version_checksum_verify
+from datasets.delivery import export_response
 from datasets.diffs import version_diff
-from datasets.exporters import FORMATS, stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
 from datasets.policy import policy_from_params
 from datasets.services import dataset_freeze_request
 
@@ -72,16 +69,39 @@ class _QueryFormatNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+EXPORT_RESPONSE_HEADERS = [
+    OpenApiParameter(
+        "Repr-Digest", str, OpenApiParameter.HEADER, response=[200],
+        description="sha256 of this response's bytes (RFC 9530), e.g. sha-256=:<base64>:",
+    ),
+    OpenApiParameter(
+        "X-Dataset-Checksum", str, OpenApiParameter.HEADER, response=[200],
+        description="The version's checksum: sha256 (hex) of its full JSONL export (all splits), whatever this "
+        "response holds.",
+    ),
+    OpenApiParameter("X-Dataset-Version", int, OpenApiParameter.HEADER, response=[200], description="The version number."),
+]
+
+
 class DatasetVersionExportApi(APIView):
     content_negotiation_class = _QueryFormatNegotiation
 
     @extend_schema(
-        parameters=[s.DatasetExportQuerySerializer],
+        parameters=[s.DatasetExportQuerySerializer, *EXPORT_RESPONSE_HEADERS],
+        # application/octet-stream comes first: it is the one binary type generators know, so a generated
+        # client reads every format as bytes (a text/csv first would make it decode parquet and zip as text).
         responses={
-            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY, description="JSON lines, one row per entry"),
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file in the asked format; Content-Type names it: application/x-ndjson (jsonl), "
+                "text/csv (csv), application/vnd.apache.parquet (parquet), application/zip (zip: the splits, "
+                "manifest, dataset card and media), application/json (labelstudio: Label Studio tasks).",
+            ),
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.BINARY,
         },
         operation_id="dataset_versions_export",
     )
@@ -90,20 +110,7 @@ class DatasetVersionExportApi(APIView):
         query = s.DatasetExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         fmt, split = query.validated_data["format"], query.validated_data.get("split") or None
-        if fmt == "zip":
-            chunks = stream_zip(version=version)
-        elif fmt == "labelstudio":
-            chunks = stream_labelstudio(version=version, split=split, base_url=request.build_absolute_uri("/"))
-        else:
-            exporter = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt]
-            chunks = exporter(version=version, split=split)
-        content_type, extension = FORMATS[fmt]
-        name = f"{slugify(version.project.name) or 'project'}-v{version.number}-{split or 'all'}.{extension}"
-        response = StreamingHttpResponse(chunks, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        response["X-Dataset-Checksum"] = version.checksum
-        response["X-Dataset-Version"] = str(version.number)
-        return response
+        return export_response(version=version, fmt=fmt, split=split, base_url=request.build_absolute_uri("/"))
 
 
 class DatasetVersionDiffApi(APIView):

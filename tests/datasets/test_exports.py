@@ -19,7 +19,7 @@ from datasets import exporters
 from datasets.archive import stream_zip
 from datasets.exporters import stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
 from datasets.models import DatasetEntry
-from tests.annotation.ingress_fixtures import png_bytes, run_import
+from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes
 from tests.datasets.builders import body, bulk_labelled_items, freeze, labelled_items
 from tests.factories import make_project
 
@@ -119,7 +119,10 @@ def test_zip_has_hugging_face_layout_manifest_and_matching_rows(version):
     assert manifest["members"]["data/train.jsonl"]["rows"] == 6
     train = [json.loads(line) for line in archive.read("data/train.jsonl").decode().splitlines()]
     assert {row["split"] for row in train} == {"train"} and len(train) == 6
-    assert "split: validation" in archive.read("README.md").decode()
+    # The card names the splits as the rows do, and metadata is JSON text as in CSV and Parquet
+    card = archive.read("README.md").decode()
+    assert "split: dev" in card and "validation" not in card
+    assert all(json.loads(row["metadata"]) == {"score": 3, "source": "web"} for row in train)
 
 
 def test_zip_of_an_image_project_holds_each_media_file_byte_identical_at_its_manifest_path(media_roots):
@@ -183,7 +186,28 @@ def _hf_python() -> str | None:
     return None
 
 
-def test_hugging_face_datasets_loads_the_exports(version, tmp_path):
+HF_CLASSES = ["zeta", "alpha", "mid"]  # project order, deliberately not alphabetical; "mid" gets no rows
+
+
+def _media_version(task_type: str, files: dict[str, bytes]):
+    """A media project imported through the real import, every item labelled zeta or alpha by consensus."""
+    project = make_project(task_type=task_type, labels=HF_CLASSES, name=task_type)
+    upload = io.BytesIO()
+    with zipfile.ZipFile(upload, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    job = run_import(project, "media.zip", upload.getvalue())
+    assert job.result["created"] == len(files), job.result
+    expected = {}
+    for n, name in enumerate(files):
+        expected[name] = "alpha" if n % 3 else "zeta"
+        Item.objects.filter(project=project, external_id=name).update(
+            status=ItemStatus.LABELLED, consensus_label=expected[name], consensus_confidence=0.9
+        )
+    return freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}), expected
+
+
+def _require_hf_python() -> str:
     python = _hf_python()
     if python is None:
         why = "Hugging Face datasets is not installed (set LABELGATE_HF_PYTHON to an interpreter that has it)"
@@ -191,25 +215,72 @@ def test_hugging_face_datasets_loads_the_exports(version, tmp_path):
         if os.environ.get("CI") == "true" or os.environ.get("LABELGATE_REQUIRE_HF") == "1":
             pytest.fail(f"{why}; scripts/hf_venv.sh creates .venv-hf and exports it")
         pytest.skip(why)
+    return python
+
+
+HF_SCRIPT = """
+import json, sys
+import datasets, pandas as pd
+d = sys.argv[1]
+try:
+    import torchcodec  # noqa: F401
+except ImportError:
+    # datasets>=4 refuses to even store an audio file's path without torchcodec (and torch), the extra the
+    # README names for audio. What is checked here is the card and layout, so only that import check is
+    # bypassed: for a path the real encoder returns exactly this.
+    from datasets.features import audio as hf_audio
+    hf_audio.Audio.encode_example = lambda self, value: {"bytes": None, "path": value}
+out = {}
+j = datasets.load_dataset("json", data_files={s: f"{d}/{s}.jsonl" for s in ("train", "dev", "test")}, cache_dir=f"{d}/cache")
+p = datasets.load_dataset("parquet", data_files=f"{d}/all.parquet", cache_dir=f"{d}/cache")
+out["json"] = {k: v.num_rows for k, v in j.items()}
+out["parquet"] = {"rows": p["train"].num_rows, "label0": p["train"][0]["label"],
+                  "pandas_categories": list(pd.read_parquet(f"{d}/all.parquet")["label"].cat.categories)}
+for kind in ("text", "image", "audio"):
+    z = datasets.load_dataset(f"{d}/{kind}", cache_dir=f"{d}/cache")
+    media = [c for c in ("image", "audio") if c in z["train"].column_names]
+    out[kind] = {
+        "splits": {k: v.num_rows for k, v in z.items()},
+        "names": z["train"].features["label"].names,
+        "media": [type(z["train"].features[c]).__name__ for c in media],
+        "ids": {r["external_id"]: r["label"] for v in z.values() for r in v.remove_columns(media)},
+    }
+print(json.dumps(out))
+"""
+
+
+def test_hugging_face_datasets_loads_the_exports(version, tmp_path, media_roots):
+    # Given the text fixture's plain exports, and zips of a text, an image and an audio project whose labels are
+    # zeta, alpha, mid in that order (mid without rows)
+    python = _require_hf_python()
     for split in ("train", "dev", "test"):
         (tmp_path / f"{split}.jsonl").write_bytes(body(stream_jsonl(version=version, split=split)))
     (tmp_path / "all.parquet").write_bytes(body(stream_parquet(version=version)))
-    zipfile.ZipFile(io.BytesIO(body(stream_zip(version=version)))).extractall(tmp_path / "unzipped")
-    script = f"""
-import json, datasets
-d = tmp = {str(tmp_path)!r}
-j = datasets.load_dataset("json", data_files={{s: f"{{d}}/{{s}}.jsonl" for s in ("train", "dev", "test")}}, cache_dir=f"{{d}}/cache")
-p = datasets.load_dataset("parquet", data_files=f"{{d}}/all.parquet", cache_dir=f"{{d}}/cache")
-z = datasets.load_dataset(f"{{d}}/unzipped", cache_dir=f"{{d}}/cache")
-print(json.dumps({{"json": {{k: v.num_rows for k, v in j.items()}}, "parquet": p["train"].num_rows,
-                  "zip": {{k: v.num_rows for k, v in z.items()}}, "label0": p["train"][0]["label"]}}))
-"""
-    result = subprocess.run([python, "-I", "-c", script], capture_output=True, text=True, cwd="/", timeout=600)
+    text_project = make_project(labels=HF_CLASSES, name="Text")
+    ids = labelled_items(text_project, {"alpha": 4, "zeta": 3})
+    text_expected = {f"t{n}": "alpha" if n < 4 else "zeta" for n in range(7)}
+    assert len(ids) == 7
+    versions = {"text": (freeze(text_project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}), text_expected)}
+    versions["image"] = _media_version("image_classification", {f"img{n}.png": png_bytes(pattern=n + 1) for n in range(6)})
+    versions["audio"] = _media_version(
+        "audio_classification", {f"clip{n}.wav": wav_bytes(tone(0.2, freq=220.0 * (n + 1))) for n in range(6)}
+    )
+    for kind, (frozen, _) in versions.items():
+        zipfile.ZipFile(io.BytesIO(body(stream_zip(version=frozen)))).extractall(tmp_path / kind)
+    # When Hugging Face datasets (and its pandas) load them in their own interpreter
+    result = subprocess.run([python, "-I", "-c", HF_SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd="/", timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    # Then the plain files load as before, and pandas reads the Parquet label as the project's categories
     assert loaded["json"] == {"train": 6, "dev": 2, "test": 2}
-    assert loaded["parquet"] == 10 and loaded["label0"] == "neg"
-    assert loaded["zip"] == {"train": 6, "validation": 2, "test": 2}
+    assert loaded["parquet"] == {"rows": 10, "label0": "neg", "pandas_categories": ["pos", "neg"]}
+    # and every zip gives a ClassLabel in project order, ids by that order, split names as the rows say them
+    for kind, (frozen, expected) in versions.items():
+        got = loaded[kind]
+        assert got["names"] == HF_CLASSES, kind
+        assert got["splits"] == {split: n for split, n in frozen.split_counts.items() if n}, kind
+        assert got["ids"] == {name: HF_CLASSES.index(label) for name, label in expected.items()}, kind
+    assert loaded["image"]["media"] == ["Image"] and loaded["audio"]["media"] == ["Audio"]
 
 
 def _peak_while_streaming(stream) -> tuple[int, int]:
