@@ -1,0 +1,78 @@
+"""Imports from the upload form in headless Chromium, run by the real worker: a file that cannot be read shows
+"failed" with its reason, a file with row errors shows "succeeded with errors" and its per-row report, on the
+batches page (which updates itself when the job ends) and on the import's own page."""
+
+import re
+
+import pytest
+
+from tests.factories import PASSWORD, UserFactory, make_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# A bound for one small import on a loaded 2-core machine; the test moves on as soon as the page shows it.
+JOB_DEADLINE_MS = 120_000
+
+
+def log_in(page, username):
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_report(page, worker, artifacts_dir):
+    from playwright.sync_api import expect
+
+    manager = UserFactory(username="uma")
+    project = make_project(manager=manager, name="Uploads")
+    log_in(page, manager.username)
+    page.goto(f"/projects/{project.pk}/batches/")
+
+    # When a CSV without a text column is uploaded from the form
+    page.set_input_files("#import-form input[type=file]", files=[
+        {"name": "wrong.csv", "mimeType": "text/csv", "buffer": b"external_id,body\nx1,hello\n"}])
+    page.click("#import-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Import of “wrong.csv” started")
+    # Then, once the worker has run it, the same page shows it failed, and why, in words
+    failed = page.locator("#import-jobs tbody tr[data-job]", has_text="wrong.csv")
+    expect(failed).to_have_attribute("data-status", "failed", timeout=JOB_DEADLINE_MS)
+    expect(failed.locator("[data-job-field=status]")).to_have_text("failed")
+    job_id = failed.get_attribute("data-job")
+    expect(page.locator(f"#import-jobs tr[data-failure='{job_id}']")).to_have_text(
+        "The import failed: The CSV has no 'text' column. Columns found: external_id, body."
+    )
+    # And no batch was left behind
+    expect(page.locator("#batches")).to_contain_text("No batches yet.")
+    page.screenshot(path=str(artifacts_dir / "import_failed.png"), full_page=True)
+
+    # When a CSV with a quote never closed (line 3) and an unknown gold label (line 5) is uploaded
+    mixed_csv = b'external_id,text,gold_label\nm1,first,pos\nm2,"never closed,neg\nm3,third,neg\nm4,fourth,maybe\n'
+    page.set_input_files("#import-form input[type=file]", files=[
+        {"name": "mixed.csv", "mimeType": "text/csv", "buffer": mixed_csv}])
+    page.click("#import-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Import of “mixed.csv” started")
+    # Then the page shows it succeeded with errors, not plain success
+    mixed = page.locator("#import-jobs tbody tr[data-job]", has_text="mixed.csv")
+    expect(mixed).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
+    expect(mixed.locator("[data-job-field=status]")).to_have_text("succeeded with errors")
+    # with 4 rows = 2 created + 0 duplicates + 2 errors
+    cells = [text.strip() for text in mixed.locator("td.num").all_inner_texts()[:4]]
+    assert cells == ["4", "2", "0", "2"]
+    # and the row report names the two bad lines
+    page.locator("#import-jobs details summary").first.click()
+    report = page.locator("#import-jobs table.report").first
+    expect(report.locator("tr[data-line]")).to_have_count(2)
+    expect(report.locator("tr[data-line='3']")).to_contain_text("unterminated quote")
+    expect(report.locator("tr[data-line='5']")).to_contain_text("Unknown gold label 'maybe'")
+
+    # When the manager opens that import's own page
+    mixed.locator("a", has_text="mixed.csv").click()
+    page.wait_for_url(re.compile(r"/imports/[0-9a-f-]+/$"))
+    # Then it tells the same: status, counts and the whole report
+    expect(page.locator("#import-detail [data-job-field=status]")).to_have_text("succeeded with errors")
+    counts = [text.strip() for text in page.locator("#import-counts td").all_inner_texts()]
+    assert counts[:4] == ["4", "2", "0", "2"]
+    expect(page.locator("#import-detail table.report tr[data-line]")).to_have_count(2)
+    page.screenshot(path=str(artifacts_dir / "import_with_errors.png"), full_page=True)
