@@ -98,6 +98,8 @@ def model_disagrees_exactly(items: list[dict], details: dict[int, dict]) -> list
         if probs_top is not None and item.get("predicted_label") not in (None, probs_top):
             found.append(f"{item['external_id']}: predicted_label {item['predicted_label']!r} is not the top of "
                          f"predicted_probs {item['predicted_probs']}")
+        if flagged and "flag_model" in item and not item["flag_model"]:
+            found.append(f"{item['external_id']}: model_disagrees without naming the model (flag_model is empty)")
         if consensus is None:
             if flagged:
                 found.append(f"{item['external_id']}: model_disagrees without a consensus")
