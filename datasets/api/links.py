@@ -66,6 +66,7 @@ class DatasetExportSignedApi(APIView):
 
     @extend_schema(
         auth=[],
+        tags=["dataset-versions"],
         parameters=EXPORT_RESPONSE_HEADERS,
         responses={
             (200, "application/octet-stream"): OpenApiResponse(

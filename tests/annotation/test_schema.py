@@ -123,8 +123,10 @@ def test_every_operation_documents_its_errors_with_the_one_error_schema():
         assert "503" in errors, where
         for code, response in errors.items():
             assert response["content"] == {"application/json": {"schema": error}}, (where, code)
-        # An authenticated operation says so; the token endpoint is the one without auth
-        assert ({"401", "403"} <= set(errors)) == (where != "POST /api/auth/token/"), where
+        # An authenticated operation says so; the token endpoint and signed export links need no credentials
+        # (a link answers 403 when expired or changed, never 401)
+        unauthenticated = {"POST /api/auth/token/", "GET /api/dataset-exports/{token}/{filename}"}
+        assert ({"401", "403"} <= set(errors)) == (where not in unauthenticated), where
     # And the conflicts the services raise are declared where they happen
     conflicts = {where for where, operation in _operations(schema) if "409" in operation["responses"]}
     assert {
