@@ -137,6 +137,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 # Roots that file_url imports may read from (local files or already-stored media); nothing else.
 LABELGATE_IMPORT_ROOTS = env_list("LABELGATE_IMPORT_ROOTS", str(VAR_DIR / "import"))
+# Dataset exports written once per version/format/split and served from there (datasets/delivery.py); disposable.
+LABELGATE_EXPORT_CACHE_DIR = Path(os.environ.get("LABELGATE_EXPORT_CACHE_DIR", VAR_DIR / "export-cache"))
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
