@@ -104,7 +104,11 @@ def read_csv(
             break
         except csv.Error as exc:
             yield from _drain(pending)
-            yield RowError(source.first_line(default=lines.lines_read), None, _csv_problem(exc, max_row_chars))
+            # A record that ran over several lines and then broke was opened by a quote on its first line
+            # that was not closed there: that is the mistake to name, whatever the parser tripped on later.
+            multiline_quote = len(source.record) > 1 and "expected after" in str(exc)
+            problem = _UNTERMINATED if multiline_quote else _csv_problem(exc, max_row_chars)
+            yield RowError(source.first_line(default=lines.lines_read), None, problem)
             source.replay_after_first()
             continue
         yield from _drain(pending)
@@ -163,11 +167,14 @@ class _RecordLines:
         self.record = []
 
 
+_UNTERMINATED = "unterminated quote: a quoted field starts on this line and is never closed"
+
+
 def _csv_problem(exc: csv.Error, max_row_chars: int) -> str:
     """The csv module's complaint in the words of someone who edits CSV files."""
     text = str(exc)
     if "unexpected end of data" in text:
-        return "unterminated quote: a quoted field starts on this line and is never closed"
+        return _UNTERMINATED
     if "expected after" in text:
         return (
             "a closing quote is followed by more characters; inside a quoted field, write a quote as two "

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from annotation.ingress.rows import FileError, RawRow, RowError, SeenIds, row_from_record
+from annotation.ingress.rows import FileError, RawRow, RowError, SeenIds, json_kind, row_from_record
 from annotation.ingress.textstream import CHUNK_BYTES, LineStream
 
 DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024
@@ -22,7 +22,7 @@ _WS = " \t\r\n"
 
 def _record_to_row(obj: Any, *, line: int) -> RawRow | RowError:
     if not isinstance(obj, dict):
-        return RowError(line, None, f"expected a JSON object, got {type(obj).__name__}")
+        return RowError(line, None, f"expected a JSON object, got {json_kind(obj)}")
     record = dict(obj)
     if record.get("external_id") is None and record.get("id") is not None:
         record["external_id"] = record.pop("id")

@@ -78,6 +78,21 @@ def contains_nul(value: Any) -> bool:
     return False
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words (not Python's type names)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return "a string" if isinstance(value, str) else "another value"
+
+
 def nul_message(field_name: str) -> str:
     return f"{field_name} contains a NUL character."
 
@@ -135,7 +150,7 @@ def row_from_record(record: Mapping[str, Any], *, line: int, parse_metadata_json
         metadata.update(raw_meta)
     text = record.get("text")
     if text is not None and not isinstance(text, str):
-        return RowError(line, "text", f"text must be a string, got {type(text).__name__}")
+        return RowError(line, "text", f"text must be a string, got {json_kind(text)}")
     tags = record.get("tags")
     if tags is not None and not isinstance(tags, str | list):
         return RowError(line, "tags", "tags must be a ';'-separated string or a list of strings")

@@ -344,3 +344,26 @@ def test_zip_that_is_not_a_zip_is_one_file_error(tmp_path):
     path.write_bytes(b"not a zip at all")
     out = list(read_zip(str(path)))
     assert out == [FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")]
+
+
+def test_jsonl_type_errors_name_json_kinds_not_python_types():
+    # Given JSON Lines whose values have the wrong JSON type
+    data = b'[1, 2]\n{"external_id": "a", "text": 5}\n{"external_id": "b", "text": {"k": "v"}}\n'
+    # When it is read
+    out = list(read_jsonl(io.BytesIO(data)))
+    # Then each error says what the value is in JSON's words
+    assert [(e.line, e.message) for e in _errors(out)] == [
+        (1, "expected a JSON object, got an array"),
+        (2, "text must be a string, got a number"),
+        (3, "text must be a string, got an object"),
+    ]
+
+
+def test_csv_unterminated_quote_is_its_lines_error_and_the_lines_after_it_are_rows():
+    # Given a CSV whose second row opens a quote that never closes
+    data = b'external_id,text\na,fine\nb,"never closed\nc,third\nd,"multi\nline"\n'
+    # When it is read
+    out = list(read_csv(io.BytesIO(data)))
+    # Then line 3 is an error, and c (line 4) and the quoted multi-line d (line 5) are rows of their own
+    assert [(e.line, e.message.split(":")[0]) for e in _errors(out)] == [(3, "unterminated quote")]
+    assert [(r.line, r.external_id, r.text) for r in _rows(out)] == [(2, "a", "fine"), (4, "c", "third"), (5, "d", "multi\nline")]
