@@ -61,10 +61,13 @@ def model_page(request, pid: int):
     version = selectors.model_version_latest(project=project)
     job = selectors.train_job_latest(project=project)
     is_manager = membership is None or membership.has_role(Role.MANAGER)
+    running = job is not None and not job.is_terminal
+    # While a job runs, the strategy it was started with is the one the next model will have.
+    current_strategy = (job.params or {}).get("strategy") if running else None
     context = {
-        "project": project, "job": job, "running": job is not None and not job.is_terminal,
+        "project": project, "job": job, "running": running,
         "is_manager": is_manager, "strategies": STRATEGIES,
-        "current_strategy": version.strategy if version else project.sampling_strategy,
+        "current_strategy": current_strategy or (version.strategy if version else project.sampling_strategy),
     }
     if version is not None:
         context.update(_version_context(version))
