@@ -258,3 +258,18 @@ def test_label_studio_audio_tasks_land_as_audio_items_with_profiles(media_roots)
     assert {line: row["field"] for line, row in by_line.items()} == {2: "file", 3: "file_url"}
     assert by_line[2]["message"] == "notes.wav is not a readable audio file (WAV, FLAC, OGG, MP3 or AIFF)."
     assert "No file at 'clips/missing.wav'" in by_line[3]["message"]
+
+
+def test_a_json_array_that_breaks_keeps_its_earlier_rows_and_counts_the_break_as_one_error(media_roots):
+    # Given a JSON array whose third element is cut off
+    project = make_project()
+    data = b'[{"external_id": "j1", "text": "one"}, {"external_id": "j2", "text": "two"}, {"external_id": "j3", "te'
+    # When it is imported
+    job = run_import(project, "cut.json", data)
+    # Then the two rows before the break land, the break is the third row's error, and the import says so
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    result = job.result
+    assert (result["rows"], result["created"], result["duplicates"], result["errors"]) == (3, 2, 0, 1)
+    assert result["outcome"] == "completed_with_errors" and job.outcome == "completed_with_errors"
+    assert [row["line"] for row in result["report"]] == [3] and result["file_error"] == result["report"][0]["message"]
+    assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {"j1", "j2"}
