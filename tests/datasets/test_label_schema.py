@@ -8,11 +8,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from annotation.models import Item, ItemStatus, Label
 from datasets.archive import stream_zip
 from datasets.exporters import stream_csv, stream_jsonl, stream_parquet
 from datasets.labelschema import ProjectLabel, label_schema_build
+from datasets.models import DatasetVersion
 from tests.datasets.builders import body, freeze, labelled_items
 from tests.factories import make_project
 
@@ -140,3 +143,36 @@ def test_metadata_is_the_same_json_object_in_every_format(project):
     archive = zipfile.ZipFile(io.BytesIO(body(stream_zip(version=version))))
     (member,) = [name for name in archive.namelist() if name.startswith("data/")]
     assert json.loads(json.loads(archive.read(member))["metadata"]) == expected
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_to_change_a_frozen_versions_label_schema(project):
+    labelled_items(project, {"alpha": 1})
+    version = freeze(project)
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        DatasetVersion.objects.filter(pk=version.pk).update(label_schema={"multi_label": False, "labels": []})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_versions_frozen_before_it_a_schema_with_stable_ids():
+    # Given a project with labels zeta, alpha, mid, and the datasets app as it was before label schemas
+    project = make_project(labels=("zeta", "alpha", "mid"), name="Old")
+    before, latest = [("datasets", "0002_immutability_triggers")], [("datasets", "0003_datasetversion_label_schema")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("datasets", "DatasetVersion")
+    # two frozen versions: the first with alpha rows, the second with zeta only
+    common = {"project_id": project.pk, "counts": {}, "split_counts": {}, "policy": {}, "metrics": {}}
+    first = old.objects.create(number=1, label_distribution={"zeta": 1, "alpha": 2}, checksum="a" * 64, **common)
+    second = old.objects.create(number=2, parent_id=first.pk, label_distribution={"zeta": 3}, checksum="b" * 64, **common)
+    # When the migration runs
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(latest)
+    # Then both versions have the classes in project order, alpha kept where it has no rows
+    for pk in (first.pk, second.pk):
+        schema = DatasetVersion.objects.get(pk=pk).label_schema
+        assert [(label["id"], label["value"]) for label in schema["labels"]] == [(0, "zeta"), (1, "alpha"), (2, "mid")]
+    # and the frozen-version trigger covers the new column
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        DatasetVersion.objects.filter(pk=first.pk).update(label_schema={})
