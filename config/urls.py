@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.health import health
 from config.login import ThrottledLoginView
 
+handler404 = "config.not_found.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Throttled: the stock LoginView lets a password be guessed at full speed (hardening, issue 9).

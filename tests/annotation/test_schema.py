@@ -170,3 +170,14 @@ def test_the_reviewer_item_detail_documents_the_keys_it_returns():
     project = make_project()
     item = project.items.create(external_id="x", text="hello")
     assert set(item_fields(item)) == set(ReviewItemFieldsSerializer().fields)
+
+
+@pytest.mark.django_db
+def test_an_unmatched_api_url_answers_the_documented_json_404_and_pages_keep_the_html_one(client):
+    # Given a path value the URL conf cannot match (the schema documents every 404 as the JSON error)
+    response = client.get("/api/dataset-versions/not-a-number/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json" and response.json() == {"detail": "Not found."}
+    # And outside the API the page stays HTML
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

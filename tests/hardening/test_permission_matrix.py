@@ -48,7 +48,8 @@ RULES: dict[str, dict[str, str]] = {
     "api-docs": {"GET": PUBLIC},
     # annotation API
     "api-token": {"POST": PUBLIC},
-    "api-users": {"POST": STAFF},
+    # The user lookup: staff, and managers of any project (to add members by name).
+    "api-users": {"GET": MANAGER, "POST": STAFF},
     "api-job": {"GET": REVIEWER},
     "api-projects": {"GET": AUTH, "POST": AUTH},
     "api-project": {"GET": ANNOTATOR, "PATCH": MANAGER},
