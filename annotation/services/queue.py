@@ -148,6 +148,10 @@ def assignment_next_for_annotator(
                 item = _pick(project=project, user=user, now=now, gold=True) if want_gold else None
                 if item is None:
                     item = _pick(project=project, user=user, now=now, gold=False)
+                if item is None and project.gold_rate > 0 and not want_gold:
+                    # The gold items this annotator has not seen come before "nothing left": otherwise they
+                    # would stay open forever in a queue that is otherwise finished.
+                    item = _pick(project=project, user=user, now=now, gold=True)
                 if item is None:
                     items_close_exhausted(project=project, seen_by=user, now=now)
                     return None
@@ -200,14 +204,15 @@ def leases_expire(*, now=None) -> int:
 
 
 def _exhausted(*, project: Project, now) -> Q:
-    """In-progress, non-gold items of ``project`` without a live lease that no annotator can still be served.
+    """In-progress items of ``project`` without a live lease that no annotator can still be served (gold items
+    too: once every annotator has seen one, it measures nobody more).
 
     Eligible annotators are active members with the annotator role (reviewers and managers may label too, but an
     item waiting on one of them would wait until one happens to); the queue never serves an item twice to one
     person, so whoever holds any assignment on the item (labelled, skipped, lapsed) cannot give it a vote.
     """
     lease = Assignment.objects.filter(item=OuterRef("pk"), state=AssignmentState.ACTIVE, expires_at__gt=now)
-    return Q(project=project, status=ItemStatus.IN_PROGRESS, is_gold=False) & ~Exists(lease) & ~_has_unseen(project)
+    return Q(project=project, status=ItemStatus.IN_PROGRESS) & ~Exists(lease) & ~_has_unseen(project)
 
 
 def _has_unseen(project: Project) -> Exists:
@@ -227,7 +232,9 @@ def items_close_exhausted(
     An item with votes becomes ``labelled`` ("has every vote it will get") and the item-labelled hooks run as for
     any item reaching its target: the quality layer routes it to review when its votes call for that, adaptive
     overlap when they stay disputed. An item without a live vote (everyone skipped it, or a reviewer's relabel
-    found nobody new) goes to ``needs_review``: a reviewer decides what it is. Targets stay as they were, so a
+    found nobody new) goes to ``needs_review``: a reviewer decides what it is. A gold item seen by every
+    annotator closes as ``labelled`` without the hooks (it is never trained on or routed; the quality run still
+    compares its votes with its gold label). Targets stay as they were, so a
     labelled item with fewer annotations than its target is one closed short, which ``items_reopen_short``
     sends back when someone new can annotate it. ``item_ids`` / ``seen_by`` narrow the search to those items
     or to the items that person holds an assignment on (the others cannot be exhausted while they are an
@@ -249,26 +256,27 @@ def items_close_exhausted(
         # Checked again in a new statement: a lease or vote committed after the first statement's snapshot is
         # seen now, and none can appear while the rows are locked (the queue and submissions lock the item row).
         rows = list(Item.objects.filter(_exhausted(project=project, now=now), pk__in=ids).values_list(
-            "id", "annotation_count"))
-        labelled = [pk for pk, count in rows if count > 0]
-        unlabelled = [pk for pk, count in rows if count == 0]
+            "id", "annotation_count", "is_gold"))
+        labelled = [pk for pk, count, _gold in rows if count > 0]
+        unlabelled = [pk for pk, count, _gold in rows if count == 0]
         if labelled:
             Item.objects.filter(pk__in=labelled).update(status=ItemStatus.LABELLED, updated_at=now)
         if unlabelled:
             Item.objects.filter(pk__in=unlabelled).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
-        for pk in labelled:
+        for pk in {pk for pk, count, gold in rows if count > 0 and not gold}:
             transaction.on_commit(lambda pk=pk: hooks.item_labelled(project_id=project.pk, item_id=pk))
     return labelled + unlabelled
 
 
 def items_reopen_short(*, project: Project) -> int:
     """Send the items closed short (``labelled`` with fewer annotations than their target, no reviewer decision)
-    back to the queue when an annotator who has not seen them can now be served them; returns how many.
+    and the closed gold items back to the queue when an annotator who has not seen them can now be served them;
+    returns how many.
 
     Called when someone becomes an annotator of the project: closing an item for lack of annotators must not
     deny it the votes the project asks for once there are some.
     """
     return Item.objects.filter(
-        _has_unseen(project), project=project, status=ItemStatus.LABELLED, is_gold=False, final_label__isnull=True,
-        annotation_count__lt=F("target_annotations"),
+        Q(is_gold=True) | Q(annotation_count__lt=F("target_annotations")), _has_unseen(project), project=project,
+        status=ItemStatus.LABELLED, final_label__isnull=True,
     ).update(status=ItemStatus.IN_PROGRESS, updated_at=timezone.now())

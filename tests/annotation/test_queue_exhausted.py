@@ -2,6 +2,7 @@
 (skips, lapsed leases, annotators leaving the role) is closed when ``next`` has nothing for someone, and goes
 back to the queue when a new annotator can give it the votes the project asks for."""
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from annotation.models import Assignment, Item, ItemStatus, Role
 from annotation.selectors import progress_for_annotator
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from annotation.services.bulk import item_bulk_create
 from annotation.services.projects import membership_set
 from annotation.services.queue import (
     assignment_next_for_annotator,
@@ -150,3 +152,25 @@ def test_new_items_are_never_closed_for_lack_of_annotators():
     # Then none is: items nobody was served wait for the annotators to come
     assert closed == []
     assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.NEW}
+
+
+def test_gold_items_are_served_before_nothing_is_left_and_close_once_every_annotator_saw_them():
+    # Given a gold rate of 0.1, one ordinary item and one gold item, two annotators
+    project = make_project(k=2, gold_rate=0.1)
+    add_items(project, 1)
+    item_bulk_create(project=project, rows=[{"external_id": "g0", "text": "gold", "gold_label": "pos"}])
+    gold = Item.objects.get(project=project, is_gold=True)
+    crowd = [add_member(project) for _ in range(2)]
+    # When each labels whatever they are served until nothing is left (the 0.1 draw below the rate never comes)
+    rng = random.Random(3)
+    served = {user.pk: [] for user in crowd}
+    for user in crowd:
+        while (lease := assignment_next_for_annotator(project=project, user=user, rng=rng)) is not None:
+            served[user.pk].append(lease.item_id)
+            annotation_submit(project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+    # Then each was served the gold item too, and nothing is left in progress: the gold item is closed
+    assert all(gold.pk in items for items in served.values())
+    assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.LABELLED}
+    # and a new annotator gets the gold item back in the queue
+    membership_set(project=project, user_id=UserFactory().pk, role=Role.ANNOTATOR)
+    assert _refresh(gold).status == ItemStatus.IN_PROGRESS
