@@ -104,6 +104,7 @@ RULES: dict[str, dict[str, str]] = {
     "item-waveform": {"GET": MEDIA},
     "batches": {"GET": REVIEWER},
     "import-upload": {"POST": MANAGER},
+    "import-detail": {"GET": REVIEWER},
     "quality-page": {"GET": REVIEWER},
     "quality-run": {"POST": REVIEWER},
     "review-queue": {"GET": REVIEWER},

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 
+from annotation.ingress_tasks import IMPORT_TASK
 from annotation.models import Item, Job, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
 from tests.annotation.ingress_fixtures import tone, wav_bytes
@@ -46,7 +47,8 @@ def build_world() -> World:
     example = LabelExample.objects.create(
         label=Label.objects.get(project=project, value="pos"), item=media_item, added_by=manager
     )
-    job = Job.objects.create(kind="selftest", task_name="annotation.selftest", project=project, created_by=manager)
+    # An import job, so that both the job API and the import page have one to show.
+    job = Job.objects.create(kind="import", task_name=IMPORT_TASK, project=project, created_by=manager)
     ids = {"pid": project.pk, "item_id": media_item.pk, "aid": assignment.pk, "vid": version.pk,
            "example_id": example.pk, "job_id": job.pk}
     return World(project=project, users=users, ids=ids)
