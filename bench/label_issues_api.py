@@ -1,7 +1,7 @@
 """The digits label-issue protocol of ``bench/label_issues.py``, driven through the REST API with the real worker.
 
 A manager creates an image project through the API; the training part of a 70/30 stratified split of
-scikit-learn's ``load_digits`` (1,258 items, or a stratified subset of it) is uploaded as 64 px PNG renders;
+scikit-learn's ``load_digits`` (1,257 items, or a stratified subset of it) is uploaded as 64 px PNG renders;
 10 % or 20 % of the labels are swapped to a confusable digit (``label_issues.corrupt``); each item gets exactly
 one label, posted by one of ten annotators; the base model is trained through the API, then a quality run is
 started through the API, and the flagged items are read back from ``GET /items/?has_issue=true``. Precision,
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FULL_ITEMS = 1258  # 70 % of load_digits' 1,797 images
+FULL_ITEMS = 1257  # the training part (70 %) of load_digits' 1,797 images
 N_ANNOTATORS = 10
 PAGE = 1000
 

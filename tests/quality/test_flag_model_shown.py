@@ -19,6 +19,7 @@ from annotation.services.bulk import item_bulk_create
 from bench.digits_confusions import PARTNERS
 from tests.conftest import wait_for_job, wait_until_worker_idle
 from tests.factories import UserFactory, add_member, make_project
+from tests.quality.test_review_browser import log_in
 
 pytestmark = [pytest.mark.worker]
 
@@ -88,7 +89,7 @@ def _cells(page: str, css_class: str) -> dict[str, str]:
     return out
 
 
-def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_every_page(worker, api, client):
+def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_every_page(worker, api, client, page):
     project, manager, first_voter = _project_after_a_quality_run(worker, api)
     rows = _items(api(manager), project.pk)
     # The run used the quality model (features exist) while a base model exists too
@@ -127,12 +128,23 @@ def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_ever
         assert text == f"{by_id[item_id]['flag_model_label']} quality model · run #1"
     # Item page of a flagged item: the flag's model row shows its label and name, the base model is named apart
     row = by_id[shown_flagged[0]]
-    page = client.get(f"/projects/{project.pk}/review/items/{row['id']}/").content.decode()
-    flag_row = re.search(r'<tr id="flag-model-row">(.*?)</tr>', page, flags=re.S).group(1)
+    item_html = client.get(f"/projects/{project.pk}/review/items/{row['id']}/").content.decode()
+    flag_row = re.search(r'<tr id="flag-model-row">(.*?)</tr>', item_html, flags=re.S).group(1)
     flag_text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", flag_row)).split())
     assert flag_text.startswith(f"Model the flags use {row['flag_model_label']} quality model · run #1")
-    base_row = re.search(r'<tr id="base-model-row">(.*?)</tr>', page, flags=re.S).group(1)
+    base_row = re.search(r'<tr id="base-model-row">(.*?)</tr>', item_html, flags=re.S).group(1)
     assert "Base model v1" in base_row and row["predicted_label"] in base_row
+
+    # In the browser, the queue row of a flagged item shows the same label and name beside the flag
+    from playwright.sync_api import expect
+
+    log_in(page, manager.username)
+    page.goto(f"/projects/{project.pk}/review/")
+    row_el = page.locator(f'tr[data-item="{row["id"]}"]')
+    expect(row_el.locator(".reason-chip", has_text="model_disagrees")).to_be_visible()
+    expect(row_el.locator(".model-cell .model-label")).to_have_text(row["flag_model_label"])
+    expect(row_el.locator(".model-cell .model-name")).to_have_text("quality model · run #1")
+    expect(page.locator("#queue-table thead")).to_contain_text("Base model v1")
 
     # After an annotator changes a vote, the per-item update keeps the invariant against the same stored label
     target = next(r for r in rows if r["flag_model_label"] not in (None, r["consensus_label"]))
