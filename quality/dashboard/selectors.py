@@ -246,10 +246,13 @@ def _kind_filter(kind: str) -> Q:
 
 
 def issue_counts_live(*, project: Project) -> dict[str, int]:
-    """Items flagged as label issues: all, still open (not accepted or discarded), and per reason."""
-    counts = {"total": Count("id"), "open": Count("id", filter=~Q(status__in=CLOSED_STATUSES))}
+    """Items whose label is probably wrong (``is_label_issue``): all and still open (not accepted or discarded);
+    and per reason (``kind_<reason>``), items carrying that reason, label issue or not — most reasons are
+    reasons to look, not label errors."""
+    issue = Q(is_label_issue=True)
+    counts = {"total": Count("id", filter=issue), "open": Count("id", filter=issue & ~Q(status__in=CLOSED_STATUSES))}
     counts.update({f"kind_{kind}": Count("id", filter=_kind_filter(kind)) for kind in REASON_CODES})
-    return Item.objects.filter(project=project, is_label_issue=True).aggregate(**counts)
+    return Item.objects.filter(project=project).filter(issue | ~Q(issue_kinds=[])).aggregate(**counts)
 
 
 def issue_counts(*, project: Project) -> dict[str, int]:
@@ -364,5 +367,6 @@ def items_filtered(*, project: Project, issue_kind: str | None = None, annotator
             item=OuterRef("pk"), is_live=True, guideline_version=guideline_version)))
     return queryset.select_related("batch").only(
         "id", "external_id", "status", "text", "tags", "flags", "consensus_label", "consensus_confidence",
-        "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "created_at", "batch__number",
+        "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "flag_model",
+        "flag_model_label", "created_at", "batch__number",
     )
