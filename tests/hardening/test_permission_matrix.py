@@ -89,6 +89,9 @@ RULES: dict[str, dict[str, str]] = {
     "api-dataset-preview": {"GET": REVIEWER},
     "api-dataset-version": {"GET": REVIEWER},
     "api-dataset-export": {"GET": REVIEWER},
+    "api-dataset-export-links": {"POST": REVIEWER},
+    # The signed token is the credential: whoever holds a valid link downloads that one export.
+    "api-dataset-export-signed": {"GET": PUBLIC},
     "api-dataset-diff": {"GET": REVIEWER},
     "api-dataset-verify": {"GET": REVIEWER},
     "api-item-dataset-versions": {"GET": REVIEWER},

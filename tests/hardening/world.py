@@ -7,6 +7,8 @@ from django.core.files.base import ContentFile
 from annotation.ingress_tasks import IMPORT_TASK
 from annotation.models import Item, Job, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
+from datasets.delivery import export_filename
+from datasets.links import export_link_sign
 from tests.annotation.ingress_fixtures import tone, wav_bytes
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import UserFactory, add_items, add_member, make_project
@@ -49,6 +51,9 @@ def build_world() -> World:
     )
     # An import job, so that both the job API and the import page have one to show.
     job = Job.objects.create(kind="import", task_name=IMPORT_TASK, project=project, created_by=manager)
+    # A signed export link made by the manager: the token is the credential, so anyone holding it may download.
+    token, _ = export_link_sign(version=version, user_id=manager.pk, fmt="jsonl", split=None, max_age=3600)
     ids = {"pid": project.pk, "item_id": media_item.pk, "aid": assignment.pk, "vid": version.pk,
-           "example_id": example.pk, "job_id": job.pk}
+           "example_id": example.pk, "job_id": job.pk, "token": token,
+           "filename": export_filename(version=version, fmt="jsonl", split=None)}
     return World(project=project, users=users, ids=ids)
