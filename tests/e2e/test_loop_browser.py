@@ -105,6 +105,13 @@ def worker_drained(deadline_seconds: float = 120.0) -> None:
     pytest.fail(f"the worker still had tasks after {deadline_seconds} s")
 
 
+@pytest.fixture(autouse=True)
+def _drained_before_teardown(worker):
+    """Tasks the test's last steps enqueued finish before the database is emptied under them."""
+    yield
+    worker_drained()
+
+
 def mark_document(page) -> None:
     page.evaluate("() => { window.__sameDocument = true; }")
 
@@ -235,9 +242,14 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
             f"{100 * PERCENT_AGREEMENT:.1f}%"
         )
 
+        queue_api = manager_api.get(f"/api/projects/{project.pk}/review-queue/", {"page_size": 100}).json()
+        # and its issue, routed and queue figures are the API's
+        expect(page.locator("#run-issues")).to_have_text(str(report["n_issues"]))
+        expect(page.locator("#run-routed")).to_have_text(str(report["n_routed_to_review"]))
+        expect(page.locator("#review-queue-now")).to_have_text(str(queue_api["count"]))
+
         # When the manager opens the review queue
         page.goto(f"/projects/{project.pk}/review/")
-        queue_api = manager_api.get(f"/api/projects/{project.pk}/review-queue/", {"page_size": 100}).json()
         in_queue = {row["external_id"]: row for row in queue_api["results"]}
         # Then it holds the three-way splits and nothing that was unanimous, and agrees with the API
         assert set(SPLIT) <= set(in_queue) <= set(SPLIT) | set(MAJORITY), sorted(in_queue)
