@@ -66,6 +66,21 @@ class DatasetVersionPolicySerializer(serializers.Serializer):
     seed = serializers.IntegerField()
 
 
+class DatasetLabelSchemaLabelSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Class id: stable across this project's versions.")
+    value = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    active = serializers.BooleanField(help_text="False for a label retired or merged into another.")
+    replaced_by = serializers.CharField(allow_null=True, help_text="The label a merged label's votes now count for.")
+
+
+class DatasetLabelSchemaSerializer(serializers.Serializer):
+    """Documents ``DatasetVersion.label_schema``: the classes as the exports declare them."""
+
+    multi_label = serializers.BooleanField()
+    labels = DatasetLabelSchemaLabelSerializer(many=True)
+
+
 class DatasetVersionOutputSerializer(serializers.ModelSerializer):
     counts = json_field(DatasetVersionCountsSerializer())
     split_counts = json_field(map_of(COUNTS_SCHEMA["additionalProperties"], "split → entries"))
@@ -73,6 +88,7 @@ class DatasetVersionOutputSerializer(serializers.ModelSerializer):
     split_label_counts = json_field(map_of(COUNTS_SCHEMA, "split → label value → entries"))
     metrics = json_field(DatasetVersionMetricsSerializer())
     policy = json_field(DatasetVersionPolicySerializer())
+    label_schema = json_field(DatasetLabelSchemaSerializer())
     version = serializers.IntegerField(source="number")
     parent_version = serializers.IntegerField(source="parent.number", allow_null=True, default=None)
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
@@ -83,7 +99,7 @@ class DatasetVersionOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "project", "version", "name", "created_at", "created_by", "n_entries", "counts", "split_counts",
             "label_distribution", "split_label_counts", "checksum", "metrics", "guideline_version", "parent",
-            "parent_version", "policy", "job",
+            "parent_version", "policy", "job", "label_schema",
         ]
 
 

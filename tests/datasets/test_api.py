@@ -192,3 +192,18 @@ def test_label_studio_export_uses_absolute_media_urls_and_is_valid_json(api, pro
     tasks = json.loads(data)
     assert len(tasks) == version.split_counts["train"]
     assert all(task["annotations"][0]["result"][0]["value"]["choices"][0] in ("pos", "neg") for task in tasks)
+
+
+def test_version_detail_declares_its_classes_in_project_order_with_stable_ids(api):
+    # Given a project whose labels are ordered zeta, alpha, mid, and no item labelled "mid"
+    project = make_project(labels=("zeta", "alpha", "mid"))
+    labelled_items(project, {"alpha": 2, "zeta": 1})
+    member = add_member(project, Role.REVIEWER)
+    version = freeze(project)
+    # When a client reads the version over REST
+    detail = api(member).get(f"/api/dataset-versions/{version.pk}/").json()
+    # Then the classes are the project's, in its order, ids 0..2, "mid" included although no row has it
+    assert detail["label_schema"]["multi_label"] is False
+    assert [(label["id"], label["value"], label["active"]) for label in detail["label_schema"]["labels"]] == [
+        (0, "zeta", True), (1, "alpha", True), (2, "mid", True)
+    ]
