@@ -125,7 +125,10 @@ class ReviewQueueApi(ProjectScopedApi):
         )
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.review_queue_page(queryset=queryset), request, view=self)
-        return paginator.get_paginated_response(ReviewQueueItemSerializer(page, many=True).data)
+        mapping = selectors.label_mapping_for(project=project)
+        return paginator.get_paginated_response(
+            ReviewQueueItemSerializer(page, many=True, context={"label_mapping": mapping}).data
+        )
 
 
 class ReviewItemDetailApi(ProjectScopedApi):

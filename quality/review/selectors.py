@@ -202,11 +202,13 @@ def item_reasons(item: Item) -> list[str]:
     return reasons
 
 
-def vote_summary(labels: list[list[str]]) -> list[tuple[str, int]]:
-    """``[(label, votes)]``, most votes first, from the live annotations' label lists."""
+def vote_summary(labels: list[list[str]], *, mapping: dict[str, str]) -> list[tuple[str, int]]:
+    """``[(label, votes)]``, most votes first, from the live annotations' label lists; a vote for a label merged
+    or renamed away counts for its current label (``mapping``: ``label_mapping_for``)."""
     counts: dict[str, int] = {}
     for values in labels:
         for value in values or ["(no label)"]:
+            value = mapping.get(value, value)
             counts[value] = counts.get(value, 0) + 1
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 

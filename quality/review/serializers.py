@@ -130,7 +130,8 @@ class ReviewQueueItemSerializer(serializers.Serializer):
             "predicted_label": item.predicted_label,
             "votes": [
                 {"label": label, "votes": n}
-                for label, n in selectors.vote_summary([a.labels for a in getattr(item, "live_votes", [])])
+                for label, n in selectors.vote_summary([a.labels for a in getattr(item, "live_votes", [])],
+                                                        mapping=self.context["label_mapping"])
             ],
         }
 

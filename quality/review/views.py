@@ -74,11 +74,12 @@ def review_queue_page(request, pid: int):
     queryset = selectors.review_queue_page(queryset=selectors.review_queue(project=project, filters=filters))
     page = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = filters.as_query()
+    mapping = selectors.label_mapping_for(project=project)
     rows = [
         {
             "item": item,
             "reasons": selectors.item_reasons(item),
-            "votes": selectors.vote_summary([a.labels for a in item.live_votes]),
+            "votes": selectors.vote_summary([a.labels for a in item.live_votes], mapping=mapping),
             "url": _with_query(reverse("review-item", args=[project.pk, item.pk]), query),
         }
         for item in page
@@ -139,9 +140,7 @@ def review_item_page(request, pid: int, item_id: int):
     labels = _label_buttons(project)
     consensus = selectors.map_label(item.consensus_label, review.mapping)
     suggestion = selectors.map_label(item.consensus_suggestion, review.mapping)
-    votes = selectors.vote_summary(
-        [[review.mapping.get(value, value) for value in a.labels or []] for a in review.annotations if a.is_live]
-    )
+    votes = selectors.vote_summary([a.labels for a in review.annotations if a.is_live], mapping=review.mapping)
     must_choose = item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
     config = {
         "project": project.pk,

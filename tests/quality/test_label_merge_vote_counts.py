@@ -135,3 +135,22 @@ def test_a_rename_after_a_merge_moves_every_retired_label_to_the_current_one():
     counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
                          n_classes=len(schema.values))
     assert _by_label(counts.sum(axis=0), schema.values) == {"scratch": 6, "dent": 3, "ok": 3}
+
+
+def test_after_a_merge_the_review_queue_shows_the_votes_under_the_label_that_replaced_them(api, client):
+    # Given item 1 (scratch_light, scratch_deep, dent) waiting for review
+    project, items = _project()
+    Item.objects.filter(pk=items[1].pk).update(status=ItemStatus.NEEDS_REVIEW)
+    manager = project.created_by
+    # When scratch_light is merged into scratch_deep
+    _merge(project)
+    # Then the queue API counts scratch_deep ×2, dent ×1 for it
+    rows = api(manager).get(f"/api/projects/{project.pk}/review-queue/").json()["results"]
+    assert [row["votes"] for row in rows if row["id"] == items[1].pk] == [
+        [{"label": "scratch_deep", "votes": 2}, {"label": "dent", "votes": 1}]
+    ]
+    # and so does the queue page
+    client.force_login(manager)
+    page = client.get(f"/projects/{project.pk}/review/").content.decode()
+    assert "scratch_deep&nbsp;×2, dent&nbsp;×1" in page
+    assert "scratch_light" not in page

@@ -204,8 +204,8 @@ def test_review_queue_query_count_does_not_grow_with_the_page(api, django_assert
     project, _, _, reviewer = review_project([["pos", "neg"]] * n_items)
     client = api(reviewer)
     client.get(f"/api/projects/{project.pk}/review-queue/")  # warm the token/session caches
-    # auth token, membership, count, page, prefetch of the page's live votes
-    with django_assert_num_queries(5):
+    # auth token, membership, count, page, prefetch of the page's live votes, the label mapping
+    with django_assert_num_queries(6):
         response = client.get(f"/api/projects/{project.pk}/review-queue/")
     assert response.json()["count"] == n_items
 
