@@ -8,11 +8,11 @@ class ActiveLearningConfig(AppConfig):
     def ready(self) -> None:
         from activelearning import tasks  # noqa: F401 - registers the Celery tasks
         from activelearning.views import model_panel_context
-        from annotation.hooks import register_item_labelled
+        from annotation.hooks import register_items_labelled
         from annotation.models import Role
         from annotation.panels import Panel, register_panel
 
-        register_item_labelled("activelearning.item_labelled")
+        register_items_labelled("activelearning.services.jobs.items_labelled_process")
         register_panel(
             Panel(
                 name="activelearning",

@@ -11,6 +11,7 @@ from annotation.models import (
     Item,
     ItemTag,
     Job,
+    JobStatus,
     Label,
     Membership,
     Project,
@@ -201,6 +202,14 @@ def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
     ).exists():
         return job
     return None
+
+
+def job_jobs_ahead(*, job: Job) -> int | None:
+    """How many queued jobs were created before ``job`` (all user jobs share one queue, taken oldest first);
+    None once it is no longer queued."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    return Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
 
 
 PREANNOTATION_WARNING = (

@@ -1,6 +1,8 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from annotation import ingress_tasks, jobs  # noqa: F401 - ingress_tasks registers annotation.import
+from annotation.services.item_passes import item_passes_resend, items_pass_run
 from annotation.services.queue import leases_expire
 
 
@@ -18,7 +20,19 @@ def selftest(*, job_id: str) -> None:
 
 @shared_task(name="annotation.job_sweep", acks_late=True)
 def job_sweep() -> dict:
-    return jobs.jobs_sweep()
+    return {**jobs.jobs_sweep(), "item_passes": item_passes_resend()}
+
+
+@shared_task(
+    name="annotation.items_pass",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def items_pass(*, project_id: int) -> dict:
+    """Every item of the project labelled since the last pass (routed to the items queue)."""
+    return items_pass_run(project_id=project_id)
 
 
 @shared_task(name="annotation.lease_sweep", acks_late=True)

@@ -239,6 +239,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+# Two queues, so a job a person asked for never waits behind per-item work: user-requested jobs (imports, quality
+# runs, training, freezes, exports, prediction imports) and the beat sweeps go to the jobs queue; the coalesced
+# per-item passes run after labels go to the items queue, consumed by a worker process of its own (scripts/run.sh,
+# docker-compose.yml). The jobs queue keeps Celery's default name, so a plain ``celery worker`` still takes jobs.
+LABELGATE_JOBS_QUEUE = os.environ.get("LABELGATE_JOBS_QUEUE", "celery")
+LABELGATE_ITEMS_QUEUE = os.environ.get("LABELGATE_ITEMS_QUEUE", "items")
+CELERY_TASK_DEFAULT_QUEUE = LABELGATE_JOBS_QUEUE
+CELERY_TASK_ROUTES = {
+    "annotation.items_pass": {"queue": LABELGATE_ITEMS_QUEUE},
+    "*.item_labelled": {"queue": LABELGATE_ITEMS_QUEUE},
+}
+# Seconds a per-item pass waits after the first label that asks for it, so the labels of the next moments join it.
+LABELGATE_ITEM_PASS_DELAY = float(os.environ.get("LABELGATE_ITEM_PASS_DELAY", "1.0"))
 CELERY_BEAT_SCHEDULE = {
     "labelgate-job-sweep": {"task": "annotation.job_sweep", "schedule": 60.0},
     "labelgate-lease-sweep": {"task": "annotation.lease_sweep", "schedule": 120.0},

@@ -6,12 +6,12 @@ class QualityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from annotation.hooks import register_item_labelled
+        from annotation.hooks import register_items_labelled
         from annotation.models import Role
         from annotation.panels import Panel, register_panel
         from quality.views import quality_panel_context
 
-        register_item_labelled("quality.item_labelled")
+        register_items_labelled("quality.services.items.items_consensus_update")
         register_panel(
             Panel(
                 name="quality",

@@ -18,8 +18,14 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+# Two workers, so a job a person asked for never waits behind per-item work: one for user jobs (and the
+# scheduler), one slot for the coalesced per-item passes that follow labels.
 celery -A config worker -B --loglevel="${LOG_LEVEL:-WARNING}" --concurrency="${LABELGATE_WORKERS:-2}" \
+  -Q "${LABELGATE_JOBS_QUEUE:-celery}" -n "jobs@%h" \
   --schedule "${LABELGATE_VAR_DIR:-$ROOT/var}/celerybeat-schedule" &
+pids+=($!)
+celery -A config worker --loglevel="${LOG_LEVEL:-WARNING}" --concurrency=1 \
+  -Q "${LABELGATE_ITEMS_QUEUE:-items}" -n "items@%h" &
 pids+=($!)
 gunicorn config.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_CONCURRENCY:-3}" --threads 4 \
   --access-logfile - --log-level warning &

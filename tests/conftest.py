@@ -29,18 +29,26 @@ def database_url_for_test_db() -> str:
 
 
 class WorkerProcess:
-    """A real ``celery worker`` subprocess bound to the test database; restartable (hardening tests kill it)."""
+    """A real ``celery worker`` subprocess bound to the test database; restartable (hardening tests kill it).
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    ``queues``: what it consumes, as ``-Q`` takes it; the suite runs one for the jobs queue (the one hardening
+    tests kill) and a one-slot one for the per-item queue, as ``scripts/run.sh`` does."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, queues: str = "", concurrency: int = 2,
+                 name: str = "test"):
         self.env = env
         self.log_path = log_path
+        self.queues = queues
+        self.concurrency = concurrency
+        self.name = name
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the subprocess for its lifetime
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2",
-             "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+             f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
+             "-n", f"{self.name}-{os.getpid()}@%h", *(["-Q", self.queues] if self.queues else [])],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -71,26 +79,44 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) 
         env["DATABASE_URL"] = database_url_for_test_db()
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["LABELGATE_JOB_STALE_SECONDS"] = os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300")
-    worker = WorkerProcess(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    from django.conf import settings
+
+    worker = WorkerProcess(env, tmp_path_factory.mktemp("worker") / "worker.log",
+                           queues=settings.LABELGATE_JOBS_QUEUE, name="test")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_items_worker_process(celery_worker_process, tmp_path_factory) -> Iterator[WorkerProcess]:
+    """The per-item queue's worker (one slot, like the embedded default's)."""
+    from django.conf import settings
+
+    worker = WorkerProcess(celery_worker_process.env, tmp_path_factory.mktemp("worker") / "items.log",
+                           queues=settings.LABELGATE_ITEMS_QUEUE, concurrency=1, name="test-items")
     worker.start()
     yield worker
     worker.stop()
 
 
 @pytest.fixture
-def worker(celery_worker_process, transactional_db) -> Iterator[WorkerProcess]:
+def worker(celery_worker_process, celery_items_worker_process, transactional_db) -> Iterator[WorkerProcess]:
     """The real worker; tests using it commit their data (transactional_db) so the worker can see it.
 
     After the test, waits (bounded) until the worker has nothing queued or running: a task still running
     would hold locks on tables the test's teardown truncates (a deadlock) or write into the next test."""
-    if celery_worker_process.proc is None or celery_worker_process.proc.poll() is not None:
-        celery_worker_process.start()
+    for process in (celery_worker_process, celery_items_worker_process):
+        if process.proc is None or process.proc.poll() is not None:
+            process.start()
     yield celery_worker_process
     if celery_worker_process.proc is not None and celery_worker_process.proc.poll() is None:
         wait_until_worker_idle()
 
 
 def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:
+    from django.conf import settings
+
     from config.celery import app
 
     broker = app.conf.broker_url or ""
@@ -101,9 +127,10 @@ def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:
     client = redis.Redis.from_url(broker)
     end = time.monotonic() + deadline_seconds
     while time.monotonic() < end:
-        queued = client.llen("celery")
-        replies = app.control.inspect(timeout=0.5).active() or {}
-        running = sum(len(tasks) for tasks in replies.values())
+        queued = client.llen(settings.LABELGATE_JOBS_QUEUE) + client.llen(settings.LABELGATE_ITEMS_QUEUE)
+        inspect = app.control.inspect(timeout=0.5)
+        # A per-item pass waits its short countdown in the worker as a scheduled task.
+        running = sum(len(tasks) for replies in (inspect.active(), inspect.scheduled()) for tasks in (replies or {}).values())
         if queued == 0 and running == 0:
             return
         time.sleep(0.2)

@@ -80,3 +80,19 @@ def item_labelled_process(*, project_id: int, item_id: int, confidence: float) -
     target = item_overlap_update(project=project, item_id=item_id, confidence=confidence)
     job = model_train_trigger(project_id=project_id)
     return {"target": target, "job": None if job is None else str(job.pk)}
+
+
+def items_labelled_process(*, project_id: int, item_ids: list[int]) -> dict:
+    """The per-item pass's handler: adaptive overlap for each item (each in its own transaction), then the
+    re-score trigger once for all of them."""
+    from activelearning.services.scoring import CONFIDENT
+    from activelearning.services.targets import item_overlap_update
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return {"reopened": 0, "job": None}
+    reopened = sum(
+        item_overlap_update(project=project, item_id=pk, confidence=CONFIDENT) is not None for pk in item_ids
+    )
+    job = model_train_trigger(project_id=project_id)
+    return {"reopened": reopened, "job": None if job is None else str(job.pk)}

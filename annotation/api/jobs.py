@@ -41,4 +41,5 @@ class JobDetailApi(APIView):
         job = selectors.job_get_for_user(user=request.user, job_id=job_id)
         if job is None:
             raise NotFound("Job not found.")
-        return Response(s.JobOutputSerializer(job).data)
+        ahead = selectors.job_jobs_ahead(job=job)
+        return Response(s.JobOutputSerializer(job, context={"jobs_ahead": ahead}).data)

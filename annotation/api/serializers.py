@@ -322,8 +322,16 @@ class JobOutputSerializer(serializers.ModelSerializer):
         model = Job
         fields = [
             "id", "kind", "status", "progress", "message", "result", "error", "attempts", "project", "params",
-            "created_at", "started_at", "finished_at",
+            "created_at", "started_at", "finished_at", "jobs_ahead",
         ]
+
+    jobs_ahead = serializers.SerializerMethodField(
+        help_text="While queued: how many jobs were queued before this one (0: it is next); null otherwise."
+    )
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_jobs_ahead(self, job: Job) -> int | None:
+        return self.context.get("jobs_ahead")
 
 
 class JobRefSerializer(serializers.Serializer):

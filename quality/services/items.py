@@ -6,7 +6,7 @@ import numpy as np
 from django.db import transaction
 
 from annotation.models import ItemStatus, Project
-from quality.adapters import item_consensus_write, item_votes_load
+from quality.adapters import ItemVotes, item_consensus_write, item_votes_load, items_votes_load
 
 
 def _multi_label_consensus(labels: np.ndarray, n_classes: int) -> tuple[int, float, bool]:
@@ -47,16 +47,42 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
     Idempotent: it reads the votes and writes derived values only. Returns a summary, or None when the
     project or item is gone or the item is discarded.
     """
-    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.metrics.consensus import consensus_single_item
-    from quality.metrics.label_issues import decode_reasons, find_label_issues
-
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return None
     votes = item_votes_load(project=project, item_id=item_id)
     if votes is None or votes.item.status == ItemStatus.DISCARDED:
         return None
+    return _consensus_apply(project=project, votes=votes)
+
+
+ITEMS_CHUNK = 500
+
+
+def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
+    """``item_consensus_update`` for many items of one project: the per-item pass's handler. Votes are read a
+    chunk of items at a time (each chunk one transaction, its items locked in id order); items gone or
+    discarded are skipped. Returns how many items were updated and how many moved to review."""
+    project = Project.objects.filter(pk=project_id).first()
+    updated = moved = 0
+    if project is None:
+        return {"updated": 0, "moved": 0}
+    for start in range(0, len(item_ids), ITEMS_CHUNK):
+        with transaction.atomic():
+            for votes in items_votes_load(project=project, item_ids=item_ids[start:start + ITEMS_CHUNK]):
+                if votes.item.status == ItemStatus.DISCARDED:
+                    continue
+                updated += 1
+                moved += int(_consensus_apply(project=project, votes=votes)["moved"])
+    return {"updated": updated, "moved": moved}
+
+
+def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
+    """Compute and store one item's consensus from ``votes`` (its row locked by the caller)."""
+    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
+    from quality.metrics.consensus import consensus_single_item
+    from quality.metrics.label_issues import decode_reasons, find_label_issues
+
     k = len(votes.label_values)
     counts = None
     suggestion_code, overrides = -1, False

@@ -20,11 +20,17 @@
     element.querySelectorAll(`[data-job-field="${name}"]`).forEach((field) => { field.textContent = text; });
   }
 
+  // A queued job says how many jobs are before it, so a wait reads as a place in line, not as a hang.
+  function waiting(job) {
+    if (job.status !== "queued" || !job.jobs_ahead) return "";
+    return `${job.jobs_ahead} job${job.jobs_ahead === 1 ? "" : "s"} ahead`;
+  }
+
   function show(element, job) {
     element.dataset.status = job.status;
     setField(element, "status", job.status);
     setField(element, "percent", ended(job.status) ? "" : `${Math.round(100 * (job.progress || 0))}%`);
-    setField(element, "message", ended(job.status) ? "" : (job.message || ""));
+    setField(element, "message", ended(job.status) ? "" : ([waiting(job), job.message].filter(Boolean).join(" · ")));
   }
 
   async function refresh(selectors) {

@@ -6,7 +6,7 @@ from activelearning import priority, services
 from activelearning.models import ModelVersion
 from activelearning.services import scoring
 from annotation.errors import Conflict
-from annotation.hooks import ITEM_LABELLED_TASKS
+from annotation.hooks import ITEMS_LABELLED_HANDLERS
 from annotation.models import Item, ItemStatus, Job, JobKind, JobStatus
 from annotation.services.queue import assignment_next_for_annotator
 from tests.activelearning.al_helpers import LABELS, al_project
@@ -97,4 +97,4 @@ def test_rescore_every_zero_turns_the_trigger_off():
 
 
 def test_the_label_hook_is_registered():
-    assert "activelearning.item_labelled" in ITEM_LABELLED_TASKS
+    assert "activelearning.services.jobs.items_labelled_process" in ITEMS_LABELLED_HANDLERS

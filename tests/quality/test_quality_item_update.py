@@ -1,6 +1,6 @@
 import pytest
 
-from annotation.hooks import ITEM_LABELLED_TASKS
+from annotation.hooks import ITEMS_LABELLED_HANDLERS
 from annotation.models import Item, ItemStatus, Job, JobKind
 from quality.models import QualityReport
 from quality.services import item_consensus_update
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_quality_app_registers_the_item_labelled_hook():
-    assert "quality.item_labelled" in ITEM_LABELLED_TASKS
+    assert "quality.services.items.items_consensus_update" in ITEMS_LABELLED_HANDLERS
 
 
 def test_split_votes_route_a_labelled_item_to_review_by_majority_without_a_report():
