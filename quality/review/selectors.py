@@ -138,9 +138,10 @@ def _in_queue(project: Project) -> Q:
     needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | ~Q(issue_kinds=[]) | Q(_has_comment())
     if project.route_flagged_to_review:
         needs |= ~Q(flags=[])
-    # Gold items never leave new/in_progress (they keep being served to measure annotators), so routing cannot
-    # move them; a gold mismatch the quality run found is queued where it stands, and the gold item stays
-    # servable until a reviewer decides it.
+    # Gold items stay new/in_progress while some annotator can still be served them (they measure annotators),
+    # and routing never moves them; a gold mismatch the quality run found is queued where it stands, and the gold
+    # item stays servable until a reviewer decides it. Once every annotator saw it, it is labelled (the queue's
+    # exhausted-item rule) and queued like any labelled item with a reason.
     gold_mismatch = Q(is_gold=True, status__in=OPEN_STATUSES) & json_list_has("issue_kinds", "gold_mismatch")
     return (Q(status__in=QUEUE_STATUSES) & needs) | gold_mismatch
 
