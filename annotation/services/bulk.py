@@ -73,7 +73,7 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
         result.errors.append(RowIssue(index=index, field=field, message=message))
 
     if not isinstance(row, dict):
-        fail("non_field_errors", "Each row must be a JSON object.")
+        fail("row", "Each row must be a JSON object.")
         return None
     # Without this check one such row made the whole call fail with a 500 on PostgreSQL (see contains_nul).
     for field in ("external_id", "text", "tags", "metadata", "gold_label"):

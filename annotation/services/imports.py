@@ -142,6 +142,7 @@ def _safe_name(name: str) -> str:
 
 
 OUTCOME_COMPLETED = "completed"
+ROW_AS_A_WHOLE = "row"
 OUTCOME_WITH_ERRORS = "completed_with_errors"
 OUTCOME_FAILED = "failed"
 
@@ -165,7 +166,9 @@ class ImportReport:
     def error(self, line: int, field_name: str | None, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < REPORT_CAP:
-            self.errors.append({"line": line, "field": field_name or "non_field_errors", "message": message})
+            # A problem with the row as a whole (its shape, its quoting) has no column: the report says "row",
+            # the user's word, never a framework's internal key.
+            self.errors.append({"line": line, "field": field_name or ROW_AS_A_WHOLE, "message": message})
 
     def duplicate(self, external_id: str) -> None:
         self.duplicates += 1

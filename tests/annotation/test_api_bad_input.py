@@ -178,7 +178,7 @@ def test_bulk_rows_good_rows_land_and_bad_rows_are_reported(project, api):
     body = response.json()
     assert body["created"] == 2 and body["duplicates"] == 1
     assert [(e["index"], e["field"]) for e in body["errors"]] == [
-        (1, "external_id"), (2, "text"), (3, "gold_label"), (4, "non_field_errors"),
+        (1, "external_id"), (2, "text"), (3, "gold_label"), (4, "row"),
     ]
     assert set(Item.objects.filter(project=project, external_id__startswith="new").values_list("external_id", flat=True)) == {
         "new1", "new4"

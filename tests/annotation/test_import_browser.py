@@ -22,6 +22,11 @@ def log_in(page, username):
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+def report_rows(report):
+    """[line, field, reason] of each row of a row-report table, as shown."""
+    return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in report.locator("tr[data-line]").all()]
+
+
 def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_report(page, worker, artifacts_dir):
     from playwright.sync_api import expect
 
@@ -47,8 +52,12 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     expect(page.locator("#batches")).to_contain_text("No batches yet.")
     page.screenshot(path=str(artifacts_dir / "import_failed.png"), full_page=True)
 
-    # When a CSV with a quote never closed (line 3) and an unknown gold label (line 5) is uploaded
-    mixed_csv = b'external_id,text,gold_label\nm1,first,pos\nm2,"never closed,neg\nm3,third,neg\nm4,fourth,maybe\n'
+    # When a CSV with a quote never closed (line 3), an unknown gold label (line 5) and a row with one field too
+    # many (line 6) is uploaded
+    mixed_csv = (
+        b'external_id,text,gold_label\nm1,first,pos\nm2,"never closed,neg\nm3,third,neg\nm4,fourth,maybe\n'
+        b"m5,too,many,fields\n"
+    )
     page.set_input_files("#import-form input[type=file]", files=[
         {"name": "mixed.csv", "mimeType": "text/csv", "buffer": mixed_csv}])
     page.click("#import-form button[type=submit]")
@@ -57,15 +66,19 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     mixed = page.locator("#import-jobs tbody tr[data-job]", has_text="mixed.csv")
     expect(mixed).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
     expect(mixed.locator("[data-job-field=status]")).to_have_text("succeeded with errors")
-    # with 4 rows = 2 created + 0 duplicates + 2 errors
+    # with 5 rows = 2 created + 0 duplicates + 3 errors
     cells = [text.strip() for text in mixed.locator("td.num").all_inner_texts()[:4]]
-    assert cells == ["4", "2", "0", "2"]
-    # and the row report names the two bad lines
+    assert cells == ["5", "2", "0", "3"]
+    # and the row report names the three bad lines, each with the column at fault or "row" when it is the
+    # row as a whole, never an internal name
     page.locator("#import-jobs details summary").first.click()
     report = page.locator("#import-jobs table.report").first
-    expect(report.locator("tr[data-line]")).to_have_count(2)
-    expect(report.locator("tr[data-line='3']")).to_contain_text("unterminated quote")
-    expect(report.locator("tr[data-line='5']")).to_contain_text("Unknown gold label 'maybe'")
+    expect(report.locator("tr[data-line]")).to_have_count(3)
+    shown = report_rows(report)
+    assert [row[:2] for row in shown] == [["3", "row"], ["5", "gold_label"], ["6", "row"]]
+    assert shown[0][2].startswith("unterminated quote") and shown[1][2].startswith("Unknown gold label 'maybe'")
+    assert shown[2][2] == "expected 3 fields, got 4"
+    expect(page.locator("#import-jobs")).not_to_contain_text("non_field_errors")
 
     # When the manager opens that import's own page
     mixed.locator("a", has_text="mixed.csv").click()
@@ -73,6 +86,9 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     # Then it tells the same: status, counts and the whole report
     expect(page.locator("#import-detail [data-job-field=status]")).to_have_text("succeeded with errors")
     counts = [text.strip() for text in page.locator("#import-counts td").all_inner_texts()]
-    assert counts[:4] == ["4", "2", "0", "2"]
-    expect(page.locator("#import-detail table.report tr[data-line]")).to_have_count(2)
+    assert counts[:4] == ["5", "2", "0", "3"]
+    detail_report = page.locator("#import-detail table.report")
+    expect(detail_report.locator("tr[data-line]")).to_have_count(3)
+    assert [row[:2] for row in report_rows(detail_report)] == [["3", "row"], ["5", "gold_label"], ["6", "row"]]
+    expect(page.locator("#import-detail")).not_to_contain_text("non_field_errors")
     page.screenshot(path=str(artifacts_dir / "import_with_errors.png"), full_page=True)

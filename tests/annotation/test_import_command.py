@@ -40,10 +40,10 @@ def test_csv_with_good_and_bad_rows_imports_the_good_ones_and_prints_the_report(
     assert job.params["file_name"] == "reviews.csv" and "upload" not in job.params
     assert f"4 rows: 2 created, 0 duplicates, 2 errors, 0 routed to review (batch 1, job {job.pk})." in output
     assert "  line 3: gold_label: Unknown gold label 'maybe'" in output
-    assert "  line 4: non_field_errors: expected 3 fields, got 4" in output
+    assert "  line 4: row: expected 3 fields, got 4" in output
     assert [(row["line"], row["field"]) for row in job.result["report"]] == [
         (3, "gold_label"),
-        (4, "non_field_errors"),
+        (4, "row"),
     ]
     assert ImportBatch.objects.get(project=project).job_id == job.pk
     # And the file is read in place, not copied into MEDIA_ROOT

@@ -97,7 +97,7 @@ def test_a_file_with_row_errors_completes_with_errors_and_reports_each_bad_line(
     assert (result["rows"], result["created"], result["duplicates"], result["errors"]) == (7, 2, 1, 4)
     assert_adds_up(result)
     assert [(row["line"], row["field"]) for row in result["report"]] == [
-        (3, "non_field_errors"), (5, "gold_label"), (6, "external_id"), (7, "non_field_errors"),
+        (3, "row"), (5, "gold_label"), (6, "external_id"), (7, "row"),
     ]
     assert result["report"][0]["message"].startswith("unterminated quote")
     # And the unterminated quote did not swallow the rows after it
