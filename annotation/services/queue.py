@@ -263,8 +263,7 @@ def items_close_exhausted(
             Item.objects.filter(pk__in=labelled).update(status=ItemStatus.LABELLED, updated_at=now)
         if unlabelled:
             Item.objects.filter(pk__in=unlabelled).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
-        for pk in {pk for pk, count, gold in rows if count > 0 and not gold}:
-            transaction.on_commit(lambda pk=pk: hooks.item_labelled(project_id=project.pk, item_id=pk))
+        hooks.items_labelled(project_id=project.pk, item_ids=[pk for pk, count, gold in rows if count > 0 and not gold])
     return labelled + unlabelled
 
 
