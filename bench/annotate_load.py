@@ -219,7 +219,8 @@ def main() -> None:
         if args.background:
             helpers.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--concurrency=1",
-                 "--without-gossip", "--without-mingle"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+                 "--without-gossip", "--without-mingle", "-Q", "celery,items"], cwd=ROOT, env=env,
+                stdout=subprocess.DEVNULL))
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
