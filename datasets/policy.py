@@ -86,3 +86,49 @@ def policy_from_params(params: dict) -> FreezePolicy:
         splits=_ratios(params.get("splits")),
         seed=seed,
     )
+
+
+_POLICY_LABELS = {
+    "accepted_only": "Only items a reviewer accepted",
+    "min_confidence": "Minimum consensus confidence",
+    "exclude_label_issues": "Leave out open label issues",
+    "include_needs_review": "Include items awaiting review",
+    "exclude_gold": "Leave out gold items",
+    "splits": "Splits",
+    "seed": "Split seed",
+}
+
+
+def _percent(ratio: float) -> str:
+    return f"{round(ratio * 100, 1):g} %"
+
+
+def _policy_value_words(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        # PostgreSQL's jsonb stores keys sorted (dev, test, train): the splits read in their own order.
+        order = {name: index for index, name in enumerate(SPLIT_NAMES)}
+        value = dict(sorted(value.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0])))
+        return " · ".join(
+            f"{name} {_percent(ratio) if isinstance(ratio, int | float) and not isinstance(ratio, bool) else ratio}"
+            for name, ratio in value.items()
+        )
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def policy_rows(policy: dict) -> list[tuple[str, str]]:
+    """A stored policy as (what, value) rows in words for a page: "train 80 % · dev 10 % · test 10 %", "yes"/"no".
+
+    Known settings come first in the form's order; keys stored by older versions follow under their own name,
+    so nothing stored is hidden.
+    """
+    rows = [(label, _policy_value_words(policy[key])) for key, label in _POLICY_LABELS.items() if key in policy]
+    confidence = policy.get("min_confidence")
+    if isinstance(confidence, int | float) and not isinstance(confidence, bool):
+        words = "none" if confidence == 0 else f"{confidence:g}"
+        rows = [(label, words if label == _POLICY_LABELS["min_confidence"] else value) for label, value in rows]
+    rows += [(key.replace("_", " "), _policy_value_words(value)) for key, value in policy.items() if key not in _POLICY_LABELS]
+    return rows

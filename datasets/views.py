@@ -10,7 +10,7 @@ from datasets import charts, selectors
 from datasets.diffs import version_diff
 from datasets.exporters import FORMATS
 from datasets.forms import DatasetFreezeForm
-from datasets.policy import FreezePolicy, policy_from_params
+from datasets.policy import FreezePolicy, policy_from_params, policy_rows
 from datasets.services import dataset_freeze_request
 from datasets.splits import SPLIT_NAMES
 
@@ -25,8 +25,16 @@ def _project(request, pid: int):
     return project
 
 
-def _reason_rows(preview: dict) -> list[dict]:
-    return [{"reason": selectors.EXCLUSION_REASONS[key], "n": n} for key, n in preview["excluded"].items()]
+def _reason_rows(excluded: dict) -> list[dict]:
+    """Exclusion counts with labels that say what they count. Each item is counted once, under the first reason
+    that applies, so a later row is not the whole of its kind: "open label issues" below "still being annotated"
+    leaves out the open issues among unfinished items, and would otherwise read like the dashboard's
+    "open label issues now", which counts them all."""
+    rows = []
+    for key, n in excluded.items():
+        reason = selectors.EXCLUSION_REASONS.get(key, key)
+        rows.append({"key": key, "reason": f"{reason}, not already excluded above" if rows else reason, "n": n})
+    return rows
 
 
 @login_required
@@ -53,7 +61,7 @@ def version_list(request, pid: int):
         "project": project,
         "form": form,
         "preview": preview,
-        "excluded_rows": _reason_rows(preview),
+        "excluded_rows": _reason_rows(preview["excluded"]),
         "versions": selectors.version_list(project=project)[:100],
         "jobs": selectors.freeze_jobs_recent(project=project),
     }
@@ -82,10 +90,9 @@ def version_detail(request, pid: int, vid: int):
         "chart_width": charts.BAR_WIDTH,
         "split_colours": charts.SPLIT_COLOURS,
         "others": others,
-        "excluded_rows": [
-            {"reason": selectors.EXCLUSION_REASONS.get(key, key), "n": n}
-            for key, n in (version.counts.get("excluded") or {}).items()
-        ],
+        "policy_rows": policy_rows(version.policy or {}),
+        "classes": (version.label_schema or {}).get("labels", []),
+        "excluded_rows": _reason_rows(version.counts.get("excluded") or {}),
     }
     return render(request, "datasets/version_detail.html", context)
 

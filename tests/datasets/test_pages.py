@@ -1,9 +1,11 @@
 """HTML pages: versions list with policy preview, freeze form, version detail with SVG charts, diff, panel."""
 
+import re
+
 import pytest
 from django.test import Client
 
-from annotation.models import Item, ItemStatus, Job, Role
+from annotation.models import Item, ItemStatus, Job, Label, Role
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import PASSWORD, add_member, make_project
 
@@ -25,17 +27,49 @@ def login(user) -> Client:
     return client
 
 
+def _preview_text(html: str) -> str:
+    """The policy preview sentence as a reader sees it (tags stripped)."""
+    preview = html.split('id="policy-preview">', 1)[1].split("</p>", 1)[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", preview)).strip()
+
+
 def test_versions_page_previews_the_default_policy(project):
     html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
-    assert "<strong>1,496</strong> items would be included; 3 excluded (discarded); 41 excluded (open label issues)." in html
+    assert _preview_text(html) == (
+        "1,496 items would be included; 3 excluded (discarded); 41 excluded (open label issues, not already "
+        "excluded above). Each item is counted once, under the first reason that applies."
+    )
     assert "No versions yet." in html
+
+
+def test_the_preview_counts_open_label_issues_not_already_excluded_and_says_so():
+    # Given 10 labelled items, 4 of them open label issues: two plainly labelled, one still being annotated
+    # and one without any label yet
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 6, "neg": 4})
+    Item.objects.filter(pk__in=ids[:4]).update(is_label_issue=True)
+    Item.objects.filter(pk=ids[2]).update(status=ItemStatus.IN_PROGRESS)
+    Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEW, consensus_label=None, consensus_confidence=None)
+    # When the versions page previews the default policy
+    html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
+    # Then by hand: 6 included; the unlabelled issue counts as "no label yet", the unfinished one as "still being
+    # annotated", and the open-issue row holds the other 2, labelled as not already excluded above
+    assert _preview_text(html) == (
+        "6 items would be included; 1 excluded (no label yet); 1 excluded (still being annotated, not already "
+        "excluded above); 2 excluded (open label issues, not already excluded above). Each item is counted once, "
+        "under the first reason that applies."
+    )
+    # And the figure is not the dashboard's "open label issues now" (all 4 open issues), which its label tells
+    from quality.dashboard.selectors import issue_counts_live
+
+    assert issue_counts_live(project=project)["open"] == 4
 
 
 def test_preview_follows_the_form(project):
     client = login(project.created_by)
     url = f"/projects/{project.pk}/datasets/?preview=1&min_confidence=0&train=0.8&dev=0.1&test=0.1&seed=0"
     html = client.get(url).content.decode()  # the open-issue box is unticked in this submission
-    assert "<strong>1,537</strong> items would be included; 3 excluded (discarded)." in html
+    assert _preview_text(html) == "1,537 items would be included; 3 excluded (discarded)."
     bad = client.get(url.replace("train=0.8", "train=0.5")).content.decode()
     assert "Split ratios must sum to 1 (they sum to 0.7)." in bad
 
@@ -62,6 +96,42 @@ def test_version_page_draws_split_and_label_charts_and_links_downloads(project):
     assert '<tr data-label="pos">' in html and 'class="split-dev"' in html
     assert f"/api/dataset-versions/{version.pk}/export/?format=parquet&amp;split=test" in html
     assert version.checksum in html
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The cells (th and td text, tags stripped) of each body row of the table with that id."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def test_version_page_states_the_policy_in_words_and_lists_the_classes(project):
+    # Given a project whose third label was merged into "neg" before a freeze with a stated policy
+    Label.objects.create(project=project, value="meh", order=9, is_active=False, replaced_by="neg")
+    version = freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}, min_confidence=0.7, seed=7)
+    # When the version's page is opened
+    html = login(project.created_by).get(f"/projects/{project.pk}/datasets/{version.pk}/").content.decode()
+    # Then the policy reads in words, with no Python literal in it
+    assert _table_rows(html, "version-policy") == [
+        ["Only items a reviewer accepted", "no"],
+        ["Minimum consensus confidence", "0.7"],
+        ["Leave out open label issues", "yes"],
+        ["Include items awaiting review", "no"],
+        ["Leave out gold items", "no"],
+        ["Splits", "train 60 % · dev 20 % · test 20 %"],
+        ["Split seed", "7"],
+    ]
+    policy_table = html.split('id="version-policy"', 1)[1].split("</table>", 1)[0]
+    assert "True" not in policy_table and "False" not in policy_table and "{" not in policy_table
+    # And the classes are listed in project order with their ids, the merged label marked retired
+    assert _table_rows(html, "version-classes") == [
+        ["0", "pos", "in use", ""],
+        ["1", "neg", "in use", ""],
+        ["2", "meh", "retired (merged into neg)", ""],
+    ]
 
 
 def test_diff_page_lists_the_changes(project):
@@ -133,6 +203,11 @@ def test_a_reviewer_browses_versions_and_verifies_a_checksum(page, live_server, 
     page.click("#verify")
     page.wait_for_function("document.getElementById('verify-result').textContent.includes('matches')")
     assert page.locator("#split-chart rect").count() == 3
+    # The policy in words and the classes with their ids, as a reader sees them
+    assert "train 60 % · dev 20 % · test 20 %" in page.inner_text("#version-policy")
+    assert [row.inner_text().split("\t")[:3] for row in page.locator("#version-classes tbody tr").all()] == [
+        ["0", "pos", "in use"], ["1", "neg", "in use"],
+    ]
     page.screenshot(path=str(artifacts_dir / "dataset_version.png"), full_page=True)
 
 
