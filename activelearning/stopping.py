@@ -10,6 +10,9 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 MAX_PROJECTION_FACTOR = 10.0  # a power law fitted on today's labels says little about far larger sets
+MIN_CURVE_POINTS = 3  # a three-parameter fit through fewer points is no fit
+FEW_CURVE_POINTS = 4  # below this, a fit is not trusted past twice today's labels
+WILSON_Z = 1.96  # 95 % interval
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,59 @@ def projected_accuracy(
     return float(np.clip(current_accuracy + gain, 0.0, max_score))
 
 
+@dataclass(frozen=True)
+class ProjectionSupport:
+    """How far the learning curve may be extrapolated. ``max_factor`` is 0 when nothing may be projected, and
+    ``reason`` then says why in words a label manager reads."""
+
+    max_factor: float
+    reason: str
+
+
+def wilson_interval(*, accuracy: float, n: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``accuracy`` measured on ``n`` items. Raises ValueError for n < 1."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    denominator = 1.0 + z * z / n
+    centre = (accuracy + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(accuracy * (1.0 - accuracy) / n + z * z / (4 * n * n)) / denominator
+    return float(centre - half), float(centre + half)
+
+
+def projection_support(*, curve: LearningCurve, accuracy: float, n_labelled: int, chance: float,
+                       n_classes: int) -> ProjectionSupport:
+    """Whether, and how far, a projection from ``curve`` is supported.
+
+    Nothing is projected when the curve has fewer than ``MIN_CURVE_POINTS`` distinct sizes, or when the 95 %
+    Wilson interval of today's ``accuracy`` (on ``n_labelled`` labels) reaches ``chance`` (the accuracy of always
+    answering the most common label): a curve through noise projects noise. With fewer than
+    ``FEW_CURVE_POINTS`` points the projection stops at 2×; otherwise at the span the curve itself covers
+    (largest over smallest size), at most ``MAX_PROJECTION_FACTOR``."""
+    sizes = np.asarray(curve.sizes)
+    if len(sizes) < MIN_CURVE_POINTS:
+        return ProjectionSupport(
+            max_factor=0.0,
+            reason=f"too few labels to project: the learning curve has {len(sizes)} point"
+            f"{'' if len(sizes) == 1 else 's'}, a fit needs {MIN_CURVE_POINTS}",
+        )
+    low, high = wilson_interval(accuracy=accuracy, n=n_labelled)
+    if low <= chance:
+        rate = (
+            f"{_points(chance)} for {n_classes} balanced labels" if np.isclose(chance, 1.0 / n_classes)
+            else f"{_points(chance)} by always answering the most common label"
+        )
+        return ProjectionSupport(
+            max_factor=0.0,
+            reason=f"the model is not yet better than chance ({rate}): "
+            f"{_points(accuracy)} on {n_labelled} labels, 95 % interval {_points(low)}–{_points(high)}",
+        )
+    if len(sizes) < FEW_CURVE_POINTS:
+        return ProjectionSupport(max_factor=2.0, reason=f"only {len(sizes)} learning-curve points: projected to 2× at most")
+    span = float(sizes[-1] / sizes[0])
+    factor = min(max(span, 2.0), MAX_PROJECTION_FACTOR)
+    return ProjectionSupport(max_factor=factor, reason=f"projected no further than the curve's own span ({span:.1f}× its smallest size)")
+
+
 def prediction_stability(*, previous: np.ndarray, current: np.ndarray) -> Stability:
     """Compare two model versions' predicted labels (n,) — or probabilities (n, K), reduced by argmax —
     on the same pool rows. κ is 1.0 when both versions predict one identical constant label.
@@ -147,12 +203,14 @@ def stopping_advice(
     accuracy_now: float,
     share_changed: float,
     projected_at_2x: float | None = None,
+    no_projection_reason: str | None = None,
     min_accuracy_gain: float = 0.01,
     min_share_changed: float = 0.02,
 ) -> StoppingAdvice:
     """A plain-language verdict. More of the same labelling "still pays" when the last ``labels_added``
     labels moved accuracy by at least ``min_accuracy_gain``, or changed at least ``min_share_changed`` of
-    pool predictions, or the learning curve projects at least ``min_accuracy_gain`` more at 2×.
+    pool predictions, or the learning curve projects at least ``min_accuracy_gain`` more at 2×. Without a
+    projection, ``no_projection_reason`` (from :func:`projection_support`) is quoted instead.
 
     When the training set did not grow (``labels_added`` ≤ 0: items reopened for more annotations leave it
     until they are decided again), the change since the previous model is no evidence about labelling more, so
@@ -160,11 +218,10 @@ def stopping_advice(
     gain = accuracy_now - accuracy_before
     projected_gain = None if projected_at_2x is None else projected_at_2x - accuracy_now
     projects_gain = projected_gain is not None and projected_gain >= min_accuracy_gain
-    outlook = (
-        ""
-        if projected_at_2x is None
-        else f" (projected {_points(projected_at_2x)} at twice the labels, {_points(accuracy_now)} today)"
-    )
+    if projected_at_2x is not None:
+        outlook = f" (projected {_points(projected_at_2x)} at twice the labels, {_points(accuracy_now)} today)"
+    else:
+        outlook = f" (no projection: {no_projection_reason})" if no_projection_reason else ""
     if labels_added <= 0:
         fewer = "the same number of labels as" if labels_added == 0 else f"{-labels_added} fewer labels than"
         evidence = (
@@ -173,7 +230,7 @@ def stopping_advice(
             "accuracy says nothing about labelling more"
         )
         if projected_at_2x is None:
-            return StoppingAdvice(worth_labelling=None, sentence=f"{evidence}; train again after new labels.")
+            return StoppingAdvice(worth_labelling=None, sentence=f"{evidence}; train again after new labels{outlook}.")
         verdict = (
             "the learning curve says labelling more still pays" if projects_gain
             else "the learning curve says labelling more of the same is unlikely to pay"

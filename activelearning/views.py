@@ -46,6 +46,7 @@ def _version_context(version: ModelVersion) -> dict:
             {"factor": p["factor"], "n": p["n"], "accuracy": _percent(p["accuracy"])} for p in projection.get("points", [])
         ],
         "projection_method": projection.get("method", ""),
+        "projection_limit": projection.get("limit", ""),
         "stability_changed": _percent(stability["changed_share"]) if stability else None,
         "stability_kappa": f"{stability['kappa_vs_previous']:.2f}" if stability else None,
         "stability_n": stability["n_items"] if stability else None,

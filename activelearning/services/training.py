@@ -78,13 +78,18 @@ def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: in
     curve = stopping.learning_curve(n_labelled=len(y), evaluate=evaluate, n_points=CURVE_POINTS,
                                     min_size=MIN_TRAIN, seed=seed)
     fit = stopping.fit_power_law(curve=curve)
+    support = stopping.projection_support(
+        curve=curve, accuracy=full_accuracy, n_labelled=len(y), n_classes=n_classes,
+        chance=float(np.bincount(y, minlength=n_classes).max() / len(y)),
+    )
     projection = {
         "method": fit.method, "a": fit.a, "b": fit.b, "c": fit.c,
+        "max_factor": support.max_factor, "limit": support.reason,
         "points": [
             {"factor": factor, "n": int(factor * len(y)),
              "accuracy": stopping.projected_accuracy(fit=fit, n_current=len(y), factor=float(factor),
                                                      current_accuracy=full_accuracy)}
-            for factor in PROJECTION_FACTORS
+            for factor in PROJECTION_FACTORS if factor <= support.max_factor
         ],
     }
     points = [{"n": int(n), "accuracy": float(a)} for n, a in zip(curve.sizes, curve.scores, strict=True)]
@@ -93,12 +98,15 @@ def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: in
 
 def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, stability: dict | None,
              projection: dict) -> tuple[str, bool | None]:
-    at_2x = projection["points"][0]["accuracy"]
+    at_2x = projection["points"][0]["accuracy"] if projection["points"] else None
     if previous is None:
+        outlook = (
+            f"projected {100 * at_2x:.1f} % at twice the labels" if at_2x is not None
+            else f"no projection: {projection['limit']}"
+        )
         sentence = (
-            f"First model: {100 * accuracy:.1f} % cross-validated accuracy on {n_train} labels, projected "
-            f"{100 * at_2x:.1f} % at twice the labels. Train again after more labels to see whether labelling "
-            "still pays."
+            f"First model: {100 * accuracy:.1f} % cross-validated accuracy on {n_train} labels, {outlook}. "
+            "Train again after more labels to see whether labelling still pays."
         )
         return sentence, None
     from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
@@ -106,6 +114,7 @@ def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, st
     advice = stopping.stopping_advice(
         labels_added=n_train - previous.n_train, accuracy_before=previous.cv_accuracy, accuracy_now=accuracy,
         share_changed=stability["changed_share"] if stability else 0.0, projected_at_2x=at_2x,
+        no_projection_reason=projection.get("limit"),
     )
     sentence = advice.sentence[0].upper() + advice.sentence[1:]
     return sentence, advice.worth_labelling

@@ -179,3 +179,68 @@ def test_projection_from_fitted_curve_points_adds_the_fits_gain_to_the_measured_
     # Then 2x projects 0.93 + 0.8/sqrt(640) - 0.8/sqrt(1280) = 0.93 + 0.0316228 - 0.0223607 = 0.9392621
     assert projected_accuracy(fit=fit, n_current=640, factor=2, current_accuracy=0.93) == pytest.approx(
         0.9392621, abs=1e-4)
+
+
+def test_wilson_interval_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    from activelearning.stopping import wilson_interval
+
+    for successes, n in [(5, 12), (10, 12), (95, 100), (0, 7)]:
+        expected = proportion_confint(successes, n, alpha=0.05, method="wilson")
+        assert wilson_interval(accuracy=successes / n, n=n) == pytest.approx(expected, abs=1e-3)
+
+
+def test_no_projection_when_the_accuracy_interval_reaches_chance():
+    from activelearning.stopping import projection_support
+
+    # Given 12 labels on meaningless texts, 5 right (41.7 %), two balanced labels (chance 50 %), 3 curve points
+    curve = LearningCurve(sizes=np.array([10, 11, 12]), scores=np.array([0.5, 0.45, 5 / 12]))
+    # When / Then: nothing is projected, and the reason names the chance rate
+    support = projection_support(curve=curve, accuracy=5 / 12, n_labelled=12, chance=0.5, n_classes=2)
+    assert support.max_factor == 0
+    assert "not yet better than chance (50.0 % for 2 balanced labels)" in support.reason
+    # and 7 right of 12 (58.3 %), above chance as a point, still is not: its 95 % interval starts at 32.0 %
+    assert projection_support(curve=curve, accuracy=7 / 12, n_labelled=12, chance=0.5, n_classes=2).max_factor == 0
+    # An unbalanced set's chance is the most common label's share, named as such
+    unbalanced = projection_support(curve=curve, accuracy=0.75, n_labelled=12, chance=0.75, n_classes=2)
+    assert unbalanced.max_factor == 0 and "75.0 % by always answering the most common label" in unbalanced.reason
+
+
+def test_projection_is_capped_by_the_number_and_span_of_curve_points():
+    from activelearning.stopping import projection_support
+
+    def support(sizes):
+        sizes = np.asarray(sizes)
+        return projection_support(curve=LearningCurve(sizes=sizes, scores=np.full(len(sizes), 0.95)),
+                                  accuracy=0.95, n_labelled=int(sizes[-1]), chance=0.5, n_classes=2)
+
+    # Two points: no fit at all
+    two = support([10, 20])
+    assert two.max_factor == 0 and "too few labels to project" in two.reason
+    # Three points: twice today's labels at most, whatever their span
+    assert support([10, 100, 1000]).max_factor == 2
+    # Four points or more: as far as the curve spans (300 / 100 = 3x), never past 10x, never below 2x
+    assert support([100, 150, 200, 300]).max_factor == pytest.approx(3.0)
+    assert support([20, 40, 80, 160, 320, 640]).max_factor == 10
+    assert support([100, 110, 120, 130]).max_factor == 2
+
+
+def test_first_model_summary_without_projection_says_why_and_quotes_no_figure():
+    from activelearning.services.training import _summary
+
+    reason = "the model is not yet better than chance (50.0 % for 2 balanced labels)"
+    sentence, worth = _summary(previous=None, n_train=12, accuracy=5 / 12, stability=None,
+                               projection={"points": [], "limit": reason})
+    assert sentence == (
+        "First model: 41.7 % cross-validated accuracy on 12 labels, no projection: the model is not yet better "
+        "than chance (50.0 % for 2 balanced labels). Train again after more labels to see whether labelling still "
+        "pays."
+    )
+    assert worth is None
+
+
+def test_advice_without_projection_quotes_the_reason_instead_of_a_figure():
+    advice = stopping_advice(labels_added=4, accuracy_before=0.40, accuracy_now=0.45, share_changed=0.3,
+                             no_projection_reason="too few labels to project")
+    assert "(no projection: too few labels to project)" in advice.sentence and "projected" not in advice.sentence
