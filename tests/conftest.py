@@ -126,14 +126,35 @@ def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:
 
     client = redis.Redis.from_url(broker)
     end = time.monotonic() + deadline_seconds
+    idle_polls = 0
     while time.monotonic() < end:
-        queued = client.llen(settings.LABELGATE_JOBS_QUEUE) + client.llen(settings.LABELGATE_ITEMS_QUEUE)
-        inspect = app.control.inspect(timeout=0.5)
-        # A per-item pass waits its short countdown in the worker as a scheduled task.
-        running = sum(len(tasks) for replies in (inspect.active(), inspect.scheduled()) for tasks in (replies or {}).values())
-        if queued == 0 and running == 0:
-            return
+        if _worker_holds_nothing(app, client, (settings.LABELGATE_JOBS_QUEUE, settings.LABELGATE_ITEMS_QUEUE)):
+            idle_polls += 1
+            # A task can finish and enqueue its follow-up between two of the reads below; a second idle poll in
+            # a row sees that follow-up.
+            if idle_polls == 2:
+                return
+        else:
+            idle_polls = 0
         time.sleep(0.2)
+
+
+def _worker_holds_nothing(app, client, queues) -> bool:
+    """True when the broker queues are empty and every worker that answers holds no task: none running
+    (active), none fetched ahead and waiting for a free slot (reserved: with prefetching a worker takes tasks
+    off the broker before it can start them) and none waiting for its countdown (scheduled: a per-item pass).
+
+    Read upstream first (broker, then reserved/scheduled, then active) so a task moving along is seen at one
+    of the stages. No answer from the workers is not taken for idle."""
+    if sum(client.llen(queue) for queue in queues):
+        return False
+    inspect = app.control.inspect(timeout=1.0)
+    replies = [inspect.reserved(), inspect.scheduled(), inspect.active()]
+    # A worker missing from one answer (slow to reply) could be holding tasks: only the same answering workers
+    # in all three count.
+    if any(not reply for reply in replies) or len({frozenset(reply) for reply in replies}) != 1:
+        return False
+    return not any(tasks for reply in replies for tasks in reply.values())
 
 
 PARKED_QUEUE = "labelgate-test-parked"

@@ -105,8 +105,9 @@
       try {
         const { status, data } = await post(`${api}/reviews/`, body);
         if (status === 201) {
-          say(`${action} stored — status ${data.item_status}.`);
-          document.getElementById("item-status").textContent = data.item_status;
+          const statusWords = data.item_status.replace(/_/g, " ");  // the API's code, in words on the page
+          say(`${action} stored — status ${statusWords}.`);
+          document.getElementById("item-status").textContent = statusWords;
           document.getElementById("item-status").dataset.status = data.item_status;
           moveOn();
         } else {

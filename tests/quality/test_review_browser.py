@@ -37,7 +37,7 @@ def test_reviewer_accepts_by_hotkey_and_discards_with_a_reason(page, artifacts_d
     # and opens the first item with Enter, selects "neg" with its hotkey and accepts with Enter
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/review/items/{items[1].pk}/")
-    expect(page.locator("#item-status")).to_have_text("needs_review")
+    expect(page.locator("#item-status")).to_have_text("needs review")
     page.keyboard.press(neg_key)
     expect(page.locator(".label-btn[data-value='neg']")).to_have_class("label-btn selected")
     page.keyboard.press("Enter")
