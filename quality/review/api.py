@@ -6,12 +6,14 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from annotation.api.base import ProjectScopedApi
+from annotation.api.openapi import error_response
 from annotation.api.pagination import StandardPagination
 from annotation.errors import ValidationFailed
 from annotation.models import Role
-from quality.models import LabelSchemaChange
+from quality.models import LabelSchemaChange, ReviewAction
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
+from quality.review.selectors import NOBODY_LEFT_CODE
 from quality.review.serializers import (
     LabelAddInputSerializer,
     LabelChangeOutputSerializer,
@@ -42,7 +44,10 @@ class ReviewDecisionCreateApi(ProjectScopedApi):
 
     @extend_schema(
         request=ReviewDecisionInputSerializer,
-        responses={201: ReviewDecisionOutputSerializer},
+        responses={
+            201: ReviewDecisionOutputSerializer,
+            409: error_response(f"code {NOBODY_LEFT_CODE}: a relabel that no annotator is left to take."),
+        },
         operation_id="reviews_create",
     )
     def post(self, request, pid: int):
@@ -66,7 +71,14 @@ class ReviewBulkDecideApi(ProjectScopedApi):
 
     @extend_schema(
         request=ReviewBulkInputSerializer,
-        responses={200: ReviewBulkOutputSerializer, 201: ReviewBulkOutputSerializer},
+        responses={
+            200: ReviewBulkOutputSerializer,
+            201: ReviewBulkOutputSerializer,
+            409: error_response(
+                f"code {NOBODY_LEFT_CODE}: a relabel that no annotator is left to take on any selected item "
+                "(refused lists them)."
+            ),
+        },
         operation_id="reviews_bulk",
     )
     def post(self, request, pid: int):
@@ -85,8 +97,12 @@ class ReviewBulkDecideApi(ProjectScopedApi):
                 )
         body = {"action": values["action"], "count": len(item_ids), "items": item_ids}
         if not values["confirm"]:
-            return Response({"confirmed": False, **body})
-        decisions = services.review_bulk_decide(
+            refused = (
+                selectors.relabel_refusals(project=project, item_ids=item_ids)
+                if values["action"] == ReviewAction.RELABEL else []
+            )
+            return Response({"confirmed": False, **body, "refused": [r.as_row() for r in refused]})
+        outcome = services.review_bulk_decide(
             project=project,
             reviewer=request.user,
             item_ids=item_ids,
@@ -95,7 +111,12 @@ class ReviewBulkDecideApi(ProjectScopedApi):
             reason=values["reason"],
         )
         return Response(
-            {"confirmed": True, **body, "decisions": [d.pk for d in decisions]},
+            {
+                "confirmed": True,
+                **body,
+                "decisions": [d.pk for d in outcome.decisions],
+                "refused": [r.as_row() for r in outcome.refused],
+            },
             status=status.HTTP_201_CREATED,
         )
 

@@ -17,7 +17,7 @@ from django.db.models.functions import RowNumber
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from annotation.selectors import label_schema_for
+from annotation.selectors import annotators_left_for_items, label_schema_for
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ItemQuality,
@@ -221,6 +221,37 @@ def review_queue_total(*, project: Project) -> int:
 
 
 OVERRIDE_REASON = "model_overrides_annotators"
+NOBODY_LEFT = (
+    "Every annotator of this project has already labelled this item; add an annotator or decide it yourself."
+)
+NOBODY_LEFT_CODE = "no_annotator_left"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An item a decision cannot be applied to, and why (in the reviewer's words)."""
+
+    item_id: int
+    external_id: str
+    reason: str
+
+    def as_row(self) -> dict:
+        return {"item": self.item_id, "external_id": self.external_id, "reason": self.reason}
+
+
+def relabel_refusals(*, project: Project, item_ids: list[int]) -> list[Refusal]:
+    """The items among ``item_ids`` a relabel cannot send anywhere, in id order (two queries): the queue never
+    serves an item twice to one annotator, so an item every eligible annotator has been served
+    (:func:`annotation.selectors.annotators_left_for_items` is 0) would reopen for nobody, and the
+    exhausted-item sweep would close it again."""
+    left = annotators_left_for_items(project=project, item_ids=list(item_ids))
+    nobody = sorted(pk for pk, n in left.items() if n == 0)
+    if not nobody:
+        return []
+    names = dict(Item.objects.filter(project=project, pk__in=nobody).values_list("id", "external_id"))
+    return [Refusal(pk, names.get(pk, str(pk)), NOBODY_LEFT) for pk in nobody]
+
+
 
 
 def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[int]:

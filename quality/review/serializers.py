@@ -84,12 +84,23 @@ class ReviewBulkInputSerializer(serializers.Serializer):
         return attrs
 
 
+class ReviewBulkRefusalSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    external_id = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class ReviewBulkOutputSerializer(serializers.Serializer):
     confirmed = serializers.BooleanField()
     action = serializers.CharField()
     count = serializers.IntegerField()
     items = serializers.ListField(child=serializers.IntegerField())
     decisions = serializers.ListField(child=serializers.IntegerField(), required=False)
+    refused = ReviewBulkRefusalSerializer(
+        many=True,
+        help_text="Items the action leaves undecided (preview: would leave), with the reason: a relabel no "
+        "annotator is left to take.",
+    )
 
 
 class ReviewVoteSerializer(serializers.Serializer):

@@ -15,7 +15,7 @@ from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Label, Project, Role
 from annotation.panels import panels_for
 from annotation.permissions import project_for_role
-from annotation.selectors import project_status_counts
+from annotation.selectors import annotators_left_for_items, project_status_counts
 from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
@@ -142,6 +142,8 @@ def review_item_page(request, pid: int, item_id: int):
     suggestion = selectors.map_label(item.consensus_suggestion, review.mapping)
     votes = selectors.vote_summary([a.labels for a in review.annotations if a.is_live], mapping=review.mapping)
     must_choose = item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
+    # The same count the relabel service refuses on, so the button and the server never disagree.
+    relabel_takers = annotators_left_for_items(project=project, item_ids=[item.pk])[item.pk]
     config = {
         "project": project.pk,
         "item": item.pk,
@@ -149,6 +151,7 @@ def review_item_page(request, pid: int, item_id: int):
         "labels": [{"value": label["value"], "hotkey": label["hotkey"]} for label in labels],
         "consensus": consensus,
         "mustChoose": must_choose,
+        "relabelTakers": relabel_takers,
         "nextUrl": item_url(next_id),
         "prevUrl": item_url(previous_id),
         "queueUrl": queue_url,
@@ -166,6 +169,8 @@ def review_item_page(request, pid: int, item_id: int):
             "votes": votes,
             "suggestion": suggestion,
             "must_choose": must_choose,
+            "relabel_takers": relabel_takers,
+            "nobody_left": selectors.NOBODY_LEFT,
             "confidence_meaning": selectors.consensus_confidence_meaning(project=project),
             "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
             "probs": probs,
@@ -201,6 +206,15 @@ def item_history_page(request, pid: int, item_id: int):
     )
 
 
+def _refused_sentence(refused: list[selectors.Refusal]) -> str:
+    names = ", ".join(refusal.external_id for refusal in refused[:10]) + (" …" if len(refused) > 10 else "")
+    return (
+        f"{len(refused)} item{'s' if len(refused) != 1 else ''} not relabelled: every annotator of this project "
+        f"has already labelled {'it' if len(refused) == 1 else 'them'}; add an annotator or decide "
+        f"{'it' if len(refused) == 1 else 'them'} yourself: {names}."
+    )
+
+
 @login_required
 def review_bulk_page(request, pid: int):
     """GET: what a bulk action on the filtered queue would decide (the confirmation step). POST: do it, on the
@@ -218,7 +232,7 @@ def review_bulk_page(request, pid: int):
     if request.method == "POST":
         try:
             item_ids = [int(pk) for pk in source.get("items", "").split(",") if pk.strip()]
-            decisions = services.review_bulk_decide(
+            outcome = services.review_bulk_decide(
                 project=project,
                 reviewer=request.user,
                 item_ids=item_ids,
@@ -231,7 +245,9 @@ def review_bulk_page(request, pid: int):
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{action.capitalize()}: {len(decisions)} items decided.")
+            messages.success(request, f"{action.capitalize()}: {len(outcome.decisions)} items decided.")
+            if outcome.refused:
+                messages.error(request, _refused_sentence(outcome.refused))
         return redirect(_with_query(reverse("review-queue", args=[project.pk]), _filters(request).as_query()))
     filters = _filters(request)
     item_ids = selectors.review_queue_ids(project=project, filters=filters, limit=MAX_BULK + 1)
@@ -246,6 +262,12 @@ def review_bulk_page(request, pid: int):
         left_out = [item for item in candidates if item.pk in must_choose]
         item_ids = [pk for pk in item_ids if pk not in must_choose]
         queue = queue.exclude(pk__in=must_choose)
+    refused: list[selectors.Refusal] = []
+    if action == ReviewAction.RELABEL and not too_many:
+        refused = selectors.relabel_refusals(project=project, item_ids=item_ids)
+        refused_ids = {refusal.item_id for refusal in refused}
+        item_ids = [pk for pk in item_ids if pk not in refused_ids]
+        queue = queue.exclude(pk__in=refused_ids)
     shown = list(queue.only("id", "external_id", "text", "consensus_label")[:PREVIEW_SHOWN])
     return render(
         request,
@@ -265,5 +287,7 @@ def review_bulk_page(request, pid: int):
             "max_bulk": MAX_BULK,
             "shown": shown,
             "left_out": left_out,
+            "refused": refused,
+            "refused_sentence": _refused_sentence(refused) if refused else "",
         },
     )

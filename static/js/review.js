@@ -127,6 +127,11 @@
     };
 
     function ask(action) {
+      if (action === "relabel" && config.relabelTakers === 0) {
+        // Nobody is left to take it: the server would refuse, so say why instead of asking for a note.
+        say(document.getElementById("relabel-note").textContent, true);
+        return;
+      }
       const prompt = prompts[action];
       pending = action;
       document.getElementById("reason-title").textContent = prompt.title;

@@ -248,7 +248,7 @@ def test_bulk_accept_uses_each_items_consensus_in_one_action():
     project, items, _, reviewer = review_project(VOTES)
     decisions = services.review_bulk_decide(
         project=project, reviewer=reviewer, item_ids=[items[0].pk, items[1].pk], action="accept"
-    )
+    ).decisions
     assert len(decisions) == 2 and decisions[0].bulk_id == decisions[1].bulk_id is not None
     assert [_fresh(items[0]).final_label, _fresh(items[1]).final_label] == ["pos", "neg"]
     assert _fresh(items[2]).status == ItemStatus.NEEDS_REVIEW

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,14 +18,28 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from activelearning.priority import RELABEL_REQUESTED
-from annotation.errors import NotFound, ValidationFailed
+from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
 from quality.models import ReviewAction, ReviewDecision
-from quality.review.selectors import items_needing_a_chosen_label, label_mapping_for, map_label
+from quality.review.selectors import (
+    NOBODY_LEFT,
+    NOBODY_LEFT_CODE,
+    Refusal,
+    items_needing_a_chosen_label,
+    label_mapping_for,
+    map_label,
+    relabel_refusals,
+)
 
 MAX_REASON = 2000
 MAX_BULK = 1000
 DISCARD_REASONS = ("unusable input", "out of scope", "duplicate")
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    decisions: list[ReviewDecision]
+    refused: list[Refusal]
 
 STATUS_AFTER = {
     ReviewAction.ACCEPT: ItemStatus.ACCEPTED,
@@ -183,6 +198,26 @@ def _apply_to_items(
         Item.objects.filter(pk__in=ids).update(status=status, final_label=None, updated_at=now)
 
 
+def _relabel_takers(*, project: Project, items: list[Item], single: bool) -> tuple[list[Item], list[Refusal]]:
+    """Split the (locked) items into those some annotator can still be served after a relabel and those nobody
+    can (:func:`~quality.review.selectors.relabel_refusals`). Raises Conflict (code ``no_annotator_left``) for a
+    single item, or when no item of a selection can be relabelled."""
+    refused = relabel_refusals(project=project, item_ids=[item.pk for item in items])
+    if single and refused:
+        raise Conflict(NOBODY_LEFT, field="action", code=NOBODY_LEFT_CODE, extra={"annotators_left": 0})
+    refused_ids = {refusal.item_id for refusal in refused}
+    takers = [item for item in items if item.pk not in refused_ids]
+    if refused and not takers:
+        raise Conflict(
+            f"None of the {len(refused)} selected items can be relabelled: every annotator of this project has "
+            "already labelled them; add an annotator or decide them yourself.",
+            field="items",
+            code=NOBODY_LEFT_CODE,
+            extra={"refused": [refusal.as_row() for refusal in refused]},
+        )
+    return takers, refused
+
+
 def _decide(
     *,
     project: Project,
@@ -192,7 +227,7 @@ def _decide(
     label: object,
     reason: str | None,
     single: bool,
-) -> list[ReviewDecision]:
+) -> BulkOutcome:
     action = _clean_action(action)
     reason = _clean_reason(action, reason)
     if not item_ids:
@@ -202,6 +237,9 @@ def _decide(
             f"At most {MAX_BULK} items per bulk action; narrow the selection.", field="items"
         )
     items = _lock_items(project=project, item_ids=item_ids, single=single)
+    refused: list[Refusal] = []
+    if action == ReviewAction.RELABEL:
+        items, refused = _relabel_takers(project=project, items=items, single=single)
     finals = _final_labels(project=project, items=items, action=action, label=label)
     now = timezone.now()
     current = dict(
@@ -233,7 +271,7 @@ def _decide(
         ]
     )
     _apply_to_items(project=project, items=items, action=action, finals=finals, now=now)
-    return decisions
+    return BulkOutcome(decisions=decisions, refused=refused)
 
 
 @transaction.atomic
@@ -249,7 +287,8 @@ def review_decide(
     """Decide one item; the decision becomes the item's current one.
 
     accept: ``label`` (an active label; default: the item's consensus) becomes ``final_label``, status accepted.
-    relabel: live annotations stop counting (kept), status in_progress, target raised to at least k.
+    relabel: live annotations stop counting (kept), status in_progress, target raised to at least k; refused
+    (Conflict, code ``no_annotator_left``) when every eligible annotator has already been served the item.
     discard: ``reason`` required; status discarded — never served to annotators, never in a dataset.
     escalate: ``reason`` (the open question) required; status needs_review, shown on the guideline page.
 
@@ -263,7 +302,7 @@ def review_decide(
         label=label,
         reason=reason,
         single=True,
-    )[0]
+    ).decisions[0]
 
 
 @transaction.atomic
@@ -275,9 +314,11 @@ def review_bulk_decide(
     action: str,
     label: object = None,
     reason: str | None = "",
-) -> list[ReviewDecision]:
-    """The same decision on up to ``MAX_BULK`` items, all or nothing. Accept without a label uses each item's
-    consensus. Raises ValidationFailed (unknown items, too many, bad action/label/reason)."""
+) -> BulkOutcome:
+    """The same decision on up to ``MAX_BULK`` items, all or nothing, except that a relabel leaves out (in
+    ``refused``) the items no annotator is left to take. Accept without a label uses each item's consensus.
+    Raises ValidationFailed (unknown items, too many, bad action/label/reason), Conflict (a relabel nobody can
+    take on any selected item)."""
     return _decide(
         project=project,
         reviewer=reviewer,
