@@ -76,7 +76,9 @@ def import_upload(request, pid: int):
         return redirect("batches", pid=pid)
     try:
         job = import_start(project=project, user=request.user, upload=upload,
-                           labelstudio_annotations=request.POST.get("labelstudio_annotations", "metadata"))
+                           labelstudio_annotations=request.POST.get("labelstudio_annotations", "annotations"),
+                           labelstudio_config=request.POST.get("labelstudio_config", ""),
+                           data_key=request.POST.get("data_key", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -139,6 +139,14 @@ WHITENOISE_USE_FINDERS = True
 LABELGATE_IMPORT_ROOTS = env_list("LABELGATE_IMPORT_ROOTS", str(VAR_DIR / "import"))
 # Dataset exports written once per version/format/split and served from there (datasets/delivery.py); disposable.
 LABELGATE_EXPORT_CACHE_DIR = Path(os.environ.get("LABELGATE_EXPORT_CACHE_DIR", VAR_DIR / "export-cache"))
+# Label Studio interop (annotation/services/labelstudio_import.py, datasets/labelstudio.py): Label Studio's media
+# folder (holding upload/) for /data/upload/... references; whether http(s) media in an export are fetched at
+# import (off: the server fetches nothing it was not configured to); origins allowed to load signed media
+# links cross-origin (none by default); lifetime of the signed media links a Label Studio export carries.
+LABELGATE_LS_MEDIA_ROOT = os.environ.get("LABELGATE_LS_MEDIA_ROOT", "")
+LABELGATE_LS_FETCH_URLS = env_bool("LABELGATE_LS_FETCH_URLS", False)
+LABELGATE_CORS_ORIGINS = env_list("LABELGATE_CORS_ORIGINS", "")
+LABELGATE_MEDIA_LINK_MAX_AGE = int(os.environ.get("LABELGATE_MEDIA_LINK_MAX_AGE", str(7 * 24 * 3600)))
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

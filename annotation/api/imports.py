@@ -28,8 +28,23 @@ class IngressUploadInputSerializer(serializers.Serializer):
         allow_empty_file=True, help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media."
     )
     labelstudio_annotations = serializers.ChoiceField(
-        choices=["metadata", "gold"], default="metadata", required=False,
-        help_text="Label Studio annotations: kept as metadata (default) or, when they all agree, used as gold.",
+        choices=["annotations", "metadata", "gold"], default="annotations", required=False,
+        help_text="Label Studio annotations: imported as annotations by their annotators (default), kept as "
+        "metadata, or, when they all agree, used as gold.",
+    )
+    labelstudio_config = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200_000,
+        help_text="The Label Studio project's labelling config (XML): its <Choices> control and the data key of "
+        "the object it labels (value=\"$review\") say where labels and text/media are.",
+    )
+    data_key = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200,
+        help_text="The task data key holding the text or media (without $), when no labelling config is sent.",
+    )
+    labelstudio_users = serializers.JSONField(
+        required=False, default=dict,
+        help_text='Label Studio user id → e-mail ({"1": "ann@example.com"}), for exports that name annotators '
+        "by id only (the quick export; GET /api/users/ in Label Studio lists them).",
     )
 
 
@@ -126,7 +141,10 @@ class ImportListCreateApi(ProjectScopedApi):
         data = IngressUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = import_start(project=project, user=request.user, upload=data.validated_data["file"],
-                           labelstudio_annotations=data.validated_data["labelstudio_annotations"])
+                           labelstudio_annotations=data.validated_data["labelstudio_annotations"],
+                           labelstudio_config=data.validated_data["labelstudio_config"],
+                           data_key=data.validated_data["data_key"],
+                           labelstudio_users=data.validated_data["labelstudio_users"])
         return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -9,11 +9,11 @@ from typing import Literal
 
 from annotation.ingress.csvreader import read_csv
 from annotation.ingress.jsonreader import read_json_array, read_jsonl
-from annotation.ingress.labelstudio import read_labelstudio
+from annotation.ingress.labelstudio import read_labelstudio, read_labelstudio_csv, read_labelstudio_min
 from annotation.ingress.rows import FileError, RawRow, RowError, UnknownFormatError
 from annotation.ingress.zipreader import ZipLimits, read_zip
 
-Format = Literal["csv", "jsonl", "json", "labelstudio", "zip"]
+Format = Literal["csv", "jsonl", "json", "labelstudio", "labelstudio_min", "labelstudio_csv", "zip"]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _LS_DATA = re.compile(r'^\s*\[\s*\{.*?"data"\s*:\s*\{', re.S)
 
@@ -29,21 +29,41 @@ __all__ = [
     "read_json_array",
     "read_jsonl",
     "read_labelstudio",
+    "read_labelstudio_csv",
+    "read_labelstudio_min",
     "read_zip",
 ]
 
 
-def _looks_like_labelstudio(head: str) -> bool:
-    """True when the first array element is an object with a ``data`` object (a Label Studio task)."""
+# Keys every record of a Label Studio JSON_MIN / CSV export carries (one record per annotation).
+_LS_MIN_KEYS = frozenset({"id", "annotator", "annotation_id"})
+_LS_MIN_HEAD = re.compile(r'^\s*\[\s*\{(?=.*"annotation_id"\s*:)(?=.*"annotator"\s*:)', re.S)
+
+
+def _labelstudio_kind(head: str) -> Format | None:
+    """``labelstudio`` when the first array element is an object with a ``data`` object (a Label Studio task),
+    ``labelstudio_min`` when it is a JSON_MIN record (``id``, ``annotator``, ``annotation_id``), else None."""
     start = head.find("{")
     if start < 0:
-        return False
+        return None
     try:
         first, _ = json.JSONDecoder().raw_decode(head, start)
     except json.JSONDecodeError:
         # The first element did not fit in the sniffed bytes: fall back to its opening keys.
-        return bool(_LS_DATA.match(head))
-    return isinstance(first, dict) and isinstance(first.get("data"), dict)
+        if _LS_DATA.match(head):
+            return "labelstudio"
+        return "labelstudio_min" if _LS_MIN_HEAD.match(head) else None
+    if not isinstance(first, dict):
+        return None
+    if isinstance(first.get("data"), dict):
+        return "labelstudio"
+    return "labelstudio_min" if _LS_MIN_KEYS <= first.keys() else None
+
+
+def _looks_like_labelstudio_csv(head: str) -> bool:
+    header = head.splitlines()[0] if head else ""
+    columns = {c.strip().strip('"') for c in header.split(",")}
+    return _LS_MIN_KEYS <= columns
 
 
 _BY_SUFFIX: dict[str, Format] = {
@@ -55,7 +75,8 @@ def detect_format(name: str, first_bytes: bytes) -> Format:
     """Format of an upload from its file name and first bytes (a few KiB is enough).
 
     Content wins over the extension for zip archives and JSON arrays; ``.json`` arrays whose first element
-    has a ``data`` object are Label Studio exports. An empty file gets the format its name says, so that the
+    has a ``data`` object are Label Studio exports, those whose first element has ``id``, ``annotator`` and
+    ``annotation_id`` are Label Studio JSON_MIN exports, and so is a CSV whose header names those three. An empty file gets the format its name says, so that the
     import reports it as empty. Raises ``UnknownFormatError`` when nothing matches.
     """
     suffix = PurePosixPath(name.lower()).suffix
@@ -67,9 +88,9 @@ def detect_format(name: str, first_bytes: bytes) -> Format:
     if suffix in {".jsonl", ".ndjson"}:
         return "jsonl"
     if head.startswith("["):
-        return "labelstudio" if _looks_like_labelstudio(head) else "json"
+        return _labelstudio_kind(head) or "json"
     if suffix in {".csv", ".tsv", ".txt"}:
-        return "csv"
+        return "labelstudio_csv" if _looks_like_labelstudio_csv(head) else "csv"
     if head.startswith("{"):
         return "jsonl"
     if suffix == ".zip":

@@ -34,6 +34,8 @@ class RawRow:
     metadata: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     gold_label: str | None = None
+    # A Label Studio task's annotations and predictions (``annotation.ingress.labelstudio.LsTask``), or None.
+    labelstudio: Any = None
 
 
 @dataclass(frozen=True, slots=True)

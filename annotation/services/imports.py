@@ -69,12 +69,14 @@ IMPORT_TASK = "annotation.import"
 # ---------------------------------------------------------------------------------------------- request side
 
 
-def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_annotations: str = "metadata") -> Job:
+def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_annotations: str = "annotations",
+                 labelstudio_config: str = "", data_key: str = "", labelstudio_users: dict | None = None) -> Job:
     """Save the upload and create the import Job (enqueued after commit).
 
     Raises ValidationFailed (field ``file``) for a file whose format cannot be told from its name and first
-    bytes; nothing is stored then. Every other problem with the content (an empty or binary file, a missing
-    column) is found by the job, which then ends ``failed`` with the reason.
+    bytes, and for bad Label Studio options (``labelstudio_options_check``); nothing is stored then. Every other
+    problem with the content (an empty or binary file, a missing column) is found by the job, which then ends
+    ``failed`` with the reason.
     """
     head = upload.read(SNIFF_BYTES)
     upload.seek(0)
@@ -82,8 +84,10 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
         fmt = ingress.detect_format(upload.name or "", head)
     except ingress.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
-    if labelstudio_annotations not in ("metadata", "gold"):
-        raise ValidationFailed("labelstudio_annotations must be 'metadata' or 'gold'.", field="labelstudio_annotations")
+    ls_params = labelstudio_options_check(
+        labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
+        labelstudio_users=labelstudio_users,
+    )
     original = os.path.basename((upload.name or "upload").replace("\\", "/"))[:200]
     stored = default_storage.save(f"imports/{project.pk}/{uuid.uuid4().hex}/{_safe_name(original)}", upload)
     try:
@@ -93,8 +97,7 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
                 task_name=IMPORT_TASK,
                 project=project,
                 params={
-                    "upload": stored, "file_name": original, "format": fmt, "size": upload.size,
-                    "labelstudio_annotations": labelstudio_annotations,
+                    "upload": stored, "file_name": original, "format": fmt, "size": upload.size, **ls_params,
                 },
                 user=user,
             )
@@ -104,7 +107,8 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
     return job
 
 
-def import_local_file(*, project: Project, path: str, user=None, labelstudio_annotations: str = "metadata",
+def import_local_file(*, project: Project, path: str, user=None, labelstudio_annotations: str = "annotations",
+                      labelstudio_config: str = "", data_key: str = "", labelstudio_users: dict | None = None,
                       wrap_context=None) -> Job:
     """Import a local file in this process (shell command, demo seeding): same Job, batch and report as an
     upload, without a broker. ``wrap_context`` may wrap the JobContext (e.g. to draw a progress bar).
@@ -119,17 +123,56 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
         fmt = ingress.detect_format(os.path.basename(path), head)
     except ingress.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
+    ls_params = labelstudio_options_check(
+        labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
+        labelstudio_users=labelstudio_users,
+    )
     # Job.objects.create, not job_create: nothing is enqueued, this process runs the job.
     job = Job.objects.create(
         kind=JobKind.IMPORT, task_name=IMPORT_TASK, project=project,
         created_by=user if getattr(user, "is_authenticated", False) else None,
         params={"path": path, "file_name": os.path.basename(path), "format": fmt, "size": os.path.getsize(path),
-                "labelstudio_annotations": labelstudio_annotations},
+                **ls_params},
     )
     wrap = wrap_context or (lambda context: context)
     jobs.job_execute(job_id=str(job.pk), work=lambda j, context: import_run(j, wrap(context)))
     job.refresh_from_db()
     return job
+
+
+LS_ANNOTATIONS_CHOICES = ("annotations", "metadata", "gold")
+
+
+def labelstudio_options_check(*, labelstudio_annotations: str, labelstudio_config: str, data_key: str,
+                              labelstudio_users: dict | None) -> dict:
+    """The Label Studio options as job params. Raises ValidationFailed for an unknown ``labelstudio_annotations``,
+    a labelling config that cannot be read (``annotation.ingress.labelstudio.parse_config``), or a user map that
+    is not ``{"<Label Studio user id>": "<e-mail>"}``."""
+    from annotation.ingress.labelstudio import parse_config
+
+    if labelstudio_annotations not in LS_ANNOTATIONS_CHOICES:
+        raise ValidationFailed(
+            "labelstudio_annotations must be 'annotations', 'metadata' or 'gold'.", field="labelstudio_annotations"
+        )
+    params: dict = {"labelstudio_annotations": labelstudio_annotations}
+    if labelstudio_config:
+        try:
+            parse_config(labelstudio_config)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="labelstudio_config") from exc
+        params["labelstudio_config"] = labelstudio_config
+    if data_key:
+        params["data_key"] = data_key.strip().lstrip("$")
+    if labelstudio_users:
+        if not isinstance(labelstudio_users, dict) or not all(
+            isinstance(v, str) and "@" in v for v in labelstudio_users.values()
+        ):
+            raise ValidationFailed(
+                'labelstudio_users must map Label Studio user ids to e-mails: {"1": "ann@example.com"}.',
+                field="labelstudio_users",
+            )
+        params["labelstudio_users"] = {str(k): v.strip() for k, v in labelstudio_users.items()}
+    return params
 
 
 def _safe_name(name: str) -> str:
@@ -206,6 +249,7 @@ class _Pending:
     item: Item | _TextRow
     normalised: str | None = None
     size: int = 0
+    ls: object = None  # the row's LsTask (annotations, predictions) in a Label Studio import
 
 
 class _Counting:
@@ -310,6 +354,8 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
         "near_duplicates": near_duplicates,
         "drift": [finding["sentence"] for finding in drift],
     }
+    if importer.labelstudio is not None:
+        result["labelstudio"] = importer.labelstudio.report.as_dict()
     if params.get("upload"):
         default_storage.delete(params["upload"])  # streamed in full; a retry after this point has nothing to redo
     unusable = _nothing_usable(report, n_created=n_created, params=params)
@@ -406,10 +452,32 @@ def _rows(params: dict, project: Project, stream, path: str | None, total: int) 
         reader = ingress.read_jsonl(counted)
     elif fmt == "json":
         reader = ingress.read_json_array(counted)
+    elif fmt == "labelstudio_min":
+        reader = ingress.read_labelstudio_min(counted, options=_ls_options(params, project))
+    elif fmt == "labelstudio_csv":
+        reader = ingress.read_labelstudio_csv(counted, options=_ls_options(params, project))
     else:
-        reader = ingress.read_labelstudio(counted, annotations_as=params.get("labelstudio_annotations", "metadata"))
+        reader = ingress.read_labelstudio(counted, options=_ls_options(params, project))
     for row in reader:
         yield row, min(1.0, counted.read_bytes / max(total, 1))
+
+
+LS_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv")
+
+
+def _ls_options(params: dict, project: Project):
+    from annotation.ingress.labelstudio import LsOptions, parse_config
+
+    config = parse_config(params["labelstudio_config"]) if params.get("labelstudio_config") else None
+    return LsOptions(
+        data_key=params.get("data_key") or (config.data_key if config else None),
+        control=config.control if config else None,
+        media=project.task_type != TaskType.TEXT,
+        labels=frozenset(item_services.label_values(project=project)),
+        users=params.get("labelstudio_users") or {},
+        # Jobs queued before annotations could be imported kept them as metadata.
+        annotations_as=params.get("labelstudio_annotations", "metadata"),
+    )
 
 
 def _required_columns(project: Project) -> tuple[str, ...]:
@@ -433,6 +501,13 @@ class _Importer:
         self.summary = summary_builder()
         # Content-derived ids (rows without external_id) of this run: identical rows collapse to one item.
         self.derived_ids: set[bytes] = set()
+        self.labelstudio = None
+        if job.params.get("format") in LS_FORMATS:
+            from annotation.services.labelstudio_import import LabelStudioMerger
+
+            self.labelstudio = LabelStudioMerger(project=project)
+        # Task ids of this Label Studio file already taken: a later row of the same task merges into the item.
+        self.ls_seen: set[str] = set()
 
     def full(self) -> bool:
         return len(self.pending) >= CHUNK_ROWS or self.pending_bytes >= CHUNK_BYTES
@@ -443,6 +518,7 @@ class _Importer:
         except MediaRowError as exc:
             self.report.error(row.line, exc.field, exc.message)
             return
+        pending.ls = row.labelstudio
         self.pending.append(pending)
         self.pending_bytes += pending.size
 
@@ -462,6 +538,10 @@ class _Importer:
             return self._text(row, external_id, tags, gold)
         if row.file_bytes is not None:
             data, name = row.file_bytes, row.file_name
+        elif row.file_url and self.labelstudio is not None:
+            from annotation.services.labelstudio_import import labelstudio_media_read
+
+            data, name = labelstudio_media_read(row.file_url)
         elif row.file_url:
             data, name = read_import_file(row.file_url)
         else:
@@ -501,8 +581,17 @@ class _Importer:
         item_services.item_statistics_refresh_if_stale()  # keeps the lookup below an index probe as the table grows
         existing = item_services.existing_owners(project=self.project, external_ids=[p.item.external_id for p in pending])
         fresh: list[_Pending] = []
+        merging: list[tuple[_Pending, bool]] = []
         for p in pending:
             owner = existing.get(p.item.external_id, 0)
+            if p.ls is not None:
+                if p.item.external_id in self.ls_seen:
+                    self.report.duplicate(p.item.external_id)  # a task's later rows: merged into its item
+                    self.labelstudio.report.tasks_merged += 1
+                    merging.append((p, False))
+                    continue
+                self.ls_seen.add(p.item.external_id)
+                merging.append((p, owner == 0))
             if p.item.external_id.startswith("sha256:"):
                 digest = bytes.fromhex(p.item.external_id[7:23])
                 if digest in self.derived_ids:
@@ -515,8 +604,22 @@ class _Importer:
                 self.report.created_earlier += 1  # inserted by an earlier attempt of this job
             else:
                 self.report.duplicate(p.item.external_id)
-        if not fresh:
-            return
+        if fresh:
+            self._write_fresh(fresh)
+        if merging:
+            self._merge_labelstudio(merging)
+
+    def _merge_labelstudio(self, merging: list[tuple[_Pending, bool]]) -> None:
+        """Annotations and predictions of Label Studio rows, onto their new or existing items."""
+        ids = dict(
+            Item.objects.filter(project=self.project, external_id__in={p.item.external_id for p, _ in merging})
+            .values_list("external_id", "pk")
+        )
+        self.labelstudio.merge(tasks=[
+            (ids[p.item.external_id], p.ls, is_new) for p, is_new in merging if p.item.external_id in ids
+        ])
+
+    def _write_fresh(self, fresh: list[_Pending]) -> None:
         if self.batch is None:
             self.batch = _batch_open_for_job(job=self.job, project=self.project, source=self.source)
         items = [p.item for p in fresh]

@@ -47,7 +47,7 @@ def test_label_studio_votes_reach_reviewers_but_never_the_annotator(media_roots,
     project = make_project(k=3)
     annotator = add_member(project, Role.ANNOTATOR)
     reviewer = add_member(project, Role.REVIEWER)
-    job = run_import(project, "export.json", label_studio_export())
+    job = run_import(project, "export.json", label_studio_export(), labelstudio_annotations="metadata")
     assert job.result["created"] == 1, job.result
     item = Item.objects.get(project=project, external_id="501")
     assert item.metadata["ls_choices"] == [[EARLIER_VOTES[0]], [EARLIER_VOTES[1]]]

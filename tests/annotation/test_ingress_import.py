@@ -227,8 +227,9 @@ def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_
     # And each bad task is reported on its own line with the field at fault
     by_line = {row["line"]: row for row in job.result["report"]}
     assert {line: row["field"] for line, row in by_line.items()} == {3: "file_url", 4: "file_url", 5: "file", 6: "file"}
-    assert "outside the allowed import roots" in by_line[3]["message"]
-    assert "Remote URLs are not fetched" in by_line[4]["message"]
+    # A Label Studio upload path needs Label Studio's media folder; a web address is not fetched by default
+    assert "LABELGATE_LS_MEDIA_ROOT" in by_line[3]["message"]
+    assert "LABELGATE_LS_FETCH_URLS" in by_line[4]["message"]
     assert by_line[5]["message"] == "broken.png is not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)."
 
 

@@ -4,6 +4,7 @@ Same work function and Job record as an upload through the API, so the batch, re
 app; the file is read in place (it is not copied into MEDIA_ROOT).
 """
 
+import json
 import os
 import sys
 
@@ -14,6 +15,13 @@ from tqdm import tqdm
 from annotation.errors import ValidationFailed
 from annotation.models import JobStatus, Project
 from annotation.services.imports import import_local_file
+
+
+def _read(path: str | None) -> str:
+    if not path:
+        return ""
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 class _BarContext:
@@ -37,7 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("project", type=int, help="project id")
         parser.add_argument("path", help="file to import")
         parser.add_argument("--user", help="username recorded as the job's creator")
-        parser.add_argument("--labelstudio-annotations", choices=["metadata", "gold"], default="metadata")
+        parser.add_argument("--labelstudio-annotations", choices=["annotations", "metadata", "gold"], default="annotations")
+        parser.add_argument("--labelstudio-config", help="Label Studio labelling config (XML file)")
+        parser.add_argument("--data-key", default="", help="task data key holding the text or media")
+        parser.add_argument("--labelstudio-users", help='JSON file mapping Label Studio user ids to e-mails')
 
     def handle(self, *args, **options):
         project = Project.objects.filter(pk=options["project"]).first()
@@ -53,6 +64,9 @@ class Command(BaseCommand):
                 job = import_local_file(
                     project=project, path=os.path.realpath(options["path"]), user=user,
                     labelstudio_annotations=options["labelstudio_annotations"],
+                    labelstudio_config=_read(options["labelstudio_config"]),
+                    data_key=options["data_key"],
+                    labelstudio_users=json.loads(_read(options["labelstudio_users"]) or "{}"),
                     wrap_context=lambda context: _BarContext(context, bar),
                 )
             except ValidationFailed as exc:
