@@ -290,7 +290,13 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
         expect(page.locator("#annotations tbody tr")).to_have_count(3)
         shot(page, artifacts_dir, "05_review_item")
         accept_as(*ACCEPT_AS)
+        # (a relabel needs an annotator who has not seen the item: all three have, so its page refuses it until
+        # a fourth joins)
         open_item(RELABEL)
+        expect(page.locator("#relabel-btn")).to_be_disabled()
+        add_member(project, Role.ANNOTATOR, user=UserFactory(username="dana"))
+        open_item(RELABEL)
+        expect(page.locator("#relabel-takers")).to_have_text("1")
         page.keyboard.press("r")
         expect(page.locator("#reason-dialog")).to_be_visible()
         page.keyboard.press("Enter")
