@@ -18,6 +18,7 @@ from annotation.models import (
     Membership,
     Project,
 )
+from annotation.models.item import OPEN_STATUSES
 from annotation.permissions import membership_for
 from annotation.services.items import label_values
 
@@ -226,14 +227,15 @@ def _submit_locked(
         client_id=data.client_id,
         supersedes=previous,
     )
-    reached = False
+    count = item.annotation_count
+    status = item.status
     if previous is None:
-        count = item.annotation_count + 1
-        status = item.status
-        if not item.is_gold and status in (ItemStatus.NEW, ItemStatus.IN_PROGRESS):
+        count += 1
+        if not item.is_gold and status in OPEN_STATUSES:
             status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
-            reached = status == ItemStatus.LABELLED
         Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1, status=status)
-    else:
-        reached = item.annotation_count >= item.target_annotations and not item.is_gold
+    # The hooks run for every vote that lands on an item no longer waiting for votes, not only the one reaching
+    # the target: an item closed short (labelled or needs_review with fewer votes than its target) still takes a
+    # late vote, and its consensus and flags must follow it.
+    reached = not item.is_gold and (count >= item.target_annotations or status not in OPEN_STATUSES)
     return annotation, True, reached
