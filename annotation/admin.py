@@ -12,6 +12,7 @@ from annotation.models import (
     Membership,
     Project,
 )
+from annotation.services.projects import memberships_changed
 
 
 class LabelInline(admin.TabularInline):
@@ -27,8 +28,26 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Saves and deletes here change who the queue can serve, as ``membership_set`` does: the queue is brought in
+    line afterwards (items closed short reopen, items nobody is left for close)."""
+
     list_display = ("user", "project", "role")
     list_filter = ("role",)
+
+    def save_model(self, request, obj, form, change):
+        before = Membership.objects.filter(pk=obj.pk).values_list("project_id", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        memberships_changed(project_ids=[pk for pk in (before, obj.project_id) if pk is not None])
+
+    def delete_model(self, request, obj):
+        project_id = obj.project_id
+        super().delete_model(request, obj)
+        memberships_changed(project_ids=[project_id])
+
+    def delete_queryset(self, request, queryset):
+        project_ids = list(queryset.values_list("project_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        memberships_changed(project_ids=project_ids)
 
 
 @admin.register(Guideline)

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -196,6 +197,15 @@ def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
     elif was == Role.ANNOTATOR and role != Role.ANNOTATOR:
         items_close_exhausted(project=project)
     return membership
+
+
+def memberships_changed(*, project_ids: Iterable[int]) -> None:
+    """Bring the queue in line with memberships changed without ``membership_set`` (the Django admin adds, edits
+    and deletes the rows itself): closed-short items go back to the queue when someone new can annotate them,
+    and in-progress items only a removed or demoted annotator could still have annotated close."""
+    for project in Project.objects.filter(pk__in=set(project_ids)).order_by("id"):
+        items_reopen_short(project=project)
+        items_close_exhausted(project=project)
 
 
 def labels_retire(*, project: Project, mapping: dict[str, str]) -> int:
