@@ -220,6 +220,20 @@ def review_queue_total(*, project: Project) -> int:
     return Item.objects.filter(project=project).filter(_in_queue(project)).count()
 
 
+IN_QUEUE_CHUNK = 5000
+
+
+def review_queue_total_among(*, project: Project, item_ids: list[int]) -> int:
+    """How many of ``item_ids`` are in the review queue now (``review_queue_total``'s condition); one query per
+    ``IN_QUEUE_CHUNK`` ids."""
+    return sum(
+        Item.objects.filter(project=project, pk__in=item_ids[start : start + IN_QUEUE_CHUNK])
+        .filter(_in_queue(project))
+        .count()
+        for start in range(0, len(item_ids), IN_QUEUE_CHUNK)
+    )
+
+
 OVERRIDE_REASON = "model_overrides_annotators"
 NOBODY_LEFT = (
     "Every annotator of this project has already labelled this item; add an annotator or decide it yourself."

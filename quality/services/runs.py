@@ -23,6 +23,7 @@ from quality.adapters import (
     project_data_load,
 )
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
+from quality.review.selectors import review_queue_total_among
 
 if TYPE_CHECKING:
     from quality.services.engine import RunOutcome
@@ -149,6 +150,12 @@ def quality_results_store(
     )
     item_suggestions_write(project_id=job.project_id, results=outcome.items, snapshot_at=snapshot_at)
     moved = items_denormalise(results=outcome.items, snapshot_at=snapshot_at, flag_model=report.flag_model)
+    # "Routed to review" is what the reviewer finds in the queue from this run, counted after the items moved:
+    # the engine also marks items it cannot move (still gathering votes, decided by a reviewer, changed while
+    # the run read), and counting those made the report promise more items than the queue held.
+    routed = outcome.items.item_ids[outcome.items.route.astype(bool)].tolist()
+    report.n_routed_to_review = review_queue_total_among(project=report.project, item_ids=routed)
+    report.save(update_fields=["n_routed_to_review"])
     keep = list(
         QualityReport.objects.filter(project_id=job.project_id)
         .order_by("-created_at", "-id")

@@ -4,6 +4,7 @@ from annotation.jobs import JobContext, job_create
 from annotation.models import Item, ItemStatus, JobKind
 from quality import services
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
+from quality.review.selectors import review_queue_total
 from tests.factories import make_project
 from tests.quality.vote_builders import votes_project
 
@@ -167,3 +168,23 @@ def test_items_relabelled_while_the_run_computed_keep_their_fresher_consensus():
     assert Item.objects.get(pk=items[0].pk).consensus_confidence == pytest.approx(3 / 5)
     assert Item.objects.get(pk=items[3].pk).consensus_label == "neutral"
     assert ItemQuality.objects.get(item=items[0]).consensus_label == "pos"  # what the run saw
+
+
+def test_routed_to_review_counts_what_the_run_put_in_the_review_queue():
+    # Given two three-way splits (each a reason to look) and one unanimous item; the second split is still
+    # gathering votes (in progress, its target raised to 4), so it cannot be moved to review
+    project, items, _ = votes_project(
+        make_project,
+        [["pos", "neg", "neutral"], ["neg", "pos", "neutral"], ["pos", "pos", "pos"]],
+        consensus_method="majority_vote",
+    )
+    Item.objects.filter(pk=items[1].pk).update(status=ItemStatus.IN_PROGRESS, target_annotations=4)
+    job = _job(project, n_boot=0)
+    # When the quality run executes
+    _run(job)
+    # Then the report's "routed to review" is the one split the reviewer finds in the queue, not both
+    report = QualityReport.objects.get(job=job)
+    assert Item.objects.get(pk=items[0].pk).status == ItemStatus.NEEDS_REVIEW
+    assert Item.objects.get(pk=items[1].pk).status == ItemStatus.IN_PROGRESS
+    assert report.n_routed_to_review == 1
+    assert report.n_routed_to_review <= review_queue_total(project=project)
