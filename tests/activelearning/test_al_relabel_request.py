@@ -19,6 +19,7 @@ def _labelled_then_sent_back(api, project, item):
     annotators = vote(project, item, ["pos", "pos", "pos"])
     Item.objects.filter(pk=item.pk).update(consensus_label="pos")  # what the quality layer's hook would set
     assert Item.objects.get(pk=item.pk).status == ItemStatus.LABELLED
+    add_member(project)  # a relabel needs an annotator who has not seen the item yet
     reviewer = add_member(project, Role.REVIEWER)
     response = api(reviewer).post(f"/api/projects/{project.pk}/reviews/",
                                   {"item": item.pk, "action": "relabel", "reason": "sarcasm?"}, format="json")
