@@ -10,9 +10,19 @@ import logging
 import re
 from collections.abc import Iterator
 
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseNotModified,
+    StreamingHttpResponse,
+)
 from django.views.decorators.http import require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -105,9 +115,58 @@ def _stream(name: str, first: int, length: int) -> Iterator[bytes]:
             yield block
 
 
+MEDIA_LINK_SALT = "labelgate.annotation.media-link"
+
+
+def media_link_sign(*, item_id: int, max_age: int) -> str:
+    """A token for ``/media/signed/<token>/``: the item's file without a session, for ``max_age`` seconds.
+
+    Handed out only inside exports a project member downloaded (the Label Studio export), so a tool that loads
+    URLs itself (Label Studio's image tag) can show the file. The lifetime is inside the signed payload."""
+    return signing.TimestampSigner(salt=MEDIA_LINK_SALT).sign_object({"i": int(item_id), "t": int(max_age)})
+
+
+def _item_for_link(token: str) -> Item:
+    signer = signing.TimestampSigner(salt=MEDIA_LINK_SALT)
+    try:
+        payload = signer.unsign_object(token)
+        signer.unsign_object(token, max_age=payload["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:  # SignatureExpired is a BadSignature
+        raise PermissionDenied("This media link was changed or has expired.") from exc
+    item = Item.objects.filter(pk=payload["i"]).only("id", "project_id", "file", "file_name", "content_type", "sha256").first()
+    if item is None or not item.file:
+        raise Http404("Not found.")
+    return item
+
+
+def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Let the configured origins (``LABELGATE_CORS_ORIGINS``; none by default) read a signed media response."""
+    origin = request.headers.get("Origin")
+    allowed = getattr(settings, "LABELGATE_CORS_ORIGINS", [])
+    if origin and ("*" in allowed or origin in allowed):
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = "Content-Length, Content-Range, Accept-Ranges, ETag"
+        response["Vary"] = "Origin"
+    return response
+
+
+@require_safe
+def item_media_signed(request: HttpRequest, token: str) -> HttpResponse:
+    """An item's file for a signed link (``media_link_sign``): no session or token needed, 403 when the link was
+    changed or expired. The same hardening as member media; CORS only for configured origins."""
+    try:
+        item = _item_for_link(token)
+    except PermissionDenied:
+        return HttpResponseForbidden("This media link was changed or has expired.")
+    return _cors(request, _serve(request, item))
+
+
 @require_safe
 def item_media(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = _item_for_member(request, item_id)
+    return _serve(request, _item_for_member(request, item_id))
+
+
+def _serve(request: HttpRequest, item: Item) -> HttpResponse:
     content_type = item.content_type if item.content_type in SAFE_INLINE_TYPES else OPAQUE_TYPE
     etag = f'"{item.sha256}"'
     if request.headers.get("If-None-Match") == etag:

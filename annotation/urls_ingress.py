@@ -4,6 +4,7 @@ from annotation import ingress_views, media
 
 urlpatterns = [
     path("media/items/<int:item_id>/", media.item_media, name="item-media"),
+    path("media/signed/<str:token>/", media.item_media_signed, name="item-media-signed"),
     path("media/items/<int:item_id>/waveform.png", media.item_waveform, name="item-waveform"),
     path("projects/<int:pid>/batches/", ingress_views.batches_page, name="batches"),
     path("projects/<int:pid>/imports/upload/", ingress_views.import_upload, name="import-upload"),

@@ -30,12 +30,14 @@ from datasets.exporters import (
     stream_csv,
     stream_jsonl,
     stream_labelstudio,
+    stream_labelstudio_config,
     stream_parquet,
 )
 from datasets.models import DatasetVersion
 
 EXPORT_REVISION = "r2"
-REQUEST_DEPENDENT = {"labelstudio"}
+# The Label Studio export holds signed media links made per request; its config follows the project's imports.
+REQUEST_DEPENDENT = {"labelstudio", "labelstudio-config"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def export_chunks(*, version: DatasetVersion, fmt: str, split: str | None, base_
         return stream_zip(version=version)
     if fmt == "labelstudio":
         return stream_labelstudio(version=version, split=split, base_url=base_url)
+    if fmt == "labelstudio-config":
+        return stream_labelstudio_config(version=version)
     return {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt](version=version, split=split)
 
 

@@ -245,44 +245,21 @@ def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iter
     yield sink.drain()
 
 
-def labelstudio_task(row: dict, *, data_key: str, base_url: str, version_number: int) -> dict:
-    data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
-    if row["file_url"]:
-        data[data_key] = base_url.rstrip("/") + row["file_url"]
-    else:
-        data["text"] = row["text"] or ""
-    labels = row["label"] if isinstance(row["label"], list) else [row["label"]]
-    meta = dict(row["metadata"] or {})
-    meta["labelgate"] = {"split": row["split"], "confidence": row["confidence"], "dataset_version": version_number}
-    return {
-        "id": row["item_id"],
-        "data": data,
-        "meta": meta,
-        "annotations": [
-            {
-                "result": [
-                    {"from_name": "label", "to_name": data_key, "type": "choices", "value": {"choices": labels}}
-                ],
-                "was_cancelled": False,
-            }
-        ],
-    }
-
-
 def stream_labelstudio(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
-    """A Label Studio task list (a JSON array) with each final label as one annotation."""
-    data_key = {"image_classification": "image", "audio_classification": "audio"}.get(version.project.task_type, "text")
-    first = True
+    """Label Studio tasks (a JSON array) with the version's label, every annotator's vote and the predictions;
+    see ``datasets.labelstudio``."""
+    from datasets.labelstudio import stream_labelstudio_tasks
 
-    def render(line: str) -> str:
-        nonlocal first
-        task = labelstudio_task(json.loads(line), data_key=data_key, base_url=base_url, version_number=version.number)
-        text = ("[\n" if first else ",\n") + json.dumps(task, ensure_ascii=False)
-        first = False
-        return text
+    with read_snapshot():
+        yield from stream_labelstudio_tasks(version=version, lines=entry_lines(version=version, split=split),
+                                            base_url=base_url)
 
-    yield from _batched_text(version=version, split=split, render=render)
-    yield b"[\n]\n" if first else b"\n]\n"
+
+def stream_labelstudio_config(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
+    """The Label Studio labelling config whose names match ``stream_labelstudio``'s tasks."""
+    from datasets.labelstudio import labelstudio_config
+
+    yield labelstudio_config(version=version).encode()
 
 
 FORMATS = {
@@ -291,4 +268,5 @@ FORMATS = {
     "parquet": ("application/vnd.apache.parquet", "parquet"),
     "labelstudio": ("application/json", "labelstudio.json"),
     "zip": ("application/zip", "zip"),
+    "labelstudio-config": ("application/xml", "labelstudio.xml"),
 }

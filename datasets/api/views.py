@@ -95,13 +95,15 @@ class DatasetVersionExportApi(APIView):
                 OpenApiTypes.BINARY,
                 description="The file in the asked format; Content-Type names it: application/x-ndjson (jsonl), "
                 "text/csv (csv), application/vnd.apache.parquet (parquet), application/zip (zip: the splits, "
-                "manifest, dataset card and media), application/json (labelstudio: Label Studio tasks).",
+                "manifest, dataset card and media), application/json (labelstudio: Label Studio tasks), "
+                "application/xml (labelstudio-config: the Label Studio labelling config matching those tasks).",
             ),
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (200, "application/zip"): OpenApiTypes.BINARY,
             (200, "application/json"): OpenApiTypes.BINARY,
+            (200, "application/xml"): OpenApiTypes.BINARY,
         },
         operation_id="dataset_versions_export",
     )

@@ -205,7 +205,8 @@ def test_a_generated_client_runs_a_labelling_loop(generated, live_server, worker
         assert archive.testzip() is None and archive.namelist()
     tasks = json.loads(download(formats.LABELSTUDIO))
     assert len(tasks) == 6
+    assert b'<Choices name="label" toName="text"' in download(formats.LABELSTUDIO_CONFIG)
     # And every export format the schema offers was tried
     offered = next(p for p in spec["paths"]["/api/dataset-versions/{vid}/export/"]["get"]["parameters"]
                    if p["name"] == "format")["schema"]["enum"]
-    assert set(offered) == {"jsonl", "csv", "parquet", "zip", "labelstudio"}
+    assert set(offered) == {"jsonl", "csv", "parquet", "zip", "labelstudio", "labelstudio-config"}
