@@ -5,7 +5,19 @@ then one sparse product each, so an iteration costs O(n_annotations × n_classes
 items or annotators:
 
 * E-step: ``log p(y_i = k) ∝ log prior_k + (X @ L)[i, k]`` with ``L[a·K + l, k] = log π_a[k, l]``.
-* M-step: ``counts[a·K + l, k] = (Xᵀ @ posteriors)[a·K + l, k]``, then ``π_a[k, l] ∝ counts + smoothing``.
+* M-step: ``counts[a·K + l, k] = (Xᵀ @ posteriors)[a·K + l, k]``, then
+  ``π_a[k, l] ∝ counts + prior_strength · S[k, l] + smoothing``.
+
+The M-step is a MAP estimate under a Dirichlet prior on each confusion row, centred on ``S``: the symmetric
+matrix with the pooled accuracy of all annotators on its diagonal (how often, over every annotation, the label
+matches the current posterior) and the rest spread evenly. Plain maximum likelihood on a few items per annotator
+finds degenerate fits (one annotator "perfect", the others noise) whose posteriors read 1.00 on a two-to-one
+split or a three-way tie. With ``prior_strength`` pseudo-annotations per row, an annotator with few items stays
+near the pool's behaviour and the posterior near what equally reliable annotators would give; with hundreds of
+items the data outweighs the prior. The class prevalences get ``CLASS_PRIOR_FACTOR × prior_strength``
+pseudo-items per class for the same reason. Below ``min_annotator_items`` annotations an annotator's own
+matrix is not estimated at all (the pooled one stands in), so on a small project the posterior is the one for equally reliable annotators: a
+three-way split among three of them reads 1/3.
 """
 
 from __future__ import annotations
@@ -19,7 +31,18 @@ from scipy.special import logsumexp
 from quality.metrics.consensus_result import ConsensusResult, require_pred_probs, require_single_label
 from quality.metrics.table import AnnotationTable
 
-__all__ = ["DawidSkeneResult", "dawid_skene"]
+__all__ = ["DEFAULT_PRIOR_STRENGTH", "DawidSkeneResult", "dawid_skene"]
+
+#: Pseudo-annotations per confusion row; see the module docstring. Small: annotators with very few items are
+#: handled by ``MIN_ANNOTATOR_ITEMS``, and a stronger pull cost accuracy where annotators really differ
+#: (bench/results/quality_shipped.md).
+DEFAULT_PRIOR_STRENGTH = 2.0
+#: Pseudo-items per class for the prevalences, as a multiple of ``prior_strength``.
+CLASS_PRIOR_FACTOR = 5.0
+#: Below this many annotations an annotator's own confusion matrix is not estimated at all: they share the
+#: pooled symmetric matrix (a "one-coin" model), so their votes count like an average annotator's. A plug-in
+#: estimate from a few items reads one lucky streak as perfection and makes the posterior overconfident.
+MIN_ANNOTATOR_ITEMS = 20
 
 # Floor for probabilities before taking logs, so a zero prior or model probability cannot veto the annotators.
 _PROB_FLOOR = 1e-12
@@ -56,6 +79,8 @@ def dawid_skene(
     max_iter: int = 100,
     tol: float = 1e-6,
     smoothing: float = 0.01,
+    prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+    min_annotator_items: int = MIN_ANNOTATOR_ITEMS,
     item_prior: np.ndarray | None = None,
 ) -> DawidSkeneResult:
     """Fit Dawid–Skene by EM, initialised from vote shares (a soft majority vote).
@@ -66,6 +91,11 @@ def dawid_skene(
         tol: stop when the relative change of the log-likelihood is below this.
         smoothing: Laplace pseudo-count added to every confusion-matrix cell and class count (> 0); it keeps
             an annotator who never used a class from having probability 0 for it.
+        prior_strength: pseudo-annotations (≥ 0) per confusion row pulling it towards the pooled symmetric
+            matrix, and (× ``CLASS_PRIOR_FACTOR``) pseudo-items per class pulling the prevalences towards uniform;
+            0 gives the plain maximum-likelihood fit.
+        min_annotator_items: annotators with fewer annotations share the pooled symmetric matrix instead of
+            their own (``MIN_ANNOTATOR_ITEMS``); 0 estimates every annotator's own.
         item_prior: optional ``(n_items, n_classes)`` per-item prior replacing the class priors in the E-step,
             e.g. out-of-sample model probabilities; it makes the fit model-aware.
 
@@ -84,6 +114,8 @@ def dawid_skene(
         raise ValueError("tol must be positive")
     if not smoothing > 0:
         raise ValueError("smoothing must be positive")
+    if not prior_strength >= 0:
+        raise ValueError("prior_strength must be non-negative")
     n_items, n_annotators, k = table.n_items, table.n_annotators, table.n_classes
     log_item_prior = None
     if item_prior is not None:
@@ -100,12 +132,16 @@ def dawid_skene(
     annotated = n_per_item > 0
     posteriors = counts / np.maximum(n_per_item, 1)[:, None]
 
+    thin = np.bincount(table.annotator, minlength=n_annotators) < min_annotator_items
     log_lik = -np.inf
     converged = False
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        confusion, priors = _m_step(xt, posteriors, annotated, n_annotators, k, smoothing)
+        confusion, priors = _m_step(xt, posteriors, annotated, n_annotators, k, smoothing, prior_strength)
+        if thin.any() and k > 1:
+            soft = np.asarray(xt @ posteriors).reshape(n_annotators, k, k).transpose(0, 2, 1)
+            confusion[thin] = (_symmetric(_pooled_accuracy(soft, k), k) + smoothing) / (1.0 + k * smoothing)
         log_joint = x @ np.log(confusion).transpose(0, 2, 1).reshape(n_annotators * k, k)
         log_joint += np.log(priors)[None, :] if log_item_prior is None else log_item_prior
         log_norm = logsumexp(log_joint, axis=1)
@@ -127,14 +163,33 @@ def _m_step(
     n_annotators: int,
     k: int,
     smoothing: float,
+    prior_strength: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     # Unannotated items have empty columns in xt, so they drop out of the confusion counts by themselves;
     # the prior must skip them explicitly or it would partly re-estimate itself from itself.
-    soft = np.asarray(xt @ posteriors)
-    confusion = soft.reshape(n_annotators, k, k).transpose(0, 2, 1) + smoothing
+    soft = np.asarray(xt @ posteriors).reshape(n_annotators, k, k).transpose(0, 2, 1)
+    confusion = soft + smoothing
+    if prior_strength > 0 and k > 1:
+        confusion += prior_strength * _symmetric(_pooled_accuracy(soft, k), k)
     confusion /= confusion.sum(axis=2, keepdims=True)
-    priors = posteriors[annotated].sum(axis=0) + smoothing
+    # Prevalences estimated from a handful of sharpened posteriors swing a tie towards whichever class happened
+    # to lead, so they are held harder than the confusion rows.
+    priors = posteriors[annotated].sum(axis=0) + smoothing + CLASS_PRIOR_FACTOR * prior_strength
     return confusion, priors / priors.sum()
+
+
+def _symmetric(accuracy: float, k: int) -> np.ndarray:
+    centre = np.full((k, k), (1.0 - accuracy) / (k - 1))
+    np.fill_diagonal(centre, accuracy)
+    return centre
+
+
+def _pooled_accuracy(soft: np.ndarray, k: int) -> float:
+    """Every annotator's soft agreement with the posterior, pooled; kept at or above chance (a pool below chance
+    would make the prior itself say "annotators invert labels"), chance when there is nothing to pool."""
+    total = soft.sum()
+    accuracy = float(np.einsum("akk->", soft) / total) if total > 0 else 1.0 / k
+    return min(max(accuracy, 1.0 / k), 1.0)
 
 
 def _result(

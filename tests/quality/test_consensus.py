@@ -147,7 +147,7 @@ def test_dawid_skene_one_iteration_matches_a_loop_reference() -> None:
         joint[i] *= confusion[a, :, lab]
     expected = joint / joint.sum(axis=1, keepdims=True)
     # When
-    fit = dawid_skene(table=table, max_iter=1, smoothing=smoothing)
+    fit = dawid_skene(table=table, max_iter=1, smoothing=smoothing, prior_strength=0.0, min_annotator_items=0)
     # Then
     assert fit.n_iter == 1
     np.testing.assert_allclose(fit.confusion, confusion)
