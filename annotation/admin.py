@@ -6,9 +6,11 @@ from annotation.models import (
     Guideline,
     ImportBatch,
     Item,
+    ItemPassSchedule,
     ItemTag,
     Job,
     Label,
+    LabelledItemMark,
     Membership,
     Project,
 )
@@ -84,3 +86,33 @@ class JobAdmin(admin.ModelAdmin):
 admin.site.register(Label)
 admin.site.register(ImportBatch)
 admin.site.register(ItemTag)
+
+
+# Per-item pass bookkeeping: read-only, so an admin cannot drop a mark and lose an item's consensus update.
+@admin.register(LabelledItemMark)
+class LabelledItemMarkAdmin(admin.ModelAdmin):
+    list_display = ("item", "project", "marked_at")
+    raw_id_fields = ("item", "project")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ItemPassSchedule)
+class ItemPassScheduleAdmin(admin.ModelAdmin):
+    list_display = ("project", "enqueued_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

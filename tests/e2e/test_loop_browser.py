@@ -11,7 +11,6 @@ deadline, for the same document to show the result (a marker set on the page pro
 import csv
 import io
 import re
-import time
 from collections import Counter
 from contextlib import contextmanager
 
@@ -19,6 +18,7 @@ import pytest
 
 from annotation.models import Annotation, Item, ItemStatus, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from tests.conftest import wait_until_worker_idle
 from tests.factories import PASSWORD, UserFactory, add_items, add_member, make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -88,21 +88,9 @@ def worker_held():
 
 
 def worker_drained(deadline_seconds: float = 120.0) -> None:
-    """Wait until the worker has no task queued, running or prefetched (conftest's idle check does not see
-    prefetched ones): the per-item tasks that votes enqueue have then all run."""
-    import redis
-
-    from config.celery import app
-
-    client = redis.Redis.from_url(app.conf.broker_url)
-    end = time.monotonic() + deadline_seconds
-    while time.monotonic() < end:
-        inspect = app.control.inspect(timeout=0.5)
-        busy = [inspect.active() or {}, inspect.reserved() or {}]
-        if client.llen("celery") == 0 and not any(tasks for replies in busy for tasks in replies.values()):
-            return
-        time.sleep(0.2)
-    pytest.fail(f"the worker still had tasks after {deadline_seconds} s")
+    """Wait until both workers have nothing queued, scheduled, prefetched or running (conftest's one idle check,
+    which covers the jobs and the per-item queues): the per-item passes that votes schedule have then all run."""
+    wait_until_worker_idle(deadline_seconds)
 
 
 @pytest.fixture(autouse=True)
