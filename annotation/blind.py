@@ -1,43 +1,21 @@
-"""Blind labelling: what an annotator may see of an item's metadata.
+"""Blind labelling: what an annotator may see of an item.
 
-Importers keep earlier labels as metadata so reviewers can compare them (a Label Studio export's annotations
-become ``ls_choices``; a CSV/JSON column named ``label`` or ``prediction`` is kept as a metadata key). An
-annotator must never see them: another person's (or a model's) label anchors their own and inflates agreement.
-Reviewers and managers read the full metadata through the item detail and item list endpoints.
+An annotator sees the content (text or media), the item id to submit against and the data owner's external id,
+which API clients and simulated crowds use to join the served item to their own records. Nothing else: tags and
+metadata come from whoever made the data and often name the answer (a tag ``module:math``, a clip tagged
+``clipped``, earlier annotators' choices an importer kept as ``ls_choices``), and whether an item is gold is
+only worth measuring while the annotator cannot tell. Media go out under a neutral file name for the same reason
+(annotation.media). Reviewers and managers read tags, metadata and gold status on the item endpoints.
 
-The labelling page (static/js/label.js) goes further and shows the content alone: no external id, tag or
-metadata. Those come from whoever made the data and often name the answer (a file ``cat_01.jpg``, a tag
-``module:math``, a clip ``tone-01`` tagged ``clipped``). The next-item endpoint still returns them, for API
-clients that join the served item to their own records.
+The external id is the data owner's to choose: docs/API.md asks them not to put answers into it.
 """
 
-from typing import Any
-
-# Compared case-insensitively. ``ls_choices`` is what annotation.ingress.labelstudio stores; the others are the
-# names a foreign export or a hand-made CSV uses for labels, votes and predictions.
-LABEL_BEARING_KEYS = frozenset(
-    {
-        "ls_choices",
-        "ls_predictions",
-        "annotations",
-        "annotation",
-        "predictions",
-        "prediction",
-        "label",
-        "labels",
-        "choices",
-        "gold",
-        "gold_label",
-        "consensus",
-        "consensus_label",
-        "final_label",
-        "predicted_label",
-    }
-)
+# The fields of ``ItemAnnotatorSerializer`` and of the hand-built next-item body (annotation.api.annotating).
+ANNOTATOR_ITEM_FIELDS = ("id", "external_id", "text", "media_url", "content_type")
 
 
-def metadata_for_annotator(metadata: Any) -> dict[str, Any]:
-    """The metadata without label-bearing keys; a non-dict (bad legacy row) shows as empty."""
-    if not isinstance(metadata, dict):
-        return {}
-    return {key: value for key, value in metadata.items() if str(key).lower() not in LABEL_BEARING_KEYS}
+def media_name_for_annotator(*, item_id: int, file_name: str) -> str:
+    """``item-<id>.<ext>``: the stored name's extension (players and downloads need it), never its stem."""
+    stem, dot, ext = file_name.rpartition(".")
+    ext = ext.lower() if dot and stem and ext.isalnum() and len(ext) <= 5 else ""
+    return f"item-{item_id}.{ext}" if ext else f"item-{item_id}"

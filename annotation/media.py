@@ -27,7 +27,8 @@ from django.views.decorators.http import require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from annotation.models import Item
+from annotation import blind
+from annotation.models import Item, Role
 from annotation.permissions import membership_for
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,12 @@ def _caller(request: HttpRequest):
     return found[0] if found else None
 
 
-def _item_for_member(request: HttpRequest, item_id: int) -> Item:
-    """The item when the caller may see it; Http404 for a missing item, a non-member or no file."""
+def _item_for_member(request: HttpRequest, item_id: int) -> tuple[Item, str]:
+    """The item when the caller may see it, and the file name to send; Http404 for a missing item, a non-member
+    or no file.
+
+    An annotator gets a neutral ``item-<id>.<ext>`` (annotation.blind): the data owner's file names often carry
+    the class (``tone-08.wav``, ``cat_01.jpg``)."""
     item = (
         Item.objects.filter(pk=item_id)
         .only("id", "project_id", "file", "file_name", "content_type", "sha256")
@@ -65,9 +70,14 @@ def _item_for_member(request: HttpRequest, item_id: int) -> Item:
     user = _caller(request)
     if item is None or user is None or not item.file:
         raise Http404("Not found.")
-    if not user.is_staff and membership_for(user=user, project_id=item.project_id) is None:
+    if user.is_staff:
+        return item, item.file_name
+    membership = membership_for(user=user, project_id=item.project_id)
+    if membership is None:
         raise Http404("Not found.")
-    return item
+    if membership.role == Role.ANNOTATOR:
+        return item, blind.media_name_for_annotator(item_id=item.pk, file_name=item.file_name)
+    return item, item.file_name
 
 
 def _harden(response: HttpResponse, *, content_type: str, filename: str) -> HttpResponse:
@@ -158,19 +168,20 @@ def item_media_signed(request: HttpRequest, token: str) -> HttpResponse:
         item = _item_for_link(token)
     except PermissionDenied:
         return HttpResponseForbidden("This media link was changed or has expired.")
-    return _cors(request, _serve(request, item))
+    return _cors(request, _serve(request, item, filename=item.file_name))
 
 
 @require_safe
 def item_media(request: HttpRequest, item_id: int) -> HttpResponse:
-    return _serve(request, _item_for_member(request, item_id))
+    item, filename = _item_for_member(request, item_id)
+    return _serve(request, item, filename=filename)
 
 
-def _serve(request: HttpRequest, item: Item) -> HttpResponse:
+def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponse:
     content_type = item.content_type if item.content_type in SAFE_INLINE_TYPES else OPAQUE_TYPE
     etag = f'"{item.sha256}"'
     if request.headers.get("If-None-Match") == etag:
-        return _harden(HttpResponseNotModified(), content_type=content_type, filename=item.file_name)
+        return _harden(HttpResponseNotModified(), content_type=content_type, filename=filename)
     try:
         size = default_storage.size(item.file.name)
     except OSError as exc:
@@ -180,7 +191,7 @@ def _serve(request: HttpRequest, item: Item) -> HttpResponse:
     if wanted == "unsatisfiable":
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
-        return _harden(response, content_type=content_type, filename=item.file_name)
+        return _harden(response, content_type=content_type, filename=filename)
     first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
     length = max(0, last - first + 1)
     body = _stream(item.file.name, first, length) if request.method == "GET" else iter(())
@@ -190,7 +201,7 @@ def _serve(request: HttpRequest, item: Item) -> HttpResponse:
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
-    return _harden(response, content_type=content_type, filename=item.file_name)
+    return _harden(response, content_type=content_type, filename=filename)
 
 
 def waveform_cache_name(sha256: str) -> str:
@@ -200,7 +211,7 @@ def waveform_cache_name(sha256: str) -> str:
 @require_safe
 def item_waveform(request: HttpRequest, item_id: int) -> HttpResponse:
     """A PNG waveform + spectrogram of an audio item, rendered once and cached in storage by content hash."""
-    item = _item_for_member(request, item_id)
+    item, _ = _item_for_member(request, item_id)
     if not item.content_type.startswith("audio/"):
         raise Http404("Only audio items have a waveform.")
     name = waveform_cache_name(item.sha256)

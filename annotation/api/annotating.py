@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation import blind, selectors
+from annotation import selectors
 from annotation.api import serializers as s
 from annotation.api.base import ProjectScopedApi
 from annotation.api.openapi import error_response
@@ -22,13 +22,10 @@ def next_body(assignment: Assignment, suggestion: dict | None) -> dict:
     """What ``NextOutputSerializer`` renders for ``{"assignment": ..., "item": ..., "suggestion": ...}``."""
     item = assignment.item
     body: dict = {
-        # Gold items stay indistinguishable to the annotator.
-        "assignment": {"id": assignment.pk, "expires_at": _DATETIME.to_representation(assignment.expires_at),
-                       "is_gold": False},
+        "assignment": {"id": assignment.pk, "expires_at": _DATETIME.to_representation(assignment.expires_at)},
         "item": {
             "id": item.pk, "external_id": item.external_id, "text": item.text,
             "media_url": f"/media/items/{item.pk}/" if item.file else None, "content_type": item.content_type,
-            "metadata": blind.metadata_for_annotator(item.metadata), "tags": item.tags,
         },
     }
     if suggestion is not None:

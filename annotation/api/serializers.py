@@ -5,7 +5,6 @@ from rest_framework import serializers
 from annotation import blind, profiling_hooks
 from annotation.api.fields import (
     COUNTS_SCHEMA,
-    FREE_FORM_OBJECT_SCHEMA,
     FreeFormDictField,
     FreeFormObjectField,
     LabelValueField,
@@ -205,23 +204,16 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class ItemAnnotatorSerializer(serializers.ModelSerializer):
-    """What an annotator may see of an item: content only — no labels, consensus, gold or predictions, and no
-    label-bearing metadata (earlier annotators' choices an importer kept, see ``annotation.blind``)."""
+    """What an annotator may see of an item (``annotation.blind``): content, item id and external id only."""
 
     media_url = serializers.SerializerMethodField()
-    metadata = serializers.SerializerMethodField()
-    tags = StringListField()
 
     class Meta:
         model = Item
-        fields = ["id", "external_id", "text", "media_url", "content_type", "metadata", "tags"]
+        fields = list(blind.ANNOTATOR_ITEM_FIELDS)
 
     def get_media_url(self, item: Item) -> str | None:
         return f"/media/items/{item.pk}/" if item.file else None
-
-    @extend_schema_field(FREE_FORM_OBJECT_SCHEMA)
-    def get_metadata(self, item: Item) -> dict:
-        return blind.metadata_for_annotator(item.metadata)
 
 
 class ItemListSerializer(serializers.ModelSerializer):
@@ -285,12 +277,10 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
+    """The lease; nothing about whether the item is gold."""
+
     id = serializers.IntegerField()
     expires_at = serializers.DateTimeField()
-    is_gold = serializers.SerializerMethodField()
-
-    def get_is_gold(self, obj) -> bool:
-        return False  # gold items stay indistinguishable to the annotator
 
 
 class SuggestionOutputSerializer(serializers.Serializer):

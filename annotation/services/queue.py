@@ -33,7 +33,7 @@ _OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
 _SERVED_COLUMNS = ", ".join(
     f"annotation_item.{column}"
     for column in (
-        "id", "project_id", "external_id", "text", "file", "content_type", "metadata", "tags", "is_gold", "status",
+        "id", "project_id", "external_id", "text", "file", "content_type", "is_gold", "status",
         "priority", "target_annotations", "annotation_count", "predicted_label", "predicted_probs",
     )
 )

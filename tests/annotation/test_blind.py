@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from annotation.blind import metadata_for_annotator
+from annotation.blind import media_name_for_annotator
 from annotation.models import Item, Role
+from annotation.services.bulk import item_bulk_create
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_member, make_project
 
@@ -33,12 +34,35 @@ def label_studio_export() -> bytes:
     return json.dumps([task]).encode()
 
 
-def test_metadata_for_annotator_drops_label_bearing_keys_in_any_case():
-    # Given metadata mixing context and earlier labels
-    metadata = {"source": "web", "ls_choices": [["a"]], "Label": "b", "PREDICTIONS": [1], "n": 3}
-    # When it is prepared for an annotator; then only the context stays (and junk shows as nothing)
-    assert metadata_for_annotator(metadata) == {"source": "web", "n": 3}
-    assert metadata_for_annotator(["not", "a", "dict"]) == {}
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [("tone-08.wav", "item-7.wav"), ("Cat.JPEG", "item-7.jpeg"), ("noext", "item-7"), (".hidden", "item-7"),
+     ("a.b c", "item-7")],
+)
+def test_media_name_for_annotator_keeps_only_the_extension(file_name, expected):
+    assert media_name_for_annotator(item_id=7, file_name=file_name) == expected
+
+
+@pytest.mark.django_db
+def test_next_gives_the_annotator_no_tags_metadata_or_gold_status(api):
+    # Given a gold item whose tags and metadata name its answer
+    project = make_project(k=3, gold_rate=1.0)
+    row = {"external_id": "doc-0001", "text": "Return the arc sine of x.", "tags": ["module:math"],
+           "metadata": {"kind_hint": "math", "source": "stdlib"}, "gold_label": "pos"}
+    assert item_bulk_create(project=project, rows=[row]).created == 1
+    item = Item.objects.get(project=project, external_id="doc-0001")
+    assert item.is_gold
+    # When an annotator asks for work
+    response = api(add_member(project, Role.ANNOTATOR)).get(f"/api/projects/{project.pk}/next/")
+    # Then the body carries the content, the item id and the external id, and nothing else about the item
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body["item"]) == {"id", "external_id", "text", "media_url", "content_type"}
+    assert (body["item"]["id"], body["item"]["external_id"]) == (item.pk, "doc-0001")
+    assert set(body["assignment"]) == {"id", "expires_at"}
+    raw = response.content.decode()
+    for leaked in ("module:math", "kind_hint", "stdlib", "is_gold", "tags", "metadata"):
+        assert leaked not in raw
 
 
 @pytest.mark.django_db
@@ -54,11 +78,11 @@ def test_label_studio_votes_reach_reviewers_but_never_the_annotator(media_roots,
 
     # When the annotator is served the item over the API
     response = api(annotator).get(f"/api/projects/{project.pk}/next/")
-    # Then it carries the content and context metadata, and none of the earlier labels
+    # Then it carries the content and none of the earlier labels
     assert response.status_code == 200
     body = response.json()
     assert body["item"]["id"] == item.pk
-    assert body["item"]["metadata"] == {"source": "forum", "batch": "b1"}
+    assert "metadata" not in body["item"]
     raw = response.content.decode()
     assert "ls_choices" not in raw
     for leaked in [*EARLIER_VOTES, DATA_LABEL, PREDICTED]:

@@ -43,9 +43,17 @@ def test_member_gets_the_image_with_safe_headers(image_item):
     assert b"".join(response.streaming_content) == data
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Disposition"] == 'inline; filename="cat.png"'
+    # The uploaded name ("cat.png") names the class: the annotator gets a neutral one (annotation.blind)
+    assert response["Content-Disposition"] == f'inline; filename="item-{item.pk}.png"'
     assert response["Content-Length"] == str(len(data)) and response["Accept-Ranges"] == "bytes"
     assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_reviewer_and_manager_get_the_uploaded_file_name(image_item):
+    project, item, _ = image_item
+    for user in (add_member(project, Role.REVIEWER), project.created_by):
+        response = browser_for(user).get(f"/media/items/{item.pk}/")
+        assert response["Content-Disposition"] == 'inline; filename="cat.png"'
 
 
 def test_range_request_gets_206_with_the_slice(image_item):

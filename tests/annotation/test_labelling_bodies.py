@@ -39,7 +39,7 @@ def test_next_body_is_what_the_next_serializer_renders(api):
     served = {"assignment": lease, "item": lease.item, "suggestion": suggestion}
     expected = rendered(s.NextOutputSerializer(served).data)
     assert response.json() == expected
-    assert expected["item"]["metadata"] == {"source": "web"} and expected["suggestion"]["probs"]["pos"] == 0.0
+    assert "metadata" not in expected["item"] and expected["suggestion"]["probs"]["pos"] == 0.0
 
 
 def test_next_body_without_suggestion_or_file_is_what_the_serializer_renders(api):
