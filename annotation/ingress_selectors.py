@@ -7,6 +7,8 @@ a fixed vocabulary).
 from django.db import connection
 from django.db.models import Count, QuerySet
 
+from annotation.flag_selectors import flag_rules, item_flag_explanations
+from annotation.flag_text import flag_words
 from annotation.models import ImportBatch, Item, Job, JobKind, Project
 from annotation.selectors import item_list
 
@@ -83,14 +85,34 @@ def flag_counts(*, project: Project, flags: list[str]) -> dict[str, int]:
 
 
 def flagged_by_flag(*, project: Project, flags: list[str]) -> list[dict]:
-    """Per flag present in the project: how many items carry it and a few examples."""
+    """Per flag present in the project: how many items carry it, the flag in words and the rule that raises it
+    under the project's thresholds, and a few examples, each with the value that raised its flag."""
     out = []
-    for flag, count in flag_counts(project=project, flags=flags).items():
-        sample = list(item_list(project=project, flag=flag).values("id", "external_id", "file", "status")[:FLAG_SAMPLE])
-        for row in sample:
-            row["media_url"] = _media_url(row["id"], bool(row.pop("file")))
-        out.append({"flag": flag, "count": count, "items": sample})
+    counts = flag_counts(project=project, flags=flags)
+    rules = flag_rules(project=project, flags=counts)
+    for flag, count in counts.items():
+        items = list(item_list(project=project, flag=flag).only(*_EXPLAIN_FIELDS)[:FLAG_SAMPLE])
+        explained = item_flag_explanations(project=project, items=items)
+        sample = []
+        for item in items:
+            sample.append({
+                "id": item.pk, "external_id": item.external_id, "status": item.status,
+                "media_url": _media_url(item.pk, bool(item.file)),
+                "explanations": [e for e in explained[item.pk] if e.flag == flag],
+            })
+        out.append({"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": count, "items": sample})
     return out
+
+
+def flag_count_rows(*, project: Project, counts: dict[str, int]) -> list[dict]:
+    """A batch's flag counts with each flag in words and its rule under the project's thresholds."""
+    rules = flag_rules(project=project, flags=counts)
+    return [{"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": n} for flag, n in counts.items()]
+
+
+_EXPLAIN_FIELDS = (
+    "id", "external_id", "file", "status", "flags", "profile", "near_dup_group", "sha256", "near_dup_key", "minhash",
+)
 
 
 def ingress_panel_context(*, project: Project, user, role: str) -> dict:

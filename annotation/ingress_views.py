@@ -36,6 +36,11 @@ def batches_page(request, pid: int):
         return HttpResponseForbidden(exc.message)
     role = membership.role if membership else Role.MANAGER
     batches = Paginator(ingress_selectors.batch_list(project=project), 20).get_page(request.GET.get("page"))
+    batches.object_list = list(batches.object_list)
+    for batch in batches.object_list:
+        batch.flag_rows = ingress_selectors.flag_count_rows(
+            project=project, counts=(batch.profile_summary or {}).get("flags") or {}
+        )
     jobs = list(ingress_selectors.import_jobs(project=project)[:10])
     context = {
         "project": project,

@@ -15,7 +15,6 @@ import io
 import math
 import re
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import librosa
@@ -26,6 +25,7 @@ from scipy.ndimage import median_filter
 from scipy.stats import gamma
 
 from annotation.dedup import phash_from_gray32
+from annotation.profile_thresholds import ProfileThresholds
 
 SILENCE_DBFS = -50.0
 CLIP_LEVEL = 0.999
@@ -49,24 +49,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MOJIBAKE = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]+"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileThresholds:
-    """Flag thresholds. Image brightness/contrast are 0-1 (mean / std of luma); ``blurry`` is the Laplacian
-    variance (0-255 luma scale) on the <= 256 px analysis image; ``tiny`` is the shorter side in pixels."""
-
-    too_dark: float = 0.15
-    too_bright: float = 0.92
-    low_contrast: float = 0.05
-    blurry: float = 60.0
-    tiny: int = 32
-    silent_dbfs: float = -50.0
-    mostly_silent: float = 0.9
-    clipped: float = 0.001
-    low_snr_db: float = 10.0
-    too_short_seconds: float = 0.5
-    text_too_long: int = 100_000
 
 
 def _num(value: float | np.floating | None, digits: int = 6) -> float | None:
@@ -309,9 +291,10 @@ ALL_FLAGS = frozenset(
         "silent", "mostly_silent", "clipped", "low_snr", "empty", "encoding_error", "mojibake", "too_long",
     }
 )
+DEFAULT_THRESHOLDS = ProfileThresholds()
 
 
-def flags_for(profile: dict[str, Any], thresholds: ProfileThresholds = ProfileThresholds()) -> list[str]:
+def flags_for(profile: dict[str, Any], thresholds: ProfileThresholds = DEFAULT_THRESHOLDS) -> list[str]:
     """Problem flags for a profile made by this module (unknown kinds give no flags). Flags: corrupt,
     decompression_bomb, tiny, too_dark, too_bright, low_contrast, blurry (images); corrupt, too_short,
     silent, mostly_silent, clipped, low_snr (audio); empty, encoding_error, mojibake, too_long (text)."""

@@ -8,18 +8,18 @@ instead of annotators when ``project.route_flagged_to_review``), and the duplica
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import mimetypes
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from annotation.models import Project
+from annotation.profile_thresholds import ProfileThresholds, thresholds_from
 
 if TYPE_CHECKING:
     # profiling (librosa, soundfile, scipy), drift and dedup (scipy) are imported inside the functions that use
     # them: ingress code and serializers import this module, and web/worker startup must stay free of them.
-    from annotation import drift, profiling
+    from annotation import drift
 
 # Flags that make an item unlabellable as it stands. Milder ones (blurry, dark, clipped, low SNR, mojibake…)
 # stay in the annotators' queue and are shown on the batches page.
@@ -77,16 +77,8 @@ def profile_thresholds_problems(raw: object) -> list[str]:
     return problems
 
 
-def thresholds_for(project: Project) -> profiling.ProfileThresholds:
-    from annotation import profiling  # lazy: see TYPE_CHECKING above
-
-    fields = {f.name for f in dataclasses.fields(profiling.ProfileThresholds)}
-    raw = project.profile_thresholds or {}
-    known = {}
-    for key, value in raw.items():
-        if key in fields and isinstance(value, int | float) and not isinstance(value, bool):
-            known[key] = value
-    return profiling.ProfileThresholds(**known)
+def thresholds_for(project: Project) -> ProfileThresholds:
+    return thresholds_from(project.profile_thresholds)
 
 
 def routed_to_review(*, project: Project, flags: list[str]) -> bool:
@@ -98,7 +90,7 @@ def routed_to_review(*, project: Project, flags: list[str]) -> bool:
 
 
 def text_profile_normalised(
-    *, project: Project, text: str, thresholds: profiling.ProfileThresholds | None = None
+    *, project: Project, text: str, thresholds: ProfileThresholds | None = None
 ) -> tuple[dict, list[str], str]:
     """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash. Pass
     ``thresholds`` (``thresholds_for(project)``) when profiling many rows: it is read once, not per row."""

@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
 
 from annotation.errors import Forbidden, NotFound
+from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
 from annotation.permissions import project_for_role
 from quality.dashboard import selectors
@@ -77,6 +78,10 @@ def items_page(request, pid: int):
         return render(request, "quality/dashboard/items.html", context, status=400)
     queryset = selectors.items_filtered(project=project, **form.filters())
     page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    explained = item_flag_explanations(project=project, items=page.object_list)
+    for item in page.object_list:
+        item.flag_explanations = explained[item.pk]
     query = request.GET.copy()
     query.pop("page", None)
     context.update({"page": page, "query": query.urlencode(), "filters": {k: v for k, v in form.filters().items()

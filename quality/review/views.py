@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from activelearning.selectors import model_version_latest
 from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Label, Project, Role
 from annotation.panels import panels_for
 from annotation.permissions import project_for_role
@@ -100,6 +101,7 @@ def review_queue_page(request, pid: int):
                 (reason, selectors.REASON_TEXT[reason], counts[reason]) for reason in selectors.REVIEW_REASONS
             ],
             "status_counts": project_status_counts(project=project),
+            "queue_statuses": selectors.review_queue_status_counts(project=project),
             "labels": _label_buttons(project),
             "actions": ReviewAction.choices,
             "discard_reasons": DISCARD_REASONS,
@@ -172,8 +174,10 @@ def review_item_page(request, pid: int, item_id: int):
             "relabel_takers": relabel_takers,
             "nobody_left": selectors.NOBODY_LEFT,
             "confidence_meaning": selectors.consensus_confidence_meaning(project=project),
+            "evidence": selectors.consensus_evidence(item=item),
             "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
             "probs": probs,
+            "flag_explanations": item_flag_explanations(project=project, items=[item])[item.pk],
             "base_model_name": _base_model_name(project=project, item=item),
             "labels": labels,
             "current_decision": next((d for d in review.decisions if d.is_current), None),
