@@ -128,6 +128,8 @@ def labelstudio_task(row: dict, *, names: LsNames, media_url: str | None, versio
         annotation: dict = {
             "result": [] if vote["unusable"] and not vote["labels"] else _result(names, vote["labels"]),
             "was_cancelled": bool(vote["unusable"]) and not vote["labels"],
+            # Label Studio marks an imported annotation as ground truth unless told otherwise.
+            "ground_truth": False,
             "lead_time": vote["lead_time_ms"] / 1000 if vote["lead_time_ms"] is not None else None,
         }
         if vote["annotator__email"]:

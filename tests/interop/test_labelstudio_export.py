@@ -68,6 +68,8 @@ def test_every_annotators_vote_and_every_prediction_goes_out(media_roots):
     }
     assert votes == {("1", ALICE): ["pos"], ("1", BOB): ["pos"], ("2", ALICE): ["neg"], ("2", BOB): ["neg"],
                      ("3", ALICE): ["neutral"], ("3", BOB): ["pos"], ("4", ALICE): ["pos"]}
+    # (Label Studio counts an imported annotation as ground truth unless it says false)
+    assert all(a["ground_truth"] is False for t in tasks.values() for a in t["annotations"][1:])
     truth = {ext: [a for a in t["annotations"] if a.get("ground_truth")] for ext, t in tasks.items()}
     assert {ext: a[0]["result"][0]["value"]["choices"] for ext, a in truth.items()} == {
         ext: [label] for ext, label in CONSENSUS.items()}
