@@ -487,3 +487,35 @@ def label_changes(*, project: Project, limit: int = 200) -> QuerySet[LabelSchema
         .select_related("author", "quality_job")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def _label_set(value: object) -> list | None:
+    """A stored label value (a string, a list of them, or none) as a sorted list, None when empty."""
+    if value in (None, "", []):
+        return None
+    return sorted(value) if isinstance(value, list) else [value]
+
+
+@dataclass(frozen=True)
+class ConsensusEvidence:
+    """What the item page shows beside the consensus and the label-issue flag, from the item's own fields.
+
+    ``gold_matches`` is None without a gold label (or without a consensus); on a gold item the stored confidence
+    is settled by it (1 when equal, 0 when not). ``issue_basis`` says why ``is_label_issue`` holds:
+    ``"gold_mismatch"``, ``"model"`` (the flag model's probability for the consensus, ``model_probability``, is
+    below the probability of its own top label, ``flag_model_label``) or "" when the item is not a label issue.
+    """
+
+    gold_matches: bool | None
+    issue_basis: str
+    model_probability: float | None
+
+
+def consensus_evidence(*, item: Item) -> ConsensusEvidence:
+    """The :class:`ConsensusEvidence` of ``item`` (no query)."""
+    consensus, gold = _label_set(item.consensus_label), _label_set(item.gold_label)
+    matches = None if consensus is None or gold is None else consensus == gold
+    basis = ""
+    if item.is_label_issue:
+        basis = "gold_mismatch" if matches is False else "model"
+    return ConsensusEvidence(gold_matches=matches, issue_basis=basis, model_probability=item.label_quality)

@@ -16,7 +16,7 @@ from quality.metrics.agreement_report import AgreementReport, AgreementSummary, 
 from quality.metrics.annotators import annotator_quality
 from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
 from quality.metrics.consensus_oos import cross_val_pred_probs
-from quality.metrics.consensus_votes import voted_consensus
+from quality.metrics.consensus_votes import gold_settled_confidence, voted_consensus
 from quality.metrics.error_analysis import error_analysis
 from quality.metrics.hlp import Estimate, HlpReport, human_level_performance
 from quality.metrics.label_issues import (
@@ -573,6 +573,12 @@ def run_quality(
         probs = _model_probs(data, consensus.label)
         check_model = CHECK_MODEL_BASE if probs is not None else ""
     gold_known = (data.gold >= 0).any()
+    if gold_known:
+        # Settled before the flags are computed, so no reason (low confidence, an override's strength) rests on a
+        # posterior the gold label has already decided.
+        consensus.confidence = gold_settled_confidence(
+            label=consensus.label, confidence=consensus.confidence, gold=data.gold
+        )
     issues = find_label_issues(
         consensus_label=consensus.label,
         pred_probs=probs,

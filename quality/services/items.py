@@ -81,6 +81,7 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     """Compute and store one item's consensus from ``votes`` (its row locked by the caller)."""
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
     from quality.metrics.consensus import consensus_single_item
+    from quality.metrics.consensus_votes import gold_settled_confidence
     from quality.metrics.label_issues import decode_reasons, find_label_issues
 
     k = len(votes.label_values)
@@ -105,6 +106,10 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
         code, confidence, tie = single.label, single.confidence, single.is_tie
         suggestion_code, overrides = single.suggestion, single.overrides
         counts = np.bincount(votes.labels, minlength=k)[None, :]
+    # As in the run: on a gold item the consensus is known right or wrong, whatever the votes' posterior says.
+    confidence = float(gold_settled_confidence(
+        label=np.array([code]), confidence=np.array([confidence], dtype=np.float64), gold=np.array([votes.gold])
+    )[0])
     if code < 0:
         consensus = None
     elif project.multi_label:
