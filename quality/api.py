@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -72,6 +72,22 @@ class QualityTagErrorSerializer(serializers.Serializer):
     reading = serializers.CharField()
 
 
+class QualityAccuracyRowSerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text='What HLP and the model are scored against: "consensus" or "gold"')
+    n_items = serializers.IntegerField(help_text="Items the judgements of this row are on")
+    n_judgements = serializers.IntegerField(help_text="Annotations scored, the same for HLP and the model")
+    hlp = serializers.FloatField(allow_null=True)
+    hlp_ci = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    model = serializers.CharField(help_text='The model scored ("base model v3"); "" without one')
+    model_accuracy = serializers.FloatField(allow_null=True)
+    model_accuracy_ci = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    hlp_all = serializers.FloatField(allow_null=True, help_text="HLP on every judgement the reference can check")
+    hlp_all_n_items = serializers.IntegerField(help_text="Items hlp_all is measured on")
+    with_predictions_only = serializers.BooleanField(
+        help_text="HLP is restricted to the items with a model prediction so both figures share their items"
+    )
+
+
 class QualityReportOutputSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", read_only=True)
     per_label = json_field(map_of(_METRICS_ROW, "label value → metrics"))
@@ -80,6 +96,12 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
     pairwise = json_field(QualityPairwiseSerializer(many=True))
     error_analysis = json_field(QualityTagErrorSerializer(many=True))
     explanations = StringListField()
+    accuracy_by_reference = json_field(QualityAccuracyRowSerializer(many=True))
+    model_accuracy_reference = serializers.SerializerMethodField(
+        help_text='What model_accuracy is measured against ("gold" or "consensus"); null without it'
+    )
+    model_accuracy_n_items = serializers.SerializerMethodField(help_text="Items model_accuracy is measured on")
+    model_accuracy_model = serializers.SerializerMethodField(help_text="The model model_accuracy scores")
 
     class Meta:
         model = QualityReport
@@ -93,7 +115,23 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
             "hlp", "hlp_ci_low", "hlp_ci_high", "hlp_gold", "hlp_gold_ci_low", "hlp_gold_ci_high",
             "model_accuracy", "flag_model", "n_issues", "n_routed_to_review",
             "per_label", "per_tag", "per_guideline_version", "pairwise", "error_analysis", "explanations",
+            "accuracy_by_reference", "model_accuracy_reference", "model_accuracy_n_items", "model_accuracy_model",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_accuracy_reference(self, report: QualityReport) -> str | None:
+        row = selectors.quality_report_model_accuracy_row(report=report)
+        return None if row is None else row["reference"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_model_accuracy_n_items(self, report: QualityReport) -> int | None:
+        row = selectors.quality_report_model_accuracy_row(report=report)
+        return None if row is None else row["n_items"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_accuracy_model(self, report: QualityReport) -> str | None:
+        row = selectors.quality_report_model_accuracy_row(report=report)
+        return None if row is None else row["model"]
 
 
 class QualityReportApi(ProjectScopedApi):

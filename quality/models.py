@@ -36,6 +36,9 @@ class QualityReport(models.Model):
     hlp_gold_ci_low = models.FloatField(null=True, blank=True)
     hlp_gold_ci_high = models.FloatField(null=True, blank=True)
     model_accuracy = models.FloatField(null=True, blank=True)
+    # HLP and the base model's accuracy per reference ("consensus", "gold"), each pair on the same items, with the
+    # model named: ``model_accuracy`` alone does not say which reference or items it was measured on.
+    accuracy_by_reference = models.JSONField(default=list, blank=True)
     # The model whose probabilities the label-issue check used, as pages name it ("" when no model check ran).
     flag_model = models.CharField(max_length=120, blank=True)
     # Items whose label is probably wrong (``is_issue``), not every item with a reason to look.

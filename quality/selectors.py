@@ -36,3 +36,10 @@ def base_model_column(*, project: Project, items: Iterable[Item]) -> str | None:
         return None
     latest = model_version_latest(project=project)
     return None if latest is None else f"Base model v{latest.version}"
+
+
+def quality_report_model_accuracy_row(*, report: QualityReport) -> dict | None:
+    """The ``accuracy_by_reference`` row the report's legacy ``model_accuracy`` was measured on: gold when a gold
+    item has a prediction, else the consensus; None for reports stored before the rows existed or without a model."""
+    scored = {row["reference"]: row for row in report.accuracy_by_reference if row.get("model_accuracy") is not None}
+    return scored.get("gold") or scored.get("consensus")

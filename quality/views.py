@@ -44,15 +44,39 @@ def _row_ci(row: dict, key: str, as_percent: bool = False) -> str:
     return _with_ci(row.get(key), interval[0], interval[1], as_percent)
 
 
+def _items(n) -> str:
+    return "" if n is None else f" · on {n:,} item{'s' if n != 1 else ''}"
+
+
+def _model_vs_reference(report: QualityReport) -> list[dict]:
+    """One headline row per reference, HLP beside the model on the same judgements, the model named."""
+    rows = [r for r in report.accuracy_by_reference if r.get("model_accuracy") is not None]
+    if not rows and report.model_accuracy is not None:
+        # A report stored before the reference was recorded: say so rather than imply one.
+        return [{"name": "Model accuracy", "key": "model", "text": pct(report.model_accuracy),
+                 "reading": "reference not recorded by this older run; run the quality check again"}]
+    return [
+        {
+            "name": f"HLP and model vs {r['reference']}",
+            "key": f"model-{r['reference']}",
+            "text": f"HLP {pct(r['hlp'])} · {r['model'] or 'model'} {pct(r['model_accuracy'])}",
+            "reading": f"both on the same {r['n_judgements']:,} judgements on {r['n_items']:,} "
+                       f"item{'s' if r['n_items'] != 1 else ''} with a model prediction",
+        }
+        for r in rows
+    ]
+
+
 def _headline(report: QualityReport) -> list[dict]:
+    all_items = {r["reference"]: r.get("hlp_all_n_items") for r in report.accuracy_by_reference}
     return [
         {"name": "Krippendorff's α", "key": "alpha", "text": _with_ci(report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high, digits=3), "reading": agreement_band(report.krippendorff_alpha)},
         {"name": "Fleiss' κ", "key": "fleiss", "text": _with_ci(report.fleiss_kappa, report.fleiss_kappa_ci_low, report.fleiss_kappa_ci_high, digits=3), "reading": agreement_band(report.fleiss_kappa)},
         {"name": "Mean pairwise Cohen's κ", "key": "cohen", "text": _with_ci(report.mean_pairwise_cohen_kappa, report.mean_pairwise_cohen_kappa_ci_low, report.mean_pairwise_cohen_kappa_ci_high, digits=3), "reading": agreement_band(report.mean_pairwise_cohen_kappa)},
         {"name": "Percent agreement", "key": "percent", "text": _with_ci(report.percent_agreement, report.percent_agreement_ci_low, report.percent_agreement_ci_high, True), "reading": "pairs of annotators giving the same label"},
-        {"name": "HLP vs consensus", "key": "hlp", "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True), "reading": "one annotator vs the majority of the others"},
-        {"name": "HLP vs gold", "key": "hlp-gold", "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True), "reading": "annotators on gold items"},
-        {"name": "Model accuracy", "key": "model", "text": pct(report.model_accuracy), "reading": "on the same judgements as HLP"},
+        {"name": "HLP vs consensus", "key": "hlp", "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True), "reading": "one annotator vs the majority of the others" + _items(all_items.get("consensus"))},
+        {"name": "HLP vs gold", "key": "hlp-gold", "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True), "reading": "annotators on gold items" + _items(all_items.get("gold"))},
+        *_model_vs_reference(report),
     ]
 
 

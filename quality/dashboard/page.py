@@ -154,6 +154,8 @@ def _hlp(src: tables.DashboardSource) -> dict:
     return {
         "by_label": by_label, "by_label_chart": _hlp_chart(by_label, "label"),
         "by_tag": by_tag, "by_tag_chart": _hlp_chart(by_tag, "tag"),
+        # The model is the base model's stored predictions, named as the quality page names it.
+        "model": next((r["model"] for r in (src.report.accuracy_by_reference if src.report else []) if r.get("model")), ""),
         "errors": errors,
         "error_rows": [
             {"tag": r[0], "n": r[1], "share": _pct(r[2]), "errors": _pct(r[3]), "model": _pct(r[4]), "hlp": _pct(r[5]),

@@ -191,7 +191,8 @@ def report_latest(*, project: Project) -> QualityReport | None:
     """The newest report with the slices the dashboard draws (never the large consensus parameters)."""
     return (
         QualityReport.objects.filter(project=project).order_by("-created_at", "-id")
-        .only(*REPORT_SCALARS, "per_label", "per_tag", "per_guideline_version", "error_analysis", "job_id")
+        .only(*REPORT_SCALARS, "per_label", "per_tag", "per_guideline_version", "error_analysis", "job_id",
+              "accuracy_by_reference")
         .first()
     )
 

@@ -64,13 +64,18 @@ class LabelShortfall:
 
 @dataclass(frozen=True)
 class HlpResult:
-    """HLP against one reference (``"consensus"`` or ``"gold"``); ``model`` is None without predictions."""
+    """HLP against one reference (``"consensus"`` or ``"gold"``); ``model`` is None without predictions.
+
+    ``human`` scores every judgement the reference can check; ``model`` only those whose item has a prediction.
+    ``human_on_model_items`` is HLP on exactly the model's judgements, the figure to put beside the model's.
+    """
 
     reference: str
     human: HlpSlices
     model: HlpSlices | None
     n_excluded_ties: int
     weakest_labels: list[LabelShortfall] = field(default_factory=list)
+    human_on_model_items: HlpSlices | None = None
 
 
 @dataclass(frozen=True)
@@ -195,19 +200,21 @@ def _result(
     valid = ref >= 0
     human_num, human_den, keys = _per_item_sums(table, table.label == ref, valid, ref, tag_masks)
     human = _slices(human_num, human_den, keys, n_boot=n_boot, seed=seed, level=level)
-    model = None
+    model = paired = None
     if pred is not None:
         predicted = pred[table.item]
-        model_num, model_den, _ = _per_item_sums(
-            table, predicted == ref, valid & (predicted >= 0), ref, tag_masks
-        )
+        scored = valid & (predicted >= 0)
+        model_num, model_den, _ = _per_item_sums(table, predicted == ref, scored, ref, tag_masks)
         model = _slices(model_num, model_den, keys, n_boot=n_boot, seed=seed, level=level)
+        paired_num, paired_den, _ = _per_item_sums(table, table.label == ref, scored, ref, tag_masks)
+        paired = _slices(paired_num, paired_den, keys, n_boot=n_boot, seed=seed, level=level)
     return HlpResult(
         reference=reference_name,
         human=human,
         model=model,
         n_excluded_ties=n_ties,
         weakest_labels=_weakest(human, n_weakest),
+        human_on_model_items=paired,
     )
 
 
@@ -220,9 +227,12 @@ def _summary(result: HlpResult, label_names: list[str] | None) -> list[str]:
     lines = [
         f"HLP vs {result.reference}: {100 * o.value:.1f}% ({interval}n={o.n} judgements on {o.n_items} items)"
     ]
-    if result.model is not None:
-        m = result.model.overall
-        lines.append(f"Model vs {result.reference} on the same judgements: {100 * m.value:.1f}% (n={m.n})")
+    if result.model is not None and result.human_on_model_items is not None and result.model.overall.n:
+        m, h = result.model.overall, result.human_on_model_items.overall
+        lines.append(
+            f"Model vs {result.reference}: {100 * m.value:.1f}% against HLP {100 * h.value:.1f}% on the same "
+            f"{m.n} judgements on {m.n_items} items (items with a prediction)"
+        )
     if result.weakest_labels:
         named = ", ".join(
             f"{name(w.label)} {100 * w.hlp:.1f}% (−{w.points_lost:.1f} pts)" for w in result.weakest_labels

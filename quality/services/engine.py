@@ -90,6 +90,8 @@ class RunOutcome:
     annotators: list[dict] = field(default_factory=list)
     #: whose probabilities the model check used: ``CHECK_MODEL_QUALITY``, ``CHECK_MODEL_BASE`` or "" (none)
     check_model: str = ""
+    #: HLP and the base model's accuracy per reference, each pair on the same judgements (see ``_accuracy_rows``)
+    accuracy_by_reference: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -387,6 +389,48 @@ def _estimate(estimate: Estimate | None, prefix: str = "hlp") -> dict:
     }
 
 
+def _same_items(hlp: HlpReport, kind: str, key) -> dict:
+    """The slice's model accuracy items and HLP on exactly those judgements (``hlp`` counts every judgement the
+    consensus can check, predicted or not)."""
+    model = getattr(hlp.consensus.model, kind)[key]
+    paired = getattr(hlp.consensus.human_on_model_items, kind)[key]
+    return {"model_accuracy_n_items": model.n_items, "hlp_same_items": paired.value}
+
+
+def _accuracy_rows(hlp: HlpReport | None) -> list[dict]:
+    """One row per reference (consensus, then gold when the project has gold) with HLP and model accuracy on
+    the same judgements: the judgements the reference can check on items with a stored prediction. Without
+    predictions (or with none on the reference's items) the row holds HLP on every checkable judgement and no
+    model figure, and says so through ``model_accuracy`` = None."""
+    if hlp is None:
+        return []
+    rows = []
+    for result in (hlp.consensus, hlp.gold):
+        if result is None:
+            continue
+        paired = result.model is not None and result.model.overall.n > 0
+        human = result.human_on_model_items.overall if paired else result.human.overall
+        row = {
+            "reference": result.reference,
+            "n_items": human.n_items,
+            "n_judgements": human.n,
+            "hlp": human.value,
+            "hlp_ci": [human.ci_low, human.ci_high],
+            "model_accuracy": None,
+            "model_accuracy_ci": None,
+            "with_predictions_only": paired,
+            # HLP on every judgement the reference can check: the headline ``hlp``/``hlp_gold`` and its items.
+            "hlp_all": result.human.overall.value,
+            "hlp_all_n_items": result.human.overall.n_items,
+        }
+        if paired:
+            model = result.model.overall
+            row["model_accuracy"] = model.value
+            row["model_accuracy_ci"] = [model.ci_low, model.ci_high]
+        rows.append(row)
+    return rows
+
+
 def _per_label(data: ProjectData, agreement: AgreementReport, hlp: HlpReport | None, label: np.ndarray) -> dict:
     k = len(data.label_values)
     if data.multi_label:
@@ -401,6 +445,7 @@ def _per_label(data: ProjectData, agreement: AgreementReport, hlp: HlpReport | N
             row.update(_estimate(hlp.consensus.human.per_label.get(c)))
             if hlp.consensus.model is not None:
                 row["model_accuracy"] = hlp.consensus.model.per_label[c].value
+                row.update(_same_items(hlp, "per_label", c))
             if hlp.gold is not None:
                 row.update(_estimate(hlp.gold.human.per_label.get(c), "hlp_gold"))
         out[value] = row
@@ -415,6 +460,7 @@ def _per_tag(data: ProjectData, hlp: HlpReport | None) -> dict:
             row.update(_estimate(hlp.consensus.human.per_tag.get(tag)))
             if hlp.consensus.model is not None:
                 row["model_accuracy"] = hlp.consensus.model.per_tag[tag].value
+                row.update(_same_items(hlp, "per_tag", tag))
             if hlp.gold is not None:
                 row.update(_estimate(hlp.gold.human.per_tag.get(tag), "hlp_gold"))
         out[tag] = row
@@ -708,4 +754,5 @@ def run_quality(
         items=items,
         annotators=annotators,
         check_model=check_model if probs is not None else "",
+        accuracy_by_reference=clean(_accuracy_rows(hlp)),
     )

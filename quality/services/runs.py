@@ -110,8 +110,12 @@ def flag_model_name(*, check_model: str, run_number: int, base_version: int | No
     if check_model == CHECK_MODEL_QUALITY:
         return f"quality model · run #{run_number}"
     if check_model == CHECK_MODEL_BASE:
-        return "base model" if base_version is None else f"base model v{base_version}"
+        return base_model_name(base_version=base_version)
     return ""
+
+
+def base_model_name(*, base_version: int | None) -> str:
+    return "base model" if base_version is None else f"base model v{base_version}"
 
 
 @transaction.atomic
@@ -127,7 +131,12 @@ def quality_results_store(
     report.flag_model = flag_model_name(
         check_model=outcome.check_model, run_number=run_number, base_version=base_version
     )
-    report.save(update_fields=["flag_model"])
+    # HLP's model is always the base model's stored predictions, whichever model the label-issue check used.
+    base_name = base_model_name(base_version=base_version)
+    report.accuracy_by_reference = [
+        {**row, "model": base_name if row["model_accuracy"] is not None else ""} for row in outcome.accuracy_by_reference
+    ]
+    report.save(update_fields=["flag_model", "accuracy_by_reference"])
     item_results_write(report_id=report.pk, results=outcome.items)
     AnnotatorQuality.objects.bulk_create(
         [
