@@ -1,5 +1,8 @@
 """Demo image and audio projects, loaded through the real import pipeline (zip + manifest → import job).
 
+External ids and file names are neutral (``digit-0001.png``, ``clip-0001.wav``) and numbered in a shuffled
+order; the source reference (load_digits index, generator kind) is kept in the metadata, which annotators never
+receive (annotation.blind).
 Images: scikit-learn's bundled handwritten digits (8x8, 1,797 of them), rendered as 64x64 PNGs, in two batches;
 the second batch is "scanned" darker so the batches page shows a brightness drift. A few exact copies show up
 as duplicate groups. As in the text demo, a share of the digits is labelled three times by simulated annotators
@@ -10,6 +13,7 @@ Idempotent: a demo project that exists is left alone.
 """
 
 import io
+import json
 import os
 import random
 import tempfile
@@ -126,22 +130,29 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_
     lines = []
     truth: list[tuple[str, str]] = []
     parts = ((0, split, 1.0, "scanner-a"), (split, len(images), 0.62, "scanner-b"))
+    # Neutral ids and file names (digit-0001.png), numbered in a shuffled order: load_digits runs through the
+    # classes in turn, so its index (or an id that follows it, as the item id follows insertion order) would tell
+    # an annotator the digit. The index stays in the metadata, which only reviewers see.
+    order = random.Random(seed)
+    number = 0
     for part, (start, stop, gain, scanner) in enumerate(parts):
         members: dict[str, bytes] = {}
         manifest: list[dict] = []
-        for index in range(start, stop):
-            name = f"digits/{index:04d}.png"
+        # Two exact re-scans under ids of their own: they appear as duplicate groups whose labels must agree.
+        sources = [(index, False) for index in range(start, stop)] + [(start, True), (start + 1, True)]
+        order.shuffle(sources)
+        for index, rescan in sources:
+            number += 1
+            external_id = f"digit-{number:04d}"
+            name = f"digits/{external_id}.png"
             members[name] = digit_png(images[index], gain=gain)
+            metadata = {"source": "sklearn load_digits", "index": index, **({"rescan": True} if rescan else {})}
             manifest.append({
-                "file": name, "external_id": f"digit-{index:04d}",
-                "gold_label": str(digits.target[index]) if index in gold else "",
-                "tags": scanner, "metadata": f'{{"source": "sklearn load_digits", "index": {index}}}',
+                "file": name, "external_id": external_id,
+                "gold_label": str(digits.target[index]) if index in gold and not rescan else "",
+                "tags": scanner, "metadata": json.dumps(metadata),
             })
-            truth.append((f"digit-{index:04d}", str(digits.target[index])))
-        # Two exact re-scans under new ids: they appear as duplicate groups whose labels must agree.
-        for copy in (start, start + 1):
-            manifest.append({**manifest[copy - start], "external_id": f"digit-{copy:04d}-rescan", "gold_label": ""})
-            truth.append((f"digit-{copy:04d}-rescan", str(digits.target[copy])))
+            truth.append((external_id, str(digits.target[index])))
         result = _import(project, manager, members, manifest, f"digits-part{part + 1}.zip")
         lines.append(f"{result['created']} images in batch {result['batch']}")
         lines.extend(f"  {sentence}" for sentence in result["drift"])
@@ -197,8 +208,7 @@ def seed_audio_project(*, seed: int = 5, per_label: int = 30) -> str | None:
             description="Generated one-second clips; some are silent, clipped, noisy or too short on purpose.",
         )
         _members(project)
-    members: dict[str, bytes] = {}
-    manifest: list[dict] = []
+    clips: list[tuple[bytes, str, dict]] = []
     for kind in ("tone", "noise", "chirp"):
         for i in range(per_label):
             signal, condition = _clip(kind, rng), "clean"
@@ -211,12 +221,20 @@ def seed_audio_project(*, seed: int = 5, per_label: int = 30) -> str | None:
                 signal, condition = signal * 0.15 + 0.12 * rng.standard_normal(len(signal)), "noisy"
             elif i == 3:
                 signal, condition = _clip(kind, rng, seconds=0.3), "short"
-            name = f"clips/{kind}-{i:02d}.wav"
-            members[name] = _wav(signal)
-            manifest.append({
-                "file": name, "external_id": f"{kind}-{i:02d}", "gold_label": kind if i in (5, 6) else "",
-                "tags": condition, "metadata": f'{{"generator": "labelgate demo", "kind_hint": "{condition}"}}',
-            })
+            metadata = {"generator": "labelgate demo", "kind": kind, "variant": i, "condition": condition}
+            clips.append((_wav(signal), kind if i in (5, 6) else "", metadata))
+    # Neutral ids and file names (clip-0001.wav) in a shuffled order, as for the digits: "tone-08.wav", or a run
+    # of item ids per kind, would give the answer away. The kind stays in the metadata, for reviewers only.
+    random.Random(seed).shuffle(clips)
+    members: dict[str, bytes] = {}
+    manifest: list[dict] = []
+    for number, (data, gold_label, metadata) in enumerate(clips, start=1):
+        name = f"clips/clip-{number:04d}.wav"
+        members[name] = data
+        manifest.append({
+            "file": name, "external_id": f"clip-{number:04d}", "gold_label": gold_label,
+            "tags": metadata["condition"], "metadata": json.dumps(metadata),
+        })
     result = _import(project, manager, members, manifest, "clips.zip")
     return (f"Demo audio project '{AUDIO_PROJECT}' loaded: {result['created']} clips, "
             f"{result['routed_to_review']} routed to review, flags {result['flags']}.")

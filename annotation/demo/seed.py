@@ -50,7 +50,7 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
         return None
     manager = demo_user("manager", staff=True)
     annotators = [demo_user(name) for name in ("alice", "bob", "carol")]
-    rows = stdlib_rows()
+    rows = stdlib_rows(seed=seed)
     rng = random.Random(seed)
     with transaction.atomic():
         project = project_create(

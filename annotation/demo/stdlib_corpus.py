@@ -7,6 +7,7 @@ parses text, a filesystem call that spawns a thread), which is what a label-qual
 
 import importlib
 import inspect
+import random
 import re
 
 TOPIC_MODULES: dict[str, tuple[str, ...]] = {
@@ -34,8 +35,12 @@ def _first_sentence(doc: str) -> str | None:
     return sentence[:400]
 
 
-def stdlib_rows(*, limit_per_topic: int = 200) -> list[dict]:
-    """Rows {external_id, text, label, tags, metadata}, deterministic order, unique texts."""
+def stdlib_rows(*, limit_per_topic: int = 200, seed: int = 7) -> list[dict]:
+    """Rows {external_id, text, label, tags, metadata}, unique texts, in a seeded shuffled order.
+
+    External ids are neutral (``doc-0001`` …) and numbered after the shuffle: annotators receive the external id
+    and the item id (which follows insertion order), and a function name (``math.asin``) or a run of ids by
+    topic would give the answer away. The function name is kept in the metadata, which only reviewers see."""
     rows: list[dict] = []
     seen: set[str] = set()
     for topic, modules in TOPIC_MODULES.items():
@@ -58,11 +63,12 @@ def stdlib_rows(*, limit_per_topic: int = 200) -> list[dict]:
                 taken += 1
                 rows.append(
                     {
-                        "external_id": f"{module_name}.{name}",
                         "text": sentence,
                         "label": topic,
                         "tags": ["class" if inspect.isclass(obj) else "function", f"module:{module_name.split('.')[0]}"],
-                        "metadata": {"module": module_name, "source": "python-stdlib-docstrings"},
+                        "metadata": {"function": f"{module_name}.{name}", "module": module_name,
+                                     "source": "python-stdlib-docstrings"},
                     }
                 )
-    return rows
+    random.Random(seed).shuffle(rows)
+    return [{"external_id": f"doc-{number:04d}", **row} for number, row in enumerate(rows, start=1)]

@@ -1,6 +1,6 @@
 """Blind labelling in headless Chromium: on every demo project the labelling page shows an annotator the item's
-content and none of its external id or tags, which there name the answer ("math.asin", "module:math",
-"tone-01", "clipped"). Managers still read them through the item endpoints."""
+content and none of its external id or tags (the data owner's, which in general may name the answer: a tag
+"module:math"). Managers still read them through the item endpoints."""
 
 import pytest
 

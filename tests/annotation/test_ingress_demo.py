@@ -1,5 +1,6 @@
 """Demo image and audio projects (annotation/demo/media.py): loaded through the import job, idempotent."""
 
+import re
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -32,9 +33,9 @@ def test_image_demo_renders_digits_in_two_batches_with_drift(media_roots):
                                 **{name: "annotator" for name in simulated}}
     # 90 digits plus two exact "rescans" per batch
     assert Item.objects.filter(project=project).count() == 94
-    first = Item.objects.get(project=project, external_id="digit-0000")
+    first = Item.objects.get(project=project, metadata__index=0, metadata__rescan__isnull=True)
     assert first.content_type == "image/png" and first.profile["width"] == 64 and first.file.size > 0
-    rescan = Item.objects.get(project=project, external_id="digit-0000-rescan")
+    rescan = Item.objects.get(project=project, metadata__index=0, metadata__rescan=True)
     assert rescan.sha256 == first.sha256 and rescan.near_dup_group == first.near_dup_group == first.pk
     assert Item.objects.filter(project=project, is_gold=True).count() == 2
     batches = list(ImportBatch.objects.filter(project=project).order_by("number"))
@@ -48,13 +49,15 @@ def test_audio_demo_has_flagged_clips_routed_to_review(media_roots):
     project = Project.objects.get(name=AUDIO_PROJECT)
     assert members(project)["carol"] == "annotator"
     assert Item.objects.filter(project=project).count() == 15
-    flags = dict(Item.objects.filter(project=project).values_list("external_id", "flags"))
+    # (the generator's kind and variant are kept in the metadata; the ids are neutral)
+    items = list(Item.objects.filter(project=project))
+    flags = {(item.metadata["kind"], item.metadata["variant"]): item.flags for item in items}
     for kind in ("tone", "noise", "chirp"):
-        assert "silent" in flags[f"{kind}-00"] and "clipped" in flags[f"{kind}-01"]
-        assert "too_short" in flags[f"{kind}-03"]
-    assert "low_snr" in flags["tone-02"]
-    routed = set(Item.objects.filter(project=project, status="needs_review").values_list("external_id", flat=True))
-    assert routed == {"tone-00", "noise-00", "chirp-00", "tone-03", "noise-03", "chirp-03"}
+        assert "silent" in flags[(kind, 0)] and "clipped" in flags[(kind, 1)]
+        assert "too_short" in flags[(kind, 3)]
+    assert "low_snr" in flags[("tone", 2)]
+    routed = {(item.metadata["kind"], item.metadata["variant"]) for item in items if item.status == "needs_review"}
+    assert routed == {("tone", 0), ("noise", 0), ("chirp", 0), ("tone", 3), ("noise", 3), ("chirp", 3)}
     assert seed_audio_project(per_label=5) is None
 
 
@@ -91,3 +94,42 @@ def test_image_demo_items_carry_the_load_digits_class_of_the_digit_they_show(med
     # whose majority is the real class of the digit shown (labels unrelated to the image would agree 1 time in 10)
     majority_right = sum(Counter(v).most_common(1)[0][0] == truth[pk] for pk, v in votes.items())
     assert majority_right >= 0.7 * len(votes), (majority_right, len(votes))
+
+
+def test_demo_ids_and_file_names_name_no_answer(media_roots):
+    # Given the three demo projects (the media ones cut down)
+    seed.seed_text_project(simulate_fraction=0.0)
+    seed_image_project(n_images=60)
+    seed_audio_project(per_label=5)
+    expected = {
+        seed.TEXT_PROJECT: (r"doc-\d{4}", None, "function"),
+        IMAGE_PROJECT: (r"digit-\d{4}", r"digit-\d{4}\.png", "index"),
+        AUDIO_PROJECT: (r"clip-\d{4}", r"clip-\d{4}\.wav", "kind"),
+    }
+    for name, (id_pattern, file_pattern, source_key) in expected.items():
+        project = Project.objects.get(name=name)
+        labels = list(project.labels.values_list("value", flat=True))
+        items = list(Item.objects.filter(project=project).order_by("id"))
+        for item in items:
+            # Then every external id and stored file name is neutral, with no label word in it
+            assert re.fullmatch(id_pattern, item.external_id), (name, item.external_id)
+            if file_pattern is not None:
+                assert re.fullmatch(file_pattern, item.file_name), (name, item.file_name)
+            if name != IMAGE_PROJECT:  # the digit labels are digits, which every number contains
+                assert not any(label in item.external_id + item.file_name for label in labels), item.external_id
+            # and the source reference is kept in the metadata (which annotators do not receive)
+            assert source_key in item.metadata, (name, item.metadata)
+        # And neither the ids nor the item ids (insertion order) run through the classes in blocks: in id order
+        # the class changes at most steps; a shuffled order changes it at well over half of them
+        classes = [item.metadata.get("kind") or item.metadata.get("module") or item.metadata["index"] for item in items]
+        if name == IMAGE_PROJECT:
+            # (load_digits itself runs through the classes in turn, so its index must not show through the id)
+            assert sum(int(item.external_id[-4:]) in (index, index + 1) for item, index in zip(items, classes, strict=True)) < 0.2 * len(items)
+            classes = [int(load_digits().target[index]) for index in classes]
+        elif name == seed.TEXT_PROJECT:
+            from annotation.demo.stdlib_corpus import TOPIC_MODULES
+
+            topic_of = {module: topic for topic, modules in TOPIC_MODULES.items() for module in modules}
+            classes = [topic_of[module] for module in classes]
+        changes = sum(a != b for a, b in zip(classes, classes[1:], strict=False))
+        assert changes > 0.5 * (len(classes) - 1), (name, changes, len(classes))
