@@ -386,7 +386,7 @@ HLP_COLUMNS = ["hlp", "hlp_ci_low", "hlp_ci_high", "model_accuracy", "model_ci_l
 
 
 def table_hlp_by_label(src: DashboardSource) -> Table:
-    table = Table("hlp_by_label", "HLP vs model per label (latest run)", ["label", *HLP_COLUMNS, "link"])
+    table = Table("hlp_by_label", "HLP vs model per label, both against the consensus (latest run)", ["label", *HLP_COLUMNS, "link"])
     per_label = src.report.per_label if src.report else {}
     for label in src.labels:
         if label in per_label:
@@ -395,7 +395,7 @@ def table_hlp_by_label(src: DashboardSource) -> Table:
 
 
 def table_hlp_by_tag(src: DashboardSource) -> Table:
-    table = Table("hlp_by_tag", "HLP vs model per tag (latest run)", ["tag", *HLP_COLUMNS, "link"])
+    table = Table("hlp_by_tag", "HLP vs model per tag, both against the consensus (latest run)", ["tag", *HLP_COLUMNS, "link"])
     per_tag = src.report.per_tag if src.report else {}
     for tag in sorted(per_tag):
         table.rows.append([*_hlp_vs_model_row(tag, per_tag[tag]), src.items_url(tag=tag)])
