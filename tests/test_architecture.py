@@ -25,6 +25,8 @@ PURE_MODULES = [
     ROOT / "activelearning" / "relabel.py",
     ROOT / "activelearning" / "priority.py",
     ROOT / "annotation" / "profiling.py",
+    ROOT / "annotation" / "profile_thresholds.py",
+    ROOT / "annotation" / "flag_text.py",
     ROOT / "annotation" / "dedup.py",
     ROOT / "annotation" / "drift.py",
     *sorted((ROOT / "annotation" / "ingress").glob("*.py")),

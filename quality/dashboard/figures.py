@@ -139,6 +139,33 @@ def wilson_interval(p: float | None, n: int | None, z: float = WILSON_Z) -> tupl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+# Below this many items a share and its interval say next to nothing (one item reads 0 % or 100 %): pages show
+# "too few items" with the count instead.
+MIN_N_FOR_SHARE = 5
+
+
+def share_interval(p: float | None, n: int | None) -> tuple[float | None, float | None]:
+    """Wilson interval of a share over ``n`` items, or (None, None) when unknown or ``n < MIN_N_FOR_SHARE``.
+
+    Items, not judgements, are the unit: judgements on one item are correlated, so counting them would
+    narrow the interval. Wilson rather than a bootstrap percentile: on a few items every resample gives the
+    same all-right or all-wrong share and the percentile interval collapses to a point."""
+    if p is None or not n or n < MIN_N_FOR_SHARE or (isinstance(p, float) and math.isnan(p)):
+        return None, None
+    return wilson_interval(p, n)
+
+
+def share_text(p: float | None, n: int | None) -> str:
+    """"62.5 % [40.9 %, 80.0 %] · n = 19" (95 % Wilson interval over ``n`` items), "too few items (n = 3)"
+    under ``MIN_N_FOR_SHARE``, "—" when there is no figure."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    if not n or n < MIN_N_FOR_SHARE:
+        return f"too few items (n = {n or 0})"
+    low, high = wilson_interval(p, n)
+    return f"{100 * p:.1f} % [{100 * low:.1f} %, {100 * high:.1f} %] · n = {n:,}"
+
+
 def interval(row: Mapping, key: str) -> tuple[float | None, float | None]:
     """``row[key + "_ci"]`` as (low, high), tolerating a missing or malformed entry."""
     value = row.get(f"{key}_ci")
