@@ -125,7 +125,11 @@ def main() -> None:
     log = open(var_dir / "run.log", "wb")
     started = time.monotonic()
     proc = subprocess.Popen(
-        ["bash", str(args.root / "scripts/run.sh")], cwd=args.root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["bash", str(args.root / "scripts/run.sh")],
+        cwd=args.root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -138,11 +142,15 @@ def main() -> None:
                 rows.append((pss_kb(pid), pid, cmdline(pid)))
             except OSError:
                 continue
-        python_rows = [row for row in rows if "python" in row[2] or "celery" in row[2] or "gunicorn" in row[2]]
+        python_rows = [
+            row for row in rows if "python" in row[2] or "celery" in row[2] or "gunicorn" in row[2]
+        ]
         for kb, pid, line in sorted(python_rows, reverse=True):
             print(f"{kb / 1024:8.1f} MB  {pid:>7}  {line}")
         total = sum(kb for kb, _, _ in rows)
-        print(f"total PSS: {total / 1024:.1f} MB in {len(python_rows)} Python processes ({len(rows)} processes)")
+        print(
+            f"total PSS: {total / 1024:.1f} MB in {len(python_rows)} Python processes ({len(rows)} processes)"
+        )
     finally:
         # SIGTERM to the whole group, as a terminal's Ctrl-C or a service manager does.
         stop_started = time.monotonic()
@@ -156,7 +164,9 @@ def main() -> None:
             proc.poll()
             time.sleep(0.2)
         left = [pid for pid in tree if Path(f"/proc/{pid}").exists()]
-        print(f"stopped in {time.monotonic() - stop_started:.1f} s; still running after 120 s: {left or 'none'}")
+        print(
+            f"stopped in {time.monotonic() - stop_started:.1f} s; still running after 120 s: {left or 'none'}"
+        )
         for pid in left:
             try:
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
