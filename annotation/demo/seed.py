@@ -12,7 +12,9 @@ from django.db import transaction
 from annotation.demo.stdlib_corpus import TOPIC_MODULES, stdlib_rows
 from annotation.models import Membership, Project, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from annotation.services.batch_summaries import bulk_batches_summarise
 from annotation.services.bulk import item_bulk_create
+from annotation.services.near_duplicates import near_dup_refresh
 from annotation.services.projects import LabelSpec, project_create
 
 DEMO_PASSWORD = "labelgate-demo"
@@ -72,6 +74,10 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
             for row in rows
         ]
         item_bulk_create(project=project, rows=bulk, source="python stdlib docstrings")
+    # What the refresh job does after a bulk-API call, run here (the items are committed): without it the
+    # batches page would say "No duplicates found" until some later import happened to trigger the scan.
+    near_dup_refresh(project=project)
+    bulk_batches_summarise(project=project)
     with transaction.atomic():
         simulate_votes(
             project=project, truth=[(row["external_id"], row["label"]) for row in rows], rng=rng,

@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 from annotation.demo import seed
 from annotation.demo.media import AUDIO_PROJECT, IMAGE_PROJECT, seed_audio_project, seed_image_project
 from annotation.models import Annotation, ImportBatch, Item, Project
+from annotation.services.near_duplicates import near_dup_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -133,3 +134,18 @@ def test_demo_ids_and_file_names_name_no_answer(media_roots):
             classes = [topic_of[module] for module in classes]
         changes = sum(a != b for a, b in zip(classes, classes[1:], strict=False))
         assert changes > 0.5 * (len(classes) - 1), (name, changes, len(classes))
+
+
+def test_text_demo_shows_its_duplicate_groups_from_the_start(client):
+    # Given the text demo as the seed command loads it (no import or bulk-API call after it)
+    project = seed.seed_text_project(simulate_fraction=0.0)
+    grouped = list(Item.objects.filter(project=project, near_dup_group__isnull=False).values_list("near_dup_group", flat=True))
+    # Then the duplicate scan has already run: running it again changes no item
+    assert near_dup_refresh(project=project)["updated"] == 0
+    # and the corpus has near-duplicate docstrings (near-identical sentences in several modules) in groups
+    assert len(grouped) >= 2
+    # which the batches page lists, one block per group (the first 20), instead of "No duplicates found"
+    client.force_login(project.created_by)
+    html = client.get(f"/projects/{project.pk}/batches/").content.decode()
+    assert "No duplicates found" not in html
+    assert html.count('class="dup-group"') == min(20, len(set(grouped)))
