@@ -41,7 +41,8 @@ class IngressUploadInputSerializer(serializers.Serializer):
         required=False, allow_blank=True, default="", max_length=200,
         help_text="The task data key holding the text or media (without $), when no labelling config is sent.",
     )
-    labelstudio_users = serializers.JSONField(
+    labelstudio_users = json_field(
+        map_of({"type": "string", "format": "email"}, "Label Studio user id → e-mail"),
         required=False, default=dict,
         help_text='Label Studio user id → e-mail ({"1": "ann@example.com"}), for exports that name annotators '
         "by id only (the quick export; GET /api/users/ in Label Studio lists them).",

@@ -144,7 +144,8 @@ def test_exports_are_declared_binary_with_their_media_types():
     content = operation["responses"]["200"]["content"]
     assert list(content)[0] == "application/octet-stream"
     assert set(content) == {"application/octet-stream", "application/x-ndjson", "text/csv",
-                            "application/vnd.apache.parquet", "application/zip", "application/json"}
+                            "application/vnd.apache.parquet", "application/zip", "application/json",
+                            "application/xml"}
     assert all(c["schema"] == {"type": "string", "format": "binary"} for c in content.values())
 
 
