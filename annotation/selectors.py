@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from annotation.models import (
     Assignment,
@@ -175,17 +176,25 @@ def _json_contains_supported() -> bool:
 
 
 def progress_for_annotator(*, project: Project, user: AbstractBaseUser) -> dict[str, int]:
-    """Items done by the caller and a count of items still open to them (two indexed counts): open, non-gold
-    items they hold no assignment on that still want an annotation — what ``next`` can serve them, leases held by
-    others aside (those come back when they lapse). Zero once ``next`` has nothing for them, since exhausted
-    items are closed then (``queue.items_close_exhausted``)."""
+    """Items done by the caller and the items left for them (two indexed counts): what the project page, the
+    labelling page and ``GET /progress/`` all show as "left for you". It is the open items ``next`` can still
+    give them, the one they hold a live lease on (the item on their screen) included: open items they hold no
+    assignment on that still want an annotation, unseen open gold items when the project has a gold rate (the
+    queue then serves gold to everyone whatever its target), and their live lease. Leases held by others do
+    not take an item off (it comes back when they lapse). Zero once ``next`` has nothing for them, since
+    exhausted items are closed then (``queue.items_close_exhausted``).
+
+    The item on screen counts because the project page, read before ``next`` leases it, counts it: without it
+    the two pages differed by one."""
     done = Assignment.objects.filter(project=project, annotator=user, state=AssignmentState.DONE).count()
     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    leased = seen.filter(state=AssignmentState.ACTIVE, expires_at__gt=timezone.now())
+    wanted = Q(is_gold=False, target_annotations__gt=F("annotation_count"))
+    if project.gold_rate > 0:  # without a gold rate the queue never serves gold items
+        wanted |= Q(is_gold=True)
     left = (
-        Item.objects.filter(
-            project=project, status__in=OPEN_STATUSES, is_gold=False, target_annotations__gt=F("annotation_count")
-        )
-        .exclude(Exists(seen))
+        Item.objects.filter(project=project, status__in=OPEN_STATUSES)
+        .filter((wanted & ~Exists(seen)) | Exists(leased))
         .count()
     )
     return {"done": done, "left": left}

@@ -214,10 +214,15 @@ def vote_summary(labels: list[list[str]], *, mapping: dict[str, str]) -> list[tu
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
+def review_queue_items(*, project: Project) -> QuerySet[Item]:
+    """The items in the review queue now, unordered and unannotated: for other apps' counts over the queue."""
+    return Item.objects.filter(project=project).filter(_in_queue(project))
+
+
 def review_queue_total(*, project: Project) -> int:
     """How many items are in the review queue now (one query): what every page labels "in the review queue
     now", and the ``count`` of ``GET /api/projects/{pid}/review-queue/`` (the same condition)."""
-    return Item.objects.filter(project=project).filter(_in_queue(project)).count()
+    return review_queue_items(project=project).count()
 
 
 IN_QUEUE_CHUNK = 5000
@@ -320,6 +325,34 @@ def review_queue_counts(*, project: Project) -> dict[str, int]:
     queryset = Item.objects.filter(project=project).filter(_in_queue(project))
     aggregates = {reason: Count("id", filter=_reason_q(project, reason)) for reason in REVIEW_REASONS}
     return queryset.aggregate(total=Count("id"), **aggregates)
+
+
+# Why an item with each status is in the queue, for the breakdown beside the queue's total.
+QUEUE_STATUS_WHY = {
+    ItemStatus.NEEDS_REVIEW: "routed to review, or closed with no vote to go on",
+    ItemStatus.LABELLED: "labelled, with a reason to look (a flag, a possible label error, a comment)",
+    ItemStatus.NEW: "gold items not yet served, whose votes so far miss the gold label",
+    ItemStatus.IN_PROGRESS: "gold items still being served, whose votes so far miss the gold label",
+}
+
+
+def review_queue_status_counts(*, project: Project) -> list[dict]:
+    """The review queue by item status, every status with items in it (one query): rows of ``status``, ``n``
+    and ``why`` in ``ItemStatus`` order. They add up to ``review_queue_total`` (the same condition): the queue
+    is not only ``needs_review`` items."""
+    rows = (
+        Item.objects.filter(project=project)
+        .filter(_in_queue(project))
+        .order_by()
+        .values("status")
+        .annotate(n=Count("*"))
+    )
+    by_status = {row["status"]: row["n"] for row in rows}
+    return [
+        {"status": status, "n": by_status[status], "why": QUEUE_STATUS_WHY.get(status, "")}
+        for status in ItemStatus.values
+        if by_status.get(status)
+    ]
 
 
 def queue_neighbours(*, queryset: QuerySet[Item], item: Item) -> tuple[int | None, int | None]:

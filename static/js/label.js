@@ -58,7 +58,11 @@
 
   function showProgress() {
     if (progress === null) return;
-    progressEl.textContent = `${progress.done} done, ${progress.left} left for you`;
+    // The server counts the item on screen as left for the annotator (the project page, read before it was
+    // leased, counts it too); saying so keeps "left" from reading as "after this one".
+    const onScreen = current !== null && progress.left > 0 ? ", this one included" : "";
+    progressEl.textContent = `${progress.done} done, ${progress.left} left for you${onScreen}`;
+    progressEl.dataset.left = progress.left;
     progressEl.dataset.done = progress.done;
   }
 

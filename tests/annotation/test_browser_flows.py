@@ -260,8 +260,8 @@ def test_the_counter_is_kept_locally_between_items_and_matches_the_server_when_i
     log_in(page, annotator.username)
     page.goto(f"/projects/{project.pk}/label/")
     progress = page.locator("#progress")
-    # The first item is out of the pool, so five are left
-    expect(progress).to_have_text("0 done, 5 left for you")
+    # The item on screen is still left for them, as on the project page: all six
+    expect(progress).to_have_text("0 done, 6 left for you, this one included")
     assert len(progress_calls) == 1
     key = hotkeys_of(project)["neg"]
 
@@ -270,16 +270,16 @@ def test_the_counter_is_kept_locally_between_items_and_matches_the_server_when_i
         expect(page.locator("#item-view .item-text")).to_have_text(item_text(n))
         page.keyboard.press(key)
         page.keyboard.press("Enter")
-        expect(progress).to_have_text(f"{n + 1} done, {4 - n} left for you")
+        expect(progress).to_have_text(f"{n + 1} done, {5 - n} left for you, this one included")
     expect(page.locator("#item-view .item-text")).to_have_text(item_text(2))
     page.keyboard.press("s")
     expect(page.locator("#item-view .item-text")).to_have_text(item_text(3))
 
     # Then the counter moved without asking the server again: a skip takes an item off "left" but adds no "done"
-    expect(progress).to_have_text("2 done, 2 left for you")
+    expect(progress).to_have_text("2 done, 3 left for you, this one included")
     assert len(progress_calls) == 1
-    # And the local count equals what the server reports for the annotator now
-    assert progress_for(project, annotator) == {"done": 2, "left": 2}
+    # And the local count equals what the server reports for the annotator now (items 3, 4, 5)
+    assert progress_for(project, annotator) == {"done": 2, "left": 3}
 
     # When they label the remaining three items, the queue runs dry and the page asks the server once more
     for n in range(3, 6):

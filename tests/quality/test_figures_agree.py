@@ -119,6 +119,28 @@ def test_review_queue_count_is_one_figure_on_every_page_and_in_the_api(client, a
     assert "need a decision" not in pages["queue"][0] and "need a decision" not in pages["project"][0]
 
 
+def test_the_queue_pages_status_breakdown_adds_up_to_its_total_and_says_each_status_in_words(client):
+    # Given the seeded queue: 5 items, by hand 3 needs_review (t0-t2), 1 labelled with a comment (t3),
+    # 1 in-progress gold item whose votes miss its gold label (t4)
+    project, reviewer = _seeded_queue_project()
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/review/").content.decode()
+    # Then the breakdown beside the total lists exactly those statuses, in words, and adds up to the total
+    line = re.search(r'<p id="queue-statuses">(.*?)</p>', html, re.S)
+    assert line, "no status breakdown beside the queue total"
+    shown = {
+        status: int(n)
+        for status, n in re.findall(r'data-status="(\w+)"><strong class="num">(\d+)</strong>', line.group(1))
+    }
+    assert shown == {"in_progress": 1, "labelled": 1, "needs_review": 3}
+    assert sum(shown.values()) == _count(html, "queue-total") == 5
+    text = re.sub(r"<[^>]+>", "", line.group(1))
+    assert "3 needs review" in text and "1 labelled" in text and "1 in progress" in text
+    assert "gold" in text  # why an in-progress item is in a review queue
+    # And the table of every project item by status says it is not the queue (8 items, t5 accepted, t7 new)
+    assert re.search(r'id="status-counts-caption">Every item of the project by status \(<span data-count="8">', html)
+
+
 def test_open_label_issues_and_the_runs_flags_are_labelled_apart_and_equal_the_api(client, api):
     # Given the seeded project (4 open label issues now) and a quality run of 2026-12-07 10:02 that flagged 7
     # possible label errors and marked 6 items for review
