@@ -18,7 +18,7 @@ MAX_SEED = 2**31 - 1
 class FreezePolicy:
     """``accepted_only``: only items a reviewer accepted. Otherwise also labelled items whose consensus
     confidence is at least ``min_confidence``. Discarded items never enter; open label issues and items
-    awaiting review are left out unless asked for; gold items are kept unless ``exclude_gold``."""
+    with status ``needs_review`` (no reviewer decision yet) are left out unless asked for; gold items are kept unless ``exclude_gold``."""
 
     min_confidence: float = 0.0
     accepted_only: bool = False
@@ -92,7 +92,7 @@ _POLICY_LABELS = {
     "accepted_only": "Only items a reviewer accepted",
     "min_confidence": "Minimum consensus confidence",
     "exclude_label_issues": "Leave out open label issues",
-    "include_needs_review": "Include items awaiting review",
+    "include_needs_review": "Include items with status needs review",
     "exclude_gold": "Leave out gold items",
     "splits": "Splits",
     "seed": "Split seed",

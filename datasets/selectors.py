@@ -8,6 +8,7 @@ from annotation.models import Item, ItemStatus, Job, JobKind, Project, Role
 from annotation.permissions import project_for_role
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.policy import FreezePolicy
+from quality.review.selectors import review_queue_items
 
 INCLUDED = "included"
 # Why an item is left out, in the order the rules are checked (the first that applies is reported).
@@ -17,7 +18,7 @@ EXCLUSION_REASONS = {
     "gold": "gold items excluded",
     "not_accepted": "not accepted by a reviewer",
     "unfinished": "still being annotated",
-    "awaiting_review": "awaiting review",
+    "awaiting_review": "status needs review, no reviewer decision yet",
     "open_issue": "open label issues",
     "low_confidence": "consensus confidence below the threshold",
 }
@@ -62,6 +63,24 @@ def selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
     """``{"included": n, "excluded": {reason: n}, "total": n}`` in one grouped query."""
     rows = (
         Item.objects.filter(project=project)
+        .annotate(selection=selection_reason(policy))
+        .order_by()
+        .values("selection")
+        .annotate(n=Count("id"))
+    )
+    by_reason = {row["selection"]: row["n"] for row in rows}
+    included = by_reason.pop(INCLUDED, 0)
+    excluded = {reason: by_reason[reason] for reason in EXCLUSION_REASONS if by_reason.get(reason)}
+    return {"included": included, "excluded": excluded, "total": included + sum(excluded.values())}
+
+
+def queue_selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
+    """What the policy does with the items in the review queue now, in one grouped query:
+    ``{"total": n, "included": n, "excluded": {reason: n}}``. The queue is not the "awaiting review" exclusion:
+    it also holds labelled items queued for a look (a comment, a flag, a possible label error), which other
+    rules exclude or let in, and open gold items, which count as still being annotated."""
+    rows = (
+        review_queue_items(project=project)
         .annotate(selection=selection_reason(policy))
         .order_by()
         .values("selection")

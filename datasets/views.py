@@ -37,6 +37,12 @@ def _reason_rows(excluded: dict) -> list[dict]:
     return rows
 
 
+def _queue_rows(queue: dict) -> dict:
+    """The review queue's items under the policy, in words: the "needs review" exclusion is not the queue."""
+    rows = [{"key": key, "reason": selectors.EXCLUSION_REASONS.get(key, key), "n": n} for key, n in queue["excluded"].items()]
+    return {"total": queue["total"], "included": queue["included"], "rows": rows}
+
+
 @login_required
 def version_list(request, pid: int):
     try:
@@ -62,6 +68,7 @@ def version_list(request, pid: int):
         "form": form,
         "preview": preview,
         "excluded_rows": _reason_rows(preview["excluded"]),
+        "queue_rows": _queue_rows(selectors.queue_selection_preview(project=project, policy=policy)),
         "versions": selectors.version_list(project=project)[:100],
         "jobs": selectors.freeze_jobs_recent(project=project),
     }

@@ -65,6 +65,35 @@ def test_the_preview_counts_open_label_issues_not_already_excluded_and_says_so()
     assert issue_counts_live(project=project)["open"] == 4
 
 
+def test_the_freeze_form_says_which_review_queue_items_the_needs_review_exclusion_counts():
+    # Given 12 labelled items; by hand, 7 in the review queue: 3 with status needs_review and a label, 1
+    # needs_review without any label (everyone skipped it), 1 labelled with a review reason, 1 labelled open
+    # label issue, 1 in-progress gold item whose votes miss its gold label; 5 plainly labelled outside it
+    project = make_project(labels=("pos", "neg"))
+    ids = labelled_items(project, {"pos": 8, "neg": 4})
+    Item.objects.filter(pk__in=ids[:3]).update(status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"])
+    Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEEDS_REVIEW, consensus_label=None)
+    Item.objects.filter(pk=ids[4]).update(issue_kinds=["annotators_split"])
+    Item.objects.filter(pk=ids[5]).update(is_label_issue=True, issue_kinds=["model_disagrees"])
+    Item.objects.filter(pk=ids[6]).update(status=ItemStatus.IN_PROGRESS, is_gold=True, gold_label="neg",
+                                          issue_kinds=["gold_mismatch"])
+    from quality.review.selectors import review_queue_total
+
+    assert review_queue_total(project=project) == 7
+    # When the versions page previews the default policy
+    html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
+    # Then the exclusion names the status it counts (3, not the queue's 7)
+    assert "3 excluded (status needs review, no reviewer decision yet" in _preview_text(html)
+    # And a line accounts for every item of the queue under the same rules: 1 + 1 + 3 + 1 + 1 = 7
+    line = html.split('id="policy-queue"', 1)[1].split("</p>", 1)[0]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line.split(">", 1)[1])).strip()
+    assert text.startswith(
+        "Of the 7 items in the review queue now, 1 excluded (no label yet); 1 excluded (still being annotated); "
+        "3 excluded (status needs review, no reviewer decision yet); 1 excluded (open label issues); "
+        "1 would be included."
+    )
+
+
 def test_preview_follows_the_form(project):
     client = login(project.created_by)
     url = f"/projects/{project.pk}/datasets/?preview=1&min_confidence=0&train=0.8&dev=0.1&test=0.1&seed=0"
@@ -119,7 +148,7 @@ def test_version_page_states_the_policy_in_words_and_lists_the_classes(project):
         ["Only items a reviewer accepted", "no"],
         ["Minimum consensus confidence", "0.7"],
         ["Leave out open label issues", "yes"],
-        ["Include items awaiting review", "no"],
+        ["Include items with status needs review", "no"],
         ["Leave out gold items", "no"],
         ["Splits", "train 60 % · dev 20 % · test 20 %"],
         ["Split seed", "7"],
