@@ -33,7 +33,7 @@ from annotation.models import Annotation, Job, JobKind, JobStatus, Project, Task
 from datasets.labelschema import class_names
 from datasets.models import DatasetVersion
 
-LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv")
+LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")
 _OBJECT = {TaskType.TEXT: ("Text", "text"), TaskType.IMAGE: ("Image", "image"), TaskType.AUDIO: ("Audio", "audio")}
 _LS_KEYS = ("ls_predictions", "ls_choices")
 BATCH = 2000

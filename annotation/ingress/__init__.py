@@ -10,10 +10,13 @@ from typing import Literal
 from annotation.ingress.csvreader import read_csv
 from annotation.ingress.jsonreader import read_json_array, read_jsonl
 from annotation.ingress.labelstudio import read_labelstudio, read_labelstudio_csv, read_labelstudio_min
+from annotation.ingress.labelstudio_zip import labelstudio_export_in_zip, read_labelstudio_zip
 from annotation.ingress.rows import FileError, RawRow, RowError, UnknownFormatError
 from annotation.ingress.zipreader import ZipLimits, read_zip
 
-Format = Literal["csv", "jsonl", "json", "labelstudio", "labelstudio_min", "labelstudio_csv", "zip"]
+Format = Literal[
+    "csv", "jsonl", "json", "labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip", "zip"
+]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _LS_DATA = re.compile(r'^\s*\[\s*\{.*?"data"\s*:\s*\{', re.S)
 
@@ -25,12 +28,14 @@ __all__ = [
     "UnknownFormatError",
     "ZipLimits",
     "detect_format",
+    "labelstudio_export_in_zip",
     "read_csv",
     "read_json_array",
     "read_jsonl",
     "read_labelstudio",
     "read_labelstudio_csv",
     "read_labelstudio_min",
+    "read_labelstudio_zip",
     "read_zip",
 ]
 

@@ -88,6 +88,9 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
         labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
         labelstudio_users=labelstudio_users,
     )
+    fmt, zip_params = _zip_kind(fmt, upload)
+    upload.seek(0)
+    ls_params.update(zip_params)
     original = os.path.basename((upload.name or "upload").replace("\\", "/"))[:200]
     stored = default_storage.save(f"imports/{project.pk}/{uuid.uuid4().hex}/{_safe_name(original)}", upload)
     try:
@@ -127,6 +130,8 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
         labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
         labelstudio_users=labelstudio_users,
     )
+    fmt, zip_params = _zip_kind(fmt, path)
+    ls_params.update(zip_params)
     # Job.objects.create, not job_create: nothing is enqueued, this process runs the job.
     job = Job.objects.create(
         kind=JobKind.IMPORT, task_name=IMPORT_TASK, project=project,
@@ -141,6 +146,18 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
 
 
 LS_ANNOTATIONS_CHOICES = ("annotations", "metadata", "gold")
+ZIP_FORMATS = ("zip", "labelstudio_zip")
+
+
+def _zip_kind(fmt: str, source) -> tuple[str, dict]:
+    """``labelstudio_zip`` and the export member's name and format for a zip of a Label Studio export and its
+    uploads; the format unchanged otherwise."""
+    if fmt != "zip":
+        return fmt, {}
+    found = ingress.labelstudio_export_in_zip(source)
+    if found is None:
+        return fmt, {}
+    return "labelstudio_zip", {"ls_export_member": found[0], "ls_export_format": found[1]}
 
 
 def labelstudio_options_check(*, labelstudio_annotations: str, labelstudio_config: str, data_key: str,
@@ -368,7 +385,7 @@ def _nothing_usable(report: ImportReport, *, n_created: int, params: dict) -> st
     """Why an import that read the whole file still failed (no row in it, or no row that could be used), or
     None. A file whose rows are all in the project already succeeded: re-importing a file is safe."""
     if not report.rows:
-        what = "files" if params.get("format") == "zip" else "rows"
+        what = "files" if params.get("format") in ZIP_FORMATS else "rows"
         return f"{_file_name(params)} holds no {what} to import."
     if n_created or report.duplicates:
         return None
@@ -407,7 +424,7 @@ def _opened(params: dict) -> Iterator[tuple[object, str | None, int]]:
     if params.get("path"):
         path = params["path"]
         total = os.path.getsize(path)
-        if fmt == "zip":
+        if fmt in ZIP_FORMATS:
             yield None, path, total
         else:
             with open(path, "rb") as handle:
@@ -417,7 +434,7 @@ def _opened(params: dict) -> Iterator[tuple[object, str | None, int]]:
     if not default_storage.exists(name):
         raise jobs.JobFailed(f"{_file_name(params)} is no longer stored on the server; upload it again.")
     total = default_storage.size(name)
-    if fmt != "zip":
+    if fmt not in ZIP_FORMATS:
         with default_storage.open(name, "rb") as handle:
             yield handle, None, total
         return
@@ -433,16 +450,24 @@ def _opened(params: dict) -> Iterator[tuple[object, str | None, int]]:
 def _rows(params: dict, project: Project, stream, path: str | None, total: int) -> Iterator[tuple[RawRow | RowError, float]]:
     """Rows of the file with the fraction of it read so far."""
     fmt = params["format"]
-    if fmt == "zip":
+    if fmt in ZIP_FORMATS:
         import zipfile
 
         try:
             with zipfile.ZipFile(path) as archive:
                 members = max(1, len(archive.infolist()))
         except (zipfile.BadZipFile, OSError):
-            members = 1  # read_zip reports the unreadable archive in words
+            members = 1  # the readers report the unreadable archive in words
 
-        for count, row in enumerate(ingress.read_zip(path), start=1):
+        if fmt == "zip":
+            reader = ingress.read_zip(path)
+        else:
+            # About one upload per task: the member count is a fair denominator for progress.
+            reader = ingress.read_labelstudio_zip(
+                path, member=params["ls_export_member"], fmt=params["ls_export_format"],
+                options=_ls_options(params, project),
+            )
+        for count, row in enumerate(reader, start=1):
             yield row, min(1.0, count / members)
         return
     counted = _Counting(stream)
@@ -462,7 +487,7 @@ def _rows(params: dict, project: Project, stream, path: str | None, total: int) 
         yield row, min(1.0, counted.read_bytes / max(total, 1))
 
 
-LS_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv")
+LS_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")
 
 
 def _ls_options(params: dict, project: Project):

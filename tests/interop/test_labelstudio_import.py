@@ -192,3 +192,66 @@ def test_an_annotator_with_a_label_of_their_own_here_keeps_it(media_roots):
     # Then her Labelgate label stands, and the report says why her Label Studio one was skipped
     assert _votes(project)[("1", ALICE)] == ["neg"]
     assert job.result["labelstudio"]["annotations"]["skipped_reasons"]["the annotator already labelled this item in Labelgate"] == 1
+
+
+def _ls_zip(*members: tuple[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _uploads(prefix: str = "") -> list[tuple[str, bytes]]:
+    """The recorded project's uploaded images, at the paths Label Studio stores them under (upload/2/...)."""
+    base = FIXTURES / "media"
+    return [(prefix + str(p.relative_to(base)), p.read_bytes()) for p in sorted(base.rglob("*.png"))]
+
+
+@pytest.mark.parametrize("prefix", ["", "media/"])
+def test_a_zip_of_the_export_and_its_uploads_imports_tasks_annotations_and_media_in_one_upload(media_roots, settings, prefix):
+    # Given an image project, no Label Studio media folder configured, and a zip of the recorded export with
+    # the two uploaded images at Label Studio's own paths
+    settings.LABELGATE_LS_MEDIA_ROOT = ""
+    project = make_project(labels=("cat", "dog"), task_type="image_classification")
+    archive = _ls_zip(("export/image.json", _fixture("image.json")), *_uploads(prefix))
+    # When it is imported as one upload (the quick export names annotators by id: the user map says who)
+    job = run_import(project, "project-2.zip", archive, labelstudio_config=IMAGE_CONFIG, labelstudio_users=USERS)
+    # Then tasks 5 and 6 are items holding the very bytes Label Studio stored, with both annotators' votes
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.params["format"] == "labelstudio_zip"
+    assert (job.result["rows"], job.result["created"], job.result["errors"]) == (4, 2, 2) and _adds_up(job.result)
+    uploaded = dict(_uploads())
+    for ext, name in (("5", "upload/2/7ff9e945-cat-1.png"), ("6", "upload/2/b853650b-dog-1.png")):
+        assert Item.objects.get(project=project, external_id=ext).file.read() == uploaded[name]
+    assert _votes(project) == {("5", ALICE): ["cat"], ("5", BOB): ["cat"], ("6", ALICE): ["dog"], ("6", BOB): ["cat"]}
+    assert job.result["labelstudio"]["annotations"]["per_annotator"] == {ALICE: 2, BOB: 2}
+    # And the two web addresses (tasks 7, 8) are row errors that say why, as for a plain export
+    assert [row["line"] for row in job.result["report"]] == [3, 4]
+    assert all("LABELGATE_LS_FETCH_URLS" in row["message"] for row in job.result["report"])
+
+
+def test_an_upload_missing_from_the_zip_is_that_task_s_error(media_roots, settings):
+    # Given a zip of the export holding only the cat image
+    settings.LABELGATE_LS_MEDIA_ROOT = ""
+    project = make_project(labels=("cat", "dog"), task_type="image_classification")
+    cat = [(name, data) for name, data in _uploads() if "cat" in name]
+    job = run_import(project, "p.zip", _ls_zip(("image.min.json", _fixture("image.min.json")), *cat),
+                     labelstudio_config=IMAGE_CONFIG, labelstudio_users=USERS)
+    # Then task 5 is imported, task 6 is an error naming the missing file, and the counts add up
+    assert job.params["format"] == "labelstudio_zip"
+    assert sorted(Item.objects.filter(project=project).values_list("external_id", flat=True)) == ["5"]
+    missing = [row for row in job.result["report"] if "b853650b-dog-1.png" in row["message"]]
+    assert len(missing) == 1 and missing[0]["field"] == "file_url" and _adds_up(job.result)
+
+
+def test_a_zip_of_media_only_is_still_an_ordinary_media_zip():
+    import io
+
+    archive = _ls_zip(*_uploads())
+    assert ingress.labelstudio_export_in_zip(io.BytesIO(archive)) is None
+    with_export = _ls_zip(("image.csv", _fixture("image.csv")), *_uploads())
+    assert ingress.labelstudio_export_in_zip(io.BytesIO(with_export)) == ("image.csv", "labelstudio_csv")
