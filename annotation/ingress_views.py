@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from annotation import ingress_selectors
 from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.forms import ImportUploadForm
 from annotation.models import Role
 from annotation.permissions import project_for_role
 from annotation.services.imports import import_start
@@ -65,7 +66,22 @@ def import_detail_page(request, pid: int, job_id):
     job = ingress_selectors.import_job_get(project=project, job_id=job_id)
     if job is None:
         raise Http404("No such import in this project.")
-    return render(request, "annotation/import_detail.html", {"project": project, "job": job, "result": job.result or {}})
+    result = job.result or {}
+    return render(request, "annotation/import_detail.html", {
+        "project": project, "job": job, "result": result, "ls_annotators": _ls_annotator_rows(result.get("labelstudio")),
+    })
+
+
+def _ls_annotator_rows(report: dict | None) -> list[dict]:
+    """One row per Label Studio annotator of the report: who they became here, how, and what was imported."""
+    if not report:
+        return []
+    per_annotator = (report.get("annotations") or {}).get("per_annotator") or {}
+    return [
+        {"annotator": name, "username": info.get("username", ""), "created_inactive": info.get("created_inactive"),
+         "matched_by": info.get("matched_by", ""), "imported": per_annotator.get(name, 0)}
+        for name, info in sorted((report.get("annotators") or {}).items())
+    ]
 
 
 @login_required
@@ -75,15 +91,16 @@ def import_upload(request, pid: int):
         project, _ = _project(request, pid, Role.MANAGER)
     except Forbidden as exc:
         return HttpResponseForbidden(exc.message)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a file to import.")
+    form = ImportUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if "file" in form.errors:
+            messages.error(request, "Choose a file to import.")
+        for name, errors in form.errors.items():
+            if name in form.fields and name != "file":
+                messages.error(request, f"{form[name].label}: {' '.join(errors)}")
         return redirect("batches", pid=pid)
     try:
-        job = import_start(project=project, user=request.user, upload=upload,
-                           labelstudio_annotations=request.POST.get("labelstudio_annotations", "annotations"),
-                           labelstudio_config=request.POST.get("labelstudio_config", ""),
-                           data_key=request.POST.get("data_key", ""))
+        job = import_start(project=project, user=request.user, upload=form.cleaned_data["file"], **form.import_options())
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -92,3 +92,40 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     assert [row[:2] for row in report_rows(detail_report)] == [["3", "row"], ["5", "gold_label"], ["6", "row"]]
     expect(page.locator("#import-detail")).not_to_contain_text("non_field_errors")
     page.screenshot(path=str(artifacts_dir / "import_with_errors.png"), full_page=True)
+
+
+def test_a_label_studio_json_min_export_with_its_config_and_user_map_shows_the_annotations_per_annotator(page, worker):
+    """The recorded text project (tests/fixtures/labelstudio): alice (Label Studio user 1) labelled its 4 tasks,
+    bob (user 2) 3 of them; JSON_MIN names them by user id and its text sits under ``review``."""
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "labelstudio"
+    manager = UserFactory(username="lsmanager")
+    alice = UserFactory(username="alice", email="alice@example.com")
+    project = make_project(manager=manager, name="From Label Studio", labels=("pos", "neg", "neutral"), k=2)
+    log_in(page, manager.username)
+    page.goto(f"/projects/{project.pk}/batches/")
+
+    # When the JSON_MIN export is uploaded with the labelling config pasted and the user ids mapped to e-mails
+    page.set_input_files("#import-form input[name=file]", files=[
+        {"name": "text.min.json", "mimeType": "application/json", "buffer": (fixtures / "text.min.json").read_bytes()}])
+    page.click("#ls-options summary")
+    page.fill("#id_labelstudio_config", (fixtures / "text.xml").read_text())
+    page.fill("#id_labelstudio_users", "1 = alice@example.com\n2 = bob@example.com")
+    page.click("#import-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Import of “text.min.json” started")
+    job = page.locator("#import-jobs tbody tr[data-job]", has_text="text.min.json")
+    expect(job).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
+    expect(job.locator("[data-job-field=status]")).to_have_text("succeeded")
+
+    # Then the import's page lists each annotator with the Labelgate user they became and their annotations
+    job.locator("a", has_text="text.min.json").click()
+    page.wait_for_url(re.compile(r"/imports/[0-9a-f-]+/$"))
+    assert [t.strip() for t in page.locator("#import-counts td").all_inner_texts()[:4]] == ["4", "4", "0", "0"]
+    rows = page.locator("#ls-annotators tbody tr[data-annotator]")
+    expect(rows).to_have_count(2)
+    shown = [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows.all()]
+    assert shown[0] == ["alice@example.com", alice.username, "matched by email", "4"]
+    assert shown[1][0] == "bob@example.com" and shown[1][2] == "new inactive account" and shown[1][3] == "3"
