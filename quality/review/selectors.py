@@ -135,9 +135,14 @@ def _escalated() -> Exists:
 # becomes a subquery on PostgreSQL, and its FILTER clauses could not see the annotation columns.
 def _in_queue(project: Project) -> Q:
     # Any reason the quality layer gave queues an item, not only a probable label error.
-    needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | ~Q(issue_kinds=[]) | Q(_has_comment())
+    reasons = ~Q(issue_kinds=[])
     if project.route_flagged_to_review:
-        needs |= ~Q(flags=[])
+        reasons |= ~Q(flags=[])
+    else:
+        # A profile flag alone is no reason to queue in a project that does not route flags: the run does not
+        # route such an item either, and queueing it made the queue exceed what the run said it routed.
+        reasons &= ~Q(issue_kinds=["profile_flag"])
+    needs = Q(status=ItemStatus.NEEDS_REVIEW) | Q(is_label_issue=True) | reasons | Q(_has_comment())
     # Gold items stay new/in_progress while some annotator can still be served them (they measure annotators),
     # and routing never moves them; a gold mismatch the quality run found is queued where it stands, and the gold
     # item stays servable until a reviewer decides it. Once every annotator saw it, it is labelled (the queue's
