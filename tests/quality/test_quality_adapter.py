@@ -103,24 +103,20 @@ def _load_queries(n_items: int) -> int:
 def test_adapter_query_count_does_not_grow_with_items():
     # Given two projects, one five times larger
     small, large = _load_queries(4), _load_queries(20)
-    # Then loading either takes the same five queries: labels, the label-schema mapping (read twice), items,
-    # annotations
-    assert small == large == 5
+    # Then loading either takes the same three queries: the label schema (classes and merge mapping in one read),
+    # items, annotations
+    assert small == large == 3
 
 
 def test_adapter_reads_renamed_labels_as_their_new_value():
-    from annotation.models import Label
-    from quality.models import LabelSchemaChange
+    from quality.review.services.labels import label_rename
 
-    # Given "neutral" was renamed to "mixed" after an annotator used it
+    # Given "neutral" was renamed to "mixed" (through the service label managers use) after an annotator used it
     project = make_project(labels=("pos", "neg", "neutral"))
     add_items(project, 1)
     (item,) = items_of(project)
     annotate(project, item, add_member(project), "neutral")
-    Label.objects.filter(project=project, value="neutral").update(is_active=False)
-    Label.objects.create(project=project, value="mixed", order=3)
-    LabelSchemaChange.objects.create(project=project, kind="rename", from_labels=["neutral"], to_label="mixed",
-                                     mapping={"neutral": "mixed"})
+    label_rename(project=project, author=project.created_by, label="neutral", to="mixed")
     # When loaded
     data = project_data_load(project=project)
     # Then the old value is counted as the new label, which is a class; the retired one is not
