@@ -40,6 +40,8 @@ from config.celery import app
 
 app.loader.import_default_modules()
 
+import config.wsgi  # what the gunicorn master imports with --preload (scripts/run.sh)
+
 # ru_maxrss is reported too, but Linux carries the parent's peak into an exec'd child, so started from a big
 # pytest process it says more about pytest than about startup; VmHWM is the peak of this interpreter only.
 hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
