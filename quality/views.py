@@ -12,6 +12,7 @@ from annotation.models import Project, Role
 from annotation.permissions import project_for_role
 from annotation.selectors import label_values_for
 from quality import selectors, services
+from quality.dashboard.figures import share_text
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -89,17 +90,17 @@ def _report_context(report: QualityReport, project: Project) -> dict:
             "alpha": _row_ci(row, "krippendorff_alpha"),
             "kappa": _row_ci(row, "fleiss_kappa"),
             "agreement": _row_ci(row, "percent_agreement", True),
-            "hlp": _row_ci(row, "hlp", True),
-            "model": pct(row.get("model_accuracy")),
+            "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")),
+            "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")),
         }
         for value, row in report.per_label.items()
     ]
     per_tag = [
-        {"tag": tag, "n_items": row.get("n_items"), "n_scored": row.get("hlp_n_items"), "hlp": _row_ci(row, "hlp", True), "model": pct(row.get("model_accuracy")), "hlp_gold": pct(row.get("hlp_gold"))}
+        {"tag": tag, "n_items": row.get("n_items"), "n_scored": row.get("hlp_n_items"), "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")), "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")), "hlp_gold": share_text(row.get("hlp_gold"), row.get("hlp_gold_n_items"))}
         for tag, row in sorted(report.per_tag.items())
     ]
     per_version = [
-        {"version": version, "n_annotations": row.get("n_annotations"), "alpha": fmt(row.get("krippendorff_alpha")), "agreement": pct(row.get("percent_agreement")), "hlp": _row_ci(row, "hlp", True)}
+        {"version": version, "n_annotations": row.get("n_annotations"), "alpha": fmt(row.get("krippendorff_alpha")), "agreement": pct(row.get("percent_agreement")), "hlp": share_text(row.get("hlp"), row.get("hlp_n_items"))}
         for version, row in sorted(report.per_guideline_version.items(), key=lambda pair: int(pair[0]))
     ]
     annotators = list(selectors.annotator_quality_list(report=report))

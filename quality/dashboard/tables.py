@@ -376,9 +376,9 @@ def table_agreement_by_label(src: DashboardSource) -> Table:
 
 
 def _hlp_vs_model_row(key: str, row: dict) -> list:
-    low, high = figures.interval(row, "hlp")
-    n = row.get("hlp_n_items") or row.get("hlp_n")
-    m_low, m_high = figures.wilson_interval(row.get("model_accuracy"), n)
+    n = row.get("hlp_n_items")
+    low, high = figures.share_interval(row.get("hlp"), n)
+    m_low, m_high = figures.share_interval(row.get("model_accuracy"), row.get("model_accuracy_n_items") or n)
     return [key, row.get("hlp"), low, high, row.get("model_accuracy"), m_low, m_high, n]
 
 
