@@ -12,7 +12,7 @@ from annotation.models import Project, Role
 from annotation.permissions import project_for_role
 from annotation.selectors import label_values_for
 from quality import selectors, services
-from quality.dashboard.figures import share_text
+from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -132,8 +132,12 @@ def _report_context(report: QualityReport, project: Project) -> dict:
     errors = [
         {
             "tag": row["tag"], "share_of_data": pct(row.get("share_of_data")), "share_of_errors": pct(row.get("share_of_errors")),
-            "model": pct(row.get("model_accuracy")), "hlp": pct(row.get("hlp")),
-            "gap": fmt(row.get("gap"), 1), "gain": fmt(row.get("potential_gain"), 2),
+            "model": share_text(row.get("model_accuracy"), row.get("n_items")),
+            "hlp": share_text(row.get("hlp"), row.get("n_items")),
+            **(
+                {"gap": fmt(row.get("gap"), 1), "gain": fmt(row.get("potential_gain"), 2)}
+                if row.get("n_items", 0) >= MIN_N_FOR_SHARE else {"gap": "—", "gain": "—"}
+            ),
         }
         for row in report.error_analysis
     ]

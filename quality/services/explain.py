@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from quality.dashboard.figures import MIN_N_FOR_SHARE
+
 
 def agreement_band(value: float | None) -> str:
     """Landis & Koch's bands for κ/α, the ones annotation teams usually quote."""
@@ -98,8 +100,10 @@ def explanations_for(
             f"Agreement with the others {direction} from {pct(first['hlp'])} under guideline v{first_v} "
             f"to {pct(last['hlp'])} under v{last_v}."
         )
-    if error_rows and error_rows[0].get("potential_gain"):
-        top = error_rows[0]
+    # Rows are sorted by potential gain; a tag under the pages' minimum item count has no figure shown for it.
+    enough = [row for row in error_rows if row.get("n_items", 0) >= MIN_N_FOR_SHARE]
+    if enough and enough[0].get("potential_gain"):
+        top = enough[0]
         lines.append(
             f"Most to gain: tag {top['tag']} ({top['n_items']:,} scored items, {pct(top['share_of_data'])} of the "
             f"scored data; model {pct(top['model_accuracy'])} vs humans {pct(top['hlp'])} against the consensus), "

@@ -217,9 +217,8 @@ def test_most_to_gain_sentence_and_both_tables_read_the_per_tag_rows_numbers(cli
     assert (top["hlp"], top["model_accuracy"], top["share_of_data"]) == (
         pytest.approx(0.9), pytest.approx(0.3), pytest.approx(0.5))
     assert top["potential_gain"] == pytest.approx(30.0)
-    sentence = next(line for line in report.explanations if line.startswith("Most to gain"))
-    assert sentence == ("Most to gain: tag alpha (4 scored items, 50.0% of the scored data; model 30.0% vs humans "
-                        "90.0% against the consensus), up to 30.0 accuracy points overall.")
+    # (both tags have 4 items, under the 5 items any page needs to state a share: no headline names one)
+    assert not [line for line in report.explanations if line.startswith("Most to gain")]
     api_report = api(reviewer).get(f"/api/projects/{project.pk}/quality/").json()
     assert api_report["per_tag"]["alpha"]["hlp"] == pytest.approx(api_report["error_analysis"][0]["hlp"])
     assert api_report["per_tag"]["alpha"]["model_accuracy"] == pytest.approx(
@@ -230,12 +229,31 @@ def test_most_to_gain_sentence_and_both_tables_read_the_per_tag_rows_numbers(cli
     # (the per-tag table withholds shares on under five items and says how many there are)
     assert re.findall(r'data-col="(hlp|model)">([^<]*)<', row) == [
         ("hlp", "too few items (n = 4)"), ("model", "too few items (n = 4)")]
-    assert "Most to gain: tag alpha (4 scored items, 50.0% of the scored data; model 30.0% vs humans 90.0%" in html
+    assert "Most to gain" not in html
     errors = re.search(r'id="error-analysis">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     first = re.findall(r"<td[^>]*>([^<]*)</td>", errors.split("</tr>")[0])
-    assert first[:5] == ["alpha", "50.0%", first[2], "30.0%", "90.0%"]
+    # the error-analysis row withholds the same shares as the per-tag row, and its gap and gain with them
+    assert first == ["alpha", "50.0%", first[2], "too few items (n = 4)", "too few items (n = 4)", "—", "—"]
     # And the dashboard's error table (same stored rows) agrees
     dashboard = client.get(f"/projects/{project.pk}/dashboard/?csv=error_analysis").content.decode()
     first_row = next(csv.DictReader(io.StringIO(dashboard)))
     assert first_row["tag"] == "alpha" and int(first_row["n_items"]) == 4
     assert float(first_row["hlp"]) == pytest.approx(0.9) and float(first_row["model_accuracy"]) == pytest.approx(0.3)
+
+
+def test_most_to_gain_names_the_first_tag_with_enough_items_to_state_a_share():
+    from quality.services.explain import explanations_for
+
+    # Given error rows sorted by potential gain, the largest on a 3-item tag (hand-made numbers)
+    rows = [
+        {"tag": "tiny", "n_items": 3, "share_of_data": 0.1, "model_accuracy": 0.0, "hlp": 1.0, "potential_gain": 10.0},
+        {"tag": "big", "n_items": 12, "share_of_data": 0.4, "model_accuracy": 0.5, "hlp": 0.75, "potential_gain": 10.0},
+    ]
+    scalars = {"n_annotations": 90, "n_items": 30, "n_issues": 0}
+    # When the report's sentences are written
+    lines = explanations_for(scalars=scalars, method_note="majority vote", n_boot=0, per_label={}, per_version={},
+                             hlp_lines=[], error_rows=rows, n_route=0, model_checked=True, multi_label=False)
+    # Then the headline names the 12-item tag with its own numbers, never the 3-item one
+    (sentence,) = [line for line in lines if line.startswith("Most to gain")]
+    assert sentence == ("Most to gain: tag big (12 scored items, 40.0% of the scored data; model 50.0% vs humans "
+                        "75.0% against the consensus), up to 10.0 accuracy points overall.")
