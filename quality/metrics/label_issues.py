@@ -65,8 +65,9 @@ class LabelIssues:
         is_label_issue: bool ``(n_items,)``, the label is probably wrong: cleanlab's pruning flags it on the
             model's probabilities, or it differs from the gold label (module docstring).
         severity: float ``(n_items,)`` in [0, 1] (formula in the module docstring); 0 without a reason.
-        label_quality: float ``(n_items,)`` cleanlab self-confidence of the consensus label; NaN without a
-            model or without a consensus label.
+        label_quality: float ``(n_items,)`` cleanlab self-confidence of the consensus label, i.e. the model's
+            probability for it (below 0.5 wherever cleanlab's pruning flags it, since the model then ranks
+            another label higher); NaN without a model or without a consensus label.
         reasons: int64 ``(n_items,)`` bitmask over :data:`REASON_CODES`; decode with :func:`decode_reasons`.
         model_label: int64 ``(n_items,)`` the model's top class, the one ``model_disagrees`` compares with the
             consensus; ``-1`` where the item was not model-checked (no probabilities or no consensus).
