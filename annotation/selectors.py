@@ -6,6 +6,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from annotation.models import (
+    Annotation,
     Assignment,
     AssignmentState,
     Guideline,
@@ -198,6 +199,27 @@ def progress_for_annotator(*, project: Project, user: AbstractBaseUser) -> dict[
         .count()
     )
     return {"done": done, "left": left}
+
+
+RECENT_OWN_LIMIT = 20
+
+
+def annotation_recent_for_annotator(
+    *, project: Project, user: AbstractBaseUser, limit: int = RECENT_OWN_LIMIT
+) -> list[Annotation]:
+    """The caller's live annotations in ``project``, most recently labelled or changed first, at most ``limit``,
+    with their items (one query). Only the caller's own votes: labelling is blind, so what others chose, the
+    consensus and the item's status never come with them. A vote a reviewer sent back for relabelling is no
+    longer live and cannot be changed, so it is left out."""
+    return list(
+        Annotation.objects.filter(project=project, annotator=user, is_live=True)
+        .select_related("item")
+        .only(
+            "id", "labels", "unsure", "unusable", "comment", "created_at", "item_id",
+            "item__id", "item__external_id", "item__text", "item__file", "item__content_type",
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:

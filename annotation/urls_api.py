@@ -16,5 +16,6 @@ urlpatterns = [
     path("projects/<int:pid>/next/", annotating.NextApi.as_view(), name="api-next"),
     path("projects/<int:pid>/progress/", annotating.ProgressApi.as_view(), name="api-progress"),
     path("projects/<int:pid>/assignments/<int:aid>/skip/", annotating.SkipApi.as_view(), name="api-skip"),
+    path("projects/<int:pid>/my-recent/", annotating.RecentOwnApi.as_view(), name="api-my-recent"),
     path("projects/<int:pid>/annotations/", annotating.AnnotationCreateApi.as_view(), name="api-annotations"),
 ]

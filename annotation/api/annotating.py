@@ -95,6 +95,29 @@ class ProgressApi(ProjectScopedApi):
         return Response(selectors.progress_for_annotator(project=project, user=request.user))
 
 
+def recent_body(annotation: Annotation) -> dict:
+    """What ``RecentOwnAnnotationOutputSerializer`` renders; the item part is ``next``'s blind item."""
+    item = annotation.item
+    labels = annotation.labels
+    return {
+        "item": {
+            "id": item.pk, "external_id": item.external_id, "text": item.text,
+            "media_url": f"/media/items/{item.pk}/" if item.file else None, "content_type": item.content_type,
+        },
+        "annotation": annotation.pk, "label": labels[0] if len(labels) == 1 else None, "labels": labels,
+        "unsure": bool(annotation.unsure), "unusable": bool(annotation.unusable), "comment": annotation.comment,
+        "annotated_at": _DATETIME.to_representation(annotation.created_at),
+    }
+
+
+class RecentOwnApi(ProjectScopedApi):
+    @extend_schema(responses=s.RecentOwnAnnotationOutputSerializer(many=True), operation_id="my_recent_annotations")
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        recent = selectors.annotation_recent_for_annotator(project=project, user=request.user)
+        return Response([recent_body(annotation) for annotation in recent])
+
+
 class AnnotationCreateApi(ProjectScopedApi):
     @extend_schema(
         request=s.AnnotationInputSerializer,

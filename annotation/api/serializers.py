@@ -299,6 +299,19 @@ class NextOutputSerializer(serializers.Serializer):
     )
 
 
+class RecentOwnAnnotationOutputSerializer(serializers.Serializer):
+    """One of the caller's own recent votes, with the item as an annotator may see it; nothing of others' work."""
+
+    item = ItemAnnotatorSerializer()
+    annotation = serializers.IntegerField(help_text="The caller's live annotation; changing it supersedes it.")
+    label = serializers.CharField(allow_null=True, help_text="The single label, null for multi-label or none.")
+    labels = serializers.ListField(child=serializers.CharField())
+    unsure = serializers.BooleanField()
+    unusable = serializers.BooleanField()
+    comment = serializers.CharField(allow_blank=True)
+    annotated_at = serializers.DateTimeField()
+
+
 class ProgressOutputSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     left = serializers.IntegerField()

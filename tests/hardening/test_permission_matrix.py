@@ -60,6 +60,7 @@ RULES: dict[str, dict[str, str]] = {
     "api-items": {"GET": REVIEWER},
     "api-next": {"GET": ANNOTATOR},
     "api-progress": {"GET": ANNOTATOR},
+    "api-my-recent": {"GET": ANNOTATOR},
     "api-skip": {"POST": OWNER},
     "api-annotations": {"POST": ANNOTATOR},
     "api-imports": {"GET": REVIEWER, "POST": MANAGER},
