@@ -15,6 +15,12 @@
   let selected = new Set();
   let shownAt = 0;
   let busy = false;
+  // Going back: ``history`` is the annotator's own recent votes (GET my-recent, newest first), ``back`` the one on
+  // screen (-1: the item the queue served, which keeps its lease meanwhile). Only their own label comes back.
+  let history = null;
+  let back = -1;
+  const backBanner = document.getElementById("back-banner");
+  const forwardBtn = document.getElementById("forward-btn");
 
   function csrf() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -161,7 +167,72 @@
     }
   }
 
+  function setEditing(row) {
+    backBanner.hidden = row === null;
+    forwardBtn.hidden = row === null;
+    document.getElementById("skip-btn").hidden = row !== null;
+    document.querySelector(".labeller").classList.toggle("editing", row !== null);
+    if (row === null) return;
+    const when = new Date(row.annotated_at).toLocaleString();
+    document.getElementById("back-text").textContent = back === 0
+      ? `Your last item (labelled ${when}). Change the label and press Enter to save, or go forward.`
+      : `${back + 1} items back (labelled ${when}). Change the label and press Enter to save, or go forward.`;
+  }
+
+  function showPast(row) {
+    document.getElementById("controls").hidden = false;
+    document.getElementById("empty-state").hidden = true;
+    resetForm();
+    say("");
+    render(row.item, null);
+    selected = new Set(row.labels);
+    buttons.forEach((b) => b.classList.toggle("selected", selected.has(b.dataset.value)));
+    unsure.checked = row.unsure;
+    unusable.checked = row.unusable;
+    comment.value = row.comment;
+    shownAt = performance.now();
+    setEditing(row);
+  }
+
+  function showCurrent() {
+    back = -1;
+    setEditing(null);
+    resetForm();
+    if (current === null) {
+      view.replaceChildren();
+      document.getElementById("controls").hidden = true;
+      document.getElementById("empty-state").hidden = false;
+      return;
+    }
+    render(current.item, current.suggestion);
+    shownAt = performance.now();
+  }
+
+  async function goBack() {
+    if (busy || !document.getElementById("ack-dialog").hidden) return;
+    if (history === null || back === -1) {
+      const { status, data } = await call("GET", `${api}/my-recent/`);
+      if (status !== 200) { say(errorText(data), true); return; }
+      history = data;
+    }
+    if (back + 1 >= history.length) {
+      say(history.length ? `That is as far back as you can go (your last ${history.length} items).`
+        : "You have not labelled anything here yet.", true);
+      return;
+    }
+    back += 1;
+    showPast(history[back]);
+  }
+
+  function goForward() {
+    if (busy || back < 0) return;
+    back -= 1;
+    if (back >= 0) showPast(history[back]); else showCurrent();
+  }
+
   async function loadNext() {
+    back = -1;
+    setEditing(null);
     resetForm();
     say("");
     const { status, data } = await call("GET", `${api}/next/`);
@@ -217,20 +288,23 @@
   }
 
   async function submit() {
-    if (!current || busy) return;
+    const editing = back >= 0 ? history[back] : null;
+    if ((!current && !editing) || busy) return;
     const labels = Array.from(selected);
     if (!config.multiLabel && labels.length === 0 && !unusable.checked) {
       say("Choose a label first (or flag the input as unusable).", true);
       return;
     }
     busy = true;
+    // A change is a new annotation that supersedes the earlier one, so it gets its own client_id.
+    const target = editing || current;
     const body = {
-      item: current.item.id,
+      item: target.item.id,
       unsure: unsure.checked,
       unusable: unusable.checked,
       comment: comment.value,
       lead_time_ms: Math.round(performance.now() - shownAt),
-      client_id: current.clientId || (current.clientId = uuid()),
+      client_id: target.clientId || (target.clientId = uuid()),
     };
     if (config.multiLabel) body.labels = labels; else if (labels.length) body.label = labels[0];
     // Retries reuse the same client_id, so a flaky network never creates a duplicate annotation.
@@ -241,6 +315,14 @@
     }
     busy = false;
     if (!result) { say("Network problem: your label was not sent. Press Enter to retry.", true); return; }
+    if (editing && (result.status === 201 || result.status === 200)) {
+      // The changed vote is now the newest: the list is read again on the next step back.
+      history = null;
+      showCurrent();
+      say("Change saved.");
+      return;
+    }
+    if (editing) { say(errorText(result.data), true); return; }
     if (result.status === 201 || result.status === 200) {
       say("Saved.");
       countLocally(true);
@@ -252,7 +334,7 @@
   }
 
   async function skip() {
-    if (!current || busy) return;
+    if (!current || busy || back >= 0) return;
     const { status } = await call("POST", `${api}/assignments/${current.assignment.id}/skip/`);
     if (status >= 200 && status < 300) countLocally(false);  // a skipped item never comes back to this annotator
     await loadNext();
@@ -261,6 +343,8 @@
   buttons.forEach((b) => b.addEventListener("click", () => toggle(b.dataset.value)));
   document.getElementById("submit-btn").addEventListener("click", submit);
   document.getElementById("skip-btn").addEventListener("click", skip);
+  document.getElementById("back-btn").addEventListener("click", goBack);
+  forwardBtn.addEventListener("click", goForward);
   document.getElementById("toggle-guideline").addEventListener("click", () =>
     document.getElementById("guideline-panel").classList.toggle("collapsed"));
   document.getElementById("ack-btn").addEventListener("click", async () => {
@@ -275,7 +359,9 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!document.getElementById("ack-dialog").hidden) return;  // the dialog handles its own keys
     const key = event.key.toLowerCase();
+    if (key === "backspace") { event.preventDefault(); if (event.shiftKey) goForward(); else goBack(); return; }
     const audio = document.getElementById("item-audio");
     if (key === "enter") { event.preventDefault(); submit(); return; }
     if (key === "u") { unsure.checked = !unsure.checked; return; }
