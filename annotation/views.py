@@ -16,6 +16,7 @@ from annotation.permissions import project_for_role
 from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
+from annotation.textdiff import line_diff
 
 
 def _project_or_deny(request, pid: int, role: str):
@@ -151,6 +152,14 @@ def label_page(request, pid: int):
         return forbidden(request, exc)
     guideline = selectors.guideline_latest(project=project)
     labels = list(project.labels.filter(is_active=True).values("value", "hotkey", "description"))
+    # The dialog says whether this is a first read or a change; for a change it shows what changed since the
+    # version the annotator last acknowledged, so they need not reread the whole text.
+    seen = membership.acknowledged_guideline_version if membership else 0
+    ack_diff = None
+    if guideline is not None and 0 < seen < guideline.version:
+        previous = project.guidelines.filter(version=seen).only("body").first()
+        if previous is not None:
+            ack_diff = line_diff(previous.body, guideline.body)
     config = {
         "project": project.pk,
         "multiLabel": project.multi_label,
@@ -168,6 +177,8 @@ def label_page(request, pid: int):
             "labels": labels,
             "guideline": guideline,
             "guideline_html": markdown_to_safe_html(guideline.body if guideline else ""),
+            "ack_from": seen if ack_diff is not None else None,
+            "ack_diff": ack_diff,
             "config": config,
             "panels": panels_for(
                 project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,

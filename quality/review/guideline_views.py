@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 from annotation.errors import ApplicationError, NotFound
 from annotation.models import Label, Project, Role
 from annotation.rendering import markdown_to_safe_html
+from annotation.textdiff import line_diff
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
-from quality.review.textdiff import line_diff
 from quality.review.views import project_or_403
 
 

@@ -248,8 +248,9 @@
     if (status === 409 && data && data.code === "guideline_ack_required") {
       // Published after this page was rendered: its dialog holds the old text and version, so reload to show the new one.
       if (data.guideline_version !== config.guidelineVersion) { window.location.reload(); return; }
-      document.getElementById("ack-text").textContent = data.detail;
-      document.getElementById("ack-dialog").hidden = false;
+      document.getElementById("ack-text").textContent = document.getElementById("ack-diff")
+        ? data.detail : "Read it once before your first item; the guideline panel (g) keeps it at hand while you label.";
+      openAckDialog();
       return;
     }
     if (status !== 200) { say(errorText(data), true); return; }
@@ -347,9 +348,44 @@
   forwardBtn.addEventListener("click", goForward);
   document.getElementById("toggle-guideline").addEventListener("click", () =>
     document.getElementById("guideline-panel").classList.toggle("collapsed"));
-  document.getElementById("ack-btn").addEventListener("click", async () => {
+  // The acknowledgement dialog is modal: its button takes focus, Enter acknowledges, Tab cycles inside it.
+  const ackDialog = document.getElementById("ack-dialog");
+  const ackBtn = document.getElementById("ack-btn");
+  function openAckDialog() {
+    ackDialog.hidden = false;
+    ackBtn.focus();
+  }
+  ackDialog.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName !== "A" && event.target.tagName !== "SUMMARY") {
+      event.preventDefault();
+      ackBtn.click();
+      return;
+    }
+    if (event.key !== "Tab") return;
+    const focusable = Array.from(ackDialog.querySelectorAll("a[href], button, summary, [tabindex]:not([tabindex='-1'])"))
+      .filter((el) => el.offsetParent !== null);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !ackDialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !ackDialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+  // Focus that escapes the dialog (a click on the page behind it) is brought back.
+  document.addEventListener("focusin", (event) => {
+    if (!ackDialog.hidden && !ackDialog.contains(event.target)) ackBtn.focus();
+  });
+  let acknowledging = false;
+  ackBtn.addEventListener("click", async () => {
+    if (acknowledging) return;  // Enter held down or pressed twice asks the server once
+    acknowledging = true;
     const { status, data } = await call("POST", `${api}/guidelines/acknowledge/`, { version: config.guidelineVersion });
-    if (status === 200) { document.getElementById("ack-dialog").hidden = true; await loadNext(); }
+    acknowledging = false;
+    if (status === 200) { ackDialog.hidden = true; await loadNext(); }
     else { say(errorText(data), true); setTimeout(() => window.location.reload(), 1500); }
   });
 
