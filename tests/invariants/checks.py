@@ -129,6 +129,30 @@ def label_issue_means_label_error(items: list[dict], details: dict[int, dict]) -
         if not reasons - NOT_LABEL_ERRORS:
             found.append(f"{item['external_id']}: is_label_issue with only {sorted(reasons) or 'no'} reasons "
                          f"(votes {dict(live_votes(details[item['id']]))}, consensus {item['consensus_label']!r})")
+    return found + label_issue_explained(items)
+
+
+def _as_set(value) -> list | None:
+    return None if value in (None, "", []) else sorted(value) if isinstance(value, list) else [value]
+
+
+def label_issue_explained(items: list[dict]) -> list[str]:
+    """Every flag is explained by the values beside it: a gold item's confidence is 1 or 0 as its consensus equals
+    or differs from the gold label; a label issue is a gold mismatch, or the named model ranks another label first
+    and gives the consensus label under 0.5."""
+    found = []
+    for item in items:
+        consensus, gold = _as_set(item["consensus_label"]), _as_set(item.get("gold_label"))
+        name = item["external_id"]
+        if consensus is not None and gold is not None and item["consensus_confidence"] != float(consensus == gold):
+            found.append(f"{name}: consensus {consensus} against gold {gold} at confidence "
+                         f"{item['consensus_confidence']}")
+        if not item["is_label_issue"] or (gold is not None and consensus != gold):
+            continue
+        quality, top = item.get("label_quality"), item.get("flag_model_label")
+        if not item.get("flag_model") or top in (None, item["consensus_label"]) or quality is None or quality >= 0.5:
+            found.append(f"{name}: label issue without a gold mismatch, yet the model {item.get('flag_model')!r} "
+                         f"ranks {top!r} first and gives the consensus {item['consensus_label']!r} {quality}")
     return found
 
 
