@@ -34,6 +34,8 @@ ALLOWED = {
 }
 # Query strings a route needs to answer 200 for an allowed caller.
 QUERY = {"api-dataset-diff": "?against={vid}", "dataset-diff": "?base={vid}&target={vid}"}
+# URL kwargs a route fills from another of the world's ids (two routes take a ``token`` of different kinds).
+KWARG_IDS = {"item-media-signed": {"token": "media_token"}}
 # Reports that do not exist until a job made them: allowed callers get 404 that is not the project's 404.
 NOT_YET = {"api-quality", "api-annotators", "api-model"}
 
@@ -93,6 +95,9 @@ RULES: dict[str, dict[str, str]] = {
     "api-dataset-export-links": {"POST": REVIEWER},
     # The signed token is the credential: whoever holds a valid link downloads that one export.
     "api-dataset-export-signed": {"GET": PUBLIC},
+    "item-media-signed": {"GET": PUBLIC},
+    # The site icon, for every browser tab including the login page.
+    "favicon": {"GET": PUBLIC},
     "api-dataset-diff": {"GET": REVIEWER},
     "api-dataset-verify": {"GET": REVIEWER},
     "api-item-dataset-versions": {"GET": REVIEWER},
@@ -232,7 +237,8 @@ def test_permission_matrix(route, name, method):
     cache.clear()  # the login throttles count per address
     world = build_world()
     rule = RULES[name][method]
-    url = fill(route, world.ids) + QUERY.get(name, "").format(**world.ids)
+    ids = {**world.ids, **{kwarg: world.ids[key] for kwarg, key in KWARG_IDS.get(name, {}).items()}}
+    url = fill(route, ids) + QUERY.get(name, "").format(**world.ids)
     api = route.startswith("api/")
     failures = []
     for role in ROLES:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 
 from annotation.ingress_tasks import IMPORT_TASK
+from annotation.media import media_link_sign
 from annotation.models import Item, Job, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
 from datasets.delivery import export_filename
@@ -55,5 +56,7 @@ def build_world() -> World:
     token, _ = export_link_sign(version=version, user_id=manager.pk, fmt="jsonl", split=None, max_age=3600)
     ids = {"pid": project.pk, "item_id": media_item.pk, "aid": assignment.pk, "vid": version.pk,
            "example_id": example.pk, "job_id": job.pk, "token": token,
-           "filename": export_filename(version=version, fmt="jsonl", split=None)}
+           "filename": export_filename(version=version, fmt="jsonl", split=None),
+           # A signed media link (what a Label Studio export hands out): the token is the credential.
+           "media_token": media_link_sign(item_id=media_item.pk, max_age=3600)}
     return World(project=project, users=users, ids=ids)
