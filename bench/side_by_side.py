@@ -110,9 +110,21 @@ class Client:
         self.conn.close()
 
 
+WORDS = ("plot acting score pacing cast ending script camera scene music dialogue twist hero villain story "
+         "light sound colour runtime sequel director actor actress humour drama tension effects costume set "
+         "edit cut frame mood tone theme voice lead support cameo chase fight romance mystery horror comedy").split()
+ADJECTIVES = "fine dull sharp slow brilliant weak tender loud clumsy moving flat vivid messy tight odd warm".split()
+
+
 def text_rows(n: int, tag: str) -> list[dict]:
-    return [{"external_id": f"{tag}-{i}", "text": f"review {i} of run {tag}: the plot was fine, the acting less so"}
-            for i in range(n)]
+    """``n`` rows of 12-20 words each, the same for both tools; distinct enough that near-duplicate detection
+    finds none, as in real reviews (rows that all share one sentence make every item a near-duplicate)."""
+    rng = random.Random(tag)
+    rows = []
+    for i in range(n):
+        words = [f"{rng.choice(ADJECTIVES)} {rng.choice(WORDS)}" for _ in range(rng.randint(6, 10))]
+        rows.append({"external_id": f"{tag}-{i}", "text": f"review {i}: " + " and ".join(words)})
+    return rows
 
 
 def tree_pss_mb(pid: int) -> tuple[float, int]:
@@ -388,8 +400,10 @@ def main() -> None:
         # The burst, then a freeze at once and the per-item backlog's drain.
         burst_pid = lg.project("burst", per_item=2)
         lg.manager.json("POST", f"/api/projects/{burst_pid}/items/bulk/", text_rows(args.rows, "burst"))
+        load_before, ticks_before = os.getloadavg()[0], cpu_ticks([lg.process.pid, *descendants(lg.process.pid)])
         stats = label_loop(lg.port, lg.annotators[: args.burst], burst_pid, lg_next_submit, args.seconds)
         t_end = time.monotonic()
+        lg_cpu = (cpu_ticks([lg.process.pid, *descendants(lg.process.pid)]) - ticks_before) / os.sysconf("SC_CLK_TCK")
         status, raw = lg.manager.call("POST", f"/api/projects/{burst_pid}/dataset-versions/", b"{}")
         backlog_at_end = lg.backlog(burst_pid)
         job = json.loads(raw).get("job") if status < 400 else None
@@ -409,6 +423,7 @@ def main() -> None:
         out["burst"] = {
             "annotators": args.burst, "annotations": stats["annotations"], "rate": round(stats["rate"], 1),
             "errors": stats["errors"], "samples": stats["samples"][:3], "backlog_at_end": backlog_at_end,
+            "load_before": round(load_before, 2), "lg_cpu_s_during": round(lg_cpu, 1),
             "freeze_s": None if freeze_s is None else round(freeze_s, 2), "freeze_status": freeze_status,
             "drain_s": None if drain_s is None else round(drain_s, 2),
             "end_to_end_rate": round(stats["annotations"] / (stats["elapsed"] + drain_s), 1) if drain_s else None,
