@@ -20,23 +20,19 @@ from annotation.models.item import ItemStatus
 from annotation.selectors import label_values_for
 from quality.dashboard import figures, selectors
 from quality.dashboard.figures import DaySpan, Table
-from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
+from quality.metrics.reason_codes import (  # not label_issues: that one loads cleanlab
+    REASON_CODES,
+    REASON_WORDS,
+)
 from quality.models import ReviewAction
 from quality.review import selectors as review_selectors
 from quality.services.runs import KEEP_ITEM_ROWS_FOR_REPORTS
 
 # An issue is open until a reviewer accepts or discards the item.
-OPEN_ISSUE_STATUSES = ",".join(s for s in ItemStatus.values if s not in (ItemStatus.ACCEPTED, ItemStatus.DISCARDED))
-REASON_TEXT = {
-    "model_disagrees": "model disagrees",
-    "low_consensus_confidence": "low consensus confidence",
-    "annotators_split": "annotators split",
-    "gold_mismatch": "differs from gold",
-    "near_duplicate_conflict": "near-duplicate conflict",
-    "profile_flag": "profiling flag",
-    "unsure_or_unusable": "unsure or unusable",
-    "model_overrides_annotators": "consensus method overrides the annotators",
-}
+OPEN_ISSUE_STATUSES = ",".join(
+    s for s in ItemStatus.values if s not in (ItemStatus.ACCEPTED, ItemStatus.DISCARDED)
+)
+REASON_TEXT = REASON_WORDS
 
 
 class DashboardSource:
@@ -112,7 +108,8 @@ class DashboardSource:
     @cached_property
     def flags(self) -> dict[str, int]:
         return figures.flag_totals(
-            selectors.batch_flag_counts(project=self.project), selectors.unsummarised_item_flags(project=self.project)
+            selectors.batch_flag_counts(project=self.project),
+            selectors.unsummarised_item_flags(project=self.project),
         )
 
     @cached_property
@@ -140,8 +137,11 @@ class DashboardSource:
         return selectors.duplicate_scan_latest(project=self.project)
 
     def first_bucket(self) -> date | None:
-        days = [*self.imported, *(r["bucket"] for r in self.activity["annotations"]),
-                *(r["bucket"] for r in self.activity["decisions"])]
+        days = [
+            *self.imported,
+            *(r["bucket"] for r in self.activity["annotations"]),
+            *(r["bucket"] for r in self.activity["decisions"]),
+        ]
         return min(days) if days else None
 
     def last_bucket(self) -> date:
@@ -201,14 +201,27 @@ def table_progress(src: DashboardSource) -> Table:
     for the other statuses, the current bucket's items in that status (past members are not recorded)."""
     decisions = src.activity["decisions"]
     derived = figures.daily_table(
-        name="progress", title="", first=src.first_bucket(), last=src.last_bucket(),
-        cumulative=True, step=src.step, series={
+        name="progress",
+        title="",
+        first=src.first_bucket(),
+        last=src.last_bucket(),
+        cumulative=True,
+        step=src.step,
+        series={
             "imported": src.imported,
-            "accepted": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.ACCEPT),
-            "discarded": _by_bucket(decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.DISCARD),
-        })
-    table = Table("progress", "Items by status over time (imported: cumulative)",
-                  ["day", *PROGRESS_SERIES, "counts_from", *(f"link_{name}" for name in PROGRESS_SERIES)])
+            "accepted": _by_bucket(
+                decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.ACCEPT
+            ),
+            "discarded": _by_bucket(
+                decisions, lambda r: r["is_current"] and r["action"] == ReviewAction.DISCARD
+            ),
+        },
+    )
+    table = Table(
+        "progress",
+        "Items by status over time (imported: cumulative)",
+        ["day", *PROGRESS_SERIES, "counts_from", *(f"link_{name}" for name in PROGRESS_SERIES)],
+    )
     snapshots = _snapshot_per_bucket(src)  # read also when there are no rows: a constant query count
     current = src.last_bucket()
     for day_text, imported, accepted, discarded in derived.rows:
@@ -225,17 +238,33 @@ def table_progress(src: DashboardSource) -> Table:
                 links.append(src.items_url(status=status) if day == current else "")
             else:
                 links.append(src.items_url(status=status, decided=span))
-        source = ("dates" if day not in snapshots else "snapshot" if day != current
-                  else "stored" if src.stored else "live")
+        source = (
+            "dates"
+            if day not in snapshots
+            else "snapshot"
+            if day != current
+            else "stored"
+            if src.stored
+            else "live"
+        )
         table.rows.append([day_text, imported, *statuses, source, *links])
     return table
 
 
 def table_activity(src: DashboardSource) -> Table:
     """Annotations and decisions per bucket; ``link``: the items annotated in that bucket."""
-    series = {"annotations": _by_bucket(src.activity["annotations"]), "decisions": _by_bucket(src.activity["decisions"])}
-    table = figures.daily_table(name="activity", title=f"Annotations and review decisions per {src.bucket}",
-                                series=series, first=src.first_bucket(), last=src.last_bucket(), step=src.step)
+    series = {
+        "annotations": _by_bucket(src.activity["annotations"]),
+        "decisions": _by_bucket(src.activity["decisions"]),
+    }
+    table = figures.daily_table(
+        name="activity",
+        title=f"Annotations and review decisions per {src.bucket}",
+        series=series,
+        first=src.first_bucket(),
+        last=src.last_bucket(),
+        step=src.step,
+    )
     table.columns.append("link")
     for row in table.rows:
         row.append(src.items_url(annotated=str(src.span(date.fromisoformat(row[0])))))
@@ -246,9 +275,19 @@ def table_annotators(src: DashboardSource) -> Table:
     """Annotations (every row written, now) per annotator beside the latest quality run's figures, which are
     ``GET /api/projects/{pid}/annotators/``'s: that run counted only the live annotations of items not discarded
     at the time, hence its own ``run_annotations`` column. Annotators of either source are listed."""
-    table = Table("annotators", "Annotators", ["annotator", "annotations", "recent_annotations",
-                                               "median_lead_time_s", "agreement_with_consensus",
-                                               "run_annotations", "quality_score"])
+    table = Table(
+        "annotators",
+        "Annotators",
+        [
+            "annotator",
+            "annotations",
+            "recent_annotations",
+            "median_lead_time_s",
+            "agreement_with_consensus",
+            "run_annotations",
+            "quality_score",
+        ],
+    )
     recent_from = src.last_bucket().toordinal() - (7 if src.bucket == "day" else 28)
     totals: dict[int, list] = {}
     for row in src.activity["annotations"]:
@@ -261,9 +300,17 @@ def table_annotators(src: DashboardSource) -> Table:
         totals.setdefault(user_id, [row["username"], 0, 0])
     for user_id, (username, n, recent) in sorted(totals.items(), key=lambda kv: (-kv[1][1], kv[1][0])):
         quality = stored.get(user_id, {})
-        table.rows.append([username, n, recent, quality.get("median_lead_time_s"),
-                           quality.get("agreement_with_consensus"), quality.get("n_annotations"),
-                           quality.get("quality_score")])
+        table.rows.append(
+            [
+                username,
+                n,
+                recent,
+                quality.get("median_lead_time_s"),
+                quality.get("agreement_with_consensus"),
+                quality.get("n_annotations"),
+                quality.get("quality_score"),
+            ]
+        )
     return table
 
 
@@ -280,7 +327,9 @@ def table_labels(src: DashboardSource) -> Table:
     counts = _consensus_counts(src) if src.report else {}
     total = sum(counts.values())
     for label in src.labels if src.report else []:
-        table.rows.append([label, counts[label], counts[label] / total if total else None, src.items_url(label=label)])
+        table.rows.append(
+            [label, counts[label], counts[label] / total if total else None, src.items_url(label=label)]
+        )
     return table
 
 
@@ -290,13 +339,19 @@ def label_imbalance(src: DashboardSource) -> figures.Imbalance:
 
 def _usable_confusions(src: DashboardSource) -> list[dict]:
     k = len(src.labels)
-    return [row for row in src.annotators
-            if row["confusion"] and len(row["confusion"]) == k and all(len(r) == k for r in row["confusion"])]
+    return [
+        row
+        for row in src.annotators
+        if row["confusion"] and len(row["confusion"]) == k and all(len(r) == k for r in row["confusion"])
+    ]
 
 
 def table_labels_by_annotator(src: DashboardSource) -> Table:
-    table = Table("labels_by_annotator", "Each annotator's labels (share of their labels on items with consensus)",
-                  ["annotator", *src.labels])
+    table = Table(
+        "labels_by_annotator",
+        "Each annotator's labels (share of their labels on items with consensus)",
+        ["annotator", *src.labels],
+    )
     for row in _usable_confusions(src):
         table.rows.append([row["username"], *figures.shares(figures.column_sums(row["confusion"]))])
     return table
@@ -306,13 +361,18 @@ def confusion_cell_urls(src: DashboardSource, table: Table) -> list[list[str]]:
     """Per cell of ``table_confusion``: the items with that consensus (or final) label on which some annotator's
     live annotation gives the column's label. A cell counts annotations in the latest run, the list items now,
     so an item two annotators labelled alike is one row for two in the cell."""
-    return [[src.items_url(label=consensus, annotator_label=given) for given in src.labels]
-            for consensus in table.column("consensus")]
+    return [
+        [src.items_url(label=consensus, annotator_label=given) for given in src.labels]
+        for consensus in table.column("consensus")
+    ]
 
 
 def table_confusion(src: DashboardSource) -> Table:
-    table = Table("confusion", "Annotators vs consensus (rows: consensus, columns: annotator's label)",
-                  ["consensus", *src.labels, "link"])
+    table = Table(
+        "confusion",
+        "Annotators vs consensus (rows: consensus, columns: annotator's label)",
+        ["consensus", *src.labels, "link"],
+    )
     rows = _usable_confusions(src)
     if rows:
         total = figures.confusion_total((row["confusion"] for row in rows), len(src.labels))
@@ -327,42 +387,110 @@ def table_confusion(src: DashboardSource) -> Table:
 def table_agreement_over_time(src: DashboardSource) -> Table:
     """One row per quality run; ``link``: the items the run scored while its item rows are kept (the latest
     ``KEEP_ITEM_ROWS_FOR_REPORTS`` runs), for older runs the items annotated up to the run's day."""
-    table = Table("agreement_over_time", "Agreement per quality run", [
-        "report", "created_at", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa",
-        "kappa_ci_low", "kappa_ci_high", "mean_pairwise_cohen_kappa", "n_annotations", "link"])
+    table = Table(
+        "agreement_over_time",
+        "Agreement per quality run",
+        [
+            "report",
+            "created_at",
+            "krippendorff_alpha",
+            "alpha_ci_low",
+            "alpha_ci_high",
+            "fleiss_kappa",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "mean_pairwise_cohen_kappa",
+            "n_annotations",
+            "link",
+        ],
+    )
     kept_from = len(src.reports) - KEEP_ITEM_ROWS_FOR_REPORTS
     for i, r in enumerate(src.reports):
         created = timezone.localtime(r["created_at"])
-        link = (src.items_url(quality_run=r["id"]) if i >= kept_from
-                else src.items_url(annotated=str(DaySpan(None, created.date()))))
-        table.rows.append([
-            r["id"], created.strftime("%Y-%m-%d %H:%M"), r["krippendorff_alpha"],
-            r["krippendorff_alpha_ci_low"], r["krippendorff_alpha_ci_high"], r["fleiss_kappa"], r["fleiss_kappa_ci_low"],
-            r["fleiss_kappa_ci_high"], r["mean_pairwise_cohen_kappa"], r["n_annotations"], link,
-        ])
+        link = (
+            src.items_url(quality_run=r["id"])
+            if i >= kept_from
+            else src.items_url(annotated=str(DaySpan(None, created.date())))
+        )
+        table.rows.append(
+            [
+                r["id"],
+                created.strftime("%Y-%m-%d %H:%M"),
+                r["krippendorff_alpha"],
+                r["krippendorff_alpha_ci_low"],
+                r["krippendorff_alpha_ci_high"],
+                r["fleiss_kappa"],
+                r["fleiss_kappa_ci_low"],
+                r["fleiss_kappa_ci_high"],
+                r["mean_pairwise_cohen_kappa"],
+                r["n_annotations"],
+                link,
+            ]
+        )
     return table
 
 
 def table_agreement_by_version(src: DashboardSource) -> Table:
-    table = Table("agreement_by_version", "Agreement per guideline version (latest run)", [
-        "guideline_version", "n_annotations", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa",
-        "kappa_ci_low", "kappa_ci_high", "percent_agreement", "hlp", "hlp_ci_low", "hlp_ci_high", "link"])
+    table = Table(
+        "agreement_by_version",
+        "Agreement per guideline version (latest run)",
+        [
+            "guideline_version",
+            "n_annotations",
+            "krippendorff_alpha",
+            "alpha_ci_low",
+            "alpha_ci_high",
+            "fleiss_kappa",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "percent_agreement",
+            "hlp",
+            "hlp_ci_low",
+            "hlp_ci_high",
+            "link",
+        ],
+    )
     per_version = src.report.per_guideline_version if src.report else {}
     for version, row in sorted(per_version.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
         low, high = figures.interval(row, "hlp")
         alpha_low, alpha_high = figures.interval(row, "krippendorff_alpha")
         kappa_low, kappa_high = figures.interval(row, "fleiss_kappa")
         link = src.items_url(guideline_version=version) if str(version).isdigit() else ""
-        table.rows.append([version, row.get("n_annotations"), row.get("krippendorff_alpha"), alpha_low, alpha_high,
-                           row.get("fleiss_kappa"), kappa_low, kappa_high, row.get("percent_agreement"),
-                           row.get("hlp"), low, high, link])
+        table.rows.append(
+            [
+                version,
+                row.get("n_annotations"),
+                row.get("krippendorff_alpha"),
+                alpha_low,
+                alpha_high,
+                row.get("fleiss_kappa"),
+                kappa_low,
+                kappa_high,
+                row.get("percent_agreement"),
+                row.get("hlp"),
+                low,
+                high,
+                link,
+            ]
+        )
     return table
 
 
 def table_agreement_by_label(src: DashboardSource) -> Table:
-    table = Table("agreement_by_label", "Agreement per label (latest run)", [
-        "label", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high",
-        "link"])
+    table = Table(
+        "agreement_by_label",
+        "Agreement per label (latest run)",
+        [
+            "label",
+            "krippendorff_alpha",
+            "alpha_ci_low",
+            "alpha_ci_high",
+            "fleiss_kappa",
+            "kappa_ci_low",
+            "kappa_ci_high",
+            "link",
+        ],
+    )
     per_label = src.report.per_label if src.report else {}
     for label in src.labels:
         row = per_label.get(label)
@@ -370,8 +498,18 @@ def table_agreement_by_label(src: DashboardSource) -> Table:
             continue
         a_low, a_high = figures.interval(row, "krippendorff_alpha")
         k_low, k_high = figures.interval(row, "fleiss_kappa")
-        table.rows.append([label, row.get("krippendorff_alpha"), a_low, a_high, row.get("fleiss_kappa"), k_low, k_high,
-                           src.items_url(label=label)])
+        table.rows.append(
+            [
+                label,
+                row.get("krippendorff_alpha"),
+                a_low,
+                a_high,
+                row.get("fleiss_kappa"),
+                k_low,
+                k_high,
+                src.items_url(label=label),
+            ]
+        )
     return table
 
 
@@ -386,7 +524,11 @@ HLP_COLUMNS = ["hlp", "hlp_ci_low", "hlp_ci_high", "model_accuracy", "model_ci_l
 
 
 def table_hlp_by_label(src: DashboardSource) -> Table:
-    table = Table("hlp_by_label", "HLP vs model per label, both against the consensus (latest run)", ["label", *HLP_COLUMNS, "link"])
+    table = Table(
+        "hlp_by_label",
+        "HLP vs model per label, both against the consensus (latest run)",
+        ["label", *HLP_COLUMNS, "link"],
+    )
     per_label = src.report.per_label if src.report else {}
     for label in src.labels:
         if label in per_label:
@@ -395,7 +537,11 @@ def table_hlp_by_label(src: DashboardSource) -> Table:
 
 
 def table_hlp_by_tag(src: DashboardSource) -> Table:
-    table = Table("hlp_by_tag", "HLP vs model per tag, both against the consensus (latest run)", ["tag", *HLP_COLUMNS, "link"])
+    table = Table(
+        "hlp_by_tag",
+        "HLP vs model per tag, both against the consensus (latest run)",
+        ["tag", *HLP_COLUMNS, "link"],
+    )
     per_tag = src.report.per_tag if src.report else {}
     for tag in sorted(per_tag):
         table.rows.append([*_hlp_vs_model_row(tag, per_tag[tag]), src.items_url(tag=tag)])
@@ -403,15 +549,41 @@ def table_hlp_by_tag(src: DashboardSource) -> Table:
 
 
 def table_error_analysis(src: DashboardSource) -> Table:
-    table = Table("error_analysis", "Error analysis by tag, by potential gain", [
-        "tag", "n_items", "share_of_data", "share_of_errors", "model_accuracy", "hlp", "gap_points",
-        "potential_gain_points", "reading", "link"])
+    table = Table(
+        "error_analysis",
+        "Error analysis by tag, by potential gain",
+        [
+            "tag",
+            "n_items",
+            "share_of_data",
+            "share_of_errors",
+            "model_accuracy",
+            "hlp",
+            "gap_points",
+            "potential_gain_points",
+            "reading",
+            "link",
+        ],
+    )
     rows = list(src.report.error_analysis) if src.report else []
-    rows.sort(key=lambda r: (r.get("potential_gain") is None, -(r.get("potential_gain") or 0.0), str(r.get("tag"))))
+    rows.sort(
+        key=lambda r: (r.get("potential_gain") is None, -(r.get("potential_gain") or 0.0), str(r.get("tag")))
+    )
     for r in rows:
-        table.rows.append([r.get("tag"), r.get("n_items"), r.get("share_of_data"), r.get("share_of_errors"),
-                           r.get("model_accuracy"), r.get("hlp"), r.get("gap"), r.get("potential_gain"),
-                           figures.error_reading(r), src.items_url(tag=r.get("tag"))])
+        table.rows.append(
+            [
+                r.get("tag"),
+                r.get("n_items"),
+                r.get("share_of_data"),
+                r.get("share_of_errors"),
+                r.get("model_accuracy"),
+                r.get("hlp"),
+                r.get("gap"),
+                r.get("potential_gain"),
+                figures.error_reading(r),
+                src.items_url(tag=r.get("tag")),
+            ]
+        )
     return table
 
 
@@ -430,13 +602,24 @@ def table_learning_curve(src: DashboardSource) -> Table:
 
 
 def table_stability(src: DashboardSource) -> Table:
-    table = Table("stability", "Model versions and prediction stability", [
-        "version", "created_at", "strategy", "n_train", "cv_accuracy", "changed_share", "kappa_vs_previous"])
+    table = Table(
+        "stability",
+        "Model versions and prediction stability",
+        ["version", "created_at", "strategy", "n_train", "cv_accuracy", "changed_share", "kappa_vs_previous"],
+    )
     for m in src.models:
         stability = m["stability"] or {}
-        table.rows.append([m["version"], timezone.localtime(m["created_at"]).strftime("%Y-%m-%d %H:%M"), m["strategy"],
-                           m["n_train"], m["cv_accuracy"], stability.get("changed_share"),
-                           stability.get("kappa_vs_previous")])
+        table.rows.append(
+            [
+                m["version"],
+                timezone.localtime(m["created_at"]).strftime("%Y-%m-%d %H:%M"),
+                m["strategy"],
+                m["n_train"],
+                m["cv_accuracy"],
+                stability.get("changed_share"),
+                stability.get("kappa_vs_previous"),
+            ]
+        )
     return table
 
 
@@ -444,19 +627,42 @@ def table_stability(src: DashboardSource) -> Table:
 
 
 def table_batches(src: DashboardSource) -> Table:
-    table = Table("batches", "Import batches (newest first)", [
-        "batch", "created_at", "source", "items", "duplicates", "errors", "flagged", "drift_alerts", "profile", "drift",
-        "link"])
+    table = Table(
+        "batches",
+        "Import batches (newest first)",
+        [
+            "batch",
+            "created_at",
+            "source",
+            "items",
+            "duplicates",
+            "errors",
+            "flagged",
+            "drift_alerts",
+            "profile",
+            "drift",
+            "link",
+        ],
+    )
     for b in src.batches:
         summary = b["profile_summary"] or {}
         flagged = sum((summary.get("flags") or {}).values()) if summary else None
         drift = b["drift"] or []
-        table.rows.append([
-            b["number"], timezone.localtime(b["created_at"]).strftime("%Y-%m-%d %H:%M"), b["source"], b["n_created"],
-            b["n_duplicates"], b["n_errors"], flagged, len(drift), figures.profile_line(summary),
-            " | ".join(str(f.get("sentence", "")) for f in drift if isinstance(f, dict)),
-            src.items_url(batch=b["number"]),
-        ])
+        table.rows.append(
+            [
+                b["number"],
+                timezone.localtime(b["created_at"]).strftime("%Y-%m-%d %H:%M"),
+                b["source"],
+                b["n_created"],
+                b["n_duplicates"],
+                b["n_errors"],
+                flagged,
+                len(drift),
+                figures.profile_line(summary),
+                " | ".join(str(f.get("sentence", "")) for f in drift if isinstance(f, dict)),
+                src.items_url(batch=b["number"]),
+            ]
+        )
     return table
 
 
@@ -482,8 +688,11 @@ def table_problems(src: DashboardSource) -> Table:
     table.rows += [
         ["exact duplicates", near.get("exact_duplicates"), src.items_url(flag="duplicate")],
         ["items in near-duplicate groups", near.get("items_in_groups"), src.items_url(flag="near_duplicate")],
-        ["near duplicates with conflicting labels", issues.get("kind_near_duplicate_conflict"),
-         src.items_url(issue_kind="near_duplicate_conflict")],
+        [
+            "near duplicates with conflicting labels",
+            issues.get("kind_near_duplicate_conflict"),
+            src.items_url(issue_kind="near_duplicate_conflict"),
+        ],
         [OPEN_ISSUES_NOW, issues.get("open"), src.items_url(has_issue="true", status=OPEN_ISSUE_STATUSES)],
         [REVIEW_QUEUE_NOW, src.review_queue, reverse("review-queue", kwargs={"pid": src.project.pk})],
         ["discarded", src.counts.get(ItemStatus.DISCARDED, 0), src.items_url(status=ItemStatus.DISCARDED)],
@@ -496,8 +705,9 @@ def table_issue_kinds(src: DashboardSource) -> Table:
     if not src.has_quality_run:
         return table
     for kind in REASON_CODES:
-        table.rows.append([REASON_TEXT.get(kind, kind), src.issues.get(f"kind_{kind}") or 0,
-                           src.items_url(issue_kind=kind)])
+        table.rows.append(
+            [REASON_TEXT.get(kind, kind), src.issues.get(f"kind_{kind}") or 0, src.items_url(issue_kind=kind)]
+        )
     return table
 
 
@@ -506,8 +716,11 @@ def table_discard_reasons(src: DashboardSource) -> Table:
     for row in src.discards:
         # Every discard made through review has a reason; a blank one (imported history) can only link to all
         # discarded items.
-        link = (src.items_url(discard_reason=row["reason"]) if row["reason"]
-                else src.items_url(status=ItemStatus.DISCARDED))
+        link = (
+            src.items_url(discard_reason=row["reason"])
+            if row["reason"]
+            else src.items_url(status=ItemStatus.DISCARDED)
+        )
         table.rows.append([row["reason"] or "(no reason)", row["n"], link])
     return table
 

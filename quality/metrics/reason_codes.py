@@ -15,3 +15,15 @@ REASON_CODES = (
     # Appended, never inserted: stored bitmasks keep their meaning.
     "model_overrides_annotators",
 )
+
+# How pages name each code (chips, filters, dashboard tables); the codes stay in URLs and data-* attributes.
+REASON_WORDS = {
+    "model_disagrees": "model disagrees",
+    "low_consensus_confidence": "low consensus confidence",
+    "annotators_split": "annotators split",
+    "gold_mismatch": "differs from gold",
+    "near_duplicate_conflict": "near-duplicate conflict",
+    "profile_flag": "profiling flag",
+    "unsure_or_unusable": "unsure or unusable",
+    "model_overrides_annotators": "consensus method overrides the annotators",
+}

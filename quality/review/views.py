@@ -143,7 +143,9 @@ def review_item_page(request, pid: int, item_id: int):
     consensus = selectors.map_label(item.consensus_label, review.mapping)
     suggestion = selectors.map_label(item.consensus_suggestion, review.mapping)
     votes = selectors.vote_summary([a.labels for a in review.annotations if a.is_live], mapping=review.mapping)
-    must_choose = item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
+    # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
+    no_consensus = consensus in (None, [])
+    must_choose = no_consensus or item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
     # The same count the relabel service refuses on, so the button and the server never disagree.
     relabel_takers = annotators_left_for_items(project=project, item_ids=[item.pk])[item.pk]
     config = {
@@ -171,6 +173,7 @@ def review_item_page(request, pid: int, item_id: int):
             "votes": votes,
             "suggestion": suggestion,
             "must_choose": must_choose,
+            "no_consensus": no_consensus,
             "relabel_takers": relabel_takers,
             "nobody_left": selectors.NOBODY_LEFT,
             "confidence_meaning": selectors.consensus_confidence_meaning(project=project),

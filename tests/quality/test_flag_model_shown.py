@@ -141,7 +141,7 @@ def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_ever
     log_in(page, manager.username)
     page.goto(f"/projects/{project.pk}/review/")
     row_el = page.locator(f'tr[data-item="{row["id"]}"]')
-    expect(row_el.locator(".reason-chip", has_text="model_disagrees")).to_be_visible()
+    expect(row_el.locator(".reason-chip[data-reason='model_disagrees']", has_text="model disagrees")).to_be_visible()
     expect(row_el.locator(".model-cell .model-label")).to_have_text(row["flag_model_label"])
     expect(row_el.locator(".model-cell .model-name")).to_have_text("quality model · run #1")
     expect(page.locator("#queue-table thead")).to_contain_text("Base model v1")

@@ -260,3 +260,21 @@ def test_feedback_page_shows_own_numbers(client, setup):
         response.context["feedback"].n_disagreed == 1
         and f'data-item="{items[0].pk}"' in response.content.decode()
     )
+
+
+def test_reason_chips_and_status_counts_show_words_and_keep_codes_in_data_attributes(client, setup):
+    # Given an item flagged by the model and by low confidence, in a project whose items need review
+    project, items, _, reviewer = setup
+    Item.objects.filter(pk=items[1].pk).update(issue_kinds=["model_disagrees", "low_consensus_confidence"])
+    client.force_login(reviewer)
+    # When the reviewer opens the queue, the item page and the project page
+    queue = client.get(f"/projects/{project.pk}/review/").content.decode()
+    item = client.get(f"/projects/{project.pk}/review/items/{items[1].pk}/").content.decode()
+    project_page = client.get(f"/projects/{project.pk}/").content.decode()
+    # Then chips say words and carry the code for scripts; no raw code is shown as text
+    for html in (queue, item):
+        assert 'data-reason="model_disagrees">model disagrees</span>' in html
+        assert 'data-reason="low_consensus_confidence">low consensus confidence</span>' in html
+        assert ">model_disagrees<" not in html and ">low_consensus_confidence<" not in html
+    assert '<tr data-status="needs_review"><th>needs review</th>' in project_page
+    assert "<th>needs_review</th>" not in project_page
