@@ -6,7 +6,8 @@ Profiles are JSON-ready dicts (plain int/float/str/bool, None for "not measurabl
 Audio conventions: loudness is the RMS level in dBFS (a full-scale sine reads -3 dBFS); a 20 ms frame is
 silent when its RMS is below ``SILENCE_DBFS`` (-50 dBFS, absolute, so a quiet but clean recording is not
 called silent); clipping counts samples with |x| >= 0.999; SNR is a minimum-statistics estimate (see
-``_snr_db``), rough by design (+-3 dB on stationary noise).
+``snr_db``), rough by design (+-3 dB on stationary noise), bounded to [-20, 100] dB, and None for a clip whose
+RMS is under ``SILENCE_DBFS`` (silence has no signal to compare with its noise).
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ _FRAME_SECONDS = 0.02
 _SNR_FFT = 512
 _SNR_BLOCK = 4
 _SNR_QUANTILE = 0.1
+# About 1 kHz at 16 kHz: wide enough that a low tone's harmonics and their window leakage stay a minority.
+_SNR_MEDIAN_BINS = 31
 _SNR_CAP_DB = 100.0
+# Below this the estimate is noise measuring noise: "no signal above the noise floor", not a figure to rank by.
+_SNR_FLOOR_DB = -20.0
+# The noise floor is never taken below 16-bit quantisation noise (LSB² / 12 per sample), expressed in the units
+# of the summed Hann-windowed power spectrum: each of the n_fft/2 + 1 bins of white noise of variance σ² has
+# expected power σ² Σw², and Σw² = 3/8 n_fft for a periodic Hann window.
+_QUANT_NOISE = (_SNR_FFT // 2 + 1) * (3 * _SNR_FFT / 8) * (2.0**-15) ** 2 / 12
 # Dark-blue → teal → yellow anchors, interpolated to a 256-entry colour map for the spectrogram.
 _ANCHORS = np.array([[12, 7, 40], [59, 40, 120], [33, 120, 140], [60, 185, 110], [250, 230, 35]], dtype=float)
 _COLOURMAP = np.stack(
@@ -176,7 +185,7 @@ def profile_audio(data: bytes, *, max_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
     frame_rms = np.sqrt(np.mean(framed**2, axis=1))
     silent = frame_rms < 10 ** (SILENCE_DBFS / 20)
     out["silence_ratio"] = _num(silent.mean())
-    out["snr_db"] = _num(snr_db(mono), 3)
+    out["snr_db"] = _num(snr_db(mono), 3) if rms >= 10 ** (SILENCE_DBFS / 20) else None
     return out
 
 
@@ -185,9 +194,11 @@ def snr_db(signal: np.ndarray) -> float | None:
 
     Noise power per frequency bin is the 10th percentile over time of the power averaged over blocks of
     ``_SNR_BLOCK`` non-overlapping Hann frames, divided by that percentile's expected value for pure noise
-    (a Gamma(block) quantile), so stationary noise is not under-estimated. A median across neighbouring
-    bins then removes steady tones, which a time percentile alone would count as noise. Signal power is
-    the total minus the noise; the result is capped at 100 dB.
+    (a Gamma(block) quantile), so stationary noise is not under-estimated. A median across
+    ``_SNR_MEDIAN_BINS`` neighbouring bins then removes steady tones, which a time percentile alone would count as noise. Signal power is
+    the total minus the noise. The noise is never taken below 16-bit quantisation noise, and the result is
+    clamped to [-20, 100] dB: -20 dB means no signal was found above the noise floor (noise alone, where the
+    noise estimate can exceed the total by chance), 100 dB a clean digital signal.
     """
     frames = len(signal) // _SNR_FFT
     if frames < 2:
@@ -205,14 +216,13 @@ def snr_db(signal: np.ndarray) -> float | None:
     blocks = power[:, :usable].reshape(power.shape[0], -1, block).mean(axis=2)
     bias = gamma.ppf(_SNR_QUANTILE, a=block, scale=1.0 / block)
     noise_bins = np.quantile(blocks, _SNR_QUANTILE, axis=1) / bias
-    noise_bins = np.minimum(noise_bins, median_filter(noise_bins, size=15, mode="nearest"))
+    noise_bins = np.minimum(noise_bins, median_filter(noise_bins, size=_SNR_MEDIAN_BINS, mode="nearest"))
     total = float(power.mean(axis=1).sum())
-    noise = float(noise_bins.sum())
     if total <= 0:
         return None
-    if noise <= total * 10 ** (-_SNR_CAP_DB / 10):
-        return _SNR_CAP_DB
-    return min(_SNR_CAP_DB, 10 * math.log10(max(total - noise, 1e-30) / noise))
+    noise = max(float(noise_bins.sum()), _QUANT_NOISE)
+    signal_power = max(total - noise, noise * 10 ** (_SNR_FLOOR_DB / 10))
+    return min(_SNR_CAP_DB, max(_SNR_FLOOR_DB, 10 * math.log10(signal_power / noise)))
 
 
 def render_audio_png(data: bytes, *, width: int = 800, height: int = 240, max_seconds: float = 60.0) -> bytes:
@@ -335,7 +345,8 @@ def flags_for(profile: dict[str, Any], thresholds: ProfileThresholds = DEFAULT_T
             flags.append("mostly_silent")
         if above("clipping_ratio", t.clipped):
             flags.append("clipped")
-        if below("snr_db", t.low_snr_db):
+        # A silent clip has no signal, so no signal-to-noise ratio: it is "silent", not also "low SNR".
+        if "silent" not in flags and below("snr_db", t.low_snr_db):
             flags.append("low_snr")
     elif kind == "text":
         if p.get("empty") or p.get("whitespace_only"):
