@@ -11,34 +11,53 @@ from datasets.policy import FreezePolicy
 from quality.review.selectors import review_queue_items
 
 INCLUDED = "included"
-# Why an item is left out, in the order the rules are checked (the first that applies is reported).
+# Why an item is left out, in the order the rules are checked (the first that applies is reported). Items are
+# partitioned by status first, so each status row is exactly that status's count on the review page and the
+# dashboard; the rules after them count only the remaining (labelled, accepted and, if included, needs-review)
+# items.
+STATUS_REASONS = {
+    "discarded": "status discarded",
+    "new": "status new, not yet labelled",
+    "in_progress": "status in progress, still being annotated",
+    "needs_review": "status needs review, waiting for a review decision",
+}
 EXCLUSION_REASONS = {
-    "discarded": "discarded",
-    "no_label": "no label yet",
+    **STATUS_REASONS,
+    "no_consensus": "no consensus or reviewed label",
     "gold": "gold items excluded",
     "not_accepted": "not accepted by a reviewer",
-    "unfinished": "still being annotated",
-    "awaiting_review": "status needs review, no reviewer decision yet",
     "open_issue": "open label issues",
     "low_confidence": "consensus confidence below the threshold",
+}
+# Keys of versions frozen before the partition by status, whose rows were counted under the first rule of the
+# old order whatever the status; their own words keep them readable on the version page.
+LEGACY_EXCLUSION_REASONS = {
+    "no_label": "no label yet",
+    "unfinished": "still being annotated",
+    "awaiting_review": "status needs review, no reviewer decision yet",
 }
 
 
 def selection_reason(policy: FreezePolicy) -> Case:
-    """A SQL CASE giving each item ``"included"`` or the first exclusion reason that applies."""
+    """A SQL CASE giving each item ``"included"`` or the first exclusion reason that applies.
+
+    Which items are included does not depend on the order: an item with status new, in progress or discarded
+    (or needs review, unless included) never enters, and an accepted one always enters unless it has no label or
+    is gold left out; the order only decides which row an excluded item is counted under."""
     no_label = Q(final_label__isnull=True) & Q(consensus_label__isnull=True)
     rules: list[When] = [
         When(status=ItemStatus.DISCARDED, then=Value("discarded")),
-        When(no_label, then=Value("no_label")),
+        When(status=ItemStatus.NEW, then=Value("new")),
+        When(status=ItemStatus.IN_PROGRESS, then=Value("in_progress")),
     ]
+    if not policy.include_needs_review:
+        rules.append(When(status=ItemStatus.NEEDS_REVIEW, then=Value("needs_review")))
+    rules.append(When(no_label, then=Value("no_consensus")))
     if policy.exclude_gold:
         rules.append(When(is_gold=True, then=Value("gold")))
     rules.append(When(status=ItemStatus.ACCEPTED, then=Value(INCLUDED)))
     if policy.accepted_only:
         rules.append(When(~Q(status=ItemStatus.ACCEPTED), then=Value("not_accepted")))
-    rules.append(When(status__in=[ItemStatus.NEW, ItemStatus.IN_PROGRESS], then=Value("unfinished")))
-    if not policy.include_needs_review:
-        rules.append(When(status=ItemStatus.NEEDS_REVIEW, then=Value("awaiting_review")))
     if policy.exclude_label_issues:
         rules.append(When(is_label_issue=True, then=Value("open_issue")))
     # A decided label (review) does not depend on the consensus confidence.
@@ -78,7 +97,7 @@ def queue_selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
     """What the policy does with the items in the review queue now, in one grouped query:
     ``{"total": n, "included": n, "excluded": {reason: n}}``. The queue is not the "awaiting review" exclusion:
     it also holds labelled items queued for a look (a comment, a flag, a possible label error), which other
-    rules exclude or let in, and open gold items, which count as still being annotated."""
+    rules exclude or let in, and open gold items, which count under their status (new or in progress)."""
     rows = (
         review_queue_items(project=project)
         .annotate(selection=selection_reason(policy))

@@ -25,21 +25,30 @@ def _project(request, pid: int):
     return project
 
 
+def _reason_words(key: str) -> str:
+    return selectors.EXCLUSION_REASONS.get(key) or selectors.LEGACY_EXCLUSION_REASONS.get(key, key)
+
+
 def _reason_rows(excluded: dict) -> list[dict]:
-    """Exclusion counts with labels that say what they count. Each item is counted once, under the first reason
-    that applies, so a later row is not the whole of its kind: "open label issues" below "still being annotated"
-    leaves out the open issues among unfinished items, and would otherwise read like the dashboard's
-    "open label issues now", which counts them all."""
+    """Exclusion counts with labels that say what they count. A row named by a status counts every item with
+    that status, so it reads against the status counts of the review page and the dashboard. Any other row counts
+    an item only if no row above took it: "open label issues" leaves out the open issues among new or in-progress
+    items, and would otherwise read like the dashboard's "open label issues now", which counts them all."""
     rows = []
     for key, n in excluded.items():
-        reason = selectors.EXCLUSION_REASONS.get(key, key)
-        rows.append({"key": key, "reason": f"{reason}, not already excluded above" if rows else reason, "n": n})
+        reason = _reason_words(key)
+        if rows and key not in selectors.STATUS_REASONS:
+            reason = f"{reason}, not already excluded above"
+        rows.append({"key": key, "reason": reason, "n": n, "by_status": key in selectors.STATUS_REASONS})
     return rows
 
 
 def _queue_rows(queue: dict) -> dict:
-    """The review queue's items under the policy, in words: the "needs review" exclusion is not the queue."""
-    rows = [{"key": key, "reason": selectors.EXCLUSION_REASONS.get(key, key), "n": n} for key, n in queue["excluded"].items()]
+    """The review queue's items under the policy, in words; the status rows are the queue's own status counts."""
+    rows = [
+        {"key": key, "reason": _reason_words(key), "n": n, "by_status": key in selectors.STATUS_REASONS}
+        for key, n in queue["excluded"].items()
+    ]
     return {"total": queue["total"], "included": queue["included"], "rows": rows}
 
 

@@ -61,10 +61,11 @@ def test_selection_policy_excludes_discarded_open_issues_unfinished_and_low_conf
     Item.objects.filter(pk=ids[9]).update(status=ItemStatus.IN_PROGRESS, consensus_label=None, consensus_confidence=None)
     # When frozen with min_confidence 0.8
     version = freeze(project, min_confidence=0.8)
-    # Then 20 - 2 discarded - 2 issues - 3 low - 1 awaiting review - 1 unlabelled = 11 entries
+    # Then 20 - 2 discarded - 2 issues - 3 low - 1 needs review - 1 in progress = 11 entries, each status row
+    # counting every item of that status
     assert version.n_entries == 11
     assert version.counts["excluded"] == {
-        "discarded": 2, "no_label": 1, "awaiting_review": 1, "open_issue": 2, "low_confidence": 3,
+        "discarded": 2, "in_progress": 1, "needs_review": 1, "open_issue": 2, "low_confidence": 3,
     }
     accepted = DatasetEntry.objects.get(version=version, item_id=ids[8])
     assert (accepted.label, accepted.label_source, accepted.confidence) == ("neg", "review", 1.0)

@@ -36,8 +36,9 @@ def _preview_text(html: str) -> str:
 def test_versions_page_previews_the_default_policy(project):
     html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
     assert _preview_text(html) == (
-        "1,496 items would be included; 3 excluded (discarded); 41 excluded (open label issues, not already "
-        "excluded above). Each item is counted once, under the first reason that applies."
+        "1,496 items would be included; 3 excluded (status discarded); 41 excluded (open label issues, not "
+        "already excluded above). A row named by a status counts every item with that status, as the review page "
+        "and the dashboard count them; each other row counts the items no row before it took."
     )
     assert "No versions yet." in html
 
@@ -52,12 +53,13 @@ def test_the_preview_counts_open_label_issues_not_already_excluded_and_says_so()
     Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEW, consensus_label=None, consensus_confidence=None)
     # When the versions page previews the default policy
     html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
-    # Then by hand: 6 included; the unlabelled issue counts as "no label yet", the unfinished one as "still being
-    # annotated", and the open-issue row holds the other 2, labelled as not already excluded above
+    # Then by hand: 6 included; the new issue counts under its status, the in-progress one under its status, and
+    # the open-issue row holds the other 2, labelled as not already excluded above
     assert _preview_text(html) == (
-        "6 items would be included; 1 excluded (no label yet); 1 excluded (still being annotated, not already "
-        "excluded above); 2 excluded (open label issues, not already excluded above). Each item is counted once, "
-        "under the first reason that applies."
+        "6 items would be included; 1 excluded (status new, not yet labelled); 1 excluded (status in progress, "
+        "still being annotated); 2 excluded (open label issues, not already excluded above). A row named by a "
+        "status counts every item with that status, as the review page and the dashboard count them; each other "
+        "row counts the items no row before it took."
     )
     # And the figure is not the dashboard's "open label issues now" (all 4 open issues), which its label tells
     from quality.dashboard.selectors import issue_counts_live
@@ -82,14 +84,14 @@ def test_the_freeze_form_says_which_review_queue_items_the_needs_review_exclusio
     assert review_queue_total(project=project) == 7
     # When the versions page previews the default policy
     html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
-    # Then the exclusion names the status it counts (3, not the queue's 7)
-    assert "3 excluded (status needs review, no reviewer decision yet" in _preview_text(html)
-    # And a line accounts for every item of the queue under the same rules: 1 + 1 + 3 + 1 + 1 = 7
+    # Then the exclusion names the status it counts: all 4 needs-review items, labelled or not (not the queue's 7)
+    assert "4 excluded (status needs review, waiting for a review decision);" in _preview_text(html)
+    # And a line accounts for every item of the queue under the same rules: 1 + 4 + 1 + 1 = 7
     line = html.split('id="policy-queue"', 1)[1].split("</p>", 1)[0]
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line.split(">", 1)[1])).strip()
     assert text.startswith(
-        "Of the 7 items in the review queue now, 1 excluded (no label yet); 1 excluded (still being annotated); "
-        "3 excluded (status needs review, no reviewer decision yet); 1 excluded (open label issues); "
+        "Of the 7 items in the review queue now, 1 excluded (status in progress, still being annotated); "
+        "4 excluded (status needs review, waiting for a review decision); 1 excluded (open label issues); "
         "1 would be included."
     )
 
@@ -98,7 +100,7 @@ def test_preview_follows_the_form(project):
     client = login(project.created_by)
     url = f"/projects/{project.pk}/datasets/?preview=1&min_confidence=0&train=0.8&dev=0.1&test=0.1&seed=0"
     html = client.get(url).content.decode()  # the open-issue box is unticked in this submission
-    assert _preview_text(html) == "1,537 items would be included; 3 excluded (discarded)."
+    assert _preview_text(html) == "1,537 items would be included; 3 excluded (status discarded)."
     bad = client.get(url.replace("train=0.8", "train=0.5")).content.decode()
     assert "Split ratios must sum to 1 (they sum to 0.7)." in bad
 
