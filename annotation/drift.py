@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import chi2_contingency, ks_2samp
 
+from annotation.flag_text import DRIFT_MIN_N
+
 RESERVOIR = 2000
 NUMERIC_FIELDS: tuple[str, ...] = (
     "width", "height", "brightness", "contrast", "blur", "duration", "loudness_dbfs", "silence_ratio",
@@ -272,7 +274,7 @@ def compare(
     alpha: float = 0.01,
     min_ks_effect: float = 0.2,
     min_cramers_v: float = 0.2,
-    min_n: int = 20,
+    min_n: int = DRIFT_MIN_N,
 ) -> list[DriftFinding]:
     """Fields where ``new`` differs from ``baseline`` both significantly (p < ``alpha``) and materially.
 

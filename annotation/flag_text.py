@@ -11,6 +11,10 @@ from typing import Any
 
 from annotation.profile_thresholds import ProfileThresholds
 
+# Fewer values than this on either side and ``drift.compare`` does not test a field: KS and chi-square have next
+# to no power there, so "no drift" would only mean "could not tell".
+DRIFT_MIN_N = 20
+
 FLAG_WORDS = {
     "corrupt": "corrupt",
     "decompression_bomb": "decompression bomb",
@@ -138,3 +142,13 @@ def explain_profile_flag(flag: str, profile: dict[str, Any], thresholds: Profile
     elif flag == "decompression_bomb" and has("width", "height"):
         detail = f"{p['width']} × {p['height']} px, too many pixels to decode safely"
     return FlagExplanation(flag=flag, words=flag_words(flag), detail=detail)
+
+
+def no_drift_sentence(*, new_rows: int, earlier_rows: int, min_n: int = DRIFT_MIN_N) -> str:
+    """What a batch with no drift findings may truthfully say: that nothing moved only when both sides had at
+    least ``min_n`` rows to test, otherwise that there were too few to judge."""
+    if new_rows < min_n:
+        return f"Too few rows in this batch to judge drift ({new_rows}; at least {min_n} needed)."
+    if earlier_rows < min_n:
+        return f"Too few rows in the earlier batches to judge drift ({earlier_rows}; at least {min_n} needed)."
+    return "No material drift from the earlier batches."

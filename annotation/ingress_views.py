@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from annotation import ingress_selectors
 from annotation.errors import ApplicationError, Forbidden, NotFound
+from annotation.flag_text import no_drift_sentence
 from annotation.forms import ImportUploadForm
 from annotation.models import Role
 from annotation.permissions import project_for_role
@@ -38,7 +39,14 @@ def batches_page(request, pid: int):
     role = membership.role if membership else Role.MANAGER
     batches = Paginator(ingress_selectors.batch_list(project=project), 20).get_page(request.GET.get("page"))
     batches.object_list = list(batches.object_list)
+    rows_by_number = dict(
+        ingress_selectors.batch_list(project=project).values_list("number", "profile_summary__n_items")
+    )
     for batch in batches.object_list:
+        earlier = sum(n or 0 for number, n in rows_by_number.items() if number < batch.number)
+        batch.drift_note = no_drift_sentence(
+            new_rows=(batch.profile_summary or {}).get("n_items") or 0, earlier_rows=earlier
+        )
         batch.flag_rows = ingress_selectors.flag_count_rows(
             project=project, counts=(batch.profile_summary or {}).get("flags") or {}
         )
@@ -104,5 +112,10 @@ def import_upload(request, pid: int):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Import of “{job.params['file_name']}” started; this page updates while it runs.")
+        # The class lets the job-progress component settle this flash once the job has ended.
+        messages.success(
+            request,
+            f"Import of “{job.params['file_name']}” started; this page updates while it runs.",
+            extra_tags=f"job-flash-{job.pk}",
+        )
     return redirect("batches", pid=pid)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from annotation.drift import RESERVOIR, BatchSummary, SummaryBuilder, compare, merge_summaries
+from annotation.flag_text import no_drift_sentence
 
 
 def _image_batch(rng, n, *, brightness=0.5, rate=None, fmt="PNG"):
@@ -104,3 +105,36 @@ def test_small_batches_are_not_compared():
     assert (
         compare(new=_image_batch(rng, 10, brightness=0.1), baseline=_image_batch(rng, 500), label="b") == []
     )
+
+
+def _text_batch(lengths: list[int]):
+    builder = SummaryBuilder()
+    for length in lengths:
+        builder.add({"kind": "text", "length": length})
+    return builder.build()
+
+
+def test_three_row_batch_is_too_few_to_judge_not_no_drift():
+    # Given 60 earlier rows about 61 characters long and a new batch of 3 rows of 9 characters (an 85 % drop)
+    baseline = _text_batch([55 + i % 13 for i in range(60)])
+    new = _text_batch([9, 9, 9])
+    # Then no test is run on 3 values, and the page must say so rather than "no material drift"
+    assert compare(new=new, baseline=baseline, label="Batch 2") == []
+    assert no_drift_sentence(new_rows=new.n_items, earlier_rows=baseline.n_items) == (
+        "Too few rows in this batch to judge drift (3; at least 20 needed)."
+    )
+
+
+def test_the_same_drop_over_enough_rows_is_reported():
+    baseline = _text_batch([55 + i % 13 for i in range(60)])
+    new = _text_batch([8 + i % 3 for i in range(25)])  # mean 8.96
+    sentences = [f.sentence for f in compare(new=new, baseline=baseline, label="Batch 2")]
+    # baseline mean: 55 + mean(i % 13 for i < 60) = 55 + (4 * 78 + 28) / 60 = 60.67; (8.96 - 60.67) / 60.67 = -85 %
+    assert sentences == ["Batch 2: mean text length dropped 85 % (60.7 → 8.96)"]
+
+
+def test_no_drift_sentence_needs_enough_rows_on_both_sides():
+    assert no_drift_sentence(new_rows=20, earlier_rows=19) == (
+        "Too few rows in the earlier batches to judge drift (19; at least 20 needed)."
+    )
+    assert no_drift_sentence(new_rows=20, earlier_rows=20) == "No material drift from the earlier batches."

@@ -118,3 +118,31 @@ def test_batches_page_explains_flagged_items_and_batch_flag_counts(client):
     assert "silent × 1 (RMS under \u221250 dBFS)" in page
     assert "low SNR: 3.1 dB (threshold 10 dB)" in page
     assert "RMS \u221262.2 dBFS (threshold \u221250 dBFS)" in page
+
+
+@pytest.mark.django_db
+def test_batches_page_says_a_three_row_batch_is_too_few_to_judge_drift(client):
+    project = make_project(task_type="text_classification")
+    summary = {"numeric": {}, "categorical": {}, "flags": {}}
+    ImportBatch.objects.create(project=project, number=1, source="upload", profile_summary={"n_items": 60, **summary})
+    ImportBatch.objects.create(project=project, number=2, source="upload", profile_summary={"n_items": 3, **summary})
+    ImportBatch.objects.create(project=project, number=3, source="upload", profile_summary={"n_items": 25, **summary})
+    client.force_login(project.created_by)
+    page = _text(client.get(f"/projects/{project.pk}/batches/").content)
+    assert "Too few rows in this batch to judge drift (3; at least 20 needed)." in page
+    # batch 3 has 25 rows against 63 earlier ones: only there may the page say nothing moved
+    assert page.count("No material drift from the earlier batches.") == 1
+
+
+@pytest.mark.django_db
+def test_batches_page_pluralises_the_batch_counts(client):
+    # Given one batch with one duplicate and one error, and one with two of each
+    project = make_project(task_type="text_classification")
+    ImportBatch.objects.create(project=project, number=1, source="upload", n_created=3, n_duplicates=1, n_errors=1)
+    ImportBatch.objects.create(project=project, number=2, source="upload", n_created=1, n_duplicates=2, n_errors=2)
+    client.force_login(project.created_by)
+    # When the manager opens the batches page
+    page = _text(client.get(f"/projects/{project.pk}/batches/").content)
+    # Then each count agrees with its noun
+    assert "3 created, 1 duplicate, 1 error" in page and "1 errors" not in page
+    assert "1 created, 2 duplicates, 2 errors" in page
