@@ -155,7 +155,8 @@ class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
         model = AnnotatorQuality
         fields = [
             "user", "username", "n_annotations", "agreement_with_consensus", "quality_score", "gold_accuracy",
-            "n_gold", "agreement_with_others", "kappa_vs_others", "median_lead_time_s", "confusion",
+            "n_gold", "agreement_with_others", "n_agreement_with_consensus", "n_agreement_with_others",
+            "kappa_vs_others", "median_lead_time_s", "confusion",
         ]
 
 

@@ -88,6 +88,10 @@ class AnnotatorQuality(models.Model):
     n_annotations = models.PositiveIntegerField(default=0)
     agreement_with_consensus = models.FloatField(null=True, blank=True)
     agreement_with_others = models.FloatField(null=True, blank=True)
+    # Judgements behind the two agreements (null on reports stored before they were counted): leave-one-out
+    # counts only items whose other annotators have a majority, often a handful for an annotator with few items.
+    n_agreement_with_consensus = models.PositiveIntegerField(null=True, blank=True)
+    n_agreement_with_others = models.PositiveIntegerField(null=True, blank=True)
     kappa_vs_others = models.FloatField(null=True, blank=True)
     gold_accuracy = models.FloatField(null=True, blank=True)
     n_gold = models.PositiveIntegerField(default=0)

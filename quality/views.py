@@ -45,6 +45,11 @@ def _row_ci(row: dict, key: str, as_percent: bool = False) -> str:
     return _with_ci(row.get(key), interval[0], interval[1], as_percent)
 
 
+def _with_n(share, n) -> str:
+    """An annotator's agreement with the judgements it counts: "100.0% · n = 2" (n unknown on older reports)."""
+    return pct(share) if n is None else f"{pct(share)} · n = {n:,}"
+
+
 def _items(n) -> str:
     return "" if n is None else f" · on {n:,} item{'s' if n != 1 else ''}"
 
@@ -103,6 +108,13 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         {"version": version, "n_annotations": row.get("n_annotations"), "alpha": fmt(row.get("krippendorff_alpha")), "agreement": pct(row.get("percent_agreement")), "hlp": share_text(row.get("hlp"), row.get("hlp_n_items"))}
         for version, row in sorted(report.per_guideline_version.items(), key=lambda pair: int(pair[0]))
     ]
+    if len(per_version) == 1 and report.hlp is not None:
+        # The only version's HLP is the headline's figure on the same judgements: shown with the headline's
+        # interval, never a second one computed another way.
+        n_items = report.per_guideline_version[per_version[0]["version"]].get("hlp_n_items")
+        per_version[0]["hlp"] = _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True) + (
+            "" if n_items is None else f" · n = {n_items:,}"
+        )
     annotators = list(selectors.annotator_quality_list(report=report))
     names = {a.user_id: a.user.username for a in annotators}
     missing = {p[key] for p in report.pairwise for key in ("user_a", "user_b")} - set(names)
@@ -112,8 +124,8 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         {
             "username": a.user.username,
             "n": a.n_annotations,
-            "consensus": pct(a.agreement_with_consensus),
-            "others": pct(a.agreement_with_others),
+            "consensus": _with_n(a.agreement_with_consensus, a.n_agreement_with_consensus),
+            "others": _with_n(a.agreement_with_others, a.n_agreement_with_others),
             "kappa": fmt(a.kappa_vs_others),
             "gold": f"{pct(a.gold_accuracy)} (n={a.n_gold})" if a.n_gold else "—",
             "score": fmt(a.quality_score),

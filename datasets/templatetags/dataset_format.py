@@ -1,5 +1,7 @@
 from django import template
 
+from datasets.frozen_figures import accuracy_rows
+
 register = template.Library()
 
 
@@ -22,3 +24,9 @@ def as_number(value, digits: int = 3) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:.{int(digits)}f}"
     return "—" if value is None else str(value)
+
+
+@register.filter
+def frozen_accuracy(metrics) -> list[dict]:
+    """``DatasetVersion.metrics`` as "HLP and model vs <reference>" rows (datasets.frozen_figures)."""
+    return accuracy_rows(metrics)

@@ -27,7 +27,6 @@ from quality.metrics.label_issues import (
     find_label_issues,
 )
 from quality.metrics.table import AnnotationTable
-from quality.services.explain import explanations_for
 
 # Item bootstrap: full 200 resamples up to 150k annotations, then proportionally fewer (never below 30; 30 at
 # 1M annotations) so a run over 1M annotations stays within a minute on two cores (the agreement bootstrap
@@ -84,7 +83,6 @@ class RunOutcome:
     per_guideline_version: dict
     pairwise: list
     error_analysis: list
-    explanations: list[str]
     consensus_params: dict
     items: ItemResults
     annotators: list[dict] = field(default_factory=list)
@@ -92,6 +90,9 @@ class RunOutcome:
     check_model: str = ""
     #: HLP and the base model's accuracy per reference, each pair on the same judgements (see ``_accuracy_rows``)
     accuracy_by_reference: list[dict] = field(default_factory=list)
+    #: HLP's own summary lines, from which the report's sentences quote HLP vs gold
+    hlp_lines: list[str] = field(default_factory=list)
+    multi_label: bool = False
 
 
 @dataclass(frozen=True)
@@ -487,7 +488,10 @@ def _per_version(data: ProjectData, hlp: HlpReport | None, n_boot: int = 0) -> d
             if metric in overall.ci:
                 row[f"{metric}_ci"] = list(overall.ci[metric])
         if hlp is not None and g in hlp.consensus.human.per_group:
-            row.update(_estimate(hlp.consensus.human.per_group[g]))
+            # With one version its HLP is the headline HLP on the same judgements: the headline's estimate (and
+            # its bootstrap interval) is used, so one figure never shows two intervals.
+            single = len(hlp.consensus.human.per_group) == 1
+            row.update(_estimate(hlp.consensus.human.overall if single else hlp.consensus.human.per_group[g]))
             if hlp.consensus.model is not None:
                 row["model_accuracy"] = hlp.consensus.model.per_group[g].value
         out[str(version)] = row
@@ -544,6 +548,8 @@ def _multi_annotators(data: ProjectData, consensus: _Consensus, agreement: Agree
         "n_annotations": np.bincount(a, minlength=n_ann),
         "agreement_with_consensus": agree,
         "agreement_with_others": agree_others,
+        "n_agreement_with_consensus": n_has.astype(np.int64),
+        "n_agreement_with_others": n_decided.astype(np.int64),
         "kappa_vs_others": kappa,
         "gold_accuracy": gold_accuracy,
         "n_gold": n_gold,
@@ -565,6 +571,8 @@ def _annotator_rows(data: ProjectData, consensus: _Consensus, agreement: Agreeme
             "n_annotations": aq.n_annotations,
             "agreement_with_consensus": aq.consensus_agreement,
             "agreement_with_others": aq.loo_agreement,
+            "n_agreement_with_consensus": aq.confusion.sum(axis=(1, 2)),
+            "n_agreement_with_others": aq.n_loo,
             "kappa_vs_others": aq.mean_kappa,
             "gold_accuracy": aq.gold_accuracy,
             "n_gold": aq.n_gold,
@@ -726,22 +734,12 @@ def run_quality(
         suggestion=None if consensus.suggestion is None else _consensus_values(data, consensus.suggestion),
     )
     scalars = clean(scalars)
-    explanations = explanations_for(
-        scalars=scalars,
-        method_note=note or f"{method.replace('_', ' ')}, as the project asks.",
-        n_boot=n_boot,
-        per_label=clean(per_label),
-        per_version=clean(per_version),
-        hlp_lines=[] if hlp is None else hlp.summary,
-        error_rows=clean(errors),
-        n_route=int(route.sum()),
-        model_checked=probs is not None,
-        multi_label=data.multi_label,
-    )
     progress(0.9, "storing results")
+    # The report's sentences (quality.services.explain) are written when the run stores: they repeat figures
+    # only known then, the items the review queue took and the name of the model.
     return RunOutcome(
         method=method,
-        method_note=note,
+        method_note=note or f"{method.replace('_', ' ')}, as the project asks.",
         n_boot=n_boot,
         scalars=scalars,
         per_label=clean(per_label),
@@ -749,10 +747,11 @@ def run_quality(
         per_guideline_version=clean(per_version),
         pairwise=clean(pairwise),
         error_analysis=clean(errors),
-        explanations=explanations,
         consensus_params=consensus.params,
         items=items,
         annotators=annotators,
         check_model=check_model if probs is not None else "",
         accuracy_by_reference=clean(_accuracy_rows(hlp)),
+        hlp_lines=[] if hlp is None else list(hlp.summary),
+        multi_label=data.multi_label,
     )

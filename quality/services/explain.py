@@ -46,6 +46,16 @@ def _names(values: list[str]) -> str:
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
+def model_sentence(row: dict) -> str:
+    """One ``accuracy_by_reference`` row as a sentence: reference, model, judgements, items and HLP on them."""
+    items = row["n_items"]
+    return (
+        f"Against the {row['reference']}, the {row.get('model') or 'model'} is right on "
+        f"{pct(row['model_accuracy'])} of {row['n_judgements']:,} judgements on {items:,} item{'s' if items != 1 else ''}; "
+        f"human-level performance on the same judgements is {pct(row['hlp'])}."
+    )
+
+
 def explanations_for(
     *,
     scalars: dict,
@@ -58,7 +68,11 @@ def explanations_for(
     n_route: int,
     model_checked: bool,
     multi_label: bool,
+    accuracy_rows: list[dict] | None = None,
 ) -> list[str]:
+    """The report's sentences. ``n_route`` is the stored "routed to review" figure and ``accuracy_rows`` the
+    stored ``QualityReport.accuracy_by_reference`` (model named): the sentences repeat those figures, so they are
+    written once the figures are stored rather than from the engine's raw counts."""
     alpha = scalars.get("krippendorff_alpha")
     lines = [
         f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
@@ -85,7 +99,8 @@ def explanations_for(
         lines.append(sentence)
     elif multi_label:
         lines.append("Human-level performance is reported for single-label projects; see agreement per label.")
-    lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold") or line.startswith("Model vs"))
+    # The model's figures come from ``accuracy_rows``, which name the model; HLP's own summary does not.
+    lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold"))
     lowest = sorted(
         (row["krippendorff_alpha"], value) for value, row in per_label.items() if row.get("krippendorff_alpha") is not None
     )
@@ -109,8 +124,7 @@ def explanations_for(
             f"scored data; model {pct(top['model_accuracy'])} vs humans {pct(top['hlp'])} against the consensus), "
             f"up to {top['potential_gain']:.1f} accuracy points overall."
         )
-    if scalars.get("model_accuracy") is not None and scalars.get("hlp") is not None:
-        lines.append(f"The model is right on {pct(scalars['model_accuracy'])} of the same judgements.")
+    lines.extend(model_sentence(row) for row in accuracy_rows or () if row.get("model_accuracy") is not None)
     issues = scalars.get("n_issues", 0)
     lines.append(
         f"{issues:,} items ({pct(issues / max(scalars['n_items'], 1))}) look like possible label errors; "

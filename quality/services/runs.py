@@ -24,6 +24,7 @@ from quality.adapters import (
 )
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 from quality.review.selectors import review_queue_total_among
+from quality.services.explain import explanations_for
 
 if TYPE_CHECKING:
     from quality.services.engine import RunOutcome
@@ -91,7 +92,6 @@ def _report_fields(outcome: RunOutcome) -> dict:
         "per_guideline_version": outcome.per_guideline_version,
         "pairwise": outcome.pairwise,
         "error_analysis": outcome.error_analysis,
-        "explanations": outcome.explanations,
         "consensus_params": outcome.consensus_params,
     }
     for name in ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "percent_agreement", "hlp",
@@ -146,6 +146,8 @@ def quality_results_store(
                 n_annotations=row["n_annotations"],
                 agreement_with_consensus=row["agreement_with_consensus"],
                 agreement_with_others=row["agreement_with_others"],
+                n_agreement_with_consensus=row["n_agreement_with_consensus"],
+                n_agreement_with_others=row["n_agreement_with_others"],
                 kappa_vs_others=row["kappa_vs_others"],
                 gold_accuracy=row["gold_accuracy"],
                 n_gold=row["n_gold"],
@@ -164,7 +166,20 @@ def quality_results_store(
     # the run read), and counting those made the report promise more items than the queue held.
     routed = outcome.items.item_ids[outcome.items.route.astype(bool)].tolist()
     report.n_routed_to_review = review_queue_total_among(project=report.project, item_ids=routed)
-    report.save(update_fields=["n_routed_to_review"])
+    report.explanations = explanations_for(
+        scalars=outcome.scalars,
+        method_note=outcome.method_note,
+        n_boot=outcome.n_boot,
+        per_label=outcome.per_label,
+        per_version=outcome.per_guideline_version,
+        hlp_lines=outcome.hlp_lines,
+        error_rows=outcome.error_analysis,
+        n_route=report.n_routed_to_review,
+        model_checked=bool(outcome.check_model),
+        multi_label=outcome.multi_label,
+        accuracy_rows=report.accuracy_by_reference,
+    )
+    report.save(update_fields=["n_routed_to_review", "explanations"])
     keep = list(
         QualityReport.objects.filter(project_id=job.project_id)
         .order_by("-created_at", "-id")
