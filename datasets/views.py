@@ -39,16 +39,13 @@ def _reason_rows(excluded: dict) -> list[dict]:
         reason = _reason_words(key)
         if rows and key not in selectors.STATUS_REASONS:
             reason = f"{reason}, not already excluded above"
-        rows.append({"key": key, "reason": reason, "n": n, "by_status": key in selectors.STATUS_REASONS})
+        rows.append({"key": key, "reason": reason, "n": n})
     return rows
 
 
 def _queue_rows(queue: dict) -> dict:
     """The review queue's items under the policy, in words; the status rows are the queue's own status counts."""
-    rows = [
-        {"key": key, "reason": _reason_words(key), "n": n, "by_status": key in selectors.STATUS_REASONS}
-        for key, n in queue["excluded"].items()
-    ]
+    rows = [{"key": key, "reason": _reason_words(key), "n": n} for key, n in queue["excluded"].items()]
     return {"total": queue["total"], "included": queue["included"], "rows": rows}
 
 
