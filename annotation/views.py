@@ -166,6 +166,7 @@ def label_page(request, pid: int):
         "taskType": project.task_type,
         "labels": labels,
         "guidelineVersion": guideline.version if guideline else 0,
+        "guidelineNote": guideline.change_note if guideline else "",
         "acknowledged": membership.acknowledged_guideline_version if membership else (guideline.version if guideline else 0),
         "preannotation": project.preannotation_for_annotators,
     }

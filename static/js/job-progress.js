@@ -83,8 +83,22 @@
     setTimeout(poll, delay);
   }
 
+  // A flash announcing a job (class job-flash-<id>) says the page updates while the job runs; once the job's row
+  // shows it ended (or it had ended before the page loaded) that clause would be false, so it is replaced.
+  const WHILE_RUNNING = "; this page updates while it runs.";
+  function settleFlashes() {
+    document.querySelectorAll('.messages li[class*="job-flash-"]').forEach((flash) => {
+      const id = (flash.className.match(/job-flash-([\w-]+)/) || [])[1];
+      const watched = document.querySelector(`[data-job-progress="${id}"]`);
+      if (!watched && !document.querySelector(`[data-job="${id}"]`)) return;  // the job is not on this page
+      if (watched && !ended(watched.dataset.status || "queued")) return;
+      flash.textContent = flash.textContent.replace(WHILE_RUNNING, " and has ended.");
+    });
+  }
+
   function start(root) {
     root.querySelectorAll("[data-job-progress]").forEach(watch);
+    settleFlashes();
   }
 
   if (document.readyState === "loading") {

@@ -248,9 +248,7 @@
     if (status === 409 && data && data.code === "guideline_ack_required") {
       // Published after this page was rendered: its dialog holds the old text and version, so reload to show the new one.
       if (data.guideline_version !== config.guidelineVersion) { window.location.reload(); return; }
-      document.getElementById("ack-text").textContent = document.getElementById("ack-diff")
-        ? data.detail : "Read it once before your first item; the guideline panel (g) keeps it at hand while you label.";
-      openAckDialog();
+      askAck(data.detail);
       return;
     }
     if (status !== 200) { say(errorText(data), true); return; }
@@ -351,6 +349,11 @@
   // The acknowledgement dialog is modal: its button takes focus, Enter acknowledges, Tab cycles inside it.
   const ackDialog = document.getElementById("ack-dialog");
   const ackBtn = document.getElementById("ack-btn");
+  function askAck(changeText) {
+    document.getElementById("ack-text").textContent = document.getElementById("ack-diff")
+      ? changeText : "Read it once before your first item; the guideline panel (g) keeps it at hand while you label.";
+    openAckDialog();
+  }
   function openAckDialog() {
     ackDialog.hidden = false;
     ackBtn.focus();
@@ -421,5 +424,12 @@
     if (button) { event.preventDefault(); toggle(button.dataset.value); }
   });
 
-  loadNext();
+  // The page was rendered knowing which version this annotator acknowledged: ask first, so the usual first visit
+  // sends no request that fails; next's 409 still catches a version published while the page is open.
+  if (config.acknowledged < config.guidelineVersion) {
+    askAck(`The guideline changed (version ${config.guidelineVersion}: ${config.guidelineNote}). `
+      + "Read and acknowledge it before the next item.");
+  } else {
+    loadNext();
+  }
 })();

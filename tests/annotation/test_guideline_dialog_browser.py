@@ -75,3 +75,41 @@ def test_guideline_dialog_by_keyboard_first_read_then_a_change_with_its_diff(pag
     expect(dialog).to_be_hidden()
     expect(shown).to_be_visible()
     assert Membership.objects.get(project=project, user=annotator).acknowledged_guideline_version == 2
+
+
+def test_first_visit_and_a_changed_guideline_ask_before_next_so_no_request_fails(page):
+    from playwright.sync_api import expect
+
+    # Given an annotator who never acknowledged v1
+    manager = UserFactory()
+    project = make_project(manager=manager, k=1)
+    add_items(project, 2)
+    annotator = add_member(project, Role.ANNOTATOR)
+    Membership.objects.filter(project=project, user=annotator).update(acknowledged_guideline_version=0)
+    errors, failed, nexts = [], [], []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("request", lambda r: nexts.append(r.url) if r.url.endswith("/next/") else None)
+    log_in(page, annotator.username)
+    # When they open the labelling page
+    page.goto(f"/projects/{project.pk}/label/")
+    # Then the dialog asks first, and next is not called until they acknowledge
+    expect(page.locator("#ack-dialog")).to_be_visible()
+    assert nexts == []
+    page.keyboard.press("Enter")
+    expect(page.locator("#item-view .item-text")).to_have_text("text number 0")
+    assert len(nexts) == 1
+
+    # When v2 is published and the page is opened again, the dialog names the change, again before next
+    guideline_create(project=project, author=manager, body="# Rules\nSarcasm counts as neg.", change_note="Sarcasm")
+    nexts.clear()
+    page.reload()
+    expect(page.locator("#ack-dialog")).to_be_visible()
+    expect(page.locator("#ack-text")).to_have_text(
+        "The guideline changed (version 2: Sarcasm). Read and acknowledge it before the next item."
+    )
+    assert nexts == []
+    page.keyboard.press("Enter")
+    expect(page.locator("#item-view .item-text")).to_be_visible()
+    # And no request failed and nothing was logged as an error along the way
+    assert failed == [] and errors == []

@@ -66,6 +66,8 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     mixed = page.locator("#import-jobs tbody tr[data-job]", has_text="mixed.csv")
     expect(mixed).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
     expect(mixed.locator("[data-job-field=status]")).to_have_text("succeeded with errors")
+    # and the flash no longer says the page updates while it runs
+    expect(page.locator(".messages")).to_have_text("Import of “mixed.csv” started and has ended.")
     # with 5 rows = 2 created + 0 duplicates + 3 errors
     cells = [text.strip() for text in mixed.locator("td.num").all_inner_texts()[:4]]
     assert cells == ["5", "2", "0", "3"]
