@@ -136,6 +136,10 @@
       wave.src = `${item.media_url}waveform.png`;
       wave.alt = "waveform and spectrogram";
       wave.className = "waveform";
+      // The rendered PNG's size (annotation.profiling.render_audio_png): the box is reserved before it arrives,
+      // so the player and the labels below do not jump when it loads.
+      wave.width = 800;
+      wave.height = 240;
       const audio = document.createElement("audio");
       audio.controls = true;
       audio.preload = "auto";

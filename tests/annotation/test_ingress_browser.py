@@ -135,3 +135,32 @@ def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
     assert page.evaluate("document.getElementById('item-audio').currentTime") < position + 2
     # And nothing was submitted by these keys
     assert not Annotation.objects.filter(annotator=annotator).exists()
+
+
+def test_audio_waveform_space_is_reserved_so_the_player_does_not_move_when_it_loads(page, media_roots, artifacts_dir):
+    from playwright.sync_api import expect
+
+    # Given an audio item whose waveform is slow to arrive (held until the test releases it)
+    project = make_project(task_type="audio_classification", labels=("tone", "noise"), k=1)
+    run_import(project, "clips.zip", zip_of({"beep.wav": wav_bytes(tone(seconds=1.0))}))
+    annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="wanda"))
+    held = []
+    page.route("**/waveform.png", lambda route: held.append(route))
+    log_in(page, annotator.username)
+    # When the labelling page shows the item before the waveform has come
+    page.goto(f"/projects/{project.pk}/label/")
+    expect(page.locator("#item-audio")).to_be_attached()
+    page.wait_for_function("document.querySelector('img.waveform') !== null")
+    assert page.evaluate("document.querySelector('img.waveform').complete === false")
+    before = page.locator("#item-audio").bounding_box()
+    box = page.locator("img.waveform").bounding_box()
+    # Then the waveform's box already has the PNG's 800:240 shape at the page's width
+    assert box["height"] > 100 and abs(box["width"] / box["height"] - 800 / 240) < 0.05
+    # When the waveform arrives
+    for route in held:
+        route.continue_()
+    page.wait_for_function("document.querySelector('img.waveform').naturalWidth === 800")
+    # Then the player below it has not moved
+    after = page.locator("#item-audio").bounding_box()
+    assert abs(after["y"] - before["y"]) < 1
+    page.screenshot(path=str(artifacts_dir / "audio_waveform_reserved.png"), full_page=True)
