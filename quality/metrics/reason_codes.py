@@ -25,5 +25,5 @@ REASON_WORDS = {
     "near_duplicate_conflict": "near-duplicate conflict",
     "profile_flag": "profiling flag",
     "unsure_or_unusable": "unsure or unusable",
-    "model_overrides_annotators": "consensus method overrides the annotators",
+    "model_overrides_annotators": "consensus method picks against the vote majority",
 }

@@ -125,7 +125,7 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
         names = [item.external_id for item in items if item.pk in must_choose]
         shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
         raise ValidationFailed(
-            f"Choose the final label for {shown}: the consensus method overrides the annotators there, or the "
+            f"Choose the final label for {shown}: the consensus method picks against the vote majority there, or the "
             "consensus has no vote, so Accept does not take it by default.",
             field="label",
         )
