@@ -117,12 +117,12 @@ def imbalance(counts: Mapping[str, int]) -> Imbalance:
     if counts[smallest] == 0:
         missing = sorted(k for k, v in counts.items() if v == 0)
         return Imbalance(True, None, largest, smallest,
-                         f"No consensus items yet for {', '.join(f'`{m}`' for m in missing)}; "
-                         f"`{largest}` has {100 * counts[largest] / total:.0f} %.")
+                         f"No consensus items yet for {', '.join(f'“{m}”' for m in missing)}; "
+                         f"“{largest}” has {100 * counts[largest] / total:.0f} %.")
     ratio = counts[largest] / counts[smallest]
     share_l, share_s = 100 * counts[largest] / total, 100 * counts[smallest] / total
     warn = ratio >= IMBALANCE_RATIO
-    sentence = (f"`{largest}` has {share_l:.0f} % of the consensus labels, `{smallest}` {share_s:.1f} % "
+    sentence = (f"“{largest}” has {share_l:.0f} % of the consensus labels, “{smallest}” {share_s:.1f} % "
                 f"({ratio:.0f}× fewer)")
     sentence += ": imbalanced — the rare labels need more examples (sample for them or collect more)." if warn \
         else ": balanced enough."

@@ -184,8 +184,8 @@ def test_imbalance_warning_reads_the_consensus_shares(client, api, seeded):
     total = sum(counts.values())
     html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
     assert 'id="imbalance" class="warn"' in html
-    assert (f"`cat` has {100 * counts['cat'] / total:.0f} % of the consensus labels, "
-            f"`other` {100 * counts['other'] / total:.1f} % ({counts['cat'] / counts['other']:.0f}× fewer)") in html
+    assert (f"“cat” has {100 * counts['cat'] / total:.0f} % of the consensus labels, "
+            f"“other” {100 * counts['other'] / total:.1f} % ({counts['cat'] / counts['other']:.0f}× fewer)") in html
 
 
 def test_error_analysis_is_sorted_by_potential_gain_with_a_reading(client, seeded):

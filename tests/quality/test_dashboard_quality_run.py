@@ -66,7 +66,7 @@ def test_confusion_and_label_distributions_are_the_hand_computed_ones(client, pr
     assert labels == {"pos": 1, "neg": 2, "neutral": 1}
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
     assert 'id="imbalance" class="ok"' in html
-    assert "`neg` has 50 % of the consensus labels, `neutral` 25.0 % (2× fewer): balanced enough." in html
+    assert "“neg” has 50 % of the consensus labels, “neutral” 25.0 % (2× fewer): balanced enough." in html
 
 
 def test_agreement_hlp_and_error_analysis_are_the_reports(client, project_after_a_run):

@@ -124,7 +124,7 @@ def test_wilson_interval_matches_statsmodels():
 def test_imbalance_sentences():
     warn = figures.imbalance({"a": 200, "b": 50, "c": 10})
     assert warn.warn and warn.ratio == 20 and (warn.largest, warn.smallest) == ("a", "c")
-    assert warn.sentence.startswith("`a` has 77 % of the consensus labels, `c` 3.8 % (20× fewer): imbalanced")
+    assert warn.sentence.startswith("“a” has 77 % of the consensus labels, “c” 3.8 % (20× fewer): imbalanced")
     fine = figures.imbalance({"a": 90, "b": 10})
     assert not fine.warn and fine.sentence.endswith("(9× fewer): balanced enough.")
     missing = figures.imbalance({"a": 5, "b": 0, "c": 0})
