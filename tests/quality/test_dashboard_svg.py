@@ -128,7 +128,7 @@ def test_imbalance_sentences():
     fine = figures.imbalance({"a": 90, "b": 10})
     assert not fine.warn and fine.sentence.endswith("(9× fewer): balanced enough.")
     missing = figures.imbalance({"a": 5, "b": 0, "c": 0})
-    assert missing.warn and missing.ratio is None and "`b`, `c`" in missing.sentence
+    assert missing.warn and missing.ratio is None and "“b”, “c”" in missing.sentence
     assert not figures.imbalance({}).warn and not figures.imbalance({"a": 0}).warn
 
 
