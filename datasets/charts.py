@@ -23,7 +23,10 @@ def stacked_label_bars(*, split_label_counts: dict, label_distribution: dict) ->
 
 
 def split_bar(*, split_counts: dict) -> list[dict]:
+    """The version's split as one stacked bar. Each split's caption sits in its own slot of a legend under the
+    bar (``legend_x``), not under its segment: a small split's segment is too narrow to hold its caption."""
     total = sum(split_counts.values()) or 1
+    slot = BAR_WIDTH / len(SPLIT_NAMES)
     x, rects = 0.0, []
     for split in SPLIT_NAMES:
         count = split_counts.get(split, 0)
@@ -31,7 +34,8 @@ def split_bar(*, split_counts: dict) -> list[dict]:
         if count:
             rects.append({
                 "split": split, "count": count, "share": round(100 * count / total, 1), "x": round(x, 2),
-                "width": round(width, 2), "colour": SPLIT_COLOURS[split],
+                "width": round(width, 2), "colour": SPLIT_COLOURS[split], "legend_x": round(len(rects) * slot),
+                "legend_text_x": round(len(rects) * slot) + 14,
             })
         x += width
     return rects

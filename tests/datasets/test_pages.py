@@ -267,3 +267,16 @@ def test_the_readme_snippet_trains_a_model_from_the_export_url(live_server, monk
     exec(compile(code, str(snippet), "exec"), {"__name__": "snippet"})  # noqa: S102 - our own documentation
     # Then it trained on the export and scored the test split
     assert "test accuracy 1.000 on 20 items" in capsys.readouterr().out
+
+
+def test_split_captions_sit_in_separate_legend_slots_so_small_splits_do_not_overlap():
+    from datasets.charts import BAR_WIDTH, split_bar
+
+    # Given a version whose dev and test splits are small (20 and 15 of 177 entries)
+    rects = split_bar(split_counts={"train": 142, "dev": 20, "test": 15})
+    # Then each caption has its own third of the bar's width, whatever its segment's width
+    slot = BAR_WIDTH / 3
+    assert [(r["split"], r["legend_x"], r["legend_text_x"]) for r in rects] == [
+        ("train", 0, 14), ("dev", round(slot), round(slot) + 14), ("test", round(2 * slot), round(2 * slot) + 14)]
+    # and the segments still add up to the bar (dev's segment is narrower than its caption slot)
+    assert rects[1]["width"] < slot and round(sum(r["width"] for r in rects)) == BAR_WIDTH
