@@ -88,31 +88,27 @@ admin.site.register(ImportBatch)
 admin.site.register(ItemTag)
 
 
-# Per-item pass bookkeeping: read-only, so an admin cannot drop a mark and lose an item's consensus update.
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """View-only in the admin: rows that only their owning service may write (history, frozen data, bookkeeping
+    the per-item passes rely on). Apps subclass it and say in their docstring why a row must not be edited here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# Per-item pass bookkeeping: view-only, so an admin cannot drop a mark and lose an item's consensus update.
 @admin.register(LabelledItemMark)
-class LabelledItemMarkAdmin(admin.ModelAdmin):
+class LabelledItemMarkAdmin(ViewOnlyAdmin):
     list_display = ("item", "project", "marked_at")
     raw_id_fields = ("item", "project")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ItemPassSchedule)
-class ItemPassScheduleAdmin(admin.ModelAdmin):
+class ItemPassScheduleAdmin(ViewOnlyAdmin):
     list_display = ("project", "enqueued_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

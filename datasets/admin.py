@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotation.admin import ViewOnlyAdmin
 from datasets.models import DatasetEntry, DatasetVersion, SplitAssignment
 
 
@@ -18,19 +19,10 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         return False
 
 
-class ImmutableAdmin(admin.ModelAdmin):
+class ImmutableAdmin(ViewOnlyAdmin):
     """View-only: entries and split assignments are written once by the freeze and never change."""
 
     show_full_result_count = False  # a million-entry version makes a full count on every page slow
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(DatasetEntry)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotation.admin import ViewOnlyAdmin
 from quality.models import (
     AnnotatorQuality,
     ItemQuality,
@@ -32,18 +33,9 @@ class AnnotatorQualityAdmin(admin.ModelAdmin):
     raw_id_fields = ("report", "user")
 
 
-class HistoryAdmin(admin.ModelAdmin):
+class HistoryAdmin(ViewOnlyAdmin):
     """View-only: decisions and label-set changes are an append-only history written through quality.services
     (which also move item status and trigger quality runs); editing a row here would bypass all of that."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReviewDecision)
