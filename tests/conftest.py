@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -112,6 +113,25 @@ def worker(celery_worker_process, celery_items_worker_process, transactional_db)
     yield celery_worker_process
     if celery_worker_process.proc is not None and celery_worker_process.proc.poll() is None:
         wait_until_worker_idle()
+
+
+@contextmanager
+def queue_held(queue: str) -> Iterator[None]:
+    """The workers that consume ``queue`` stop taking its tasks until the block ends (they wait in the broker).
+
+    Only those workers are told, by name: a broadcast ``add_consumer`` would make every worker consume the queue
+    afterwards (the per-item worker would start taking jobs, and a test that kills the jobs worker would see its
+    job run anyway)."""
+    from config.celery import app
+
+    replies = app.control.inspect(timeout=10).active_queues() or {}
+    owners = [name for name, queues in replies.items() if any(q["name"] == queue for q in queues)]
+    assert owners, f"no worker consumes {queue!r}"
+    assert app.control.cancel_consumer(queue, destination=owners, reply=True, timeout=10)
+    try:
+        yield
+    finally:
+        app.control.add_consumer(queue, destination=owners, reply=True, timeout=10)
 
 
 def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:

@@ -101,6 +101,9 @@ ENDPOINTS = [
      (401, 404, 200, 200, 200, 200)),
     ("progress", "get", lambda w, r: f"{pp(w)}/progress/", None,
      (401, 404, 200, 200, 200, 200)),
+    # one's own recent labels (undo): any member, each sees only their own
+    ("my-recent", "get", lambda w, r: f"{pp(w)}/my-recent/", None,
+     (401, 404, 200, 200, 200, 200)),
     ("skip", "post", lambda w, r: f"{pp(w)}/assignments/{own_assignment(w, r).pk}/skip/", None,
      (401, 404, 204, 204, 204, 204)),
     ("annotations-create", "post", lambda w, r: f"{pp(w)}/annotations/",
@@ -134,7 +137,7 @@ def test_the_matrix_covers_every_api_route():
     patterns = {str(p.pattern) for p in get_resolver("annotation.urls_api").url_patterns}
     # Then each one has a row in the matrix (users, projects, project detail, members and guidelines each serve
     # two methods)
-    assert len(patterns) == 14
+    assert len(patterns) == 15
     assert len(ENDPOINTS) == len(patterns) + 5
 
 

@@ -15,10 +15,11 @@ from collections import Counter
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 
 from annotation.models import Annotation, Item, ItemStatus, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from tests.conftest import wait_until_worker_idle
+from tests.conftest import queue_held, wait_until_worker_idle
 from tests.factories import PASSWORD, UserFactory, add_items, add_member, make_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -78,13 +79,8 @@ def open_page(browser, live_server, username: str):
 def worker_held():
     """The real worker stops taking tasks from the queue until the block ends (tasks wait in the broker), so a
     page can be seen while its job is still queued."""
-    from config.celery import app
-
-    assert app.control.cancel_consumer("celery", reply=True, timeout=10), "the worker did not answer"
-    try:
+    with queue_held(settings.LABELGATE_JOBS_QUEUE):
         yield
-    finally:
-        app.control.add_consumer("celery", reply=True, timeout=10)
 
 
 def worker_drained(deadline_seconds: float = 120.0) -> None:

@@ -13,7 +13,7 @@ from annotation.models import Annotation, Item, ItemPassSchedule, ItemStatus, Jo
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.item_passes import items_pass_run
 from datasets import services as dataset_services
-from tests.conftest import wait_for_job
+from tests.conftest import queue_held, wait_for_job
 from tests.factories import add_items, add_member, make_project
 
 LABELS = ("pos", "neg", "neutral")
@@ -59,13 +59,8 @@ def queue_length(name: str) -> int:
 @contextmanager
 def items_worker_held():
     """The per-item worker stops taking passes until the block ends (they wait in the broker)."""
-    from config.celery import app
-
-    assert app.control.cancel_consumer(settings.LABELGATE_ITEMS_QUEUE, reply=True, timeout=10)
-    try:
+    with queue_held(settings.LABELGATE_ITEMS_QUEUE):
         yield
-    finally:
-        app.control.add_consumer(settings.LABELGATE_ITEMS_QUEUE, reply=True, timeout=10)
 
 
 def wait_until_passes_done(project, *, deadline_seconds: float = 180.0) -> None:
