@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from annotation.errors import NotFound
 from datasets import selectors
-from datasets.api.views import EXPORT_RESPONSE_HEADERS, _QueryFormatNegotiation
+from datasets.api.views import EXPORT_RESPONSE_HEADERS, LABEL_STUDIO_TASKS_SCHEMA, _QueryFormatNegotiation
 from datasets.delivery import export_filename, export_response
 from datasets.exporters import FORMATS
 from datasets.links import DEFAULT_MAX_AGE, LONGEST_MAX_AGE, export_link_open, export_link_sign
@@ -76,7 +76,9 @@ class DatasetExportSignedApi(APIView):
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (200, "application/zip"): OpenApiTypes.BINARY,
-            (200, "application/json"): OpenApiTypes.BINARY,
+            # Label Studio tasks are JSON: declared as what they are, so a client or checker that parses JSON
+            # reads a list, not a string.
+            (200, "application/json"): LABEL_STUDIO_TASKS_SCHEMA,
             403: OpenApiResponse(
                 description="The link expired (code export_link_expired), was changed (export_link_invalid), or "
                 "its maker lost access (export_link_revoked)."

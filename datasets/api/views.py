@@ -69,6 +69,12 @@ class _QueryFormatNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+# The labelstudio export's body: Label Studio's task list (each task's data, annotations and predictions).
+LABEL_STUDIO_TASKS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "object", "additionalProperties": True, "description": "A Label Studio task"},
+}
+
 EXPORT_RESPONSE_HEADERS = [
     OpenApiParameter(
         "Repr-Digest", str, OpenApiParameter.HEADER, response=[200],
@@ -102,7 +108,9 @@ class DatasetVersionExportApi(APIView):
             (200, "text/csv"): OpenApiTypes.BINARY,
             (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
             (200, "application/zip"): OpenApiTypes.BINARY,
-            (200, "application/json"): OpenApiTypes.BINARY,
+            # Label Studio tasks are JSON: declared as what they are, so a client or checker that parses JSON
+            # reads a list, not a string.
+            (200, "application/json"): LABEL_STUDIO_TASKS_SCHEMA,
             (200, "application/xml"): OpenApiTypes.BINARY,
         },
         operation_id="dataset_versions_export",
