@@ -22,24 +22,8 @@
   const backBanner = document.getElementById("back-banner");
   const forwardBtn = document.getElementById("forward-btn");
 
-  function csrf() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  async function call(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    if (response.status !== 204) {
-      try { data = await response.json(); } catch (e) { data = null; }
-    }
-    return { status: response.status, data };
-  }
+  // The one fetch/CSRF helper (static/js/api.js, loaded by base.html).
+  const call = window.labelgateApi.call;
 
   function say(text, isError) {
     statusLine.textContent = text;

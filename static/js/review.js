@@ -4,11 +4,6 @@
 (function () {
   "use strict";
 
-  function csrf() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   function typing(event) {
     const el = event.target;
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
@@ -20,16 +15,9 @@
     return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`).join("; ");
   }
 
-  async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify(body),
-    });
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    return { status: response.status, data };
+  // The one fetch/CSRF helper (static/js/api.js, loaded by base.html).
+  function post(url, body) {
+    return window.labelgateApi.call("POST", url, body);
   }
 
   // --- the queue ------------------------------------------------------------------------------------------
