@@ -80,17 +80,7 @@ def items_selected(*, project: Project, policy: FreezePolicy) -> QuerySet[Item]:
 
 def selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
     """``{"included": n, "excluded": {reason: n}, "total": n}`` in one grouped query."""
-    rows = (
-        Item.objects.filter(project=project)
-        .annotate(selection=selection_reason(policy))
-        .order_by()
-        .values("selection")
-        .annotate(n=Count("id"))
-    )
-    by_reason = {row["selection"]: row["n"] for row in rows}
-    included = by_reason.pop(INCLUDED, 0)
-    excluded = {reason: by_reason[reason] for reason in EXCLUSION_REASONS if by_reason.get(reason)}
-    return {"included": included, "excluded": excluded, "total": included + sum(excluded.values())}
+    return _selection_counts(Item.objects.filter(project=project), policy)
 
 
 def queue_selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
@@ -98,13 +88,11 @@ def queue_selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
     ``{"total": n, "included": n, "excluded": {reason: n}}``. The queue is not the "awaiting review" exclusion:
     it also holds labelled items queued for a look (a comment, a flag, a possible label error), which other
     rules exclude or let in, and open gold items, which count under their status (new or in progress)."""
-    rows = (
-        review_queue_items(project=project)
-        .annotate(selection=selection_reason(policy))
-        .order_by()
-        .values("selection")
-        .annotate(n=Count("id"))
-    )
+    return _selection_counts(review_queue_items(project=project), policy)
+
+
+def _selection_counts(items, policy: FreezePolicy) -> dict:
+    rows = items.annotate(selection=selection_reason(policy)).order_by().values("selection").annotate(n=Count("id"))
     by_reason = {row["selection"]: row["n"] for row in rows}
     included = by_reason.pop(INCLUDED, 0)
     excluded = {reason: by_reason[reason] for reason in EXCLUSION_REASONS if by_reason.get(reason)}
