@@ -32,6 +32,7 @@ from annotation.ingress.zipreader import (
     _is_junk,
     _LimitExceeded,
     _load,
+    _open_archive,
     _Reader,
     _TotalExceeded,
     _unreadable_member,
@@ -85,16 +86,12 @@ def read_labelstudio_zip(
     archive's file. A reference the archive lacks, or a member that cannot be read safely, is that row's error;
     an unreadable archive or export, or the archive's total cap, ends the stream with one ``FileError``."""
     limits = limits or ZipLimits()
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        yield FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")
+    archive = _open_archive(path, limits)
+    if isinstance(archive, FileError):
+        yield archive
         return
     with archive:
         infos = archive.infolist()
-        if len(infos) > limits.max_members:
-            yield FileError(0, None, f"The archive has {len(infos)} members, over the limit of {limits.max_members}.")
-            return
         uploads: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             key = None if info.is_dir() else _upload_key(info.filename.replace("\\", "/"))

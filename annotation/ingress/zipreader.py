@@ -119,6 +119,19 @@ class _TotalExceeded(Exception):
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError)
 
 
+def _open_archive(path: str, limits: ZipLimits) -> zipfile.ZipFile | FileError:
+    """The zip at ``path``, or the ``FileError`` that ends its stream: unreadable, or too many members."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")
+    n_members = len(archive.infolist())
+    if n_members > limits.max_members:
+        archive.close()
+        return FileError(0, None, f"The archive has {n_members} members, over the limit of {limits.max_members}.")
+    return archive
+
+
 def read_zip(path: str, *, limits: ZipLimits = ZipLimits()) -> Iterator[RawRow | RowError]:
     """Yield a row per media member (or manifest row) of the zip at ``path``, a ``RowError`` per bad one.
 
@@ -126,18 +139,12 @@ def read_zip(path: str, *, limits: ZipLimits = ZipLimits()) -> Iterator[RawRow |
     that row; an unreadable archive, too many members, an over-limit total or a bad manifest end the stream
     with one ``FileError``. Raises nothing for content.
     """
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        yield FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")
+    archive = _open_archive(path, limits)
+    if isinstance(archive, FileError):
+        yield archive
         return
     with archive:
         infos = archive.infolist()
-        if len(infos) > limits.max_members:
-            yield FileError(
-                0, None, f"The archive has {len(infos)} members, over the limit of {limits.max_members}."
-            )
-            return
         reader = _Reader(archive, limits)
         manifest = next((i for i in infos if i.filename.lower() == MANIFEST_NAME), None)
         rows = _manifest_rows(reader, manifest, infos) if manifest else _member_rows(reader, infos)
