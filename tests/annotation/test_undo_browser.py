@@ -30,6 +30,8 @@ def test_backspace_shows_the_last_item_with_own_label_and_a_change_supersedes_it
     page.goto(f"/projects/{project.pk}/label/")
     shown = page.locator("#item-view .item-text")
     expect(page.locator("#back-btn")).to_contain_text("Backspace")
+    # (nothing to go forward to on the item the queue served)
+    expect(page.locator("#forward-btn")).to_be_hidden()
 
     # When they label three items pos by hotkey
     for n in range(3):
@@ -43,6 +45,7 @@ def test_backspace_shows_the_last_item_with_own_label_and_a_change_supersedes_it
     # Then the third item is back on screen with their own label selected, marked as going back
     expect(shown).to_have_text(item_text(2))
     expect(page.locator("#back-banner")).to_be_visible()
+    expect(page.locator("#forward-btn")).to_be_visible()
     assert selected_values(page) == ["pos"]
 
     # When they go back once more and forward again, they are on the third item again
