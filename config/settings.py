@@ -7,6 +7,7 @@ filesystem, so one command runs the whole app with no server to install. Product
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -82,7 +83,7 @@ TEMPLATES = [
 ]
 
 
-def database_config() -> dict:
+def database_config() -> dj_database_url.DBConfig:
     if not os.environ.get("DATABASE_URL"):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'labelgate.sqlite3'}"
@@ -166,7 +167,7 @@ if not DEBUG and env_bool("LABELGATE_HTTPS", False):
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotation.api.authentication.TokenAuthentication",  # DRF's scheme, one hand-written query
         "rest_framework.authentication.SessionAuthentication",

@@ -27,7 +27,8 @@ def split_bar(*, split_counts: dict) -> list[dict]:
     bar (``legend_x``), not under its segment: a small split's segment is too narrow to hold its caption."""
     total = sum(split_counts.values()) or 1
     slot = BAR_WIDTH / len(SPLIT_NAMES)
-    x, rects = 0.0, []
+    x = 0.0
+    rects: list[dict] = []
     for split in SPLIT_NAMES:
         count = split_counts.get(split, 0)
         width = BAR_WIDTH * count / total

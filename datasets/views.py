@@ -34,7 +34,7 @@ def _reason_rows(excluded: dict) -> list[dict]:
     that status, so it reads against the status counts of the review page and the dashboard. Any other row counts
     an item only if no row above took it: "open label issues" leaves out the open issues among new or in-progress
     items, and would otherwise read like the dashboard's "open label issues now", which counts them all."""
-    rows = []
+    rows: list[dict] = []
     for key, n in excluded.items():
         reason = _reason_words(key)
         if rows and key not in selectors.STATUS_REASONS:

@@ -65,6 +65,9 @@ export PYTHONDONTWRITEBYTECODE=1
 
 echo "==> ruff"
 ruff check . --quiet
+# ruff format --check .  # enabled after the one-time reformat
+echo "==> mypy"
+mypy
 echo "==> pytest"
 set +e
 python -m pytest "$@"

@@ -49,7 +49,7 @@ class SentenceEmbeddingExtractor:
             None if isinstance(v, str) else f"expected str, got {type(v).__name__}" for v in inputs
         ]
         ok_rows = np.flatnonzero([error is None for error in errors])
-        texts = [inputs[i] for i in ok_rows]
+        texts = [inputs[int(i)] for i in ok_rows]
         blocks = [
             np.asarray(self._encode(texts[s : s + self.batch_size]))
             for s in range(0, len(texts), self.batch_size)

@@ -101,7 +101,8 @@ class Series:
 
 def _segments(points: list[tuple[float, float] | None]) -> list[str]:
     """Polyline point strings, broken wherever a value is missing."""
-    out, current = [], []
+    out: list[str] = []
+    current: list[str] = []
     for point in points:
         if point is None:
             if current:

@@ -227,6 +227,7 @@ def table_progress(src: DashboardSource) -> Table:
     for day_text, imported, accepted, discarded in derived.rows:
         day = date.fromisoformat(day_text)
         span = str(src.span(day))
+        statuses: list[int | None]
         if day in snapshots:
             statuses = [snapshots[day].get(status, 0) for status in ItemStatus.values]
         else:

@@ -135,14 +135,14 @@ def agreement_report(
             kappas = np.stack([_kappa_block(table, join, keep, w) for w in batch])
             samples.append(_metric_block(counts, kappas))
         interval = percentile_interval(np.concatenate(samples), level, n_boot)
-        low, high = interval.low, interval.high
+        low, high = np.asarray(interval.low), np.asarray(interval.high)
     n_pairs = int(keep.sum())
 
     def summary(row: int) -> AgreementSummary:
         values = {name: float(point[row, j]) for j, name in enumerate(METRICS)}
         ci = (
             {}
-            if low is None
+            if low is None or high is None
             else {name: (float(low[row, j]), float(high[row, j])) for j, name in enumerate(METRICS)}
         )
         return AgreementSummary(**values, n_items=int(eligible_items.size), n_pairs=n_pairs, ci=ci)

@@ -14,6 +14,7 @@ tags may overlap), by guideline version (``table.group``). Intervals come from a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,9 @@ def _per_item_sums(
     n = table.n_items
     item = table.item[valid]
     hit_w = hit[valid].astype(np.float64)
-    nums, dens, keys = [], [], []
+    nums: list[np.ndarray] = []
+    dens: list[np.ndarray] = []
+    keys: list[tuple[str, object]] = []
 
     def by_code(codes: np.ndarray, n_codes: int, kind: str) -> None:
         flat = item * n_codes + codes
@@ -155,7 +158,7 @@ def _slices(
         low, high = np.asarray(interval.low), np.asarray(interval.high)
     else:
         low = high = np.full(len(keys), np.nan)
-    grouped: dict[str, dict[object, Estimate]] = {"overall": {}, "label": {}, "group": {}, "tag": {}}
+    grouped: dict[str, dict[Any, Estimate]] = {"overall": {}, "label": {}, "group": {}, "tag": {}}
     for j, (kind, name) in enumerate(keys):
         value = totals_num[j] / totals_den[j] if totals_den[j] > 0 else float("nan")
         defined = totals_den[j] > 0
@@ -272,7 +275,7 @@ def human_level_performance(
     gold = _validate_item_array("gold", gold, table)
     pred = _validate_item_array("pred", pred, table)
     tag_masks = _tag_masks(tags, table.n_items)
-    options = {"n_boot": n_boot, "seed": seed, "level": level, "n_weakest": n_weakest}
+    options: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "level": level, "n_weakest": n_weakest}
     loo = leave_one_out_majority(table=table)
     consensus = _result(table, "consensus", loo.label, int(loo.tie.sum()), pred, tag_masks, **options)
     gold_result = None

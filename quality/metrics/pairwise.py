@@ -75,7 +75,7 @@ class PairwiseKappa:
             return float("nan")
         return float(np.average(self.kappa[finite], weights=self.n_overlap[finite]))
 
-    def as_rows(self) -> list[dict[str, float | int]]:
+    def as_rows(self) -> list[dict[str, float | int | None]]:
         """One JSON-ready dict per pair (nan κ becomes ``None``)."""
         return [
             {
@@ -115,7 +115,8 @@ def join_pairs(*, table: AnnotationTable) -> PairJoin:
         dense = np.cumsum(present) - 1
         keys, pair = np.flatnonzero(present), dense[key]
     else:
-        keys, pair = np.unique(key, return_inverse=True)
+        unique = np.unique(key, return_inverse=True)
+        keys, pair = unique[0], unique[1]
     return PairJoin(left=left, right=right, pair=pair, annotator_a=keys // n_ann, annotator_b=keys % n_ann)
 
 
@@ -124,6 +125,9 @@ def pair_stats(*, table: AnnotationTable, join: PairJoin, weights: np.ndarray | 
     n_pairs, k = join.annotator_a.size, table.n_classes
     w = np.ones(join.left.size) if weights is None else weights[table.item[join.left]]
     n = np.bincount(join.pair, weights=w, minlength=n_pairs)
+    a_pos: np.ndarray
+    b_pos: np.ndarray
+    both: np.ndarray
     if table.multi_label:
         a_flags, b_flags = table.label[join.left], table.label[join.right]
         a_pos, b_pos, both = (np.empty((n_pairs, k)) for _ in range(3))

@@ -333,7 +333,7 @@ def review_queue_counts(*, project: Project) -> dict[str, int]:
 
 
 # Why an item with each status is in the queue, for the breakdown beside the queue's total.
-QUEUE_STATUS_WHY = {
+QUEUE_STATUS_WHY: dict[str, str] = {
     ItemStatus.NEEDS_REVIEW: "routed to review, or closed with no vote to go on",
     ItemStatus.LABELLED: "labelled, with a reason to look (a flag, a possible label error, a comment)",
     ItemStatus.NEW: "gold items not yet served, whose votes so far miss the gold label",
@@ -440,14 +440,15 @@ def item_review(*, project: Project, item_id: int) -> ItemReview:
     )
     near: list[dict] = []
     if item.near_dup_group is not None:
-        near = list(
-            Item.objects.filter(project=project, near_dup_group=item.near_dup_group)
+        near = [
+            dict(row)
+            for row in Item.objects.filter(project=project, near_dup_group=item.near_dup_group)
             .exclude(pk=item.pk)
             .order_by("id")
             .values("id", "external_id", "text", "status", "consensus_label", "final_label", "file")[
                 :NEAR_DUPLICATES_SHOWN
             ]
-        )
+        ]
         for row in near:
             row["media_url"] = f"/media/items/{row['id']}/" if row.pop("file") else None
             row["text"] = (row["text"] or "")[:200]

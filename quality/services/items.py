@@ -110,6 +110,7 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     confidence = float(gold_settled_confidence(
         label=np.array([code]), confidence=np.array([confidence], dtype=np.float64), gold=np.array([votes.gold])
     )[0])
+    consensus: str | list[str] | None
     if code < 0:
         consensus = None
     elif project.multi_label:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -48,7 +49,7 @@ STATUS_AFTER = {
     ReviewAction.ESCALATE: ItemStatus.NEEDS_REVIEW,
 }
 # A relabel takes the old votes out of the count, so the quality fields derived from them go too.
-CLEARED_QUALITY = {
+CLEARED_QUALITY: dict[str, Any] = {
     "consensus_label": None,
     "consensus_confidence": None,
     "label_quality": None,
