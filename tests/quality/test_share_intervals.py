@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from annotation.jobs import job_create
 from annotation.models import JobKind
 from quality.dashboard import figures
-from quality.dashboard.tables import _hlp_vs_model_row
+from quality.dashboard.tables.accuracy import _hlp_vs_model_row
 from quality.models import QualityReport
 from tests.factories import make_project
 
