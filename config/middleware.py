@@ -5,6 +5,8 @@ import logging
 from django.db import OperationalError, connection
 from django.http import JsonResponse
 
+from config.health import health
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,7 +43,5 @@ class HealthCheckMiddleware:
 
     def __call__(self, request):
         if request.path == "/healthz/":
-            from config.health import health
-
             return health(request)
         return self.get_response(request)

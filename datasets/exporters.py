@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from django.db import connection, transaction
 
 from datasets.labelschema import class_names
+from datasets.labelstudio import labelstudio_config, stream_labelstudio_tasks
 from datasets.models import DatasetEntry, DatasetVersion
 
 if TYPE_CHECKING:
@@ -248,8 +249,6 @@ def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iter
 def stream_labelstudio(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
     """Label Studio tasks (a JSON array) with the version's label, every annotator's vote and the predictions;
     see ``datasets.labelstudio``."""
-    from datasets.labelstudio import stream_labelstudio_tasks
-
     with read_snapshot():
         yield from stream_labelstudio_tasks(version=version, lines=entry_lines(version=version, split=split),
                                             base_url=base_url)
@@ -257,8 +256,6 @@ def stream_labelstudio(*, version: DatasetVersion, split: str | None = None, bas
 
 def stream_labelstudio_config(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
     """The Label Studio labelling config whose names match ``stream_labelstudio``'s tasks."""
-    from datasets.labelstudio import labelstudio_config
-
     yield labelstudio_config(version=version).encode()
 
 

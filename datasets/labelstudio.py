@@ -29,7 +29,7 @@ from django.conf import settings
 
 from annotation.ingress.labelstudio import parse_config
 from annotation.media import media_link_sign
-from annotation.models import Annotation, Job, JobKind, JobStatus, Project, TaskType
+from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project, TaskType
 from datasets.labelschema import class_names
 from datasets.models import DatasetVersion
 
@@ -105,8 +105,6 @@ def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[dict]
 
 
 def _predictions(version: DatasetVersion, item_ids: list[int]) -> dict[int, tuple]:
-    from annotation.models import Item
-
     return {
         pk: (predicted, probs)
         for pk, predicted, probs in Item.objects.filter(pk__in=item_ids, predicted_label__isnull=False)

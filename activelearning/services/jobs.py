@@ -11,6 +11,8 @@ from django.db import transaction
 
 from activelearning import selectors
 from activelearning.adapters import TRAINABLE_STATUSES
+from activelearning.services.scoring import CONFIDENT
+from activelearning.services.targets import item_overlap_update
 from activelearning.services.training import strategy_check
 from activelearning.strategy_names import STRATEGIES
 from annotation.errors import Conflict
@@ -72,8 +74,6 @@ def model_train_trigger(*, project_id: int) -> Job | None:
 
 def item_labelled_process(*, project_id: int, item_id: int, confidence: float) -> dict:
     """The label hook: adaptive overlap for the item that reached its target, then the re-score trigger."""
-    from activelearning.services.targets import item_overlap_update
-
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return {"target": None, "job": None}
@@ -85,9 +85,6 @@ def item_labelled_process(*, project_id: int, item_id: int, confidence: float) -
 def items_labelled_process(*, project_id: int, item_ids: list[int]) -> dict:
     """The per-item pass's handler: adaptive overlap for each item (each in its own transaction), then the
     re-score trigger once for all of them."""
-    from activelearning.services.scoring import CONFIDENT
-    from activelearning.services.targets import item_overlap_update
-
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return {"reopened": 0, "job": None}

@@ -2,11 +2,10 @@
 
 from annotation.models import Role
 from annotation.panels import Panel, register_panel
+from quality.review import guideline_views as views
 
 
 def register_review_panels() -> None:
-    from quality.review import guideline_views as views
-
     register_panel(
         Panel(
             name="review",

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from annotation.models import ItemStatus, Project
 from quality.adapters import ItemVotes, item_consensus_write, item_votes_load, items_votes_load
+from quality.metrics.consensus_votes import gold_settled_confidence
 
 
 def _multi_label_consensus(labels: np.ndarray, n_classes: int) -> tuple[int, float, bool]:
@@ -81,7 +82,6 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     """Compute and store one item's consensus from ``votes`` (its row locked by the caller)."""
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
     from quality.metrics.consensus import consensus_single_item
-    from quality.metrics.consensus_votes import gold_settled_confidence
     from quality.metrics.label_issues import decode_reasons, find_label_issues
 
     k = len(votes.label_values)
