@@ -1,23 +1,21 @@
 """Reads for review: the queue of items needing a decision, one item with everything a reviewer needs, its
-history, the label mapping from schema changes, label examples and open guideline questions.
+history, label examples and open guideline questions (the label mapping is annotation's: ``label_mapping_for``).
 
 Every function runs a constant number of queries whatever the project size.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from annotation.selectors import annotators_left_for_items, label_schema_for
+from annotation.selectors import annotators_left_for_items, json_list_has, label_mapping_for, map_label
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ItemQuality,
@@ -50,44 +48,7 @@ NEAR_DUPLICATES_SHOWN = 20
 EXAMPLES_PER_LABEL = 6
 
 
-# --- label mapping -----------------------------------------------------------------------------------------
-
-
-def compose_mappings(mappings: list[dict[str, str]]) -> dict[str, str]:
-    """Fold schema-change mappings (oldest first) into one old value → current value map (chains resolved)."""
-    resolved: dict[str, str] = {}
-    for mapping in mappings:
-        for source, target in mapping.items():
-            for key, value in resolved.items():
-                if value == source:
-                    resolved[key] = target
-            resolved[source] = target
-    return {source: target for source, target in resolved.items() if source != target}
-
-
-def label_mapping_for(*, project: Project | int) -> dict[str, str]:
-    """Old label value → current value, from every merge and rename of the project (one query): the mapping of
-    ``annotation.selectors.label_schema_for``, which every app's vote counts use."""
-    return label_schema_for(project=project).mapping
-
-
-def map_label(value, mapping: dict[str, str]):
-    """A label JSON value (a string, a list for multi-label, or None) with the mapping applied."""
-    if not mapping or value is None:
-        return value
-    if isinstance(value, list):
-        return sorted({mapping.get(v, v) for v in value})
-    return mapping.get(value, value) if isinstance(value, str) else value
-
-
 # --- JSON helpers ------------------------------------------------------------------------------------------
-
-
-def json_list_has(field_name: str, value: str) -> Q:
-    """``field`` (a JSON list) contains ``value``; SQLite lacks JSON containment, so match the encoded text."""
-    if connection.features.supports_json_field_contains:
-        return Q(**{f"{field_name}__contains": [value]})
-    return Q(**{f"{field_name}__icontains": json.dumps(value)})
 
 
 def json_label_is(field_name: str, value: str, *, multi_label: bool) -> Q:
