@@ -38,6 +38,7 @@ class BulkOutcome:
     decisions: list[ReviewDecision]
     refused: list[Refusal]
 
+
 def _clean_action(action: str) -> str:
     if action not in ReviewAction.values:
         raise ValidationFailed(
