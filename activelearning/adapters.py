@@ -1,14 +1,14 @@
 """The one boundary between the ORM and the active-learning arrays.
 
 Reads stream rows in id-ordered keyset chunks (one or two queries per ``CHUNK`` rows, never one per item) and
-turn them into numpy arrays; writes go back in chunked bulk statements (on PostgreSQL a COPY into a temporary
-table, then one ``INSERT … ON CONFLICT`` / ``UPDATE … FROM`` per chunk; elsewhere ``bulk_create`` /
-``bulk_update``). No math here: that lives in the pure modules.
+turn them into numpy arrays; this app's own rows go back in chunked bulk statements (on PostgreSQL a COPY into a
+temporary table, then one ``INSERT … ON CONFLICT`` / ``UPDATE … FROM`` per chunk; elsewhere ``bulk_create`` /
+``bulk_update``). What the items carry (predicted label, priority, target, status) is handed as arrays to
+``annotation.services.item_state``, which owns them. No math here: that lives in the pure modules.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import pickle
 from collections.abc import Iterable, Iterator
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, CharField, Exists, Max, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,6 +25,15 @@ from django.utils import timezone
 from activelearning.models import FeatureCache, FeatureSpace, Prediction
 from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.models.item import OPEN_STATUSES
+from annotation.services import item_state
+from annotation.services.item_state.copy_text import (
+    NULL,
+    copy_escape,
+    copy_floats,
+    copy_ints,
+    id_range,
+    rows_table,
+)
 
 if TYPE_CHECKING:
     # Type hints only: activelearning.features pulls in librosa and scikit-learn, which the web and worker
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
 CHUNK = 2000
 TRAINABLE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW, ItemStatus.ACCEPTED)
 # Labelled items whose votes adaptive overlap may still ask more annotations for (no reviewer decision yet).
-OVERLAP_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
+OVERLAP_STATUSES = item_state.OVERLAP_STATUSES
 
 
 def class_index(value: object, index: dict[str, int]) -> int:
@@ -394,12 +403,6 @@ def item_votes(*, item_id: int, index: dict[str, int], n_classes: int) -> np.nda
 # ---- writes ----------------------------------------------------------------------------------------------------
 
 
-def _probs_json(row: np.ndarray, label_values: list[str]) -> dict | None:
-    if not np.isfinite(row).all():
-        return None
-    return {value: round(float(p), 6) for value, p in zip(label_values, row.tolist(), strict=True)}
-
-
 def _finite(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
@@ -418,7 +421,8 @@ class PredictionRows:
 
 
 def predictions_write(*, project: Project, job_id: object, label_values: list[str], rows: PredictionRows) -> int:
-    """Upsert one Prediction per item and copy predicted label, probabilities (and priority) onto the items.
+    """Upsert one Prediction per item; the items get their predicted label, probabilities (and priority) from
+    ``item_state.items_prediction_set``.
 
     Rows with non-finite probabilities (unreadable content) get no prediction; their priority is still written.
     """
@@ -448,119 +452,46 @@ def predictions_write(*, project: Project, job_id: object, label_values: list[st
     Prediction.objects.bulk_create(
         objects, batch_size=CHUNK, update_conflicts=True, unique_fields=["item"], update_fields=update_fields
     )
-    item_rows = [
-        (
-            int(pk),
-            label_values[predicted_index[position]] if finite[position] else None,
-            _probs_json(rows.proba[position], label_values),
-            None if rows.priority is None else float(rows.priority[position]),
-        )
-        for position, pk in enumerate(rows.item_ids.tolist())
-    ]
-    _items_update(item_rows, with_priority=rows.priority is not None, now=now)
+    _items_prediction_set(label_values, rows, now)
     return len(objects)
 
 
-def _items_update(rows: list[tuple], *, with_priority: bool, now) -> None:
-    """Write (id, predicted_label, predicted_probs, priority) per item (databases other than PostgreSQL)."""
-    objects = []
-    for pk, label, probs, priority in rows:
-        item = Item(pk=pk, predicted_label=label, predicted_probs=probs, updated_at=now)
-        if with_priority:
-            item.priority = priority
-        objects.append(item)
-    fields = ["predicted_label", "predicted_probs", "updated_at"] + (["priority"] if with_priority else [])
-    Item.objects.bulk_update(objects, fields, batch_size=500)
+def _items_prediction_set(label_values: list[str], rows: PredictionRows, now) -> None:
+    item_state.items_prediction_set(
+        rows=item_state.ItemPredictions(item_ids=rows.item_ids, label_values=label_values, proba=rows.proba,
+                                        priority=rows.priority),
+        now=now,
+    )
 
 
 SCORE_COLUMNS = ("least_confidence", "margin", "entropy", "bald", "random")
 
 
-def _rows_table(cursor, name: str, columns: str, data: list[list[str]]) -> None:
-    """Fill the session's temporary table ``name`` (created on first use, emptied first) with one COPY of
-    ``data`` (columns of COPY text, see ``_copy_*``), then ANALYZE its first column: without statistics the
-    planner guesses the row count and may join the table to a big one by scanning all of it, once per chunk."""
-    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns})")
-    cursor.execute(f"TRUNCATE {name}")
-    with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
-        copy.write("".join(row + "\n" for row in map("\t".join, zip(*data, strict=True))))
-    cursor.execute(f"ANALYZE {name} ({columns.split()[0]})")  # the row count and the ids are all a plan needs
-
-
-# Every join of a chunk's rows to a big table also bounds the big table's id by the chunk's: otherwise the planner
-# may merge-join the table from its first row, once per chunk.
-_ID_RANGE = "i.id BETWEEN %s AND %s"
-
-
-def _id_range(ids: Iterable[int]) -> list[int]:
-    ids = np.asarray(ids, dtype=np.int64)
-    return [int(ids.min()), int(ids.max())] if len(ids) else [0, -1]
-
-
-# COPY text format, built a column at a time: psycopg's write_row and json.dumps per row cost ~20 µs a
-# prediction, a third of the job's time on a 1,000,000-item pool.
-_NULL = "\\N"
-
-
-def _copy_escape(text: str) -> str:
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
-
-
-def _copy_ints(values: Iterable[int]) -> list[str]:
-    return list(map(str, np.asarray(values, dtype=np.int64).tolist()))
-
-
-def _copy_floats(values: np.ndarray | None, n: int) -> list[str]:
-    """Floats (repr round-trips exactly); NULL for NaN/inf, and for every row when there are no values."""
-    if values is None:
-        return [_NULL] * n
-    values = np.asarray(values, dtype=np.float64)
-    text = list(map(repr, values.tolist()))
-    for position in np.flatnonzero(~np.isfinite(values)).tolist():
-        text[position] = _NULL
-    return text
-
-
-def _copy_probs_json(proba: np.ndarray, finite: np.ndarray, label_values: list[str]) -> list[str]:
-    """``{"label": p, ...}`` per row with p rounded to 6 decimals, NULL for non-finite rows: one %-template
-    per chunk instead of a dict and a json.dumps per row."""
-    keys = (json.dumps(value).replace("%", "%%") for value in label_values)
-    template = _copy_escape("{" + ", ".join(f"{key}: %r" for key in keys) + "}")
-    rounded = np.round(np.nan_to_num(np.asarray(proba, dtype=np.float64), nan=0.0), 6).tolist()
-    return [template % tuple(row) if ok else _NULL for row, ok in zip(rounded, finite.tolist(), strict=True)]
-
-
 def _predictions_write_postgres(project: Project, job_id: object, label_values: list[str], rows: PredictionRows,
                                 finite: np.ndarray, predicted_index: np.ndarray, now) -> int:
-    # One COPY and two set-based statements per chunk: building and binding bulk_create's multi-row INSERT in
+    # One COPY and one set-based statement per chunk: building and binding bulk_create's multi-row INSERT in
     # the ORM cost about a millisecond per prediction, so a 1,000,000-item pool spent most of its time there.
     n = len(rows.item_ids)
     hex_rows = np.ascontiguousarray(rows.proba, dtype=np.float32).tobytes().hex()
     width = 8 * len(label_values)  # hex digits per row: K float32 values
-    escaped = {value: _copy_escape(value) for value in set(rows.previous)}
+    escaped = {value: copy_escape(value) for value in set(rows.previous)}
     scores = rows.scores or {}
     data = [
-        _copy_ints(rows.item_ids),
-        ["\\\\x" + hex_rows[position * width : (position + 1) * width] if ok else _NULL
+        copy_ints(rows.item_ids),
+        ["\\\\x" + hex_rows[position * width : (position + 1) * width] if ok else NULL
          for position, ok in enumerate(finite.tolist())],
-        np.asarray([_copy_escape(value) for value in label_values] + [_NULL], dtype=object)[predicted_index].tolist(),
+        np.asarray([copy_escape(value) for value in label_values] + [NULL], dtype=object)[predicted_index].tolist(),
         [escaped[value] for value in rows.previous],
-        _copy_floats(rows.score, n),
-        *(_copy_floats(scores.get(name), n) for name in SCORE_COLUMNS),
-        _copy_probs_json(rows.proba, finite, label_values),
-        _copy_floats(rows.priority, n),
+        copy_floats(rows.score, n),
+        *(copy_floats(scores.get(name), n) for name in SCORE_COLUMNS),
     ]
     set_scores = ", ".join(f"{name} = EXCLUDED.{name}" for name in SCORE_COLUMNS)
     prediction = Prediction._meta.db_table
-    priority_set = ", priority = t.priority" if rows.priority is not None else ""
     with connection.cursor() as cursor:
-        _rows_table(
+        rows_table(
             cursor, "al_prediction_rows",
             "item_id bigint, probs bytea, predicted text, previous_predicted text, score double precision, "
-            + ", ".join(f"{name} double precision" for name in SCORE_COLUMNS)
-            + ", predicted_probs jsonb, priority double precision",
+            + ", ".join(f"{name} double precision" for name in SCORE_COLUMNS),
             data,
         )
         cursor.execute(
@@ -575,120 +506,47 @@ def _predictions_write_postgres(project: Project, job_id: object, label_values: 
             [project.pk, job_id, rows.out_of_sample, now],
         )
         stored = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {Item._meta.db_table} AS i SET predicted_label = to_jsonb(t.predicted), "
-            f"predicted_probs = t.predicted_probs, updated_at = %s{priority_set} "
-            f"FROM al_prediction_rows AS t WHERE i.id = t.item_id AND {_ID_RANGE}",
-            [now, *_id_range(rows.item_ids)],
-        )
+    _items_prediction_set(label_values, rows, now)
     return stored
 
 
+# The items' side of scoring and adaptive overlap: annotation's item state machine applies these (set-based per
+# chunk); the names stay here so the training job reads as one boundary (and bench/al_scoring_job.py times them).
+
+
 def priorities_write(*, item_ids: np.ndarray, priority: np.ndarray) -> None:
-    """Set ``Item.priority`` per item (chunked; cold start and the diverse batch)."""
-    now = timezone.now()
-    ids = item_ids.tolist()
-    values = priority.tolist()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for start in range(0, len(ids), CHUNK):
-                _rows_table(cursor, "al_priority_rows", "id bigint, priority double precision",
-                            [_copy_ints(ids[start : start + CHUNK]),
-                             _copy_floats(np.asarray(values[start : start + CHUNK]), len(ids[start : start + CHUNK]))])
-                cursor.execute(f"UPDATE {Item._meta.db_table} AS i SET priority = t.priority, updated_at = %s "
-                               f"FROM al_priority_rows AS t WHERE i.id = t.id AND {_ID_RANGE}",
-                               [now, *_id_range(ids[start : start + CHUNK])])
-        return
-    for start in range(0, len(ids), CHUNK):
-        objects = [
-            Item(pk=pk, priority=float(value), updated_at=now)
-            for pk, value in zip(ids[start : start + CHUNK], values[start : start + CHUNK], strict=True)
-        ]
-        Item.objects.bulk_update(objects, ["priority", "updated_at"], batch_size=500)
+    """Set ``Item.priority`` per item (cold start and the diverse batch)."""
+    item_state.items_priority_set(item_ids=item_ids, priority=priority)
 
 
 def targets_set_for_new(*, item_ids: np.ndarray, target: int) -> int:
     """Set the annotation target of items still ``new`` (never leased, so no annotator can be cut short)."""
-    updated = 0
-    ids = item_ids.tolist()
-    for start in range(0, len(ids), CHUNK):
-        updated += (
-            Item.objects.filter(pk__in=ids[start : start + CHUNK], status=ItemStatus.NEW)
-            .exclude(target_annotations=target)
-            .update(target_annotations=target, updated_at=timezone.now())
-        )
-    return updated
+    return item_state.items_target_set_for_new(item_ids=item_ids, target=target)
 
 
 def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray) -> int:
-    """Raise targets and send labelled items back to the queue (``in_progress``).
-
-    Only items still labelled / needing review, without a reviewer's final label and with the annotation count
-    the decision was made on are touched, so a concurrent vote or review is never overridden.
-    Grouped by (count, target): a handful of UPDATEs, whatever the number of items.
-    """
-    now = timezone.now()
-    reopened = 0
-    groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    for pk, count, new_target, value in zip(item_ids.tolist(), seen_count.tolist(), target.tolist(),
-                                            priority.tolist(), strict=True):
-        groups.setdefault((count, new_target), []).append((pk, value))
-    for (count, new_target), members in groups.items():
-        for start in range(0, len(members), CHUNK):
-            part = members[start : start + CHUNK]
-            ids = [pk for pk, _ in part]
-            with transaction.atomic():
-                # Locked, so a reviewer's decision or a new vote landing meanwhile is seen, never overwritten.
-                touched = list(
-                    Item.objects.select_for_update()
-                    .filter(pk__in=ids, status__in=OVERLAP_STATUSES, annotation_count=count, is_gold=False)
-                    .filter(Q(final_label__isnull=True))
-                    .values_list("pk", flat=True)
-                )
-                if not touched:
-                    continue
-                reopened += Item.objects.filter(pk__in=touched).update(
-                    target_annotations=new_target, status=ItemStatus.IN_PROGRESS, updated_at=now
-                )
-                values = dict(part)
-                Item.objects.bulk_update(
-                    [Item(pk=pk, priority=values[pk]) for pk in touched], ["priority"], batch_size=500
-                )
-    return reopened
+    """Raise targets and send labelled items back to the queue (``item_state.items_reopen``: a concurrent vote
+    or review is never overridden)."""
+    return item_state.items_reopen(item_ids=item_ids, seen_count=seen_count, target=target, priority=priority)
 
 
 def items_route_to_review(*, item_ids: np.ndarray, seen_count: np.ndarray) -> int:
-    """Move ``labelled`` items whose votes stay disputed with no annotator left to ask to ``needs_review``.
-
-    Like ``items_reopen``, only items still labelled, without a reviewer's final label and with the annotation
-    count the decision was made on are touched. Grouped by count: a handful of UPDATEs.
-    """
-    now = timezone.now()
-    moved = 0
-    groups: dict[int, list[int]] = {}
-    for pk, count in zip(item_ids.tolist(), seen_count.tolist(), strict=True):
-        groups.setdefault(count, []).append(pk)
-    for count, ids in groups.items():
-        for start in range(0, len(ids), CHUNK):
-            moved += Item.objects.filter(
-                pk__in=ids[start : start + CHUNK], status=ItemStatus.LABELLED, annotation_count=count,
-                is_gold=False, final_label__isnull=True,
-            ).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
-    return moved
+    """Move ``labelled`` items whose votes stay disputed with no annotator left to ask to ``needs_review``."""
+    return item_state.items_route_to_review(item_ids=item_ids, seen_count=seen_count)
 
 
 def relabel_scores_write(*, item_ids: np.ndarray, scores: np.ndarray) -> None:
     """Store ActiveLab scores on the items' existing predictions (one lookup and one update per chunk)."""
     ids = item_ids.tolist()
     if connection.vendor == "postgresql":
-        column = _copy_floats(scores, len(ids))
+        column = copy_floats(scores, len(ids))
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):
-                _rows_table(cursor, "al_relabel_rows", "item_id bigint, relabel_score double precision",
-                            [_copy_ints(ids[start : start + CHUNK]), column[start : start + CHUNK]])
+                rows_table(cursor, "al_relabel_rows", "item_id bigint, relabel_score double precision",
+                           [copy_ints(ids[start : start + CHUNK]), column[start : start + CHUNK]])
                 cursor.execute(f"UPDATE {Prediction._meta.db_table} AS p SET relabel_score = t.relabel_score "
                                "FROM al_relabel_rows AS t WHERE p.item_id = t.item_id AND p.item_id BETWEEN %s AND %s",
-                               _id_range(ids[start : start + CHUNK]))
+                               id_range(ids[start : start + CHUNK]))
         return
     values = dict(zip(ids, scores.tolist(), strict=True))
     for start in range(0, len(ids), CHUNK):

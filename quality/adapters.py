@@ -1,9 +1,9 @@
 """The one boundary between the ORM and the quality metrics.
 
 ``project_data_load`` streams a project's live annotations and the side information of their items into numpy
-arrays (a constant number of queries, whatever the project size); ``item_results_write`` and
-``items_denormalise`` put per-item results back with bulk statements (COPY + one UPDATE on PostgreSQL, chunked
-``bulk_create``/``bulk_update`` elsewhere). No math here: that lives in ``quality.metrics``.
+arrays (a constant number of queries, whatever the project size); ``item_results_write`` stores per-item results
+with bulk statements (COPY on PostgreSQL, chunked ``bulk_create`` elsewhere) and ``items_denormalise`` hands them
+to the item state machine, which owns the items. No math here: that lives in ``quality.metrics``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.db.models.fields.json import KT
-from django.utils import timezone
 
 from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.selectors import label_schema_for  # [review mapping]
+from annotation.services.item_state import ConsensusRows, items_consensus_set
 from quality.metrics.table import AnnotationTable
 from quality.models import ItemQuality, QualityReport
 
@@ -413,95 +413,22 @@ def item_results_write(*, report_id: int, results: ItemResults) -> None:
         ItemQuality.objects.bulk_create(batch)
 
 
-_ITEM_FIELDS = (
-    "consensus_label", "consensus_confidence", "label_quality", "is_label_issue", "issue_kinds", "issue_severity",
-    "flag_model", "flag_model_label",
-)
-
-
-def items_denormalise(*, results: ItemResults, snapshot_at, flag_model: str = "") -> int:
-    """Copy results onto the Item rows and move routed ``labelled`` items to ``needs_review``.
-
-    Items updated after ``snapshot_at`` (when the run started reading) are left alone: the per-item update
-    already wrote fresher values from votes this run did not see. Only ``labelled`` items move, so a reviewer's
-    decision taken meanwhile stands. ``flag_model`` names the model whose top labels ``results.model_label``
-    holds; items without one get "". Returns how many items moved. Precondition: inside the caller's
-    transaction.
+def items_denormalise(*, project_id: int, results: ItemResults, snapshot_at, flag_model: str = "") -> int:
+    """Hand the run's per-item results (consensus, flags, suggestions, routing) to the item state machine
+    (``annotation.services.item_state.items_consensus_set``: items updated after ``snapshot_at`` keep what the
+    per-item pass wrote). Returns how many items moved to review. Precondition: inside the caller's transaction.
     """
-    if not results.item_ids.size:
-        return 0
-    now = timezone.now()
-    if _is_postgres():
-        return _denormalise_postgres(results, now, snapshot_at, flag_model)
-    moved = 0
-    rows = list(_rows(results))
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        fresher = set(
-            Item.objects.filter(pk__in=[row[0] for row in chunk], updated_at__gt=snapshot_at).values_list("pk", flat=True)
-        )
-        chunk = [row for row in chunk if row[0] not in fresher]
-        objs = [
-            Item(
-                pk=pk, consensus_label=None if label is None else json.loads(label), consensus_confidence=conf,
-                label_quality=quality, is_label_issue=issue, issue_kinds=json.loads(reasons),
-                issue_severity=severity, flag_model=flag_model if model is not None else "",
-                flag_model_label=None if model is None else json.loads(model), updated_at=now,
-            )
-            for pk, label, conf, _tie, quality, issue, reasons, severity, _route, model in chunk
-        ]
-        Item.objects.bulk_update(objs, [*_ITEM_FIELDS, "updated_at"])
-        routed = [row[0] for row in chunk if row[8]]
-        if routed:
-            moved += Item.objects.filter(pk__in=routed, status=ItemStatus.LABELLED).update(
-                status=ItemStatus.NEEDS_REVIEW, updated_at=now
-            )
-    return moved
-
-
-def _denormalise_postgres(results: ItemResults, now, snapshot_at, flag_model: str) -> int:
-    # One COPY into a temporary table and one UPDATE … FROM (bench/results/quality_scale.md: Django's
-    # bulk_update needs seconds per thousand rows here). Rows whose values did not change are not rewritten,
-    # which keeps re-runs cheap.
-    item_table = Item._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE quality_item_results (id bigint PRIMARY KEY, consensus_label jsonb, "
-            "consensus_confidence double precision, label_quality double precision, is_label_issue boolean, "
-            "issue_kinds jsonb, issue_severity double precision, route boolean, flag_model varchar(120), "
-            "flag_model_label jsonb, move boolean NOT NULL DEFAULT false) ON COMMIT DROP"
-        )
-        columns = "id, consensus_label, consensus_confidence, label_quality, is_label_issue, issue_kinds, " \
-            "issue_severity, route, flag_model, flag_model_label"
-        with cursor.cursor.copy(f"COPY quality_item_results ({columns}) FROM STDIN") as copy:
-            for pk, label, conf, _tie, quality, issue, reasons, severity, route, model in _rows(results):
-                copy.write_row(
-                    (pk, label, conf, quality, issue, reasons, severity, route, flag_model if model else "", model)
-                )
-        # Mark the moves in the (unlogged, cheap) temporary table, so the items get one UPDATE, not two.
-        cursor.execute(
-            f"UPDATE quality_item_results AS t SET move = true FROM {item_table} AS i "
-            "WHERE i.id = t.id AND t.route AND i.status = %s AND i.updated_at <= %s",
-            [ItemStatus.LABELLED.value, snapshot_at],
-        )
-        moved = cursor.rowcount
-        cursor.execute("ANALYZE quality_item_results")
-        # Re-checking the status inside the CASE keeps a decision a reviewer committed meanwhile.
-        cursor.execute(
-            f"UPDATE {item_table} AS i SET consensus_label = t.consensus_label, "
-            "consensus_confidence = t.consensus_confidence, label_quality = t.label_quality, "
-            "is_label_issue = t.is_label_issue, issue_kinds = t.issue_kinds, issue_severity = t.issue_severity, "
-            "flag_model = t.flag_model, flag_model_label = t.flag_model_label, "
-            "status = CASE WHEN t.move AND i.status = %s THEN %s ELSE i.status END, updated_at = %s "
-            "FROM quality_item_results AS t WHERE i.id = t.id AND i.updated_at <= %s "
-            "AND (t.move OR (i.consensus_label, i.consensus_confidence, i.label_quality, i.is_label_issue, "
-            "i.issue_kinds, i.issue_severity, i.flag_model, i.flag_model_label) IS DISTINCT FROM "
-            "(t.consensus_label, t.consensus_confidence, t.label_quality, t.is_label_issue, t.issue_kinds, "
-            "t.issue_severity, t.flag_model, t.flag_model_label))",
-            [ItemStatus.LABELLED.value, ItemStatus.NEEDS_REVIEW.value, now, snapshot_at],
-        )
-        cursor.execute("DROP TABLE quality_item_results")
-    return int(moved)
+    return items_consensus_set(
+        project_id=project_id,
+        rows=ConsensusRows(
+            item_ids=results.item_ids, label=results.consensus, confidence=results.confidence,
+            label_quality=results.label_quality, is_issue=results.is_issue, reasons=results.reasons,
+            severity=results.severity, route=results.route, model_label=results.model_label,
+            suggestion=results.suggestion,
+        ),
+        snapshot_at=snapshot_at,
+        flag_model=flag_model,
+    )
 
 
 @dataclass(frozen=True)
@@ -584,45 +511,3 @@ def items_votes_load(*, project: Project, item_ids: list[int]) -> list[ItemVotes
             params=params,
         ))
     return loaded
-
-
-def item_suggestions_write(*, project_id: int, results: ItemResults, snapshot_at) -> int:
-    """Store ``results.suggestion`` on the items (clearing older suggestions of the project's other items).
-
-    Call before :func:`items_denormalise`: like it, items updated after ``snapshot_at`` keep what the per-item
-    update wrote, and ``updated_at`` is left for it to set. One UPDATE per distinct suggested label plus one to
-    clear; returns how many items carry a suggestion.
-    """
-    by_label: dict[str, list[int]] = {}
-    suggestions = results.suggestion or []
-    for pk, value in zip(results.item_ids.tolist(), suggestions, strict=False):
-        if value is not None:
-            by_label.setdefault(json.dumps(value), []).append(pk)
-    stale = Item.objects.filter(project_id=project_id, consensus_suggestion__isnull=False, updated_at__lte=snapshot_at)
-    stale.exclude(pk__in=[pk for pks in by_label.values() for pk in pks]).update(consensus_suggestion=None)
-    for text, pks in by_label.items():
-        for start in range(0, len(pks), CHUNK):
-            Item.objects.filter(pk__in=pks[start : start + CHUNK], updated_at__lte=snapshot_at).update(
-                consensus_suggestion=json.loads(text)
-            )
-    return sum(len(pks) for pks in by_label.values())
-
-
-def item_consensus_write(*, item: Item, consensus, confidence: float | None, is_issue: bool, reasons: list[str],
-                         severity: float, route: bool, suggestion=None) -> bool:
-    """Store one item's consensus fields; move it to ``needs_review`` when routed and ``labelled``.
-    Returns whether it moved."""
-    fields = {
-        "consensus_label": consensus,
-        "consensus_confidence": confidence,
-        "is_label_issue": is_issue,
-        "issue_kinds": reasons,
-        "issue_severity": severity,
-        "consensus_suggestion": suggestion,
-        "updated_at": timezone.now(),
-    }
-    moved = route and item.status == ItemStatus.LABELLED
-    if moved:
-        fields["status"] = ItemStatus.NEEDS_REVIEW
-    Item.objects.filter(pk=item.pk).update(**fields)
-    return moved

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
 from annotation.permissions import project_for_role
-from annotation.selectors import label_values_for
+from annotation.selectors import label_classes
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
 from quality.models import QualityReport
@@ -87,7 +87,7 @@ def _headline(report: QualityReport) -> list[dict]:
 
 
 def _report_context(report: QualityReport, project: Project) -> dict:
-    label_values = label_values_for(project=project)
+    label_values = label_classes(project=project)
     per_label = [
         {
             "label": value,

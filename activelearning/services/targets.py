@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 from django.db import transaction
-from django.utils import timezone
 
 from activelearning import adapters, overlap, priority
 from activelearning.models import Prediction
 from activelearning.relabel import relabel_or_new, vote_counts
-from annotation.models import Item, ItemStatus, Project
+from annotation.models import Item, Project
 from annotation.selectors import annotators_left_for_items, label_schema_for
+from annotation.services import item_state
 
 NEUTRAL_WITHIN = 0.5  # place in the EXTRA band for an item without an ActiveLab score
 
@@ -140,8 +140,8 @@ def item_overlap_update(*, project: Project, item_id: int, confidence: float) ->
         return None
     relabel = Prediction.objects.filter(item_id=item.pk).values_list("relabel_score", flat=True).first()
     within = NEUTRAL_WITHIN if relabel is None else 1.0 - relabel
-    Item.objects.filter(pk=item.pk).update(
-        target_annotations=int(target), status=ItemStatus.IN_PROGRESS, updated_at=timezone.now(),
+    item_state.item_reopen(
+        item_id=item.pk, target=int(target),
         priority=float(priority.priorities(band=np.asarray([priority.BAND_EXTRA]), within=np.asarray([within]))[0]),
     )
     return int(target)

@@ -20,7 +20,7 @@ from annotation.models import (
 )
 from annotation.models.item import OPEN_STATUSES
 from annotation.permissions import membership_for
-from annotation.services.items import label_values
+from annotation.selectors import label_choices
 
 MAX_COMMENT = 5000
 
@@ -37,7 +37,7 @@ class AnnotationInput:
 
 
 def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
-    known = label_values(project=project)
+    known = label_choices(project=project)
     field = "labels" if project.multi_label else "label"
     labels = list(dict.fromkeys(data.labels))
     unknown = [value for value in labels if value not in known]
@@ -233,7 +233,7 @@ def _submit_locked(
         count += 1
         if not item.is_gold and status in OPEN_STATUSES:
             status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
-        Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1, status=status)
+        Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1, status=status, updated_at=now)
     # The hooks run for every vote that lands on an item no longer waiting for votes, not only the one reaching
     # the target: an item closed short (labelled or needs_review with fewer votes than its target) still takes a
     # late vote, and its consensus and flags must follow it.

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from annotation.ingress.rows import contains_nul, nul_message
 from annotation.models import Item, Project, TaskType
+from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.items import BulkResult, RowIssue
 from annotation.services.media_rows import MediaRowError
@@ -32,7 +33,7 @@ def item_bulk_create(
             f"At most {MAX_ROWS} rows per bulk call; upload a file to /imports/ for more.", field="non_field_errors"
         )
     result = BulkResult()
-    labels = item_services.label_values(project=project)
+    labels = label_choices(project=project)
     prepared: list[tuple[int, Item]] = []
     seen: set[str] = set()
     for index, row in enumerate(rows):

@@ -49,6 +49,7 @@ from annotation.models import (
     TaskType,
 )
 from annotation.profiling_hooks import summary_builder, thresholds_for
+from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.batch_summaries import bulk_batches_summarise
 from annotation.services.media_rows import MediaRowError, media_item, read_import_file
@@ -498,7 +499,7 @@ def _ls_options(params: dict, project: Project):
         data_key=params.get("data_key") or (config.data_key if config else None),
         control=config.control if config else None,
         media=project.task_type != TaskType.TEXT,
-        labels=frozenset(item_services.label_values(project=project)),
+        labels=frozenset(label_choices(project=project)),
         users=params.get("labelstudio_users") or {},
         # Jobs queued before annotations could be imported kept them as metadata.
         annotations_as=params.get("labelstudio_annotations", "metadata"),
@@ -519,7 +520,7 @@ class _Importer:
         self.job = job
         self.source = source
         self.report = report
-        self.labels = item_services.label_values(project=project)
+        self.labels = label_choices(project=project)
         self.thresholds = thresholds_for(project)
         self.pending: list[_Pending] = []
         self.pending_bytes = 0

@@ -42,7 +42,7 @@ from annotation.models import (
     Project,
     Role,
 )
-from annotation.services.items import label_values
+from annotation.selectors import label_choices
 
 _NAMESPACE = uuid.UUID("5b0c7d2e-61a4-4c52-9f0e-1a2b3c4d5e6f")
 SKIP_SAMPLE = 200
@@ -113,7 +113,7 @@ class LabelStudioMerger:
         self.project = project
         self.report = LsImportReport()
         self.users: dict[str, int] = {}
-        self.labels = label_values(project=project)
+        self.labels = label_choices(project=project)
 
     # -------------------------------------------------------------------------------------- annotators
 
@@ -261,7 +261,7 @@ class LabelStudioMerger:
                 status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
                 if status == ItemStatus.LABELLED:
                     reached.append(item.pk)
-            Item.objects.filter(pk=item.pk).update(annotation_count=count, status=status)
+            Item.objects.filter(pk=item.pk).update(annotation_count=count, status=status, updated_at=timezone.now())
         return reached
 
     def _predictions(self, tasks: list[tuple[int, LsTask, bool]]) -> None:
@@ -292,7 +292,7 @@ class LabelStudioMerger:
             if changed:
                 metadata = dict(existing.get(item_id) or {})
                 metadata["ls_predictions"] = list(kept.values())
-                Item.objects.filter(pk=item_id).update(metadata=metadata)
+                Item.objects.filter(pk=item_id).update(metadata=metadata, updated_at=timezone.now())
 
 
 def _ls_order(annotation) -> tuple[int, str]:

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
@@ -173,7 +174,7 @@ def project_update(*, project: Project, **changes: object) -> Project:
     if project.annotations_per_item != old_k:
         Item.objects.filter(
             project=project, status=ItemStatus.NEW, annotation_count=0, target_annotations=old_k
-        ).update(target_annotations=project.annotations_per_item)
+        ).update(target_annotations=project.annotations_per_item, updated_at=timezone.now())
     return project
 
 
@@ -206,20 +207,6 @@ def memberships_changed(*, project_ids: Iterable[int]) -> None:
     for project in Project.objects.filter(pk__in=set(project_ids)).order_by("id"):
         items_reopen_short(project=project)
         items_close_exhausted(project=project)
-
-
-def labels_retire(*, project: Project, mapping: dict[str, str]) -> int:
-    """Retire the labels ``mapping`` names (old value → the label its votes now count for) and point labels
-    retired earlier into one of them at the new target, so every retired label maps to a current one.
-
-    The caller holds the project lock and has checked the values. Returns the number of labels retired.
-    """
-    for old, new in mapping.items():
-        Label.objects.filter(project=project, replaced_by=old).update(replaced_by=new)
-    retired = 0
-    for old, new in mapping.items():
-        retired += Label.objects.filter(project=project, value=old).update(is_active=False, replaced_by=new)
-    return retired
 
 
 def guideline_current(*, project: Project) -> Guideline | None:

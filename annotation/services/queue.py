@@ -163,7 +163,9 @@ def assignment_next_for_annotator(
                     expires_at=now + timedelta(seconds=project.lease_seconds),
                 )
                 if item.status == ItemStatus.NEW:
-                    Item.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(status=ItemStatus.IN_PROGRESS)
+                    Item.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(
+                        status=ItemStatus.IN_PROGRESS, updated_at=now
+                    )
                     item.status = ItemStatus.IN_PROGRESS
                 assignment.item = item
                 return assignment

@@ -39,7 +39,7 @@ from django.utils import timezone
 from activelearning.models import ModelVersion
 from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Project
 from annotation.models.item import ItemStatus
-from annotation.selectors import item_list, project_status_counts
+from annotation.selectors import item_list, json_list_has, label_mapping_for, project_status_counts
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
@@ -51,7 +51,6 @@ from quality.models import (
     ReviewAction,
     ReviewDecision,
 )
-from quality.review.selectors import json_list_has, label_mapping_for
 
 SERIES_TTL = 300
 COUNTS_TTL = 30

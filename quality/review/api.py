@@ -10,6 +10,7 @@ from annotation.api.openapi import error_response
 from annotation.api.pagination import StandardPagination
 from annotation.errors import ValidationFailed
 from annotation.models import Role
+from annotation.selectors import label_mapping_for
 from quality.models import LabelSchemaChange, ReviewAction
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
@@ -146,7 +147,7 @@ class ReviewQueueApi(ProjectScopedApi):
         )
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.review_queue_page(queryset=queryset), request, view=self)
-        mapping = selectors.label_mapping_for(project=project)
+        mapping = label_mapping_for(project=project)
         return paginator.get_paginated_response(
             ReviewQueueItemSerializer(page, many=True, context={"label_mapping": mapping}).data
         )

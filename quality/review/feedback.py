@@ -13,8 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models.functions import Substr
 
 from annotation.models import Annotation, Item, ItemStatus, Project
+from annotation.selectors import label_mapping_for, map_label
 from quality.models import AnnotatorQuality, QualityReport, ReviewDecision
-from quality.review.selectors import label_mapping_for, map_label
 
 MAX_SHOWN = 100
 CHUNK = 2000

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from annotation.errors import ApplicationError, NotFound
 from annotation.models import Label, Project, Role
 from annotation.rendering import markdown_to_safe_html
+from annotation.selectors import label_mapping_for
 from annotation.textdiff import line_diff
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
@@ -20,7 +21,7 @@ def labels_page(request, pid: int):
     project, membership, denied = project_or_403(request, pid, Role.REVIEWER)
     if denied:
         return denied
-    mapping = selectors.label_mapping_for(project=project)
+    mapping = label_mapping_for(project=project)
     labels = list(Label.objects.filter(project=project).order_by("-is_active", "order", "id"))
     return render(
         request,

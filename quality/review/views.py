@@ -16,7 +16,12 @@ from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Label, Project, Role
 from annotation.panels import panels_for
 from annotation.permissions import project_for_role
-from annotation.selectors import annotators_left_for_items, project_status_counts
+from annotation.selectors import (
+    annotators_left_for_items,
+    label_mapping_for,
+    map_label,
+    project_status_counts,
+)
 from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
@@ -75,7 +80,7 @@ def review_queue_page(request, pid: int):
     queryset = selectors.review_queue_page(queryset=selectors.review_queue(project=project, filters=filters))
     page = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = filters.as_query()
-    mapping = selectors.label_mapping_for(project=project)
+    mapping = label_mapping_for(project=project)
     rows = [
         {
             "item": item,
@@ -140,8 +145,8 @@ def review_item_page(request, pid: int, item_id: int):
     item = review.item
     probs = sorted((item.predicted_probs or {}).items(), key=lambda pair: -(pair[1] or 0))[:3]
     labels = _label_buttons(project)
-    consensus = selectors.map_label(item.consensus_label, review.mapping)
-    suggestion = selectors.map_label(item.consensus_suggestion, review.mapping)
+    consensus = map_label(item.consensus_label, review.mapping)
+    suggestion = map_label(item.consensus_suggestion, review.mapping)
     votes = selectors.vote_summary([a.labels for a in review.annotations if a.is_live], mapping=review.mapping)
     # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
     no_consensus = consensus in (None, [])

@@ -6,7 +6,8 @@ import numpy as np
 from django.db import transaction
 
 from annotation.models import ItemStatus, Project
-from quality.adapters import ItemVotes, item_consensus_write, item_votes_load, items_votes_load
+from annotation.services.item_state import item_consensus_set
+from quality.adapters import ItemVotes, item_votes_load, items_votes_load
 from quality.metrics.consensus_votes import gold_settled_confidence
 
 
@@ -146,8 +147,9 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     )
     is_issue = bool(issues.is_label_issue[0]) or kept
     route = bool(reasons) and (project.route_flagged_to_review or reasons != ["profile_flag"])
-    moved = item_consensus_write(
-        item=votes.item,
+    moved = item_consensus_set(
+        item_id=votes.item.pk,
+        status=votes.item.status,
         consensus=consensus,
         confidence=float(confidence) if np.isfinite(confidence) else None,
         is_issue=is_issue,

@@ -18,7 +18,6 @@ from annotation.services.projects import project_lock
 from quality.adapters import (
     item_features_load,
     item_results_write,
-    item_suggestions_write,
     items_denormalise,
     project_data_load,
 )
@@ -159,8 +158,9 @@ def quality_results_store(
         ],
         batch_size=500,
     )
-    item_suggestions_write(project_id=job.project_id, results=outcome.items, snapshot_at=snapshot_at)
-    moved = items_denormalise(results=outcome.items, snapshot_at=snapshot_at, flag_model=report.flag_model)
+    moved = items_denormalise(
+        project_id=job.project_id, results=outcome.items, snapshot_at=snapshot_at, flag_model=report.flag_model
+    )
     # "Routed to review" is what the reviewer finds in the queue from this run, counted after the items moved:
     # the engine also marks items it cannot move (still gathering votes, decided by a reviewer, changed while
     # the run read), and counting those made the report promise more items than the queue held.

@@ -11,7 +11,7 @@ from activelearning.models import FeatureCache
 from activelearning.relabel import vote_counts
 from annotation.jobs import JobContext
 from annotation.models import Item, ItemStatus, Job
-from annotation.selectors import label_schema_for, label_values_for
+from annotation.selectors import label_classes, label_schema_for
 from quality import services as quality_services
 from quality.adapters import project_data_load
 from quality.dashboard import tables
@@ -94,7 +94,7 @@ def test_a_merge_changes_no_vote_count_in_any_app():
     # When scratch_light is merged into scratch_deep and the quality run it enqueued has run
     change = _merge(project)
     _run_quality(Job.objects.get(pk=change.quality_job_id))
-    values = label_values_for(project=project)
+    values = label_classes(project=project)
     assert values == ["scratch_deep", "dent", "ok"]
     # Then quality's annotation matrix holds 6 scratch_deep votes, 3 dent, 3 ok
     data = project_data_load(project=project)

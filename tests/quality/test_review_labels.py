@@ -6,12 +6,12 @@ import pytest
 from annotation.errors import NotFound, ValidationFailed
 from annotation.jobs import JobContext
 from annotation.models import Annotation, Item, ItemStatus, Job, JobKind, Label
-from annotation.selectors import label_values_for
+from annotation.selectors import compose_mappings, label_classes, label_mapping_for
 from quality import services as quality_services
 from quality.adapters import project_data_load
 from quality.models import LabelExample, LabelSchemaChange, QualityReport
 from quality.review import services
-from quality.review.selectors import compose_mappings, label_examples_for, label_mapping_for
+from quality.review.selectors import label_examples_for
 from tests.factories import add_items, make_project
 from tests.quality.vote_builders import votes_project
 
@@ -65,7 +65,7 @@ def test_merge_maps_annotations_without_rewriting_them_and_agreement_rises():
     assert active == {"dent", "ok", "scratch"}
     assert list(Annotation.objects.order_by("id").values_list("labels", flat=True)) == stored
     # and the quality adapter reads them as "scratch": items 0 and 1 are now unanimous
-    assert label_values_for(project=project) == ["dent", "ok", "scratch"]
+    assert label_classes(project=project) == ["dent", "ok", "scratch"]
     data = project_data_load(project=project)
     assert data.table.n_classes == 3
     assert set(data.table.label[data.table.item < 2].tolist()) == {2}

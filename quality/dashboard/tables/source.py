@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from annotation.models import Project
 from annotation.models.item import ItemStatus
-from annotation.selectors import label_values_for
+from annotation.selectors import label_classes
 from quality.dashboard import figures, selectors
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import (  # not label_issues: that one loads cleanlab
@@ -61,7 +61,7 @@ class DashboardSource:
 
     @cached_property
     def labels(self) -> list[str]:
-        return label_values_for(project=self.project)
+        return label_classes(project=self.project)
 
     @cached_property
     def imported(self) -> dict[date, int]:

@@ -1,5 +1,5 @@
 """Reads for review: the queue of items needing a decision, one item with everything a reviewer needs, its
-history, the label mapping from schema changes, label examples and open guideline questions.
+history, label examples and open guideline questions.
 
 Every function runs a constant number of queries whatever the project size. Each sub-domain has its module;
 this package exports their public names so callers import ``quality.review.selectors`` as before.
@@ -43,13 +43,7 @@ from quality.review.selectors.item import (
     item_for_review,
     item_review,
 )
-from quality.review.selectors.mapping import (
-    compose_mappings,
-    json_label_is,
-    json_list_has,
-    label_mapping_for,
-    map_label,
-)
+from quality.review.selectors.mapping import json_label_is
 from quality.review.selectors.queue import (
     EXTRA_REASONS,
     QUEUE_STATUSES,
@@ -82,7 +76,6 @@ __all__ = [
     "REASON_TEXT",
     "REVIEW_REASONS",
     "Refusal",
-    "compose_mappings",
     "consensus_confidence_meaning",
     "consensus_evidence",
     "guideline_pair",
@@ -92,11 +85,8 @@ __all__ = [
     "item_review",
     "items_needing_a_chosen_label",
     "json_label_is",
-    "json_list_has",
     "label_changes",
     "label_examples_for",
-    "label_mapping_for",
-    "map_label",
     "open_question_count",
     "open_questions",
     "queue_filters_clean",

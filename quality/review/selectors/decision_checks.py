@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotation.models import Annotation, Item, Project
-from annotation.selectors import annotators_left_for_items
-from quality.review.selectors.mapping import label_mapping_for, map_label
+from annotation.selectors import annotators_left_for_items, label_mapping_for, map_label
 
 OVERRIDE_REASON = "model_overrides_annotators"
 NOBODY_LEFT = (

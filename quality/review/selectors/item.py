@@ -7,12 +7,12 @@ from datetime import datetime
 
 from annotation.errors import NotFound
 from annotation.models import Annotation, Item, Label, Project
+from annotation.selectors import label_mapping_for
 from quality.models import (
     ItemQuality,
     LabelExample,
     ReviewDecision,
 )
-from quality.review.selectors.mapping import label_mapping_for
 from quality.review.selectors.queue import _escalated, _has_comment, item_reasons
 
 NEAR_DUPLICATES_SHOWN = 20

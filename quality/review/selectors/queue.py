@@ -9,12 +9,13 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from annotation.errors import ValidationFailed
 from annotation.models import Annotation, Item, ItemStatus, ItemTag, Project
 from annotation.models.item import OPEN_STATUSES
+from annotation.selectors import json_list_has
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ReviewAction,
     ReviewDecision,
 )
-from quality.review.selectors.mapping import json_label_is, json_list_has
+from quality.review.selectors.mapping import json_label_is
 
 QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
 # Reasons the queue adds to the quality run's issue kinds.

@@ -8,27 +8,23 @@ the same item at once are serialised by the row lock: both decisions are stored,
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from activelearning.priority import RELABEL_REQUESTED
 from annotation.errors import Conflict, NotFound, ValidationFailed
-from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
+from annotation.models import Guideline, Item, Project
+from annotation.selectors import label_choices, label_mapping_for, map_label
+from annotation.services.item_state import ReviewApplied, annotations_supersede, items_review_applied
 from quality.models import ReviewAction, ReviewDecision
 from quality.review.selectors import (
     NOBODY_LEFT,
     NOBODY_LEFT_CODE,
     Refusal,
     items_needing_a_chosen_label,
-    label_mapping_for,
-    map_label,
     relabel_refusals,
 )
 
@@ -41,23 +37,6 @@ DISCARD_REASONS = ("unusable input", "out of scope", "duplicate")
 class BulkOutcome:
     decisions: list[ReviewDecision]
     refused: list[Refusal]
-
-STATUS_AFTER = {
-    ReviewAction.ACCEPT: ItemStatus.ACCEPTED,
-    ReviewAction.RELABEL: ItemStatus.IN_PROGRESS,
-    ReviewAction.DISCARD: ItemStatus.DISCARDED,
-    ReviewAction.ESCALATE: ItemStatus.NEEDS_REVIEW,
-}
-# A relabel takes the old votes out of the count, so the quality fields derived from them go too.
-CLEARED_QUALITY: dict[str, Any] = {
-    "consensus_label": None,
-    "consensus_confidence": None,
-    "label_quality": None,
-    "is_label_issue": False,
-    "issue_kinds": [],
-    "issue_severity": 0.0,
-    "consensus_suggestion": None,
-}
 
 
 def _clean_action(action: str) -> str:
@@ -116,7 +95,7 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
         if label not in (None, "", []):
             raise ValidationFailed("Only accept takes a label.", field="label")
         return {}
-    active = set(Label.objects.filter(project=project, is_active=True).values_list("value", flat=True))
+    active = label_choices(project=project)
     if label not in (None, ""):
         chosen = clean_label(project=project, label=label, active=active)
         return {item.pk: chosen for item in items}
@@ -154,49 +133,6 @@ def _lock_items(*, project: Project, item_ids: list[int], single: bool) -> list[
         shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
         raise ValidationFailed(f"{len(missing)} item(s) are not in this project: {shown}.", field="items")
     return items
-
-
-def _supersede_votes(items: list[Item]) -> dict[int, list[int]]:
-    """Take every live annotation of the items out of the count (kept for history); returns their ids."""
-    rows = Annotation.objects.filter(item__in=items, is_live=True).values_list("item_id", "id")
-    by_item: dict[int, list[int]] = defaultdict(list)
-    for item_id, annotation_id in rows:
-        by_item[item_id].append(annotation_id)
-    ids = [pk for pks in by_item.values() for pk in pks]
-    if ids:
-        Annotation.objects.filter(pk__in=ids).update(is_live=False)
-    return by_item
-
-
-def _apply_to_items(
-    *, project: Project, items: list[Item], action: str, finals: dict[int, object], now
-) -> None:
-    ids = [item.pk for item in items]
-    status = STATUS_AFTER[ReviewAction(action)]
-    if action == ReviewAction.ACCEPT:
-        groups: dict[str, list[int]] = defaultdict(list)
-        values: dict[str, object] = {}
-        for item_id, final in finals.items():
-            key = repr(final)
-            groups[key].append(item_id)
-            values[key] = final
-        for key, group in groups.items():
-            Item.objects.filter(pk__in=group).update(status=status, final_label=values[key], updated_at=now)
-    elif action == ReviewAction.RELABEL:
-        # Fresh annotations from people who have not seen the item: the queue never serves an item twice to one
-        # annotator (Assignment is unique per item × annotator), so only new annotators can take the new slots.
-        # A reviewer's request is served before new items, in the EXTRA band, which re-scoring keeps.
-        Item.objects.filter(pk__in=ids).update(
-            status=status,
-            final_label=None,
-            annotation_count=0,
-            target_annotations=Greatest("target_annotations", Value(project.annotations_per_item)),
-            priority=RELABEL_REQUESTED,
-            updated_at=now,
-            **CLEARED_QUALITY,
-        )
-    else:
-        Item.objects.filter(pk__in=ids).update(status=status, final_label=None, updated_at=now)
 
 
 def _relabel_takers(*, project: Project, items: list[Item], single: bool) -> tuple[list[Item], list[Refusal]]:
@@ -248,7 +184,7 @@ def _decide(
     )
     if current:
         ReviewDecision.objects.filter(pk__in=list(current.values())).update(is_current=False)
-    superseded = _supersede_votes(items) if action == ReviewAction.RELABEL else {}
+    superseded = annotations_supersede(item_ids=[item.pk for item in items]) if action == ReviewAction.RELABEL else {}
     guideline = Guideline.objects.filter(project=project).order_by("-version").first()
     bulk_id = None if single else uuid.uuid4()
     decisions = ReviewDecision.objects.bulk_create(
@@ -271,7 +207,16 @@ def _decide(
             for item in items
         ]
     )
-    _apply_to_items(project=project, items=items, action=action, finals=finals, now=now)
+    # A relabel wants fresh annotations from people who have not seen the item: the queue never serves an item
+    # twice to one annotator, so only new annotators can take the new slots. A reviewer's request is served
+    # before new items, in the EXTRA band, which re-scoring keeps.
+    items_review_applied(
+        review=ReviewApplied(
+            outcome=action, item_ids=[item.pk for item in items], final_labels=finals,
+            target_at_least=project.annotations_per_item, priority=RELABEL_REQUESTED,
+        ),
+        now=now,
+    )
     return BulkOutcome(decisions=decisions, refused=refused)
 
 

@@ -1,62 +1,33 @@
 """Label-schema changes (add, rename, merge) with history, and label examples for the guideline.
 
-Annotations are never rewritten: a rename or merge retires the old ``Label`` rows, records the mapping (old value
-→ new value) in a ``LabelSchemaChange`` for history and on the retired rows (``Label.replaced_by``), where every
-app's vote counts read it (``annotation.selectors.label_schema_for``); a quality run is enqueued so consensus and
-agreement are recomputed on the mapped labels. ``Item.final_label`` and ``consensus_label`` are derived values,
-so they are moved to the new value at once (the decisions that set them keep the old value).
+The label set and the items' labels are annotation's (``annotation.services.item_state``: a rename or merge
+retires the old ``Label`` rows, records on them the label their votes count for, and moves the items' derived
+labels; annotations are never rewritten). This module adds what review keeps: the change's history
+(``LabelSchemaChange``, with the mapping old value → new value), the label examples, and a quality run enqueued
+so consensus and agreement are recomputed on the mapped labels (the decisions that set final labels keep the old
+value).
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max
 
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
-from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, labels_retire, project_lock
+from annotation.services.item_state import (
+    clean_label_value,
+    label_schema_add,
+    label_schema_merge,
+    label_schema_rename,
+)
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
-from quality.review.selectors import json_list_has
 from quality.services import quality_run_create
 
 # Keys the review page uses for its actions; new labels do not get them as hotkeys.
 REVIEW_KEYS = frozenset("adrejkxh")
 MAX_NOTE = 500
-REMAP_CHUNK = 2000
-
-
-def _active_labels(project: Project) -> dict[str, Label]:
-    return {
-        label.value: label
-        for label in Label.objects.select_for_update().filter(project=project, is_active=True)
-    }
-
-
-def _free_hotkey(project: Project) -> str:
-    used = set(
-        Label.objects.filter(project=project, is_active=True)
-        .exclude(hotkey="")
-        .values_list("hotkey", flat=True)
-    )
-    return next(
-        (
-            key
-            for key in DEFAULT_HOTKEYS
-            if key not in used and key not in RESERVED_HOTKEYS and key not in REVIEW_KEYS
-        ),
-        "",
-    )
-
-
-def _clean_value(value: str, field: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationFailed("Give the label a value.", field=field)
-    if len(value) > 100:
-        raise ValidationFailed("Label values are limited to 100 characters.", field=field)
-    return value
 
 
 def _clean_note(note: str) -> str:
@@ -75,27 +46,6 @@ def _recompute_quality(*, project: Project, user: AbstractBaseUser) -> tuple[obj
     except ValidationFailed:
         return None, "No annotations yet, so there is nothing to recompute."
     return job, f"Quality is being recomputed on the mapped labels (job {job.pk})."
-
-
-def _remap_items(*, project: Project, mapping: dict[str, str]) -> int:
-    """Move ``final_label``/``consensus_label`` of the project's items from old values to new ones."""
-    moved = 0
-    for column in ("final_label", "consensus_label"):
-        if not project.multi_label:
-            for old, new in mapping.items():
-                moved += Item.objects.filter(project=project, **{column: old}).update(**{column: new})
-            continue
-        query = None
-        for old in mapping:
-            query = json_list_has(column, old) if query is None else query | json_list_has(column, old)
-        rows = Item.objects.filter(project=project).filter(query).order_by("id").values_list("id", column)
-        changed: list[Item] = []
-        for pk, values in rows.iterator(chunk_size=REMAP_CHUNK):
-            if isinstance(values, list):
-                changed.append(Item(pk=pk, **{column: sorted({mapping.get(v, v) for v in values})}))
-        Item.objects.bulk_update(changed, [column], batch_size=1000)
-        moved += len(changed)
-    return moved
 
 
 def _move_examples(*, sources: list[Label], target: Label) -> None:
@@ -118,28 +68,9 @@ def label_add(
 
     Raises ValidationFailed: empty or existing value (retired ones included), bad or taken hotkey.
     """
-    value = _clean_value(value, "value")
+    value = clean_label_value(value, "value")
     note = _clean_note(note)
-    project_lock(project_id=project.pk)  # serialises schema changes
-    if Label.objects.filter(project=project, value=value).exists():
-        raise ValidationFailed(
-            f"The label {value!r} already exists in this project (maybe retired).", field="value"
-        )
-    hotkey = (hotkey or "").strip().lower()
-    if hotkey:
-        if len(hotkey) != 1 or hotkey in RESERVED_HOTKEYS:
-            raise ValidationFailed(
-                f"A hotkey is one character and not one of {', '.join(sorted(RESERVED_HOTKEYS - {' '}))}.",
-                field="hotkey",
-            )
-        if Label.objects.filter(project=project, is_active=True, hotkey=hotkey).exists():
-            raise ValidationFailed(f"Hotkey {hotkey!r} is taken by another label.", field="hotkey")
-    else:
-        hotkey = _free_hotkey(project)
-    order = (Label.objects.filter(project=project).aggregate(m=Max("order"))["m"] or 0) + 1
-    Label.objects.create(
-        project=project, value=value, hotkey=hotkey, description=description.strip(), order=order
-    )
+    label_schema_add(project=project, value=value, hotkey=hotkey, description=description, avoid_hotkeys=REVIEW_KEYS)
     return LabelSchemaChange.objects.create(
         project=project,
         kind=LabelChangeKind.ADD,
@@ -160,24 +91,11 @@ def label_rename(
 
     Raises ValidationFailed: unknown label (field ``label``), empty or existing new value (field ``to``).
     """
-    to = _clean_value(to, "to")
+    to = clean_label_value(to, "to")
     note = _clean_note(note)
-    project_lock(project_id=project.pk)
-    active = _active_labels(project)
-    old = active.get((label or "").strip())
-    if old is None:
-        raise ValidationFailed(f"No active label {label!r} to rename.", field="label")
-    if to == old.value:
-        raise ValidationFailed("The new name is the same as the old one.", field="to")
-    if Label.objects.filter(project=project, value=to).exists():
-        raise ValidationFailed(f"The label {to!r} already exists; merge into it instead.", field="to")
-    mapping = {old.value: to}
-    labels_retire(project=project, mapping=mapping)
-    new = Label.objects.create(
-        project=project, value=to, hotkey=old.hotkey, description=old.description, order=old.order
-    )
-    _move_examples(sources=[old], target=new)
-    _remap_items(project=project, mapping=mapping)
+    renamed = label_schema_rename(project=project, label=label, to=to)
+    old, mapping = renamed.retired[0], renamed.mapping
+    _move_examples(sources=renamed.retired, target=renamed.target)
     job, message = _recompute_quality(project=project, user=author)
     change = LabelSchemaChange.objects.create(
         project=project,
@@ -203,30 +121,9 @@ def label_merge(
     into itself (field ``into``), or a merge that would leave a single-label project with one label.
     """
     note = _clean_note(note)
-    if not isinstance(labels, list) or not labels or not all(isinstance(v, str) for v in labels):
-        raise ValidationFailed("Give the labels to merge as a non-empty list.", field="labels")
-    sources = list(dict.fromkeys(value.strip() for value in labels))
-    into = (into or "").strip()
-    if into in sources:
-        raise ValidationFailed(f"A label cannot be merged into itself ({into!r}).", field="into")
-    project_lock(project_id=project.pk)
-    active = _active_labels(project)
-    if into not in active:
-        raise ValidationFailed(
-            f"No active label {into!r} to merge into; add it first (labels: {', '.join(sorted(active))}).",
-            field="into",
-        )
-    unknown = [value for value in sources if value not in active]
-    if unknown:
-        raise ValidationFailed(f"No active label {', '.join(map(repr, unknown))} to merge.", field="labels")
-    if not project.multi_label and len(active) - len(sources) < 2:
-        raise ValidationFailed(
-            "A classification project needs at least two labels after the merge.", field="labels"
-        )
-    mapping = {value: into for value in sources}
-    labels_retire(project=project, mapping=mapping)
-    _move_examples(sources=[active[value] for value in sources], target=active[into])
-    _remap_items(project=project, mapping=mapping)
+    merged = label_schema_merge(project=project, labels=labels, into=into)
+    sources, into, mapping = list(merged.mapping), merged.target.value, merged.mapping
+    _move_examples(sources=merged.retired, target=merged.target)
     job, message = _recompute_quality(project=project, user=author)
     change = LabelSchemaChange.objects.create(
         project=project,
