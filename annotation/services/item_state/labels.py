@@ -83,7 +83,7 @@ def items_labels_remap(*, project: Project, mapping: dict[str, str]) -> int:
         changed: list[Item] = []
         for pk, values in rows.iterator(chunk_size=REMAP_CHUNK):
             if isinstance(values, list):
-                changed.append(Item(pk=pk, updated_at=now, **{column: sorted({mapping.get(v, v) for v in values})}))
+                changed.append(Item(pk=pk, updated_at=now, **{column: sorted({str(mapping.get(v, v)) for v in values})}))
         Item.objects.bulk_update(changed, [column, "updated_at"], batch_size=1000)
         moved += len(changed)
     return moved

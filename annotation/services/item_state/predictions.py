@@ -50,17 +50,17 @@ def items_prediction_set(*, rows: ItemPredictions, now=None) -> None:
     if connection.vendor == "postgresql":
         _set_postgres(rows, proba, finite, predicted, now)
         return
-    with_priority = rows.priority is not None
+    priority = rows.priority
     objects = []
     for position, pk in enumerate(np.asarray(rows.item_ids).tolist()):
         item = Item(
             pk=int(pk), predicted_label=rows.label_values[predicted[position]] if finite[position] else None,
             predicted_probs=_probs_json(proba[position], rows.label_values), updated_at=now,
         )
-        if with_priority:
-            item.priority = float(rows.priority[position])
+        if priority is not None:
+            item.priority = float(priority[position])
         objects.append(item)
-    fields = ["predicted_label", "predicted_probs", "updated_at"] + (["priority"] if with_priority else [])
+    fields = ["predicted_label", "predicted_probs", "updated_at"] + (["priority"] if priority is not None else [])
     Item.objects.bulk_update(objects, fields, batch_size=500)
 
 

@@ -24,7 +24,7 @@ STATUS_AFTER_REVIEW = {
     "escalate": ItemStatus.NEEDS_REVIEW,
 }
 # A relabel takes the old votes out of the count, so the quality fields derived from them go too.
-CLEARED_QUALITY = {
+CLEARED_QUALITY: dict[str, object] = {
     "consensus_label": None,
     "consensus_confidence": None,
     "label_quality": None,
