@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "activelearning",
     "quality",
     "datasets",
+    "kinds",
 ]
 
 MIDDLEWARE = [

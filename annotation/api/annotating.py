@@ -10,6 +10,7 @@ from annotation.errors import Conflict
 from annotation.models import Annotation, Assignment
 from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from kinds.registry import kind_for
 
 # The two labelling endpoints answer every few seconds per annotator and build their bodies by hand: the
 # serializers below (kept for the schema and pinned equal by tests/annotation/test_labelling_bodies.py) cost
@@ -126,12 +127,11 @@ class AnnotationCreateApi(ProjectScopedApi):
     )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
-        data = s.AnnotationInputSerializer(data=request.data)
+        value_schema = kind_for(project).value_schema
+        data = s.annotation_input_serializer(value_schema.input_serializer)(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        labels = values.get("labels")
-        if labels is None:
-            labels = [values["label"]] if values.get("label") else []
+        labels = value_schema.value_from_input(values)
         annotation, created = annotation_submit(
             project=project,
             user=request.user,

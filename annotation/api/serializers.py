@@ -14,6 +14,7 @@ from annotation.api.fields import (
 from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
+from kinds.registry import kinds
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -245,20 +246,33 @@ class ItemListSerializer(serializers.ModelSerializer):
         return f"/media/items/{item.pk}/" if item.file else None
 
 
-class AnnotationInputSerializer(serializers.Serializer):
+class AnnotationCommonInputSerializer(serializers.Serializer):
+    """The fields every kind's annotation has; a kind adds its answer's fields (``annotation_input_serializer``)."""
+
     item = serializers.IntegerField()
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    labels = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
     unsure = serializers.BooleanField(default=False)
     unusable = serializers.BooleanField(default=False)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     lead_time_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000, allow_null=True)
     client_id = serializers.UUIDField(required=False, allow_null=True)
 
-    def validate(self, attrs: dict) -> dict:
-        if "label" in attrs and "labels" in attrs:
-            raise serializers.ValidationError({"labels": ["Send either label or labels, not both."]})
-        return attrs
+
+_INPUT_SERIALIZERS: dict[type, type] = {}
+
+
+def annotation_input_serializer(value_serializer: type) -> type:
+    """The common fields plus a kind's answer fields, as one serializer (so both report their errors at once)."""
+    combined = _INPUT_SERIALIZERS.get(value_serializer)
+    if combined is None:
+        name = value_serializer.__name__.removesuffix("ValueInputSerializer") + "AnnotationInputSerializer"
+        combined = type(name, (AnnotationCommonInputSerializer, value_serializer), {"__module__": __name__})
+        _INPUT_SERIALIZERS[value_serializer] = combined
+    return combined
+
+
+class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_schema.input_serializer for kind in kinds())):
+    """What ``POST /annotations/`` documents: the common fields and every built-in kind's answer fields (a
+    project's kind decides which of them it reads)."""
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer):
