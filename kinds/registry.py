@@ -3,10 +3,12 @@
 A kind supplies, each as one object (or the dotted path of a module, imported on first use so a web process
 never loads the metrics or export code of a kind):
 
-- ``value``: the annotation value's input fields, validation and stored form (:class:`ValueSchema`);
+- ``value``: the annotation value's input and output fields, validation and stored form (:class:`ValueSchema`);
 - ``quality``: the canonical encoding for metrics, consensus, agreement and label issues (:class:`QualityPart`);
 - ``export``: export rows and formats (:class:`ExportPart`);
-- its labelling widget: a template included by the label page and the script it needs.
+- its labelling widget: a template included by the label page and the script it needs;
+- ``media``: what an item of each of its task types is (text, an image, audio), which decides how items are
+  imported and laid out in exports.
 
 Adding a kind is a package under ``kinds/``, its widget files, and one :func:`register` line at the end of this
 module. Nothing in annotation, quality or datasets names a kind.
@@ -41,6 +43,12 @@ class ValueSchema(Protocol):
     def gold_value(self, *, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
         """An imported gold answer normalised: ``(value, None)``, or ``(None, error message)``."""
 
+    #: DRF serializer class with the fields :meth:`output` returns, for the API schema
+    output_serializer: type
+
+    def output(self, value: list) -> dict:
+        """A stored value as the API shows it: the fields of ``output_serializer``, ready for JSON."""
+
 
 class QualityPart(Protocol):
     def encoding(self, *, multi_label: bool) -> Any:
@@ -49,11 +57,32 @@ class QualityPart(Protocol):
 
 
 class ExportPart(Protocol):
+    """A kind's exports. ``stream`` and ``label_schema`` are always used; the other methods only by the shared
+    writers in ``datasets`` a kind's ``stream`` chooses to call (the file descriptions and the zip always)."""
+
     def stream(self, *, fmt: str, version: Any, split: str | None, base_url: str) -> Iterator[bytes]:
         """The bytes of one export format of a dataset version."""
 
-    def label_description(self, *, multi_label: bool) -> str:
-        """How an export row's ``label`` reads, for the file descriptions."""
+    def label_schema(self, *, project: Project, project_labels: list, parent: dict | None, seen: list[str]) -> dict:
+        """The label schema a version is frozen with (``DatasetVersion.label_schema``): ``labels``, the class
+        list with stable ids (``datasets.labelschema``), and whatever else the kind's exports read back."""
+
+    def label_description(self, *, version: Any) -> str:
+        """How an export row's ``label`` reads, for the file descriptions (Parquet metadata, zip manifest)."""
+
+    def card_label_feature(self, *, version: Any) -> str:
+        """The ``label`` column's feature kind on the zip's dataset card (``datasets.labelschema.hf_features_yaml``)."""
+
+    # Only for the writers a kind's ``stream`` calls: ``datasets.exporters.stream_parquet`` and
+    # ``datasets.labelstudio``.
+    def parquet_label_type(self, *, version: Any) -> Any:
+        """The Parquet (pyarrow) type of the ``label`` column."""
+
+    def labelstudio_control(self, *, version: Any, name: str, to_name: str) -> str:
+        """The control element of the Label Studio labelling config (XML lines)."""
+
+    def labelstudio_result(self, value: object, *, from_name: str, to_name: str) -> list[dict]:
+        """An answer (an export row's label, a stored vote, a prediction) as a Label Studio ``result``."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +104,11 @@ class TaskKind:
     #: template included by the label page where the answer is given, and the script it needs (static path)
     widget_template: str = ""
     widget_js: str = ""
+    #: what an item of each task type is: ``text``, ``image`` or ``audio``; a task type not listed is text
+    media: Mapping[str, str] = field(default_factory=dict)
+
+    def media_of(self, task_type: str) -> str:
+        return self.media.get(task_type, "text")
 
     def part(self, name: str) -> Any:
         """``value``, ``quality`` or ``export``, importing it when it was given as a dotted module path."""
@@ -135,6 +169,11 @@ def kind_for_task_type(task_type: str) -> TaskKind:
 
 def kind_for(project: Project) -> TaskKind:
     return kind_for_task_type(project.task_type)
+
+
+def item_media(project: Project) -> str:
+    """``text``, ``image`` or ``audio``: what the project's items are (its kind's ``media``)."""
+    return kind_for(project).media_of(project.task_type)
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -1,5 +1,5 @@
 """The classification answer: ``label`` (one class) or ``labels`` (a set, multi-label projects), stored as a
-list of class names."""
+list of class names and shown with both fields."""
 
 from rest_framework import serializers
 
@@ -19,6 +19,19 @@ class ClassificationValueInputSerializer(serializers.Serializer):
 
 
 input_serializer = ClassificationValueInputSerializer
+
+
+class ClassificationValueOutputSerializer(serializers.Serializer):
+    label = serializers.CharField(allow_null=True, read_only=True,
+                                  help_text="The single label, null for multi-label or none.")
+    labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+
+output_serializer = ClassificationValueOutputSerializer
+
+
+def output(value: list) -> dict:
+    return {"label": value[0] if len(value) == 1 else None, "labels": value}
 
 
 def value_from_input(validated: dict) -> list:
