@@ -38,6 +38,8 @@ class SingleLabel:
     multi_label = False
     #: why the model-based steps (quality model, CROWDLAB, model check, HLP vs model) do not run; None: they do
     model_free_reason: str | None = None
+    #: the report's sentence when HLP is not computed (``quality.services.explain``); None: no sentence
+    hlp_absent_note: str | None = None
 
     # --- encoding (read by quality.adapters) ---
     def gold_code(self, gold_label: object, index: dict[str, int]) -> int:
@@ -113,6 +115,7 @@ class MultiLabel(SingleLabel):
 
     multi_label = True
     model_free_reason = "multi-label projects use a per-label model"
+    hlp_absent_note = "Human-level performance is reported for single-label projects; see agreement per label."
 
     def gold_code(self, gold_label: object, index: dict[str, int]) -> int:
         return _bitmask(gold_label if isinstance(gold_label, list) else [gold_label], index)

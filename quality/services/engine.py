@@ -90,7 +90,8 @@ class RunOutcome:
     accuracy_by_reference: list[dict] = field(default_factory=list)
     #: HLP's own summary lines, from which the report's sentences quote HLP vs gold
     hlp_lines: list[str] = field(default_factory=list)
-    multi_label: bool = False
+    #: the kind's sentence for a report without HLP (None: it has no such sentence)
+    hlp_absent_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -540,5 +541,5 @@ def run_quality(
         check_model=check_model if probs is not None else "",
         accuracy_by_reference=clean(_accuracy_rows(hlp)),
         hlp_lines=[] if hlp is None else list(hlp.summary),
-        multi_label=data.multi_label,
+        hlp_absent_note=encoding.hlp_absent_note,
     )

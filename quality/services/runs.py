@@ -176,7 +176,7 @@ def quality_results_store(
         error_rows=outcome.error_analysis,
         n_route=report.n_routed_to_review,
         model_checked=bool(outcome.check_model),
-        multi_label=outcome.multi_label,
+        hlp_absent_note=outcome.hlp_absent_note,
         accuracy_rows=report.accuracy_by_reference,
     )
     report.save(update_fields=["n_routed_to_review", "explanations"])
