@@ -171,9 +171,7 @@ def export_description(*, version: DatasetVersion, split: str | None) -> dict:
         "checksum_of": "sha256 of the version's full JSONL export (all splits), not of this file",
         "label_schema": version.label_schema,
         "columns": {
-            "label": kind_for(version.project).export_part.label_description(
-                multi_label=version.label_schema.get("multi_label", version.project.multi_label)
-            ),
+            "label": kind_for(version.project).export_part.label_description(version=version),
             "metadata": "the item's metadata object as JSON text (nested only in JSONL and Label Studio exports)",
             "split": "train, dev or test",
         },
@@ -185,8 +183,7 @@ def parquet_schema(*, version: DatasetVersion, split: str | None = None) -> pa.S
     # export formats) free of it.
     import pyarrow as pa
 
-    multi_label = version.label_schema.get("multi_label", version.project.multi_label)
-    label_type = kind_for(version.project).export_part.parquet_label_type(multi_label=multi_label)
+    label_type = kind_for(version.project).export_part.parquet_label_type(version=version)
     return pa.schema(
         [
             ("item_id", pa.int64()),

@@ -18,4 +18,5 @@ KIND = TaskKind(
     },
     widget_template="kinds/classification/widget.html",
     widget_js="kinds/classification/widget.js",
+    media={"text_classification": "text", "image_classification": "image", "audio_classification": "audio"},
 )
