@@ -17,6 +17,7 @@ from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
 from annotation.textdiff import line_diff
+from kinds.registry import kind_for
 
 
 def _project_or_deny(request, pid: int, role: str):
@@ -150,6 +151,7 @@ def label_page(request, pid: int):
         project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
     except PermissionError as exc:
         return forbidden(request, exc)
+    kind = kind_for(project)
     guideline = selectors.guideline_latest(project=project)
     labels = list(project.labels.filter(is_active=True).values("value", "hotkey", "description"))
     # The dialog says whether this is a first read or a change; for a change it shows what changed since the
@@ -181,6 +183,8 @@ def label_page(request, pid: int):
             "ack_from": seen if ack_diff is not None else None,
             "ack_diff": ack_diff,
             "config": config,
+            "widget_template": kind.widget_template,
+            "widget_js": kind.widget_js,
             "panels": panels_for(
                 project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,
                 place="label",

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "activelearning",
     "quality",
     "datasets",
+    "kinds",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,11 @@
 """A streamed zip of a dataset version in a layout Hugging Face ``datasets`` reads as it is.
 
-Text projects: ``data/{split}.jsonl`` (``load_dataset("json", data_dir=...)`` or the dataset card's configs).
-Image/audio projects: ``{split}/metadata.jsonl`` plus ``{split}/{item_id}{ext}`` media files, the
-``imagefolder``/``audiofolder`` layout (``file_name`` links a row to its file). The dataset card (README.md)
-declares the features, ``label`` as a ``ClassLabel`` with the version's classes in id order (a sequence of them
-when multi-label), so ``load_dataset`` on the unzipped folder gives class ids, not strings. ``manifest.json``
+Projects whose items are text (``kinds.registry.item_media``): ``data/{split}.jsonl`` (``load_dataset("json",
+data_dir=...)`` or the dataset card's configs). Image/audio items: ``{split}/metadata.jsonl`` plus
+``{split}/{item_id}{ext}`` media files, the ``imagefolder``/``audiofolder`` layout (``file_name`` links a row to
+its file). The dataset card (README.md) declares the features, ``label`` as the project's kind declares it (for
+classification a ``ClassLabel`` with the version's classes in id order, a sequence of them when multi-label), so
+``load_dataset`` on the unzipped folder gives class ids, not strings. ``manifest.json``
 lists every member with its row count and sha256, the label schema and the version's checksum. The rows are the
 JSONL rows with ``metadata`` as JSON text (one column type whatever the items hold, as in CSV and Parquet); split
 names are the rows' own (train, dev, test). Member timestamps are the version's creation time, so a version's
@@ -25,6 +26,7 @@ from datasets.exporters import DrainableSink, canonical_json, export_description
 from datasets.labelschema import hf_features_yaml
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.splits import SPLIT_NAMES
+from kinds.registry import item_media, kind_for
 
 COPY_CHUNK = 256 * 1024
 # The rows' columns in file order (keys sorted, as in every JSONL line), as dataset-card feature kinds.
@@ -33,19 +35,18 @@ CARD_COLUMNS = [
     ("label", "label"), ("metadata", "string"), ("sha256", "string"), ("split", "string"), ("tags", "list:string"),
     ("text", "string"),
 ]
-MEDIA_FEATURE = {"image_classification": "image", "audio_classification": "audio"}
 
 
-def _card(version: DatasetVersion, splits: list[str], media: bool) -> str:
-    columns = list(CARD_COLUMNS)
-    if media:
+def _card(version: DatasetVersion, splits: list[str], media: str) -> str:
+    label_feature = kind_for(version.project).export_part.card_label_feature(version=version)
+    columns = [(name, label_feature if name == "label" else kind) for name, kind in CARD_COLUMNS]
+    if media != "text":
         # The folder builders turn each row's file_name into this column, holding the media file.
-        kind = MEDIA_FEATURE.get(version.project.task_type, "image")
-        columns.append((kind, kind))
+        columns.append((media, media))
     features = hf_features_yaml(schema=version.label_schema, columns=columns)
     lines = ["---", "configs:", "- config_name: default", "  data_files:"]
     for split in splits:
-        path = f"{split}/**" if media else f"data/{split}.jsonl"
+        path = f"{split}/**" if media != "text" else f"data/{split}.jsonl"
         lines += [f"  - split: {split}", f"    path: {path}"]
     # In the config too, not only in dataset_info: imagefolder/audiofolder infer their features from the
     # metadata files unless the config names them, which would leave label a plain string.
@@ -80,12 +81,13 @@ def _member(version: DatasetVersion, path: str, *, stored: bool = False) -> zipf
 
 
 def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
-    media = version.project.task_type != "text_classification"
+    media_type = item_media(version.project)
+    media = media_type != "text"
     splits = [name for name in SPLIT_NAMES if version.split_counts.get(name)]
     sink = DrainableSink()
     members: dict[str, dict] = {}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.writestr(_member(version, "README.md"), _card(version, splits, media))
+        archive.writestr(_member(version, "README.md"), _card(version, splits, media_type))
         for split in splits:
             path = f"{split}/metadata.jsonl" if media else f"data/{split}.jsonl"
             digest, rows = hashlib.sha256(), 0

@@ -23,17 +23,9 @@ from django.conf import settings
 from django.http import FileResponse
 from django.utils.text import slugify
 
-from datasets.archive import stream_zip
-from datasets.exporters import (
-    FORMATS,
-    canonical_json,
-    stream_csv,
-    stream_jsonl,
-    stream_labelstudio,
-    stream_labelstudio_config,
-    stream_parquet,
-)
+from datasets.exporters import FORMATS, canonical_json
 from datasets.models import DatasetVersion
+from kinds.registry import kind_for
 
 EXPORT_REVISION = "r2"
 # The Label Studio export holds signed media links made per request; its config follows the project's imports.
@@ -58,13 +50,7 @@ def export_filename(*, version: DatasetVersion, fmt: str, split: str | None) -> 
 
 def export_chunks(*, version: DatasetVersion, fmt: str, split: str | None, base_url: str = "") -> Iterator[bytes]:
     """The export's bytes as a stream (the zip always holds every split)."""
-    if fmt == "zip":
-        return stream_zip(version=version)
-    if fmt == "labelstudio":
-        return stream_labelstudio(version=version, split=split, base_url=base_url)
-    if fmt == "labelstudio-config":
-        return stream_labelstudio_config(version=version)
-    return {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt](version=version, split=split)
+    return kind_for(version.project).export_part.stream(fmt=fmt, version=version, split=split, base_url=base_url)
 
 
 def cache_dir() -> Path:

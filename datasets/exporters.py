@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from datasets.labelschema import class_names
 from datasets.labelstudio import labelstudio_config, stream_labelstudio_tasks
 from datasets.models import DatasetEntry, DatasetVersion
+from kinds.registry import export_formats, kind_for
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -171,7 +172,7 @@ def export_description(*, version: DatasetVersion, split: str | None) -> dict:
         "checksum_of": "sha256 of the version's full JSONL export (all splits), not of this file",
         "label_schema": version.label_schema,
         "columns": {
-            "label": "a class name (multi-label: a list of them); its class id is its index in label_schema.labels",
+            "label": kind_for(version.project).export_part.label_description(version=version),
             "metadata": "the item's metadata object as JSON text (nested only in JSONL and Label Studio exports)",
             "split": "train, dev or test",
         },
@@ -183,14 +184,12 @@ def parquet_schema(*, version: DatasetVersion, split: str | None = None) -> pa.S
     # export formats) free of it.
     import pyarrow as pa
 
-    multi_label = version.label_schema.get("multi_label", version.project.multi_label)
+    label_type = kind_for(version.project).export_part.parquet_label_type(version=version)
     return pa.schema(
         [
             ("item_id", pa.int64()),
             ("external_id", pa.string()),
-            # Single-label: a dictionary column holding every class in id order, even those without rows, so
-            # pandas reads a Categorical whose categories (and codes) are the version's classes.
-            ("label", pa.list_(pa.string()) if multi_label else pa.dictionary(pa.int32(), pa.string())),
+            ("label", label_type),
             ("split", pa.string()),
             ("confidence", pa.float64()),
             ("text", pa.string()),
@@ -259,11 +258,5 @@ def stream_labelstudio_config(*, version: DatasetVersion, split: str | None = No
     yield labelstudio_config(version=version).encode()
 
 
-FORMATS = {
-    "jsonl": ("application/x-ndjson", "jsonl"),
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "parquet": ("application/vnd.apache.parquet", "parquet"),
-    "labelstudio": ("application/json", "labelstudio.json"),
-    "zip": ("application/zip", "zip"),
-    "labelstudio-config": ("application/xml", "labelstudio.xml"),
-}
+# (content type, file extension) by format name: every task kind's formats (``kinds.registry``).
+FORMATS = {name: (fmt.content_type, fmt.extension) for name, fmt in export_formats().items()}

@@ -67,13 +67,14 @@ def hf_features_yaml(*, schema: dict, columns: Sequence[tuple[str, str]], indent
     """``dataset_info.features`` lines of a dataset card (Hugging Face's YAML form).
 
     ``columns`` are ``(name, kind)`` in file order; kind is a Value dtype (``string``, ``int64``, ``float64``),
-    ``list:string``, ``image``, ``audio`` or ``label`` (the ClassLabel, or a sequence of it when multi-label).
+    ``list:string``, ``image``, ``audio``, ``label`` (a ClassLabel of the schema's classes) or ``list:label`` (a
+    sequence of it).
     """
     lines: list[str] = []
     for name, kind in columns:
         lines.append(f"{indent}- name: {name}")
-        if kind == "label":
-            lines.append(f"{indent}  {'sequence' if schema.get('multi_label') else 'dtype'}:")
+        if kind in ("label", "list:label"):
+            lines.append(f"{indent}  {'sequence' if kind == 'list:label' else 'dtype'}:")
             lines += [f"{indent}    class_label:", f"{indent}      names:"]
             lines += [f"{indent}        '{index}': {_yaml_string(value)}" for index, value in enumerate(class_names(schema))]
         elif kind.startswith("list:"):

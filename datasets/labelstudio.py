@@ -4,8 +4,10 @@ whose names match them.
 Names: a project imported from Label Studio keeps its names. The newest successful Label Studio import that
 came with a labelling config gives the control, object and data key exactly; otherwise the newest one's report
 gives the control and data key it found (the object is named after the data key, as in Label Studio's own
-templates); a project that never came from Label Studio gets ``label`` on ``text``/``image``/``audio``.
-The config lists the version's classes in id order (``label_schema``), ``choice="multiple"`` for multi-label.
+templates); a project that never came from Label Studio gets ``label`` on ``text``/``image``/``audio`` (what its
+items are, ``kinds.registry.item_media``). The control element of the config and the ``result`` of an answer are
+the project's kind's (``labelstudio_control`` and ``labelstudio_result`` of its export part); classification's
+list the version's classes in id order (``label_schema``), ``choice="multiple"`` for multi-label.
 
 A task carries: ``data`` (the text, or a signed link to the media that loads without a Labelgate session until
 ``LABELGATE_MEDIA_LINK_MAX_AGE`` passes; ``external_id``, ``tags``), ``meta`` (the item's metadata and
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -29,12 +31,13 @@ from django.conf import settings
 
 from annotation.ingress.labelstudio import parse_config
 from annotation.media import media_link_sign
-from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project, TaskType
-from datasets.labelschema import class_names
+from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
 from datasets.models import DatasetVersion
+from kinds.registry import item_media, kind_for
 
 LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")
-_OBJECT = {TaskType.TEXT: ("Text", "text"), TaskType.IMAGE: ("Image", "image"), TaskType.AUDIO: ("Audio", "audio")}
+# Label Studio's object tag and its usual data key, by what the items are
+_OBJECT = {"text": ("Text", "text"), "image": ("Image", "image"), "audio": ("Audio", "audio")}
 _LS_KEYS = ("ls_predictions", "ls_choices")
 BATCH = 2000
 
@@ -49,7 +52,7 @@ class LsNames:
 
 def labelstudio_names(project: Project) -> LsNames:
     """The names a Label Studio export of ``project`` uses (see the module docstring)."""
-    tag, key = _OBJECT.get(project.task_type, ("Text", "text"))
+    tag, key = _OBJECT.get(item_media(project), ("Text", "text"))
     imports = (
         Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED,
                            params__format__in=LS_IMPORT_FORMATS)
@@ -74,21 +77,21 @@ def labelstudio_names(project: Project) -> LsNames:
 def labelstudio_config(*, version: DatasetVersion) -> str:
     """The labelling config matching the version's Label Studio export."""
     names = labelstudio_names(version.project)
-    multiple = version.label_schema.get("multi_label", version.project.multi_label)
-    choices = "\n".join(f"    <Choice value={quoteattr(value)}/>" for value in class_names(version.label_schema))
+    control = kind_for(version.project).export_part.labelstudio_control(
+        version=version, name=names.control, to_name=names.target
+    )
     return (
         "<View>\n"
         f"  <{names.object_tag} name={quoteattr(names.target)} value={quoteattr('$' + names.data_key)}/>\n"
-        f"  <Choices name={quoteattr(names.control)} toName={quoteattr(names.target)} "
-        f"choice=\"{'multiple' if multiple else 'single'}\" showInline=\"true\">\n{choices}\n  </Choices>\n"
+        f"{control}"
         "</View>\n"
     )
 
 
-def _result(names: LsNames, labels) -> list[dict]:
-    values = labels if isinstance(labels, list) else [labels]
-    return [{"from_name": names.control, "to_name": names.target, "type": "choices",
-             "value": {"choices": [str(v) for v in values if v is not None]}}]
+def _result_writer(project: Project, names: LsNames) -> Callable[[object], list[dict]]:
+    """An answer (a row's label, a vote's stored value, a prediction) → the task's ``result`` list."""
+    write = kind_for(project).export_part.labelstudio_result
+    return lambda value: write(value, from_name=names.control, to_name=names.target)
 
 
 def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[dict]]:
@@ -112,8 +115,8 @@ def _predictions(version: DatasetVersion, item_ids: list[int]) -> dict[int, tupl
     }
 
 
-def labelstudio_task(row: dict, *, names: LsNames, media_url: str | None, version_number: int,
-                     votes: list[dict], model: tuple | None) -> dict:
+def labelstudio_task(row: dict, *, names: LsNames, result: Callable[[object], list[dict]], media_url: str | None,
+                     version_number: int, votes: list[dict], model: tuple | None) -> dict:
     data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
     data[names.data_key] = media_url if row["file_url"] else (row["text"] or "")
     metadata = dict(row["metadata"] or {})
@@ -121,10 +124,10 @@ def labelstudio_task(row: dict, *, names: LsNames, media_url: str | None, versio
     meta = {key: value for key, value in metadata.items() if key not in _LS_KEYS}
     meta["labelgate"] = {"split": row["split"], "confidence": row["confidence"], "dataset_version": version_number,
                          "item_id": row["item_id"]}
-    annotations = [{"result": _result(names, row["label"]), "ground_truth": True, "was_cancelled": False}]
+    annotations = [{"result": result(row["label"]), "ground_truth": True, "was_cancelled": False}]
     for vote in votes:
         annotation: dict = {
-            "result": [] if vote["unusable"] and not vote["labels"] else _result(names, vote["labels"]),
+            "result": [] if vote["unusable"] and not vote["labels"] else result(vote["labels"]),
             "was_cancelled": bool(vote["unusable"]) and not vote["labels"],
             # Label Studio marks an imported annotation as ground truth unless told otherwise.
             "ground_truth": False,
@@ -135,19 +138,20 @@ def labelstudio_task(row: dict, *, names: LsNames, media_url: str | None, versio
         annotations.append(annotation)
     predictions = [
         {"model_version": str(p.get("model_version") or "unnamed"), "score": p.get("score"),
-         "result": _result(names, list(p.get("labels") or []))}
+         "result": result(list(p.get("labels") or []))}
         for p in ls_predictions if isinstance(p, dict) and p.get("labels")
     ]
     if model is not None:
         predicted, probs = model
         score = max(probs.values()) if isinstance(probs, dict) and probs else None
-        predictions.append({"model_version": "labelgate-model", "score": score, "result": _result(names, predicted)})
+        predictions.append({"model_version": "labelgate-model", "score": score, "result": result(predicted)})
     return {"id": row["item_id"], "data": data, "meta": meta, "annotations": annotations, "predictions": predictions}
 
 
 def stream_labelstudio_tasks(*, version: DatasetVersion, lines: Iterator[str], base_url: str) -> Iterator[bytes]:
     """The tasks as a JSON array, a batch of rows at a time (two queries per batch: votes, model predictions)."""
     names = labelstudio_names(version.project)
+    result = _result_writer(version.project, names)
     max_age = int(getattr(settings, "LABELGATE_MEDIA_LINK_MAX_AGE", 7 * 24 * 3600))
     base = base_url.rstrip("/")
     first = True
@@ -160,7 +164,7 @@ def stream_labelstudio_tasks(*, version: DatasetVersion, lines: Iterator[str], b
         parts = []
         for row in rows:
             url = f"{base}/media/signed/{media_link_sign(item_id=row['item_id'], max_age=max_age)}/" if row["file_url"] else None
-            task = labelstudio_task(row, names=names, media_url=url, version_number=version.number,
+            task = labelstudio_task(row, names=names, result=result, media_url=url, version_number=version.number,
                                     votes=votes.get(row["item_id"], []), model=model.get(row["item_id"]))
             parts.append(("[\n" if first else ",\n") + json.dumps(task, ensure_ascii=False))
             first = False

@@ -38,11 +38,12 @@ from annotation.models import Annotation, Job, JobKind, Project
 from datasets import selectors, upstream
 from datasets.bulkcopy import insert_rows
 from datasets.exporters import entry_line
-from datasets.labelschema import ProjectLabel, label_schema_build
+from datasets.labelschema import ProjectLabel
 from datasets.models import DatasetEntry, DatasetVersion, LabelSource, SplitAssignment
 from datasets.policy import FreezePolicy, policy_from_params
 from datasets.splits import SPLIT_NAMES, assign_splits
 from datasets.sql import JoinedIds
+from kinds.registry import kind_for
 
 logger = logging.getLogger(__name__)
 
@@ -237,12 +238,12 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
         split: {label: split_label[split][label] for label in label_order if split_label[split][label]}
         for split in SPLIT_NAMES
     }
-    version.label_schema = label_schema_build(
+    version.label_schema = kind_for(project).export_part.label_schema(
+        project=project,
         project_labels=[
             ProjectLabel(value=label.value, description=label.description, is_active=label.is_active, replaced_by=label.replaced_by)
             for label in project.labels.order_by("order", "id")
         ],
-        multi_label=project.multi_label,
         parent=parent.label_schema if parent else None,
         seen=[value for value in label_counts if value != NO_LABEL_KEY],
     )

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 from django.db.models import Exists, OuterRef
-from django.db.models.fields.json import KT
 
 from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.selectors import label_schema_for  # [review mapping]
 from annotation.services.item_state import ConsensusRows, items_consensus_set
+from kinds.registry import kind_for
 from quality.metrics.table import AnnotationTable
 from quality.models import ItemQuality, QualityReport
 
@@ -58,6 +58,8 @@ class ProjectData:
     #: ``(n_items, dim)`` float32 vectors from the project's current feature space (the base model's), NaN rows
     #: where an item has none; None when they were not loaded. The engine's quality model trains on them.
     features: np.ndarray | None = None
+    #: which task kind encoded the answers (``kinds.registry``); in-memory tables default to classification
+    task_type: str = "text_classification"
 
     @property
     def multi_label(self) -> bool:
@@ -73,7 +75,7 @@ def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
     return mask
 
 
-def _load_items(project: Project, index: dict[str, int], multi_label: bool) -> dict:
+def _load_items(project: Project, index: dict[str, int], encoding) -> dict:
     live = Annotation.objects.filter(item=OuterRef("pk"), is_live=True)
     rows = (
         Item.objects.filter(project=project)
@@ -97,11 +99,8 @@ def _load_items(project: Project, index: dict[str, int], multi_label: bool) -> d
         status.append(item_status)
         if gold_label in (None, "", []):
             gold.append(-1)
-        elif multi_label:
-            gold.append(_bitmask(gold_label if isinstance(gold_label, list) else [gold_label], index))
         else:
-            value = gold_label[0] if isinstance(gold_label, list) and len(gold_label) == 1 else gold_label
-            gold.append(index.get(value, -1) if isinstance(value, str) else -1)
+            gold.append(encoding.gold_code(gold_label, index))
         for tag in item_tags or ():
             tags.setdefault(tag, []).append(position)
         flagged.append(bool(flags))
@@ -120,10 +119,7 @@ def _load_items(project: Project, index: dict[str, int], multi_label: bool) -> d
     pred_probs = np.full((n, k), np.nan)
     has_probs = np.zeros(n, dtype=bool)
     if prob_rows:
-        stacked = np.vstack(prob_values)
-        if not multi_label:
-            stacked /= stacked.sum(axis=1, keepdims=True)
-        pred_probs[prob_rows] = stacked
+        pred_probs[prob_rows] = encoding.normalise_probs(np.vstack(prob_values))
         has_probs[prob_rows] = True
     return {
         "ids": np.asarray(ids, dtype=np.int64),
@@ -159,14 +155,9 @@ class _Columns:
         }
 
 
-def _load_annotations(project: Project, index: dict[str, int], multi_label: bool) -> dict:
+def _load_annotations(project: Project, index: dict[str, int], encoding) -> dict:
     rows = Annotation.objects.filter(project=project, is_live=True).exclude(item__status=ItemStatus.DISCARDED)
-    if multi_label:
-        label_column = "labels"
-    else:
-        # The first label as text straight from the database: no JSON decoding per row.
-        rows = rows.annotate(first_label=KT("labels__0"))
-        label_column = "first_label"
+    rows, label_column = encoding.annotation_rows(rows)
     rows = (
         rows.order_by()
         .values_list("item_id", "annotator_id", label_column, "unsure", "unusable", "lead_time_ms", "guideline_version")
@@ -177,7 +168,7 @@ def _load_annotations(project: Project, index: dict[str, int], multi_label: bool
         (np.int64, np.int64, np.int64, bool, bool, np.float64, np.int64),
     )
     nan = float("nan")
-    lookup = index.get
+    code_of = encoding.annotation_coder(index)
     while True:
         p = columns.pending
         add_item, add_user, add_label = p["item"].append, p["user"].append, p["label"].append
@@ -185,14 +176,9 @@ def _load_annotations(project: Project, index: dict[str, int], multi_label: bool
         add_lead, add_version = p["lead"].append, p["version"].append
         count = 0
         for item_id, user_id, labels, unsure, unusable, lead_ms, version in rows:
-            if multi_label:
-                # An empty set is a valid answer ("none of these") unless the annotator called the item unusable.
-                code = _bitmask(labels, index) if labels or not unusable else -1
-            else:
-                code = -1 if labels is None else lookup(labels, -1)
             add_item(item_id)
             add_user(user_id)
-            add_label(code)
+            add_label(code_of(labels, unusable))
             add_unsure(unsure)
             add_unusable(unusable)
             add_lead(nan if lead_ms is None else lead_ms / 1000.0)
@@ -214,8 +200,10 @@ def project_data_load(*, project: Project) -> ProjectData:
     schema = label_schema_for(project=project)
     label_values, index = schema.values, schema.index
     multi_label = project.multi_label
-    items = _load_items(project, index, multi_label)
-    ann = _load_annotations(project, index, multi_label)
+    # How a stored answer becomes a code, and codes the table's labels, is the kind's encoding.
+    encoding = kind_for(project).quality_part.encoding(multi_label=multi_label)
+    items = _load_items(project, index, encoding)
+    ann = _load_annotations(project, index, encoding)
     item_ids = items["ids"]
     # An annotation whose item appeared after the item query (or was discarded meanwhile) is left out.
     if item_ids.size:
@@ -231,11 +219,7 @@ def project_data_load(*, project: Project) -> ProjectData:
     user_ids, annotator = np.unique(ann["user"][keep], return_inverse=True)
     versions, group = np.unique(ann["version"][keep], return_inverse=True)
     k = len(label_values)
-    codes = ann["label"][keep]
-    if multi_label:
-        label = ((codes[:, None] >> np.arange(k)) & 1).astype(np.uint8)
-    else:
-        label = codes
+    label = encoding.label_matrix(ann["label"][keep], k)
     table = AnnotationTable(
         item=position[keep],
         annotator=annotator.astype(np.int64),
@@ -246,9 +230,7 @@ def project_data_load(*, project: Project) -> ProjectData:
         multi_label=multi_label,
         group=group.astype(np.int64),
     )
-    gold_matrix = None
-    if multi_label:
-        gold_matrix = ((np.maximum(items["gold"], 0)[:, None] >> np.arange(k)) & 1).astype(np.uint8)
+    gold_matrix = encoding.gold_matrix(items["gold"], k)
     return ProjectData(
         table=table,
         item_ids=item_ids,
@@ -266,6 +248,7 @@ def project_data_load(*, project: Project) -> ProjectData:
         has_probs=items["has_probs"],
         lead_time=ann["lead"][keep],
         guideline_versions=versions.astype(np.int64),
+        task_type=project.task_type,
     )
 
 

@@ -10,6 +10,7 @@ from annotation.errors import Conflict
 from annotation.models import Annotation, Assignment
 from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from kinds.registry import ValueSchema, kind_for
 
 # The two labelling endpoints answer every few seconds per annotator and build their bodies by hand: the
 # serializers below (kept for the schema and pinned equal by tests/annotation/test_labelling_bodies.py) cost
@@ -40,12 +41,11 @@ def next_body(assignment: Assignment, suggestion: dict | None) -> dict:
     return body
 
 
-def annotation_body(annotation: Annotation) -> dict:
-    """What ``AnnotationOutputSerializer`` renders."""
-    labels = annotation.labels
+def annotation_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
+    """What ``AnnotationOutputSerializer`` renders; ``value_schema`` is the project's kind's."""
     return {
         "id": annotation.pk, "item": annotation.item_id, "annotator": annotation.annotator_id,
-        "label": labels[0] if len(labels) == 1 else None, "labels": labels, "unsure": bool(annotation.unsure),
+        **value_schema.output(annotation.labels), "unsure": bool(annotation.unsure),
         "unusable": bool(annotation.unusable), "comment": annotation.comment,
         "lead_time_ms": annotation.lead_time_ms, "guideline_version": annotation.guideline_version,
         "client_id": None if annotation.client_id is None else str(annotation.client_id),
@@ -95,16 +95,16 @@ class ProgressApi(ProjectScopedApi):
         return Response(selectors.progress_for_annotator(project=project, user=request.user))
 
 
-def recent_body(annotation: Annotation) -> dict:
-    """What ``RecentOwnAnnotationOutputSerializer`` renders; the item part is ``next``'s blind item."""
+def recent_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
+    """What ``RecentOwnAnnotationOutputSerializer`` renders; the item part is ``next``'s blind item and the
+    answer fields are the project's kind's (``value_schema``)."""
     item = annotation.item
-    labels = annotation.labels
     return {
         "item": {
             "id": item.pk, "external_id": item.external_id, "text": item.text,
             "media_url": f"/media/items/{item.pk}/" if item.file else None, "content_type": item.content_type,
         },
-        "annotation": annotation.pk, "label": labels[0] if len(labels) == 1 else None, "labels": labels,
+        "annotation": annotation.pk, **value_schema.output(annotation.labels),
         "unsure": bool(annotation.unsure), "unusable": bool(annotation.unusable), "comment": annotation.comment,
         "annotated_at": _DATETIME.to_representation(annotation.created_at),
     }
@@ -115,7 +115,8 @@ class RecentOwnApi(ProjectScopedApi):
     def get(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         recent = selectors.annotation_recent_for_annotator(project=project, user=request.user)
-        return Response([recent_body(annotation) for annotation in recent])
+        value_schema = kind_for(project).value_schema
+        return Response([recent_body(annotation, value_schema) for annotation in recent])
 
 
 class AnnotationCreateApi(ProjectScopedApi):
@@ -126,12 +127,11 @@ class AnnotationCreateApi(ProjectScopedApi):
     )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
-        data = s.AnnotationInputSerializer(data=request.data)
+        value_schema = kind_for(project).value_schema
+        data = s.annotation_input_serializer(value_schema.input_serializer)(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        labels = values.get("labels")
-        if labels is None:
-            labels = [values["label"]] if values.get("label") else []
+        labels = value_schema.value_from_input(values)
         annotation, created = annotation_submit(
             project=project,
             user=request.user,
@@ -147,5 +147,5 @@ class AnnotationCreateApi(ProjectScopedApi):
             membership=membership,
         )
         return Response(
-            annotation_body(annotation), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            annotation_body(annotation, value_schema), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -14,6 +14,7 @@ from annotation.api.fields import (
 from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
+from kinds.registry import kind_for, kinds
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -245,35 +246,66 @@ class ItemListSerializer(serializers.ModelSerializer):
         return f"/media/items/{item.pk}/" if item.file else None
 
 
-class AnnotationInputSerializer(serializers.Serializer):
+class AnnotationCommonInputSerializer(serializers.Serializer):
+    """The fields every kind's annotation has; a kind adds its answer's fields (``annotation_input_serializer``)."""
+
     item = serializers.IntegerField()
-    label = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    labels = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
     unsure = serializers.BooleanField(default=False)
     unusable = serializers.BooleanField(default=False)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     lead_time_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000, allow_null=True)
     client_id = serializers.UUIDField(required=False, allow_null=True)
 
-    def validate(self, attrs: dict) -> dict:
-        if "label" in attrs and "labels" in attrs:
-            raise serializers.ValidationError({"labels": ["Send either label or labels, not both."]})
-        return attrs
+
+_INPUT_SERIALIZERS: dict[type, type] = {}
 
 
-class AnnotationOutputSerializer(serializers.ModelSerializer):
-    label = serializers.SerializerMethodField()
-    labels = StringListField()
+def annotation_input_serializer(value_serializer: type) -> type:
+    """The common fields plus a kind's answer fields, as one serializer (so both report their errors at once)."""
+    combined = _INPUT_SERIALIZERS.get(value_serializer)
+    if combined is None:
+        name = value_serializer.__name__.removesuffix("ValueInputSerializer") + "AnnotationInputSerializer"
+        combined = type(name, (AnnotationCommonInputSerializer, value_serializer), {"__module__": __name__})
+        _INPUT_SERIALIZERS[value_serializer] = combined
+    return combined
+
+
+class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_schema.input_serializer for kind in kinds())):
+    """What ``POST /annotations/`` documents: the common fields and every built-in kind's answer fields (a
+    project's kind decides which of them it reads)."""
+
+
+_ANSWER_OUTPUTS = tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds()))
+_ANSWER_FIELDS = list(dict.fromkeys(name for output in _ANSWER_OUTPUTS for name in output._declared_fields))
+
+
+def with_answer(body: dict, answer: dict, *, after: str) -> dict:
+    """``body`` with a kind's answer fields (``ValueSchema.output``) placed after the field ``after``."""
+    out: dict = {}
+    for name, value in body.items():
+        out[name] = value
+        if name == after:
+            out.update(answer)
+    return out
+
+
+class AnnotationOutputSerializer(serializers.ModelSerializer, *_ANSWER_OUTPUTS):
+    """An annotation; its answer fields are its project's kind's (the schema lists every built-in kind's)."""
 
     class Meta:
         model = Annotation
         fields = [
-            "id", "item", "annotator", "label", "labels", "unsure", "unusable", "comment", "lead_time_ms",
+            "id", "item", "annotator", *_ANSWER_FIELDS, "unsure", "unusable", "comment", "lead_time_ms",
             "guideline_version", "client_id", "is_live", "supersedes", "created_at",
         ]
 
-    def get_label(self, annotation: Annotation) -> str | None:
-        return annotation.labels[0] if len(annotation.labels) == 1 else None
+    @property
+    def _readable_fields(self):
+        return (field for field in super()._readable_fields if field.field_name not in _ANSWER_FIELDS)
+
+    def to_representation(self, annotation: Annotation) -> dict:
+        answer = kind_for(annotation.project).value_schema.output(annotation.labels)
+        return with_answer(super().to_representation(annotation), answer, after="annotator")
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -299,13 +331,12 @@ class NextOutputSerializer(serializers.Serializer):
     )
 
 
-class RecentOwnAnnotationOutputSerializer(serializers.Serializer):
-    """One of the caller's own recent votes, with the item as an annotator may see it; nothing of others' work."""
+class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):
+    """One of the caller's own recent votes, with the item as an annotator may see it; nothing of others' work.
+    The answer fields are the project's kind's (``recent_body``)."""
 
     item = ItemAnnotatorSerializer()
     annotation = serializers.IntegerField(help_text="The caller's live annotation; changing it supersedes it.")
-    label = serializers.CharField(allow_null=True, help_text="The single label, null for multi-label or none.")
-    labels = serializers.ListField(child=serializers.CharField())
     unsure = serializers.BooleanField()
     unusable = serializers.BooleanField()
     comment = serializers.CharField(allow_blank=True)

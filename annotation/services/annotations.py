@@ -20,7 +20,7 @@ from annotation.models import (
 )
 from annotation.models.item import OPEN_STATUSES
 from annotation.permissions import membership_for
-from annotation.selectors import label_choices
+from kinds.registry import kind_for
 
 MAX_COMMENT = 5000
 
@@ -37,22 +37,10 @@ class AnnotationInput:
 
 
 def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
-    known = label_choices(project=project)
-    field = "labels" if project.multi_label else "label"
-    labels = list(dict.fromkeys(data.labels))
-    unknown = [value for value in labels if value not in known]
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown label {', '.join(repr(v) for v in unknown)}; this project's labels are {', '.join(sorted(known))}.",
-            field=field,
-        )
-    if not project.multi_label and len(labels) > 1:
-        raise ValidationFailed("This is a single-label project: give exactly one label.", field="label")
-    if not project.multi_label and not labels and not data.unusable:
-        raise ValidationFailed("Give a label, or flag the item as unusable.", field="label")
+    labels = kind_for(project).value_schema.validate(project=project, value=data.labels, unusable=data.unusable)
     if len(data.comment) > MAX_COMMENT:
         raise ValidationFailed(f"Comments are limited to {MAX_COMMENT} characters.", field="comment")
-    return sorted(labels) if project.multi_label else labels
+    return labels
 
 
 def _existing_by_client_id(*, user: AbstractBaseUser, data: AnnotationInput) -> Annotation | None:

@@ -3,12 +3,13 @@
 from django.db import transaction
 
 from annotation.ingress.rows import contains_nul, nul_message
-from annotation.models import Item, Project, TaskType
+from annotation.models import Item, Project
 from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.items import BulkResult, RowIssue
 from annotation.services.media_rows import MediaRowError
 from annotation.services.text_rows import text_item_values
+from kinds.registry import item_media
 
 MAX_ROWS = 10_000
 
@@ -101,7 +102,7 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
     if gold_error:
         fail("gold_label", gold_error)
         return None
-    if project.task_type != TaskType.TEXT:
+    if item_media(project) != "text":
         from annotation.services.media_rows import media_item_from_row
 
         return media_item_from_row(

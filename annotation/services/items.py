@@ -9,6 +9,7 @@ from django.db.models import Max
 
 from annotation.models import ImportBatch, Item, ItemTag, Project
 from annotation.services.projects import project_lock
+from kinds.registry import kind_for
 
 
 @dataclass
@@ -51,21 +52,7 @@ def batch_open(*, project: Project, source: str) -> ImportBatch:
 
 def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
     """Normalise a gold label; returns (value, error message)."""
-    if raw in (None, "", []):
-        return None, None
-    if project.multi_label:
-        values = raw if isinstance(raw, list) else [part for part in str(raw).split(";") if part]
-        unknown = [value for value in values if value not in label_values]
-        if unknown:
-            return None, f"Unknown gold label(s): {', '.join(map(str, unknown))}."
-        return sorted(values), None
-    if isinstance(raw, list):
-        if len(raw) != 1:
-            return None, "A single-label project takes one gold label."
-        raw = raw[0]
-    if str(raw) not in label_values:
-        return None, f"Unknown gold label '{raw}'; known: {', '.join(sorted(label_values))}."
-    return str(raw), None
+    return kind_for(project).value_schema.gold_value(project=project, raw=raw, label_values=label_values)
 
 
 def clean_tags(raw: object) -> tuple[list[str], str | None]:

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.text import get_valid_filename
 
-from annotation.models import Item, ItemStatus, Project, TaskType
+from annotation.models import Item, ItemStatus, Project
+from kinds.registry import item_media
 
 MAX_MEDIA_BYTES = 256 * 1024 * 1024
 _READ_BLOCK = 1024 * 1024
@@ -123,10 +124,10 @@ def media_item(
     from annotation.dedup import sha256_bytes  # lazy: scipy (keeps web/worker startup free of the ML stack)
     from annotation.profiling_hooks import media_check, routed_to_review
 
-    if project.task_type == TaskType.TEXT:
+    media = item_media(project)
+    if media == "text":
         raise MediaRowError("file", "This is a text project: rows need text, not files.")
-    kind = "image" if project.task_type == TaskType.IMAGE else "audio"
-    check = media_check(project=project, data=data, file_name=file_name or "", kind=kind)
+    check = media_check(project=project, data=data, file_name=file_name or "", kind=media)
     if check.error:
         raise MediaRowError("file", check.error)
     sha = sha256_bytes(data)

@@ -11,20 +11,18 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from kinds.registry import kind_for_task_type
 from quality.adapters import ItemResults, ProjectData
-from quality.metrics.agreement_report import AgreementReport, AgreementSummary, agreement_report
-from quality.metrics.annotators import annotator_quality
-from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
+from quality.metrics.agreement_report import AgreementReport, AgreementSummary
 from quality.metrics.consensus_oos import cross_val_pred_probs
-from quality.metrics.consensus_votes import gold_settled_confidence, voted_consensus
+from quality.metrics.consensus_votes import gold_settled_confidence
 from quality.metrics.error_analysis import error_analysis
-from quality.metrics.hlp import Estimate, HlpReport, human_level_performance
+from quality.metrics.hlp import Estimate, HlpReport
 from quality.metrics.label_issues import (
     REASON_CODES,
     REASON_WEIGHTS,
     LabelIssues,
     decode_reasons,
-    find_label_issues,
 )
 from quality.metrics.table import AnnotationTable
 
@@ -92,7 +90,8 @@ class RunOutcome:
     accuracy_by_reference: list[dict] = field(default_factory=list)
     #: HLP's own summary lines, from which the report's sentences quote HLP vs gold
     hlp_lines: list[str] = field(default_factory=list)
-    multi_label: bool = False
+    #: the kind's sentence for a report without HLP (None: it has no such sentence)
+    hlp_absent_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,10 +129,15 @@ class QualityModel:
         return np.where(self.covered[:, None], probs, np.nan)
 
 
+def encoding_for(data: ProjectData):
+    """The project's kind's encoding and metric steps (``kinds.registry``)."""
+    return kind_for_task_type(data.task_type).quality_part.encoding(multi_label=data.multi_label)
+
+
 def quality_model_for(data: ProjectData) -> QualityModel | None:
-    """The quality model of a single-label project whose annotated items have features (None otherwise, or when
-    fewer than ``QUALITY_MODEL_MIN_ITEMS`` of them do)."""
-    if data.multi_label or data.features is None:
+    """The quality model of a project whose kind takes model probabilities and whose annotated items have
+    features (None otherwise, or when fewer than ``QUALITY_MODEL_MIN_ITEMS`` of them do)."""
+    if encoding_for(data).model_free_reason is not None or data.features is None:
         return None
     features = np.asarray(data.features, dtype=np.float64)
     if features.ndim != 2 or features.shape[0] != data.table.n_items:
@@ -159,7 +163,8 @@ def choose_method(*, requested: str, data: ProjectData, quality_model: QualityMo
     covered = annotated & has
     n_missing = int((annotated & ~has).sum())
     # cleanlab's multi-annotator model needs at least one item with two annotations among those it scores.
-    can_crowdlab = not data.multi_label and bool((covered & (per_item >= 2)).any())
+    model_free_reason = encoding_for(data).model_free_reason
+    can_crowdlab = model_free_reason is None and bool((covered & (per_item >= 2)).any())
     if quality_model is not None:
         crowdlab_note = f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once" + (
             "."
@@ -178,8 +183,8 @@ def choose_method(*, requested: str, data: ProjectData, quality_model: QualityMo
         if can_crowdlab:
             return "crowdlab", crowdlab_note
         reason = (
-            "multi-label projects use a per-label model"
-            if data.multi_label
+            model_free_reason
+            if model_free_reason is not None
             else "there are no model probabilities yet"
             if not covered.any()
             else "no item with model probabilities has two annotations yet"
@@ -195,27 +200,18 @@ def choose_method(*, requested: str, data: ProjectData, quality_model: QualityMo
     return requested, ""
 
 
-def _vote_tie(counts: np.ndarray) -> np.ndarray:
-    top = counts.max(axis=1, keepdims=True)
-    return (counts.sum(axis=1) > 0) & ((counts == top).sum(axis=1) > 1)
-
-
 def _model_probs(data: ProjectData, label: np.ndarray) -> np.ndarray | None:
     """Model probabilities for the label-issue check, NaN rows where an item has none (that item is not
     model-checked); None when no item with a consensus has probabilities (or for multi-label projects)."""
-    if data.multi_label or not (data.has_probs & (label >= 0)).any():
+    if encoding_for(data).model_free_reason is not None or not (data.has_probs & (label >= 0)).any():
         return None
     return np.where(data.has_probs[:, None], data.pred_probs, np.nan)
 
 
-def _filled_probs(data: ProjectData) -> np.ndarray:
-    """``pred_probs`` with a uniform row where an item has no probabilities."""
-    k = data.table.n_classes
-    return np.where(data.has_probs[:, None], np.nan_to_num(data.pred_probs, nan=1.0 / k), 1.0 / k)
-
-
 @dataclass
-class _Consensus:
+class Consensus:
+    """A kind's consensus per item (codes of the kind's encoding, -1 = none) and per annotator."""
+
     label: np.ndarray
     confidence: np.ndarray
     is_tie: np.ndarray
@@ -229,84 +225,7 @@ class _Consensus:
     overrides: np.ndarray | None = None
 
 
-def _single_consensus(data: ProjectData, method: str, quality_model: QualityModel | None = None) -> _Consensus:
-    table = data.table
-    counts = table.counts()
-    params: dict = {}
-    model_probs = None
-    model_prior = False
-    scores = None
-    if method == "majority_vote":
-        result = majority_vote(table=table)
-        fit = None
-    elif method == "crowdlab":
-        has = data.has_probs if quality_model is None else quality_model.covered
-        fallback = (table.annotations_per_item() > 0) & ~has
-        # CROWDLAB sees only the items with model probabilities (a made-up uniform row would count as a
-        # maximally unsure model vote); the uniform rows left in ``probs`` belong to items without annotations
-        # in that table, which cleanlab never reads.
-        scored = table.restrict(has[table.item]) if fallback.any() else table
-        if quality_model is None:
-            probs = _filled_probs(data)
-            result = crowdlab(table=scored, pred_probs=probs)
-        else:
-            refined = iterative_crowdlab(table=scored, fit_predict_oos=quality_model.fit, rounds=QUALITY_MODEL_ROUNDS)
-            result, probs = refined.consensus, refined.pred_probs
-            model_probs = quality_model.masked(probs)
-        # One posterior decides both the label and its confidence: Dawid–Skene with CROWDLAB's final model
-        # probabilities as each item's prior (the same fit the per-item update continues). CROWDLAB's own label
-        # is the argmax of a weighted average and its quality score a ranking score, not a probability; pairing
-        # that label with this posterior's confidence showed labels at confidence 0.00 wherever the two disagreed. CROWDLAB still supplies the
-        # model probabilities (and the quality model's training labels) and the annotator quality.
-        fit = dawid_skene(table=table, item_prior=probs)
-        model_prior = True
-        scores = fit.consensus.posteriors.copy()
-        quality = result.annotator_quality
-        if fallback.any():
-            # The documented fallback: plain Dawid–Skene (no model prior) for labelled items without
-            # probabilities. Annotators seen only there get its quality (expected accuracy, also in [0, 1]).
-            # Its parameters are the ones kept for the per-item update, which sees such items too.
-            fit = dawid_skene(table=table)
-            model_prior = False
-            scores[fallback] = fit.consensus.posteriors[fallback]
-            quality = np.where(np.isfinite(quality), quality, fit.consensus.annotator_quality)
-        result = replace(result, annotator_quality=quality)
-    else:
-        fit = dawid_skene(table=table)
-        result = fit.consensus
-        scores = fit.consensus.posteriors
-    if scores is None:
-        label, confidence = result.label, result.confidence
-        suggestion = np.full(table.n_items, -1, dtype=np.int64)
-        overrides = np.zeros(table.n_items, dtype=bool)
-    else:
-        voted = voted_consensus(scores=scores, counts=counts, tie_rank=fit.priors)
-        label, confidence, suggestion, overrides = voted.label, voted.confidence, voted.suggestion, voted.overrides
-    if fit is not None and fit.confusion.size <= MAX_PARAMS:
-        params = {
-            "method": "dawid_skene",
-            "user_ids": data.user_ids.tolist(),
-            "label_values": list(data.label_values),
-            "confusion": np.round(fit.confusion, 6).tolist(),
-            "priors": np.round(fit.priors, 9).tolist(),
-        }
-        if model_prior:
-            # The fit used model probabilities as item priors: the per-item update does the same with the
-            # item's stored model probabilities when it has them.
-            params["item_prior"] = "model"
-    return _Consensus(
-        label=label,
-        confidence=confidence,
-        is_tie=_vote_tie(counts),
-        annotator_quality=result.annotator_quality,
-        params=params,
-        model_probs=model_probs,
-        suggestion=suggestion,
-        overrides=overrides,
-    )
-
-
-def _mark_overrides(issues: LabelIssues, route: np.ndarray, consensus: _Consensus) -> tuple[LabelIssues, np.ndarray]:
+def _mark_overrides(issues: LabelIssues, route: np.ndarray, consensus: Consensus) -> tuple[LabelIssues, np.ndarray]:
     """Add ``model_overrides_annotators`` where the method's top label is not the annotators' most-voted one,
     and route those items to review: the reviewer decides between the votes and the method."""
     if consensus.overrides is None or not consensus.overrides.any():
@@ -321,48 +240,11 @@ def _mark_overrides(issues: LabelIssues, route: np.ndarray, consensus: _Consensu
     return issues, route | overrides
 
 
-def _multi_consensus(data: ProjectData, method: str) -> _Consensus:
-    """Per label one-vs-rest: a label is in the consensus set when its posterior (or vote share) exceeds ½."""
-    table = data.table
-    annotated = table.annotations_per_item() > 0
-    probability = np.zeros((table.n_items, table.n_classes))
-    quality = np.zeros((table.n_annotators, table.n_classes))
-    for c in range(table.n_classes):
-        binary = table.one_vs_rest(c)
-        result = majority_vote(table=binary) if method == "majority_vote" else dawid_skene(table=binary).consensus
-        if result.posteriors is not None:
-            probability[:, c] = result.posteriors[:, 1]
-        else:
-            votes = binary.counts()
-            probability[:, c] = votes[:, 1] / np.maximum(votes.sum(axis=1), 1)
-        quality[:, c] = result.annotator_quality
-    bits = probability > 0.5
-    code = (bits.astype(np.int64) << np.arange(table.n_classes)).sum(axis=1)
-    code[~annotated] = -1
-    confidence = np.where(annotated, np.maximum(probability, 1.0 - probability).min(axis=1), np.nan)
-    flagged = table.counts()
-    n_votes = table.annotations_per_item()
-    tie = annotated & (2 * flagged == n_votes[:, None]).any(axis=1)
-    with np.errstate(invalid="ignore"):
-        mean_quality = np.nanmean(np.where(np.isfinite(quality), quality, np.nan), axis=1)
-    return _Consensus(label=code, confidence=confidence, is_tie=tie, annotator_quality=mean_quality, params={})
-
-
 def _reason_lists(reasons: np.ndarray) -> list[list[str]]:
     """Decode the reason bitmasks once per distinct mask (a handful), not once per item."""
     masks, inverse = np.unique(reasons, return_inverse=True)
     decoded = [list(codes) for codes in decode_reasons(masks)]
     return [decoded[i] for i in inverse.ravel().tolist()]
-
-
-def _consensus_values(data: ProjectData, label: np.ndarray) -> list:
-    values = data.label_values
-    if data.multi_label:
-        k = len(values)
-        return [
-            None if code < 0 else sorted(values[c] for c in range(k) if code >> c & 1) for code in label.tolist()
-        ]
-    return [None if code < 0 else values[code] for code in label.tolist()]
 
 
 def _summary_dict(summary: AgreementSummary) -> dict:
@@ -433,11 +315,7 @@ def _accuracy_rows(hlp: HlpReport | None) -> list[dict]:
 
 
 def _per_label(data: ProjectData, agreement: AgreementReport, hlp: HlpReport | None, label: np.ndarray) -> dict:
-    k = len(data.label_values)
-    if data.multi_label:
-        prevalence = ((label[label >= 0, None] >> np.arange(k)) & 1).sum(axis=0) if (label >= 0).any() else np.zeros(k)
-    else:
-        prevalence = np.bincount(label[label >= 0], minlength=k)
+    prevalence = encoding_for(data).prevalence(label, len(data.label_values))
     out = {}
     for c, value in enumerate(data.label_values):
         row = _summary_dict(agreement.per_label[c])
@@ -477,7 +355,7 @@ def _per_version(data: ProjectData, hlp: HlpReport | None, n_boot: int = 0) -> d
     for g, version in groups:
         mask = table.group == g
         sub = table.restrict(mask)
-        overall = agreement_report(table=sub, n_boot=n_boot).overall
+        overall = encoding_for(data).agreement(sub, n_boot).overall
         row = {
             "n_annotations": int(mask.sum()),
             "percent_agreement": overall.percent_agreement,
@@ -498,87 +376,8 @@ def _per_version(data: ProjectData, hlp: HlpReport | None, n_boot: int = 0) -> d
     return out
 
 
-def _multi_annotators(data: ProjectData, consensus: _Consensus, agreement: AgreementReport) -> dict:
-    table = data.table
-    n_ann = table.n_annotators
-    a = table.annotator
-    k = table.n_classes
-    cons_bits = (np.maximum(consensus.label, 0)[:, None] >> np.arange(k)) & 1
-    has = consensus.label[table.item] >= 0
-    match = (table.label == cons_bits[table.item]).mean(axis=1)
-    n_has = np.bincount(a, weights=has, minlength=n_ann)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        agree = np.where(n_has > 0, np.bincount(a, weights=match * has, minlength=n_ann) / n_has, np.nan)
-    # Leave-one-out, per label: the annotator's bit against the majority of the item's other annotators for that
-    # label (labels where the others tie, and items nobody else labelled, are not counted).
-    others = table.counts()[table.item] - table.label
-    n_others = (table.annotations_per_item()[table.item] - 1)[:, None]
-    decided = (n_others > 0) & (2 * others != n_others)
-    agrees = (table.label.astype(bool) == (2 * others > n_others)) & decided
-    n_decided = np.bincount(a, weights=decided.sum(axis=1), minlength=n_ann)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        agree_others = np.where(
-            n_decided > 0, np.bincount(a, weights=agrees.sum(axis=1), minlength=n_ann) / n_decided, np.nan
-        )
-    gold_accuracy = np.full(n_ann, np.nan)
-    n_gold = np.zeros(n_ann, dtype=np.int64)
-    if data.gold_matrix is not None and (data.gold >= 0).any():
-        on_gold = data.gold[table.item] >= 0
-        exact = (table.label == data.gold_matrix[table.item]).all(axis=1) & on_gold
-        n_gold = np.bincount(a, weights=on_gold, minlength=n_ann).astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            gold_accuracy = np.where(n_gold > 0, np.bincount(a, weights=exact, minlength=n_ann) / n_gold, np.nan)
-    pairs = agreement.pairwise
-    defined = np.isfinite(pairs.kappa)
-    sides = np.concatenate([pairs.annotator_a[defined], pairs.annotator_b[defined]])
-    n_pairs = np.bincount(sides, minlength=n_ann)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        kappa = np.where(
-            n_pairs > 0, np.bincount(sides, weights=np.tile(pairs.kappa[defined], 2), minlength=n_ann) / n_pairs, np.nan
-        )
-    lead = np.full(n_ann, np.nan)
-    order = np.argsort(a, kind="stable")
-    bounds = np.searchsorted(a[order], np.arange(n_ann + 1))
-    for annotator in range(n_ann):
-        values = data.lead_time[order[bounds[annotator] : bounds[annotator + 1]]]
-        values = values[np.isfinite(values)]
-        if values.size:
-            lead[annotator] = float(np.median(values))
-    return {
-        "n_annotations": np.bincount(a, minlength=n_ann),
-        "agreement_with_consensus": agree,
-        "agreement_with_others": agree_others,
-        "n_agreement_with_consensus": n_has.astype(np.int64),
-        "n_agreement_with_others": n_decided.astype(np.int64),
-        "kappa_vs_others": kappa,
-        "gold_accuracy": gold_accuracy,
-        "n_gold": n_gold,
-        "median_lead_time_s": lead,
-        "confusion": [[] for _ in range(n_ann)],
-    }
-
-
-def _annotator_rows(data: ProjectData, consensus: _Consensus, agreement: AgreementReport) -> list[dict]:
-    table = data.table
-    if data.multi_label:
-        stats = _multi_annotators(data, consensus, agreement)
-    else:
-        gold = data.gold if (data.gold >= 0).any() else None
-        aq = annotator_quality(
-            table=table, consensus=consensus.label, gold=gold, lead_time=data.lead_time, pairwise=agreement.pairwise
-        )
-        stats = {
-            "n_annotations": aq.n_annotations,
-            "agreement_with_consensus": aq.consensus_agreement,
-            "agreement_with_others": aq.loo_agreement,
-            "n_agreement_with_consensus": aq.confusion.sum(axis=(1, 2)),
-            "n_agreement_with_others": aq.n_loo,
-            "kappa_vs_others": aq.mean_kappa,
-            "gold_accuracy": aq.gold_accuracy,
-            "n_gold": aq.n_gold,
-            "median_lead_time_s": aq.median_lead_time,
-            "confusion": aq.confusion,
-        }
+def _annotator_rows(data: ProjectData, consensus: Consensus, agreement: AgreementReport) -> list[dict]:
+    stats = encoding_for(data).annotator_stats(data, consensus, agreement)
     rows = []
     for index, user_id in enumerate(data.user_ids.tolist()):
         row = {name: values[index] for name, values in stats.items()}
@@ -608,11 +407,10 @@ def run_quality(
     n_boot = bootstrap_resamples(table.n_annotations) if n_boot is None else n_boot
     quality_model = quality_model_for(data)
     method, note = choose_method(requested=requested_method, data=data, quality_model=quality_model)
+    encoding = encoding_for(data)
 
     progress(0.25, "consensus")
-    consensus = (
-        _multi_consensus(data, method) if data.multi_label else _single_consensus(data, method, quality_model)
-    )
+    consensus = encoding.consensus(data, method, quality_model)
 
     progress(0.35, "label issues")
     check_model = CHECK_MODEL_QUALITY
@@ -633,11 +431,11 @@ def run_quality(
         consensus.confidence = gold_settled_confidence(
             label=consensus.label, confidence=consensus.confidence, gold=data.gold
         )
-    issues = find_label_issues(
+    issues = encoding.label_issues(
+        table=table,
         consensus_label=consensus.label,
         pred_probs=probs,
         consensus_confidence=consensus.confidence,
-        vote_counts=None if data.multi_label else table.counts(),
         gold_label=data.gold if gold_known else None,
         duplicate_group=data.duplicate_group if (data.duplicate_group >= 0).any() else None,
         profile_flag=data.profile_flag,
@@ -652,20 +450,10 @@ def run_quality(
     issues, route = _mark_overrides(issues, route, consensus)
 
     progress(0.45, "agreement")
-    agreement = agreement_report(table=table, n_boot=n_boot)
+    agreement = encoding.agreement(table, n_boot)
 
     progress(0.65, "human-level performance")
-    hlp = None
-    if not data.multi_label:
-        pred = np.where(data.has_probs, np.argmax(np.nan_to_num(data.pred_probs, nan=-1.0), axis=1), -1)
-        hlp = human_level_performance(
-            table=table,
-            gold=data.gold if gold_known else None,
-            pred=pred if data.has_probs.any() else None,
-            tags=data.tags or None,
-            label_names=list(data.label_values),
-            n_boot=n_boot,
-        )
+    hlp = encoding.hlp(data, gold_known=gold_known, n_boot=n_boot)
 
     progress(0.8, "annotators")
     annotators = _annotator_rows(data, consensus, agreement)
@@ -722,7 +510,7 @@ def run_quality(
     ]
     items = ItemResults(
         item_ids=data.item_ids,
-        consensus=_consensus_values(data, consensus.label),
+        consensus=encoding.decode(data.label_values, consensus.label),
         confidence=consensus.confidence,
         is_tie=consensus.is_tie,
         label_quality=issues.label_quality,
@@ -730,8 +518,8 @@ def run_quality(
         reasons=_reason_lists(issues.reasons),
         severity=issues.severity,
         route=route,
-        model_label=_consensus_values(data, issues.model_label),
-        suggestion=None if consensus.suggestion is None else _consensus_values(data, consensus.suggestion),
+        model_label=encoding.decode(data.label_values, issues.model_label),
+        suggestion=None if consensus.suggestion is None else encoding.decode(data.label_values, consensus.suggestion),
     )
     scalars = clean(scalars)
     progress(0.9, "storing results")
@@ -753,5 +541,5 @@ def run_quality(
         check_model=check_model if probs is not None else "",
         accuracy_by_reference=clean(_accuracy_rows(hlp)),
         hlp_lines=[] if hlp is None else list(hlp.summary),
-        multi_label=data.multi_label,
+        hlp_absent_note=encoding.hlp_absent_note,
     )

@@ -67,12 +67,13 @@ def explanations_for(
     error_rows: list[dict],
     n_route: int,
     model_checked: bool,
-    multi_label: bool,
+    hlp_absent_note: str | None = None,
     accuracy_rows: list[dict] | None = None,
 ) -> list[str]:
     """The report's sentences. ``n_route`` is the stored "routed to review" figure and ``accuracy_rows`` the
     stored ``QualityReport.accuracy_by_reference`` (model named): the sentences repeat those figures, so they are
-    written once the figures are stored rather than from the engine's raw counts."""
+    written once the figures are stored rather than from the engine's raw counts. ``hlp_absent_note`` is the
+    task kind's sentence for a run without HLP (``RunOutcome.hlp_absent_note``)."""
     alpha = scalars.get("krippendorff_alpha")
     lines = [
         f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
@@ -97,8 +98,8 @@ def explanations_for(
         else:
             sentence += "."
         lines.append(sentence)
-    elif multi_label:
-        lines.append("Human-level performance is reported for single-label projects; see agreement per label.")
+    elif hlp_absent_note:
+        lines.append(hlp_absent_note)
     # The model's figures come from ``accuracy_rows``, which name the model; HLP's own summary does not.
     lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold"))
     lowest = sorted(

@@ -176,7 +176,7 @@ def quality_results_store(
         error_rows=outcome.error_analysis,
         n_route=report.n_routed_to_review,
         model_checked=bool(outcome.check_model),
-        multi_label=outcome.multi_label,
+        hlp_absent_note=outcome.hlp_absent_note,
         accuracy_rows=report.accuracy_by_reference,
     )
     report.save(update_fields=["n_routed_to_review", "explanations"])
@@ -196,7 +196,7 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
         ValueError: the project has no usable annotations (the job fails with that message).
     """
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.services.engine import run_quality
+    from quality.services.engine import encoding_for, run_quality
 
     started = time.perf_counter()
     project = Project.objects.get(pk=job.project_id)
@@ -204,7 +204,7 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     snapshot_at = timezone.now()
     base_model = model_version_latest(project=project)
     data = project_data_load(project=project)
-    if not data.multi_label and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
+    if encoding_for(data).model_free_reason is None and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
         features = item_features_load(project=project, item_ids=data.item_ids)
         if features is not None:
             data = replace(data, features=features)

@@ -9,10 +9,9 @@
   const comment = document.getElementById("comment");
   const unsure = document.getElementById("flag-unsure");
   const unusable = document.getElementById("flag-unusable");
-  const buttons = Array.from(document.querySelectorAll(".label-btn"));
-  const hotkeys = new Map(buttons.filter((b) => b.dataset.hotkey).map((b) => [b.dataset.hotkey.toLowerCase(), b]));
   let current = null;
-  let selected = new Set();
+  // The answer's controls come from the project's task kind (kinds/<kind>/widget.js, loaded before this file).
+  const widget = window.labelgateWidget(config, () => Boolean(current));
   let shownAt = 0;
   let busy = false;
   // Going back: ``history`` is the annotator's own recent votes (GET my-recent, newest first), ``back`` the one on
@@ -94,8 +93,7 @@
   }
 
   function resetForm() {
-    selected = new Set();
-    buttons.forEach((b) => b.classList.remove("selected"));
+    widget.reset();
     unsure.checked = false;
     unusable.checked = false;
     comment.value = "";
@@ -173,8 +171,7 @@
     resetForm();
     say("");
     render(row.item, null);
-    selected = new Set(row.labels);
-    buttons.forEach((b) => b.classList.toggle("selected", selected.has(b.dataset.value)));
+    widget.restore(row);
     unsure.checked = row.unsure;
     unusable.checked = row.unusable;
     comment.value = row.comment;
@@ -258,16 +255,6 @@
     img.dataset.zoom = String(zoom);
   }
 
-  function toggle(value) {
-    if (!current) return;
-    if (config.multiLabel) {
-      if (selected.has(value)) selected.delete(value); else selected.add(value);
-    } else {
-      selected = new Set([value]);
-    }
-    buttons.forEach((b) => b.classList.toggle("selected", selected.has(b.dataset.value)));
-  }
-
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
@@ -277,9 +264,9 @@
   async function submit() {
     const editing = back >= 0 ? history[back] : null;
     if ((!current && !editing) || busy) return;
-    const labels = Array.from(selected);
-    if (!config.multiLabel && labels.length === 0 && !unusable.checked) {
-      say("Choose a label first (or flag the input as unusable).", true);
+    const missing = widget.missing(unusable.checked);
+    if (missing) {
+      say(missing, true);
       return;
     }
     busy = true;
@@ -293,7 +280,7 @@
       lead_time_ms: Math.round(performance.now() - shownAt),
       client_id: target.clientId || (target.clientId = uuid()),
     };
-    if (config.multiLabel) body.labels = labels; else if (labels.length) body.label = labels[0];
+    widget.fill(body);
     // Retries reuse the same client_id, so a flaky network never creates a duplicate annotation.
     let result = null;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -327,7 +314,6 @@
     await loadNext();
   }
 
-  buttons.forEach((b) => b.addEventListener("click", () => toggle(b.dataset.value)));
   document.getElementById("submit-btn").addEventListener("click", submit);
   document.getElementById("skip-btn").addEventListener("click", skip);
   document.getElementById("back-btn").addEventListener("click", goBack);
@@ -408,8 +394,7 @@
       zoomImage(key === "-" ? zoom - 1 : zoom + 1);
       return;
     }
-    const button = hotkeys.get(key);
-    if (button) { event.preventDefault(); toggle(button.dataset.value); }
+    widget.key(event, key);
   });
 
   // The page was rendered knowing which version this annotator acknowledged: ask first, so the usual first visit

@@ -252,7 +252,7 @@ def test_most_to_gain_names_the_first_tag_with_enough_items_to_state_a_share():
     scalars = {"n_annotations": 90, "n_items": 30, "n_issues": 0}
     # When the report's sentences are written
     lines = explanations_for(scalars=scalars, method_note="majority vote", n_boot=0, per_label={}, per_version={},
-                             hlp_lines=[], error_rows=rows, n_route=0, model_checked=True, multi_label=False)
+                             hlp_lines=[], error_rows=rows, n_route=0, model_checked=True)
     # Then the headline names the 12-item tag with its own numbers, never the 3-item one
     (sentence,) = [line for line in lines if line.startswith("Most to gain")]
     assert sentence == ("Most to gain: tag big (12 scored items, 40.0% of the scored data; model 50.0% vs humans "

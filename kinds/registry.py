@@ -1,0 +1,190 @@
+"""Task kinds: what "a label" is for a project, and every place that depends on it.
+
+A kind supplies, each as one object (or the dotted path of a module, imported on first use so a web process
+never loads the metrics or export code of a kind):
+
+- ``value``: the annotation value's input and output fields, validation and stored form (:class:`ValueSchema`);
+- ``quality``: the canonical encoding for metrics, consensus, agreement and label issues (:class:`QualityPart`);
+- ``export``: export rows and formats (:class:`ExportPart`);
+- its labelling widget: a template included by the label page and the script it needs;
+- ``media``: what an item of each of its task types is (text, an image, audio), which decides how items are
+  imported and laid out in exports.
+
+Adding a kind is a package under ``kinds/``, its widget files, and one :func:`register` line at the end of this
+module. Nothing in annotation, quality or datasets names a kind.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from annotation.models import Project
+
+
+class ValueSchema(Protocol):
+    """The annotation value of a kind, as the API takes it and the ``Annotation.labels`` column stores it."""
+
+    #: DRF serializer class with the kind's own fields of ``POST /annotations/`` (and their cross-field checks)
+    input_serializer: type
+
+    def value_from_input(self, validated: dict) -> list:
+        """The stored value from the validated input fields."""
+
+    def validate(self, *, project: Project, value: list, unusable: bool) -> list:
+        """The value checked against the project (its labels, its settings), normalised; raises
+        ``ValidationFailed`` naming the offending field."""
+
+    def gold_value(self, *, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
+        """An imported gold answer normalised: ``(value, None)``, or ``(None, error message)``."""
+
+    #: DRF serializer class with the fields :meth:`output` returns, for the API schema
+    output_serializer: type
+
+    def output(self, value: list) -> dict:
+        """A stored value as the API shows it: the fields of ``output_serializer``, ready for JSON."""
+
+
+class QualityPart(Protocol):
+    def encoding(self, *, multi_label: bool) -> Any:
+        """The object that encodes stored values for the metrics and runs the kind's consensus, agreement and
+        label-issue steps for ``quality.services.engine`` (see ``kinds.classification.quality``)."""
+
+
+class ExportPart(Protocol):
+    """A kind's exports. ``stream`` and ``label_schema`` are always used; the other methods only by the shared
+    writers in ``datasets`` a kind's ``stream`` chooses to call (the file descriptions and the zip always)."""
+
+    def stream(self, *, fmt: str, version: Any, split: str | None, base_url: str) -> Iterator[bytes]:
+        """The bytes of one export format of a dataset version."""
+
+    def label_schema(self, *, project: Project, project_labels: list, parent: dict | None, seen: list[str]) -> dict:
+        """The label schema a version is frozen with (``DatasetVersion.label_schema``): ``labels``, the class
+        list with stable ids (``datasets.labelschema``), and whatever else the kind's exports read back."""
+
+    def label_description(self, *, version: Any) -> str:
+        """How an export row's ``label`` reads, for the file descriptions (Parquet metadata, zip manifest)."""
+
+    def card_label_feature(self, *, version: Any) -> str:
+        """The ``label`` column's feature kind on the zip's dataset card (``datasets.labelschema.hf_features_yaml``)."""
+
+    # Only for the writers a kind's ``stream`` calls: ``datasets.exporters.stream_parquet`` and
+    # ``datasets.labelstudio``.
+    def parquet_label_type(self, *, version: Any) -> Any:
+        """The Parquet (pyarrow) type of the ``label`` column."""
+
+    def labelstudio_control(self, *, version: Any, name: str, to_name: str) -> str:
+        """The control element of the Label Studio labelling config (XML lines)."""
+
+    def labelstudio_result(self, value: object, *, from_name: str, to_name: str) -> list[dict]:
+        """An answer (an export row's label, a stored vote, a prediction) as a Label Studio ``result``."""
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    content_type: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    #: ``Project.task_type`` values this kind serves
+    task_types: tuple[str, ...]
+    value: ValueSchema | str
+    quality: QualityPart | str
+    export: ExportPart | str
+    #: export formats by name, in the order pages list them; declared here so choice fields need no export code
+    formats: Mapping[str, ExportFormat] = field(default_factory=dict)
+    #: template included by the label page where the answer is given, and the script it needs (static path)
+    widget_template: str = ""
+    widget_js: str = ""
+    #: what an item of each task type is: ``text``, ``image`` or ``audio``; a task type not listed is text
+    media: Mapping[str, str] = field(default_factory=dict)
+
+    def media_of(self, task_type: str) -> str:
+        return self.media.get(task_type, "text")
+
+    def part(self, name: str) -> Any:
+        """``value``, ``quality`` or ``export``, importing it when it was given as a dotted module path."""
+        part = getattr(self, name)
+        return importlib.import_module(part) if isinstance(part, str) else part
+
+    @property
+    def value_schema(self) -> ValueSchema:
+        return self.part("value")
+
+    @property
+    def quality_part(self) -> QualityPart:
+        return self.part("quality")
+
+    @property
+    def export_part(self) -> ExportPart:
+        return self.part("export")
+
+
+class UnknownTaskType(LookupError):
+    pass
+
+
+_KINDS: dict[str, TaskKind] = {}
+_BY_TASK_TYPE: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    """Add ``kind`` (replacing one of the same name); its task types must not belong to another kind."""
+    for task_type in kind.task_types:
+        owner = _BY_TASK_TYPE.get(task_type)
+        if owner is not None and owner.name != kind.name:
+            raise ValueError(f"task type {task_type!r} already belongs to kind {owner.name!r}")
+    unregister(kind.name)
+    _KINDS[kind.name] = kind
+    for task_type in kind.task_types:
+        _BY_TASK_TYPE[task_type] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    kind = _KINDS.pop(name, None)
+    if kind is not None:
+        for task_type in kind.task_types:
+            _BY_TASK_TYPE.pop(task_type, None)
+
+
+def kinds() -> list[TaskKind]:
+    return list(_KINDS.values())
+
+
+def kind_for_task_type(task_type: str) -> TaskKind:
+    try:
+        return _BY_TASK_TYPE[task_type]
+    except KeyError:
+        raise UnknownTaskType(f"no task kind serves task type {task_type!r}") from None
+
+
+def kind_for(project: Project) -> TaskKind:
+    return kind_for_task_type(project.task_type)
+
+
+def item_media(project: Project) -> str:
+    """``text``, ``image`` or ``audio``: what the project's items are (its kind's ``media``)."""
+    return kind_for(project).media_of(project.task_type)
+
+
+def export_formats() -> dict[str, ExportFormat]:
+    """Every registered kind's formats (first kind first), for choice fields shared by all projects."""
+    out: dict[str, ExportFormat] = {}
+    for kind in _KINDS.values():
+        for name, fmt in kind.formats.items():
+            out.setdefault(name, fmt)
+    return out
+
+
+from kinds.classification import KIND as CLASSIFICATION  # noqa: E402 - the built-in kinds, registered below
+
+register(CLASSIFICATION)

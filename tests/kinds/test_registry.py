@@ -1,0 +1,296 @@
+"""The task-kind seam: every task type has a kind, and a kind defined outside annotation, quality and datasets
+(here, in this file) flows through annotation validation and output, bulk item rows, the quality engine's
+encoding and report, the freeze and exports (its own format and the shared zip)."""
+
+import ast
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from rest_framework import serializers
+
+from annotation.api import serializers as api_serializers
+from annotation.errors import ValidationFailed
+from annotation.jobs import JobContext, job_create
+from annotation.models import Annotation, Item, JobKind, Project, TaskType
+from annotation.services.annotations import AnnotationInput, annotation_submit
+from annotation.services.bulk import item_bulk_create
+from datasets.archive import stream_zip
+from datasets.delivery import export_chunks
+from datasets.exporters import entry_lines
+from kinds.classification.quality import SingleLabel
+from kinds.registry import (
+    ExportFormat,
+    TaskKind,
+    UnknownTaskType,
+    kind_for,
+    kind_for_task_type,
+    register,
+    unregister,
+)
+from quality.adapters import project_data_load
+from quality.models import QualityReport
+from quality.services import quality_run
+from quality.services.engine import run_quality
+from tests.datasets.builders import freeze, labelled_items
+from tests.factories import add_items, add_member, make_project
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY = "yes_no_check"
+TOY_PHOTOS = "yes_no_photo_check"
+NO_HLP = "A yes/no check states no human-level performance."
+
+
+# ---------------------------------------------------------------- a toy kind: a yes/no answer (comment as usual)
+
+class YesNoValueInputSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=["yes", "no"], required=False)
+
+
+class YesNoValueOutputSerializer(serializers.Serializer):
+    answer = serializers.CharField(allow_null=True)
+
+
+class YesNoValue:
+    input_serializer = YesNoValueInputSerializer
+    output_serializer = YesNoValueOutputSerializer
+
+    def output(self, value: list) -> dict:
+        return {"answer": value[0] if value else None}
+
+    def value_from_input(self, validated: dict) -> list:
+        return [validated["answer"]] if "answer" in validated else []
+
+    def validate(self, *, project: Project, value: list, unusable: bool) -> list:
+        if not value and not unusable:
+            raise ValidationFailed("Answer yes or no.", field="answer")
+        return value
+
+    def gold_value(self, *, project, raw, label_values):
+        if raw in (None, ""):
+            return None, None
+        return (raw, None) if raw in ("yes", "no") else (None, "gold must be yes or no")
+
+
+class YesNoEncoding(SingleLabel):
+    """Codes as for one class per item; the answers read back as booleans; no HLP."""
+
+    hlp_absent_note = NO_HLP
+
+    def decode(self, values: list[str], codes) -> list:
+        return [None if code < 0 else values[code] == "yes" for code in codes.tolist()]
+
+    def hlp(self, data, *, gold_known: bool, n_boot: int):
+        return None
+
+
+class YesNoQuality:
+    def encoding(self, *, multi_label: bool):
+        return YesNoEncoding()
+
+
+class YesNoExport:
+    def stream(self, *, fmt, version, split, base_url=""):
+        if fmt == "zip":
+            yield from stream_zip(version=version)
+            return
+        assert fmt == "yes-count"
+        answers = [json.loads(line)["label"] for line in entry_lines(version=version, split=split)]
+        yield f"yes={answers.count('yes')} no={answers.count('no')}\n".encode()
+
+    def label_schema(self, *, project, project_labels, parent, seen):
+        return {"answers": "yes/no", "labels": [{"id": 0, "value": "no"}, {"id": 1, "value": "yes"}]}
+
+    def label_description(self, *, version) -> str:
+        return "yes or no"
+
+    def card_label_feature(self, *, version) -> str:
+        return "label"
+
+
+@pytest.fixture
+def toy_kind():
+    kind = register(TaskKind(
+        name="yes_no", task_types=(TOY, TOY_PHOTOS), value=YesNoValue(), quality=YesNoQuality(),
+        export=YesNoExport(),
+        formats={"yes-count": ExportFormat("text/plain", "txt"), "zip": ExportFormat("application/zip", "zip")},
+        widget_template="kinds/yes_no/widget.html", widget_js="kinds/yes_no/widget.js",
+        # Items of the photo check are images: their rows carry files, their zip is an imagefolder.
+        media={TOY: "text", TOY_PHOTOS: "image"},
+    ))
+    yield kind
+    unregister(kind.name)
+
+
+@pytest.fixture
+def toy_project(toy_kind):
+    project = make_project(labels=("no", "yes"), k=3)
+    add_items(project, 4)
+    # Items already decided, for the export (bulk rows are added while the project still reads as text).
+    labelled_items(project, {"yes": 2, "no": 1}, prefix="frozen")
+    Project.objects.filter(pk=project.pk).update(task_type=TOY)
+    project.refresh_from_db()
+    return project
+
+
+# ---------------------------------------------------------------- the registry
+
+
+def test_every_task_type_has_a_registered_kind():
+    # Given every task type a project can be created with; when each is looked up; then a kind serves it
+    for task_type in TaskType.values:
+        kind = kind_for_task_type(task_type)
+        assert task_type in kind.task_types
+        assert kind.widget_template and kind.widget_js and kind.formats
+
+
+def test_classification_serves_text_image_and_audio():
+    assert {kind_for_task_type(t).name for t in TaskType.values} == {"classification"}
+
+
+def test_an_unknown_task_type_is_an_error_not_a_default():
+    with pytest.raises(UnknownTaskType):
+        kind_for_task_type("not_a_kind")
+
+
+def test_a_task_type_cannot_belong_to_two_kinds(toy_kind):
+    with pytest.raises(ValueError):
+        register(TaskKind(name="other", task_types=(TOY,), value="", quality="", export=""))
+
+
+def test_the_registry_and_the_kinds_web_parts_import_no_quality_or_datasets_code():
+    # The registry and a kind's answer schema are loaded by web processes (annotation); the metrics and export
+    # parts are named by path and loaded by tasks and downloads only.
+    for path in [ROOT / "kinds" / "registry.py", *sorted((ROOT / "kinds").glob("*/__init__.py")),
+                 *sorted((ROOT / "kinds").glob("*/value.py"))]:
+        tree = ast.parse(path.read_text())
+        roots = {
+            (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+            for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", 1)
+            for alias in node.names
+        }
+        assert not roots & {"quality", "datasets", "activelearning"}, path
+
+
+# ---------------------------------------------------------------- a toy kind end to end, with no edit elsewhere
+
+
+@pytest.mark.django_db
+def test_a_toy_kind_flows_through_validation_encoding_consensus_and_export(toy_project, api):
+    project = toy_project
+    assert kind_for(project).name == "yes_no"
+    items = list(Item.objects.filter(project=project, external_id__startswith="t").order_by("id"))
+    annotators = [add_member(project) for _ in range(3)]
+    url = f"/api/projects/{project.pk}/annotations/"
+
+    # When an annotator sends a bad answer and a classification-style label
+    bad = api(annotators[0]).post(url, {"item": items[0].pk, "answer": "maybe"}, format="json")
+    missing = api(annotators[0]).post(url, {"item": items[0].pk, "label": "yes"}, format="json")
+    # Then the kind's schema refused both, naming its own field, and nothing was stored
+    assert bad.status_code == 400 and "answer" in bad.json()
+    assert missing.status_code == 400 and missing.json()["answer"] == ["Answer yes or no."]
+    assert not Annotation.objects.exists()
+
+    # When three annotators answer two items over the API (with a comment, as for any kind)
+    answers = {items[0].pk: ["yes", "yes", "no"], items[1].pk: ["no", "no", "no"]}
+    for item_id, votes in answers.items():
+        for annotator, vote in zip(annotators, votes, strict=True):
+            response = api(annotator).post(url, {"item": item_id, "answer": vote, "comment": "seen"}, format="json")
+            assert response.status_code == 201, response.json()
+    # Then the kind's stored value is on the annotations
+    assert sorted(Annotation.objects.filter(item=items[0]).values_list("labels", flat=True)) == [["no"], ["yes"], ["yes"]]
+
+    # When the quality engine loads and runs the project
+    data = project_data_load(project=project)
+    outcome = run_quality(data=data, requested_method="majority_vote", review_threshold=0.6,
+                          route_profile_flags=True, n_boot=0)
+    # Then the answers were encoded by the kind (two classes, three votes each) and decoded by it (booleans)
+    assert data.table.n_items == 2 and data.table.n_annotations == 6
+    assert outcome.items.consensus == [True, False]
+
+    # When a version of the project is frozen and exported in the kind's own format
+    version = freeze(project)
+    body = b"".join(export_chunks(version=version, fmt="yes-count", split=None))
+    # Then the kind's exporter wrote it
+    assert body == b"yes=2 no=1\n"
+
+
+@pytest.mark.django_db
+def test_a_toy_kind_renders_its_own_answer_in_the_submit_body_and_my_recent(toy_project, api):
+    # Given an annotator of the yes/no project
+    project = toy_project
+    item = Item.objects.filter(project=project, external_id__startswith="t").order_by("id").first()
+    annotator = add_member(project)
+    client = api(annotator)
+    # When they answer an item
+    response = client.post(f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "answer": "yes"}, format="json")
+    # Then the body shows the kind's answer field, not classification's label fields, as the serializer does
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["answer"] == "yes" and "label" not in body and "labels" not in body
+    stored = Annotation.objects.get(pk=body["id"])
+    assert json.loads(json.dumps(api_serializers.AnnotationOutputSerializer(stored).data)) == body
+    # And their recent votes show it the same way
+    (recent,) = client.get(f"/api/projects/{project.pk}/my-recent/").json()
+    assert recent["answer"] == "yes" and recent["annotation"] == body["id"]
+    assert "label" not in recent and "labels" not in recent
+
+
+@pytest.mark.django_db
+def test_a_toy_kinds_sentence_replaces_hlp_in_the_quality_report(toy_project):
+    # Given two items answered by three annotators
+    project = toy_project
+    items = list(Item.objects.filter(project=project, external_id__startswith="t").order_by("id"))[:2]
+    annotators = [add_member(project) for _ in range(3)]
+    for item in items:
+        for annotator in annotators:
+            annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=["yes"]))
+    # When a quality run stores its report
+    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    quality_run(job=job, context=JobContext(job))
+    # Then the kind had no HLP, and its sentence says so in the report
+    report = QualityReport.objects.get(job=job)
+    assert report.hlp is None
+    assert NO_HLP in report.explanations
+
+
+@pytest.mark.django_db
+def test_bulk_rows_follow_the_kinds_media(toy_project):
+    # Given the yes/no project (text items) and a photo check of the same kind (image items)
+    photos = make_project(name="photos", labels=("no", "yes"))
+    Project.objects.filter(pk=photos.pk).update(task_type=TOY_PHOTOS)
+    photos.refresh_from_db()
+    row = [{"external_id": "plain", "text": "is this a yes?"}]
+    # When the same text row is sent to both
+    text_result = item_bulk_create(project=toy_project, rows=row)
+    photo_result = item_bulk_create(project=photos, rows=row)
+    # Then the text kind's project stores it, the image one asks for the file an image item needs
+    assert text_result.created == 1 and not text_result.errors
+    assert photo_result.created == 0
+    assert [(issue.field, issue.message) for issue in photo_result.errors] == [
+        ("file_b64", "An image/audio row needs file_b64 or file_url.")
+    ]
+
+
+@pytest.mark.django_db
+def test_a_toy_kind_freezes_its_own_label_schema_and_exports_through_the_shared_zip(toy_project):
+    # When the yes/no project is frozen
+    version = freeze(toy_project)
+    # Then the version holds the kind's label schema, nothing of classification's
+    assert version.label_schema == {"answers": "yes/no", "labels": [{"id": 0, "value": "no"}, {"id": 1, "value": "yes"}]}
+
+    # When it is exported as a zip
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(export_chunks(version=version, fmt="zip", split=None))))
+    names = archive.namelist()
+    # Then the items are laid out as text (data/<split>.jsonl, no media folders) with the kind's labels
+    row_files = [name for name in names if name not in ("README.md", "manifest.json")]
+    assert row_files and all(name.startswith("data/") and name.endswith(".jsonl") for name in row_files)
+    rows = [json.loads(line) for name in row_files for line in archive.read(name).decode().splitlines()]
+    assert sorted(row["label"] for row in rows) == ["no", "yes", "yes"]
+    # And the card declares label as the kind says (a class label of no/yes), the manifest describes it its way
+    card = archive.read("README.md").decode()
+    assert "- name: label\n    dtype:\n      class_label:\n        names:\n          '0': \"no\"\n          '1': \"yes\"" in card
+    assert "- name: image" not in card
+    assert json.loads(archive.read("manifest.json"))["columns"]["label"] == "yes or no"
