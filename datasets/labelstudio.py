@@ -27,11 +27,11 @@ from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 
-from annotation.ingress.labelstudio import parse_config
 from annotation.media import media_link_sign
 from annotation.models import Annotation, Job, JobKind, JobStatus, Project, TaskType
 from datasets.labelschema import class_names
 from datasets.models import DatasetVersion
+from ingress.readers.labelstudio import parse_config
 
 LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")
 _OBJECT = {TaskType.TEXT: ("Text", "text"), TaskType.IMAGE: ("Image", "image"), TaskType.AUDIO: ("Audio", "audio")}
