@@ -17,13 +17,14 @@ from pathlib import PurePosixPath
 from typing import IO
 from urllib.parse import unquote, urlparse
 
+from ingress.readers.formats import detect_format
 from ingress.readers.labelstudio import (
     LsOptions,
     read_labelstudio,
     read_labelstudio_csv,
     read_labelstudio_min,
 )
-from ingress.readers.rows import FileError, RawRow, RowError
+from ingress.readers.rows import FileError, RawRow, RowError, UnknownFormatError
 from ingress.readers.zipreader import (
     _ZIP_ERRORS,
     MANIFEST_NAME,
@@ -55,8 +56,6 @@ def _upload_key(path: str) -> str | None:
 def labelstudio_export_in_zip(source: str | IO[bytes]) -> tuple[str, str] | None:
     """``(member name, export format)`` when the zip holds exactly one Label Studio export outside ``upload/``
     folders and no ``manifest.csv`` (which makes it an ordinary media zip); None otherwise. Raises nothing."""
-    from ingress.readers import UnknownFormatError, detect_format  # the package imports this module
-
     try:
         with zipfile.ZipFile(source) as archive:
             infos = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename.replace("\\", "/"))]

@@ -27,19 +27,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Q
-from django.utils import timezone
 
-from annotation import hooks
-from annotation.models import (
-    Annotation,
-    Assignment,
-    AssignmentState,
-    Item,
-    ItemStatus,
-    Membership,
-    Project,
-    Role,
+from annotation.models import Annotation, Item, Project
+from annotation.services.imported_annotations import (
+    ImportedAnnotation,
+    imported_annotations_store,
+    imported_annotator_member_ensure,
+    item_metadata_set,
 )
 from annotation.services.items import label_values
 from ingress.readers.labelstudio import LsTask, prediction_metadata
@@ -133,9 +127,7 @@ class LabelStudioMerger:
             user = model(username=username, email=email, is_active=False)
             user.set_unusable_password()
             user.save()
-        member = Membership.objects.filter(user=user, project=self.project).first()
-        if member is None:
-            Membership.objects.create(user=user, project=self.project, role=Role.ANNOTATOR)
+        imported_annotator_member_ensure(project=self.project, user_id=user.pk)
         self.report.annotators[annotator] = {
             "user_id": user.pk, "username": user.get_username(), "created_inactive": created,
             "matched_by": "created" if created else ("username" if annotator.startswith("ls-user:") else "email"),
@@ -170,7 +162,7 @@ class LabelStudioMerger:
             (row["item_id"], row["annotator_id"]): row
             for row in Annotation.objects.filter(item_id__in=item_ids, is_live=True).values("id", "item_id", "annotator_id", "client_id")
         }
-        new_rows: list[Annotation] = []
+        new_rows: list[ImportedAnnotation] = []
         superseded: list[int] = []
         touched: set[int] = set()
         for item_id, task, ann in candidates:
@@ -189,9 +181,9 @@ class LabelStudioMerger:
                             reason="the annotator already labelled this item in Labelgate")
                 continue
             labels = sorted(set(ann.labels or ())) if self.project.multi_label else list(ann.labels or ())
-            row = Annotation(
-                project=self.project, item_id=item_id, annotator_id=user_id, labels=labels,
-                lead_time_ms=ann.lead_time_ms, client_id=client_id, comment="",
+            row = ImportedAnnotation(
+                item_id=item_id, annotator_id=user_id, labels=labels, lead_time_ms=ann.lead_time_ms,
+                client_id=client_id,
             )
             if previous is not None:
                 if previous.get("pending") is not None:
@@ -205,7 +197,7 @@ class LabelStudioMerger:
             touched.add(item_id)
             report.annotations_imported += 1
             report.per_annotator[ann.annotator] += 1
-        self._write(new_rows, superseded, touched)
+        imported_annotations_store(project=self.project, rows=new_rows, superseded=superseded, touched=touched)
         self._predictions([(item_id, task, is_new) for item_id, task, is_new in tasks if task.predictions])
 
     def _problem(self, ann) -> str | None:
@@ -219,50 +211,6 @@ class LabelStudioMerger:
         if not self.project.multi_label and len(set(ann.labels)) > 1:
             return "several labels in a single-label project"
         return None
-
-    def _write(self, rows: list[Annotation], superseded: list[int], touched: set[int]) -> None:
-        if not rows:
-            return
-        if superseded:
-            Annotation.objects.filter(pk__in=superseded).update(is_live=False)
-        # Rows superseded within this chunk go in first (not live), so the partial unique index never sees two.
-        rows.sort(key=lambda row: row.is_live)
-        created = Annotation.objects.bulk_create(rows)
-        by_key = {(row.item_id, row.annotator_id): row for row in created if row.is_live}
-        for row in created:
-            if not row.is_live:
-                replacement = by_key.get((row.item_id, row.annotator_id))
-                if replacement is not None and replacement.supersedes_id is None:
-                    Annotation.objects.filter(pk=replacement.pk).update(supersedes=row)
-        now = timezone.now()
-        Assignment.objects.bulk_create(
-            [Assignment(project=self.project, item_id=item_id, annotator_id=user_id, state=AssignmentState.DONE,
-                        expires_at=now, finished_at=now) for item_id, user_id in by_key],
-            ignore_conflicts=True,
-        )
-        reached = self._recount(touched)
-        project_id = self.project.pk
-        for item_id in reached:
-            transaction.on_commit(lambda item_id=item_id: hooks.item_labelled(project_id=project_id, item_id=item_id))
-
-    def _recount(self, item_ids: set[int]) -> list[int]:
-        """Set each item's annotation count from its live annotations and move NEW/IN_PROGRESS items on, as a
-        submission does; returns the items that reached their target."""
-        counts = dict(
-            Item.objects.filter(pk__in=item_ids)
-            .annotate(live=Count("annotations", filter=Q(annotations__is_live=True)))
-            .values_list("pk", "live")
-        )
-        reached = []
-        for item in Item.objects.filter(pk__in=item_ids).only("id", "status", "is_gold", "target_annotations"):
-            count = counts.get(item.pk, 0)
-            status = item.status
-            if not item.is_gold and status in (ItemStatus.NEW, ItemStatus.IN_PROGRESS):
-                status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
-                if status == ItemStatus.LABELLED:
-                    reached.append(item.pk)
-            Item.objects.filter(pk=item.pk).update(annotation_count=count, status=status)
-        return reached
 
     def _predictions(self, tasks: list[tuple[int, LsTask, bool]]) -> None:
         """Count the predictions of new items (stored with them) and merge those of existing items by id."""
@@ -292,7 +240,7 @@ class LabelStudioMerger:
             if changed:
                 metadata = dict(existing.get(item_id) or {})
                 metadata["ls_predictions"] = list(kept.values())
-                Item.objects.filter(pk=item_id).update(metadata=metadata)
+                item_metadata_set(item_id=item_id, metadata=metadata)
 
 
 def _ls_order(annotation) -> tuple[int, str]:
