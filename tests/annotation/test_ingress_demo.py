@@ -1,4 +1,4 @@
-"""Demo image and audio projects (annotation/demo/media.py): loaded through the import job, idempotent."""
+"""Demo image and audio projects (ingress/demo/media.py): loaded through the import job, idempotent."""
 
 import re
 from collections import Counter, defaultdict

@@ -1,4 +1,4 @@
-"""Exact and near-duplicate groups across the whole project (annotation/services/near_duplicates.py)."""
+"""Exact and near-duplicate groups across the whole project (ingress/services/near_duplicates.py)."""
 
 import io
 import zipfile

@@ -1,4 +1,4 @@
-"""File imports as jobs (annotation/services/imports.py): formats, report, idempotency, batches, routing."""
+"""File imports as jobs (ingress/services/imports.py, import_run.py): formats, report, idempotency, batches, routing."""
 
 import json
 import zipfile
