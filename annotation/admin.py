@@ -4,7 +4,6 @@ from annotation.models import (
     Annotation,
     Assignment,
     Guideline,
-    ImportBatch,
     Item,
     ItemPassSchedule,
     ItemTag,
@@ -84,7 +83,6 @@ class JobAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Label)
-admin.site.register(ImportBatch)
 admin.site.register(ItemTag)
 
 

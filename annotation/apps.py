@@ -9,7 +9,6 @@ class AnnotationConfig(AppConfig):
 
     def ready(self) -> None:
         _ensure_filesystem_broker_folders()
-        _register_ingress_panel()
 
 
 def _ensure_filesystem_broker_folders() -> None:
@@ -24,9 +23,3 @@ def _ensure_filesystem_broker_folders() -> None:
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
-
-def _register_ingress_panel() -> None:
-    from annotation.ingress_selectors import ingress_panel_context
-    from annotation.panels import Panel, register_panel
-
-    register_panel(Panel(name="ingress", template="annotation/_ingress_panel.html", context=ingress_panel_context, order=20))

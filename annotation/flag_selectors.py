@@ -10,15 +10,15 @@ from dataclasses import replace
 from django.urls import NoReverseMatch, reverse
 
 from annotation.flag_text import FlagExplanation, explain_profile_flag, flag_words
-from annotation.models import Item, Project, TaskType
-from annotation.profile_thresholds import thresholds_from
-from annotation.services.near_duplicates import (
+from annotation.item_flags import (
     DEFAULT_HAMMING,
     DEFAULT_JACCARD,
     DUP_FLAGS,
     DUPLICATE_FLAG,
     SKETCH_BYTES,
 )
+from annotation.models import Item, Project, TaskType
+from annotation.profile_thresholds import thresholds_from
 
 
 def item_flag_explanations(*, project: Project, items: Iterable[Item]) -> dict[int, list[FlagExplanation]]:

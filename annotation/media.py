@@ -230,11 +230,12 @@ def item_waveform(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 def _render_waveform(item: Item) -> bytes:
-    from annotation.profiling_hooks import waveform_png
+    # Lazy: librosa and soundfile stay out of web startup (see the startup-footprint rule).
+    from annotation.waveform import render_audio_png
 
     with default_storage.open(item.file.name, "rb") as handle:
         data = handle.read()
-    png = waveform_png(data)
-    if png is None:
-        raise Http404("This audio file cannot be decoded.")
-    return png
+    try:
+        return render_audio_png(data)
+    except ValueError:
+        raise Http404("This audio file cannot be decoded.") from None

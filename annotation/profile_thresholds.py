@@ -3,7 +3,10 @@ and image stack (``profiling`` re-exports the class)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+
+from annotation.item_flags import ALL_FLAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +36,42 @@ def thresholds_from(raw: object) -> ProfileThresholds:
         if key in names and isinstance(value, int | float) and not isinstance(value, bool):
             known[key] = value
     return ProfileThresholds(**known)
+
+
+# Allowed range per threshold key, both ends inclusive (None: unbounded); int keys must be whole numbers.
+THRESHOLD_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "too_dark": (0.0, 1.0), "too_bright": (0.0, 1.0), "low_contrast": (0.0, 1.0), "blurry": (0.0, None),
+    "tiny": (0, 100_000), "silent_dbfs": (-200.0, 0.0), "mostly_silent": (0.0, 1.0), "clipped": (0.0, 1.0),
+    "low_snr_db": (-100.0, 200.0), "too_short_seconds": (0.0, None), "text_too_long": (1, None),
+    "phash_distance": (0, 64), "text_jaccard": (0.01, 1.0),
+}
+_INT_KEYS = {"tiny", "text_too_long", "phash_distance"}
+
+
+def profile_thresholds_problems(raw: object) -> list[str]:
+    """Why ``raw`` is not a valid ``project.profile_thresholds`` value ([] when it is): known keys only,
+    numbers in range, ``route_flags`` a list of known flag names."""
+    if not isinstance(raw, dict):
+        return ["Must be an object."]
+    problems = []
+    for key, value in raw.items():
+        if key == "route_flags":
+            if not isinstance(value, list) or not all(isinstance(flag, str) for flag in value):
+                problems.append("route_flags must be a list of flag names.")
+            elif unknown := sorted(set(value) - ALL_FLAGS):
+                problems.append(f"route_flags: unknown flag(s) {', '.join(unknown)}.")
+            continue
+        if key not in THRESHOLD_RANGES:
+            problems.append(f"Unknown threshold '{key}'; known: {', '.join(sorted([*THRESHOLD_RANGES, 'route_flags']))}.")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            problems.append(f"{key} must be a number.")
+            continue
+        if key in _INT_KEYS and float(value) != int(value):
+            problems.append(f"{key} must be a whole number.")
+            continue
+        low, high = THRESHOLD_RANGES[key]
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            problems.append(f"{key} must be {bounds}.")
+    return problems

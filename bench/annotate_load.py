@@ -50,7 +50,7 @@ django.setup()
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from annotation.models import Membership, Role, Project
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create
 n_items, n_users = int(sys.argv[1]), int(sys.argv[2])
 users = get_user_model()

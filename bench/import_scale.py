@@ -94,8 +94,8 @@ def child(kind: str, path: str) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from annotation.services.imports import import_local_file
     from annotation.services.projects import LabelSpec, project_create
+    from ingress.services.imports import import_local_file
 
     user, _ = get_user_model().objects.get_or_create(username="bench-import")
     task = "text_classification" if kind != "images" else "image_classification"

@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from annotation import dedup, drift, profiling  # noqa: E402
-from annotation.ingress import RawRow, read_csv, read_zip  # noqa: E402
+from ingress import dedup, drift, profiling  # noqa: E402
+from ingress.readers import RawRow, read_csv, read_zip  # noqa: E402
 
 N_TEXT = 100_000
 N_IMAGES = 5_000

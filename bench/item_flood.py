@@ -36,7 +36,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from annotation.models import Item, Job, Membership, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create
 from datasets.services import dataset_freeze_request
 

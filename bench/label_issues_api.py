@@ -98,8 +98,8 @@ def run_protocol(
     """One protocol run. ``client_for(user)`` gives an authenticated API client; ``wait_job(job_id)`` returns
     the finished Job (polled with a deadline); ``wait_labelled(project_id)`` returns once the worker has written
     every item's consensus (the per-item hooks)."""
-    from annotation.demo.media import digit_png
     from bench.label_issues import corrupt
+    from ingress.demo.media import digit_png
 
     images, truth = digits_sample(n_items=n_items, seed=seed)
     noisy, corrupted = corrupt(truth, rate, np.random.default_rng(seed))

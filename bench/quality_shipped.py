@@ -35,10 +35,10 @@ from scipy.stats import spearmanr  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from activelearning.features import extractor_for  # noqa: E402
-from annotation.demo.media import digit_png  # noqa: E402
 from bench.digits_confusions import SEEDS, K  # noqa: E402
 from bench.label_issues import corrupt  # noqa: E402
 from bench.quality_accuracy import simulate  # noqa: E402
+from ingress.demo.media import digit_png  # noqa: E402
 from quality.adapters import ProjectData, project_data_for_table  # noqa: E402
 from quality.metrics.table import AnnotationTable  # noqa: E402
 from quality.services.engine import run_quality  # noqa: E402

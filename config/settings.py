@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     # Swagger UI's files served from this package (whitenoise), not a CDN: /api/docs/ works offline.
     "drf_spectacular_sidecar",
     "annotation",
+    "ingress",
     "activelearning",
     "quality",
     "datasets",
@@ -141,7 +142,7 @@ WHITENOISE_USE_FINDERS = True
 LABELGATE_IMPORT_ROOTS = env_list("LABELGATE_IMPORT_ROOTS", str(VAR_DIR / "import"))
 # Dataset exports written once per version/format/split and served from there (datasets/delivery.py); disposable.
 LABELGATE_EXPORT_CACHE_DIR = Path(os.environ.get("LABELGATE_EXPORT_CACHE_DIR", VAR_DIR / "export-cache"))
-# Label Studio interop (annotation/services/labelstudio_import.py, datasets/labelstudio.py): Label Studio's media
+# Label Studio interop (ingress/services/labelstudio_import.py, datasets/labelstudio.py): Label Studio's media
 # folder (holding upload/) for /data/upload/... references; whether http(s) media in an export are fetched at
 # import (off: the server fetches nothing it was not configured to); origins allowed to load signed media
 # links cross-origin (none by default); lifetime of the signed media links a Label Studio export carries.

@@ -29,10 +29,10 @@ from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 
-from annotation.ingress.labelstudio import parse_config
 from annotation.media import media_link_sign
 from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
 from datasets.models import DatasetVersion
+from ingress.readers.labelstudio import parse_config
 from kinds.registry import item_media, kind_for
 
 LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")

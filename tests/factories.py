@@ -2,8 +2,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from annotation.models import Membership, Project, Role
-from annotation.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create
+from ingress.services.bulk import item_bulk_create
 
 PASSWORD = "correct-horse-42"
 

@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from annotation import selectors
 from annotation.api import serializers as s
@@ -8,17 +7,6 @@ from annotation.api.base import ProjectScopedApi
 from annotation.api.pagination import StandardPagination
 from annotation.errors import ValidationFailed
 from annotation.models import Role
-from annotation.services.bulk import item_bulk_create
-
-
-class ItemBulkCreateApi(ProjectScopedApi):
-    required_role = Role.MANAGER
-
-    @extend_schema(request=s.BulkItemRowSerializer(many=True), responses={201: s.BulkResultSerializer, 200: s.BulkResultSerializer})
-    def post(self, request, pid: int):
-        project, _ = self.project_for(request, pid)
-        result = item_bulk_create(project=project, rows=request.data, refresh_duplicates=True)
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 class ItemListFilterSerializer(serializers.Serializer):

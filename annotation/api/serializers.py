@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation import blind, profiling_hooks
+from annotation import blind, profile_thresholds
 from annotation.api.fields import (
     COUNTS_SCHEMA,
     FreeFormDictField,
@@ -57,7 +57,7 @@ class ProjectCreateInputSerializer(serializers.Serializer):
 
 
 def _valid_profile_thresholds(value: dict) -> dict:
-    problems = profiling_hooks.profile_thresholds_problems(value)
+    problems = profile_thresholds.profile_thresholds_problems(value)
     if problems:
         raise serializers.ValidationError(problems)
     return value

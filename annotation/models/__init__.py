@@ -1,4 +1,4 @@
-from annotation.models.item import ImportBatch, Item, ItemStatus, ItemTag
+from annotation.models.item import Item, ItemStatus, ItemTag
 from annotation.models.item_events import ItemPassSchedule, LabelledItemMark
 from annotation.models.job import Job, JobKind, JobStatus
 from annotation.models.project import Guideline, Label, Membership, Project, Role, TaskType
@@ -9,7 +9,6 @@ __all__ = [
     "Assignment",
     "AssignmentState",
     "Guideline",
-    "ImportBatch",
     "Item",
     "ItemPassSchedule",
     "ItemStatus",

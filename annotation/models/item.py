@@ -16,33 +16,6 @@ class ItemStatus(models.TextChoices):
 OPEN_STATUSES = (ItemStatus.NEW, ItemStatus.IN_PROGRESS)
 
 
-class ImportBatch(models.Model):
-    """One ingress run (a bulk call or an uploaded file) with its profile summary."""
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
-    number = models.PositiveIntegerField()
-    source = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    n_created = models.PositiveIntegerField(default=0)
-    n_duplicates = models.PositiveIntegerField(default=0)
-    n_errors = models.PositiveIntegerField(default=0)
-    profile_summary = models.JSONField(default=dict, blank=True)
-    drift = models.JSONField(default=list, blank=True)
-    # Mergeable profile summary (annotation.drift.BatchSummary) of the batch: the baseline for later batches'
-    # drift. ``profile_summary`` holds the compact figures pages and the API show.
-    summary_state = models.JSONField(default=dict, blank=True, editable=False)
-    # The import job that filled this batch: a retried job reuses its batch instead of opening another.
-    job = models.OneToOneField(
-        "annotation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batch"
-    )
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "number"], name="batch_unique_number")]
-
-    def __str__(self) -> str:
-        return f"batch {self.number}"
-
-
 def item_upload_to(instance: "Item", filename: str) -> str:
     return f"projects/{instance.project_id}/{instance.sha256[:2]}/{instance.sha256}/{filename}"
 
@@ -71,7 +44,8 @@ class Item(models.Model):
     priority = models.FloatField(default=0.0)
     target_annotations = models.PositiveSmallIntegerField(default=3)
     annotation_count = models.PositiveIntegerField(default=0)
-    batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    # The ingress run that brought the item in (ingress owns batches; the reference is by name, not an import).
+    batch = models.ForeignKey("ingress.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
     # Written by the quality layer (stored here so lower layers can read it without importing quality).
     consensus_label = models.JSONField(null=True, blank=True)
     consensus_confidence = models.FloatField(null=True, blank=True)

@@ -1,53 +1,16 @@
-"""Creating items from already-parsed rows (bulk JSON, file imports). Parsing lives in ``annotation.ingress``."""
+"""Checks and lookups for new items (gold labels, tags, ids already present); ``item_create`` writes them."""
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from django.db import connection, transaction
-from django.db.models import Max
+from django.db import connection
 
-from annotation.models import ImportBatch, Item, ItemTag, Project
-from annotation.services.projects import project_lock
+from annotation.models import Item, Project
 from kinds.registry import kind_for
-
-
-@dataclass
-class RowIssue:
-    index: int
-    field: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"index": self.index, "field": self.field, "message": self.message}
-
-
-@dataclass
-class BulkResult:
-    created: int = 0
-    duplicates: int = 0
-    errors: list[RowIssue] = field(default_factory=list)
-    batch_id: int | None = None
-    duplicate_ids: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "created": self.created,
-            "duplicates": self.duplicates,
-            "errors": [issue.as_dict() for issue in self.errors],
-            "batch": self.batch_id,
-        }
 
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def batch_open(*, project: Project, source: str) -> ImportBatch:
-    with transaction.atomic():
-        project_lock(project_id=project.pk)
-        number = (ImportBatch.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
-        return ImportBatch.objects.create(project=project, number=number, source=source[:300])
 
 
 def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
@@ -66,16 +29,6 @@ def clean_tags(raw: object) -> tuple[list[str], str | None]:
     if any(len(tag) > 100 for tag in tags):
         return [], "A tag is longer than 100 characters."
     return tags, None
-
-
-def items_insert(*, project: Project, items: list[Item]) -> list[Item]:
-    """Insert prepared items and their tag rows in one transaction (caller has deduplicated)."""
-    with transaction.atomic():
-        created = Item.objects.bulk_create(items, batch_size=1000)
-        tag_rows = [ItemTag(project=project, item=item, tag=tag) for item in created for tag in item.tags]
-        if tag_rows:
-            ItemTag.objects.bulk_create(tag_rows, batch_size=2000)
-    return created
 
 
 def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, int]:

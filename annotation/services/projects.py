@@ -10,7 +10,7 @@ from django.utils import timezone
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
-from annotation.profiling_hooks import profile_thresholds_problems
+from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.queue import items_close_exhausted, items_reopen_short
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"

@@ -2,7 +2,7 @@
 
 from kinds.registry import ExportFormat, TaskKind
 
-KIND = TaskKind(
+KIND: TaskKind = TaskKind(
     name="classification",
     task_types=("text_classification", "image_classification", "audio_classification"),
     value="kinds.classification.value",

@@ -37,9 +37,10 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from activelearning.models import ModelVersion
-from annotation.models import Annotation, ImportBatch, Item, Job, JobKind, JobStatus, Project
+from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list, json_list_has, label_mapping_for, project_status_counts
+from ingress.models import ImportBatch
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (

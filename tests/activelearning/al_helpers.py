@@ -4,7 +4,7 @@ import random
 
 from annotation.models import Item, ItemStatus
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.factories import add_member, make_project
 
 LABELS = ("pos", "neg", "neutral")

@@ -6,7 +6,7 @@ import pytest
 from activelearning import adapters
 from activelearning.models import FeatureCache, Prediction
 from annotation.models import Item, ItemStatus, Job, JobKind
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db

@@ -68,7 +68,7 @@ def test_model_page_on_meaningless_texts_projects_nothing_and_says_why(client):
     import random
 
     from annotation.models import Item, ItemStatus
-    from annotation.services.bulk import item_bulk_create
+    from ingress.services.bulk import item_bulk_create
     from tests.factories import make_project
 
     project = make_project(labels=("yes", "no"), k=1)

@@ -9,7 +9,7 @@ from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Pred
 from activelearning.services import scoring
 from annotation.jobs import JobContext, job_create
 from annotation.models import Item, JobKind
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.activelearning.al_helpers import LABELS, al_project, text_for
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from activelearning.relabel import (
 )
 from activelearning.services import scoring
 from annotation.models import Item, ItemStatus
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.activelearning.al_helpers import al_project, vote
 from tests.activelearning.test_al_train import run_train
 from tests.factories import add_member

@@ -10,7 +10,7 @@ from PIL import Image
 
 from annotation import jobs
 from annotation.models import Job
-from annotation.services.imports import import_run, import_start
+from ingress.services.imports import import_run, import_start
 
 
 def png_bytes(value: int = 128, size: tuple[int, int] = (48, 48), pattern: int = 0) -> bytes:

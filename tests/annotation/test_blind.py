@@ -6,7 +6,7 @@ import pytest
 
 from annotation.blind import media_name_for_annotator
 from annotation.models import Item, Role
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_member, make_project
 

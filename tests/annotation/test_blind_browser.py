@@ -4,9 +4,9 @@ content and none of its external id or tags (the data owner's, which in general 
 
 import pytest
 
-from annotation.demo.media import AUDIO_PROJECT, IMAGE_PROJECT, seed_audio_project, seed_image_project
-from annotation.demo.seed import DEMO_PASSWORD, TEXT_PROJECT, seed_text_project
 from annotation.models import Item, Project
+from ingress.demo.media import AUDIO_PROJECT, IMAGE_PROJECT, seed_audio_project, seed_image_project
+from ingress.demo.seed import DEMO_PASSWORD, TEXT_PROJECT, seed_text_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

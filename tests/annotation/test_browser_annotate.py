@@ -62,8 +62,8 @@ def test_project_page_and_labelling_page_count_the_same_items_left_for_you(page)
     from playwright.sync_api import expect
 
     from annotation.services.annotations import AnnotationInput, annotation_submit
-    from annotation.services.bulk import item_bulk_create
     from annotation.services.queue import assignment_next_for_annotator
+    from ingress.services.bulk import item_bulk_create
 
     # Given a project (k=2, items t0..t5, one gold item and no gold rate, so gold is never served) where two
     # other annotators labelled t0 (full), one also labelled t1, and the other holds a live lease on t1

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotation.dedup import (
+from ingress.dedup import (
     exact_groups,
     hamming_groups,
     minhash_signatures,
@@ -17,7 +17,7 @@ from annotation.dedup import (
     sha256_bytes,
     sha256_text,
 )
-from annotation.profiling import profile_image
+from ingress.profiling import profile_image
 
 
 def _as_lists(groups):
@@ -36,7 +36,7 @@ def test_normalise_text_folds_case_width_punctuation_and_whitespace():
 def test_the_ascii_shortcut_of_normalise_text_equals_the_general_steps():
     import random
 
-    from annotation.dedup import _normalise_text_general
+    from ingress.dedup import _normalise_text_general
 
     # Every ASCII character alone and next to every other, then random ASCII strings rich in punctuation,
     # symbols, control characters and whitespace (\x1c-\x1f are whitespace to both str.split and re's \s)

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from annotation.drift import RESERVOIR, BatchSummary, SummaryBuilder, compare, merge_summaries
 from annotation.flag_text import no_drift_sentence
+from ingress.drift import RESERVOIR, BatchSummary, SummaryBuilder, compare, merge_summaries
 
 
 def _image_batch(rng, n, *, brightness=0.5, rate=None, fmt="PNG"):

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from annotation.flag_text import explain_profile_flag
-from annotation.models import ImportBatch, Item, ItemStatus
+from annotation.models import Item, ItemStatus
 from annotation.profile_thresholds import ProfileThresholds
+from ingress.models import ImportBatch
 from tests.factories import make_project
 
 AUDIO_PROFILE = {

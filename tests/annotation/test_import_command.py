@@ -5,7 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import ImportBatch, Item, Job, JobKind, JobStatus
+from annotation.models import Item, Job, JobKind, JobStatus
+from ingress.models import ImportBatch
 from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import ImportBatch, Item, ItemTag, JobStatus
-from annotation.services import imports
+from annotation.models import Item, ItemTag, JobStatus
+from annotation.services import item_create
 from annotation.services.items import existing_owners
+from ingress.models import ImportBatch
+from ingress.services import import_rows, import_run, imports
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_items, make_project
 
@@ -26,20 +28,20 @@ def csv_bytes(rows: list[str]) -> bytes:
 
 @pytest.fixture
 def tiny_chunks(monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(import_rows, "CHUNK_ROWS", 3)
 
 
 @pytest.fixture
 def writer_threads(monkeypatch) -> list[str]:
     """Names of the threads that wrote chunks (proves the pipeline, not the one-thread path, ran)."""
     names: list[str] = []
-    original = imports._Importer.write
+    original = import_rows.RowImporter.write
 
     def recording(self, pending):
         names.append(threading.current_thread().name)
         return original(self, pending)
 
-    monkeypatch.setattr(imports._Importer, "write", recording)
+    monkeypatch.setattr(import_rows.RowImporter, "write", recording)
     return names
 
 
@@ -80,7 +82,7 @@ def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_i
     # Given an import whose third chunk fails inside the writer thread
     project = make_project()
     calls = {"n": 0}
-    original = imports._items_insert_fast
+    original = item_create._rows_insert
 
     def failing_third(**kwargs):
         calls["n"] += 1
@@ -88,19 +90,19 @@ def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_i
             raise RuntimeError("disk full while writing chunk 3")
         return original(**kwargs)
 
-    monkeypatch.setattr(imports, "_items_insert_fast", failing_third)
+    monkeypatch.setattr(item_create, "_rows_insert", failing_third)
     job = imports.import_start(project=project, user=project.created_by,
                                upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)])))
     # When the worker runs it, the writer's error reaches the job's thread (as a crash would end the attempt)
     with pytest.raises(RuntimeError, match="disk full while writing chunk 3"):
-        imports.import_run(job, jobs.JobContext(job))
+        import_run.import_run(job, jobs.JobContext(job))
     # Then only whole chunks before the failing one were stored, by the writer thread
     assert set(writer_threads) == {"import-writer"}
     stored = set(Item.objects.filter(project=project).values_list("external_id", flat=True))
     assert stored == {f"r{i}" for i in range(6)}
     # When the job runs again with the fault gone
-    monkeypatch.setattr(imports, "_items_insert_fast", original)
-    jobs.job_execute(job_id=str(job.pk), work=imports.import_run)
+    monkeypatch.setattr(item_create, "_rows_insert", original)
+    jobs.job_execute(job_id=str(job.pk), work=import_run.import_run)
     job.refresh_from_db()
     # Then every row is stored exactly once, all in the job's one batch
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -113,7 +115,7 @@ def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_i
 def test_a_reading_error_stops_the_writer_and_is_the_error_reported(media_roots, tiny_chunks, monkeypatch):
     # Given a file whose reading breaks after ten rows (an I/O error on the upload, say)
     project = make_project()
-    original_rows = imports._rows
+    original_rows = import_run._rows
 
     def breaking(*args, **kwargs):
         for n, item in enumerate(original_rows(*args, **kwargs)):
@@ -121,7 +123,7 @@ def test_a_reading_error_stops_the_writer_and_is_the_error_reported(media_roots,
                 raise OSError("upload storage went away")
             yield item
 
-    monkeypatch.setattr(imports, "_rows", breaking)
+    monkeypatch.setattr(import_run, "_rows", breaking)
     before = {thread.name for thread in threading.enumerate()}
     job = run_import(project, "rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)]))
     # Then the job reports the reading error, the chunks read before it were written, and no writer is left

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotation.models import ImportBatch, Item, JobStatus
+from annotation.models import Item, JobStatus
+from ingress.models import ImportBatch
 from tests.annotation.ingress_fixtures import (  # noqa: F401
     png_bytes,
     run_import,
@@ -249,12 +250,12 @@ def test_bulk_api_file_b64_bad_rows(media_roots, api):
 
 def test_failed_chunk_removes_the_files_it_wrote(media_roots, monkeypatch):
     # Given an insert that fails after the chunk's files were written
-    from annotation.services import imports
+    from annotation.services import item_create
 
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(imports, "_items_insert_fast", broken)
+    monkeypatch.setattr(item_create, "_rows_insert", broken)
     project = image_project()
     job = run_import(project, "imgs.zip", zip_of({"a.png": png_bytes(pattern=2), "b.png": png_bytes(pattern=6)}))
     # Then the job fails with the reason and no file is left without its item

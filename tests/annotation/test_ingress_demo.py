@@ -1,4 +1,4 @@
-"""Demo image and audio projects (annotation/demo/media.py): loaded through the import job, idempotent."""
+"""Demo image and audio projects (ingress/demo/media.py): loaded through the import job, idempotent."""
 
 import re
 from collections import Counter, defaultdict
@@ -8,10 +8,11 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from annotation.demo import seed
-from annotation.demo.media import AUDIO_PROJECT, IMAGE_PROJECT, seed_audio_project, seed_image_project
-from annotation.models import Annotation, ImportBatch, Item, Project
-from annotation.services.near_duplicates import near_dup_refresh
+from annotation.models import Annotation, Item, Project
+from ingress.demo import seed
+from ingress.demo.media import AUDIO_PROJECT, IMAGE_PROJECT, seed_audio_project, seed_image_project
+from ingress.models import ImportBatch
+from ingress.services.near_duplicates import near_dup_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +129,7 @@ def test_demo_ids_and_file_names_name_no_answer(media_roots):
             assert sum(int(item.external_id[-4:]) in (index, index + 1) for item, index in zip(items, classes, strict=True)) < 0.2 * len(items)
             classes = [int(load_digits().target[index]) for index in classes]
         elif name == seed.TEXT_PROJECT:
-            from annotation.demo.stdlib_corpus import TOPIC_MODULES
+            from ingress.demo.stdlib_corpus import TOPIC_MODULES
 
             topic_of = {module: topic for topic, modules in TOPIC_MODULES.items() for module in modules}
             classes = [topic_of[module] for module in classes]

@@ -1,4 +1,4 @@
-"""Exact and near-duplicate groups across the whole project (annotation/services/near_duplicates.py)."""
+"""Exact and near-duplicate groups across the whole project (ingress/services/near_duplicates.py)."""
 
 import io
 import zipfile
@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from annotation.models import Item
-from annotation.services.bulk import item_bulk_create
-from annotation.services.near_duplicates import near_dup_refresh
+from ingress.services.bulk import item_bulk_create
+from ingress.services.near_duplicates import near_dup_refresh
 from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.factories import make_project
 
@@ -135,8 +135,8 @@ def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_
 ):
     from annotation import jobs
     from annotation.models import Job, JobKind, JobStatus
-    from annotation.services.near_duplicates import near_dup_refresh_run
     from config.celery import app
+    from ingress.services.near_duplicates import near_dup_refresh_run
 
     project = make_project()
     client = api(project.created_by)
@@ -176,9 +176,10 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from annotation.models import ImportBatch, Job, JobKind
-    from annotation.services.batch_summaries import bulk_batches_summarise
-    from annotation.services.items import batch_open
+    from annotation.models import Job, JobKind
+    from ingress.models import ImportBatch
+    from ingress.services.batch_summaries import bulk_batches_summarise
+    from ingress.services.batches import batch_open
 
     def project_with_bulk_batches(n_batches: int):
         project = make_project()
@@ -211,8 +212,9 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
 
 
 def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_import(media_roots):
-    from annotation.models import ImportBatch, Job, JobKind
-    from annotation.services.items import batch_open
+    from annotation.models import Job, JobKind
+    from ingress.models import ImportBatch
+    from ingress.services.batches import batch_open
 
     # Given a bulk batch whose refresh job has not run, and another file import still inserting its items
     project = make_project()
@@ -242,7 +244,7 @@ def test_concurrent_refreshes_of_a_project_run_one_after_the_other(media_roots, 
     from django.db import connection
 
     from annotation.models import Project
-    from annotation.services import near_duplicates
+    from ingress.services import near_duplicates
 
     # Given two near-duplicate texts, grouped
     project = make_project()

@@ -1,4 +1,4 @@
-"""File imports as jobs (annotation/services/imports.py): formats, report, idempotency, batches, routing."""
+"""File imports as jobs (ingress/services/imports.py, import_run.py): formats, report, idempotency, batches, routing."""
 
 import json
 import zipfile
@@ -6,7 +6,8 @@ from io import BytesIO
 
 import pytest
 
-from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, JobStatus
+from annotation.models import Item, ItemStatus, ItemTag, JobStatus
+from ingress.models import ImportBatch
 from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import make_project
 
@@ -60,7 +61,7 @@ def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from annotation import jobs
-    from annotation.services import imports
+    from ingress.services import import_run, imports
 
     project = make_project()
     job = imports.import_start(project=project, user=project.created_by,
@@ -69,13 +70,13 @@ def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(
     def crash(**kwargs):
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(imports, "near_dup_refresh", crash)
+    monkeypatch.setattr(import_run, "near_dup_refresh", crash)
     with pytest.raises(RuntimeError):
-        imports.import_run(job, jobs.JobContext(job))
+        import_run.import_run(job, jobs.JobContext(job))
     assert Item.objects.filter(project=project).count() == 3
     monkeypatch.undo()
     # When the job runs again
-    jobs.job_execute(job_id=str(job.pk), work=imports.import_run)
+    jobs.job_execute(job_id=str(job.pk), work=import_run.import_run)
     job.refresh_from_db()
     # Then the rows count as created by this job, in its one batch, and nothing is duplicated
     assert job.status == JobStatus.SUCCEEDED, job.error

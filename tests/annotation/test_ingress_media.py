@@ -20,7 +20,7 @@ def browser_for(user) -> Client:
 
 
 def add_media(project, rows):
-    from annotation.services.bulk import item_bulk_create
+    from ingress.services.bulk import item_bulk_create
 
     result = item_bulk_create(project=project, rows=rows)
     assert not result.errors, result.errors

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from annotation.profiling import (
+from ingress.profiling import (
     ProfileThresholds,
     flags_for,
     profile_audio,

@@ -10,8 +10,8 @@ from django.utils import timezone
 from annotation.models import Assignment
 from annotation.selectors import progress_for_annotator
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
 from annotation.services.queue import assignment_next_for_annotator
+from ingress.services.bulk import item_bulk_create
 from tests.factories import add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,10 @@ from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from annotation.models import Annotation, Guideline, ImportBatch, Project
-from annotation.services.items import batch_open
+from annotation.models import Annotation, Guideline, Project
 from annotation.services.projects import guideline_create, project_update
+from ingress.models import ImportBatch
+from ingress.services.batches import batch_open
 from tests.factories import add_items, add_member, make_project
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

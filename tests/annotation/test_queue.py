@@ -9,8 +9,8 @@ from django.utils import timezone
 from annotation.models import Assignment, AssignmentState, Item, ItemStatus
 from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
 from annotation.services.queue import assignment_next_for_annotator, assignment_skip, leases_expire
+from ingress.services.bulk import item_bulk_create
 from tests.factories import add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,6 @@ from django.utils import timezone
 from annotation.models import Assignment, Item, ItemStatus, Role
 from annotation.selectors import progress_for_annotator
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
 from annotation.services.projects import membership_set
 from annotation.services.queue import (
     assignment_next_for_annotator,
@@ -19,6 +18,7 @@ from annotation.services.queue import (
     items_close_exhausted,
     leases_expire,
 )
+from ingress.services.bulk import item_bulk_create
 from tests.factories import UserFactory, add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db

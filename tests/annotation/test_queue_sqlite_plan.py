@@ -17,7 +17,7 @@ from django.utils import timezone
 call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model
 from annotation.models import Membership, Role
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create
 from annotation.services.queue import pick_statement
 manager = get_user_model().objects.create_user("m", password="manager-pass-1")

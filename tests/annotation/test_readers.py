@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from annotation.ingress import (
+from ingress.readers import (
     FileError,
     RawRow,
     RowError,
@@ -146,7 +146,7 @@ def test_json_array_with_broken_syntax_keeps_earlier_elements_and_ends_with_an_e
 
 
 def test_json_array_numbers_split_across_read_chunks_are_not_truncated(monkeypatch):
-    import annotation.ingress.jsonreader as jr
+    import ingress.readers.jsonreader as jr
 
     # Given a read chunk so small that values are cut mid-token
     monkeypatch.setattr(jr, "CHUNK_BYTES", 3)

@@ -13,12 +13,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from annotation.ingress.labelstudio import task_to_row
 from annotation.models import Item, ItemStatus
 from datasets import exporters
 from datasets.archive import stream_zip
 from datasets.exporters import stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
 from datasets.models import DatasetEntry
+from ingress.readers.labelstudio import task_to_row
 from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes
 from tests.datasets.builders import body, bulk_labelled_items, freeze, labelled_items
 from tests.factories import make_project

@@ -48,7 +48,7 @@ def media_digests(root: Path) -> dict[str, str]:
 def seed() -> list[int]:
     """A text project with two frozen versions and an image project (real PNG files in MEDIA_ROOT) with one.
     Returns the version ids."""
-    from annotation.services.bulk import item_bulk_create
+    from ingress.services.bulk import item_bulk_create
 
     text = make_project(name="Backed-up text")
     labelled_items(text, {"pos": 4, "neg": 3}, prefix="t")

@@ -17,7 +17,7 @@ from rest_framework.throttling import UserRateThrottle
 
 from annotation.models import Annotation, Item, Label, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from tests.annotation.ingress_fixtures import png_bytes, tone, wav_bytes  # noqa: F401
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import PASSWORD, UserFactory, add_member, make_project

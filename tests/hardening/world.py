@@ -4,12 +4,12 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 
-from annotation.ingress_tasks import IMPORT_TASK
 from annotation.media import media_link_sign
 from annotation.models import Item, Job, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
 from datasets.delivery import export_filename
 from datasets.links import export_link_sign
+from ingress.tasks import IMPORT_TASK
 from tests.annotation.ingress_fixtures import tone, wav_bytes
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import UserFactory, add_items, add_member, make_project

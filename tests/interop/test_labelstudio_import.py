@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotation import ingress
 from annotation.models import Annotation, Item, JobStatus, Membership
+from ingress import readers as ingress
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import UserFactory, make_project
 

@@ -16,10 +16,10 @@ from annotation.errors import ValidationFailed
 from annotation.jobs import JobContext, job_create
 from annotation.models import Annotation, Item, JobKind, Project, TaskType
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
 from datasets.archive import stream_zip
 from datasets.delivery import export_chunks
 from datasets.exporters import entry_lines
+from ingress.services.bulk import item_bulk_create
 from kinds.classification.quality import SingleLabel
 from kinds.registry import (
     ExportFormat,

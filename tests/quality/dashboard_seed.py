@@ -21,7 +21,6 @@ from django.utils import timezone
 from activelearning.models import ModelVersion
 from annotation.models import (
     Annotation,
-    ImportBatch,
     Item,
     ItemTag,
     Job,
@@ -32,6 +31,7 @@ from annotation.models import (
     Project,
     Role,
 )
+from ingress.models import ImportBatch
 from quality.models import AnnotatorQuality, QualityReport, ReviewDecision
 
 LABELS = ("cat", "dog", "bird", "fish", "other")

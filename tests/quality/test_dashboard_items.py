@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, ImportBatch, Item, Role
+from annotation.models import Annotation, Item, Role
+from ingress.models import ImportBatch
 from quality.models import ReviewDecision
 from quality.review.services import label_rename, review_decide
 from tests.factories import add_items, add_member, make_project

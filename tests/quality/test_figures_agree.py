@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from annotation.jobs import JobContext, job_create
 from annotation.models import Item, ItemStatus, JobKind, Role
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from quality import services
 from quality.models import QualityReport
 from tests.factories import add_member, make_project

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from annotation.demo.media import digit_png
 from annotation.models import Item
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
 from bench.digits_confusions import PARTNERS
+from ingress.demo.media import digit_png
+from ingress.services.bulk import item_bulk_create
 from quality.services.items import item_consensus_update
 from tests.conftest import wait_for_job, wait_until_worker_idle
 from tests.factories import UserFactory, add_member, make_project

@@ -10,7 +10,7 @@ from activelearning.models import ModelVersion, Prediction
 from annotation.jobs import JobContext, job_create
 from annotation.models import Item, JobKind
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from quality import services
 from quality.adapters import project_data_load
 from quality.metrics.consensus import dawid_skene

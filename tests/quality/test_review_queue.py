@@ -7,7 +7,7 @@ from annotation.jobs import JobContext, job_create
 from annotation.models import Annotation, Item, ItemStatus, ItemTag, JobKind
 from annotation.models.item import OPEN_STATUSES
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.bulk import item_bulk_create
+from ingress.services.bulk import item_bulk_create
 from quality.review import selectors, services
 from quality.services import quality_run
 from tests.factories import add_items, add_member, make_project

@@ -15,7 +15,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from annotation.models import ImportBatch, Item, ItemStatus, Role
+from annotation.models import Item, ItemStatus, Role
+from ingress.models import ImportBatch
 from quality import tasks
 from quality.dashboard import selectors
 from quality.models import ProjectDashboardSnapshot, ProjectStatusSnapshot
