@@ -11,9 +11,9 @@ from activelearning import selectors, services
 from activelearning.charts import learning_curve_chart
 from activelearning.models import ModelVersion
 from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
-from annotation.permissions import project_for_role
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.permissions import project_for_role
 
 
 def _project_or_response(request, pid: int, role: str):

@@ -8,6 +8,8 @@ class AnnotationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from annotation import job_kinds  # noqa: F401 - registers the kinds of job this app runs
+
         _ensure_filesystem_broker_folders()
         _register_ingress_panel()
 
@@ -27,6 +29,6 @@ def _ensure_filesystem_broker_folders() -> None:
 
 def _register_ingress_panel() -> None:
     from annotation.ingress_selectors import ingress_panel_context
-    from annotation.panels import Panel, register_panel
+    from core.panels import Panel, register_panel
 
     register_panel(Panel(name="ingress", template="annotation/_ingress_panel.html", context=ingress_panel_context, order=20))

@@ -9,13 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from annotation import ingress_selectors
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.flag_text import no_drift_sentence
 from annotation.forms import ImportUploadForm
 from annotation.models import Role
-from annotation.permissions import project_for_role
 from annotation.services.imports import import_start
 from annotation.services.near_duplicates import DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.permissions import project_for_role
 
 KNOWN_FLAGS = [
     "corrupt", "empty", "encoding_error", "mojibake", "too_long", "tiny", "too_dark", "too_bright", "low_contrast",

@@ -1,9 +1,10 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from annotation import ingress_tasks, jobs  # noqa: F401 - ingress_tasks registers annotation.import
+from annotation import ingress_tasks  # noqa: F401 - ingress_tasks registers annotation.import
 from annotation.services.item_passes import item_passes_resend, items_pass_run
 from annotation.services.queue import leases_expire
+from core import jobs
 
 
 def _selftest(job, context) -> dict:

@@ -8,15 +8,15 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
 from annotation import selectors
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm, ProjectSettingsForm
 from annotation.models import Role
-from annotation.panels import panels_for
-from annotation.permissions import project_for_role
 from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
 from annotation.textdiff import line_diff
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.panels import panels_for
+from core.permissions import project_for_role
 
 
 def _project_or_deny(request, pid: int, role: str):

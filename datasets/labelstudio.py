@@ -28,8 +28,10 @@ from xml.sax.saxutils import quoteattr
 from django.conf import settings
 
 from annotation.ingress.labelstudio import parse_config
+from annotation.job_kinds import IMPORT_JOB
 from annotation.media import media_link_sign
-from annotation.models import Annotation, Job, JobKind, JobStatus, Project, TaskType
+from annotation.models import Annotation, Project, TaskType
+from core.models import Job, JobStatus
 from datasets.labelschema import class_names
 from datasets.models import DatasetVersion
 
@@ -51,7 +53,7 @@ def labelstudio_names(project: Project) -> LsNames:
     """The names a Label Studio export of ``project`` uses (see the module docstring)."""
     tag, key = _OBJECT.get(project.task_type, ("Text", "text"))
     imports = (
-        Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED,
+        Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED,
                            params__format__in=LS_IMPORT_FORMATS)
         .order_by("-created_at")
         .values_list("params", "result")[:20]

@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.permissions import project_for_role
 from datasets import charts, selectors
 from datasets.diffs import version_diff
 from datasets.exporters import FORMATS

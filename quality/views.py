@@ -7,10 +7,10 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
-from annotation.permissions import project_for_role
 from annotation.selectors import label_values_for
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.permissions import project_for_role
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
 from quality.models import QualityReport

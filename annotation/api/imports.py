@@ -6,19 +6,20 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from annotation import ingress_selectors
-from annotation.api.base import ProjectScopedApi
-from annotation.api.fields import (
+from annotation.api.fields import LabelValueField
+from annotation.models import ImportBatch, Role
+from annotation.services.imports import import_start
+from core.api.base import ProjectScopedApi
+from core.api.fields import (
     COUNTS_SCHEMA,
     FREE_FORM_OBJECT_SCHEMA,
     NULLABLE_NUMBER,
     FreeFormObjectField,
-    LabelValueField,
     json_field,
     map_of,
 )
-from annotation.api.pagination import StandardPagination
-from annotation.models import ImportBatch, Job, Role
-from annotation.services.imports import import_start
+from core.api.pagination import StandardPagination
+from core.models import Job
 
 
 class IngressUploadInputSerializer(serializers.Serializer):

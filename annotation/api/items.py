@@ -4,11 +4,11 @@ from rest_framework.response import Response
 
 from annotation import selectors
 from annotation.api import serializers as s
-from annotation.api.base import ProjectScopedApi
-from annotation.api.pagination import StandardPagination
-from annotation.errors import ValidationFailed
 from annotation.models import Role
 from annotation.services.bulk import item_bulk_create
+from core.api.base import ProjectScopedApi
+from core.api.pagination import StandardPagination
+from core.errors import ValidationFailed
 
 
 class ItemBulkCreateApi(ProjectScopedApi):

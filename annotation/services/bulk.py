@@ -23,7 +23,7 @@ def item_bulk_create(
     (the API does; in-process seeding leaves it to the import or refresh that follows).
     Raises ValidationFailed when the body is not a list or is too long (nothing is stored then).
     """
-    from annotation.errors import ValidationFailed
+    from core.errors import ValidationFailed
 
     if not isinstance(rows, list):
         raise ValidationFailed("The body must be a JSON list of items.", field="non_field_errors")

@@ -35,25 +35,19 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from annotation import ingress, jobs
-from annotation.errors import ValidationFailed
+from annotation import ingress
 from annotation.ingress import FileError, RawRow, RowError
-from annotation.models import (
-    ImportBatch,
-    Item,
-    ItemStatus,
-    ItemTag,
-    Job,
-    JobKind,
-    Project,
-    TaskType,
-)
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, Project, TaskType
 from annotation.profiling_hooks import summary_builder, thresholds_for
 from annotation.services import items as item_services
 from annotation.services.batch_summaries import bulk_batches_summarise
 from annotation.services.media_rows import MediaRowError, media_item, read_import_file
 from annotation.services.near_duplicates import DUP_FLAGS, near_dup_refresh, text_sketches
 from annotation.services.text_rows import text_item_values
+from core import jobs
+from core.errors import ValidationFailed
+from core.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +90,7 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
     try:
         with transaction.atomic():
             job = jobs.job_create(
-                kind=JobKind.IMPORT,
+                kind=IMPORT_JOB,
                 task_name=IMPORT_TASK,
                 project=project,
                 params={
@@ -134,7 +128,7 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
     ls_params.update(zip_params)
     # Job.objects.create, not job_create: nothing is enqueued, this process runs the job.
     job = Job.objects.create(
-        kind=JobKind.IMPORT, task_name=IMPORT_TASK, project=project,
+        kind=IMPORT_JOB, task_name=IMPORT_TASK, project=project,
         created_by=user if getattr(user, "is_authenticated", False) else None,
         params={"path": path, "file_name": os.path.basename(path), "format": fmt, "size": os.path.getsize(path),
                 **ls_params},

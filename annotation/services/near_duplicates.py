@@ -18,8 +18,10 @@ from itertools import islice
 import numpy as np
 from django.db import connection, transaction
 
-from annotation import jobs
-from annotation.models import Item, Job, JobKind, JobStatus, Project, TaskType
+from annotation.job_kinds import NEAR_DUPLICATES_JOB
+from annotation.models import Item, Project, TaskType
+from core import jobs
+from core.models import Job, JobStatus
 
 DUPLICATE_FLAG = "duplicate"
 NEAR_DUPLICATE_FLAG = "near_duplicate"
@@ -227,13 +229,13 @@ def near_dup_refresh_schedule(*, project: Project) -> Job:
     create a job; the later run then finds nothing to change.
     """
     waiting = (
-        Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES, status=JobStatus.QUEUED)
+        Job.objects.filter(project=project, kind=NEAR_DUPLICATES_JOB, status=JobStatus.QUEUED)
         .order_by("created_at", "id")
         .first()
     )
     if waiting is not None:
         return waiting
-    return jobs.job_create(kind=JobKind.NEAR_DUPLICATES, task_name=REFRESH_TASK, project=project)
+    return jobs.job_create(kind=NEAR_DUPLICATES_JOB, task_name=REFRESH_TASK, project=project)
 
 
 def near_dup_refresh_run(job: Job, context: jobs.JobContext) -> dict:

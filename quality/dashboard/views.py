@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
 
-from annotation.errors import Forbidden, NotFound
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.errors import Forbidden, NotFound
+from core.permissions import project_for_role
 from quality.dashboard import selectors
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context

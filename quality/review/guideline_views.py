@@ -6,10 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.errors import ApplicationError, NotFound
 from annotation.models import Label, Project, Role
 from annotation.rendering import markdown_to_safe_html
 from annotation.textdiff import line_diff
+from core.errors import ApplicationError, NotFound
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
 from quality.review.views import project_or_403

@@ -14,10 +14,10 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from annotation.errors import NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, ItemTag, Label, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import annotators_left_for_items, label_schema_for
+from core.errors import NotFound, ValidationFailed
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ItemQuality,

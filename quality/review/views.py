@@ -11,12 +11,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from activelearning.selectors import model_version_latest
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Label, Project, Role
-from annotation.panels import panels_for
-from annotation.permissions import project_for_role
 from annotation.selectors import annotators_left_for_items, project_status_counts
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.panels import panels_for
+from core.permissions import project_for_role
 from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK

@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from activelearning import adapters
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import FeatureCache, Prediction
-from annotation.models import Item, ItemStatus, Job, JobKind
+from annotation.models import Item, ItemStatus
 from annotation.services.bulk import item_bulk_create
+from core.models import Job
 from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +18,7 @@ AWKWARD = ("back\\slash", "tab\there", 'quote"%s', "naïve ✓")
 
 
 def _job(project) -> Job:
-    return Job.objects.create(kind=JobKind.TRAIN, task_name="activelearning.train", project=project)
+    return Job.objects.create(kind=TRAIN_JOB, task_name="activelearning.train", project=project)
 
 
 def _project_with_items(n: int, labels=AWKWARD):

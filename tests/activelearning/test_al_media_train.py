@@ -13,8 +13,9 @@ from PIL import Image
 
 from activelearning.adapters import TRAINABLE_STATUSES
 from activelearning.models import FeatureCache, ModelVersion, Prediction
-from annotation.models import Item, JobStatus
+from annotation.models import Item
 from annotation.services.bulk import item_bulk_create
+from core.models import JobStatus
 from tests.activelearning.al_helpers import vote
 from tests.conftest import wait_for_job
 from tests.factories import add_member, make_project

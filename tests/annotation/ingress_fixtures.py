@@ -8,9 +8,9 @@ import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from annotation import jobs
-from annotation.models import Job
 from annotation.services.imports import import_run, import_start
+from core import jobs
+from core.models import Job
 
 
 def png_bytes(value: int = 128, size: tuple[int, int] = (48, 48), pattern: int = 0) -> bytes:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotation.models import Item, JobStatus
+from annotation.models import Item
 from annotation.services.bulk import item_bulk_create
+from core.models import JobStatus
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import make_project
 

@@ -9,8 +9,9 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.models import ImportBatch, Item, JobStatus
+from annotation.models import ImportBatch, Item
 from annotation.services.bulk import item_bulk_create
+from core.models import JobStatus
 from tests.annotation.ingress_fixtures import png_bytes
 from tests.conftest import wait_for_job
 from tests.factories import make_project

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotation.models import ImportBatch, Item, JobStatus
+from annotation.models import ImportBatch, Item
+from core.models import JobStatus
 from tests.annotation.ingress_fixtures import (  # noqa: F401
     png_bytes,
     run_import,

@@ -6,7 +6,8 @@ from io import BytesIO
 
 import pytest
 
-from annotation.models import ImportBatch, Item, ItemStatus, ItemTag, JobStatus
+from annotation.models import ImportBatch, Item, ItemStatus, ItemTag
+from core.models import JobStatus
 from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import make_project
 
@@ -59,8 +60,8 @@ def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(
     # Given an import whose worker died after its rows were committed, before the job finished
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from annotation import jobs
     from annotation.services import imports
+    from core import jobs
 
     project = make_project()
     job = imports.import_start(project=project, user=project.created_by,

@@ -6,8 +6,9 @@ from django.core.files.base import ContentFile
 
 from annotation.ingress_tasks import IMPORT_TASK
 from annotation.media import media_link_sign
-from annotation.models import Item, Job, Label, Role
+from annotation.models import Item, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
+from core.models import Job
 from datasets.delivery import export_filename
 from datasets.links import export_link_sign
 from tests.annotation.ingress_fixtures import tone, wav_bytes

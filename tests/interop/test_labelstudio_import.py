@@ -15,7 +15,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from annotation import ingress
-from annotation.models import Annotation, Item, JobStatus, Membership
+from annotation.models import Annotation, Item, Membership
+from core.models import JobStatus
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import UserFactory, make_project
 

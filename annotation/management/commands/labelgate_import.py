@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotation.errors import ValidationFailed
-from annotation.models import JobStatus, Project
+from annotation.models import Project
 from annotation.services.imports import import_local_file
+from core.errors import ValidationFailed
+from core.models import JobStatus
 
 
 def _read(path: str | None) -> str:

@@ -18,8 +18,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from activelearning.priority import RELABEL_REQUESTED
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Annotation, Guideline, Item, ItemStatus, Label, Project
+from core.errors import Conflict, NotFound, ValidationFailed
 from quality.models import ReviewAction, ReviewDecision
 from quality.review.selectors import (
     NOBODY_LEFT,

@@ -13,10 +13,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, labels_retire, project_lock
+from core.errors import Conflict, NotFound, ValidationFailed
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
 from quality.review.selectors import json_list_has
 from quality.services import quality_run_create
