@@ -6,12 +6,13 @@ from activelearning import selectors, services
 from activelearning.models import ModelVersion
 from activelearning.priority import BAND_NAMES, BAND_STARTED
 from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
-from annotation.api.base import ProjectScopedApi
-from annotation.api.fields import NULLABLE_NUMBER, FreeFormObjectField, LabelValueField, json_field, map_of
-from annotation.api.openapi import error_response
-from annotation.api.serializers import JobRefSerializer
-from annotation.errors import Conflict, NotFound
+from annotation.api.fields import LabelValueField
 from annotation.models import Item, Role
+from core.api.base import ProjectScopedApi
+from core.api.fields import NULLABLE_NUMBER, FreeFormObjectField, json_field, map_of
+from core.api.openapi import error_response
+from core.api.serializers import JobRefSerializer
+from core.errors import Conflict, NotFound
 
 
 class ActiveLearningTrainInputSerializer(serializers.Serializer):

@@ -10,7 +10,8 @@ finished and the predictions are written before that.
 import numpy as np
 from django.db import models
 
-from annotation.models import Item, Job, Project
+from annotation.models import Item, Project
+from core.models import Job
 
 
 class FeatureSpace(models.Model):

@@ -6,10 +6,12 @@ from django.db.models import Case, Count, F, FloatField, OuterRef, Subquery, Val
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import ModelVersion
 from activelearning.priority import BAND_STARTED
-from annotation.models import Assignment, AssignmentState, Item, Job, JobKind, JobStatus, Project
+from annotation.models import Assignment, AssignmentState, Item, Project
 from annotation.models.item import OPEN_STATUSES
+from core.models import Job, JobStatus
 
 QUEUE_MAX = 500
 
@@ -20,14 +22,14 @@ def model_version_latest(*, project: Project) -> ModelVersion | None:
 
 def train_job_active(*, project: Project) -> Job | None:
     return (
-        Job.objects.filter(project=project, kind=JobKind.TRAIN, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        Job.objects.filter(project=project, kind=TRAIN_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
         .order_by("-created_at")
         .first()
     )
 
 
 def train_job_latest(*, project: Project) -> Job | None:
-    return Job.objects.filter(project=project, kind=JobKind.TRAIN).order_by("-created_at").first()
+    return Job.objects.filter(project=project, kind=TRAIN_JOB).order_by("-created_at").first()
 
 
 def _active_leases(now) -> Coalesce:

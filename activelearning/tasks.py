@@ -3,7 +3,7 @@ from django.db import OperationalError
 
 from activelearning import services
 from activelearning.services.scoring import CONFIDENT
-from annotation.jobs import job_execute
+from core.jobs import job_execute
 
 
 @shared_task(name="activelearning.train", acks_late=True)

@@ -2,28 +2,15 @@
 project-page panel."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from activelearning import selectors, services
 from activelearning.charts import learning_curve_chart
 from activelearning.models import ModelVersion
 from activelearning.strategy_names import STRATEGIES  # not strategies: that one loads scipy
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
-from annotation.permissions import project_for_role
-
-
-def _project_or_response(request, pid: int, role: str):
-    try:
-        project, membership = project_for_role(user=request.user, project_id=pid, role=role)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        return None, None, HttpResponseForbidden(exc.message)
-    return project, membership, None
+from core.errors import ApplicationError
+from core.pages import project_page
 
 
 def _percent(value: float | None) -> str:
@@ -54,11 +41,8 @@ def _version_context(version: ModelVersion) -> dict:
     }
 
 
-@login_required
-def model_page(request, pid: int):
-    project, membership, denied = _project_or_response(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def model_page(request, project, membership):
     version = selectors.model_version_latest(project=project)
     job = selectors.train_job_latest(project=project)
     is_manager = membership is None or membership.has_role(Role.MANAGER)
@@ -75,12 +59,8 @@ def model_page(request, pid: int):
     return render(request, "activelearning/model.html", context)
 
 
-@login_required
-@require_POST
-def model_train(request, pid: int):
-    project, _, denied = _project_or_response(request, pid, Role.MANAGER)
-    if denied:
-        return denied
+@project_page(role=Role.MANAGER, methods=["POST"])
+def model_train(request, project, membership):
     strategy = request.POST.get("strategy") or None
     try:
         job = services.model_train_start(project=project, user=request.user, strategy=strategy)
@@ -88,7 +68,7 @@ def model_train(request, pid: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Training started (job {job.pk}); this page shows the new model when it is done.")
-    return redirect("model-page", pid=pid)
+    return redirect("model-page", pid=project.pk)
 
 
 def model_panel_context(*, project: Project, user, role: str) -> dict:

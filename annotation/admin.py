@@ -7,7 +7,6 @@ from annotation.models import (
     Item,
     ItemPassSchedule,
     ItemTag,
-    Job,
     Label,
     LabelledItemMark,
     Membership,
@@ -74,12 +73,6 @@ class AnnotationAdmin(admin.ModelAdmin):
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ("id", "item", "annotator", "state", "expires_at")
     raw_id_fields = ("item",)
-
-
-@admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "project", "status", "progress", "created_at", "finished_at")
-    list_filter = ("kind", "status")
 
 
 admin.site.register(Label)

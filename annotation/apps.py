@@ -8,6 +8,8 @@ class AnnotationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from annotation import job_kinds  # noqa: F401 - registers the kinds of job this app runs
+
         _ensure_filesystem_broker_folders()
 
 

@@ -29,7 +29,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from annotation import blind
 from annotation.models import Item, Role
-from annotation.permissions import membership_for
+from core.permissions import membership_for
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,6 @@ from annotation.models import (
     Guideline,
     Item,
     ItemTag,
-    Job,
-    JobStatus,
     Label,
     Membership,
     Project,
@@ -270,27 +268,6 @@ def annotation_recent_for_annotator(
         )
         .order_by("-created_at", "-id")[:limit]
     )
-
-
-def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
-    job = Job.objects.filter(pk=job_id).select_related("project").first()
-    if job is None:
-        return None
-    if user.is_staff or job.created_by_id == user.pk:
-        return job
-    if job.project_id and Membership.objects.filter(
-        user=user, project_id=job.project_id, role__in=("reviewer", "manager")
-    ).exists():
-        return job
-    return None
-
-
-def job_jobs_ahead(*, job: Job) -> int | None:
-    """How many queued jobs were created before ``job`` (all user jobs share one queue, taken oldest first);
-    None once it is no longer queued."""
-    if job.status != JobStatus.QUEUED:
-        return None
-    return Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
 
 
 PREANNOTATION_WARNING = (

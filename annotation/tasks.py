@@ -1,9 +1,9 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from annotation import jobs
 from annotation.services.item_passes import item_passes_resend, items_pass_run
 from annotation.services.queue import leases_expire
+from core import jobs
 
 
 def _selftest(job, context) -> dict:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from annotation.api import annotating, items, jobs, projects
+from annotation.api import annotating, items, projects
+from core.api import jobs
 
 urlpatterns = [
     path("auth/token/", jobs.TokenObtainApi.as_view(), name="api-token"),

@@ -4,33 +4,19 @@ import json
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 
 from annotation import selectors
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm, ProjectSettingsForm
 from annotation.models import Role
-from annotation.panels import panels_for
-from annotation.permissions import project_for_role
 from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
 from annotation.textdiff import line_diff
+from core.errors import ApplicationError
+from core.pages import project_page
+from core.panels import panels_for
 from kinds.registry import kind_for
-
-
-def _project_or_deny(request, pid: int, role: str):
-    try:
-        return project_for_role(user=request.user, project_id=pid, role=role)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        raise PermissionError(exc.message) from exc
-
-
-def forbidden(request, exc: PermissionError):
-    return HttpResponseForbidden(str(exc))
 
 
 @login_required
@@ -56,12 +42,8 @@ def project_create(request):
     return render(request, "annotation/project_create.html", {"form": form})
 
 
-@login_required
-def project_detail(request, pid: int):
-    try:
-        project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
-    except PermissionError as exc:
-        return forbidden(request, exc)
+@project_page(role=Role.ANNOTATOR)
+def project_detail(request, project, membership):
     role = membership.role if membership else Role.MANAGER
     context = {
         "project": project,
@@ -81,12 +63,8 @@ def project_detail(request, pid: int):
     return render(request, "annotation/project_detail.html", context)
 
 
-@login_required
-def member_add(request, pid: int):
-    try:
-        project, _ = _project_or_deny(request, pid, Role.MANAGER)
-    except PermissionError as exc:
-        return forbidden(request, exc)
+@project_page(role=Role.MANAGER)
+def member_add(request, project, membership):
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
@@ -95,15 +73,11 @@ def member_add(request, pid: int):
         else:
             project_services.membership_set(project=project, user_id=user.pk, role=form.cleaned_data["role"])
             messages.success(request, f"{user.username} is now {form.cleaned_data['role']}.")
-    return redirect("project-detail", pid=pid)
+    return redirect("project-detail", pid=project.pk)
 
 
-@login_required
-def guideline_edit(request, pid: int):
-    try:
-        project, _ = _project_or_deny(request, pid, Role.MANAGER)
-    except PermissionError as exc:
-        return forbidden(request, exc)
+@project_page(role=Role.MANAGER)
+def guideline_edit(request, project, membership):
     current = selectors.guideline_latest(project=project)
     form = GuidelineForm(request.POST or None, initial={"body": current.body if current else ""})
     # "Preview" renders the draft exactly as annotators will see it, without publishing a version.
@@ -116,7 +90,7 @@ def guideline_edit(request, pid: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, f"Guideline version {guideline.version} published.")
-            return redirect("project-detail", pid=pid)
+            return redirect("project-detail", pid=project.pk)
     versions = project.guidelines.select_related("author").order_by("-version")[:50]
     panels = panels_for(project=project, user=request.user, membership_role=Role.MANAGER, place="guideline")
     return render(
@@ -125,12 +99,8 @@ def guideline_edit(request, pid: int):
     )
 
 
-@login_required
-def project_settings(request, pid: int):
-    try:
-        project, _ = _project_or_deny(request, pid, Role.MANAGER)
-    except PermissionError as exc:
-        return forbidden(request, exc)
+@project_page(role=Role.MANAGER)
+def project_settings(request, project, membership):
     initial = {name: getattr(project, name) for name in ProjectSettingsForm.base_fields}
     initial["profile_thresholds"] = json.dumps(project.profile_thresholds or {})
     form = ProjectSettingsForm(request.POST or None, initial=initial)
@@ -141,16 +111,12 @@ def project_settings(request, pid: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, "Settings saved.")
-            return redirect("project-detail", pid=pid)
+            return redirect("project-detail", pid=project.pk)
     return render(request, "annotation/project_settings.html", {"project": project, "form": form})
 
 
-@login_required
-def label_page(request, pid: int):
-    try:
-        project, membership = _project_or_deny(request, pid, Role.ANNOTATOR)
-    except PermissionError as exc:
-        return forbidden(request, exc)
+@project_page(role=Role.ANNOTATOR)
+def label_page(request, project, membership):
     kind = kind_for(project)
     guideline = selectors.guideline_latest(project=project)
     labels = list(project.labels.filter(is_active=True).values("value", "hotkey", "description"))

@@ -165,10 +165,12 @@ def child(project_id: int) -> None:
     from django.db import connection
 
     from activelearning import adapters, basemodel, strategies
+    from activelearning.job_kinds import TRAIN_JOB
     from activelearning.services import scoring, targets, training
     from activelearning.services.jobs import TRAIN_TASK
-    from annotation.jobs import job_execute
-    from annotation.models import Job, JobKind, JobStatus, Project
+    from annotation.models import Project
+    from core.jobs import job_execute
+    from core.models import Job, JobStatus
 
     clock = PhaseClock()
     clock.wrap(training, "feature_space_ensure", "features")
@@ -218,7 +220,7 @@ def child(project_id: int) -> None:
     warm_seconds = time.perf_counter() - warm_started
     rss_setup = peak_rss_mib()
     project = Project.objects.get(pk=project_id)
-    job = Job.objects.create(kind=JobKind.TRAIN, task_name=TRAIN_TASK, project=project,
+    job = Job.objects.create(kind=TRAIN_JOB, task_name=TRAIN_TASK, project=project,
                              params={"strategy": "bald", "seed": 0, "n_labelled": 0, "trigger": "manual"})
     load_before = os.getloadavg()
     cpu_started, started = time.process_time(), time.perf_counter()

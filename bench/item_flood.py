@@ -34,7 +34,8 @@ import django
 django.setup()
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from annotation.models import Item, Job, Membership, Role
+from annotation.models import Item, Membership, Role
+from core.models import Job
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from ingress.services.bulk import item_bulk_create
 from annotation.services.projects import LabelSpec, project_create

@@ -150,7 +150,8 @@ def load(args) -> int:
 
 def reset(project_id: int) -> None:
     """Put a reused project back to its freshly loaded state (no reports, no consensus, all labelled)."""
-    from annotation.models import Item, Job
+    from annotation.models import Item
+    from core.models import Job
     from quality.models import QualityReport
 
     QualityReport.objects.filter(project_id=project_id).delete()
@@ -167,8 +168,10 @@ def reset(project_id: int) -> None:
 
 def run_child(project_id: int, job_id: str | None) -> None:
     """In a fresh process: one quality run of the project (or a re-run of ``job_id``); prints JSON."""
-    from annotation.jobs import job_execute
-    from annotation.models import Job, JobKind, JobStatus, Project
+    from annotation.models import Project
+    from core.jobs import job_execute
+    from core.models import Job, JobStatus
+    from quality.job_kinds import QUALITY_JOB
     from quality.services import quality_run
 
     started = time.perf_counter()
@@ -177,7 +180,7 @@ def run_child(project_id: int, job_id: str | None) -> None:
         Job.objects.filter(pk=job_id).update(status=JobStatus.QUEUED)
         job = Job.objects.get(pk=job_id)
     else:
-        job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+        job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     # The same path as the Celery task: job_execute moves the job and stores the work's result.
     job_execute(job_id=str(job.pk), work=lambda job, context: quality_run(job=job, context=context))
     job.refresh_from_db()

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's files served from this package (whitenoise), not a CDN: /api/docs/ works offline.
     "drf_spectacular_sidecar",
+    "core",
     "annotation",
     "ingress",
     "activelearning",
@@ -171,18 +172,18 @@ if not DEBUG and env_bool("LABELGATE_HTTPS", False):
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "annotation.api.authentication.TokenAuthentication",  # DRF's scheme, one hand-written query
+        "core.api.authentication.TokenAuthentication",  # DRF's scheme, one hand-written query
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "annotation.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     # Bodies are JSON only, so the schema declares one media type per body; the views that take a file
     # upload name MultiPartParser themselves.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_SCHEMA_CLASS": "annotation.api.openapi.LabelgateAutoSchema",
-    "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.openapi.LabelgateAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": os.environ.get("LABELGATE_LOGIN_RATE", "20/min"),
         "user": os.environ.get("LABELGATE_API_RATE", "100000/hour"),
@@ -202,7 +203,7 @@ SPECTACULAR_SETTINGS = {
     # Two different "status" enums appear in responses (item status, job status): name them explicitly.
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "annotation.models.item.ItemStatus",
-        "JobStatusEnum": "annotation.models.job.JobStatus",
+        "JobStatusEnum": "core.models.JobStatus",
     },
 }
 

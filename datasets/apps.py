@@ -7,7 +7,8 @@ class DatasetsConfig(AppConfig):
 
     def ready(self) -> None:
         from annotation.models import Role
-        from annotation.panels import Panel, register_panel
+        from core.panels import Panel, register_panel
+        from datasets import job_kinds  # noqa: F401 - registers the kinds of job this app runs
         from datasets.panel import item_panel_context, panel_context
 
         register_panel(

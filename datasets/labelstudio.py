@@ -29,8 +29,10 @@ from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 
+from annotation.job_kinds import IMPORT_JOB
 from annotation.media import media_link_sign
-from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
+from annotation.models import Annotation, Item, Project
+from core.models import Job, JobStatus
 from datasets.models import DatasetVersion
 from ingress.readers.labelstudio import parse_config
 from kinds.registry import item_media, kind_for
@@ -54,7 +56,7 @@ def labelstudio_names(project: Project) -> LsNames:
     """The names a Label Studio export of ``project`` uses (see the module docstring)."""
     tag, key = _OBJECT.get(item_media(project), ("Text", "text"))
     imports = (
-        Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED,
+        Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED,
                            params__format__in=LS_IMPORT_FORMATS)
         .order_by("-created_at")
         .values_list("params", "result")[:20]

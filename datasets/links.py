@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.utils import timezone
 
-from annotation.errors import Forbidden, NotFound
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.errors import Forbidden, NotFound
+from core.permissions import project_for_role
 from datasets.models import DatasetVersion
 
 SALT = "labelgate.datasets.export-link"

@@ -7,7 +7,7 @@ Business validation lives here (one place for the API, the HTML form and the man
 import math
 from dataclasses import asdict, dataclass, field
 
-from annotation.errors import ValidationFailed
+from core.errors import ValidationFailed
 from datasets.splits import SPLIT_NAMES
 
 DEFAULT_SPLITS = {"train": 0.8, "dev": 0.1, "test": 0.1}

@@ -3,9 +3,11 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
-from annotation.errors import NotFound
-from annotation.models import Item, ItemStatus, Job, JobKind, Project, Role
-from annotation.permissions import project_for_role
+from annotation.models import Item, ItemStatus, Project, Role
+from core.errors import NotFound
+from core.models import Job
+from core.permissions import project_for_role
+from datasets.job_kinds import FREEZE_JOB
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.policy import FreezePolicy
 from quality.review.selectors import review_queue_items
@@ -139,4 +141,4 @@ def item_dataset_entries(*, project: Project, item_id: int) -> QuerySet[DatasetE
 
 
 def freeze_jobs_recent(*, project: Project, limit: int = 5) -> QuerySet[Job]:
-    return Job.objects.filter(project=project, kind=JobKind.FREEZE).order_by("-created_at")[:limit]
+    return Job.objects.filter(project=project, kind=FREEZE_JOB).order_by("-created_at")[:limit]

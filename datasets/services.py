@@ -32,12 +32,14 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce
 
 from annotation import selectors as annotation_selectors
-from annotation.errors import ValidationFailed
-from annotation.jobs import job_create
-from annotation.models import Annotation, Job, JobKind, Project
+from annotation.models import Annotation, Project
+from core.errors import ValidationFailed
+from core.jobs import job_create
+from core.models import Job
 from datasets import selectors, upstream
 from datasets.bulkcopy import insert_rows
 from datasets.exporters import entry_line
+from datasets.job_kinds import FREEZE_JOB
 from datasets.labelschema import ProjectLabel
 from datasets.models import DatasetEntry, DatasetVersion, LabelSource, SplitAssignment
 from datasets.policy import FreezePolicy, policy_from_params
@@ -65,7 +67,7 @@ def dataset_freeze_request(*, project: Project, user, params: dict) -> Job:
         raise ValidationFailed("name must be text of at most 200 characters.", field="name")
     with transaction.atomic():
         return job_create(
-            kind=JobKind.FREEZE, task_name=FREEZE_TASK, project=project, user=user,
+            kind=FREEZE_JOB, task_name=FREEZE_TASK, project=project, user=user,
             params={"policy": policy.as_dict(), "name": name.strip()},
         )
 

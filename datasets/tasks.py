@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from annotation import jobs
+from core import jobs
 from datasets.policy import policy_from_params
 from datasets.services import dataset_version_freeze
 

@@ -1,11 +1,10 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import redirect, render
 
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.errors import ApplicationError, NotFound
+from core.pages import project_page
 from datasets import charts, selectors
 from datasets.diffs import version_diff
 from datasets.exporters import FORMATS
@@ -15,14 +14,6 @@ from datasets.services import dataset_freeze_request
 from datasets.splits import SPLIT_NAMES
 
 DIFF_PAGE_LIMIT = 500
-
-
-def _project(request, pid: int):
-    try:
-        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    return project
 
 
 def _reason_words(key: str) -> str:
@@ -49,12 +40,8 @@ def _queue_rows(queue: dict) -> dict:
     return {"total": queue["total"], "included": queue["included"], "rows": rows}
 
 
-@login_required
-def version_list(request, pid: int):
-    try:
-        project = _project(request, pid)
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
+@project_page(role=Role.REVIEWER)
+def version_list(request, project, membership):
     data = request.POST if request.method == "POST" else (request.GET if "preview" in request.GET else None)
     form = DatasetFreezeForm(data)
     policy = FreezePolicy()
@@ -81,15 +68,12 @@ def version_list(request, pid: int):
     return render(request, "datasets/version_list.html", context)
 
 
-@login_required
-def version_detail(request, pid: int, vid: int):
+@project_page(role=Role.REVIEWER)
+def version_detail(request, project, membership, vid: int):
     try:
-        project = _project(request, pid)
         version = selectors.version_in_project(project=project, version_id=vid, field="version")
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
     others = selectors.version_list(project=project).exclude(pk=version.pk)[:100]
     context = {
         "project": project,
@@ -110,15 +94,12 @@ def version_detail(request, pid: int, vid: int):
     return render(request, "datasets/version_detail.html", context)
 
 
-@login_required
-def version_diff_page(request, pid: int):
+@project_page(role=Role.REVIEWER)
+def version_diff_page(request, project, membership):
     try:
-        project = _project(request, pid)
         base = selectors.version_in_project(project=project, version_id=int(request.GET.get("base", 0)), field="base")
         target = selectors.version_in_project(project=project, version_id=int(request.GET.get("target", 0)), field="target")
     except (NotFound, ValueError) as exc:
         raise Http404("Choose two versions of this project to compare.") from exc
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
     diff = version_diff(base=base, target=target, limit=DIFF_PAGE_LIMIT)
     return render(request, "datasets/version_diff.html", {"project": project, "base": base, "target": target, "diff": diff})

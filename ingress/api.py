@@ -6,18 +6,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from annotation.api import serializers as s
-from annotation.api.base import ProjectScopedApi
-from annotation.api.fields import (
+from annotation.api.fields import LabelValueField
+from annotation.models import Role
+from core.api.base import ProjectScopedApi
+from core.api.fields import (
     COUNTS_SCHEMA,
     FREE_FORM_OBJECT_SCHEMA,
     NULLABLE_NUMBER,
     FreeFormObjectField,
-    LabelValueField,
     json_field,
     map_of,
 )
-from annotation.api.pagination import StandardPagination
-from annotation.models import Job, Role
+from core.api.pagination import StandardPagination
+from core.models import Job
 from ingress import selectors as ingress_selectors
 from ingress.models import ImportBatch
 from ingress.services.bulk import item_bulk_create

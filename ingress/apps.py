@@ -8,7 +8,7 @@ class IngressConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from annotation.panels import Panel, register_panel
+        from core.panels import Panel, register_panel
         from ingress.selectors import ingress_panel_context
 
         register_panel(

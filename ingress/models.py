@@ -20,7 +20,7 @@ class ImportBatch(models.Model):
     summary_state = models.JSONField(default=dict, blank=True, editable=False)
     # The import job that filled this batch: a retried job reuses its batch instead of opening another.
     job = models.OneToOneField(
-        "annotation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batch"
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batch"
     )
 
     class Meta:

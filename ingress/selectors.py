@@ -9,15 +9,17 @@ from django.db.models import Count, QuerySet
 
 from annotation.flag_selectors import flag_rules, item_flag_explanations
 from annotation.flag_text import flag_words
-from annotation.models import Item, Job, JobKind, Project
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import Item, Project
 from annotation.selectors import item_list
+from core.models import Job
 from ingress.models import ImportBatch
 
 FLAG_SAMPLE = 12
 
 
 def import_jobs(*, project: Project) -> QuerySet[Job]:
-    return Job.objects.filter(project=project, kind=JobKind.IMPORT).order_by("-created_at", "id")
+    return Job.objects.filter(project=project, kind=IMPORT_JOB).order_by("-created_at", "id")
 
 
 def import_job_get(*, project: Project, job_id) -> Job | None:

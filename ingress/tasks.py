@@ -3,7 +3,7 @@ job lifecycle."""
 
 from celery import shared_task
 
-from annotation import jobs
+from core import jobs
 
 IMPORT_TASK = "annotation.import"
 NEAR_DUP_REFRESH_TASK = "annotation.near_dup_refresh"

@@ -8,11 +8,11 @@ from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.flag_text import no_drift_sentence
 from annotation.item_flags import DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.errors import ApplicationError, Forbidden, NotFound
+from core.permissions import project_for_role
 from ingress import selectors as ingress_selectors
 from ingress.forms import ImportUploadForm
 from ingress.services.imports import import_start

@@ -2,13 +2,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from annotation.api.base import ProjectScopedApi
-from annotation.api.fields import NULLABLE_NUMBER, StringListField, json_field, map_of
-from annotation.api.openapi import error_response
-from annotation.api.pagination import StandardPagination
-from annotation.api.serializers import JobRefSerializer
-from annotation.errors import NotFound
 from annotation.models import Project, Role
+from core.api.base import ProjectScopedApi
+from core.api.fields import NULLABLE_NUMBER, StringListField, json_field, map_of
+from core.api.openapi import error_response
+from core.api.pagination import StandardPagination
+from core.api.serializers import JobRefSerializer
+from core.errors import NotFound
 from quality import selectors, services
 from quality.models import AnnotatorQuality, QualityReport
 

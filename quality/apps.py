@@ -8,7 +8,8 @@ class QualityConfig(AppConfig):
     def ready(self) -> None:
         from annotation.hooks import register_items_labelled
         from annotation.models import Role
-        from annotation.panels import Panel, register_panel
+        from core.panels import Panel, register_panel
+        from quality import job_kinds  # noqa: F401 - registers the kinds of job this app runs
         from quality.views import quality_panel_context
 
         register_items_labelled("quality.services.items.items_consensus_update")

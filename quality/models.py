@@ -9,7 +9,7 @@ class QualityReport(models.Model):
     """Project-level agreement, HLP and slices for one quality job. Undefined statistics are stored as NULL."""
 
     project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="quality_reports")
-    job = models.OneToOneField("annotation.Job", on_delete=models.CASCADE, related_name="quality_report")
+    job = models.OneToOneField("core.Job", on_delete=models.CASCADE, related_name="quality_report")
     created_at = models.DateTimeField(auto_now_add=True)
     consensus_method = models.CharField(max_length=32)
     n_items = models.PositiveIntegerField(default=0)
@@ -216,7 +216,7 @@ class LabelSchemaChange(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     quality_job = models.ForeignKey(
-        "annotation.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

@@ -3,7 +3,9 @@ from collections.abc import Iterable
 from django.db.models import QuerySet
 
 from activelearning.selectors import model_version_latest
-from annotation.models import Item, Job, JobKind, JobStatus, Project
+from annotation.models import Item, Project
+from core.models import Job, JobStatus
+from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, QualityReport
 
 
@@ -13,12 +15,12 @@ def quality_report_latest(*, project: Project) -> QualityReport | None:
 
 
 def quality_job_latest(*, project: Project) -> Job | None:
-    return Job.objects.filter(project=project, kind=JobKind.QUALITY).order_by("-created_at").first()
+    return Job.objects.filter(project=project, kind=QUALITY_JOB).order_by("-created_at").first()
 
 
 def quality_job_active(*, project: Project) -> Job | None:
     return (
-        Job.objects.filter(project=project, kind=JobKind.QUALITY, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        Job.objects.filter(project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
         .order_by("-created_at")
         .first()
     )

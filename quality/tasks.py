@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from annotation.jobs import job_execute
+from core.jobs import job_execute
 from quality import services
 
 

@@ -2,15 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.models import Project, Role
-from annotation.permissions import project_for_role
 from annotation.selectors import label_classes
+from core.errors import ApplicationError
+from core.pages import project_page
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
 from quality.models import QualityReport
@@ -18,16 +15,6 @@ from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
 
 MAX_PAIRS_SHOWN = 20
-
-
-def _project_or_response(request, pid: int):
-    try:
-        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        return None, HttpResponseForbidden(exc.message)
-    return project, None
 
 
 def _with_ci(value, low, high, as_percent: bool = False, digits: int = 2) -> str:
@@ -167,11 +154,8 @@ def _report_context(report: QualityReport, project: Project) -> dict:
     }
 
 
-@login_required
-def quality_page(request, pid: int):
-    project, denied = _project_or_response(request, pid)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def quality_page(request, project, membership):
     report = selectors.quality_report_latest(project=project)
     job = selectors.quality_job_latest(project=project)
     context = {"project": project, "job": job, "running": job is not None and not job.is_terminal}
@@ -181,19 +165,15 @@ def quality_page(request, pid: int):
     return render(request, "quality/report.html", context)
 
 
-@login_required
-@require_POST
-def quality_run_start(request, pid: int):
-    project, denied = _project_or_response(request, pid)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER, methods=["POST"])
+def quality_run_start(request, project, membership):
     try:
         job = services.quality_run_create(project=project, user=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Quality check started (job {job.pk}).")
-    return redirect("quality-page", pid=pid)
+    return redirect("quality-page", pid=project.pk)
 
 
 def quality_panel_context(*, project: Project, user, role: str) -> dict:

@@ -200,7 +200,7 @@ def _park_tasks_unless_the_test_uses_the_worker(request, monkeypatch):
 
 def wait_for_job(job_id, *, deadline_seconds: float = 180.0, worker: WorkerProcess | None = None):
     """Poll the Job row until it is terminal; fails with the worker's log tail when the deadline passes."""
-    from annotation.models import Job
+    from core.models import Job
 
     end = time.monotonic() + deadline_seconds
     while time.monotonic() < end:

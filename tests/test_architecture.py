@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("annotation", "ingress", "activelearning", "quality", "datasets")
-# Apps depend one way: a lower app never imports a higher one. ingress and activelearning both sit on annotation.
+APPS = ("core", "annotation", "ingress", "activelearning", "quality", "datasets")
+# Apps depend one way: a lower app never imports a higher one. core is shared infrastructure under every app; it
+# scopes access by annotation's projects and memberships, so it reads annotation.models and nothing else of it.
+# ingress and activelearning both sit on annotation.
 FORBIDDEN_FOR = {
+    "core": {"ingress", "activelearning", "quality", "datasets"},
     "annotation": {"ingress", "activelearning", "quality", "datasets"},
     "ingress": {"activelearning", "quality", "datasets"},
     "activelearning": {"quality", "datasets"},
@@ -81,6 +84,32 @@ def test_lower_app_never_imports_a_higher_one(app):
         bad = imported_roots(path) & FORBIDDEN_FOR[app]
         if bad:
             offenders.append(f"{path.relative_to(ROOT)} → {sorted(bad)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_core_imports_nothing_of_annotation_but_its_models():
+    offenders = []
+    for path in sorted((ROOT / "core").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        bad = sorted(
+            module for module in imported_modules(path)
+            if module.split(".")[0] == "annotation" and not module.startswith("annotation.models")
+        )
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} → {bad}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_module_of_the_apps_imports_a_module_moved_to_core():
+    moved = {"annotation.errors", "annotation.jobs", "annotation.permissions", "annotation.panels",
+             "annotation.models.job", "annotation.api.base", "annotation.api.errors", "annotation.api.authentication",
+             "annotation.api.pagination", "annotation.api.openapi", "annotation.api.jobs"}
+    offenders = [
+        f"{path.relative_to(ROOT)} → {sorted(imported_modules(path) & moved)}"
+        for app in (*APPS, "config", "tests", "bench") for path in sorted((ROOT / app).rglob("*.py"))
+        if imported_modules(path) & moved
+    ]
     assert not offenders, "\n".join(offenders)
 
 

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from annotation import tasks as annotation_tasks
-from annotation.models import Assignment, AssignmentState, Item, Job, JobStatus
+from annotation.models import Assignment, AssignmentState, Item
 from config.celery import app
+from core.models import Job, JobStatus
 from quality import tasks as quality_tasks
 from quality.dashboard.selectors import LARGE_COUNT
 from quality.models import ProjectDashboardSnapshot, ProjectStatusSnapshot

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from activelearning import adapters
 from activelearning.models import FeatureSpace
-from annotation.jobs import JobContext
 from annotation.models import Project
+from core.jobs import JobContext
 
 if TYPE_CHECKING:
     from activelearning.features import FeatureExtractor

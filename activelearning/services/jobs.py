@@ -11,14 +11,16 @@ from django.db import transaction
 
 from activelearning import selectors
 from activelearning.adapters import TRAINABLE_STATUSES
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.services.scoring import CONFIDENT
 from activelearning.services.targets import item_overlap_update
 from activelearning.services.training import strategy_check
 from activelearning.strategy_names import STRATEGIES
-from annotation.errors import Conflict
-from annotation.jobs import job_create
-from annotation.models import Item, Job, JobKind, Project
+from annotation.models import Item, Project
 from annotation.services.projects import project_lock
+from core.errors import Conflict
+from core.jobs import job_create
+from core.models import Job
 
 TRAIN_TASK = "activelearning.train"
 
@@ -37,7 +39,7 @@ def _labelled_count(project: Project) -> int:
 
 def _create(project: Project, *, user, strategy: str, seed: int, trigger: str) -> Job:
     params = {"strategy": strategy, "seed": seed, "n_labelled": _labelled_count(project), "trigger": trigger}
-    return job_create(kind=JobKind.TRAIN, task_name=TRAIN_TASK, project=project, params=params, user=user)
+    return job_create(kind=TRAIN_JOB, task_name=TRAIN_TASK, project=project, params=params, user=user)
 
 
 @transaction.atomic

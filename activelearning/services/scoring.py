@@ -16,8 +16,8 @@ import numpy as np
 
 from activelearning import adapters, priority, relabel
 from activelearning.models import FeatureSpace
-from annotation.jobs import JobContext
 from annotation.models import ItemStatus, Project
+from core.jobs import JobContext
 
 if TYPE_CHECKING:
     from activelearning.basemodel import BaseModel  # type hints only: torch loads inside the training job

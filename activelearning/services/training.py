@@ -22,11 +22,12 @@ from activelearning.relabel import ActiveLab, activelab_labelled, votes_matrix
 from activelearning.services import scoring, targets
 from activelearning.services.features import feature_space_ensure
 from activelearning.strategy_names import STRATEGIES
-from annotation.errors import ValidationFailed
-from annotation.jobs import JobContext
-from annotation.models import Job, Project
+from annotation.models import Project
 from annotation.selectors import LabelSchema, label_schema_for
 from annotation.services.projects import project_lock
+from core.errors import ValidationFailed
+from core.jobs import JobContext
+from core.models import Job
 
 if TYPE_CHECKING:
     from activelearning.basemodel import BaseModel, TrainingConfig

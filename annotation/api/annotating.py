@@ -4,12 +4,12 @@ from rest_framework.response import Response
 
 from annotation import selectors
 from annotation.api import serializers as s
-from annotation.api.base import ProjectScopedApi
-from annotation.api.openapi import error_response
-from annotation.errors import Conflict
 from annotation.models import Annotation, Assignment
 from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from core.api.base import ProjectScopedApi
+from core.api.openapi import error_response
+from core.errors import Conflict
 from kinds.registry import ValueSchema, kind_for
 
 # The two labelling endpoints answer every few seconds per annotator and build their bodies by hand: the

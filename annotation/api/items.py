@@ -3,10 +3,10 @@ from rest_framework import serializers
 
 from annotation import selectors
 from annotation.api import serializers as s
-from annotation.api.base import ProjectScopedApi
-from annotation.api.pagination import StandardPagination
-from annotation.errors import ValidationFailed
 from annotation.models import Role
+from core.api.base import ProjectScopedApi
+from core.api.pagination import StandardPagination
+from core.errors import ValidationFailed
 
 
 class ItemListFilterSerializer(serializers.Serializer):

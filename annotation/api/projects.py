@@ -5,14 +5,15 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation import permissions, selectors
+from annotation import selectors
 from annotation.api import serializers as s
-from annotation.api.base import ProjectScopedApi
-from annotation.api.openapi import error_response
-from annotation.api.pagination import StandardPagination
 from annotation.models import Role
 from annotation.services import projects as project_services
 from annotation.services.projects import LabelSpec
+from core import permissions
+from core.api.base import ProjectScopedApi
+from core.api.openapi import error_response
+from core.api.pagination import StandardPagination
 
 
 class ProjectListCreateApi(APIView):

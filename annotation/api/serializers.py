@@ -3,17 +3,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation import blind, profile_thresholds
-from annotation.api.fields import (
-    COUNTS_SCHEMA,
-    FreeFormDictField,
-    FreeFormObjectField,
-    LabelValueField,
-    ProbabilitiesField,
-    StringListField,
-)
-from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
+from annotation.api.fields import LabelValueField, ProbabilitiesField
+from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
+from core.api.fields import COUNTS_SCHEMA, FreeFormDictField, FreeFormObjectField, StringListField
 from kinds.registry import kind_for, kinds
 
 
@@ -346,40 +340,6 @@ class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):
 class ProgressOutputSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     left = serializers.IntegerField()
-
-
-class JobOutputSerializer(serializers.ModelSerializer):
-    params = FreeFormObjectField(help_text="What the job was started with (depends on kind).")
-    result = FreeFormObjectField(allow_null=True, help_text="What the job produced (depends on kind); null until it ends.")
-
-    class Meta:
-        model = Job
-        fields = [
-            "id", "kind", "status", "progress", "message", "result", "error", "attempts", "project", "params",
-            "created_at", "started_at", "finished_at", "jobs_ahead",
-        ]
-
-    jobs_ahead = serializers.SerializerMethodField(
-        help_text="While queued: how many jobs were queued before this one (0: it is next); null otherwise."
-    )
-
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_jobs_ahead(self, job: Job) -> int | None:
-        return self.context.get("jobs_ahead")
-
-
-class JobRefSerializer(serializers.Serializer):
-    job = serializers.UUIDField()
-    status = serializers.CharField()
-
-
-class TokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
 
 
 class UserCreateInputSerializer(serializers.Serializer):

@@ -1,6 +1,5 @@
 from annotation.models.item import Item, ItemStatus, ItemTag
 from annotation.models.item_events import ItemPassSchedule, LabelledItemMark
-from annotation.models.job import Job, JobKind, JobStatus
 from annotation.models.project import Guideline, Label, Membership, Project, Role, TaskType
 from annotation.models.work import Annotation, Assignment, AssignmentState
 
@@ -13,9 +12,6 @@ __all__ = [
     "ItemPassSchedule",
     "ItemStatus",
     "ItemTag",
-    "Job",
-    "JobKind",
-    "JobStatus",
     "Label",
     "LabelledItemMark",
     "Membership",

@@ -7,7 +7,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation import hooks
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import (
     Annotation,
     Assignment,
@@ -19,7 +18,8 @@ from annotation.models import (
     Project,
 )
 from annotation.models.item import OPEN_STATUSES
-from annotation.permissions import membership_for
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.permissions import membership_for
 from kinds.registry import kind_for
 
 MAX_COMMENT = 5000
@@ -58,7 +58,7 @@ def annotation_submit(
     """Store one annotation; returns (annotation, created).
 
     A repeated client_id returns the first result. A second annotation by the same annotator supersedes the
-    first. ``membership``: the caller's membership in ``project`` as ``annotation.permissions.membership_for``
+    first. ``membership``: the caller's membership in ``project`` as ``core.permissions.membership_for``
     returns it, when the caller has it already (the API's permission check); read here otherwise. Raises
     ValidationFailed (bad labels), NotFound (item not in project), Conflict (item discarded, already at its k
     annotations and the caller holds no lease, or sent back for relabelling after the caller had labelled it).

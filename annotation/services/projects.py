@@ -7,11 +7,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.queue import items_close_exhausted, items_reopen_short
+from core.errors import Conflict, NotFound, ValidationFailed
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment

@@ -183,7 +183,7 @@ def assignment_skip(*, project: Project, user: AbstractBaseUser, assignment_id: 
         pk=assignment_id, project=project, annotator=user, state=AssignmentState.ACTIVE
     ).update(state=AssignmentState.SKIPPED, finished_at=timezone.now())
     if not updated:
-        from annotation.errors import NotFound
+        from core.errors import NotFound
 
         raise NotFound("No active assignment with that id.", field="assignment")
 

@@ -1,6 +1,7 @@
 from django import template
 
-from annotation.models import ItemStatus, JobStatus
+from annotation.models import ItemStatus
+from core.models import JobStatus
 
 register = template.Library()
 

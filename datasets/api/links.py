@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.errors import NotFound
+from core.errors import NotFound
 from datasets import selectors
 from datasets.api.views import EXPORT_RESPONSE_HEADERS, LABEL_STUDIO_TASKS_SCHEMA, _QueryFormatNegotiation
 from datasets.delivery import export_filename, export_response

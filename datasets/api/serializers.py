@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from annotation.api.fields import COUNTS_SCHEMA, LabelValueField, json_field, map_of
+from annotation.api.fields import LabelValueField
+from core.api.fields import COUNTS_SCHEMA, json_field, map_of
 from datasets.exporters import FORMATS
 from datasets.models import DatasetEntry, DatasetVersion
 from datasets.splits import SPLIT_NAMES

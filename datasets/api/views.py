@@ -5,10 +5,10 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.base import ProjectScopedApi
-from annotation.api.pagination import StandardPagination
-from annotation.api.serializers import JobRefSerializer
 from annotation.models import Role
+from core.api.base import ProjectScopedApi
+from core.api.pagination import StandardPagination
+from core.api.serializers import JobRefSerializer
 from datasets import selectors
 from datasets.api import serializers as s
 from datasets.checksums import version_checksum_verify

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('annotation', '0009_item_pass_marks'),
+        ('annotation', '0011_job_moved_to_core'),
     ]
 
     operations = [
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                         ('profile_summary', models.JSONField(blank=True, default=dict)),
                         ('drift', models.JSONField(blank=True, default=list)),
                         ('summary_state', models.JSONField(blank=True, default=dict, editable=False)),
-                        ('job', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='import_batch', to='annotation.job')),
+                        ('job', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='import_batch', to='core.job')),
                         ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to='annotation.project')),
                     ],
                     options={

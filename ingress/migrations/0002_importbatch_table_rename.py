@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ingress', '0001_importbatch_moved_from_annotation'),
-        ('annotation', '0010_importbatch_moved_to_ingress'),
+        ('annotation', '0012_importbatch_moved_to_ingress'),
     ]
 
     operations = [

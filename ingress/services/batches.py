@@ -9,8 +9,9 @@ from django.db import models, transaction
 from django.db.models import Max
 
 from annotation.item_flags import DUP_FLAGS
-from annotation.models import Item, Job, Project
+from annotation.models import Item, Project
 from annotation.services.projects import project_lock
+from core.models import Job
 from ingress.models import ImportBatch
 from ingress.profiling_hooks import compact_summary, drift_findings, summary_builder
 

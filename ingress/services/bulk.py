@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from annotation.errors import ValidationFailed
 from annotation.models import Project
 from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.item_create import NewItem, items_create
+from core.errors import ValidationFailed
 from ingress.readers.rows import contains_nul, nul_message
 from ingress.services.batches import batch_open
 from ingress.services.media_rows import MediaRowError, media_item_from_row

@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
-from annotation.models import Item, ItemStatus, Job, Project, TaskType
+from annotation.models import Item, ItemStatus, Project, TaskType
 from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.item_create import NewItem, items_create
+from core.models import Job
 from ingress.models import ImportBatch
 from ingress.profiling_hooks import summary_builder, thresholds_for
 from ingress.readers import RawRow

@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from annotation import jobs
-from annotation.models import Job, Project
+from annotation.models import Project
 from annotation.selectors import label_choices
+from core import jobs
+from core.models import Job
 from ingress import readers
 from ingress.models import ImportBatch
 from ingress.readers import FileError, RawRow, RowError

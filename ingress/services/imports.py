@@ -12,9 +12,11 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from annotation import jobs
-from annotation.errors import ValidationFailed
-from annotation.models import Job, JobKind, Project
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import Project
+from core import jobs
+from core.errors import ValidationFailed
+from core.models import Job
 from ingress import readers
 from ingress.readers.labelstudio import parse_config
 from ingress.services.import_run import import_run
@@ -51,7 +53,7 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
     try:
         with transaction.atomic():
             job = jobs.job_create(
-                kind=JobKind.IMPORT,
+                kind=IMPORT_JOB,
                 task_name=IMPORT_TASK,
                 project=project,
                 params={
@@ -89,7 +91,7 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
     ls_params.update(zip_params)
     # Job.objects.create, not job_create: nothing is enqueued, this process runs the job.
     job = Job.objects.create(
-        kind=JobKind.IMPORT, task_name=IMPORT_TASK, project=project,
+        kind=IMPORT_JOB, task_name=IMPORT_TASK, project=project,
         created_by=user if getattr(user, "is_authenticated", False) else None,
         params={"path": path, "file_name": os.path.basename(path), "format": fmt, "size": os.path.getsize(path),
                 **ls_params},

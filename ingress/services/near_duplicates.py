@@ -17,7 +17,6 @@ from itertools import islice
 import numpy as np
 from django.db import connection, transaction
 
-from annotation import jobs
 from annotation.item_flags import (
     DEFAULT_HAMMING,
     DEFAULT_JACCARD,
@@ -27,8 +26,11 @@ from annotation.item_flags import (
     SKETCH_BYTES,
     SKETCH_PERM,
 )
-from annotation.models import Item, Job, JobKind, JobStatus, Project, TaskType
+from annotation.job_kinds import NEAR_DUPLICATES_JOB
+from annotation.models import Item, Project, TaskType
 from annotation.services.item_duplicates import item_dup_groups_set, item_sketches_set
+from core import jobs
+from core.models import Job, JobStatus
 from ingress.services.batch_summaries import bulk_batches_summarise
 
 SKETCH_CHARS = 1_000_000
@@ -226,13 +228,13 @@ def near_dup_refresh_schedule(*, project: Project) -> Job:
     create a job; the later run then finds nothing to change.
     """
     waiting = (
-        Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES, status=JobStatus.QUEUED)
+        Job.objects.filter(project=project, kind=NEAR_DUPLICATES_JOB, status=JobStatus.QUEUED)
         .order_by("created_at", "id")
         .first()
     )
     if waiting is not None:
         return waiting
-    return jobs.job_create(kind=JobKind.NEAR_DUPLICATES, task_name=REFRESH_TASK, project=project)
+    return jobs.job_create(kind=NEAR_DUPLICATES_JOB, task_name=REFRESH_TASK, project=project)
 
 
 def near_dup_refresh_run(job: Job, context: jobs.JobContext) -> dict:

@@ -3,9 +3,9 @@ list of class names and shown with both fields."""
 
 from rest_framework import serializers
 
-from annotation.errors import ValidationFailed
 from annotation.models import Project
 from annotation.selectors import label_choices
+from core.errors import ValidationFailed
 
 
 class ClassificationValueInputSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 imports it); the context runs no query."""
 
 from annotation.models import Project, Role
-from annotation.panels import Panel, register_panel
+from core.panels import Panel, register_panel
 
 
 def dashboard_panel_context(*, project: Project, user, role: str) -> dict:

@@ -37,9 +37,11 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from activelearning.models import ModelVersion
-from annotation.models import Annotation, Item, Job, JobKind, JobStatus, Project
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import Annotation, Item, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list, json_list_has, label_mapping_for, project_status_counts
+from core.models import Job, JobStatus
 from ingress.models import ImportBatch
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
@@ -305,7 +307,7 @@ def stored_figures(*, project: Project, bucket: str) -> StoredFigures | None:
 def duplicate_scan_latest(*, project: Project) -> dict | None:
     """The duplicate counts the latest successful import stored (the scan covers the whole project)."""
     return (
-        Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED,
+        Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED,
                            result__near_duplicates__isnull=False)
         .order_by("-created_at")
         .values("created_at", near=F("result__near_duplicates"))

@@ -5,17 +5,15 @@ Reviewers and managers only: annotators get 403, non-members 404.
 
 import csv
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
 
-from annotation.errors import Forbidden, NotFound
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
-from annotation.permissions import project_for_role
+from core.pages import project_page
 from quality.dashboard import selectors
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context
@@ -25,16 +23,6 @@ from quality.selectors import base_model_column
 ITEMS_PER_PAGE = 50
 
 
-def _project_or_response(request, pid: int):
-    try:
-        project, _ = project_for_role(user=request.user, project_id=pid, role=Role.REVIEWER)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        return None, HttpResponseForbidden(exc.message)
-    return project, None
-
-
 def _csv_response(table, project) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(project.name) or "project"}-{project.pk}-{table.name}.csv"'
@@ -42,11 +30,8 @@ def _csv_response(table, project) -> HttpResponse:
     return response
 
 
-@login_required
-def dashboard_page(request, pid: int):
-    project, denied = _project_or_response(request, pid)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def dashboard_page(request, project, membership):
     source = DashboardSource(project)
     if "csv" in request.GET:
         name = request.GET["csv"]
@@ -67,13 +52,10 @@ def _item_link_base(pid: int) -> str | None:
         return None
 
 
-@login_required
-def items_page(request, pid: int):
-    project, denied = _project_or_response(request, pid)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def items_page(request, project, membership):
     form = DashboardItemFilterForm(request.GET)
-    context = {"project": project, "form": form, "item_link": _item_link_base(pid)}
+    context = {"project": project, "form": form, "item_link": _item_link_base(project.pk)}
     if not form.is_valid():
         return render(request, "quality/dashboard/items.html", context, status=400)
     queryset = selectors.items_filtered(project=project, **form.filters())

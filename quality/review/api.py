@@ -5,12 +5,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from annotation.api.base import ProjectScopedApi
-from annotation.api.openapi import error_response
-from annotation.api.pagination import StandardPagination
-from annotation.errors import ValidationFailed
 from annotation.models import Role
 from annotation.selectors import label_mapping_for
+from core.api.base import ProjectScopedApi
+from core.api.openapi import error_response
+from core.api.pagination import StandardPagination
+from core.errors import ValidationFailed
 from quality.models import LabelSchemaChange, ReviewAction
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services

@@ -2,25 +2,20 @@
 annotator's feedback; and the panels review adds to the project, guideline and labelling pages."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
-from annotation.errors import ApplicationError, NotFound
 from annotation.models import Label, Project, Role
 from annotation.rendering import markdown_to_safe_html
 from annotation.selectors import label_mapping_for
 from annotation.textdiff import line_diff
+from core.errors import ApplicationError, NotFound
+from core.pages import project_page
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
-from quality.review.views import project_or_403
 
 
-@login_required
-def labels_page(request, pid: int):
-    project, membership, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def labels_page(request, project, membership):
     mapping = label_mapping_for(project=project)
     labels = list(Label.objects.filter(project=project).order_by("-is_active", "order", "id"))
     return render(
@@ -37,22 +32,18 @@ def labels_page(request, pid: int):
     )
 
 
-def _label_change(request, pid: int, run) -> object:
-    project, _, denied = project_or_403(request, pid, Role.MANAGER)
-    if denied:
-        return denied
+def _label_change(request, project, run) -> object:
     try:
         message = run(project)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, message)
-    return redirect("review-labels", pid=pid)
+    return redirect("review-labels", pid=project.pk)
 
 
-@login_required
-@require_POST
-def label_add(request, pid: int):
+@project_page(role=Role.MANAGER, methods=["POST"])
+def label_add(request, project, membership):
     def run(project):
         change = services.label_add(
             project=project,
@@ -64,12 +55,11 @@ def label_add(request, pid: int):
         )
         return f"Label {change.to_label!r} added."
 
-    return _label_change(request, pid, run)
+    return _label_change(request, project, run)
 
 
-@login_required
-@require_POST
-def label_rename(request, pid: int):
+@project_page(role=Role.MANAGER, methods=["POST"])
+def label_rename(request, project, membership):
     def run(project):
         change, message = services.label_rename(
             project=project,
@@ -80,12 +70,11 @@ def label_rename(request, pid: int):
         )
         return f"Renamed {change.from_labels[0]!r} to {change.to_label!r}. {message}"
 
-    return _label_change(request, pid, run)
+    return _label_change(request, project, run)
 
 
-@login_required
-@require_POST
-def label_merge(request, pid: int):
+@project_page(role=Role.MANAGER, methods=["POST"])
+def label_merge(request, project, membership):
     def run(project):
         change, message = services.label_merge(
             project=project,
@@ -96,22 +85,18 @@ def label_merge(request, pid: int):
         )
         return f"Merged {', '.join(change.from_labels)} into {change.to_label!r}. {message}"
 
-    return _label_change(request, pid, run)
+    return _label_change(request, project, run)
 
 
-@login_required
-@require_POST
-def label_example_remove(request, pid: int, example_id: int):
-    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER, methods=["POST"])
+def label_example_remove(request, project, membership, example_id: int):
     try:
         services.label_example_remove(project=project, example_id=example_id)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Example removed.")
-    return redirect("review-labels", pid=pid)
+    return redirect("review-labels", pid=project.pk)
 
 
 def _version(raw: str | None, default: int) -> int:
@@ -121,11 +106,8 @@ def _version(raw: str | None, default: int) -> int:
         return default
 
 
-@login_required
-def guideline_diff_page(request, pid: int):
-    project, _, denied = project_or_403(request, pid, Role.ANNOTATOR)
-    if denied:
-        return denied
+@project_page(role=Role.ANNOTATOR)
+def guideline_diff_page(request, project, membership):
     versions = selectors.guideline_versions(project=project)
     latest = versions[0].version if versions else 0
     new = _version(request.GET.get("to"), latest)
@@ -145,11 +127,8 @@ def guideline_diff_page(request, pid: int):
     return render(request, "quality/review/guideline_diff.html", context)
 
 
-@login_required
-def feedback_page(request, pid: int):
-    project, _, denied = project_or_403(request, pid, Role.ANNOTATOR)
-    if denied:
-        return denied
+@project_page(role=Role.ANNOTATOR)
+def feedback_page(request, project, membership):
     feedback = feedback_selectors.annotator_feedback(project=project, user=request.user)
     return render(request, "quality/review/feedback.html", {"project": project, "feedback": feedback})
 

@@ -1,7 +1,7 @@
 """Panels review adds to pages of the annotation app (which cannot import quality)."""
 
 from annotation.models import Role
-from annotation.panels import Panel, register_panel
+from core.panels import Panel, register_panel
 from quality.review import guideline_views as views
 
 

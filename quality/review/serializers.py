@@ -2,8 +2,9 @@
 
 from rest_framework import serializers
 
-from annotation.api.fields import LabelValueField, StringListField, json_field
+from annotation.api.fields import LabelValueField
 from annotation.api.serializers import ItemListSerializer
+from core.api.fields import StringListField, json_field
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
 from quality.review.services.decisions import MAX_BULK

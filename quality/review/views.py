@@ -4,24 +4,23 @@ guideline diffs and the annotator's feedback; plus the panels other pages includ
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from activelearning.selectors import model_version_latest
-from annotation.errors import ApplicationError, Forbidden, NotFound
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Label, Project, Role
-from annotation.panels import panels_for
-from annotation.permissions import project_for_role
 from annotation.selectors import (
     annotators_left_for_items,
     label_mapping_for,
     map_label,
     project_status_counts,
 )
+from core.errors import ApplicationError, NotFound
+from core.pages import project_page
+from core.panels import panels_for
 from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
@@ -30,17 +29,6 @@ from quality.selectors import base_model_column
 
 QUEUE_PAGE_SIZE = 50
 PREVIEW_SHOWN = 20
-
-
-def project_or_403(request, pid: int, role: str):
-    """(project, membership, None) or (None, None, a 403 response); raises Http404 for non-members."""
-    try:
-        project, membership = project_for_role(user=request.user, project_id=pid, role=role)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except Forbidden as exc:
-        return None, None, HttpResponseForbidden(exc.message)
-    return project, membership, None
 
 
 def _filters(request) -> selectors.QueueFilters:
@@ -71,11 +59,8 @@ def _label_buttons(project: Project) -> list[dict]:
     ]
 
 
-@login_required
-def review_queue_page(request, pid: int):
-    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def review_queue_page(request, project, membership):
     filters = _filters(request)
     queryset = selectors.review_queue_page(queryset=selectors.review_queue(project=project, filters=filters))
     page = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -123,11 +108,8 @@ def _base_model_name(*, project: Project, item) -> str | None:
     return None if latest is None else f"Base model v{latest.version}"
 
 
-@login_required
-def review_item_page(request, pid: int, item_id: int):
-    project, membership, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def review_item_page(request, project, membership, item_id: int):
     try:
         review = selectors.item_review(project=project, item_id=item_id)
     except NotFound as exc:
@@ -204,11 +186,8 @@ def review_item_page(request, pid: int, item_id: int):
     )
 
 
-@login_required
-def item_history_page(request, pid: int, item_id: int):
-    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
+@project_page(role=Role.REVIEWER)
+def item_history_page(request, project, membership, item_id: int):
     try:
         review = selectors.item_review(project=project, item_id=item_id)
     except NotFound as exc:
@@ -227,13 +206,10 @@ def _refused_sentence(refused: list[selectors.Refusal]) -> str:
     )
 
 
-@login_required
-def review_bulk_page(request, pid: int):
+@project_page(role=Role.REVIEWER)
+def review_bulk_page(request, project, membership):
     """GET: what a bulk action on the filtered queue would decide (the confirmation step). POST: do it, on the
     exact items shown at confirmation."""
-    project, _, denied = project_or_403(request, pid, Role.REVIEWER)
-    if denied:
-        return denied
     source = request.POST if request.method == "POST" else request.GET
     # The final label is ``final_label``: ``label`` is the queue filter, carried in the same query string.
     action, label, reason = (

@@ -11,16 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearning.selectors import model_version_latest
-from annotation.errors import Conflict, ValidationFailed
-from annotation.jobs import JobContext, job_create
-from annotation.models import Annotation, Job, JobKind, JobStatus, Project
+from annotation.models import Annotation, Project
 from annotation.services.projects import project_lock
+from core.errors import Conflict, ValidationFailed
+from core.jobs import JobContext, job_create
+from core.models import Job, JobStatus
 from quality.adapters import (
     item_features_load,
     item_results_write,
     items_denormalise,
     project_data_load,
 )
+from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 from quality.review.selectors import review_queue_total_among
 from quality.services.explain import explanations_for
@@ -51,7 +53,7 @@ def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int 
     # Serialise concurrent requests for the same project so only one of them creates a job.
     project_lock(project_id=project.pk)
     active = (
-        Job.objects.filter(project=project, kind=JobKind.QUALITY, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        Job.objects.filter(project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
         .order_by("-created_at")
         .first()
     )
@@ -67,7 +69,7 @@ def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int 
             field="project",
         )
     params = {} if n_boot is None else {"n_boot": n_boot}
-    return job_create(kind=JobKind.QUALITY, task_name=TASK_NAME, project=project, params=params, user=user)
+    return job_create(kind=QUALITY_JOB, task_name=TASK_NAME, project=project, params=params, user=user)
 
 
 def _ci(interval, side: int):

@@ -1,7 +1,7 @@
-// The one job-progress component. Markup:
-//   <p data-job-progress="<job id>" data-status="queued" data-job-refresh="#part-a, #part-b">
-//     <span data-job-field="status">queued</span> <span data-job-field="percent"></span>
-//     <span data-job-field="message"></span></p>
+// The one job-progress component, with its markup from the templates (load job_progress):
+//   <p{% job_watch job refresh="#part-a, #part-b" %}>{% include "core/job_progress.html" %}</p>
+// which renders data-job-progress="<job id>" data-status="queued" data-job-refresh=… on the element and
+// <span data-job-field="status">, <span data-job-field="percent"> and <span data-job-field="message"> inside it.
 // While the job is queued or running the element polls /api/jobs/<id>/ and shows its status, percentage and
 // message. When the job ends, the parts of the page named by data-job-refresh (default: the whole <main>) are
 // replaced by the same parts of a fresh GET of this page, so what the job produced appears without a reload and

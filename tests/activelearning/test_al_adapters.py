@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from activelearning import adapters
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import FeatureCache, Prediction
-from annotation.models import Item, ItemStatus, Job, JobKind
+from annotation.models import Item, ItemStatus
+from core.models import Job
 from ingress.services.bulk import item_bulk_create
 from tests.factories import make_project
 
@@ -16,7 +18,7 @@ AWKWARD = ("back\\slash", "tab\there", 'quote"%s', "naïve ✓")
 
 
 def _job(project) -> Job:
-    return Job.objects.create(kind=JobKind.TRAIN, task_name="activelearning.train", project=project)
+    return Job.objects.create(kind=TRAIN_JOB, task_name="activelearning.train", project=project)
 
 
 def _project_with_items(n: int, labels=AWKWARD):

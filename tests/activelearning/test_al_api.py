@@ -5,9 +5,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import Prediction
 from activelearning.services import scoring
-from annotation.models import Item, Job, JobKind, JobStatus, Role
+from annotation.models import Item, Role
+from core.models import Job, JobStatus
 from tests.activelearning.al_helpers import al_project
 from tests.activelearning.test_al_train import run_train
 from tests.factories import UserFactory, add_member
@@ -34,7 +36,7 @@ def test_manager_starts_a_train_job_and_a_second_one_waits(api):
     # Then a queued train job is returned, recording the strategy and the label count
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["job"])
-    assert (job.kind, job.status, job.task_name) == (JobKind.TRAIN, JobStatus.QUEUED, "activelearning.train")
+    assert (job.kind, job.status, job.task_name) == (TRAIN_JOB, JobStatus.QUEUED, "activelearning.train")
     assert job.params == {"strategy": "entropy", "seed": 0, "n_labelled": 18, "trigger": "manual"}
     # and a second request while it is queued is refused with the running job named
     again = api(manager).post(f"/api/projects/{project.pk}/model/train/", {}, format="json")
@@ -48,7 +50,7 @@ def test_train_with_an_unknown_strategy_is_a_400_naming_the_allowed_ones(api, bo
     response = api(project.created_by).post(f"/api/projects/{project.pk}/model/train/", body, format="json")
     assert response.status_code == 400
     assert ALLOWED in response.json()["strategy"][0]
-    assert not Job.objects.filter(project=project, kind=JobKind.TRAIN).exists()
+    assert not Job.objects.filter(project=project, kind=TRAIN_JOB).exists()
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_train_bad_body_is_a_field_level_400(api, body, field, text):
     response = api(project.created_by).post(f"/api/projects/{project.pk}/model/train/", body, format="json")
     assert response.status_code == 400
     assert text in response.json()[field][0]
-    assert not Job.objects.filter(project=project, kind=JobKind.TRAIN).exists()
+    assert not Job.objects.filter(project=project, kind=TRAIN_JOB).exists()
 
 
 def test_roles_annotator_403_reviewer_reads_non_member_404(api, trained):

@@ -3,12 +3,14 @@
 import pytest
 
 from activelearning import priority, services
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import ModelVersion
 from activelearning.services import scoring
-from annotation.errors import Conflict
 from annotation.hooks import ITEMS_LABELLED_HANDLERS
-from annotation.models import Item, ItemStatus, Job, JobKind, JobStatus
+from annotation.models import Item, ItemStatus
 from annotation.services.queue import assignment_next_for_annotator
+from core.errors import Conflict
+from core.models import Job, JobStatus
 from tests.activelearning.al_helpers import LABELS, al_project
 from tests.activelearning.test_al_train import run_train
 from tests.factories import add_member
@@ -88,7 +90,7 @@ def test_the_trigger_starts_one_job_per_rescore_every_new_labels():
     Job.objects.filter(pk=second.pk).update(status=JobStatus.FAILED)
     # and after it (even failed) nothing new happens until 4 more items are labelled
     assert services.model_train_trigger(project_id=project.pk) is None
-    assert Job.objects.filter(project=project, kind=JobKind.TRAIN).count() == 2
+    assert Job.objects.filter(project=project, kind=TRAIN_JOB).count() == 2
 
 
 def test_rescore_every_zero_turns_the_trigger_off():

@@ -13,7 +13,8 @@ from PIL import Image
 
 from activelearning.adapters import TRAINABLE_STATUSES
 from activelearning.models import FeatureCache, ModelVersion, Prediction
-from annotation.models import Item, JobStatus
+from annotation.models import Item
+from core.models import JobStatus
 from ingress.services.bulk import item_bulk_create
 from tests.activelearning.al_helpers import vote
 from tests.conftest import wait_for_job

@@ -2,7 +2,9 @@
 
 import pytest
 
-from annotation.models import Job, JobKind, Role
+from activelearning.job_kinds import TRAIN_JOB
+from annotation.models import Role
+from core.models import Job
 from tests.activelearning.al_helpers import al_project
 from tests.activelearning.test_al_train import run_train
 from tests.factories import UserFactory, add_member
@@ -37,10 +39,10 @@ def test_manager_trains_from_the_page_and_a_second_click_is_refused(client):
     assert "Train now" in page and 'id="no-model"' in page
     response = c.post(f"/projects/{project.pk}/model/train/", {"strategy": "bald"})
     assert response.status_code == 302
-    job = Job.objects.get(project=project, kind=JobKind.TRAIN)
+    job = Job.objects.get(project=project, kind=TRAIN_JOB)
     assert job.params["strategy"] == "bald" and job.created_by == manager
     again = c.post(f"/projects/{project.pk}/model/train/", {"strategy": "bald"}, follow=True).content.decode()
-    assert "already queued" in again and Job.objects.filter(project=project, kind=JobKind.TRAIN).count() == 1
+    assert "already queued" in again and Job.objects.filter(project=project, kind=TRAIN_JOB).count() == 1
 
 
 def test_model_page_permissions(client):
@@ -50,7 +52,7 @@ def test_model_page_permissions(client):
     assert _client(client, annotator).get(f"/projects/{project.pk}/model/").status_code == 403
     assert _client(client, UserFactory()).get(f"/projects/{project.pk}/model/").status_code == 404
     assert _client(client, reviewer).post(f"/projects/{project.pk}/model/train/").status_code == 403
-    assert not Job.objects.filter(project=project, kind=JobKind.TRAIN).exists()
+    assert not Job.objects.filter(project=project, kind=TRAIN_JOB).exists()
 
 
 def test_project_page_panel_shows_the_summary_to_reviewers_only(client):

@@ -5,10 +5,11 @@ import pytest
 
 from activelearning import priority, services
 from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction
 from activelearning.services import scoring
-from annotation.jobs import JobContext, job_create
-from annotation.models import Item, JobKind
+from annotation.models import Item
+from core.jobs import JobContext, job_create
 from ingress.services.bulk import item_bulk_create
 from tests.activelearning.al_helpers import LABELS, al_project, text_for
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run_train(project, **params):
-    job = job_create(kind=JobKind.TRAIN, task_name=services.TRAIN_TASK, project=project,
+    job = job_create(kind=TRAIN_JOB, task_name=services.TRAIN_TASK, project=project,
                      params={"strategy": "margin", **params})
     return job, services.model_train_run(job=job, context=JobContext(job))
 

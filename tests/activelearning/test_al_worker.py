@@ -8,8 +8,10 @@ import pytest
 
 from activelearning import priority
 from activelearning.basemodel import TrainingConfig, out_of_sample_proba
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import FeatureCache, ModelVersion, Prediction
-from annotation.models import Item, ItemStatus, Job, JobKind, JobStatus, Role
+from annotation.models import Item, ItemStatus, Role
+from core.models import Job, JobStatus
 from tests.activelearning.al_helpers import LABELS, al_project
 from tests.conftest import wait_for_job
 from tests.factories import add_items, add_member, make_project
@@ -77,9 +79,9 @@ def test_the_worker_reopens_a_split_item_and_starts_one_retrain(worker, api):
     split_now = Item.objects.get(pk=split.pk)
     assert split_now.status == ItemStatus.IN_PROGRESS and split_now.priority >= priority.BAND_EXTRA
     # and the first label started exactly one automatic train job, which ran (cold start: too few labels)
-    _wait_for(lambda: Job.objects.filter(project=project, kind=JobKind.TRAIN).exists(), worker=worker)
-    job = wait_for_job(Job.objects.get(project=project, kind=JobKind.TRAIN).pk, worker=worker, deadline_seconds=300)
+    _wait_for(lambda: Job.objects.filter(project=project, kind=TRAIN_JOB).exists(), worker=worker)
+    job = wait_for_job(Job.objects.get(project=project, kind=TRAIN_JOB).pk, worker=worker, deadline_seconds=300)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.params["trigger"] == "labels" and job.result["mode"] == "cold_start"
     assert Item.objects.get(pk=agree.pk).status == ItemStatus.LABELLED
-    assert Job.objects.filter(project=project, kind=JobKind.TRAIN).count() == 1
+    assert Job.objects.filter(project=project, kind=TRAIN_JOB).count() == 1

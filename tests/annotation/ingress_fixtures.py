@@ -8,8 +8,8 @@ import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from annotation import jobs
-from annotation.models import Job
+from core import jobs
+from core.models import Job
 from ingress.services.imports import import_run, import_start
 
 

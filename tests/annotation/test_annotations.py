@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus, Membership
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.projects import guideline_acknowledge, guideline_create
 from annotation.services.queue import assignment_next_for_annotator
+from core.errors import ValidationFailed
 from tests.factories import add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import get_resolver
 
-from annotation.models import Job, Role
+from annotation.models import Role
 from annotation.services.queue import assignment_next_for_annotator
+from core.models import Job
 from tests.factories import PASSWORD, UserFactory, add_items, add_member, make_project
 
 pytestmark = pytest.mark.django_db

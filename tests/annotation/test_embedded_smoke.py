@@ -40,7 +40,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 def job_row(db_path: Path, job_id: str) -> tuple[str, str | None, float] | None:
     with sqlite3.connect(db_path, timeout=30) as conn:
         return conn.execute(
-            "SELECT status, result, progress FROM annotation_job WHERE id = ?", (uuid.UUID(job_id).hex,)
+            "SELECT status, result, progress FROM core_job WHERE id = ?", (uuid.UUID(job_id).hex,)
         ).fetchone()
 
 

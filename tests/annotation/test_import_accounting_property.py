@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annotation.models import Item, JobStatus
+from annotation.models import Item
+from core.models import JobStatus
 from ingress.services.bulk import item_bulk_create
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import make_project

@@ -5,7 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import Item, Job, JobKind, JobStatus
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import Item
+from core.models import Job, JobStatus
 from ingress.models import ImportBatch
 from tests.factories import make_project
 
@@ -36,7 +38,7 @@ def test_csv_with_good_and_bad_rows_imports_the_good_ones_and_prints_the_report(
     # Then the good rows land in one batch and the output gives the counts and every bad row's line and field
     assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {"c1", "c4"}
     assert Item.objects.get(project=project, external_id="c1").gold_label == "pos"
-    job = Job.objects.get(project=project, kind=JobKind.IMPORT)
+    job = Job.objects.get(project=project, kind=IMPORT_JOB)
     assert job.status == JobStatus.SUCCEEDED and job.created_by == project.created_by
     assert job.params["file_name"] == "reviews.csv" and "upload" not in job.params
     assert f"4 rows: 2 created, 0 duplicates, 2 errors, 0 routed to review (batch 1, job {job.pk})." in output
@@ -62,7 +64,7 @@ def test_running_the_same_file_again_creates_nothing_twice(media_roots):
     # Then the rows are reported as duplicates and nothing new is stored
     assert "4 rows: 0 created, 2 duplicates, 2 errors, 0 routed to review (no new batch" in output
     assert Item.objects.filter(project=project).count() == 2
-    assert Job.objects.filter(project=project, kind=JobKind.IMPORT, status=JobStatus.SUCCEEDED).count() == 2
+    assert Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED).count() == 2
 
 
 def test_unknown_project_is_a_clear_error(media_roots):

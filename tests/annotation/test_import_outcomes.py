@@ -9,7 +9,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotation.models import Item, JobStatus
+from annotation.models import Item
+from core.models import JobStatus
 from ingress.models import ImportBatch
 from ingress.services.bulk import item_bulk_create
 from tests.annotation.ingress_fixtures import png_bytes

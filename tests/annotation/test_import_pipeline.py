@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.models import Item, ItemTag, JobStatus
+from annotation.models import Item, ItemTag
 from annotation.services import item_create
 from annotation.services.items import existing_owners
+from core.models import JobStatus
 from ingress.models import ImportBatch
 from ingress.services import import_rows, import_run, imports
 from tests.annotation.ingress_fixtures import run_import
@@ -77,7 +78,7 @@ def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_i
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from annotation import jobs
+    from core import jobs
 
     # Given an import whose third chunk fails inside the writer thread
     project = make_project()

@@ -7,7 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from annotation.models import Item, Job, JobStatus, Role
+from annotation.models import Item, Role
+from core.models import Job, JobStatus
 from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.conftest import wait_for_job
 from tests.factories import UserFactory, add_member, make_project
@@ -106,7 +107,7 @@ def test_image_zip_on_the_real_worker_then_media_for_members_only(worker, api):
 
 @pytest.mark.worker
 def test_bulk_batches_get_their_profile_summary_and_drift_from_the_refresh_job(worker, api):
-    from annotation.models import JobKind
+    from annotation.job_kinds import NEAR_DUPLICATES_JOB
 
     project = make_project()
     manager = api(project.created_by)
@@ -114,7 +115,7 @@ def test_bulk_batches_get_their_profile_summary_and_drift_from_the_refresh_job(w
     def bulk_call_then_its_job(rows: list[dict]) -> Job:
         response = manager.post(f"/api/projects/{project.pk}/items/bulk/", rows, format="json")
         assert response.status_code == 201, response.content
-        job = Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES).order_by("-created_at").first()
+        job = Job.objects.filter(project=project, kind=NEAR_DUPLICATES_JOB).order_by("-created_at").first()
         assert job is not None
         job = wait_for_job(job.pk, worker=worker)
         assert job.status == JobStatus.SUCCEEDED, job.error

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from annotation.models import Item, JobStatus
+from annotation.models import Item
+from core.models import JobStatus
 from ingress.models import ImportBatch
 from tests.annotation.ingress_fixtures import (  # noqa: F401
     png_bytes,

@@ -133,9 +133,10 @@ def test_near_duplicate_groups_api_reports_label_disagreement(media_roots, api):
 def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_it_starts(
     media_roots, api, django_capture_on_commit_callbacks
 ):
-    from annotation import jobs
-    from annotation.models import Job, JobKind, JobStatus
+    from annotation.job_kinds import NEAR_DUPLICATES_JOB
     from config.celery import app
+    from core import jobs
+    from core.models import Job, JobStatus
     from ingress.services.near_duplicates import near_dup_refresh_run
 
     project = make_project()
@@ -146,7 +147,7 @@ def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(url, rows, format="json")
         assert response.status_code in (200, 201), response.content
-        return Job.objects.filter(project=project, kind=JobKind.NEAR_DUPLICATES).order_by("created_at")
+        return Job.objects.filter(project=project, kind=NEAR_DUPLICATES_JOB).order_by("created_at")
 
     # Given a bulk call, then a second one and a call that creates nothing, all before the refresh job starts
     post([{"external_id": "b1", "text": LONG_A}])
@@ -176,7 +177,8 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from annotation.models import Job, JobKind
+    from annotation.job_kinds import IMPORT_JOB
+    from core.models import Job
     from ingress.models import ImportBatch
     from ingress.services.batch_summaries import bulk_batches_summarise
     from ingress.services.batches import batch_open
@@ -196,7 +198,7 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
     # Given one project with one bulk batch, another with four and a file import still inserting its items
     one, four = project_with_bulk_batches(1), project_with_bulk_batches(4)
     importing = batch_open(project=four, source="big.csv")
-    importing.job = Job.objects.create(kind=JobKind.IMPORT, task_name="annotation.import", project=four)
+    importing.job = Job.objects.create(kind=IMPORT_JOB, task_name="annotation.import", project=four)
     importing.save(update_fields=["job"])
     # When their bulk batches are summarised, then four cost as many queries as one
     assert queries_to_summarise(four, 4) == queries_to_summarise(one, 1)
@@ -212,7 +214,8 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
 
 
 def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_import(media_roots):
-    from annotation.models import Job, JobKind
+    from annotation.job_kinds import IMPORT_JOB
+    from core.models import Job
     from ingress.models import ImportBatch
     from ingress.services.batches import batch_open
 
@@ -220,7 +223,7 @@ def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_i
     project = make_project()
     item_bulk_create(project=project, rows=[{"external_id": f"b-{i}", "text": f"short {i}"} for i in range(10)])
     running = batch_open(project=project, source="other.csv")
-    running.job = Job.objects.create(kind=JobKind.IMPORT, task_name="annotation.import", project=project)
+    running.job = Job.objects.create(kind=IMPORT_JOB, task_name="annotation.import", project=project)
     running.save(update_fields=["job"])
     # When a file import finishes
     csv = "external_id,text\n" + "".join(f"f-{i},{'long text ' * 30}{i}\n" for i in range(10))

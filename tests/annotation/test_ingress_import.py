@@ -6,7 +6,8 @@ from io import BytesIO
 
 import pytest
 
-from annotation.models import Item, ItemStatus, ItemTag, JobStatus
+from annotation.models import Item, ItemStatus, ItemTag
+from core.models import JobStatus
 from ingress.models import ImportBatch
 from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import make_project
@@ -60,7 +61,7 @@ def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(
     # Given an import whose worker died after its rows were committed, before the job finished
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from annotation import jobs
+    from core import jobs
     from ingress.services import import_run, imports
 
     project = make_project()

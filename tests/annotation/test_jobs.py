@@ -1,4 +1,4 @@
-"""The Job lifecycle (annotation/jobs.py): a real worker runs a job; the sweep re-drives what was left behind."""
+"""The Job lifecycle (core/jobs.py): a real worker runs a job; the sweep re-drives what was left behind."""
 
 from datetime import timedelta
 
@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotation import jobs
-from annotation.models import Job, JobStatus
+from core import jobs
+from core.models import Job, JobStatus
 from tests.conftest import wait_for_job
 from tests.factories import UserFactory
 

@@ -1,4 +1,4 @@
-"""API token authentication (annotation/api/authentication.py): DRF's scheme and errors, one query per request."""
+"""API token authentication (core/api/authentication.py): DRF's scheme and errors, one query per request."""
 
 import pytest
 from django.db import connection
@@ -62,7 +62,7 @@ def test_the_token_of_an_inactive_user_is_refused():
 
 def test_the_authenticated_token_is_the_callers():
     # Given a user with a token; when the token authenticates a request
-    from annotation.api.authentication import TokenAuthentication
+    from core.api.authentication import TokenAuthentication
 
     user = UserFactory()
     token = Token.objects.create(user=user)

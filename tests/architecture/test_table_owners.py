@@ -29,6 +29,8 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
+from activelearning.job_kinds import TRAIN_JOB
+
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_METHODS = {"update", "delete", "bulk_create", "bulk_update", "create", "get_or_create", "update_or_create"}
 SQL_WRITE = re.compile(r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?([A-Za-z_][A-Za-z0-9_]*)?",
@@ -357,8 +359,8 @@ def test_a_representative_flow_writes_only_through_the_owning_app(recorder, monk
     from activelearning import services as al_services
     from activelearning.services import scoring
     from activelearning.services.targets import item_overlap_update
-    from annotation.jobs import JobContext, job_create
-    from annotation.models import Item, ItemStatus, JobKind
+    from annotation.models import Item, ItemStatus
+    from core.jobs import JobContext, job_create
     from quality import services as quality_services
     from quality.review import services as review_services
     from quality.services.items import items_consensus_update
@@ -380,7 +382,7 @@ def test_a_representative_flow_writes_only_through_the_owning_app(recorder, monk
     review_services.review_decide(project=project, reviewer=manager, item_id=pool[0].pk, action="relabel")
     review_services.review_bulk_decide(project=project, reviewer=manager, item_ids=[pool[2].pk],
                                        action="escalate", reason="which label for mixed reviews?")
-    train = job_create(kind=JobKind.TRAIN, task_name=al_services.TRAIN_TASK, project=project,
+    train = job_create(kind=TRAIN_JOB, task_name=al_services.TRAIN_TASK, project=project,
                        params={"strategy": "margin", "seed": 1})
     al_services.model_train_run(job=train, context=JobContext(train))
     Item.objects.filter(pk=labelled[0].pk).update(status=ItemStatus.LABELLED, final_label=None)

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from annotation.models import Item, ItemStatus, Job, Role
+from annotation.models import Item, ItemStatus, Role
+from core.models import Job
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import add_member, make_project
 

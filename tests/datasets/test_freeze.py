@@ -6,14 +6,16 @@ from collections import Counter
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from annotation.models import Annotation, Item, ItemStatus, Job, JobKind
+from annotation.models import Annotation, Item, ItemStatus
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from core.models import Job
 from datasets import services
 from datasets.checksums import version_checksum_verify
 from datasets.exporters import stream_jsonl
 from datasets.models import DatasetEntry, DatasetVersion, SplitAssignment
 from datasets.policy import policy_from_params
 from datasets.services import dataset_version_freeze
+from quality.job_kinds import QUALITY_JOB
 from quality.review.services import review_decide
 from quality.services import item_consensus_update
 from tests.datasets.builders import body, freeze, labelled_items
@@ -152,7 +154,7 @@ def test_quality_figures_come_from_the_latest_quality_report():
     for alpha, hlp, accuracy in ((0.1, 0.2, 0.3), (0.71, 0.84, 0.9)):  # older, then the latest
         extra: dict = {}
         if "job" in names:
-            extra["job"] = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+            extra["job"] = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
         if "consensus_method" in names:
             extra["consensus_method"] = "majority_vote"
         report_model.objects.create(project=project, krippendorff_alpha=alpha, hlp=hlp, model_accuracy=accuracy, **extra)

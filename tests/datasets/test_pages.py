@@ -5,7 +5,8 @@ import re
 import pytest
 from django.test import Client
 
-from annotation.models import Item, ItemStatus, Job, Label, Role
+from annotation.models import Item, ItemStatus, Label, Role
+from core.models import Job
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import PASSWORD, add_member, make_project
 

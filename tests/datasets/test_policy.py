@@ -2,7 +2,7 @@
 
 import pytest
 
-from annotation.errors import ValidationFailed
+from core.errors import ValidationFailed
 from datasets.policy import DEFAULT_SPLITS, policy_from_params
 
 

@@ -9,9 +9,10 @@ import pytest
 from django.conf import settings
 
 from annotation import hooks
-from annotation.models import Annotation, Item, ItemPassSchedule, ItemStatus, Job, JobStatus, LabelledItemMark
+from annotation.models import Annotation, Item, ItemPassSchedule, ItemStatus, LabelledItemMark
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.item_passes import items_pass_run
+from core.models import Job, JobStatus
 from datasets import services as dataset_services
 from tests.conftest import queue_held, wait_for_job
 from tests.factories import add_items, add_member, make_project

@@ -22,8 +22,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotation import jobs
-from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus, Job, JobStatus, Role
+from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus, Role
+from core import jobs
+from core.models import Job, JobStatus
 from tests.conftest import ROOT, database_url_for_test_db, wait_for_job
 from tests.factories import add_items, add_member, make_project
 

@@ -57,9 +57,12 @@ NEEDS_REPORTS = ("/quality/]", "/annotators/]", "/model/]", "/queue/]")
 def add_reports(world) -> None:
     """Three votes on each plain item, a stored quality report, and a trained base model."""
     from activelearning import services as al_services
-    from annotation.jobs import JobContext, job_create
-    from annotation.models import Item, Job, JobKind, JobStatus
+    from activelearning.job_kinds import TRAIN_JOB
+    from annotation.models import Item
+    from core.jobs import JobContext, job_create
+    from core.models import Job, JobStatus
     from quality import services as quality_services
+    from quality.job_kinds import QUALITY_JOB
     from tests.datasets.builders import labelled_items
     from tests.factories import add_member
     from tests.quality.vote_builders import annotate
@@ -74,13 +77,13 @@ def add_reports(world) -> None:
     job = quality_services.quality_run_create(project=project, user=world.users["manager"], n_boot=10)
     quality_services.quality_run(job=job, context=JobContext(job))
     job = job_create(
-        kind=JobKind.TRAIN,
+        kind=TRAIN_JOB,
         task_name=al_services.TRAIN_TASK,
         project=project,
         params={"strategy": "margin", "seed": 0},
     )
     al_services.model_train_run(job=job, context=JobContext(job))
-    Job.objects.filter(kind__in=(JobKind.QUALITY, JobKind.TRAIN), project=project).update(
+    Job.objects.filter(kind__in=(QUALITY_JOB, TRAIN_JOB), project=project).update(
         status=JobStatus.SUCCEEDED
     )
 

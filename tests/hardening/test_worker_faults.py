@@ -24,8 +24,9 @@ from django.utils import timezone
 from activelearning import services as al_services
 from activelearning import tasks as al_tasks
 from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction
-from annotation.jobs import jobs_sweep
-from annotation.models import Annotation, Item, ItemStatus, Job, JobStatus, Project
+from annotation.models import Annotation, Item, ItemStatus, Project
+from core.jobs import jobs_sweep
+from core.models import Job, JobStatus
 from datasets import services as dataset_services
 from datasets import tasks as dataset_tasks
 from datasets.bulkcopy import insert_rows

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 
 from annotation.media import media_link_sign
-from annotation.models import Item, Job, Label, Role
+from annotation.models import Item, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
+from core.models import Job
 from datasets.delivery import export_filename
 from datasets.links import export_link_sign
 from ingress.tasks import IMPORT_TASK

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from annotation.models import Annotation, Item, JobStatus, Membership
+from annotation.models import Annotation, Item, Membership
+from core.models import JobStatus
 from ingress import readers as ingress
 from tests.annotation.ingress_fixtures import run_import
 from tests.factories import UserFactory, make_project

@@ -12,10 +12,10 @@ import pytest
 from rest_framework import serializers
 
 from annotation.api import serializers as api_serializers
-from annotation.errors import ValidationFailed
-from annotation.jobs import JobContext, job_create
-from annotation.models import Annotation, Item, JobKind, Project, TaskType
+from annotation.models import Annotation, Item, Project, TaskType
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from core.errors import ValidationFailed
+from core.jobs import JobContext, job_create
 from datasets.archive import stream_zip
 from datasets.delivery import export_chunks
 from datasets.exporters import entry_lines
@@ -31,6 +31,7 @@ from kinds.registry import (
     unregister,
 )
 from quality.adapters import project_data_load
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from quality.services import quality_run
 from quality.services.engine import run_quality
@@ -248,7 +249,7 @@ def test_a_toy_kinds_sentence_replaces_hlp_in_the_quality_report(toy_project):
         for annotator in annotators:
             annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=["yes"]))
     # When a quality run stores its report
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     quality_run(job=job, context=JobContext(job))
     # Then the kind had no HLP, and its sentence says so in the report
     report = QualityReport.objects.get(job=job)

@@ -2,7 +2,9 @@
 quality run knew said "network", a newcomer said "math", and the item's model probabilities put 0.98 on
 "concurrency", which nobody chose (the socket.getprotobyname case)."""
 
-from annotation.models import Item, Job, JobKind
+from annotation.models import Item
+from core.models import Job
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from quality.services import item_consensus_update
 from tests.factories import make_project
@@ -22,7 +24,7 @@ def overridden_project(extra_votes: list[list[str]] = ()):
     Item.objects.filter(pk=items[0].pk).update(
         predicted_label="concurrency", predicted_probs={"network": 0.01, "math": 0.01, "concurrency": 0.98}
     )
-    job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+    job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     QualityReport.objects.create(
         project=project, job=job, consensus_method="crowdlab",
         consensus_params={

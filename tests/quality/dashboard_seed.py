@@ -18,20 +18,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import ModelVersion
-from annotation.models import (
-    Annotation,
-    Item,
-    ItemTag,
-    Job,
-    JobKind,
-    JobStatus,
-    Label,
-    Membership,
-    Project,
-    Role,
-)
+from annotation.job_kinds import IMPORT_JOB
+from annotation.models import Annotation, Item, ItemTag, Label, Membership, Project, Role
+from core.models import Job, JobStatus
 from ingress.models import ImportBatch
+from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, QualityReport, ReviewDecision
 
 LABELS = ("cat", "dog", "bird", "fish", "other")
@@ -164,7 +157,7 @@ def seed_project(*, n_items: int, days: int = 60, n_annotators: int = 12, n_batc
         bounds = np.linspace(0, n_items, n_batches + 1).astype(int)
         batch_day = np.linspace(0, days - 1, n_batches).astype(int)
         for b in range(n_batches):
-            job = Job(kind=JobKind.IMPORT, task_name="annotation.import", project=project, status=JobStatus.SUCCEEDED,
+            job = Job(kind=IMPORT_JOB, task_name="annotation.import", project=project, status=JobStatus.SUCCEEDED,
                       progress=1.0, result={"batch": b + 1, "near_duplicates": {"groups": b, "items_in_groups": 2 * b,
                                                                                   "exact_duplicates": b}})
             jobs.append(job)
@@ -263,7 +256,7 @@ def seed_project(*, n_items: int, days: int = 60, n_annotators: int = 12, n_batc
         del decisions
 
         # Quality reports over time; annotator rows for the newest.
-        report_jobs = [Job(kind=JobKind.QUALITY, task_name="quality.run", project=project, status=JobStatus.SUCCEEDED,
+        report_jobs = [Job(kind=QUALITY_JOB, task_name="quality.run", project=project, status=JobStatus.SUCCEEDED,
                            progress=1.0) for _ in range(n_reports)]
         Job.objects.bulk_create(report_jobs)
         reports = [
@@ -285,7 +278,7 @@ def seed_project(*, n_items: int, days: int = 60, n_annotators: int = 12, n_batc
             ])
 
         # Model versions with curves, projections and stability.
-        model_jobs = [Job(kind=JobKind.TRAIN, task_name="activelearning.train", project=project,
+        model_jobs = [Job(kind=TRAIN_JOB, task_name="activelearning.train", project=project,
                           status=JobStatus.SUCCEEDED, progress=1.0) for _ in range(n_model_versions)]
         Job.objects.bulk_create(model_jobs)
         versions = []

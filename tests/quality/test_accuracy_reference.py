@@ -5,8 +5,9 @@ import html as html_lib
 
 import pytest
 
-from annotation.jobs import JobContext
-from annotation.models import Item, Job
+from annotation.models import Item
+from core.jobs import JobContext
+from core.models import Job
 from quality import services
 from tests.factories import make_project
 from tests.quality.vote_builders import votes_project

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from django.core.cache import cache
 
-from annotation.jobs import JobContext
 from annotation.models import Item
+from core.jobs import JobContext
 from quality import services
 from quality.models import AnnotatorQuality, QualityReport
 from tests.factories import add_items, add_member, make_project

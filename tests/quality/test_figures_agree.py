@@ -11,10 +11,11 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from annotation.jobs import JobContext, job_create
-from annotation.models import Item, ItemStatus, JobKind, Role
+from annotation.models import Item, ItemStatus, Role
+from core.jobs import JobContext, job_create
 from ingress.services.bulk import item_bulk_create
 from quality import services
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from tests.factories import add_member, make_project
 from tests.quality.vote_builders import annotate, items_of, votes_project
@@ -65,7 +66,7 @@ def _seeded_queue_project():
 
 
 def _hand_made_report(project, *, n_issues: int, n_routed: int) -> QualityReport:
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={})
     report = QualityReport.objects.create(project=project, job=job, consensus_method="majority_vote", n_items=7,
                                           n_annotations=21, n_annotators=3, n_issues=n_issues,
                                           n_routed_to_review=n_routed, krippendorff_alpha=0.1, hlp=0.6)
@@ -194,7 +195,7 @@ def _tagged_project_after_a_run():
         for user, label in zip(annotators, votes, strict=True):
             annotate(project, by_ext[ext], user, label)
         Item.objects.filter(pk=by_ext[ext].pk).update(predicted_probs=probs)
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     services.quality_run(job=job, context=JobContext(job))
     return project, QualityReport.objects.get(job=job)
 

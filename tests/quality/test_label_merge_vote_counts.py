@@ -9,9 +9,10 @@ from activelearning import adapters as al_adapters
 from activelearning import services as al_services
 from activelearning.models import FeatureCache
 from activelearning.relabel import vote_counts
-from annotation.jobs import JobContext
-from annotation.models import Item, ItemStatus, Job
+from annotation.models import Item, ItemStatus
 from annotation.selectors import label_classes, label_schema_for
+from core.jobs import JobContext
+from core.models import Job
 from quality import services as quality_services
 from quality.adapters import project_data_load
 from quality.dashboard import tables

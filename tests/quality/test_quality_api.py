@@ -2,9 +2,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation.jobs import JobContext
-from annotation.models import Job, JobKind, JobStatus, Role
+from annotation.models import Role
+from core.jobs import JobContext
+from core.models import Job, JobStatus
 from quality import services
+from quality.job_kinds import QUALITY_JOB
 from tests.factories import UserFactory, add_member, make_project
 from tests.quality.vote_builders import votes_project
 
@@ -28,7 +30,7 @@ def test_post_quality_run_returns_202_with_the_job(api):
     response = api(reviewer).post(f"/api/projects/{project.pk}/quality-runs/", {}, format="json")
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["job"])
-    assert (job.kind, job.task_name, job.project_id, job.status) == (JobKind.QUALITY, "quality.run", project.pk, "queued")
+    assert (job.kind, job.task_name, job.project_id, job.status) == (QUALITY_JOB, "quality.run", project.pk, "queued")
 
 
 def test_second_run_while_one_is_queued_is_a_conflict(api):

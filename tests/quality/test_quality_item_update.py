@@ -1,7 +1,9 @@
 import pytest
 
 from annotation.hooks import ITEMS_LABELLED_HANDLERS
-from annotation.models import Item, ItemStatus, Job, JobKind
+from annotation.models import Item, ItemStatus
+from core.models import Job
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from quality.services import item_consensus_update
 from tests.factories import make_project
@@ -50,7 +52,7 @@ def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_
     project, (item,), (a0, a1, a2) = votes_project(make_project, [["neg", "pos", "pos"]])
     reliable = [[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]]
     random = [[1 / 3] * 3] * 3
-    job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+    job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     QualityReport.objects.create(
         project=project, job=job, consensus_method="dawid_skene",
         consensus_params={
@@ -83,7 +85,7 @@ def test_a_model_aware_fit_lets_the_items_model_probabilities_break_a_split(mode
     }
     if model_aware:
         params["item_prior"] = "model"
-    job = Job.objects.create(kind=JobKind.QUALITY, task_name="quality.run", project=project)
+    job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     QualityReport.objects.create(project=project, job=job, consensus_method="crowdlab", consensus_params=params)
     # When the per-item update runs
     item_consensus_update(project_id=project.pk, item_id=item.pk)

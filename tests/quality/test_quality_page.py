@@ -2,9 +2,11 @@
 
 import pytest
 
-from annotation.jobs import JobContext
-from annotation.models import Job, JobKind, Role
+from annotation.models import Role
+from core.jobs import JobContext
+from core.models import Job
 from quality import services
+from quality.job_kinds import QUALITY_JOB
 from tests.factories import PASSWORD, UserFactory, add_member, make_project
 from tests.quality.vote_builders import votes_project
 
@@ -48,7 +50,7 @@ def test_post_run_creates_a_job_and_get_is_not_allowed(client):
     assert client.get(f"/projects/{project.pk}/quality/run/").status_code == 405
     response = client.post(f"/projects/{project.pk}/quality/run/", follow=True)
     assert response.status_code == 200
-    job = Job.objects.get(project=project, kind=JobKind.QUALITY)
+    job = Job.objects.get(project=project, kind=QUALITY_JOB)
     assert f"Quality check started (job {job.pk})" in response.content.decode()
     again = client.post(f"/projects/{project.pk}/quality/run/", follow=True).content.decode()
     assert "already queued" in again and Job.objects.filter(project=project).count() == 1
@@ -98,4 +100,4 @@ def test_manager_starts_a_quality_check_from_the_page(page, artifacts_dir):
     expect(page.locator(".messages")).to_contain_text("Quality check started")
     expect(page.locator("#job-status")).to_have_attribute("data-status", "queued")
     page.screenshot(path=str(artifacts_dir / "quality_run_started.png"), full_page=True)
-    assert Job.objects.filter(project=project, kind=JobKind.QUALITY).count() == 1
+    assert Job.objects.filter(project=project, kind=QUALITY_JOB).count() == 1

@@ -1,8 +1,9 @@
 import pytest
 
-from annotation.jobs import JobContext, job_create
-from annotation.models import Item, ItemStatus, JobKind
+from annotation.models import Item, ItemStatus
+from core.jobs import JobContext, job_create
 from quality import services
+from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 from quality.review.selectors import review_queue_total
 from tests.factories import make_project
@@ -18,7 +19,7 @@ VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"]
 
 
 def _job(project, **params):
-    return job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params=params)
+    return job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params=params)
 
 
 def _run(job):

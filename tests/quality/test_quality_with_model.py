@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 
 from activelearning import services as al_services
+from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import ModelVersion, Prediction
-from annotation.jobs import JobContext, job_create
-from annotation.models import Item, JobKind
+from annotation.models import Item
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from core.jobs import JobContext, job_create
 from ingress.services.bulk import item_bulk_create
 from quality import services
 from quality.adapters import project_data_load
+from quality.job_kinds import QUALITY_JOB
 from quality.metrics.consensus import dawid_skene
 from quality.models import ItemQuality, QualityReport
 from quality.services.engine import QUALITY_MODEL_TEXT
@@ -27,14 +29,14 @@ N_GOLD_PER_LABEL = 2
 
 
 def _quality(project):
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     services.quality_run(job=job, context=JobContext(job))
     return QualityReport.objects.get(job=job)
 
 
 def _train(project):
     job = job_create(
-        kind=JobKind.TRAIN,
+        kind=TRAIN_JOB,
         task_name=al_services.TRAIN_TASK,
         project=project,
         params={"strategy": "margin", "seed": 0},

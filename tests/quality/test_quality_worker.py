@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from annotation.models import Item, ItemStatus, JobStatus, Role
+from annotation.models import Item, ItemStatus, Role
+from core.models import JobStatus
 from quality.models import ItemQuality, QualityReport
 from tests.conftest import wait_for_job
 from tests.factories import add_items, add_member, make_project

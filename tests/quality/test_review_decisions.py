@@ -2,10 +2,10 @@
 
 import pytest
 
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Annotation, Assignment, AssignmentState, Item, ItemStatus
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.queue import assignment_next_for_annotator
+from core.errors import Conflict, NotFound, ValidationFailed
 from datasets.policy import FreezePolicy
 from datasets.selectors import items_selected
 from quality.models import ReviewDecision

@@ -3,9 +3,9 @@ version, so a manager sees whether the revision raised agreement."""
 
 import pytest
 
-from annotation.jobs import JobContext
-from annotation.models import Job
 from annotation.services.projects import guideline_create
+from core.jobs import JobContext
+from core.models import Job
 from quality import services as quality_services
 from quality.models import QualityReport
 from tests.factories import add_items, add_member, make_project

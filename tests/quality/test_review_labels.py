@@ -3,12 +3,14 @@ recomputed on the mapped labels; label examples."""
 
 import pytest
 
-from annotation.errors import NotFound, ValidationFailed
-from annotation.jobs import JobContext
-from annotation.models import Annotation, Item, ItemStatus, Job, JobKind, Label
+from annotation.models import Annotation, Item, ItemStatus, Label
 from annotation.selectors import compose_mappings, label_classes, label_mapping_for
+from core.errors import NotFound, ValidationFailed
+from core.jobs import JobContext
+from core.models import Job
 from quality import services as quality_services
 from quality.adapters import project_data_load
+from quality.job_kinds import QUALITY_JOB
 from quality.models import LabelExample, LabelSchemaChange, QualityReport
 from quality.review import services
 from quality.review.selectors import label_examples_for
@@ -58,7 +60,7 @@ def test_merge_maps_annotations_without_rewriting_them_and_agreement_rises():
         "scratch_deep": "scratch",
         "scratch_light": "scratch",
     }
-    assert change.quality_job is not None and change.quality_job.kind == JobKind.QUALITY
+    assert change.quality_job is not None and change.quality_job.kind == QUALITY_JOB
     assert "recomputed" in message
     # and the merged labels are retired, the annotations untouched
     active = set(Label.objects.filter(project=project, is_active=True).values_list("value", flat=True))

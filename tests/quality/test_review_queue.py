@@ -2,12 +2,13 @@
 
 import pytest
 
-from annotation.errors import ValidationFailed
-from annotation.jobs import JobContext, job_create
-from annotation.models import Annotation, Item, ItemStatus, ItemTag, JobKind
+from annotation.models import Annotation, Item, ItemStatus, ItemTag
 from annotation.models.item import OPEN_STATUSES
 from annotation.services.annotations import AnnotationInput, annotation_submit
+from core.errors import ValidationFailed
+from core.jobs import JobContext, job_create
 from ingress.services.bulk import item_bulk_create
+from quality.job_kinds import QUALITY_JOB
 from quality.review import selectors, services
 from quality.services import quality_run
 from tests.factories import add_items, add_member, make_project
@@ -167,7 +168,7 @@ def test_a_gold_item_whose_votes_disagree_with_its_gold_label_reaches_the_queue_
             data = AnnotationInput(item_id=gold[name].pk, labels=[label])
             annotation_submit(project=project, user=user, data=data)
     # When a real quality run executes
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     quality_run(job=job, context=JobContext(job))
     # Then the mismatching gold item is in the review queue with reason gold_mismatch, still open (servable)
     queue = {item.external_id: item for item in selectors.review_queue(project=project)}

@@ -3,9 +3,10 @@ run, with no other reason to queue an item, the two are the same items."""
 
 import pytest
 
-from annotation.jobs import JobContext, job_create
-from annotation.models import Item, JobKind, Project
+from annotation.models import Item, Project
+from core.jobs import JobContext, job_create
 from quality import services
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from quality.review.selectors import review_queue_total
 from tests.factories import make_project
@@ -25,7 +26,7 @@ def test_a_profile_flag_the_project_does_not_route_neither_counts_as_routed_nor_
     Project.objects.filter(pk=project.pk).update(route_flagged_to_review=False)
     project.refresh_from_db()
     Item.objects.filter(pk=items[2].pk).update(flags=["near_silent"])
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={"n_boot": 0})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     # When the quality run executes
     services.quality_run(job=job, context=JobContext(job))
     # Then by hand: the split alone is routed, and the queue holds that one item

@@ -9,10 +9,10 @@ import re
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from annotation.jobs import job_create
-from annotation.models import JobKind
+from core.jobs import job_create
 from quality.dashboard import figures
 from quality.dashboard.tables.accuracy import _hlp_vs_model_row
+from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
 from tests.factories import make_project
 
@@ -49,7 +49,7 @@ def _text(page: bytes) -> str:
 @pytest.mark.django_db
 def test_quality_page_per_tag_table_shows_n_and_no_degenerate_interval(client):
     project = make_project()
-    job = job_create(kind=JobKind.QUALITY, task_name="quality.run", project=project, params={})
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={})
     # The bootstrap intervals a stored run holds for these tags are points; the page must not show them.
     QualityReport.objects.create(
         project=project, job=job, consensus_method="majority_vote", n_items=11, n_annotations=33, n_annotators=3,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.errors import ApplicationError
 from annotation.services.projects import user_create
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

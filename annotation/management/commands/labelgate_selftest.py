@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotation import jobs
-from annotation.models import JobKind
+from annotation.job_kinds import SELFTEST_JOB
+from core import jobs
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         # The job is sent to the broker when this transaction commits, never before.
         with transaction.atomic():
             job = jobs.job_create(
-                kind=JobKind.SELFTEST, task_name="annotation.selftest",
+                kind=SELFTEST_JOB, task_name="annotation.selftest",
                 params={"steps": options["steps"], "echo": options["echo"]},
             )
         self.stdout.write(str(job.pk))

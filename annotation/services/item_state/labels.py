@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from django.db.models import Max
 from django.utils import timezone
 
-from annotation.errors import ValidationFailed
 from annotation.models import Item, Label, Project
 from annotation.selectors import json_list_has
 from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
+from core.errors import ValidationFailed
 
 REMAP_CHUNK = 2000
 

@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotation.errors import ValidationFailed
-from annotation.models import JobStatus, Project
+from annotation.models import Project
+from core.errors import ValidationFailed
+from core.models import JobStatus
 from ingress.services.imports import import_local_file
 
 

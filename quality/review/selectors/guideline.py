@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
-from annotation.errors import NotFound
 from annotation.models import Guideline, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
+from core.errors import NotFound
 from quality.models import (
     LabelExample,
     LabelSchemaChange,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from annotation.errors import NotFound
 from annotation.models import Annotation, Item, Label, Project
 from annotation.selectors import label_mapping_for
+from core.errors import NotFound
 from quality.models import (
     ItemQuality,
     LabelExample,

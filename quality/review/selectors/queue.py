@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from annotation.errors import ValidationFailed
 from annotation.models import Annotation, Item, ItemStatus, ItemTag, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import json_list_has
+from core.errors import ValidationFailed
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ReviewAction,

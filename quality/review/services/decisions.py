@@ -15,10 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearning.priority import RELABEL_REQUESTED
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Guideline, Item, Project
 from annotation.selectors import label_choices, label_mapping_for, map_label
 from annotation.services.item_state import ReviewApplied, annotations_supersede, items_review_applied
+from core.errors import Conflict, NotFound, ValidationFailed
 from quality.models import ReviewAction, ReviewDecision
 from quality.review.selectors import (
     NOBODY_LEFT,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.services.item_state import (
@@ -22,6 +21,7 @@ from annotation.services.item_state import (
     label_schema_merge,
     label_schema_rename,
 )
+from core.errors import Conflict, NotFound, ValidationFailed
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
 from quality.services import quality_run_create
 

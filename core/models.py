@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.job_kinds import job_kind_choices
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -14,20 +16,11 @@ class JobStatus(models.TextChoices):
 TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-class JobKind(models.TextChoices):
-    SELFTEST = "selftest", "Self-test"
-    IMPORT = "import", "Import"
-    QUALITY = "quality", "Quality run"
-    TRAIN = "train", "Model training and scoring"
-    FREEZE = "freeze", "Dataset freeze"
-    NEAR_DUPLICATES = "near_duplicates", "Duplicate groups refresh"
-
-
 class Job(models.Model):
     """Every background job. The row exists before the task is enqueued; the task moves its status."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=32, choices=JobKind.choices)
+    kind = models.CharField(max_length=32, choices=job_kind_choices)
     task_name = models.CharField(max_length=100)
     project = models.ForeignKey("annotation.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs")
     params = models.JSONField(default=dict, blank=True)

@@ -1,5 +1,5 @@
 """What the OpenAPI schema says beyond the views' own ``@extend_schema``: the one error body every operation can
-answer (from ``annotation.api.errors.exception_handler``), the statuses it comes with, and the token scheme.
+answer (from ``core.api.errors.exception_handler``), the statuses it comes with, and the token scheme.
 
 Statuses are derived from what DRF and the exception handler really do for a view, so a new view documents them
 without a decorator: 401/403 where authentication is required, 404 where the path names an object or a page,
@@ -106,7 +106,7 @@ class LabelgateAutoSchema(AutoSchema):
 class TokenSchemeExtension(OpenApiAuthenticationExtension):
     """Documented as HTTP bearer, which generated clients send by default; ``Token <key>`` works the same."""
 
-    target_class = "annotation.api.authentication.TokenAuthentication"
+    target_class = "core.api.authentication.TokenAuthentication"
     name = "tokenAuth"
     priority = 1
 

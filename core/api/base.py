@@ -1,7 +1,7 @@
 from rest_framework.views import APIView
 
 from annotation.models import Membership, Project, Role
-from annotation.permissions import project_for_role
+from core.permissions import project_for_role
 
 
 class ProjectScopedApi(APIView):

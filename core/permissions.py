@@ -5,8 +5,8 @@ Non-members get 404 (a project's existence is not revealed); members below the n
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from annotation.errors import Forbidden, NotFound
 from annotation.models import Membership, Project, Role
+from core.errors import Forbidden, NotFound
 
 # Every project-scoped request runs this; written as SQL because the ORM spent ~1 ms of CPU composing the
 # select_related query, a tenth of a labelling request. The project comes back as the model, the membership's

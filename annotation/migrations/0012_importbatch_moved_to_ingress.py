@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_item_pass_marks'),
+        ('annotation', '0011_job_moved_to_core'),
         ('ingress', '0001_importbatch_moved_from_annotation'),
     ]
 

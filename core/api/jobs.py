@@ -7,9 +7,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from annotation import selectors
-from annotation.api import serializers as s
-from annotation.errors import NotFound, ValidationFailed
+from core import selectors
+from core.api import serializers as s
+from core.errors import NotFound, ValidationFailed
 
 
 class LoginRateThrottle(AnonRateThrottle):

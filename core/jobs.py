@@ -10,15 +10,17 @@ import logging
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Job, JobStatus, Project
-from annotation.models.job import TERMINAL_STATUSES
+from core.models import TERMINAL_STATUSES, Job, JobStatus
+
+if TYPE_CHECKING:
+    from annotation.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class JobContext:
 
 
 def job_create(
-    *, kind: str, task_name: str, project: Project | None = None, params: dict | None = None, user: Any = None
+    *, kind: str, task_name: str, project: "Project | None" = None, params: dict | None = None, user: Any = None
 ) -> Job:
     """Create the Job row and enqueue its task after the surrounding transaction commits."""
     job = Job.objects.create(

@@ -1,0 +1,27 @@
+"""Reads of jobs for their callers."""
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from annotation.models import Membership
+from core.models import Job, JobStatus
+
+
+def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
+    job = Job.objects.filter(pk=job_id).select_related("project").first()
+    if job is None:
+        return None
+    if user.is_staff or job.created_by_id == user.pk:
+        return job
+    if job.project_id and Membership.objects.filter(
+        user=user, project_id=job.project_id, role__in=("reviewer", "manager")
+    ).exists():
+        return job
+    return None
+
+
+def job_jobs_ahead(*, job: Job) -> int | None:
+    """How many queued jobs were created before ``job`` (all user jobs share one queue, taken oldest first);
+    None once it is no longer queued."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    return Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
