@@ -1,12 +1,12 @@
 """Reads of jobs for their callers."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from annotation.models import Membership
 from core.models import Job, JobStatus
 
 
-def job_get_for_user(*, user: AbstractBaseUser, job_id: str) -> Job | None:
+def job_get_for_user(*, user: User, job_id: str) -> Job | None:
     job = Job.objects.filter(pk=job_id).select_related("project").first()
     if job is None:
         return None
