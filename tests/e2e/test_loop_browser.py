@@ -448,8 +448,11 @@ def test_an_import_from_the_upload_form_finishes_with_its_report_on_the_page(
         job_row = page.locator(f"#import-jobs tbody tr[data-job='{job_id}']")
         expect(job_row).not_to_have_attribute("data-status", re.compile(r"^(queued|running)$"), timeout=JOB_DEADLINE_MS)
         assert_not_reloaded(page)
-        # with rows = created + duplicates + errors as counted by hand, as the API reports them
+        # with rows = created + duplicates + errors as counted by hand, as the API reports them (the status flips
+        # before the refreshed table arrives, so wait for the row's counts themselves)
         table = page.locator("#import-jobs")
+        rows_column = table.locator("thead th").all_inner_texts().index("Rows")
+        expect(job_row.locator("td").nth(rows_column)).to_have_text(re.compile(r"^\s*\d+\s*$"), timeout=JOB_DEADLINE_MS)
         shown = next(row for row in table_by_header(table) if row["File"] == "rows.csv")
         figures = {name: int(shown[name]) for name in ("Rows", "Created", "Duplicates", "Errors")}
         assert figures == {"Rows": 6, "Created": 3, "Duplicates": 1, "Errors": 2}
