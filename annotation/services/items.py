@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Max
 
+from annotation import hotpath_cache, hotpath_sql
 from annotation.models import ImportBatch, Item, ItemTag, Project
 from annotation.services.projects import project_lock
 
@@ -150,8 +151,11 @@ def existing_external_ids(*, project: Project, external_ids: Iterable[str]) -> s
 
 
 def label_values(*, project: Project) -> set[str]:
-    # Every submission validates against this: a fixed query, written as SQL to spare the ~0.5 ms of CPU the ORM
-    # spent composing it.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM annotation_label WHERE project_id = %s AND is_active = %s", [project.pk, True])
-        return {value for (value,) in cursor.fetchall()}
+    """The project's active label values. Every submission validates against this: cached until the project's
+    version is bumped (``annotation.hotpath_cache``), else one hand-written query."""
+    project_id = project.pk
+    return set(hotpath_cache.cached(
+        key=f"hotpath:labels:{project_id}",
+        versions=(hotpath_cache.project_version_key(project_id),),
+        load=lambda: frozenset(hotpath_sql.label_values(project_id=project_id)),
+    ))

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from annotation import hooks
+from annotation import hooks, hotpath_cache
 from annotation.ingress.labelstudio import LsTask, prediction_metadata
 from annotation.models import (
     Annotation,
@@ -136,6 +136,7 @@ class LabelStudioMerger:
         member = Membership.objects.filter(user=user, project=self.project).first()
         if member is None:
             Membership.objects.create(user=user, project=self.project, role=Role.ANNOTATOR)
+            hotpath_cache.project_changed(project_id=self.project.pk)
         self.report.annotators[annotator] = {
             "user_id": user.pk, "username": user.get_username(), "created_inactive": created,
             "matched_by": "created" if created else ("username" if annotator.startswith("ls-user:") else "email"),

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from annotation import hotpath_cache
 from annotation.errors import Conflict, NotFound, ValidationFailed
 from annotation.models import Item, ItemStatus, Label, Project
 from annotation.models.item import OPEN_STATUSES
@@ -140,6 +141,7 @@ def label_add(
     Label.objects.create(
         project=project, value=value, hotkey=hotkey, description=description.strip(), order=order
     )
+    hotpath_cache.project_changed(project_id=project.pk)
     return LabelSchemaChange.objects.create(
         project=project,
         kind=LabelChangeKind.ADD,
@@ -176,6 +178,7 @@ def label_rename(
     new = Label.objects.create(
         project=project, value=to, hotkey=old.hotkey, description=old.description, order=old.order
     )
+    hotpath_cache.project_changed(project_id=project.pk)
     _move_examples(sources=[old], target=new)
     _remap_items(project=project, mapping=mapping)
     job, message = _recompute_quality(project=project, user=author)
