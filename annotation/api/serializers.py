@@ -11,6 +11,7 @@ from annotation.api.fields import (
     ProbabilitiesField,
     StringListField,
 )
+from annotation.api.labelling_bodies import item_media_url
 from annotation.models import Annotation, Guideline, Item, Job, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
@@ -213,7 +214,7 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
         fields = list(blind.ANNOTATOR_ITEM_FIELDS)
 
     def get_media_url(self, item: Item) -> str | None:
-        return f"/media/items/{item.pk}/" if item.file else None
+        return item_media_url(item)
 
 
 class ItemListSerializer(serializers.ModelSerializer):
@@ -242,7 +243,7 @@ class ItemListSerializer(serializers.ModelSerializer):
         ]
 
     def get_media_url(self, item: Item) -> str | None:
-        return f"/media/items/{item.pk}/" if item.file else None
+        return item_media_url(item)
 
 
 class AnnotationInputSerializer(serializers.Serializer):
