@@ -91,8 +91,7 @@ MEMBERSHIP_EXTRA = ("membership_id", "membership_role", "membership_acknowledged
                     "latest_guideline_version")
 
 
-@functools.cache
-def _membership_sql(vendor: str) -> str:
+def _membership_sql() -> str:
     project_columns = ", ".join(_column(Project, field.name) for field in Project._meta.concrete_fields)
 
     def latest(field: str) -> str:
@@ -121,15 +120,14 @@ def membership_row(*, user_id: int, project_id: int) -> tuple[Project, dict[str,
 
     The dict holds ``MEMBERSHIP_EXTRA``: the membership's id, role and acknowledged version, and the newest
     guideline's id and version (None when the project has none)."""
-    project = next(iter(Project.objects.raw(_membership_sql(connection.vendor), [user_id, project_id])), None)
+    project = next(iter(Project.objects.raw(_membership_sql(), [user_id, project_id])), None)
     if project is None:
         return None
     # A raw query sets the extra columns as attributes; they leave the model here and travel typed.
     return project, {name: project.__dict__.pop(name) for name in MEMBERSHIP_EXTRA}
 
 
-@functools.cache
-def _label_values_sql(vendor: str) -> str:
+def _label_values_sql() -> str:
     return (
         f"SELECT {_column(Label, 'value')} FROM {_table(Label)} "
         f"WHERE {_column(Label, 'project')} = %s AND {_column(Label, 'is_active')} = %s"
@@ -139,7 +137,7 @@ def _label_values_sql(vendor: str) -> str:
 def label_values(*, project_id: int) -> set[str]:
     """The project's active label values."""
     with connection.cursor() as cursor:
-        cursor.execute(_label_values_sql(connection.vendor), [project_id, True])
+        cursor.execute(_label_values_sql(), [project_id, True])
         return {value for (value,) in cursor.fetchall()}
 
 
@@ -226,8 +224,7 @@ def item_has_room(*, item_id: int, now: datetime) -> bool:
         return cursor.fetchone() is not None
 
 
-@functools.cache
-def _lease_sql(vendor: str) -> str:
+def _lease_sql() -> str:
     return (
         f"SELECT a.* FROM {_table(Assignment)} a JOIN {_table(Item)} ON {_column(Item, 'id')} = "
         f"{_column(Assignment, 'item', 'a')} "
@@ -240,7 +237,7 @@ def _lease_sql(vendor: str) -> str:
 
 def lease_active(*, project_id: int, user_id: int, now: datetime) -> Assignment | None:
     """The user's oldest unexpired active lease in the project on an item that is still open, or None."""
-    return next(iter(Assignment.objects.raw(_lease_sql(connection.vendor), [project_id, user_id, now])), None)
+    return next(iter(Assignment.objects.raw(_lease_sql(), [project_id, user_id, now])), None)
 
 
 # -- A submission's reads, under the item lock ------------------------------------------------------------------
@@ -248,8 +245,7 @@ def lease_active(*, project_id: int, user_id: int, now: datetime) -> Assignment 
 LOCKED_ITEM_FIELDS = ("id", "status", "is_gold", "annotation_count", "target_annotations")
 
 
-@functools.cache
-def _item_locked_sql(vendor: str) -> str:
+def _item_locked_sql() -> str:
     columns = ", ".join(_column(Item, name) for name in LOCKED_ITEM_FIELDS)
     return (
         f"SELECT {columns} FROM {_table(Item)} WHERE {_column(Item, 'project')} = %s AND {_column(Item, 'id')} = %s"
@@ -260,11 +256,10 @@ def _item_locked_sql(vendor: str) -> str:
 def item_locked(*, project_id: int, item_id: int) -> Item | None:
     """The item's row, locked until the transaction ends (``LOCKED_ITEM_FIELDS`` loaded), or None when it is
     not in the project."""
-    return next(iter(Item.objects.raw(_item_locked_sql(connection.vendor), [project_id, item_id])), None)
+    return next(iter(Item.objects.raw(_item_locked_sql(), [project_id, item_id])), None)
 
 
-@functools.cache
-def _own_annotations_sql(vendor: str, with_client_id: bool) -> str:
+def _own_annotations_sql(with_client_id: bool) -> str:
     where = f"{_column(Annotation, 'item')} = %s"
     if with_client_id:
         where += f" OR {_column(Annotation, 'client_id')} = %s"
@@ -280,11 +275,10 @@ def annotations_own(*, user_id: int, item_id: int, client_id: object | None) -> 
     params: list = [user_id, item_id]
     if client_id is not None:
         params.append(Annotation._meta.get_field("client_id").get_db_prep_value(client_id, connection))
-    return list(Annotation.objects.raw(_own_annotations_sql(connection.vendor, client_id is not None), params))
+    return list(Annotation.objects.raw(_own_annotations_sql(client_id is not None), params))
 
 
-@functools.cache
-def _own_assignment_sql(vendor: str) -> str:
+def _own_assignment_sql() -> str:
     return (
         f"SELECT * FROM {_table(Assignment)} WHERE {_column(Assignment, 'item')} = %s "
         f"AND {_column(Assignment, 'annotator')} = %s"
@@ -293,4 +287,4 @@ def _own_assignment_sql(vendor: str) -> str:
 
 def assignment_own(*, item_id: int, user_id: int) -> Assignment | None:
     """The user's assignment on the item (at most one: unique per item and annotator), or None."""
-    return next(iter(Assignment.objects.raw(_own_assignment_sql(connection.vendor), [item_id, user_id])), None)
+    return next(iter(Assignment.objects.raw(_own_assignment_sql(), [item_id, user_id])), None)
