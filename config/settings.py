@@ -216,9 +216,9 @@ CACHES = {
 # member would keep their access there. The default follows CACHE_BACKEND: on for Redis and Memcached; off for
 # local memory (the embedded default), the dummy cache, and the database cache (a lookup there costs the query
 # it would save).
+_CACHE_MODULE = CACHES["default"]["BACKEND"].rpartition(".")[0].lower()
 LABELGATE_HOTPATH_CACHE = os.environ.get(
-    "LABELGATE_HOTPATH_CACHE",
-    "default" if any(kind in CACHES["default"]["BACKEND"].lower() for kind in ("redis", "memcache")) else "",
+    "LABELGATE_HOTPATH_CACHE", "default" if "redis" in _CACHE_MODULE or _CACHE_MODULE.endswith("memcached") else ""
 )
 
 # Celery. The embedded default is a broker on the local filesystem (no server); production uses Redis.

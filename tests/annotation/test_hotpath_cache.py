@@ -1,6 +1,7 @@
 """The hot path's cache (annotation/hotpath_cache.py): token → user, access and label sets are served from a shared
 cache, and every change to what they hold outdates them at once; a cache that fails is bypassed."""
 
+import os
 import re
 import uuid
 from pathlib import Path
@@ -149,3 +150,28 @@ def test_every_module_that_writes_cached_rows_outdates_the_cache():
 def test_the_admin_outdates_the_cache_for_every_cached_model():
     for model in CACHED_MODELS:
         assert isinstance(admin.site._registry[model], ProjectCacheAdmin), model
+
+
+@pytest.mark.parametrize(
+    ("backend", "alias"),
+    [
+        (None, ""),
+        ("django.core.cache.backends.locmem.LocMemCache", ""),
+        ("django.core.cache.backends.dummy.DummyCache", ""),
+        ("django.core.cache.backends.db.DatabaseCache", ""),
+        ("django.core.cache.backends.redis.RedisCache", "default"),
+        ("django.core.cache.backends.memcached.PyMemcacheCache", "default"),
+    ],
+)
+def test_the_hot_path_caches_only_in_a_cache_every_process_shares(backend, alias):
+    # Given the settings read with a cache backend (none: the embedded default's local memory)
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key not in {"CACHE_BACKEND", "LABELGATE_HOTPATH_CACHE"}}
+    if backend:
+        env["CACHE_BACKEND"] = backend
+    code = "import config.settings as s; print(repr(s.LABELGATE_HOTPATH_CACHE))"
+    # When the hot path's cache alias is chosen; then it is the shared cache or none
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == repr(alias)
