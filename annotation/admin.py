@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from annotation import hotpath_cache
 from annotation.models import (
     Annotation,
     Assignment,
@@ -20,14 +21,38 @@ class LabelInline(admin.TabularInline):
     extra = 0
 
 
+class ProjectCacheAdmin(admin.ModelAdmin):
+    """Edits here change what the labelling hot path caches per project (settings, label set, guidelines): the
+    project's cached entries are outdated after every save and delete, as the services do."""
+
+    @staticmethod
+    def _project_id(obj) -> int:
+        return obj.pk if isinstance(obj, Project) else obj.project_id
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        hotpath_cache.project_changed(project_id=self._project_id(form.instance))
+
+    def delete_model(self, request, obj):
+        project_id = self._project_id(obj)
+        super().delete_model(request, obj)
+        hotpath_cache.project_changed(project_id=project_id)
+
+    def delete_queryset(self, request, queryset):
+        project_ids = {self._project_id(obj) for obj in queryset}
+        super().delete_queryset(request, queryset)
+        for project_id in project_ids:
+            hotpath_cache.project_changed(project_id=project_id)
+
+
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ProjectCacheAdmin):
     list_display = ("id", "name", "task_type", "multi_label", "annotations_per_item", "created_at")
     inlines = [LabelInline]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ProjectCacheAdmin):
     """Saves and deletes here change who the queue can serve, as ``membership_set`` does: the queue is brought in
     line afterwards (items closed short reopen, items nobody is left for close)."""
 
@@ -51,7 +76,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Guideline)
-class GuidelineAdmin(admin.ModelAdmin):
+class GuidelineAdmin(ProjectCacheAdmin):
     list_display = ("project", "version", "change_note", "author", "created_at")
 
 
@@ -75,7 +100,7 @@ class AssignmentAdmin(admin.ModelAdmin):
     raw_id_fields = ("item",)
 
 
-admin.site.register(Label)
+admin.site.register(Label, ProjectCacheAdmin)
 admin.site.register(ItemTag)
 
 

@@ -10,7 +10,7 @@ only worth measuring while the annotator cannot tell. Media go out under a neutr
 The external id is the data owner's to choose: docs/API.md asks them not to put answers into it.
 """
 
-# The fields of ``ItemAnnotatorSerializer`` and of the hand-built next-item body (annotation.api.annotating).
+# The fields of ``ItemAnnotatorSerializer`` and of the hand-built item bodies (annotation.api.labelling_bodies).
 ANNOTATOR_ITEM_FIELDS = ("id", "external_id", "text", "media_url", "content_type")
 
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from annotation import hotpath_cache, hotpath_sql
 from annotation.models import (
     Annotation,
     Assignment,
@@ -115,12 +116,14 @@ def label_choices(*, project: Project) -> set[str]:
     """The values a new annotation, import row or review decision may carry: the active labels. Narrower than
     ``label_classes`` on purpose: a label retired without a replacement is still a class of the old votes, but
     nobody may choose it any more."""
-    # Every submission validates against this: a fixed query, written as SQL to spare the ~0.5 ms of CPU the ORM
-    # spent composing it.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {Label._meta.db_table} WHERE project_id = %s AND is_active = %s",
-                       [project.pk, True])
-        return {value for (value,) in cursor.fetchall()}
+    # Every submission validates against this: cached until the project's version is bumped
+    # (``annotation.hotpath_cache``), else one hand-written statement (``annotation.hotpath_sql``).
+    project_id = project.pk
+    return set(hotpath_cache.cached(
+        key=f"hotpath:labels:{project_id}",
+        versions=(hotpath_cache.project_version_key(project_id),),
+        load=lambda: frozenset(hotpath_sql.label_values(project_id=project_id)),
+    ))
 
 
 def label_mapping_for(*, project: Project | int) -> dict[str, str]:

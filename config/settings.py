@@ -213,6 +213,17 @@ CACHES = {
         "LOCATION": os.environ.get("CACHE_LOCATION", "labelgate"),
     }
 }
+# The cache alias the labelling hot path keeps token → user, memberships and label sets in (annotation/
+# hotpath_cache.py); empty: none, every request reads the database. Only a cache all processes share will do: an
+# entry is outdated by a version bump written by whichever process changed the row (a web worker, the admin, an
+# import on the worker), and a per-process local-memory cache never sees another process's bump, so a removed
+# member would keep their access there. The default follows CACHE_BACKEND: on for Redis and Memcached; off for
+# local memory (the embedded default), the dummy cache, and the database cache (a lookup there costs the query
+# it would save).
+_CACHE_MODULE = CACHES["default"]["BACKEND"].rpartition(".")[0].lower()
+LABELGATE_HOTPATH_CACHE = os.environ.get(
+    "LABELGATE_HOTPATH_CACHE", "default" if "redis" in _CACHE_MODULE or _CACHE_MODULE.endswith("memcached") else ""
+)
 
 # Celery. The embedded default is a broker on the local filesystem (no server); production uses Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

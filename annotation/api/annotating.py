@@ -1,57 +1,16 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from annotation import selectors
 from annotation.api import serializers as s
-from annotation.models import Annotation, Assignment
+from annotation.api.labelling_bodies import annotation_body, next_body, recent_body
 from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from core.api.base import ProjectScopedApi
 from core.api.openapi import error_response
 from core.errors import Conflict
-from kinds.registry import ValueSchema, kind_for
-
-# The two labelling endpoints answer every few seconds per annotator and build their bodies by hand: the
-# serializers below (kept for the schema and pinned equal by tests/annotation/test_labelling_bodies.py) cost
-# ~0.4 ms of CPU per response, building their fields each time. Datetimes go through DRF's own field so
-# the format stays the same.
-_DATETIME = serializers.DateTimeField()
-
-
-def next_body(assignment: Assignment, suggestion: dict | None) -> dict:
-    """What ``NextOutputSerializer`` renders for ``{"assignment": ..., "item": ..., "suggestion": ...}``."""
-    item = assignment.item
-    body: dict = {
-        "assignment": {"id": assignment.pk, "expires_at": _DATETIME.to_representation(assignment.expires_at)},
-        "item": {
-            "id": item.pk, "external_id": item.external_id, "text": item.text,
-            "media_url": f"/media/items/{item.pk}/" if item.file else None, "content_type": item.content_type,
-        },
-    }
-    if suggestion is not None:
-        probs = suggestion["probs"]
-        body["suggestion"] = {
-            "label": suggestion["label"],
-            "probs": None if probs is None else {
-                str(key): None if value is None else float(value) for key, value in probs.items()
-            },
-            "warning": suggestion["warning"],
-        }
-    return body
-
-
-def annotation_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
-    """What ``AnnotationOutputSerializer`` renders; ``value_schema`` is the project's kind's."""
-    return {
-        "id": annotation.pk, "item": annotation.item_id, "annotator": annotation.annotator_id,
-        **value_schema.output(annotation.labels), "unsure": bool(annotation.unsure),
-        "unusable": bool(annotation.unusable), "comment": annotation.comment,
-        "lead_time_ms": annotation.lead_time_ms, "guideline_version": annotation.guideline_version,
-        "client_id": None if annotation.client_id is None else str(annotation.client_id),
-        "is_live": bool(annotation.is_live), "supersedes": annotation.supersedes_id,
-        "created_at": _DATETIME.to_representation(annotation.created_at),
-    }
+from kinds.registry import kind_for
 
 
 class NextApi(ProjectScopedApi):
@@ -63,7 +22,7 @@ class NextApi(ProjectScopedApi):
     )
     def get(self, request, pid: int):
         project, membership = self.project_for(request, pid)
-        # The newest version came with the membership; the guideline row is read only to explain a refusal.
+        # The newest version came with the access; the guideline row is read only to explain a refusal.
         latest = membership.latest_guideline_version if membership is not None else None
         if latest is not None and membership.acknowledged_guideline_version < latest:
             guideline = selectors.guideline_latest(project=project)
@@ -93,21 +52,6 @@ class ProgressApi(ProjectScopedApi):
     def get(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         return Response(selectors.progress_for_annotator(project=project, user=request.user))
-
-
-def recent_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
-    """What ``RecentOwnAnnotationOutputSerializer`` renders; the item part is ``next``'s blind item and the
-    answer fields are the project's kind's (``value_schema``)."""
-    item = annotation.item
-    return {
-        "item": {
-            "id": item.pk, "external_id": item.external_id, "text": item.text,
-            "media_url": f"/media/items/{item.pk}/" if item.file else None, "content_type": item.content_type,
-        },
-        "annotation": annotation.pk, **value_schema.output(annotation.labels),
-        "unsure": bool(annotation.unsure), "unusable": bool(annotation.unusable), "comment": annotation.comment,
-        "annotated_at": _DATETIME.to_representation(annotation.created_at),
-    }
 
 
 class RecentOwnApi(ProjectScopedApi):

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from annotation import blind, profile_thresholds
 from annotation.api.fields import LabelValueField, ProbabilitiesField
+from annotation.api.labelling_bodies import item_media_url
 from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
@@ -208,7 +209,7 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
         fields = list(blind.ANNOTATOR_ITEM_FIELDS)
 
     def get_media_url(self, item: Item) -> str | None:
-        return f"/media/items/{item.pk}/" if item.file else None
+        return item_media_url(item)
 
 
 class ItemListSerializer(serializers.ModelSerializer):
@@ -237,7 +238,7 @@ class ItemListSerializer(serializers.ModelSerializer):
         ]
 
     def get_media_url(self, item: Item) -> str | None:
-        return f"/media/items/{item.pk}/" if item.file else None
+        return item_media_url(item)
 
 
 class AnnotationCommonInputSerializer(serializers.Serializer):

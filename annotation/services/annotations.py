@@ -2,24 +2,15 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation import hooks
-from annotation.models import (
-    Annotation,
-    Assignment,
-    AssignmentState,
-    Guideline,
-    Item,
-    ItemStatus,
-    Membership,
-    Project,
-)
+from annotation import hooks, hotpath_sql
+from annotation.models import Annotation, Assignment, AssignmentState, Guideline, Item, ItemStatus, Project
 from annotation.models.item import OPEN_STATUSES
 from core.errors import Conflict, NotFound, ValidationFailed
-from core.permissions import membership_for
+from core.permissions import Access, membership_for
 from kinds.registry import kind_for
 
 MAX_COMMENT = 5000
@@ -53,12 +44,12 @@ def _existing_by_client_id(*, user: AbstractBaseUser, data: AnnotationInput) -> 
 
 
 def annotation_submit(
-    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, membership: Membership | None = None
+    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, membership: Access | None = None
 ) -> tuple[Annotation, bool]:
     """Store one annotation; returns (annotation, created).
 
     A repeated client_id returns the first result. A second annotation by the same annotator supersedes the
-    first. ``membership``: the caller's membership in ``project`` as ``core.permissions.membership_for``
+    first. ``membership``: the caller's access to ``project`` as ``core.permissions.membership_for``
     returns it, when the caller has it already (the API's permission check); read here otherwise. Raises
     ValidationFailed (bad labels), NotFound (item not in project), Conflict (item discarded, already at its k
     annotations and the caller holds no lease, or sent back for relabelling after the caller had labelled it).
@@ -81,7 +72,7 @@ def annotation_submit(
     return annotation, created
 
 
-def _guideline_seen(*, project: Project, membership: Membership | None) -> tuple[int | None, int]:
+def _guideline_seen(*, project: Project, membership: Access | None) -> tuple[int | None, int]:
     """(id, version) of the guideline the annotator labelled under, (None, 0) when the project has none: the
     newest version they acknowledged. A label submitted from a page opened before a new version was published
     belongs to the version that page showed, not the new one. Members who never acknowledged one (managers, API
@@ -99,18 +90,11 @@ def _guideline_seen(*, project: Project, membership: Membership | None) -> tuple
     return guidelines.first() or (None, 0)
 
 
-# A submission's reads under the item lock are written as SQL: they are fixed single-table lookups, and composing
-# them with the ORM was most of the service's CPU time (with the merged client-id/previous-vote read and the
-# guideline brought by the membership: 13 -> 4.7 ms per call on the 2-core bench machine). Writes stay on the ORM.
+# A submission's reads under the item lock are hand-written SQL (``annotation.hotpath_sql``): fixed
+# single-table lookups whose composition with the ORM was most of the service's CPU time. Writes stay on the ORM.
 def _item_locked(*, project: Project, item_id: int) -> Item | None:
     """The item's row, locked until the transaction ends; only the columns a submission reads (others deferred)."""
-    sql = (
-        "SELECT id, status, is_gold, annotation_count, target_annotations FROM annotation_item "
-        "WHERE project_id = %s AND id = %s"
-    )
-    if connection.features.has_select_for_update:  # SQLite: the IMMEDIATE transaction already serialises writers
-        sql += " " + connection.ops.for_update_sql()
-    return next(iter(Item.objects.raw(sql, [project.pk, item_id])), None)
+    return hotpath_sql.item_locked(project_id=project.pk, item_id=item_id)
 
 
 def _own_annotations(
@@ -121,17 +105,8 @@ def _own_annotations(
     The vote is the live one if there is one, else the newest. Raises ValidationFailed when the client_id was
     used for another item.
     """
-    client_field = Annotation._meta.get_field("client_id")
-    client_id = client_field.to_python(data.client_id)
-    where, params = "item_id = %s", [item.pk]
-    if client_id is not None:
-        where += " OR client_id = %s"
-        params.append(client_field.get_db_prep_value(client_id, connection))
-    rows = Annotation.objects.raw(
-        f"SELECT * FROM annotation_annotation WHERE annotator_id = %s AND ({where}) "
-        "ORDER BY is_live DESC, id DESC",
-        [user.pk, *params],
-    )
+    client_id = Annotation._meta.get_field("client_id").to_python(data.client_id)
+    rows = hotpath_sql.annotations_own(user_id=user.pk, item_id=item.pk, client_id=client_id)
     existing = own = None
     for row in rows:
         if client_id is not None and row.client_id == client_id:
@@ -146,7 +121,7 @@ def _own_annotations(
 @transaction.atomic
 def _submit_locked(
     *, project: Project, user: AbstractBaseUser, data: AnnotationInput, labels: list[str],
-    membership: Membership | None,
+    membership: Access | None,
 ) -> tuple[Annotation, bool, bool]:
     """Returns (annotation, created, the item just reached its k annotations)."""
     now = timezone.now()
@@ -172,8 +147,7 @@ def _submit_locked(
             code="item_already_seen",
         )
     previous = own
-    sql = "SELECT * FROM annotation_assignment WHERE item_id = %s AND annotator_id = %s"
-    assignment = next(iter(Assignment.objects.raw(sql, [item.pk, user.pk])), None)
+    assignment = hotpath_sql.assignment_own(item_id=item.pk, user_id=user.pk)
     if previous is None and not item.is_gold:
         holds_lease = (
             assignment is not None and assignment.state == AssignmentState.ACTIVE and assignment.expires_at > now

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from annotation import hooks
+from annotation import hooks, hotpath_cache
 from annotation.models import (
     Annotation,
     Assignment,
@@ -41,6 +41,7 @@ def imported_annotator_member_ensure(*, project: Project, user_id: int) -> None:
     side effects: imported accounts are inactive until an admin activates them."""
     if not Membership.objects.filter(user_id=user_id, project=project).exists():
         Membership.objects.create(user_id=user_id, project=project, role=Role.ANNOTATOR)
+        hotpath_cache.project_changed(project_id=project.pk)
 
 
 @transaction.atomic

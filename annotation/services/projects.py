@@ -7,11 +7,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotation import hotpath_cache
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
 from annotation.models.project import ConsensusMethod
 from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.queue import items_close_exhausted, items_reopen_short
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.permissions import Access
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
@@ -111,6 +113,8 @@ def project_create(
     )
     Guideline.objects.create(project=project, version=1, body=guidelines, change_note="Initial version", author=user)
     Membership.objects.create(user=user, project=project, role=Role.MANAGER, acknowledged_guideline_version=1)
+    # Someone may have asked for this id before it existed: their "not a member" must not outlive it.
+    hotpath_cache.project_changed(project_id=project.pk)
     return project
 
 
@@ -171,6 +175,7 @@ def project_update(*, project: Project, **changes: object) -> Project:
         changes["max_annotations_per_item"] = project.max_annotations_per_item
     if changes:
         project.save(update_fields=list(changes))
+        hotpath_cache.project_changed(project_id=project.pk)
     if project.annotations_per_item != old_k:
         Item.objects.filter(
             project=project, status=ItemStatus.NEW, annotation_count=0, target_annotations=old_k
@@ -191,6 +196,7 @@ def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
     if not created and membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])
+    hotpath_cache.project_changed(project_id=project.pk)
     # The queue's eligible annotators changed: items closed for lack of them may get their votes now, and items
     # only this person could still have annotated must not wait for them.
     if role == Role.ANNOTATOR and was != Role.ANNOTATOR:
@@ -204,6 +210,8 @@ def memberships_changed(*, project_ids: Iterable[int]) -> None:
     """Bring the queue in line with memberships changed without ``membership_set`` (the Django admin adds, edits
     and deletes the rows itself): closed-short items go back to the queue when someone new can annotate them,
     and in-progress items only a removed or demoted annotator could still have annotated close."""
+    for project_id in set(project_ids):
+        hotpath_cache.project_changed(project_id=project_id)
     for project in Project.objects.filter(pk__in=set(project_ids)).order_by("id"):
         items_reopen_short(project=project)
         items_close_exhausted(project=project)
@@ -224,16 +232,19 @@ def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, c
         project=project, version=latest + 1, body=body, change_note=change_note.strip(), author=author
     )
     Membership.objects.filter(project=project, user=author).update(acknowledged_guideline_version=guideline.version)
+    hotpath_cache.project_changed(project_id=project.pk)
     return guideline
 
 
-def guideline_acknowledge(*, membership: Membership, version: int) -> Membership:
-    current = guideline_current(project=membership.project)
+def guideline_acknowledge(*, membership: Membership | Access, version: int) -> None:
+    """Record that the member read the current guideline version. Raises Conflict when ``version`` is not it."""
+    project = membership.project
+    current = guideline_current(project=project)
     if current is None or version != current.version:
         raise Conflict("Acknowledge the current guideline version.", field="version", code="stale_guideline")
-    Membership.objects.filter(pk=membership.pk).update(acknowledged_guideline_version=version)
-    membership.acknowledged_guideline_version = version
-    return membership
+    membership_id = membership.pk if isinstance(membership, Membership) else membership.membership_id
+    Membership.objects.filter(pk=membership_id).update(acknowledged_guideline_version=version)
+    hotpath_cache.project_changed(project_id=project.pk)
 
 
 def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> AbstractBaseUser:

@@ -13,82 +13,30 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from annotation import hooks
+from annotation import hooks, hotpath_sql
 from annotation.models import Assignment, AssignmentState, Item, ItemStatus, Membership, Project, Role
-from annotation.models.item import OPEN_STATUSES
 
-# The queue's three reads are written as SQL, not built with the ORM: composing and compiling them was three
-# quarters of the queue's CPU time (10 -> 2.4 ms per ``next`` on the 2-core bench machine), and their shape
-# never changes. Our own constants are inlined as literals (never user input): SQLite uses the partial queue
-# index only when the query repeats the index's condition with literal values.
-_OPEN = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-
-
-# What the queue and the annotator's view of an item read; the rest (profile, sketches, quality fields) stays
-# deferred instead of being decoded on every pick.
-_SERVED_COLUMNS = ", ".join(
-    f"annotation_item.{column}"
-    for column in (
-        "id", "project_id", "external_id", "text", "file", "content_type", "is_gold", "status",
-        "priority", "target_annotations", "annotation_count", "predicted_label", "predicted_probs",
-    )
-)
-
-
-def _active_leases(item_column: str) -> str:
-    """SQL counting the unexpired leases of the item in ``item_column``; takes one parameter, now."""
-    return (
-        f"(SELECT COUNT(*) FROM annotation_assignment lease WHERE lease.item_id = {item_column} "
-        f"AND lease.state = '{AssignmentState.ACTIVE}' AND lease.expires_at > %s)"
-    )
+# The queue's reads are hand-written SQL in ``annotation.hotpath_sql`` (why, and the SQLite index they rely on,
+# are explained there).
 
 
 def pick_statement(
     *, project: Project, user: AbstractBaseUser, now, gold: bool, passed_over: Sequence[int] = ()
 ) -> tuple[str, list]:
-    """The locked, ordered pick ``_pick`` runs, as SQL and parameters (separate so a test can read SQLite's plan).
-
-    Written so SQLite can walk the partial queue index (project, is_gold, priority DESC, id) WHERE status IN open:
-    the status condition is repeated with literal values, and is_gold is compared with IN because SQLite cannot
-    seek on "NOT is_gold". Without both, every call sorted all open items: 15 ms at 50,000 items, ~90 ms at
-    100,000, instead of under 1 ms.
-    """
-    # Keep this order: where two indexes cost the same, SQLite's planner takes the terms as written, and with
-    # project_id before is_gold it picks item_status_idx and sorts every open item.
-    where = [
-        f"annotation_item.status IN ({_OPEN})",
-        "annotation_item.is_gold IN (%s)",
-        "annotation_item.project_id = %s",
-        "NOT EXISTS (SELECT 1 FROM annotation_assignment seen "
-        "WHERE seen.item_id = annotation_item.id AND seen.annotator_id = %s)",
-    ]
-    params: list = [gold, project.pk, user.pk]
-    if not gold:
-        leases = _active_leases("annotation_item.id")
-        where.append(f"annotation_item.target_annotations > annotation_item.annotation_count + {leases}")
-        params.append(connection.ops.adapt_datetimefield_value(now))
-    if passed_over:
-        where.append(f"annotation_item.id NOT IN ({', '.join(['%s'] * len(passed_over))})")
-        params.extend(passed_over)
-    sql = (
-        f"SELECT {_SERVED_COLUMNS} FROM annotation_item WHERE {' AND '.join(where)} "
-        "ORDER BY annotation_item.priority DESC, annotation_item.id LIMIT 1"
+    """The locked, ordered pick ``_pick`` runs, as SQL and parameters (``hotpath_sql.pick_statement``)."""
+    return hotpath_sql.pick_statement(
+        project_id=project.pk, user_id=user.pk, now=now, gold=gold, passed_over=passed_over
     )
-    if connection.features.has_select_for_update:  # SQLite has no row locks: IMMEDIATE transactions serialise
-        # skip_locked: two annotators asking at once get different items instead of waiting on one row.
-        sql += " " + connection.ops.for_update_sql(skip_locked=True, of=("annotation_item",))
-    return sql, params
 
 
 def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
     full: list[int] = []
     while True:
-        sql, params = pick_statement(project=project, user=user, now=now, gold=gold, passed_over=full)
-        item = next(iter(Item.objects.raw(sql, params)), None)
+        item = hotpath_sql.pick(project_id=project.pk, user_id=user.pk, now=now, gold=gold, passed_over=full)
         if item is None or gold or _has_room(item=item, now=now):
             return item
         full.append(item.pk)
@@ -102,28 +50,14 @@ def _has_room(*, item: Item, now) -> bool:
     and the item would be leased k+1 times. A new statement (READ COMMITTED) sees every committed lease, and
     no new one can appear while this transaction holds the row lock.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM annotation_item WHERE annotation_item.id = %s AND annotation_item.target_annotations > "
-            f"annotation_item.annotation_count + {_active_leases('annotation_item.id')}",
-            [item.pk, connection.ops.adapt_datetimefield_value(now)],
-        )
-        return cursor.fetchone() is not None
+    return hotpath_sql.item_has_room(item_id=item.pk, now=now)
 
 
 def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assignment | None:
     """The caller's unexpired lease on a still-open item, with its item; one query when there is none."""
     # A lease on an item closed since (discarded by a reviewer) is dead: serving it again would loop the
     # annotator on a submission that can only be refused.
-    sql = (
-        "SELECT annotation_assignment.* FROM annotation_assignment "
-        "JOIN annotation_item ON annotation_item.id = annotation_assignment.item_id "
-        "WHERE annotation_assignment.project_id = %s AND annotation_assignment.annotator_id = %s "
-        f"AND annotation_assignment.state = '{AssignmentState.ACTIVE}' AND annotation_assignment.expires_at > %s "
-        f"AND annotation_item.status IN ({_OPEN}) "
-        "ORDER BY annotation_assignment.created_at, annotation_assignment.id LIMIT 1"
-    )
-    current = next(iter(Assignment.objects.raw(sql, [project.pk, user.pk, timezone.now()])), None)
+    current = hotpath_sql.lease_active(project_id=project.pk, user_id=user.pk, now=timezone.now())
     if current is not None:
         current.item = Item.objects.get(pk=current.item_id)
     return current

@@ -1,7 +1,7 @@
 from rest_framework.views import APIView
 
-from annotation.models import Membership, Project, Role
-from core.permissions import project_for_role
+from annotation.models import Project, Role
+from core.permissions import Access, project_for_role
 
 
 class ProjectScopedApi(APIView):
@@ -9,5 +9,5 @@ class ProjectScopedApi(APIView):
 
     required_role: str = Role.ANNOTATOR
 
-    def project_for(self, request, pid: int, role: str | None = None) -> tuple[Project, Membership | None]:
+    def project_for(self, request, pid: int, role: str | None = None) -> tuple[Project, Access | None]:
         return project_for_role(user=request.user, project_id=pid, role=role or self.required_role)

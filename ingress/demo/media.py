@@ -22,6 +22,7 @@ import zipfile
 import numpy as np
 from django.db import transaction
 
+from annotation import hotpath_cache
 from annotation.models import Membership, Project, Role
 from annotation.services.projects import LabelSpec, project_create
 from ingress.demo.seed import EXTRA_SEEDERS, demo_user, simulate_votes
@@ -55,6 +56,7 @@ def _members(project: Project) -> None:
         Membership.objects.get_or_create(
             user=demo_user(name), project=project, defaults={"role": Role.ANNOTATOR}
         )
+    hotpath_cache.project_changed(project_id=project.pk)
 
 
 def _zip(members: dict[str, bytes], manifest: list[dict]) -> str:

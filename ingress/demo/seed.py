@@ -9,6 +9,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from annotation import hotpath_cache
 from annotation.models import Membership, Project, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.projects import LabelSpec, project_create
@@ -67,6 +68,7 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
         )
         for user in annotators:
             Membership.objects.create(user=user, project=project, role=Role.ANNOTATOR, acknowledged_guideline_version=0)
+        hotpath_cache.project_changed(project_id=project.pk)
         gold_ids = {row["external_id"] for row in rng.sample(rows, 25)}
         bulk = [
             {key: row[key] for key in ("external_id", "text", "tags", "metadata")}
@@ -105,6 +107,7 @@ def simulate_votes(
         user = demo_user(name)
         Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ANNOTATOR})
         sims.append((user, accuracy))
+    hotpath_cache.project_changed(project_id=project.pk)
     ids = dict(project.items.values_list("external_id", "id"))
     chosen = [pair for pair in truth if rng.random() < fraction]
     for external_id, true_label in chosen:

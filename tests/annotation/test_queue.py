@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from annotation import hotpath_sql
 from annotation.models import Assignment, AssignmentState, Item, ItemStatus
-from annotation.services import queue
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from annotation.services.queue import assignment_next_for_annotator, assignment_skip, leases_expire
 from ingress.services.bulk import item_bulk_create
@@ -101,7 +101,7 @@ def test_an_item_whose_slots_filled_since_the_pick_began_is_passed_over(monkeypa
     top, other = Item.objects.filter(project=project).order_by("id")
     Item.objects.filter(pk=top.pk).update(priority=9.0)
     assert next_for(project, add_member(project)).item_id == top.pk
-    real_count = queue._active_leases
+    real_count = hotpath_sql._active_leases
     stale = {"left": 1}
 
     def first_count_is_stale(item_column):
@@ -110,7 +110,7 @@ def test_an_item_whose_slots_filled_since_the_pick_began_is_passed_over(monkeypa
             return "(SELECT 0 WHERE %s IS NOT NULL)"  # no leases seen; still takes the "now" parameter
         return real_count(item_column)
 
-    monkeypatch.setattr(queue, "_active_leases", first_count_is_stale)
+    monkeypatch.setattr(hotpath_sql, "_active_leases", first_count_is_stale)
     # When a second annotator asks
     served = next_for(project, add_member(project))
     # Then the re-count under the row lock rejects the full item and the other one is served

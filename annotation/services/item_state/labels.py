@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Max
 from django.utils import timezone
 
+from annotation import hotpath_cache
 from annotation.models import Item, Label, Project
 from annotation.selectors import json_list_has
 from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
@@ -62,6 +63,7 @@ def labels_retire(*, project: Project, mapping: dict[str, str]) -> int:
     retired = 0
     for old, new in mapping.items():
         retired += Label.objects.filter(project=project, value=old).update(is_active=False, replaced_by=new)
+    hotpath_cache.project_changed(project_id=project.pk)
     return retired
 
 
@@ -112,7 +114,9 @@ def label_schema_add(*, project: Project, value: str, hotkey: str = "", descript
     else:
         hotkey = _free_hotkey(project, avoid_hotkeys)
     order = (Label.objects.filter(project=project).aggregate(m=Max("order"))["m"] or 0) + 1
-    return Label.objects.create(project=project, value=value, hotkey=hotkey, description=description.strip(), order=order)
+    label = Label.objects.create(project=project, value=value, hotkey=hotkey, description=description.strip(), order=order)
+    hotpath_cache.project_changed(project_id=project.pk)
+    return label
 
 
 def label_schema_rename(*, project: Project, label: str, to: str) -> LabelsReplaced:
@@ -135,6 +139,7 @@ def label_schema_rename(*, project: Project, label: str, to: str) -> LabelsRepla
     labels_retire(project=project, mapping=mapping)
     new = Label.objects.create(project=project, value=to, hotkey=old.hotkey, description=old.description,
                                order=old.order)
+    hotpath_cache.project_changed(project_id=project.pk)
     items_labels_remap(project=project, mapping=mapping)
     return LabelsReplaced(retired=[old], target=new, mapping=mapping)
 

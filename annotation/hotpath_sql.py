@@ -1,0 +1,290 @@
+"""The labelling hot path's hand-written statements, all of them: the queue's pick, lease and slot checks, the
+submission's reads under the item lock, the membership read and the label set. Token authentication's
+statement lives here too.
+
+Why SQL at all: these run on every ``next`` and submit, their shape never changes, and composing them with the
+ORM was most of the request's CPU time (bench/results/annotate_load.md). Reads that rarely change are cached
+first (``annotation.hotpath_cache``); what is left is here. Every statement is built from model metadata
+(``_meta.db_table``, ``field.column``), never a literal table name, and each has an ORM twin it is tested against
+on PostgreSQL and SQLite (tests/annotation/test_hotpath_sql.py). Our own constants (statuses, states) are inlined as
+literals, never user input: SQLite uses the partial queue index only when the query repeats the index's
+condition with literal values.
+"""
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection, connections
+from django.db.models import Model
+
+from annotation.models import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Guideline,
+    Item,
+    Label,
+    Membership,
+    Project,
+)
+from annotation.models.item import OPEN_STATUSES
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+# Names are looked up once per process (a process talks to one database vendor); statements are put together
+# from them per call, which costs microseconds.
+@functools.cache
+def _table(model: type[Model]) -> str:
+    return _quote(model._meta.db_table)
+
+
+@functools.cache
+def _column(model: type[Model], field: str, alias: str | None = None) -> str:
+    """``alias.column`` of a field, quoted; the table's own name when no alias is given."""
+    prefix = _quote(alias) if alias else _table(model)
+    return f"{prefix}.{_quote(model._meta.get_field(field).column)}"
+
+
+def _literals(values: Sequence[str]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def _for_update(**options: object) -> str:
+    """The row-lock clause, empty on SQLite (its IMMEDIATE transactions already serialise writers)."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return " " + connection.ops.for_update_sql(**options)
+
+
+def _now(now: datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(now)
+
+
+# -- Token authentication ---------------------------------------------------------------------------------------
+
+@functools.cache
+def token_user_sql(token_model: type[Model], user_model: type[Model], using: str) -> str:
+    """The token's user, by key (one parameter); every column of the user. Built once per models and database."""
+    quote = connections[using].ops.quote_name
+    token_key, token_user = token_model._meta.pk, token_model._meta.get_field("user")
+    return (
+        f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
+        f"JOIN {quote(token_model._meta.db_table)} token "
+        f"ON token.{quote(token_user.column)} = account.{quote(user_model._meta.pk.column)} "
+        f"WHERE token.{quote(token_key.column)} = %s"
+    )
+
+
+def user_for_token(*, token_model: type[Model], user_model: type[Model], using: str, key: str) -> Model | None:
+    """The user (every column loaded) whose token has this key, or None."""
+    sql = token_user_sql(token_model, user_model, using)
+    return next(iter(user_model.objects.using(using).raw(sql, [key])), None)
+
+
+# -- Membership and label set -----------------------------------------------------------------------------------
+
+MEMBERSHIP_EXTRA = ("membership_id", "membership_role", "membership_acknowledged", "latest_guideline_id",
+                    "latest_guideline_version")
+
+
+def _membership_sql() -> str:
+    project_columns = ", ".join(_column(Project, field.name) for field in Project._meta.concrete_fields)
+
+    def latest(field: str) -> str:
+        return (
+            f"(SELECT {_column(Guideline, field, 'g')} FROM {_table(Guideline)} g "
+            f"WHERE {_column(Guideline, 'project', 'g')} = {_column(Project, 'id')} "
+            f"ORDER BY {_column(Guideline, 'version', 'g')} DESC LIMIT 1)"
+        )
+
+    extra = zip(
+        MEMBERSHIP_EXTRA,
+        (_column(Membership, "id", "m"), _column(Membership, "role", "m"),
+         _column(Membership, "acknowledged_guideline_version", "m"), latest("id"), latest("version")),
+        strict=True,
+    )
+    return (
+        f"SELECT {project_columns}, {', '.join(f'{expression} AS {_quote(name)}' for name, expression in extra)} "
+        f"FROM {_table(Membership)} m JOIN {_table(Project)} ON {_column(Project, 'id')} = "
+        f"{_column(Membership, 'project', 'm')} "
+        f"WHERE {_column(Membership, 'user', 'm')} = %s AND {_column(Membership, 'project', 'm')} = %s"
+    )
+
+
+def membership_row(*, user_id: int, project_id: int) -> tuple[Project, dict[str, object]] | None:
+    """The project (every column) and the user's membership in it with the project's newest guideline, or None.
+
+    The dict holds ``MEMBERSHIP_EXTRA``: the membership's id, role and acknowledged version, and the newest
+    guideline's id and version (None when the project has none)."""
+    project = next(iter(Project.objects.raw(_membership_sql(), [user_id, project_id])), None)
+    if project is None:
+        return None
+    # A raw query sets the extra columns as attributes; they leave the model here and travel typed.
+    return project, {name: project.__dict__.pop(name) for name in MEMBERSHIP_EXTRA}
+
+
+def _label_values_sql() -> str:
+    return (
+        f"SELECT {_column(Label, 'value')} FROM {_table(Label)} "
+        f"WHERE {_column(Label, 'project')} = %s AND {_column(Label, 'is_active')} = %s"
+    )
+
+
+def label_values(*, project_id: int) -> set[str]:
+    """The project's active label values."""
+    with connection.cursor() as cursor:
+        cursor.execute(_label_values_sql(), [project_id, True])
+        return {value for (value,) in cursor.fetchall()}
+
+
+# -- The queue --------------------------------------------------------------------------------------------------
+
+# What the queue and the annotator's view of an item read; the rest (profile, sketches, quality fields) stays
+# deferred instead of being decoded on every pick.
+SERVED_FIELDS = (
+    "id", "project", "external_id", "text", "file", "content_type", "is_gold", "status", "priority",
+    "target_annotations", "annotation_count", "predicted_label", "predicted_probs",
+)
+
+
+def _active_leases(item_column: str) -> str:
+    """SQL counting the unexpired leases of the item in ``item_column``; takes one parameter, now."""
+    return (
+        f"(SELECT COUNT(*) FROM {_table(Assignment)} lease WHERE {_column(Assignment, 'item', 'lease')} = "
+        f"{item_column} AND {_column(Assignment, 'state', 'lease')} = '{AssignmentState.ACTIVE}' "
+        f"AND {_column(Assignment, 'expires_at', 'lease')} > %s)"
+    )
+
+
+def _pick_sql(gold: bool, n_passed_over: int) -> str:
+    # Keep this order: where two indexes cost the same, SQLite's planner takes the terms as written, and with
+    # project_id before is_gold it picks item_status_idx and sorts every open item.
+    where = [
+        f"{_column(Item, 'status')} IN ({_literals(OPEN_STATUSES)})",
+        f"{_column(Item, 'is_gold')} IN (%s)",
+        f"{_column(Item, 'project')} = %s",
+        f"NOT EXISTS (SELECT 1 FROM {_table(Assignment)} seen WHERE {_column(Assignment, 'item', 'seen')} = "
+        f"{_column(Item, 'id')} AND {_column(Assignment, 'annotator', 'seen')} = %s)",
+    ]
+    if not gold:
+        where.append(
+            f"{_column(Item, 'target_annotations')} > {_column(Item, 'annotation_count')} + "
+            f"{_active_leases(_column(Item, 'id'))}"
+        )
+    if n_passed_over:
+        where.append(f"{_column(Item, 'id')} NOT IN ({', '.join(['%s'] * n_passed_over)})")
+    served = ", ".join(_column(Item, name) for name in SERVED_FIELDS)
+    return (
+        f"SELECT {served} FROM {_table(Item)} WHERE {' AND '.join(where)} "
+        f"ORDER BY {_column(Item, 'priority')} DESC, {_column(Item, 'id')} LIMIT 1"
+        # skip_locked: two annotators asking at once get different items instead of waiting on one row.
+        + _for_update(skip_locked=True, of=(_table(Item),))
+    )
+
+
+def pick_statement(
+    *, project_id: int, user_id: int, now: datetime, gold: bool, passed_over: Sequence[int] = ()
+) -> tuple[str, list]:
+    """The queue's locked, ordered pick as SQL and parameters: the first open item of the project the user holds
+    no assignment on, by priority then id, gold or not; a non-gold item also needs a free slot (target above
+    live annotations plus unexpired leases). ``passed_over``: ids to leave out.
+
+    Written so SQLite can walk the partial queue index (project, is_gold, priority DESC, id) WHERE status IN open:
+    the status condition is repeated with literal values, and is_gold is compared with IN because SQLite cannot
+    seek on "NOT is_gold". Without both, every call sorted all open items.
+    """
+    params: list = [gold, project_id, user_id]
+    if not gold:
+        params.append(_now(now))
+    params.extend(passed_over)
+    return _pick_sql(gold, len(passed_over)), params
+
+
+def pick(*, project_id: int, user_id: int, now: datetime, gold: bool, passed_over: Sequence[int] = ()) -> Item | None:
+    """Run ``pick_statement``: the item (``SERVED_FIELDS`` loaded, the rest deferred), locked, or None."""
+    sql, params = pick_statement(project_id=project_id, user_id=user_id, now=now, gold=gold, passed_over=passed_over)
+    return next(iter(Item.objects.raw(sql, params)), None)
+
+
+def _has_room_sql() -> str:
+    return (
+        f"SELECT 1 FROM {_table(Item)} WHERE {_column(Item, 'id')} = %s AND {_column(Item, 'target_annotations')} "
+        f"> {_column(Item, 'annotation_count')} + {_active_leases(_column(Item, 'id'))}"
+    )
+
+
+def item_has_room(*, item_id: int, now: datetime) -> bool:
+    """Whether the item's target is above its live annotations plus unexpired leases."""
+    with connection.cursor() as cursor:
+        cursor.execute(_has_room_sql(), [item_id, _now(now)])
+        return cursor.fetchone() is not None
+
+
+def _lease_sql() -> str:
+    return (
+        f"SELECT a.* FROM {_table(Assignment)} a JOIN {_table(Item)} ON {_column(Item, 'id')} = "
+        f"{_column(Assignment, 'item', 'a')} "
+        f"WHERE {_column(Assignment, 'project', 'a')} = %s AND {_column(Assignment, 'annotator', 'a')} = %s "
+        f"AND {_column(Assignment, 'state', 'a')} = '{AssignmentState.ACTIVE}' "
+        f"AND {_column(Assignment, 'expires_at', 'a')} > %s AND {_column(Item, 'status')} IN ({_literals(OPEN_STATUSES)}) "
+        f"ORDER BY {_column(Assignment, 'created_at', 'a')}, {_column(Assignment, 'id', 'a')} LIMIT 1"
+    )
+
+
+def lease_active(*, project_id: int, user_id: int, now: datetime) -> Assignment | None:
+    """The user's oldest unexpired active lease in the project on an item that is still open, or None."""
+    return next(iter(Assignment.objects.raw(_lease_sql(), [project_id, user_id, now])), None)
+
+
+# -- A submission's reads, under the item lock ------------------------------------------------------------------
+
+LOCKED_ITEM_FIELDS = ("id", "status", "is_gold", "annotation_count", "target_annotations")
+
+
+def _item_locked_sql() -> str:
+    columns = ", ".join(_column(Item, name) for name in LOCKED_ITEM_FIELDS)
+    return (
+        f"SELECT {columns} FROM {_table(Item)} WHERE {_column(Item, 'project')} = %s AND {_column(Item, 'id')} = %s"
+        + _for_update()
+    )
+
+
+def item_locked(*, project_id: int, item_id: int) -> Item | None:
+    """The item's row, locked until the transaction ends (``LOCKED_ITEM_FIELDS`` loaded), or None when it is
+    not in the project."""
+    return next(iter(Item.objects.raw(_item_locked_sql(), [project_id, item_id])), None)
+
+
+def _own_annotations_sql(with_client_id: bool) -> str:
+    where = f"{_column(Annotation, 'item')} = %s"
+    if with_client_id:
+        where += f" OR {_column(Annotation, 'client_id')} = %s"
+    return (
+        f"SELECT * FROM {_table(Annotation)} WHERE {_column(Annotation, 'annotator')} = %s AND ({where}) "
+        f"ORDER BY {_column(Annotation, 'is_live')} DESC, {_column(Annotation, 'id')} DESC"
+    )
+
+
+def annotations_own(*, user_id: int, item_id: int, client_id: object | None) -> list[Annotation]:
+    """The user's annotations on the item and the one stored under ``client_id`` (a UUID or None), live ones
+    first, then newest first."""
+    params: list = [user_id, item_id]
+    if client_id is not None:
+        params.append(Annotation._meta.get_field("client_id").get_db_prep_value(client_id, connection))
+    return list(Annotation.objects.raw(_own_annotations_sql(client_id is not None), params))
+
+
+def _own_assignment_sql() -> str:
+    return (
+        f"SELECT * FROM {_table(Assignment)} WHERE {_column(Assignment, 'item')} = %s "
+        f"AND {_column(Assignment, 'annotator')} = %s"
+    )
+
+
+def assignment_own(*, item_id: int, user_id: int) -> Assignment | None:
+    """The user's assignment on the item (at most one: unique per item and annotator), or None."""
+    return next(iter(Assignment.objects.raw(_own_assignment_sql(), [item_id, user_id])), None)
