@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from activelearning.charts import learning_curve_chart
 from annotation.models.item import ItemStatus
+from annotation.templatetags.status_words import status_words
 from quality.dashboard import svg, tables
 from quality.dashboard.figures import Table
 from quality.dashboard.svg import Series
@@ -37,8 +38,17 @@ PROGRESS_LINK_NOTES = {
 
 def _progress_series(progress: Table) -> list[Series]:
     return [Series(name, progress.column(name), hrefs=progress.column(f"link_{name}"),
-                   link_note=PROGRESS_LINK_NOTES.get(name, f"the items whose status is {name} now"))
+                   link_note=PROGRESS_LINK_NOTES.get(name, f"the items whose status is {status_words(name)} now"),
+                   title=status_words(name))
             for name in tables.PROGRESS_SERIES]
+
+
+def _status_bars(table: Table) -> dict:
+    """The status chart: bars keyed by status code (links, data attributes), labelled in the pages' words."""
+    chart = _bars(table, "status", "items")
+    for bar in chart["bars"]:
+        bar["title"] = status_words(bar["label"])
+    return chart
 
 
 def _progress(src: tables.DashboardSource) -> dict:
@@ -47,7 +57,7 @@ def _progress(src: tables.DashboardSource) -> dict:
     activity = tables.table_activity(src)
     annotators = tables.table_annotators(src)
     return {
-        "status": status, "status_chart": _bars(status, "status", "items"), "total": src.counts.get("total", 0),
+        "status": status, "status_chart": _status_bars(status), "total": src.counts.get("total", 0),
         "progress": progress,
         "progress_chart": svg.line_chart(
             x_labels=[_short_day(d) for d in progress.column("day")], series=_progress_series(progress),

@@ -97,6 +97,8 @@ class Series:
     high: Sequence[float | None] | None = None
     hrefs: Sequence[str] | None = None
     link_note: str = ""
+    # What the legend and tooltips say, when the name is a code (e.g. a status); the name stays in data attributes.
+    title: str = ""
 
 
 def _segments(points: list[tuple[float, float] | None]) -> list[str]:
@@ -169,7 +171,7 @@ def line_chart(*, x_labels: Sequence[str], series: Sequence[Series], y_range: tu
                  "href": s.hrefs[i] if s.hrefs else ""}
                 for i, p in enumerate(points) if p is not None]
         bands = _band(xs, s.low, s.high, y_of) if s.low is not None and s.high is not None else []
-        drawn.append({"name": s.name, "color": PALETTE[k % len(PALETTE)], "paths": _segments(points), "bands": bands,
+        drawn.append({"name": s.name, "title": s.title or s.name, "color": PALETTE[k % len(PALETTE)], "paths": _segments(points), "bands": bands,
                       "dots": dots if n <= 120 else [], "link_note": s.link_note})
     every = max(1, math.ceil(n / max_labels))
     labels = [{"x": xs[i], "text": x_labels[i]} for i in range(0, n, every)]

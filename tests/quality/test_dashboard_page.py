@@ -140,6 +140,20 @@ def test_every_panel_renders_with_charts_on_a_seeded_project(client, seeded):
     assert 'id="drift-alert"' in html and "text length is longer than before" in html
 
 
+def test_status_charts_say_statuses_in_words_and_keep_the_codes_for_links(client, seeded):
+    html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
+    bars = html[html.index('id="chart-status"'):]
+    bars = bars[: bars.index("</svg>")]
+    shown = [unescape(t) for t in re.findall(r'<text class="axis-label"[^>]*>([^<]+)</text>', bars)]
+    # written out by hand: what the project page calls each status
+    assert shown == ["new", "in progress", "labelled", "needs review", "accepted", "discarded"]
+    assert 'data-label="needs_review"' in bars and 'data-label="in_progress"' in bars
+    lines = html[html.index('id="chart-progress"'):]
+    legend = lines[lines.index('<p class="legend'):]
+    legend = legend[: legend.index("</p>")]
+    assert "in progress" in legend and "needs review" in legend and "_" not in re.sub(r"<[^>]+>", "", legend)
+
+
 # --- numbers equal the API's -----------------------------------------------------------------------------------
 
 
