@@ -57,15 +57,22 @@ def job_create(
     *, kind: str, task_name: str, project: "Project | None" = None, params: dict | None = None, user: Any = None
 ) -> Job:
     """Create the Job row and enqueue its task after the surrounding transaction commits."""
-    job = Job.objects.create(
+    job = job_record(kind=kind, task_name=task_name, project=project, params=params, user=user)
+    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
+    return job
+
+
+def job_record(
+    *, kind: str, task_name: str, project: "Project | None" = None, params: dict | None = None, user: Any = None
+) -> Job:
+    """Create the Job row only: for a job this process runs itself (``job_execute``), nothing enqueued."""
+    return Job.objects.create(
         kind=kind,
         task_name=task_name,
         project=project,
         params=params or {},
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
-    return job
 
 
 def job_enqueue(*, job_id: Any) -> bool:

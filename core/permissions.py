@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from annotation import hotpath_cache, hotpath_sql
+import annotation.hotpath_cache as hotpath_cache
+import annotation.hotpath_sql as hotpath_sql
 from annotation.models import Membership, Project, Role
 from annotation.models.project import ROLE_RANK
 from core.errors import Forbidden, NotFound

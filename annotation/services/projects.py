@@ -206,6 +206,15 @@ def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
     return membership
 
 
+def annotators_ensure(*, project: Project, users: Iterable) -> None:
+    """Make each user an annotator of ``project`` unless they are already a member (any role kept); for seeding
+    and setup code outside annotation, which may not write memberships itself. No queue side effects: call it
+    before items exist or follow with ``memberships_changed``."""
+    for user in users:
+        Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ANNOTATOR})
+    hotpath_cache.project_changed(project_id=project.pk)
+
+
 def memberships_changed(*, project_ids: Iterable[int]) -> None:
     """Bring the queue in line with memberships changed without ``membership_set`` (the Django admin adds, edits
     and deletes the rows itself): closed-short items go back to the queue when someone new can annotate them,

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authentication import get_authorization_header
 
-from annotation import hotpath_cache, hotpath_sql
+import annotation.hotpath_cache as hotpath_cache
+import annotation.hotpath_sql as hotpath_sql
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

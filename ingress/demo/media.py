@@ -22,9 +22,8 @@ import zipfile
 import numpy as np
 from django.db import transaction
 
-from annotation import hotpath_cache
-from annotation.models import Membership, Project, Role
-from annotation.services.projects import LabelSpec, project_create
+from annotation.models import Project
+from annotation.services.projects import LabelSpec, annotators_ensure, project_create
 from ingress.demo.seed import EXTRA_SEEDERS, demo_user, simulate_votes
 from ingress.services.imports import import_local_file
 
@@ -52,11 +51,7 @@ spectrogram, a chirp a slanted one, noise a smear. Flag **input unusable** for s
 
 
 def _members(project: Project) -> None:
-    for name in ("alice", "bob", "carol"):
-        Membership.objects.get_or_create(
-            user=demo_user(name), project=project, defaults={"role": Role.ANNOTATOR}
-        )
-    hotpath_cache.project_changed(project_id=project.pk)
+    annotators_ensure(project=project, users=[demo_user(name) for name in ("alice", "bob", "carol")])
 
 
 def _zip(members: dict[str, bytes], manifest: list[dict]) -> str:

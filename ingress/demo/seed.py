@@ -9,10 +9,9 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotation import hotpath_cache
-from annotation.models import Membership, Project, Role
+from annotation.models import Project
 from annotation.services.annotations import AnnotationInput, annotation_submit
-from annotation.services.projects import LabelSpec, project_create
+from annotation.services.projects import LabelSpec, annotators_ensure, project_create
 from ingress.demo.stdlib_corpus import TOPIC_MODULES, stdlib_rows
 from ingress.services.batch_summaries import bulk_batches_summarise
 from ingress.services.bulk import item_bulk_create
@@ -66,9 +65,7 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
             guidelines=GUIDELINE,
             description="Real docstrings from the Python standard library; the label is the topic.",
         )
-        for user in annotators:
-            Membership.objects.create(user=user, project=project, role=Role.ANNOTATOR, acknowledged_guideline_version=0)
-        hotpath_cache.project_changed(project_id=project.pk)
+        annotators_ensure(project=project, users=annotators)
         gold_ids = {row["external_id"] for row in rng.sample(rows, 25)}
         bulk = [
             {key: row[key] for key in ("external_id", "text", "tags", "metadata")}
@@ -102,12 +99,8 @@ def simulate_votes(
     when given (the labels a person really mixes up with it), else any other label of the project.
     """
     labels = list(project.labels.filter(is_active=True).values_list("value", flat=True))
-    sims = []
-    for name, accuracy in SIMULATED:
-        user = demo_user(name)
-        Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.ANNOTATOR})
-        sims.append((user, accuracy))
-    hotpath_cache.project_changed(project_id=project.pk)
+    sims = [(demo_user(name), accuracy) for name, accuracy in SIMULATED]
+    annotators_ensure(project=project, users=[user for user, _ in sims])
     ids = dict(project.items.values_list("external_id", "id"))
     chosen = [pair for pair in truth if rng.random() < fraction]
     for external_id, true_label in chosen:

@@ -89,10 +89,9 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
     )
     fmt, zip_params = _zip_kind(fmt, path)
     ls_params.update(zip_params)
-    # Job.objects.create, not job_create: nothing is enqueued, this process runs the job.
-    job = Job.objects.create(
-        kind=IMPORT_JOB, task_name=IMPORT_TASK, project=project,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+    # Not job_create: nothing is enqueued, this process runs the job.
+    job = jobs.job_record(
+        kind=IMPORT_JOB, task_name=IMPORT_TASK, project=project, user=user,
         params={"path": path, "file_name": os.path.basename(path), "format": fmt, "size": os.path.getsize(path),
                 **ls_params},
     )

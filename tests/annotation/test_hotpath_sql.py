@@ -219,11 +219,11 @@ def test_the_token_read_matches_its_orm_twin():
 
 
 # The hot path (next, submit, token auth, access): its hand-written SQL belongs in annotation/hotpath_sql.py.
-# items.py only for its label-set read: its PostgreSQL import helpers are not on the hot path.
+# selectors.py only for its label-set read: its other reads are not on the hot path.
 HOT_PATH = {
-    "annotation/api/authentication.py": None, "annotation/permissions.py": None,
+    "core/api/authentication.py": None, "core/permissions.py": None,
     "annotation/services/annotations.py": None, "annotation/services/queue.py": None,
-    "annotation/api/annotating.py": None, "annotation/services/items.py": "label_values",
+    "annotation/api/annotating.py": None, "annotation/selectors.py": "label_choices",
 }
 SQL_CALLS = {"raw", "execute", "executemany", "RawSQL", "extra", "cursor"}
 
