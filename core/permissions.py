@@ -3,7 +3,9 @@
 Non-members get 404 (a project's existence is not revealed); members below the needed role get 403.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Protocol, cast
+
+from django.contrib.auth.models import AnonymousUser, User
 
 from annotation.models import Membership, Project, Role
 from core.errors import Forbidden, NotFound
@@ -27,7 +29,17 @@ _MEMBERSHIP_SQL = (
 _MEMBERSHIP_FIELDS = ["id", "user_id", "project_id", "role", "acknowledged_guideline_version"]
 
 
-def membership_for(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -> Membership | None:
+class _MembershipColumns(Protocol):
+    """The columns _MEMBERSHIP_SQL selects beside the project's own: raw() sets them as attributes."""
+
+    membership_id: int
+    membership_role: str
+    membership_acknowledged: int
+    latest_guideline_id: int | None
+    latest_guideline_version: int | None
+
+
+def membership_for(*, user: User | AnonymousUser, project_id: int) -> Membership | None:
     """The user's membership with its project loaded, or None. One query.
 
     The membership also carries ``latest_guideline_id`` and ``latest_guideline_version``, the project's newest
@@ -39,19 +51,20 @@ def membership_for(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -
     project = next(iter(Project.objects.raw(_MEMBERSHIP_SQL, [user.pk, project_id])), None)
     if project is None:
         return None
+    columns = cast(_MembershipColumns, project)
     membership = Membership.from_db(
         project._state.db,
         _MEMBERSHIP_FIELDS,
-        [project.membership_id, user.pk, project.pk, project.membership_role, project.membership_acknowledged],
+        [columns.membership_id, user.pk, project.pk, columns.membership_role, columns.membership_acknowledged],
     )
     membership.user = user
     membership.project = project
-    membership.latest_guideline_id = project.latest_guideline_id
-    membership.latest_guideline_version = project.latest_guideline_version
+    membership.latest_guideline_id = columns.latest_guideline_id
+    membership.latest_guideline_version = columns.latest_guideline_version
     return membership
 
 
-def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int, role: str) -> tuple[Project, Membership | None]:
+def project_for_role(*, user: User | AnonymousUser, project_id: int, role: str) -> tuple[Project, Membership | None]:
     """Return the project and the caller's membership, or raise.
 
     Staff users act as managers everywhere (membership may then be None).
@@ -69,10 +82,10 @@ def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int,
     return membership.project, membership
 
 
-def require_member_manager(*, user: AbstractBaseUser | AnonymousUser) -> None:
+def require_member_manager(*, user: User) -> None:
     """Who may look users up to add them as members: staff, and managers of at least one project.
 
-    Raises Forbidden otherwise."""
+    The caller is signed in (the API's IsAuthenticated runs first). Raises Forbidden otherwise."""
     if getattr(user, "is_staff", False):
         return
     if not Membership.objects.filter(user_id=user.pk, role=Role.MANAGER).exists():

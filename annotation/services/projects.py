@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -65,7 +65,7 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
 @transaction.atomic
 def project_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     task_type: str,
     labels: list[LabelSpec],
@@ -214,7 +214,7 @@ def guideline_current(*, project: Project) -> Guideline | None:
 
 
 @transaction.atomic
-def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, change_note: str) -> Guideline:
+def guideline_create(*, project: Project, author: User, body: str, change_note: str) -> Guideline:
     """Store a new guideline version; annotators must acknowledge it before their next item."""
     if not change_note.strip():
         raise ValidationFailed("Say what changed in this version.", field="change_note")
@@ -236,7 +236,7 @@ def guideline_acknowledge(*, membership: Membership, version: int) -> Membership
     return membership
 
 
-def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> AbstractBaseUser:
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> User:
     """Raises ValidationFailed when the username is taken or the password too short."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError

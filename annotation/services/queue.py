@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -48,7 +48,7 @@ def _active_leases(item_column: str) -> str:
 
 
 def pick_statement(
-    *, project: Project, user: AbstractBaseUser, now, gold: bool, passed_over: Sequence[int] = ()
+    *, project: Project, user: User, now, gold: bool, passed_over: Sequence[int] = ()
 ) -> tuple[str, list]:
     """The locked, ordered pick ``_pick`` runs, as SQL and parameters (separate so a test can read SQLite's plan).
 
@@ -84,7 +84,7 @@ def pick_statement(
     return sql, params
 
 
-def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
+def _pick(*, project: Project, user: User, now, gold: bool) -> Item | None:
     full: list[int] = []
     while True:
         sql, params = pick_statement(project=project, user=user, now=now, gold=gold, passed_over=full)
@@ -111,7 +111,7 @@ def _has_room(*, item: Item, now) -> bool:
         return cursor.fetchone() is not None
 
 
-def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assignment | None:
+def assignment_active_for(*, project: Project, user: User) -> Assignment | None:
     """The caller's unexpired lease on a still-open item, with its item; one query when there is none."""
     # A lease on an item closed since (discarded by a reviewer) is dead: serving it again would loop the
     # annotator on a submission that can only be refused.
@@ -130,7 +130,7 @@ def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assign
 
 
 def assignment_next_for_annotator(
-    *, project: Project, user: AbstractBaseUser, rng: random.Random | None = None
+    *, project: Project, user: User, rng: random.Random | None = None
 ) -> Assignment | None:
     """Return the caller's current lease, or lease them the next item; None when nothing is left for them.
 
@@ -177,7 +177,7 @@ def assignment_next_for_annotator(
     return None
 
 
-def assignment_skip(*, project: Project, user: AbstractBaseUser, assignment_id: int) -> None:
+def assignment_skip(*, project: Project, user: User, assignment_id: int) -> None:
     """Give the item back to the pool; this annotator will not be served it again."""
     updated = Assignment.objects.filter(
         pk=assignment_id, project=project, annotator=user, state=AssignmentState.ACTIVE
@@ -227,7 +227,7 @@ def _has_unseen(project: Project) -> Exists:
 
 
 def items_close_exhausted(
-    *, project: Project, item_ids: Sequence[int] | None = None, seen_by: AbstractBaseUser | None = None, now=None
+    *, project: Project, item_ids: Sequence[int] | None = None, seen_by: User | None = None, now=None
 ) -> list[int]:
     """Close the in-progress items nobody is left to annotate (see ``_exhausted``); returns their ids.
 

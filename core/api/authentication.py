@@ -2,12 +2,17 @@
 ``Bearer`` is accepted as well as DRF's ``Token`` prefix: it is what generated OpenAPI clients send."""
 
 import functools
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authentication import get_authorization_header
+
+if TYPE_CHECKING:
+    # DRF itself imports the token model only when asked for it (rest_framework.authtoken may be uninstalled).
+    from rest_framework.authtoken.models import Token
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -24,7 +29,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, key):
-        token_model, user_model = self.get_model(), get_user_model()
+        # DRF types the token model as any model; the one this scheme serves is its Token.
+        token_model, user_model = cast("type[Token]", self.get_model()), get_user_model()
         using = router.db_for_read(user_model)
         sql = _user_by_token_sql(token_model, user_model, using)
         user = next(iter(user_model.objects.using(using).raw(sql, [key])), None)
