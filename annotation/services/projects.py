@@ -1,5 +1,6 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -92,7 +93,9 @@ def project_create(
     if "profile_thresholds" in settings_fields and (problems := profile_thresholds_problems(settings_fields["profile_thresholds"])):
         raise ValidationFailed(" ".join(problems), field="profile_thresholds")
     specs = _assign_hotkeys(labels)
-    max_k = max(int(settings_fields.pop("max_annotations_per_item", 5) or 5), annotations_per_item)
+    # A whole number or None, as the API's serializer and the other callers give it.
+    max_given = cast("int | None", settings_fields.pop("max_annotations_per_item", 5))
+    max_k = max(int(max_given or 5), annotations_per_item)
     project = Project.objects.create(
         name=name.strip(),
         task_type=task_type,
@@ -156,12 +159,13 @@ def project_update(*, project: Project, **changes: object) -> Project:
         if name not in UPDATABLE_SETTINGS:
             raise ValidationFailed("This setting cannot be changed here.", field=name)
         _check_setting(name, value)
-    project = project_lock(project_id=project.pk)
-    if project is None:
+    locked = project_lock(project_id=project.pk)
+    if locked is None:
         raise NotFound("Project not found.")
+    project = locked
     old_k = project.annotations_per_item
-    if isinstance(changes.get("name"), str):
-        changes["name"] = changes["name"].strip()
+    if isinstance(new_name := changes.get("name"), str):
+        changes["name"] = new_name.strip()
     for name, value in changes.items():
         setattr(project, name, value)
     if project.max_annotations_per_item < project.annotations_per_item:
