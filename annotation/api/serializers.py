@@ -274,6 +274,7 @@ class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_sc
     project's kind decides which of them it reads)."""
 
 
+# The registry types a kind's serializers as plain classes; they are serializers.
 _ANSWER_OUTPUTS = cast(
     "tuple[type[serializers.Serializer], ...]",
     tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds())),
