@@ -28,7 +28,7 @@ def item_flag_explanations(*, project: Project, items: Iterable[Item]) -> dict[i
     items = list(items)
     thresholds = thresholds_from(project.profile_thresholds)
     groups = {i.near_dup_group for i in items if i.near_dup_group is not None and DUP_FLAGS & set(i.flags or [])}
-    members: dict[int, list[tuple]] = defaultdict(list)
+    members: dict[int | None, list[tuple]] = defaultdict(list)
     if groups:
         rows = Item.objects.filter(project=project, near_dup_group__in=groups).order_by("id")
         for row in rows.values_list("id", "near_dup_group", "sha256", "near_dup_key", "minhash"):
@@ -99,15 +99,15 @@ def _duplicate(project: Project, item: Item, flag: str, group: list[tuple]) -> F
             return FlagExplanation(
                 flag=flag, words=words, detail="(same text after normalisation)", other_id=same_key[0][0]
             )
-        limit = float(limits.get("text_jaccard", DEFAULT_JACCARD))
-        scored = [(-_jaccard(item.minhash, row[4]), row[0]) for row in others if _jaccard(item.minhash, row[4]) is not None]
-        if scored:
-            similarity, other = -min(scored)[0], min(scored)[1]
-            relation = "≥" if similarity >= limit else "<"
-            via = "" if similarity >= limit else ", grouped through a chain of similar items"
+        text_limit = float(limits.get("text_jaccard", DEFAULT_JACCARD))
+        ranked = [(-score, row[0]) for row in others if (score := _jaccard(item.minhash, row[4])) is not None]
+        if ranked:
+            similarity, other = -min(ranked)[0], min(ranked)[1]
+            relation = "≥" if similarity >= text_limit else "<"
+            via = "" if similarity >= text_limit else ", grouped through a chain of similar items"
             return FlagExplanation(
                 flag=flag, words=words,
-                detail=f"(estimated similarity {similarity:.2f} {relation} {limit:.2f}{via})", other_id=other,
+                detail=f"(estimated similarity {similarity:.2f} {relation} {text_limit:.2f}{via})", other_id=other,
             )
     return FlagExplanation(flag=flag, words=words, detail="(same group)", other_id=others[0][0])
 

@@ -14,6 +14,7 @@ condition with literal values.
 import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, connections
 from django.db.models import Model
@@ -115,7 +116,7 @@ def _membership_sql() -> str:
     )
 
 
-def membership_row(*, user_id: int, project_id: int) -> tuple[Project, dict[str, object]] | None:
+def membership_row(*, user_id: int, project_id: int) -> tuple[Project, dict[str, Any]] | None:
     """The project (every column) and the user's membership in it with the project's newest guideline, or None.
 
     The dict holds ``MEMBERSHIP_EXTRA``: the membership's id, role and acknowledged version, and the newest

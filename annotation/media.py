@@ -9,6 +9,7 @@ SVG, HTML and anything unrecognised go out as ``application/octet-stream`` attac
 import logging
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 from django.conf import settings
 from django.core import signing
@@ -19,6 +20,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseForbidden,
     HttpResponseNotModified,
     StreamingHttpResponse,
@@ -50,7 +52,8 @@ def _caller(request: HttpRequest):
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(request)
+        # DRF types it for its Request; it reads only the Authorization header, which a Django request has too.
+        found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
     except AuthenticationFailed:
         return None
     return found[0] if found else None
@@ -80,7 +83,10 @@ def _item_for_member(request: HttpRequest, item_id: int) -> tuple[Item, str]:
     return item, item.file_name
 
 
-def _harden(response: HttpResponse, *, content_type: str, filename: str) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponseBase)
+
+
+def _harden(response: _Response, *, content_type: str, filename: str) -> _Response:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
@@ -149,7 +155,7 @@ def _item_for_link(token: str) -> Item:
     return item
 
 
-def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def _cors(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     """Let the configured origins (``LABELGATE_CORS_ORIGINS``; none by default) read a signed media response."""
     origin = request.headers.get("Origin")
     allowed = getattr(settings, "LABELGATE_CORS_ORIGINS", [])
@@ -161,7 +167,7 @@ def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 @require_safe
-def item_media_signed(request: HttpRequest, token: str) -> HttpResponse:
+def item_media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
     """An item's file for a signed link (``media_link_sign``): no session or token needed, 403 when the link was
     changed or expired. The same hardening as member media; CORS only for configured origins."""
     try:
@@ -172,12 +178,12 @@ def item_media_signed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_safe
-def item_media(request: HttpRequest, item_id: int) -> HttpResponse:
+def item_media(request: HttpRequest, item_id: int) -> HttpResponseBase:
     item, filename = _item_for_member(request, item_id)
     return _serve(request, item, filename=filename)
 
 
-def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponse:
+def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponseBase:
     content_type = item.content_type if item.content_type in SAFE_INLINE_TYPES else OPAQUE_TYPE
     etag = f'"{item.sha256}"'
     if request.headers.get("If-None-Match") == etag:
@@ -189,9 +195,9 @@ def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponse:
         raise Http404("The file of this item is missing from storage.") from exc
     wanted = parse_range(request.headers.get("Range", ""), size) if size else None
     if wanted == "unsatisfiable":
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return _harden(response, content_type=content_type, filename=filename)
+        refusal = HttpResponse(status=416)
+        refusal["Content-Range"] = f"bytes */{size}"
+        return _harden(refusal, content_type=content_type, filename=filename)
     first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
     length = max(0, last - first + 1)
     body = _stream(item.file.name, first, length) if request.method == "GET" else iter(())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 from annotation.item_flags import ALL_FLAGS
 
@@ -31,7 +32,8 @@ def thresholds_from(raw: object) -> ProfileThresholds:
     """``ProfileThresholds`` from a project's ``profile_thresholds`` JSON: known numeric keys only, the rest
     ignored (the duplicate thresholds and ``route_flags`` live in the same object)."""
     names = {f.name for f in fields(ProfileThresholds)}
-    known = {}
+    # Any: a number reaches the field of that name as stored (an int field may get a float, as before).
+    known: dict[str, Any] = {}
     for key, value in (raw if isinstance(raw, dict) else {}).items():
         if key in names and isinstance(value, int | float) and not isinstance(value, bool):
             known[key] = value

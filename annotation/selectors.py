@@ -2,7 +2,7 @@ import json
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -36,7 +36,7 @@ ITEM_ORDERINGS = {
 }
 
 
-def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+def project_list_for_user(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
 
 
@@ -227,7 +227,7 @@ def _json_contains_supported() -> bool:
     return connection.features.supports_json_field_contains
 
 
-def progress_for_annotator(*, project: Project, user: AbstractBaseUser) -> dict[str, int]:
+def progress_for_annotator(*, project: Project, user: User) -> dict[str, int]:
     """Items done by the caller and the items left for them (two indexed counts): what the project page, the
     labelling page and ``GET /progress/`` all show as "left for you". It is the open items ``next`` can still
     give them, the one they hold a live lease on (the item on their screen) included: open items they hold no
@@ -256,7 +256,7 @@ RECENT_OWN_LIMIT = 20
 
 
 def annotation_recent_for_annotator(
-    *, project: Project, user: AbstractBaseUser, limit: int = RECENT_OWN_LIMIT
+    *, project: Project, user: User, limit: int = RECENT_OWN_LIMIT
 ) -> list[Annotation]:
     """The caller's live annotations in ``project``, most recently labelled or changed first, at most ``limit``,
     with their items (one query). Only the caller's own votes: labelling is blind, so what others chose, the

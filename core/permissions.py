@@ -5,7 +5,7 @@ Non-members get 404 (a project's existence is not revealed); members below the n
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 import annotation.hotpath_cache as hotpath_cache
 import annotation.hotpath_sql as hotpath_sql
@@ -52,7 +52,7 @@ def _access_read(*, user_id: int, project_id: int) -> Access | None:
     )
 
 
-def membership_for(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -> Access | None:
+def membership_for(*, user: User | AnonymousUser, project_id: int) -> Access | None:
     """The user's access to the project, or None when they are not a member (or not signed in).
 
     Cached per (project, user) until the project's version is bumped (``annotation.hotpath_cache``); one query
@@ -67,7 +67,7 @@ def membership_for(*, user: AbstractBaseUser | AnonymousUser, project_id: int) -
     )
 
 
-def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int, role: str) -> tuple[Project, Access | None]:
+def project_for_role(*, user: User | AnonymousUser, project_id: int, role: str) -> tuple[Project, Access | None]:
     """Return the project and the caller's access to it, or raise.
 
     Staff users act as managers everywhere (access may then be None).
@@ -85,10 +85,10 @@ def project_for_role(*, user: AbstractBaseUser | AnonymousUser, project_id: int,
     return membership.project, membership
 
 
-def require_member_manager(*, user: AbstractBaseUser | AnonymousUser) -> None:
+def require_member_manager(*, user: User) -> None:
     """Who may look users up to add them as members: staff, and managers of at least one project.
 
-    Raises Forbidden otherwise."""
+    The caller is signed in (the API's IsAuthenticated runs first). Raises Forbidden otherwise."""
     if getattr(user, "is_staff", False):
         return
     if not Membership.objects.filter(user_id=user.pk, role=Role.MANAGER).exists():

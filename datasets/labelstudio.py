@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
@@ -68,10 +69,12 @@ def labelstudio_names(project: Project) -> LsNames:
                 return LsNames(config.control, config.target, config.data_key, config.object_tag or tag)
     for params, result in imports:
         report = (result or {}).get("labelstudio") or {}
-        controls, keys = report.get("controls") or {}, report.get("data_keys") or {}
+        # Per control and per data key, how many imported tasks used it.
+        controls: dict[str, int] = report.get("controls") or {}
+        keys: dict[str, int] = report.get("data_keys") or {}
         if controls or keys or params.get("data_key"):
-            data_key = params.get("data_key") or (max(keys, key=keys.get) if keys else key)
-            control = max(controls, key=controls.get) if controls else "label"
+            data_key = params.get("data_key") or (max(keys, key=keys.__getitem__) if keys else key)
+            control = max(controls, key=controls.__getitem__) if controls else "label"
             return LsNames(control, data_key, data_key, tag)
     return LsNames("label", key, key, tag)
 
@@ -96,9 +99,9 @@ def _result_writer(project: Project, names: LsNames) -> Callable[[object], list[
     return lambda value: write(value, from_name=names.control, to_name=names.target)
 
 
-def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[dict]]:
+def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
     """Each item's live annotations made before the version was frozen (annotations are append-only)."""
-    out: dict[int, list[dict]] = defaultdict(list)
+    out: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     rows = (
         Annotation.objects.filter(item_id__in=item_ids, is_live=True, created_at__lte=version.created_at)
         .order_by("item_id", "id")
@@ -118,7 +121,7 @@ def _predictions(version: DatasetVersion, item_ids: list[int]) -> dict[int, tupl
 
 
 def labelstudio_task(row: dict, *, names: LsNames, result: Callable[[object], list[dict]], media_url: str | None,
-                     version_number: int, votes: list[dict], model: tuple | None) -> dict:
+                     version_number: int, votes: list[Mapping[str, Any]], model: tuple | None) -> dict:
     data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
     data[names.data_key] = media_url if row["file_url"] else (row["text"] or "")
     metadata = dict(row["metadata"] or {})

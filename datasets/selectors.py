@@ -1,6 +1,6 @@
 """Reads: which items a policy selects (and why the others are left out), versions, lineage."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 
 from annotation.models import Item, ItemStatus, Project, Role
@@ -109,7 +109,7 @@ def version_latest(*, project: Project) -> DatasetVersion | None:
     return DatasetVersion.objects.filter(project=project).order_by("-number").first()
 
 
-def version_get_for_user(*, user: AbstractBaseUser | AnonymousUser, version_id: int) -> DatasetVersion:
+def version_get_for_user(*, user: User | AnonymousUser, version_id: int) -> DatasetVersion:
     """The version if the user is a reviewer or manager of its project.
 
     Raises NotFound when it does not exist or the user is not a member (existence is not revealed), Forbidden

@@ -34,6 +34,8 @@ def _guarded(read: Callable[[], T], fallback: T) -> T:
 
 
 def _model(app_label: str, name: str) -> type[models.Model] | None:
+    """The model, or None when its app does not define it. Callers query it through ``_default_manager``: a model
+    looked up by name is typed as any model, which has no ``objects``; these models declare no other manager."""
     try:
         return apps.get_model(app_label, name)
     except LookupError:
@@ -57,7 +59,7 @@ def _jsonable(value: object) -> object:
 def _latest(model: type[models.Model] | None, project: Project) -> models.Model | None:
     if model is None or "project" not in _fields(model):
         return None
-    return _guarded(lambda: model.objects.filter(project=project).order_by("-pk").first(), None)
+    return _guarded(lambda: model._default_manager.filter(project=project).order_by("-pk").first(), None)
 
 
 def quality_figures(*, project: Project) -> dict:
@@ -96,7 +98,7 @@ def latest_decision_subquery(*, project: Project) -> Subquery | None:
         return None
     if decision._meta.db_table not in connection.introspection.table_names():
         return None
-    if not _guarded(lambda: decision.objects.filter(item__project=project).exists(), False):
+    if not _guarded(lambda: decision._default_manager.filter(item__project=project).exists(), False):
         return None
-    current_accept = decision.objects.filter(item=OuterRef("pk"), is_current=True, action=ACCEPT)
+    current_accept = decision._default_manager.filter(item=OuterRef("pk"), is_current=True, action=ACCEPT)
     return Subquery(current_accept.order_by("-pk").values("pk")[:1])

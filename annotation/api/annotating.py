@@ -24,8 +24,9 @@ class NextApi(ProjectScopedApi):
         project, membership = self.project_for(request, pid)
         # The newest version came with the access; the guideline row is read only to explain a refusal.
         latest = membership.latest_guideline_version if membership is not None else None
-        if latest is not None and membership.acknowledged_guideline_version < latest:
+        if membership is not None and latest is not None and membership.acknowledged_guideline_version < latest:
             guideline = selectors.guideline_latest(project=project)
+            assert guideline is not None, "the membership query just found this project's newest guideline"
             raise Conflict(
                 f"The guideline changed (version {guideline.version}: {guideline.change_note}). "
                 "Read and acknowledge it before the next item.",

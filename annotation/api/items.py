@@ -15,7 +15,8 @@ class ItemListFilterSerializer(serializers.Serializer):
     has_issue = serializers.BooleanField(required=False, allow_null=True, default=None)
     flag = serializers.CharField(required=False)
     batch = serializers.IntegerField(required=False)
-    label = serializers.CharField(required=False)
+    # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
+    label = serializers.CharField(required=False)  # type: ignore[assignment]
     ordering = serializers.ChoiceField(choices=list(selectors.ITEM_ORDERINGS), required=False, default="id")
 
 

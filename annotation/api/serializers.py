@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -123,7 +125,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
         labels = self.context.get("labels")
         if labels is None:
             labels = project.labels.filter(is_active=True)
-        return LabelSerializer(labels, many=True).data
+        # many=True builds a ListSerializer, whose data is a list; the stubs type the call as one LabelSerializer.
+        return LabelSerializer(labels, many=True).data  # type: ignore[return-value]
 
     @extend_schema_field({**COUNTS_SCHEMA, "nullable": True})
     def get_counts(self, project: Project) -> dict | None:
@@ -195,7 +198,8 @@ class BulkRowErrorSerializer(serializers.Serializer):
 class BulkResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
-    errors = BulkRowErrorSerializer(many=True)
+    # The metaclass moves declared fields off the class, so this does not shadow Serializer.errors at runtime.
+    errors = BulkRowErrorSerializer(many=True)  # type: ignore[assignment]
     batch = serializers.IntegerField(allow_null=True)
 
 
@@ -265,12 +269,17 @@ def annotation_input_serializer(value_serializer: type) -> type:
     return combined
 
 
-class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_schema.input_serializer for kind in kinds())):
+# The bases come from the kinds registry at import time, which a type checker cannot follow.
+class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_schema.input_serializer for kind in kinds())):  # type: ignore[misc]
     """What ``POST /annotations/`` documents: the common fields and every built-in kind's answer fields (a
     project's kind decides which of them it reads)."""
 
 
-_ANSWER_OUTPUTS = tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds()))
+# The registry types a kind's serializers as plain classes; they are serializers.
+_ANSWER_OUTPUTS = cast(
+    "tuple[type[serializers.Serializer], ...]",
+    tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds())),
+)
 _ANSWER_FIELDS = list(dict.fromkeys(name for output in _ANSWER_OUTPUTS for name in output._declared_fields))
 
 
@@ -284,7 +293,7 @@ def with_answer(body: dict, answer: dict, *, after: str) -> dict:
     return out
 
 
-class AnnotationOutputSerializer(serializers.ModelSerializer, *_ANSWER_OUTPUTS):
+class AnnotationOutputSerializer(serializers.ModelSerializer, *_ANSWER_OUTPUTS):  # type: ignore[misc]  # bases from the kinds registry
     """An annotation; its answer fields are its project's kind's (the schema lists every built-in kind's)."""
 
     class Meta:
@@ -311,7 +320,8 @@ class AssignmentOutputSerializer(serializers.Serializer):
 
 
 class SuggestionOutputSerializer(serializers.Serializer):
-    label = LabelValueField(help_text="The base model's predicted label.")
+    # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
+    label = LabelValueField(help_text="The base model's predicted label.")  # type: ignore[assignment]
     probs = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True,
                                   help_text="label → probability")
     warning = serializers.CharField()
@@ -326,7 +336,7 @@ class NextOutputSerializer(serializers.Serializer):
     )
 
 
-class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):
+class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):  # type: ignore[misc]  # bases from the kinds registry
     """One of the caller's own recent votes, with the item as an annotator may see it; nothing of others' work.
     The answer fields are the project's kind's (``recent_body``)."""
 

@@ -88,6 +88,12 @@ class Membership(models.Model):
     acknowledged_guideline_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Declared for the type checker only (no value, so Django makes no field and no class attribute): the access
+    # check core.permissions.membership_for sets them from its one query, the project's newest guideline (None
+    # when it has none). A membership loaded any other way does not have them.
+    latest_guideline_id: int | None
+    latest_guideline_version: int | None
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "project"], name="membership_unique")]
 

@@ -1,7 +1,7 @@
 import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -34,7 +34,7 @@ def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
     return labels
 
 
-def _existing_by_client_id(*, user: AbstractBaseUser, data: AnnotationInput) -> Annotation | None:
+def _existing_by_client_id(*, user: User, data: AnnotationInput) -> Annotation | None:
     if data.client_id is None:
         return None
     existing = Annotation.objects.filter(annotator=user, client_id=data.client_id).first()
@@ -44,7 +44,7 @@ def _existing_by_client_id(*, user: AbstractBaseUser, data: AnnotationInput) -> 
 
 
 def annotation_submit(
-    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, membership: Access | None = None
+    *, project: Project, user: User, data: AnnotationInput, membership: Access | None = None
 ) -> tuple[Annotation, bool]:
     """Store one annotation; returns (annotation, created).
 
@@ -98,7 +98,7 @@ def _item_locked(*, project: Project, item_id: int) -> Item | None:
 
 
 def _own_annotations(
-    *, user: AbstractBaseUser, item: Item, data: AnnotationInput
+    *, user: User, item: Item, data: AnnotationInput
 ) -> tuple[Annotation | None, Annotation | None]:
     """(the annotation already stored under ``data.client_id``, the caller's current vote on ``item``), one query.
 
@@ -120,7 +120,7 @@ def _own_annotations(
 
 @transaction.atomic
 def _submit_locked(
-    *, project: Project, user: AbstractBaseUser, data: AnnotationInput, labels: list[str],
+    *, project: Project, user: User, data: AnnotationInput, labels: list[str],
     membership: Access | None,
 ) -> tuple[Annotation, bool, bool]:
     """Returns (annotation, created, the item just reached its k annotations)."""

@@ -32,6 +32,13 @@ class NewItem:
     serialised), so ``vars(row)`` names exactly the columns this row sets and the COPY converts the others once
     per chunk. ``file`` is unsaved content (a ``File``) until ``items_create`` stores it, then its name."""
 
+    # Declared for the type checker (annotations only, so the class defaults below stay the only values): what
+    # this module reads and writes. ``tags`` is not a column; every row builder passes it.
+    pk: int | None
+    batch_id: int | None
+    file: File | str
+    tags: list[str]
+
     def __init__(self, **values: object) -> None:
         self.__dict__.update(values)
         self.pk = None
@@ -75,7 +82,8 @@ def _files_save(items: list[NewItem], written: list[str]) -> None:
             continue
         # Names are content-addressed (sha256 in the path): a file that a crashed attempt or an identical item
         # already wrote is reused rather than copied.
-        name = field.generate_filename(item, content.name)
+        # upload_to reads the row's columns, which a NewItem has as an Item would; a File from a row is named.
+        name = field.generate_filename(item, content.name)  # type: ignore[arg-type]
         if not default_storage.exists(name):
             name = default_storage.save(name, content, max_length=field.max_length)
             written.append(name)
@@ -89,9 +97,13 @@ def _rows_insert(*, project: Project, items: list[NewItem]) -> None:
     """
     if connection.vendor != "postgresql":
         created = Item.objects.bulk_create([item.to_item() for item in items], batch_size=1000)
-        for item, row in zip(items, created, strict=True):
-            item.pk = row.pk
-        tag_rows = [ItemTag(project=project, item_id=item.pk, tag=tag) for item in items for tag in item.tags]
+        for item, stored in zip(items, created, strict=True):
+            item.pk = stored.pk
+        tag_rows = [
+            ItemTag(project=project, item_id=stored.pk, tag=tag)
+            for item, stored in zip(items, created, strict=True)
+            for tag in item.tags
+        ]
         if tag_rows:
             ItemTag.objects.bulk_create(tag_rows, batch_size=2000)
         return

@@ -1,8 +1,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -67,7 +68,7 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
 @transaction.atomic
 def project_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     task_type: str,
     labels: list[LabelSpec],
@@ -94,7 +95,9 @@ def project_create(
     if "profile_thresholds" in settings_fields and (problems := profile_thresholds_problems(settings_fields["profile_thresholds"])):
         raise ValidationFailed(" ".join(problems), field="profile_thresholds")
     specs = _assign_hotkeys(labels)
-    max_k = max(int(settings_fields.pop("max_annotations_per_item", 5) or 5), annotations_per_item)
+    # A whole number or None, as the API's serializer and the other callers give it.
+    max_given = cast("int | None", settings_fields.pop("max_annotations_per_item", 5))
+    max_k = max(int(max_given or 5), annotations_per_item)
     project = Project.objects.create(
         name=name.strip(),
         task_type=task_type,
@@ -160,12 +163,13 @@ def project_update(*, project: Project, **changes: object) -> Project:
         if name not in UPDATABLE_SETTINGS:
             raise ValidationFailed("This setting cannot be changed here.", field=name)
         _check_setting(name, value)
-    project = project_lock(project_id=project.pk)
-    if project is None:
+    locked = project_lock(project_id=project.pk)
+    if locked is None:
         raise NotFound("Project not found.")
+    project = locked
     old_k = project.annotations_per_item
-    if isinstance(changes.get("name"), str):
-        changes["name"] = changes["name"].strip()
+    if isinstance(new_name := changes.get("name"), str):
+        changes["name"] = new_name.strip()
     for name, value in changes.items():
         setattr(project, name, value)
     if project.max_annotations_per_item < project.annotations_per_item:
@@ -231,7 +235,7 @@ def guideline_current(*, project: Project) -> Guideline | None:
 
 
 @transaction.atomic
-def guideline_create(*, project: Project, author: AbstractBaseUser, body: str, change_note: str) -> Guideline:
+def guideline_create(*, project: Project, author: User, body: str, change_note: str) -> Guideline:
     """Store a new guideline version; annotators must acknowledge it before their next item."""
     if not change_note.strip():
         raise ValidationFailed("Say what changed in this version.", field="change_note")
@@ -256,7 +260,7 @@ def guideline_acknowledge(*, membership: Membership | Access, version: int) -> N
     hotpath_cache.project_changed(project_id=project.pk)
 
 
-def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> AbstractBaseUser:
+def user_create(*, username: str, password: str, email: str = "", is_staff: bool = False) -> User:
     """Raises ValidationFailed when the username is taken or the password too short."""
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError

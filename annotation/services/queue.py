@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -25,7 +25,7 @@ from annotation.models import Assignment, AssignmentState, Item, ItemStatus, Mem
 
 
 def pick_statement(
-    *, project: Project, user: AbstractBaseUser, now, gold: bool, passed_over: Sequence[int] = ()
+    *, project: Project, user: User, now, gold: bool, passed_over: Sequence[int] = ()
 ) -> tuple[str, list]:
     """The locked, ordered pick ``_pick`` runs, as SQL and parameters (``hotpath_sql.pick_statement``)."""
     return hotpath_sql.pick_statement(
@@ -33,7 +33,7 @@ def pick_statement(
     )
 
 
-def _pick(*, project: Project, user: AbstractBaseUser, now, gold: bool) -> Item | None:
+def _pick(*, project: Project, user: User, now, gold: bool) -> Item | None:
     full: list[int] = []
     while True:
         item = hotpath_sql.pick(project_id=project.pk, user_id=user.pk, now=now, gold=gold, passed_over=full)
@@ -53,7 +53,7 @@ def _has_room(*, item: Item, now) -> bool:
     return hotpath_sql.item_has_room(item_id=item.pk, now=now)
 
 
-def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assignment | None:
+def assignment_active_for(*, project: Project, user: User) -> Assignment | None:
     """The caller's unexpired lease on a still-open item, with its item; one query when there is none."""
     # A lease on an item closed since (discarded by a reviewer) is dead: serving it again would loop the
     # annotator on a submission that can only be refused.
@@ -64,7 +64,7 @@ def assignment_active_for(*, project: Project, user: AbstractBaseUser) -> Assign
 
 
 def assignment_next_for_annotator(
-    *, project: Project, user: AbstractBaseUser, rng: random.Random | None = None
+    *, project: Project, user: User, rng: random.Random | None = None
 ) -> Assignment | None:
     """Return the caller's current lease, or lease them the next item; None when nothing is left for them.
 
@@ -111,7 +111,7 @@ def assignment_next_for_annotator(
     return None
 
 
-def assignment_skip(*, project: Project, user: AbstractBaseUser, assignment_id: int) -> None:
+def assignment_skip(*, project: Project, user: User, assignment_id: int) -> None:
     """Give the item back to the pool; this annotator will not be served it again."""
     updated = Assignment.objects.filter(
         pk=assignment_id, project=project, annotator=user, state=AssignmentState.ACTIVE
@@ -161,7 +161,7 @@ def _has_unseen(project: Project) -> Exists:
 
 
 def items_close_exhausted(
-    *, project: Project, item_ids: Sequence[int] | None = None, seen_by: AbstractBaseUser | None = None, now=None
+    *, project: Project, item_ids: Sequence[int] | None = None, seen_by: User | None = None, now=None
 ) -> list[int]:
     """Close the in-progress items nobody is left to annotate (see ``_exhausted``); returns their ids.
 

@@ -3,6 +3,7 @@
 ``Bearer`` is accepted as well as DRF's ``Token`` prefix: it is what generated OpenAPI clients send."""
 
 import hashlib
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth import get_user_model
 from django.db import router
@@ -12,6 +13,10 @@ from rest_framework.authentication import get_authorization_header
 
 import annotation.hotpath_cache as hotpath_cache
 import annotation.hotpath_sql as hotpath_sql
+
+if TYPE_CHECKING:
+    # DRF itself imports the token model only when asked for it (rest_framework.authtoken may be uninstalled).
+    from rest_framework.authtoken.models import Token
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -28,7 +33,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
         return super().authenticate(request)
 
     def authenticate_credentials(self, key):
-        token_model, user_model = self.get_model(), get_user_model()
+        # DRF types the token model as any model; the one this scheme serves is its Token.
+        token_model, user_model = cast("type[Token]", self.get_model()), get_user_model()
         using = router.db_for_read(user_model)
 
         def load():

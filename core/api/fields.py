@@ -3,13 +3,15 @@
 The values are rendered exactly as ``JSONField`` renders them; only the schema changes, so a generated client gets
 a type for every property (tests/annotation/test_schema.py walks the schema for untyped ones)."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # Keys chosen by users (item metadata, job parameters) or by a metric module: any JSON value may appear.
 FREE_FORM_OBJECT_SCHEMA = {"type": "object", "additionalProperties": True}
 STRING_LIST_SCHEMA = {"type": "array", "items": {"type": "string"}}
-COUNTS_SCHEMA = {"type": "object", "additionalProperties": {"type": "integer"}}
+COUNTS_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "integer"}}
 NULLABLE_NUMBER = {"type": "number", "format": "double", "nullable": True}
 
 

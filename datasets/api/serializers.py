@@ -125,7 +125,8 @@ class DatasetDiffQuerySerializer(serializers.Serializer):
 class DatasetDiffItemSerializer(serializers.Serializer):
     item_id = serializers.IntegerField()
     external_id = serializers.CharField()
-    label = LabelValueField()
+    # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
+    label = LabelValueField()  # type: ignore[assignment]
     split = serializers.CharField()
 
 
@@ -180,7 +181,7 @@ class DatasetItemVersionSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number")
     version_name = serializers.CharField(source="version.name")
     created_at = serializers.DateTimeField(source="version.created_at")
-    label = LabelValueField()
+    label = LabelValueField()  # type: ignore[assignment]  # as above: not an attribute at runtime
     annotation_ids = serializers.ListField(child=serializers.IntegerField())
 
     class Meta:

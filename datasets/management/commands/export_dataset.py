@@ -1,4 +1,6 @@
 import sys
+from collections.abc import Iterator
+from typing import Protocol
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,7 +9,12 @@ from datasets.exporters import FORMATS, stream_csv, stream_jsonl, stream_labelst
 from datasets.models import DatasetVersion
 from datasets.splits import SPLIT_NAMES
 
-EXPORTERS = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet, "labelstudio": stream_labelstudio}
+
+class _Exporter(Protocol):
+    def __call__(self, *, version: DatasetVersion, split: str | None = ...) -> Iterator[bytes]: ...
+
+
+EXPORTERS: dict[str, _Exporter] = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet, "labelstudio": stream_labelstudio}
 
 
 class Command(BaseCommand):
