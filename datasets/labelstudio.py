@@ -29,11 +29,11 @@ from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 
-from annotation.job_kinds import IMPORT_JOB
 from annotation.media import media_link_sign
 from annotation.models import Annotation, Item, Project
 from core.models import Job, JobStatus
 from datasets.models import DatasetVersion
+from ingress.job_kinds import IMPORT_JOB
 from ingress.readers.labelstudio import parse_config
 from kinds.registry import item_media, kind_for
 

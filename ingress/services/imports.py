@@ -12,12 +12,12 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Project
 from core import jobs
 from core.errors import ValidationFailed
 from core.models import Job
 from ingress import readers
+from ingress.job_kinds import IMPORT_JOB
 from ingress.readers.labelstudio import parse_config
 from ingress.services.import_run import import_run
 from ingress.services.media_rows import storage_file_name

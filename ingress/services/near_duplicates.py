@@ -26,11 +26,11 @@ from annotation.item_flags import (
     SKETCH_BYTES,
     SKETCH_PERM,
 )
-from annotation.job_kinds import NEAR_DUPLICATES_JOB
 from annotation.models import Item, Project, TaskType
 from annotation.services.item_duplicates import item_dup_groups_set, item_sketches_set
 from core import jobs
 from core.models import Job, JobStatus
+from ingress.job_kinds import NEAR_DUPLICATES_JOB
 from ingress.services.batch_summaries import bulk_batches_summarise
 
 SKETCH_CHARS = 1_000_000

@@ -107,7 +107,7 @@ def test_image_zip_on_the_real_worker_then_media_for_members_only(worker, api):
 
 @pytest.mark.worker
 def test_bulk_batches_get_their_profile_summary_and_drift_from_the_refresh_job(worker, api):
-    from annotation.job_kinds import NEAR_DUPLICATES_JOB
+    from ingress.job_kinds import NEAR_DUPLICATES_JOB
 
     project = make_project()
     manager = api(project.created_by)
