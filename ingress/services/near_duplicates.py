@@ -26,12 +26,13 @@ from annotation.item_flags import (
     SKETCH_BYTES,
     SKETCH_PERM,
 )
-from annotation.models import Item, Project, TaskType
+from annotation.models import Item, Project
 from annotation.services.item_duplicates import item_dup_groups_set, item_sketches_set
 from core import jobs
 from core.models import Job, JobStatus
 from ingress.job_kinds import NEAR_DUPLICATES_JOB
 from ingress.services.batch_summaries import bulk_batches_summarise
+from kinds.registry import item_media
 
 SKETCH_CHARS = 1_000_000
 READ_CHUNK = 5000
@@ -147,7 +148,7 @@ def near_dup_refresh(*, project: Project) -> dict:
     Only items whose group or dup flags change are written (bulk_update in chunks). Refreshes of one project
     are serialised (see ``_refresh_serialised``). Returns counts.
     """
-    if project.task_type == TaskType.TEXT:
+    if item_media(project) == "text":
         # Before the lock: idempotent (only empty sketches are filled, with the same values by any refresh),
         # committed chunk by chunk so the new rows are not held locked for the whole refresh.
         _fill_missing_sketches(project)
@@ -159,7 +160,8 @@ def _refresh(project: Project) -> dict:
     from ingress import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     thresholds = project.profile_thresholds or {}
-    is_text = project.task_type == TaskType.TEXT
+    media = item_media(project)
+    is_text = media == "text"
     total = Item.objects.filter(project=project).count()
     ids = np.zeros(total, np.int64)
     sha = np.zeros(total, np.uint64)
@@ -194,7 +196,7 @@ def _refresh(project: Project) -> dict:
     ids, sha, near, old_group, has_sketch = ids[:n], sha[:n], near[:n], old_group[:n], has_sketch[:n]
     exact_l, exact_r = _chain_edges(sha, np.ones(n, bool))
     lefts, rights = [exact_l], [exact_r]
-    if is_text or project.task_type == TaskType.AUDIO:
+    if media in ("text", "audio"):
         near_l, near_r = _chain_edges(near, near != 0)
         lefts.append(near_l)
         rights.append(near_r)
