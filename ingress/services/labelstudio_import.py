@@ -36,7 +36,7 @@ from annotation.services.imported_annotations import (
     imported_annotator_member_ensure,
     item_metadata_set,
 )
-from ingress.readers.labelstudio import LsTask, prediction_metadata
+from ingress.readers.labelstudio_parts import LsTask, prediction_metadata
 
 _NAMESPACE = uuid.UUID("5b0c7d2e-61a4-4c52-9f0e-1a2b3c4d5e6f")
 SKIP_SAMPLE = 200
