@@ -12,7 +12,8 @@ from ingress.profiling_hooks import summary_builder, thresholds_for
 from ingress.readers import RawRow
 from ingress.services.batches import batch_open_for_job
 from ingress.services.import_report import ImportReport
-from ingress.services.labelstudio_import import LabelStudioMerger, labelstudio_media_read
+from ingress.services.labelstudio_import import LabelStudioMerger
+from ingress.services.labelstudio_media import labelstudio_media_read
 from ingress.services.media_rows import MediaRowError, media_item, read_import_file
 from ingress.services.near_duplicates import text_sketches
 from ingress.services.text_rows import text_item
