@@ -15,8 +15,8 @@ from ingress.services.import_report import ImportReport
 from ingress.services.labelstudio_import import LabelStudioMerger
 from ingress.services.labelstudio_media import labelstudio_media_read
 from ingress.services.media_rows import MediaRowError, media_item, read_import_file
-from ingress.services.near_duplicates import text_sketches
 from ingress.services.text_rows import text_item
+from ingress.services.text_sketches import text_sketches
 from kinds.registry import item_media
 
 CHUNK_ROWS = 2000

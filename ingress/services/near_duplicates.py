@@ -9,7 +9,6 @@ in it, so ids are stable across runs without a counter. Hashes are streamed with
 numpy arrays (about 16 bytes per item plus 128 bytes per text sketch), never whole rows.
 """
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -32,9 +31,9 @@ from core import jobs
 from core.models import Job, JobStatus
 from ingress.job_kinds import NEAR_DUPLICATES_JOB
 from ingress.services.batch_summaries import bulk_batches_summarise
+from ingress.services.text_sketches import text_sketches
 from kinds.registry import item_media
 
-SKETCH_CHARS = 1_000_000
 READ_CHUNK = 5000
 LSH_WINDOW = 16
 VERIFY_BLOCK = 50_000
@@ -43,41 +42,6 @@ REFRESH_TASK = "annotation.near_dup_refresh"
 # High 32 bits of the refresh's pg_advisory_xact_lock key (the low 32 are the project id); datasets' freeze
 # lock uses the two-int form, a separate key space.
 REFRESH_LOCK_NAMESPACE = 7_002
-
-
-def text_sketches(normalised: list[str]) -> list[bytes]:
-    """128-byte MinHash sketches (32 x uint32 LE) of already-normalised texts; b"" for empty texts.
-
-    Texts are hashed in groups of at most ``SKETCH_CHARS`` characters: the vectorised MinHash holds several
-    8-byte arrays per character, so one group of long texts must not take hundreds of MB.
-    """
-    out = [b""] * len(normalised)
-    group: list[int] = []
-    chars = 0
-    for index, text in enumerate(normalised):
-        if not text:
-            continue
-        if group and chars + len(text) > SKETCH_CHARS:
-            _sketch_group(normalised, group, out)
-            group, chars = [], 0
-        group.append(index)
-        chars += len(text)
-    if group:
-        _sketch_group(normalised, group, out)
-    return out
-
-
-def _sketch_group(normalised: list[str], group: list[int], out: list[bytes]) -> None:
-    from ingress import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
-
-    sig = dedup.minhash_signatures([normalised[i] for i in group], num_perm=SKETCH_PERM)
-    packed = (sig & np.uint64(0xFFFFFFFF)).astype("<u4")
-    for row, index in enumerate(group):
-        out[index] = packed[row].tobytes()
-
-
-def normalised_key(normalised: str) -> str:
-    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32] if normalised else ""
 
 
 def _fill_missing_sketches(project: Project) -> int:
