@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from ingress import dedup, drift, profiling  # noqa: E402
+from ingress import dedup, drift, phash, profiling  # noqa: E402
 from ingress.readers import RawRow, read_csv, read_zip  # noqa: E402
 
 N_TEXT = 100_000
@@ -105,7 +105,7 @@ def bench_images(path: str):
 
     (_, errors), wall, cpu = _timed(run)
     arr = np.array(hashes, dtype=np.uint64)
-    groups, g_wall, g_cpu = _timed(lambda: dedup.hamming_groups(arr, max_distance=6))
+    groups, g_wall, g_cpu = _timed(lambda: phash.hamming_groups(arr, max_distance=6))
     return errors, wall, cpu, g_wall, g_cpu, len(groups)
 
 

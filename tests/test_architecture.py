@@ -34,6 +34,7 @@ PURE_MODULES = [
     ROOT / "annotation" / "flag_text.py",
     ROOT / "ingress" / "profiling.py",
     ROOT / "ingress" / "dedup.py",
+    ROOT / "ingress" / "phash.py",
     ROOT / "ingress" / "drift.py",
     *sorted((ROOT / "ingress" / "readers").glob("*.py")),
 ]

@@ -121,7 +121,7 @@ def near_dup_refresh(*, project: Project) -> dict:
 
 
 def _refresh(project: Project) -> dict:
-    from ingress import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+    from ingress import dedup, phash  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     thresholds = project.profile_thresholds or {}
     media = item_media(project)
@@ -166,7 +166,7 @@ def _refresh(project: Project) -> dict:
         rights.append(near_r)
     else:
         valid = np.flatnonzero(near != 0)
-        for group in dedup.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
+        for group in phash.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
             members = valid[group]
             lefts.append(members[1:])
             rights.append(np.full(len(members) - 1, members[0]))
