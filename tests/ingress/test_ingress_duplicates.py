@@ -10,8 +10,8 @@ from PIL import Image
 from annotation.models import Item
 from ingress.services.bulk import item_bulk_create
 from ingress.services.near_duplicates import near_dup_refresh
-from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

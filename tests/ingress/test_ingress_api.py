@@ -9,9 +9,9 @@ from django.test import Client
 
 from annotation.models import Item, Role
 from core.models import Job, JobStatus
-from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.conftest import wait_for_job
 from tests.factories import UserFactory, add_member, make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import  # noqa: F401
 
 CSV = b"external_id,text,tags\ne1,first row,web\ne2,second row,\ne3,,\n"
 
