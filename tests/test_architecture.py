@@ -36,6 +36,7 @@ PURE_MODULES = [
     ROOT / "ingress" / "dedup.py",
     ROOT / "ingress" / "phash.py",
     ROOT / "ingress" / "drift.py",
+    ROOT / "ingress" / "profile_summary.py",
     *sorted((ROOT / "ingress" / "readers").glob("*.py")),
 ]
 
