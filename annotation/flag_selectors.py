@@ -17,8 +17,9 @@ from annotation.item_flags import (
     DUPLICATE_FLAG,
     SKETCH_BYTES,
 )
-from annotation.models import Item, Project, TaskType
+from annotation.models import Item, Project
 from annotation.profile_thresholds import thresholds_from
+from kinds.registry import item_media
 
 
 def item_flag_explanations(*, project: Project, items: Iterable[Item]) -> dict[int, list[FlagExplanation]]:
@@ -56,11 +57,12 @@ def flag_rules(*, project: Project, flags: Iterable[str]) -> dict[str, str]:
     limits = project.profile_thresholds or {}
     rules = {flag: flag_rule(flag, thresholds) for flag in flags}
     if "near_duplicate" in rules:
-        if project.task_type == TaskType.TEXT:
+        media = item_media(project)
+        if media == "text":
             rules["near_duplicate"] = (
                 f"same text after normalisation, or estimated similarity ≥ {limits.get('text_jaccard', DEFAULT_JACCARD)}"
             )
-        elif project.task_type == TaskType.IMAGE:
+        elif media == "image":
             rules["near_duplicate"] = f"pHash distance ≤ {limits.get('phash_distance', DEFAULT_HAMMING)}"
     return rules
 
@@ -83,7 +85,8 @@ def _duplicate(project: Project, item: Item, flag: str, group: list[tuple]) -> F
     if not others:
         return FlagExplanation(flag=flag, words=words, detail="")
     limits = project.profile_thresholds or {}
-    if project.task_type == TaskType.IMAGE and _is_hex(item.near_dup_key):
+    media = item_media(project)
+    if media == "image" and _is_hex(item.near_dup_key):
         limit = int(limits.get("phash_distance", DEFAULT_HAMMING))
         scored = [(_hamming(item.near_dup_key, row[3]), row[0]) for row in others if _is_hex(row[3])]
         if scored:
@@ -93,7 +96,7 @@ def _duplicate(project: Project, item: Item, flag: str, group: list[tuple]) -> F
             return FlagExplanation(
                 flag=flag, words=words, detail=f"(pHash distance {distance} {relation} {limit}{via})", other_id=other
             )
-    if project.task_type == TaskType.TEXT:
+    if media == "text":
         same_key = [row for row in others if item.near_dup_key and row[3] == item.near_dup_key]
         if same_key:
             return FlagExplanation(

@@ -3,5 +3,3 @@
 from core.job_kinds import register_job_kind
 
 SELFTEST_JOB = register_job_kind("selftest", "Self-test")
-IMPORT_JOB = register_job_kind("import", "Import")
-NEAR_DUPLICATES_JOB = register_job_kind("near_duplicates", "Duplicate groups refresh")

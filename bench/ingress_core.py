@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from ingress import dedup, drift, profiling  # noqa: E402
+from ingress import dedup, phash, profile_summary, profiling  # noqa: E402
 from ingress.readers import RawRow, read_csv, read_zip  # noqa: E402
 
 N_TEXT = 100_000
@@ -67,7 +67,7 @@ def bench_text(path: str):
     texts: list[str] = []
 
     def run():
-        builder = drift.SummaryBuilder()
+        builder = profile_summary.SummaryBuilder()
         errors = 0
         with open(path, "rb") as handle:
             for row in read_csv(handle):
@@ -90,7 +90,7 @@ def bench_images(path: str):
     hashes: list[int] = []
 
     def run():
-        builder = drift.SummaryBuilder()
+        builder = profile_summary.SummaryBuilder()
         errors = 0
         for row in read_zip(path):
             if not isinstance(row, RawRow):
@@ -105,7 +105,7 @@ def bench_images(path: str):
 
     (_, errors), wall, cpu = _timed(run)
     arr = np.array(hashes, dtype=np.uint64)
-    groups, g_wall, g_cpu = _timed(lambda: dedup.hamming_groups(arr, max_distance=6))
+    groups, g_wall, g_cpu = _timed(lambda: phash.hamming_groups(arr, max_distance=6))
     return errors, wall, cpu, g_wall, g_cpu, len(groups)
 
 

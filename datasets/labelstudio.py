@@ -30,12 +30,12 @@ from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
 
-from annotation.job_kinds import IMPORT_JOB
 from annotation.media import media_link_sign
 from annotation.models import Annotation, Item, Project
 from core.models import Job, JobStatus
 from datasets.models import DatasetVersion
-from ingress.readers.labelstudio import parse_config
+from ingress.job_kinds import IMPORT_JOB
+from ingress.readers.labelstudio_config import parse_config
 from kinds.registry import item_media, kind_for
 
 LS_IMPORT_FORMATS = ("labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip")

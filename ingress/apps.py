@@ -9,6 +9,7 @@ class IngressConfig(AppConfig):
 
     def ready(self) -> None:
         from core.panels import Panel, register_panel
+        from ingress import job_kinds  # noqa: F401 - registers the kinds of job this app runs
         from ingress.selectors import ingress_panel_context
 
         register_panel(

@@ -15,7 +15,7 @@ class ImportBatch(models.Model):
     n_errors = models.PositiveIntegerField(default=0)
     profile_summary = models.JSONField(default=dict, blank=True)
     drift = models.JSONField(default=list, blank=True)
-    # Mergeable profile summary (``ingress.drift.BatchSummary``) of the batch: the baseline for later batches'
+    # Mergeable profile summary (``ingress.profile_summary.BatchSummary``) of the batch: the baseline for later batches'
     # drift. ``profile_summary`` holds the compact figures pages and the API show.
     summary_state = models.JSONField(default=dict, blank=True, editable=False)
     # The import job that filled this batch: a retried job reuses its batch instead of opening another.

@@ -28,7 +28,7 @@ from annotation.item_flags import ALL_FLAGS  # noqa: F401 - the flags ``flags_fo
 from annotation.profile_thresholds import ProfileThresholds
 from annotation.waveform import DEFAULT_MAX_AUDIO_SECONDS, decode_audio, render_audio_png  # noqa: F401
 from annotation.waveform import finite_rounded as _num
-from ingress.dedup import phash_from_gray32
+from ingress.phash import phash_from_gray32
 
 SILENCE_DBFS = -50.0
 CLIP_LEVEL = 0.999
@@ -57,7 +57,7 @@ _MOJIBAKE = re.compile(
 
 def profile_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
     """Profile of encoded image bytes: format, width, height, mode, brightness, contrast, blur, phash (16 hex
-    digits, see ``dedup.phash_from_gray32``), corrupt, error, decompression_bomb.
+    digits, see ``phash.phash_from_gray32``), corrupt, error, decompression_bomb.
 
     The pixel count is checked from the header, before any decoding, against ``max_pixels`` (independent of
     Pillow's global ``Image.MAX_IMAGE_PIXELS``); Pillow's own bomb error/warning is caught as well. Never

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from annotation.models import Project
 from annotation.profile_thresholds import ProfileThresholds, thresholds_from
+from ingress.profile_summary import BatchSummary, SummaryBuilder, merge_summaries
 
-if TYPE_CHECKING:
-    # profiling (librosa, soundfile, scipy), drift and dedup (scipy) are imported inside the functions that use
-    # them: ingress code and serializers import this module, and web/worker startup must stay free of them.
-    from ingress import drift
+# profiling (librosa, soundfile, scipy), drift and dedup (scipy) are imported inside the functions that use them:
+# ingress code and serializers import this module, and web/worker startup must stay free of them.
 
 # Flags that make an item unlabellable as it stands. Milder ones (blurry, dark, clipped, low SNR, mojibake…)
 # stay in the annotators' queue and are shown on the batches page.
@@ -52,7 +50,7 @@ def text_profile_normalised(
 ) -> tuple[dict, list[str], str]:
     """(profile, flags, normalised text) — the import job keeps the normalised text for MinHash. Pass
     ``thresholds`` (``thresholds_for(project)``) when profiling many rows: it is read once, not per row."""
-    from ingress import dedup, profiling  # lazy: see TYPE_CHECKING above
+    from ingress import dedup, profiling  # lazy: see the note at the top
 
     profile = profiling.profile_text(text)
     thresholds = thresholds_for(project) if thresholds is None else thresholds
@@ -77,7 +75,7 @@ def media_check(*, project: Project, data: bytes, file_name: str, kind: str) -> 
     browser. The content type comes from the decoded format, never from the file name."""
     if not data:
         return MediaCheck(error="The file is empty (0 bytes).")
-    from ingress import profiling  # lazy: see TYPE_CHECKING above
+    from ingress import profiling  # lazy: see the note at the top
 
     thresholds = thresholds_for(project)
     if kind == "image":
@@ -117,13 +115,11 @@ def _described(file_name: str) -> str:
     return file_name or "The file"
 
 
-def summary_builder() -> drift.SummaryBuilder:
-    from ingress import drift  # lazy: see TYPE_CHECKING above
-
-    return drift.SummaryBuilder()
+def summary_builder() -> SummaryBuilder:
+    return SummaryBuilder()
 
 
-def compact_summary(summary: drift.BatchSummary, flags: dict[str, int]) -> dict:
+def compact_summary(summary: BatchSummary, flags: dict[str, int]) -> dict:
     """The figures the batches page and API show (the full summary with its reservoirs stays internal)."""
     keep = ("n", "mean", "std", "min", "max", "p5", "p50", "p95")
     numeric = {}
@@ -137,12 +133,12 @@ def compact_summary(summary: drift.BatchSummary, flags: dict[str, int]) -> dict:
     }
 
 
-def drift_findings(*, number: int, summary: drift.BatchSummary, earlier: list[dict]) -> list[dict]:
+def drift_findings(*, number: int, summary: BatchSummary, earlier: list[dict]) -> list[dict]:
     """Findings (with sentences) of this batch against the merged earlier batches; [] without a baseline."""
     if not earlier:
         return []
-    from ingress import drift  # lazy: see TYPE_CHECKING above
+    from ingress import drift  # lazy: see the note at the top
 
-    baseline = drift.merge_summaries(drift.BatchSummary.from_dict(state) for state in earlier)
+    baseline = merge_summaries(BatchSummary.from_dict(state) for state in earlier)
     findings = drift.compare(new=summary, baseline=baseline, label=f"Batch {number}")
     return [finding.to_dict() for finding in findings]

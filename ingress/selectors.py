@@ -9,10 +9,10 @@ from django.db.models import Count, QuerySet
 
 from annotation.flag_selectors import flag_rules, item_flag_explanations
 from annotation.flag_text import flag_words
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Item, Project
 from annotation.selectors import item_list
 from core.models import Job
+from ingress.job_kinds import IMPORT_JOB
 from ingress.models import ImportBatch
 
 FLAG_SAMPLE = 12

@@ -2,20 +2,19 @@
 import's page and the upload form handler. Thin: one service or selector call each."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from annotation.flag_text import no_drift_sentence
 from annotation.item_flags import DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG
 from annotation.models import Role
-from core.errors import ApplicationError, Forbidden, NotFound
-from core.permissions import project_for_role
+from core.errors import ApplicationError
+from core.pages import project_page
 from ingress import selectors as ingress_selectors
 from ingress.forms import ImportUploadForm
 from ingress.services.imports import import_start
+from kinds.registry import item_media
 
 KNOWN_FLAGS = [
     "corrupt", "empty", "encoding_error", "mojibake", "too_long", "tiny", "too_dark", "too_bright", "low_contrast",
@@ -23,19 +22,8 @@ KNOWN_FLAGS = [
 ]
 
 
-def _project(request, pid: int, role: str):
-    try:
-        return project_for_role(user=request.user, project_id=pid, role=role)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-@login_required
-def batches_page(request, pid: int):
-    try:
-        project, membership = _project(request, pid, Role.REVIEWER)
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
+@project_page(role=Role.REVIEWER)
+def batches_page(request, project, membership):
     role = membership.role if membership else Role.MANAGER
     batches = Paginator(ingress_selectors.batch_list(project=project), 20).get_page(request.GET.get("page"))
     batches.object_list = list(batches.object_list)
@@ -59,18 +47,14 @@ def batches_page(request, pid: int):
         "running": any(not job.is_terminal for job in jobs),
         "flagged": ingress_selectors.flagged_by_flag(project=project, flags=KNOWN_FLAGS),
         "groups": ingress_selectors.near_duplicate_groups(project=project, limit=20),
-        "is_image": project.task_type == "image_classification",
+        "is_image": item_media(project) == "image",
     }
     return render(request, "annotation/batches.html", context)
 
 
-@login_required
-def import_detail_page(request, pid: int, job_id):
+@project_page(role=Role.REVIEWER)
+def import_detail_page(request, project, membership, job_id):
     """One import: its status in words, its counts and its whole row report."""
-    try:
-        project, _ = _project(request, pid, Role.REVIEWER)
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
     job = ingress_selectors.import_job_get(project=project, job_id=job_id)
     if job is None:
         raise Http404("No such import in this project.")
@@ -92,13 +76,8 @@ def _ls_annotator_rows(report: dict | None) -> list[dict]:
     ]
 
 
-@login_required
-@require_POST
-def import_upload(request, pid: int):
-    try:
-        project, _ = _project(request, pid, Role.MANAGER)
-    except Forbidden as exc:
-        return HttpResponseForbidden(exc.message)
+@project_page(role=Role.MANAGER, methods=["POST"])
+def import_upload(request, project, membership):
     form = ImportUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         if "file" in form.errors:
@@ -106,7 +85,7 @@ def import_upload(request, pid: int):
         for name, errors in form.errors.items():
             if name in form.fields and name != "file":
                 messages.error(request, f"{form[name].label}: {' '.join(errors)}")
-        return redirect("batches", pid=pid)
+        return redirect("batches", pid=project.pk)
     try:
         job = import_start(project=project, user=request.user, upload=form.cleaned_data["file"], **form.import_options())
     except ApplicationError as exc:
@@ -118,4 +97,4 @@ def import_upload(request, pid: int):
             f"Import of “{job.params['file_name']}” started; this page updates while it runs.",
             extra_tags=f"job-flash-{job.pk}",
         )
-    return redirect("batches", pid=pid)
+    return redirect("batches", pid=project.pk)

@@ -34,7 +34,9 @@ PURE_MODULES = [
     ROOT / "annotation" / "flag_text.py",
     ROOT / "ingress" / "profiling.py",
     ROOT / "ingress" / "dedup.py",
+    ROOT / "ingress" / "phash.py",
     ROOT / "ingress" / "drift.py",
+    ROOT / "ingress" / "profile_summary.py",
     *sorted((ROOT / "ingress" / "readers").glob("*.py")),
 ]
 

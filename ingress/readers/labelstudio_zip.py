@@ -18,12 +18,9 @@ from typing import IO
 from urllib.parse import unquote, urlparse
 
 from ingress.readers.formats import detect_format
-from ingress.readers.labelstudio import (
-    LsOptions,
-    read_labelstudio,
-    read_labelstudio_csv,
-    read_labelstudio_min,
-)
+from ingress.readers.labelstudio import read_labelstudio
+from ingress.readers.labelstudio_min import read_labelstudio_csv, read_labelstudio_min
+from ingress.readers.labelstudio_parts import LsOptions
 from ingress.readers.rows import FileError, RawRow, RowError, UnknownFormatError
 from ingress.readers.zipreader import (
     _ZIP_ERRORS,

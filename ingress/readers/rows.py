@@ -34,7 +34,7 @@ class RawRow:
     metadata: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     gold_label: str | None = None
-    # A Label Studio task's annotations and predictions (``ingress.readers.labelstudio.LsTask``), or None.
+    # A Label Studio task's annotations and predictions (``ingress.readers.labelstudio_parts.LsTask``), or None.
     labelstudio: Any = None
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from annotation.models import Item, ItemStatus, Project, TaskType
+from annotation.models import Item, ItemStatus, Project
 from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.item_create import NewItem, items_create
@@ -12,10 +12,12 @@ from ingress.profiling_hooks import summary_builder, thresholds_for
 from ingress.readers import RawRow
 from ingress.services.batches import batch_open_for_job
 from ingress.services.import_report import ImportReport
-from ingress.services.labelstudio_import import LabelStudioMerger, labelstudio_media_read
+from ingress.services.labelstudio_import import LabelStudioMerger
+from ingress.services.labelstudio_media import labelstudio_media_read
 from ingress.services.media_rows import MediaRowError, media_item, read_import_file
-from ingress.services.near_duplicates import text_sketches
 from ingress.services.text_rows import text_item
+from ingress.services.text_sketches import text_sketches
+from kinds.registry import item_media
 
 CHUNK_ROWS = 2000
 # Media bytes (or text characters) held per chunk before it is inserted: bounds memory for big files.
@@ -43,6 +45,7 @@ class RowImporter:
         self.source = source
         self.report = report
         self.labels = label_choices(project=project)
+        self.is_text = item_media(project) == "text"
         self.thresholds = thresholds_for(project)
         self.pending: list[PendingRow] = []
         self.pending_bytes = 0
@@ -78,7 +81,7 @@ class RowImporter:
         external_id = (row.external_id or "").strip()
         if len(external_id) > 255:
             raise MediaRowError("external_id", "external_id is longer than 255 characters.")
-        if self.project.task_type == TaskType.TEXT:
+        if self.is_text:
             if row.text is None and row.file_bytes is not None:
                 raise MediaRowError("file", "This is a text project: a zip needs a manifest.csv with a text column.")
             return self._text(row, external_id, tags, gold)
@@ -112,7 +115,7 @@ class RowImporter:
         here, on the reading thread: the writer thread is the slower of the two (it waits on the database), so
         numpy work moved off it shortens the import."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
-        if self.project.task_type == TaskType.TEXT and pending:
+        if self.is_text and pending:
             for p, sketch in zip(pending, text_sketches([p.normalised or "" for p in pending]), strict=True):
                 p.item.minhash = sketch
                 p.normalised = None  # not needed past here; chunks waiting for the writer hold less

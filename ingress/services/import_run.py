@@ -30,7 +30,8 @@ from core.models import Job
 from ingress import readers
 from ingress.models import ImportBatch
 from ingress.readers import FileError, RawRow, RowError
-from ingress.readers.labelstudio import LsOptions, parse_config
+from ingress.readers.labelstudio_config import parse_config
+from ingress.readers.labelstudio_parts import LsOptions
 from ingress.services.batch_summaries import bulk_batches_summarise
 from ingress.services.batches import batch_discard_if_empty, batch_summarise, batch_summary_store
 from ingress.services.chunk_writer import ChunkWriter

@@ -12,13 +12,13 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Project
 from core import jobs
 from core.errors import ValidationFailed
 from core.models import Job
 from ingress import readers
-from ingress.readers.labelstudio import parse_config
+from ingress.job_kinds import IMPORT_JOB
+from ingress.readers.labelstudio_config import parse_config
 from ingress.services.import_run import import_run
 from ingress.services.media_rows import storage_file_name
 
@@ -118,7 +118,7 @@ def _zip_kind(fmt: str, source) -> tuple[str, dict]:
 def labelstudio_options_check(*, labelstudio_annotations: str, labelstudio_config: str, data_key: str,
                               labelstudio_users: dict | None) -> dict:
     """The Label Studio options as job params. Raises ValidationFailed for an unknown ``labelstudio_annotations``,
-    a labelling config that cannot be read (``ingress.readers.labelstudio.parse_config``), or a user map that
+    a labelling config that cannot be read (``ingress.readers.labelstudio_config.parse_config``), or a user map that
     is not ``{"<Label Studio user id>": "<e-mail>"}``."""
     if labelstudio_annotations not in LS_ANNOTATIONS_CHOICES:
         raise ValidationFailed(

@@ -9,7 +9,6 @@ in it, so ids are stable across runs without a counter. Hashes are streamed with
 numpy arrays (about 16 bytes per item plus 128 bytes per text sketch), never whole rows.
 """
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -26,14 +25,15 @@ from annotation.item_flags import (
     SKETCH_BYTES,
     SKETCH_PERM,
 )
-from annotation.job_kinds import NEAR_DUPLICATES_JOB
-from annotation.models import Item, Project, TaskType
+from annotation.models import Item, Project
 from annotation.services.item_duplicates import item_dup_groups_set, item_sketches_set
 from core import jobs
 from core.models import Job, JobStatus
+from ingress.job_kinds import NEAR_DUPLICATES_JOB
 from ingress.services.batch_summaries import bulk_batches_summarise
+from ingress.services.text_sketches import text_sketches
+from kinds.registry import item_media
 
-SKETCH_CHARS = 1_000_000
 READ_CHUNK = 5000
 LSH_WINDOW = 16
 VERIFY_BLOCK = 50_000
@@ -42,41 +42,6 @@ REFRESH_TASK = "annotation.near_dup_refresh"
 # High 32 bits of the refresh's pg_advisory_xact_lock key (the low 32 are the project id); datasets' freeze
 # lock uses the two-int form, a separate key space.
 REFRESH_LOCK_NAMESPACE = 7_002
-
-
-def text_sketches(normalised: list[str]) -> list[bytes]:
-    """128-byte MinHash sketches (32 x uint32 LE) of already-normalised texts; b"" for empty texts.
-
-    Texts are hashed in groups of at most ``SKETCH_CHARS`` characters: the vectorised MinHash holds several
-    8-byte arrays per character, so one group of long texts must not take hundreds of MB.
-    """
-    out = [b""] * len(normalised)
-    group: list[int] = []
-    chars = 0
-    for index, text in enumerate(normalised):
-        if not text:
-            continue
-        if group and chars + len(text) > SKETCH_CHARS:
-            _sketch_group(normalised, group, out)
-            group, chars = [], 0
-        group.append(index)
-        chars += len(text)
-    if group:
-        _sketch_group(normalised, group, out)
-    return out
-
-
-def _sketch_group(normalised: list[str], group: list[int], out: list[bytes]) -> None:
-    from ingress import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
-
-    sig = dedup.minhash_signatures([normalised[i] for i in group], num_perm=SKETCH_PERM)
-    packed = (sig & np.uint64(0xFFFFFFFF)).astype("<u4")
-    for row, index in enumerate(group):
-        out[index] = packed[row].tobytes()
-
-
-def normalised_key(normalised: str) -> str:
-    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()[:32] if normalised else ""
 
 
 def _fill_missing_sketches(project: Project) -> int:
@@ -147,7 +112,7 @@ def near_dup_refresh(*, project: Project) -> dict:
     Only items whose group or dup flags change are written (bulk_update in chunks). Refreshes of one project
     are serialised (see ``_refresh_serialised``). Returns counts.
     """
-    if project.task_type == TaskType.TEXT:
+    if item_media(project) == "text":
         # Before the lock: idempotent (only empty sketches are filled, with the same values by any refresh),
         # committed chunk by chunk so the new rows are not held locked for the whole refresh.
         _fill_missing_sketches(project)
@@ -156,10 +121,11 @@ def near_dup_refresh(*, project: Project) -> dict:
 
 
 def _refresh(project: Project) -> dict:
-    from ingress import dedup  # lazy: scipy (keeps web/worker startup free of the ML stack)
+    from ingress import dedup, phash  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     thresholds = project.profile_thresholds or {}
-    is_text = project.task_type == TaskType.TEXT
+    media = item_media(project)
+    is_text = media == "text"
     total = Item.objects.filter(project=project).count()
     ids = np.zeros(total, np.int64)
     sha = np.zeros(total, np.uint64)
@@ -194,13 +160,13 @@ def _refresh(project: Project) -> dict:
     ids, sha, near, old_group, has_sketch = ids[:n], sha[:n], near[:n], old_group[:n], has_sketch[:n]
     exact_l, exact_r = _chain_edges(sha, np.ones(n, bool))
     lefts, rights = [exact_l], [exact_r]
-    if is_text or project.task_type == TaskType.AUDIO:
+    if media in ("text", "audio"):
         near_l, near_r = _chain_edges(near, near != 0)
         lefts.append(near_l)
         rights.append(near_r)
     else:
         valid = np.flatnonzero(near != 0)
-        for group in dedup.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
+        for group in phash.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
             members = valid[group]
             lefts.append(members[1:])
             rights.append(np.full(len(members) - 1, members[0]))

@@ -9,7 +9,7 @@ from annotation.models import ItemStatus, Project
 from annotation.services.item_create import NewItem
 from ingress.profiling_hooks import routed_to_review, text_profile_normalised
 from ingress.services.media_rows import MediaRowError
-from ingress.services.near_duplicates import normalised_key
+from ingress.services.text_sketches import normalised_key
 
 MAX_TEXT_CHARS = 1_000_000
 

@@ -37,11 +37,11 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from activelearning.models import ModelVersion
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Annotation, Item, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import item_list, json_list_has, label_mapping_for, project_status_counts
 from core.models import Job, JobStatus
+from ingress.job_kinds import IMPORT_JOB
 from ingress.models import ImportBatch
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab

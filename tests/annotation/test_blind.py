@@ -7,8 +7,8 @@ import pytest
 from annotation.blind import media_name_for_annotator
 from annotation.models import Item, Role
 from ingress.services.bulk import item_bulk_create
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_member, make_project
+from tests.ingress.ingress_fixtures import run_import
 
 # Distinctive values so a leak anywhere in a payload or page is found by a plain substring search.
 EARLIER_VOTES = ["prior-vote-alpha", "prior-vote-beta"]

@@ -5,8 +5,8 @@ import pytest
 from annotation.models import Item, ItemStatus, Project, Role
 from annotation.services.projects import project_update
 from annotation.services.queue import assignment_next_for_annotator
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_items, add_member, make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = pytest.mark.django_db
 

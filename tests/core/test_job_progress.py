@@ -7,10 +7,10 @@ import pytest
 from django.urls import reverse
 
 from activelearning.job_kinds import TRAIN_JOB
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Role
 from core.models import Job, JobStatus
 from datasets.job_kinds import FREEZE_JOB
+from ingress.job_kinds import IMPORT_JOB
 from quality.job_kinds import QUALITY_JOB
 from tests.factories import add_member, make_project
 

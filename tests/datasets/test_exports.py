@@ -19,9 +19,9 @@ from datasets.archive import stream_zip
 from datasets.exporters import stream_csv, stream_jsonl, stream_labelstudio, stream_parquet
 from datasets.models import DatasetEntry
 from ingress.readers.labelstudio import task_to_row
-from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes
 from tests.datasets.builders import body, bulk_labelled_items, freeze, labelled_items
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import, tone, wav_bytes
 
 pytestmark = pytest.mark.django_db
 

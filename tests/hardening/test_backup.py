@@ -15,10 +15,10 @@ import pytest
 
 from annotation.models import Item, ItemStatus
 from datasets.models import DatasetVersion
-from tests.annotation.ingress_fixtures import png_bytes
 from tests.conftest import ROOT, database_url_for_test_db
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes
 
 SCRIPTS = ROOT / "scripts"
 

@@ -18,10 +18,10 @@ from rest_framework.throttling import UserRateThrottle
 from annotation.models import Annotation, Item, Label, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from ingress.services.bulk import item_bulk_create
-from tests.annotation.ingress_fixtures import png_bytes, tone, wav_bytes  # noqa: F401
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import PASSWORD, UserFactory, add_member, make_project
 from tests.hardening.test_permission_matrix import QUERY, RULES, fill, routes
+from tests.ingress.ingress_fixtures import png_bytes, tone, wav_bytes  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from core.models import Job
 from datasets.delivery import export_filename
 from datasets.links import export_link_sign
 from ingress.tasks import IMPORT_TASK
-from tests.annotation.ingress_fixtures import tone, wav_bytes
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import UserFactory, add_items, add_member, make_project
+from tests.ingress.ingress_fixtures import tone, wav_bytes
 
 ROLES = ("anonymous", "other_annotator", "annotator", "reviewer", "manager", "staff")
 

@@ -13,9 +13,9 @@ from django.test import Client
 
 from annotation.models import Item, ItemStatus
 from datasets.exporters import stream_labelstudio, stream_labelstudio_config
-from tests.annotation.ingress_fixtures import run_import
 from tests.datasets.builders import body, freeze, labelled_items
 from tests.factories import add_member, make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = pytest.mark.django_db
 

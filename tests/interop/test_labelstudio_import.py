@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from annotation.models import Annotation, Item, Membership
 from core.models import JobStatus
 from ingress import readers as ingress
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import UserFactory, make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = pytest.mark.django_db
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import ModelVersion
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Annotation, Item, ItemTag, Label, Membership, Project, Role
 from core.models import Job, JobStatus
+from ingress.job_kinds import IMPORT_JOB
 from ingress.models import ImportBatch
 from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, QualityReport, ReviewDecision

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from annotation.flag_text import no_drift_sentence
-from ingress.drift import RESERVOIR, BatchSummary, SummaryBuilder, compare, merge_summaries
+from ingress.drift import compare
+from ingress.profile_summary import RESERVOIR, BatchSummary, SummaryBuilder, merge_summaries
 
 
 def _image_batch(rng, n, *, brightness=0.5, rate=None, fmt="PNG"):

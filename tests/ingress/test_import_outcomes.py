@@ -13,9 +13,9 @@ from annotation.models import Item
 from core.models import JobStatus
 from ingress.models import ImportBatch
 from ingress.services.bulk import item_bulk_create
-from tests.annotation.ingress_fixtures import png_bytes
 from tests.conftest import wait_for_job
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes
 
 pytestmark = pytest.mark.worker
 

@@ -17,8 +17,8 @@ from annotation.services.items import existing_owners
 from core.models import JobStatus
 from ingress.models import ImportBatch
 from ingress.services import import_rows, import_run, imports
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import add_items, make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

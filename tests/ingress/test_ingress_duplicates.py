@@ -10,8 +10,8 @@ from PIL import Image
 from annotation.models import Item
 from ingress.services.bulk import item_bulk_create
 from ingress.services.near_duplicates import near_dup_refresh
-from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -133,10 +133,10 @@ def test_near_duplicate_groups_api_reports_label_disagreement(media_roots, api):
 def test_bulk_api_items_are_grouped_by_a_refresh_job_shared_by_the_calls_before_it_starts(
     media_roots, api, django_capture_on_commit_callbacks
 ):
-    from annotation.job_kinds import NEAR_DUPLICATES_JOB
     from config.celery import app
     from core import jobs
     from core.models import Job, JobStatus
+    from ingress.job_kinds import NEAR_DUPLICATES_JOB
     from ingress.services.near_duplicates import near_dup_refresh_run
 
     project = make_project()
@@ -177,8 +177,8 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from annotation.job_kinds import IMPORT_JOB
     from core.models import Job
+    from ingress.job_kinds import IMPORT_JOB
     from ingress.models import ImportBatch
     from ingress.services.batch_summaries import bulk_batches_summarise
     from ingress.services.batches import batch_open
@@ -214,8 +214,8 @@ def test_bulk_batches_are_summarised_together_in_queries_independent_of_their_nu
 
 
 def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_import(media_roots):
-    from annotation.job_kinds import IMPORT_JOB
     from core.models import Job
+    from ingress.job_kinds import IMPORT_JOB
     from ingress.models import ImportBatch
     from ingress.services.batches import batch_open
 

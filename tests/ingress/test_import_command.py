@@ -5,9 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.job_kinds import IMPORT_JOB
 from annotation.models import Item
 from core.models import Job, JobStatus
+from ingress.job_kinds import IMPORT_JOB
 from ingress.models import ImportBatch
 from tests.factories import make_project
 

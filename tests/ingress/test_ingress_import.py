@@ -9,8 +9,8 @@ import pytest
 from annotation.models import Item, ItemStatus, ItemTag
 from core.models import JobStatus
 from ingress.models import ImportBatch
-from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

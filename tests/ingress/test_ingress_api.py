@@ -9,9 +9,9 @@ from django.test import Client
 
 from annotation.models import Item, Role
 from core.models import Job, JobStatus
-from tests.annotation.ingress_fixtures import png_bytes, run_import  # noqa: F401
 from tests.conftest import wait_for_job
 from tests.factories import UserFactory, add_member, make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import  # noqa: F401
 
 CSV = b"external_id,text,tags\ne1,first row,web\ne2,second row,\ne3,,\n"
 
@@ -107,7 +107,7 @@ def test_image_zip_on_the_real_worker_then_media_for_members_only(worker, api):
 
 @pytest.mark.worker
 def test_bulk_batches_get_their_profile_summary_and_drift_from_the_refresh_job(worker, api):
-    from annotation.job_kinds import NEAR_DUPLICATES_JOB
+    from ingress.job_kinds import NEAR_DUPLICATES_JOB
 
     project = make_project()
     manager = api(project.created_by)

@@ -9,14 +9,13 @@ from PIL import Image
 
 from ingress.dedup import (
     exact_groups,
-    hamming_groups,
     minhash_signatures,
     near_duplicate_text_groups,
     normalise_text,
-    phash_from_gray32,
     sha256_bytes,
     sha256_text,
 )
+from ingress.phash import hamming_groups, phash_from_gray32
 from ingress.profiling import profile_image
 
 

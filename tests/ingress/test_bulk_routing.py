@@ -3,8 +3,8 @@
 import pytest
 
 from annotation.models import Item
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from annotation.media import parse_range, waveform_cache_name
 from annotation.models import Item, Role
-from tests.annotation.ingress_fixtures import png_bytes, tone, wav_bytes  # noqa: F401
 from tests.factories import UserFactory, add_member, make_project
+from tests.ingress.ingress_fixtures import png_bytes, tone, wav_bytes  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -13,14 +13,14 @@ from PIL import Image
 from annotation.models import Item
 from core.models import JobStatus
 from ingress.models import ImportBatch
-from tests.annotation.ingress_fixtures import (  # noqa: F401
+from tests.factories import make_project
+from tests.ingress.ingress_fixtures import (  # noqa: F401
     png_bytes,
     run_import,
     stored_media,
     tone,
     wav_bytes,
 )
-from tests.factories import make_project
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import zipfile
 import pytest
 
 from annotation.models import Annotation, Role
-from tests.annotation.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 from tests.factories import PASSWORD, UserFactory, add_member, make_project
+from tests.ingress.ingress_fixtures import png_bytes, run_import, tone, wav_bytes  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from annotation.models import Item
 from core.models import JobStatus
 from ingress.services.bulk import item_bulk_create
-from tests.annotation.ingress_fixtures import run_import
 from tests.factories import make_project
+from tests.ingress.ingress_fixtures import run_import
 
 pytestmark = pytest.mark.django_db
 
