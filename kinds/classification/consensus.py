@@ -10,7 +10,8 @@ import numpy as np
 from quality.adapters import ProjectData
 from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
 from quality.metrics.consensus_votes import voted_consensus
-from quality.services.engine import MAX_PARAMS, QUALITY_MODEL_ROUNDS, Consensus, QualityModel
+from quality.services.kind_steps import MAX_PARAMS, Consensus
+from quality.services.quality_model import QUALITY_MODEL_ROUNDS, QualityModel
 
 
 def _vote_tie(counts: np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ from quality.metrics.annotators import annotator_quality
 from quality.metrics.hlp import HlpReport, human_level_performance
 from quality.metrics.label_issues import LabelIssues, find_label_issues
 from quality.metrics.table import AnnotationTable
-from quality.services.engine import Consensus, QualityModel
+from quality.services.kind_steps import Consensus
+from quality.services.quality_model import QualityModel
 
 
 def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
