@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from django.db.models import Q
+
     from annotation.models import Project
 
 
@@ -48,6 +50,25 @@ class ValueSchema(Protocol):
 
     def output(self, value: list) -> dict:
         """A stored value as the API shows it: the fields of ``output_serializer``, ready for JSON."""
+
+    # How an item's derived labels (``consensus_label``, ``final_label``) read for review (``quality.review``).
+    def final_from_choice(self, *, project: Project, label: object, active: set[str]) -> object:
+        """A reviewer's choice (or an item's consensus, taken by Accept) as stored in ``final_label``; raises
+        ``ValidationFailed`` (field ``label``) when it is not one of the project's ``active`` labels."""
+
+    def final_from_vote(self, value: list, *, project: Project, mapping: dict[str, str]) -> object:
+        """A stored answer as ``final_label`` would hold it (``mapping``: retired label → its target), to compare
+        an annotator's vote with the final label; None when it cannot be one."""
+
+    def stored_label_query(self, field_name: str, value: str, *, project: Project) -> Q:
+        """The filter for items whose stored label field ``field_name`` holds the class ``value``."""
+
+    def review_settings(self, *, project: Project) -> dict:
+        """Settings the review page's script reads for the label choice, merged into its page config."""
+
+    def confidence_meaning(self, *, project: Project) -> str | None:
+        """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
+        the last quality run decides."""
 
 
 class QualityPart(Protocol):

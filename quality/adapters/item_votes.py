@@ -1,24 +1,15 @@
-"""Items' live votes for the per-item consensus update."""
+"""Items' live votes for the per-item consensus update, coded by the project's kind's encoding."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import label_schema_for  # [review mapping]
+from kinds.registry import kind_for
 from quality.models import QualityReport
-
-
-def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
-    mask = 0
-    for value in values:
-        position = index.get(value)
-        if position is not None:
-            mask |= 1 << position
-    return mask
 
 
 @dataclass(frozen=True)
@@ -59,6 +50,9 @@ def items_votes_load(*, project: Project, item_ids: list[int]) -> list[ItemVotes
     if params.get("label_values") != label_values:
         params = {}  # the label set changed since that fit; its matrices no longer line up
     known_users = {user: position for position, user in enumerate(params.get("user_ids", []))}
+    # How a stored answer and a gold label become codes is the kind's encoding.
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    code_of = encoding.vote_coder(index)
     votes_by_item: dict[int, tuple[list[int], list[int], list[int]]] = {item.pk: ([], [], [0, 0]) for item in items}
     rows = Annotation.objects.filter(item_id__in=list(votes_by_item), is_live=True).order_by("item_id", "id")
     for item_id, user_id, values, is_unsure, is_unusable in rows.values_list(
@@ -67,29 +61,15 @@ def items_votes_load(*, project: Project, item_ids: list[int]) -> list[ItemVotes
         annotators, labels, flags = votes_by_item[item_id]
         flags[0] += int(is_unsure)
         flags[1] += int(is_unusable)
-        values = values or []
-        if project.multi_label:
-            if not values and is_unusable:
-                continue
-            code = _bitmask(values, index)
-        else:
-            code = index.get(values[0], -1) if values else -1
-            if code < 0:
-                continue
+        code = code_of(values or [], is_unusable)
+        if code < 0:
+            continue
         annotators.append(known_users.get(user_id, len(known_users)))
         labels.append(code)
     loaded = []
     for item in items:
         annotators, labels, (unsure, unusable) = votes_by_item[item.pk]
-        gold = -1
-        if item.gold_label not in (None, "", []):
-            if project.multi_label:
-                gold = _bitmask(item.gold_label if isinstance(item.gold_label, list) else [item.gold_label], index)
-            else:
-                value = (
-                    item.gold_label[0] if isinstance(item.gold_label, list) and item.gold_label else item.gold_label
-                )
-                gold = index.get(value, -1) if isinstance(value, str) else -1
+        gold = -1 if item.gold_label in (None, "", []) else encoding.item_gold_code(item.gold_label, index)
         loaded.append(ItemVotes(
             item=item,
             label_values=label_values,

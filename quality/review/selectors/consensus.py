@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotation.models import Item, Project
+from kinds.registry import kind_for
 from quality.models import (
     QualityReport,
 )
@@ -21,8 +22,9 @@ CONFIDENCE_MEANING = {
 def consensus_confidence_meaning(*, project: Project) -> str:
     """What ``consensus_confidence`` means for this project's items now (one query). The per-item update keeps
     the last run's method: its Dawid–Skene parameters when it stored some, else a majority vote."""
-    if project.multi_label:
-        return "the weakest of the per-label vote shares or probabilities behind the label set"
+    fixed = kind_for(project).value_schema.confidence_meaning(project=project)
+    if fixed is not None:
+        return fixed
     report = (
         QualityReport.objects.filter(project=project)
         .order_by("-created_at", "-id")
