@@ -60,6 +60,10 @@ class ValueSchema(Protocol):
         """A stored answer as ``final_label`` would hold it (``mapping``: retired label → its target), to compare
         an annotator's vote with the final label; None when it cannot be one."""
 
+    def label_classes(self, value: object) -> list:
+        """The classes (answers' values) a stored consensus, final or gold label names, to compare it with the
+        votes and with the gold label."""
+
     def stored_label_query(self, field_name: str, value: str, *, project: Project) -> Q:
         """The filter for items whose stored label field ``field_name`` holds the class ``value``."""
 

@@ -115,6 +115,11 @@ def final_from_vote(value: list, *, project: Project, mapping: dict[str, str]) -
     return mapped[0] if len(mapped) == 1 else None
 
 
+def label_classes(value: object) -> list:
+    """The classes a stored label value (an item's consensus, final or gold label) names."""
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 def stored_label_query(field_name: str, value: str, *, project: Project) -> Q:
     """Items whose stored label field (``consensus_label``, ``final_label``) holds the class ``value``."""
     return json_list_has(field_name, value) if project.multi_label else Q(**{field_name: value})

@@ -165,7 +165,7 @@ def review_item_page(request, project, membership, item_id: int):
             "relabel_takers": relabel_takers,
             "nobody_left": selectors.NOBODY_LEFT,
             "confidence_meaning": selectors.consensus_confidence_meaning(project=project),
-            "evidence": selectors.consensus_evidence(item=item),
+            "evidence": selectors.consensus_evidence(project=project, item=item),
             "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
             "probs": probs,
             "flag_explanations": item_flag_explanations(project=project, items=[item])[item.pk],

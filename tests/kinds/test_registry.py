@@ -91,6 +91,11 @@ class YesNoValue:
     def final_from_vote(self, value, *, project, mapping):
         return value[0] == "yes" if value else None
 
+    def label_classes(self, value):
+        if isinstance(value, bool):
+            return ["yes" if value else "no"]
+        return [] if value is None else [value]
+
     def stored_label_query(self, field_name, value, *, project):
         return Q(**{field_name: value == "yes"})
 
@@ -290,13 +295,16 @@ def test_a_toy_kinds_answers_flow_through_the_per_item_update_and_review(toy_pro
         items[0].pk
     ]
 
-    # When a reviewer opens the split item
+    # When a reviewer opens the split item, a gold item whose gold answer is "yes"
+    Item.objects.filter(pk=items[0].pk).update(gold_label="yes")
     reviewer = add_member(project, role=Role.REVIEWER)
     client.force_login(reviewer)
     page = client.get(f"/projects/{project.pk}/review/items/{items[0].pk}/")
-    # Then the page's script gets the kind's settings, nothing of classification's
+    # Then the page's script gets the kind's settings, nothing of classification's, and the kind compared the
+    # consensus with the gold answer
     assert page.status_code == 200
     assert page.context["config"]["answers"] == ["yes", "no"] and "multiLabel" not in page.context["config"]
+    assert page.context["evidence"].gold_matches is True
 
     # When the reviewer accepts it with a "yes" the kind takes
     review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="yes")
@@ -310,6 +318,11 @@ def test_a_toy_kinds_answers_flow_through_the_per_item_update_and_review(toy_pro
     # And an answer the kind does not know is refused in its own words
     with pytest.raises(ValidationFailed, match="Answer yes or no."):
         review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept", label="maybe")
+
+    # When the reviewer accepts the unanimous item without choosing
+    review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept")
+    # Then its consensus, an answer every annotator gave, became the final label
+    assert Item.objects.get(pk=items[1].pk).final_label is False
 
 
 @pytest.mark.django_db
