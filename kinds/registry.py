@@ -3,8 +3,10 @@
 A kind supplies, each as one object (or the dotted path of a module, imported on first use so a web process
 never loads the metrics or export code of a kind):
 
-- ``value``: the annotation value's input and output fields, validation and stored form (:class:`ValueSchema`);
-- ``quality``: the canonical encoding for metrics, consensus, agreement and label issues (:class:`QualityPart`);
+- ``value``: the annotation value's input and output fields, validation and stored form, and how review reads
+  and sets an item's derived labels (:class:`ValueSchema`);
+- ``quality``: the canonical encoding for metrics, consensus (for a run and for one item's votes), agreement and
+  label issues (:class:`QualityPart`);
 - ``export``: export rows and formats (:class:`ExportPart`);
 - its labelling widget: a template included by the label page and the script it needs;
 - ``media``: what an item of each of its task types is (text, an image, audio), which decides how items are
@@ -78,7 +80,8 @@ class ValueSchema(Protocol):
 class QualityPart(Protocol):
     def encoding(self, *, multi_label: bool) -> Any:
         """The object that encodes stored values for the metrics and runs the kind's consensus, agreement and
-        label-issue steps for ``quality.services.engine`` (see ``kinds.classification.quality``)."""
+        label-issue steps for ``quality.services.engine``, and codes and decides one item's votes for the
+        per-item update (``quality.services.items``); see ``kinds.classification.quality``."""
 
 
 class ExportPart(Protocol):
