@@ -3,8 +3,10 @@
 A kind supplies, each as one object (or the dotted path of a module, imported on first use so a web process
 never loads the metrics or export code of a kind):
 
-- ``value``: the annotation value's input and output fields, validation and stored form (:class:`ValueSchema`);
-- ``quality``: the canonical encoding for metrics, consensus, agreement and label issues (:class:`QualityPart`);
+- ``value``: the annotation value's input and output fields, validation and stored form, and how review reads
+  and sets an item's derived labels (:class:`ValueSchema`);
+- ``quality``: the canonical encoding for metrics, consensus (for a run and for one item's votes), agreement and
+  label issues (:class:`QualityPart`);
 - ``export``: export rows and formats (:class:`ExportPart`);
 - its labelling widget: a template included by the label page and the script it needs;
 - ``media``: what an item of each of its task types is (text, an image, audio), which decides how items are
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from django.db.models import Q
 
     from annotation.models import Project
 
@@ -49,11 +53,35 @@ class ValueSchema(Protocol):
     def output(self, value: list) -> dict:
         """A stored value as the API shows it: the fields of ``output_serializer``, ready for JSON."""
 
+    # How an item's derived labels (``consensus_label``, ``final_label``) read for review (``quality.review``).
+    def final_from_choice(self, *, project: Project, label: object, active: set[str]) -> object:
+        """A reviewer's choice (or an item's consensus, taken by Accept) as stored in ``final_label``; raises
+        ``ValidationFailed`` (field ``label``) when it is not one of the project's ``active`` labels."""
+
+    def final_from_vote(self, value: list, *, project: Project, mapping: dict[str, str]) -> object:
+        """A stored answer as ``final_label`` would hold it (``mapping``: retired label → its target), to compare
+        an annotator's vote with the final label; None when it cannot be one."""
+
+    def label_classes(self, value: object) -> list:
+        """The classes (answers' values) a stored consensus, final or gold label names, to compare it with the
+        votes and with the gold label."""
+
+    def stored_label_query(self, field_name: str, value: str, *, project: Project) -> Q:
+        """The filter for items whose stored label field ``field_name`` holds the class ``value``."""
+
+    def review_settings(self, *, project: Project) -> dict:
+        """Settings the review page's script reads for the label choice, merged into its page config."""
+
+    def confidence_meaning(self, *, project: Project) -> str | None:
+        """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
+        the last quality run decides."""
+
 
 class QualityPart(Protocol):
     def encoding(self, *, multi_label: bool) -> Any:
         """The object that encodes stored values for the metrics and runs the kind's consensus, agreement and
-        label-issue steps for ``quality.services.engine`` (see ``kinds.classification.quality``)."""
+        label-issue steps for ``quality.services.engine``, and codes and decides one item's votes for the
+        per-item update (``quality.services.items``); see ``kinds.classification.quality``."""
 
 
 class ExportPart(Protocol):

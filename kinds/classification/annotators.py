@@ -6,7 +6,7 @@ import numpy as np
 
 from quality.adapters import ProjectData
 from quality.metrics.agreement_report import AgreementReport
-from quality.services.engine import Consensus
+from quality.services.kind_steps import Consensus
 
 
 def multi_label_annotator_stats(data: ProjectData, consensus: Consensus, agreement: AgreementReport) -> dict:

@@ -1,5 +1,6 @@
 """Consensus for classification: one class per item (Dawid–Skene, CROWDLAB, majority vote) or, multi-label, one
-binary decision per class. The numeric work is ``quality.metrics``'; this module chooses and combines it."""
+binary decision per class, for a whole run and for one item's votes (the per-item update). The numeric work is
+``quality.metrics``'; this module chooses and combines it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from quality.adapters import ProjectData
-from quality.metrics.consensus import crowdlab, dawid_skene, iterative_crowdlab, majority_vote
+from quality.adapters import ItemVotes, ProjectData
+from quality.metrics.consensus import (
+    consensus_single_item,
+    crowdlab,
+    dawid_skene,
+    iterative_crowdlab,
+    majority_vote,
+)
 from quality.metrics.consensus_votes import voted_consensus
-from quality.services.engine import MAX_PARAMS, QUALITY_MODEL_ROUNDS, Consensus, QualityModel
+from quality.services.kind_steps import MAX_PARAMS, Consensus, ItemConsensus
+from quality.services.quality_model import QUALITY_MODEL_ROUNDS, QualityModel
 
 
 def _vote_tie(counts: np.ndarray) -> np.ndarray:
@@ -126,3 +134,52 @@ def multi_consensus(data: ProjectData, method: str) -> Consensus:
     with np.errstate(invalid="ignore"):
         mean_quality = np.nanmean(np.where(np.isfinite(quality), quality, np.nan), axis=1)
     return Consensus(label=code, confidence=confidence, is_tie=tie, annotator_quality=mean_quality, params={})
+
+
+# Model probabilities are floored before they act as a prior, as in the Dawid–Skene fit: a class the model rules
+# out stays reachable when the votes insist on it.
+PRIOR_FLOOR = 1e-6
+
+
+def _model_prior(probs: object, label_values: list[str], *, fallback: np.ndarray | None) -> np.ndarray | None:
+    """The item's stored model probabilities as a prior in ``label_values`` order; ``fallback`` when it has none."""
+    if not isinstance(probs, dict) or not probs:
+        return fallback
+    row = np.array([probs.get(value, 0.0) for value in label_values], dtype=np.float64)
+    if not np.isfinite(row).all() or (row < 0).any() or row.sum() <= 0:
+        return fallback
+    row = np.maximum(row / row.sum(), PRIOR_FLOOR)
+    return row / row.sum()
+
+
+def single_item_consensus(votes: ItemVotes) -> ItemConsensus:
+    """One item's class from its votes (at least one): Dawid–Skene with the last run's weights when it stored
+    some (the item's model probabilities as its prior when that run was model-aware), else majority vote."""
+    k = len(votes.label_values)
+    params = votes.params
+    priors = np.asarray(params["priors"]) if params.get("priors") else None
+    if params.get("confusion") and params.get("item_prior") == "model":
+        priors = _model_prior(votes.item.predicted_probs, votes.label_values, fallback=priors)
+    single = consensus_single_item(
+        annotators=votes.annotators,
+        labels=votes.labels,
+        n_classes=k,
+        confusion=np.asarray(params["confusion"]) if params.get("confusion") else None,
+        priors=priors,
+    )
+    return ItemConsensus(
+        code=single.label, confidence=single.confidence, is_tie=single.is_tie, suggestion=single.suggestion,
+        overrides=single.overrides, vote_counts=np.bincount(votes.labels, minlength=k)[None, :],
+    )
+
+
+def multi_item_consensus(votes: ItemVotes) -> ItemConsensus:
+    """Per-label majority over one item's label-set bitmasks (at least one): the bitmask, the weakest per-label
+    share as its confidence, and whether any label split exactly."""
+    n_classes = len(votes.label_values)
+    bits = (votes.labels[:, None] >> np.arange(n_classes)) & 1
+    share = bits.mean(axis=0)
+    code = int((share > 0.5).astype(np.int64) @ (1 << np.arange(n_classes)))
+    return ItemConsensus(
+        code=code, confidence=float(np.maximum(share, 1.0 - share).min()), is_tie=bool((share == 0.5).any())
+    )

@@ -1,6 +1,6 @@
 """Classification for the quality engine and its adapter: the canonical encoding (a class index per answer, or a
 bitmask of classes and its 0/1 matrix for multi-label projects) and the kind's consensus, agreement, label-issue,
-HLP and annotator steps, each delegating to ``quality.metrics``.
+HLP and annotator steps, each delegating to ``quality.metrics``, for a run and for the per-item update.
 
 Imported by quality tasks only (it loads the metrics stack); ``kinds.registry`` names it by path.
 """
@@ -13,14 +13,20 @@ import numpy as np
 from django.db.models.fields.json import KT
 
 from kinds.classification.annotators import multi_label_annotator_stats
-from kinds.classification.consensus import multi_consensus, single_consensus
-from quality.adapters import ProjectData
+from kinds.classification.consensus import (
+    multi_consensus,
+    multi_item_consensus,
+    single_consensus,
+    single_item_consensus,
+)
+from quality.adapters import ItemVotes, ProjectData
 from quality.metrics.agreement_report import AgreementReport, agreement_report
 from quality.metrics.annotators import annotator_quality
 from quality.metrics.hlp import HlpReport, human_level_performance
 from quality.metrics.label_issues import LabelIssues, find_label_issues
 from quality.metrics.table import AnnotationTable
-from quality.services.engine import Consensus, QualityModel
+from quality.services.kind_steps import Consensus, ItemConsensus
+from quality.services.quality_model import QualityModel
 
 
 def _bitmask(values: Iterable[str], index: dict[str, int]) -> int:
@@ -68,6 +74,26 @@ class SingleLabel:
 
     def prevalence(self, codes: np.ndarray, k: int) -> np.ndarray:
         return np.bincount(codes[codes >= 0], minlength=k)
+
+    # --- the per-item update (quality.adapters.item_votes, quality.services.items) ---
+    def vote_coder(self, index: dict[str, int]) -> Callable[[list, bool], int]:
+        """A stored answer (its whole list) as a code; -1: not a vote (it is left out of the item's votes)."""
+        lookup = index.get
+        return lambda labels, unusable: lookup(labels[0], -1) if labels else -1
+
+    def item_gold_code(self, gold_label: object, index: dict[str, int]) -> int:
+        # The per-item update reads a gold list by its first value; ``gold_code`` (the run's loader) codes only a
+        # list of one value and takes a longer one as no gold.
+        value = gold_label[0] if isinstance(gold_label, list) and gold_label else gold_label
+        return index.get(value, -1) if isinstance(value, str) else -1
+
+    def item_consensus(self, votes: ItemVotes) -> ItemConsensus:
+        """The consensus of one item with at least one vote."""
+        return single_item_consensus(votes)
+
+    def model_label_code(self, value: object, label_values: list[str]) -> int:
+        """The code of the stored model label (``Item.flag_model_label``), -1 for none or a retired value."""
+        return label_values.index(value) if isinstance(value, str) and value in label_values else -1
 
     # --- metrics (called by quality.services.engine) ---
     def consensus(self, data: ProjectData, method: str, quality_model: QualityModel | None) -> Consensus:
@@ -142,6 +168,19 @@ class MultiLabel(SingleLabel):
 
     def prevalence(self, codes: np.ndarray, k: int) -> np.ndarray:
         return ((codes[codes >= 0, None] >> np.arange(k)) & 1).sum(axis=0) if (codes >= 0).any() else np.zeros(k)
+
+    def vote_coder(self, index: dict[str, int]) -> Callable[[list, bool], int]:
+        return self.annotation_coder(index)
+
+    def item_gold_code(self, gold_label: object, index: dict[str, int]) -> int:
+        return self.gold_code(gold_label, index)
+
+    def item_consensus(self, votes: ItemVotes) -> ItemConsensus:
+        return multi_item_consensus(votes)
+
+    def model_label_code(self, value: object, label_values: list[str]) -> int:
+        # Multi-label projects have no model check (``model_free_reason``), so no stored model label to code.
+        return -1
 
     def consensus(self, data: ProjectData, method: str, quality_model: QualityModel | None) -> Consensus:
         return multi_consensus(data, method)

@@ -14,6 +14,7 @@ from django.db.models.functions import Substr
 
 from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.selectors import label_mapping_for, map_label
+from kinds.registry import kind_for
 from quality.models import AnnotatorQuality, QualityReport, ReviewDecision
 
 MAX_SHOWN = 100
@@ -37,13 +38,6 @@ class Feedback:
         return self.n_agreed / self.n_reviewed if self.n_reviewed else None
 
 
-def _as_final(labels: list[str], multi_label: bool, mapping: dict[str, str]):
-    mapped = map_label(list(labels or []), mapping)
-    if multi_label:
-        return mapped
-    return mapped[0] if len(mapped) == 1 else None
-
-
 def annotator_feedback(*, project: Project, user: AbstractBaseUser) -> Feedback:
     """Five queries; the comparison streams the caller's own live annotations on accepted items once
     (linear in that annotator's work, never in the project's size)."""
@@ -56,6 +50,7 @@ def annotator_feedback(*, project: Project, user: AbstractBaseUser) -> Feedback:
     quality = AnnotatorQuality.objects.filter(report=report, user=user).first() if report else None
     feedback = Feedback(report=report, quality=quality)
     mapping = label_mapping_for(project=project)
+    final_from_vote = kind_for(project).value_schema.final_from_vote
     rows = (
         Annotation.objects.filter(
             project=project, annotator=user, is_live=True, item__status=ItemStatus.ACCEPTED
@@ -67,7 +62,7 @@ def annotator_feedback(*, project: Project, user: AbstractBaseUser) -> Feedback:
         if final is None:
             continue
         feedback.n_reviewed += 1
-        mine = _as_final(labels, project.multi_label, mapping)
+        mine = final_from_vote(labels, project=project, mapping=mapping)
         if mine == map_label(final, mapping):
             feedback.n_agreed += 1
         elif len(feedback.disagreements) < MAX_SHOWN:

@@ -21,6 +21,7 @@ from annotation.selectors import (
 from core.errors import ApplicationError, NotFound
 from core.pages import project_page
 from core.panels import panels_for
+from kinds.registry import kind_for
 from quality.models import ReviewAction
 from quality.review import selectors, services
 from quality.review.services.decisions import DISCARD_REASONS, MAX_BULK
@@ -138,7 +139,7 @@ def review_item_page(request, project, membership, item_id: int):
     config = {
         "project": project.pk,
         "item": item.pk,
-        "multiLabel": project.multi_label,
+        **kind_for(project).value_schema.review_settings(project=project),
         "labels": [{"value": label["value"], "hotkey": label["hotkey"]} for label in labels],
         "consensus": consensus,
         "mustChoose": must_choose,
@@ -164,7 +165,7 @@ def review_item_page(request, project, membership, item_id: int):
             "relabel_takers": relabel_takers,
             "nobody_left": selectors.NOBODY_LEFT,
             "confidence_meaning": selectors.consensus_confidence_meaning(project=project),
-            "evidence": selectors.consensus_evidence(item=item),
+            "evidence": selectors.consensus_evidence(project=project, item=item),
             "reason_rows": [(reason, selectors.REASON_TEXT.get(reason, reason)) for reason in review.reasons],
             "probs": probs,
             "flag_explanations": item_flag_explanations(project=project, items=[item])[item.pk],

@@ -7,37 +7,10 @@ from django.db import transaction
 
 from annotation.models import ItemStatus, Project
 from annotation.services.item_state import item_consensus_set
+from kinds.registry import kind_for
 from quality.adapters import ItemVotes, item_votes_load, items_votes_load
 from quality.metrics.consensus_votes import gold_settled_confidence
-
-
-def _multi_label_consensus(labels: np.ndarray, n_classes: int) -> tuple[int, float, bool]:
-    """Per-label majority over label-set bitmasks: (bitmask, weakest per-label share, any exact split)."""
-    bits = (labels[:, None] >> np.arange(n_classes)) & 1
-    share = bits.mean(axis=0)
-    code = int((share > 0.5).astype(np.int64) @ (1 << np.arange(n_classes)))
-    return code, float(np.maximum(share, 1.0 - share).min()), bool((share == 0.5).any())
-
-
-# Model probabilities are floored before they act as a prior, as in the Dawid–Skene fit: a class the model rules
-# out stays reachable when the votes insist on it.
-PRIOR_FLOOR = 1e-6
-
-
-def _model_prior(probs: object, label_values: list[str], *, fallback: np.ndarray | None) -> np.ndarray | None:
-    """The item's stored model probabilities as a prior in ``label_values`` order; ``fallback`` when it has none."""
-    if not isinstance(probs, dict) or not probs:
-        return fallback
-    row = np.array([probs.get(value, 0.0) for value in label_values], dtype=np.float64)
-    if not np.isfinite(row).all() or (row < 0).any() or row.sum() <= 0:
-        return fallback
-    row = np.maximum(row / row.sum(), PRIOR_FLOOR)
-    return row / row.sum()
-
-
-def _label_code(value: object, label_values: list[str]) -> int:
-    """Index of a stored single label value, -1 for none or a value no longer in the label set."""
-    return label_values.index(value) if isinstance(value, str) and value in label_values else -1
+from quality.services.kind_steps import ItemConsensus
 
 
 @transaction.atomic
@@ -82,54 +55,33 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
 def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     """Compute and store one item's consensus from ``votes`` (its row locked by the caller)."""
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.metrics.consensus import consensus_single_item
     from quality.metrics.label_issues import decode_reasons, find_label_issues
 
-    k = len(votes.label_values)
-    counts = None
-    suggestion_code, overrides = -1, False
-    if votes.labels.size == 0:
-        code, confidence, tie = -1, float("nan"), False
-    elif project.multi_label:
-        code, confidence, tie = _multi_label_consensus(votes.labels, k)
-    else:
-        params = votes.params
-        priors = np.asarray(params["priors"]) if params.get("priors") else None
-        if params.get("confusion") and params.get("item_prior") == "model":
-            priors = _model_prior(votes.item.predicted_probs, votes.label_values, fallback=priors)
-        single = consensus_single_item(
-            annotators=votes.annotators,
-            labels=votes.labels,
-            n_classes=k,
-            confusion=np.asarray(params["confusion"]) if params.get("confusion") else None,
-            priors=priors,
-        )
-        code, confidence, tie = single.label, single.confidence, single.is_tie
-        suggestion_code, overrides = single.suggestion, single.overrides
-        counts = np.bincount(votes.labels, minlength=k)[None, :]
+    # The consensus rule, and how codes read back as labels, are the kind's (loaded here, by the task only).
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    result = (
+        ItemConsensus(code=-1, confidence=float("nan"), is_tie=False)
+        if votes.labels.size == 0
+        else encoding.item_consensus(votes)
+    )
+    code, tie, overrides = result.code, result.is_tie, result.overrides
     # As in the run: on a gold item the consensus is known right or wrong, whatever the votes' posterior says.
     confidence = float(gold_settled_confidence(
-        label=np.array([code]), confidence=np.array([confidence], dtype=np.float64), gold=np.array([votes.gold])
+        label=np.array([code]), confidence=np.array([result.confidence], dtype=np.float64), gold=np.array([votes.gold])
     )[0])
-    consensus: str | list[str] | None
-    if code < 0:
-        consensus = None
-    elif project.multi_label:
-        consensus = sorted(votes.label_values[c] for c in range(k) if code >> c & 1)
-    else:
-        consensus = votes.label_values[code]
+    consensus, suggestion = encoding.decode(votes.label_values, np.array([code, result.suggestion]))
     unchanged = consensus == votes.item.consensus_label
     stored_quality = votes.item.label_quality if unchanged and votes.item.label_quality is not None else np.nan
     # The last run's model check cannot be redone for one item (cleanlab's pruning needs the whole project), but
     # its model's top label is stored: ``model_disagrees`` is recomputed against the new consensus, and a label
     # issue the run found stands while the consensus it judged stands.
-    model_code = _label_code(votes.item.flag_model_label, votes.label_values) if not project.multi_label else -1
+    model_code = encoding.model_label_code(votes.item.flag_model_label, votes.label_values)
     issues = find_label_issues(
         consensus_label=np.array([code]),
         model_label=np.array([model_code]),
         label_quality=np.array([stored_quality]),
         consensus_confidence=np.array([confidence]),
-        vote_counts=counts,
+        vote_counts=result.vote_counts,
         gold_label=np.array([votes.gold]),
         profile_flag=np.array([bool(votes.item.flags)]),
         unsure_count=np.array([votes.unsure_count]),
@@ -156,9 +108,9 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
         reasons=reasons,
         severity=float(issues.severity[0]),
         route=route,
-        suggestion=votes.label_values[suggestion_code] if suggestion_code >= 0 else None,
+        suggestion=suggestion,
     )
     return {
         "consensus": consensus, "confidence": confidence, "tie": tie, "reasons": reasons, "moved": moved,
-        "suggestion": votes.label_values[suggestion_code] if suggestion_code >= 0 else None,
+        "suggestion": suggestion,
     }

@@ -26,6 +26,7 @@ from quality.job_kinds import QUALITY_JOB
 from quality.models import AnnotatorQuality, ItemQuality, QualityReport
 from quality.review.selectors import review_queue_total_among
 from quality.services.explain import explanations_for
+from quality.services.kind_steps import encoding_for
 
 if TYPE_CHECKING:
     from quality.services.engine import RunOutcome
@@ -34,7 +35,7 @@ TASK_NAME = "quality.run"
 # Item-level rows are kept for this many latest reports per project; older reports keep their summary.
 KEEP_ITEM_ROWS_FOR_REPORTS = 3
 MAX_BOOT_REQUEST = 1000
-# The quality model (logistic regression + kNN, cross-validated on the consensus, see quality.services.engine)
+# The quality model (logistic regression + kNN, cross-validated on the consensus, see quality.services.quality_model)
 # trains on cached features up to this many annotated items; larger projects use the base model's stored
 # out-of-sample probabilities alone, which keeps a 200,000-item run within the scale budget.
 QUALITY_MODEL_MAX_ITEMS = 20_000
@@ -105,8 +106,8 @@ def _report_fields(outcome: RunOutcome) -> dict:
 
 def flag_model_name(*, check_model: str, run_number: int, base_version: int | None) -> str:
     """How pages name the model whose predictions the label-issue check used ("" when none was)."""
-    # Imported here: the engine module pulls in scikit-learn and cleanlab, which web processes never need.
-    from quality.services.engine import CHECK_MODEL_BASE, CHECK_MODEL_QUALITY
+    # Imported here: the quality model module pulls in scikit-learn, which web processes never need.
+    from quality.services.quality_model import CHECK_MODEL_BASE, CHECK_MODEL_QUALITY
 
     if check_model == CHECK_MODEL_QUALITY:
         return f"quality model · run #{run_number}"
@@ -198,7 +199,7 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
         ValueError: the project has no usable annotations (the job fails with that message).
     """
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.services.engine import encoding_for, run_quality
+    from quality.services.engine import run_quality
 
     started = time.perf_counter()
     project = Project.objects.get(pk=job.project_id)

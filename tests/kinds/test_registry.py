@@ -1,6 +1,7 @@
 """The task-kind seam: every task type has a kind, and a kind defined outside annotation, quality and datasets
 (here, in this file) flows through annotation validation and output, bulk item rows, the quality engine's
-encoding and report, the freeze and exports (its own format and the shared zip)."""
+encoding and report, the per-item consensus update, review (queue filter, page settings, decisions, feedback),
+the freeze and exports (its own format and the shared zip)."""
 
 import ast
 import io
@@ -9,10 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.db.models import Q
 from rest_framework import serializers
 
 from annotation.api import serializers as api_serializers
-from annotation.models import Annotation, Item, Project, TaskType
+from annotation.models import Annotation, Item, Project, Role, TaskType
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from core.errors import ValidationFailed
 from core.jobs import JobContext, job_create
@@ -33,8 +35,12 @@ from kinds.registry import (
 from quality.adapters import project_data_load
 from quality.job_kinds import QUALITY_JOB
 from quality.models import QualityReport
+from quality.review import selectors as review_selectors
+from quality.review.feedback import annotator_feedback
+from quality.review.services import review_decide
 from quality.services import quality_run
 from quality.services.engine import run_quality
+from quality.services.items import items_consensus_update
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import add_items, add_member, make_project
 
@@ -73,6 +79,31 @@ class YesNoValue:
         if raw in (None, ""):
             return None, None
         return (raw, None) if raw in ("yes", "no") else (None, "gold must be yes or no")
+
+    # An item's consensus and final label are booleans (the encoding below decodes answers that way).
+    def final_from_choice(self, *, project, label, active):
+        if isinstance(label, bool):
+            return label
+        if label in ("yes", "no"):
+            return label == "yes"
+        raise ValidationFailed("Answer yes or no.", field="label")
+
+    def final_from_vote(self, value, *, project, mapping):
+        return value[0] == "yes" if value else None
+
+    def label_classes(self, value):
+        if isinstance(value, bool):
+            return ["yes" if value else "no"]
+        return [] if value is None else [value]
+
+    def stored_label_query(self, field_name, value, *, project):
+        return Q(**{field_name: value == "yes"})
+
+    def review_settings(self, *, project):
+        return {"answers": ["yes", "no"]}
+
+    def confidence_meaning(self, *, project):
+        return None
 
 
 class YesNoEncoding(SingleLabel):
@@ -237,6 +268,61 @@ def test_a_toy_kind_renders_its_own_answer_in_the_submit_body_and_my_recent(toy_
     (recent,) = client.get(f"/api/projects/{project.pk}/my-recent/").json()
     assert recent["answer"] == "yes" and recent["annotation"] == body["id"]
     assert "label" not in recent and "labels" not in recent
+
+
+@pytest.mark.django_db
+def test_a_toy_kinds_answers_flow_through_the_per_item_update_and_review(toy_project, client):
+    # Given three annotators who answered two items of the yes/no project, with a comment (which queues them)
+    project = toy_project
+    items = list(Item.objects.filter(project=project, external_id__startswith="t").order_by("id"))[:2]
+    annotators = [add_member(project) for _ in range(3)]
+    answers = {items[0].pk: ["yes", "yes", "no"], items[1].pk: ["no", "no", "no"]}
+    for item_id, votes in answers.items():
+        for annotator, vote in zip(annotators, votes, strict=True):
+            annotation_submit(
+                project=project, user=annotator, data=AnnotationInput(item_id=item_id, labels=[vote], comment="seen")
+            )
+
+    # When the per-item pass updates them
+    assert items_consensus_update(project_id=project.pk, item_ids=list(answers))["updated"] == 2
+    # Then their consensus was decided from the kind's codes and read back by the kind (booleans)
+    assert dict(Item.objects.filter(pk__in=answers).values_list("pk", "consensus_label")) == {
+        items[0].pk: True, items[1].pk: False,
+    }
+    # And the review queue's label filter finds the "yes" item through the kind's stored form
+    filters = review_selectors.queue_filters_clean(label="yes")
+    assert list(review_selectors.review_queue(project=project, filters=filters).values_list("pk", flat=True)) == [
+        items[0].pk
+    ]
+
+    # When a reviewer opens the split item, a gold item whose gold answer is "yes"
+    Item.objects.filter(pk=items[0].pk).update(gold_label="yes")
+    reviewer = add_member(project, role=Role.REVIEWER)
+    client.force_login(reviewer)
+    page = client.get(f"/projects/{project.pk}/review/items/{items[0].pk}/")
+    # Then the page's script gets the kind's settings, nothing of classification's, and the kind compared the
+    # consensus with the gold answer
+    assert page.status_code == 200
+    assert page.context["config"]["answers"] == ["yes", "no"] and "multiLabel" not in page.context["config"]
+    assert page.context["evidence"].gold_matches is True
+
+    # When the reviewer accepts it with a "yes" the kind takes
+    review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="yes")
+    # Then the final label is the kind's, and only the annotator who answered "no" is told they disagreed
+    assert Item.objects.get(pk=items[0].pk).final_label is True
+    agreed = annotator_feedback(project=project, user=annotators[0])
+    dissent = annotator_feedback(project=project, user=annotators[2])
+    assert (agreed.n_reviewed, agreed.n_agreed) == (1, 1)
+    assert (dissent.n_reviewed, dissent.n_agreed) == (1, 0)
+    assert [(row["yours"], row["final"]) for row in dissent.disagreements] == [(False, True)]
+    # And an answer the kind does not know is refused in its own words
+    with pytest.raises(ValidationFailed, match="Answer yes or no."):
+        review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept", label="maybe")
+
+    # When the reviewer accepts the unanimous item without choosing
+    review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept")
+    # Then its consensus, an answer every annotator gave, became the final label
+    assert Item.objects.get(pk=items[1].pk).final_label is False
 
 
 @pytest.mark.django_db

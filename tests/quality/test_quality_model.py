@@ -12,7 +12,8 @@ from quality.adapters import ProjectData, item_features_load, project_data_for_t
 from quality.metrics.consensus import dawid_skene
 from quality.metrics.label_issues import REASON_CODES, find_label_issues_from_features
 from quality.metrics.table import AnnotationTable
-from quality.services.engine import QUALITY_MODEL_MIN_ITEMS, QUALITY_MODEL_TEXT, run_quality
+from quality.services.engine import run_quality
+from quality.services.quality_model import QUALITY_MODEL_MIN_ITEMS, QUALITY_MODEL_TEXT
 from tests.factories import add_items, make_project
 
 K = 10

@@ -17,7 +17,7 @@ from quality.adapters import project_data_load
 from quality.job_kinds import QUALITY_JOB
 from quality.metrics.consensus import dawid_skene
 from quality.models import ItemQuality, QualityReport
-from quality.services.engine import QUALITY_MODEL_TEXT
+from quality.services.quality_model import QUALITY_MODEL_TEXT
 from tests.activelearning.al_helpers import LABELS, text_for
 from tests.factories import add_member, make_project
 from tests.quality.vote_builders import votes_project

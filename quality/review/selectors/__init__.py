@@ -43,7 +43,6 @@ from quality.review.selectors.item import (
     item_for_review,
     item_review,
 )
-from quality.review.selectors.mapping import json_label_is
 from quality.review.selectors.queue import (
     EXTRA_REASONS,
     QUEUE_STATUSES,
@@ -84,7 +83,6 @@ __all__ = [
     "item_reasons",
     "item_review",
     "items_needing_a_chosen_label",
-    "json_label_is",
     "label_changes",
     "label_examples_for",
     "open_question_count",

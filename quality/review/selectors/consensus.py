@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from annotation.models import Item, Project
+from kinds.registry import kind_for
 from quality.models import (
     QualityReport,
 )
@@ -21,8 +23,9 @@ CONFIDENCE_MEANING = {
 def consensus_confidence_meaning(*, project: Project) -> str:
     """What ``consensus_confidence`` means for this project's items now (one query). The per-item update keeps
     the last run's method: its Dawid–Skene parameters when it stored some, else a majority vote."""
-    if project.multi_label:
-        return "the weakest of the per-label vote shares or probabilities behind the label set"
+    fixed = kind_for(project).value_schema.confidence_meaning(project=project)
+    if fixed is not None:
+        return fixed
     report = (
         QualityReport.objects.filter(project=project)
         .order_by("-created_at", "-id")
@@ -34,11 +37,11 @@ def consensus_confidence_meaning(*, project: Project) -> str:
     return CONFIDENCE_MEANING["crowdlab" if report["consensus_params"].get("item_prior") == "model" else "dawid_skene"]
 
 
-def _label_set(value: object) -> list | None:
-    """A stored label value (a string, a list of them, or none) as a sorted list, None when empty."""
+def _label_set(value: object, label_classes: Callable[[object], list]) -> list | None:
+    """The classes a stored label value names, sorted; None when it is empty."""
     if value in (None, "", []):
         return None
-    return sorted(value) if isinstance(value, list) else [value]
+    return sorted(label_classes(value))
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,10 @@ class ConsensusEvidence:
     model_probability: float | None
 
 
-def consensus_evidence(*, item: Item) -> ConsensusEvidence:
-    """The :class:`ConsensusEvidence` of ``item`` (no query)."""
-    consensus, gold = _label_set(item.consensus_label), _label_set(item.gold_label)
+def consensus_evidence(*, project: Project, item: Item) -> ConsensusEvidence:
+    """The :class:`ConsensusEvidence` of ``item`` of ``project`` (no query)."""
+    label_classes = kind_for(project).value_schema.label_classes
+    consensus, gold = _label_set(item.consensus_label, label_classes), _label_set(item.gold_label, label_classes)
     matches = None if consensus is None or gold is None else consensus == gold
     basis = ""
     if item.is_label_issue:

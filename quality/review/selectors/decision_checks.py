@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import annotators_left_for_items, label_mapping_for, map_label
+from kinds.registry import kind_for
 
 OVERRIDE_REASON = "model_overrides_annotators"
 NOBODY_LEFT = (
@@ -55,10 +56,10 @@ def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[
     )
     for item_id, labels in rows:
         voted[item_id].update(mapping.get(value, value) for value in labels or [])
+    label_classes = kind_for(project).value_schema.label_classes
     out = set()
     for item in items:
-        consensus = map_label(item.consensus_label, mapping)
-        values = consensus if isinstance(consensus, list) else [] if consensus is None else [consensus]
+        values = label_classes(map_label(item.consensus_label, mapping))
         if OVERRIDE_REASON in (item.issue_kinds or []) or not set(values) <= voted[item.pk]:
             out.add(item.pk)
     return out

@@ -10,12 +10,12 @@ from annotation.models import Annotation, Item, ItemStatus, ItemTag, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import json_list_has
 from core.errors import ValidationFailed
+from kinds.registry import kind_for
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ReviewAction,
     ReviewDecision,
 )
-from quality.review.selectors.mapping import json_label_is
 
 QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
 # Reasons the queue adds to the quality run's issue kinds.
@@ -117,7 +117,7 @@ def review_queue(*, project: Project, filters: QueueFilters | None = None) -> Qu
         queryset = queryset.filter(_reason_q(project, filters.reason))
     if filters.label:
         queryset = queryset.filter(
-            json_label_is("consensus_label", filters.label, multi_label=project.multi_label)
+            kind_for(project).value_schema.stored_label_query("consensus_label", filters.label, project=project)
         )
     if filters.tag:
         queryset = queryset.filter(Exists(ItemTag.objects.filter(item=OuterRef("pk"), tag=filters.tag)))

@@ -19,6 +19,7 @@ from annotation.models import Guideline, Item, Project
 from annotation.selectors import label_choices, label_mapping_for, map_label
 from annotation.services.item_state import ReviewApplied, annotations_supersede, items_review_applied
 from core.errors import Conflict, NotFound, ValidationFailed
+from kinds.registry import kind_for
 from quality.models import ReviewAction, ReviewDecision
 from quality.review.selectors import (
     NOBODY_LEFT,
@@ -60,33 +61,6 @@ def _clean_reason(action: str, reason: str | None) -> str:
     return reason
 
 
-def clean_label(*, project: Project, label: object, active: set[str]) -> object:
-    """A schema label as stored in ``final_label``: a value (single-label) or a sorted list (multi-label).
-
-    Raises ValidationFailed (field ``label``) for a value not in the project's active label set.
-    """
-    if project.multi_label:
-        values = label if isinstance(label, list) else [label]
-        if not all(isinstance(value, str) for value in values):
-            raise ValidationFailed("label must be a list of label values.", field="label")
-        unknown = sorted({value for value in values if value not in active})
-        if unknown:
-            raise ValidationFailed(
-                f"Unknown label {', '.join(map(repr, unknown))}; this project's labels are {', '.join(sorted(active))}.",
-                field="label",
-            )
-        return sorted(set(values))
-    if isinstance(label, list) and len(label) == 1:
-        label = label[0]
-    if not isinstance(label, str):
-        raise ValidationFailed("This is a single-label project: give one label value.", field="label")
-    if label not in active:
-        raise ValidationFailed(
-            f"Unknown label {label!r}; this project's labels are {', '.join(sorted(active))}.", field="label"
-        )
-    return label
-
-
 def _final_labels(*, project: Project, items: list[Item], action: str, label: object) -> dict[int, object]:
     """The label each accepted item ends up with: the given one, else its consensus (mapped to the current
     schema). Raises ValidationFailed when neither is usable, or when an item's consensus may not be taken by
@@ -96,8 +70,10 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
             raise ValidationFailed("Only accept takes a label.", field="label")
         return {}
     active = label_choices(project=project)
+    # How a choice becomes a stored final label is the project's kind's (``kinds.registry``).
+    final_from_choice = kind_for(project).value_schema.final_from_choice
     if label not in (None, ""):
-        chosen = clean_label(project=project, label=label, active=active)
+        chosen = final_from_choice(project=project, label=label, active=active)
         return {item.pk: chosen for item in items}
     mapping = label_mapping_for(project=project)
     must_choose = items_needing_a_chosen_label(project=project, items=items)
@@ -117,7 +93,7 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
                 f"Item {item.external_id} has no consensus label yet; choose the final label.", field="label"
             )
         try:
-            out[item.pk] = clean_label(project=project, label=consensus, active=active)
+            out[item.pk] = final_from_choice(project=project, label=consensus, active=active)
         except ValidationFailed as exc:
             raise ValidationFailed(f"Item {item.external_id}: {exc.message}", field="label") from exc
     return out
