@@ -41,7 +41,7 @@ from activelearning.adapters.predictions import (
     relabel_scores_write,
 )
 from activelearning.adapters.scan import CHUNK, OVERLAP_STATUSES, TRAINABLE_STATUSES
-from activelearning.adapters.votes import Votes, class_index, item_votes, votes_load
+from activelearning.adapters.votes import Votes, item_votes, votes_load
 
 __all__ = [
     "CHUNK",
@@ -52,7 +52,6 @@ __all__ = [
     "PredictionRows",
     "TrainingSet",
     "Votes",
-    "class_index",
     "feature_space_current",
     "feature_space_extractor",
     "feature_space_store",

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 
 from activelearning.adapters.scan import CHUNK, TRAINABLE_STATUSES, cache_windows
 from activelearning.adapters.vectors import from_bytes, matrix
-from activelearning.adapters.votes import class_index
+from activelearning.answers import answer_classes
 from activelearning.models import FeatureCache
 from annotation.models import Item, ItemStatus, Project
 from annotation.models.item import OPEN_STATUSES
@@ -37,6 +37,7 @@ def training_set_load(*, project: Project, key: str, dim: int, index: dict[str, 
     rows: list[np.ndarray] = []
     labels: list[int] = []
     n_labelled = Item.objects.filter(project=project, status__in=TRAINABLE_STATUSES, is_gold=False).count()
+    class_code = answer_classes(project).class_code
     last = 0
     while True:
         chunk = list(
@@ -48,7 +49,7 @@ def training_set_load(*, project: Project, key: str, dim: int, index: dict[str, 
             break
         last = chunk[-1][0]
         for pk, raw, final, consensus in chunk:
-            label = class_index(final if final not in (None, "", []) else consensus, index)
+            label = class_code(final if final not in (None, "", []) else consensus, index)
             if raw is None or label < 0:
                 continue
             ids.append(pk)

@@ -1,4 +1,5 @@
-"""Votes as arrays: the live annotations of a project's items, each coded as a class index."""
+"""Votes as arrays: the live annotations of a project's items, each coded as a class index by the project's
+task kind (``activelearning.answers``)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from activelearning.adapters.scan import CHUNK
+from activelearning.answers import answer_classes
 from annotation.models import Annotation, Project
-
-
-def class_index(value: object, index: dict[str, int]) -> int:
-    """A stored single-label value (a string, or a one-element list) as a class index; -1 when unusable.
-
-    ``index`` is ``annotation.selectors.label_schema_for(...).index``: a vote for a label merged or renamed away
-    counts for the label that replaced it, as in the quality engine and the dashboard."""
-    if isinstance(value, list):
-        value = value[0] if len(value) == 1 else None
-    return index.get(value, -1) if isinstance(value, str) else -1
 
 
 @dataclass(frozen=True)
@@ -39,6 +31,7 @@ class Votes:
 def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[str]) -> Votes:
     """Live votes of the project's non-gold items in ``statuses`` (one streamed query)."""
     statuses = tuple(statuses)
+    class_code = answer_classes(project).class_code
     rows = (
         Annotation.objects.filter(project=project, is_live=True, item__status__in=statuses, item__is_gold=False)
         .order_by("item_id", "id")
@@ -62,7 +55,7 @@ def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[st
             counts.append(count)
         item_index.append(len(items) - 1)
         annotator_index.append(annotators.setdefault(annotator_id, len(annotators)))
-        labels.append(-1 if unsure else class_index(values or [], index))
+        labels.append(-1 if unsure else class_code(values or [], index))
     return Votes(
         item_ids=np.asarray(items, dtype=np.int64), status=np.asarray(status, dtype=object),
         final_set=np.asarray(final, dtype=bool), annotation_count=np.asarray(counts, dtype=np.int64),
@@ -71,11 +64,12 @@ def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[st
     )
 
 
-def item_votes(*, item_id: int, index: dict[str, int], n_classes: int) -> np.ndarray:
+def item_votes(*, project: Project, item_id: int, index: dict[str, int], n_classes: int) -> np.ndarray:
     """(K,) counts of one item's live, sure votes (``index`` may map several values to one class)."""
+    class_code = answer_classes(project).class_code
     counts = np.zeros(n_classes, dtype=np.int64)
     for values, unsure in Annotation.objects.filter(item_id=item_id, is_live=True).values_list("labels", "unsure"):
-        label = -1 if unsure else class_index(values or [], index)
+        label = -1 if unsure else class_code(values or [], index)
         if label >= 0:
             counts[label] += 1
     return counts
