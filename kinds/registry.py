@@ -137,7 +137,8 @@ class TaskKind:
         return self.media.get(task_type, "text")
 
     def part(self, name: str) -> Any:
-        """``value``, ``quality`` or ``export``, importing it when it was given as a dotted module path."""
+        """``value``, ``quality``, ``export`` or ``learning``, imported when it was given as a dotted module
+        path."""
         part = getattr(self, name)
         return importlib.import_module(part) if isinstance(part, str) else part
 
