@@ -108,7 +108,7 @@ def main() -> None:
     digits = load_digits()
     pixels, truth = digits.data, digits.target
     started = time.perf_counter()
-    app = extractor_for("image_classification").transform([digit_png(image, gain=1.0) for image in digits.images])
+    app = extractor_for("image").transform([digit_png(image, gain=1.0) for image in digits.images])
     print(f"app image features: {app.values.shape} in {time.perf_counter() - started:.1f} s ({app.extractor})")
     feature_sets = {"raw pixels": pixels, "app extractor on demo PNGs": app.values}
     consensus_rows(feature_sets)

@@ -8,12 +8,15 @@ never loads the metrics or export code of a kind):
 - ``quality``: the canonical encoding for metrics, consensus (for a run and for one item's votes), agreement and
   label issues (:class:`QualityPart`);
 - ``export``: export rows and formats (:class:`ExportPart`);
+- ``learning`` (optional): how answers become the classes active learning counts and trains on
+  (:class:`LearningPart`); a kind without one has its items ordered by the cold-start rule, with no adaptive
+  overlap;
 - its labelling widget: a template included by the label page and the script it needs;
 - ``media``: what an item of each of its task types is (text, an image, audio), which decides how items are
   imported and laid out in exports.
 
 Adding a kind is a package under ``kinds/``, its widget files, and one :func:`register` line at the end of this
-module. Nothing in annotation, quality or datasets names a kind.
+module. Nothing in annotation, activelearning, quality or datasets names a kind.
 """
 
 from __future__ import annotations
@@ -84,6 +87,27 @@ class QualityPart(Protocol):
         per-item update (``quality.services.items``); see ``kinds.classification.quality``."""
 
 
+class LearningTargets(Protocol):
+    @property
+    def cold_start_reason(self) -> str | None:
+        """Why the base model does not train on the project's answers (its items follow the cold-start order);
+        None: it trains on ``class_code``."""
+
+    @property
+    def counts_votes(self) -> bool:
+        """Whether adaptive overlap and ActiveLab count the votes by ``class_code``."""
+
+    def class_code(self, value: object, index: dict[str, int]) -> int:
+        """A stored answer (or an item's final or consensus label) as a class of ``index``
+        (``annotation.selectors.label_schema_for``), -1 when it is none."""
+
+
+class LearningPart(Protocol):
+    def targets(self, *, multi_label: bool) -> LearningTargets:
+        """How the answers of a project become the classes active learning counts and trains on (see
+        ``kinds.classification.learning``)."""
+
+
 class ExportPart(Protocol):
     """A kind's exports. ``stream`` and ``label_schema`` are always used; the other methods only by the shared
     writers in ``datasets`` a kind's ``stream`` chooses to call (the file descriptions and the zip always)."""
@@ -134,12 +158,15 @@ class TaskKind:
     widget_js: str = ""
     #: what an item of each task type is: ``text``, ``image`` or ``audio``; a task type not listed is text
     media: Mapping[str, str] = field(default_factory=dict)
+    #: None: the kind's answers are no classes active learning can count or train on
+    learning: LearningPart | str | None = None
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")
 
     def part(self, name: str) -> Any:
-        """``value``, ``quality`` or ``export``, importing it when it was given as a dotted module path."""
+        """``value``, ``quality``, ``export`` or ``learning``, imported when it was given as a dotted module
+        path."""
         part = getattr(self, name)
         return importlib.import_module(part) if isinstance(part, str) else part
 
@@ -154,6 +181,10 @@ class TaskKind:
     @property
     def export_part(self) -> ExportPart:
         return self.part("export")
+
+    @property
+    def learning_part(self) -> LearningPart | None:
+        return None if self.learning is None else self.part("learning")
 
 
 class UnknownTaskType(LookupError):

@@ -24,6 +24,7 @@ PURE_MODULES = [
     ROOT / "activelearning" / "strategies.py",
     ROOT / "activelearning" / "strategy_names.py",
     ROOT / "activelearning" / "basemodel.py",
+    ROOT / "activelearning" / "model_metrics.py",
     ROOT / "activelearning" / "stopping.py",
     ROOT / "activelearning" / "overlap.py",
     ROOT / "activelearning" / "relabel.py",

@@ -19,20 +19,17 @@ __all__ = [
 ]
 
 
-def extractor_for(task_type: str, *, prefer_embeddings: bool = True) -> FeatureExtractor:
-    """A fresh extractor for a project task type.
+def extractor_for(media: str, *, prefer_embeddings: bool = True) -> FeatureExtractor:
+    """A fresh extractor for items of ``media``: "text", "image" or "audio" (``kinds.registry.item_media``).
 
-    ``task_type`` is "text_classification", "image_classification" or "audio_classification" (a
-    "multilabel"/"multi_label" variant of the same string picks the same extractor). Text uses an installed
-    sentence encoder when ``prefer_embeddings`` and one is registered, TF-IDF + SVD otherwise.
-    Raises ValueError for any other task type.
+    Text uses an installed sentence encoder when ``prefer_embeddings`` and one is registered, TF-IDF + SVD
+    otherwise. Raises ValueError for any other media.
     """
-    modality = task_type.split("_", 1)[0]
-    if modality == "text":
+    if media == "text":
         encoder = installed_sentence_encoder() if prefer_embeddings else None
         return encoder if encoder is not None else TextFeatureExtractor()
-    if modality == "image":
+    if media == "image":
         return ImageFeatureExtractor()
-    if modality == "audio":
+    if media == "audio":
         return AudioFeatureExtractor()
-    raise ValueError(f"unknown task type {task_type!r}")
+    raise ValueError(f"unknown item media {media!r}")

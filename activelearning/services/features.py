@@ -10,6 +10,7 @@ from activelearning import adapters
 from activelearning.models import FeatureSpace
 from annotation.models import Project
 from core.jobs import JobContext
+from kinds.registry import item_media
 
 if TYPE_CHECKING:
     from activelearning.features import FeatureExtractor
@@ -35,12 +36,12 @@ class ActiveSpace:
 
 
 def _fresh_extractor(project: Project, seed: int, n_items: int) -> tuple[FeatureExtractor, dict, bool]:
-    """(extractor, constructor params, fitted-on-corpus?) chosen by the project's task type."""
+    """(extractor, constructor params, fitted-on-corpus?) chosen by what the project's items are."""
     # Imported here, not at module level: the extractors pull in librosa and scikit-learn, which only a training
     # job needs; web and worker startup import this module and must stay free of the ML stack.
     from activelearning.features import TextFeatureExtractor, extractor_for
 
-    extractor = extractor_for(project.task_type)
+    extractor = extractor_for(item_media(project))
     if isinstance(extractor, TextFeatureExtractor):
         components = min(MAX_TEXT_COMPONENTS, max(2, n_items // ITEMS_PER_COMPONENT))
         params = {**TEXT_PARAMS, "n_components": components, "seed": seed}

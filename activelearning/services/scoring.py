@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def _early_stop_targets(project: Project, chunk: adapters.PoolChunk, proba: np.n
 
 
 def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
-                   label_values: list[str], job_id: object, outcome: PoolOutcome, ids: list[np.ndarray],
+                   label_values: list[str], job_id: UUID | str, outcome: PoolOutcome, ids: list[np.ndarray],
                    context: JobContext | None, n_pool_estimate: int,
                    scale: relabel.ActiveLabScale | None) -> Iterator[tuple[int, np.ndarray]]:
     """Score, store and yield (start row, scores of POOL-band rows, NaN elsewhere) per chunk."""
@@ -127,7 +128,7 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
 
 
 def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
-               label_values: list[str], job_id: object, context: JobContext | None = None,
+               label_values: list[str], job_id: UUID | str, context: JobContext | None = None,
                n_pool_estimate: int = 0, activelab_scale: relabel.ActiveLabScale | None = None) -> PoolOutcome:
     """Score and store the whole pool, then lift a diverse batch from its top candidates to the BATCH band.
 

@@ -19,6 +19,7 @@ import numpy as np
 from django.db import transaction
 
 from activelearning import adapters, overlap, priority
+from activelearning.answers import answer_classes
 from activelearning.models import Prediction
 from activelearning.relabel import relabel_or_new, vote_counts
 from annotation.models import Item, Project
@@ -74,7 +75,7 @@ def overlap_apply(*, project: Project, votes: adapters.Votes, n_classes: int, pr
     counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
                          n_classes=n_classes)
     rows = np.flatnonzero(eligible)
-    if not len(rows):
+    if not len(rows) or not answer_classes(project).counts_votes:
         return {"n_reopened": 0, "n_checked": 0, "n_relabel_over_new": 0, "n_disputed_to_review": 0}
     proba = np.full((len(rows), n_classes), np.nan)
     for position, pk in enumerate(votes.item_ids[rows].tolist()):
@@ -122,11 +123,11 @@ def item_overlap_update(*, project: Project, item_id: int, confidence: float) ->
         .only("id", "annotation_count", "predicted_probs")
         .first()
     )
-    if item is None:
+    if item is None or not answer_classes(project).counts_votes:
         return None
     labels = label_schema_for(project=project)
     label_values = labels.values
-    votes = adapters.item_votes(item_id=item.pk, index=labels.index, n_classes=len(label_values))
+    votes = adapters.item_votes(project=project, item_id=item.pk, index=labels.index, n_classes=len(label_values))
     proba = None
     if isinstance(item.predicted_probs, dict):
         proba = np.asarray([[float(item.predicted_probs.get(value, np.nan)) for value in label_values]])

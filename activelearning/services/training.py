@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from activelearning import adapters
+from activelearning.answers import answer_classes
 from activelearning.models import ModelVersion
 from activelearning.relabel import ActiveLab, activelab_labelled, votes_matrix
 from activelearning.services import scoring, targets
@@ -201,9 +202,9 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         return {"mode": "empty", "reason": "The project has no items yet."}
     labels = label_schema_for(project=project)
     label_values, index = labels.values, labels.index
-    if project.multi_label:
-        return _cold_start(project, job, space, seed, "Multi-label projects are ordered by the cold-start rule "
-                           "only; the base model is trained for single-label projects.", labels, context)
+    cold_start_reason = answer_classes(project).cold_start_reason
+    if cold_start_reason is not None:
+        return _cold_start(project, job, space, seed, cold_start_reason, labels, context)
     context.progress(0.32, "loading labelled items")
     training = adapters.training_set_load(project=project, key=space.space.key, dim=space.space.dim, index=index)
     if len(training.y) < MIN_TRAIN or len(np.unique(training.y)) < 2:

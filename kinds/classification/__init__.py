@@ -8,6 +8,7 @@ KIND: TaskKind = TaskKind(
     value="kinds.classification.value",
     quality="kinds.classification.quality",
     export="kinds.classification.export",
+    learning="kinds.classification.learning",
     formats={
         "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
         "csv": ExportFormat("text/csv; charset=utf-8", "csv"),

@@ -115,8 +115,8 @@ def test_the_first_plug_in_that_loads_is_used_and_broken_ones_are_skipped(regist
     assert isinstance(extractor, SentenceEmbeddingExtractor) and extractor.identity == "fake-encoder/2"
     assert extractor.transform(["a b"]).values.tolist() == [[3, 2, 1]]
     # and text projects use it, unless embeddings are turned off
-    assert extractor_for("text_classification").identity == "fake-encoder/2"
-    assert isinstance(extractor_for("text_classification", prefer_embeddings=False), TextFeatureExtractor)
+    assert extractor_for("text").identity == "fake-encoder/2"
+    assert isinstance(extractor_for("text", prefer_embeddings=False), TextFeatureExtractor)
 
 
 @pytest.mark.parametrize("targets", [(), ("tests.activelearning.test_embeddings:broken_factory",)],
@@ -124,6 +124,6 @@ def test_the_first_plug_in_that_loads_is_used_and_broken_ones_are_skipped(regist
 def test_without_a_working_embedding_package_text_falls_back_to_tfidf(registered, targets):
     registered(*targets)
     assert installed_sentence_encoder() is None
-    extractor = extractor_for("text_classification")
+    extractor = extractor_for("text")
     assert isinstance(extractor, TextFeatureExtractor) and extractor.name == "text-tfidf-svd"
-    assert isinstance(extractor_for("text_multi_label"), TextFeatureExtractor)
+    assert isinstance(extractor_for("text"), TextFeatureExtractor)

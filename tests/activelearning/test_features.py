@@ -30,11 +30,11 @@ def sine(frequency: float, rate: int, seconds: float = 1.0) -> np.ndarray:
 
 
 def test_extractor_for_picks_modality_and_rejects_unknown_task():
-    assert isinstance(extractor_for("text_classification"), TextFeatureExtractor)
-    assert isinstance(extractor_for("image_classification"), ImageFeatureExtractor)
-    assert isinstance(extractor_for("audio_classification"), AudioFeatureExtractor)
+    assert isinstance(extractor_for("text"), TextFeatureExtractor)
+    assert isinstance(extractor_for("image"), ImageFeatureExtractor)
+    assert isinstance(extractor_for("audio"), AudioFeatureExtractor)
     with pytest.raises(ValueError):
-        extractor_for("video_classification")
+        extractor_for("video")
 
 
 def test_text_features_stream_from_a_generator_and_bad_rows_become_nan():

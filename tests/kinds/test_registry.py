@@ -1,9 +1,11 @@
-"""The task-kind seam: every task type has a kind, and a kind defined outside annotation, quality and datasets
-(here, in this file) flows through annotation validation and output, bulk item rows, the quality engine's
-encoding and report, the per-item consensus update, review (queue filter, page settings, decisions, feedback),
-the freeze and exports (its own format and the shared zip)."""
+"""The task-kind seam: every task type has a kind, and a kind defined outside annotation, activelearning, quality
+and datasets (here, in this file) flows through annotation validation and output, bulk item rows, the quality
+engine's encoding and report, the per-item consensus update, review (queue filter, page settings, decisions,
+feedback), active learning's features, training targets and adaptive overlap, the freeze and exports (its own
+format and the shared zip)."""
 
 import ast
+import dataclasses
 import io
 import json
 import zipfile
@@ -13,8 +15,11 @@ import pytest
 from django.db.models import Q
 from rest_framework import serializers
 
+from activelearning.job_kinds import TRAIN_JOB
+from activelearning.models import FeatureCache
+from activelearning.services import TRAIN_TASK, model_train_run
 from annotation.api import serializers as api_serializers
-from annotation.models import Annotation, Item, Project, Role, TaskType
+from annotation.models import Annotation, Item, ItemStatus, Project, Role, TaskType
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from core.errors import ValidationFailed
 from core.jobs import JobContext, job_create
@@ -48,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOY = "yes_no_check"
 TOY_PHOTOS = "yes_no_photo_check"
 NO_HLP = "A yes/no check states no human-level performance."
+YES_NO_COLD_START = "A yes/no check is ordered by the cold-start rule."
 
 
 # ---------------------------------------------------------------- a toy kind: a yes/no answer (comment as usual)
@@ -142,6 +148,21 @@ class YesNoExport:
         return "label"
 
 
+class YesNoTargets:
+    """Yes and no are the classes votes are counted under; the kind keeps its projects on the cold-start order."""
+
+    cold_start_reason = YES_NO_COLD_START
+    counts_votes = True
+
+    def class_code(self, value, index) -> int:
+        return index.get(value[0], -1) if isinstance(value, list) and len(value) == 1 else -1
+
+
+class YesNoLearning:
+    def targets(self, *, multi_label: bool):
+        return YesNoTargets()
+
+
 @pytest.fixture
 def toy_kind():
     kind = register(TaskKind(
@@ -154,6 +175,12 @@ def toy_kind():
     ))
     yield kind
     unregister(kind.name)
+
+
+@pytest.fixture
+def toy_kind_that_learns(toy_kind):
+    # The same kind with a learning part (registering a kind of the same name replaces it)
+    return register(dataclasses.replace(toy_kind, learning=YesNoLearning()))
 
 
 @pytest.fixture
@@ -381,3 +408,55 @@ def test_a_toy_kind_freezes_its_own_label_schema_and_exports_through_the_shared_
     assert "- name: label\n    dtype:\n      class_label:\n        names:\n          '0': \"no\"\n          '1': \"yes\"" in card
     assert "- name: image" not in card
     assert json.loads(archive.read("manifest.json"))["columns"]["label"] == "yes or no"
+
+
+# ---------------------------------------------------------------- active learning on a toy kind
+
+
+def _disputed_labelled_item(project):
+    """A toy item answered yes once and no once, labelled, with a third annotator left to ask."""
+    item = Item.objects.filter(project=project, external_id__startswith="t").order_by("id").first()
+    for answer in ("yes", "no"):
+        annotation_submit(project=project, user=add_member(project),
+                          data=AnnotationInput(item_id=item.pk, labels=[answer]))
+    add_member(project)
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELLED)
+    return item
+
+
+def _train(project) -> dict:
+    job = job_create(kind=TRAIN_JOB, task_name=TRAIN_TASK, project=project, params={"strategy": "margin"})
+    return model_train_run(job=job, context=JobContext(job))
+
+
+@pytest.mark.django_db
+def test_a_kind_without_a_learning_part_gets_text_features_the_cold_start_order_and_no_reopening(toy_project):
+    # Given a labelled toy item whose two votes disagree (the kind says nothing of classes)
+    item = _disputed_labelled_item(toy_project)
+    # When a training job runs
+    result = _train(toy_project)
+    # Then the items were read as the kind's media says (text: every item has a feature vector, none failed)
+    cache = FeatureCache.objects.filter(item__project=toy_project)
+    assert cache.count() == Item.objects.filter(project=toy_project).count()
+    assert not cache.filter(vector__isnull=True).exists() and not cache.exclude(error="").exists()
+    # And the items are ordered by the cold-start rule, with no vote counted and nothing reopened
+    assert result["mode"] == "cold_start"
+    assert result["n_checked"] == 0 and result["n_reopened"] == 0
+    item.refresh_from_db()
+    assert item.status == ItemStatus.LABELLED
+
+
+@pytest.mark.django_db
+def test_a_kinds_learning_part_decides_training_and_codes_the_votes_adaptive_overlap_counts(
+    toy_kind_that_learns, toy_project
+):
+    # Given the same disputed item, now of a kind whose learning part counts yes and no as classes
+    item = _disputed_labelled_item(toy_project)
+    # When a training job runs
+    result = _train(toy_project)
+    # Then the kind's sentence says why no model was trained
+    assert result["mode"] == "cold_start" and result["reason"] == YES_NO_COLD_START
+    # And its votes, coded by the kind, left the item unsettled: it went back to the queue for one more
+    assert result["n_checked"] == 1 and result["n_reopened"] == 1
+    item.refresh_from_db()
+    assert item.status == ItemStatus.IN_PROGRESS
