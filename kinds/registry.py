@@ -13,7 +13,8 @@ never loads the metrics or export code of a kind):
   imported and laid out in exports.
 
 Adding a kind is a package under ``kinds/``, its widget files, and one :func:`register` line at the end of this
-module. Nothing in annotation, quality or datasets names a kind.
+module; its task types are then what a project may be created with (:func:`task_type_choices`). Nothing in
+annotation, quality or datasets names a kind.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class ExportFormat:
 @dataclass(frozen=True)
 class TaskKind:
     name: str
-    #: ``Project.task_type`` values this kind serves
+    #: ``Project.task_type`` values this kind serves; a project can be created with any registered kind's
     task_types: tuple[str, ...]
     value: ValueSchema | str
     quality: QualityPart | str
@@ -134,9 +135,15 @@ class TaskKind:
     widget_js: str = ""
     #: what an item of each task type is: ``text``, ``image`` or ``audio``; a task type not listed is text
     media: Mapping[str, str] = field(default_factory=dict)
+    #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
+    #: with spaces ("yes_no_check" → "Yes no check")
+    task_type_labels: Mapping[str, str] = field(default_factory=dict)
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")
+
+    def task_type_label(self, task_type: str) -> str:
+        return self.task_type_labels.get(task_type) or task_type.replace("_", " ").capitalize()
 
     def part(self, name: str) -> Any:
         """``value``, ``quality`` or ``export``, importing it when it was given as a dotted module path."""
@@ -202,6 +209,17 @@ def kind_for(project: Project) -> TaskKind:
 def item_media(project: Project) -> str:
     """``text``, ``image`` or ``audio``: what the project's items are (its kind's ``media``)."""
     return kind_for(project).media_of(project.task_type)
+
+
+def task_types() -> list[str]:
+    """Every registered kind's task types: what a project may be created with."""
+    return [task_type for kind in _KINDS.values() for task_type in kind.task_types]
+
+
+def task_type_choices() -> list[tuple[str, str]]:
+    """The task types as field choices, in registration order; ``Project.task_type`` calls it, so every kind
+    registered when a form or the schema reads the choices is offered."""
+    return [(task_type, kind.task_type_label(task_type)) for kind in _KINDS.values() for task_type in kind.task_types]
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -7,14 +7,17 @@ import ast
 import io
 import json
 import zipfile
+from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
+from django.core.management import call_command
 from django.db.models import Q
 from rest_framework import serializers
 
 from annotation.api import serializers as api_serializers
-from annotation.models import Annotation, Item, Project, Role, TaskType
+from annotation.models import Annotation, Item, Project, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from core.errors import ValidationFailed
 from core.jobs import JobContext, job_create
@@ -22,6 +25,7 @@ from datasets.archive import stream_zip
 from datasets.delivery import export_chunks
 from datasets.exporters import entry_lines
 from ingress.services.bulk import item_bulk_create
+from kinds.classification import TaskType
 from kinds.classification.quality import SingleLabel
 from kinds.registry import (
     ExportFormat,
@@ -42,7 +46,7 @@ from quality.services import quality_run
 from quality.services.engine import run_quality
 from quality.services.items import items_consensus_update
 from tests.datasets.builders import freeze, labelled_items
-from tests.factories import add_items, add_member, make_project
+from tests.factories import UserFactory, add_items, add_member, make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = "yes_no_check"
@@ -204,6 +208,48 @@ def test_the_registry_and_the_kinds_web_parts_import_no_quality_or_datasets_code
             for alias in node.names
         }
         assert not roots & {"quality", "datasets", "activelearning"}, path
+
+
+# ---------------------------------------------------------------- a kind's task types are what a project may be
+
+
+@pytest.mark.django_db
+def test_a_toy_kinds_task_types_can_be_chosen_when_creating_a_project(toy_kind, api, client):
+    # Given a user, and the yes/no kind registered by this file alone
+    creator = UserFactory()
+    body = {"name": "Checks", "task_type": TOY, "labels": [{"value": "no"}, {"value": "yes"}]}
+    # When they create a project of its task type over the API
+    response = api(creator).post("/api/projects/", body, format="json")
+    # Then the project is created with that task type, and the kind serves it
+    assert response.status_code == 201, response.json()
+    assert response.json()["task_type"] == TOY
+    assert kind_for(Project.objects.get(pk=response.json()["id"])).name == "yes_no"
+
+    # When they create one of its other task type with the page's form
+    client.force_login(creator)
+    page = client.post("/projects/new/", {
+        "name": "Photo checks", "task_type": TOY_PHOTOS, "labels": "no\nyes", "annotations_per_item": 3, "gold_rate": 0,
+    })
+    # Then the form took it too
+    assert page.status_code == 302
+    assert Project.objects.get(name="Photo checks").task_type == TOY_PHOTOS
+
+    # And a task type no kind serves is still refused
+    unknown = api(creator).post("/api/projects/", {**body, "task_type": "not_a_kind"}, format="json")
+    assert unknown.status_code == 400 and "task_type" in unknown.json()
+
+
+@pytest.mark.django_db
+def test_the_schema_generated_after_a_kind_registers_lists_its_task_types(toy_kind):
+    # When the schema is generated with the yes/no kind registered
+    out = StringIO()
+    call_command("spectacular", stdout=out)
+    enum = yaml.safe_load(out.getvalue())["components"]["schemas"]["TaskTypeEnum"]
+    # Then a project's task type may be classification's three or the kind's two, in registration order
+    assert enum["enum"] == [
+        "text_classification", "image_classification", "audio_classification", "yes_no_check", "yes_no_photo_check",
+    ]
+    assert "* `yes_no_check` - Yes no check" in enum["description"]
 
 
 # ---------------------------------------------------------------- a toy kind end to end, with no edit elsewhere
