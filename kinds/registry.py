@@ -73,6 +73,9 @@ class ValueSchema(Protocol):
     def review_settings(self, *, project: Project) -> dict:
         """Settings the review page's script reads for the label choice, merged into its page config."""
 
+    def widget_settings(self, *, project: Project) -> dict:
+        """Settings the kind's labelling widget script reads, merged into the label page's config."""
+
     def confidence_meaning(self, *, project: Project) -> str | None:
         """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
         the last quality run decides."""

@@ -106,6 +106,9 @@ class YesNoValue:
     def review_settings(self, *, project):
         return {"answers": ["yes", "no"]}
 
+    def widget_settings(self, *, project):
+        return {"answers": ["yes", "no"]}
+
     def confidence_meaning(self, *, project):
         return None
 
@@ -250,6 +253,28 @@ def test_the_schema_generated_after_a_kind_registers_lists_its_task_types(toy_ki
         "text_classification", "image_classification", "audio_classification", "yes_no_check", "yes_no_photo_check",
     ]
     assert "* `yes_no_check` - Yes no check" in enum["description"]
+
+
+@pytest.mark.django_db
+def test_the_label_page_gives_a_kinds_widget_the_kinds_own_settings(toy_project, client, settings, tmp_path):
+    # Given the yes/no kind's widget template (a real kind ships it in its package; the toy writes it here)
+    widget = tmp_path / "kinds" / "yes_no" / "widget.html"
+    widget.parent.mkdir(parents=True)
+    widget.write_text('<div id="yes-no-widget"></div>')
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    annotator = add_member(toy_project)
+    client.force_login(annotator)
+    # When an annotator opens the label page
+    page = client.get(f"/projects/{toy_project.pk}/label/")
+    # Then the page includes the kind's widget and its script gets the kind's settings, nothing of classification's
+    assert page.status_code == 200
+    assert b'<div id="yes-no-widget"></div>' in page.content
+    assert page.context["config"]["answers"] == ["yes", "no"] and "multiLabel" not in page.context["config"]
+
+    # And a multi-label classification project's page still tells its widget to take a set of labels
+    multi = make_project(name="Topics", labels=("a", "b"), multi_label=True)
+    client.force_login(add_member(multi))
+    assert client.get(f"/projects/{multi.pk}/label/").context["config"]["multiLabel"] is True
 
 
 # ---------------------------------------------------------------- a toy kind end to end, with no edit elsewhere
