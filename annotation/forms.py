@@ -2,14 +2,15 @@ import json
 
 from django import forms
 
-from annotation.models import Role, TaskType
+from annotation.models import Role
 from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.projects import SAMPLING_STRATEGIES
+from kinds.registry import task_type_choices
 
 
 class ProjectCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
-    task_type = forms.ChoiceField(choices=TaskType.choices)
+    task_type = forms.ChoiceField(choices=task_type_choices)
     multi_label = forms.BooleanField(required=False)
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),

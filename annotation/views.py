@@ -130,7 +130,7 @@ def label_page(request, project, membership):
             ack_diff = line_diff(previous.body, guideline.body)
     config = {
         "project": project.pk,
-        "multiLabel": project.multi_label,
+        **kind.value_schema.widget_settings(project=project),
         "taskType": project.task_type,
         "labels": labels,
         "guidelineVersion": guideline.version if guideline else 0,

@@ -17,6 +17,8 @@ never loads the metrics or export code of a kind):
 
 Adding a kind is a package under ``kinds/``, its widget files, and one :func:`register` line at the end of this
 module. Nothing in annotation, activelearning, quality or datasets names a kind.
+module; its task types are then what a project may be created with (:func:`task_type_choices`). Nothing in
+annotation, quality or datasets names a kind.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class ValueSchema(Protocol):
 
     def review_settings(self, *, project: Project) -> dict:
         """Settings the review page's script reads for the label choice, merged into its page config."""
+
+    def widget_settings(self, *, project: Project) -> dict:
+        """Settings the kind's labelling widget script reads, merged into the label page's config."""
 
     def confidence_meaning(self, *, project: Project) -> str | None:
         """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
@@ -146,7 +151,7 @@ class ExportFormat:
 @dataclass(frozen=True)
 class TaskKind:
     name: str
-    #: ``Project.task_type`` values this kind serves
+    #: ``Project.task_type`` values this kind serves; a project can be created with any registered kind's
     task_types: tuple[str, ...]
     value: ValueSchema | str
     quality: QualityPart | str
@@ -160,9 +165,15 @@ class TaskKind:
     media: Mapping[str, str] = field(default_factory=dict)
     #: None: the kind's answers are no classes active learning can count or train on
     learning: LearningPart | str | None = None
+    #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
+    #: with spaces ("yes_no_check" → "Yes no check")
+    task_type_labels: Mapping[str, str] = field(default_factory=dict)
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")
+
+    def task_type_label(self, task_type: str) -> str:
+        return self.task_type_labels.get(task_type) or task_type.replace("_", " ").capitalize()
 
     def part(self, name: str) -> Any:
         """``value``, ``quality``, ``export`` or ``learning``, imported when it was given as a dotted module
@@ -233,6 +244,17 @@ def kind_for(project: Project) -> TaskKind:
 def item_media(project: Project) -> str:
     """``text``, ``image`` or ``audio``: what the project's items are (its kind's ``media``)."""
     return kind_for(project).media_of(project.task_type)
+
+
+def task_types() -> list[str]:
+    """Every registered kind's task types: what a project may be created with."""
+    return [task_type for kind in _KINDS.values() for task_type in kind.task_types]
+
+
+def task_type_choices() -> list[tuple[str, str]]:
+    """The task types as field choices, in registration order; ``Project.task_type`` calls it, so every kind
+    registered when a form or the schema reads the choices is offered."""
+    return [(task_type, kind.task_type_label(task_type)) for kind in _KINDS.values() for task_type in kind.task_types]
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
@@ -7,11 +7,11 @@ from rest_framework import serializers
 from annotation import blind, profile_thresholds
 from annotation.api.fields import LabelValueField, ProbabilitiesField
 from annotation.api.labelling_bodies import item_media_url
-from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role, TaskType
+from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
 from core.api.fields import COUNTS_SCHEMA, FreeFormDictField, FreeFormObjectField, StringListField
-from kinds.registry import kind_for, kinds
+from kinds.registry import kind_for, kinds, task_type_choices
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -26,9 +26,17 @@ class LabelInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class TaskTypeField(serializers.ChoiceField):
+    """The registered kinds' task types. A serializer copies its declared fields per instance by constructing
+    them again, so each request (and each schema generation) sees the kinds registered by then."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=task_type_choices(), **kwargs)
+
+
 class ProjectCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    task_type = TaskTypeField()
     multi_label = serializers.BooleanField(default=False)
     labels = LabelInputSerializer(many=True)
     annotations_per_item = serializers.IntegerField(default=3, min_value=1, max_value=20)

@@ -1,6 +1,6 @@
 from annotation.models.item import Item, ItemStatus, ItemTag
 from annotation.models.item_events import ItemPassSchedule, LabelledItemMark
-from annotation.models.project import Guideline, Label, Membership, Project, Role, TaskType
+from annotation.models.project import Guideline, Label, Membership, Project, Role
 from annotation.models.work import Annotation, Assignment, AssignmentState
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "Membership",
     "Project",
     "Role",
-    "TaskType",
 ]

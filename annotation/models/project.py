@@ -2,11 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class TaskType(models.TextChoices):
-    TEXT = "text_classification", "Text classification"
-    IMAGE = "image_classification", "Image classification"
-    AUDIO = "audio_classification", "Audio classification"
+from kinds.registry import task_type_choices
 
 
 class Role(models.TextChoices):
@@ -28,7 +24,8 @@ class ConsensusMethod(models.TextChoices):
 class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    task_type = models.CharField(max_length=32, choices=TaskType.choices)
+    # Whatever the registered task kinds serve; a callable, so a new kind needs no edit (and no migration) here.
+    task_type = models.CharField(max_length=32, choices=task_type_choices)
     multi_label = models.BooleanField(default=False)
     annotations_per_item = models.PositiveSmallIntegerField(default=3)
     max_annotations_per_item = models.PositiveSmallIntegerField(default=5)

@@ -9,12 +9,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import hotpath_cache
-from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role, TaskType
+from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role
 from annotation.models.project import ConsensusMethod
 from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.queue import items_close_exhausted, items_reopen_short
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.permissions import Access
+from kinds.registry import task_types
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
@@ -82,8 +83,8 @@ def project_create(
 
     Raises ValidationFailed for an unknown task type, fewer than two labels (single-label), bad hotkeys or ranges.
     """
-    if task_type not in TaskType.values:
-        raise ValidationFailed(f"Unknown task_type; choose one of {', '.join(TaskType.values)}.", field="task_type")
+    if task_type not in task_types():
+        raise ValidationFailed(f"Unknown task_type; choose one of {', '.join(task_types())}.", field="task_type")
     if not name.strip():
         raise ValidationFailed("A project needs a name.", field="name")
     if len(labels) < (1 if multi_label else 2):

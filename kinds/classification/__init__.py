@@ -1,10 +1,22 @@
 """Classification: one class per item, or a set of classes with ``multi_label``, for text, images and audio."""
 
+from django.db import models
+
 from kinds.registry import ExportFormat, TaskKind
+
+
+class TaskType(models.TextChoices):
+    """Classification's task types, as ``Project.task_type`` stores them."""
+
+    TEXT = "text_classification", "Text classification"
+    IMAGE = "image_classification", "Image classification"
+    AUDIO = "audio_classification", "Audio classification"
+
 
 KIND: TaskKind = TaskKind(
     name="classification",
-    task_types=("text_classification", "image_classification", "audio_classification"),
+    task_types=tuple(TaskType.values),
+    task_type_labels=dict(TaskType.choices),
     value="kinds.classification.value",
     quality="kinds.classification.quality",
     export="kinds.classification.export",
@@ -19,5 +31,5 @@ KIND: TaskKind = TaskKind(
     },
     widget_template="kinds/classification/widget.html",
     widget_js="kinds/classification/widget.js",
-    media={"text_classification": "text", "image_classification": "image", "audio_classification": "audio"},
+    media={TaskType.TEXT: "text", TaskType.IMAGE: "image", TaskType.AUDIO: "audio"},
 )

@@ -130,6 +130,11 @@ def review_settings(*, project: Project) -> dict:
     return {"multiLabel": project.multi_label}
 
 
+def widget_settings(*, project: Project) -> dict:
+    """What the label page's widget (``kinds/classification/widget.js``) needs: one class or a set."""
+    return {"multiLabel": project.multi_label}
+
+
 def confidence_meaning(*, project: Project) -> str | None:
     """What an item's consensus confidence means when the kind fixes it whatever the last run's method; None when
     the method decides (one class per item: majority vote, Dawid–Skene or CROWDLAB)."""

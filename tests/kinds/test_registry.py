@@ -9,9 +9,12 @@ import dataclasses
 import io
 import json
 import zipfile
+from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
+from django.core.management import call_command
 from django.db.models import Q
 from rest_framework import serializers
 
@@ -19,7 +22,7 @@ from activelearning.job_kinds import TRAIN_JOB
 from activelearning.models import FeatureCache
 from activelearning.services import TRAIN_TASK, model_train_run
 from annotation.api import serializers as api_serializers
-from annotation.models import Annotation, Item, ItemStatus, Project, Role, TaskType
+from annotation.models import Annotation, Item, ItemStatus, Project, Role
 from annotation.services.annotations import AnnotationInput, annotation_submit
 from core.errors import ValidationFailed
 from core.jobs import JobContext, job_create
@@ -27,6 +30,7 @@ from datasets.archive import stream_zip
 from datasets.delivery import export_chunks
 from datasets.exporters import entry_lines
 from ingress.services.bulk import item_bulk_create
+from kinds.classification import TaskType
 from kinds.classification.quality import SingleLabel
 from kinds.registry import (
     ExportFormat,
@@ -47,7 +51,7 @@ from quality.services import quality_run
 from quality.services.engine import run_quality
 from quality.services.items import items_consensus_update
 from tests.datasets.builders import freeze, labelled_items
-from tests.factories import add_items, add_member, make_project
+from tests.factories import UserFactory, add_items, add_member, make_project
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = "yes_no_check"
@@ -106,6 +110,9 @@ class YesNoValue:
         return Q(**{field_name: value == "yes"})
 
     def review_settings(self, *, project):
+        return {"answers": ["yes", "no"]}
+
+    def widget_settings(self, *, project):
         return {"answers": ["yes", "no"]}
 
     def confidence_meaning(self, *, project):
@@ -231,6 +238,70 @@ def test_the_registry_and_the_kinds_web_parts_import_no_quality_or_datasets_code
             for alias in node.names
         }
         assert not roots & {"quality", "datasets", "activelearning"}, path
+
+
+# ---------------------------------------------------------------- a kind's task types are what a project may be
+
+
+@pytest.mark.django_db
+def test_a_toy_kinds_task_types_can_be_chosen_when_creating_a_project(toy_kind, api, client):
+    # Given a user, and the yes/no kind registered by this file alone
+    creator = UserFactory()
+    body = {"name": "Checks", "task_type": TOY, "labels": [{"value": "no"}, {"value": "yes"}]}
+    # When they create a project of its task type over the API
+    response = api(creator).post("/api/projects/", body, format="json")
+    # Then the project is created with that task type, and the kind serves it
+    assert response.status_code == 201, response.json()
+    assert response.json()["task_type"] == TOY
+    assert kind_for(Project.objects.get(pk=response.json()["id"])).name == "yes_no"
+
+    # When they create one of its other task type with the page's form
+    client.force_login(creator)
+    page = client.post("/projects/new/", {
+        "name": "Photo checks", "task_type": TOY_PHOTOS, "labels": "no\nyes", "annotations_per_item": 3, "gold_rate": 0,
+    })
+    # Then the form took it too
+    assert page.status_code == 302
+    assert Project.objects.get(name="Photo checks").task_type == TOY_PHOTOS
+
+    # And a task type no kind serves is still refused
+    unknown = api(creator).post("/api/projects/", {**body, "task_type": "not_a_kind"}, format="json")
+    assert unknown.status_code == 400 and "task_type" in unknown.json()
+
+
+@pytest.mark.django_db
+def test_the_schema_generated_after_a_kind_registers_lists_its_task_types(toy_kind):
+    # When the schema is generated with the yes/no kind registered
+    out = StringIO()
+    call_command("spectacular", stdout=out)
+    enum = yaml.safe_load(out.getvalue())["components"]["schemas"]["TaskTypeEnum"]
+    # Then a project's task type may be classification's three or the kind's two, in registration order
+    assert enum["enum"] == [
+        "text_classification", "image_classification", "audio_classification", "yes_no_check", "yes_no_photo_check",
+    ]
+    assert "* `yes_no_check` - Yes no check" in enum["description"]
+
+
+@pytest.mark.django_db
+def test_the_label_page_gives_a_kinds_widget_the_kinds_own_settings(toy_project, client, settings, tmp_path):
+    # Given the yes/no kind's widget template (a real kind ships it in its package; the toy writes it here)
+    widget = tmp_path / "kinds" / "yes_no" / "widget.html"
+    widget.parent.mkdir(parents=True)
+    widget.write_text('<div id="yes-no-widget"></div>')
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+    annotator = add_member(toy_project)
+    client.force_login(annotator)
+    # When an annotator opens the label page
+    page = client.get(f"/projects/{toy_project.pk}/label/")
+    # Then the page includes the kind's widget and its script gets the kind's settings, nothing of classification's
+    assert page.status_code == 200
+    assert b'<div id="yes-no-widget"></div>' in page.content
+    assert page.context["config"]["answers"] == ["yes", "no"] and "multiLabel" not in page.context["config"]
+
+    # And a multi-label classification project's page still tells its widget to take a set of labels
+    multi = make_project(name="Topics", labels=("a", "b"), multi_label=True)
+    client.force_login(add_member(multi))
+    assert client.get(f"/projects/{multi.pk}/label/").context["config"]["multiLabel"] is True
 
 
 # ---------------------------------------------------------------- a toy kind end to end, with no edit elsewhere
