@@ -5,7 +5,16 @@ from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Pred
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "project", "version", "strategy", "n_train", "cv_accuracy", "worth_labelling", "created_at")
+    list_display = (
+        "id",
+        "project",
+        "version",
+        "strategy",
+        "n_train",
+        "cv_accuracy",
+        "worth_labelling",
+        "created_at",
+    )
     list_filter = ("strategy",)
     raw_id_fields = ("project", "job")
     readonly_fields = ("learning_curve", "projection", "stability", "per_label", "overlap", "config")
@@ -33,7 +42,9 @@ class FeatureCacheAdmin(admin.ModelAdmin):
     list_display = ("id", "item", "extractor", "error", "created_at")
     raw_id_fields = ("item",)
     exclude = ("vector",)
-    show_full_result_count = False  # one row per item and extractor: counting a large table on every page is slow
+    show_full_result_count = (
+        False  # one row per item and extractor: counting a large table on every page is slow
+    )
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -17,7 +17,9 @@ from core.errors import Conflict, NotFound
 
 class ActiveLearningTrainInputSerializer(serializers.Serializer):
     strategy = serializers.CharField(
-        required=False, allow_blank=True, help_text=f"One of {', '.join(STRATEGIES)}; default: the latest model's strategy, "
+        required=False,
+        allow_blank=True,
+        help_text=f"One of {', '.join(STRATEGIES)}; default: the latest model's strategy, "
         "else the project's sampling strategy.",
     )
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1, default=0)
@@ -26,15 +28,22 @@ class ActiveLearningTrainInputSerializer(serializers.Serializer):
 class ActiveLearningTrainApi(ProjectScopedApi):
     required_role = Role.MANAGER
 
-    @extend_schema(request=ActiveLearningTrainInputSerializer,
-                   responses={202: JobRefSerializer, 409: error_response("code train_job_active: job is still running.")},
-                   operation_id="model_train")
+    @extend_schema(
+        request=ActiveLearningTrainInputSerializer,
+        responses={
+            202: JobRefSerializer,
+            409: error_response("code train_job_active: job is still running."),
+        },
+        operation_id="model_train",
+    )
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         data = ActiveLearningTrainInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.model_train_start(
-            project=project, user=request.user, strategy=data.validated_data.get("strategy"),
+            project=project,
+            user=request.user,
+            strategy=data.validated_data.get("strategy"),
             seed=data.validated_data["seed"],
         )
         return Response({"job": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
@@ -77,9 +86,27 @@ class ActiveLearningModelOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = [
-            "version", "created_at", "job", "strategy", "extractor", "extractor_name", "extractor_version", "seed",
-            "n_train", "n_labelled", "n_pool", "n_folds", "cv_accuracy", "per_label", "learning_curve", "projection",
-            "stability", "summary", "worth_labelling", "label_values", "overlap",
+            "version",
+            "created_at",
+            "job",
+            "strategy",
+            "extractor",
+            "extractor_name",
+            "extractor_version",
+            "seed",
+            "n_train",
+            "n_labelled",
+            "n_pool",
+            "n_folds",
+            "cv_accuracy",
+            "per_label",
+            "learning_curve",
+            "projection",
+            "stability",
+            "summary",
+            "worth_labelling",
+            "label_values",
+            "overlap",
         ]
 
 
@@ -110,14 +137,25 @@ class ActiveLearningQueueItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
-        fields = ["id", "external_id", "status", "priority", "band", "score", "annotation_count",
-                  "target_annotations", "predicted_label"]
+        fields = [
+            "id",
+            "external_id",
+            "status",
+            "priority",
+            "band",
+            "score",
+            "annotation_count",
+            "target_annotations",
+            "predicted_label",
+        ]
 
 
 class ActiveLearningQueueOutputSerializer(serializers.Serializer):
     strategy = serializers.CharField(help_text="The ranking shown: the stored one, or the previewed one.")
     model_version = serializers.IntegerField(allow_null=True)
-    is_preview = serializers.BooleanField(help_text="True when the order is a re-ranking, not what next serves.")
+    is_preview = serializers.BooleanField(
+        help_text="True when the order is a re-ranking, not what next serves."
+    )
     results = ActiveLearningQueueItemSerializer(many=True)
 
 
@@ -126,13 +164,19 @@ def _queue_rows(items: list[Item], field: str, preview: bool) -> list[dict]:
     for item in items:
         prediction = getattr(item, "al_prediction", None)
         band = int(min(item.priority, 3)) if item.priority >= 0 else 0
-        rows.append({
-            "id": item.pk, "external_id": item.external_id, "status": item.status, "priority": item.priority,
-            "band": BAND_NAMES.get(band if not preview or band >= BAND_STARTED else 0, "pool"),
-            "score": None if prediction is None else getattr(prediction, field),
-            "annotation_count": item.annotation_count, "target_annotations": item.target_annotations,
-            "predicted_label": item.predicted_label,
-        })
+        rows.append(
+            {
+                "id": item.pk,
+                "external_id": item.external_id,
+                "status": item.status,
+                "priority": item.priority,
+                "band": BAND_NAMES.get(band if not preview or band >= BAND_STARTED else 0, "pool"),
+                "score": None if prediction is None else getattr(prediction, field),
+                "annotation_count": item.annotation_count,
+                "target_annotations": item.target_annotations,
+                "predicted_label": item.predicted_label,
+            }
+        )
     return rows
 
 
@@ -142,11 +186,17 @@ class ActiveLearningQueueApi(ProjectScopedApi):
     @extend_schema(
         parameters=[
             OpenApiParameter("limit", int, description=f"1 to {selectors.QUEUE_MAX}, default 50"),
-            OpenApiParameter("strategy", str, enum=list(STRATEGIES),
-                             description="Preview another strategy's order (re-ranked from stored scores)."),
+            OpenApiParameter(
+                "strategy",
+                str,
+                enum=list(STRATEGIES),
+                description="Preview another strategy's order (re-ranked from stored scores).",
+            ),
         ],
-        responses={200: ActiveLearningQueueOutputSerializer,
-                   409: error_response("A strategy preview was asked for before any model was trained.")},
+        responses={
+            200: ActiveLearningQueueOutputSerializer,
+            409: error_response("A strategy preview was asked for before any model was trained."),
+        },
         operation_id="model_queue",
     )
     def get(self, request, pid: int):
@@ -162,10 +212,12 @@ class ActiveLearningQueueApi(ProjectScopedApi):
         if preview and version is None:
             raise Conflict(
                 "No model yet, so there are no scores to re-rank; the queue follows the cold-start order. "
-                f"Train one with POST /api/projects/{project.pk}/model/train/.", field="strategy",
+                f"Train one with POST /api/projects/{project.pk}/model/train/.",
+                field="strategy",
             )
-        items = selectors.queue_preview(project=project, limit=data.validated_data["limit"],
-                                        strategy=requested if preview else None)
+        items = selectors.queue_preview(
+            project=project, limit=data.validated_data["limit"], strategy=requested if preview else None
+        )
         body = {
             "strategy": requested if preview else stored,
             "model_version": None if version is None else version.version,
@@ -173,4 +225,3 @@ class ActiveLearningQueueApi(ProjectScopedApi):
             "results": _queue_rows(items, requested if preview else "score", preview),
         }
         return Response(ActiveLearningQueueOutputSerializer(body).data)
-

@@ -12,7 +12,9 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 32
 def learning_curve_chart(*, curve: list[dict], projection: list[dict]) -> dict | None:
     """Measured points (solid), projected points (dashed), on a log-n x axis and an accuracy y axis."""
     measured = [(p["n"], p["accuracy"]) for p in curve if p.get("n", 0) > 0 and p.get("accuracy") is not None]
-    projected = [(p["n"], p["accuracy"]) for p in projection if p.get("n", 0) > 0 and p.get("accuracy") is not None]
+    projected = [
+        (p["n"], p["accuracy"]) for p in projection if p.get("n", 0) > 0 and p.get("accuracy") is not None
+    ]
     if not measured:
         return None
     ns = [n for n, _ in measured + projected]
@@ -35,16 +37,26 @@ def learning_curve_chart(*, curve: list[dict], projection: list[dict]) -> dict |
 
     solid = points(measured)
     dashed = points([measured[-1], *projected]) if projected else []
-    y_ticks = [{"y": y_of(y_lo + i * (y_hi - y_lo) / 4), "label": f"{100 * (y_lo + i * (y_hi - y_lo) / 4):.0f} %"}
-               for i in range(5)]
+    y_ticks = [
+        {"y": y_of(y_lo + i * (y_hi - y_lo) / 4), "label": f"{100 * (y_lo + i * (y_hi - y_lo) / 4):.0f} %"}
+        for i in range(5)
+    ]
     x_ticks: list[dict] = []
     for n in sorted({n for n, _ in measured} | {n for n, _ in projected}):
         if not x_ticks or x_of(n) - x_ticks[-1]["x"] >= 32:  # skip labels that would overlap
             x_ticks.append({"x": x_of(n), "label": str(n)})
     return {
-        "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
-        "bottom": HEIGHT - BOTTOM, "label_y": HEIGHT - 10,
-        "solid": solid, "solid_path": " ".join(f"{p['x']},{p['y']}" for p in solid),
-        "dashed": dashed[1:], "dashed_path": " ".join(f"{p['x']},{p['y']}" for p in dashed),
-        "y_ticks": y_ticks, "x_ticks": x_ticks,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "top": TOP,
+        "bottom": HEIGHT - BOTTOM,
+        "label_y": HEIGHT - 10,
+        "solid": solid,
+        "solid_path": " ".join(f"{p['x']},{p['y']}" for p in solid),
+        "dashed": dashed[1:],
+        "dashed_path": " ".join(f"{p['x']},{p['y']}" for p in dashed),
+        "y_ticks": y_ticks,
+        "x_ticks": x_ticks,
     }

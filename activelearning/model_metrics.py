@@ -23,7 +23,6 @@ class ModelMetrics:
     n_folds: int
 
 
-
 def metrics_from_proba(*, proba: np.ndarray, y: np.ndarray, n_folds: int) -> ModelMetrics:
     """Metrics of out-of-sample probabilities against labels (single- or multi-label, as in ``fit``)."""
     y = np.asarray(y)

@@ -62,7 +62,9 @@ class ModelVersion(models.Model):
     """One trained base model: its metrics, learning curve, stopping signals and the settings that made it."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="al_model_versions")
-    job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="al_model_version")
+    job = models.OneToOneField(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="al_model_version"
+    )
     version = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     extractor = models.CharField(max_length=200, help_text="Feature-space key the model was trained in.")
@@ -73,7 +75,9 @@ class ModelVersion(models.Model):
     label_values = models.JSONField(default=list, help_text="Class order of the probability columns.")
     config = models.JSONField(default=dict, blank=True)
     n_train = models.PositiveIntegerField()
-    n_labelled = models.PositiveIntegerField(default=0, help_text="Items in a labelled status when it was trained.")
+    n_labelled = models.PositiveIntegerField(
+        default=0, help_text="Items in a labelled status when it was trained."
+    )
     n_pool = models.PositiveIntegerField(default=0)
     n_folds = models.PositiveSmallIntegerField(default=0)
     cv_accuracy = models.FloatField()
@@ -86,7 +90,9 @@ class ModelVersion(models.Model):
     overlap = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "version"], name="al_modelversion_unique_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="al_modelversion_unique_version")
+        ]
         indexes = [models.Index(fields=["project", "-version"], name="al_modelversion_latest_idx")]
 
     def __str__(self) -> str:
@@ -100,18 +106,24 @@ class Prediction(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="al_prediction")
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    probs = models.BinaryField(editable=False, help_text="float32 probabilities in ModelVersion.label_values order")
+    probs = models.BinaryField(
+        editable=False, help_text="float32 probabilities in ModelVersion.label_values order"
+    )
     predicted = models.CharField(max_length=100)
     previous_predicted = models.CharField(max_length=100, blank=True)
     is_out_of_sample = models.BooleanField(default=False)
-    score = models.FloatField(null=True, blank=True, help_text="Score under the version's strategy (pool items).")
+    score = models.FloatField(
+        null=True, blank=True, help_text="Score under the version's strategy (pool items)."
+    )
     least_confidence = models.FloatField(null=True, blank=True)
     margin = models.FloatField(null=True, blank=True)
     entropy = models.FloatField(null=True, blank=True)
     bald = models.FloatField(null=True, blank=True)
     random = models.FloatField(null=True, blank=True)
     relabel_score = models.FloatField(
-        null=True, blank=True, help_text="ActiveLab score for items with votes: lower means another label helps more."
+        null=True,
+        blank=True,
+        help_text="ActiveLab score for items with votes: lower means another label helps more.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,7 +12,9 @@ def settled(*, votes: np.ndarray, required_share: float = 0.5) -> np.ndarray:
     return votes.max(axis=1, initial=0) > required_share * votes.sum(axis=1)
 
 
-def capped_targets(*, wanted: np.ndarray, annotation_count: np.ndarray, annotators_left: np.ndarray) -> np.ndarray:
+def capped_targets(
+    *, wanted: np.ndarray, annotation_count: np.ndarray, annotators_left: np.ndarray
+) -> np.ndarray:
     """(n,) int64: ``wanted`` targets lowered to what the annotators the queue can still serve each item to
     can give (the item's annotation count plus that number). A target no annotator can reach keeps an item in
     the queue forever."""
@@ -49,7 +51,9 @@ def additional_annotations(
     if not 1 <= k <= max_k:
         raise ValueError("need 1 <= k <= max_k")
     total = votes.sum(axis=1)
-    needed = np.where(total < k, k - total, np.where(settled(votes=votes, required_share=required_share), 0, 1))
+    needed = np.where(
+        total < k, k - total, np.where(settled(votes=votes, required_share=required_share), 0, 1)
+    )
     if early_stop and model_proba is not None:
         proba = np.asarray(model_proba, dtype=np.float64)
         if proba.shape != votes.shape:

@@ -41,8 +41,9 @@ def normalised(*, scores: np.ndarray, strategy: str, n_classes: int) -> np.ndarr
     return np.clip(np.nan_to_num(values, nan=0.0), 0.0, TOP)
 
 
-def bands(*, annotation_count: np.ndarray, target: np.ndarray, k: int,
-          current: np.ndarray | None = None) -> np.ndarray:
+def bands(
+    *, annotation_count: np.ndarray, target: np.ndarray, k: int, current: np.ndarray | None = None
+) -> np.ndarray:
     """Band per open item from its annotation count and target (POOL for items without annotations); with
     ``current`` (the items' present priorities) an item already in EXTRA stays there."""
     count = np.asarray(annotation_count)
@@ -55,7 +56,9 @@ def bands(*, annotation_count: np.ndarray, target: np.ndarray, k: int,
 
 def priorities(*, band: np.ndarray, within: np.ndarray) -> np.ndarray:
     """``band + within`` with ``within`` clipped to [0, TOP] (NaN counts as 0)."""
-    return np.asarray(band, dtype=np.float64) + np.clip(np.nan_to_num(np.asarray(within, dtype=np.float64)), 0.0, TOP)
+    return np.asarray(band, dtype=np.float64) + np.clip(
+        np.nan_to_num(np.asarray(within, dtype=np.float64)), 0.0, TOP
+    )
 
 
 def rank_within(n: int) -> np.ndarray:

@@ -44,8 +44,14 @@ def vote_counts(*, item_index: np.ndarray, labels: np.ndarray, n_items: int, n_c
     return flat.reshape(n_items, n_classes)
 
 
-def votes_matrix(*, item_index: np.ndarray, annotator_index: np.ndarray, labels: np.ndarray, n_items: int,
-                 n_annotators: int) -> np.ndarray:
+def votes_matrix(
+    *,
+    item_index: np.ndarray,
+    annotator_index: np.ndarray,
+    labels: np.ndarray,
+    n_items: int,
+    n_annotators: int,
+) -> np.ndarray:
     """(n_items, n_annotators) float matrix of class indices, NaN where an annotator gave no usable label."""
     matrix = np.full((n_items, n_annotators), np.nan)
     labels = np.asarray(labels, dtype=np.int64)
@@ -131,17 +137,24 @@ def activelab_labelled(*, votes: np.ndarray, pred_probs: np.ndarray) -> ActiveLa
     from cleanlab.rank import get_label_quality_scores
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # cleanlab warns about annotators with few labels; that is expected here
+        warnings.simplefilter(
+            "ignore"
+        )  # cleanlab warns about annotators with few labels; that is expected here
         if (np.sum(~np.isnan(matrix), axis=1) == 1).all():  # one vote per item: no annotator weights to learn
             temperature, model_weight = 1.0, 1.0
             annotator_weight = np.ones(matrix.shape[1])
-            consensus = get_majority_vote_label(labels_multiannotator=matrix, pred_probs=probabilities, verbose=False)
+            consensus = get_majority_vote_label(
+                labels_multiannotator=matrix, pred_probs=probabilities, verbose=False
+            )
             quality = np.asarray(get_label_quality_scores(consensus, probabilities), dtype=np.float64)
         else:
             temperature = activelab_temperature(votes=matrix, pred_probs=probabilities)
             info = get_label_quality_multiannotator(
-                matrix, temp_scale_pred_probs(probabilities, temperature), return_annotator_stats=False,
-                return_detailed_quality=False, return_weights=True,
+                matrix,
+                temp_scale_pred_probs(probabilities, temperature),
+                return_annotator_stats=False,
+                return_detailed_quality=False,
+                return_weights=True,
             )
             quality = info["label_quality"]["consensus_quality_score"].to_numpy(dtype=np.float64)
             model_weight = float(info["model_weight"])
@@ -151,8 +164,9 @@ def activelab_labelled(*, votes: np.ndarray, pred_probs: np.ndarray) -> ActiveLa
     result[rows] = (quality * (voters_weight + model_weight) + mean_weight / n_classes) / (
         voters_weight + model_weight + mean_weight
     )
-    scale = ActiveLabScale(temperature=temperature, model_weight=model_weight, annotator_weight=mean_weight,
-                           n_classes=n_classes)
+    scale = ActiveLabScale(
+        temperature=temperature, model_weight=model_weight, annotator_weight=mean_weight, n_classes=n_classes
+    )
     return ActiveLab(scores=result, scale=scale)
 
 
@@ -184,8 +198,13 @@ def activelab_unlabelled(*, pred_probs: np.ndarray, scale: ActiveLabScale) -> np
     return result
 
 
-def relabel_or_new(*, relabel_scores: np.ndarray, eligible: np.ndarray, new_scores: np.ndarray,
-                   quantile: float = NEW_ITEM_QUANTILE) -> np.ndarray:
+def relabel_or_new(
+    *,
+    relabel_scores: np.ndarray,
+    eligible: np.ndarray,
+    new_scores: np.ndarray,
+    quantile: float = NEW_ITEM_QUANTILE,
+) -> np.ndarray:
     """Which labelled items one more annotation is worth more for than a first annotation of a new item.
 
     ``relabel_scores`` are the labelled items' ActiveLab scores, ``eligible`` whether each may get one more

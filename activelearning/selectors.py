@@ -56,16 +56,32 @@ def queue_preview(*, project: Project, limit: int, strategy: str | None = None) 
         .filter(target_annotations__gt=F("annotation_count") + F("leases"))
         .select_related("al_prediction")
         .only(
-            "id", "external_id", "status", "priority", "annotation_count", "target_annotations", "predicted_label",
-            "al_prediction__id", "al_prediction__score", "al_prediction__least_confidence", "al_prediction__margin",
-            "al_prediction__entropy", "al_prediction__bald", "al_prediction__random", "al_prediction__predicted",
+            "id",
+            "external_id",
+            "status",
+            "priority",
+            "annotation_count",
+            "target_annotations",
+            "predicted_label",
+            "al_prediction__id",
+            "al_prediction__score",
+            "al_prediction__least_confidence",
+            "al_prediction__margin",
+            "al_prediction__entropy",
+            "al_prediction__bald",
+            "al_prediction__random",
+            "al_prediction__predicted",
         )
     )
     if strategy is None:
         queryset = queryset.order_by("-priority", "id")
     else:
-        band = Case(When(priority__gte=BAND_STARTED, then=Floor("priority")), default=Value(0.0),
-                    output_field=FloatField())
-        queryset = queryset.order_by(band.desc(), F(f"al_prediction__{strategy}").desc(nulls_last=True),
-                                     "-priority", "id")
+        band = Case(
+            When(priority__gte=BAND_STARTED, then=Floor("priority")),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        queryset = queryset.order_by(
+            band.desc(), F(f"al_prediction__{strategy}").desc(nulls_last=True), "-priority", "id"
+        )
     return list(queryset[: max(1, min(limit, QUEUE_MAX))])

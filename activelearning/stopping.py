@@ -102,7 +102,11 @@ def fit_power_law(*, curve: LearningCurve, max_score: float = 1.0) -> PowerLawFi
 
 
 def projected_accuracy(
-    *, fit: PowerLawFit, n_current: int, factor: float, current_accuracy: float | None = None,
+    *,
+    fit: PowerLawFit,
+    n_current: int,
+    factor: float,
+    current_accuracy: float | None = None,
     max_score: float = 1.0,
 ) -> float:
     """Accuracy projected at ``factor`` × the current label count, clipped to [0, max_score].
@@ -140,8 +144,9 @@ def wilson_interval(*, accuracy: float, n: int, z: float = WILSON_Z) -> tuple[fl
     return float(centre - half), float(centre + half)
 
 
-def projection_support(*, curve: LearningCurve, accuracy: float, n_labelled: int, chance: float,
-                       n_classes: int) -> ProjectionSupport:
+def projection_support(
+    *, curve: LearningCurve, accuracy: float, n_labelled: int, chance: float, n_classes: int
+) -> ProjectionSupport:
     """Whether, and how far, a projection from ``curve`` is supported.
 
     Nothing is projected when the curve has fewer than ``MIN_CURVE_POINTS`` distinct sizes, or when the 95 %
@@ -159,7 +164,8 @@ def projection_support(*, curve: LearningCurve, accuracy: float, n_labelled: int
     low, high = wilson_interval(accuracy=accuracy, n=n_labelled)
     if low <= chance:
         rate = (
-            f"{_points(chance)} for {n_classes} balanced labels" if np.isclose(chance, 1.0 / n_classes)
+            f"{_points(chance)} for {n_classes} balanced labels"
+            if np.isclose(chance, 1.0 / n_classes)
             else f"{_points(chance)} by always answering the most common label"
         )
         return ProjectionSupport(
@@ -168,10 +174,15 @@ def projection_support(*, curve: LearningCurve, accuracy: float, n_labelled: int
             f"{_points(accuracy)} on {n_labelled} labels, 95 % interval {_points(low)}–{_points(high)}",
         )
     if len(sizes) < FEW_CURVE_POINTS:
-        return ProjectionSupport(max_factor=2.0, reason=f"only {len(sizes)} learning-curve points: projected to 2× at most")
+        return ProjectionSupport(
+            max_factor=2.0, reason=f"only {len(sizes)} learning-curve points: projected to 2× at most"
+        )
     span = float(sizes[-1] / sizes[0])
     factor = min(max(span, 2.0), MAX_PROJECTION_FACTOR)
-    return ProjectionSupport(max_factor=factor, reason=f"projected no further than the curve's own span ({span:.1f}× its smallest size)")
+    return ProjectionSupport(
+        max_factor=factor,
+        reason=f"projected no further than the curve's own span ({span:.1f}× its smallest size)",
+    )
 
 
 def prediction_stability(*, previous: np.ndarray, current: np.ndarray) -> Stability:
@@ -219,7 +230,9 @@ def stopping_advice(
     projected_gain = None if projected_at_2x is None else projected_at_2x - accuracy_now
     projects_gain = projected_gain is not None and projected_gain >= min_accuracy_gain
     if projected_at_2x is not None:
-        outlook = f" (projected {_points(projected_at_2x)} at twice the labels, {_points(accuracy_now)} today)"
+        outlook = (
+            f" (projected {_points(projected_at_2x)} at twice the labels, {_points(accuracy_now)} today)"
+        )
     else:
         outlook = f" (no projection: {no_projection_reason})" if no_projection_reason else ""
     if labels_added <= 0:
@@ -230,9 +243,12 @@ def stopping_advice(
             "accuracy says nothing about labelling more"
         )
         if projected_at_2x is None:
-            return StoppingAdvice(worth_labelling=None, sentence=f"{evidence}; train again after new labels{outlook}.")
+            return StoppingAdvice(
+                worth_labelling=None, sentence=f"{evidence}; train again after new labels{outlook}."
+            )
         verdict = (
-            "the learning curve says labelling more still pays" if projects_gain
+            "the learning curve says labelling more still pays"
+            if projects_gain
             else "the learning curve says labelling more of the same is unlikely to pay"
         )
         return StoppingAdvice(worth_labelling=projects_gain, sentence=f"{evidence}; {verdict}{outlook}.")

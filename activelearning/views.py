@@ -20,17 +20,24 @@ def _percent(value: float | None) -> str:
 def _version_context(version: ModelVersion) -> dict:
     projection = version.projection or {}
     per_label = [
-        {"label": value, "support": row.get("support"), "recall": _percent(row.get("recall")),
-         "precision": _percent(row.get("precision"))}
+        {
+            "label": value,
+            "support": row.get("support"),
+            "recall": _percent(row.get("recall")),
+            "precision": _percent(row.get("precision")),
+        }
         for value, row in (version.per_label or {}).items()
     ]
     stability = version.stability or None
     return {
         "version": version,
         "accuracy": _percent(version.cv_accuracy),
-        "chart": learning_curve_chart(curve=version.learning_curve or [], projection=projection.get("points", [])),
+        "chart": learning_curve_chart(
+            curve=version.learning_curve or [], projection=projection.get("points", [])
+        ),
         "projection_points": [
-            {"factor": p["factor"], "n": p["n"], "accuracy": _percent(p["accuracy"])} for p in projection.get("points", [])
+            {"factor": p["factor"], "n": p["n"], "accuracy": _percent(p["accuracy"])}
+            for p in projection.get("points", [])
         ],
         "projection_method": projection.get("method", ""),
         "projection_limit": projection.get("limit", ""),
@@ -50,8 +57,11 @@ def model_page(request, project, membership):
     # While a job runs, the strategy it was started with is the one the next model will have.
     current_strategy = (job.params or {}).get("strategy") if running else None
     context = {
-        "project": project, "job": job, "running": running,
-        "is_manager": is_manager, "strategies": STRATEGIES,
+        "project": project,
+        "job": job,
+        "running": running,
+        "is_manager": is_manager,
+        "strategies": STRATEGIES,
         "current_strategy": current_strategy or (version.strategy if version else project.sampling_strategy),
     }
     if version is not None:
@@ -67,7 +77,9 @@ def model_train(request, project, membership):
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Training started (job {job.pk}); this page shows the new model when it is done.")
+        messages.success(
+            request, f"Training started (job {job.pk}); this page shows the new model when it is done."
+        )
     return redirect("model-page", pid=project.pk)
 
 
@@ -76,11 +88,15 @@ def model_panel_context(*, project: Project, user, role: str) -> dict:
     version = (
         ModelVersion.objects.filter(project=project)
         .order_by("-version")
-        .only("id", "version", "created_at", "cv_accuracy", "n_train", "strategy", "summary", "worth_labelling")
+        .only(
+            "id", "version", "created_at", "cv_accuracy", "n_train", "strategy", "summary", "worth_labelling"
+        )
         .first()
     )
     job = selectors.train_job_latest(project=project)
     return {
-        "project": project, "version": version, "job": job,
+        "project": project,
+        "version": version,
+        "job": job,
         "accuracy": _percent(version.cv_accuracy) if version else None,
     }

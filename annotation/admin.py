@@ -60,7 +60,11 @@ class MembershipAdmin(ProjectCacheAdmin):
     list_filter = ("role",)
 
     def save_model(self, request, obj, form, change):
-        before = Membership.objects.filter(pk=obj.pk).values_list("project_id", flat=True).first() if change else None
+        before = (
+            Membership.objects.filter(pk=obj.pk).values_list("project_id", flat=True).first()
+            if change
+            else None
+        )
         super().save_model(request, obj, form, change)
         memberships_changed(project_ids=[pk for pk in (before, obj.project_id) if pk is not None])
 
@@ -82,7 +86,15 @@ class GuidelineAdmin(ProjectCacheAdmin):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "project", "external_id", "status", "annotation_count", "priority", "is_label_issue")
+    list_display = (
+        "id",
+        "project",
+        "external_id",
+        "status",
+        "annotation_count",
+        "priority",
+        "is_label_issue",
+    )
     list_filter = ("status", "is_gold", "is_label_issue")
     search_fields = ("external_id",)
     raw_id_fields = ("batch",)

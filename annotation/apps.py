@@ -27,7 +27,6 @@ def _ensure_filesystem_broker_folders() -> None:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
 
-
 def _outdate_cached_tokens_on_auth_changes() -> None:
     """Users and tokens belong to Django's auth apps, which write them from the admin, management commands and
     their own views: a receiver is the one place that sees every write, so the hot path's token → user cache
@@ -45,5 +44,9 @@ def _outdate_cached_tokens_on_auth_changes() -> None:
 
     for model in (get_user_model(), Token):
         # weak=False: the receiver is a closure, and a weak reference would let it be collected at once.
-        post_save.connect(outdated, sender=model, weak=False, dispatch_uid=f"hotpath-auth-save-{model._meta.label}")
-        post_delete.connect(outdated, sender=model, weak=False, dispatch_uid=f"hotpath-auth-delete-{model._meta.label}")
+        post_save.connect(
+            outdated, sender=model, weak=False, dispatch_uid=f"hotpath-auth-save-{model._meta.label}"
+        )
+        post_delete.connect(
+            outdated, sender=model, weak=False, dispatch_uid=f"hotpath-auth-delete-{model._meta.label}"
+        )

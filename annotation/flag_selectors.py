@@ -28,7 +28,9 @@ def item_flag_explanations(*, project: Project, items: Iterable[Item]) -> dict[i
     ``near_dup_key`` and, for text projects, ``minhash``."""
     items = list(items)
     thresholds = thresholds_from(project.profile_thresholds)
-    groups = {i.near_dup_group for i in items if i.near_dup_group is not None and DUP_FLAGS & set(i.flags or [])}
+    groups = {
+        i.near_dup_group for i in items if i.near_dup_group is not None and DUP_FLAGS & set(i.flags or [])
+    }
     members: dict[int | None, list[tuple]] = defaultdict(list)
     if groups:
         rows = Item.objects.filter(project=project, near_dup_group__in=groups).order_by("id")
@@ -94,7 +96,10 @@ def _duplicate(project: Project, item: Item, flag: str, group: list[tuple]) -> F
             relation = "≤" if distance <= limit else ">"
             via = "" if distance <= limit else ", grouped through a chain of similar items"
             return FlagExplanation(
-                flag=flag, words=words, detail=f"(pHash distance {distance} {relation} {limit}{via})", other_id=other
+                flag=flag,
+                words=words,
+                detail=f"(pHash distance {distance} {relation} {limit}{via})",
+                other_id=other,
             )
     if media == "text":
         same_key = [row for row in others if item.near_dup_key and row[3] == item.near_dup_key]
@@ -109,8 +114,10 @@ def _duplicate(project: Project, item: Item, flag: str, group: list[tuple]) -> F
             relation = "≥" if similarity >= text_limit else "<"
             via = "" if similarity >= text_limit else ", grouped through a chain of similar items"
             return FlagExplanation(
-                flag=flag, words=words,
-                detail=f"(estimated similarity {similarity:.2f} {relation} {text_limit:.2f}{via})", other_id=other,
+                flag=flag,
+                words=words,
+                detail=f"(estimated similarity {similarity:.2f} {relation} {text_limit:.2f}{via})",
+                other_id=other,
             )
     return FlagExplanation(flag=flag, words=words, detail="(same group)", other_id=others[0][0])
 

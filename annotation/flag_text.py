@@ -90,7 +90,9 @@ def flag_rule(flag: str, thresholds: ProfileThresholds) -> str:
     return rules.get(flag, "")
 
 
-def explain_profile_flag(flag: str, profile: dict[str, Any], thresholds: ProfileThresholds) -> FlagExplanation:
+def explain_profile_flag(
+    flag: str, profile: dict[str, Any], thresholds: ProfileThresholds
+) -> FlagExplanation:
     """The explanation of one profile flag from the item's stored profile. Duplicate flags need the other item:
     see ``annotation.flag_selectors``."""
     p, t = profile or {}, thresholds
@@ -150,5 +152,7 @@ def no_drift_sentence(*, new_rows: int, earlier_rows: int, min_n: int = DRIFT_MI
     if new_rows < min_n:
         return f"Too few rows in this batch to judge drift ({new_rows}; at least {min_n} needed)."
     if earlier_rows < min_n:
-        return f"Too few rows in the earlier batches to judge drift ({earlier_rows}; at least {min_n} needed)."
+        return (
+            f"Too few rows in the earlier batches to judge drift ({earlier_rows}; at least {min_n} needed)."
+        )
     return "No material drift from the earlier batches."

@@ -26,7 +26,13 @@ class ProjectCreateForm(forms.Form):
             if not line.strip():
                 continue
             parts = [part.strip() for part in line.split("|")]
-            specs.append({"value": parts[0], "hotkey": parts[1] if len(parts) > 1 else "", "description": parts[2] if len(parts) > 2 else ""})
+            specs.append(
+                {
+                    "value": parts[0],
+                    "hotkey": parts[1] if len(parts) > 1 else "",
+                    "description": parts[2] if len(parts) > 2 else "",
+                }
+            )
         return specs
 
 
@@ -51,17 +57,24 @@ class ProjectSettingsForm(forms.Form):
         min_value=1, max_value=20, help_text="Upper bound when annotators disagree (adaptive overlap)."
     )
     gold_rate = forms.FloatField(min_value=0.0, max_value=1.0)
-    lease_seconds = forms.IntegerField(min_value=30, max_value=86400, help_text="How long an item stays reserved.")
+    lease_seconds = forms.IntegerField(
+        min_value=30, max_value=86400, help_text="How long an item stays reserved."
+    )
     sampling_strategy = forms.ChoiceField(choices=[(name, name) for name in SAMPLING_STRATEGIES])
-    rescore_every = forms.IntegerField(min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0: never.")
-    route_flagged_to_review = forms.BooleanField(required=False, help_text="Unusable items go to review, not annotators.")
+    rescore_every = forms.IntegerField(
+        min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0: never."
+    )
+    route_flagged_to_review = forms.BooleanField(
+        required=False, help_text="Unusable items go to review, not annotators."
+    )
     preannotation_for_annotators = forms.BooleanField(
         required=False,
         help_text="Show annotators the model's suggestion. It biases their labels towards the model and inflates "
         "agreement; leave off unless speed matters more than independent labels.",
     )
     profile_thresholds = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text='JSON, e.g. {"too_dark": 0.2, "text_too_long": 5000, "route_flags": ["corrupt", "empty"]}. '
         "Applies to the next imports.",
     )

@@ -43,7 +43,10 @@ def items_labelled(*, project_id: int, item_ids: Iterable[int]) -> None:
         return
     # A new token on an existing mark tells a running pass that this item changed after it read it.
     LabelledItemMark.objects.bulk_create(
-        marks, batch_size=500, update_conflicts=True, unique_fields=["item"],
+        marks,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["item"],
         update_fields=["project", "token", "marked_at"],
     )
     transaction.on_commit(lambda: items_pass_schedule(project_id=project_id))

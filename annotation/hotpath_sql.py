@@ -67,6 +67,7 @@ def _now(now: datetime) -> object:
 
 # -- Token authentication ---------------------------------------------------------------------------------------
 
+
 @functools.cache
 def token_user_sql(token_model: type[Model], user_model: type[Model], using: str) -> str:
     """The token's user, by key (one parameter); every column of the user. Built once per models and database."""
@@ -80,7 +81,9 @@ def token_user_sql(token_model: type[Model], user_model: type[Model], using: str
     )
 
 
-def user_for_token(*, token_model: type[Model], user_model: type[Model], using: str, key: str) -> Model | None:
+def user_for_token(
+    *, token_model: type[Model], user_model: type[Model], using: str, key: str
+) -> Model | None:
     """The user (every column loaded) whose token has this key, or None."""
     sql = token_user_sql(token_model, user_model, using)
     return next(iter(user_model.objects.using(using).raw(sql, [key])), None)
@@ -88,8 +91,13 @@ def user_for_token(*, token_model: type[Model], user_model: type[Model], using: 
 
 # -- Membership and label set -----------------------------------------------------------------------------------
 
-MEMBERSHIP_EXTRA = ("membership_id", "membership_role", "membership_acknowledged", "latest_guideline_id",
-                    "latest_guideline_version")
+MEMBERSHIP_EXTRA = (
+    "membership_id",
+    "membership_role",
+    "membership_acknowledged",
+    "latest_guideline_id",
+    "latest_guideline_version",
+)
 
 
 def _membership_sql() -> str:
@@ -104,8 +112,13 @@ def _membership_sql() -> str:
 
     extra = zip(
         MEMBERSHIP_EXTRA,
-        (_column(Membership, "id", "m"), _column(Membership, "role", "m"),
-         _column(Membership, "acknowledged_guideline_version", "m"), latest("id"), latest("version")),
+        (
+            _column(Membership, "id", "m"),
+            _column(Membership, "role", "m"),
+            _column(Membership, "acknowledged_guideline_version", "m"),
+            latest("id"),
+            latest("version"),
+        ),
         strict=True,
     )
     return (
@@ -147,8 +160,19 @@ def label_values(*, project_id: int) -> set[str]:
 # What the queue and the annotator's view of an item read; the rest (profile, sketches, quality fields) stays
 # deferred instead of being decoded on every pick.
 SERVED_FIELDS = (
-    "id", "project", "external_id", "text", "file", "content_type", "is_gold", "status", "priority",
-    "target_annotations", "annotation_count", "predicted_label", "predicted_probs",
+    "id",
+    "project",
+    "external_id",
+    "text",
+    "file",
+    "content_type",
+    "is_gold",
+    "status",
+    "priority",
+    "target_annotations",
+    "annotation_count",
+    "predicted_label",
+    "predicted_probs",
 )
 
 
@@ -205,9 +229,13 @@ def pick_statement(
     return _pick_sql(gold, len(passed_over)), params
 
 
-def pick(*, project_id: int, user_id: int, now: datetime, gold: bool, passed_over: Sequence[int] = ()) -> Item | None:
+def pick(
+    *, project_id: int, user_id: int, now: datetime, gold: bool, passed_over: Sequence[int] = ()
+) -> Item | None:
     """Run ``pick_statement``: the item (``SERVED_FIELDS`` loaded, the rest deferred), locked, or None."""
-    sql, params = pick_statement(project_id=project_id, user_id=user_id, now=now, gold=gold, passed_over=passed_over)
+    sql, params = pick_statement(
+        project_id=project_id, user_id=user_id, now=now, gold=gold, passed_over=passed_over
+    )
     return next(iter(Item.objects.raw(sql, params)), None)
 
 

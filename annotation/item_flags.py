@@ -9,8 +9,22 @@ no Django).
 # only name these.
 ALL_FLAGS = frozenset(
     {
-        "corrupt", "decompression_bomb", "tiny", "too_dark", "too_bright", "low_contrast", "blurry", "too_short",
-        "silent", "mostly_silent", "clipped", "low_snr", "empty", "encoding_error", "mojibake", "too_long",
+        "corrupt",
+        "decompression_bomb",
+        "tiny",
+        "too_dark",
+        "too_bright",
+        "low_contrast",
+        "blurry",
+        "too_short",
+        "silent",
+        "mostly_silent",
+        "clipped",
+        "low_snr",
+        "empty",
+        "encoding_error",
+        "mojibake",
+        "too_long",
     }
 )
 

@@ -38,8 +38,19 @@ logger = logging.getLogger(__name__)
 # Types a browser renders without running code. Anything else is sent as an opaque download.
 SAFE_INLINE_TYPES = frozenset(
     {
-        "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff",
-        "audio/wav", "audio/x-wav", "audio/flac", "audio/ogg", "audio/mpeg", "audio/aiff", "audio/x-aiff",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "image/tiff",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/flac",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/aiff",
+        "audio/x-aiff",
     }
 )
 OPAQUE_TYPE = "application/octet-stream"
@@ -91,7 +102,7 @@ def _harden(response: _Response, *, content_type: str, filename: str) -> _Respon
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
     disposition = "inline" if content_type in SAFE_INLINE_TYPES else "attachment"
-    safe_name = re.sub(r'[^A-Za-z0-9._-]+', "_", filename)[:100] or "file"
+    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename)[:100] or "file"
     response["Content-Disposition"] = f'{disposition}; filename="{safe_name}"'
     return response
 
@@ -147,9 +158,18 @@ def _item_for_link(token: str) -> Item:
     try:
         payload = signer.unsign_object(token)
         signer.unsign_object(token, max_age=payload["t"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:  # SignatureExpired is a BadSignature
+    except (
+        signing.BadSignature,
+        KeyError,
+        TypeError,
+        ValueError,
+    ) as exc:  # SignatureExpired is a BadSignature
         raise PermissionDenied("This media link was changed or has expired.") from exc
-    item = Item.objects.filter(pk=payload["i"]).only("id", "project_id", "file", "file_name", "content_type", "sha256").first()
+    item = (
+        Item.objects.filter(pk=payload["i"])
+        .only("id", "project_id", "file", "file_name", "content_type", "sha256")
+        .first()
+    )
     if item is None or not item.file:
         raise Http404("Not found.")
     return item
@@ -201,7 +221,9 @@ def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponseBa
     first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
     length = max(0, last - first + 1)
     body = _stream(item.file.name, first, length) if request.method == "GET" else iter(())
-    response = StreamingHttpResponse(body, content_type=content_type, status=206 if isinstance(wanted, tuple) else 200)
+    response = StreamingHttpResponse(
+        body, content_type=content_type, status=206 if isinstance(wanted, tuple) else 200
+    )
     if isinstance(wanted, tuple):
         response["Content-Range"] = f"bytes {first}-{last}/{size}"
     response["Content-Length"] = str(length)

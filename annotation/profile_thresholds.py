@@ -42,10 +42,19 @@ def thresholds_from(raw: object) -> ProfileThresholds:
 
 # Allowed range per threshold key, both ends inclusive (None: unbounded); int keys must be whole numbers.
 THRESHOLD_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "too_dark": (0.0, 1.0), "too_bright": (0.0, 1.0), "low_contrast": (0.0, 1.0), "blurry": (0.0, None),
-    "tiny": (0, 100_000), "silent_dbfs": (-200.0, 0.0), "mostly_silent": (0.0, 1.0), "clipped": (0.0, 1.0),
-    "low_snr_db": (-100.0, 200.0), "too_short_seconds": (0.0, None), "text_too_long": (1, None),
-    "phash_distance": (0, 64), "text_jaccard": (0.01, 1.0),
+    "too_dark": (0.0, 1.0),
+    "too_bright": (0.0, 1.0),
+    "low_contrast": (0.0, 1.0),
+    "blurry": (0.0, None),
+    "tiny": (0, 100_000),
+    "silent_dbfs": (-200.0, 0.0),
+    "mostly_silent": (0.0, 1.0),
+    "clipped": (0.0, 1.0),
+    "low_snr_db": (-100.0, 200.0),
+    "too_short_seconds": (0.0, None),
+    "text_too_long": (1, None),
+    "phash_distance": (0, 64),
+    "text_jaccard": (0.01, 1.0),
 }
 _INT_KEYS = {"tiny", "text_too_long", "phash_distance"}
 
@@ -64,7 +73,9 @@ def profile_thresholds_problems(raw: object) -> list[str]:
                 problems.append(f"route_flags: unknown flag(s) {', '.join(unknown)}.")
             continue
         if key not in THRESHOLD_RANGES:
-            problems.append(f"Unknown threshold '{key}'; known: {', '.join(sorted([*THRESHOLD_RANGES, 'route_flags']))}.")
+            problems.append(
+                f"Unknown threshold '{key}'; known: {', '.join(sorted([*THRESHOLD_RANGES, 'route_flags']))}."
+            )
             continue
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             problems.append(f"{key} must be a number.")

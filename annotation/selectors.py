@@ -37,7 +37,9 @@ ITEM_ORDERINGS = {
 
 
 def project_list_for_user(*, user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
+    return (
+        Membership.objects.filter(user=user).select_related("project").order_by("project__name", "project_id")
+    )
 
 
 def user_search(*, search: str) -> QuerySet:
@@ -119,11 +121,13 @@ def label_choices(*, project: Project) -> set[str]:
     # Every submission validates against this: cached until the project's version is bumped
     # (``annotation.hotpath_cache``), else one hand-written statement (``annotation.hotpath_sql``).
     project_id = project.pk
-    return set(hotpath_cache.cached(
-        key=f"hotpath:labels:{project_id}",
-        versions=(hotpath_cache.project_version_key(project_id),),
-        load=lambda: frozenset(hotpath_sql.label_values(project_id=project_id)),
-    ))
+    return set(
+        hotpath_cache.cached(
+            key=f"hotpath:labels:{project_id}",
+            versions=(hotpath_cache.project_version_key(project_id),),
+            load=lambda: frozenset(hotpath_sql.label_values(project_id=project_id)),
+        )
+    )
 
 
 def label_mapping_for(*, project: Project | int) -> dict[str, str]:
@@ -176,8 +180,9 @@ def annotators_left_for_items(*, project: Project, item_ids: list[int]) -> dict[
         return left
     for start in range(0, len(item_ids), LEFT_CHUNK):
         seen = (
-            Assignment.objects.filter(item_id__in=item_ids[start : start + LEFT_CHUNK],
-                                      annotator_id__in=eligible.values("user_id"))
+            Assignment.objects.filter(
+                item_id__in=item_ids[start : start + LEFT_CHUNK], annotator_id__in=eligible.values("user_id")
+            )
             .order_by()
             .values("item_id")
             .annotate(n=Count("id"))
@@ -211,8 +216,10 @@ def item_list(
     if has_issue is not None:
         queryset = queryset.filter(is_label_issue=has_issue)
     if flag:
-        queryset = queryset.filter(flags__contains=[flag]) if _json_contains_supported() else queryset.filter(
-            flags__icontains=f'"{flag}"'
+        queryset = (
+            queryset.filter(flags__contains=[flag])
+            if _json_contains_supported()
+            else queryset.filter(flags__icontains=f'"{flag}"')
         )
     if batch:
         queryset = queryset.filter(batch__number=batch)
@@ -266,8 +273,18 @@ def annotation_recent_for_annotator(
         Annotation.objects.filter(project=project, annotator=user, is_live=True)
         .select_related("item")
         .only(
-            "id", "labels", "unsure", "unusable", "comment", "created_at", "item_id",
-            "item__id", "item__external_id", "item__text", "item__file", "item__content_type",
+            "id",
+            "labels",
+            "unsure",
+            "unusable",
+            "comment",
+            "created_at",
+            "item_id",
+            "item__id",
+            "item__external_id",
+            "item__text",
+            "item__file",
+            "item__content_type",
         )
         .order_by("-created_at", "-id")[:limit]
     )

@@ -11,7 +11,11 @@ urlpatterns = [
     path("projects/<int:pid>/", projects.ProjectDetailApi.as_view(), name="api-project"),
     path("projects/<int:pid>/members/", projects.MembershipListCreateApi.as_view(), name="api-members"),
     path("projects/<int:pid>/guidelines/", projects.GuidelineListCreateApi.as_view(), name="api-guidelines"),
-    path("projects/<int:pid>/guidelines/acknowledge/", projects.GuidelineAcknowledgeApi.as_view(), name="api-guideline-ack"),
+    path(
+        "projects/<int:pid>/guidelines/acknowledge/",
+        projects.GuidelineAcknowledgeApi.as_view(),
+        name="api-guideline-ack",
+    ),
     path("projects/<int:pid>/items/", items.ItemListApi.as_view(), name="api-items"),
     path("projects/<int:pid>/next/", annotating.NextApi.as_view(), name="api-next"),
     path("projects/<int:pid>/progress/", annotating.ProgressApi.as_view(), name="api-progress"),

@@ -1,4 +1,3 @@
-
 import json
 
 from django.contrib import messages
@@ -85,7 +84,9 @@ def guideline_edit(request, project, membership):
     preview_html = markdown_to_safe_html(request.POST.get("body", "")) if previewing else None
     if request.method == "POST" and not previewing and form.is_valid():
         try:
-            guideline = project_services.guideline_create(project=project, author=request.user, **form.cleaned_data)
+            guideline = project_services.guideline_create(
+                project=project, author=request.user, **form.cleaned_data
+            )
         except ApplicationError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -94,8 +95,15 @@ def guideline_edit(request, project, membership):
     versions = project.guidelines.select_related("author").order_by("-version")[:50]
     panels = panels_for(project=project, user=request.user, membership_role=Role.MANAGER, place="guideline")
     return render(
-        request, "annotation/guideline_edit.html",
-        {"project": project, "form": form, "versions": versions, "panels": panels, "preview_html": preview_html},
+        request,
+        "annotation/guideline_edit.html",
+        {
+            "project": project,
+            "form": form,
+            "versions": versions,
+            "panels": panels,
+            "preview_html": preview_html,
+        },
     )
 
 
@@ -135,7 +143,9 @@ def label_page(request, project, membership):
         "labels": labels,
         "guidelineVersion": guideline.version if guideline else 0,
         "guidelineNote": guideline.change_note if guideline else "",
-        "acknowledged": membership.acknowledged_guideline_version if membership else (guideline.version if guideline else 0),
+        "acknowledged": membership.acknowledged_guideline_version
+        if membership
+        else (guideline.version if guideline else 0),
         "preannotation": project.preannotation_for_annotators,
     }
     return render(
@@ -152,7 +162,9 @@ def label_page(request, project, membership):
             "widget_template": kind.widget_template,
             "widget_js": kind.widget_js,
             "panels": panels_for(
-                project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,
+                project=project,
+                user=request.user,
+                membership_role=membership.role if membership else Role.MANAGER,
                 place="label",
             ),
         },

@@ -67,8 +67,9 @@ def majority(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (counts + noise).argmax(axis=1)
 
 
-def adaptive(streams: np.ndarray, K: int, k: int, max_k: int, proba: np.ndarray | None,
-             confidence: float = 0.9) -> np.ndarray:
+def adaptive(
+    streams: np.ndarray, K: int, k: int, max_k: int, proba: np.ndarray | None, confidence: float = 0.9
+) -> np.ndarray:
     """Votes used per item, as the app runs it: every item starts with a target of k (2 for new items the model
     is confident about, with early stopping); each time an item reaches its target, ``additional_annotations``
     says how many more it needs, until no item needs any."""
@@ -77,7 +78,11 @@ def adaptive(streams: np.ndarray, K: int, k: int, max_k: int, proba: np.ndarray 
         used = np.where(proba.max(axis=1) >= confidence, min(2, k), k)
     while True:
         needed = additional_annotations(
-            votes=counts_of(streams, used, K), k=k, max_k=max_k, model_proba=proba, early_stop=proba is not None,
+            votes=counts_of(streams, used, K),
+            k=k,
+            max_k=max_k,
+            model_proba=proba,
+            early_stop=proba is not None,
             confidence=confidence,
         )
         if not needed.any():
@@ -109,7 +114,9 @@ def run(seed: int, X: np.ndarray, y: np.ndarray, K: int) -> dict[str, tuple[floa
         label = majority(counts_of(streams, used, K), np.random.default_rng(seed + 1000))
         results[f"fixed k={k}"] = (float(used.mean()), float((label == y).mean()), float((used == 2).mean()))
     k3 = majority(counts_of(streams, np.full(len(y), 3), K), np.random.default_rng(seed + 1000))
-    proba = out_of_sample_proba(X, k3, n_classes=K, n_folds=5, seed=seed, config=TrainingConfig(seed=seed)).proba
+    proba = out_of_sample_proba(
+        X, k3, n_classes=K, n_folds=5, seed=seed, config=TrainingConfig(seed=seed)
+    ).proba
     for name, k, max_k, early in ADAPTIVE:
         used = adaptive(streams, K, k, max_k, proba if early else None)
         label = majority(counts_of(streams, used, K), np.random.default_rng(seed + 1000))
@@ -127,10 +134,14 @@ def main() -> None:
     started = time.perf_counter()
     runs = [run(seed, X, y, K) for seed in range(args.seeds)]
     names = list(runs[0])
-    print(f"load_digits: {len(y)} items, {K} classes, {N_ANNOTATORS} simulated annotators, {args.seeds} seeds "
-          f"({time.perf_counter() - started:.0f} s)\n")
-    print("| policy | annotations / item | consensus accuracy | settled on 2 votes | fixed-k annotations for that "
-          "accuracy | saving at equal accuracy |")
+    print(
+        f"load_digits: {len(y)} items, {K} classes, {N_ANNOTATORS} simulated annotators, {args.seeds} seeds "
+        f"({time.perf_counter() - started:.0f} s)\n"
+    )
+    print(
+        "| policy | annotations / item | consensus accuracy | settled on 2 votes | fixed-k annotations for that "
+        "accuracy | saving at equal accuracy |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name in names:
         cost = np.array([r[name][0] for r in runs])
@@ -143,8 +154,10 @@ def main() -> None:
             equal_cost = np.array(equal, dtype=float)
             saving = 1 - cost / equal_cost
             extra = f"| {equal_cost.mean():.2f} | {100 * saving.mean():.0f} % ± {100 * saving.std():.0f} % |"
-        print(f"| {name} | {cost.mean():.2f} ± {cost.std():.2f} | {100 * acc.mean():.1f} % ± {100 * acc.std():.1f} "
-              f"| {100 * at_two:.0f} % {extra}")
+        print(
+            f"| {name} | {cost.mean():.2f} ± {cost.std():.2f} | {100 * acc.mean():.1f} % ± {100 * acc.std():.1f} "
+            f"| {100 * at_two:.0f} % {extra}"
+        )
 
 
 if __name__ == "__main__":

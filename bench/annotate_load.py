@@ -38,8 +38,14 @@ from bench.pgserver import free_port, throwaway_postgres  # noqa: E402
 
 def setup_env(database_url: str, var_dir: str) -> dict:
     env = os.environ.copy()
-    env.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings", LABELGATE_VAR_DIR=var_dir,
-               CELERY_BROKER_URL="filesystem://", LABELGATE_API_RATE="100000000/hour", LOG_LEVEL="WARNING")
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        LABELGATE_VAR_DIR=var_dir,
+        CELERY_BROKER_URL="filesystem://",
+        LABELGATE_API_RATE="100000000/hour",
+        LOG_LEVEL="WARNING",
+    )
     return env
 
 
@@ -78,8 +84,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: dict, lock: threading.Lock,
-                   think_ms: float = 0.0) -> None:
+def annotator_loop(
+    port: int,
+    project: int,
+    token: str,
+    stop_at: float,
+    stats: dict,
+    lock: threading.Lock,
+    think_ms: float = 0.0,
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     rng = random.Random(token)
@@ -100,8 +113,14 @@ def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: d
             item = json.loads(body)["item"]["id"]
             if think_ms:
                 time.sleep(rng.uniform(0.5, 1.5) * think_ms / 1000)
-            payload = json.dumps({"item": item, "label": rng.choice(["pos", "neg", "neutral"]),
-                                  "client_id": str(uuid.uuid4()), "lead_time_ms": 900})
+            payload = json.dumps(
+                {
+                    "item": item,
+                    "label": rng.choice(["pos", "neg", "neutral"]),
+                    "client_id": str(uuid.uuid4()),
+                    "lead_time_ms": 900,
+                }
+            )
             t0 = time.perf_counter()
             conn.request("POST", f"/api/projects/{project}/annotations/", body=payload, headers=headers)
             response = conn.getresponse()
@@ -125,14 +144,24 @@ def annotator_loop(port: int, project: int, token: str, stop_at: float, stats: d
         stats["annotations"] += local["annotations"]
 
 
-def api_call(port: int, token: str, method: str, path: str, body: bytes | None = None,
-             content_type: str = "application/json") -> tuple[int, dict]:
+def api_call(
+    port: int,
+    token: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
-        conn.request(method, path, body=body, headers={"Authorization": f"Token {token}", "Content-Type": content_type})
+        conn.request(
+            method, path, body=body, headers={"Authorization": f"Token {token}", "Content-Type": content_type}
+        )
         response = conn.getresponse()
         raw = response.read()
-        return response.status, (json.loads(raw) if raw and raw[:1] in b"{[" else {"raw": raw[:200].decode(errors="replace")})
+        return response.status, (
+            json.loads(raw) if raw and raw[:1] in b"{[" else {"raw": raw[:200].decode(errors="replace")}
+        )
     finally:
         conn.close()
 
@@ -140,11 +169,21 @@ def api_call(port: int, token: str, method: str, path: str, body: bytes | None =
 def background_jobs(port: int, project: int, manager: str, seconds: float, out: dict) -> None:
     """An import at the start and a quality run a third of the way in, both through the REST API."""
     boundary = uuid.uuid4().hex
-    csv_rows = "external_id,text\n" + "".join(f"bg{uuid.uuid4().hex[:12]},background import row {i}\n" for i in range(20_000))
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bg.csv\"\r\n"
-            f"Content-Type: text/csv\r\n\r\n{csv_rows}\r\n--{boundary}--\r\n").encode()
-    status, data = api_call(port, manager, "POST", f"/api/projects/{project}/imports/", body,
-                            f"multipart/form-data; boundary={boundary}")
+    csv_rows = "external_id,text\n" + "".join(
+        f"bg{uuid.uuid4().hex[:12]},background import row {i}\n" for i in range(20_000)
+    )
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="bg.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\n{csv_rows}\r\n--{boundary}--\r\n"
+    ).encode()
+    status, data = api_call(
+        port,
+        manager,
+        "POST",
+        f"/api/projects/{project}/imports/",
+        body,
+        f"multipart/form-data; boundary={boundary}",
+    )
     out["import"] = {"submit_status": status, "job": data.get("job")}
     time.sleep(seconds / 3)  # let annotations accumulate before measuring quality
     status, data = api_call(port, manager, "POST", f"/api/projects/{project}/quality-runs/", b"{}")
@@ -156,23 +195,38 @@ def job_outcome(port: int, manager: str, job_id, deadline: float) -> dict:
         status, data = api_call(port, manager, "GET", f"/api/jobs/{job_id}/")
         if status == 200 and data.get("status") in ("succeeded", "failed"):
             started, finished = data.get("created_at"), data.get("finished_at")
-            return {"status": data["status"], "error": (data.get("error") or "")[:200], "created_at": started,
-                    "finished_at": finished}
+            return {
+                "status": data["status"],
+                "error": (data.get("error") or "")[:200],
+                "created_at": started,
+                "finished_at": finished,
+            }
         time.sleep(1.0)
     return {"status": "not finished by the deadline"}
 
 
-def run_level(port: int, project: int, tokens: list[str], seconds: float, background: dict | None = None,
-              think_ms: float = 0.0) -> dict:
+def run_level(
+    port: int,
+    project: int,
+    tokens: list[str],
+    seconds: float,
+    background: dict | None = None,
+    think_ms: float = 0.0,
+) -> dict:
     stats = {"next": [], "submit": [], "errors": 0, "annotations": 0, "error_samples": []}
     lock = threading.Lock()
     start = time.monotonic()
     stop_at = start + seconds
-    threads = [threading.Thread(target=annotator_loop, args=(port, project, t, stop_at, stats, lock, think_ms))
-               for t in tokens]
+    threads = [
+        threading.Thread(target=annotator_loop, args=(port, project, t, stop_at, stats, lock, think_ms))
+        for t in tokens
+    ]
     if background is not None:
-        threads.append(threading.Thread(target=background_jobs,
-                                        args=(port, project, background["manager"], seconds, background)))
+        threads.append(
+            threading.Thread(
+                target=background_jobs, args=(port, project, background["manager"], seconds, background)
+            )
+        )
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -191,10 +245,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "3")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_GUNICORN_THREADS", "4")))
-    parser.add_argument("--background", action="store_true",
-                        help="run a quality job and an import job (real Celery worker on Redis) during each level")
-    parser.add_argument("--think-ms", type=float, default=0.0,
-                        help="mean pause between an item arriving and its submission (0: closed loop, no pause)")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="run a quality job and an import job (real Celery worker on Redis) during each level",
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        help="mean pause between an item arriving and its submission (0: closed loop, no pause)",
+    )
     parser.add_argument("--out", default="annotate_load.md", help="file name under bench/results/")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
@@ -206,25 +267,75 @@ def main() -> None:
         helpers: list[subprocess.Popen] = []
         if args.background:
             redis_port = free_port()
-            helpers.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                             "--appendonly", "no"], stdout=subprocess.DEVNULL))
+            helpers.append(
+                subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(redis_port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
             env["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         t0 = time.perf_counter()
-        seeded = subprocess.run([sys.executable, "-c", SEED, str(args.items), sum(levels).__str__()], cwd=ROOT, env=env,
-                                check=True, capture_output=True, text=True)
+        seeded = subprocess.run(
+            [sys.executable, "-c", SEED, str(args.items), sum(levels).__str__()],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         info = json.loads(seeded.stdout.strip().splitlines()[-1])
         print(f"seeded {args.items} items in {time.perf_counter() - t0:.1f}s")
         port = free_port()
         if args.background:
-            helpers.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--concurrency=1",
-                 "--without-gossip", "--without-mingle", "-Q", "celery,items"], cwd=ROOT, env=env,
-                stdout=subprocess.DEVNULL))
+            helpers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--loglevel=WARNING",
+                        "--concurrency=1",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "-Q",
+                        "celery,items",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--threads",
+                str(args.threads),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         try:
             for _ in range(100):
@@ -242,13 +353,17 @@ def main() -> None:
                 background = {"manager": info["manager"]} if args.background else None
                 stats = run_level(port, info["project"], tokens, args.seconds, background, args.think_ms)
                 row = {
-                    "db": args.db, "annotators": level, "think_ms": args.think_ms,
+                    "db": args.db,
+                    "annotators": level,
+                    "think_ms": args.think_ms,
                     "annotations_per_s": round(stats["rate"], 1),
-                    "next_p50": round(percentile(stats["next"], 50), 1), "next_p95": round(percentile(stats["next"], 95), 1),
+                    "next_p50": round(percentile(stats["next"], 50), 1),
+                    "next_p95": round(percentile(stats["next"], 95), 1),
                     "next_p99": round(percentile(stats["next"], 99), 1),
                     "submit_p50": round(percentile(stats["submit"], 50), 1),
                     "submit_p95": round(percentile(stats["submit"], 95), 1),
-                    "submit_p99": round(percentile(stats["submit"], 99), 1), "errors": stats["errors"],
+                    "submit_p99": round(percentile(stats["submit"], 99), 1),
+                    "errors": stats["errors"],
                     "requests": len(stats["next"]) + len(stats["submit"]),
                 }
                 if background is not None:
@@ -286,8 +401,10 @@ def write_results(args, rows: list[dict]) -> None:
         "|---:|---:|---|---|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['annotators']} | {r['annotations_per_s']} | {r['next_p50']}/{r['next_p95']}/{r['next_p99']} | "
-                     f"{r['submit_p50']}/{r['submit_p95']}/{r['submit_p99']} | {r['errors']} |")
+        lines.append(
+            f"| {r['annotators']} | {r['annotations_per_s']} | {r['next_p50']}/{r['next_p95']}/{r['next_p99']} | "
+            f"{r['submit_p50']}/{r['submit_p95']}/{r['submit_p99']} | {r['errors']} |"
+        )
     for r in rows:
         for kind in ("import", "quality"):
             if kind in r:

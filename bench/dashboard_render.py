@@ -63,8 +63,10 @@ def seed(n_items: int) -> tuple[int, int]:
     seeded = seed_project(n_items=n_items, seed=n_items // 1000, writer=copy_writer, name=f"bench {n_items}")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(f"seeded {n_items} items, {seeded.n_annotations} annotations in {time.perf_counter() - started:.0f} s",
-          flush=True)
+    print(
+        f"seeded {n_items} items, {seeded.n_annotations} annotations in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     return seeded.project.pk, seeded.reviewer.pk
 
 
@@ -126,19 +128,31 @@ def render_stats(project_id: int, reviewer_id: int, renders: int) -> dict:
     live_cold = cold_ms(max(3, renders // 10))
     take_snapshots()
     extra = {}
-    for name, path in (("csv_progress", f"{url}?csv=activity"), ("items_page", f"/projects/{project_id}/items/"),
-                       ("items_page_flag", f"/projects/{project_id}/items/?flag=blurry")):
+    for name, path in (
+        ("csv_progress", f"{url}?csv=activity"),
+        ("items_page", f"/projects/{project_id}/items/"),
+        ("items_page_flag", f"/projects/{project_id}/items/?flag=blurry"),
+    ):
         started = time.perf_counter()
         assert client.get(path).status_code == 200
         extra[name] = round(1000 * (time.perf_counter() - started), 1)
     return {
-        "renders": renders, "p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 0.95), 1),
-        "max_ms": round(max(times), 1), "cold_p50_ms": round(statistics.median(cold), 1),
-        "cold_p95_ms": round(percentile(cold, 0.95), 1), "cold_renders": len(cold),
-        "live_cold_p50_ms": round(statistics.median(live_cold), 1), "live_cold_p95_ms": round(percentile(live_cold, 0.95), 1),
-        "snapshot_ms": snapshot_ms, "db_p50_ms": round(statistics.median(db_times), 1),
-        "queries": sorted(set(counts)), "html_kb": round(len(response.content) / 1024, 1),
-        "slowest_queries": [{"ms": round(1000 * float(q["time"]), 1), "sql": q["sql"][:160]} for q in slowest],
+        "renders": renders,
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(percentile(times, 0.95), 1),
+        "max_ms": round(max(times), 1),
+        "cold_p50_ms": round(statistics.median(cold), 1),
+        "cold_p95_ms": round(percentile(cold, 0.95), 1),
+        "cold_renders": len(cold),
+        "live_cold_p50_ms": round(statistics.median(live_cold), 1),
+        "live_cold_p95_ms": round(percentile(live_cold, 0.95), 1),
+        "snapshot_ms": snapshot_ms,
+        "db_p50_ms": round(statistics.median(db_times), 1),
+        "queries": sorted(set(counts)),
+        "html_kb": round(len(response.content) / 1024, 1),
+        "slowest_queries": [
+            {"ms": round(1000 * float(q["time"]), 1), "sql": q["sql"][:160]} for q in slowest
+        ],
         **extra,
     }
 
@@ -147,8 +161,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--renders", type=int, default=30)
-    parser.add_argument("--project", type=int, nargs=2, metavar=("PID", "REVIEWER"),
-                        help="render an already seeded project (needs BENCH_DATABASE_URL)")
+    parser.add_argument(
+        "--project",
+        type=int,
+        nargs=2,
+        metavar=("PID", "REVIEWER"),
+        help="render an already seeded project (needs BENCH_DATABASE_URL)",
+    )
     args = parser.parse_args()
     from bench.pgserver import throwaway_postgres
 
@@ -175,16 +194,20 @@ def write_result(n_items, stats: dict) -> None:
 
     out = ROOT / "bench" / "results" / "dashboard_render.md"
     if not out.exists():
-        out.write_text("# dashboard_render — server render time of the project dashboard (PostgreSQL)\n\n"
-                       "| items | warm p50 / p95 ms | cold p50 / p95 ms (cache emptied) | queries | items page ms | "
-                       "items ?flag= ms | run |\n|---:|---|---|---|---:|---:|---|\n")
+        out.write_text(
+            "# dashboard_render — server render time of the project dashboard (PostgreSQL)\n\n"
+            "| items | warm p50 / p95 ms | cold p50 / p95 ms (cache emptied) | queries | items page ms | "
+            "items ?flag= ms | run |\n|---:|---|---|---|---:|---:|---|\n"
+        )
     load = os.getloadavg()[0]
     with out.open("a") as handle:
-        handle.write(f"| {n_items or '?'} | {stats['p50_ms']} / {stats['p95_ms']} | {stats['cold_p50_ms']} / "
-                     f"{stats['cold_p95_ms']} | {stats['queries']} | {stats['items_page']} | {stats['items_page_flag']} | "
-                     f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                     f"load avg {load:.1f}; cold without the stored snapshot {stats['live_cold_p50_ms']} / "
-                     f"{stats['live_cold_p95_ms']} ms, snapshot task {stats['snapshot_ms']} ms |\n")
+        handle.write(
+            f"| {n_items or '?'} | {stats['p50_ms']} / {stats['p95_ms']} | {stats['cold_p50_ms']} / "
+            f"{stats['cold_p95_ms']} | {stats['queries']} | {stats['items_page']} | {stats['items_page_flag']} | "
+            f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load avg {load:.1f}; cold without the stored snapshot {stats['live_cold_p50_ms']} / "
+            f"{stats['live_cold_p95_ms']} ms, snapshot task {stats['snapshot_ms']} ms |\n"
+        )
 
 
 if __name__ == "__main__":

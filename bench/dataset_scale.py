@@ -40,16 +40,38 @@ def start_postgres(workdir: Path) -> tuple[str, callable]:
     shutil.chown(workdir, "postgres", "postgres")
     port = free_port()
     run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(pgbin / "initdb"), "-D", str(data), "-A", "trust", "-U", "labelgate", "--no-sync"],
-                   check=True, stdout=subprocess.DEVNULL)
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c shared_buffers=512MB -c work_mem=64MB -c maintenance_work_mem=256MB")
-    subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", str(data), "-l", str(data / "log"), "-w", "-o", options, "start"],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*run_as, str(pgbin / "initdb"), "-D", str(data), "-A", "trust", "-U", "labelgate", "--no-sync"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    options = (
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c shared_buffers=512MB -c work_mem=64MB -c maintenance_work_mem=256MB"
+    )
+    subprocess.run(
+        [
+            *run_as,
+            str(pgbin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(data / "log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
     def stop() -> None:
-        subprocess.run([*run_as, str(pgbin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*run_as, str(pgbin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     return f"postgres://labelgate@127.0.0.1:{port}/postgres", stop
 
@@ -76,45 +98,120 @@ def seed(n_items: int, n_annotations: int) -> int:
     manager = UserFactory(username="bench-manager")
     annotators = [UserFactory(username=f"bench-annotator-{i}") for i in range(max(n_annotations, 1))]
     project = project_create(
-        user=manager, name="Scale", task_type="text_classification", labels=[LabelSpec(value=v) for v in LABELS],
-        multi_label=False, annotations_per_item=max(n_annotations, 1), guidelines="# Rules",
+        user=manager,
+        name="Scale",
+        task_type="text_classification",
+        labels=[LabelSpec(value=v) for v in LABELS],
+        multi_label=False,
+        annotations_per_item=max(n_annotations, 1),
+        guidelines="# Rules",
     )
     guideline_id = project.guidelines.get().pk
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         columns = [
-            "project_id", "external_id", "text", "file", "file_name", "content_type", "sha256", "near_dup_key",
-            "metadata", "tags", "profile", "flags", "is_gold", "status", "priority", "target_annotations",
-            "annotation_count", "consensus_label", "consensus_confidence", "is_label_issue", "issue_kinds",
-            "issue_severity", "created_at", "updated_at",
+            "project_id",
+            "external_id",
+            "text",
+            "file",
+            "file_name",
+            "content_type",
+            "sha256",
+            "near_dup_key",
+            "metadata",
+            "tags",
+            "profile",
+            "flags",
+            "is_gold",
+            "status",
+            "priority",
+            "target_annotations",
+            "annotation_count",
+            "consensus_label",
+            "consensus_confidence",
+            "is_label_issue",
+            "issue_kinds",
+            "issue_severity",
+            "created_at",
+            "updated_at",
         ]
         copy_sql = f"COPY {Item._meta.db_table} ({', '.join(columns)}) FROM STDIN"
         now = "2026-01-01 00:00:00+00"
         with cursor.cursor.copy(copy_sql) as copy:
             for i in range(n_items):
                 label = LABELS[(i * 7919) % len(LABELS)]
-                copy.write_row((
-                    project.pk, f"item-{i:07d}", f"review number {i}: the product was {label} overall", "", "", "",
-                    f"{i:064x}", "", json.dumps({"source": "bench", "batch": i // 10000}), json.dumps(["en"]), "{}", "[]",
-                    False, "labelled", 0.0, n_annotations, n_annotations, json.dumps(label),
-                    0.5 + ((i * 31) % 50) / 100, False, "[]", 0.0, now, now,
-                ))
+                copy.write_row(
+                    (
+                        project.pk,
+                        f"item-{i:07d}",
+                        f"review number {i}: the product was {label} overall",
+                        "",
+                        "",
+                        "",
+                        f"{i:064x}",
+                        "",
+                        json.dumps({"source": "bench", "batch": i // 10000}),
+                        json.dumps(["en"]),
+                        "{}",
+                        "[]",
+                        False,
+                        "labelled",
+                        0.0,
+                        n_annotations,
+                        n_annotations,
+                        json.dumps(label),
+                        0.5 + ((i * 31) % 50) / 100,
+                        False,
+                        "[]",
+                        0.0,
+                        now,
+                        now,
+                    )
+                )
         print(f"  items: {n_items:,} in {time.monotonic() - started:.1f}s", flush=True)
         if n_annotations:
             started = time.monotonic()
-            cursor.execute(f"SELECT id FROM {Item._meta.db_table} WHERE project_id = %s ORDER BY id LIMIT 1", [project.pk])
+            cursor.execute(
+                f"SELECT id FROM {Item._meta.db_table} WHERE project_id = %s ORDER BY id LIMIT 1",
+                [project.pk],
+            )
             first_id = cursor.fetchone()[0]
             columns = [
-                "project_id", "item_id", "annotator_id", "labels", "unsure", "unusable", "comment", "guideline_id",
-                "guideline_version", "is_live", "created_at",
+                "project_id",
+                "item_id",
+                "annotator_id",
+                "labels",
+                "unsure",
+                "unusable",
+                "comment",
+                "guideline_id",
+                "guideline_version",
+                "is_live",
+                "created_at",
             ]
             copy_sql = f"COPY {Annotation._meta.db_table} ({', '.join(columns)}) FROM STDIN"
             with cursor.cursor.copy(copy_sql) as copy:
                 for i in range(n_items):
                     label = json.dumps([LABELS[(i * 7919) % len(LABELS)]])
                     for annotator in annotators[:n_annotations]:
-                        copy.write_row((project.pk, first_id + i, annotator.pk, label, False, False, "", guideline_id, 1, True, now))
-            print(f"  annotations: {n_items * n_annotations:,} in {time.monotonic() - started:.1f}s", flush=True)
+                        copy.write_row(
+                            (
+                                project.pk,
+                                first_id + i,
+                                annotator.pk,
+                                label,
+                                False,
+                                False,
+                                "",
+                                guideline_id,
+                                1,
+                                True,
+                                now,
+                            )
+                        )
+            print(
+                f"  annotations: {n_items * n_annotations:,} in {time.monotonic() - started:.1f}s", flush=True
+            )
         cursor.execute(f"ANALYZE {Item._meta.db_table}; ANALYZE {Annotation._meta.db_table}")
     return project.pk
 
@@ -149,11 +246,20 @@ def phase(name: str, project_id: int, version_ids: list[int]) -> dict:
     started = time.monotonic()
     result: dict = {"phase": name}
     if name.startswith("freeze"):
-        version = dataset_version_freeze(project=Project.objects.get(pk=project_id), policy=policy_from_params({"seed": 1}))
-        result.update(version=version.pk, entries=version.n_entries, checksum=version.checksum, splits=version.split_counts)
+        version = dataset_version_freeze(
+            project=Project.objects.get(pk=project_id), policy=policy_from_params({"seed": 1})
+        )
+        result.update(
+            version=version.pk,
+            entries=version.n_entries,
+            checksum=version.checksum,
+            splits=version.split_counts,
+        )
     elif name.startswith("export-"):
         version = DatasetVersion.objects.select_related("project").get(pk=version_ids[-1])
-        exporter = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[name.split("-", 1)[1]]
+        exporter = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[
+            name.split("-", 1)[1]
+        ]
         size = sum(len(chunk) for chunk in exporter(version=version))
         result.update(rows=version.n_entries, bytes=size)
     elif name == "verify":
@@ -168,8 +274,11 @@ def phase(name: str, project_id: int, version_ids: list[int]) -> dict:
     if db_cpu is not None and db_cpu_after is not None:
         result["db_cpu_seconds"] = round(db_cpu_after - db_cpu, 2)
     result.update(
-        seconds=round(seconds, 2), cpu_seconds=round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2),
-        load_avg=round(os.getloadavg()[0], 1), baseline_rss_mb=round(baseline, 1), peak_rss_mb=round(peak_rss_mb(), 1),
+        seconds=round(seconds, 2),
+        cpu_seconds=round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 2),
+        load_avg=round(os.getloadavg()[0], 1),
+        baseline_rss_mb=round(baseline, 1),
+        peak_rss_mb=round(peak_rss_mb(), 1),
     )
     if "rows" in result:
         result["rows_per_s"] = round(result["rows"] / seconds)
@@ -178,8 +287,14 @@ def phase(name: str, project_id: int, version_ids: list[int]) -> dict:
 
 
 def write_results(args, results: list[dict]) -> None:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     by = {r["phase"]: r for r in results}
     lines = [
         "# Dataset freeze and export at scale",
@@ -217,7 +332,11 @@ def write_results(args, results: list[dict]) -> None:
         f"- freeze ≤ 60 s: v1 {by['freeze-v1']['seconds']} s, v2 {by['freeze-v2']['seconds']} s",
         f"- JSONL ≥ 100,000 rows/s: {by['export-jsonl']['rows_per_s']:,} rows/s",
         "- memory flat (< 300 MB) while exporting: growth over baseline "
-        + ", ".join(f"{p} {round(by[p]['peak_rss_mb'] - by[p]['baseline_rss_mb'], 1)} MB" for p in by if p.startswith("export")),
+        + ", ".join(
+            f"{p} {round(by[p]['peak_rss_mb'] - by[p]['baseline_rss_mb'], 1)} MB"
+            for p in by
+            if p.startswith("export")
+        ),
     ]
     lines += ["", "Targets:", *targets, ""]
     out = ROOT / "bench" / "results" / "dataset_scale.md"
@@ -256,10 +375,29 @@ def main() -> None:
 
         connections.close_all()
         results, versions = [], []
-        for name in ["freeze-v1", "freeze-v2", "export-jsonl", "export-csv", "export-parquet", "verify", "diff"]:
+        for name in [
+            "freeze-v1",
+            "freeze-v2",
+            "export-jsonl",
+            "export-csv",
+            "export-parquet",
+            "verify",
+            "diff",
+        ]:
             output = subprocess.run(
-                [sys.executable, __file__, "--phase", name, "--project", str(project_id), "--versions", ",".join(map(str, versions))],
-                capture_output=True, text=True, env=os.environ.copy(),
+                [
+                    sys.executable,
+                    __file__,
+                    "--phase",
+                    name,
+                    "--project",
+                    str(project_id),
+                    "--versions",
+                    ",".join(map(str, versions)),
+                ],
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
             )
             if output.returncode != 0:
                 raise SystemExit(f"phase {name} failed:\n{output.stderr[-4000:]}")

@@ -40,16 +40,24 @@ def measure(pairs: int, rounds: int) -> dict:
     call_command("migrate", verbosity=0)
     users = get_user_model()
     manager = users.objects.create_user("cpu-manager", password="bench-pass-123")
-    project = project_create(user=manager, name="cpu", task_type="text_classification",
-                             labels=[LabelSpec(value=v) for v in ("pos", "neg", "neutral")], annotations_per_item=3)
-    item_bulk_create(project=project, rows=[{"external_id": f"t{i}", "text": f"bench text {i} " * 3}
-                                            for i in range(5000)])
+    project = project_create(
+        user=manager,
+        name="cpu",
+        task_type="text_classification",
+        labels=[LabelSpec(value=v) for v in ("pos", "neg", "neutral")],
+        annotations_per_item=3,
+    )
+    item_bulk_create(
+        project=project, rows=[{"external_id": f"t{i}", "text": f"bench text {i} " * 3} for i in range(5000)]
+    )
     results = {"next_cpu_ms": [], "submit_cpu_ms": [], "next_wall_ms": [], "submit_wall_ms": []}
     connection.force_debug_cursor = True
     queries = {}
     for round_number in range(rounds + 1):  # round 0 warms up imports, caches and the connection
         user = users.objects.create_user(f"cpu{round_number}", password="bench-pass-123")
-        Membership.objects.create(user=user, project=project, role=Role.ANNOTATOR, acknowledged_guideline_version=1)
+        Membership.objects.create(
+            user=user, project=project, role=Role.ANNOTATOR, acknowledged_guideline_version=1
+        )
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
         totals = {"next": [0.0, 0.0], "submit": [0.0, 0.0]}
@@ -86,10 +94,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with throwaway_postgres() as database_url:
-        os.environ.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings",
-                          LABELGATE_VAR_DIR=tempfile.mkdtemp(prefix="labelgate-cpu-"),
-                          CELERY_BROKER_URL="filesystem://", LABELGATE_API_RATE="100000000/hour",
-                          LOG_LEVEL="WARNING")
+        os.environ.update(
+            DATABASE_URL=database_url,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            LABELGATE_VAR_DIR=tempfile.mkdtemp(prefix="labelgate-cpu-"),
+            CELERY_BROKER_URL="filesystem://",
+            LABELGATE_API_RATE="100000000/hour",
+            LOG_LEVEL="WARNING",
+        )
         print(json.dumps(measure(args.pairs, args.rounds)))
 
 

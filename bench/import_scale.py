@@ -23,12 +23,16 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 def _vocabulary(size: int = 20_000, seed: int = 0) -> tuple[list[str], list[float]]:
     """Pseudo-words from syllables with Zipf frequencies: text statistics closer to real prose than a short
     word list (whose texts share so many shingles that everything looks like a near duplicate)."""
     rng = random.Random(seed)
     syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "ee")]
-    words = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(size * 2)})
+    words = sorted(
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(size * 2)}
+    )
     rng.shuffle(words)
     words = words[:size]
     return words, [1.0 / (rank + 1) for rank in range(len(words))]
@@ -75,7 +79,9 @@ def write_image_zip(path: Path, images: int, *, seed: int = 2) -> None:
             else:
                 side = int(rng.choice([64, 96, 128, 192, 256]))
                 coarse = rng.random((6, 6, 3)) * 255
-                img = Image.fromarray(coarse.astype(np.uint8), mode="RGB").resize((side, side), Image.Resampling.BICUBIC)
+                img = Image.fromarray(coarse.astype(np.uint8), mode="RGB").resize(
+                    (side, side), Image.Resampling.BICUBIC
+                )
                 buffer = io.BytesIO()
                 img.save(buffer, format="PNG")
                 data = buffer.getvalue()
@@ -99,26 +105,48 @@ def child(kind: str, path: str) -> None:
 
     user, _ = get_user_model().objects.get_or_create(username="bench-import")
     task = "text_classification" if kind != "images" else "image_classification"
-    project = project_create(user=user, name=f"bench import {kind} {time.time():.0f}", task_type=task,
-                             labels=[LabelSpec(value="a"), LabelSpec(value="b")])
+    project = project_create(
+        user=user,
+        name=f"bench import {kind} {time.time():.0f}",
+        task_type=task,
+        labels=[LabelSpec(value="a"), LabelSpec(value="b")],
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start, cpu = time.perf_counter(), time.process_time()
     job = import_local_file(project=project, path=path, user=user)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     result = job.result or {}
-    print(json.dumps({
-        "kind": kind, "status": job.status, "error": job.error[:300], "seconds": seconds, "cpu_seconds": cpu,
-        "rows": result.get("rows"), "created": result.get("created"), "errors": result.get("errors"),
-        "duplicates": result.get("duplicates"), "near_duplicates": result.get("near_duplicates"),
-        "flags": result.get("flags"), "file_mb": os.path.getsize(path) / 2**20,
-        "rss_after_setup_mb": rss_before, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "database": connection.vendor,
-    }))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "status": job.status,
+                "error": job.error[:300],
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "rows": result.get("rows"),
+                "created": result.get("created"),
+                "errors": result.get("errors"),
+                "duplicates": result.get("duplicates"),
+                "near_duplicates": result.get("near_duplicates"),
+                "flags": result.get("flags"),
+                "file_mb": os.path.getsize(path) / 2**20,
+                "rss_after_setup_mb": rss_before,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "database": connection.vendor,
+            }
+        )
+    )
 
 
 def run_child(kind: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(path)], cwd=ROOT, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
         raise SystemExit(f"child {kind} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
@@ -148,16 +176,22 @@ def main() -> None:
             rows = args.big_mb * 2**20 // 3000  # long rows: ~3 KB each
             write_text_csv(work / "big.csv", rows, words=(300, 420), seed=3)
             results.append(run_child("big-text", work / "big.csv"))
-    print(f"\n{'import':<10} {'file MB':>8} {'rows':>8} {'created':>8} {'seconds':>8} {'rows/s':>8} "
-          f"{'CPU s':>7} {'rows/CPU-s':>10} {'RSS setup':>10} {'peak RSS':>9}  database")
+    print(
+        f"\n{'import':<10} {'file MB':>8} {'rows':>8} {'created':>8} {'seconds':>8} {'rows/s':>8} "
+        f"{'CPU s':>7} {'rows/CPU-s':>10} {'RSS setup':>10} {'peak RSS':>9}  database"
+    )
     for r in results:
         if r["status"] != "succeeded":
             print(f"{r['kind']}: FAILED {r['error']}")
             continue
-        print(f"{r['kind']:<10} {r['file_mb']:>8.1f} {r['rows']:>8} {r['created']:>8} {r['seconds']:>8.1f} "
-              f"{r['rows'] / r['seconds']:>8.0f} {r['cpu_seconds']:>7.1f} {r['rows'] / r['cpu_seconds']:>10.0f} "
-              f"{r['rss_after_setup_mb']:>9.0f}M {r['peak_rss_mb']:>8.0f}M  {r['database']}")
-        print(f"{'':<10} duplicates {r['duplicates']}, errors {r['errors']}, groups {r['near_duplicates']}, flags {r['flags']}")
+        print(
+            f"{r['kind']:<10} {r['file_mb']:>8.1f} {r['rows']:>8} {r['created']:>8} {r['seconds']:>8.1f} "
+            f"{r['rows'] / r['seconds']:>8.0f} {r['cpu_seconds']:>7.1f} {r['rows'] / r['cpu_seconds']:>10.0f} "
+            f"{r['rss_after_setup_mb']:>9.0f}M {r['peak_rss_mb']:>8.0f}M  {r['database']}"
+        )
+        print(
+            f"{'':<10} duplicates {r['duplicates']}, errors {r['errors']}, groups {r['near_duplicates']}, flags {r['flags']}"
+        )
 
 
 if __name__ == "__main__":

@@ -86,9 +86,27 @@ def gunicorn(env: dict, threads: int, timeout: int, log_path: Path) -> Iterator[
     port = free_port()
     with open(log_path, "ab") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--threads", str(threads), "--timeout", str(timeout), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--timeout",
+                str(timeout),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 60
@@ -118,8 +136,10 @@ def gunicorn(env: dict, threads: int, timeout: int, log_path: Path) -> Iterator[
 def upload(port: int, project: int, token: str, path: Path, content_type: str) -> tuple[int, bytes]:
     """POST the file as multipart ``file``, streamed from disk; the body is never held in memory."""
     boundary = uuid.uuid4().hex
-    preamble = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-                f"Content-Type: {content_type}\r\n\r\n").encode()
+    preamble = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     epilogue = f"\r\n--{boundary}--\r\n".encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
     try:
@@ -157,9 +177,16 @@ def measure(env: dict, info: dict, kind: str, path: Path, args, log_path: Path) 
         alive = worker in children(master)  # a worker killed by the timeout is replaced by a new pid
         if alive:
             after = proc_status(worker)
-            row.update(cpu_s=cpu_seconds(worker) - cpu_before, rss_after_mb=after["VmRSS"], peak_mb=after["VmHWM"])
-        row.update(status=status, rss_before_mb=before["VmRSS"], hwm_before_mb=before["VmHWM"], worker_alive=alive,
-                   load_after=os.getloadavg()[0])
+            row.update(
+                cpu_s=cpu_seconds(worker) - cpu_before, rss_after_mb=after["VmRSS"], peak_mb=after["VmHWM"]
+            )
+        row.update(
+            status=status,
+            rss_before_mb=before["VmRSS"],
+            hwm_before_mb=before["VmHWM"],
+            worker_alive=alive,
+            load_after=os.getloadavg()[0],
+        )
         if status == 202:
             job = json.loads(body)["job"]
             job_status, job_body = get(port, f"/api/jobs/{job}/", info["token"])
@@ -195,16 +222,26 @@ def main() -> None:
             files.append(("big-text", work / "big.csv"))
         with throwaway_postgres() as database_url:
             env = os.environ.copy()
-            env.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings",
-                       LABELGATE_VAR_DIR=str(var_dir), CELERY_BROKER_URL="filesystem://",
-                       LABELGATE_API_RATE="100000000/hour", LOG_LEVEL="WARNING")
+            env.update(
+                DATABASE_URL=database_url,
+                DJANGO_SETTINGS_MODULE="config.settings",
+                LABELGATE_VAR_DIR=str(var_dir),
+                CELERY_BROKER_URL="filesystem://",
+                LABELGATE_API_RATE="100000000/hour",
+                LOG_LEVEL="WARNING",
+            )
             subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-            seeded = subprocess.run([sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True,
-                                    text=True)
+            seeded = subprocess.run(
+                [sys.executable, "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+            )
             info = json.loads(seeded.stdout.strip().splitlines()[-1])
             for kind, path in files:
                 rows.append(measure(env, info, kind, path, args, work / "gunicorn.log"))
-            log = (work / "gunicorn.log").read_text(errors="replace") if (work / "gunicorn.log").exists() else ""
+            log = (
+                (work / "gunicorn.log").read_text(errors="replace")
+                if (work / "gunicorn.log").exists()
+                else ""
+            )
     table = render(rows)
     print("\n" + "\n".join(table))
     if log.strip() and any(r["status"] != 202 for r in rows):
@@ -213,16 +250,20 @@ def main() -> None:
 
 
 def render(rows: list[dict]) -> list[str]:
-    lines = ["| file | MB | HTTP | upload s | MB/s | worker CPU s | worker RSS before | peak RSS | RSS after | job |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| file | MB | HTTP | upload s | MB/s | worker CPU s | worker RSS before | peak RSS | RSS after | job |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         peak = f"{r['peak_mb']:.0f} MB" if "peak_mb" in r else "worker gone"
         after = f"{r['rss_after_mb']:.0f} MB" if "rss_after_mb" in r else "-"
         cpu = f"{r['cpu_s']:.1f}" if "cpu_s" in r else "-"
         outcome = r.get("job") or r.get("error", "")[:80]
-        lines.append(f"| {r['kind']} | {r['file_mb']:.1f} | {r['status']} | {r['seconds']:.2f} | "
-                     f"{r['file_mb'] / r['seconds']:.0f} | {cpu} | {r['rss_before_mb']:.0f} MB "
-                     f"(HWM {r['hwm_before_mb']:.0f}) | {peak} | {after} | {outcome} |")
+        lines.append(
+            f"| {r['kind']} | {r['file_mb']:.1f} | {r['status']} | {r['seconds']:.2f} | "
+            f"{r['file_mb'] / r['seconds']:.0f} | {cpu} | {r['rss_before_mb']:.0f} MB "
+            f"(HWM {r['hwm_before_mb']:.0f}) | {peak} | {after} | {outcome} |"
+        )
     loads = ", ".join(f"{r['kind']} {r['load_before']:.2f}→{r['load_after']:.2f}" for r in rows)
     lines.append(f"\n1-min load average before→after each upload: {loads}")
     return lines
@@ -232,13 +273,17 @@ def write_results(args, table: list[str]) -> None:
     out = ROOT / "bench" / "results" / "import_web.md"
     machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
     worker = "sync" if args.threads == 1 else f"gthread ×{args.threads}"
-    header = (f"\n### {time.strftime('%Y-%m-%d %H:%M')} — `--rows {args.rows} --images {args.images} "
-              f"--big-mb {args.big_mb}`, gunicorn 1 {worker} worker, timeout {args.timeout} s ({machine}, "
-              "client on the same machine)\n")
+    header = (
+        f"\n### {time.strftime('%Y-%m-%d %H:%M')} — `--rows {args.rows} --images {args.images} "
+        f"--big-mb {args.big_mb}`, gunicorn 1 {worker} worker, timeout {args.timeout} s ({machine}, "
+        "client on the same machine)\n"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as handle:
         if out.stat().st_size == 0:
-            handle.write("# Import, web side: gunicorn worker peak RSS during an upload (bench/import_web.py)\n")
+            handle.write(
+                "# Import, web side: gunicorn worker peak RSS during an upload (bench/import_web.py)\n"
+            )
         handle.write(header + "\n" + "\n".join(table) + "\n")
 
 

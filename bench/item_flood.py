@@ -107,22 +107,39 @@ print(json.dumps({"annotations": 2 * len(items), "burst_s": burst, "burst_rate":
 
 
 def workers(root: Path, env: dict) -> list[subprocess.Popen]:
-    common = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--without-gossip",
-              "--without-mingle"]
+    common = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--loglevel=WARNING",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if (root / "annotation" / "models" / "item_events.py").exists():
-        commands = [common + ["-Q", "celery", "--concurrency=2", "-n", "jobs@%h"],
-                    common + ["-Q", "items", "--concurrency=1", "-n", "items@%h"]]
+        commands = [
+            common + ["-Q", "celery", "--concurrency=2", "-n", "jobs@%h"],
+            common + ["-Q", "items", "--concurrency=1", "-n", "items@%h"],
+        ]
     else:
         commands = [common + ["--concurrency=2"]]
-    return [subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for command in commands]
+    return [
+        subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for command in commands
+    ]
 
 
 def run(root: Path, n: int, database_url: str | None, broker_url: str | None) -> dict:
     var = tempfile.mkdtemp(prefix="labelgate-flood-")
     env = os.environ.copy()
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", LABELGATE_VAR_DIR=var, LOG_LEVEL="WARNING",
-               PYTHONPATH=str(root))
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        LABELGATE_VAR_DIR=var,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(root),
+    )
     for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
         env.pop(name, None)
     if database_url:
@@ -133,8 +150,14 @@ def run(root: Path, n: int, database_url: str | None, broker_url: str | None) ->
     procs = workers(root, env)
     try:
         time.sleep(3)  # workers import the app before the burst starts, as a running install's already have
-        out = subprocess.run([sys.executable, "-c", DRIVER, str(n)], cwd=root, env=env, check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(n)],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         for proc in procs:
@@ -151,11 +174,25 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {args.root}")
     if args.backend in ("sqlite", "both"):
-        print("embedded (SQLite + filesystem broker):", json.dumps(run(args.root, args.annotations, None, None)))
+        print(
+            "embedded (SQLite + filesystem broker):", json.dumps(run(args.root, args.annotations, None, None))
+        )
     if args.backend in ("postgres", "both"):
         redis_port = free_port()
-        redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             with throwaway_postgres() as database_url:
                 result = run(args.root, args.annotations, database_url, f"redis://127.0.0.1:{redis_port}/0")

@@ -47,7 +47,11 @@ def main() -> None:
             noisy, corrupted = corrupt(y_train, rate, rng)
             n = noisy.size
             table = AnnotationTable(
-                item=np.arange(n), annotator=rng.integers(0, 10, n), label=noisy, n_items=n, n_annotators=10,
+                item=np.arange(n),
+                annotator=rng.integers(0, 10, n),
+                label=noisy,
+                n_items=n,
+                n_annotators=10,
                 n_classes=10,
             )
             fit = dawid_skene(table=table)

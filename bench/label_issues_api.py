@@ -68,7 +68,9 @@ def digits_sample(*, n_items: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     index = np.arange(digits.target.size)
     train, _ = train_test_split(index, test_size=0.3, random_state=seed, stratify=digits.target)
     if n_items < train.size:
-        train, _ = train_test_split(train, train_size=n_items, random_state=seed, stratify=digits.target[train])
+        train, _ = train_test_split(
+            train, train_size=n_items, random_state=seed, stratify=digits.target[train]
+        )
     return digits.images[train], digits.target[train]
 
 
@@ -119,7 +121,9 @@ def run_protocol(
     assert response.status_code == 201, response.content[:500]
     pid = response.json()["id"]
     for user in annotators:
-        response = boss.post(f"/api/projects/{pid}/members/", {"user": user.pk, "role": "annotator"}, format="json")
+        response = boss.post(
+            f"/api/projects/{pid}/members/", {"user": user.pk, "role": "annotator"}, format="json"
+        )
         assert response.status_code in (200, 201), response.content[:500]
     rows = [
         {"external_id": f"digit-{i}", "file_b64": base64.b64encode(digit_png(image)).decode()}
@@ -133,7 +137,9 @@ def run_protocol(
     clients = [client_for(user) for user in annotators]
     for i, label in enumerate(noisy.tolist()):
         response = clients[i % len(clients)].post(
-            f"/api/projects/{pid}/annotations/", {"item": ids[f"digit-{i}"], "label": str(label)}, format="json"
+            f"/api/projects/{pid}/annotations/",
+            {"item": ids[f"digit-{i}"], "label": str(label)},
+            format="json",
         )
         assert response.status_code == 201, response.content[:500]
     wait_labelled(pid)

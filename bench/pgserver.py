@@ -32,14 +32,24 @@ def throwaway_postgres(extra_options: str = "") -> Iterator[str]:
     shutil.chown(data, "postgres", "postgres")
     port = free_port()
     run = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(run + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "labelgate", "--no-sync"], check=True,
-                   stdout=subprocess.DEVNULL)
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=512MB "
-               "-c synchronous_commit=off -c fsync=off -c full_page_writes=off " + extra_options)
-    subprocess.run(run + [f"{bindir}/pg_ctl", "-D", data, "-l", f"{data}/log", "-w", "-o", options, "start"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        run + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "labelgate", "--no-sync"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    options = (
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=512MB "
+        "-c synchronous_commit=off -c fsync=off -c full_page_writes=off " + extra_options
+    )
+    subprocess.run(
+        run + [f"{bindir}/pg_ctl", "-D", data, "-l", f"{data}/log", "-w", "-o", options, "start"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         yield f"postgres://labelgate@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(run + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL)
+        subprocess.run(
+            run + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL
+        )
         shutil.rmtree(work, ignore_errors=True)

@@ -80,7 +80,9 @@ def load(args) -> int:
     labels = [f"class_{c}" for c in range(k)]
     started = time.perf_counter()
     with transaction.atomic():
-        project = Project.objects.create(name="bench", task_type="text_classification", annotations_per_item=per_item)
+        project = Project.objects.create(
+            name="bench", task_type="text_classification", annotations_per_item=per_item
+        )
         Label.objects.bulk_create([Label(project=project, value=v, order=i) for i, v in enumerate(labels)])
         users = get_user_model().objects.bulk_create(
             [get_user_model()(username=f"bench{u}", password="!") for u in range(n_users)]
@@ -157,8 +159,13 @@ def reset(project_id: int) -> None:
     QualityReport.objects.filter(project_id=project_id).delete()
     Job.objects.filter(project_id=project_id).delete()
     Item.objects.filter(project_id=project_id).update(
-        status="labelled", consensus_label=None, consensus_confidence=None, label_quality=None,
-        is_label_issue=False, issue_kinds=[], issue_severity=0.0,
+        status="labelled",
+        consensus_label=None,
+        consensus_confidence=None,
+        label_quality=None,
+        is_label_issue=False,
+        issue_kinds=[],
+        issue_severity=0.0,
     )
     from django.db import connection
 
@@ -210,8 +217,14 @@ def compare_bulk_update(project_id: int, n: int) -> None:
         for start in range(0, n, 1000):
             Item.objects.bulk_update(
                 items[start : start + 1000],
-                ["consensus_label", "consensus_confidence", "label_quality", "is_label_issue", "issue_kinds",
-                 "issue_severity"],
+                [
+                    "consensus_label",
+                    "consensus_confidence",
+                    "label_quality",
+                    "is_label_issue",
+                    "issue_kinds",
+                    "issue_severity",
+                ],
             )
         transaction.set_rollback(True)
     print(f"bulk_update of {n} items: {time.perf_counter() - started:.1f} s")
@@ -224,7 +237,7 @@ def child(url: str, project_id: int, job_id: str | None) -> dict:
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise SystemExit(f"run failed:\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def main() -> None:
@@ -234,7 +247,9 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--with-probs", action="store_true", help="store model probabilities (CROWDLAB path)")
     parser.add_argument("--compare-bulk-update", type=int, default=0)
-    parser.add_argument("--reuse", action="store_true", help="with BENCH_DATABASE_URL: reuse a loaded project")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with BENCH_DATABASE_URL: reuse a loaded project"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args()

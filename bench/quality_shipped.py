@@ -50,7 +50,9 @@ def project_data(table: AnnotationTable, features: np.ndarray) -> ProjectData:
 
 
 def run(data: ProjectData):
-    return run_quality(data=data, requested_method="auto", review_threshold=0.6, route_profile_flags=True, n_boot=0)
+    return run_quality(
+        data=data, requested_method="auto", review_threshold=0.6, route_profile_flags=True, n_boot=0
+    )
 
 
 def consensus_rows(feature_sets: dict[str, np.ndarray]) -> None:
@@ -61,8 +63,13 @@ def consensus_rows(feature_sets: dict[str, np.ndarray]) -> None:
             for seed in SEEDS:
                 _, truth, table, true_accuracy = simulate(seed, per_item)
                 table = AnnotationTable(
-                    item=table.item, annotator=table.annotator, label=table.label, n_items=table.n_items,
-                    n_annotators=table.n_annotators, n_classes=K, group=np.zeros(table.n_annotations, dtype=np.int64),
+                    item=table.item,
+                    annotator=table.annotator,
+                    label=table.label,
+                    n_items=table.n_items,
+                    n_annotators=table.n_annotators,
+                    n_classes=K,
+                    group=np.zeros(table.n_annotations, dtype=np.int64),
                 )
                 started = time.perf_counter()
                 outcome = run(project_data(table, features))
@@ -71,10 +78,14 @@ def consensus_rows(feature_sets: dict[str, np.ndarray]) -> None:
                 accuracy.append((label == truth).mean())
                 # The stored consensus is always a voted label; where the method's pick had no vote it is a
                 # suggestion a reviewer sees on the item. "reviewed" counts those suggestions as accepted.
-                picked = np.array([c if s is None else int(s) for c, s in zip(label, outcome.items.suggestion, strict=True)])
+                picked = np.array(
+                    [c if s is None else int(s) for c, s in zip(label, outcome.items.suggestion, strict=True)]
+                )
                 reviewed.append((picked == truth).mean())
                 overridden.append(np.mean(["model_overrides_annotators" in r for r in outcome.items.reasons]))
-                rho.append(spearmanr([row["quality_score"] for row in outcome.annotators], true_accuracy).statistic)
+                rho.append(
+                    spearmanr([row["quality_score"] for row in outcome.annotators], true_accuracy).statistic
+                )
             print(
                 f"  {per_item}/item  {name:28s} method={outcome.method:12s} accuracy {np.mean(accuracy):.3f}  "
                 f"with suggestions {np.mean(reviewed):.3f}  overridden {np.mean(overridden):.1%}  "
@@ -92,8 +103,13 @@ def issue_rows(feature_sets: dict[str, np.ndarray], truth: np.ndarray) -> None:
                 noisy, corrupted = corrupt(truth, rate, rng)
                 n = truth.size
                 table = AnnotationTable(
-                    item=np.arange(n), annotator=rng.integers(0, 20, n), label=noisy, n_items=n, n_annotators=20,
-                    n_classes=K, group=np.zeros(n, dtype=np.int64),
+                    item=np.arange(n),
+                    annotator=rng.integers(0, 20, n),
+                    label=noisy,
+                    n_items=n,
+                    n_annotators=20,
+                    n_classes=K,
+                    group=np.zeros(n, dtype=np.int64),
                 )
                 outcome = run(project_data(table, features))
                 flags = np.asarray(outcome.items.is_issue, dtype=bool)
@@ -101,7 +117,9 @@ def issue_rows(feature_sets: dict[str, np.ndarray], truth: np.ndarray) -> None:
                 precision, recall = hits / max(flags.sum(), 1), hits / corrupted.sum()
                 scores.append((precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)))
             p, r, f1 = np.mean(scores, axis=0)
-            print(f"  {rate:4.0%}  {name:28s} method={outcome.method:12s} precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
+            print(
+                f"  {rate:4.0%}  {name:28s} method={outcome.method:12s} precision {p:.3f} recall {r:.3f} F1 {f1:.3f}"
+            )
 
 
 def main() -> None:
@@ -109,7 +127,9 @@ def main() -> None:
     pixels, truth = digits.data, digits.target
     started = time.perf_counter()
     app = extractor_for("image").transform([digit_png(image, gain=1.0) for image in digits.images])
-    print(f"app image features: {app.values.shape} in {time.perf_counter() - started:.1f} s ({app.extractor})")
+    print(
+        f"app image features: {app.values.shape} in {time.perf_counter() - started:.1f} s ({app.extractor})"
+    )
     feature_sets = {"raw pixels": pixels, "app extractor on demo PNGs": app.values}
     consensus_rows(feature_sets)
     issue_rows(feature_sets, truth)

@@ -110,10 +110,14 @@ class Client:
         self.conn.close()
 
 
-WORDS = ("plot acting score pacing cast ending script camera scene music dialogue twist hero villain story "
-         "light sound colour runtime sequel director actor actress humour drama tension effects costume set "
-         "edit cut frame mood tone theme voice lead support cameo chase fight romance mystery horror comedy").split()
-ADJECTIVES = "fine dull sharp slow brilliant weak tender loud clumsy moving flat vivid messy tight odd warm".split()
+WORDS = (
+    "plot acting score pacing cast ending script camera scene music dialogue twist hero villain story "
+    "light sound colour runtime sequel director actor actress humour drama tension effects costume set "
+    "edit cut frame mood tone theme voice lead support cameo chase fight romance mystery horror comedy"
+).split()
+ADJECTIVES = (
+    "fine dull sharp slow brilliant weak tender loud clumsy moving flat vivid messy tight odd warm".split()
+)
 
 
 def text_rows(n: int, tag: str) -> list[dict]:
@@ -158,8 +162,14 @@ class Labelgate:
     def __init__(self, venv: Path):
         self.var_dir = Path(tempfile.mkdtemp(prefix="labelgate-sbs-"))
         self.port = free_port()
-        self.env = {**os.environ, "LABELGATE_VAR_DIR": str(self.var_dir), "LABELGATE_PORT": str(self.port),
-                    "LABELGATE_DEMO": "0", "LABELGATE_VENV": str(venv), "DJANGO_SETTINGS_MODULE": "config.settings"}
+        self.env = {
+            **os.environ,
+            "LABELGATE_VAR_DIR": str(self.var_dir),
+            "LABELGATE_PORT": str(self.port),
+            "LABELGATE_DEMO": "0",
+            "LABELGATE_VENV": str(venv),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
         for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
             self.env.pop(name, None)
         self.python = str(venv / "bin" / "python")
@@ -168,8 +178,14 @@ class Labelgate:
     def start(self, timeout: float = 300) -> float:
         self.log = open(self.var_dir / "run.log", "wb")  # noqa: SIM115 - closed by stop()
         started = time.monotonic()
-        self.process = subprocess.Popen(["bash", str(ROOT / "scripts/run.sh")], cwd=ROOT, env=self.env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            ["bash", str(ROOT / "scripts/run.sh")],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         while time.monotonic() < started + timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"run.sh exited; see {self.var_dir / 'run.log'}")
@@ -184,8 +200,15 @@ class Labelgate:
         raise RuntimeError("run.sh did not answer in time")
 
     def django(self, script: str, *args) -> str:
-        out = subprocess.run([self.python, "-c", script, *map(str, args)], cwd=ROOT, env=self.env, check=True,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [self.python, "-c", script, *map(str, args)],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
 
     def seed(self, annotators: int) -> None:
@@ -194,9 +217,16 @@ class Labelgate:
         self.annotators = [{"Authorization": f"Token {t}"} for t in info["annotators"]]
 
     def project(self, name: str, per_item: int = 1) -> int:
-        pid = self.manager.json("POST", "/api/projects/", {
-            "name": name, "task_type": "text_classification", "annotations_per_item": per_item,
-            "labels": [{"value": v} for v in ("pos", "neg", "neutral")]})["id"]
+        pid = self.manager.json(
+            "POST",
+            "/api/projects/",
+            {
+                "name": name,
+                "task_type": "text_classification",
+                "annotations_per_item": per_item,
+                "labels": [{"value": v} for v in ("pos", "neg", "neutral")],
+            },
+        )["id"]
         self.django(LG_MEMBERS, pid)
         return pid
 
@@ -220,13 +250,18 @@ class Labelgate:
 
     def import_file(self, rows: list[dict]) -> tuple[float, int, str]:
         pid = self.project(f"file {uuid.uuid4().hex[:6]}")
-        csv = "external_id,text\n" + "".join(f"{r['external_id']},{r['text'].replace(',', ';')}\n" for r in rows)
+        csv = "external_id,text\n" + "".join(
+            f"{r['external_id']},{r['text'].replace(',', ';')}\n" for r in rows
+        )
         boundary = uuid.uuid4().hex
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="rows.csv"\r\n'
-                f"Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n").encode()
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="rows.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+        ).encode()
         t0 = time.perf_counter()
-        status, raw = self.manager.call("POST", f"/api/projects/{pid}/imports/", body,
-                                        f"multipart/form-data; boundary={boundary}")
+        status, raw = self.manager.call(
+            "POST", f"/api/projects/{pid}/imports/", body, f"multipart/form-data; boundary={boundary}"
+        )
         if status >= 400:
             raise RuntimeError(f"file import -> {status}: {raw[:300]!r}")
         job = self.wait_job(json.loads(raw)["job"], time.monotonic() + 600)
@@ -259,8 +294,12 @@ def lg_next_submit(client: Client, pid: int, rng: random.Random) -> str:
     if status != 200:
         return f"next {status}"
     item = json.loads(raw)["item"]["id"]
-    payload = {"item": item, "label": rng.choice(["pos", "neg", "neutral"]), "client_id": str(uuid.uuid4()),
-               "lead_time_ms": 900}
+    payload = {
+        "item": item,
+        "label": rng.choice(["pos", "neg", "neutral"]),
+        "client_id": str(uuid.uuid4()),
+        "lead_time_ms": 900,
+    }
     status, raw = client.call("POST", f"/api/projects/{pid}/annotations/", json.dumps(payload).encode())
     return "ok" if status in (200, 201) else f"submit {status} {raw[:80]!r}"
 
@@ -297,9 +336,13 @@ def ls_next_submit(client: Client, pid: int, rng: random.Random) -> str:
     if status != 200:
         return f"next {status}"
     task = json.loads(raw)["id"]
-    payload = {"result": choices_result("sentiment", "review", [rng.choice(["pos", "neg", "neutral"])]),
-               "lead_time": 0.9}
-    status, raw = client.call("POST", f"/api/tasks/{task}/annotations/?project={pid}", json.dumps(payload).encode())
+    payload = {
+        "result": choices_result("sentiment", "review", [rng.choice(["pos", "neg", "neutral"])]),
+        "lead_time": 0.9,
+    }
+    status, raw = client.call(
+        "POST", f"/api/tasks/{task}/annotations/?project={pid}", json.dumps(payload).encode()
+    )
     return "ok" if status in (200, 201) else f"submit {status} {raw[:80]!r}"
 
 
@@ -354,7 +397,9 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=8)
     parser.add_argument("--venv", type=Path, default=Path(os.environ.get("LABELGATE_VENV", ROOT / ".venv")))
     args = parser.parse_args()
-    out: dict = {"machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"}
+    out: dict = {
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    }
     lg = Labelgate(args.venv)
     ls = LabelStudio(port=free_port())
     try:
@@ -385,8 +430,11 @@ def main() -> None:
         lg_pid = lg.project("one annotator")
         lg.manager.json("POST", f"/api/projects/{lg_pid}/items/bulk/", text_rows(args.rows, "one"))
         ls_pid = ls_project(ls_client, "one annotator")
-        ls_client.json("POST", f"/api/projects/{ls_pid}/import",
-                       [{"review": r["text"]} for r in text_rows(args.rows, "one")])
+        ls_client.json(
+            "POST",
+            f"/api/projects/{ls_pid}/import",
+            [{"review": r["text"]} for r in text_rows(args.rows, "one")],
+        )
         single: dict[str, list] = {"lg": [], "ls": []}
         for _ in range(args.rounds):
             stats = label_loop(lg.port, lg.annotators[:1], lg_pid, lg_next_submit, args.seconds)
@@ -400,10 +448,15 @@ def main() -> None:
         # The burst, then a freeze at once and the per-item backlog's drain.
         burst_pid = lg.project("burst", per_item=2)
         lg.manager.json("POST", f"/api/projects/{burst_pid}/items/bulk/", text_rows(args.rows, "burst"))
-        load_before, ticks_before = os.getloadavg()[0], cpu_ticks([lg.process.pid, *descendants(lg.process.pid)])
+        load_before, ticks_before = (
+            os.getloadavg()[0],
+            cpu_ticks([lg.process.pid, *descendants(lg.process.pid)]),
+        )
         stats = label_loop(lg.port, lg.annotators[: args.burst], burst_pid, lg_next_submit, args.seconds)
         t_end = time.monotonic()
-        lg_cpu = (cpu_ticks([lg.process.pid, *descendants(lg.process.pid)]) - ticks_before) / os.sysconf("SC_CLK_TCK")
+        lg_cpu = (cpu_ticks([lg.process.pid, *descendants(lg.process.pid)]) - ticks_before) / os.sysconf(
+            "SC_CLK_TCK"
+        )
         status, raw = lg.manager.call("POST", f"/api/projects/{burst_pid}/dataset-versions/", b"{}")
         backlog_at_end = lg.backlog(burst_pid)
         job = json.loads(raw).get("job") if status < 400 else None
@@ -421,12 +474,20 @@ def main() -> None:
                     drain_s = time.monotonic() - t_end
             time.sleep(0.1)
         out["burst"] = {
-            "annotators": args.burst, "annotations": stats["annotations"], "rate": round(stats["rate"], 1),
-            "errors": stats["errors"], "samples": stats["samples"][:3], "backlog_at_end": backlog_at_end,
-            "load_before": round(load_before, 2), "lg_cpu_s_during": round(lg_cpu, 1),
-            "freeze_s": None if freeze_s is None else round(freeze_s, 2), "freeze_status": freeze_status,
+            "annotators": args.burst,
+            "annotations": stats["annotations"],
+            "rate": round(stats["rate"], 1),
+            "errors": stats["errors"],
+            "samples": stats["samples"][:3],
+            "backlog_at_end": backlog_at_end,
+            "load_before": round(load_before, 2),
+            "lg_cpu_s_during": round(lg_cpu, 1),
+            "freeze_s": None if freeze_s is None else round(freeze_s, 2),
+            "freeze_status": freeze_status,
             "drain_s": None if drain_s is None else round(drain_s, 2),
-            "end_to_end_rate": round(stats["annotations"] / (stats["elapsed"] + drain_s), 1) if drain_s else None,
+            "end_to_end_rate": round(stats["annotations"] / (stats["elapsed"] + drain_s), 1)
+            if drain_s
+            else None,
         }
         print(json.dumps(out["burst"]), flush=True)
         out["lg_pss_after_work_mb"], _ = tree_pss_mb(lg.process.pid)
@@ -447,22 +508,24 @@ def table(out: dict, args) -> str:
     ls1 = [r[0] for r in out["single"]["ls"]]
     ratio = (sum(lg1) / len(lg1)) / (sum(ls1) / len(ls1)) if sum(ls1) else float("nan")
     b = out["burst"]
-    return "\n".join([
-        "| work | Label Studio | Labelgate | ratio / target |",
-        "|---|---|---|---|",
-        f"| import {args.rows:,} text rows (rows/s) | {rates(out['imports']['ls'])} | bulk {rates(out['imports']['lg_bulk'])}; "
-        f"file job {rates(out['imports']['lg_file'])} | ≥ 10k rows/s |",
-        f"| next+submit, 1 annotator, {args.seconds:.0f} s (ann/s) | {', '.join(map(str, ls1))} | "
-        f"{', '.join(map(str, lg1))} | {ratio:.1f}× (≥ 10×) |",
-        f"| {b['annotators']} annotators {args.seconds:.0f} s burst | — | {b['annotations']:,} annotations, "
-        f"{b['rate']} ann/s; end to end {b['end_to_end_rate']} ann/s | |",
-        f"| freeze requested right after the burst | — | {b['freeze_s']} s ({b['freeze_status']}) | ≤ 5 s |",
-        f"| per-item backlog drained after the burst | — | {b['drain_s']} s (at end: {b['backlog_at_end']}) | ≤ 30 s |",
-        f"| idle PSS after start (whole tree) | {out['ls_idle_pss_mb']:.0f} MB ({out['ls_processes']} processes) | "
-        f"{out['lg_idle_pss_mb']:.0f} MB ({out['lg_processes']} processes) | ≤ 500 MB |",
-        f"| PSS after the bench | {out['ls_pss_after_work_mb']:.0f} MB | {out['lg_pss_after_work_mb']:.0f} MB | |",
-        f"| start to first healthy answer | {out['ls_start_s']} s | {out['lg_start_s']} s | |",
-    ])
+    return "\n".join(
+        [
+            "| work | Label Studio | Labelgate | ratio / target |",
+            "|---|---|---|---|",
+            f"| import {args.rows:,} text rows (rows/s) | {rates(out['imports']['ls'])} | bulk {rates(out['imports']['lg_bulk'])}; "
+            f"file job {rates(out['imports']['lg_file'])} | ≥ 10k rows/s |",
+            f"| next+submit, 1 annotator, {args.seconds:.0f} s (ann/s) | {', '.join(map(str, ls1))} | "
+            f"{', '.join(map(str, lg1))} | {ratio:.1f}× (≥ 10×) |",
+            f"| {b['annotators']} annotators {args.seconds:.0f} s burst | — | {b['annotations']:,} annotations, "
+            f"{b['rate']} ann/s; end to end {b['end_to_end_rate']} ann/s | |",
+            f"| freeze requested right after the burst | — | {b['freeze_s']} s ({b['freeze_status']}) | ≤ 5 s |",
+            f"| per-item backlog drained after the burst | — | {b['drain_s']} s (at end: {b['backlog_at_end']}) | ≤ 30 s |",
+            f"| idle PSS after start (whole tree) | {out['ls_idle_pss_mb']:.0f} MB ({out['ls_processes']} processes) | "
+            f"{out['lg_idle_pss_mb']:.0f} MB ({out['lg_processes']} processes) | ≤ 500 MB |",
+            f"| PSS after the bench | {out['ls_pss_after_work_mb']:.0f} MB | {out['lg_pss_after_work_mb']:.0f} MB | |",
+            f"| start to first healthy answer | {out['ls_start_s']} s | {out['lg_start_s']} s | |",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ class ThrottledLoginView(auth_views.LoginView):
             cache.set(key, 1, timeout=period)
             attempts = 1
         if attempts > limit:
-            response = HttpResponse("Too many login attempts; wait a minute and try again.", status=429,
-                                    content_type="text/plain")
+            response = HttpResponse(
+                "Too many login attempts; wait a minute and try again.", status=429, content_type="text/plain"
+            )
             response["Retry-After"] = str(period)
             return response
         return super().post(request, *args, **kwargs)

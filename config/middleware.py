@@ -24,7 +24,8 @@ class DatabaseUnavailableMiddleware:
         # Drop the broken connection so the next request reconnects without a process restart.
         connection.close_if_unusable_or_obsolete()
         response = JsonResponse(
-            {"detail": "The database is temporarily unavailable; nothing was changed. Retry shortly."}, status=503
+            {"detail": "The database is temporarily unavailable; nothing was changed. Retry shortly."},
+            status=503,
         )
         response["Retry-After"] = "5"
         return response

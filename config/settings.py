@@ -128,7 +128,9 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Media are never served from a public URL: views check membership and stream them.
 MEDIA_URL = "/media-not-public/"
 STORAGES = {
-    "default": {"BACKEND": os.environ.get("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": {
+        "BACKEND": os.environ.get("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -222,7 +224,8 @@ CACHES = {
 # it would save).
 _CACHE_MODULE = CACHES["default"]["BACKEND"].rpartition(".")[0].lower()
 LABELGATE_HOTPATH_CACHE = os.environ.get(
-    "LABELGATE_HOTPATH_CACHE", "default" if "redis" in _CACHE_MODULE or _CACHE_MODULE.endswith("memcached") else ""
+    "LABELGATE_HOTPATH_CACHE",
+    "default" if "redis" in _CACHE_MODULE or _CACHE_MODULE.endswith("memcached") else "",
 )
 
 # Celery. The embedded default is a broker on the local filesystem (no server); production uses Redis.

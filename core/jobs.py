@@ -54,7 +54,12 @@ class JobContext:
 
 
 def job_create(
-    *, kind: str, task_name: str, project: "Project | None" = None, params: dict | None = None, user: Any = None
+    *,
+    kind: str,
+    task_name: str,
+    project: "Project | None" = None,
+    params: dict | None = None,
+    user: Any = None,
 ) -> Job:
     """Create the Job row and enqueue its task after the surrounding transaction commits."""
     job = job_record(kind=kind, task_name=task_name, project=project, params=params, user=user)
@@ -63,7 +68,12 @@ def job_create(
 
 
 def job_record(
-    *, kind: str, task_name: str, project: "Project | None" = None, params: dict | None = None, user: Any = None
+    *,
+    kind: str,
+    task_name: str,
+    project: "Project | None" = None,
+    params: dict | None = None,
+    user: Any = None,
 ) -> Job:
     """Create the Job row only: for a job this process runs itself (``job_execute``), nothing enqueued."""
     return Job.objects.create(
@@ -84,7 +94,9 @@ def job_enqueue(*, job_id: Any) -> bool:
         current_app.send_task(job.task_name, kwargs={"job_id": str(job.pk)}, retry=True)
     except Exception as exc:  # noqa: BLE001 - the broker is down; the sweep re-drives the job
         logger.warning("broker unavailable for job %s: %s", job.pk, exc)
-        Job.objects.filter(pk=job.pk).update(message="Waiting for the task broker; it will be sent when it is back.")
+        Job.objects.filter(pk=job.pk).update(
+            message="Waiting for the task broker; it will be sent when it is back."
+        )
         return False
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now())
     return True
@@ -111,15 +123,22 @@ def job_execute(*, job_id: str, work: Callable[[Job, JobContext], dict | None]) 
         result = work(job, context)
     except JobFailed as exc:
         Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=exc.message[:4000], result=exc.result, message="",
-            finished_at=timezone.now(), heartbeat_at=timezone.now(),
+            status=JobStatus.FAILED,
+            error=exc.message[:4000],
+            result=exc.result,
+            message="",
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
         return
     except Exception as exc:
         logger.exception("job %s failed", job.pk)
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, error=detail[:4000], finished_at=timezone.now(), heartbeat_at=timezone.now()
+            status=JobStatus.FAILED,
+            error=detail[:4000],
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
         return
     Job.objects.filter(pk=job.pk).update(
@@ -149,6 +168,8 @@ def jobs_sweep(*, now=None) -> dict:
                 finished_at=now,
             )
         else:
-            requeued += Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(status=JobStatus.QUEUED)
+            requeued += Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                status=JobStatus.QUEUED
+            )
             job_enqueue(job_id=job.pk)
     return {"resent": resent, "requeued": requeued, "failed": failed}

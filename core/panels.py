@@ -31,7 +31,9 @@ def register_panel(panel: Panel) -> None:
         PANELS.sort(key=lambda p: p.order)
 
 
-def panels_for(*, project: Project, user, membership_role: str, place: str = "project", **page_objects) -> list[dict]:
+def panels_for(
+    *, project: Project, user, membership_role: str, place: str = "project", **page_objects
+) -> list[dict]:
     """The panels of ``place`` the role may see, rendered to ``{"template", "context"}``; ``page_objects`` (e.g.
     ``item=``) are passed on to each context function."""
     from annotation.models.project import ROLE_RANK
@@ -40,5 +42,12 @@ def panels_for(*, project: Project, user, membership_role: str, place: str = "pr
     rendered = []
     for panel in PANELS:
         if panel.place == place and rank >= ROLE_RANK[Role(panel.min_role)]:
-            rendered.append({"template": panel.template, "context": panel.context(project=project, user=user, role=membership_role, **page_objects)})
+            rendered.append(
+                {
+                    "template": panel.template,
+                    "context": panel.context(
+                        project=project, user=user, role=membership_role, **page_objects
+                    ),
+                }
+            )
     return rendered

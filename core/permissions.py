@@ -67,7 +67,9 @@ def membership_for(*, user: User | AnonymousUser, project_id: int) -> Access | N
     )
 
 
-def project_for_role(*, user: User | AnonymousUser, project_id: int, role: str) -> tuple[Project, Access | None]:
+def project_for_role(
+    *, user: User | AnonymousUser, project_id: int, role: str
+) -> tuple[Project, Access | None]:
     """Return the project and the caller's access to it, or raise.
 
     Staff users act as managers everywhere (access may then be None).

@@ -12,9 +12,12 @@ def job_get_for_user(*, user: User, job_id: str) -> Job | None:
         return None
     if user.is_staff or job.created_by_id == user.pk:
         return job
-    if job.project_id and Membership.objects.filter(
-        user=user, project_id=job.project_id, role__in=("reviewer", "manager")
-    ).exists():
+    if (
+        job.project_id
+        and Membership.objects.filter(
+            user=user, project_id=job.project_id, role__in=("reviewer", "manager")
+        ).exists()
+    ):
         return job
     return None
 

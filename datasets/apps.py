@@ -12,11 +12,21 @@ class DatasetsConfig(AppConfig):
         from datasets.panel import item_panel_context, panel_context
 
         register_panel(
-            Panel(name="datasets", template="datasets/panel.html", context=panel_context, min_role=Role.REVIEWER, order=400)
+            Panel(
+                name="datasets",
+                template="datasets/panel.html",
+                context=panel_context,
+                min_role=Role.REVIEWER,
+                order=400,
+            )
         )
         register_panel(
             Panel(
-                name="item-dataset-versions", template="datasets/item_panel.html", context=item_panel_context,
-                min_role=Role.REVIEWER, order=400, place="review-item",
+                name="item-dataset-versions",
+                template="datasets/item_panel.html",
+                context=item_panel_context,
+                min_role=Role.REVIEWER,
+                order=400,
+                place="review-item",
             )
         )

@@ -31,8 +31,15 @@ from kinds.registry import item_media, kind_for
 COPY_CHUNK = 256 * 1024
 # The rows' columns in file order (keys sorted, as in every JSONL line), as dataset-card feature kinds.
 CARD_COLUMNS = [
-    ("confidence", "float64"), ("external_id", "string"), ("file_url", "string"), ("item_id", "int64"),
-    ("label", "label"), ("metadata", "string"), ("sha256", "string"), ("split", "string"), ("tags", "list:string"),
+    ("confidence", "float64"),
+    ("external_id", "string"),
+    ("file_url", "string"),
+    ("item_id", "int64"),
+    ("label", "label"),
+    ("metadata", "string"),
+    ("sha256", "string"),
+    ("split", "string"),
+    ("tags", "list:string"),
     ("text", "string"),
 ]
 
@@ -113,7 +120,9 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             members[path] = {"rows": rows, "sha256": digest.hexdigest()}
             yield sink.drain()
             if media:
-                yield from _write_media(archive=archive, sink=sink, version=version, split=split, members=members)
+                yield from _write_media(
+                    archive=archive, sink=sink, version=version, split=split, members=members
+                )
         manifest = {
             **export_description(version=version, split=None),
             "splits": splits,
@@ -127,11 +136,16 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             "guideline_version": version.guideline_version,
             "members": members,
         }
-        archive.writestr(_member(version, "manifest.json"), json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True))
+        archive.writestr(
+            _member(version, "manifest.json"),
+            json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True),
+        )
     yield sink.drain()
 
 
-def _write_media(*, archive: zipfile.ZipFile, sink: DrainableSink, version: DatasetVersion, split: str, members: dict):
+def _write_media(
+    *, archive: zipfile.ZipFile, sink: DrainableSink, version: DatasetVersion, split: str, members: dict
+):
     files = (
         DatasetEntry.objects.filter(version=version, split=split)
         .exclude(item__file="")
@@ -145,7 +159,9 @@ def _write_media(*, archive: zipfile.ZipFile, sink: DrainableSink, version: Data
             try:
                 source = default_storage.open(file_name, "rb")
             except OSError:
-                members[path] = {"missing": True}  # reported in the manifest rather than breaking the download
+                members[path] = {
+                    "missing": True
+                }  # reported in the manifest rather than breaking the download
                 continue
             # Media are already compressed (PNG/JPEG/FLAC...): store them, deflate buys nothing.
             with source, archive.open(_member(version, path, stored=True), "w", force_zip64=True) as member:

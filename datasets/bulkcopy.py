@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from django.db import connection, models
 
 
-def _encoded(*, model: type[models.Model], columns: list[str], rows: Iterable[tuple], json_as_text: bool) -> Iterable[tuple]:
+def _encoded(
+    *, model: type[models.Model], columns: list[str], rows: Iterable[tuple], json_as_text: bool
+) -> Iterable[tuple]:
     fields = {field.attname: field for field in model._meta.concrete_fields}
     json_positions = [i for i, name in enumerate(columns) if isinstance(fields[name], models.JSONField)]
     if json_as_text or not json_positions:
@@ -25,7 +27,9 @@ def _encoded(*, model: type[models.Model], columns: list[str], rows: Iterable[tu
         yield tuple(values)
 
 
-def insert_rows(*, model: type[models.Model], columns: list[str], rows: Iterable[tuple], json_as_text: bool = False) -> int:
+def insert_rows(
+    *, model: type[models.Model], columns: list[str], rows: Iterable[tuple], json_as_text: bool = False
+) -> int:
     """Insert the rows inside the caller's transaction (no signals, no ``save()``); returns how many.
 
     ``json_as_text``: the JSON columns already hold JSON text (e.g. read from the database), so are not encoded.

@@ -16,7 +16,15 @@ def stacked_label_bars(*, split_label_counts: dict, label_distribution: dict) ->
             count = split_label_counts.get(split, {}).get(label, 0)
             width = BAR_WIDTH * count / largest
             if count:
-                rects.append({"split": split, "count": count, "x": round(x, 2), "width": round(width, 2), "colour": SPLIT_COLOURS[split]})
+                rects.append(
+                    {
+                        "split": split,
+                        "count": count,
+                        "x": round(x, 2),
+                        "width": round(width, 2),
+                        "colour": SPLIT_COLOURS[split],
+                    }
+                )
             x += width
         rows.append({"label": label, "total": total, "y": index * 26, "rects": rects})
     return rows
@@ -33,10 +41,17 @@ def split_bar(*, split_counts: dict) -> list[dict]:
         count = split_counts.get(split, 0)
         width = BAR_WIDTH * count / total
         if count:
-            rects.append({
-                "split": split, "count": count, "share": round(100 * count / total, 1), "x": round(x, 2),
-                "width": round(width, 2), "colour": SPLIT_COLOURS[split], "legend_x": round(len(rects) * slot),
-                "legend_text_x": round(len(rects) * slot) + 14,
-            })
+            rects.append(
+                {
+                    "split": split,
+                    "count": count,
+                    "share": round(100 * count / total, 1),
+                    "x": round(x, 2),
+                    "width": round(width, 2),
+                    "colour": SPLIT_COLOURS[split],
+                    "legend_x": round(len(rects) * slot),
+                    "legend_text_x": round(len(rects) * slot) + 14,
+                }
+            )
         x += width
     return rects

@@ -16,4 +16,9 @@ def version_checksum_compute(*, version: DatasetVersion) -> str:
 def version_checksum_verify(*, version: DatasetVersion) -> dict:
     """``{"checksum", "computed", "ok", "n_entries"}``; reads every entry once (streamed)."""
     computed = version_checksum_compute(version=version)
-    return {"checksum": version.checksum, "computed": computed, "ok": computed == version.checksum, "n_entries": version.n_entries}
+    return {
+        "checksum": version.checksum,
+        "computed": computed,
+        "ok": computed == version.checksum,
+        "n_entries": version.n_entries,
+    }

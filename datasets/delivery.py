@@ -48,9 +48,13 @@ def export_filename(*, version: DatasetVersion, fmt: str, split: str | None) -> 
     return f"{slugify(version.project.name) or 'project'}-v{version.number}-{split or 'all'}.{extension}"
 
 
-def export_chunks(*, version: DatasetVersion, fmt: str, split: str | None, base_url: str = "") -> Iterator[bytes]:
+def export_chunks(
+    *, version: DatasetVersion, fmt: str, split: str | None, base_url: str = ""
+) -> Iterator[bytes]:
     """The export's bytes as a stream (the zip always holds every split)."""
-    return kind_for(version.project).export_part.stream(fmt=fmt, version=version, split=split, base_url=base_url)
+    return kind_for(version.project).export_part.stream(
+        fmt=fmt, version=version, split=split, base_url=base_url
+    )
 
 
 def cache_dir() -> Path:
@@ -79,13 +83,22 @@ def _fingerprint(version: DatasetVersion) -> str:
     # restored under the same ids, never serves an older file.
     project = version.project
     identity = [
-        EXPORT_REVISION, version.pk, version.checksum, version.created_at.isoformat(), version.name,
-        project.pk, project.name, project.task_type, version.label_schema,
+        EXPORT_REVISION,
+        version.pk,
+        version.checksum,
+        version.created_at.isoformat(),
+        version.name,
+        project.pk,
+        project.name,
+        project.task_type,
+        version.label_schema,
     ]
     return hashlib.sha256(canonical_json(identity).encode()).hexdigest()[:24]
 
 
-def export_file_open(*, version: DatasetVersion, fmt: str, split: str | None, base_url: str = "") -> ExportFile:
+def export_file_open(
+    *, version: DatasetVersion, fmt: str, split: str | None, base_url: str = ""
+) -> ExportFile:
     """The export as an open file with its sha256, generated on first use (see the module docstring).
 
     ``split`` is ignored for the zip. Raises OSError when the cache directory cannot be written.
@@ -96,7 +109,9 @@ def export_file_open(*, version: DatasetVersion, fmt: str, split: str | None, ba
     directory = cache_dir() / str(version.pk)
     directory.mkdir(parents=True, exist_ok=True)
     if fmt in REQUEST_DEPENDENT:
-        path, sha, size = _write(export_chunks(version=version, fmt=fmt, split=split, base_url=base_url), directory)
+        path, sha, size = _write(
+            export_chunks(version=version, fmt=fmt, split=split, base_url=base_url), directory
+        )
         handle = open(path, "rb")  # noqa: SIM115 - closed by the response
         os.unlink(path)  # the open handle keeps the bytes readable; nothing is left behind
         return ExportFile(handle=handle, sha256=sha, size=size, filename=filename, content_type=content_type)
@@ -106,11 +121,19 @@ def export_file_open(*, version: DatasetVersion, fmt: str, split: str | None, ba
     for cached in directory.glob(f"{stem}.*"):
         handle = open(cached, "rb")  # noqa: SIM115 - closed by the response
         sha = bytes.fromhex(cached.name.rsplit(".", 1)[1])
-        return ExportFile(handle=handle, sha256=sha, size=os.fstat(handle.fileno()).st_size, filename=filename, content_type=content_type)
+        return ExportFile(
+            handle=handle,
+            sha256=sha,
+            size=os.fstat(handle.fileno()).st_size,
+            filename=filename,
+            content_type=content_type,
+        )
     path, sha, size = _write(export_chunks(version=version, fmt=fmt, split=split), directory)
     final = directory / f"{stem}.{sha.hex()}"
     os.replace(path, final)
-    return ExportFile(handle=open(final, "rb"), sha256=sha, size=size, filename=filename, content_type=content_type)  # noqa: SIM115
+    return ExportFile(
+        handle=open(final, "rb"), sha256=sha, size=size, filename=filename, content_type=content_type
+    )  # noqa: SIM115
 
 
 def repr_digest(sha256: bytes) -> str:
@@ -118,10 +141,14 @@ def repr_digest(sha256: bytes) -> str:
     return f"sha-256=:{base64.b64encode(sha256).decode()}:"
 
 
-def export_response(*, version: DatasetVersion, fmt: str, split: str | None, base_url: str = "") -> FileResponse:
+def export_response(
+    *, version: DatasetVersion, fmt: str, split: str | None, base_url: str = ""
+) -> FileResponse:
     """A download response: the export's bytes, their ``Repr-Digest``, and the version's own checksum apart."""
     export = export_file_open(version=version, fmt=fmt, split=split, base_url=base_url)
-    response = FileResponse(export.handle, content_type=export.content_type, as_attachment=True, filename=export.filename)
+    response = FileResponse(
+        export.handle, content_type=export.content_type, as_attachment=True, filename=export.filename
+    )
     response["Content-Length"] = str(export.size)
     response["Repr-Digest"] = repr_digest(export.sha256)
     # The version's checksum is the sha256 of its full JSONL export, whatever this response holds.

@@ -16,7 +16,11 @@ _END = (float("inf"), None, None, None)
 
 
 def _entries(version: DatasetVersion) -> Iterator[tuple]:
-    rows = DatasetEntry.objects.filter(version=version).order_by("item_id").values_list("item_id", "external_id", "label", "split")
+    rows = (
+        DatasetEntry.objects.filter(version=version)
+        .order_by("item_id")
+        .values_list("item_id", "external_id", "label", "split")
+    )
     yield from rows.iterator(chunk_size=5000)
     yield _END
 
@@ -54,10 +58,15 @@ def version_diff(*, base: DatasetVersion, target: DatasetVersion, limit: int = 1
             else:
                 changed = False
                 if old[2] != new[2]:
-                    note("relabelled", {"item_id": new[0], "external_id": new[1], "from": old[2], "to": new[2]})
+                    note(
+                        "relabelled", {"item_id": new[0], "external_id": new[1], "from": old[2], "to": new[2]}
+                    )
                     changed = True
                 if old[3] != new[3]:
-                    note("split_moves", {"item_id": new[0], "external_id": new[1], "from": old[3], "to": new[3]})
+                    note(
+                        "split_moves",
+                        {"item_id": new[0], "external_id": new[1], "from": old[3], "to": new[3]},
+                    )
                     changed = True
                 if not changed:
                     counts["unchanged"] += 1

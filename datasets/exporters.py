@@ -29,7 +29,18 @@ _encode_string = json.encoder.encode_basestring  # the C encoder json.dumps(...,
 
 CHUNK_ROWS = 2000
 PARQUET_ROW_GROUP = 50_000
-CSV_COLUMNS = ["item_id", "external_id", "label", "split", "confidence", "text", "file_url", "sha256", "tags", "metadata"]
+CSV_COLUMNS = [
+    "item_id",
+    "external_id",
+    "label",
+    "split",
+    "confidence",
+    "text",
+    "file_url",
+    "sha256",
+    "tags",
+    "metadata",
+]
 
 
 def media_url(item_id: int) -> str:
@@ -42,8 +53,17 @@ def canonical_json(value: object) -> str:
 
 
 def entry_line(
-    *, item_id: int, external_id: str, label_json: str, split: str, confidence: float | None, metadata_json: str,
-    tags_json: str, sha256: str, text: str, has_file: bool,
+    *,
+    item_id: int,
+    external_id: str,
+    label_json: str,
+    split: str,
+    confidence: float | None,
+    metadata_json: str,
+    tags_json: str,
+    sha256: str,
+    text: str,
+    has_file: bool,
 ) -> str:
     """An entry's export row as one JSON line, keys sorted, built by splicing.
 
@@ -51,8 +71,12 @@ def entry_line(
     are: re-encoding every row through ``json.dumps`` took longer than the rest of a freeze. The line is
     stored with the entry, so it never has to be rebuilt; only its bytes define the checksum.
     """
-    confidence_json = repr(float(confidence)) if confidence is not None and math.isfinite(confidence) else "null"
-    label_json, metadata_json, tags_json = (_one_line(text) for text in (label_json, metadata_json, tags_json))
+    confidence_json = (
+        repr(float(confidence)) if confidence is not None and math.isfinite(confidence) else "null"
+    )
+    label_json, metadata_json, tags_json = (
+        _one_line(text) for text in (label_json, metadata_json, tags_json)
+    )
     return (
         f'{{"confidence":{confidence_json},"external_id":{_encode_string(external_id)},'
         f'"file_url":{_encode_string(media_url(item_id)) if has_file else "null"},"item_id":{int(item_id)},'
@@ -88,7 +112,9 @@ def entry_lines(*, version: DatasetVersion, split: str | None = None) -> Iterato
     yield from queryset.order_by("item_id").values_list("line", flat=True).iterator(chunk_size=CHUNK_ROWS)
 
 
-def _batched_text(*, version: DatasetVersion, split: str | None, render: Callable[[str], str]) -> Iterator[bytes]:
+def _batched_text(
+    *, version: DatasetVersion, split: str | None, render: Callable[[str], str]
+) -> Iterator[bytes]:
     with read_snapshot():
         batch: list[str] = []
         for line in entry_lines(version=version, split=split):
@@ -164,7 +190,11 @@ METADATA_ENCODING = {b"labelgate.encoding": b"json"}
 def export_description(*, version: DatasetVersion, split: str | None) -> dict:
     """What a file is and how to read its columns: the Parquet ``labelgate`` metadata and the zip manifest's core."""
     return {
-        "project": {"id": version.project_id, "name": version.project.name, "task_type": version.project.task_type},
+        "project": {
+            "id": version.project_id,
+            "name": version.project.name,
+            "task_type": version.project.task_type,
+        },
         "version": version.number,
         "version_id": version.pk,
         "split": split,
@@ -245,15 +275,20 @@ def stream_parquet(*, version: DatasetVersion, split: str | None = None) -> Iter
     yield sink.drain()
 
 
-def stream_labelstudio(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
+def stream_labelstudio(
+    *, version: DatasetVersion, split: str | None = None, base_url: str = ""
+) -> Iterator[bytes]:
     """Label Studio tasks (a JSON array) with the version's label, every annotator's vote and the predictions;
     see ``datasets.labelstudio``."""
     with read_snapshot():
-        yield from stream_labelstudio_tasks(version=version, lines=entry_lines(version=version, split=split),
-                                            base_url=base_url)
+        yield from stream_labelstudio_tasks(
+            version=version, lines=entry_lines(version=version, split=split), base_url=base_url
+        )
 
 
-def stream_labelstudio_config(*, version: DatasetVersion, split: str | None = None, base_url: str = "") -> Iterator[bytes]:
+def stream_labelstudio_config(
+    *, version: DatasetVersion, split: str | None = None, base_url: str = ""
+) -> Iterator[bytes]:
     """The Label Studio labelling config whose names match ``stream_labelstudio``'s tasks."""
     yield labelstudio_config(version=version).encode()
 

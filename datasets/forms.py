@@ -5,8 +5,12 @@ class DatasetFreezeForm(forms.Form):
     name = forms.CharField(required=False, max_length=200)
     accepted_only = forms.BooleanField(required=False, label="Only items a reviewer accepted")
     min_confidence = forms.FloatField(required=False, initial=0.0, label="Minimum consensus confidence")
-    exclude_label_issues = forms.BooleanField(required=False, initial=True, label="Leave out open label issues")
-    include_needs_review = forms.BooleanField(required=False, label="Include items with status needs review (no reviewer decision yet)")
+    exclude_label_issues = forms.BooleanField(
+        required=False, initial=True, label="Leave out open label issues"
+    )
+    include_needs_review = forms.BooleanField(
+        required=False, label="Include items with status needs review (no reviewer decision yet)"
+    )
     exclude_gold = forms.BooleanField(required=False, label="Leave out gold items")
     train = forms.FloatField(initial=0.8, label="Train")
     dev = forms.FloatField(initial=0.1, label="Dev")

@@ -26,7 +26,11 @@ class ProjectLabel:
 
 
 def label_schema_build(
-    *, project_labels: Sequence[ProjectLabel], multi_label: bool, parent: dict | None, seen: Iterable[str],
+    *,
+    project_labels: Sequence[ProjectLabel],
+    multi_label: bool,
+    parent: dict | None,
+    seen: Iterable[str],
 ) -> dict:
     """``{"multi_label", "labels": [{"id", "value", "description", "active", "replaced_by"}, ...]}``.
 
@@ -42,14 +46,16 @@ def label_schema_build(
     labels = []
     for index, value in enumerate(names):
         label = current.get(value)
-        labels.append({
-            "id": index,
-            "value": value,
-            "description": label.description if label else "",
-            # Not a project label any more (or never was): kept for its id, never given to new rows.
-            "active": bool(label and label.is_active),
-            "replaced_by": (label.replaced_by or None) if label else None,
-        })
+        labels.append(
+            {
+                "id": index,
+                "value": value,
+                "description": label.description if label else "",
+                # Not a project label any more (or never was): kept for its id, never given to new rows.
+                "active": bool(label and label.is_active),
+                "replaced_by": (label.replaced_by or None) if label else None,
+            }
+        )
     return {"multi_label": bool(multi_label), "labels": labels}
 
 
@@ -76,7 +82,10 @@ def hf_features_yaml(*, schema: dict, columns: Sequence[tuple[str, str]], indent
         if kind in ("label", "list:label"):
             lines.append(f"{indent}  {'sequence' if kind == 'list:label' else 'dtype'}:")
             lines += [f"{indent}    class_label:", f"{indent}      names:"]
-            lines += [f"{indent}        '{index}': {_yaml_string(value)}" for index, value in enumerate(class_names(schema))]
+            lines += [
+                f"{indent}        '{index}': {_yaml_string(value)}"
+                for index, value in enumerate(class_names(schema))
+            ]
         elif kind.startswith("list:"):
             lines.append(f"{indent}  sequence: {kind.removeprefix('list:')}")
         else:

@@ -57,8 +57,9 @@ def labelstudio_names(project: Project) -> LsNames:
     """The names a Label Studio export of ``project`` uses (see the module docstring)."""
     tag, key = _OBJECT.get(item_media(project), ("Text", "text"))
     imports = (
-        Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED,
-                           params__format__in=LS_IMPORT_FORMATS)
+        Job.objects.filter(
+            project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED, params__format__in=LS_IMPORT_FORMATS
+        )
         .order_by("-created_at")
         .values_list("params", "result")[:20]
     )
@@ -105,7 +106,9 @@ def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[Mappi
     rows = (
         Annotation.objects.filter(item_id__in=item_ids, is_live=True, created_at__lte=version.created_at)
         .order_by("item_id", "id")
-        .values("id", "item_id", "labels", "unusable", "lead_time_ms", "annotator__email", "annotator__username")
+        .values(
+            "id", "item_id", "labels", "unusable", "lead_time_ms", "annotator__email", "annotator__username"
+        )
     )
     for row in rows:
         out[row["item_id"]].append(row)
@@ -115,20 +118,33 @@ def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[Mappi
 def _predictions(version: DatasetVersion, item_ids: list[int]) -> dict[int, tuple]:
     return {
         pk: (predicted, probs)
-        for pk, predicted, probs in Item.objects.filter(pk__in=item_ids, predicted_label__isnull=False)
-        .values_list("pk", "predicted_label", "predicted_probs")
+        for pk, predicted, probs in Item.objects.filter(
+            pk__in=item_ids, predicted_label__isnull=False
+        ).values_list("pk", "predicted_label", "predicted_probs")
     }
 
 
-def labelstudio_task(row: dict, *, names: LsNames, result: Callable[[object], list[dict]], media_url: str | None,
-                     version_number: int, votes: list[Mapping[str, Any]], model: tuple | None) -> dict:
+def labelstudio_task(
+    row: dict,
+    *,
+    names: LsNames,
+    result: Callable[[object], list[dict]],
+    media_url: str | None,
+    version_number: int,
+    votes: list[Mapping[str, Any]],
+    model: tuple | None,
+) -> dict:
     data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
     data[names.data_key] = media_url if row["file_url"] else (row["text"] or "")
     metadata = dict(row["metadata"] or {})
     ls_predictions = metadata.get("ls_predictions") or []
     meta = {key: value for key, value in metadata.items() if key not in _LS_KEYS}
-    meta["labelgate"] = {"split": row["split"], "confidence": row["confidence"], "dataset_version": version_number,
-                         "item_id": row["item_id"]}
+    meta["labelgate"] = {
+        "split": row["split"],
+        "confidence": row["confidence"],
+        "dataset_version": version_number,
+        "item_id": row["item_id"],
+    }
     annotations = [{"result": result(row["label"]), "ground_truth": True, "was_cancelled": False}]
     for vote in votes:
         annotation: dict = {
@@ -142,18 +158,30 @@ def labelstudio_task(row: dict, *, names: LsNames, result: Callable[[object], li
             annotation["completed_by"] = {"email": vote["annotator__email"]}
         annotations.append(annotation)
     predictions = [
-        {"model_version": str(p.get("model_version") or "unnamed"), "score": p.get("score"),
-         "result": result(list(p.get("labels") or []))}
-        for p in ls_predictions if isinstance(p, dict) and p.get("labels")
+        {
+            "model_version": str(p.get("model_version") or "unnamed"),
+            "score": p.get("score"),
+            "result": result(list(p.get("labels") or [])),
+        }
+        for p in ls_predictions
+        if isinstance(p, dict) and p.get("labels")
     ]
     if model is not None:
         predicted, probs = model
         score = max(probs.values()) if isinstance(probs, dict) and probs else None
         predictions.append({"model_version": "labelgate-model", "score": score, "result": result(predicted)})
-    return {"id": row["item_id"], "data": data, "meta": meta, "annotations": annotations, "predictions": predictions}
+    return {
+        "id": row["item_id"],
+        "data": data,
+        "meta": meta,
+        "annotations": annotations,
+        "predictions": predictions,
+    }
 
 
-def stream_labelstudio_tasks(*, version: DatasetVersion, lines: Iterator[str], base_url: str) -> Iterator[bytes]:
+def stream_labelstudio_tasks(
+    *, version: DatasetVersion, lines: Iterator[str], base_url: str
+) -> Iterator[bytes]:
     """The tasks as a JSON array, a batch of rows at a time (two queries per batch: votes, model predictions)."""
     names = labelstudio_names(version.project)
     result = _result_writer(version.project, names)
@@ -168,9 +196,20 @@ def stream_labelstudio_tasks(*, version: DatasetVersion, lines: Iterator[str], b
         votes, model = _votes(version, ids), _predictions(version, ids)
         parts = []
         for row in rows:
-            url = f"{base}/media/signed/{media_link_sign(item_id=row['item_id'], max_age=max_age)}/" if row["file_url"] else None
-            task = labelstudio_task(row, names=names, result=result, media_url=url, version_number=version.number,
-                                    votes=votes.get(row["item_id"], []), model=model.get(row["item_id"]))
+            url = (
+                f"{base}/media/signed/{media_link_sign(item_id=row['item_id'], max_age=max_age)}/"
+                if row["file_url"]
+                else None
+            )
+            task = labelstudio_task(
+                row,
+                names=names,
+                result=result,
+                media_url=url,
+                version_number=version.number,
+                votes=votes.get(row["item_id"], []),
+                model=model.get(row["item_id"]),
+            )
             parts.append(("[\n" if first else ",\n") + json.dumps(task, ensure_ascii=False))
             first = False
         return "".join(parts).encode()

@@ -32,7 +32,9 @@ class ExportLink:
     split: str | None
 
 
-def export_link_sign(*, version: DatasetVersion, user_id: int, fmt: str, split: str | None, max_age: int) -> tuple[str, datetime]:
+def export_link_sign(
+    *, version: DatasetVersion, user_id: int, fmt: str, split: str | None, max_age: int
+) -> tuple[str, datetime]:
     """``(token, expires_at)`` for one export of ``version``; the caller has checked the user's role."""
     payload = {"v": version.pk, "f": fmt, "s": split or "", "u": user_id, "t": int(max_age)}
     token = signing.TimestampSigner(salt=SALT).sign_object(payload)
@@ -54,7 +56,8 @@ def export_link_open(*, token: str) -> ExportLink:
         ) from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise Forbidden(
-            "This export link is not valid: it was changed or was not made by this server.", code="export_link_invalid"
+            "This export link is not valid: it was changed or was not made by this server.",
+            code="export_link_invalid",
         ) from exc
     version = DatasetVersion.objects.select_related("project").filter(pk=payload["v"]).first()
     if version is None:
@@ -66,6 +69,7 @@ def export_link_open(*, token: str) -> ExportLink:
         project_for_role(user=user, project_id=version.project_id, role=Role.REVIEWER)
     except (NotFound, Forbidden) as exc:
         raise Forbidden(
-            "This export link was made by someone who no longer has access to this project.", code="export_link_revoked"
+            "This export link was made by someone who no longer has access to this project.",
+            code="export_link_revoked",
         ) from exc
     return ExportLink(version=version, fmt=payload["f"], split=payload["s"] or None)

@@ -30,10 +30,14 @@ class DatasetVersion(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="dataset_versions")
     number = models.PositiveIntegerField()
     name = models.CharField(max_length=200, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # The freeze job that made this version; unique so a redelivered job never makes a second version.
     job_id = models.UUIDField(null=True, blank=True, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     policy = models.JSONField(default=dict)
     n_entries = models.PositiveIntegerField(default=0)
@@ -50,7 +54,9 @@ class DatasetVersion(models.Model):
 
     class Meta:
         ordering = ["project", "-number"]
-        constraints = [models.UniqueConstraint(fields=["project", "number"], name="datasetversion_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="datasetversion_unique_number")
+        ]
 
     def __str__(self) -> str:
         return f"{self.project_id} v{self.number}"
@@ -65,8 +71,12 @@ class DatasetEntry(models.Model):
     the ORM, and an entry's ``line`` holds its whole exported row, so it stays meaningful on its own.
     """
 
-    version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="entries", db_constraint=False)
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="dataset_entries", db_constraint=False)
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="entries", db_constraint=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, related_name="dataset_entries", db_constraint=False
+    )
     external_id = models.CharField(max_length=255)
     label = models.JSONField()
     label_source = models.CharField(max_length=16, choices=LabelSource.choices)
@@ -96,12 +106,16 @@ class SplitAssignment(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     split = models.CharField(max_length=8, choices=Split.choices)
-    first_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    first_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "item"], name="splitassignment_unique_item"),
-            models.CheckConstraint(condition=Q(split__in=["train", "dev", "test"]), name="splitassignment_split_valid"),
+            models.CheckConstraint(
+                condition=Q(split__in=["train", "dev", "test"]), name="splitassignment_split_valid"
+            ),
         ]
 
     def __str__(self) -> str:

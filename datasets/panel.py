@@ -9,7 +9,11 @@ ITEM_PANEL_LIMIT = 20
 
 def panel_context(*, project: Project, user, role: str) -> dict:
     versions = list(DatasetVersion.objects.filter(project=project).order_by("-number")[:3])
-    return {"project": project, "versions": versions, "count": DatasetVersion.objects.filter(project=project).count()}
+    return {
+        "project": project,
+        "versions": versions,
+        "count": DatasetVersion.objects.filter(project=project).count(),
+    }
 
 
 def item_panel_context(*, project: Project, user, role: str, item: Item) -> dict:

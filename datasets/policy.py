@@ -45,15 +45,21 @@ def _ratios(raw: object) -> dict[str, float]:
     if raw is None:
         return dict(DEFAULT_SPLITS)
     if not isinstance(raw, dict) or not raw:
-        raise ValidationFailed('splits must be an object like {"train": 0.8, "dev": 0.1, "test": 0.1}.', field="splits")
+        raise ValidationFailed(
+            'splits must be an object like {"train": 0.8, "dev": 0.1, "test": 0.1}.', field="splits"
+        )
     ratios: dict[str, float] = {}
     for name, value in raw.items():
         if name not in SPLIT_NAMES:
-            raise ValidationFailed(f"Unknown split {name!r}; the splits are {', '.join(SPLIT_NAMES)}.", field="splits")
+            raise ValidationFailed(
+                f"Unknown split {name!r}; the splits are {', '.join(SPLIT_NAMES)}.", field="splits"
+            )
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValidationFailed(f"The ratio of {name!r} must be a number.", field="splits")
         if value < 0 or value > 1:
-            raise ValidationFailed(f"The ratio of {name!r} must be between 0 and 1 (got {value}).", field="splits")
+            raise ValidationFailed(
+                f"The ratio of {name!r} must be between 0 and 1 (got {value}).", field="splits"
+            )
         ratios[name] = float(value)
     total = sum(ratios.values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
@@ -68,10 +74,16 @@ def policy_from_params(params: dict) -> FreezePolicy:
     confidence = params.get("min_confidence")
     if confidence is None:
         confidence = 0.0
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not math.isfinite(confidence):
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not math.isfinite(confidence)
+    ):
         raise ValidationFailed("min_confidence must be a number between 0 and 1.", field="min_confidence")
     if confidence < 0 or confidence > 1:
-        raise ValidationFailed(f"min_confidence must be between 0 and 1 (got {confidence}).", field="min_confidence")
+        raise ValidationFailed(
+            f"min_confidence must be between 0 and 1 (got {confidence}).", field="min_confidence"
+        )
     seed = params.get("seed")
     if seed is None:
         seed = 0
@@ -125,10 +137,18 @@ def policy_rows(policy: dict) -> list[tuple[str, str]]:
     Known settings come first in the form's order; keys stored by older versions follow under their own name,
     so nothing stored is hidden.
     """
-    rows = [(label, _policy_value_words(policy[key])) for key, label in _POLICY_LABELS.items() if key in policy]
+    rows = [
+        (label, _policy_value_words(policy[key])) for key, label in _POLICY_LABELS.items() if key in policy
+    ]
     confidence = policy.get("min_confidence")
     if isinstance(confidence, int | float) and not isinstance(confidence, bool):
         words = "none" if confidence == 0 else f"{confidence:g}"
-        rows = [(label, words if label == _POLICY_LABELS["min_confidence"] else value) for label, value in rows]
-    rows += [(key.replace("_", " "), _policy_value_words(value)) for key, value in policy.items() if key not in _POLICY_LABELS]
+        rows = [
+            (label, words if label == _POLICY_LABELS["min_confidence"] else value) for label, value in rows
+        ]
+    rows += [
+        (key.replace("_", " "), _policy_value_words(value))
+        for key, value in policy.items()
+        if key not in _POLICY_LABELS
+    ]
     return rows

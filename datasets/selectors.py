@@ -94,7 +94,12 @@ def queue_selection_preview(*, project: Project, policy: FreezePolicy) -> dict:
 
 
 def _selection_counts(items, policy: FreezePolicy) -> dict:
-    rows = items.annotate(selection=selection_reason(policy)).order_by().values("selection").annotate(n=Count("id"))
+    rows = (
+        items.annotate(selection=selection_reason(policy))
+        .order_by()
+        .values("selection")
+        .annotate(n=Count("id"))
+    )
     by_reason = {row["selection"]: row["n"] for row in rows}
     included = by_reason.pop(INCLUDED, 0)
     excluded = {reason: by_reason[reason] for reason in EXCLUSION_REASONS if by_reason.get(reason)}
@@ -102,7 +107,11 @@ def _selection_counts(items, policy: FreezePolicy) -> dict:
 
 
 def version_list(*, project: Project) -> QuerySet[DatasetVersion]:
-    return DatasetVersion.objects.filter(project=project).select_related("parent", "created_by").order_by("-number", "-id")
+    return (
+        DatasetVersion.objects.filter(project=project)
+        .select_related("parent", "created_by")
+        .order_by("-number", "-id")
+    )
 
 
 def version_latest(*, project: Project) -> DatasetVersion | None:
@@ -115,7 +124,9 @@ def version_get_for_user(*, user: User | AnonymousUser, version_id: int) -> Data
     Raises NotFound when it does not exist or the user is not a member (existence is not revealed), Forbidden
     when the member is an annotator.
     """
-    version = DatasetVersion.objects.select_related("project", "parent", "created_by").filter(pk=version_id).first()
+    version = (
+        DatasetVersion.objects.select_related("project", "parent", "created_by").filter(pk=version_id).first()
+    )
     if version is None:
         raise NotFound("Dataset version not found.")
     project_for_role(user=user, project_id=version.project_id, role=Role.REVIEWER)

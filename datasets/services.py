@@ -53,8 +53,18 @@ FREEZE_TASK = "datasets.freeze"
 FREEZE_CHUNK = 5000
 ADVISORY_NAMESPACE = 7_001  # first key of pg_advisory_lock(int, int): "dataset freeze", second: project id
 ENTRY_COLUMNS = [
-    "version_id", "item_id", "external_id", "label", "label_source", "split", "confidence", "content_sha256",
-    "annotation_ids", "decision_id", "guideline_version", "line",
+    "version_id",
+    "item_id",
+    "external_id",
+    "label",
+    "label_source",
+    "split",
+    "confidence",
+    "content_sha256",
+    "annotation_ids",
+    "decision_id",
+    "guideline_version",
+    "line",
 ]
 NO_LABEL_KEY = "(none)"
 
@@ -67,7 +77,10 @@ def dataset_freeze_request(*, project: Project, user, params: dict) -> Job:
         raise ValidationFailed("name must be text of at most 200 characters.", field="name")
     with transaction.atomic():
         return job_create(
-            kind=FREEZE_JOB, task_name=FREEZE_TASK, project=project, user=user,
+            kind=FREEZE_JOB,
+            task_name=FREEZE_TASK,
+            project=project,
+            user=user,
             params={"policy": policy.as_dict(), "name": name.strip()},
         )
 
@@ -98,7 +111,12 @@ def _snapshot_transaction(*, project_id: int) -> Iterator[None]:
 
 
 def dataset_version_freeze(
-    *, project: Project, policy: FreezePolicy, name: str = "", job_id=None, user_id: int | None = None,
+    *,
+    project: Project,
+    policy: FreezePolicy,
+    name: str = "",
+    job_id=None,
+    user_id: int | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> DatasetVersion:
     """Freeze the items the policy selects into a new immutable version; returns it.
@@ -139,7 +157,9 @@ class _Decoded(dict):
         return value
 
 
-def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_id: int | None) -> DatasetVersion:
+def _freeze(
+    *, project: Project, policy: FreezePolicy, name: str, job_id, user_id: int | None
+) -> DatasetVersion:
     parent = selectors.version_latest(project=project)
     guideline = annotation_selectors.guideline_latest(project=project)
     # JSON columns are read as text: they go into the entry and its line as they are, and only distinct
@@ -149,7 +169,8 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
         # A correlated subquery per item costs; on a project's first freeze there is nothing to look up.
         kept_split=(
             Subquery(SplitAssignment.objects.filter(project=project, item=OuterRef("pk")).values("split")[:1])
-            if has_splits else Value(None, output_field=CharField())
+            if has_splits
+            else Value(None, output_field=CharField())
         ),
         label_text=Coalesce(Cast("final_label", TextField()), Cast("consensus_label", TextField())),
         metadata_text=Cast("metadata", TextField()),
@@ -159,17 +180,27 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     # Pass 1: labels and existing splits only, to stratify the newcomers.
     existing: dict[str, Counter] = defaultdict(Counter)
     newcomers: dict[str, list[int]] = defaultdict(list)
-    for item_id, label_text, kept_split in selected.values_list("id", "label_text", "kept_split").iterator(chunk_size=FREEZE_CHUNK):
+    for item_id, label_text, kept_split in selected.values_list("id", "label_text", "kept_split").iterator(
+        chunk_size=FREEZE_CHUNK
+    ):
         if kept_split:
             existing[label_text][kept_split] += 1
         else:
             newcomers[label_text].append(item_id)
-    assigned = assign_splits(new_items=newcomers, existing_counts=existing, ratios=policy.splits, seed=policy.seed)
+    assigned = assign_splits(
+        new_items=newcomers, existing_counts=existing, ratios=policy.splits, seed=policy.seed
+    )
     del newcomers, existing
 
     version = DatasetVersion.objects.create(
-        project=project, number=(parent.number + 1) if parent else 1, name=name, parent=parent, job_id=job_id,
-        created_by_id=user_id, policy=policy.as_dict(), guideline_version=guideline.version if guideline else None,
+        project=project,
+        number=(parent.number + 1) if parent else 1,
+        name=name,
+        parent=parent,
+        job_id=job_id,
+        created_by_id=user_id,
+        policy=policy.as_dict(),
+        guideline_version=guideline.version if guideline else None,
         metrics=upstream.quality_figures(project=project),
     )
     # Pass 2: entries (with their export line), lineage, counts and the checksum, in item id order.
@@ -177,8 +208,18 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     rows = selected.annotate(
         decision_id=decision if decision is not None else Value(None, output_field=BigIntegerField()),
     ).values_list(
-        "id", "external_id", "label_text", "reviewed", "consensus_confidence", "metadata_text", "tags_text",
-        "sha256", "text", "file", "kept_split", "decision_id",
+        "id",
+        "external_id",
+        "label_text",
+        "reviewed",
+        "consensus_confidence",
+        "metadata_text",
+        "tags_text",
+        "sha256",
+        "text",
+        "file",
+        "kept_split",
+        "decision_id",
     )
     lineage = _annotation_lineage(project=project)
     current = next(lineage)
@@ -188,10 +229,25 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     kept = 0
     for chunk in _chunks(rows.iterator(chunk_size=FREEZE_CHUNK), FREEZE_CHUNK):
         entries, assignments, lines = [], [], []
-        for item_id, external_id, label_text, reviewed, confidence, metadata, tags, sha, text, file, kept_split, decision_id in chunk:
+        for (
+            item_id,
+            external_id,
+            label_text,
+            reviewed,
+            confidence,
+            metadata,
+            tags,
+            sha,
+            text,
+            file,
+            kept_split,
+            decision_id,
+        ) in chunk:
             while current[0] < item_id:
                 current = next(lineage)
-            annotation_ids, annotation_guideline = (current[1], current[2]) if current[0] == item_id else (None, None)
+            annotation_ids, annotation_guideline = (
+                (current[1], current[2]) if current[0] == item_id else (None, None)
+            )
             split = kept_split or assigned[item_id]
             if kept_split:
                 kept += 1
@@ -202,20 +258,43 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
             if annotation_ids and not ids_sorted_in_sql:
                 annotation_ids = ",".join(sorted(annotation_ids.split(","), key=int))
             line = entry_line(
-                item_id=item_id, external_id=external_id, label_json=label_text, split=split, confidence=confidence,
-                metadata_json=metadata, tags_json=tags, sha256=sha, text=text, has_file=bool(file),
+                item_id=item_id,
+                external_id=external_id,
+                label_json=label_text,
+                split=split,
+                confidence=confidence,
+                metadata_json=metadata,
+                tags_json=tags,
+                sha256=sha,
+                text=text,
+                has_file=bool(file),
             )
             lines.append(line)
-            entries.append((
-                version.pk, item_id, external_id, label_text, LabelSource.REVIEW if reviewed else LabelSource.CONSENSUS,
-                split, confidence, sha, f"[{annotation_ids or ''}]", decision_id,
-                annotation_guideline if annotation_guideline is not None else version.guideline_version, line,
-            ))
+            entries.append(
+                (
+                    version.pk,
+                    item_id,
+                    external_id,
+                    label_text,
+                    LabelSource.REVIEW if reviewed else LabelSource.CONSENSUS,
+                    split,
+                    confidence,
+                    sha,
+                    f"[{annotation_ids or ''}]",
+                    decision_id,
+                    annotation_guideline if annotation_guideline is not None else version.guideline_version,
+                    line,
+                )
+            )
             counts[split, label_text] += 1
         digest.update("".join(lines).encode())
         insert_rows(model=DatasetEntry, columns=ENTRY_COLUMNS, rows=entries, json_as_text=True)
         if assignments:
-            insert_rows(model=SplitAssignment, columns=["project_id", "item_id", "split", "first_version_id"], rows=assignments)
+            insert_rows(
+                model=SplitAssignment,
+                columns=["project_id", "item_id", "split", "first_version_id"],
+                rows=assignments,
+            )
 
     decoded = _Decoded()
     split_counts: Counter = Counter()
@@ -231,8 +310,11 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     label_order = _label_order(project=project, seen=label_counts)
     version.n_entries = n_entries
     version.counts = {
-        "entries": n_entries, "items_total": preview["total"], "excluded": preview["excluded"],
-        "kept_split": kept, "newly_split": n_entries - kept,
+        "entries": n_entries,
+        "items_total": preview["total"],
+        "excluded": preview["excluded"],
+        "kept_split": kept,
+        "newly_split": n_entries - kept,
     }
     version.split_counts = {split: split_counts.get(split, 0) for split in SPLIT_NAMES}
     version.label_distribution = {label: label_counts[label] for label in label_order}
@@ -243,7 +325,12 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     version.label_schema = kind_for(project).export_part.label_schema(
         project=project,
         project_labels=[
-            ProjectLabel(value=label.value, description=label.description, is_active=label.is_active, replaced_by=label.replaced_by)
+            ProjectLabel(
+                value=label.value,
+                description=label.description,
+                is_active=label.is_active,
+                replaced_by=label.replaced_by,
+            )
             for label in project.labels.order_by("order", "id")
         ],
         parent=parent.label_schema if parent else None,
@@ -252,9 +339,17 @@ def _freeze(*, project: Project, policy: FreezePolicy, name: str, job_id, user_i
     version.checksum = digest.hexdigest()
     # The only write to a version after its insert, in the same transaction; the database refuses any
     # content change once the checksum is set.
-    version.save(update_fields=[
-        "n_entries", "counts", "split_counts", "label_distribution", "split_label_counts", "label_schema", "checksum",
-    ])
+    version.save(
+        update_fields=[
+            "n_entries",
+            "counts",
+            "split_counts",
+            "label_distribution",
+            "split_label_counts",
+            "label_schema",
+            "checksum",
+        ]
+    )
     return version
 
 
@@ -274,5 +369,9 @@ def _annotation_lineage(*, project: Project) -> Iterator[tuple]:
 
 def _label_order(*, project: Project, seen: Counter) -> list[str]:
     """The project's label order first, then any other value seen (e.g. a label renamed away)."""
-    ordered = [value for value in project.labels.order_by("order", "id").values_list("value", flat=True) if value in seen]
+    ordered = [
+        value
+        for value in project.labels.order_by("order", "id").values_list("value", flat=True)
+        if value in seen
+    ]
     return ordered + sorted(set(seen) - set(ordered))

@@ -11,6 +11,9 @@ class JoinedIds(Aggregate):
 
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(
-            compiler, connection, function="STRING_AGG",
-            template="%(function)s((%(expressions)s)::text, ',' ORDER BY %(expressions)s)", **extra,
+            compiler,
+            connection,
+            function="STRING_AGG",
+            template="%(function)s((%(expressions)s)::text, ',' ORDER BY %(expressions)s)",
+            **extra,
         )

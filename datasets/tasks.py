@@ -14,7 +14,12 @@ def _freeze(job, context) -> dict:
         user_id=job.created_by_id,
         progress=context.progress,
     )
-    return {"version": version.pk, "number": version.number, "n_entries": version.n_entries, "checksum": version.checksum}
+    return {
+        "version": version.pk,
+        "number": version.number,
+        "n_entries": version.n_entries,
+        "checksum": version.checksum,
+    }
 
 
 @shared_task(name="datasets.freeze", acks_late=True)

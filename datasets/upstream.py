@@ -65,8 +65,13 @@ def _latest(model: type[models.Model] | None, project: Project) -> models.Model 
 def quality_figures(*, project: Project) -> dict:
     """α, HLP and model accuracy from the latest quality report (and model version), or nulls."""
     figures: dict = {
-        "krippendorff_alpha": None, "fleiss_kappa": None, "hlp": None, "model_accuracy": None,
-        "quality_report_id": None, "model_version_id": None, "accuracy_by_reference": [],
+        "krippendorff_alpha": None,
+        "fleiss_kappa": None,
+        "hlp": None,
+        "model_accuracy": None,
+        "quality_report_id": None,
+        "model_version_id": None,
+        "accuracy_by_reference": [],
     }
     report = _latest(_model("quality", "QualityReport"), project)
     if report is not None:
@@ -75,7 +80,9 @@ def quality_figures(*, project: Project) -> dict:
             figures[name] = _jsonable(getattr(report, name, None))
         # HLP and the model per reference on the same judgements, the model named (the bare ``hlp`` and
         # ``model_accuracy`` above may be measured against different references on different items).
-        figures["accuracy_by_reference"] = _jsonable(list(getattr(report, "accuracy_by_reference", None) or []))
+        figures["accuracy_by_reference"] = _jsonable(
+            list(getattr(report, "accuracy_by_reference", None) or [])
+        )
     model_version = _latest(_model("activelearning", "ModelVersion"), project)
     if model_version is not None:
         figures["model_version_id"] = model_version.pk

@@ -97,9 +97,17 @@ def version_detail(request, project, membership, vid: int):
 @project_page(role=Role.REVIEWER)
 def version_diff_page(request, project, membership):
     try:
-        base = selectors.version_in_project(project=project, version_id=int(request.GET.get("base", 0)), field="base")
-        target = selectors.version_in_project(project=project, version_id=int(request.GET.get("target", 0)), field="target")
+        base = selectors.version_in_project(
+            project=project, version_id=int(request.GET.get("base", 0)), field="base"
+        )
+        target = selectors.version_in_project(
+            project=project, version_id=int(request.GET.get("target", 0)), field="target"
+        )
     except (NotFound, ValueError) as exc:
         raise Http404("Choose two versions of this project to compare.") from exc
     diff = version_diff(base=base, target=target, limit=DIFF_PAGE_LIMIT)
-    return render(request, "datasets/version_diff.html", {"project": project, "base": base, "target": target, "diff": diff})
+    return render(
+        request,
+        "datasets/version_diff.html",
+        {"project": project, "base": base, "target": target, "diff": diff},
+    )

@@ -29,25 +29,35 @@ class IngressUploadInputSerializer(serializers.Serializer):
     # An empty file is accepted here: like any other unusable file it becomes an import that fails with the
     # reason, so a script and the page see it the same way.
     file = serializers.FileField(
-        allow_empty_file=True, help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media."
+        allow_empty_file=True,
+        help_text="CSV, JSONL, JSON array, Label Studio JSON export, or a zip of media.",
     )
     labelstudio_annotations = serializers.ChoiceField(
-        choices=["annotations", "metadata", "gold"], default="annotations", required=False,
+        choices=["annotations", "metadata", "gold"],
+        default="annotations",
+        required=False,
         help_text="Label Studio annotations: imported as annotations by their annotators (default), kept as "
         "metadata, or, when they all agree, used as gold.",
     )
     labelstudio_config = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=200_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200_000,
         help_text="The Label Studio project's labelling config (XML): its <Choices> control and the data key of "
-        "the object it labels (value=\"$review\") say where labels and text/media are.",
+        'the object it labels (value="$review") say where labels and text/media are.',
     )
     data_key = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
         help_text="The task data key holding the text or media (without $), when no labelling config is sent.",
     )
     labelstudio_users = json_field(
         map_of({"type": "string", "format": "email"}, "Label Studio user id → e-mail"),
-        required=False, default=dict,
+        required=False,
+        default=dict,
         help_text='Label Studio user id → e-mail ({"1": "ann@example.com"}), for exports that name annotators '
         "by id only (the quick export; GET /api/users/ in Label Studio lists them).",
     )
@@ -67,12 +77,22 @@ class IngressImportJobSerializer(serializers.ModelSerializer):
         "were not imported: see result.report) | failed (error says why)"
     )
 
-    result = FreeFormObjectField(allow_null=True, help_text="The import report (result.report); null until it ends.")
+    result = FreeFormObjectField(
+        allow_null=True, help_text="The import report (result.report); null until it ends."
+    )
 
     class Meta:
         model = Job
         fields = [
-            "id", "status", "outcome", "progress", "message", "file_name", "result", "error", "created_at",
+            "id",
+            "status",
+            "outcome",
+            "progress",
+            "message",
+            "file_name",
+            "result",
+            "error",
+            "created_at",
             "finished_at",
         ]
 
@@ -94,22 +114,31 @@ class IngressDriftFindingSerializer(serializers.Serializer):
 
 class IngressBatchSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", allow_null=True)
-    profile_summary = json_field({
-        "type": "object",
-        "properties": {
-            "n_items": {"type": "integer"},
-            "numeric": map_of(map_of(NULLABLE_NUMBER), "field → {n, mean, std, min, max, p5, p50, p95}"),
-            "categorical": map_of(FREE_FORM_OBJECT_SCHEMA, "field → value counts"),
-            "flags": {**COUNTS_SCHEMA, "description": "profiling flag → items flagged"},
-        },
-        "description": "Empty until the batch is profiled.",
-    })
+    profile_summary = json_field(
+        {
+            "type": "object",
+            "properties": {
+                "n_items": {"type": "integer"},
+                "numeric": map_of(map_of(NULLABLE_NUMBER), "field → {n, mean, std, min, max, p5, p50, p95}"),
+                "categorical": map_of(FREE_FORM_OBJECT_SCHEMA, "field → value counts"),
+                "flags": {**COUNTS_SCHEMA, "description": "profiling flag → items flagged"},
+            },
+            "description": "Empty until the batch is profiled.",
+        }
+    )
     drift = json_field(IngressDriftFindingSerializer(many=True))
 
     class Meta:
         model = ImportBatch
         fields = [
-            "number", "source", "created_at", "n_created", "n_duplicates", "n_errors", "profile_summary", "drift",
+            "number",
+            "source",
+            "created_at",
+            "n_created",
+            "n_duplicates",
+            "n_errors",
+            "profile_summary",
+            "drift",
             "job",
         ]
 
@@ -145,11 +174,15 @@ class ImportListCreateApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid)
         data = IngressUploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = import_start(project=project, user=request.user, upload=data.validated_data["file"],
-                           labelstudio_annotations=data.validated_data["labelstudio_annotations"],
-                           labelstudio_config=data.validated_data["labelstudio_config"],
-                           data_key=data.validated_data["data_key"],
-                           labelstudio_users=data.validated_data["labelstudio_users"])
+        job = import_start(
+            project=project,
+            user=request.user,
+            upload=data.validated_data["file"],
+            labelstudio_annotations=data.validated_data["labelstudio_annotations"],
+            labelstudio_config=data.validated_data["labelstudio_config"],
+            data_key=data.validated_data["data_key"],
+            labelstudio_users=data.validated_data["labelstudio_users"],
+        )
         return Response({"job": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -206,8 +239,13 @@ class NearDuplicateGroupListApi(ProjectScopedApi):
 class ItemBulkCreateApi(ProjectScopedApi):
     required_role = Role.MANAGER
 
-    @extend_schema(request=s.BulkItemRowSerializer(many=True), responses={201: s.BulkResultSerializer, 200: s.BulkResultSerializer})
+    @extend_schema(
+        request=s.BulkItemRowSerializer(many=True),
+        responses={201: s.BulkResultSerializer, 200: s.BulkResultSerializer},
+    )
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         result = item_bulk_create(project=project, rows=request.data, refresh_duplicates=True)
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            result.as_dict(), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )

@@ -13,5 +13,10 @@ class IngressConfig(AppConfig):
         from ingress.selectors import ingress_panel_context
 
         register_panel(
-            Panel(name="ingress", template="annotation/_ingress_panel.html", context=ingress_panel_context, order=20)
+            Panel(
+                name="ingress",
+                template="annotation/_ingress_panel.html",
+                context=ingress_panel_context,
+                order=20,
+            )
         )

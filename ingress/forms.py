@@ -8,15 +8,19 @@ class ImportUploadForm(forms.Form):
 
     file = forms.FileField()
     labelstudio_annotations = forms.ChoiceField(
-        choices=[("annotations", "import as annotations"), ("metadata", "keep as metadata"),
-                 ("gold", "use agreed ones as gold")],
+        choices=[
+            ("annotations", "import as annotations"),
+            ("metadata", "keep as metadata"),
+            ("gold", "use agreed ones as gold"),
+        ],
         required=False,
     )
     labelstudio_config = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
     labelstudio_config_file = forms.FileField(required=False)
     data_key = forms.CharField(required=False, max_length=200)
     labelstudio_users = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text='One "Label Studio user id = e-mail" per line, or JSON {"1": "ann@example.com"}.',
     )
 

@@ -32,6 +32,8 @@ BIN_EDGES: dict[str, list[float]] = {
     "loudness_dbfs": np.linspace(-80, 0, 21).tolist(),
     "snr_db": np.linspace(-10, 60, 15).tolist(),
 }
+
+
 def _edges(name: str) -> list[float]:
     return BIN_EDGES.get(name, _LOG_EDGES)
 

@@ -20,16 +20,26 @@ from ingress.profile_summary import BatchSummary, SummaryBuilder, merge_summarie
 
 # Flags that make an item unlabellable as it stands. Milder ones (blurry, dark, clipped, low SNR, mojibake…)
 # stay in the annotators' queue and are shown on the batches page.
-DEFAULT_ROUTED_FLAGS = frozenset({"corrupt", "decompression_bomb", "empty", "encoding_error", "silent", "too_short"})
+DEFAULT_ROUTED_FLAGS = frozenset(
+    {"corrupt", "decompression_bomb", "empty", "encoding_error", "silent", "too_short"}
+)
 IMAGE_TYPES = {
-    "PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg"), "GIF": ("image/gif", ".gif"),
-    "WEBP": ("image/webp", ".webp"), "BMP": ("image/bmp", ".bmp"), "TIFF": ("image/tiff", ".tif"),
+    "PNG": ("image/png", ".png"),
+    "JPEG": ("image/jpeg", ".jpg"),
+    "GIF": ("image/gif", ".gif"),
+    "WEBP": ("image/webp", ".webp"),
+    "BMP": ("image/bmp", ".bmp"),
+    "TIFF": ("image/tiff", ".tif"),
 }
 IMAGE_FORMATS = "PNG, JPEG, GIF, WebP, BMP or TIFF"
 AUDIO_FORMATS = "WAV, FLAC, OGG, MP3 or AIFF"
 AUDIO_TYPES = {
-    "WAV": ("audio/wav", ".wav"), "WAVEX": ("audio/wav", ".wav"), "FLAC": ("audio/flac", ".flac"),
-    "OGG": ("audio/ogg", ".ogg"), "MP3": ("audio/mpeg", ".mp3"), "AIFF": ("audio/aiff", ".aiff"),
+    "WAV": ("audio/wav", ".wav"),
+    "WAVEX": ("audio/wav", ".wav"),
+    "FLAC": ("audio/flac", ".flac"),
+    "OGG": ("audio/ogg", ".ogg"),
+    "MP3": ("audio/mpeg", ".mp3"),
+    "AIFF": ("audio/aiff", ".aiff"),
 }
 
 
@@ -93,14 +103,19 @@ def media_check(*, project: Project, data: bytes, file_name: str, kind: str) -> 
     else:
         profile = profiling.profile_audio(data)
         if profile.get("corrupt"):
-            return MediaCheck(error=f"{_described(file_name)} is not a readable audio file ({AUDIO_FORMATS}).")
+            return MediaCheck(
+                error=f"{_described(file_name)} is not a readable audio file ({AUDIO_FORMATS})."
+            )
         content_type, extension = AUDIO_TYPES.get(profile.get("format") or "", ("", ""))
         if not content_type:
             guessed = mimetypes.guess_type(file_name)[0] or ""
             content_type, extension = (guessed, "") if guessed.startswith("audio/") else ("audio/wav", ".wav")
         near_key = ""
     return MediaCheck(
-        content_type=content_type, extension=extension, near_key=near_key, profile=profile,
+        content_type=content_type,
+        extension=extension,
+        near_key=near_key,
+        profile=profile,
         flags=profiling.flags_for(profile, thresholds),
     )
 

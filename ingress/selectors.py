@@ -55,8 +55,11 @@ def near_duplicate_groups(*, project: Project, limit: int = 50) -> list[dict]:
         if len(members[row["near_dup_group"]]) < 20:
             members[row["near_dup_group"]].append(
                 {
-                    "id": row["id"], "external_id": row["external_id"], "flags": row["flags"],
-                    "final_label": row["final_label"], "consensus_label": row["consensus_label"],
+                    "id": row["id"],
+                    "external_id": row["external_id"],
+                    "flags": row["flags"],
+                    "final_label": row["final_label"],
+                    "consensus_label": row["consensus_label"],
                     "media_url": _media_url(row["id"], bool(row["file"])),
                 }
             )
@@ -67,7 +70,9 @@ def near_duplicate_groups(*, project: Project, limit: int = 50) -> list[dict]:
             for m in members[group]
             if m["final_label"] is not None or m["consensus_label"] is not None
         }
-        groups.append({"group": group, "size": size, "labels_disagree": len(labels) > 1, "members": members[group]})
+        groups.append(
+            {"group": group, "size": size, "labels_disagree": len(labels) > 1, "members": members[group]}
+        )
     return groups
 
 
@@ -98,23 +103,41 @@ def flagged_by_flag(*, project: Project, flags: list[str]) -> list[dict]:
         explained = item_flag_explanations(project=project, items=items)
         sample = []
         for item in items:
-            sample.append({
-                "id": item.pk, "external_id": item.external_id, "status": item.status,
-                "media_url": _media_url(item.pk, bool(item.file)),
-                "explanations": [e for e in explained[item.pk] if e.flag == flag],
-            })
-        out.append({"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": count, "items": sample})
+            sample.append(
+                {
+                    "id": item.pk,
+                    "external_id": item.external_id,
+                    "status": item.status,
+                    "media_url": _media_url(item.pk, bool(item.file)),
+                    "explanations": [e for e in explained[item.pk] if e.flag == flag],
+                }
+            )
+        out.append(
+            {"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": count, "items": sample}
+        )
     return out
 
 
 def flag_count_rows(*, project: Project, counts: dict[str, int]) -> list[dict]:
     """A batch's flag counts with each flag in words and its rule under the project's thresholds."""
     rules = flag_rules(project=project, flags=counts)
-    return [{"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": n} for flag, n in counts.items()]
+    return [
+        {"flag": flag, "words": flag_words(flag), "rule": rules[flag], "count": n}
+        for flag, n in counts.items()
+    ]
 
 
 _EXPLAIN_FIELDS = (
-    "id", "external_id", "file", "status", "flags", "profile", "near_dup_group", "sha256", "near_dup_key", "minhash",
+    "id",
+    "external_id",
+    "file",
+    "status",
+    "flags",
+    "profile",
+    "near_dup_group",
+    "sha256",
+    "near_dup_key",
+    "minhash",
 )
 
 

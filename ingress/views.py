@@ -17,8 +17,23 @@ from ingress.services.imports import import_start
 from kinds.registry import item_media
 
 KNOWN_FLAGS = [
-    "corrupt", "empty", "encoding_error", "mojibake", "too_long", "tiny", "too_dark", "too_bright", "low_contrast",
-    "blurry", "too_short", "silent", "mostly_silent", "clipped", "low_snr", DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG,
+    "corrupt",
+    "empty",
+    "encoding_error",
+    "mojibake",
+    "too_long",
+    "tiny",
+    "too_dark",
+    "too_bright",
+    "low_contrast",
+    "blurry",
+    "too_short",
+    "silent",
+    "mostly_silent",
+    "clipped",
+    "low_snr",
+    DUPLICATE_FLAG,
+    NEAR_DUPLICATE_FLAG,
 ]
 
 
@@ -59,9 +74,16 @@ def import_detail_page(request, project, membership, job_id):
     if job is None:
         raise Http404("No such import in this project.")
     result = job.result or {}
-    return render(request, "annotation/import_detail.html", {
-        "project": project, "job": job, "result": result, "ls_annotators": _ls_annotator_rows(result.get("labelstudio")),
-    })
+    return render(
+        request,
+        "annotation/import_detail.html",
+        {
+            "project": project,
+            "job": job,
+            "result": result,
+            "ls_annotators": _ls_annotator_rows(result.get("labelstudio")),
+        },
+    )
 
 
 def _ls_annotator_rows(report: dict | None) -> list[dict]:
@@ -70,8 +92,13 @@ def _ls_annotator_rows(report: dict | None) -> list[dict]:
         return []
     per_annotator = (report.get("annotations") or {}).get("per_annotator") or {}
     return [
-        {"annotator": name, "username": info.get("username", ""), "created_inactive": info.get("created_inactive"),
-         "matched_by": info.get("matched_by", ""), "imported": per_annotator.get(name, 0)}
+        {
+            "annotator": name,
+            "username": info.get("username", ""),
+            "created_inactive": info.get("created_inactive"),
+            "matched_by": info.get("matched_by", ""),
+            "imported": per_annotator.get(name, 0),
+        }
         for name, info in sorted((report.get("annotators") or {}).items())
     ]
 
@@ -87,7 +114,9 @@ def import_upload(request, project, membership):
                 messages.error(request, f"{form[name].label}: {' '.join(errors)}")
         return redirect("batches", pid=project.pk)
     try:
-        job = import_start(project=project, user=request.user, upload=form.cleaned_data["file"], **form.import_options())
+        job = import_start(
+            project=project, user=request.user, upload=form.cleaned_data["file"], **form.import_options()
+        )
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

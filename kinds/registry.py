@@ -49,7 +49,9 @@ class ValueSchema(Protocol):
         """The value checked against the project (its labels, its settings), normalised; raises
         ``ValidationFailed`` naming the offending field."""
 
-    def gold_value(self, *, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
+    def gold_value(
+        self, *, project: Project, raw: object, label_values: set[str]
+    ) -> tuple[object | None, str | None]:
         """An imported gold answer normalised: ``(value, None)``, or ``(None, error message)``."""
 
     #: DRF serializer class with the fields :meth:`output` returns, for the API schema
@@ -120,7 +122,9 @@ class ExportPart(Protocol):
     def stream(self, *, fmt: str, version: Any, split: str | None, base_url: str) -> Iterator[bytes]:
         """The bytes of one export format of a dataset version."""
 
-    def label_schema(self, *, project: Project, project_labels: list, parent: dict | None, seen: list[str]) -> dict:
+    def label_schema(
+        self, *, project: Project, project_labels: list, parent: dict | None, seen: list[str]
+    ) -> dict:
         """The label schema a version is frozen with (``DatasetVersion.label_schema``): ``labels``, the class
         list with stable ids (``datasets.labelschema``), and whatever else the kind's exports read back."""
 
@@ -254,7 +258,11 @@ def task_types() -> list[str]:
 def task_type_choices() -> list[tuple[str, str]]:
     """The task types as field choices, in registration order; ``Project.task_type`` calls it, so every kind
     registered when a form or the schema reads the choices is offered."""
-    return [(task_type, kind.task_type_label(task_type)) for kind in _KINDS.values() for task_type in kind.task_types]
+    return [
+        (task_type, kind.task_type_label(task_type))
+        for kind in _KINDS.values()
+        for task_type in kind.task_types
+    ]
 
 
 def export_formats() -> dict[str, ExportFormat]:

@@ -24,7 +24,9 @@ def _report_or_404(project: Project) -> QualityReport:
 
 class QualityRunCreateInputSerializer(serializers.Serializer):
     n_boot = serializers.IntegerField(
-        required=False, min_value=0, max_value=services.runs.MAX_BOOT_REQUEST,
+        required=False,
+        min_value=0,
+        max_value=services.runs.MAX_BOOT_REQUEST,
         help_text="Bootstrap resamples for the confidence intervals (default: 200, fewer for very large projects).",
     )
 
@@ -34,13 +36,18 @@ class QualityRunCreateApi(ProjectScopedApi):
 
     @extend_schema(
         request=QualityRunCreateInputSerializer,
-        responses={202: JobRefSerializer, 409: error_response("code quality_run_active: job is still running.")},
+        responses={
+            202: JobRefSerializer,
+            409: error_response("code quality_run_active: job is still running."),
+        },
     )
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         data = QualityRunCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = services.quality_run_create(project=project, user=request.user, n_boot=data.validated_data.get("n_boot"))
+        job = services.quality_run_create(
+            project=project, user=request.user, n_boot=data.validated_data.get("n_boot")
+        )
         return Response({"job": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -73,7 +80,9 @@ class QualityTagErrorSerializer(serializers.Serializer):
 
 
 class QualityAccuracyRowSerializer(serializers.Serializer):
-    reference = serializers.CharField(help_text='What HLP and the model are scored against: "consensus" or "gold"')
+    reference = serializers.CharField(
+        help_text='What HLP and the model are scored against: "consensus" or "gold"'
+    )
     n_items = serializers.IntegerField(help_text="Items the judgements of this row are on")
     n_judgements = serializers.IntegerField(help_text="Annotations scored, the same for HLP and the model")
     hlp = serializers.FloatField(allow_null=True)
@@ -81,7 +90,9 @@ class QualityAccuracyRowSerializer(serializers.Serializer):
     model = serializers.CharField(help_text='The model scored ("base model v3"); "" without one')
     model_accuracy = serializers.FloatField(allow_null=True)
     model_accuracy_ci = serializers.ListField(child=serializers.FloatField(allow_null=True), allow_null=True)
-    hlp_all = serializers.FloatField(allow_null=True, help_text="HLP on every judgement the reference can check")
+    hlp_all = serializers.FloatField(
+        allow_null=True, help_text="HLP on every judgement the reference can check"
+    )
     hlp_all_n_items = serializers.IntegerField(help_text="Items hlp_all is measured on")
     with_predictions_only = serializers.BooleanField(
         help_text="HLP is restricted to the items with a model prediction so both figures share their items"
@@ -100,22 +111,55 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
     model_accuracy_reference = serializers.SerializerMethodField(
         help_text='What model_accuracy is measured against ("gold" or "consensus"); null without it'
     )
-    model_accuracy_n_items = serializers.SerializerMethodField(help_text="Items model_accuracy is measured on")
+    model_accuracy_n_items = serializers.SerializerMethodField(
+        help_text="Items model_accuracy is measured on"
+    )
     model_accuracy_model = serializers.SerializerMethodField(help_text="The model model_accuracy scores")
 
     class Meta:
         model = QualityReport
         fields = [
-            "id", "job", "created_at", "consensus_method", "n_items", "n_annotations", "n_annotators", "n_boot",
-            "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
-            "fleiss_kappa", "fleiss_kappa_ci_low", "fleiss_kappa_ci_high",
-            "mean_pairwise_cohen_kappa", "mean_pairwise_cohen_kappa_ci_low", "mean_pairwise_cohen_kappa_ci_high",
+            "id",
+            "job",
+            "created_at",
+            "consensus_method",
+            "n_items",
+            "n_annotations",
+            "n_annotators",
+            "n_boot",
+            "krippendorff_alpha",
+            "krippendorff_alpha_ci_low",
+            "krippendorff_alpha_ci_high",
+            "fleiss_kappa",
+            "fleiss_kappa_ci_low",
+            "fleiss_kappa_ci_high",
+            "mean_pairwise_cohen_kappa",
+            "mean_pairwise_cohen_kappa_ci_low",
+            "mean_pairwise_cohen_kappa_ci_high",
             "weighted_pairwise_cohen_kappa",
-            "percent_agreement", "percent_agreement_ci_low", "percent_agreement_ci_high",
-            "hlp", "hlp_ci_low", "hlp_ci_high", "hlp_gold", "hlp_gold_ci_low", "hlp_gold_ci_high",
-            "model_accuracy", "flag_model", "n_issues", "n_routed_to_review",
-            "per_label", "per_tag", "per_guideline_version", "pairwise", "error_analysis", "explanations",
-            "accuracy_by_reference", "model_accuracy_reference", "model_accuracy_n_items", "model_accuracy_model",
+            "percent_agreement",
+            "percent_agreement_ci_low",
+            "percent_agreement_ci_high",
+            "hlp",
+            "hlp_ci_low",
+            "hlp_ci_high",
+            "hlp_gold",
+            "hlp_gold_ci_low",
+            "hlp_gold_ci_high",
+            "model_accuracy",
+            "flag_model",
+            "n_issues",
+            "n_routed_to_review",
+            "per_label",
+            "per_tag",
+            "per_guideline_version",
+            "pairwise",
+            "error_analysis",
+            "explanations",
+            "accuracy_by_reference",
+            "model_accuracy_reference",
+            "model_accuracy_n_items",
+            "model_accuracy_model",
         ]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -148,15 +192,26 @@ class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     confusion = json_field(
         {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
-        read_only=True, help_text="Rows: consensus label, columns: this annotator's label (label order as the project)."
+        read_only=True,
+        help_text="Rows: consensus label, columns: this annotator's label (label order as the project).",
     )
 
     class Meta:
         model = AnnotatorQuality
         fields = [
-            "user", "username", "n_annotations", "agreement_with_consensus", "quality_score", "gold_accuracy",
-            "n_gold", "agreement_with_others", "n_agreement_with_consensus", "n_agreement_with_others",
-            "kappa_vs_others", "median_lead_time_s", "confusion",
+            "user",
+            "username",
+            "n_annotations",
+            "agreement_with_consensus",
+            "quality_score",
+            "gold_accuracy",
+            "n_gold",
+            "agreement_with_others",
+            "n_agreement_with_consensus",
+            "n_agreement_with_others",
+            "kappa_vs_others",
+            "median_lead_time_s",
+            "confusion",
         ]
 
 
@@ -174,5 +229,7 @@ class QualityAnnotatorListApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid)
         report = _report_or_404(project)
         paginator = StandardPagination()
-        page = paginator.paginate_queryset(selectors.annotator_quality_list(report=report), request, view=self)
+        page = paginator.paginate_queryset(
+            selectors.annotator_quality_list(report=report), request, view=self
+        )
         return paginator.get_paginated_response(QualityAnnotatorOutputSerializer(page, many=True).data)

@@ -8,7 +8,9 @@ from django.db import models
 class QualityReport(models.Model):
     """Project-level agreement, HLP and slices for one quality job. Undefined statistics are stored as NULL."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="quality_reports")
+    project = models.ForeignKey(
+        "annotation.Project", on_delete=models.CASCADE, related_name="quality_reports"
+    )
     job = models.OneToOneField("core.Job", on_delete=models.CASCADE, related_name="quality_report")
     created_at = models.DateTimeField(auto_now_add=True)
     consensus_method = models.CharField(max_length=32)
@@ -76,7 +78,9 @@ class ItemQuality(models.Model):
     model_label = models.JSONField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["report", "item"], name="itemquality_unique_report_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "item"], name="itemquality_unique_report_item")
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id}: {self.consensus_label}"
@@ -100,7 +104,9 @@ class AnnotatorQuality(models.Model):
     confusion = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["report", "user"], name="annotatorquality_unique_report_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "user"], name="annotatorquality_unique_report_user")
+        ]
 
     def __str__(self) -> str:
         return f"annotator {self.user_id} in report {self.report_id}"
@@ -119,7 +125,9 @@ class ProjectStatusSnapshot(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "day", "status"], name="statussnapshot_unique_day_status")
+            models.UniqueConstraint(
+                fields=["project", "day", "status"], name="statussnapshot_unique_day_status"
+            )
         ]
         # The dashboard snapshot task finds large projects by today's and yesterday's rows of every project.
         indexes = [models.Index(fields=["day"], name="statussnapshot_day_idx")]
@@ -162,7 +170,9 @@ class ReviewDecision(models.Model):
     ``is_current``), so the item's history keeps every decision in order. ``Item.status``/``final_label``
     follow the current decision."""
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="review_decisions")
+    project = models.ForeignKey(
+        "annotation.Project", on_delete=models.CASCADE, related_name="review_decisions"
+    )
     item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="review_decisions")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=16, choices=ReviewAction.choices)
@@ -185,7 +195,9 @@ class ReviewDecision(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["item"], condition=models.Q(is_current=True), name="reviewdecision_one_current_per_item"
+                fields=["item"],
+                condition=models.Q(is_current=True),
+                name="reviewdecision_one_current_per_item",
             ),
         ]
         indexes = [
@@ -213,7 +225,9 @@ class LabelSchemaChange(models.Model):
     to_label = models.CharField(max_length=100)
     mapping = models.JSONField(default=dict, blank=True)
     note = models.CharField(max_length=500, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     quality_job = models.ForeignKey(
         "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -231,7 +245,9 @@ class LabelExample(models.Model):
 
     label = models.ForeignKey("annotation.Label", on_delete=models.CASCADE, related_name="examples")
     item = models.ForeignKey("annotation.Item", on_delete=models.CASCADE, related_name="+")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,7 +11,12 @@ from quality.models import AnnotatorQuality, QualityReport
 
 def quality_report_latest(*, project: Project) -> QualityReport | None:
     """The newest stored report of the project (reports exist only for jobs whose results were stored)."""
-    return QualityReport.objects.filter(project=project).select_related("job").order_by("-created_at", "-id").first()
+    return (
+        QualityReport.objects.filter(project=project)
+        .select_related("job")
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def quality_job_latest(*, project: Project) -> Job | None:
@@ -20,14 +25,18 @@ def quality_job_latest(*, project: Project) -> Job | None:
 
 def quality_job_active(*, project: Project) -> Job | None:
     return (
-        Job.objects.filter(project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        Job.objects.filter(
+            project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        )
         .order_by("-created_at")
         .first()
     )
 
 
 def annotator_quality_list(*, report: QualityReport) -> QuerySet[AnnotatorQuality]:
-    return AnnotatorQuality.objects.filter(report=report).select_related("user").order_by("user__username", "id")
+    return (
+        AnnotatorQuality.objects.filter(report=report).select_related("user").order_by("user__username", "id")
+    )
 
 
 def base_model_column(*, project: Project, items: Iterable[Item]) -> str | None:
@@ -43,5 +52,7 @@ def base_model_column(*, project: Project, items: Iterable[Item]) -> str | None:
 def quality_report_model_accuracy_row(*, report: QualityReport) -> dict | None:
     """The ``accuracy_by_reference`` row the report's legacy ``model_accuracy`` was measured on: gold when a gold
     item has a prediction, else the consensus; None for reports stored before the rows existed or without a model."""
-    scored = {row["reference"]: row for row in report.accuracy_by_reference if row.get("model_accuracy") is not None}
+    scored = {
+        row["reference"]: row for row in report.accuracy_by_reference if row.get("model_accuracy") is not None
+    }
     return scored.get("gold") or scored.get("consensus")

@@ -46,15 +46,21 @@ def _model_vs_reference(report: QualityReport) -> list[dict]:
     rows = [r for r in report.accuracy_by_reference if r.get("model_accuracy") is not None]
     if not rows and report.model_accuracy is not None:
         # A report stored before the reference was recorded: say so rather than imply one.
-        return [{"name": "Model accuracy", "key": "model", "text": pct(report.model_accuracy),
-                 "reading": "reference not recorded by this older run; run the quality check again"}]
+        return [
+            {
+                "name": "Model accuracy",
+                "key": "model",
+                "text": pct(report.model_accuracy),
+                "reading": "reference not recorded by this older run; run the quality check again",
+            }
+        ]
     return [
         {
             "name": f"HLP and model vs {r['reference']}",
             "key": f"model-{r['reference']}",
             "text": f"HLP {pct(r['hlp'])} · {r['model'] or 'model'} {pct(r['model_accuracy'])}",
             "reading": f"both on the same {r['n_judgements']:,} judgements on {r['n_items']:,} "
-                       f"item{'s' if r['n_items'] != 1 else ''} with a model prediction",
+            f"item{'s' if r['n_items'] != 1 else ''} with a model prediction",
         }
         for r in rows
     ]
@@ -63,12 +69,59 @@ def _model_vs_reference(report: QualityReport) -> list[dict]:
 def _headline(report: QualityReport) -> list[dict]:
     all_items = {r["reference"]: r.get("hlp_all_n_items") for r in report.accuracy_by_reference}
     return [
-        {"name": "Krippendorff's α", "key": "alpha", "text": _with_ci(report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high, digits=3), "reading": agreement_band(report.krippendorff_alpha)},
-        {"name": "Fleiss' κ", "key": "fleiss", "text": _with_ci(report.fleiss_kappa, report.fleiss_kappa_ci_low, report.fleiss_kappa_ci_high, digits=3), "reading": agreement_band(report.fleiss_kappa)},
-        {"name": "Mean pairwise Cohen's κ", "key": "cohen", "text": _with_ci(report.mean_pairwise_cohen_kappa, report.mean_pairwise_cohen_kappa_ci_low, report.mean_pairwise_cohen_kappa_ci_high, digits=3), "reading": agreement_band(report.mean_pairwise_cohen_kappa)},
-        {"name": "Percent agreement", "key": "percent", "text": _with_ci(report.percent_agreement, report.percent_agreement_ci_low, report.percent_agreement_ci_high, True), "reading": "pairs of annotators giving the same label"},
-        {"name": "HLP vs consensus", "key": "hlp", "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True), "reading": "one annotator vs the majority of the others" + _items(all_items.get("consensus"))},
-        {"name": "HLP vs gold", "key": "hlp-gold", "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True), "reading": "annotators on gold items" + _items(all_items.get("gold"))},
+        {
+            "name": "Krippendorff's α",
+            "key": "alpha",
+            "text": _with_ci(
+                report.krippendorff_alpha,
+                report.krippendorff_alpha_ci_low,
+                report.krippendorff_alpha_ci_high,
+                digits=3,
+            ),
+            "reading": agreement_band(report.krippendorff_alpha),
+        },
+        {
+            "name": "Fleiss' κ",
+            "key": "fleiss",
+            "text": _with_ci(
+                report.fleiss_kappa, report.fleiss_kappa_ci_low, report.fleiss_kappa_ci_high, digits=3
+            ),
+            "reading": agreement_band(report.fleiss_kappa),
+        },
+        {
+            "name": "Mean pairwise Cohen's κ",
+            "key": "cohen",
+            "text": _with_ci(
+                report.mean_pairwise_cohen_kappa,
+                report.mean_pairwise_cohen_kappa_ci_low,
+                report.mean_pairwise_cohen_kappa_ci_high,
+                digits=3,
+            ),
+            "reading": agreement_band(report.mean_pairwise_cohen_kappa),
+        },
+        {
+            "name": "Percent agreement",
+            "key": "percent",
+            "text": _with_ci(
+                report.percent_agreement,
+                report.percent_agreement_ci_low,
+                report.percent_agreement_ci_high,
+                True,
+            ),
+            "reading": "pairs of annotators giving the same label",
+        },
+        {
+            "name": "HLP vs consensus",
+            "key": "hlp",
+            "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True),
+            "reading": "one annotator vs the majority of the others" + _items(all_items.get("consensus")),
+        },
+        {
+            "name": "HLP vs gold",
+            "key": "hlp-gold",
+            "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True),
+            "reading": "annotators on gold items" + _items(all_items.get("gold")),
+        },
         *_model_vs_reference(report),
     ]
 
@@ -88,11 +141,24 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         for value, row in report.per_label.items()
     ]
     per_tag = [
-        {"tag": tag, "n_items": row.get("n_items"), "n_scored": row.get("hlp_n_items"), "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")), "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")), "hlp_gold": share_text(row.get("hlp_gold"), row.get("hlp_gold_n_items"))}
+        {
+            "tag": tag,
+            "n_items": row.get("n_items"),
+            "n_scored": row.get("hlp_n_items"),
+            "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")),
+            "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")),
+            "hlp_gold": share_text(row.get("hlp_gold"), row.get("hlp_gold_n_items")),
+        }
         for tag, row in sorted(report.per_tag.items())
     ]
     per_version = [
-        {"version": version, "n_annotations": row.get("n_annotations"), "alpha": fmt(row.get("krippendorff_alpha")), "agreement": pct(row.get("percent_agreement")), "hlp": share_text(row.get("hlp"), row.get("hlp_n_items"))}
+        {
+            "version": version,
+            "n_annotations": row.get("n_annotations"),
+            "alpha": fmt(row.get("krippendorff_alpha")),
+            "agreement": pct(row.get("percent_agreement")),
+            "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")),
+        }
         for version, row in sorted(report.per_guideline_version.items(), key=lambda pair: int(pair[0]))
     ]
     if len(per_version) == 1 and report.hlp is not None:
@@ -122,20 +188,29 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         for a in annotators
     ]
     pairs = sorted(
-        (p for p in report.pairwise if p.get("kappa") is not None), key=lambda p: (p["kappa"], -p["n_overlap"])
+        (p for p in report.pairwise if p.get("kappa") is not None),
+        key=lambda p: (p["kappa"], -p["n_overlap"]),
     )[:MAX_PAIRS_SHOWN]
     pair_rows = [
-        {"a": names.get(p["user_a"], p["user_a"]), "b": names.get(p["user_b"], p["user_b"]), "n": p["n_overlap"], "kappa": fmt(p["kappa"])}
+        {
+            "a": names.get(p["user_a"], p["user_a"]),
+            "b": names.get(p["user_b"], p["user_b"]),
+            "n": p["n_overlap"],
+            "kappa": fmt(p["kappa"]),
+        }
         for p in pairs
     ]
     errors = [
         {
-            "tag": row["tag"], "share_of_data": pct(row.get("share_of_data")), "share_of_errors": pct(row.get("share_of_errors")),
+            "tag": row["tag"],
+            "share_of_data": pct(row.get("share_of_data")),
+            "share_of_errors": pct(row.get("share_of_errors")),
             "model": share_text(row.get("model_accuracy"), row.get("n_items")),
             "hlp": share_text(row.get("hlp"), row.get("n_items")),
             **(
                 {"gap": fmt(row.get("gap"), 1), "gain": fmt(row.get("potential_gain"), 2)}
-                if row.get("n_items", 0) >= MIN_N_FOR_SHARE else {"gap": "—", "gain": "—"}
+                if row.get("n_items", 0) >= MIN_N_FOR_SHARE
+                else {"gap": "—", "gain": "—"}
             ),
         }
         for row in report.error_analysis
@@ -181,14 +256,28 @@ def quality_panel_context(*, project: Project, user, role: str) -> dict:
     report = (
         QualityReport.objects.filter(project=project)
         .order_by("-created_at", "-id")
-        .only("id", "created_at", "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
-              "hlp", "hlp_ci_low", "hlp_ci_high", "n_issues", "n_routed_to_review", "consensus_method", "n_items")
+        .only(
+            "id",
+            "created_at",
+            "krippendorff_alpha",
+            "krippendorff_alpha_ci_low",
+            "krippendorff_alpha_ci_high",
+            "hlp",
+            "hlp_ci_low",
+            "hlp_ci_high",
+            "n_issues",
+            "n_routed_to_review",
+            "consensus_method",
+            "n_items",
+        )
         .first()
     )
     job = selectors.quality_job_latest(project=project)
     context = {"project": project, "report": report, "job": job}
     if report is not None:
-        context["alpha"] = _with_ci(report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high)
+        context["alpha"] = _with_ci(
+            report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high
+        )
         context["alpha_reading"] = agreement_band(report.krippendorff_alpha)
         context["hlp"] = _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
     return context

@@ -65,7 +65,7 @@ export PYTHONDONTWRITEBYTECODE=1
 
 echo "==> ruff"
 ruff check . --quiet
-# ruff format --check .  # enabled after the one-time reformat
+ruff format --check . --quiet
 echo "==> mypy"
 mypy
 echo "==> pytest"

@@ -35,8 +35,15 @@ class WorkerProcess:
     ``queues``: what it consumes, as ``-Q`` takes it; the suite runs one for the jobs queue (the one hardening
     tests kill) and a one-slot one for the per-item queue, as ``scripts/run.sh`` does."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, queues: str = "", concurrency: int = 2,
-                 name: str = "test"):
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        queues: str = "",
+        concurrency: int = 2,
+        name: str = "test",
+    ):
         self.env = env
         self.log_path = log_path
         self.queues = queues
@@ -47,10 +54,26 @@ class WorkerProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the subprocess for its lifetime
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-             f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
-             "-n", f"{self.name}-{os.getpid()}@%h", *(["-Q", self.queues] if self.queues else [])],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={self.concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"{self.name}-{os.getpid()}@%h",
+                *(["-Q", self.queues] if self.queues else []),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -82,8 +105,12 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) 
     env["LABELGATE_JOB_STALE_SECONDS"] = os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300")
     from django.conf import settings
 
-    worker = WorkerProcess(env, tmp_path_factory.mktemp("worker") / "worker.log",
-                           queues=settings.LABELGATE_JOBS_QUEUE, name="test")
+    worker = WorkerProcess(
+        env,
+        tmp_path_factory.mktemp("worker") / "worker.log",
+        queues=settings.LABELGATE_JOBS_QUEUE,
+        name="test",
+    )
     worker.start()
     yield worker
     worker.stop()
@@ -94,8 +121,13 @@ def celery_items_worker_process(celery_worker_process, tmp_path_factory) -> Iter
     """The per-item queue's worker (one slot, like the embedded default's)."""
     from django.conf import settings
 
-    worker = WorkerProcess(celery_worker_process.env, tmp_path_factory.mktemp("worker") / "items.log",
-                           queues=settings.LABELGATE_ITEMS_QUEUE, concurrency=1, name="test-items")
+    worker = WorkerProcess(
+        celery_worker_process.env,
+        tmp_path_factory.mktemp("worker") / "items.log",
+        queues=settings.LABELGATE_ITEMS_QUEUE,
+        concurrency=1,
+        name="test-items",
+    )
     worker.start()
     yield worker
     worker.stop()
@@ -148,7 +180,9 @@ def wait_until_worker_idle(deadline_seconds: float = 60.0) -> None:
     end = time.monotonic() + deadline_seconds
     idle_polls = 0
     while time.monotonic() < end:
-        if _worker_holds_nothing(app, client, (settings.LABELGATE_JOBS_QUEUE, settings.LABELGATE_ITEMS_QUEUE)):
+        if _worker_holds_nothing(
+            app, client, (settings.LABELGATE_JOBS_QUEUE, settings.LABELGATE_ITEMS_QUEUE)
+        ):
             idle_polls += 1
             # A task can finish and enqueue its follow-up between two of the reads below; a second idle poll in
             # a row sees that follow-up.
@@ -224,8 +258,15 @@ def browser():
     chromium = playwright.chromium.launch(
         executable_path=executable,
         headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync"],
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
     )
     yield chromium
     chromium.close()

@@ -23,13 +23,25 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-def make_project(*, manager=None, labels=("pos", "neg", "neutral"), k: int = 3, multi_label: bool = False,
-                 task_type: str = "text_classification", **fields) -> Project:
+def make_project(
+    *,
+    manager=None,
+    labels=("pos", "neg", "neutral"),
+    k: int = 3,
+    multi_label: bool = False,
+    task_type: str = "text_classification",
+    **fields,
+) -> Project:
     manager = manager or UserFactory()
     return project_create(
-        user=manager, name=fields.pop("name", "Sentiment"), task_type=task_type,
-        labels=[LabelSpec(value=value) for value in labels], multi_label=multi_label, annotations_per_item=k,
-        guidelines=fields.pop("guidelines", "# Rules\nLabel the **overall** sentiment."), **fields,
+        user=manager,
+        name=fields.pop("name", "Sentiment"),
+        task_type=task_type,
+        labels=[LabelSpec(value=value) for value in labels],
+        multi_label=multi_label,
+        annotations_per_item=k,
+        guidelines=fields.pop("guidelines", "# Rules\nLabel the **overall** sentiment."),
+        **fields,
     )
 
 
@@ -41,7 +53,10 @@ def add_member(project: Project, role: str = Role.ANNOTATOR, user=None):
 
 
 def add_items(project: Project, n: int, *, prefix: str = "t", tags=None, start: int = 0) -> None:
-    rows = [{"external_id": f"{prefix}{i}", "text": f"text number {i}", "tags": tags or []} for i in range(start, start + n)]
+    rows = [
+        {"external_id": f"{prefix}{i}", "text": f"text number {i}", "tags": tags or []}
+        for i in range(start, start + n)
+    ]
     for offset in range(0, len(rows), 10_000):
         result = item_bulk_create(project=project, rows=rows[offset : offset + 10_000])
         assert not result.errors, result.errors

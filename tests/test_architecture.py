@@ -59,15 +59,22 @@ def imported_roots(path: Path) -> set[str]:
 
 def is_pure(module: str) -> bool:
     base = ROOT.joinpath(*module.split("."))
-    return any(candidate in PURE_MODULES or candidate.parent.name in ("metrics", "readers", "features") and
-               candidate in PURE_MODULES for candidate in (base.with_suffix(".py"), base / "__init__.py"))
+    return any(
+        candidate in PURE_MODULES
+        or candidate.parent.name in ("metrics", "readers", "features")
+        and candidate in PURE_MODULES
+        for candidate in (base.with_suffix(".py"), base / "__init__.py")
+    )
 
 
-@pytest.mark.parametrize("path", [p for p in PURE_MODULES if p.exists()], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", [p for p in PURE_MODULES if p.exists()], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_pure_module_imports_no_django_and_no_app(path):
     # Given a numerical/pure module; when its imports are read; then none is Django, DRF or a Django app
     offending = sorted(
-        module for module in imported_modules(path)
+        module
+        for module in imported_modules(path)
         if module.split(".")[0] in {"django", "rest_framework", "celery"}
         or (module.split(".")[0] in APPS and not is_pure(module))
     )
@@ -101,7 +108,8 @@ def test_core_imports_nothing_of_annotation_but_its_models_and_hot_path_reads():
         if "migrations" in path.parts:
             continue
         bad = sorted(
-            module for module in imported_modules(path)
+            module
+            for module in imported_modules(path)
             if module.split(".")[0] == "annotation" and not module.startswith(CORE_MAY_IMPORT)
         )
         if bad:
@@ -110,12 +118,23 @@ def test_core_imports_nothing_of_annotation_but_its_models_and_hot_path_reads():
 
 
 def test_no_module_of_the_apps_imports_a_module_moved_to_core():
-    moved = {"annotation.errors", "annotation.jobs", "annotation.permissions", "annotation.panels",
-             "annotation.models.job", "annotation.api.base", "annotation.api.errors", "annotation.api.authentication",
-             "annotation.api.pagination", "annotation.api.openapi", "annotation.api.jobs"}
+    moved = {
+        "annotation.errors",
+        "annotation.jobs",
+        "annotation.permissions",
+        "annotation.panels",
+        "annotation.models.job",
+        "annotation.api.base",
+        "annotation.api.errors",
+        "annotation.api.authentication",
+        "annotation.api.pagination",
+        "annotation.api.openapi",
+        "annotation.api.jobs",
+    }
     offenders = [
         f"{path.relative_to(ROOT)} → {sorted(imported_modules(path) & moved)}"
-        for app in (*APPS, "config", "tests", "bench") for path in sorted((ROOT / app).rglob("*.py"))
+        for app in (*APPS, "config", "tests", "bench")
+        for path in sorted((ROOT / app).rglob("*.py"))
         if imported_modules(path) & moved
     ]
     assert not offenders, "\n".join(offenders)

@@ -58,17 +58,28 @@ def test_every_beat_entry_runs_on_the_real_worker(worker):
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LABELGATE_JOB_STALE_SECONDS + 3600)
     job = Job.objects.create(
-        kind="selftest", task_name="annotation.selftest", status=JobStatus.RUNNING,
-        attempts=settings.LABELGATE_JOB_MAX_ATTEMPTS, started_at=stale, heartbeat_at=stale, enqueued_at=stale,
+        kind="selftest",
+        task_name="annotation.selftest",
+        status=JobStatus.RUNNING,
+        attempts=settings.LABELGATE_JOB_MAX_ATTEMPTS,
+        started_at=stale,
+        heartbeat_at=stale,
+        enqueued_at=stale,
     )
     project = make_project()
     add_items(project, 3)
     lease = Assignment.objects.create(
-        project=project, item=Item.objects.filter(project=project).first(), annotator=UserFactory(),
+        project=project,
+        item=Item.objects.filter(project=project).first(),
+        annotator=UserFactory(),
         expires_at=now - timedelta(minutes=1),
     )
     ProjectStatusSnapshot.objects.create(
-        project=project, day=now.date() - timedelta(days=1), status="new", count=LARGE_COUNT, taken_at=now,
+        project=project,
+        day=now.date() - timedelta(days=1),
+        status="new",
+        count=LARGE_COUNT,
+        taken_at=now,
     )
     effects = {
         annotation_tasks.job_sweep.name: (
@@ -81,9 +92,16 @@ def test_every_beat_entry_runs_on_the_real_worker(worker):
         ),
         quality_tasks.status_snapshot.name: (
             "today's status snapshot (3 new items)",
-            lambda: {status: n for status, n in ProjectStatusSnapshot.objects.filter(
-                project=project, day__gt=now.date() - timedelta(days=1)).values_list("status", "count") if n}
-            == {"new": 3},
+            lambda: (
+                {
+                    status: n
+                    for status, n in ProjectStatusSnapshot.objects.filter(
+                        project=project, day__gt=now.date() - timedelta(days=1)
+                    ).values_list("status", "count")
+                    if n
+                }
+                == {"new": 3}
+            ),
         ),
         quality_tasks.dashboard_snapshot.name: (
             "the stored dashboard snapshot of the large project",

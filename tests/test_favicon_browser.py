@@ -28,7 +28,12 @@ def test_pages_load_with_the_icon_and_no_console_error(page):
     errors: list[str] = []
     failed: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: failed.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.on(
+        "response",
+        lambda response: (
+            failed.append(f"{response.status} {response.url}") if response.status >= 400 else None
+        ),
+    )
     # When they log in and open the home, project and labelling pages
     page.goto("/login/")
     page.fill("#id_username", user.username)

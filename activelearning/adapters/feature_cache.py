@@ -25,12 +25,25 @@ def feature_space_current(*, project: Project) -> FeatureSpace | None:
     return FeatureSpace.objects.filter(project=project).order_by("-id").first()
 
 
-def feature_space_store(*, project: Project, key: str, extractor: FeatureExtractor, identity: str, params: dict,
-                        stateful: bool, n_fit_items: int) -> FeatureSpace:
+def feature_space_store(
+    *,
+    project: Project,
+    key: str,
+    extractor: FeatureExtractor,
+    identity: str,
+    params: dict,
+    stateful: bool,
+    n_fit_items: int,
+) -> FeatureSpace:
     """Insert a feature space (the caller made ``key`` unique); a fitted extractor is pickled with it."""
     state = pickle.dumps(extractor, protocol=pickle.HIGHEST_PROTOCOL) if stateful else None
     return FeatureSpace.objects.create(
-        project=project, key=key, extractor=identity, params=params, state=state, dim=int(extractor.dim),
+        project=project,
+        key=key,
+        extractor=identity,
+        params=params,
+        state=state,
+        dim=int(extractor.dim),
         n_fit_items=n_fit_items,
     )
 
@@ -67,7 +80,9 @@ def _inputs(rows: list[tuple]) -> list[object]:
     return values
 
 
-def items_missing_features(*, project: Project, key: str, chunk: int = 500) -> Iterator[tuple[list[int], list[object]]]:
+def items_missing_features(
+    *, project: Project, key: str, chunk: int = 500
+) -> Iterator[tuple[list[int], list[object]]]:
     """(item ids, extractor inputs) for items without a cached vector in ``key``, in chunks."""
     cached = FeatureCache.objects.filter(item=OuterRef("pk"), extractor=key)
     queryset = Item.objects.filter(project=project).exclude(Exists(cached))
@@ -79,7 +94,9 @@ def features_store(*, key: str, item_ids: list[int], matrix: FeatureMatrix) -> i
     """Insert the cache rows for one chunk; rows already cached (a retried job) are left as they are."""
     rows = [
         FeatureCache(
-            item_id=pk, extractor=key, vector=None if error else to_bytes(matrix.values[position]),
+            item_id=pk,
+            extractor=key,
+            vector=None if error else to_bytes(matrix.values[position]),
             error=(error or "")[:300],
         )
         for position, (pk, error) in enumerate(zip(item_ids, matrix.errors, strict=True))
@@ -94,9 +111,9 @@ def features_for_items(*, key: str, item_ids: np.ndarray, dim: int) -> np.ndarra
     values = np.full((len(item_ids), dim), np.nan, dtype=np.float32)
     ids = item_ids.tolist()
     for start in range(0, len(ids), CHUNK):
-        for pk, raw in FeatureCache.objects.filter(extractor=key, item_id__in=ids[start : start + CHUNK]).values_list(
-            "item_id", "vector"
-        ):
+        for pk, raw in FeatureCache.objects.filter(
+            extractor=key, item_id__in=ids[start : start + CHUNK]
+        ).values_list("item_id", "vector"):
             values[position[pk]] = from_bytes(raw, dim)
     return values
 

@@ -19,7 +19,9 @@ def targets_set_for_new(*, item_ids: np.ndarray, target: int) -> int:
     return item_state.items_target_set_for_new(item_ids=item_ids, target=target)
 
 
-def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray) -> int:
+def items_reopen(
+    *, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray
+) -> int:
     """Raise targets and send labelled items back to the queue (``item_state.items_reopen``: a concurrent vote
     or review is never overridden)."""
     return item_state.items_reopen(item_ids=item_ids, seen_count=seen_count, target=target, priority=priority)

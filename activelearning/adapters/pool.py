@@ -58,7 +58,9 @@ def training_set_load(*, project: Project, key: str, dim: int, index: dict[str, 
     X = np.vstack(rows) if rows else np.empty((0, dim), dtype=np.float32)
     finite = np.isfinite(X).all(axis=1)
     return TrainingSet(
-        item_ids=np.asarray(ids, dtype=np.int64)[finite], X=X[finite], y=np.asarray(labels, dtype=np.int64)[finite],
+        item_ids=np.asarray(ids, dtype=np.int64)[finite],
+        X=X[finite],
+        y=np.asarray(labels, dtype=np.int64)[finite],
         n_labelled=n_labelled,
     )
 
@@ -83,12 +85,21 @@ def _pool_window(project: Project, key: str, after: int, upto: int, **cache_filt
     tables: PostgreSQL does not carry it across the join, and with a bound on one side only (or a lower bound
     only) the planner scanned one table from the project's first row on every chunk — quadratic in the pool."""
     return Item.objects.filter(
-        project=project, status__in=OPEN_STATUSES, is_gold=False, pk__gt=after, pk__lte=upto,
-        al_features__extractor=key, al_features__item_id__gt=after, al_features__item_id__lte=upto, **cache_filters,
+        project=project,
+        status__in=OPEN_STATUSES,
+        is_gold=False,
+        pk__gt=after,
+        pk__lte=upto,
+        al_features__extractor=key,
+        al_features__item_id__gt=after,
+        al_features__item_id__lte=upto,
+        **cache_filters,
     ).order_by("pk")
 
 
-def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: int = CHUNK) -> Iterator[PoolChunk]:
+def pool_chunks(
+    *, project: Project, key: str, dim: int, job_id: object, chunk: int = CHUNK
+) -> Iterator[PoolChunk]:
     """The pool in id windows of ``chunk`` cached items: two short queries per window, whatever the pool size;
     memory is one chunk."""
     # The label the previous model gave, worked out by the database: one short string per row instead of
@@ -98,7 +109,15 @@ def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: 
         default=Coalesce("al_prediction__predicted", Value("")),
         output_field=CharField(),
     )
-    fields = ("id", "al_features__vector", "status", "annotation_count", "target_annotations", "previous", "priority")
+    fields = (
+        "id",
+        "al_features__vector",
+        "status",
+        "annotation_count",
+        "target_annotations",
+        "previous",
+        "priority",
+    )
     for after, upto in cache_windows(key, chunk):
         rows = list(_pool_window(project, key, after, upto).annotate(previous=previous).values_list(*fields))
         if not rows:
@@ -115,13 +134,16 @@ def pool_chunks(*, project: Project, key: str, dim: int, job_id: object, chunk: 
         )
 
 
-def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def pool_ids(
+    *, project: Project, key: str
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """(item ids, annotation counts, targets, present priorities) of the pool in keyset chunks — no features
     (cold start)."""
     for after, upto in cache_windows(key, CHUNK):
         rows = list(
-            _pool_window(project, key, after, upto, al_features__vector__isnull=False)
-            .values_list("id", "annotation_count", "target_annotations", "priority")
+            _pool_window(project, key, after, upto, al_features__vector__isnull=False).values_list(
+                "id", "annotation_count", "target_annotations", "priority"
+            )
         )
         if not rows:
             continue
@@ -129,8 +151,9 @@ def pool_ids(*, project: Project, key: str) -> Iterator[tuple[np.ndarray, np.nda
         yield array[:, 0], array[:, 1], array[:, 2], np.asarray([row[3] for row in rows], dtype=np.float64)
 
 
-def held_out_chunks(*, project: Project, key: str, dim: int, training_ids: np.ndarray,
-                    chunk: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def held_out_chunks(
+    *, project: Project, key: str, dim: int, training_ids: np.ndarray, chunk: int = CHUNK
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(item ids, X) in keyset chunks for items outside both the training set and the pool whose probabilities
     the quality engine still needs: gold items (any status but discarded; annotators label them, the model
     never trains on them) and labelled items left out of training (no usable single label). ``training_ids``
@@ -142,11 +165,16 @@ def held_out_chunks(*, project: Project, key: str, dim: int, training_ids: np.nd
     )
     last = 0
     while True:
-        rows = list(queryset.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:chunk])
+        rows = list(
+            queryset.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:chunk]
+        )
         if not rows:
             return
         last = rows[-1][0]
         ids = np.asarray([row[0] for row in rows], dtype=np.int64)
         keep = ~np.isin(ids, training_ids, assume_unique=True)
         if keep.any():
-            yield ids[keep], np.vstack([from_bytes(row[1], dim) for row, kept in zip(rows, keep, strict=True) if kept])
+            yield (
+                ids[keep],
+                np.vstack([from_bytes(row[1], dim) for row, kept in zip(rows, keep, strict=True) if kept]),
+            )

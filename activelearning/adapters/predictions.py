@@ -39,7 +39,9 @@ class PredictionRows:
     priority: np.ndarray | None = None
 
 
-def predictions_write(*, project: Project, job_id: UUID | str, label_values: list[str], rows: PredictionRows) -> int:
+def predictions_write(
+    *, project: Project, job_id: UUID | str, label_values: list[str], rows: PredictionRows
+) -> int:
     """Upsert one Prediction per item; the items get their predicted label, probabilities (and priority) from
     ``item_state.items_prediction_set``.
 
@@ -57,14 +59,28 @@ def predictions_write(*, project: Project, job_id: UUID | str, label_values: lis
             fields = {name: finite_or_none(values[position]) for name, values in rows.scores.items()}
         objects.append(
             Prediction(
-                project=project, item_id=int(rows.item_ids[position]), job_id=job_id,
-                probs=to_bytes(rows.proba[position]), predicted=label_values[predicted_index[position]],
-                previous_predicted=rows.previous[position], is_out_of_sample=rows.out_of_sample,
-                score=None if rows.score is None else finite_or_none(rows.score[position]), updated_at=now, **fields,
+                project=project,
+                item_id=int(rows.item_ids[position]),
+                job_id=job_id,
+                probs=to_bytes(rows.proba[position]),
+                predicted=label_values[predicted_index[position]],
+                previous_predicted=rows.previous[position],
+                is_out_of_sample=rows.out_of_sample,
+                score=None if rows.score is None else finite_or_none(rows.score[position]),
+                updated_at=now,
+                **fields,
             )
         )
-    update_fields = ["job", "probs", "predicted", "previous_predicted", "is_out_of_sample", "score", "updated_at",
-                     *SCORE_COLUMNS]
+    update_fields = [
+        "job",
+        "probs",
+        "predicted",
+        "previous_predicted",
+        "is_out_of_sample",
+        "score",
+        "updated_at",
+        *SCORE_COLUMNS,
+    ]
     if rows.scores is None:  # labelled rows carry no strategy scores: clear what a pool prediction left
         for obj in objects:
             obj.least_confidence = obj.margin = obj.entropy = obj.bald = obj.random = None
@@ -77,8 +93,9 @@ def predictions_write(*, project: Project, job_id: UUID | str, label_values: lis
 
 def _items_prediction_set(label_values: list[str], rows: PredictionRows, now) -> None:
     item_state.items_prediction_set(
-        rows=item_state.ItemPredictions(item_ids=rows.item_ids, label_values=label_values, proba=rows.proba,
-                                        priority=rows.priority),
+        rows=item_state.ItemPredictions(
+            item_ids=rows.item_ids, label_values=label_values, proba=rows.proba, priority=rows.priority
+        ),
         now=now,
     )
 
@@ -86,8 +103,15 @@ def _items_prediction_set(label_values: list[str], rows: PredictionRows, now) ->
 SCORE_COLUMNS = ("least_confidence", "margin", "entropy", "bald", "random")
 
 
-def _predictions_write_postgres(project: Project, job_id: UUID | str, label_values: list[str], rows: PredictionRows,
-                                finite: np.ndarray, predicted_index: np.ndarray, now) -> int:
+def _predictions_write_postgres(
+    project: Project,
+    job_id: UUID | str,
+    label_values: list[str],
+    rows: PredictionRows,
+    finite: np.ndarray,
+    predicted_index: np.ndarray,
+    now,
+) -> int:
     # One COPY and one set-based statement per chunk: building and binding bulk_create's multi-row INSERT in
     # the ORM cost about a millisecond per prediction, so a 1,000,000-item pool spent most of its time there.
     n = len(rows.item_ids)
@@ -97,9 +121,13 @@ def _predictions_write_postgres(project: Project, job_id: UUID | str, label_valu
     scores = rows.scores or {}
     data = [
         copy_ints(rows.item_ids),
-        ["\\\\x" + hex_rows[position * width : (position + 1) * width] if ok else NULL
-         for position, ok in enumerate(finite.tolist())],
-        np.asarray([copy_escape(value) for value in label_values] + [NULL], dtype=object)[predicted_index].tolist(),
+        [
+            "\\\\x" + hex_rows[position * width : (position + 1) * width] if ok else NULL
+            for position, ok in enumerate(finite.tolist())
+        ],
+        np.asarray([copy_escape(value) for value in label_values] + [NULL], dtype=object)[
+            predicted_index
+        ].tolist(),
         [escaped[value] for value in rows.previous],
         copy_floats(rows.score, n),
         *(copy_floats(scores.get(name), n) for name in SCORE_COLUMNS),
@@ -108,7 +136,8 @@ def _predictions_write_postgres(project: Project, job_id: UUID | str, label_valu
     prediction = Prediction._meta.db_table
     with connection.cursor() as cursor:
         rows_table(
-            cursor, "al_prediction_rows",
+            cursor,
+            "al_prediction_rows",
             "item_id bigint, probs bytea, predicted text, previous_predicted text, score double precision, "
             + ", ".join(f"{name} double precision" for name in SCORE_COLUMNS),
             data,
@@ -149,11 +178,17 @@ def relabel_scores_write(*, item_ids: np.ndarray, scores: np.ndarray) -> None:
         column = copy_floats(scores, len(ids))
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):
-                rows_table(cursor, "al_relabel_rows", "item_id bigint, relabel_score double precision",
-                           [copy_ints(ids[start : start + CHUNK]), column[start : start + CHUNK]])
-                cursor.execute(f"UPDATE {Prediction._meta.db_table} AS p SET relabel_score = t.relabel_score "
-                               "FROM al_relabel_rows AS t WHERE p.item_id = t.item_id AND p.item_id BETWEEN %s AND %s",
-                               id_range(ids[start : start + CHUNK]))
+                rows_table(
+                    cursor,
+                    "al_relabel_rows",
+                    "item_id bigint, relabel_score double precision",
+                    [copy_ints(ids[start : start + CHUNK]), column[start : start + CHUNK]],
+                )
+                cursor.execute(
+                    f"UPDATE {Prediction._meta.db_table} AS p SET relabel_score = t.relabel_score "
+                    "FROM al_relabel_rows AS t WHERE p.item_id = t.item_id AND p.item_id BETWEEN %s AND %s",
+                    id_range(ids[start : start + CHUNK]),
+                )
         return
     values = dict(zip(ids, scores.tolist(), strict=True))
     for start in range(0, len(ids), CHUNK):

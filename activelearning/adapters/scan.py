@@ -34,7 +34,8 @@ def cache_windows(key: str, chunk: int) -> Iterator[tuple[int, int]]:
     last = 0
     while True:
         bound = (
-            FeatureCache.objects.filter(extractor=key, item_id__gt=last).order_by("item_id")[:chunk]
+            FeatureCache.objects.filter(extractor=key, item_id__gt=last)
+            .order_by("item_id")[:chunk]
             .aggregate(bound=Max("item_id"))["bound"]
         )
         if bound is None:

@@ -33,10 +33,19 @@ def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[st
     statuses = tuple(statuses)
     class_code = answer_classes(project).class_code
     rows = (
-        Annotation.objects.filter(project=project, is_live=True, item__status__in=statuses, item__is_gold=False)
+        Annotation.objects.filter(
+            project=project, is_live=True, item__status__in=statuses, item__is_gold=False
+        )
         .order_by("item_id", "id")
-        .values_list("item_id", "annotator_id", "labels", "unsure", "item__status", "item__final_label",
-                     "item__annotation_count")
+        .values_list(
+            "item_id",
+            "annotator_id",
+            "labels",
+            "unsure",
+            "item__status",
+            "item__final_label",
+            "item__annotation_count",
+        )
         .iterator(chunk_size=CHUNK * 5)
     )
     items: list[int] = []
@@ -57,10 +66,14 @@ def votes_load(*, project: Project, index: dict[str, int], statuses: Iterable[st
         annotator_index.append(annotators.setdefault(annotator_id, len(annotators)))
         labels.append(-1 if unsure else class_code(values or [], index))
     return Votes(
-        item_ids=np.asarray(items, dtype=np.int64), status=np.asarray(status, dtype=object),
-        final_set=np.asarray(final, dtype=bool), annotation_count=np.asarray(counts, dtype=np.int64),
-        item_index=np.asarray(item_index, dtype=np.int64), annotator_index=np.asarray(annotator_index, dtype=np.int64),
-        labels=np.asarray(labels, dtype=np.int64), n_annotators=len(annotators),
+        item_ids=np.asarray(items, dtype=np.int64),
+        status=np.asarray(status, dtype=object),
+        final_set=np.asarray(final, dtype=bool),
+        annotation_count=np.asarray(counts, dtype=np.int64),
+        item_index=np.asarray(item_index, dtype=np.int64),
+        annotator_index=np.asarray(annotator_index, dtype=np.int64),
+        labels=np.asarray(labels, dtype=np.int64),
+        n_annotators=len(annotators),
     )
 
 
@@ -68,7 +81,9 @@ def item_votes(*, project: Project, item_id: int, index: dict[str, int], n_class
     """(K,) counts of one item's live, sure votes (``index`` may map several values to one class)."""
     class_code = answer_classes(project).class_code
     counts = np.zeros(n_classes, dtype=np.int64)
-    for values, unsure in Annotation.objects.filter(item_id=item_id, is_live=True).values_list("labels", "unsure"):
+    for values, unsure in Annotation.objects.filter(item_id=item_id, is_live=True).values_list(
+        "labels", "unsure"
+    ):
         label = -1 if unsure else class_code(values or [], index)
         if label >= 0:
             counts[label] += 1

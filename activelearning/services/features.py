@@ -57,7 +57,9 @@ def _reusable(space: FeatureSpace | None, identity: str, stateful: bool, n_items
     return space.state is not None and n_items <= REFIT_GROWTH * max(space.n_fit_items, 1)
 
 
-def feature_space_ensure(*, project: Project, seed: int, context: JobContext | None = None) -> ActiveSpace | None:
+def feature_space_ensure(
+    *, project: Project, seed: int, context: JobContext | None = None
+) -> ActiveSpace | None:
     """The project's current feature space with a cached vector for every item; None when it has no items.
 
     Text spaces are fitted on the whole corpus (streamed) and kept until the project doubles in size; image and
@@ -81,12 +83,19 @@ def feature_space_ensure(*, project: Project, seed: int, context: JobContext | N
             extractor.fit(adapters.item_inputs(project=project))
         key = f"{extractor.identity}#{uuid.uuid4().hex[:12]}"
         space = adapters.feature_space_store(
-            project=project, key=key, extractor=extractor, identity=extractor.identity, params=params,
-            stateful=stateful, n_fit_items=n_items,
+            project=project,
+            key=key,
+            extractor=extractor,
+            identity=extractor.identity,
+            params=params,
+            stateful=stateful,
+            n_fit_items=n_items,
         )
         adapters.features_forget(project=project, keep_key=space.key)
     computed = 0
-    for item_ids, inputs in adapters.items_missing_features(project=project, key=space.key, chunk=FEATURE_CHUNK):
+    for item_ids, inputs in adapters.items_missing_features(
+        project=project, key=space.key, chunk=FEATURE_CHUNK
+    ):
         matrix = extractor.transform(inputs)
         computed += adapters.features_store(key=space.key, item_ids=item_ids, matrix=matrix)
         if context:

@@ -43,8 +43,9 @@ def _create(project: Project, *, user, strategy: str, seed: int, trigger: str) -
 
 
 @transaction.atomic
-def model_train_start(*, project: Project, user: AbstractBaseUser | None, strategy: str | None = None,
-                      seed: int = 0) -> Job:
+def model_train_start(
+    *, project: Project, user: AbstractBaseUser | None, strategy: str | None = None, seed: int = 0
+) -> Job:
     """Create a train job (enqueued on commit). Raises ValidationFailed for an unknown strategy and Conflict
     when a train job of the project is already queued or running."""
     chosen = strategy_check(strategy) if strategy is not None else None
@@ -53,9 +54,12 @@ def model_train_start(*, project: Project, user: AbstractBaseUser | None, strate
     if active is not None:
         raise Conflict(
             f"A training job for this project is already {active.status} (job {active.pk}); wait for it to finish.",
-            code="train_job_active", extra={"job": str(active.pk)},
+            code="train_job_active",
+            extra={"job": str(active.pk)},
         )
-    return _create(project, user=user, strategy=chosen or _default_strategy(project), seed=seed, trigger="manual")
+    return _create(
+        project, user=user, strategy=chosen or _default_strategy(project), seed=seed, trigger="manual"
+    )
 
 
 @transaction.atomic

@@ -48,25 +48,33 @@ class PoolOutcome:
 
     def stability_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         empty = np.empty(0, dtype=np.int64)
-        return (np.concatenate(self.previous) if self.previous else empty,
-                np.concatenate(self.current) if self.current else empty)
+        return (
+            np.concatenate(self.previous) if self.previous else empty,
+            np.concatenate(self.current) if self.current else empty,
+        )
 
 
-def _all_scores(model: BaseModel, X: np.ndarray, proba: np.ndarray, rng: np.random.Generator, seed: int
-                ) -> dict[str, np.ndarray]:
+def _all_scores(
+    model: BaseModel, X: np.ndarray, proba: np.ndarray, rng: np.random.Generator, seed: int
+) -> dict[str, np.ndarray]:
     from activelearning import strategies  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     finite = np.isfinite(X).all(axis=1)
     samples = np.full((N_MC_SAMPLES, *proba.shape), np.nan, dtype=np.float32)
     if finite.any():
         samples[:, finite] = model.mc_dropout_proba(X[finite], n_samples=N_MC_SAMPLES, seed=seed)
-    scores = {name: strategies.score(strategy=name, proba=proba) for name in ("least_confidence", "margin", "entropy")}
+    scores = {
+        name: strategies.score(strategy=name, proba=proba)
+        for name in ("least_confidence", "margin", "entropy")
+    }
     scores["bald"] = strategies.score(strategy="bald", samples=samples)
     scores["random"] = strategies.score(strategy="random", proba=proba, rng=rng)
     return scores
 
 
-def _early_stop_targets(project: Project, chunk: adapters.PoolChunk, proba: np.ndarray, outcome: PoolOutcome) -> None:
+def _early_stop_targets(
+    project: Project, chunk: adapters.PoolChunk, proba: np.ndarray, outcome: PoolOutcome
+) -> None:
     """New items the model is confident about need only two agreeing votes (``project.early_stopping``); the rest
     keep the project's k. Only ``new`` items are touched, so no annotator holding a lease is cut short."""
     k = project.annotations_per_item
@@ -78,32 +86,55 @@ def _early_stop_targets(project: Project, chunk: adapters.PoolChunk, proba: np.n
     lower = is_new & confident & bool(project.early_stopping) & (chunk.target != EARLY_STOP_TARGET)
     restore = is_new & ~(confident & bool(project.early_stopping)) & (chunk.target == EARLY_STOP_TARGET)
     if lower.any():
-        outcome.n_target_lowered += adapters.targets_set_for_new(item_ids=chunk.item_ids[lower], target=EARLY_STOP_TARGET)
+        outcome.n_target_lowered += adapters.targets_set_for_new(
+            item_ids=chunk.item_ids[lower], target=EARLY_STOP_TARGET
+        )
     if restore.any():
         outcome.n_target_restored += adapters.targets_set_for_new(item_ids=chunk.item_ids[restore], target=k)
 
 
-def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
-                   label_values: list[str], job_id: UUID | str, outcome: PoolOutcome, ids: list[np.ndarray],
-                   context: JobContext | None, n_pool_estimate: int,
-                   scale: relabel.ActiveLabScale | None) -> Iterator[tuple[int, np.ndarray]]:
+def _scored_chunks(
+    *,
+    project: Project,
+    space: FeatureSpace,
+    model: BaseModel,
+    strategy: str,
+    seed: int,
+    label_values: list[str],
+    job_id: UUID | str,
+    outcome: PoolOutcome,
+    ids: list[np.ndarray],
+    context: JobContext | None,
+    n_pool_estimate: int,
+    scale: relabel.ActiveLabScale | None,
+) -> Iterator[tuple[int, np.ndarray]]:
     """Score, store and yield (start row, scores of POOL-band rows, NaN elsewhere) per chunk."""
     rng = np.random.default_rng(seed)
     index = {value: position for position, value in enumerate(label_values)}
     k = project.annotations_per_item
     start = 0
-    for chunk in adapters.pool_chunks(project=project, key=space.key, dim=space.dim, job_id=job_id, chunk=POOL_CHUNK):
+    for chunk in adapters.pool_chunks(
+        project=project, key=space.key, dim=space.dim, job_id=job_id, chunk=POOL_CHUNK
+    ):
         proba = model.predict_proba(chunk.X)
         scores = _all_scores(model, chunk.X, proba, rng, seed)
         chosen = scores[strategy]
-        band = priority.bands(annotation_count=chunk.annotation_count, target=chunk.target, k=k,
-                              current=chunk.priority)
+        band = priority.bands(
+            annotation_count=chunk.annotation_count, target=chunk.target, k=k, current=chunk.priority
+        )
         within = priority.normalised(scores=chosen, strategy=strategy, n_classes=len(label_values))
         adapters.predictions_write(
-            project=project, job_id=job_id, label_values=label_values,
+            project=project,
+            job_id=job_id,
+            label_values=label_values,
             rows=adapters.PredictionRows(
-                item_ids=chunk.item_ids, proba=proba, previous=chunk.previous, out_of_sample=False, score=chosen,
-                scores=scores, priority=priority.priorities(band=band, within=within),
+                item_ids=chunk.item_ids,
+                proba=proba,
+                previous=chunk.previous,
+                out_of_sample=False,
+                score=chosen,
+                scores=scores,
+                priority=priority.priorities(band=band, within=within),
             ),
         )
         _early_stop_targets(project, chunk, proba, outcome)
@@ -121,15 +152,27 @@ def _scored_chunks(*, project: Project, space: FeatureSpace, model: BaseModel, s
         outcome.activelab.append(activelab)
         ids.append(chunk.item_ids)
         if context:
-            context.progress(0.6 + 0.3 * min(outcome.n_pool / max(n_pool_estimate, 1), 1.0),
-                             f"scored {outcome.n_pool} pool items")
+            context.progress(
+                0.6 + 0.3 * min(outcome.n_pool / max(n_pool_estimate, 1), 1.0),
+                f"scored {outcome.n_pool} pool items",
+            )
         yield start, np.where(band == priority.BAND_POOL, chosen, np.nan)
         start += len(chunk.item_ids)
 
 
-def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strategy: str, seed: int,
-               label_values: list[str], job_id: UUID | str, context: JobContext | None = None,
-               n_pool_estimate: int = 0, activelab_scale: relabel.ActiveLabScale | None = None) -> PoolOutcome:
+def pool_score(
+    *,
+    project: Project,
+    space: FeatureSpace,
+    model: BaseModel,
+    strategy: str,
+    seed: int,
+    label_values: list[str],
+    job_id: UUID | str,
+    context: JobContext | None = None,
+    n_pool_estimate: int = 0,
+    activelab_scale: relabel.ActiveLabScale | None = None,
+) -> PoolOutcome:
     """Score and store the whole pool, then lift a diverse batch from its top candidates to the BATCH band.
 
     Random sampling skips the diversity step (it is already spread out). With ``activelab_scale`` (from the
@@ -143,8 +186,17 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
     batch = 0 if strategy == "random" else BATCH_SIZE
     candidates = strategies.top_candidates(
         chunks=_scored_chunks(
-            project=project, space=space, model=model, strategy=strategy, seed=seed, label_values=label_values,
-            job_id=job_id, outcome=outcome, ids=ids, context=context, n_pool_estimate=n_pool_estimate,
+            project=project,
+            space=space,
+            model=model,
+            strategy=strategy,
+            seed=seed,
+            label_values=label_values,
+            job_id=job_id,
+            outcome=outcome,
+            ids=ids,
+            context=context,
+            n_pool_estimate=n_pool_estimate,
             scale=activelab_scale,
         ),
         m=max(batch * CANDIDATES_PER_BATCH, 1),
@@ -156,9 +208,15 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
         candidate_ids = pool_item_ids[candidates.indices]
         features = adapters.features_for_items(key=space.key, item_ids=candidate_ids, dim=space.dim)
         picked = strategies.diverse_batch(
-            features=features, candidates=np.arange(len(candidate_ids)), batch_size=batch, method="kmeans++", seed=seed,
+            features=features,
+            candidates=np.arange(len(candidate_ids)),
+            batch_size=batch,
+            method="kmeans++",
+            seed=seed,
         )
-        within = priority.normalised(scores=candidates.scores[picked], strategy=strategy, n_classes=len(label_values))
+        within = priority.normalised(
+            scores=candidates.scores[picked], strategy=strategy, n_classes=len(label_values)
+        )
         adapters.priorities_write(
             item_ids=candidate_ids[picked],
             priority=priority.priorities(band=np.full(len(picked), priority.BAND_BATCH), within=within),
@@ -171,7 +229,9 @@ def pool_score(*, project: Project, space: FeatureSpace, model: BaseModel, strat
     return outcome
 
 
-def cold_start_priorities(*, project: Project, space: FeatureSpace, seed: int, max_sample: int = 20_000) -> dict:
+def cold_start_priorities(
+    *, project: Project, space: FeatureSpace, seed: int, max_sample: int = 20_000
+) -> dict:
     """Priorities before a model exists: a diverse k-means++ batch from a random sample of the pool (BATCH band),
     every other unlabelled item at a seeded random place in the POOL band, started items in their own bands.
 
@@ -185,7 +245,11 @@ def cold_start_priorities(*, project: Project, space: FeatureSpace, seed: int, m
     for item_ids, counts, _targets, current in adapters.pool_ids(project=project, key=space.key):
         fresh.append(item_ids[(counts == 0) & (current < priority.BAND_EXTRA)])
     fresh_ids = np.concatenate(fresh) if fresh else np.empty(0, dtype=np.int64)
-    sample = fresh_ids if len(fresh_ids) <= max_sample else np.sort(rng.choice(fresh_ids, size=max_sample, replace=False))
+    sample = (
+        fresh_ids
+        if len(fresh_ids) <= max_sample
+        else np.sort(rng.choice(fresh_ids, size=max_sample, replace=False))
+    )
     picked_ids = np.empty(0, dtype=np.int64)
     if len(sample):
         features = adapters.features_for_items(key=space.key, item_ids=sample, dim=space.dim)

@@ -65,8 +65,9 @@ def _per_label(metrics, label_values: list[str]) -> dict:
     }
 
 
-def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, config: TrainingConfig,
-                          full_accuracy: float) -> tuple[list[dict], dict]:
+def _curve_and_projection(
+    X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, config: TrainingConfig, full_accuracy: float
+) -> tuple[list[dict], dict]:
     # Lazy: torch and scipy load only inside a training job, never at web/worker startup.
     from activelearning import stopping
     from activelearning.basemodel import out_of_sample_proba
@@ -74,36 +75,52 @@ def _curve_and_projection(X: np.ndarray, y: np.ndarray, n_classes: int, seed: in
     def evaluate(rows: np.ndarray) -> float:
         if len(rows) == len(y):
             return full_accuracy  # the full set's k-fold accuracy is already known
-        return out_of_sample_proba(X[rows], y[rows], n_classes=n_classes, n_folds=N_FOLDS, seed=seed,
-                                   config=config).metrics.cv_accuracy
+        return out_of_sample_proba(
+            X[rows], y[rows], n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config
+        ).metrics.cv_accuracy
 
-    curve = stopping.learning_curve(n_labelled=len(y), evaluate=evaluate, n_points=CURVE_POINTS,
-                                    min_size=MIN_TRAIN, seed=seed)
+    curve = stopping.learning_curve(
+        n_labelled=len(y), evaluate=evaluate, n_points=CURVE_POINTS, min_size=MIN_TRAIN, seed=seed
+    )
     fit = stopping.fit_power_law(curve=curve)
     support = stopping.projection_support(
-        curve=curve, accuracy=full_accuracy, n_labelled=len(y), n_classes=n_classes,
+        curve=curve,
+        accuracy=full_accuracy,
+        n_labelled=len(y),
+        n_classes=n_classes,
         chance=float(np.bincount(y, minlength=n_classes).max() / len(y)),
     )
     projection = {
-        "method": fit.method, "a": fit.a, "b": fit.b, "c": fit.c,
-        "max_factor": support.max_factor, "limit": support.reason,
+        "method": fit.method,
+        "a": fit.a,
+        "b": fit.b,
+        "c": fit.c,
+        "max_factor": support.max_factor,
+        "limit": support.reason,
         "points": [
-            {"factor": factor, "n": int(factor * len(y)),
-             "accuracy": stopping.projected_accuracy(fit=fit, n_current=len(y), factor=float(factor),
-                                                     current_accuracy=full_accuracy)}
-            for factor in PROJECTION_FACTORS if factor <= support.max_factor
+            {
+                "factor": factor,
+                "n": int(factor * len(y)),
+                "accuracy": stopping.projected_accuracy(
+                    fit=fit, n_current=len(y), factor=float(factor), current_accuracy=full_accuracy
+                ),
+            }
+            for factor in PROJECTION_FACTORS
+            if factor <= support.max_factor
         ],
     }
     points = [{"n": int(n), "accuracy": float(a)} for n, a in zip(curve.sizes, curve.scores, strict=True)]
     return points, projection
 
 
-def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, stability: dict | None,
-             projection: dict) -> tuple[str, bool | None]:
+def _summary(
+    *, previous: ModelVersion | None, n_train: int, accuracy: float, stability: dict | None, projection: dict
+) -> tuple[str, bool | None]:
     at_2x = projection["points"][0]["accuracy"] if projection["points"] else None
     if previous is None:
         outlook = (
-            f"projected {100 * at_2x:.1f} % at twice the labels" if at_2x is not None
+            f"projected {100 * at_2x:.1f} % at twice the labels"
+            if at_2x is not None
             else f"no projection: {projection['limit']}"
         )
         sentence = (
@@ -114,42 +131,69 @@ def _summary(*, previous: ModelVersion | None, n_train: int, accuracy: float, st
     from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     advice = stopping.stopping_advice(
-        labels_added=n_train - previous.n_train, accuracy_before=previous.cv_accuracy, accuracy_now=accuracy,
-        share_changed=stability["changed_share"] if stability else 0.0, projected_at_2x=at_2x,
+        labels_added=n_train - previous.n_train,
+        accuracy_before=previous.cv_accuracy,
+        accuracy_now=accuracy,
+        share_changed=stability["changed_share"] if stability else 0.0,
+        projected_at_2x=at_2x,
         no_projection_reason=projection.get("limit"),
     )
     sentence = advice.sentence[0].upper() + advice.sentence[1:]
     return sentence, advice.worth_labelling
 
 
-def _relabel_scores(project: Project, index: dict[str, int], training: adapters.TrainingSet,
-                    oos_proba: np.ndarray) -> tuple[adapters.Votes, np.ndarray, ActiveLab]:
+def _relabel_scores(
+    project: Project, index: dict[str, int], training: adapters.TrainingSet, oos_proba: np.ndarray
+) -> tuple[adapters.Votes, np.ndarray, ActiveLab]:
     """(votes, ids of the scored items, their ActiveLab run); computed before the pool is scored because the
     run's scale puts the pool's new items on the same footing. Nothing is written here."""
     votes = adapters.votes_load(project=project, index=index, statuses=adapters.TRAINABLE_STATUSES)
     in_training = np.isin(votes.item_ids, training.item_ids)
     if in_training.any() and len(votes.item_ids) * max(votes.n_annotators, 1) <= MAX_ACTIVELAB_CELLS:
-        matrix = votes_matrix(item_index=votes.item_index, annotator_index=votes.annotator_index,
-                              labels=votes.labels, n_items=len(votes.item_ids), n_annotators=votes.n_annotators)
+        matrix = votes_matrix(
+            item_index=votes.item_index,
+            annotator_index=votes.annotator_index,
+            labels=votes.labels,
+            n_items=len(votes.item_ids),
+            n_annotators=votes.n_annotators,
+        )
         rows = np.flatnonzero(in_training)
         proba = oos_proba[np.searchsorted(training.item_ids, votes.item_ids[rows])]
         return votes, votes.item_ids[rows], activelab_labelled(votes=matrix[rows], pred_probs=proba)
     return votes, np.empty(0, dtype=np.int64), ActiveLab(scores=np.empty(0), scale=None)
 
 
-def _write_labelled(project: Project, job: Job, label_values: list[str], training: adapters.TrainingSet,
-                    oos_proba: np.ndarray, previous: dict[int, str]) -> None:
+def _write_labelled(
+    project: Project,
+    job: Job,
+    label_values: list[str],
+    training: adapters.TrainingSet,
+    oos_proba: np.ndarray,
+    previous: dict[int, str],
+) -> None:
     for start in range(0, len(training.item_ids), adapters.CHUNK):
         ids = training.item_ids[start : start + adapters.CHUNK]
         adapters.predictions_write(
-            project=project, job_id=job.pk, label_values=label_values,
-            rows=adapters.PredictionRows(item_ids=ids, proba=oos_proba[start : start + adapters.CHUNK],
-                                         previous=[previous.get(pk, "") for pk in ids.tolist()], out_of_sample=True),
+            project=project,
+            job_id=job.pk,
+            label_values=label_values,
+            rows=adapters.PredictionRows(
+                item_ids=ids,
+                proba=oos_proba[start : start + adapters.CHUNK],
+                previous=[previous.get(pk, "") for pk in ids.tolist()],
+                out_of_sample=True,
+            ),
         )
 
 
-def _write_held_out(project: Project, job: Job, label_values: list[str], space, model: BaseModel,
-                    training: adapters.TrainingSet) -> int:
+def _write_held_out(
+    project: Project,
+    job: Job,
+    label_values: list[str],
+    space,
+    model: BaseModel,
+    training: adapters.TrainingSet,
+) -> int:
     """Probabilities for gold items and labelled items left out of training, from the final model.
 
     That model was fitted on ``training`` only, so these are honest held-out predictions: gold labels are never
@@ -157,13 +201,20 @@ def _write_held_out(project: Project, job: Job, label_values: list[str], space, 
     and the model-vs-gold accuracy need them). Returns how many predictions were stored.
     """
     stored = 0
-    for ids, X in adapters.held_out_chunks(project=project, key=space.key, dim=space.dim,
-                                           training_ids=training.item_ids):
+    for ids, X in adapters.held_out_chunks(
+        project=project, key=space.key, dim=space.dim, training_ids=training.item_ids
+    ):
         previous = adapters.previous_predictions(item_ids=ids, job_id=job.pk)
         stored += adapters.predictions_write(
-            project=project, job_id=job.pk, label_values=label_values,
-            rows=adapters.PredictionRows(item_ids=ids, proba=model.predict_proba(X),
-                                         previous=[previous.get(pk, "") for pk in ids.tolist()], out_of_sample=True),
+            project=project,
+            job_id=job.pk,
+            label_values=label_values,
+            rows=adapters.PredictionRows(
+                item_ids=ids,
+                proba=model.predict_proba(X),
+                previous=[previous.get(pk, "") for pk in ids.tolist()],
+                out_of_sample=True,
+            ),
         )
     return stored
 
@@ -175,18 +226,36 @@ def _stability(outcome: scoring.PoolOutcome) -> dict | None:
     from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
 
     result = stopping.prediction_stability(previous=before, current=now)
-    return {"changed_share": result.share_changed, "kappa_vs_previous": result.cohens_kappa, "n_items": result.n_items}
+    return {
+        "changed_share": result.share_changed,
+        "kappa_vs_previous": result.cohens_kappa,
+        "n_items": result.n_items,
+    }
 
 
-def _cold_start(project: Project, job: Job, space, seed: int, reason: str, labels: LabelSchema,
-                context: JobContext) -> dict:
+def _cold_start(
+    project: Project, job: Job, space, seed: int, reason: str, labels: LabelSchema, context: JobContext
+) -> dict:
     context.progress(0.6, "cold start: diverse random priorities")
     result = scoring.cold_start_priorities(project=project, space=space.space, seed=seed)
     votes = adapters.votes_load(project=project, index=labels.index, statuses=adapters.OVERLAP_STATUSES)
-    result.update(targets.overlap_apply(project=project, votes=votes, n_classes=len(labels.values), proba_by_item={},
-                                        relabel_by_item={}, confidence=scoring.CONFIDENT))
-    return {"mode": "cold_start", "reason": reason, "extractor": space.space.key,
-            "n_features_computed": space.computed, **result}
+    result.update(
+        targets.overlap_apply(
+            project=project,
+            votes=votes,
+            n_classes=len(labels.values),
+            proba_by_item={},
+            relabel_by_item={},
+            confidence=scoring.CONFIDENT,
+        )
+    )
+    return {
+        "mode": "cold_start",
+        "reason": reason,
+        "extractor": space.space.key,
+        "n_features_computed": space.computed,
+        **result,
+    }
 
 
 def model_train_run(*, job: Job, context: JobContext) -> dict:
@@ -206,75 +275,160 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
     if cold_start_reason is not None:
         return _cold_start(project, job, space, seed, cold_start_reason, labels, context)
     context.progress(0.32, "loading labelled items")
-    training = adapters.training_set_load(project=project, key=space.space.key, dim=space.space.dim, index=index)
+    training = adapters.training_set_load(
+        project=project, key=space.space.key, dim=space.space.dim, index=index
+    )
     if len(training.y) < MIN_TRAIN or len(np.unique(training.y)) < 2:
-        return _cold_start(project, job, space, seed, f"A model needs {MIN_TRAIN} labelled items with at least two "
-                           f"different labels; there are {len(training.y)}.", labels, context)
+        return _cold_start(
+            project,
+            job,
+            space,
+            seed,
+            f"A model needs {MIN_TRAIN} labelled items with at least two "
+            f"different labels; there are {len(training.y)}.",
+            labels,
+            context,
+        )
     n_classes = len(label_values)
     config = TrainingConfig(seed=seed)
     context.progress(0.35, f"out-of-sample probabilities for {len(training.y)} labelled items")
-    oos = out_of_sample_proba(training.X, training.y, n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config)
+    oos = out_of_sample_proba(
+        training.X, training.y, n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config
+    )
     context.progress(0.45, "learning curve")
-    curve, projection = _curve_and_projection(training.X, training.y, n_classes, seed, config, oos.metrics.cv_accuracy)
+    curve, projection = _curve_and_projection(
+        training.X, training.y, n_classes, seed, config, oos.metrics.cv_accuracy
+    )
     context.progress(0.55, "training the base model")
     model = BaseModel(config=config).fit(training.X, training.y, n_classes=n_classes)
     previous_predictions = adapters.previous_predictions(item_ids=training.item_ids, job_id=job.pk)
     context.progress(0.58, "ActiveLab scores of labelled items")
     votes, scored_ids, activelab = _relabel_scores(project, index, training, oos.proba)
     outcome = scoring.pool_score(
-        project=project, space=space.space, model=model, strategy=strategy, seed=seed, label_values=label_values,
-        job_id=job.pk, context=context, n_pool_estimate=max(space.computed, 1), activelab_scale=activelab.scale,
+        project=project,
+        space=space.space,
+        model=model,
+        strategy=strategy,
+        seed=seed,
+        label_values=label_values,
+        job_id=job.pk,
+        context=context,
+        n_pool_estimate=max(space.computed, 1),
+        activelab_scale=activelab.scale,
     )
     context.progress(0.92, "labelled and gold items: out-of-sample probabilities and relabel scores")
     _write_labelled(project, job, label_values, training, oos.proba, previous_predictions)
     n_held_out = _write_held_out(project, job, label_values, space.space, model, training)
     if len(scored_ids):
         adapters.relabel_scores_write(item_ids=scored_ids, scores=activelab.scores)
-    relabel = {pk: float(s) for pk, s in zip(scored_ids.tolist(), activelab.scores.tolist(), strict=True)
-               if np.isfinite(s)}
+    relabel = {
+        pk: float(s)
+        for pk, s in zip(scored_ids.tolist(), activelab.scores.tolist(), strict=True)
+        if np.isfinite(s)
+    }
     proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
     stability = _stability(outcome)
     # One transaction: reopening items (adaptive overlap, relabel-over-new) takes them out of the training set,
     # so a worker killed after reopening but before the version was stored would make the retry train on fewer
     # items than an undisturbed run. Together, a kill rolls both back and the retry redoes both.
     with transaction.atomic():
-        overlap_result = targets.overlap_apply(project=project, votes=votes, n_classes=n_classes,
-                                               proba_by_item=proba_by_item, relabel_by_item=relabel,
-                                               confidence=scoring.CONFIDENT, new_scores=outcome.new_scores)
-        overlap_result.update(n_target_lowered=outcome.n_target_lowered,
-                              n_target_restored=outcome.n_target_restored)
+        overlap_result = targets.overlap_apply(
+            project=project,
+            votes=votes,
+            n_classes=n_classes,
+            proba_by_item=proba_by_item,
+            relabel_by_item=relabel,
+            confidence=scoring.CONFIDENT,
+            new_scores=outcome.new_scores,
+        )
+        overlap_result.update(
+            n_target_lowered=outcome.n_target_lowered, n_target_restored=outcome.n_target_restored
+        )
         version = _version_store(
-            project=project, job=job, space=space, strategy=strategy, seed=seed, config=config, training=training,
-            label_values=label_values, oos=oos, curve=curve, projection=projection, stability=stability,
-            outcome=outcome, overlap_result=overlap_result,
+            project=project,
+            job=job,
+            space=space,
+            strategy=strategy,
+            seed=seed,
+            config=config,
+            training=training,
+            label_values=label_values,
+            oos=oos,
+            curve=curve,
+            projection=projection,
+            stability=stability,
+            outcome=outcome,
+            overlap_result=overlap_result,
         )
     return {
-        "mode": "model", "version": version.version, "model_version": version.pk, "strategy": strategy,
-        "extractor": space.space.key, "n_features_computed": space.computed, "n_train": version.n_train,
-        "cv_accuracy": version.cv_accuracy, "n_pool": outcome.n_pool, "n_scored": outcome.n_scored,
-        "n_batch": outcome.n_batch, "n_held_out": n_held_out, "n_relabel_scores": len(relabel), **overlap_result,
+        "mode": "model",
+        "version": version.version,
+        "model_version": version.pk,
+        "strategy": strategy,
+        "extractor": space.space.key,
+        "n_features_computed": space.computed,
+        "n_train": version.n_train,
+        "cv_accuracy": version.cv_accuracy,
+        "n_pool": outcome.n_pool,
+        "n_scored": outcome.n_scored,
+        "n_batch": outcome.n_batch,
+        "n_held_out": n_held_out,
+        "n_relabel_scores": len(relabel),
+        **overlap_result,
         "summary": version.summary,
     }
 
 
 @transaction.atomic
-def _version_store(*, project: Project, job: Job, space, strategy: str, seed: int, config: TrainingConfig,
-                   training: adapters.TrainingSet, label_values: list[str], oos, curve: list[dict], projection: dict,
-                   stability: dict | None, outcome: scoring.PoolOutcome, overlap_result: dict) -> ModelVersion:
+def _version_store(
+    *,
+    project: Project,
+    job: Job,
+    space,
+    strategy: str,
+    seed: int,
+    config: TrainingConfig,
+    training: adapters.TrainingSet,
+    label_values: list[str],
+    oos,
+    curve: list[dict],
+    projection: dict,
+    stability: dict | None,
+    outcome: scoring.PoolOutcome,
+    overlap_result: dict,
+) -> ModelVersion:
     project_lock(project_id=project.pk)  # serialises version numbering
     existing = ModelVersion.objects.filter(job=job).first()
     previous = ModelVersion.objects.filter(project=project).exclude(job=job).order_by("-version").first()
-    summary, worth = _summary(previous=previous, n_train=len(training.y), accuracy=oos.metrics.cv_accuracy,
-                              stability=stability, projection=projection)
+    summary, worth = _summary(
+        previous=previous,
+        n_train=len(training.y),
+        accuracy=oos.metrics.cv_accuracy,
+        stability=stability,
+        projection=projection,
+    )
     identity = space.space.extractor
     name, _, extractor_version = identity.partition("/")
     fields = {
-        "extractor": space.space.key, "extractor_name": name, "extractor_version": extractor_version, "seed": seed,
-        "strategy": strategy, "label_values": label_values, "config": asdict(config), "n_train": len(training.y),
-        "n_labelled": training.n_labelled, "n_pool": outcome.n_pool, "n_folds": oos.metrics.n_folds,
-        "cv_accuracy": float(oos.metrics.cv_accuracy), "per_label": _per_label(oos.metrics, label_values),
-        "learning_curve": curve, "projection": projection, "stability": stability, "summary": summary,
-        "worth_labelling": worth, "overlap": overlap_result,
+        "extractor": space.space.key,
+        "extractor_name": name,
+        "extractor_version": extractor_version,
+        "seed": seed,
+        "strategy": strategy,
+        "label_values": label_values,
+        "config": asdict(config),
+        "n_train": len(training.y),
+        "n_labelled": training.n_labelled,
+        "n_pool": outcome.n_pool,
+        "n_folds": oos.metrics.n_folds,
+        "cv_accuracy": float(oos.metrics.cv_accuracy),
+        "per_label": _per_label(oos.metrics, label_values),
+        "learning_curve": curve,
+        "projection": projection,
+        "stability": stability,
+        "summary": summary,
+        "worth_labelling": worth,
+        "overlap": overlap_result,
     }
     if existing is not None:
         for name_, value in fields.items():

@@ -15,16 +15,25 @@ from kinds.registry import kind_for
 
 class NextApi(ProjectScopedApi):
     @extend_schema(
-        responses={200: s.NextOutputSerializer, 204: OpenApiResponse(description="Nothing left for you"),
-                   409: error_response("code guideline_ack_required: acknowledge guideline_version first "
-                                       "(POST .../guidelines/acknowledge/), then ask again.")},
+        responses={
+            200: s.NextOutputSerializer,
+            204: OpenApiResponse(description="Nothing left for you"),
+            409: error_response(
+                "code guideline_ack_required: acknowledge guideline_version first "
+                "(POST .../guidelines/acknowledge/), then ask again."
+            ),
+        },
         operation_id="next_item",
     )
     def get(self, request, pid: int):
         project, membership = self.project_for(request, pid)
         # The newest version came with the access; the guideline row is read only to explain a refusal.
         latest = membership.latest_guideline_version if membership is not None else None
-        if membership is not None and latest is not None and membership.acknowledged_guideline_version < latest:
+        if (
+            membership is not None
+            and latest is not None
+            and membership.acknowledged_guideline_version < latest
+        ):
             guideline = selectors.guideline_latest(project=project)
             assert guideline is not None, "the membership query just found this project's newest guideline"
             raise Conflict(
@@ -56,7 +65,9 @@ class ProgressApi(ProjectScopedApi):
 
 
 class RecentOwnApi(ProjectScopedApi):
-    @extend_schema(responses=s.RecentOwnAnnotationOutputSerializer(many=True), operation_id="my_recent_annotations")
+    @extend_schema(
+        responses=s.RecentOwnAnnotationOutputSerializer(many=True), operation_id="my_recent_annotations"
+    )
     def get(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         recent = selectors.annotation_recent_for_annotator(project=project, user=request.user)
@@ -67,8 +78,11 @@ class RecentOwnApi(ProjectScopedApi):
 class AnnotationCreateApi(ProjectScopedApi):
     @extend_schema(
         request=s.AnnotationInputSerializer,
-        responses={201: s.AnnotationOutputSerializer, 200: s.AnnotationOutputSerializer,
-                   409: error_response("Not stored: code item_full, item_discarded or item_already_seen.")},
+        responses={
+            201: s.AnnotationOutputSerializer,
+            200: s.AnnotationOutputSerializer,
+            409: error_response("Not stored: code item_full, item_discarded or item_already_seen."),
+        },
     )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
@@ -92,5 +106,6 @@ class AnnotationCreateApi(ProjectScopedApi):
             membership=membership,
         )
         return Response(
-            annotation_body(annotation, value_schema), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            annotation_body(annotation, value_schema),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

@@ -27,10 +27,15 @@ class ItemListApi(ProjectScopedApi):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str), OpenApiParameter("tag", str), OpenApiParameter("has_issue", bool),
-            OpenApiParameter("flag", str), OpenApiParameter("batch", int), OpenApiParameter("label", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("has_issue", bool),
+            OpenApiParameter("flag", str),
+            OpenApiParameter("batch", int),
+            OpenApiParameter("label", str),
             OpenApiParameter("ordering", str, enum=list(selectors.ITEM_ORDERINGS)),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
         ],
         responses=s.ItemListSerializer(many=True),
         operation_id="items_list",
@@ -39,7 +44,12 @@ class ItemListApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid)
         filters = ItemListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        if "has_issue" in request.query_params and request.query_params["has_issue"] not in ("true", "false", "1", "0"):
+        if "has_issue" in request.query_params and request.query_params["has_issue"] not in (
+            "true",
+            "false",
+            "1",
+            "0",
+        ):
             raise ValidationFailed("has_issue must be true or false.", field="has_issue")
         queryset = selectors.item_list(project=project, **filters.validated_data)
         paginator = StandardPagination()

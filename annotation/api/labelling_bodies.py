@@ -24,7 +24,10 @@ def item_media_url(item: Item) -> str | None:
 def blind_item_body(item: Item) -> dict:
     """What an annotator may see of an item (``annotation.blind``), as ``ItemAnnotatorSerializer`` renders it."""
     values = {
-        "id": item.pk, "external_id": item.external_id, "text": item.text, "media_url": item_media_url(item),
+        "id": item.pk,
+        "external_id": item.external_id,
+        "text": item.text,
+        "media_url": item_media_url(item),
         "content_type": item.content_type,
     }
     return {name: values[name] for name in ANNOTATOR_ITEM_FIELDS}
@@ -40,9 +43,9 @@ def next_body(assignment: Assignment, suggestion: dict | None) -> dict:
         probs = suggestion["probs"]
         body["suggestion"] = {
             "label": suggestion["label"],
-            "probs": None if probs is None else {
-                str(key): None if value is None else float(value) for key, value in probs.items()
-            },
+            "probs": None
+            if probs is None
+            else {str(key): None if value is None else float(value) for key, value in probs.items()},
             "warning": suggestion["warning"],
         }
     return body
@@ -51,12 +54,18 @@ def next_body(assignment: Assignment, suggestion: dict | None) -> dict:
 def annotation_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
     """What ``AnnotationOutputSerializer`` renders; ``value_schema`` is the project's kind's."""
     return {
-        "id": annotation.pk, "item": annotation.item_id, "annotator": annotation.annotator_id,
-        **value_schema.output(annotation.labels), "unsure": bool(annotation.unsure),
-        "unusable": bool(annotation.unusable), "comment": annotation.comment,
-        "lead_time_ms": annotation.lead_time_ms, "guideline_version": annotation.guideline_version,
+        "id": annotation.pk,
+        "item": annotation.item_id,
+        "annotator": annotation.annotator_id,
+        **value_schema.output(annotation.labels),
+        "unsure": bool(annotation.unsure),
+        "unusable": bool(annotation.unusable),
+        "comment": annotation.comment,
+        "lead_time_ms": annotation.lead_time_ms,
+        "guideline_version": annotation.guideline_version,
         "client_id": None if annotation.client_id is None else str(annotation.client_id),
-        "is_live": bool(annotation.is_live), "supersedes": annotation.supersedes_id,
+        "is_live": bool(annotation.is_live),
+        "supersedes": annotation.supersedes_id,
         "created_at": _DATETIME.to_representation(annotation.created_at),
     }
 
@@ -66,7 +75,10 @@ def recent_body(annotation: Annotation, value_schema: ValueSchema) -> dict:
     answer fields are the project's kind's (``value_schema``)."""
     return {
         "item": blind_item_body(annotation.item),
-        "annotation": annotation.pk, **value_schema.output(annotation.labels),
-        "unsure": bool(annotation.unsure), "unusable": bool(annotation.unusable), "comment": annotation.comment,
+        "annotation": annotation.pk,
+        **value_schema.output(annotation.labels),
+        "unsure": bool(annotation.unsure),
+        "unusable": bool(annotation.unusable),
+        "comment": annotation.comment,
         "annotated_at": _DATETIME.to_representation(annotation.created_at),
     }

@@ -36,8 +36,14 @@ class ProjectListCreateApi(APIView):
         fields = dict(data.validated_data)
         labels = [LabelSpec(**label) for label in fields.pop("labels")]
         project = project_services.project_create(user=request.user, labels=labels, **fields)
-        context = {"role": Role.MANAGER, "counts": selectors.project_status_counts(project=project), "guideline_version": 1}
-        return Response(s.ProjectOutputSerializer(project, context=context).data, status=status.HTTP_201_CREATED)
+        context = {
+            "role": Role.MANAGER,
+            "counts": selectors.project_status_counts(project=project),
+            "guideline_version": 1,
+        }
+        return Response(
+            s.ProjectOutputSerializer(project, context=context).data, status=status.HTTP_201_CREATED
+        )
 
 
 class ProjectDetailApi(ProjectScopedApi):
@@ -86,7 +92,9 @@ class MembershipListCreateApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid)
         data = s.MembershipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = project_services.membership_set(project=project, user_id=data.validated_data["user"], role=data.validated_data["role"])
+        membership = project_services.membership_set(
+            project=project, user_id=data.validated_data["user"], role=data.validated_data["role"]
+        )
         return Response(s.MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -106,22 +114,28 @@ class GuidelineListCreateApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid, Role.MANAGER)
         data = s.GuidelineInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        guideline = project_services.guideline_create(project=project, author=request.user, **data.validated_data)
+        guideline = project_services.guideline_create(
+            project=project, author=request.user, **data.validated_data
+        )
         return Response(s.GuidelineOutputSerializer(guideline).data, status=status.HTTP_201_CREATED)
 
 
 class GuidelineAcknowledgeApi(ProjectScopedApi):
     @extend_schema(
         request=s.GuidelineAckInputSerializer,
-        responses={200: s.GuidelineAckInputSerializer,
-                   409: error_response("code stale_guideline: the version is not the current one.")},
+        responses={
+            200: s.GuidelineAckInputSerializer,
+            409: error_response("code stale_guideline: the version is not the current one."),
+        },
     )
     def post(self, request, pid: int):
         project, membership = self.project_for(request, pid)
         data = s.GuidelineAckInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if membership is not None:
-            project_services.guideline_acknowledge(membership=membership, version=data.validated_data["version"])
+            project_services.guideline_acknowledge(
+                membership=membership, version=data.validated_data["version"]
+            )
         return Response({"version": data.validated_data["version"]})
 
 

@@ -49,10 +49,14 @@ class ProjectCreateInputSerializer(serializers.Serializer):
     sampling_strategy = serializers.ChoiceField(required=False, choices=list(SAMPLING_STRATEGIES))
     review_confidence_threshold = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
     rescore_every = serializers.IntegerField(
-        required=False, min_value=0, max_value=1_000_000, help_text="Retrain after this many new labels; 0 turns it off."
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text="Retrain after this many new labels; 0 turns it off.",
     )
     profile_thresholds = FreeFormDictField(
-        required=False, help_text="Profiling flag thresholds, route_flags, phash_distance, text_jaccard (see PATCH)."
+        required=False,
+        help_text="Profiling flag thresholds, route_flags, phash_distance, text_jaccard (see PATCH).",
     )
     route_flagged_to_review = serializers.BooleanField(required=False)
     preannotation_for_annotators = serializers.BooleanField(required=False)
@@ -102,7 +106,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
         if isinstance(self.initial_data, dict):
             unknown = sorted(set(self.initial_data) - set(UPDATABLE_SETTINGS))
             if unknown:
-                raise serializers.ValidationError({key: ["This setting cannot be changed here."] for key in unknown})
+                raise serializers.ValidationError(
+                    {key: ["This setting cannot be changed here."] for key in unknown}
+                )
         k, max_k = attrs.get("annotations_per_item"), attrs.get("max_annotations_per_item")
         if k is not None and max_k is not None and max_k < k:
             raise serializers.ValidationError(
@@ -121,10 +127,27 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "name", "description", "task_type", "multi_label", "labels", "annotations_per_item",
-            "max_annotations_per_item", "early_stopping", "gold_rate", "lease_seconds", "sampling_strategy",
-            "consensus_method", "review_confidence_threshold", "rescore_every", "profile_thresholds",
-            "route_flagged_to_review", "preannotation_for_annotators", "created_at", "counts", "role",
+            "id",
+            "name",
+            "description",
+            "task_type",
+            "multi_label",
+            "labels",
+            "annotations_per_item",
+            "max_annotations_per_item",
+            "early_stopping",
+            "gold_rate",
+            "lease_seconds",
+            "sampling_strategy",
+            "consensus_method",
+            "review_confidence_threshold",
+            "rescore_every",
+            "profile_thresholds",
+            "route_flagged_to_review",
+            "preannotation_for_annotators",
+            "created_at",
+            "counts",
+            "role",
             "guideline_version",
         ]
 
@@ -242,11 +265,34 @@ class ItemListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
         fields = [
-            "id", "external_id", "text", "media_url", "metadata", "tags", "status", "priority", "annotation_count",
-            "target_annotations", "is_gold", "gold_label", "consensus_label", "consensus_confidence",
-            "consensus_suggestion", "final_label",
-            "label_quality", "is_label_issue", "issue_kinds", "issue_severity", "flag_model", "flag_model_label",
-            "predicted_label", "predicted_probs", "profile", "flags", "near_dup_group", "created_at",
+            "id",
+            "external_id",
+            "text",
+            "media_url",
+            "metadata",
+            "tags",
+            "status",
+            "priority",
+            "annotation_count",
+            "target_annotations",
+            "is_gold",
+            "gold_label",
+            "consensus_label",
+            "consensus_confidence",
+            "consensus_suggestion",
+            "final_label",
+            "label_quality",
+            "is_label_issue",
+            "issue_kinds",
+            "issue_severity",
+            "flag_model",
+            "flag_model_label",
+            "predicted_label",
+            "predicted_probs",
+            "profile",
+            "flags",
+            "near_dup_group",
+            "created_at",
         ]
 
     def get_media_url(self, item: Item) -> str | None:
@@ -260,7 +306,9 @@ class AnnotationCommonInputSerializer(serializers.Serializer):
     unsure = serializers.BooleanField(default=False)
     unusable = serializers.BooleanField(default=False)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    lead_time_ms = serializers.IntegerField(required=False, min_value=0, max_value=86_400_000, allow_null=True)
+    lead_time_ms = serializers.IntegerField(
+        required=False, min_value=0, max_value=86_400_000, allow_null=True
+    )
     client_id = serializers.UUIDField(required=False, allow_null=True)
 
 
@@ -278,7 +326,10 @@ def annotation_input_serializer(value_serializer: type) -> type:
 
 
 # The bases come from the kinds registry at import time, which a type checker cannot follow.
-class AnnotationInputSerializer(AnnotationCommonInputSerializer, *(kind.value_schema.input_serializer for kind in kinds())):  # type: ignore[misc]
+class AnnotationInputSerializer(
+    AnnotationCommonInputSerializer,
+    *(kind.value_schema.input_serializer for kind in kinds()),  # type: ignore[misc]
+):
     """What ``POST /annotations/`` documents: the common fields and every built-in kind's answer fields (a
     project's kind decides which of them it reads)."""
 
@@ -307,8 +358,19 @@ class AnnotationOutputSerializer(serializers.ModelSerializer, *_ANSWER_OUTPUTS):
     class Meta:
         model = Annotation
         fields = [
-            "id", "item", "annotator", *_ANSWER_FIELDS, "unsure", "unusable", "comment", "lead_time_ms",
-            "guideline_version", "client_id", "is_live", "supersedes", "created_at",
+            "id",
+            "item",
+            "annotator",
+            *_ANSWER_FIELDS,
+            "unsure",
+            "unusable",
+            "comment",
+            "lead_time_ms",
+            "guideline_version",
+            "client_id",
+            "is_live",
+            "supersedes",
+            "created_at",
         ]
 
     @property
@@ -330,8 +392,9 @@ class AssignmentOutputSerializer(serializers.Serializer):
 class SuggestionOutputSerializer(serializers.Serializer):
     # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
     label = LabelValueField(help_text="The base model's predicted label.")  # type: ignore[assignment]
-    probs = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True,
-                                  help_text="label → probability")
+    probs = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), allow_null=True, help_text="label → probability"
+    )
     warning = serializers.CharField()
 
 
@@ -349,7 +412,9 @@ class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):  # type: ignore[mis
     The answer fields are the project's kind's (``recent_body``)."""
 
     item = ItemAnnotatorSerializer()
-    annotation = serializers.IntegerField(help_text="The caller's live annotation; changing it supersedes it.")
+    annotation = serializers.IntegerField(
+        help_text="The caller's live annotation; changing it supersedes it."
+    )
     unsure = serializers.BooleanField()
     unusable = serializers.BooleanField()
     comment = serializers.CharField(allow_blank=True)

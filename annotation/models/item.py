@@ -45,7 +45,9 @@ class Item(models.Model):
     target_annotations = models.PositiveSmallIntegerField(default=3)
     annotation_count = models.PositiveIntegerField(default=0)
     # The ingress run that brought the item in (ingress owns batches; the reference is by name, not an import).
-    batch = models.ForeignKey("ingress.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    batch = models.ForeignKey(
+        "ingress.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
     # Written by the quality layer (stored here so lower layers can read it without importing quality).
     consensus_label = models.JSONField(null=True, blank=True)
     consensus_confidence = models.FloatField(null=True, blank=True)
@@ -78,7 +80,11 @@ class Item(models.Model):
             # Partial: only open items, so "status IN (new, in_progress) ORDER BY priority DESC, id" walks
             # the index in order and stops at the first servable row instead of sorting every open item.
             models.Index(
-                "project", "is_gold", models.F("priority").desc(), "id", name="item_queue_open_idx",
+                "project",
+                "is_gold",
+                models.F("priority").desc(),
+                "id",
+                name="item_queue_open_idx",
                 condition=Q(status__in=["new", "in_progress"]),
             ),
             models.Index(fields=["project", "status"], name="item_status_idx"),

@@ -33,19 +33,25 @@ class Project(models.Model):
     gold_rate = models.FloatField(default=0.0)
     lease_seconds = models.PositiveIntegerField(default=900)
     sampling_strategy = models.CharField(max_length=32, default="margin")
-    consensus_method = models.CharField(max_length=32, choices=ConsensusMethod.choices, default=ConsensusMethod.AUTO)
+    consensus_method = models.CharField(
+        max_length=32, choices=ConsensusMethod.choices, default=ConsensusMethod.AUTO
+    )
     review_confidence_threshold = models.FloatField(default=0.6)
     rescore_every = models.PositiveIntegerField(default=200)
     profile_thresholds = models.JSONField(default=dict, blank=True)
     route_flagged_to_review = models.BooleanField(default=True)
     preannotation_for_annotators = models.BooleanField(default=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(annotations_per_item__gte=1), name="project_k_positive"),
-            models.CheckConstraint(condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_range"),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -70,7 +76,9 @@ class Label(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "value"], name="label_unique_value"),
             models.UniqueConstraint(
-                fields=["project", "hotkey"], condition=~Q(hotkey="") & Q(is_active=True), name="label_unique_hotkey"
+                fields=["project", "hotkey"],
+                condition=~Q(hotkey="") & Q(is_active=True),
+                name="label_unique_hotkey",
             ),
         ]
 
@@ -106,12 +114,16 @@ class Guideline(models.Model):
     version = models.PositiveIntegerField()
     body = models.TextField(blank=True)
     change_note = models.CharField(max_length=500, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["project", "-version"]
-        constraints = [models.UniqueConstraint(fields=["project", "version"], name="guideline_unique_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_unique_version")
+        ]
 
     def __str__(self) -> str:
         return f"{self.project_id} v{self.version}"

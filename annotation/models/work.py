@@ -18,7 +18,9 @@ class Assignment(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
     state = models.CharField(max_length=16, choices=AssignmentState.choices, default=AssignmentState.ACTIVE)
     is_gold = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -26,7 +28,9 @@ class Assignment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique_item_annotator")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique_item_annotator")
+        ]
         indexes = [
             models.Index(fields=["annotator", "project", "state"], name="assignment_annotator_idx"),
             models.Index(fields=["item", "state", "expires_at"], name="assignment_item_state_idx"),
@@ -41,14 +45,20 @@ class Annotation(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
-    assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     labels = models.JSONField(default=list)
     unsure = models.BooleanField(default=False)
     unusable = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     lead_time_ms = models.PositiveIntegerField(null=True, blank=True)
-    guideline = models.ForeignKey(Guideline, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    guideline = models.ForeignKey(
+        Guideline, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     guideline_version = models.PositiveIntegerField(default=0)
     client_id = models.UUIDField(null=True, blank=True)
     is_live = models.BooleanField(default=True)
@@ -58,7 +68,9 @@ class Annotation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["item", "annotator"], condition=Q(is_live=True), name="annotation_one_live_per_annotator"
+                fields=["item", "annotator"],
+                condition=Q(is_live=True),
+                name="annotation_one_live_per_annotator",
             ),
             models.UniqueConstraint(fields=["annotator", "client_id"], name="annotation_unique_client_id"),
         ]

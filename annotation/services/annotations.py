@@ -28,7 +28,9 @@ class AnnotationInput:
 
 
 def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
-    labels = kind_for(project).value_schema.validate(project=project, value=data.labels, unusable=data.unusable)
+    labels = kind_for(project).value_schema.validate(
+        project=project, value=data.labels, unusable=data.unusable
+    )
     if len(data.comment) > MAX_COMMENT:
         raise ValidationFailed(f"Comments are limited to {MAX_COMMENT} characters.", field="comment")
     return labels
@@ -120,7 +122,11 @@ def _own_annotations(
 
 @transaction.atomic
 def _submit_locked(
-    *, project: Project, user: User, data: AnnotationInput, labels: list[str],
+    *,
+    project: Project,
+    user: User,
+    data: AnnotationInput,
+    labels: list[str],
     membership: Access | None,
 ) -> tuple[Annotation, bool, bool]:
     """Returns (annotation, created, the item just reached its k annotations)."""
@@ -137,7 +143,9 @@ def _submit_locked(
     if existing is not None:
         return existing, False, False
     if item.status == ItemStatus.DISCARDED:
-        raise Conflict("This item was discarded by a reviewer; the label was not stored.", code="item_discarded")
+        raise Conflict(
+            "This item was discarded by a reviewer; the label was not stored.", code="item_discarded"
+        )
     # If the annotator has only votes that are not live, a reviewer's relabel took them out of the count:
     # nothing else leaves an annotator without one.
     if own is not None and not own.is_live:
@@ -150,7 +158,9 @@ def _submit_locked(
     assignment = hotpath_sql.assignment_own(item_id=item.pk, user_id=user.pk)
     if previous is None and not item.is_gold:
         holds_lease = (
-            assignment is not None and assignment.state == AssignmentState.ACTIVE and assignment.expires_at > now
+            assignment is not None
+            and assignment.state == AssignmentState.ACTIVE
+            and assignment.expires_at > now
         )
         taken = item.annotation_count
         if not holds_lease:
@@ -169,7 +179,12 @@ def _submit_locked(
         Annotation.objects.filter(pk=previous.pk).update(is_live=False)
     if assignment is None:
         assignment = Assignment.objects.create(
-            project=project, item=item, annotator=user, state=AssignmentState.DONE, expires_at=now, finished_at=now,
+            project=project,
+            item=item,
+            annotator=user,
+            state=AssignmentState.DONE,
+            expires_at=now,
+            finished_at=now,
             is_gold=item.is_gold,
         )
     elif assignment.state != AssignmentState.DONE:
@@ -195,7 +210,9 @@ def _submit_locked(
         count += 1
         if not item.is_gold and status in OPEN_STATUSES:
             status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
-        Item.objects.filter(pk=item.pk).update(annotation_count=F("annotation_count") + 1, status=status, updated_at=now)
+        Item.objects.filter(pk=item.pk).update(
+            annotation_count=F("annotation_count") + 1, status=status, updated_at=now
+        )
     # The hooks run for every vote that lands on an item no longer waiting for votes, not only the one reaching
     # the target: an item closed short (labelled or needs_review with fewer votes than its target) still takes a
     # late vote, and its consensus and flags must follow it.

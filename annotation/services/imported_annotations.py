@@ -61,9 +61,15 @@ def imported_annotations_store(
     annotations = sorted(
         (
             Annotation(
-                project=project, item_id=row.item_id, annotator_id=row.annotator_id, labels=row.labels,
-                lead_time_ms=row.lead_time_ms, client_id=row.client_id, comment="",
-                supersedes_id=row.supersedes_id, is_live=row.is_live,
+                project=project,
+                item_id=row.item_id,
+                annotator_id=row.annotator_id,
+                labels=row.labels,
+                lead_time_ms=row.lead_time_ms,
+                client_id=row.client_id,
+                comment="",
+                supersedes_id=row.supersedes_id,
+                is_live=row.is_live,
             )
             for row in rows
         ),
@@ -78,8 +84,17 @@ def imported_annotations_store(
                 Annotation.objects.filter(pk=replacement.pk).update(supersedes=row)
     now = timezone.now()
     Assignment.objects.bulk_create(
-        [Assignment(project=project, item_id=item_id, annotator_id=user_id, state=AssignmentState.DONE,
-                    expires_at=now, finished_at=now) for item_id, user_id in by_key],
+        [
+            Assignment(
+                project=project,
+                item_id=item_id,
+                annotator_id=user_id,
+                state=AssignmentState.DONE,
+                expires_at=now,
+                finished_at=now,
+            )
+            for item_id, user_id in by_key
+        ],
         ignore_conflicts=True,
     )
     reached = _recount(touched)
@@ -104,7 +119,9 @@ def _recount(item_ids: set[int]) -> list[int]:
             status = ItemStatus.LABELLED if count >= item.target_annotations else ItemStatus.IN_PROGRESS
             if status == ItemStatus.LABELLED:
                 reached.append(item.pk)
-        Item.objects.filter(pk=item.pk).update(annotation_count=count, status=status, updated_at=timezone.now())
+        Item.objects.filter(pk=item.pk).update(
+            annotation_count=count, status=status, updated_at=timezone.now()
+        )
     return reached
 
 

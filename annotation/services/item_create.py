@@ -123,9 +123,12 @@ def _rows_insert(*, project: Project, items: list[NewItem]) -> None:
             for row in _copy_rows(items, fields, convert):
                 copy.write_row(row)
     if any(item.tags for item in items):
-        with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(ItemTag._meta.db_table)} (project_id, item_id, tag) FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {connection.ops.quote_name(ItemTag._meta.db_table)} (project_id, item_id, tag) FROM STDIN"
+            ) as copy,
+        ):
             for item in items:
                 for tag in item.tags:
                     copy.write_row((project.pk, item.pk, tag))
@@ -140,7 +143,11 @@ def _copy_rows(items: list, fields: list, convert: list) -> Iterator[list]:
         if shared is None or shared[0] != own:
             names = frozenset(own)
             template = [None, *(fn(item) for fn in convert)]
-            varying = [(i + 1, fn) for i, (f, fn) in enumerate(zip(fields, convert, strict=True)) if f.attname in names]
+            varying = [
+                (i + 1, fn)
+                for i, (f, fn) in enumerate(zip(fields, convert, strict=True))
+                if f.attname in names
+            ]
             shared = (names, template, varying)
         row = shared[1].copy()
         row[0] = item.pk

@@ -28,18 +28,20 @@ def items_pass_run(*, project_id: int) -> dict:
     # Deleted before the marks are read: a label committed after this schedules the next pass itself.
     ItemPassSchedule.objects.filter(project_id=project_id).delete()
     marks = list(
-        LabelledItemMark.objects.filter(project_id=project_id).order_by("id").values_list("item_id", "token")[
-            :PASS_BATCH
-        ]
+        LabelledItemMark.objects.filter(project_id=project_id)
+        .order_by("id")
+        .values_list("item_id", "token")[:PASS_BATCH]
     )
     if not marks:
         return {"items": 0}
     item_ids = sorted(item_id for item_id, _ in marks)
-    reports = {path: import_string(path)(project_id=project_id, item_ids=item_ids)
-               for path in hooks.ITEMS_LABELLED_HANDLERS}
+    reports = {
+        path: import_string(path)(project_id=project_id, item_ids=item_ids)
+        for path in hooks.ITEMS_LABELLED_HANDLERS
+    }
     tokens = [token for _, token in marks]
     for start in range(0, len(tokens), DELETE_CHUNK):
-        LabelledItemMark.objects.filter(token__in=tokens[start:start + DELETE_CHUNK]).delete()
+        LabelledItemMark.objects.filter(token__in=tokens[start : start + DELETE_CHUNK]).delete()
     if len(marks) == PASS_BATCH:
         hooks.items_pass_schedule(project_id=project_id, countdown=0)
     return {"items": len(item_ids), "handlers": reports}
@@ -49,7 +51,9 @@ def item_passes_resend(*, now=None) -> int:
     """Send the pass of every project whose marks wait with no pass in the broker (a failed send, a lost
     message, a pass that exhausted its retries). Returns how many were sent."""
     now = now or timezone.now()
-    ItemPassSchedule.objects.filter(enqueued_at__lt=now - timedelta(seconds=settings.LABELGATE_JOB_STALE_SECONDS)).delete()
+    ItemPassSchedule.objects.filter(
+        enqueued_at__lt=now - timedelta(seconds=settings.LABELGATE_JOB_STALE_SECONDS)
+    ).delete()
     waiting = (
         LabelledItemMark.objects.filter(marked_at__lt=now - ORPHANED_AFTER)
         .exclude(Exists(ItemPassSchedule.objects.filter(project_id=OuterRef("project_id"))))

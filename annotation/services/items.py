@@ -41,7 +41,9 @@ def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, i
     ``item_statistics_refresh_if_stale``.
     """
     if connection.vendor != "postgresql":
-        rows = Item.objects.filter(project=project, external_id__in=external_ids).values_list("external_id", "batch_id")
+        rows = Item.objects.filter(project=project, external_id__in=external_ids).values_list(
+            "external_id", "batch_id"
+        )
         return dict(rows)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -77,7 +79,9 @@ def item_statistics_refresh_if_stale() -> bool:
         changed, seen = (row[0] or 0, max(row[1] or 0, 0)) if row else (0, 0)
         if changed <= max(STALE_MIN_CHANGES, seen):
             return False
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)} (project_id, external_id, status, is_gold)")
+        cursor.execute(
+            f"ANALYZE {connection.ops.quote_name(table)} (project_id, external_id, status, is_gold)"
+        )
     return True
 
 

@@ -23,14 +23,29 @@ RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, gui
 SAMPLING_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "bald")
 # Settings a manager may change after creation (task type, multi-label and the label set have their own paths).
 UPDATABLE_SETTINGS = (
-    "name", "description", "annotations_per_item", "max_annotations_per_item", "early_stopping", "gold_rate",
-    "lease_seconds", "sampling_strategy", "consensus_method", "review_confidence_threshold", "rescore_every",
-    "profile_thresholds", "route_flagged_to_review", "preannotation_for_annotators",
+    "name",
+    "description",
+    "annotations_per_item",
+    "max_annotations_per_item",
+    "early_stopping",
+    "gold_rate",
+    "lease_seconds",
+    "sampling_strategy",
+    "consensus_method",
+    "review_confidence_threshold",
+    "rescore_every",
+    "profile_thresholds",
+    "route_flagged_to_review",
+    "preannotation_for_annotators",
 )
 # Inclusive numeric ranges of the updatable numeric settings.
 _SETTING_RANGES: dict[str, tuple[float, float]] = {
-    "annotations_per_item": (1, 20), "max_annotations_per_item": (1, 20), "gold_rate": (0.0, 1.0),
-    "lease_seconds": (30, 86400), "review_confidence_threshold": (0.0, 1.0), "rescore_every": (0, 1_000_000),
+    "annotations_per_item": (1, 20),
+    "max_annotations_per_item": (1, 20),
+    "gold_rate": (0.0, 1.0),
+    "lease_seconds": (30, 86400),
+    "review_confidence_threshold": (0.0, 1.0),
+    "rescore_every": (0, 1_000_000),
 }
 _BOOLEAN_SETTINGS = ("early_stopping", "route_flagged_to_review", "preannotation_for_annotators")
 
@@ -61,7 +76,11 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
         raise ValidationFailed("Two labels share a hotkey.", field="labels")
     free = iter(key for key in DEFAULT_HOTKEYS if key not in used and key not in RESERVED_HOTKEYS)
     return [
-        LabelSpec(value=spec.value.strip(), hotkey=spec.hotkey.lower() or next(free, ""), description=spec.description)
+        LabelSpec(
+            value=spec.value.strip(),
+            hotkey=spec.hotkey.lower() or next(free, ""),
+            description=spec.description,
+        )
         for spec in labels
     ]
 
@@ -84,7 +103,9 @@ def project_create(
     Raises ValidationFailed for an unknown task type, fewer than two labels (single-label), bad hotkeys or ranges.
     """
     if task_type not in task_types():
-        raise ValidationFailed(f"Unknown task_type; choose one of {', '.join(task_types())}.", field="task_type")
+        raise ValidationFailed(
+            f"Unknown task_type; choose one of {', '.join(task_types())}.", field="task_type"
+        )
     if not name.strip():
         raise ValidationFailed("A project needs a name.", field="name")
     if len(labels) < (1 if multi_label else 2):
@@ -93,7 +114,9 @@ def project_create(
         raise ValidationFailed("annotations_per_item must be between 1 and 20.", field="annotations_per_item")
     if not 0.0 <= gold_rate <= 1.0:
         raise ValidationFailed("gold_rate must be between 0 and 1.", field="gold_rate")
-    if "profile_thresholds" in settings_fields and (problems := profile_thresholds_problems(settings_fields["profile_thresholds"])):
+    if "profile_thresholds" in settings_fields and (
+        problems := profile_thresholds_problems(settings_fields["profile_thresholds"])
+    ):
         raise ValidationFailed(" ".join(problems), field="profile_thresholds")
     specs = _assign_hotkeys(labels)
     # A whole number or None, as the API's serializer and the other callers give it.
@@ -111,11 +134,19 @@ def project_create(
     )
     Label.objects.bulk_create(
         [
-            Label(project=project, value=spec.value, hotkey=spec.hotkey, description=spec.description, order=index)
+            Label(
+                project=project,
+                value=spec.value,
+                hotkey=spec.hotkey,
+                description=spec.description,
+                order=index,
+            )
             for index, spec in enumerate(specs)
         ]
     )
-    Guideline.objects.create(project=project, version=1, body=guidelines, change_note="Initial version", author=user)
+    Guideline.objects.create(
+        project=project, version=1, body=guidelines, change_note="Initial version", author=user
+    )
     Membership.objects.create(user=user, project=project, role=Role.MANAGER, acknowledged_guideline_version=1)
     # Someone may have asked for this id before it existed: their "not a member" must not outlive it.
     hotpath_cache.project_changed(project_id=project.pk)
@@ -132,9 +163,13 @@ def _check_setting(name: str, value: object) -> None:
     elif name == "name" and (not isinstance(value, str) or not value.strip()):
         raise ValidationFailed("A project needs a name.", field="name")
     elif name == "sampling_strategy" and value not in SAMPLING_STRATEGIES:
-        raise ValidationFailed(f"Unknown strategy; choose one of {', '.join(SAMPLING_STRATEGIES)}.", field=name)
+        raise ValidationFailed(
+            f"Unknown strategy; choose one of {', '.join(SAMPLING_STRATEGIES)}.", field=name
+        )
     elif name == "consensus_method" and value not in ConsensusMethod.values:
-        raise ValidationFailed(f"Unknown method; choose one of {', '.join(ConsensusMethod.values)}.", field=name)
+        raise ValidationFailed(
+            f"Unknown method; choose one of {', '.join(ConsensusMethod.values)}.", field=name
+        )
     elif name == "profile_thresholds" and (problems := profile_thresholds_problems(value)):
         raise ValidationFailed(" ".join(problems), field=name)
 
@@ -196,7 +231,9 @@ def membership_set(*, project: Project, user_id: int, role: str) -> Membership:
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         raise ValidationFailed("No active user with that id.", field="user")
-    membership, created = Membership.objects.get_or_create(user=user, project=project, defaults={"role": role})
+    membership, created = Membership.objects.get_or_create(
+        user=user, project=project, defaults={"role": role}
+    )
     was = None if created else membership.role
     if not created and membership.role != role:
         membership.role = role
@@ -245,7 +282,9 @@ def guideline_create(*, project: Project, author: User, body: str, change_note: 
     guideline = Guideline.objects.create(
         project=project, version=latest + 1, body=body, change_note=change_note.strip(), author=author
     )
-    Membership.objects.filter(project=project, user=author).update(acknowledged_guideline_version=guideline.version)
+    Membership.objects.filter(project=project, user=author).update(
+        acknowledged_guideline_version=guideline.version
+    )
     hotpath_cache.project_changed(project_id=project.pk)
     return guideline
 
@@ -276,7 +315,9 @@ def user_create(*, username: str, password: str, email: str = "", is_staff: bool
     except ValidationError as exc:
         raise ValidationFailed(" ".join(exc.messages), field="password") from exc
     try:
-        return user_model.objects.create_user(username=username, password=password, email=email, is_staff=is_staff)
+        return user_model.objects.create_user(
+            username=username, password=password, email=email, is_staff=is_staff
+        )
     except IntegrityError as exc:
         raise ValidationFailed("That username is taken.", field="username") from exc
 

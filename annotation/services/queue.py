@@ -180,10 +180,15 @@ def items_close_exhausted(
     candidates = Item.objects.filter(_exhausted(project=project, now=now))
     if item_ids is not None:
         candidates = candidates.filter(pk__in=list(item_ids))
-    if seen_by is not None and Membership.objects.filter(
-        project=project, user=seen_by, role=Role.ANNOTATOR, user__is_active=True
-    ).exists():
-        candidates = candidates.filter(Exists(Assignment.objects.filter(item=OuterRef("pk"), annotator=seen_by)))
+    if (
+        seen_by is not None
+        and Membership.objects.filter(
+            project=project, user=seen_by, role=Role.ANNOTATOR, user__is_active=True
+        ).exists()
+    ):
+        candidates = candidates.filter(
+            Exists(Assignment.objects.filter(item=OuterRef("pk"), annotator=seen_by))
+        )
     with transaction.atomic():
         locked = candidates.order_by("id").select_for_update(skip_locked=True)
         ids = list(locked.values_list("id", flat=True))
@@ -191,15 +196,20 @@ def items_close_exhausted(
             return []
         # Checked again in a new statement: a lease or vote committed after the first statement's snapshot is
         # seen now, and none can appear while the rows are locked (the queue and submissions lock the item row).
-        rows = list(Item.objects.filter(_exhausted(project=project, now=now), pk__in=ids).values_list(
-            "id", "annotation_count", "is_gold"))
+        rows = list(
+            Item.objects.filter(_exhausted(project=project, now=now), pk__in=ids).values_list(
+                "id", "annotation_count", "is_gold"
+            )
+        )
         labelled = [pk for pk, count, _gold in rows if count > 0]
         unlabelled = [pk for pk, count, _gold in rows if count == 0]
         if labelled:
             Item.objects.filter(pk__in=labelled).update(status=ItemStatus.LABELLED, updated_at=now)
         if unlabelled:
             Item.objects.filter(pk__in=unlabelled).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
-        hooks.items_labelled(project_id=project.pk, item_ids=[pk for pk, count, gold in rows if count > 0 and not gold])
+        hooks.items_labelled(
+            project_id=project.pk, item_ids=[pk for pk, count, gold in rows if count > 0 and not gold]
+        )
     return labelled + unlabelled
 
 
@@ -212,6 +222,9 @@ def items_reopen_short(*, project: Project) -> int:
     deny it the votes the project asks for once there are some.
     """
     return Item.objects.filter(
-        Q(is_gold=True) | Q(annotation_count__lt=F("target_annotations")), _has_unseen(project), project=project,
-        status=ItemStatus.LABELLED, final_label__isnull=True,
+        Q(is_gold=True) | Q(annotation_count__lt=F("target_annotations")),
+        _has_unseen(project),
+        project=project,
+        status=ItemStatus.LABELLED,
+        final_label__isnull=True,
     ).update(status=ItemStatus.IN_PROGRESS, updated_at=timezone.now())

@@ -52,10 +52,20 @@ def tiny_png(rgb: tuple[int, int, int], size: int = 8) -> bytes:
     raw = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass
@@ -72,8 +82,17 @@ class Session:
     def _csrf(self) -> str:
         return next((c.value for c in self.jar if c.name == "csrftoken"), "")
 
-    def request(self, method: str, path: str, *, json_body=None, form=None, body: bytes | None = None,
-                content_type: str | None = None, timeout: float = 60) -> tuple[int, bytes, dict]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body=None,
+        form=None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        timeout: float = 60,
+    ) -> tuple[int, bytes, dict]:
         headers = {"X-CSRFToken": self._csrf(), "Referer": self.base + "/"}
         data = body
         if json_body is not None:
@@ -99,10 +118,16 @@ class Session:
     def login(self, password: str, *, signup: bool = False) -> Session:
         page = "/user/signup/" if signup else "/user/login/"
         self.request("GET", page)
-        status, body, _ = self.request("POST", page, form={
-            "email": self.email, "password": password, "csrfmiddlewaretoken": self._csrf(),
-            **({"how_find_us": "Other", "allow_newsletters": "false"} if signup else {}),
-        })
+        status, body, _ = self.request(
+            "POST",
+            page,
+            form={
+                "email": self.email,
+                "password": password,
+                "csrfmiddlewaretoken": self._csrf(),
+                **({"how_find_us": "Other", "allow_newsletters": "false"} if signup else {}),
+            },
+        )
         who = self.api("GET", "/api/current-user/whoami")
         if who.get("email") != self.email:
             raise RuntimeError(f"could not log in as {self.email}: {status} {body[:200]!r}")
@@ -115,7 +140,9 @@ class Session:
         for name, content in files:
             parts.append(
                 f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}"\r\n'
-                f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n"
+                f"Content-Type: application/octet-stream\r\n\r\n".encode()
+                + content
+                + b"\r\n"
             )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         return self.api("POST", path, body=body, content_type=f"multipart/form-data; boundary={boundary}")
@@ -136,14 +163,35 @@ class LabelStudio:
         return self.data_dir / "media"
 
     def start(self, *, timeout: float = 300) -> LabelStudio:
-        env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(self.data_dir), "SENTRY_DSN": "",
-               "FRONTEND_SENTRY_DSN": ""}
+        env = {
+            **os.environ,
+            "LABEL_STUDIO_BASE_DATA_DIR": str(self.data_dir),
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+        }
         self.log = open(self.data_dir / "ls.log", "wb")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
-            [str(LS_VENV / "bin" / "label-studio"), "start", "--data-dir", str(self.data_dir), "--host", self.base,
-             "--internal-host", "127.0.0.1", "-p", str(self.port), "--no-browser", "--username", self.owner,
-             "--password", self.password],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(LS_VENV / "bin" / "label-studio"),
+                "start",
+                "--data-dir",
+                str(self.data_dir),
+                "--host",
+                self.base,
+                "--internal-host",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--no-browser",
+                "--username",
+                self.owner,
+                "--password",
+                self.password,
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -185,13 +233,19 @@ class SeededProject:
     predictions: int
 
 
-def seed_project(*, owner: Session, second: Session, kind: str, http_base: str = "http://127.0.0.1:8765") -> SeededProject:
+def seed_project(
+    *, owner: Session, second: Session, kind: str, http_base: str = "http://127.0.0.1:8765"
+) -> SeededProject:
     """A project with 4 tasks (text) or 4 images (2 uploaded, 2 http URLs), each annotated by the owner, 3 also
     by the second annotator, one annotation cancelled (skipped), and a prediction on every task."""
     config, control, target, key = (
-        (TEXT_CONFIG, "sentiment", "review", "review") if kind == "text" else (IMAGE_CONFIG, "animal", "img", "photo")
+        (TEXT_CONFIG, "sentiment", "review", "review")
+        if kind == "text"
+        else (IMAGE_CONFIG, "animal", "img", "photo")
     )
-    project = owner.api("POST", "/api/projects/", json_body={"title": f"interop {kind}", "label_config": config})
+    project = owner.api(
+        "POST", "/api/projects/", json_body={"title": f"interop {kind}", "label_config": config}
+    )
     pid = project["id"]
     if kind == "text":
         tasks = [
@@ -202,12 +256,18 @@ def seed_project(*, owner: Session, second: Session, kind: str, http_base: str =
         ]
         owner.api("POST", f"/api/projects/{pid}/import", json_body=tasks)
     else:
-        owner.upload(f"/api/projects/{pid}/import", [("cat-1.png", tiny_png((200, 120, 40))),
-                                                     ("dog-1.png", tiny_png((40, 80, 200)))])
-        owner.api("POST", f"/api/projects/{pid}/import", json_body=[
-            {"photo": f"{http_base}/cat-2.png", "camera": "front"},
-            {"photo": f"{http_base}/dog-2.png", "camera": "back"},
-        ])
+        owner.upload(
+            f"/api/projects/{pid}/import",
+            [("cat-1.png", tiny_png((200, 120, 40))), ("dog-1.png", tiny_png((40, 80, 200)))],
+        )
+        owner.api(
+            "POST",
+            f"/api/projects/{pid}/import",
+            json_body=[
+                {"photo": f"{http_base}/cat-2.png", "camera": "front"},
+                {"photo": f"{http_base}/dog-2.png", "camera": "back"},
+            ],
+        )
     listed = owner.api("GET", f"/api/tasks/?project={pid}&page_size=100")
     task_ids = sorted(t["id"] for t in listed["tasks"])
     if kind == "text":
@@ -220,21 +280,35 @@ def seed_project(*, owner: Session, second: Session, kind: str, http_base: str =
         predicted = [("cat", 0.8), ("dog", 0.7), ("dog", 0.6), ("dog", 0.9)]
     made = {owner.email: 0, second.email: 0}
     for index, task_id in enumerate(task_ids):
-        owner.api("POST", f"/api/tasks/{task_id}/annotations/",
-                  json_body={"result": choices_result(control, target, [first[index]]), "lead_time": 4.5})
+        owner.api(
+            "POST",
+            f"/api/tasks/{task_id}/annotations/",
+            json_body={"result": choices_result(control, target, [first[index]]), "lead_time": 4.5},
+        )
         made[owner.email] += 1
         vote = second_votes[index]
         if vote:
-            second.api("POST", f"/api/tasks/{task_id}/annotations/",
-                       json_body={"result": choices_result(control, target, [vote]), "lead_time": 2.0})
+            second.api(
+                "POST",
+                f"/api/tasks/{task_id}/annotations/",
+                json_body={"result": choices_result(control, target, [vote]), "lead_time": 2.0},
+            )
             made[second.email] += 1
         else:
-            second.api("POST", f"/api/tasks/{task_id}/annotations/", json_body={"result": [], "was_cancelled": True})
+            second.api(
+                "POST", f"/api/tasks/{task_id}/annotations/", json_body={"result": [], "was_cancelled": True}
+            )
         label, score = predicted[index]
-        owner.api("POST", "/api/predictions/", json_body={
-            "task": task_id, "model_version": "sentiment-v1" if kind == "text" else "animals-v3", "score": score,
-            "result": choices_result(control, target, [label]),
-        })
+        owner.api(
+            "POST",
+            "/api/predictions/",
+            json_body={
+                "task": task_id,
+                "model_version": "sentiment-v1" if kind == "text" else "animals-v3",
+                "score": score,
+                "result": choices_result(control, target, [label]),
+            },
+        )
     return SeededProject(project_id=pid, task_ids=task_ids, annotations=made, predictions=len(task_ids))
 
 

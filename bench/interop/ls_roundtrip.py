@@ -61,27 +61,66 @@ class Labelgate:
         self.port, self.base = port, f"http://127.0.0.1:{port}"
         self.var = Path(tempfile.mkdtemp(prefix="labelgate-rt-"))
         self.env = {
-            **os.environ, "LABELGATE_VAR_DIR": str(self.var), "MEDIA_ROOT": str(self.var / "media"), "DEBUG": "1",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost", "LABELGATE_LS_MEDIA_ROOT": str(ls.media_root),
-            "LABELGATE_LS_FETCH_URLS": "1", "LABELGATE_CORS_ORIGINS": ls.base, "DJANGO_SETTINGS_MODULE": "config.settings",
+            **os.environ,
+            "LABELGATE_VAR_DIR": str(self.var),
+            "MEDIA_ROOT": str(self.var / "media"),
+            "DEBUG": "1",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LABELGATE_LS_MEDIA_ROOT": str(ls.media_root),
+            "LABELGATE_LS_FETCH_URLS": "1",
+            "LABELGATE_CORS_ORIGINS": ls.base,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
         self.processes: list[subprocess.Popen] = []
         self.image_base = image_base
 
     def manage(self, *args: str) -> str:
-        return subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True,
-                              text=True).stdout
+        return subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
+        ).stdout
 
     def start(self) -> Labelgate:
         self.manage("migrate", "--noinput")
-        self.manage("labelgate_createuser", "manager", "--password", "manager-pass-1", "--email", "m@example.com", "--staff")
+        self.manage(
+            "labelgate_createuser",
+            "manager",
+            "--password",
+            "manager-pass-1",
+            "--email",
+            "m@example.com",
+            "--staff",
+        )
         log = open(self.var / "server.log", "wb")  # noqa: SIM115 - lives as long as the process
-        self.processes.append(subprocess.Popen(
-            [PYTHON, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        self.processes.append(subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--concurrency=1", "--pool=solo"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        self.processes.append(
+            subprocess.Popen(
+                [PYTHON, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+        self.processes.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel=WARNING",
+                    "--concurrency=1",
+                    "--pool=solo",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -89,12 +128,23 @@ class Labelgate:
                     break
             except OSError:
                 time.sleep(1)
-        token = self.call("POST", "/api/auth/token/", {"username": "manager", "password": "manager-pass-1"}, auth=False)
+        token = self.call(
+            "POST", "/api/auth/token/", {"username": "manager", "password": "manager-pass-1"}, auth=False
+        )
         self.token = token["token"]
         return self
 
-    def call(self, method: str, path: str, body=None, *, auth: bool = True, raw: bool = False,
-             content_type: str = "application/json", data: bytes | None = None):
+    def call(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        auth: bool = True,
+        raw: bool = False,
+        content_type: str = "application/json",
+        data: bytes | None = None,
+    ):
         headers = {"Content-Type": content_type}
         if auth:
             headers["Authorization"] = f"Token {self.token}"
@@ -106,12 +156,23 @@ class Labelgate:
 
     def upload(self, pid: int, name: str, content: bytes, fields: dict[str, str]) -> dict:
         boundary = uuid.uuid4().hex
-        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()]
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                     "Content-Type: application/json\r\n\r\n".encode() + content + b"\r\n")
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/json\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
         data = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        return self.call("POST", f"/api/projects/{pid}/imports/", data=data,
-                         content_type=f"multipart/form-data; boundary={boundary}")
+        return self.call(
+            "POST",
+            f"/api/projects/{pid}/imports/",
+            data=data,
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
 
     def wait(self, job_id: str, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
@@ -140,7 +201,9 @@ def serve_images(port: int) -> http.server.ThreadingHTTPServer:
     folder = Path(tempfile.mkdtemp(prefix="rt-images-"))
     (folder / "cat-2.png").write_bytes(tiny_png((210, 130, 50)))
     (folder / "dog-2.png").write_bytes(tiny_png((50, 90, 210)))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), partial(http.server.SimpleHTTPRequestHandler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -167,25 +230,44 @@ def ls_counts(tasks: list[dict]) -> dict:
     predictions = Counter(
         p.get("model_version") for t in tasks for p in t.get("predictions") or [] if isinstance(p, dict)
     )
-    return {"tasks": len(tasks), "annotations_per_annotator": dict(per), "ground_truth": truth, "cancelled": cancelled,
-            "predictions_per_model_version": dict(predictions)}
+    return {
+        "tasks": len(tasks),
+        "annotations_per_annotator": dict(per),
+        "ground_truth": truth,
+        "cancelled": cancelled,
+        "predictions_per_model_version": dict(predictions),
+    }
 
 
 def one_way_in(lg: Labelgate, kind: str, tasks: list[dict], config: str) -> int:
     labels = ["pos", "neg", "neutral"] if kind == "text" else ["cat", "dog"]
-    project = lg.call("POST", "/api/projects/", {
-        "name": f"from LS {kind}", "task_type": "text_classification" if kind == "text" else "image_classification",
-        "labels": [{"value": v} for v in labels], "annotations_per_item": 2,
-    })
-    started = lg.upload(project["id"], f"{kind}.json", json.dumps(tasks).encode(), {"labelstudio_config": config})
+    project = lg.call(
+        "POST",
+        "/api/projects/",
+        {
+            "name": f"from LS {kind}",
+            "task_type": "text_classification" if kind == "text" else "image_classification",
+            "labels": [{"value": v} for v in labels],
+            "annotations_per_item": 2,
+        },
+    )
+    started = lg.upload(
+        project["id"], f"{kind}.json", json.dumps(tasks).encode(), {"labelstudio_config": config}
+    )
     job = lg.wait(started["job"])
     result = job["result"] or {}
     ls = result.get("labelstudio") or {}
-    say(f"  import job: {job['status']}; rows {result.get('rows')} = created {result.get('created')} + duplicates "
-        f"{result.get('duplicates')} + errors {result.get('errors')}")
-    say(f"  annotations imported per annotator: {ls.get('annotations', {}).get('per_annotator')}; skipped: "
-        f"{ls.get('annotations', {}).get('skipped_reasons')}")
-    say(f"  annotators mapped: { {k: (v['username'], 'created inactive' if v['created_inactive'] else v['matched_by']) for k, v in (ls.get('annotators') or {}).items()} }")
+    say(
+        f"  import job: {job['status']}; rows {result.get('rows')} = created {result.get('created')} + duplicates "
+        f"{result.get('duplicates')} + errors {result.get('errors')}"
+    )
+    say(
+        f"  annotations imported per annotator: {ls.get('annotations', {}).get('per_annotator')}; skipped: "
+        f"{ls.get('annotations', {}).get('skipped_reasons')}"
+    )
+    say(
+        f"  annotators mapped: { {k: (v['username'], 'created inactive' if v['created_inactive'] else v['matched_by']) for k, v in (ls.get('annotators') or {}).items()} }"
+    )
     say(f"  predictions kept per model version: {ls.get('predictions', {}).get('kept_per_model_version')}")
     items = lg.call("GET", f"/api/projects/{project['id']}/items/?page_size=100")
     items = items.get("results", items)
@@ -196,8 +278,10 @@ def one_way_in(lg: Labelgate, kind: str, tasks: list[dict], config: str) -> int:
         detail = lg.call("GET", f"/api/projects/{project['id']}/items/{item['id']}/")
         for annotation in detail.get("annotations") or []:
             per[users.get(annotation.get("annotator"), f"user {annotation.get('annotator')} (inactive)")] += 1
-    say(f"  read back from Labelgate: {len(items)} items; annotations per annotator (item detail): {dict(per)}; "
-        f"statuses: {dict(Counter(item['status'] for item in items))}")
+    say(
+        f"  read back from Labelgate: {len(items)} items; annotations per annotator (item detail): {dict(per)}; "
+        f"statuses: {dict(Counter(item['status'] for item in items))}"
+    )
     return project["id"]
 
 
@@ -211,23 +295,34 @@ def one_way_out(lg: Labelgate, owner: Session, kind: str, pid: int) -> None:
     version = lg.call("GET", f"/api/dataset-versions/{vid}/")
     say(f"  version: {version.get('counts')} (items still short of their 2 votes are not in a version)")
     tasks = json.loads(lg.call("GET", f"/api/dataset-versions/{vid}/export/?format=labelstudio", raw=True))
-    config = lg.call("GET", f"/api/dataset-versions/{vid}/export/?format=labelstudio-config", raw=True).decode()
+    config = lg.call(
+        "GET", f"/api/dataset-versions/{vid}/export/?format=labelstudio-config", raw=True
+    ).decode()
     say(f"  Labelgate export: {ls_counts(tasks)}")
-    project = owner.api("POST", "/api/projects/", json_body={"title": f"back from Labelgate {kind}", "label_config": config})
+    project = owner.api(
+        "POST", "/api/projects/", json_body={"title": f"back from Labelgate {kind}", "label_config": config}
+    )
     owner.api("POST", f"/api/projects/{project['id']}/import", json_body=tasks)
     back = snapshot(owner, project["id"])
     say(f"  read back from Label Studio: {ls_counts(back)}")
     names = {(r["from_name"], r["to_name"]) for t in back for a in t["annotations"] for r in a["result"]}
-    say(f"  result names in Label Studio: {sorted(names)}; config control/object: "
-        f"{config.split('<Choices name=')[1].split()[0]} / {config.split('toName=')[1].split()[0]}")
+    say(
+        f"  result names in Label Studio: {sorted(names)}; config control/object: "
+        f"{config.split('<Choices name=')[1].split()[0]} / {config.split('toName=')[1].split()[0]}"
+    )
     if kind == "image":
         loaded = []
         for task in back:
             url = next(v for k, v in task["data"].items() if isinstance(v, str) and "/media/signed/" in v)
             request = urllib.request.Request(url, headers={"Origin": owner.base})
             with urllib.request.urlopen(request, timeout=30) as response:
-                loaded.append((response.status, response.headers.get("Access-Control-Allow-Origin") == owner.base,
-                               response.read(8) == b"\x89PNG\r\n\x1a\n"))
+                loaded.append(
+                    (
+                        response.status,
+                        response.headers.get("Access-Control-Allow-Origin") == owner.base,
+                        response.read(8) == b"\x89PNG\r\n\x1a\n",
+                    )
+                )
         say(f"  image URLs loaded without a Labelgate session (status, CORS for LS origin, PNG): {loaded}")
 
 
@@ -259,7 +354,8 @@ def main() -> None:
         images.shutdown()
     Path(args.out).write_text(
         "# Label Studio round trip (bench/interop/ls_roundtrip.py)\n\nOutput of the last hand run:\n\n```\n"
-        + "\n".join(LINES) + "\n```\n"
+        + "\n".join(LINES)
+        + "\n```\n"
     )
 
 

@@ -36,17 +36,25 @@ OUT = ROOT / "tests" / "fixtures" / "labelstudio"
 
 
 def snapshot(session: Session, project_id: int) -> bytes:
-    created = session.api("POST", f"/api/projects/{project_id}/exports/", json_body={
-        "title": "fixture", "serialization_options": {
-            "predictions": {"only_id": False}, "annotations__completed_by": {"only_id": False},
+    created = session.api(
+        "POST",
+        f"/api/projects/{project_id}/exports/",
+        json_body={
+            "title": "fixture",
+            "serialization_options": {
+                "predictions": {"only_id": False},
+                "annotations__completed_by": {"only_id": False},
+            },
         },
-    })
+    )
     deadline = time.monotonic() + 60
     while session.api("GET", f"/api/projects/{project_id}/exports/{created['id']}")["status"] != "completed":
         if time.monotonic() > deadline:
             raise RuntimeError("snapshot export did not complete")
         time.sleep(1)
-    status, body, _ = session.request("GET", f"/api/projects/{project_id}/exports/{created['id']}/download?exportType=JSON")
+    status, body, _ = session.request(
+        "GET", f"/api/projects/{project_id}/exports/{created['id']}/download?exportType=JSON"
+    )
     if status != 200:
         raise RuntimeError(f"snapshot download -> {status}")
     return body
@@ -77,8 +85,11 @@ def main() -> None:
             if kind == "text":
                 # A later state of the same project: the second annotator labels the task they had skipped.
                 control, target = "sentiment", "review"
-                second.api("POST", f"/api/tasks/{seeded.task_ids[-1]}/annotations/",
-                           json_body={"result": choices_result(control, target, ["pos"]), "lead_time": 1.5})
+                second.api(
+                    "POST",
+                    f"/api/tasks/{seeded.task_ids[-1]}/annotations/",
+                    json_body={"result": choices_result(control, target, ["pos"]), "lead_time": 1.5},
+                )
                 (OUT / "text.snapshot.v2.json").write_bytes(pretty(snapshot(owner, seeded.project_id)))
                 (OUT / "text.v2.min.json").write_bytes(pretty(export(owner, seeded.project_id, "JSON_MIN")))
             else:
@@ -86,7 +97,9 @@ def main() -> None:
                 shutil.rmtree(media, ignore_errors=True)
                 shutil.copytree(ls.media_root / "upload", media / "upload")
         users = owner.api("GET", "/api/users/")
-        (OUT / "users.json").write_text(json.dumps({str(u["id"]): u["email"] for u in users}, indent=1) + "\n")
+        (OUT / "users.json").write_text(
+            json.dumps({str(u["id"]): u["email"] for u in users}, indent=1) + "\n"
+        )
     finally:
         ls.stop()
 

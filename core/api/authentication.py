@@ -38,7 +38,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
         using = router.db_for_read(user_model)
 
         def load():
-            return hotpath_sql.user_for_token(token_model=token_model, user_model=user_model, using=using, key=key)
+            return hotpath_sql.user_for_token(
+                token_model=token_model, user_model=user_model, using=using, key=key
+            )
 
         # Unknown keys are not stored: anyone can send them, and each would take a cache entry. The entry is
         # named by the key's digest, so the cache never holds a usable token.

@@ -88,12 +88,18 @@ class LabelgateAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
         codes = []
         body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
-        query = [p for p in self._get_parameters() if p.get("in") == "query" and p["name"] not in _PAGE_PARAMS]
+        query = [
+            p for p in self._get_parameters() if p.get("in") == "query" and p["name"] not in _PAGE_PARAMS
+        ]
         if body or query:
             codes.append("400")
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes += ["401", "403"]
-        if "{" in self.path or getattr(self.view, "pagination_class", None) is not None and self.method == "GET":
+        if (
+            "{" in self.path
+            or getattr(self.view, "pagination_class", None) is not None
+            and self.method == "GET"
+        ):
             codes.append("404")
         if body:
             codes.append("415")

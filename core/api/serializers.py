@@ -10,13 +10,27 @@ from core.models import Job
 
 class JobOutputSerializer(serializers.ModelSerializer):
     params = FreeFormObjectField(help_text="What the job was started with (depends on kind).")
-    result = FreeFormObjectField(allow_null=True, help_text="What the job produced (depends on kind); null until it ends.")
+    result = FreeFormObjectField(
+        allow_null=True, help_text="What the job produced (depends on kind); null until it ends."
+    )
 
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "status", "progress", "message", "result", "error", "attempts", "project", "params",
-            "created_at", "started_at", "finished_at", "jobs_ahead",
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "result",
+            "error",
+            "attempts",
+            "project",
+            "params",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "jobs_ahead",
         ]
 
     jobs_ahead = serializers.SerializerMethodField(

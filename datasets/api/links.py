@@ -20,11 +20,17 @@ from datasets.splits import SPLIT_NAMES
 class DatasetExportLinkInputSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=list(FORMATS), default="jsonl")
     split = serializers.ChoiceField(
-        choices=list(SPLIT_NAMES), required=False, allow_null=True, default=None,
+        choices=list(SPLIT_NAMES),
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="Leave out (or null) for every split; ignored for zip, which holds them all.",
     )
     expires_in = serializers.IntegerField(
-        min_value=60, max_value=LONGEST_MAX_AGE, default=DEFAULT_MAX_AGE, help_text="Seconds the link stays valid."
+        min_value=60,
+        max_value=LONGEST_MAX_AGE,
+        default=DEFAULT_MAX_AGE,
+        help_text="Seconds the link stays valid.",
     )
 
 
@@ -51,11 +57,21 @@ class DatasetExportLinkCreateApi(APIView):
         fmt = data.validated_data["format"]
         split = None if fmt == "zip" else data.validated_data.get("split")
         token, expires_at = export_link_sign(
-            version=version, user_id=request.user.pk, fmt=fmt, split=split, max_age=data.validated_data["expires_in"]
+            version=version,
+            user_id=request.user.pk,
+            fmt=fmt,
+            split=split,
+            max_age=data.validated_data["expires_in"],
         )
         filename = export_filename(version=version, fmt=fmt, split=split)
         path = reverse("api-dataset-export-signed", kwargs={"token": token, "filename": filename})
-        body = {"url": request.build_absolute_uri(path), "expires_at": expires_at, "format": fmt, "split": split, "filename": filename}
+        body = {
+            "url": request.build_absolute_uri(path),
+            "expires_at": expires_at,
+            "format": fmt,
+            "split": split,
+            "filename": filename,
+        }
         return Response(DatasetExportLinkOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
@@ -70,7 +86,8 @@ class DatasetExportSignedApi(APIView):
         parameters=EXPORT_RESPONSE_HEADERS,
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The export the link names, as GET /api/dataset-versions/{vid}/export/."
+                OpenApiTypes.BINARY,
+                description="The export the link names, as GET /api/dataset-versions/{vid}/export/.",
             ),
             (200, "application/x-ndjson"): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.BINARY,
@@ -83,7 +100,9 @@ class DatasetExportSignedApi(APIView):
                 description="The link expired (code export_link_expired), was changed (export_link_invalid), or "
                 "its maker lost access (export_link_revoked)."
             ),
-            404: OpenApiResponse(description="The version no longer exists, or the file name is not the link's."),
+            404: OpenApiResponse(
+                description="The version no longer exists, or the file name is not the link's."
+            ),
         },
         operation_id="dataset_versions_export_signed",
     )

@@ -72,7 +72,9 @@ class DatasetLabelSchemaLabelSerializer(serializers.Serializer):
     value = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
     active = serializers.BooleanField(help_text="False for a label retired or merged into another.")
-    replaced_by = serializers.CharField(allow_null=True, help_text="The label a merged label's votes now count for.")
+    replaced_by = serializers.CharField(
+        allow_null=True, help_text="The label a merged label's votes now count for."
+    )
 
 
 class DatasetLabelSchemaSerializer(serializers.Serializer):
@@ -85,7 +87,9 @@ class DatasetLabelSchemaSerializer(serializers.Serializer):
 class DatasetVersionOutputSerializer(serializers.ModelSerializer):
     counts = json_field(DatasetVersionCountsSerializer())
     split_counts = json_field(map_of(COUNTS_SCHEMA["additionalProperties"], "split → entries"))
-    label_distribution = json_field(map_of(COUNTS_SCHEMA["additionalProperties"], "label value → entries, in project label order"))
+    label_distribution = json_field(
+        map_of(COUNTS_SCHEMA["additionalProperties"], "label value → entries, in project label order")
+    )
     split_label_counts = json_field(map_of(COUNTS_SCHEMA, "split → label value → entries"))
     metrics = json_field(DatasetVersionMetricsSerializer())
     policy = json_field(DatasetVersionPolicySerializer())
@@ -98,26 +102,50 @@ class DatasetVersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DatasetVersion
         fields = [
-            "id", "project", "version", "name", "created_at", "created_by", "n_entries", "counts", "split_counts",
-            "label_distribution", "split_label_counts", "checksum", "metrics", "guideline_version", "parent",
-            "parent_version", "policy", "job", "label_schema",
+            "id",
+            "project",
+            "version",
+            "name",
+            "created_at",
+            "created_by",
+            "n_entries",
+            "counts",
+            "split_counts",
+            "label_distribution",
+            "split_label_counts",
+            "checksum",
+            "metrics",
+            "guideline_version",
+            "parent",
+            "parent_version",
+            "policy",
+            "job",
+            "label_schema",
         ]
 
 
 class DatasetExportQuerySerializer(serializers.Serializer):
     format = serializers.ChoiceField(
-        choices=list(FORMATS), default="jsonl",
+        choices=list(FORMATS),
+        default="jsonl",
         error_messages={"invalid_choice": f'Unknown format "{{input}}"; use one of {", ".join(FORMATS)}.'},
     )
     split = serializers.ChoiceField(
-        choices=list(SPLIT_NAMES), required=False, allow_blank=True,
-        error_messages={"invalid_choice": f'Unknown split "{{input}}"; use one of {", ".join(SPLIT_NAMES)} or leave it out for all.'},
+        choices=list(SPLIT_NAMES),
+        required=False,
+        allow_blank=True,
+        error_messages={
+            "invalid_choice": f'Unknown split "{{input}}"; use one of {", ".join(SPLIT_NAMES)} or leave it out for all.'
+        },
     )
 
 
 class DatasetDiffQuerySerializer(serializers.Serializer):
     against = serializers.IntegerField(
-        error_messages={"required": "Give ?against=<version id> to compare with.", "invalid": "against must be a version id."}
+        error_messages={
+            "required": "Give ?against=<version id> to compare with.",
+            "invalid": "against must be a version id.",
+        }
     )
     limit = serializers.IntegerField(required=False, default=1000, min_value=0, max_value=100_000)
 
@@ -187,6 +215,16 @@ class DatasetItemVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = DatasetEntry
         fields = [
-            "version_id", "version", "version_name", "created_at", "external_id", "label", "label_source", "split",
-            "confidence", "annotation_ids", "decision_id", "guideline_version",
+            "version_id",
+            "version",
+            "version_name",
+            "created_at",
+            "external_id",
+            "label",
+            "label_source",
+            "split",
+            "confidence",
+            "annotation_ids",
+            "decision_id",
+            "guideline_version",
         ]

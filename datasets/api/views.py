@@ -34,7 +34,11 @@ class DatasetVersionListCreateApi(ProjectScopedApi):
         page = paginator.paginate_queryset(selectors.version_list(project=project), request, view=self)
         return paginator.get_paginated_response(s.DatasetVersionOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=s.DatasetFreezeInputSerializer, responses={202: JobRefSerializer}, operation_id="dataset_versions_freeze")
+    @extend_schema(
+        request=s.DatasetFreezeInputSerializer,
+        responses={202: JobRefSerializer},
+        operation_id="dataset_versions_freeze",
+    )
     def post(self, request, pid: int):
         project, _ = self.project_for(request, pid)
         data = s.DatasetFreezeInputSerializer(data=request.data)
@@ -77,15 +81,23 @@ LABEL_STUDIO_TASKS_SCHEMA = {
 
 EXPORT_RESPONSE_HEADERS = [
     OpenApiParameter(
-        "Repr-Digest", str, OpenApiParameter.HEADER, response=[200],
+        "Repr-Digest",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
         description="sha256 of this response's bytes (RFC 9530), e.g. sha-256=:<base64>:",
     ),
     OpenApiParameter(
-        "X-Dataset-Checksum", str, OpenApiParameter.HEADER, response=[200],
+        "X-Dataset-Checksum",
+        str,
+        OpenApiParameter.HEADER,
+        response=[200],
         description="The version's checksum: sha256 (hex) of its full JSONL export (all splits), whatever this "
         "response holds.",
     ),
-    OpenApiParameter("X-Dataset-Version", int, OpenApiParameter.HEADER, response=[200], description="The version number."),
+    OpenApiParameter(
+        "X-Dataset-Version", int, OpenApiParameter.HEADER, response=[200], description="The version number."
+    ),
 ]
 
 
@@ -120,7 +132,9 @@ class DatasetVersionExportApi(APIView):
         query = s.DatasetExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         fmt, split = query.validated_data["format"], query.validated_data.get("split") or None
-        return export_response(version=version, fmt=fmt, split=split, base_url=request.build_absolute_uri("/"))
+        return export_response(
+            version=version, fmt=fmt, split=split, base_url=request.build_absolute_uri("/")
+        )
 
 
 class DatasetVersionDiffApi(APIView):
@@ -129,7 +143,9 @@ class DatasetVersionDiffApi(APIView):
         version = selectors.version_get_for_user(user=request.user, version_id=vid)
         query = s.DatasetDiffQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        base = selectors.version_in_project(project=version.project, version_id=query.validated_data["against"])
+        base = selectors.version_in_project(
+            project=version.project, version_id=query.validated_data["against"]
+        )
         return Response(version_diff(base=base, target=version, limit=query.validated_data["limit"]))
 
 

@@ -97,12 +97,22 @@ def digit_png(pixels: np.ndarray, *, gain: float = 1.0, side: int = 64) -> bytes
 
 # The digits a reader takes a badly written one for: the simulated annotators' mistakes come from these.
 DIGIT_CONFUSIONS = {
-    "0": ("6", "8", "9"), "1": ("7", "4", "2"), "2": ("7", "3", "1"), "3": ("8", "5", "9"), "4": ("9", "1", "7"),
-    "5": ("6", "3", "9"), "6": ("5", "0", "8"), "7": ("1", "2", "9"), "8": ("3", "9", "0"), "9": ("4", "7", "8"),
+    "0": ("6", "8", "9"),
+    "1": ("7", "4", "2"),
+    "2": ("7", "3", "1"),
+    "3": ("8", "5", "9"),
+    "4": ("9", "1", "7"),
+    "5": ("6", "3", "9"),
+    "6": ("5", "0", "8"),
+    "7": ("1", "2", "9"),
+    "8": ("3", "9", "0"),
+    "9": ("4", "7", "8"),
 }
 
 
-def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_fraction: float = 0.25) -> str | None:
+def seed_image_project(
+    *, seed: int = 11, n_images: int | None = None, simulate_fraction: float = 0.25
+) -> str | None:
     if Project.objects.filter(name=IMAGE_PROJECT).exists():
         return None
     from sklearn.datasets import load_digits
@@ -113,9 +123,13 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_
     manager = demo_user("manager", staff=True)
     with transaction.atomic():
         project = project_create(
-            user=manager, name=IMAGE_PROJECT, task_type="image_classification",
+            user=manager,
+            name=IMAGE_PROJECT,
+            task_type="image_classification",
             labels=[LabelSpec(value=str(d), hotkey=str(d)) for d in range(10)],
-            annotations_per_item=3, gold_rate=0.05, guidelines=IMAGE_GUIDELINE,
+            annotations_per_item=3,
+            gold_rate=0.05,
+            guidelines=IMAGE_GUIDELINE,
             description="scikit-learn's handwritten digits (UCI optdigits), 8x8 scans enlarged to 64x64.",
             # 8x8 scans leave little detail for a perceptual hash: at the default distance (6) many merely
             # similar-looking digits would group, so only near-identical scans count here.
@@ -143,12 +157,20 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_
             external_id = f"digit-{number:04d}"
             name = f"digits/{external_id}.png"
             members[name] = digit_png(images[index], gain=gain)
-            metadata = {"source": "sklearn load_digits", "index": index, **({"rescan": True} if rescan else {})}
-            manifest.append({
-                "file": name, "external_id": external_id,
-                "gold_label": str(digits.target[index]) if index in gold and not rescan else "",
-                "tags": scanner, "metadata": json.dumps(metadata),
-            })
+            metadata = {
+                "source": "sklearn load_digits",
+                "index": index,
+                **({"rescan": True} if rescan else {}),
+            }
+            manifest.append(
+                {
+                    "file": name,
+                    "external_id": external_id,
+                    "gold_label": str(digits.target[index]) if index in gold and not rescan else "",
+                    "tags": scanner,
+                    "metadata": json.dumps(metadata),
+                }
+            )
             truth.append((external_id, str(digits.target[index])))
         result = _import(project, manager, members, manifest, f"digits-part{part + 1}.zip")
         lines.append(f"{result['created']} images in batch {result['batch']}")
@@ -157,8 +179,13 @@ def seed_image_project(*, seed: int = 11, n_images: int | None = None, simulate_
     # classes, so a quality run has votes to weigh against the gold digits. A quarter of 1,797 digits is already
     # more votes than the text demo's; each vote is a real submit, and they all run when the app first starts.
     with transaction.atomic():
-        simulate_votes(project=project, truth=truth, rng=random.Random(seed), fraction=simulate_fraction,
-                       confusable=DIGIT_CONFUSIONS)
+        simulate_votes(
+            project=project,
+            truth=truth,
+            rng=random.Random(seed),
+            fraction=simulate_fraction,
+            confusable=DIGIT_CONFUSIONS,
+        )
     return f"Demo image project '{IMAGE_PROJECT}' loaded: " + "\n".join(lines)
 
 
@@ -197,11 +224,17 @@ def seed_audio_project(*, seed: int = 5, per_label: int = 30) -> str | None:
     manager = demo_user("manager", staff=True)
     with transaction.atomic():
         project = project_create(
-            user=manager, name=AUDIO_PROJECT, task_type="audio_classification",
-            labels=[LabelSpec(value="tone", hotkey="1", description="A steady pitch"),
-                    LabelSpec(value="noise", hotkey="2", description="Hiss or rumble, no pitch"),
-                    LabelSpec(value="chirp", hotkey="3", description="A rising or falling pitch")],
-            annotations_per_item=3, gold_rate=0.05, guidelines=AUDIO_GUIDELINE,
+            user=manager,
+            name=AUDIO_PROJECT,
+            task_type="audio_classification",
+            labels=[
+                LabelSpec(value="tone", hotkey="1", description="A steady pitch"),
+                LabelSpec(value="noise", hotkey="2", description="Hiss or rumble, no pitch"),
+                LabelSpec(value="chirp", hotkey="3", description="A rising or falling pitch"),
+            ],
+            annotations_per_item=3,
+            gold_rate=0.05,
+            guidelines=AUDIO_GUIDELINE,
             description="Generated one-second clips; some are silent, clipped, noisy or too short on purpose.",
         )
         _members(project)
@@ -228,13 +261,20 @@ def seed_audio_project(*, seed: int = 5, per_label: int = 30) -> str | None:
     for number, (data, gold_label, metadata) in enumerate(clips, start=1):
         name = f"clips/clip-{number:04d}.wav"
         members[name] = data
-        manifest.append({
-            "file": name, "external_id": f"clip-{number:04d}", "gold_label": gold_label,
-            "tags": metadata["condition"], "metadata": json.dumps(metadata),
-        })
+        manifest.append(
+            {
+                "file": name,
+                "external_id": f"clip-{number:04d}",
+                "gold_label": gold_label,
+                "tags": metadata["condition"],
+                "metadata": json.dumps(metadata),
+            }
+        )
     result = _import(project, manager, members, manifest, "clips.zip")
-    return (f"Demo audio project '{AUDIO_PROJECT}' loaded: {result['created']} clips, "
-            f"{result['routed_to_review']} routed to review, flags {result['flags']}.")
+    return (
+        f"Demo audio project '{AUDIO_PROJECT}' loaded: {result['created']} clips, "
+        f"{result['routed_to_review']} routed to review, flags {result['flags']}."
+    )
 
 
 for _seeder in (seed_image_project, seed_audio_project):

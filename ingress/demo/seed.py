@@ -36,14 +36,23 @@ not the module it happens to live in.
 * Process management (`spawn`, `kill`, `wait`) is **concurrency**; process *identity* (user ids) is **files**.
 * Flag **unsure** when two topics fit equally; flag **input unusable** when the sentence says nothing.
 """
-SIMULATED = (("sim-ann", 0.92), ("sim-ben", 0.85), ("sim-cat", 0.78), ("sim-dan", 0.70), ("sim-eve", 0.62), ("sim-spam", 0.2))
+SIMULATED = (
+    ("sim-ann", 0.92),
+    ("sim-ben", 0.85),
+    ("sim-cat", 0.78),
+    ("sim-dan", 0.70),
+    ("sim-eve", 0.62),
+    ("sim-spam", 0.2),
+)
 
 
 def demo_user(username: str, *, staff: bool = False):
     users = get_user_model()
     user = users.objects.filter(username=username).first()
     if user is None:
-        user = users.objects.create_user(username=username, password=DEMO_PASSWORD, is_staff=staff, is_superuser=staff)
+        user = users.objects.create_user(
+            username=username, password=DEMO_PASSWORD, is_staff=staff, is_superuser=staff
+        )
     return user
 
 
@@ -79,7 +88,9 @@ def seed_text_project(*, seed: int = 7, simulate_fraction: float = 0.45) -> Proj
     bulk_batches_summarise(project=project)
     with transaction.atomic():
         simulate_votes(
-            project=project, truth=[(row["external_id"], row["label"]) for row in rows], rng=rng,
+            project=project,
+            truth=[(row["external_id"], row["label"]) for row in rows],
+            rng=rng,
             fraction=simulate_fraction,
         )
     return project
@@ -111,8 +122,11 @@ def simulate_votes(
                 project=project,
                 user=user,
                 data=AnnotationInput(
-                    item_id=ids[external_id], labels=[label], unsure=rng.random() < 0.03,
-                    lead_time_ms=rng.randint(1500, 9000), client_id=uuid.uuid4(),
+                    item_id=ids[external_id],
+                    labels=[label],
+                    unsure=rng.random() < 0.03,
+                    lead_time_ms=rng.randint(1500, 9000),
+                    client_id=uuid.uuid4(),
                 ),
             )
 

@@ -12,14 +12,61 @@ import re
 
 TOPIC_MODULES: dict[str, tuple[str, ...]] = {
     "files": ("os", "os.path", "shutil", "pathlib", "glob", "fnmatch", "tempfile", "filecmp", "stat", "io"),
-    "network": ("socket", "ssl", "http.client", "http.server", "urllib.request", "urllib.parse", "smtplib",
-                "ftplib", "ipaddress", "email.message", "imaplib", "poplib"),
+    "network": (
+        "socket",
+        "ssl",
+        "http.client",
+        "http.server",
+        "urllib.request",
+        "urllib.parse",
+        "smtplib",
+        "ftplib",
+        "ipaddress",
+        "email.message",
+        "imaplib",
+        "poplib",
+    ),
     "text": ("string", "re", "textwrap", "difflib", "unicodedata", "codecs", "html", "locale", "gettext"),
-    "math": ("math", "cmath", "statistics", "decimal", "fractions", "random", "numbers", "operator", "bisect", "heapq"),
-    "concurrency": ("threading", "multiprocessing", "asyncio", "concurrent.futures", "queue", "sched", "selectors",
-                    "subprocess", "signal"),
-    "formats": ("json", "csv", "pickle", "xml.etree.ElementTree", "configparser", "base64", "zipfile", "tarfile",
-                "gzip", "plistlib", "struct", "binascii", "zlib", "tomllib", "xml.dom.minidom"),
+    "math": (
+        "math",
+        "cmath",
+        "statistics",
+        "decimal",
+        "fractions",
+        "random",
+        "numbers",
+        "operator",
+        "bisect",
+        "heapq",
+    ),
+    "concurrency": (
+        "threading",
+        "multiprocessing",
+        "asyncio",
+        "concurrent.futures",
+        "queue",
+        "sched",
+        "selectors",
+        "subprocess",
+        "signal",
+    ),
+    "formats": (
+        "json",
+        "csv",
+        "pickle",
+        "xml.etree.ElementTree",
+        "configparser",
+        "base64",
+        "zipfile",
+        "tarfile",
+        "gzip",
+        "plistlib",
+        "struct",
+        "binascii",
+        "zlib",
+        "tomllib",
+        "xml.dom.minidom",
+    ),
 }
 _SENTENCE = re.compile(r"^(.+?[.!?])(\s|$)", re.DOTALL)
 
@@ -65,9 +112,15 @@ def stdlib_rows(*, limit_per_topic: int = 200, seed: int = 7) -> list[dict]:
                     {
                         "text": sentence,
                         "label": topic,
-                        "tags": ["class" if inspect.isclass(obj) else "function", f"module:{module_name.split('.')[0]}"],
-                        "metadata": {"function": f"{module_name}.{name}", "module": module_name,
-                                     "source": "python-stdlib-docstrings"},
+                        "tags": [
+                            "class" if inspect.isclass(obj) else "function",
+                            f"module:{module_name.split('.')[0]}",
+                        ],
+                        "metadata": {
+                            "function": f"{module_name}.{name}",
+                            "module": module_name,
+                            "source": "python-stdlib-docstrings",
+                        },
                     }
                 )
     random.Random(seed).shuffle(rows)

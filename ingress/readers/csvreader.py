@@ -64,7 +64,9 @@ def read_csv(
     while first is not None and not first[2] and not first[1].strip():
         first = next(line_iter, None)  # blank lines before the header
     if first is None:
-        yield FileError(1, None, "The file is empty: a CSV needs a header row naming its columns (such as text).")
+        yield FileError(
+            1, None, "The file is empty: a CSV needs a header row naming its columns (such as text)."
+        )
         return
     header_line, header_text, oversized = first
     if oversized:
@@ -74,13 +76,17 @@ def read_csv(
     try:
         raw_header = next(csv.reader([header_text], delimiter=sep, strict=True))
     except csv.Error as exc:
-        yield FileError(header_line, None, f"The header row is not valid CSV: {_csv_problem(exc, max_row_chars)}.")
+        yield FileError(
+            header_line, None, f"The header row is not valid CSV: {_csv_problem(exc, max_row_chars)}."
+        )
         return
     header = [h.strip().lstrip("\ufeff") for h in raw_header]
     header = [h.lower() if h.lower() in KNOWN_KEYS else h for h in header]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
-        yield FileError(header_line, None, f"The header row names a column more than once: {', '.join(duplicated)}.")
+        yield FileError(
+            header_line, None, f"The header row names a column more than once: {', '.join(duplicated)}."
+        )
         return
     missing = [c for c in required_columns if c not in header]
     if missing:
@@ -91,7 +97,8 @@ def read_csv(
 
     pending: list[RowError] = []
     source = _RecordLines(
-        line_iter, lambda number, text: pending.append(_oversized_error(number, text, header, sep, max_row_chars))
+        line_iter,
+        lambda number, text: pending.append(_oversized_error(number, text, header, sep, max_row_chars)),
     )
     reader = csv.reader(source, delimiter=sep, strict=True)
     seen = SeenIds()

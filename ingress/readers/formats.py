@@ -48,7 +48,13 @@ def _looks_like_labelstudio_csv(head: str) -> bool:
 
 
 _BY_SUFFIX: dict[str, Format] = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".zip": "zip",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".zip": "zip",
 }
 
 

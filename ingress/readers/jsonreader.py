@@ -88,7 +88,9 @@ def iter_json_array(stream: BinaryIO, *, max_record_chars: int = DEFAULT_MAX_REC
         try:
             buf = buf[pos:] + decoder.decode(chunk, final=eof)
         except UnicodeDecodeError as exc:
-            raise JsonArraySyntaxError(index + 1, "The file is not UTF-8 text; a JSON file must be UTF-8.") from exc
+            raise JsonArraySyntaxError(
+                index + 1, "The file is not UTF-8 text; a JSON file must be UTF-8."
+            ) from exc
         pos = 0
         return True
 

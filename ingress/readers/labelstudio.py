@@ -68,7 +68,11 @@ def task_to_row(
     key = _data_key(data, options, target)
     text = file_url = None
     if key is not None and key not in data:
-        return RowError(line, f"data.{key}", f"the task has no data.{key} (data keys: {', '.join(sorted(data)) or 'none'})")
+        return RowError(
+            line,
+            f"data.{key}",
+            f"the task has no data.{key} (data keys: {', '.join(sorted(data)) or 'none'})",
+        )
     if key is not None:
         value = data.pop(key)
         is_media = options.media if options.media is not None else key in _MEDIA_KEYS
@@ -80,8 +84,12 @@ def task_to_row(
             text = value
     elif options.media is not None:
         what = "file (image/audio URL or upload path)" if options.media else "text"
-        return RowError(line, "data", f"no {what} in data (keys: {', '.join(sorted(data)) or 'none'}); name the "
-                        "data key with data_key or the labelling config")
+        return RowError(
+            line,
+            "data",
+            f"no {what} in data (keys: {', '.join(sorted(data)) or 'none'}); name the "
+            "data key with data_key or the labelling config",
+        )
     ext = data.pop("external_id", None)
     if ext is None:
         ext = task.get("id")
@@ -95,8 +103,14 @@ def task_to_row(
     gold: str | None = None
     ls_task = None
     if options.annotations_as == "annotations":
-        ls_task = LsTask(task_id=str(task.get("id")), annotations=tuple(annotations), predictions=tuple(predictions),
-                         prediction_ids_only=ids_only, control=control, data_key=key)
+        ls_task = LsTask(
+            task_id=str(task.get("id")),
+            annotations=tuple(annotations),
+            predictions=tuple(predictions),
+            prediction_ids_only=ids_only,
+            control=control,
+            data_key=key,
+        )
     else:
         choices, gold = gold_and_choices(annotations, options.annotations_as)
         if choices:

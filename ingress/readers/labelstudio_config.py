@@ -33,12 +33,12 @@ def parse_config(xml: str) -> LsConfig:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
         raise ValueError(f"The labelling config is not valid XML: {exc}.") from exc
-    objects = {
-        el.get("name"): el for el in root.iter() if el.tag.lower() in _OBJECT_TAGS and el.get("name")
-    }
+    objects = {el.get("name"): el for el in root.iter() if el.tag.lower() in _OBJECT_TAGS and el.get("name")}
     control = next((el for el in root.iter() if el.tag.lower() == "choices" and el.get("name")), None)
     if control is None:
-        raise ValueError("The labelling config has no <Choices name=... toName=...> control to take labels from.")
+        raise ValueError(
+            "The labelling config has no <Choices name=... toName=...> control to take labels from."
+        )
     target = (control.get("toName") or "").split(",")[0].strip()
     obj = objects.get(target)
     value = (obj.get("value") or "") if obj is not None else ""
@@ -47,6 +47,8 @@ def parse_config(xml: str) -> LsConfig:
         target=target,
         data_key=value[1:] if value.startswith("$") and len(value) > 1 else None,
         object_tag=obj.tag if obj is not None else None,
-        choices=tuple(c.get("value") or c.get("alias") or "" for c in control.iter() if c.tag.lower() == "choice"),
+        choices=tuple(
+            c.get("value") or c.get("alias") or "" for c in control.iter() if c.tag.lower() == "choice"
+        ),
         multiple=(control.get("choice") or "single").lower() == "multiple",
     )

@@ -23,8 +23,20 @@ from ingress.readers.rows import FileError, RawRow, RowError
 
 # Keys of a JSON_MIN / CSV record that Label Studio adds; everything else is a data key or a control's value.
 _MIN_RESERVED = frozenset(
-    {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time", "meta", "drafts", "predictions",
-     "total_annotations", "cancelled_annotations", "total_predictions"}
+    {
+        "id",
+        "annotator",
+        "annotation_id",
+        "created_at",
+        "updated_at",
+        "lead_time",
+        "meta",
+        "drafts",
+        "predictions",
+        "total_annotations",
+        "cancelled_annotations",
+        "total_predictions",
+    }
 )
 
 
@@ -45,9 +57,16 @@ def _min_control(record: dict[str, Any], options: LsOptions) -> str | None:
     if options.control:
         return options.control
     candidates = [
-        key for key, value in record.items()
-        if key not in _MIN_RESERVED and key != options.data_key
-        and (isinstance(value, dict) and "choices" in value or isinstance(value, str) and value in options.labels)
+        key
+        for key, value in record.items()
+        if key not in _MIN_RESERVED
+        and key != options.data_key
+        and (
+            isinstance(value, dict)
+            and "choices" in value
+            or isinstance(value, str)
+            and value in options.labels
+        )
     ]
     return candidates[0] if len(candidates) == 1 else None
 
@@ -59,12 +78,14 @@ def _min_group_to_row(group: list[tuple[int, dict[str, Any]]], options: LsOption
     for _, record in group:
         if record.get("annotation_id") in (None, "") and record.get("annotator") in (None, ""):
             continue  # a task without annotations still has one record
-        annotations.append(LsAnnotation(
-            ls_id=str(record.get("annotation_id")),
-            annotator=annotator_name(record.get("annotator"), options.users),
-            labels=_min_choice(record.get(control)) if control else None,
-            lead_time_ms=lead_time_ms(record.get("lead_time")),
-        ))
+        annotations.append(
+            LsAnnotation(
+                ls_id=str(record.get("annotation_id")),
+                annotator=annotator_name(record.get("annotator"), options.users),
+                labels=_min_choice(record.get(control)) if control else None,
+                lead_time_ms=lead_time_ms(record.get("lead_time")),
+            )
+        )
     data = {k: v for k, v in first.items() if k not in _MIN_RESERVED and k != control}
     task = {"id": first.get("id"), "data": data}
     if isinstance(first.get("meta"), dict):
@@ -72,8 +93,13 @@ def _min_group_to_row(group: list[tuple[int, dict[str, Any]]], options: LsOption
     row = task_to_row(task, line=line, options=replace(options, annotations_as="annotations"))
     if isinstance(row, RowError):
         return row
-    ls_task = LsTask(task_id=str(first.get("id")), annotations=tuple(annotations), records=len(group),
-                     control=control, data_key=row.labelstudio.data_key)
+    ls_task = LsTask(
+        task_id=str(first.get("id")),
+        annotations=tuple(annotations),
+        records=len(group),
+        control=control,
+        data_key=row.labelstudio.data_key,
+    )
     if options.annotations_as == "annotations":
         return replace(row, labelstudio=ls_task)
     choices, gold = gold_and_choices(annotations, options.annotations_as)
@@ -81,7 +107,9 @@ def _min_group_to_row(group: list[tuple[int, dict[str, Any]]], options: LsOption
     return replace(row, labelstudio=None, metadata=metadata, gold_label=gold)
 
 
-def _grouped(records: Iterable[tuple[int, dict[str, Any] | RowError]], options: LsOptions) -> Iterator[RawRow | RowError]:
+def _grouped(
+    records: Iterable[tuple[int, dict[str, Any] | RowError]], options: LsOptions
+) -> Iterator[RawRow | RowError]:
     """Consecutive records of one task → one row (see the module docstring)."""
     group: list[tuple[int, dict[str, Any]]] = []
     for line, record in records:
@@ -108,7 +136,10 @@ def read_labelstudio_min(
         try:
             for index, obj in enumerate(iter_json_array(stream, max_record_chars=max_record_chars), start=1):
                 if not isinstance(obj, dict) or "id" not in obj:
-                    yield index, RowError(index, "id", "a Label Studio JSON_MIN record needs an object with an 'id'")
+                    yield (
+                        index,
+                        RowError(index, "id", "a Label Studio JSON_MIN record needs an object with an 'id'"),
+                    )
                 else:
                     yield index, obj
         except JsonArraySyntaxError as exc:
@@ -126,8 +157,13 @@ def read_labelstudio_csv(stream: BinaryIO, *, options: LsOptions) -> Iterator[Ra
                 yield row.line, row
                 continue
             record: dict[str, Any] = {k: v for k, v in row.metadata.items() if v != ""}
-            for name, value in (("text", row.text), ("external_id", row.external_id), ("file_url", row.file_url),
-                                ("file", row.file_name), ("gold_label", row.gold_label)):
+            for name, value in (
+                ("text", row.text),
+                ("external_id", row.external_id),
+                ("file_url", row.file_url),
+                ("file", row.file_name),
+                ("gold_label", row.gold_label),
+            ):
                 if value not in (None, ""):
                     record[name] = value
             if row.tags:

@@ -62,8 +62,12 @@ class LsTask:
 
 def prediction_metadata(prediction: LsPrediction) -> dict[str, Any]:
     """How a prediction is kept in ``metadata["ls_predictions"]`` (shown to reviewers, exported back)."""
-    return {"id": prediction.ls_id, "model_version": prediction.model_version,
-            "labels": list(prediction.labels or []), "score": prediction.score}
+    return {
+        "id": prediction.ls_id,
+        "model_version": prediction.model_version,
+        "labels": list(prediction.labels or []),
+        "score": prediction.score,
+    }
 
 
 def annotator_name(raw: Any, users: dict[str, str]) -> str:
@@ -80,7 +84,9 @@ def annotator_name(raw: Any, users: dict[str, str]) -> str:
     return f"ls-user:{text or 'unknown'}"
 
 
-def result_choices(results: Any, control: str | None) -> tuple[tuple[str, ...] | None, str | None, str | None]:
+def result_choices(
+    results: Any, control: str | None
+) -> tuple[tuple[str, ...] | None, str | None, str | None]:
     """(choices of the control, its name, its to_name) in a result list; (None, None, None) when there are none."""
     if not isinstance(results, list):
         return None, None, None
@@ -105,7 +111,9 @@ def lead_time_ms(value: Any) -> int | None:
     return int(round(seconds * 1000)) if 0 <= seconds < 4e6 else None
 
 
-def task_annotations(task: dict[str, Any], options: LsOptions) -> tuple[list[LsAnnotation], str | None, str | None]:
+def task_annotations(
+    task: dict[str, Any], options: LsOptions
+) -> tuple[list[LsAnnotation], str | None, str | None]:
     out: list[LsAnnotation] = []
     control = target = None
     for index, ann in enumerate(task.get("annotations") or [], start=1):
@@ -113,11 +121,15 @@ def task_annotations(task: dict[str, Any], options: LsOptions) -> tuple[list[LsA
             continue
         labels, name, to_name = result_choices(ann.get("result"), options.control)
         control, target = control or name, target or to_name
-        out.append(LsAnnotation(
-            ls_id=str(ann.get("id") if ann.get("id") is not None else f"{task.get('id')}.{index}"),
-            annotator=annotator_name(ann.get("completed_by"), options.users),
-            labels=labels, cancelled=bool(ann.get("was_cancelled")), lead_time_ms=lead_time_ms(ann.get("lead_time")),
-        ))
+        out.append(
+            LsAnnotation(
+                ls_id=str(ann.get("id") if ann.get("id") is not None else f"{task.get('id')}.{index}"),
+                annotator=annotator_name(ann.get("completed_by"), options.users),
+                labels=labels,
+                cancelled=bool(ann.get("was_cancelled")),
+                lead_time_ms=lead_time_ms(ann.get("lead_time")),
+            )
+        )
     return out, control, target
 
 
@@ -130,14 +142,20 @@ def task_predictions(task: dict[str, Any], options: LsOptions) -> tuple[list[LsP
             continue
         labels, _, _ = result_choices(pred.get("result"), options.control)
         score = pred.get("score")
-        out.append(LsPrediction(
-            ls_id=str(pred.get("id", "")), model_version=str(pred.get("model_version") or "unnamed"),
-            labels=labels, score=float(score) if isinstance(score, int | float) else None,
-        ))
+        out.append(
+            LsPrediction(
+                ls_id=str(pred.get("id", "")),
+                model_version=str(pred.get("model_version") or "unnamed"),
+                labels=labels,
+                score=float(score) if isinstance(score, int | float) else None,
+            )
+        )
     return out, ids_only
 
 
-def gold_and_choices(annotations: list[LsAnnotation], annotations_as: AnnotationsAs) -> tuple[list[list[str]], str | None]:
+def gold_and_choices(
+    annotations: list[LsAnnotation], annotations_as: AnnotationsAs
+) -> tuple[list[list[str]], str | None]:
     choices = [list(a.labels or ()) for a in annotations if not a.cancelled]
     gold = None
     if choices and annotations_as == "gold":

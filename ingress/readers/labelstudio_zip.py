@@ -47,7 +47,7 @@ def _upload_key(path: str) -> str | None:
     parts = PurePosixPath(path).parts
     if _UPLOAD_DIR not in parts:
         return None
-    return "/".join(parts[parts.index(_UPLOAD_DIR):])
+    return "/".join(parts[parts.index(_UPLOAD_DIR) :])
 
 
 def labelstudio_export_in_zip(source: str | IO[bytes]) -> tuple[str, str] | None:
@@ -55,12 +55,18 @@ def labelstudio_export_in_zip(source: str | IO[bytes]) -> tuple[str, str] | None
     folders and no ``manifest.csv`` (which makes it an ordinary media zip); None otherwise. Raises nothing."""
     try:
         with zipfile.ZipFile(source) as archive:
-            infos = [i for i in archive.infolist() if not i.is_dir() and not _is_junk(i.filename.replace("\\", "/"))]
+            infos = [
+                i
+                for i in archive.infolist()
+                if not i.is_dir() and not _is_junk(i.filename.replace("\\", "/"))
+            ]
             if any(i.filename.lower() == MANIFEST_NAME for i in infos):
                 return None
             candidates = [
-                i for i in infos
-                if PurePosixPath(i.filename).suffix.lower() in _EXPORT_SUFFIXES and _upload_key(i.filename) is None
+                i
+                for i in infos
+                if PurePosixPath(i.filename).suffix.lower() in _EXPORT_SUFFIXES
+                and _upload_key(i.filename) is None
             ]
             if len(candidates) != 1:
                 return None
@@ -113,17 +119,25 @@ def read_labelstudio_zip(
                         continue
                     info = uploads.get(key)
                     if info is None:
-                        yield RowError(row.line, "file_url", f"{row.file_url} is not in the archive (no {key} in it).")
+                        yield RowError(
+                            row.line, "file_url", f"{row.file_url} is not in the archive (no {key} in it)."
+                        )
                         continue
                     try:
                         data = _load(reader, info, row.line, info.filename)
                     except _TotalExceeded as exc:
-                        yield FileError(row.line, "file", f"{exc}; task {row.external_id} and the ones after it were not read.")
+                        yield FileError(
+                            row.line,
+                            "file",
+                            f"{exc}; task {row.external_id} and the ones after it were not read.",
+                        )
                         return
                     if isinstance(data, RowError):
                         yield data
                         continue
-                    yield replace(row, file_url=None, file_bytes=data, file_name=PurePosixPath(info.filename).name)
+                    yield replace(
+                        row, file_url=None, file_bytes=data, file_name=PurePosixPath(info.filename).name
+                    )
         except _LimitExceeded:
             yield FileError(0, "file", f"{member} is larger than {limits.max_member_bytes} bytes.")
         except _ZIP_ERRORS as exc:

@@ -104,8 +104,11 @@ def without_nul(row: RawRow) -> RawRow | RowError:
     # One probe over every string field and tag: this runs for each row of an import, and almost none has a NUL.
     if not row.metadata:
         try:
-            probe = "".join(s for s in (row.external_id, row.text, row.file_name, row.file_url, row.gold_label,
-                                        *row.tags) if s is not None)
+            probe = "".join(
+                s
+                for s in (row.external_id, row.text, row.file_name, row.file_url, row.gold_label, *row.tags)
+                if s is not None
+            )
         except TypeError:  # a field that is not a string: check field by field below
             probe = "\x00"
         if "\x00" not in probe:

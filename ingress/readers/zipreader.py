@@ -106,7 +106,9 @@ class _Reader:
                 if size > cap:
                     raise _LimitExceeded(f"member decompresses past {cap} bytes (possible zip bomb)")
                 if self.total + size > lim.max_total_bytes:
-                    raise _TotalExceeded(f"The archive decompresses past {lim.max_total_bytes} bytes in total")
+                    raise _TotalExceeded(
+                        f"The archive decompresses past {lim.max_total_bytes} bytes in total"
+                    )
                 parts.append(chunk)
         self.total += size
         return b"".join(parts)
@@ -128,7 +130,9 @@ def _open_archive(path: str, limits: ZipLimits) -> zipfile.ZipFile | FileError:
     n_members = len(archive.infolist())
     if n_members > limits.max_members:
         archive.close()
-        return FileError(0, None, f"The archive has {n_members} members, over the limit of {limits.max_members}.")
+        return FileError(
+            0, None, f"The archive has {n_members} members, over the limit of {limits.max_members}."
+        )
     return archive
 
 

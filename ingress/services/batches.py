@@ -38,8 +38,9 @@ def batch_discard_if_empty(*, job: Job) -> None:
     ).delete()
 
 
-def batch_summary_store(*, batch: ImportBatch, summary, flags: dict, n_duplicates: int | None = None,
-                        n_errors: int | None = None) -> None:
+def batch_summary_store(
+    *, batch: ImportBatch, summary, flags: dict, n_duplicates: int | None = None, n_errors: int | None = None
+) -> None:
     """Store the batch's item count, summary, compact profile and drift against the ten batches before it."""
     earlier = list(
         ImportBatch.objects.filter(project_id=batch.project_id, number__lt=batch.number)
@@ -60,7 +61,9 @@ def batch_summary_store(*, batch: ImportBatch, summary, flags: dict, n_duplicate
     ImportBatch.objects.filter(pk=batch.pk).update(**fields)
 
 
-def batch_summarise(*, batch: ImportBatch, n_duplicates: int | None = None, n_errors: int | None = None) -> None:
+def batch_summarise(
+    *, batch: ImportBatch, n_duplicates: int | None = None, n_errors: int | None = None
+) -> None:
     """Profile summary and drift of a batch read back from its items (streamed, chunk by chunk)."""
     builder = summary_builder()
     flags: Counter = Counter()
@@ -68,4 +71,6 @@ def batch_summarise(*, batch: ImportBatch, n_duplicates: int | None = None, n_er
     for profile, item_flags in rows.iterator(chunk_size=2000):
         builder.add(profile or {})
         flags.update(flag for flag in item_flags or [] if flag not in DUP_FLAGS)
-    batch_summary_store(batch=batch, summary=builder.build(), flags=flags, n_duplicates=n_duplicates, n_errors=n_errors)
+    batch_summary_store(
+        batch=batch, summary=builder.build(), flags=flags, n_duplicates=n_duplicates, n_errors=n_errors
+    )

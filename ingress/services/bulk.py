@@ -62,7 +62,8 @@ def item_bulk_create(
         raise ValidationFailed("The body must be a JSON list of items.", field="non_field_errors")
     if len(rows) > MAX_ROWS:
         raise ValidationFailed(
-            f"At most {MAX_ROWS} rows per bulk call; upload a file to /imports/ for more.", field="non_field_errors"
+            f"At most {MAX_ROWS} rows per bulk call; upload a file to /imports/ for more.",
+            field="non_field_errors",
         )
     result = BulkResult()
     labels = label_choices(project=project)
@@ -78,7 +79,9 @@ def item_bulk_create(
             continue
         seen.add(item.external_id)
         prepared.append((index, item))
-    existing = item_services.existing_external_ids(project=project, external_ids=[item.external_id for _, item in prepared])
+    existing = item_services.existing_external_ids(
+        project=project, external_ids=[item.external_id for _, item in prepared]
+    )
     fresh = [item for _, item in prepared if item.external_id not in existing]
     result.duplicates += len(prepared) - len(fresh)
     if fresh:
@@ -97,7 +100,9 @@ def item_bulk_create(
     return result
 
 
-def _prepare_row(*, project: Project, index: int, row: object, labels: set[str], result: BulkResult) -> NewItem | None:
+def _prepare_row(
+    *, project: Project, index: int, row: object, labels: set[str], result: BulkResult
+) -> NewItem | None:
     def fail(field: str, message: str) -> None:
         result.errors.append(RowIssue(index=index, field=field, message=message))
 
@@ -125,13 +130,21 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
     if tag_error:
         fail("tags", tag_error)
         return None
-    gold, gold_error = item_services.gold_value(project=project, raw=row.get("gold_label"), label_values=labels)
+    gold, gold_error = item_services.gold_value(
+        project=project, raw=row.get("gold_label"), label_values=labels
+    )
     if gold_error:
         fail("gold_label", gold_error)
         return None
     if item_media(project) != "text":
         return media_item_from_row(
-            project=project, index=index, row=row, external_id=external_id, metadata=metadata, tags=tags, gold=gold,
+            project=project,
+            index=index,
+            row=row,
+            external_id=external_id,
+            metadata=metadata,
+            tags=tags,
+            gold=gold,
             fail=fail,
         )
     text = row.get("text")
@@ -139,9 +152,10 @@ def _prepare_row(*, project: Project, index: int, row: object, labels: set[str],
         fail("text", "text is required for a text project (a string).")
         return None
     try:
-        item, _ = text_item(project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold)
+        item, _ = text_item(
+            project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold
+        )
     except MediaRowError as exc:
         fail(exc.field, exc.message)
         return None
     return item
-

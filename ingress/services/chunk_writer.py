@@ -54,4 +54,3 @@ class ChunkWriter:
         sys.setswitchinterval(self.previous_interval)
         if raise_error and self.error is not None:
             raise self.error
-

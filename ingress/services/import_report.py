@@ -41,4 +41,3 @@ class ImportReport:
         self.duplicates += 1
         if len(self.duplicate_ids) < DUPLICATE_SAMPLE:
             self.duplicate_ids.append(external_id)
-

@@ -37,7 +37,9 @@ class PendingRow:
 class RowImporter:
     """Turns rows into items and inserts them chunk by chunk."""
 
-    def __init__(self, *, project: Project, batch: ImportBatch | None, report: ImportReport, job: Job, source: str):
+    def __init__(
+        self, *, project: Project, batch: ImportBatch | None, report: ImportReport, job: Job, source: str
+    ):
         self.project = project
         # None until the first insert opens it, so a file with nothing to insert leaves no batch behind.
         self.batch = batch
@@ -75,7 +77,9 @@ class RowImporter:
         tags, tag_error = item_services.clean_tags(row.tags)
         if tag_error:
             raise MediaRowError("tags", tag_error)
-        gold, gold_error = item_services.gold_value(project=self.project, raw=row.gold_label, label_values=self.labels)
+        gold, gold_error = item_services.gold_value(
+            project=self.project, raw=row.gold_label, label_values=self.labels
+        )
         if gold_error:
             raise MediaRowError("gold_label", gold_error)
         external_id = (row.external_id or "").strip()
@@ -83,7 +87,9 @@ class RowImporter:
             raise MediaRowError("external_id", "external_id is longer than 255 characters.")
         if self.is_text:
             if row.text is None and row.file_bytes is not None:
-                raise MediaRowError("file", "This is a text project: a zip needs a manifest.csv with a text column.")
+                raise MediaRowError(
+                    "file", "This is a text project: a zip needs a manifest.csv with a text column."
+                )
             return self._text(row, external_id, tags, gold)
         if row.file_bytes is not None:
             data, name = row.file_bytes, row.file_name
@@ -94,8 +100,14 @@ class RowImporter:
         else:
             raise MediaRowError("file_url", "An image/audio row needs a file (file_url, or a zip member).")
         item = media_item(
-            project=self.project, external_id=external_id or "pending", data=data, file_name=name,
-            metadata=row.metadata, tags=tags, gold=gold, text=row.text or "",
+            project=self.project,
+            external_id=external_id or "pending",
+            data=data,
+            file_name=name,
+            metadata=row.metadata,
+            tags=tags,
+            gold=gold,
+            text=row.text or "",
         )
         if not external_id:
             item.external_id = f"sha256:{item.sha256[:32]}"  # content-derived: a re-import finds it again
@@ -105,8 +117,13 @@ class RowImporter:
         if row.text is None:
             raise MediaRowError("text", "text is required for a text project.")
         item, normalised = text_item(
-            project=self.project, external_id=external_id, text=row.text, metadata=row.metadata, tags=tags,
-            gold=gold, thresholds=self.thresholds,
+            project=self.project,
+            external_id=external_id,
+            text=row.text,
+            metadata=row.metadata,
+            tags=tags,
+            gold=gold,
+            thresholds=self.thresholds,
         )
         return PendingRow(line=row.line, item=item, normalised=normalised, size=len(row.text))
 
@@ -126,7 +143,9 @@ class RowImporter:
         if not pending:
             return
         item_services.item_statistics_refresh_if_stale()  # keeps the lookup below an index probe as the table grows
-        existing = item_services.existing_owners(project=self.project, external_ids=[p.item.external_id for p in pending])
+        existing = item_services.existing_owners(
+            project=self.project, external_ids=[p.item.external_id for p in pending]
+        )
         fresh: list[PendingRow] = []
         merging: list[tuple[PendingRow, bool]] = []
         for p in pending:
@@ -159,12 +178,15 @@ class RowImporter:
     def _merge_labelstudio(self, merging: list[tuple[PendingRow, bool]]) -> None:
         """Annotations and predictions of Label Studio rows, onto their new or existing items."""
         ids = dict(
-            Item.objects.filter(project=self.project, external_id__in={p.item.external_id for p, _ in merging})
-            .values_list("external_id", "pk")
+            Item.objects.filter(
+                project=self.project, external_id__in={p.item.external_id for p, _ in merging}
+            ).values_list("external_id", "pk")
         )
-        self.labelstudio.merge(tasks=[
-            (ids[p.item.external_id], p.ls, is_new) for p, is_new in merging if p.item.external_id in ids
-        ])
+        self.labelstudio.merge(
+            tasks=[
+                (ids[p.item.external_id], p.ls, is_new) for p, is_new in merging if p.item.external_id in ids
+            ]
+        )
 
     def _write_fresh(self, fresh: list[PendingRow]) -> None:
         if self.batch is None:

@@ -61,7 +61,6 @@ class _Counting:
         return data
 
 
-
 def import_run(job: Job, context: jobs.JobContext) -> dict:
     """Work function of the ``annotation.import`` task (see module docstring). Returns the job result.
 
@@ -84,7 +83,10 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
     params = job.params
     report = ImportReport()
     importer = RowImporter(
-        project=project, batch=ImportBatch.objects.filter(job=job).first(), report=report, job=job,
+        project=project,
+        batch=ImportBatch.objects.filter(job=job).first(),
+        report=report,
+        job=job,
         source=params.get("file_name") or "upload",
     )
     pipelined = (
@@ -127,8 +129,13 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
         if report.created_earlier:
             batch_summarise(batch=batch, n_duplicates=report.duplicates, n_errors=report.error_count)
         else:
-            batch_summary_store(batch=batch, summary=importer.summary.build(), flags=report.flags,
-                                n_duplicates=report.duplicates, n_errors=report.error_count)
+            batch_summary_store(
+                batch=batch,
+                summary=importer.summary.build(),
+                flags=report.flags,
+                n_duplicates=report.duplicates,
+                n_errors=report.error_count,
+            )
         batch.refresh_from_db(fields=["n_created", "drift"])
         n_created, drift = batch.n_created, batch.drift
     # Bulk-API batches not summarised yet, in bulk; other imports' batches are left to their own (running) job.
@@ -154,7 +161,9 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
     if importer.labelstudio is not None:
         result["labelstudio"] = importer.labelstudio.report.as_dict()
     if params.get("upload"):
-        default_storage.delete(params["upload"])  # streamed in full; a retry after this point has nothing to redo
+        default_storage.delete(
+            params["upload"]
+        )  # streamed in full; a retry after this point has nothing to redo
     unusable = _nothing_usable(report, n_created=n_created, params=params)
     if unusable:
         raise jobs.JobFailed(unusable, result={**result, "outcome": OUTCOME_FAILED, "batch": None})
@@ -213,7 +222,9 @@ def _opened(params: dict) -> Iterator[tuple[object, str | None, int]]:
             yield None, copy.name, total
 
 
-def _rows(params: dict, project: Project, stream, path: str | None, total: int) -> Iterator[tuple[RawRow | RowError, float]]:
+def _rows(
+    params: dict, project: Project, stream, path: str | None, total: int
+) -> Iterator[tuple[RawRow | RowError, float]]:
     """Rows of the file with the fraction of it read so far."""
     fmt = params["format"]
     if fmt in ZIP_FORMATS:
@@ -228,7 +239,9 @@ def _rows(params: dict, project: Project, stream, path: str | None, total: int) 
         else:
             # About one upload per task: the member count is a fair denominator for progress.
             reader = readers.read_labelstudio_zip(
-                path, member=params["ls_export_member"], fmt=params["ls_export_format"],
+                path,
+                member=params["ls_export_member"],
+                fmt=params["ls_export_format"],
                 options=_ls_options(params, project),
             )
         for count, row in enumerate(reader, start=1):
@@ -266,4 +279,3 @@ def _ls_options(params: dict, project: Project):
 
 def _required_columns(project: Project) -> tuple[str, ...]:
     return ("text",) if item_media(project) == "text" else ("file_url",)
-

@@ -26,8 +26,16 @@ SNIFF_BYTES = 64 * 1024
 IMPORT_TASK = "annotation.import"
 
 
-def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_annotations: str = "annotations",
-                 labelstudio_config: str = "", data_key: str = "", labelstudio_users: dict | None = None) -> Job:
+def import_start(
+    *,
+    project: Project,
+    user,
+    upload: UploadedFile,
+    labelstudio_annotations: str = "annotations",
+    labelstudio_config: str = "",
+    data_key: str = "",
+    labelstudio_users: dict | None = None,
+) -> Job:
     """Save the upload and create the import Job (enqueued after commit).
 
     Raises ValidationFailed (field ``file``) for a file whose format cannot be told from its name and first
@@ -42,7 +50,9 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
     except readers.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
     ls_params = labelstudio_options_check(
-        labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
+        labelstudio_annotations=labelstudio_annotations,
+        labelstudio_config=labelstudio_config,
+        data_key=data_key,
         labelstudio_users=labelstudio_users,
     )
     fmt, zip_params = _zip_kind(fmt, upload)
@@ -57,7 +67,11 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
                 task_name=IMPORT_TASK,
                 project=project,
                 params={
-                    "upload": stored, "file_name": original, "format": fmt, "size": upload.size, **ls_params,
+                    "upload": stored,
+                    "file_name": original,
+                    "format": fmt,
+                    "size": upload.size,
+                    **ls_params,
                 },
                 user=user,
             )
@@ -67,9 +81,17 @@ def import_start(*, project: Project, user, upload: UploadedFile, labelstudio_an
     return job
 
 
-def import_local_file(*, project: Project, path: str, user=None, labelstudio_annotations: str = "annotations",
-                      labelstudio_config: str = "", data_key: str = "", labelstudio_users: dict | None = None,
-                      wrap_context=None) -> Job:
+def import_local_file(
+    *,
+    project: Project,
+    path: str,
+    user=None,
+    labelstudio_annotations: str = "annotations",
+    labelstudio_config: str = "",
+    data_key: str = "",
+    labelstudio_users: dict | None = None,
+    wrap_context=None,
+) -> Job:
     """Import a local file in this process (shell command, demo seeding): same Job, batch and report as an
     upload, without a broker. ``wrap_context`` may wrap the JobContext (e.g. to draw a progress bar).
 
@@ -84,16 +106,26 @@ def import_local_file(*, project: Project, path: str, user=None, labelstudio_ann
     except readers.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
     ls_params = labelstudio_options_check(
-        labelstudio_annotations=labelstudio_annotations, labelstudio_config=labelstudio_config, data_key=data_key,
+        labelstudio_annotations=labelstudio_annotations,
+        labelstudio_config=labelstudio_config,
+        data_key=data_key,
         labelstudio_users=labelstudio_users,
     )
     fmt, zip_params = _zip_kind(fmt, path)
     ls_params.update(zip_params)
     # Not job_create: nothing is enqueued, this process runs the job.
     job = jobs.job_record(
-        kind=IMPORT_JOB, task_name=IMPORT_TASK, project=project, user=user,
-        params={"path": path, "file_name": os.path.basename(path), "format": fmt, "size": os.path.getsize(path),
-                **ls_params},
+        kind=IMPORT_JOB,
+        task_name=IMPORT_TASK,
+        project=project,
+        user=user,
+        params={
+            "path": path,
+            "file_name": os.path.basename(path),
+            "format": fmt,
+            "size": os.path.getsize(path),
+            **ls_params,
+        },
     )
     wrap = wrap_context or (lambda context: context)
     jobs.job_execute(job_id=str(job.pk), work=lambda j, context: import_run(j, wrap(context)))
@@ -115,14 +147,16 @@ def _zip_kind(fmt: str, source) -> tuple[str, dict]:
     return "labelstudio_zip", {"ls_export_member": found[0], "ls_export_format": found[1]}
 
 
-def labelstudio_options_check(*, labelstudio_annotations: str, labelstudio_config: str, data_key: str,
-                              labelstudio_users: dict | None) -> dict:
+def labelstudio_options_check(
+    *, labelstudio_annotations: str, labelstudio_config: str, data_key: str, labelstudio_users: dict | None
+) -> dict:
     """The Label Studio options as job params. Raises ValidationFailed for an unknown ``labelstudio_annotations``,
     a labelling config that cannot be read (``ingress.readers.labelstudio_config.parse_config``), or a user map that
     is not ``{"<Label Studio user id>": "<e-mail>"}``."""
     if labelstudio_annotations not in LS_ANNOTATIONS_CHOICES:
         raise ValidationFailed(
-            "labelstudio_annotations must be 'annotations', 'metadata' or 'gold'.", field="labelstudio_annotations"
+            "labelstudio_annotations must be 'annotations', 'metadata' or 'gold'.",
+            field="labelstudio_annotations",
         )
     params: dict = {"labelstudio_annotations": labelstudio_annotations}
     if labelstudio_config:

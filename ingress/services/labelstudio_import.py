@@ -71,7 +71,9 @@ class LsImportReport:
         self.annotations_skipped += 1
         self.skipped_reasons[reason] += 1
         if len(self.skipped) < SKIP_SAMPLE:
-            self.skipped.append({"task": task, "annotation": annotation, "annotator": annotator, "reason": reason})
+            self.skipped.append(
+                {"task": task, "annotation": annotation, "annotator": annotator, "reason": reason}
+            )
 
     def as_dict(self) -> dict:
         return {
@@ -128,8 +130,12 @@ class LabelStudioMerger:
             user.save()
         imported_annotator_member_ensure(project=self.project, user_id=user.pk)
         self.report.annotators[annotator] = {
-            "user_id": user.pk, "username": user.get_username(), "created_inactive": created,
-            "matched_by": "created" if created else ("username" if annotator.startswith("ls-user:") else "email"),
+            "user_id": user.pk,
+            "username": user.get_username(),
+            "created_inactive": created,
+            "matched_by": "created"
+            if created
+            else ("username" if annotator.startswith("ls-user:") else "email"),
         }
         self.users[annotator] = user.pk
         return user.pk
@@ -150,16 +156,25 @@ class LabelStudioMerger:
             if task.data_key:
                 report.data_keys[task.data_key] += 1
         candidates = [
-            (item_id, task, ann) for item_id, task, _ in tasks for ann in sorted(task.annotations, key=_ls_order)
+            (item_id, task, ann)
+            for item_id, task, _ in tasks
+            for ann in sorted(task.annotations, key=_ls_order)
         ]
         wanted = {
-            labelstudio_client_id(project_id=self.project.pk, ls_annotation_id=ann.ls_id) for _, _, ann in candidates
+            labelstudio_client_id(project_id=self.project.pk, ls_annotation_id=ann.ls_id)
+            for _, _, ann in candidates
         }
-        stored = set(Annotation.objects.filter(project=self.project, client_id__in=wanted).values_list("client_id", flat=True))
+        stored = set(
+            Annotation.objects.filter(project=self.project, client_id__in=wanted).values_list(
+                "client_id", flat=True
+            )
+        )
         item_ids = {item_id for item_id, _, _ in tasks}
         live = {
             (row["item_id"], row["annotator_id"]): row
-            for row in Annotation.objects.filter(item_id__in=item_ids, is_live=True).values("id", "item_id", "annotator_id", "client_id")
+            for row in Annotation.objects.filter(item_id__in=item_ids, is_live=True).values(
+                "id", "item_id", "annotator_id", "client_id"
+            )
         }
         new_rows: list[ImportedAnnotation] = []
         superseded: list[int] = []
@@ -176,12 +191,19 @@ class LabelStudioMerger:
             user_id = self._user_id(ann.annotator)
             previous = live.get((item_id, user_id))
             if previous is not None and not _from_labelstudio(previous):
-                report.skip(task=task.task_id, annotation=ann.ls_id, annotator=ann.annotator,
-                            reason="the annotator already labelled this item in Labelgate")
+                report.skip(
+                    task=task.task_id,
+                    annotation=ann.ls_id,
+                    annotator=ann.annotator,
+                    reason="the annotator already labelled this item in Labelgate",
+                )
                 continue
             labels = sorted(set(ann.labels or ())) if self.project.multi_label else list(ann.labels or ())
             row = ImportedAnnotation(
-                item_id=item_id, annotator_id=user_id, labels=labels, lead_time_ms=ann.lead_time_ms,
+                item_id=item_id,
+                annotator_id=user_id,
+                labels=labels,
+                lead_time_ms=ann.lead_time_ms,
                 client_id=client_id,
             )
             if previous is not None:
@@ -196,7 +218,9 @@ class LabelStudioMerger:
             touched.add(item_id)
             report.annotations_imported += 1
             report.per_annotator[ann.annotator] += 1
-        imported_annotations_store(project=self.project, rows=new_rows, superseded=superseded, touched=touched)
+        imported_annotations_store(
+            project=self.project, rows=new_rows, superseded=superseded, touched=touched
+        )
         self._predictions([(item_id, task, is_new) for item_id, task, is_new in tasks if task.predictions])
 
     def _problem(self, ann) -> str | None:
@@ -216,15 +240,21 @@ class LabelStudioMerger:
         if not tasks:
             return
         existing = {
-            pk: metadata for pk, metadata in Item.objects.filter(
+            pk: metadata
+            for pk, metadata in Item.objects.filter(
                 pk__in=[item_id for item_id, _, is_new in tasks if not is_new]
             ).values_list("pk", "metadata")
         }
         for item_id, task, is_new in tasks:
-            kept = {} if is_new else {
-                str(p.get("id")): p for p in (existing.get(item_id) or {}).get("ls_predictions") or []
-                if isinstance(p, dict)
-            }
+            kept = (
+                {}
+                if is_new
+                else {
+                    str(p.get("id")): p
+                    for p in (existing.get(item_id) or {}).get("ls_predictions") or []
+                    if isinstance(p, dict)
+                }
+            )
             changed = False
             for prediction in task.predictions:
                 if not prediction.labels:

@@ -23,8 +23,9 @@ def labelstudio_media_read(file_url: str) -> tuple[bytes, str]:
     if parsed.scheme in ("http", "https"):
         if not getattr(settings, "LABELGATE_LS_FETCH_URLS", False):
             raise MediaRowError(
-                "file_url", f"{file_url} is a web address; Labelgate does not fetch those during an import unless "
-                "LABELGATE_LS_FETCH_URLS is on. Export the project with its media (a zip) or set the setting."
+                "file_url",
+                f"{file_url} is a web address; Labelgate does not fetch those during an import unless "
+                "LABELGATE_LS_FETCH_URLS is on. Export the project with its media (a zip) or set the setting.",
             )
         return _fetch(file_url, max_bytes=MAX_MEDIA_BYTES)
     path = unquote(parsed.path)
@@ -32,11 +33,12 @@ def labelstudio_media_read(file_url: str) -> tuple[bytes, str]:
         root = getattr(settings, "LABELGATE_LS_MEDIA_ROOT", "") or ""
         if not root:
             raise MediaRowError(
-                "file_url", f"{file_url} is a Label Studio upload; set LABELGATE_LS_MEDIA_ROOT to Label Studio's "
-                "media folder (the one holding upload/), or import a zip holding the export and its files."
+                "file_url",
+                f"{file_url} is a Label Studio upload; set LABELGATE_LS_MEDIA_ROOT to Label Studio's "
+                "media folder (the one holding upload/), or import a zip holding the export and its files.",
             )
         real_root = os.path.realpath(root)
-        real = os.path.realpath(os.path.join(real_root, path[len("/data/"):]))
+        real = os.path.realpath(os.path.join(real_root, path[len("/data/") :]))
         if not real.startswith(real_root + os.sep) or not os.path.isfile(real):
             raise MediaRowError("file_url", f"No file for {file_url} in LABELGATE_LS_MEDIA_ROOT.")
         if os.path.getsize(real) > MAX_MEDIA_BYTES:
@@ -44,8 +46,11 @@ def labelstudio_media_read(file_url: str) -> tuple[bytes, str]:
         with open(real, "rb") as handle:
             return handle.read(), os.path.basename(real)
     if path.startswith("/data/"):
-        raise MediaRowError("file_url", f"{file_url} is served by Label Studio's storage; export its files with the "
-                                        "project, or point LABELGATE_IMPORT_ROOTS at them and use their paths.")
+        raise MediaRowError(
+            "file_url",
+            f"{file_url} is served by Label Studio's storage; export its files with the "
+            "project, or point LABELGATE_IMPORT_ROOTS at them and use their paths.",
+        )
     return read_import_file(file_url)
 
 

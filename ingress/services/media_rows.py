@@ -49,9 +49,12 @@ def resolve_import_path(file_url: str) -> Path:
     parsed = urlparse(file_url)
     if parsed.scheme in ("http", "https", "ftp", "s3", "gs"):
         raise MediaRowError(
-            "file_url", "Remote URLs are not fetched; send the bytes as file_b64 or upload a zip to /imports/."
+            "file_url",
+            "Remote URLs are not fetched; send the bytes as file_b64 or upload a zip to /imports/.",
         )
-    if parsed.scheme not in ("", "file") or (parsed.scheme == "file" and parsed.netloc not in ("", "localhost")):
+    if parsed.scheme not in ("", "file") or (
+        parsed.scheme == "file" and parsed.netloc not in ("", "localhost")
+    ):
         raise MediaRowError("file_url", f"Unsupported file_url scheme '{parsed.scheme}'.")
     raw = unquote(parsed.path) if parsed.scheme == "file" else file_url
     if "\x00" in raw:
@@ -148,7 +151,9 @@ def media_item(
         is_gold=gold is not None,
         profile=check.profile,
         flags=check.flags,
-        status=ItemStatus.NEEDS_REVIEW if routed_to_review(project=project, flags=check.flags) else ItemStatus.NEW,
+        status=ItemStatus.NEEDS_REVIEW
+        if routed_to_review(project=project, flags=check.flags)
+        else ItemStatus.NEW,
         target_annotations=project.annotations_per_item,
     )
 
@@ -181,8 +186,14 @@ def media_item_from_row(
             raise MediaRowError("file_b64", "An image/audio row needs file_b64 or file_url.")
         text = row.get("text") if isinstance(row.get("text"), str) else ""
         return media_item(
-            project=project, external_id=external_id, data=data, file_name=file_name, metadata=metadata,
-            tags=tags, gold=gold, text=text,
+            project=project,
+            external_id=external_id,
+            data=data,
+            file_name=file_name,
+            metadata=metadata,
+            tags=tags,
+            gold=gold,
+            text=text,
         )
     except MediaRowError as exc:
         fail(exc.field, exc.message)

@@ -57,7 +57,9 @@ def _fill_missing_sketches(project: Project) -> int:
             return filled
         last = rows[-1][0]
         sketches = text_sketches([dedup.normalise_text(text) for _, text in rows])
-        item_sketches_set(sketches=[(item_id, sketch) for (item_id, _), sketch in zip(rows, sketches, strict=True)])
+        item_sketches_set(
+            sketches=[(item_id, sketch) for (item_id, _), sketch in zip(rows, sketches, strict=True)]
+        )
         filled += len(rows)
 
 
@@ -135,7 +137,12 @@ def _refresh(project: Project) -> dict:
     has_sketch = np.zeros(total, bool)
     fields = ["id", "sha256", "near_dup_key", "near_dup_group"] + (["minhash"] if is_text else [])
     n = 0
-    rows = Item.objects.filter(project=project).order_by("id").values_list(*fields).iterator(chunk_size=READ_CHUNK)
+    rows = (
+        Item.objects.filter(project=project)
+        .order_by("id")
+        .values_list(*fields)
+        .iterator(chunk_size=READ_CHUNK)
+    )
     # Converted a chunk at a time with whole-array operations: per-row numpy assignments and hashing were most of
     # the refresh's Python time.
     while n < total and (chunk := list(islice(rows, min(READ_CHUNK, total - n)))):
@@ -153,7 +160,9 @@ def _refresh(project: Project) -> dict:
         old_group[n:end] = [-1 if group is None else group for group in columns[3]]
         if is_text:
             ok = np.array([m is not None and len(m) == SKETCH_BYTES for m in columns[4]], bool)
-            packed = b"".join(bytes(m) if good else _NO_SKETCH for m, good in zip(columns[4], ok, strict=True))
+            packed = b"".join(
+                bytes(m) if good else _NO_SKETCH for m, good in zip(columns[4], ok, strict=True)
+            )
             sketches[n:end] = np.frombuffer(packed, dtype="<u4").reshape(-1, SKETCH_PERM)
             has_sketch[n:end] = ok
         n = end
@@ -166,12 +175,16 @@ def _refresh(project: Project) -> dict:
         rights.append(near_r)
     else:
         valid = np.flatnonzero(near != 0)
-        for group in phash.hamming_groups(near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))):
+        for group in phash.hamming_groups(
+            near[valid], max_distance=int(thresholds.get("phash_distance", DEFAULT_HAMMING))
+        ):
             members = valid[group]
             lefts.append(members[1:])
             rights.append(np.full(len(members) - 1, members[0]))
     if is_text and has_sketch.sum() > 1:
-        lefts_s, rights_s = _minhash_edges(sketches[:n], has_sketch, float(thresholds.get("text_jaccard", DEFAULT_JACCARD)))
+        lefts_s, rights_s = _minhash_edges(
+            sketches[:n], has_sketch, float(thresholds.get("text_jaccard", DEFAULT_JACCARD))
+        )
         lefts.append(lefts_s)
         rights.append(rights_s)
     del sketches

@@ -15,7 +15,14 @@ MAX_TEXT_CHARS = 1_000_000
 
 
 def text_item(
-    *, project: Project, external_id: str, text: str, metadata: dict, tags: list[str], gold: object, thresholds=None
+    *,
+    project: Project,
+    external_id: str,
+    text: str,
+    metadata: dict,
+    tags: list[str],
+    gold: object,
+    thresholds=None,
 ) -> tuple[NewItem, str]:
     """(the new item, normalised text for near-duplicate sketches).
 

@@ -38,14 +38,18 @@ def multi_label_annotator_stats(data: ProjectData, consensus: Consensus, agreeme
         exact = (table.label == data.gold_matrix[table.item]).all(axis=1) & on_gold
         n_gold = np.bincount(a, weights=on_gold, minlength=n_ann).astype(np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            gold_accuracy = np.where(n_gold > 0, np.bincount(a, weights=exact, minlength=n_ann) / n_gold, np.nan)
+            gold_accuracy = np.where(
+                n_gold > 0, np.bincount(a, weights=exact, minlength=n_ann) / n_gold, np.nan
+            )
     pairs = agreement.pairwise
     defined = np.isfinite(pairs.kappa)
     sides = np.concatenate([pairs.annotator_a[defined], pairs.annotator_b[defined]])
     n_pairs = np.bincount(sides, minlength=n_ann)
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa = np.where(
-            n_pairs > 0, np.bincount(sides, weights=np.tile(pairs.kappa[defined], 2), minlength=n_ann) / n_pairs, np.nan
+            n_pairs > 0,
+            np.bincount(sides, weights=np.tile(pairs.kappa[defined], 2), minlength=n_ann) / n_pairs,
+            np.nan,
         )
     lead = np.full(n_ann, np.nan)
     order = np.argsort(a, kind="stable")

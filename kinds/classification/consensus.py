@@ -53,7 +53,9 @@ def single_consensus(data: ProjectData, method: str, quality_model: QualityModel
             probs = _filled_probs(data)
             result = crowdlab(table=scored, pred_probs=probs)
         else:
-            refined = iterative_crowdlab(table=scored, fit_predict_oos=quality_model.fit, rounds=QUALITY_MODEL_ROUNDS)
+            refined = iterative_crowdlab(
+                table=scored, fit_predict_oos=quality_model.fit, rounds=QUALITY_MODEL_ROUNDS
+            )
             result, probs = refined.consensus, refined.pred_probs
             model_probs = quality_model.masked(probs)
         # One posterior decides both the label and its confidence: Dawid–Skene with CROWDLAB's final model
@@ -84,7 +86,12 @@ def single_consensus(data: ProjectData, method: str, quality_model: QualityModel
         overrides = np.zeros(table.n_items, dtype=bool)
     else:
         voted = voted_consensus(scores=scores, counts=counts, tie_rank=fit.priors)
-        label, confidence, suggestion, overrides = voted.label, voted.confidence, voted.suggestion, voted.overrides
+        label, confidence, suggestion, overrides = (
+            voted.label,
+            voted.confidence,
+            voted.suggestion,
+            voted.overrides,
+        )
     if fit is not None and fit.confusion.size <= MAX_PARAMS:
         params = {
             "method": "dawid_skene",
@@ -117,7 +124,9 @@ def multi_consensus(data: ProjectData, method: str) -> Consensus:
     quality = np.zeros((table.n_annotators, table.n_classes))
     for c in range(table.n_classes):
         binary = table.one_vs_rest(c)
-        result = majority_vote(table=binary) if method == "majority_vote" else dawid_skene(table=binary).consensus
+        result = (
+            majority_vote(table=binary) if method == "majority_vote" else dawid_skene(table=binary).consensus
+        )
         if result.posteriors is not None:
             probability[:, c] = result.posteriors[:, 1]
         else:
@@ -168,8 +177,12 @@ def single_item_consensus(votes: ItemVotes) -> ItemConsensus:
         priors=priors,
     )
     return ItemConsensus(
-        code=single.label, confidence=single.confidence, is_tie=single.is_tie, suggestion=single.suggestion,
-        overrides=single.overrides, vote_counts=np.bincount(votes.labels, minlength=k)[None, :],
+        code=single.label,
+        confidence=single.confidence,
+        is_tie=single.is_tie,
+        suggestion=single.suggestion,
+        overrides=single.overrides,
+        vote_counts=np.bincount(votes.labels, minlength=k)[None, :],
     )
 
 

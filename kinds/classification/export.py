@@ -18,7 +18,9 @@ from datasets.exporters import (
 from datasets.labelschema import ProjectLabel, class_names, label_schema_build
 from datasets.models import DatasetVersion
 
-LABEL_DESCRIPTION = "a class name (multi-label: a list of them); its class id is its index in label_schema.labels"
+LABEL_DESCRIPTION = (
+    "a class name (multi-label: a list of them); its class id is its index in label_schema.labels"
+)
 
 
 def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: str = "") -> Iterator[bytes]:
@@ -29,15 +31,21 @@ def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: st
         return stream_labelstudio(version=version, split=split, base_url=base_url)
     if fmt == "labelstudio-config":
         return stream_labelstudio_config(version=version)
-    return {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt](version=version, split=split)
+    return {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt](
+        version=version, split=split
+    )
 
 
 def _multi_label(version: DatasetVersion) -> bool:
     return version.label_schema.get("multi_label", version.project.multi_label)
 
 
-def label_schema(*, project: Project, project_labels: Sequence[ProjectLabel], parent: dict | None, seen: list[str]) -> dict:
-    return label_schema_build(project_labels=project_labels, multi_label=project.multi_label, parent=parent, seen=seen)
+def label_schema(
+    *, project: Project, project_labels: Sequence[ProjectLabel], parent: dict | None, seen: list[str]
+) -> dict:
+    return label_schema_build(
+        project_labels=project_labels, multi_label=project.multi_label, parent=parent, seen=seen
+    )
 
 
 def label_description(*, version: DatasetVersion) -> str:
@@ -50,18 +58,26 @@ def card_label_feature(*, version: DatasetVersion) -> str:
 
 def labelstudio_control(*, version: DatasetVersion, name: str, to_name: str) -> str:
     """The Label Studio config's ``<Choices>``: the version's classes in id order."""
-    choices = "\n".join(f"    <Choice value={quoteattr(value)}/>" for value in class_names(version.label_schema))
+    choices = "\n".join(
+        f"    <Choice value={quoteattr(value)}/>" for value in class_names(version.label_schema)
+    )
     return (
         f"  <Choices name={quoteattr(name)} toName={quoteattr(to_name)} "
-        f"choice=\"{'multiple' if _multi_label(version) else 'single'}\" showInline=\"true\">\n{choices}\n  </Choices>\n"
+        f'choice="{"multiple" if _multi_label(version) else "single"}" showInline="true">\n{choices}\n  </Choices>\n'
     )
 
 
 def labelstudio_result(value: object, *, from_name: str, to_name: str) -> list[dict]:
     """A class name or a list of them as a Label Studio ``choices`` result."""
     values = value if isinstance(value, list) else [value]
-    return [{"from_name": from_name, "to_name": to_name, "type": "choices",
-             "value": {"choices": [str(v) for v in values if v is not None]}}]
+    return [
+        {
+            "from_name": from_name,
+            "to_name": to_name,
+            "type": "choices",
+            "value": {"choices": [str(v) for v in values if v is not None]},
+        }
+    ]
 
 
 def parquet_label_type(*, version: DatasetVersion):

@@ -119,7 +119,10 @@ class SingleLabel:
     def annotator_stats(self, data: ProjectData, consensus: Consensus, agreement: AgreementReport) -> dict:
         gold = data.gold if (data.gold >= 0).any() else None
         aq = annotator_quality(
-            table=data.table, consensus=consensus.label, gold=gold, lead_time=data.lead_time,
+            table=data.table,
+            consensus=consensus.label,
+            gold=gold,
+            lead_time=data.lead_time,
             pairwise=agreement.pairwise,
         )
         return {
@@ -141,7 +144,9 @@ class MultiLabel(SingleLabel):
 
     multi_label = True
     model_free_reason = "multi-label projects use a per-label model"
-    hlp_absent_note = "Human-level performance is reported for single-label projects; see agreement per label."
+    hlp_absent_note = (
+        "Human-level performance is reported for single-label projects; see agreement per label."
+    )
 
     def gold_code(self, gold_label: object, index: dict[str, int]) -> int:
         return _bitmask(gold_label if isinstance(gold_label, list) else [gold_label], index)
@@ -164,10 +169,15 @@ class MultiLabel(SingleLabel):
 
     def decode(self, values: list[str], codes: np.ndarray) -> list:
         k = len(values)
-        return [None if code < 0 else sorted(values[c] for c in range(k) if code >> c & 1) for code in codes.tolist()]
+        return [
+            None if code < 0 else sorted(values[c] for c in range(k) if code >> c & 1)
+            for code in codes.tolist()
+        ]
 
     def prevalence(self, codes: np.ndarray, k: int) -> np.ndarray:
-        return ((codes[codes >= 0, None] >> np.arange(k)) & 1).sum(axis=0) if (codes >= 0).any() else np.zeros(k)
+        return (
+            ((codes[codes >= 0, None] >> np.arange(k)) & 1).sum(axis=0) if (codes >= 0).any() else np.zeros(k)
+        )
 
     def vote_coder(self, index: dict[str, int]) -> Callable[[list, bool], int]:
         return self.annotation_coder(index)

@@ -13,7 +13,9 @@ from core.errors import ValidationFailed
 class ClassificationValueInputSerializer(serializers.Serializer):
     # A field named like Field.label: DRF collects declared fields, the stubs see the attribute.
     label = serializers.CharField(required=False, allow_blank=True, max_length=100)  # type: ignore[assignment]
-    labels = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=200)
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=200
+    )
 
     def validate(self, attrs: dict) -> dict:
         if "label" in attrs and "labels" in attrs:
@@ -25,8 +27,11 @@ input_serializer = ClassificationValueInputSerializer
 
 
 class ClassificationValueOutputSerializer(serializers.Serializer):
-    label = serializers.CharField(allow_null=True, read_only=True,  # type: ignore[assignment]
-                                  help_text="The single label, null for multi-label or none.")
+    label = serializers.CharField(
+        allow_null=True,
+        read_only=True,  # type: ignore[assignment]
+        help_text="The single label, null for multi-label or none.",
+    )
     labels = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
@@ -141,4 +146,3 @@ def confidence_meaning(*, project: Project) -> str | None:
     if project.multi_label:
         return "the weakest of the per-label vote shares or probabilities behind the label set"
     return None
-

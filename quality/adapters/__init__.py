@@ -17,6 +17,14 @@ from quality.adapters.project_data import (
 )
 
 __all__ = [
-    "ItemResults", "ItemVotes", "ProjectData", "item_features_load", "item_results_write", "item_votes_load",
-    "items_denormalise", "items_votes_load", "project_data_for_table", "project_data_load",
+    "ItemResults",
+    "ItemVotes",
+    "ProjectData",
+    "item_features_load",
+    "item_results_write",
+    "item_votes_load",
+    "items_denormalise",
+    "items_votes_load",
+    "project_data_for_table",
+    "project_data_load",
 ]

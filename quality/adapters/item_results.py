@@ -101,9 +101,16 @@ def item_results_write(*, report_id: int, results: ItemResults) -> None:
     for pk, label, conf, tie, quality, issue, reasons, severity, _, model in _rows(results):
         batch.append(
             ItemQuality(
-                report_id=report_id, item_id=pk, consensus_label=None if label is None else json.loads(label),
-                confidence=conf, is_tie=tie, label_quality=quality, is_issue=issue, reasons=json.loads(reasons),
-                severity=severity, model_label=None if model is None else json.loads(model),
+                report_id=report_id,
+                item_id=pk,
+                consensus_label=None if label is None else json.loads(label),
+                confidence=conf,
+                is_tie=tie,
+                label_quality=quality,
+                is_issue=issue,
+                reasons=json.loads(reasons),
+                severity=severity,
+                model_label=None if model is None else json.loads(model),
             )
         )
         if len(batch) >= 2000:
@@ -121,9 +128,15 @@ def items_denormalise(*, project_id: int, results: ItemResults, snapshot_at, fla
     return items_consensus_set(
         project_id=project_id,
         rows=ConsensusRows(
-            item_ids=results.item_ids, label=results.consensus, confidence=results.confidence,
-            label_quality=results.label_quality, is_issue=results.is_issue, reasons=results.reasons,
-            severity=results.severity, route=results.route, model_label=results.model_label,
+            item_ids=results.item_ids,
+            label=results.consensus,
+            confidence=results.confidence,
+            label_quality=results.label_quality,
+            is_issue=results.is_issue,
+            reasons=results.reasons,
+            severity=results.severity,
+            route=results.route,
+            model_label=results.model_label,
             suggestion=results.suggestion,
         ),
         snapshot_at=snapshot_at,

@@ -53,7 +53,9 @@ def items_votes_load(*, project: Project, item_ids: list[int]) -> list[ItemVotes
     # How a stored answer and a gold label become codes is the kind's encoding.
     encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
     code_of = encoding.vote_coder(index)
-    votes_by_item: dict[int, tuple[list[int], list[int], list[int]]] = {item.pk: ([], [], [0, 0]) for item in items}
+    votes_by_item: dict[int, tuple[list[int], list[int], list[int]]] = {
+        item.pk: ([], [], [0, 0]) for item in items
+    }
     rows = Annotation.objects.filter(item_id__in=list(votes_by_item), is_live=True).order_by("item_id", "id")
     for item_id, user_id, values, is_unsure, is_unusable in rows.values_list(
         "item_id", "annotator_id", "labels", "unsure", "unusable"
@@ -70,14 +72,16 @@ def items_votes_load(*, project: Project, item_ids: list[int]) -> list[ItemVotes
     for item in items:
         annotators, labels, (unsure, unusable) = votes_by_item[item.pk]
         gold = -1 if item.gold_label in (None, "", []) else encoding.item_gold_code(item.gold_label, index)
-        loaded.append(ItemVotes(
-            item=item,
-            label_values=label_values,
-            annotators=np.asarray(annotators, dtype=np.int64),
-            labels=np.asarray(labels, dtype=np.int64),
-            unsure_count=unsure,
-            unusable_count=unusable,
-            gold=gold,
-            params=params,
-        ))
+        loaded.append(
+            ItemVotes(
+                item=item,
+                label_values=label_values,
+                annotators=np.asarray(annotators, dtype=np.int64),
+                labels=np.asarray(labels, dtype=np.int64),
+                unsure_count=unsure,
+                unusable_count=unusable,
+                gold=gold,
+                params=params,
+            )
+        )
     return loaded

@@ -48,7 +48,11 @@ def items_load(project: Project, index: dict[str, int], encoding) -> dict:
             row = np.zeros(k)
             for value, probability in probs.items():
                 column = index.get(value)
-                if column is not None and isinstance(probability, (int, float)) and math.isfinite(probability):
+                if (
+                    column is not None
+                    and isinstance(probability, (int, float))
+                    and math.isfinite(probability)
+                ):
                     # [review mapping] += : merged labels' probabilities add up in their target's column.
                     row[column] += max(float(probability), 0.0)
             if row.sum() > 0:
@@ -99,7 +103,9 @@ def annotations_load(project: Project, index: dict[str, int], encoding) -> dict:
     rows, label_column = encoding.annotation_rows(rows)
     rows = (
         rows.order_by()
-        .values_list("item_id", "annotator_id", label_column, "unsure", "unusable", "lead_time_ms", "guideline_version")
+        .values_list(
+            "item_id", "annotator_id", label_column, "unsure", "unusable", "lead_time_ms", "guideline_version"
+        )
         .iterator(chunk_size=CHUNK)
     )
     columns = _Columns(

@@ -78,8 +78,16 @@ class DaySpan:
         return span
 
 
-def daily_table(*, name: str, title: str, series: Mapping[str, Mapping[date, int]], first: date | None,
-                last: date, cumulative: bool = False, step: int = 1) -> Table:
+def daily_table(
+    *,
+    name: str,
+    title: str,
+    series: Mapping[str, Mapping[date, int]],
+    first: date | None,
+    last: date,
+    cumulative: bool = False,
+    step: int = 1,
+) -> Table:
     """One row per day from ``first`` to ``last`` (or per ``step`` days: 7 for series keyed by week start;
     missing days are zero), one column per series; with ``cumulative`` each column holds the running total."""
     table = Table(name=name, title=title, columns=["day", *series])
@@ -116,16 +124,26 @@ def imbalance(counts: Mapping[str, int]) -> Imbalance:
     smallest = min(counts, key=lambda k: (counts[k], k))
     if counts[smallest] == 0:
         missing = sorted(k for k, v in counts.items() if v == 0)
-        return Imbalance(True, None, largest, smallest,
-                         f"No consensus items yet for {', '.join(f'“{m}”' for m in missing)}; "
-                         f"“{largest}” has {100 * counts[largest] / total:.0f} %.")
+        return Imbalance(
+            True,
+            None,
+            largest,
+            smallest,
+            f"No consensus items yet for {', '.join(f'“{m}”' for m in missing)}; "
+            f"“{largest}” has {100 * counts[largest] / total:.0f} %.",
+        )
     ratio = counts[largest] / counts[smallest]
     share_l, share_s = 100 * counts[largest] / total, 100 * counts[smallest] / total
     warn = ratio >= IMBALANCE_RATIO
-    sentence = (f"“{largest}” has {share_l:.0f} % of the consensus labels, “{smallest}” {share_s:.1f} % "
-                f"({ratio:.0f}× fewer)")
-    sentence += ": imbalanced — the rare labels need more examples (sample for them or collect more)." if warn \
+    sentence = (
+        f"“{largest}” has {share_l:.0f} % of the consensus labels, “{smallest}” {share_s:.1f} % "
+        f"({ratio:.0f}× fewer)"
+    )
+    sentence += (
+        ": imbalanced — the rare labels need more examples (sample for them or collect more)."
+        if warn
         else ": balanced enough."
+    )
     return Imbalance(warn, ratio, largest, smallest, sentence)
 
 
@@ -156,7 +174,7 @@ def share_interval(p: float | None, n: int | None) -> tuple[float | None, float 
 
 
 def share_text(p: float | None, n: int | None) -> str:
-    """"62.5 % [40.9 %, 80.0 %] · n = 19" (95 % Wilson interval over ``n`` items), "too few items (n = 3)"
+    """ "62.5 % [40.9 %, 80.0 %] · n = 19" (95 % Wilson interval over ``n`` items), "too few items (n = 3)"
     under ``MIN_N_FOR_SHARE``, "—" when there is no figure."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "—"
@@ -174,7 +192,9 @@ def interval(row: Mapping, key: str) -> tuple[float | None, float | None]:
     return None, None
 
 
-def flag_totals(summaries: Iterable[Mapping[str, int] | None], live: Iterable[Sequence[str]] = ()) -> dict[str, int]:
+def flag_totals(
+    summaries: Iterable[Mapping[str, int] | None], live: Iterable[Sequence[str]] = ()
+) -> dict[str, int]:
     """Items per flag: stored per-batch counts plus the flags of items in batches not summarised yet;
     sorted by count, then name."""
     totals: dict[str, int] = {}
@@ -223,13 +243,18 @@ def error_reading(row: Mapping) -> str:
 
 # Profile fields worth a glance per batch, in this order (whichever the modality has).
 PROFILE_FIELDS = (
-    ("length", "length", ""), ("width", "width", " px"), ("height", "height", " px"), ("brightness", "brightness", ""),
-    ("duration", "duration", " s"), ("loudness_dbfs", "loudness", " dBFS"), ("snr_db", "SNR", " dB"),
+    ("length", "length", ""),
+    ("width", "width", " px"),
+    ("height", "height", " px"),
+    ("brightness", "brightness", ""),
+    ("duration", "duration", " s"),
+    ("loudness_dbfs", "loudness", " dBFS"),
+    ("snr_db", "SNR", " dB"),
 )
 
 
 def profile_line(summary: Mapping, limit: int = 3) -> str:
-    """"length median 110 (p5–p95 40–260)" for the first ``limit`` profile fields a batch summary holds."""
+    """ "length median 110 (p5–p95 40–260)" for the first ``limit`` profile fields a batch summary holds."""
     numeric = (summary or {}).get("numeric") or {}
     parts = []
     for key, name, unit in PROFILE_FIELDS:

@@ -37,12 +37,20 @@ class DashboardItemFilterForm(forms.Form):
         required=False, max_length=100, help_text="Some annotator's live annotation carries this label."
     )
     discard_reason = forms.CharField(
-        required=False, max_length=MAX_REASON, help_text="The item's current decision is a discard with this reason."
+        required=False,
+        max_length=MAX_REASON,
+        help_text="The item's current decision is a discard with this reason.",
     )
     imported = DaySpanField(required=False, help_text="Imported on these days (its batch's date).")
-    annotated = DaySpanField(required=False, help_text="Some annotation (also a superseded one) made on these days.")
-    decided = DaySpanField(required=False, help_text="The item's current review decision was taken on these days.")
-    quality_run = forms.IntegerField(required=False, min_value=1, help_text="Scored by this quality run (report id).")
+    annotated = DaySpanField(
+        required=False, help_text="Some annotation (also a superseded one) made on these days."
+    )
+    decided = DaySpanField(
+        required=False, help_text="The item's current review decision was taken on these days."
+    )
+    quality_run = forms.IntegerField(
+        required=False, min_value=1, help_text="Scored by this quality run (report id)."
+    )
     guideline_version = forms.IntegerField(
         required=False, min_value=0, help_text="Some live annotation was made under this guideline version."
     )
@@ -62,10 +70,19 @@ class DashboardItemFilterForm(forms.Form):
         data = self.cleaned_data
         has_issue = {"true": True, "false": False}.get(data["has_issue"])
         return {
-            "status": data["status"] or None, "tag": data["tag"] or None, "flag": data["flag"] or None,
-            "has_issue": has_issue, "issue_kind": data["issue_kind"] or None, "batch": data["batch"],
-            "label": data["label"] or None, "annotator_label": data["annotator_label"] or None,
-            "discard_reason": data["discard_reason"] or None, "imported": data["imported"],
-            "annotated": data["annotated"], "decided": data["decided"], "quality_run": data["quality_run"],
-            "guideline_version": data["guideline_version"], "ordering": data["ordering"] or "id",
+            "status": data["status"] or None,
+            "tag": data["tag"] or None,
+            "flag": data["flag"] or None,
+            "has_issue": has_issue,
+            "issue_kind": data["issue_kind"] or None,
+            "batch": data["batch"],
+            "label": data["label"] or None,
+            "annotator_label": data["annotator_label"] or None,
+            "discard_reason": data["discard_reason"] or None,
+            "imported": data["imported"],
+            "annotated": data["annotated"],
+            "decided": data["decided"],
+            "quality_run": data["quality_run"],
+            "guideline_version": data["guideline_version"],
+            "ordering": data["ordering"] or "id",
         }

@@ -19,7 +19,7 @@ def _num(value, digits: int = 3) -> str:
 
 
 def _short_day(iso: str) -> str:
-    """"2026-11-03" → "Nov 3" for axis labels (the CSV keeps ISO dates)."""
+    """ "2026-11-03" → "Nov 3" for axis labels (the CSV keeps ISO dates)."""
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     return f"{months[int(iso[5:7]) - 1]} {int(iso[8:10])}"
 
@@ -31,16 +31,23 @@ def _bars(table: Table, label: str, value: str) -> dict:
 
 # What a progress point links to, per series (tables.table_progress builds the links).
 PROGRESS_LINK_NOTES = {
-    "imported": "the items imported then", ItemStatus.ACCEPTED: "the items accepted then (and still accepted)",
+    "imported": "the items imported then",
+    ItemStatus.ACCEPTED: "the items accepted then (and still accepted)",
     ItemStatus.DISCARDED: "the items discarded then (and still discarded)",
 }
 
 
 def _progress_series(progress: Table) -> list[Series]:
-    return [Series(name, progress.column(name), hrefs=progress.column(f"link_{name}"),
-                   link_note=PROGRESS_LINK_NOTES.get(name, f"the items whose status is {status_words(name)} now"),
-                   title=status_words(name))
-            for name in tables.PROGRESS_SERIES]
+    return [
+        Series(
+            name,
+            progress.column(name),
+            hrefs=progress.column(f"link_{name}"),
+            link_note=PROGRESS_LINK_NOTES.get(name, f"the items whose status is {status_words(name)} now"),
+            title=status_words(name),
+        )
+        for name in tables.PROGRESS_SERIES
+    ]
 
 
 def _status_bars(table: Table) -> dict:
@@ -57,22 +64,44 @@ def _progress(src: tables.DashboardSource) -> dict:
     activity = tables.table_activity(src)
     annotators = tables.table_annotators(src)
     return {
-        "status": status, "status_chart": _status_bars(status), "total": src.counts.get("total", 0),
+        "status": status,
+        "status_chart": _status_bars(status),
+        "total": src.counts.get("total", 0),
         "progress": progress,
         "progress_chart": svg.line_chart(
-            x_labels=[_short_day(d) for d in progress.column("day")], series=_progress_series(progress),
-        ) if progress.rows else None,
-        "snapshots_from": next((d for d, f in zip(progress.column("day"), progress.column("counts_from"), strict=True)
-                                if f == "snapshot"), None),
+            x_labels=[_short_day(d) for d in progress.column("day")],
+            series=_progress_series(progress),
+        )
+        if progress.rows
+        else None,
+        "snapshots_from": next(
+            (
+                d
+                for d, f in zip(progress.column("day"), progress.column("counts_from"), strict=True)
+                if f == "snapshot"
+            ),
+            None,
+        ),
         "activity": activity,
         "activity_chart": svg.column_chart(
-            columns=[(_short_day(d), n) for d, n in zip(activity.column("day"), activity.column("annotations"), strict=True)],
+            columns=[
+                (_short_day(d), n)
+                for d, n in zip(activity.column("day"), activity.column("annotations"), strict=True)
+            ],
             hrefs=activity.column("link"),
-        ) if activity.rows else None,
+        )
+        if activity.rows
+        else None,
         "annotators": annotators,
         "annotator_rows": [
-            {"name": r[0], "n": r[1], "recent": r[2], "lead": "—" if r[3] is None else f"{r[3]:.1f} s",
-             "agreement": _pct(r[4])} for r in annotators.rows
+            {
+                "name": r[0],
+                "n": r[1],
+                "recent": r[2],
+                "lead": "—" if r[3] is None else f"{r[3]:.1f} s",
+                "agreement": _pct(r[4]),
+            }
+            for r in annotators.rows
         ],
         "bucket": src.bucket,
         "series_at": src.activity["computed_at"],
@@ -85,29 +114,46 @@ def _labels(src: tables.DashboardSource) -> dict:
     confusion = tables.table_confusion(src)
     k = len(src.labels)
     return {
-        "labels": labels, "labels_chart": _bars(labels, "label", "consensus_items") if labels.rows else None,
+        "labels": labels,
+        "labels_chart": _bars(labels, "label", "consensus_items") if labels.rows else None,
         "imbalance": tables.label_imbalance(src),
         "by_annotator": by_annotator,
         "by_annotator_chart": svg.heatmap(
-            row_labels=by_annotator.column("annotator"), col_labels=src.labels,
+            row_labels=by_annotator.column("annotator"),
+            col_labels=src.labels,
             values=[[round(100 * (v or 0), 1) for v in row[1:]] for row in by_annotator.rows],
-        ) if by_annotator.rows else None,
+        )
+        if by_annotator.rows
+        else None,
         "confusion": confusion,
         "confusion_chart": svg.heatmap(
-            row_labels=confusion.column("consensus"), col_labels=src.labels,
-            values=[row[1 : 1 + k] for row in confusion.rows], row_hrefs=confusion.column("link"),
+            row_labels=confusion.column("consensus"),
+            col_labels=src.labels,
+            values=[row[1 : 1 + k] for row in confusion.rows],
+            row_hrefs=confusion.column("link"),
             cell_hrefs=tables.confusion_cell_urls(src, confusion),
-        ) if confusion.rows else None,
+        )
+        if confusion.rows
+        else None,
     }
 
 
-def _interval_series(table: Table, name: str, value: str, low: str | None, high: str | None,
-                     link_note: str = "") -> Series:
-    return Series(name, table.column(value), table.column(low) if low else None, table.column(high) if high else None,
-                  hrefs=table.column("link") if link_note else None, link_note=link_note)
+def _interval_series(
+    table: Table, name: str, value: str, low: str | None, high: str | None, link_note: str = ""
+) -> Series:
+    return Series(
+        name,
+        table.column(value),
+        table.column(low) if low else None,
+        table.column(high) if high else None,
+        hrefs=table.column("link") if link_note else None,
+        link_note=link_note,
+    )
 
 
-RUN_LINK_NOTE = "the items this run scored (for runs older than the latest few, the items annotated by that day)"
+RUN_LINK_NOTE = (
+    "the items this run scored (for runs older than the latest few, the items annotated by that day)"
+)
 
 
 def _agreement(src: tables.DashboardSource) -> dict:
@@ -121,29 +167,56 @@ def _agreement(src: tables.DashboardSource) -> dict:
         "kappa": _num(latest["fleiss_kappa"]) if latest else "—",
         "over_time": over_time,
         "over_time_chart": svg.line_chart(
-            x_labels=[_short_day(c[:10]) for c in over_time.column("created_at")], y_range=(0.0, 1.0),
-            series=[_interval_series(over_time, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high",
-                                     RUN_LINK_NOTE),
-                    _interval_series(over_time, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high",
-                                     RUN_LINK_NOTE)],
-        ) if over_time.rows else None,
+            x_labels=[_short_day(c[:10]) for c in over_time.column("created_at")],
+            y_range=(0.0, 1.0),
+            series=[
+                _interval_series(
+                    over_time,
+                    "Krippendorff's α",
+                    "krippendorff_alpha",
+                    "alpha_ci_low",
+                    "alpha_ci_high",
+                    RUN_LINK_NOTE,
+                ),
+                _interval_series(
+                    over_time, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high", RUN_LINK_NOTE
+                ),
+            ],
+        )
+        if over_time.rows
+        else None,
         "by_version": by_version,
         "by_version_chart": svg.interval_chart(
-            rows=[(f"v{v}", link) for v, link in zip(by_version.column("guideline_version"), by_version.column("link"),
-                                                    strict=True)],
-            series=[_interval_series(by_version, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low",
-                                     "alpha_ci_high"),
-                    _interval_series(by_version, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high"),
-                    _interval_series(by_version, "HLP", "hlp", "hlp_ci_low", "hlp_ci_high")],
+            rows=[
+                (f"v{v}", link)
+                for v, link in zip(
+                    by_version.column("guideline_version"), by_version.column("link"), strict=True
+                )
+            ],
+            series=[
+                _interval_series(
+                    by_version, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"
+                ),
+                _interval_series(by_version, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high"),
+                _interval_series(by_version, "HLP", "hlp", "hlp_ci_low", "hlp_ci_high"),
+            ],
             percent=False,
-        ) if by_version.rows else None,
+        )
+        if by_version.rows
+        else None,
         "by_label": by_label,
         "by_label_chart": svg.interval_chart(
             rows=list(zip(by_label.column("label"), by_label.column("link"), strict=True)),
-            series=[_interval_series(by_label, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"),
-                    _interval_series(by_label, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high")],
+            series=[
+                _interval_series(
+                    by_label, "Krippendorff's α", "krippendorff_alpha", "alpha_ci_low", "alpha_ci_high"
+                ),
+                _interval_series(by_label, "Fleiss' κ", "fleiss_kappa", "kappa_ci_low", "kappa_ci_high"),
+            ],
             percent=False,
-        ) if by_label.rows else None,
+        )
+        if by_label.rows
+        else None,
     }
 
 
@@ -152,8 +225,10 @@ def _hlp_chart(table: Table, key: str) -> dict | None:
         return None
     return svg.interval_chart(
         rows=list(zip(table.column(key), table.column("link"), strict=True)),
-        series=[_interval_series(table, "HLP", "hlp", "hlp_ci_low", "hlp_ci_high"),
-                _interval_series(table, "model", "model_accuracy", "model_ci_low", "model_ci_high")],
+        series=[
+            _interval_series(table, "HLP", "hlp", "hlp_ci_low", "hlp_ci_high"),
+            _interval_series(table, "model", "model_accuracy", "model_ci_low", "model_ci_high"),
+        ],
     )
 
 
@@ -162,14 +237,30 @@ def _hlp(src: tables.DashboardSource) -> dict:
     by_tag = tables.table_hlp_by_tag(src)
     errors = tables.table_error_analysis(src)
     return {
-        "by_label": by_label, "by_label_chart": _hlp_chart(by_label, "label"),
-        "by_tag": by_tag, "by_tag_chart": _hlp_chart(by_tag, "tag"),
+        "by_label": by_label,
+        "by_label_chart": _hlp_chart(by_label, "label"),
+        "by_tag": by_tag,
+        "by_tag_chart": _hlp_chart(by_tag, "tag"),
         # The model is the base model's stored predictions, named as the quality page names it.
-        "model": next((r["model"] for r in (src.report.accuracy_by_reference if src.report else []) if r.get("model")), ""),
+        "model": next(
+            (r["model"] for r in (src.report.accuracy_by_reference if src.report else []) if r.get("model")),
+            "",
+        ),
         "errors": errors,
         "error_rows": [
-            {"tag": r[0], "n": r[1], "share": _pct(r[2]), "errors": _pct(r[3]), "model": _pct(r[4]), "hlp": _pct(r[5]),
-             "gap": _num(r[6], 1), "gain": _num(r[7], 2), "reading": r[8], "href": r[9]} for r in errors.rows
+            {
+                "tag": r[0],
+                "n": r[1],
+                "share": _pct(r[2]),
+                "errors": _pct(r[3]),
+                "model": _pct(r[4]),
+                "hlp": _pct(r[5]),
+                "gap": _num(r[6], 1),
+                "gain": _num(r[7], 2),
+                "reading": r[8],
+                "href": r[9],
+            }
+            for r in errors.rows
         ],
     }
 
@@ -184,13 +275,20 @@ def _active_learning(src: tables.DashboardSource) -> dict:
         "latest": latest,
         "strategy": latest["strategy"] if latest else src.project.sampling_strategy,
         "accuracy": _pct(latest["cv_accuracy"]) if latest else "—",
-        "curve": curve, "curve_chart": learning_curve_chart(curve=measured, projection=projected) if measured else None,
+        "curve": curve,
+        "curve_chart": learning_curve_chart(curve=measured, projection=projected) if measured else None,
         "stability": stability,
         "stability_chart": svg.line_chart(
-            x_labels=[f"v{v}" for v in stability.column("version")], y_range=(0.0, 1.0), percent=True,
-            series=[Series("predictions changed", stability.column("changed_share")),
-                    Series("cross-validated accuracy", stability.column("cv_accuracy"))],
-        ) if stability.rows else None,
+            x_labels=[f"v{v}" for v in stability.column("version")],
+            y_range=(0.0, 1.0),
+            percent=True,
+            series=[
+                Series("predictions changed", stability.column("changed_share")),
+                Series("cross-validated accuracy", stability.column("cv_accuracy")),
+            ],
+        )
+        if stability.rows
+        else None,
     }
 
 
@@ -200,13 +298,23 @@ def _ingress(src: tables.DashboardSource) -> dict:
     return {
         "batches": batches,
         "batch_rows": [
-            {"number": r[0], "created": r[1], "source": r[2], "items": r[3], "duplicates": r[4], "errors": r[5],
-             "flagged": "—" if r[6] is None else r[6], "profile": r[8], "drift": [s for s in r[9].split(" | ") if s],
-             "href": r[10]}
+            {
+                "number": r[0],
+                "created": r[1],
+                "source": r[2],
+                "items": r[3],
+                "duplicates": r[4],
+                "errors": r[5],
+                "flagged": "—" if r[6] is None else r[6],
+                "profile": r[8],
+                "drift": [s for s in r[9].split(" | ") if s],
+                "href": r[10],
+            }
             for r in batches.rows
         ],
         "drift_alerts": sum(r[7] for r in batches.rows),
-        "flags": flags, "flags_chart": _bars(flags, "flag", "items") if flags.rows else None,
+        "flags": flags,
+        "flags_chart": _bars(flags, "flag", "items") if flags.rows else None,
     }
 
 
@@ -229,8 +337,10 @@ def _problems(src: tables.DashboardSource) -> dict:
         "tiles": [{"name": r[0], "value": _tile_value(src, r[0], r[1]), "href": r[2]} for r in problems.rows],
         "has_quality_run": src.has_quality_run,
         "scan_at": (src.duplicates or {}).get("created_at"),
-        "kinds": kinds, "kinds_chart": _bars(kinds, "reason", "items"),
-        "reasons": reasons, "reasons_chart": _bars(reasons, "reason", "items") if reasons.rows else None,
+        "kinds": kinds,
+        "kinds_chart": _bars(kinds, "reason", "items"),
+        "reasons": reasons,
+        "reasons_chart": _bars(reasons, "reason", "items") if reasons.rows else None,
     }
 
 

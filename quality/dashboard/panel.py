@@ -10,6 +10,11 @@ def dashboard_panel_context(*, project: Project, user, role: str) -> dict:
 
 
 register_panel(
-    Panel(name="dashboard", template="quality/dashboard/panel.html", context=dashboard_panel_context,
-          min_role=Role.REVIEWER, order=10)
+    Panel(
+        name="dashboard",
+        template="quality/dashboard/panel.html",
+        context=dashboard_panel_context,
+        min_role=Role.REVIEWER,
+        order=10,
+    )
 )

@@ -68,11 +68,26 @@ BATCHES_SHOWN = 20
 DISCARD_REASONS_SHOWN = 12
 CLOSED_STATUSES = (ItemStatus.ACCEPTED, ItemStatus.DISCARDED)
 REPORT_SCALARS = (
-    "id", "created_at", "consensus_method", "n_items", "n_annotations", "n_annotators",
-    "krippendorff_alpha", "krippendorff_alpha_ci_low", "krippendorff_alpha_ci_high",
-    "fleiss_kappa", "fleiss_kappa_ci_low", "fleiss_kappa_ci_high",
-    "mean_pairwise_cohen_kappa", "mean_pairwise_cohen_kappa_ci_low", "mean_pairwise_cohen_kappa_ci_high",
-    "hlp", "hlp_ci_low", "hlp_ci_high", "model_accuracy", "n_issues",
+    "id",
+    "created_at",
+    "consensus_method",
+    "n_items",
+    "n_annotations",
+    "n_annotators",
+    "krippendorff_alpha",
+    "krippendorff_alpha_ci_low",
+    "krippendorff_alpha_ci_high",
+    "fleiss_kappa",
+    "fleiss_kappa_ci_low",
+    "fleiss_kappa_ci_high",
+    "mean_pairwise_cohen_kappa",
+    "mean_pairwise_cohen_kappa_ci_low",
+    "mean_pairwise_cohen_kappa_ci_high",
+    "hlp",
+    "hlp_ci_low",
+    "hlp_ci_high",
+    "model_accuracy",
+    "n_issues",
 )
 
 
@@ -99,7 +114,7 @@ def status_counts(*, project: Project) -> dict[str, int]:
 
 
 def bucket_for(*, project: Project, today: date | None = None) -> str:
-    """"day", or "week" for projects older than ``WEEKLY_AFTER_DAYS`` (decided from the project row alone)."""
+    """ "day", or "week" for projects older than ``WEEKLY_AFTER_DAYS`` (decided from the project row alone)."""
     today = today or timezone.now().date()
     return "week" if (today - project.created_at.date()).days > WEEKLY_AFTER_DAYS else "day"
 
@@ -115,8 +130,11 @@ def _as_date(value) -> date:
 def items_imported_per_bucket(*, project: Project, bucket: str) -> dict[date, int]:
     """Items created per day (or week), from the batches' ``n_created`` and batch dates."""
     rows = (
-        ImportBatch.objects.filter(project=project).order_by()
-        .annotate(bucket=_trunc(bucket, "created_at")).values("bucket").annotate(n=Count("id"), items=Sum("n_created"))
+        ImportBatch.objects.filter(project=project)
+        .order_by()
+        .annotate(bucket=_trunc(bucket, "created_at"))
+        .values("bucket")
+        .annotate(n=Count("id"), items=Sum("n_created"))
     )
     return {_as_date(row["bucket"]): int(row["items"] or 0) for row in rows}
 
@@ -124,7 +142,11 @@ def items_imported_per_bucket(*, project: Project, bucket: str) -> dict[date, in
 def status_snapshots(*, project: Project) -> dict[date, dict[str, int]]:
     """Stored counts by status per day, oldest first (one query on the (project, day, status) unique index)."""
     out: dict[date, dict[str, int]] = {}
-    rows = ProjectStatusSnapshot.objects.filter(project=project).order_by("day").values_list("day", "status", "count")
+    rows = (
+        ProjectStatusSnapshot.objects.filter(project=project)
+        .order_by("day")
+        .values_list("day", "status", "count")
+    )
     for day, status, count in rows:
         out.setdefault(day, {})[status] = count
     return out
@@ -134,25 +156,40 @@ def _annotation_series(project: Project, bucket: str) -> list[dict]:
     # Grouped on the annotation table alone (joining users first doubles the cost at 1,000,000 annotations);
     # the few usernames are read afterwards (always with one query, even for no rows, so the count stays pinned).
     rows = list(
-        Annotation.objects.filter(project=project).order_by()
+        Annotation.objects.filter(project=project)
+        .order_by()
         .annotate(bucket=_trunc(bucket, "created_at"))
         .values("bucket", "annotator_id")
         .annotate(n=Count("*"))
     )
     names = dict(
-        get_user_model().objects.filter(pk__in=[r["annotator_id"] for r in rows] or [0]).values_list("pk", "username")
+        get_user_model()
+        .objects.filter(pk__in=[r["annotator_id"] for r in rows] or [0])
+        .values_list("pk", "username")
     )
-    return [{"bucket": _as_date(r["bucket"]), "annotator_id": r["annotator_id"],
-             "username": names.get(r["annotator_id"], str(r["annotator_id"])), "n": r["n"]} for r in rows]
+    return [
+        {
+            "bucket": _as_date(r["bucket"]),
+            "annotator_id": r["annotator_id"],
+            "username": names.get(r["annotator_id"], str(r["annotator_id"])),
+            "n": r["n"],
+        }
+        for r in rows
+    ]
 
 
 def _decision_series(project: Project, bucket: str) -> list[dict]:
     rows = (
-        ReviewDecision.objects.filter(project=project).order_by()
-        .annotate(bucket=_trunc(bucket, "created_at")).values("bucket", "action", "is_current").annotate(n=Count("*"))
+        ReviewDecision.objects.filter(project=project)
+        .order_by()
+        .annotate(bucket=_trunc(bucket, "created_at"))
+        .values("bucket", "action", "is_current")
+        .annotate(n=Count("*"))
     )
-    return [{"bucket": _as_date(r["bucket"]), "action": r["action"], "is_current": r["is_current"], "n": r["n"]}
-            for r in rows]
+    return [
+        {"bucket": _as_date(r["bucket"]), "action": r["action"], "is_current": r["is_current"], "n": r["n"]}
+        for r in rows
+    ]
 
 
 def series_cache_key(project: Project, bucket: str) -> str:
@@ -183,7 +220,9 @@ def activity_series(*, project: Project, bucket: str) -> dict:
 def report_history(*, project: Project) -> list[dict]:
     """Headline statistics of the last ``REPORT_HISTORY`` quality reports, oldest first (one query)."""
     rows = list(
-        QualityReport.objects.filter(project=project).order_by("-created_at", "-id").values(*REPORT_SCALARS)[:REPORT_HISTORY]
+        QualityReport.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .values(*REPORT_SCALARS)[:REPORT_HISTORY]
     )
     rows.reverse()
     return rows
@@ -192,9 +231,17 @@ def report_history(*, project: Project) -> list[dict]:
 def report_latest(*, project: Project) -> QualityReport | None:
     """The newest report with the slices the dashboard draws (never the large consensus parameters)."""
     return (
-        QualityReport.objects.filter(project=project).order_by("-created_at", "-id")
-        .only(*REPORT_SCALARS, "per_label", "per_tag", "per_guideline_version", "error_analysis", "job_id",
-              "accuracy_by_reference")
+        QualityReport.objects.filter(project=project)
+        .order_by("-created_at", "-id")
+        .only(
+            *REPORT_SCALARS,
+            "per_label",
+            "per_tag",
+            "per_guideline_version",
+            "error_analysis",
+            "job_id",
+            "accuracy_by_reference",
+        )
         .first()
     )
 
@@ -205,17 +252,35 @@ def annotator_rows(*, project: Project) -> list[dict]:
     return list(
         AnnotatorQuality.objects.filter(report_id=Subquery(latest))
         .order_by("user__username", "id")
-        .values("user_id", "n_annotations", "median_lead_time_s", "agreement_with_consensus", "quality_score",
-                "confusion", username=F("user__username"))
+        .values(
+            "user_id",
+            "n_annotations",
+            "median_lead_time_s",
+            "agreement_with_consensus",
+            "quality_score",
+            "confusion",
+            username=F("user__username"),
+        )
     )
 
 
 def model_history(*, project: Project) -> list[dict]:
     """The last ``MODEL_HISTORY`` model versions, oldest first, with their curves and stability (one query)."""
     rows = list(
-        ModelVersion.objects.filter(project=project).order_by("-version")
-        .values("version", "created_at", "strategy", "n_train", "cv_accuracy", "learning_curve", "projection",
-                "stability", "summary", "worth_labelling")[:MODEL_HISTORY]
+        ModelVersion.objects.filter(project=project)
+        .order_by("-version")
+        .values(
+            "version",
+            "created_at",
+            "strategy",
+            "n_train",
+            "cv_accuracy",
+            "learning_curve",
+            "projection",
+            "stability",
+            "summary",
+            "worth_labelling",
+        )[:MODEL_HISTORY]
     )
     rows.reverse()
     return rows
@@ -224,9 +289,18 @@ def model_history(*, project: Project) -> list[dict]:
 def batches(*, project: Project) -> list[dict]:
     """The newest ``BATCHES_SHOWN`` batches with their compact profile summaries and drift findings."""
     return list(
-        ImportBatch.objects.filter(project=project).order_by("-number")
-        .values("number", "created_at", "source", "n_created", "n_duplicates", "n_errors", "profile_summary",
-                "drift")[:BATCHES_SHOWN]
+        ImportBatch.objects.filter(project=project)
+        .order_by("-number")
+        .values(
+            "number",
+            "created_at",
+            "source",
+            "n_created",
+            "n_duplicates",
+            "n_errors",
+            "profile_summary",
+            "drift",
+        )[:BATCHES_SHOWN]
     )
 
 
@@ -253,7 +327,10 @@ def issue_counts_live(*, project: Project) -> dict[str, int]:
     and per reason (``kind_<reason>``), items carrying that reason, label issue or not — most reasons are
     reasons to look, not label errors."""
     issue = Q(is_label_issue=True)
-    counts = {"total": Count("id", filter=issue), "open": Count("id", filter=issue & ~Q(status__in=CLOSED_STATUSES))}
+    counts = {
+        "total": Count("id", filter=issue),
+        "open": Count("id", filter=issue & ~Q(status__in=CLOSED_STATUSES)),
+    }
     counts.update({f"kind_{kind}": Count("id", filter=_kind_filter(kind)) for kind in REASON_CODES})
     return Item.objects.filter(project=project).filter(issue | ~Q(issue_kinds=[])).aggregate(**counts)
 
@@ -266,8 +343,11 @@ def issue_counts(*, project: Project) -> dict[str, int]:
 def discard_reasons(*, project: Project) -> list[dict]:
     """Current discard decisions grouped by reason, most frequent first."""
     return list(
-        ReviewDecision.objects.filter(project=project, action=ReviewAction.DISCARD, is_current=True).order_by()
-        .values("reason").annotate(n=Count("id")).order_by("-n", "reason")[:DISCARD_REASONS_SHOWN]
+        ReviewDecision.objects.filter(project=project, action=ReviewAction.DISCARD, is_current=True)
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")[:DISCARD_REASONS_SHOWN]
     )
 
 
@@ -294,21 +374,39 @@ def stored_figures(*, project: Project, bucket: str) -> StoredFigures | None:
     activity = None
     if row.bucket == bucket:
         activity = {
-            "annotations": [{"bucket": date.fromisoformat(day), "annotator_id": annotator_id, "username": username,
-                             "n": n} for day, annotator_id, username, n in row.annotations],
-            "decisions": [{"bucket": date.fromisoformat(day), "action": action, "is_current": is_current, "n": n}
-                          for day, action, is_current, n in row.decisions],
+            "annotations": [
+                {
+                    "bucket": date.fromisoformat(day),
+                    "annotator_id": annotator_id,
+                    "username": username,
+                    "n": n,
+                }
+                for day, annotator_id, username, n in row.annotations
+            ],
+            "decisions": [
+                {"bucket": date.fromisoformat(day), "action": action, "is_current": is_current, "n": n}
+                for day, action, is_current, n in row.decisions
+            ],
             "computed_at": row.taken_at,
         }
-    return StoredFigures(taken_at=row.taken_at, counts=row.counts, issues=row.issues, discards=row.discard_reasons,
-                         activity=activity)
+    return StoredFigures(
+        taken_at=row.taken_at,
+        counts=row.counts,
+        issues=row.issues,
+        discards=row.discard_reasons,
+        activity=activity,
+    )
 
 
 def duplicate_scan_latest(*, project: Project) -> dict | None:
     """The duplicate counts the latest successful import stored (the scan covers the whole project)."""
     return (
-        Job.objects.filter(project=project, kind=IMPORT_JOB, status=JobStatus.SUCCEEDED,
-                           result__near_duplicates__isnull=False)
+        Job.objects.filter(
+            project=project,
+            kind=IMPORT_JOB,
+            status=JobStatus.SUCCEEDED,
+            result__near_duplicates__isnull=False,
+        )
         .order_by("-created_at")
         .values("created_at", near=F("result__near_duplicates"))
         .first()
@@ -319,7 +417,6 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-
 def _within(field: str, span: DaySpan) -> Q:
     """``field`` (a datetime) falls on one of ``span``'s days in the current time zone (the one the per-day
     series are truncated in)."""
@@ -328,14 +425,25 @@ def _within(field: str, span: DaySpan) -> Q:
     if span.first is not None:
         condition &= Q(**{f"{field}__gte": datetime.combine(span.first, time.min, tzinfo=zone)})
     if span.last is not None:
-        condition &= Q(**{f"{field}__lt": datetime.combine(span.last + timedelta(days=1), time.min, tzinfo=zone)})
+        condition &= Q(
+            **{f"{field}__lt": datetime.combine(span.last + timedelta(days=1), time.min, tzinfo=zone)}
+        )
     return condition
 
 
-def items_filtered(*, project: Project, issue_kind: str | None = None, annotator_label: str | None = None,
-                   discard_reason: str | None = None, imported: DaySpan | None = None,
-                   annotated: DaySpan | None = None, decided: DaySpan | None = None, quality_run: int | None = None,
-                   guideline_version: int | None = None, **filters) -> QuerySet[Item]:
+def items_filtered(
+    *,
+    project: Project,
+    issue_kind: str | None = None,
+    annotator_label: str | None = None,
+    discard_reason: str | None = None,
+    imported: DaySpan | None = None,
+    annotated: DaySpan | None = None,
+    decided: DaySpan | None = None,
+    quality_run: int | None = None,
+    guideline_version: int | None = None,
+    **filters,
+) -> QuerySet[Item]:
     """``annotation.selectors.item_list`` plus the filters only the dashboard's links need: one label-issue
     reason; some annotator's live annotation carrying a label (a confusion cell: its old names before a merge or
     rename count too, as in the quality run; one more query for the mapping); a current discard with a reason
@@ -347,29 +455,64 @@ def items_filtered(*, project: Project, issue_kind: str | None = None, annotator
     if issue_kind:
         queryset = queryset.filter(_kind_filter(issue_kind))
     if annotator_label:
-        aliases = [annotator_label, *(old for old, new in label_mapping_for(project=project).items()
-                                      if new == annotator_label)]
+        aliases = [
+            annotator_label,
+            *(old for old, new in label_mapping_for(project=project).items() if new == annotator_label),
+        ]
         said = Q()
         for value in aliases:
             said |= json_list_has("labels", value)
         queryset = queryset.filter(Exists(Annotation.objects.filter(said, item=OuterRef("pk"), is_live=True)))
     if discard_reason:
-        queryset = queryset.filter(Exists(ReviewDecision.objects.filter(
-            item=OuterRef("pk"), is_current=True, action=ReviewAction.DISCARD, reason=discard_reason)))
+        queryset = queryset.filter(
+            Exists(
+                ReviewDecision.objects.filter(
+                    item=OuterRef("pk"), is_current=True, action=ReviewAction.DISCARD, reason=discard_reason
+                )
+            )
+        )
     if imported:
         queryset = queryset.filter(_within("batch__created_at", imported))
     if annotated:
-        queryset = queryset.filter(Exists(Annotation.objects.filter(_within("created_at", annotated), item=OuterRef("pk"))))
+        queryset = queryset.filter(
+            Exists(Annotation.objects.filter(_within("created_at", annotated), item=OuterRef("pk")))
+        )
     if decided:
-        queryset = queryset.filter(Exists(ReviewDecision.objects.filter(
-            _within("created_at", decided), item=OuterRef("pk"), is_current=True)))
+        queryset = queryset.filter(
+            Exists(
+                ReviewDecision.objects.filter(
+                    _within("created_at", decided), item=OuterRef("pk"), is_current=True
+                )
+            )
+        )
     if quality_run:
-        queryset = queryset.filter(Exists(ItemQuality.objects.filter(report_id=quality_run, item=OuterRef("pk"))))
+        queryset = queryset.filter(
+            Exists(ItemQuality.objects.filter(report_id=quality_run, item=OuterRef("pk")))
+        )
     if guideline_version is not None:
-        queryset = queryset.filter(Exists(Annotation.objects.filter(
-            item=OuterRef("pk"), is_live=True, guideline_version=guideline_version)))
+        queryset = queryset.filter(
+            Exists(
+                Annotation.objects.filter(
+                    item=OuterRef("pk"), is_live=True, guideline_version=guideline_version
+                )
+            )
+        )
     return queryset.select_related("batch").only(
-        "id", "external_id", "status", "text", "tags", "flags", "consensus_label", "consensus_confidence",
-        "final_label", "predicted_label", "label_quality", "is_label_issue", "issue_kinds", "flag_model",
-        "flag_model_label", "created_at", "batch__number",
+        "id",
+        "external_id",
+        "status",
+        "text",
+        "tags",
+        "flags",
+        "consensus_label",
+        "consensus_confidence",
+        "final_label",
+        "predicted_label",
+        "label_quality",
+        "is_label_issue",
+        "issue_kinds",
+        "flag_model",
+        "flag_model_label",
+        "created_at",
+        "batch__number",
     )

@@ -47,8 +47,9 @@ def _ticks(lo: float, hi: float, n: int = 4, percent: bool = False) -> list[tupl
     return out
 
 
-def bar_chart(*, bars: Sequence[tuple[str, float | None, str]], width: int = 540, row: int = 22,
-              label_width: int = 170) -> dict:
+def bar_chart(
+    *, bars: Sequence[tuple[str, float | None, str]], width: int = 540, row: int = 22, label_width: int = 170
+) -> dict:
     """Horizontal bars, one row per ``(label, value, href)``, scaled to the largest value."""
     top = 6
     value_width = 70
@@ -58,16 +59,32 @@ def bar_chart(*, bars: Sequence[tuple[str, float | None, str]], width: int = 540
     for i, (label, value, href) in enumerate(bars):
         y = top + i * row
         length = 0.0 if value is None else inner * value / largest
-        rows.append({
-            "label": label, "value": value, "text": "—" if value is None else _number(value), "href": href,
-            "x": label_width, "y": _r(y + 3), "w": _r(max(length, 1.0 if value else 0.0)), "h": row - 6,
-            "text_y": _r(y + row / 2), "label_x": label_width - 6, "value_x": _r(label_width + length + 4),
-        })
+        rows.append(
+            {
+                "label": label,
+                "value": value,
+                "text": "—" if value is None else _number(value),
+                "href": href,
+                "x": label_width,
+                "y": _r(y + 3),
+                "w": _r(max(length, 1.0 if value else 0.0)),
+                "h": row - 6,
+                "text_y": _r(y + row / 2),
+                "label_x": label_width - 6,
+                "value_x": _r(label_width + length + 4),
+            }
+        )
     return {"width": width, "height": top * 2 + row * len(bars), "bars": rows}
 
 
-def column_chart(*, columns: Sequence[tuple[str, float]], width: int = 560, height: int = 180,
-                 max_labels: int = 8, hrefs: Sequence[str] | None = None) -> dict:
+def column_chart(
+    *,
+    columns: Sequence[tuple[str, float]],
+    width: int = 560,
+    height: int = 180,
+    max_labels: int = 8,
+    hrefs: Sequence[str] | None = None,
+) -> dict:
     """Vertical bars in order (e.g. one per day) on a zero-based axis, each linking to ``hrefs[i]`` if given;
     x labels thinned to ``max_labels``."""
     left, right, top, bottom = 44, 8, 10, 24
@@ -78,13 +95,32 @@ def column_chart(*, columns: Sequence[tuple[str, float]], width: int = 560, heig
     bars, labels = [], []
     for i, (label, value) in enumerate(columns):
         h = inner_h * value / peak
-        bars.append({"label": label, "value": value, "x": _r(left + i * slot + slot * 0.1), "w": _r(max(slot * 0.8, 0.5)),
-                     "y": _r(top + inner_h - h), "h": _r(h), "href": hrefs[i] if hrefs else ""})
+        bars.append(
+            {
+                "label": label,
+                "value": value,
+                "x": _r(left + i * slot + slot * 0.1),
+                "w": _r(max(slot * 0.8, 0.5)),
+                "y": _r(top + inner_h - h),
+                "h": _r(h),
+                "href": hrefs[i] if hrefs else "",
+            }
+        )
         if i % every == 0:
             labels.append({"x": _r(left + (i + 0.5) * slot), "text": label})
     y_ticks = [{"y": _r(top + inner_h * (1 - v / peak)), "text": t} for v, t in _ticks(0, peak)]
-    return {"width": width, "height": height, "left": left, "right": width - right, "top": top,
-            "bottom": top + inner_h, "label_y": height - 6, "bars": bars, "x_labels": labels, "y_ticks": y_ticks}
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
+        "bottom": top + inner_h,
+        "label_y": height - 6,
+        "bars": bars,
+        "x_labels": labels,
+        "y_ticks": y_ticks,
+    }
 
 
 @dataclass(frozen=True)
@@ -137,8 +173,16 @@ def _band(xs: list[float], low, high, y_of) -> list[str]:
     return paths
 
 
-def line_chart(*, x_labels: Sequence[str], series: Sequence[Series], y_range: tuple[float, float] | None = None,
-               percent: bool = False, width: int = 560, height: int = 200, max_labels: int = 6) -> dict:
+def line_chart(
+    *,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    y_range: tuple[float, float] | None = None,
+    percent: bool = False,
+    width: int = 560,
+    height: int = 200,
+    max_labels: int = 6,
+) -> dict:
     """Lines over equally spaced x positions, each with an optional confidence band (``low``/``high``).
 
     ``y_range`` fixes the axis (e.g. (0, 1) for agreement); otherwise it spans zero to a round maximum. Point
@@ -165,23 +209,59 @@ def line_chart(*, x_labels: Sequence[str], series: Sequence[Series], y_range: tu
     drawn = []
     for k, s in enumerate(series):
         points = [None if v is None else (xs[i], y_of(v)) for i, v in enumerate(s.values)]
-        dots = [{"x": p[0], "y": p[1], "label": x_labels[i], "value": s.values[i],
-                 "text": f"{100 * s.values[i]:.1f} %" if percent else _number(round(s.values[i], 3)),
-                 "low": None if not s.low else s.low[i], "high": None if not s.high else s.high[i],
-                 "href": s.hrefs[i] if s.hrefs else ""}
-                for i, p in enumerate(points) if p is not None]
+        dots = [
+            {
+                "x": p[0],
+                "y": p[1],
+                "label": x_labels[i],
+                "value": s.values[i],
+                "text": f"{100 * s.values[i]:.1f} %" if percent else _number(round(s.values[i], 3)),
+                "low": None if not s.low else s.low[i],
+                "high": None if not s.high else s.high[i],
+                "href": s.hrefs[i] if s.hrefs else "",
+            }
+            for i, p in enumerate(points)
+            if p is not None
+        ]
         bands = _band(xs, s.low, s.high, y_of) if s.low is not None and s.high is not None else []
-        drawn.append({"name": s.name, "title": s.title or s.name, "color": PALETTE[k % len(PALETTE)], "paths": _segments(points), "bands": bands,
-                      "dots": dots if n <= 120 else [], "link_note": s.link_note})
+        drawn.append(
+            {
+                "name": s.name,
+                "title": s.title or s.name,
+                "color": PALETTE[k % len(PALETTE)],
+                "paths": _segments(points),
+                "bands": bands,
+                "dots": dots if n <= 120 else [],
+                "link_note": s.link_note,
+            }
+        )
     every = max(1, math.ceil(n / max_labels))
     labels = [{"x": xs[i], "text": x_labels[i]} for i in range(0, n, every)]
     y_ticks = [{"y": y_of(v), "text": t} for v, t in _ticks(lo, hi, percent=percent)]
-    return {"width": width, "height": height, "left": left, "right": width - right, "top": top,
-            "bottom": top + inner_h, "label_y": height - 8, "series": drawn, "x_labels": labels, "y_ticks": y_ticks}
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
+        "bottom": top + inner_h,
+        "label_y": height - 8,
+        "series": drawn,
+        "x_labels": labels,
+        "y_ticks": y_ticks,
+    }
 
 
-def interval_chart(*, rows: Sequence[tuple[str, str]], series: Sequence[Series], x_range: tuple[float, float] = (0.0, 1.0),
-                   percent: bool = True, width: int = 560, row: int = 26, label_width: int = 130) -> dict:
+def interval_chart(
+    *,
+    rows: Sequence[tuple[str, str]],
+    series: Sequence[Series],
+    x_range: tuple[float, float] = (0.0, 1.0),
+    percent: bool = True,
+    width: int = 560,
+    row: int = 26,
+    label_width: int = 130,
+) -> dict:
     """Dots with whiskers, one row per ``(label, href)``, one dot per series side by side (e.g. HLP vs model)."""
     right, top, axis = 16, 8, 22
     inner = width - label_width - right
@@ -203,21 +283,44 @@ def interval_chart(*, rows: Sequence[tuple[str, str]], series: Sequence[Series],
             dy = _r(y + row / 2 + (k - (len(series) - 1) / 2) * 6)
             low = s.low[i] if s.low else None
             high = s.high[i] if s.high else None
-            marks.append({
-                "name": s.name, "color": PALETTE[k % len(PALETTE)], "x": x_of(value), "y": dy,
-                "x1": None if low is None or high is None else x_of(low),
-                "x2": None if low is None or high is None else x_of(high),
-                "text": (f"{100 * value:.1f} %" if percent else f"{value:.3f}")
-                + ("" if low is None or high is None else
-                   (f" [{100 * low:.1f}, {100 * high:.1f}]" if percent else f" [{low:.3f}, {high:.3f}]")),
-            })
-        out_rows.append({"label": label, "href": href, "text_y": _r(y + row / 2), "marks": marks,
-                         "line_y": _r(y + row)})
+            marks.append(
+                {
+                    "name": s.name,
+                    "color": PALETTE[k % len(PALETTE)],
+                    "x": x_of(value),
+                    "y": dy,
+                    "x1": None if low is None or high is None else x_of(low),
+                    "x2": None if low is None or high is None else x_of(high),
+                    "text": (f"{100 * value:.1f} %" if percent else f"{value:.3f}")
+                    + (
+                        ""
+                        if low is None or high is None
+                        else (
+                            f" [{100 * low:.1f}, {100 * high:.1f}]"
+                            if percent
+                            else f" [{low:.3f}, {high:.3f}]"
+                        )
+                    ),
+                }
+            )
+        out_rows.append(
+            {"label": label, "href": href, "text_y": _r(y + row / 2), "marks": marks, "line_y": _r(y + row)}
+        )
     bottom = top + row * len(rows)
     ticks = [{"x": x_of(v), "text": t} for v, t in _ticks(lo, hi, percent=percent)]
-    return {"width": width, "height": bottom + axis, "label_x": label_width - 6, "left": label_width,
-            "right": width - right, "top": top, "bottom": bottom, "tick_y": bottom + 14, "rows": out_rows,
-            "ticks": ticks, "legend": [{"name": s.name, "color": PALETTE[k % len(PALETTE)]} for k, s in enumerate(series)]}
+    return {
+        "width": width,
+        "height": bottom + axis,
+        "label_x": label_width - 6,
+        "left": label_width,
+        "right": width - right,
+        "top": top,
+        "bottom": bottom,
+        "tick_y": bottom + 14,
+        "rows": out_rows,
+        "ticks": ticks,
+        "legend": [{"name": s.name, "color": PALETTE[k % len(PALETTE)]} for k, s in enumerate(series)],
+    }
 
 
 def heat_colour(share: float) -> str:
@@ -227,9 +330,17 @@ def heat_colour(share: float) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def heatmap(*, row_labels: Sequence[str], col_labels: Sequence[str], values: Sequence[Sequence[float]],
-            row_hrefs: Sequence[str] | None = None, cell_hrefs: Sequence[Sequence[str]] | None = None,
-            cell: int = 44, label_width: int = 110, header: int = 60) -> dict:
+def heatmap(
+    *,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    values: Sequence[Sequence[float]],
+    row_hrefs: Sequence[str] | None = None,
+    cell_hrefs: Sequence[Sequence[str]] | None = None,
+    cell: int = 44,
+    label_width: int = 110,
+    header: int = 60,
+) -> dict:
     """Cells coloured by their share of the row total (a confusion matrix reads row by row). A cell links to
     ``cell_hrefs[r][c]`` if given, else to its row's ``row_hrefs[r]``; row labels link to ``row_hrefs``."""
     cells = []
@@ -237,18 +348,39 @@ def heatmap(*, row_labels: Sequence[str], col_labels: Sequence[str], values: Seq
         total = sum(values_row) or 0
         for c, value in enumerate(values_row):
             share = value / total if total else 0.0
-            cells.append({
-                "x": label_width + c * cell, "y": header + r * cell, "size": cell - 2, "value": value,
-                "text": _number(value), "share": round(share, 4), "fill": heat_colour(share),
-                "ink": "#ffffff" if share > 0.55 else "#1d2330", "row": row_labels[r], "col": col_labels[c],
-                "href": cell_hrefs[r][c] if cell_hrefs else (row_hrefs[r] if row_hrefs else ""),
-                "cx": label_width + c * cell + (cell - 2) / 2,
-                "cy": header + r * cell + (cell - 2) / 2, "diagonal": r == c,
-            })
+            cells.append(
+                {
+                    "x": label_width + c * cell,
+                    "y": header + r * cell,
+                    "size": cell - 2,
+                    "value": value,
+                    "text": _number(value),
+                    "share": round(share, 4),
+                    "fill": heat_colour(share),
+                    "ink": "#ffffff" if share > 0.55 else "#1d2330",
+                    "row": row_labels[r],
+                    "col": col_labels[c],
+                    "href": cell_hrefs[r][c] if cell_hrefs else (row_hrefs[r] if row_hrefs else ""),
+                    "cx": label_width + c * cell + (cell - 2) / 2,
+                    "cy": header + r * cell + (cell - 2) / 2,
+                    "diagonal": r == c,
+                }
+            )
     return {
-        "width": label_width + cell * len(col_labels) + 4, "height": header + cell * len(row_labels) + 4,
+        "width": label_width + cell * len(col_labels) + 4,
+        "height": header + cell * len(row_labels) + 4,
         "cells": cells,
-        "rows": [{"text": t, "y": header + r * cell + (cell - 2) / 2, "x": label_width - 6,
-                  "href": row_hrefs[r] if row_hrefs else ""} for r, t in enumerate(row_labels)],
-        "cols": [{"text": t, "x": label_width + c * cell + (cell - 2) / 2, "y": header - 8} for c, t in enumerate(col_labels)],
+        "rows": [
+            {
+                "text": t,
+                "y": header + r * cell + (cell - 2) / 2,
+                "x": label_width - 6,
+                "href": row_hrefs[r] if row_hrefs else "",
+            }
+            for r, t in enumerate(row_labels)
+        ],
+        "cols": [
+            {"text": t, "x": label_width + c * cell + (cell - 2) / 2, "y": header - 8}
+            for c, t in enumerate(col_labels)
+        ],
     }

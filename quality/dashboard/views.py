@@ -25,7 +25,9 @@ ITEMS_PER_PAGE = 50
 
 def _csv_response(table, project) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{slugify(project.name) or "project"}-{project.pk}-{table.name}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="{slugify(project.name) or "project"}-{project.pk}-{table.name}.csv"'
+    )
     csv.writer(response).writerows(table.csv_rows())
     return response
 
@@ -66,7 +68,12 @@ def items_page(request, project, membership):
         item.flag_explanations = explained[item.pk]
     query = request.GET.copy()
     query.pop("page", None)
-    context.update({"page": page, "query": query.urlencode(), "filters": {k: v for k, v in form.filters().items()
-                                                                          if v not in (None, "id")},
-                    "base_model_column": base_model_column(project=project, items=page.object_list)})
+    context.update(
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "filters": {k: v for k, v in form.filters().items() if v not in (None, "id")},
+            "base_model_column": base_model_column(project=project, items=page.object_list),
+        }
+    )
     return render(request, "quality/dashboard/items.html", context)

@@ -62,9 +62,15 @@ def voted_consensus(
     scores = np.asarray(scores, dtype=np.float64)
     counts = np.asarray(counts)
     if scores.ndim != 2 or scores.shape != counts.shape:
-        raise ValueError(f"scores and counts must have the same 2-D shape, got {scores.shape} and {counts.shape}")
+        raise ValueError(
+            f"scores and counts must have the same 2-D shape, got {scores.shape} and {counts.shape}"
+        )
     n_items, n_classes = scores.shape
-    rank = -np.arange(n_classes, dtype=np.float64) if tie_rank is None else np.asarray(tie_rank, dtype=np.float64)
+    rank = (
+        -np.arange(n_classes, dtype=np.float64)
+        if tie_rank is None
+        else np.asarray(tie_rank, dtype=np.float64)
+    )
     if rank.shape != (n_classes,):
         raise ValueError(f"tie_rank must have shape ({n_classes},)")
     voted = counts > 0

@@ -213,7 +213,9 @@ def find_label_issues(
         # An all-NaN row is an item without model probabilities: it is not model-checked (label quality NaN).
         modelled = ~np.isnan(raw).all(axis=1)
         probs: np.ndarray = np.full(raw.shape, 1.0 / max(raw.shape[1], 1))
-        probs[modelled] = require_pred_probs(raw[modelled], n_rows=int(modelled.sum()), n_classes=raw.shape[1])
+        probs[modelled] = require_pred_probs(
+            raw[modelled], n_rows=int(modelled.sum()), n_classes=raw.shape[1]
+        )
         if label.size and label.max() >= probs.shape[1]:
             raise ValueError("consensus_label has a class beyond pred_probs' columns")
         strength[0], pruned, label_quality, model_label = _model_check(

@@ -100,7 +100,8 @@ class ReviewBulkDecideApi(ProjectScopedApi):
         if not values["confirm"]:
             refused = (
                 selectors.relabel_refusals(project=project, item_ids=item_ids)
-                if values["action"] == ReviewAction.RELABEL else []
+                if values["action"] == ReviewAction.RELABEL
+                else []
             )
             return Response({"confirmed": False, **body, "refused": [r.as_row() for r in refused]})
         outcome = services.review_bulk_decide(

@@ -33,7 +33,8 @@ class ReviewDecisionOutputSerializer(serializers.ModelSerializer):
     final_label = LabelValueField(source="item.final_label", read_only=True, allow_null=True)
     label = LabelValueField(allow_null=True, read_only=True)
     superseded_annotations = json_field(
-        {"type": "array", "items": {"type": "integer"}}, read_only=True,
+        {"type": "array", "items": {"type": "integer"}},
+        read_only=True,
         help_text="Annotations this decision took out of the count (relabel).",
     )
 
@@ -142,8 +143,9 @@ class ReviewQueueItemSerializer(serializers.Serializer):
             "predicted_label": item.predicted_label,
             "votes": [
                 {"label": label, "votes": n}
-                for label, n in selectors.vote_summary([a.labels for a in getattr(item, "live_votes", [])],
-                                                        mapping=self.context["label_mapping"])
+                for label, n in selectors.vote_summary(
+                    [a.labels for a in getattr(item, "live_votes", [])], mapping=self.context["label_mapping"]
+                )
             ],
         }
 
@@ -294,7 +296,8 @@ class LabelChangeOutputSerializer(serializers.ModelSerializer):
     quality_job = serializers.UUIDField(source="quality_job_id", allow_null=True, read_only=True)
     from_labels = StringListField(read_only=True)
     mapping = json_field(
-        {"type": "object", "additionalProperties": {"type": "string"}}, read_only=True,
+        {"type": "object", "additionalProperties": {"type": "string"}},
+        read_only=True,
         help_text="old label value → the label its votes now count for",
     )
 

@@ -102,7 +102,7 @@ def review_queue_page(request, project, membership):
 
 
 def _base_model_name(*, project: Project, item) -> str | None:
-    """"Base model vN" when the item has a base-model prediction and the flags name another model (or none)."""
+    """ "Base model vN" when the item has a base-model prediction and the flags name another model (or none)."""
     if item.predicted_label is None or item.flag_model.startswith("base model"):
         return None
     latest = model_version_latest(project=project)
@@ -130,10 +130,14 @@ def review_item_page(request, project, membership, item_id: int):
     labels = _label_buttons(project)
     consensus = map_label(item.consensus_label, review.mapping)
     suggestion = map_label(item.consensus_suggestion, review.mapping)
-    votes = selectors.vote_summary([a.labels for a in review.annotations if a.is_live], mapping=review.mapping)
+    votes = selectors.vote_summary(
+        [a.labels for a in review.annotations if a.is_live], mapping=review.mapping
+    )
     # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
     no_consensus = consensus in (None, [])
-    must_choose = no_consensus or item.pk in selectors.items_needing_a_chosen_label(project=project, items=[item])
+    must_choose = no_consensus or item.pk in selectors.items_needing_a_chosen_label(
+        project=project, items=[item]
+    )
     # The same count the relabel service refuses on, so the button and the server never disagree.
     relabel_takers = annotators_left_for_items(project=project, item_ids=[item.pk])[item.pk]
     config = {
@@ -180,8 +184,11 @@ def review_item_page(request, project, membership, item_id: int):
             "config": config,
             # Sections higher apps add (e.g. the dataset versions the item is in), without quality importing them.
             "panels": panels_for(
-                project=project, user=request.user, membership_role=membership.role if membership else Role.MANAGER,
-                place="review-item", item=item,
+                project=project,
+                user=request.user,
+                membership_role=membership.role if membership else Role.MANAGER,
+                place="review-item",
+                item=item,
             ),
         },
     )
@@ -246,7 +253,9 @@ def review_bulk_page(request, project, membership):
     if action == ReviewAction.ACCEPT and not label and not too_many:
         # Accepting "each item's consensus" never takes a label the reviewer has not chosen where the consensus
         # method overrode the annotators: those items are left out, to be decided one by one.
-        candidates = list(queue.filter(pk__in=item_ids).only("id", "external_id", "consensus_label", "issue_kinds"))
+        candidates = list(
+            queue.filter(pk__in=item_ids).only("id", "external_id", "consensus_label", "issue_kinds")
+        )
         must_choose = selectors.items_needing_a_chosen_label(project=project, items=candidates)
         left_out = [item for item in candidates if item.pk in must_choose]
         item_ids = [pk for pk in item_ids if pk not in must_choose]

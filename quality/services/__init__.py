@@ -10,7 +10,12 @@ from quality.services.snapshots import (
 )
 
 __all__ = [
-    "dashboard_snapshots_take", "item_consensus_update", "project_dashboard_snapshot_take",
-    "project_status_snapshot_take", "quality_results_store", "quality_run", "quality_run_create",
+    "dashboard_snapshots_take",
+    "item_consensus_update",
+    "project_dashboard_snapshot_take",
+    "project_status_snapshot_take",
+    "quality_results_store",
+    "quality_run",
+    "quality_run_create",
     "status_snapshots_take",
 ]

@@ -52,7 +52,6 @@ def bootstrap_resamples(n_annotations: int) -> int:
     return int(max(MIN_BOOT, min(MAX_BOOT, MAX_BOOT * FULL_BOOT_UP_TO // max(n_annotations, 1))))
 
 
-
 @dataclass
 class RunOutcome:
     method: str
@@ -77,8 +76,9 @@ class RunOutcome:
     hlp_absent_note: str | None = None
 
 
-
-def _mark_overrides(issues: LabelIssues, route: np.ndarray, consensus: Consensus) -> tuple[LabelIssues, np.ndarray]:
+def _mark_overrides(
+    issues: LabelIssues, route: np.ndarray, consensus: Consensus
+) -> tuple[LabelIssues, np.ndarray]:
     """Add ``model_overrides_annotators`` where the method's top label is not the annotators' most-voted one,
     and route those items to review: the reviewer decides between the votes and the method."""
     if consensus.overrides is None or not consensus.overrides.any():
@@ -98,7 +98,6 @@ def _reason_lists(reasons: np.ndarray) -> list[list[str]]:
     masks, inverse = np.unique(reasons, return_inverse=True)
     decoded = [list(codes) for codes in decode_reasons(masks)]
     return [decoded[i] for i in inverse.ravel().tolist()]
-
 
 
 def run_quality(
@@ -203,7 +202,9 @@ def run_quality(
         "percent_agreement": overall.percent_agreement,
         "percent_agreement_ci": ci.get("percent_agreement"),
         "hlp": None if hlp is None else hlp.consensus.human.overall.value,
-        "hlp_ci": None if hlp is None else (hlp.consensus.human.overall.ci_low, hlp.consensus.human.overall.ci_high),
+        "hlp_ci": None
+        if hlp is None
+        else (hlp.consensus.human.overall.ci_low, hlp.consensus.human.overall.ci_high),
         "hlp_gold": None if hlp is None or hlp.gold is None else hlp.gold.human.overall.value,
         "hlp_gold_ci": None
         if hlp is None or hlp.gold is None
@@ -233,7 +234,9 @@ def run_quality(
         severity=issues.severity,
         route=route,
         model_label=encoding.decode(data.label_values, issues.model_label),
-        suggestion=None if consensus.suggestion is None else encoding.decode(data.label_values, consensus.suggestion),
+        suggestion=None
+        if consensus.suggestion is None
+        else encoding.decode(data.label_values, consensus.suggestion),
     )
     scalars = clean(scalars)
     progress(0.9, "storing results")
@@ -257,4 +260,3 @@ def run_quality(
         hlp_lines=[] if hlp is None else list(hlp.summary),
         hlp_absent_note=encoding.hlp_absent_note,
     )
-

@@ -85,7 +85,9 @@ def explanations_for(
     ]
     if scalars.get("hlp") is not None:
         rated = [
-            (row["hlp"], value) for value, row in per_label.items() if row.get("hlp") is not None and row.get("hlp_n")
+            (row["hlp"], value)
+            for value, row in per_label.items()
+            if row.get("hlp") is not None and row.get("hlp_n")
         ]
         rated.sort()
         weak = [value for hlp, value in rated if hlp < scalars["hlp"]][:2]
@@ -94,7 +96,11 @@ def explanations_for(
             f"{pct_ci(scalars.get('hlp_ci'))}"
         )
         if weak:
-            sentence += f"; labels {_names(weak)} pull it down." if len(weak) > 1 else f"; label {weak[0]} pulls it down."
+            sentence += (
+                f"; labels {_names(weak)} pull it down."
+                if len(weak) > 1
+                else f"; label {weak[0]} pulls it down."
+            )
         else:
             sentence += "."
         lines.append(sentence)
@@ -103,7 +109,9 @@ def explanations_for(
     # The model's figures come from ``accuracy_rows``, which name the model; HLP's own summary does not.
     lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold"))
     lowest = sorted(
-        (row["krippendorff_alpha"], value) for value, row in per_label.items() if row.get("krippendorff_alpha") is not None
+        (row["krippendorff_alpha"], value)
+        for value, row in per_label.items()
+        if row.get("krippendorff_alpha") is not None
     )
     if lowest and len(per_label) > 2:
         value_alpha, value = lowest[0]
@@ -111,7 +119,9 @@ def explanations_for(
     versions = [(int(v), row) for v, row in per_version.items() if row.get("hlp") is not None]
     if len(versions) >= 2:
         (first_v, first), (last_v, last) = versions[0], versions[-1]
-        direction = "rose" if last["hlp"] > first["hlp"] else "fell" if last["hlp"] < first["hlp"] else "stayed"
+        direction = (
+            "rose" if last["hlp"] > first["hlp"] else "fell" if last["hlp"] < first["hlp"] else "stayed"
+        )
         lines.append(
             f"Agreement with the others {direction} from {pct(first['hlp'])} under guideline v{first_v} "
             f"to {pct(last['hlp'])} under v{last_v}."
@@ -130,7 +140,11 @@ def explanations_for(
     lines.append(
         f"{issues:,} items ({pct(issues / max(scalars['n_items'], 1))}) look like possible label errors; "
         f"this run marked {n_route:,} items for review (the review queue page counts those still undecided now)."
-        + ("" if model_checked else " The model check did not run (no labelled item has model probabilities yet).")
+        + (
+            ""
+            if model_checked
+            else " The model check did not run (no labelled item has model probabilities yet)."
+        )
     )
     lines.append(f"Consensus: {method_note}")
     if n_boot:

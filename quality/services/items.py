@@ -44,7 +44,7 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
         return {"updated": 0, "moved": 0}
     for start in range(0, len(item_ids), ITEMS_CHUNK):
         with transaction.atomic():
-            for votes in items_votes_load(project=project, item_ids=item_ids[start:start + ITEMS_CHUNK]):
+            for votes in items_votes_load(project=project, item_ids=item_ids[start : start + ITEMS_CHUNK]):
                 if votes.item.status == ItemStatus.DISCARDED:
                     continue
                 updated += 1
@@ -66,12 +66,18 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
     )
     code, tie, overrides = result.code, result.is_tie, result.overrides
     # As in the run: on a gold item the consensus is known right or wrong, whatever the votes' posterior says.
-    confidence = float(gold_settled_confidence(
-        label=np.array([code]), confidence=np.array([result.confidence], dtype=np.float64), gold=np.array([votes.gold])
-    )[0])
+    confidence = float(
+        gold_settled_confidence(
+            label=np.array([code]),
+            confidence=np.array([result.confidence], dtype=np.float64),
+            gold=np.array([votes.gold]),
+        )[0]
+    )
     consensus, suggestion = encoding.decode(votes.label_values, np.array([code, result.suggestion]))
     unchanged = consensus == votes.item.consensus_label
-    stored_quality = votes.item.label_quality if unchanged and votes.item.label_quality is not None else np.nan
+    stored_quality = (
+        votes.item.label_quality if unchanged and votes.item.label_quality is not None else np.nan
+    )
     # The last run's model check cannot be redone for one item (cleanlab's pruning needs the whole project), but
     # its model's top label is stored: ``model_disagrees`` is recomputed against the new consensus, and a label
     # issue the run found stands while the consensus it judged stands.
@@ -111,6 +117,10 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
         suggestion=suggestion,
     )
     return {
-        "consensus": consensus, "confidence": confidence, "tie": tie, "reasons": reasons, "moved": moved,
+        "consensus": consensus,
+        "confidence": confidence,
+        "tie": tie,
+        "reasons": reasons,
+        "moved": moved,
         "suggestion": suggestion,
     }

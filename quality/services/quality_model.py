@@ -51,14 +51,16 @@ class QualityModel:
         none, not trained on); uniform rows for items the model does not cover."""
         out = np.full((self.covered.size, self.n_classes), 1.0 / self.n_classes)
         out[self.covered] = cross_val_pred_probs(
-            features=self.features, labels=np.asarray(labels)[self.covered], n_classes=self.n_classes, seed=self.seed
+            features=self.features,
+            labels=np.asarray(labels)[self.covered],
+            n_classes=self.n_classes,
+            seed=self.seed,
         )
         return out
 
     def masked(self, probs: np.ndarray) -> np.ndarray:
         """``probs`` with NaN rows where the model does not cover an item (those are not model-checked)."""
         return np.where(self.covered[:, None], probs, np.nan)
-
 
 
 def quality_model_for(data: ProjectData) -> QualityModel | None:
@@ -75,7 +77,9 @@ def quality_model_for(data: ProjectData) -> QualityModel | None:
     return QualityModel(covered=covered, features=features[covered], n_classes=data.table.n_classes)
 
 
-def choose_method(*, requested: str, data: ProjectData, quality_model: QualityModel | None = None) -> tuple[str, str]:
+def choose_method(
+    *, requested: str, data: ProjectData, quality_model: QualityModel | None = None
+) -> tuple[str, str]:
     """The consensus method to run and a note on it (empty when it is exactly what was asked for).
 
     CROWDLAB runs on the labelled items that have out-of-sample model probabilities (from the quality model when
@@ -93,11 +97,14 @@ def choose_method(*, requested: str, data: ProjectData, quality_model: QualityMo
     model_free_reason = encoding_for(data).model_free_reason
     can_crowdlab = model_free_reason is None and bool((covered & (per_item >= 2)).any())
     if quality_model is not None:
-        crowdlab_note = f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once" + (
-            "."
-            if not n_missing
-            else f", on the {int(covered.sum()):,} labelled items with features; Dawid–Skene for the "
-            f"{n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
+        crowdlab_note = (
+            f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once"
+            + (
+                "."
+                if not n_missing
+                else f", on the {int(covered.sum()):,} labelled items with features; Dawid–Skene for the "
+                f"{n_missing:,} labelled item{'s' if n_missing != 1 else ''} without them."
+            )
         )
     else:
         crowdlab_note = (
@@ -118,8 +125,11 @@ def choose_method(*, requested: str, data: ProjectData, quality_model: QualityMo
         )
         return "dawid_skene", f"Dawid–Skene, because {reason}."
     if requested == "crowdlab" and not can_crowdlab:
-        return "dawid_skene", "CROWDLAB was asked for but cannot run here (it needs model probabilities and two " \
-            "annotations on at least one item of a single-label project); Dawid–Skene was used instead."
+        return (
+            "dawid_skene",
+            "CROWDLAB was asked for but cannot run here (it needs model probabilities and two "
+            "annotations on at least one item of a single-label project); Dawid–Skene was used instead.",
+        )
     if requested == "crowdlab" and n_missing:
         return "crowdlab", crowdlab_note
     if requested not in ("majority_vote", "dawid_skene", "crowdlab"):
@@ -133,4 +143,3 @@ def base_model_probs(data: ProjectData, label: np.ndarray) -> np.ndarray | None:
     if encoding_for(data).model_free_reason is not None or not (data.has_probs & (label >= 0)).any():
         return None
     return np.where(data.has_probs[:, None], data.pred_probs, np.nan)
-

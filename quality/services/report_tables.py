@@ -101,7 +101,9 @@ def accuracy_rows(hlp: HlpReport | None) -> list[dict]:
     return rows
 
 
-def per_label_rows(data: ProjectData, agreement: AgreementReport, hlp: HlpReport | None, label: np.ndarray) -> dict:
+def per_label_rows(
+    data: ProjectData, agreement: AgreementReport, hlp: HlpReport | None, label: np.ndarray
+) -> dict:
     prevalence = encoding_for(data).prevalence(label, len(data.label_values))
     out = {}
     for c, value in enumerate(data.label_values):
@@ -174,4 +176,3 @@ def annotator_rows(data: ProjectData, consensus: Consensus, agreement: Agreement
         row["quality_score"] = consensus.annotator_quality[index]
         rows.append(clean(row))
     return rows
-

@@ -54,7 +54,9 @@ def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int 
     # Serialise concurrent requests for the same project so only one of them creates a job.
     project_lock(project_id=project.pk)
     active = (
-        Job.objects.filter(project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        Job.objects.filter(
+            project=project, kind=QUALITY_JOB, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        )
         .order_by("-created_at")
         .first()
     )
@@ -96,8 +98,14 @@ def _report_fields(outcome: RunOutcome) -> dict:
         "error_analysis": outcome.error_analysis,
         "consensus_params": outcome.consensus_params,
     }
-    for name in ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "percent_agreement", "hlp",
-                 "hlp_gold"):
+    for name in (
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "mean_pairwise_cohen_kappa",
+        "percent_agreement",
+        "hlp",
+        "hlp_gold",
+    ):
         fields[name] = s[name]
         fields[f"{name}_ci_low"] = _ci(s[f"{name}_ci"], 0)
         fields[f"{name}_ci_high"] = _ci(s[f"{name}_ci"], 1)
@@ -136,7 +144,8 @@ def quality_results_store(
     # HLP's model is always the base model's stored predictions, whichever model the label-issue check used.
     base_name = base_model_name(base_version=base_version)
     report.accuracy_by_reference = [
-        {**row, "model": base_name if row["model_accuracy"] is not None else ""} for row in outcome.accuracy_by_reference
+        {**row, "model": base_name if row["model_accuracy"] is not None else ""}
+        for row in outcome.accuracy_by_reference
     ]
     report.save(update_fields=["flag_model", "accuracy_by_reference"])
     item_results_write(report_id=report.pk, results=outcome.items)
@@ -162,7 +171,10 @@ def quality_results_store(
         batch_size=500,
     )
     moved = items_denormalise(
-        project_id=job.project_id, results=outcome.items, snapshot_at=snapshot_at, flag_model=report.flag_model
+        project_id=job.project_id,
+        results=outcome.items,
+        snapshot_at=snapshot_at,
+        flag_model=report.flag_model,
     )
     # "Routed to review" is what the reviewer finds in the queue from this run, counted after the items moved:
     # the engine also marks items it cannot move (still gathering votes, decided by a reviewer, changed while
@@ -223,7 +235,10 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     )
     computed = time.perf_counter()
     report, moved = quality_results_store(
-        job=job, outcome=outcome, snapshot_at=snapshot_at, base_version=None if base_model is None else base_model.version
+        job=job,
+        outcome=outcome,
+        snapshot_at=snapshot_at,
+        base_version=None if base_model is None else base_model.version,
     )
     stored = time.perf_counter()
     return {

@@ -35,9 +35,13 @@ def project_status_snapshot_take(*, project_id: int, day: date, taken_at: dateti
     if not counts.pop("total"):
         return 0
     ProjectStatusSnapshot.objects.bulk_create(
-        [ProjectStatusSnapshot(project_id=project_id, day=day, status=status, count=n, taken_at=taken_at)
-         for status, n in counts.items()],
-        update_conflicts=True, unique_fields=["project", "day", "status"], update_fields=["count", "taken_at"],
+        [
+            ProjectStatusSnapshot(project_id=project_id, day=day, status=status, count=n, taken_at=taken_at)
+            for status, n in counts.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["project", "day", "status"],
+        update_fields=["count", "taken_at"],
     )
     return len(counts)
 
@@ -61,20 +65,43 @@ def project_dashboard_snapshot_take(*, project_id: int, taken_at: datetime) -> b
     if project is None:
         return False
     bucket = dashboard.bucket_for(project=project, today=taken_at.date())
-    counts = {**dashboard.status_counts_live(project=project),
-              "review_queue": review_selectors.review_queue_total(project=project)}
+    counts = {
+        **dashboard.status_counts_live(project=project),
+        "review_queue": review_selectors.review_queue_total(project=project),
+    }
     issues = dashboard.issue_counts_live(project=project)
     reasons = dashboard.discard_reasons(project=project)
     activity = dashboard.activity_series_live(project=project, bucket=bucket)
     ProjectDashboardSnapshot.objects.bulk_create(
-        [ProjectDashboardSnapshot(
-            project=project, taken_at=taken_at, bucket=bucket, counts=counts, issues=issues, discard_reasons=reasons,
-            annotations=[[r["bucket"].isoformat(), r["annotator_id"], r["username"], r["n"]]
-                         for r in activity["annotations"]],
-            decisions=[[r["bucket"].isoformat(), r["action"], r["is_current"], r["n"]] for r in activity["decisions"]],
-        )],
-        update_conflicts=True, unique_fields=["project"],
-        update_fields=["taken_at", "bucket", "counts", "issues", "discard_reasons", "annotations", "decisions"],
+        [
+            ProjectDashboardSnapshot(
+                project=project,
+                taken_at=taken_at,
+                bucket=bucket,
+                counts=counts,
+                issues=issues,
+                discard_reasons=reasons,
+                annotations=[
+                    [r["bucket"].isoformat(), r["annotator_id"], r["username"], r["n"]]
+                    for r in activity["annotations"]
+                ],
+                decisions=[
+                    [r["bucket"].isoformat(), r["action"], r["is_current"], r["n"]]
+                    for r in activity["decisions"]
+                ],
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["project"],
+        update_fields=[
+            "taken_at",
+            "bucket",
+            "counts",
+            "issues",
+            "discard_reasons",
+            "annotations",
+            "decisions",
+        ],
     )
     return True
 
@@ -85,11 +112,16 @@ def dashboard_snapshots_take(*, now: datetime | None = None) -> dict:
     small projects are always read live)."""
     now = now or timezone.now()
     large = (
-        ProjectStatusSnapshot.objects.filter(day__gte=now.date() - timedelta(days=1)).order_by()
-        .values("project_id", "day").annotate(total=Sum("count")).filter(total__gte=dashboard.LARGE_COUNT)
+        ProjectStatusSnapshot.objects.filter(day__gte=now.date() - timedelta(days=1))
+        .order_by()
+        .values("project_id", "day")
+        .annotate(total=Sum("count"))
+        .filter(total__gte=dashboard.LARGE_COUNT)
     )
     project_ids = sorted({row["project_id"] for row in large})
     # Each row carries the time its own reads began, which the page shows (a long run must not age its last rows).
-    written = sum(project_dashboard_snapshot_take(project_id=project_id, taken_at=timezone.now())
-                  for project_id in project_ids)
+    written = sum(
+        project_dashboard_snapshot_take(project_id=project_id, taken_at=timezone.now())
+        for project_id in project_ids
+    )
     return {"taken_at": now.isoformat(), "projects": written}

@@ -35,7 +35,9 @@ def al_project(*, n_labelled_per_label: int = 6, n_pool_per_label: int = 6, k: i
             rows.append({"external_id": f"L-{label}-{i}", "text": text_for(label, 1000 * offset + i)})
     for offset, label in enumerate(LABELS):
         for i in range(n_pool_per_label):
-            rows.append({"external_id": f"P-{label}-{i}", "text": text_for(label, 50_000 + 1000 * offset + i)})
+            rows.append(
+                {"external_id": f"P-{label}-{i}", "text": text_for(label, 50_000 + 1000 * offset + i)}
+            )
     result = item_bulk_create(project=project, rows=rows)
     assert not result.errors, result.errors
     for label in LABELS:
@@ -52,7 +54,8 @@ def vote(project, item, labels, annotators=None, unsure=()):
     annotators = annotators or [add_member(project) for _ in labels]
     for position, (user, label) in enumerate(zip(annotators, labels, strict=False)):
         annotation_submit(
-            project=project, user=user,
+            project=project,
+            user=user,
             data=AnnotationInput(item_id=item.pk, labels=[label], unsure=position in unsure),
         )
     return annotators

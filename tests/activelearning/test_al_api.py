@@ -32,7 +32,9 @@ def test_manager_starts_a_train_job_and_a_second_one_waits(api):
     project, _, _ = al_project()
     manager = project.created_by
     # When the manager asks for training with the entropy strategy
-    response = api(manager).post(f"/api/projects/{project.pk}/model/train/", {"strategy": "entropy"}, format="json")
+    response = api(manager).post(
+        f"/api/projects/{project.pk}/model/train/", {"strategy": "entropy"}, format="json"
+    )
     # Then a queued train job is returned, recording the strategy and the label count
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["job"])
@@ -111,7 +113,11 @@ def test_queue_serves_the_stored_order_with_scores(api, trained):
     rows = body["results"]
     # Then it lists exactly the 18 pool items, ordered as next serves them (priority desc, then id)
     assert (body["strategy"], body["model_version"], body["is_preview"]) == ("margin", 1, False)
-    expected = list(Item.objects.filter(pk__in=[i.pk for i in pool]).order_by("-priority", "id").values_list("pk", flat=True))
+    expected = list(
+        Item.objects.filter(pk__in=[i.pk for i in pool])
+        .order_by("-priority", "id")
+        .values_list("pk", flat=True)
+    )
     assert [row["id"] for row in rows] == expected
     # with each item's stored score; the batch band first, then the pool band by falling score
     scores = dict(Prediction.objects.filter(item__in=pool).values_list("item_id", "score"))
@@ -120,7 +126,9 @@ def test_queue_serves_the_stored_order_with_scores(api, trained):
     pool_scores = [row["score"] for row in rows[4:]]
     assert pool_scores == sorted(pool_scores, reverse=True)
     # and limit cuts the list
-    assert [r["id"] for r in api(reviewer).get(f"/api/projects/{project.pk}/queue/?limit=3").json()["results"]] == expected[:3]
+    assert [
+        r["id"] for r in api(reviewer).get(f"/api/projects/{project.pk}/queue/?limit=3").json()["results"]
+    ] == expected[:3]
 
 
 def test_queue_preview_reranks_by_another_strategy_from_the_stored_probabilities(api, trained):
@@ -133,7 +141,9 @@ def test_queue_preview_reranks_by_another_strategy_from_the_stored_probabilities
         entropies[prediction.item_id] = -(p * np.log(p)).sum()
     # Then the pool comes by falling entropy (hand-computed from the stored probabilities)
     assert [row["id"] for row in body["results"]] == sorted(entropies, key=lambda pk: (-entropies[pk], pk))
-    assert [row["score"] for row in body["results"]] == pytest.approx(sorted(entropies.values(), reverse=True), abs=1e-5)
+    assert [row["score"] for row in body["results"]] == pytest.approx(
+        sorted(entropies.values(), reverse=True), abs=1e-5
+    )
 
 
 @pytest.mark.parametrize(

@@ -71,13 +71,20 @@ def test_the_trigger_starts_one_job_per_rescore_every_new_labels():
     project, labelled, pool = al_project(n_labelled_per_label=1, rescore_every=4)
 
     def label(items):
-        Item.objects.filter(pk__in=[i.pk for i in items]).update(status=ItemStatus.LABELLED, consensus_label="pos")
+        Item.objects.filter(pk__in=[i.pk for i in items]).update(
+            status=ItemStatus.LABELLED, consensus_label="pos"
+        )
 
     assert services.model_train_trigger(project_id=project.pk) is None
     # When a fourth item is labelled the threshold is crossed: one job, repeated calls add none
     label(pool[:1])
     job = services.model_train_trigger(project_id=project.pk)
-    assert job is not None and job.params == {"strategy": "margin", "seed": 0, "n_labelled": 4, "trigger": "labels"}
+    assert job is not None and job.params == {
+        "strategy": "margin",
+        "seed": 0,
+        "n_labelled": 4,
+        "trigger": "labels",
+    }
     assert services.model_train_trigger(project_id=project.pk) is None
     label(pool[1:9])
     assert services.model_train_trigger(project_id=project.pk) is None  # still queued

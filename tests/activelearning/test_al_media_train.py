@@ -63,8 +63,9 @@ def clip_of(label: str, rng: np.random.Generator) -> bytes:
 def media_project(*, task_type: str, labels: tuple[str, ...], make, suffix: str):
     """A k = 1 project of generated media: N_LABELLED items per class labelled by one annotator through the
     annotation service (the worker's label hook then sets each consensus), N_POOL per class left unlabelled."""
-    project = make_project(task_type=task_type, labels=labels, k=1, rescore_every=0,
-                           consensus_method="majority_vote")
+    project = make_project(
+        task_type=task_type, labels=labels, k=1, rescore_every=0, consensus_method="majority_vote"
+    )
     rng = np.random.default_rng(7)
     rows, truth = [], {}
     for label in labels:
@@ -72,7 +73,9 @@ def media_project(*, task_type: str, labels: tuple[str, ...], make, suffix: str)
             external_id = f"{label}-{i}"
             truth[external_id] = label
             data = base64.b64encode(make(label, rng)).decode()
-            rows.append({"external_id": external_id, "file_b64": data, "file_name": f"{external_id}.{suffix}"})
+            rows.append(
+                {"external_id": external_id, "file_b64": data, "file_name": f"{external_id}.{suffix}"}
+            )
     result = item_bulk_create(project=project, rows=rows)
     assert not result.errors and result.created == len(rows), result.errors
     annotator = add_member(project)
@@ -88,18 +91,24 @@ def _wait_for_consensus(labelled: list[int], worker, deadline_seconds: float = 1
     """Until the worker's hook has set every labelled item's consensus (it may route some to needs_review)."""
     end = time.monotonic() + deadline_seconds
     while time.monotonic() < end:
-        done = Item.objects.filter(pk__in=labelled, consensus_label__isnull=False, status__in=TRAINABLE_STATUSES)
+        done = Item.objects.filter(
+            pk__in=labelled, consensus_label__isnull=False, status__in=TRAINABLE_STATUSES
+        )
         if done.count() == len(labelled):
             return
         time.sleep(0.2)
-    pytest.fail(f"the label hook did not set {len(labelled)} consensus labels in {deadline_seconds}s\n"
-                f"{worker.log_tail()}")
+    pytest.fail(
+        f"the label hook did not set {len(labelled)} consensus labels in {deadline_seconds}s\n"
+        f"{worker.log_tail()}"
+    )
 
 
 def _train_and_check(api, worker, project, labelled, truth, *, extractor_name: str) -> ModelVersion:
     _wait_for_consensus(labelled, worker)
     # When the manager starts training and the worker runs it
-    response = api(project.created_by).post(f"/api/projects/{project.pk}/model/train/", {"seed": 2}, format="json")
+    response = api(project.created_by).post(
+        f"/api/projects/{project.pk}/model/train/", {"seed": 2}, format="json"
+    )
     assert response.status_code == 202, response.json()
     job = wait_for_job(response.json()["job"], worker=worker, deadline_seconds=300)
     # Then a model was trained on every labelled item, and the version records the media extractor
@@ -127,13 +136,15 @@ def _train_and_check(api, worker, project, labelled, truth, *, extractor_name: s
 
 def test_an_image_project_trains_on_image_features_in_the_worker(worker, api):
     # Given 30 generated PNGs in three visually distinct classes, 24 of them labelled
-    project, labelled, truth = media_project(task_type="image_classification", labels=("stripes", "bars", "checks"),
-                                             make=image_of, suffix="png")
+    project, labelled, truth = media_project(
+        task_type="image_classification", labels=("stripes", "bars", "checks"), make=image_of, suffix="png"
+    )
     _train_and_check(api, worker, project, labelled, truth, extractor_name="image-pixels-hist-hog")
 
 
 def test_an_audio_project_trains_on_audio_features_in_the_worker(worker, api):
     # Given 30 generated WAV tones of three pitches, 24 of them labelled
-    project, labelled, truth = media_project(task_type="audio_classification", labels=("low", "mid", "high"),
-                                             make=clip_of, suffix="wav")
+    project, labelled, truth = media_project(
+        task_type="audio_classification", labels=("low", "mid", "high"), make=clip_of, suffix="wav"
+    )
     _train_and_check(api, worker, project, labelled, truth, extractor_name="audio-mfcc-spectral")

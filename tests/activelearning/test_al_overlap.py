@@ -52,7 +52,9 @@ def test_training_raises_the_target_of_a_disputed_item_and_not_of_an_agreeing_on
     assert assignment.item_id == p0.pk
 
 
-def test_a_training_run_killed_before_its_version_is_stored_reopens_nothing_and_the_retry_matches(monkeypatch):
+def test_a_training_run_killed_before_its_version_is_stored_reopens_nothing_and_the_retry_matches(
+    monkeypatch,
+):
     from activelearning.models import ModelVersion
     from activelearning.services import training
 
@@ -101,12 +103,18 @@ def test_the_label_hook_reopens_a_split_item_up_to_the_maximum_only():
     assert outcome["target"] == 4
     assert (_refresh(item)[0].target_annotations, _refresh(item)[0].status) == (4, ItemStatus.IN_PROGRESS)
     # and running the hook again before that vote changes nothing (the item is in progress)
-    assert services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] is None
+    assert (
+        services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"]
+        is None
+    )
     # When the fourth vote leaves it at 1 pos, 1 neg, 2 neutral — 2 of 4 is no strict majority — at the cap
     vote(project, item, ["neutral"])
     assert _refresh(item)[0].status == ItemStatus.LABELLED
     # Then nothing more is asked
-    assert services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] is None
+    assert (
+        services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"]
+        is None
+    )
     assert _refresh(item)[0].target_annotations == 4
 
 
@@ -115,7 +123,10 @@ def test_the_hook_leaves_an_item_with_a_reviewer_decision_alone():
     item = pool[0]
     vote(project, item, ["pos", "neg", "neutral"])
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.ACCEPTED, final_label="pos")
-    assert services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] is None
+    assert (
+        services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"]
+        is None
+    )
     assert _refresh(item)[0].target_annotations == 3
 
 
@@ -126,7 +137,9 @@ def test_unsure_votes_do_not_count_towards_the_majority():
     vote(project, item, ["pos", "pos", "neg"], unsure=(2,))
     add_member(project)  # someone who can give it
     # Then only two sure votes count (< k), so one more is wanted on top of the three annotations
-    assert services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] == 4
+    assert (
+        services.item_labelled_process(project_id=project.pk, item_id=item.pk, confidence=0.9)["target"] == 4
+    )
 
 
 def test_early_stopping_settles_two_agreeing_votes_when_the_model_is_confident():

@@ -62,7 +62,9 @@ def test_project_page_panel_shows_the_summary_to_reviewers_only(client):
     html = _client(client, reviewer).get(f"/projects/{project.pk}/").content.decode()
     assert 'id="model-panel"' in html and "First model:" in html
     annotator = add_member(project, Role.ANNOTATOR)
-    assert 'id="model-panel"' not in _client(client, annotator).get(f"/projects/{project.pk}/").content.decode()
+    assert (
+        'id="model-panel"' not in _client(client, annotator).get(f"/projects/{project.pk}/").content.decode()
+    )
 
 
 def test_model_page_on_meaningless_texts_projects_nothing_and_says_why(client):
@@ -75,12 +77,21 @@ def test_model_page_on_meaningless_texts_projects_nothing_and_says_why(client):
 
     project = make_project(labels=("yes", "no"), k=1)
     rng = random.Random(7)
-    rows = [{"external_id": f"m{i}", "text": " ".join(
-        "".join(rng.choice("abcdefghij") for _ in range(5)) for _ in range(6))} for i in range(12)]
+    rows = [
+        {
+            "external_id": f"m{i}",
+            "text": " ".join("".join(rng.choice("abcdefghij") for _ in range(5)) for _ in range(6)),
+        }
+        for i in range(12)
+    ]
     item_bulk_create(project=project, rows=rows)
     for i, item in enumerate(Item.objects.filter(project=project).order_by("id")):
-        Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELLED, consensus_label=("yes", "no")[i % 2],
-                                               annotation_count=1, consensus_confidence=1.0)
+        Item.objects.filter(pk=item.pk).update(
+            status=ItemStatus.LABELLED,
+            consensus_label=("yes", "no")[i % 2],
+            annotation_count=1,
+            consensus_confidence=1.0,
+        )
     # When a model is trained
     _, result = run_train(project)
     version = project.al_model_versions.order_by("-version").first()

@@ -12,15 +12,24 @@ def test_bands_put_extra_annotations_above_started_above_pool():
     # Given items with 0, 1 and 3 annotations, targets 3, 3 and 4, with k = 3
     band = priority.bands(annotation_count=np.array([0, 1, 3, 2]), target=np.array([3, 3, 4, 2]), k=3)
     # Then: untouched → pool, partway → started, beyond k → extra; a lowered target (2 < k) is still "started"
-    assert band.tolist() == [priority.BAND_POOL, priority.BAND_STARTED, priority.BAND_EXTRA, priority.BAND_STARTED]
+    assert band.tolist() == [
+        priority.BAND_POOL,
+        priority.BAND_STARTED,
+        priority.BAND_EXTRA,
+        priority.BAND_STARTED,
+    ]
 
 
 def test_normalised_scores_divide_by_the_strategy_range_and_stay_inside_the_band():
     # entropy of K=4 classes ranges over [0, log 4]; NaN (unreadable content) becomes 0; 1.0 is capped below 1
-    values = priority.normalised(scores=np.array([np.log(4), np.log(4) / 2, np.nan]), strategy="entropy", n_classes=4)
+    values = priority.normalised(
+        scores=np.array([np.log(4), np.log(4) / 2, np.nan]), strategy="entropy", n_classes=4
+    )
     assert values.tolist() == pytest.approx([priority.TOP, 0.5, 0.0])
     # least confidence of K=2 ranges over [0, 0.5]
-    assert priority.normalised(scores=np.array([0.25]), strategy="least_confidence", n_classes=2)[0] == pytest.approx(0.5)
+    assert priority.normalised(scores=np.array([0.25]), strategy="least_confidence", n_classes=2)[
+        0
+    ] == pytest.approx(0.5)
     assert priority.priorities(band=np.array([1, 3]), within=np.array([0.25, 7.0])).tolist() == pytest.approx(
         [1.25, 3 + priority.TOP]
     )
@@ -36,8 +45,13 @@ def test_vote_counts_and_matrix_skip_votes_without_a_label():
     annotator = np.array([0, 1, 2, 0, 2])
     labels = np.array([1, 1, -1, 0, 2])
     # Then counts per class and the items × annotators matrix hold the 4 usable votes
-    assert vote_counts(item_index=item_index, labels=labels, n_items=2, n_classes=3).tolist() == [[0, 2, 0], [1, 0, 1]]
-    matrix = votes_matrix(item_index=item_index, annotator_index=annotator, labels=labels, n_items=2, n_annotators=3)
+    assert vote_counts(item_index=item_index, labels=labels, n_items=2, n_classes=3).tolist() == [
+        [0, 2, 0],
+        [1, 0, 1],
+    ]
+    matrix = votes_matrix(
+        item_index=item_index, annotator_index=annotator, labels=labels, n_items=2, n_annotators=3
+    )
     assert np.array_equal(matrix, np.array([[1, 1, np.nan], [0, np.nan, 2]]), equal_nan=True)
 
 

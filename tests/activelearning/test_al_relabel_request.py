@@ -21,8 +21,11 @@ def _labelled_then_sent_back(api, project, item):
     assert Item.objects.get(pk=item.pk).status == ItemStatus.LABELLED
     add_member(project)  # a relabel needs an annotator who has not seen the item yet
     reviewer = add_member(project, Role.REVIEWER)
-    response = api(reviewer).post(f"/api/projects/{project.pk}/reviews/",
-                                  {"item": item.pk, "action": "relabel", "reason": "sarcasm?"}, format="json")
+    response = api(reviewer).post(
+        f"/api/projects/{project.pk}/reviews/",
+        {"item": item.pk, "action": "relabel", "reason": "sarcasm?"},
+        format="json",
+    )
     assert response.status_code in (200, 201), response.json()
     return annotators
 

@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 
 
 def run_train(project, **params):
-    job = job_create(kind=TRAIN_JOB, task_name=services.TRAIN_TASK, project=project,
-                     params={"strategy": "margin", **params})
+    job = job_create(
+        kind=TRAIN_JOB,
+        task_name=services.TRAIN_TASK,
+        project=project,
+        params={"strategy": "margin", **params},
+    )
     return job, services.model_train_run(job=job, context=JobContext(job))
 
 
@@ -35,18 +39,30 @@ def test_labelled_items_get_out_of_sample_probabilities_and_pool_items_prioritie
     job, result = run_train(project, seed=3)
     # Then a model version records the run
     version = ModelVersion.objects.get(project=project)
-    assert (result["mode"], version.version, version.n_train, version.strategy, version.seed) == ("model", 1, 18, "margin", 3)
+    assert (result["mode"], version.version, version.n_train, version.strategy, version.seed) == (
+        "model",
+        1,
+        18,
+        "margin",
+        3,
+    )
     assert version.extractor_name == "text-tfidf-svd" and version.label_values == list(LABELS)
     # and every labelled item holds k-fold probabilities: the same as recomputing them from the cached features
     expected = out_of_sample_proba(
-        _features(labelled, version.extractor), np.repeat([0, 1, 2], 6), n_classes=3, n_folds=5, seed=3,
+        _features(labelled, version.extractor),
+        np.repeat([0, 1, 2], 6),
+        n_classes=3,
+        n_folds=5,
+        seed=3,
         config=TrainingConfig(seed=3),
     )
     stored = {p.item_id: p for p in Prediction.objects.filter(item__in=labelled)}
     assert len(stored) == 18 and all(p.is_out_of_sample for p in stored.values())
     assert np.allclose(np.vstack([stored[i.pk].probabilities for i in labelled]), expected.proba, atol=1e-6)
     assert version.cv_accuracy == pytest.approx(expected.metrics.cv_accuracy)
-    for item, row in zip(Item.objects.filter(pk__in=[i.pk for i in labelled]).order_by("id"), expected.proba, strict=True):
+    for item, row in zip(
+        Item.objects.filter(pk__in=[i.pk for i in labelled]).order_by("id"), expected.proba, strict=True
+    ):
         assert set(item.predicted_probs) == set(LABELS)  # jsonb keeps no key order
         assert [item.predicted_probs[v] for v in LABELS] == pytest.approx(row.tolist(), abs=1e-5)
         assert item.predicted_label == LABELS[int(row.argmax())]
@@ -69,23 +85,34 @@ def test_rerunning_the_same_job_changes_nothing():
     # Given a project trained once
     project, labelled, pool = al_project()
     job, first = run_train(project)
-    before = list(Item.objects.filter(project=project).order_by("id").values_list(
-        "priority", "predicted_label", "predicted_probs", "target_annotations", "status"))
+    before = list(
+        Item.objects.filter(project=project)
+        .order_by("id")
+        .values_list("priority", "predicted_label", "predicted_probs", "target_annotations", "status")
+    )
     version = ModelVersion.objects.get(project=project)
     # When the same job's work runs again (a redelivered task after a worker crash)
     second = services.model_train_run(job=job, context=JobContext(job))
     # Then the items, the predictions and the single version are unchanged
-    after = list(Item.objects.filter(project=project).order_by("id").values_list(
-        "priority", "predicted_label", "predicted_probs", "target_annotations", "status"))
+    after = list(
+        Item.objects.filter(project=project)
+        .order_by("id")
+        .values_list("priority", "predicted_label", "predicted_probs", "target_annotations", "status")
+    )
     assert after == before
     assert ModelVersion.objects.filter(project=project).count() == 1
     again = ModelVersion.objects.get(project=project)
     assert (again.pk, again.version, again.cv_accuracy, again.stability) == (
-        version.pk, version.version, version.cv_accuracy, version.stability)
+        version.pk,
+        version.version,
+        version.cv_accuracy,
+        version.stability,
+    )
     assert Prediction.objects.filter(project=project).count() == 36
     assert second["n_features_computed"] == 0 and first["n_features_computed"] == 36
     assert {k: v for k, v in second.items() if k != "n_features_computed"} == {
-        k: v for k, v in first.items() if k != "n_features_computed"}
+        k: v for k, v in first.items() if k != "n_features_computed"
+    }
 
 
 def test_a_second_version_compares_pool_predictions_with_the_first():
@@ -128,7 +155,10 @@ def test_a_text_space_is_refitted_once_the_project_doubles():
     run_train(project)
     old = FeatureSpace.objects.get(project=project)
     # When 40 more items arrive (76 > 2 × 36) and the model is retrained
-    item_bulk_create(project=project, rows=[{"external_id": f"more-{i}", "text": text_for("neg", 500 + i)} for i in range(40)])
+    item_bulk_create(
+        project=project,
+        rows=[{"external_id": f"more-{i}", "text": text_for("neg", 500 + i)} for i in range(40)],
+    )
     _, result = run_train(project)
     # Then a new space was fitted, every item featurised in it, and the old vectors dropped
     new = FeatureSpace.objects.filter(project=project).order_by("-id").first()

@@ -33,7 +33,9 @@ def test_train_job_through_the_api_and_the_real_worker(worker, api):
     project, labelled, pool = al_project()
     reviewer = add_member(project, Role.REVIEWER)
     # When the manager starts training and the worker runs it
-    response = api(project.created_by).post(f"/api/projects/{project.pk}/model/train/", {"seed": 1}, format="json")
+    response = api(project.created_by).post(
+        f"/api/projects/{project.pk}/model/train/", {"seed": 1}, format="json"
+    )
     assert response.status_code == 202, response.json()
     job = wait_for_job(response.json()["job"], worker=worker, deadline_seconds=300)
     # Then it succeeded and stored a version
@@ -43,20 +45,29 @@ def test_train_job_through_the_api_and_the_real_worker(worker, api):
     # and every labelled item has out-of-sample probabilities, equal to a k-fold run on the cached features
     vectors = dict(FeatureCache.objects.filter(extractor=version.extractor).values_list("item_id", "vector"))
     X = np.vstack([np.frombuffer(bytes(vectors[i.pk]), dtype=np.float32) for i in labelled])
-    expected = out_of_sample_proba(X, np.repeat([0, 1, 2], 6), n_classes=3, n_folds=5, seed=1,
-                                   config=TrainingConfig(seed=1))
+    expected = out_of_sample_proba(
+        X, np.repeat([0, 1, 2], 6), n_classes=3, n_folds=5, seed=1, config=TrainingConfig(seed=1)
+    )
     stored = {p.item_id: p for p in Prediction.objects.filter(item__in=labelled, is_out_of_sample=True)}
     assert np.allclose(np.vstack([stored[i.pk].probabilities for i in labelled]), expected.proba, atol=1e-6)
     items = Item.objects.filter(pk__in=[i.pk for i in labelled])
     assert all(set(item.predicted_probs) == set(LABELS) for item in items)
     # and every pool item has a score and a priority in the diverse batch band (18 ≤ the batch size)
     pool_rows = list(Item.objects.filter(pk__in=[i.pk for i in pool]).values_list("pk", "priority"))
-    scores = dict(Prediction.objects.filter(item__in=pool, is_out_of_sample=False).values_list("item_id", "score"))
+    scores = dict(
+        Prediction.objects.filter(item__in=pool, is_out_of_sample=False).values_list("item_id", "score")
+    )
     assert len(scores) == 18
-    assert all(value == pytest.approx(priority.BAND_BATCH + min(scores[pk], priority.TOP)) for pk, value in pool_rows)
+    assert all(
+        value == pytest.approx(priority.BAND_BATCH + min(scores[pk], priority.TOP)) for pk, value in pool_rows
+    )
     # and the API serves the version and the queue in that order
     body = api(reviewer).get(f"/api/projects/{project.pk}/model/").json()
-    assert (body["version"], body["n_train"], body["cv_accuracy"]) == (1, 18, pytest.approx(expected.metrics.cv_accuracy))
+    assert (body["version"], body["n_train"], body["cv_accuracy"]) == (
+        1,
+        18,
+        pytest.approx(expected.metrics.cv_accuracy),
+    )
     queue = api(reviewer).get(f"/api/projects/{project.pk}/queue/").json()["results"]
     assert [row["id"] for row in queue] == [pk for pk, _ in sorted(pool_rows, key=lambda r: (-r[1], r[0]))]
 
@@ -71,8 +82,9 @@ def test_the_worker_reopens_a_split_item_and_starts_one_retrain(worker, api):
     # When three annotators label them through the API: one unanimous, one split three ways
     for item, labels in ((agree, ["pos", "pos", "pos"]), (split, ["pos", "neg", "neutral"])):
         for user, label in zip(annotators, labels, strict=True):
-            response = api(user).post(f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "label": label},
-                                      format="json")
+            response = api(user).post(
+                f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "label": label}, format="json"
+            )
             assert response.status_code == 201, response.json()
     # Then the worker's label hook asks a fourth annotation for the split item and sends it back to the queue
     _wait_for(lambda: Item.objects.get(pk=split.pk).target_annotations == 4, worker=worker)
@@ -80,7 +92,9 @@ def test_the_worker_reopens_a_split_item_and_starts_one_retrain(worker, api):
     assert split_now.status == ItemStatus.IN_PROGRESS and split_now.priority >= priority.BAND_EXTRA
     # and the first label started exactly one automatic train job, which ran (cold start: too few labels)
     _wait_for(lambda: Job.objects.filter(project=project, kind=TRAIN_JOB).exists(), worker=worker)
-    job = wait_for_job(Job.objects.get(project=project, kind=TRAIN_JOB).pk, worker=worker, deadline_seconds=300)
+    job = wait_for_job(
+        Job.objects.get(project=project, kind=TRAIN_JOB).pk, worker=worker, deadline_seconds=300
+    )
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.params["trigger"] == "labels" and job.result["mode"] == "cold_start"
     assert Item.objects.get(pk=agree.pk).status == ItemStatus.LABELLED

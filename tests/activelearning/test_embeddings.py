@@ -26,7 +26,9 @@ class FakeEncoder:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
-        return np.asarray([[len(t), len(t.split()), sum(c in "aeiou" for c in t)] for t in texts], dtype=np.float64)
+        return np.asarray(
+            [[len(t), len(t.split()), sum(c in "aeiou" for c in t)] for t in texts], dtype=np.float64
+        )
 
 
 def _batches(encoder: FakeEncoder) -> list[list[str]]:
@@ -51,7 +53,9 @@ def registered(monkeypatch):
 
     def install(*targets: str) -> None:
         points = [_entry_point(target) for target in targets]
-        monkeypatch.setattr(embeddings, "entry_points", lambda group: points if group == ENTRY_POINT_GROUP else [])
+        monkeypatch.setattr(
+            embeddings, "entry_points", lambda group: points if group == ENTRY_POINT_GROUP else []
+        )
 
     return install
 
@@ -93,7 +97,11 @@ def test_inputs_that_are_not_text_get_a_nan_row_and_a_reason_and_are_never_encod
     assert result.ok.tolist() == [True, False, False, False, True]
     assert result.values[[0, 4]].tolist() == [[9, 2, 3], [4, 1, 2]]
     assert np.isnan(result.values[[1, 2, 3]]).all()
-    assert result.errors[1:4] == ("expected str, got NoneType", "expected str, got bytes", "expected str, got int")
+    assert result.errors[1:4] == (
+        "expected str, got NoneType",
+        "expected str, got bytes",
+        "expected str, got int",
+    )
 
 
 def test_a_batch_without_any_text_gives_all_nan_rows_of_the_probed_width():
@@ -101,14 +109,18 @@ def test_a_batch_without_any_text_gives_all_nan_rows_of_the_probed_width():
     result = SentenceEmbeddingExtractor(name="fake", version="1", encode=encoder).transform([None, b"x"])
     assert result.values.shape == (2, DIM) and np.isnan(result.values).all()
     assert encoder.calls == [[PROBE]]
-    assert SentenceEmbeddingExtractor(name="fake", version="1", encode=FakeEncoder()).transform([]).values.shape == (
-        0, DIM)
+    assert SentenceEmbeddingExtractor(name="fake", version="1", encode=FakeEncoder()).transform(
+        []
+    ).values.shape == (0, DIM)
 
 
 def test_the_first_plug_in_that_loads_is_used_and_broken_ones_are_skipped(registered):
     # Given three registered encoders: one whose factory fails, one whose module is missing, then a working one
-    registered("tests.activelearning.test_embeddings:broken_factory", "labelgate_no_such_package:factory",
-               "tests.activelearning.test_embeddings:fake_factory")
+    registered(
+        "tests.activelearning.test_embeddings:broken_factory",
+        "labelgate_no_such_package:factory",
+        "tests.activelearning.test_embeddings:fake_factory",
+    )
     # When the installed encoder is looked up
     extractor = installed_sentence_encoder()
     # Then the working one is wrapped, with its name and version as the feature-space identity
@@ -119,8 +131,11 @@ def test_the_first_plug_in_that_loads_is_used_and_broken_ones_are_skipped(regist
     assert isinstance(extractor_for("text", prefer_embeddings=False), TextFeatureExtractor)
 
 
-@pytest.mark.parametrize("targets", [(), ("tests.activelearning.test_embeddings:broken_factory",)],
-                         ids=["nothing installed", "only a broken plug-in"])
+@pytest.mark.parametrize(
+    "targets",
+    [(), ("tests.activelearning.test_embeddings:broken_factory",)],
+    ids=["nothing installed", "only a broken plug-in"],
+)
 def test_without_a_working_embedding_package_text_falls_back_to_tfidf(registered, targets):
     registered(*targets)
     assert installed_sentence_encoder() is None

@@ -70,34 +70,53 @@ def test_the_training_pass_caps_targets_and_sends_stranded_disputes_to_review():
 
     def overlap_pass():
         votes = adapters.votes_load(project=project, index=schema.index, statuses=adapters.OVERLAP_STATUSES)
-        return targets.overlap_apply(project=project, votes=votes, n_classes=len(schema.values), proba_by_item={},
-                                     relabel_by_item={}, confidence=0.9)
+        return targets.overlap_apply(
+            project=project,
+            votes=votes,
+            n_classes=len(schema.values),
+            proba_by_item={},
+            relabel_by_item={},
+            confidence=0.9,
+        )
 
     # When the training job's overlap pass runs
     result = overlap_pass()
     # Then nothing is reopened: both split items go to review, the agreed one stays labelled
     assert (result["n_reopened"], result["n_disputed_to_review"]) == (0, 2)
     statuses = dict(Item.objects.filter(project=project).values_list("id", "status"))
-    assert statuses == {split_a.pk: ItemStatus.NEEDS_REVIEW, split_b.pk: ItemStatus.NEEDS_REVIEW,
-                        agreed.pk: ItemStatus.LABELLED}
+    assert statuses == {
+        split_a.pk: ItemStatus.NEEDS_REVIEW,
+        split_b.pk: ItemStatus.NEEDS_REVIEW,
+        agreed.pk: ItemStatus.LABELLED,
+    }
     # And once a fourth annotator joins, the next pass asks them for the split items (in review, no decision yet)
     add_member(project)
     result = overlap_pass()
     assert result["n_reopened"] == 2
-    assert set(Item.objects.filter(pk__in=[split_a.pk, split_b.pk]).values_list("status", "target_annotations")) == {
-        (ItemStatus.IN_PROGRESS, 4)
-    }
+    assert set(
+        Item.objects.filter(pk__in=[split_a.pk, split_b.pk]).values_list("status", "target_annotations")
+    ) == {(ItemStatus.IN_PROGRESS, 4)}
 
 
 ACTIONS = ("pos", "neg", "neutral", "skip")
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(n_annotators=st.integers(1, 5), k=st.integers(1, 4), extra=st.integers(0, 2), n_items=st.integers(1, 3),
-       data=st.data())
-def test_over_random_crowds_targets_stay_reachable_and_the_queue_always_finishes(n_annotators, k, extra, n_items,
-                                                                                 data):
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    n_annotators=st.integers(1, 5),
+    k=st.integers(1, 4),
+    extra=st.integers(0, 2),
+    n_items=st.integers(1, 3),
+    data=st.data(),
+)
+def test_over_random_crowds_targets_stay_reachable_and_the_queue_always_finishes(
+    n_annotators, k, extra, n_items, data
+):
     # Given a project with random k, maximum and crowd size
     project = make_project(k=k, max_annotations_per_item=k + extra, rescore_every=0)
     add_items(project, n_items)
@@ -130,8 +149,9 @@ def test_over_random_crowds_targets_stay_reachable_and_the_queue_always_finishes
             if action == "skip":
                 assignment_skip(project=project, user=user, assignment_id=lease.pk)
             else:
-                annotation_submit(project=project, user=user,
-                                  data=AnnotationInput(item_id=lease.item_id, labels=[action]))
+                annotation_submit(
+                    project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=[action])
+                )
             run_hooks()
         if not served:
             run_hooks()
@@ -140,7 +160,9 @@ def test_over_random_crowds_targets_stay_reachable_and_the_queue_always_finishes
     # Then no item is left new or in progress, and nobody's page counts an item left
     statuses = list(Item.objects.filter(project=project).values_list("status", flat=True))
     assert set(statuses) <= {ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW}
-    assert [progress_for_annotator(project=project, user=user)["left"] for user in crowd] == [0] * n_annotators
+    assert [progress_for_annotator(project=project, user=user)["left"] for user in crowd] == [
+        0
+    ] * n_annotators
     # and every item got every annotator's vote or skip, or reached its target
     for item in Item.objects.filter(project=project):
         assert len(served_to[item.pk]) == n_annotators or item.annotation_count >= item.target_annotations

@@ -13,7 +13,14 @@ from tests.factories import add_items, add_member, make_project
 pytestmark = [pytest.mark.worker]
 
 N_ITEMS = 24
-SPLIT = {0, 4, 8, 12, 16, 20}  # items the three annotators split three ways: adaptive overlap wants a fourth vote
+SPLIT = {
+    0,
+    4,
+    8,
+    12,
+    16,
+    20,
+}  # items the three annotators split three ways: adaptive overlap wants a fourth vote
 SKIPPED = 3  # the third annotator skips this item: it can get two votes only
 
 
@@ -32,7 +39,9 @@ def _wait_for(predicate, *, worker, what: str, deadline_seconds: float = 120.0) 
     pytest.fail(f"{what}: not reached in {deadline_seconds}s\n{worker.log_tail()}")
 
 
-def test_three_annotators_finish_a_k3_project_with_adaptive_overlap_and_nothing_stays_in_progress(worker, api):
+def test_three_annotators_finish_a_k3_project_with_adaptive_overlap_and_nothing_stays_in_progress(
+    worker, api
+):
     # Given a k = 3 project (up to 5 annotations per item) with exactly three annotators
     project = make_project(k=3, max_annotations_per_item=5, rescore_every=0, consensus_method="majority_vote")
     add_items(project, N_ITEMS)
@@ -57,8 +66,9 @@ def test_three_annotators_finish_a_k3_project_with_adaptive_overlap_and_nothing_
                 skipped = client.post(f"{base}/assignments/{body['assignment']['id']}/skip/")
                 assert skipped.status_code == 204
                 continue
-            stored = client.post(f"{base}/annotations/", {"item": item, "label": _label(position[item], a)},
-                                 format="json")
+            stored = client.post(
+                f"{base}/annotations/", {"item": item, "label": _label(position[item], a)}, format="json"
+            )
             assert stored.status_code == 201, stored.content
         return served
 
@@ -67,10 +77,20 @@ def test_three_annotators_finish_a_k3_project_with_adaptive_overlap_and_nothing_
             break
     # and the worker has run the hooks of every item that reached its three votes
     split_ids = [ids[i] for i in SPLIT]
-    _wait_for(lambda: not Item.objects.filter(pk__in=split_ids, status=ItemStatus.LABELLED).exists(), worker=worker,
-              what="adaptive overlap ran for every split item")
-    _wait_for(lambda: not Item.objects.filter(project=project, consensus_label__isnull=True).exclude(
-        pk=ids[SKIPPED]).exists(), worker=worker, what="per-item consensus ran for every labelled item")
+    _wait_for(
+        lambda: not Item.objects.filter(pk__in=split_ids, status=ItemStatus.LABELLED).exists(),
+        worker=worker,
+        what="adaptive overlap ran for every split item",
+    )
+    _wait_for(
+        lambda: (
+            not Item.objects.filter(project=project, consensus_label__isnull=True)
+            .exclude(pk=ids[SKIPPED])
+            .exists()
+        ),
+        worker=worker,
+        what="per-item consensus ran for every labelled item",
+    )
     wait_until_worker_idle()
     # Then next answers 204 for everyone
     assert [client.get(f"{base}/next/").status_code for client in clients] == [204, 204, 204]
@@ -88,4 +108,8 @@ def test_three_annotators_finish_a_k3_project_with_adaptive_overlap_and_nothing_
     assert skipped.status in (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
     # and the labelling page counts nothing left for anyone
     assert [client.get(f"{base}/progress/").json()["left"] for client in clients] == [0, 0, 0]
-    assert [client.get(f"{base}/progress/").json()["done"] for client in clients] == [N_ITEMS, N_ITEMS, N_ITEMS - 1]
+    assert [client.get(f"{base}/progress/").json()["done"] for client in clients] == [
+        N_ITEMS,
+        N_ITEMS,
+        N_ITEMS - 1,
+    ]

@@ -27,16 +27,25 @@ NAN = np.nan
 # Three annotators: three items they agree on, one they agree on without the third vote, and a 1–1 split the
 # model is unsure about too (the last row).
 VOTES = np.array([[0, 0, 0], [1, 1, 1], [2, 2, 2], [0, 0, NAN], [1, NAN, 1], [0, 1, NAN]], dtype=float)
-PROBA = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1],
-                  [0.5, 0.45, 0.05]])
+PROBA = np.array(
+    [
+        [0.9, 0.05, 0.05],
+        [0.05, 0.9, 0.05],
+        [0.05, 0.05, 0.9],
+        [0.8, 0.1, 0.1],
+        [0.1, 0.8, 0.1],
+        [0.5, 0.45, 0.05],
+    ]
+)
 SPLIT, AGREED = 5, 0
 
 
 def _cleanlab(votes, proba, unlabelled):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return get_active_learning_scores(labels_multiannotator=votes, pred_probs=proba,
-                                          pred_probs_unlabeled=unlabelled)
+        return get_active_learning_scores(
+            labels_multiannotator=votes, pred_probs=proba, pred_probs_unlabeled=unlabelled
+        )
 
 
 def test_one_vote_per_item_gives_the_hand_computed_activelab_scores():
@@ -46,7 +55,9 @@ def test_one_vote_per_item_gives_the_hand_computed_activelab_scores():
     proba = np.array([[0.9, 0.05, 0.05], [0.2, 0.5, 0.3]])
     # When both kinds of score are computed
     labelled = activelab_labelled(votes=votes, pred_probs=proba)
-    new = activelab_unlabelled(pred_probs=np.array([[0.5, 0.3, 0.2], [1 / 3, 1 / 3, 1 / 3]]), scale=labelled.scale)
+    new = activelab_unlabelled(
+        pred_probs=np.array([[0.5, 0.3, 0.2], [1 / 3, 1 / 3, 1 / 3]]), scale=labelled.scale
+    )
     # Then labelled = (quality · (1 voter + model) + 1/K · mean annotator weight) / 3 ...
     assert labelled.scores == pytest.approx([(0.9 * 2 + 1 / 3) / 3, (0.5 * 2 + 1 / 3) / 3])
     # ... and new = (model weight · top probability + 1/K · mean annotator weight) / 2; a uniform row is 1/K
@@ -55,8 +66,10 @@ def test_one_vote_per_item_gives_the_hand_computed_activelab_scores():
 
 @pytest.mark.parametrize(
     "votes",
-    [np.array([[0, 0, 0], [1, 1, 1], [2, 2, 2], [0, 0, 1], [1, 2, 1], [0, 1, 2]]),
-     np.array([[0, NAN], [NAN, 1], [2, NAN], [NAN, 0], [1, NAN], [NAN, 2]])],
+    [
+        np.array([[0, 0, 0], [1, 1, 1], [2, 2, 2], [0, 0, 1], [1, 2, 1], [0, 1, 2]]),
+        np.array([[0, NAN], [NAN, 1], [2, NAN], [NAN, 0], [1, NAN], [NAN, 2]]),
+    ],
     ids=["every annotator votes (integer labels)", "one vote per item"],
 )
 def test_chunked_scores_equal_one_cleanlab_call_on_labelled_and_unlabelled_items(votes):
@@ -64,8 +77,10 @@ def test_chunked_scores_equal_one_cleanlab_call_on_labelled_and_unlabelled_items
     unlabelled = np.random.default_rng(4).dirichlet(np.ones(3), size=10)
     # When the labelled part is scored once and each chunk of new items on its own
     labelled = activelab_labelled(votes=votes.astype(float), pred_probs=PROBA)
-    chunks = [activelab_unlabelled(pred_probs=unlabelled[s : s + n], scale=labelled.scale)
-              for s, n in ((0, 3), (3, 3), (6, 4))]
+    chunks = [
+        activelab_unlabelled(pred_probs=unlabelled[s : s + n], scale=labelled.scale)
+        for s, n in ((0, 3), (3, 3), (6, 4))
+    ]
     # Then both equal what cleanlab returns for everything in one call (the two share one scale)
     expected_labelled, expected_new = _cleanlab(votes, PROBA, unlabelled)
     assert labelled.scores == pytest.approx(expected_labelled, abs=1e-12)
@@ -75,8 +90,16 @@ def test_chunked_scores_equal_one_cleanlab_call_on_labelled_and_unlabelled_items
 def test_the_temperature_does_not_depend_on_how_the_labels_are_stored():
     # Given votes every annotator gave (so cleanlab can take them as integers) and the same votes as floats
     votes = np.array([[0, 0, 0], [1, 1, 1], [2, 2, 2], [1, 1, 1], [2, 2, 1], [0, 1, 1]])
-    proba = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9], [0.1, 0.85, 0.05],
-                      [0.05, 0.15, 0.8], [0.3, 0.6, 0.1]])
+    proba = np.array(
+        [
+            [0.9, 0.05, 0.05],
+            [0.05, 0.9, 0.05],
+            [0.05, 0.05, 0.9],
+            [0.1, 0.85, 0.05],
+            [0.05, 0.15, 0.8],
+            [0.3, 0.6, 0.1],
+        ]
+    )
     # When the temperature is searched on the float matrix (the only kind that can hold "no vote")
     temperature = activelab_temperature(votes=votes.astype(float), pred_probs=proba)
     # Then it is cleanlab's own choice for the integer matrix, where cleanlab indexes the classes correctly ...
@@ -101,7 +124,9 @@ def test_rows_without_votes_or_probabilities_get_no_score():
 def test_a_doubtful_split_item_wins_over_confident_new_items():
     # Given the 1–1 split and two new items the model is sure about
     labelled = activelab_labelled(votes=VOTES, pred_probs=PROBA)
-    new = activelab_unlabelled(pred_probs=np.array([[0.98, 0.01, 0.01], [0.01, 0.98, 0.01]]), scale=labelled.scale)
+    new = activelab_unlabelled(
+        pred_probs=np.array([[0.98, 0.01, 0.01], [0.01, 0.98, 0.01]]), scale=labelled.scale
+    )
     # When relabel and new are weighed (the split item is eligible for one more vote)
     wins = relabel_or_new(relabel_scores=labelled.scores[[SPLIT]], eligible=np.array([True]), new_scores=new)
     # Then one more vote on the split item is worth more: its score is lower than the new items'
@@ -126,8 +151,9 @@ def test_relabel_or_new_compares_with_the_median_new_item_and_respects_eligibili
     scores = np.array([0.2, 0.6, NAN, 0.1])
     eligible = np.array([True, True, True, False])
     # Then only the first is below the median new score (0.5) and eligible
-    assert relabel_or_new(relabel_scores=scores, eligible=eligible, new_scores=np.array([0.7, NAN, 0.3, 0.5])
-                          ).tolist() == [True, False, False, False]
+    assert relabel_or_new(
+        relabel_scores=scores, eligible=eligible, new_scores=np.array([0.7, NAN, 0.3, 0.5])
+    ).tolist() == [True, False, False, False]
     # and with no new item to weigh against, nothing is reopened
     assert not relabel_or_new(relabel_scores=scores, eligible=eligible, new_scores=np.array([NAN])).any()
 
@@ -141,8 +167,9 @@ def _voted_project(*, max_k: int):
     """k = 3, 30 labelled items and a pool of 24, of which three shared annotators labelled 12 unanimously (four
     per label) and an ambiguous text pos, pos, neg (a majority: the overlap rule wants nothing more); a fourth
     annotator has seen none of them, so another vote can be asked for."""
-    project, _, pool = al_project(k=3, max_annotations_per_item=max_k, n_labelled_per_label=10,
-                                  n_pool_per_label=8)
+    project, _, pool = al_project(
+        k=3, max_annotations_per_item=max_k, n_labelled_per_label=10, n_pool_per_label=8
+    )
     result = item_bulk_create(project=project, rows=[{"external_id": "doubtful", "text": DOUBTFUL_TEXT}])
     assert not result.errors
     doubtful = Item.objects.get(project=project, external_id="doubtful")
@@ -151,7 +178,9 @@ def _voted_project(*, max_k: int):
     for item in agreed:
         label = item.external_id.split("-")[1]
         vote(project, item, [label] * 3, annotators=annotators)
-        Item.objects.filter(pk=item.pk).update(consensus_label=label)  # what the quality layer's hook would set
+        Item.objects.filter(pk=item.pk).update(
+            consensus_label=label
+        )  # what the quality layer's hook would set
     vote(project, doubtful, ["pos", "pos", "neg"], annotators=annotators)
     Item.objects.filter(pk=doubtful.pk).update(consensus_label="pos")
     add_member(project)
@@ -170,14 +199,20 @@ def test_training_reopens_a_doubtful_majority_item_above_the_batch_and_leaves_ag
     # it is back in the queue for one more annotation, in the EXTRA band above every batch item
     doubtful = Item.objects.get(pk=doubtful.pk)
     assert (doubtful.status, doubtful.target_annotations) == (ItemStatus.IN_PROGRESS, 4)
-    relabel = dict(Prediction.objects.filter(item_id__in=[doubtful.pk, *[i.pk for i in agreed]])
-                   .values_list("item_id", "relabel_score"))
+    relabel = dict(
+        Prediction.objects.filter(item_id__in=[doubtful.pk, *[i.pk for i in agreed]]).values_list(
+            "item_id", "relabel_score"
+        )
+    )
     assert doubtful.priority == pytest.approx(priority.BAND_EXTRA + 1 - relabel[doubtful.pk])
-    batch = Item.objects.filter(project=project, priority__gte=priority.BAND_BATCH, priority__lt=priority.BAND_BATCH + 1)
+    batch = Item.objects.filter(
+        project=project, priority__gte=priority.BAND_BATCH, priority__lt=priority.BAND_BATCH + 1
+    )
     assert batch.count() == 4 and all(item.priority < doubtful.priority for item in batch)
     # and the unanimous items stay labelled with their three votes
     assert {(i.status, i.target_annotations) for i in Item.objects.filter(pk__in=[i.pk for i in agreed])} == {
-        (ItemStatus.LABELLED, 3)}
+        (ItemStatus.LABELLED, 3)
+    }
     assert all(relabel[i.pk] > relabel[doubtful.pk] for i in agreed)
     assert (result["n_relabel_over_new"], result["n_reopened"], result["n_checked"]) == (1, 1, 13)
 

@@ -98,10 +98,14 @@ def test_projection_starts_from_todays_measured_accuracy_not_from_a_fit_that_pas
 
 def test_projection_of_a_fitted_noisy_curve_never_falls_below_the_last_measured_point():
     # Given a curve whose last point sits well above the trend of the others
-    curve = LearningCurve(sizes=np.array([10, 20, 40, 80, 160]), scores=np.array([0.30, 0.45, 0.52, 0.55, 0.675]))
+    curve = LearningCurve(
+        sizes=np.array([10, 20, 40, 80, 160]), scores=np.array([0.30, 0.45, 0.52, 0.55, 0.675])
+    )
     fit = fit_power_law(curve=curve)
     # Then every projection starts at today's 0.675 and does not go down
-    projections = [projected_accuracy(fit=fit, n_current=160, factor=f, current_accuracy=0.675) for f in (2, 5, 10)]
+    projections = [
+        projected_accuracy(fit=fit, n_current=160, factor=f, current_accuracy=0.675) for f in (2, 5, 10)
+    ]
     assert 0.675 <= projections[0] <= projections[1] <= projections[2] <= 1.0
 
 
@@ -143,7 +147,9 @@ def test_advice_when_the_training_set_shrank_and_the_curve_is_flat_says_stop():
 def test_advice_without_new_labels_or_projection_gives_no_verdict():
     advice = stopping_advice(labels_added=0, accuracy_before=0.7, accuracy_now=0.7, share_changed=0.0)
     assert advice.worth_labelling is None
-    assert advice.sentence.startswith("this model was trained on the same number of labels as the previous one")
+    assert advice.sentence.startswith(
+        "this model was trained on the same number of labels as the previous one"
+    )
     assert advice.sentence.endswith("train again after new labels.")
 
 
@@ -151,7 +157,9 @@ def test_advice_projection_is_quoted_in_percent_next_to_todays_accuracy():
     advice = stopping_advice(
         labels_added=200, accuracy_before=0.80, accuracy_now=0.85, share_changed=0.08, projected_at_2x=0.88
     )
-    assert advice.sentence.endswith("— labelling more still pays (projected 88.0 % at twice the labels, 85.0 % today).")
+    assert advice.sentence.endswith(
+        "— labelling more still pays (projected 88.0 % at twice the labels, 85.0 % today)."
+    )
 
 
 def test_training_summary_with_fewer_labels_than_the_previous_version_shows_no_negative_count():
@@ -161,7 +169,9 @@ def test_training_summary_with_fewer_labels_than_the_previous_version_shows_no_n
 
     previous = ModelVersion(version=1, n_train=80, cv_accuracy=0.589)
     sentence, worth = _summary(
-        previous=previous, n_train=77, accuracy=0.675,
+        previous=previous,
+        n_train=77,
+        accuracy=0.675,
         stability={"changed_share": 0.10, "kappa_vs_previous": 0.8, "n_items": 100},
         projection={"points": [{"factor": 2, "n": 154, "accuracy": 0.70}]},
     )
@@ -178,7 +188,8 @@ def test_projection_from_fitted_curve_points_adds_the_fits_gain_to_the_measured_
     fit = fit_power_law(curve=LearningCurve(sizes=sizes, scores=0.95 - 0.8 * sizes**-0.5))
     # Then 2x projects 0.93 + 0.8/sqrt(640) - 0.8/sqrt(1280) = 0.93 + 0.0316228 - 0.0223607 = 0.9392621
     assert projected_accuracy(fit=fit, n_current=640, factor=2, current_accuracy=0.93) == pytest.approx(
-        0.9392621, abs=1e-4)
+        0.9392621, abs=1e-4
+    )
 
 
 def test_wilson_interval_matches_statsmodels():
@@ -201,10 +212,15 @@ def test_no_projection_when_the_accuracy_interval_reaches_chance():
     assert support.max_factor == 0
     assert "not yet better than chance (50.0 % for 2 balanced labels)" in support.reason
     # and 7 right of 12 (58.3 %), above chance as a point, still is not: its 95 % interval starts at 32.0 %
-    assert projection_support(curve=curve, accuracy=7 / 12, n_labelled=12, chance=0.5, n_classes=2).max_factor == 0
+    assert (
+        projection_support(curve=curve, accuracy=7 / 12, n_labelled=12, chance=0.5, n_classes=2).max_factor
+        == 0
+    )
     # An unbalanced set's chance is the most common label's share, named as such
     unbalanced = projection_support(curve=curve, accuracy=0.75, n_labelled=12, chance=0.75, n_classes=2)
-    assert unbalanced.max_factor == 0 and "75.0 % by always answering the most common label" in unbalanced.reason
+    assert (
+        unbalanced.max_factor == 0 and "75.0 % by always answering the most common label" in unbalanced.reason
+    )
 
 
 def test_projection_is_capped_by_the_number_and_span_of_curve_points():
@@ -212,8 +228,13 @@ def test_projection_is_capped_by_the_number_and_span_of_curve_points():
 
     def support(sizes):
         sizes = np.asarray(sizes)
-        return projection_support(curve=LearningCurve(sizes=sizes, scores=np.full(len(sizes), 0.95)),
-                                  accuracy=0.95, n_labelled=int(sizes[-1]), chance=0.5, n_classes=2)
+        return projection_support(
+            curve=LearningCurve(sizes=sizes, scores=np.full(len(sizes), 0.95)),
+            accuracy=0.95,
+            n_labelled=int(sizes[-1]),
+            chance=0.5,
+            n_classes=2,
+        )
 
     # Two points: no fit at all
     two = support([10, 20])
@@ -230,8 +251,9 @@ def test_first_model_summary_without_projection_says_why_and_quotes_no_figure():
     from activelearning.services.training import _summary
 
     reason = "the model is not yet better than chance (50.0 % for 2 balanced labels)"
-    sentence, worth = _summary(previous=None, n_train=12, accuracy=5 / 12, stability=None,
-                               projection={"points": [], "limit": reason})
+    sentence, worth = _summary(
+        previous=None, n_train=12, accuracy=5 / 12, stability=None, projection={"points": [], "limit": reason}
+    )
     assert sentence == (
         "First model: 41.7 % cross-validated accuracy on 12 labels, no projection: the model is not yet better "
         "than chance (50.0 % for 2 balanced labels). Train again after more labels to see whether labelling still "
@@ -241,6 +263,13 @@ def test_first_model_summary_without_projection_says_why_and_quotes_no_figure():
 
 
 def test_advice_without_projection_quotes_the_reason_instead_of_a_figure():
-    advice = stopping_advice(labels_added=4, accuracy_before=0.40, accuracy_now=0.45, share_changed=0.3,
-                             no_projection_reason="too few labels to project")
-    assert "(no projection: too few labels to project)" in advice.sentence and "projected" not in advice.sentence
+    advice = stopping_advice(
+        labels_added=4,
+        accuracy_before=0.40,
+        accuracy_now=0.45,
+        share_changed=0.3,
+        no_projection_reason="too few labels to project",
+    )
+    assert (
+        "(no projection: too few labels to project)" in advice.sentence and "projected" not in advice.sentence
+    )

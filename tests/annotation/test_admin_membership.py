@@ -45,7 +45,12 @@ def test_an_annotator_added_in_the_admin_reopens_an_item_closed_short(staff_clie
     newcomer = UserFactory()
     response = staff_client.post(
         reverse("admin:annotation_membership_add"),
-        {"user": newcomer.pk, "project": project.pk, "role": Role.ANNOTATOR, "acknowledged_guideline_version": 1},
+        {
+            "user": newcomer.pk,
+            "project": project.pk,
+            "role": Role.ANNOTATOR,
+            "acknowledged_guideline_version": 1,
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     # Then the item is back in the queue and the newcomer is served it

@@ -126,7 +126,10 @@ def test_client_id_reused_on_another_item_over_the_api_is_400(project, api):
     one, two = Item.objects.filter(project=project).order_by("id")[:2]
     client_id = str(uuid.uuid4())
     url = f"/api/projects/{project.pk}/annotations/"
-    assert client.post(url, {"item": one.pk, "label": "pos", "client_id": client_id}, format="json").status_code == 201
+    assert (
+        client.post(url, {"item": one.pk, "label": "pos", "client_id": client_id}, format="json").status_code
+        == 201
+    )
     # When the client id is reused for another item
     response = client.post(url, {"item": two.pk, "label": "pos", "client_id": client_id}, format="json")
     # Then 400 names client_id
@@ -161,7 +164,8 @@ def test_multi_label_project_over_the_api_takes_a_labels_list(api):
     add_items(project, 1)
     # When the API receives a labels list
     response = api(add_member(project)).post(
-        f"/api/projects/{project.pk}/annotations/", {"item": first_item(project).pk, "labels": ["cat", "dog"]},
+        f"/api/projects/{project.pk}/annotations/",
+        {"item": first_item(project).pk, "labels": ["cat", "dog"]},
         format="json",
     )
     # Then it is stored as sent
@@ -190,7 +194,12 @@ def test_unsure_and_unusable_flags_are_stored(project):
     # Then the flags, comment and labels are stored as sent
     unsure.refresh_from_db()
     unusable.refresh_from_db()
-    assert (unsure.unsure, unsure.unusable, unsure.labels, unsure.comment) == (True, False, ["neg"], "sarcasm?")
+    assert (unsure.unsure, unsure.unusable, unsure.labels, unsure.comment) == (
+        True,
+        False,
+        ["neg"],
+        "sarcasm?",
+    )
     assert (unusable.unsure, unusable.unusable, unusable.labels) == (False, True, [])
 
 
@@ -207,7 +216,9 @@ def test_annotation_records_the_guideline_version_it_was_made_under(project):
     annotator = add_member(project)
     one, two, three = Item.objects.filter(project=project).order_by("id")[:3]
     before, _ = submit(project, annotator, one)
-    guideline_create(project=project, author=project.created_by, body="Stricter rules", change_note="sarcasm is neg")
+    guideline_create(
+        project=project, author=project.created_by, body="Stricter rules", change_note="sarcasm is neg"
+    )
     # When the annotator submits again before acknowledging v2, and once more after
     stale, _ = submit(project, annotator, two)
     guideline_acknowledge(membership=Membership.objects.get(project=project, user=annotator), version=2)

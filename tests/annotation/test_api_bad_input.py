@@ -109,7 +109,9 @@ def test_malformed_json_is_400(project, api, path):
     # Given the project's manager
     client = api(project.created_by)
     # When the body is not valid JSON
-    response = client.post(f"/api/projects/{project.pk}/{path}", data='{"item": 1, "label": ', content_type="application/json")
+    response = client.post(
+        f"/api/projects/{project.pk}/{path}", data='{"item": 1, "label": ', content_type="application/json"
+    )
     # Then 400 with a detail message
     assert response.status_code == 400
     assert "JSON" in response.json()["detail"]
@@ -133,7 +135,9 @@ def expire_lease_and_give_item_to_someone_else(project, *, k, n_others):
     lease = assignment_next_for_annotator(project=project, user=late)
     Assignment.objects.filter(pk=lease.pk).update(expires_at=timezone.now() - timedelta(seconds=5))
     for _ in range(n_others):
-        assert assignment_next_for_annotator(project=project, user=add_member(project)).item_id == lease.item_id
+        assert (
+            assignment_next_for_annotator(project=project, user=add_member(project)).item_id == lease.item_id
+        )
     return late, lease
 
 
@@ -141,7 +145,9 @@ def test_submission_after_lease_expired_is_stored_when_it_fits_within_k(project,
     # Given k=2: the late annotator's lease expired and one other annotator leased the item
     late, lease = expire_lease_and_give_item_to_someone_else(project, k=2, n_others=1)
     # When the late annotator submits
-    response = api(late).post(annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json")
+    response = api(late).post(
+        annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json"
+    )
     # Then their label is stored
     assert response.status_code == 201, response.json()
     assert Item.objects.get(pk=lease.item_id).annotation_count == 1
@@ -151,7 +157,9 @@ def test_submission_after_lease_expired_is_409_when_the_item_is_full(project, ap
     # Given k=1: the late annotator's lease expired and the item went to someone else
     late, lease = expire_lease_and_give_item_to_someone_else(project, k=1, n_others=1)
     # When the late annotator submits
-    response = api(late).post(annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json")
+    response = api(late).post(
+        annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json"
+    )
     # Then 409 explains that the label was not stored, and nothing was stored
     assert response.status_code == 409
     body = response.json()
@@ -178,11 +186,16 @@ def test_bulk_rows_good_rows_land_and_bad_rows_are_reported(project, api):
     body = response.json()
     assert body["created"] == 2 and body["duplicates"] == 1
     assert [(e["index"], e["field"]) for e in body["errors"]] == [
-        (1, "external_id"), (2, "text"), (3, "gold_label"), (4, "row"),
+        (1, "external_id"),
+        (2, "text"),
+        (3, "gold_label"),
+        (4, "row"),
     ]
-    assert set(Item.objects.filter(project=project, external_id__startswith="new").values_list("external_id", flat=True)) == {
-        "new1", "new4"
-    }
+    assert set(
+        Item.objects.filter(project=project, external_id__startswith="new").values_list(
+            "external_id", flat=True
+        )
+    ) == {"new1", "new4"}
 
 
 def test_bulk_body_that_is_not_a_list_is_400(project, api):
@@ -211,7 +224,9 @@ def test_submission_after_lease_expired_is_409_when_other_leases_fill_k(project,
     # Given k=2: the late annotator's lease expired and two others now hold the item's two slots
     late, lease = expire_lease_and_give_item_to_someone_else(project, k=2, n_others=2)
     # When the late annotator submits
-    response = api(late).post(annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json")
+    response = api(late).post(
+        annotations_url(project), {"item": lease.item_id, "label": "pos"}, format="json"
+    )
     # Then 409, nothing stored
     assert response.status_code == 409
     assert response.json()["code"] == "item_full"

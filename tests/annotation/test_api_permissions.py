@@ -46,7 +46,9 @@ def world():
         for role, user in users.items()
         if role != "non_member"
     }
-    job = Job.objects.create(kind="selftest", task_name="annotation.selftest", project=project, created_by=manager)
+    job = Job.objects.create(
+        kind="selftest", task_name="annotation.selftest", project=project, created_by=manager
+    )
     return World(project=project, users=users, job=job, assignments=assignments)
 
 
@@ -61,55 +63,91 @@ def pp(world):
 
 # (name, method, url(world, role), body(world, role), expected codes in ROLES order)
 ENDPOINTS = [
-    ("token", "post", lambda w, r: "/api/auth/token/",
-     lambda w, r: {"username": w.users[r].username if r in w.users else "nobody", "password": PASSWORD},
-     (400, 200, 200, 200, 200, 200)),
-    ("users-create", "post", lambda w, r: "/api/users/",
-     lambda w, r: {"username": f"new-{r}", "password": "a-long-enough-pw-1"},
-     (401, 403, 403, 403, 403, 201)),
-    ("users-list", "get", lambda w, r: "/api/users/?search=user", None,
-     (401, 403, 403, 403, 200, 200)),
-    ("job-detail", "get", lambda w, r: f"/api/jobs/{w.job.pk}/", None,
-     (401, 404, 404, 200, 200, 200)),
-    ("projects-list", "get", lambda w, r: "/api/projects/", None,
-     (401, 200, 200, 200, 200, 200)),
-    ("projects-create", "post", lambda w, r: "/api/projects/",
-     lambda w, r: {"name": f"p-{r}", "task_type": "text_classification", "labels": [{"value": "a"}, {"value": "b"}]},
-     (401, 201, 201, 201, 201, 201)),
-    ("project-detail", "get", lambda w, r: f"{pp(w)}/", None,
-     (401, 404, 200, 200, 200, 200)),
-    ("project-update", "patch", lambda w, r: f"{pp(w)}/", lambda w, r: {"gold_rate": 0.1},
-     (401, 404, 403, 403, 200, 200)),
-    ("members-list", "get", lambda w, r: f"{pp(w)}/members/", None,
-     (401, 404, 403, 403, 200, 200)),
-    ("members-add", "post", lambda w, r: f"{pp(w)}/members/",
-     lambda w, r: {"user": UserFactory().pk, "role": "annotator"},
-     (401, 404, 403, 403, 201, 201)),
-    ("guidelines-list", "get", lambda w, r: f"{pp(w)}/guidelines/", None,
-     (401, 404, 200, 200, 200, 200)),
-    ("guidelines-create", "post", lambda w, r: f"{pp(w)}/guidelines/",
-     lambda w, r: {"body": "# v2", "change_note": "clarified"},
-     (401, 404, 403, 403, 201, 201)),
-    ("guidelines-acknowledge", "post", lambda w, r: f"{pp(w)}/guidelines/acknowledge/",
-     lambda w, r: {"version": 1},
-     (401, 404, 200, 200, 200, 200)),
-    ("items-bulk", "post", lambda w, r: f"{pp(w)}/items/bulk/",
-     lambda w, r: [{"external_id": f"bulk-{r}", "text": "hello"}],
-     (401, 404, 403, 403, 201, 201)),
-    ("items-list", "get", lambda w, r: f"{pp(w)}/items/", None,
-     (401, 404, 403, 200, 200, 200)),
-    ("next", "get", lambda w, r: f"{pp(w)}/next/", None,
-     (401, 404, 200, 200, 200, 200)),
-    ("progress", "get", lambda w, r: f"{pp(w)}/progress/", None,
-     (401, 404, 200, 200, 200, 200)),
+    (
+        "token",
+        "post",
+        lambda w, r: "/api/auth/token/",
+        lambda w, r: {"username": w.users[r].username if r in w.users else "nobody", "password": PASSWORD},
+        (400, 200, 200, 200, 200, 200),
+    ),
+    (
+        "users-create",
+        "post",
+        lambda w, r: "/api/users/",
+        lambda w, r: {"username": f"new-{r}", "password": "a-long-enough-pw-1"},
+        (401, 403, 403, 403, 403, 201),
+    ),
+    ("users-list", "get", lambda w, r: "/api/users/?search=user", None, (401, 403, 403, 403, 200, 200)),
+    ("job-detail", "get", lambda w, r: f"/api/jobs/{w.job.pk}/", None, (401, 404, 404, 200, 200, 200)),
+    ("projects-list", "get", lambda w, r: "/api/projects/", None, (401, 200, 200, 200, 200, 200)),
+    (
+        "projects-create",
+        "post",
+        lambda w, r: "/api/projects/",
+        lambda w, r: {
+            "name": f"p-{r}",
+            "task_type": "text_classification",
+            "labels": [{"value": "a"}, {"value": "b"}],
+        },
+        (401, 201, 201, 201, 201, 201),
+    ),
+    ("project-detail", "get", lambda w, r: f"{pp(w)}/", None, (401, 404, 200, 200, 200, 200)),
+    (
+        "project-update",
+        "patch",
+        lambda w, r: f"{pp(w)}/",
+        lambda w, r: {"gold_rate": 0.1},
+        (401, 404, 403, 403, 200, 200),
+    ),
+    ("members-list", "get", lambda w, r: f"{pp(w)}/members/", None, (401, 404, 403, 403, 200, 200)),
+    (
+        "members-add",
+        "post",
+        lambda w, r: f"{pp(w)}/members/",
+        lambda w, r: {"user": UserFactory().pk, "role": "annotator"},
+        (401, 404, 403, 403, 201, 201),
+    ),
+    ("guidelines-list", "get", lambda w, r: f"{pp(w)}/guidelines/", None, (401, 404, 200, 200, 200, 200)),
+    (
+        "guidelines-create",
+        "post",
+        lambda w, r: f"{pp(w)}/guidelines/",
+        lambda w, r: {"body": "# v2", "change_note": "clarified"},
+        (401, 404, 403, 403, 201, 201),
+    ),
+    (
+        "guidelines-acknowledge",
+        "post",
+        lambda w, r: f"{pp(w)}/guidelines/acknowledge/",
+        lambda w, r: {"version": 1},
+        (401, 404, 200, 200, 200, 200),
+    ),
+    (
+        "items-bulk",
+        "post",
+        lambda w, r: f"{pp(w)}/items/bulk/",
+        lambda w, r: [{"external_id": f"bulk-{r}", "text": "hello"}],
+        (401, 404, 403, 403, 201, 201),
+    ),
+    ("items-list", "get", lambda w, r: f"{pp(w)}/items/", None, (401, 404, 403, 200, 200, 200)),
+    ("next", "get", lambda w, r: f"{pp(w)}/next/", None, (401, 404, 200, 200, 200, 200)),
+    ("progress", "get", lambda w, r: f"{pp(w)}/progress/", None, (401, 404, 200, 200, 200, 200)),
     # one's own recent labels (undo): any member, each sees only their own
-    ("my-recent", "get", lambda w, r: f"{pp(w)}/my-recent/", None,
-     (401, 404, 200, 200, 200, 200)),
-    ("skip", "post", lambda w, r: f"{pp(w)}/assignments/{own_assignment(w, r).pk}/skip/", None,
-     (401, 404, 204, 204, 204, 204)),
-    ("annotations-create", "post", lambda w, r: f"{pp(w)}/annotations/",
-     lambda w, r: {"item": own_assignment(w, r).item_id, "label": "pos"},
-     (401, 404, 201, 201, 201, 201)),
+    ("my-recent", "get", lambda w, r: f"{pp(w)}/my-recent/", None, (401, 404, 200, 200, 200, 200)),
+    (
+        "skip",
+        "post",
+        lambda w, r: f"{pp(w)}/assignments/{own_assignment(w, r).pk}/skip/",
+        None,
+        (401, 404, 204, 204, 204, 204),
+    ),
+    (
+        "annotations-create",
+        "post",
+        lambda w, r: f"{pp(w)}/annotations/",
+        lambda w, r: {"item": own_assignment(w, r).item_id, "label": "pos"},
+        (401, 404, 201, 201, 201, 201),
+    ),
 ]
 
 CASES = [
@@ -138,7 +176,9 @@ def test_the_matrix_covers_every_api_route():
     # (the annotation API's, and the bulk item route ingress serves beside it; ingress's other routes are in
     # tests/hardening/test_permission_matrix.py)
     patterns = {str(p.pattern) for p in get_resolver("annotation.urls_api").url_patterns} | {
-        str(p.pattern) for p in get_resolver("ingress.urls_api").url_patterns if "items/bulk" in str(p.pattern)
+        str(p.pattern)
+        for p in get_resolver("ingress.urls_api").url_patterns
+        if "items/bulk" in str(p.pattern)
     }
     # Then each one has a row in the matrix (users, projects, project detail, members and guidelines each serve
     # two methods)
@@ -150,7 +190,11 @@ def test_a_manager_finds_users_by_part_of_their_username_to_add_them(api):
     # Given a manager of a project and three other accounts, one of them deactivated
     manager = UserFactory(username="mgr")
     make_project(manager=manager)
-    alice, _, kalina = (UserFactory(username="alice.k"), UserFactory(username="bob"), UserFactory(username="kalina"))
+    alice, _, kalina = (
+        UserFactory(username="alice.k"),
+        UserFactory(username="bob"),
+        UserFactory(username="kalina"),
+    )
     UserFactory(username="alina-gone", is_active=False)
     # When they search for "ALI"
     response = api(manager).get("/api/users/", {"search": "ALI"})
@@ -158,10 +202,15 @@ def test_a_manager_finds_users_by_part_of_their_username_to_add_them(api):
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
-    assert body["results"] == [{"id": alice.pk, "username": "alice.k"}, {"id": kalina.pk, "username": "kalina"}]
+    assert body["results"] == [
+        {"id": alice.pk, "username": "alice.k"},
+        {"id": kalina.pk, "username": "kalina"},
+    ]
     # And the id adds the member
-    added = api(manager).post(f"/api/projects/{manager.memberships.get().project_id}/members/",
-                              {"user": alice.pk, "role": "annotator"})
+    added = api(manager).post(
+        f"/api/projects/{manager.memberships.get().project_id}/members/",
+        {"user": alice.pk, "role": "annotator"},
+    )
     assert added.status_code == 201 and added.json()["username"] == "alice.k"
 
 
@@ -170,9 +219,14 @@ def test_json_endpoints_refuse_form_bodies_but_the_token_endpoint_still_takes_on
     cache.clear()
     user = UserFactory(is_staff=True)
     # When a form body is posted to a JSON endpoint; then it is refused as an unsupported media type
-    refused = api(user).post("/api/projects/", {"name": "p", "task_type": "text_classification"}, format="multipart")
+    refused = api(user).post(
+        "/api/projects/", {"name": "p", "task_type": "text_classification"}, format="multipart"
+    )
     assert refused.status_code == 415
     # And the token endpoint still answers `curl -d username=... -d password=...`
-    token = api().post("/api/auth/token/", f"username={user.username}&password={PASSWORD}",
-                       content_type="application/x-www-form-urlencoded")
+    token = api().post(
+        "/api/auth/token/",
+        f"username={user.username}&password={PASSWORD}",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert token.status_code == 200 and token.json()["token"]

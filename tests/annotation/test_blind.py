@@ -36,8 +36,13 @@ def label_studio_export() -> bytes:
 
 @pytest.mark.parametrize(
     ("file_name", "expected"),
-    [("tone-08.wav", "item-7.wav"), ("Cat.JPEG", "item-7.jpeg"), ("noext", "item-7"), (".hidden", "item-7"),
-     ("a.b c", "item-7")],
+    [
+        ("tone-08.wav", "item-7.wav"),
+        ("Cat.JPEG", "item-7.jpeg"),
+        ("noext", "item-7"),
+        (".hidden", "item-7"),
+        ("a.b c", "item-7"),
+    ],
 )
 def test_media_name_for_annotator_keeps_only_the_extension(file_name, expected):
     assert media_name_for_annotator(item_id=7, file_name=file_name) == expected
@@ -47,8 +52,13 @@ def test_media_name_for_annotator_keeps_only_the_extension(file_name, expected):
 def test_next_gives_the_annotator_no_tags_metadata_or_gold_status(api):
     # Given a gold item whose tags and metadata name its answer
     project = make_project(k=3, gold_rate=1.0)
-    row = {"external_id": "doc-0001", "text": "Return the arc sine of x.", "tags": ["module:math"],
-           "metadata": {"kind_hint": "math", "source": "stdlib"}, "gold_label": "pos"}
+    row = {
+        "external_id": "doc-0001",
+        "text": "Return the arc sine of x.",
+        "tags": ["module:math"],
+        "metadata": {"kind_hint": "math", "source": "stdlib"},
+        "gold_label": "pos",
+    }
     assert item_bulk_create(project=project, rows=[row]).created == 1
     item = Item.objects.get(project=project, external_id="doc-0001")
     assert item.is_gold

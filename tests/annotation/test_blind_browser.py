@@ -24,7 +24,9 @@ def log_in(page, username):
 
 def open_first_item(page, project: Project) -> Item:
     """Open the labelling page, acknowledging the guideline if asked; returns the item the page was served."""
-    with page.expect_response(lambda r: r.url.endswith(f"/api/projects/{project.pk}/next/") and r.status == 200) as served:
+    with page.expect_response(
+        lambda r: r.url.endswith(f"/api/projects/{project.pk}/next/") and r.status == 200
+    ) as served:
         page.goto(f"/projects/{project.pk}/label/")
         page.wait_for_function(
             "document.querySelector('#item-view').children.length > 0 || !document.querySelector('#ack-dialog').hidden"
@@ -66,6 +68,11 @@ def test_annotators_see_no_external_id_or_tag_on_any_demo_project(page, media_ro
             assert tag not in beside, (name, tag, beside)
             assert not any(tag in value for value in attributes), (name, tag, attributes)
         # While the project's manager still reads both on the item
-        detail = api(project.memberships.get(role="manager").user).get(f"/api/projects/{project.pk}/items/{item.pk}/")
+        detail = api(project.memberships.get(role="manager").user).get(
+            f"/api/projects/{project.pk}/items/{item.pk}/"
+        )
         assert detail.status_code == 200
-        assert (detail.json()["item"]["external_id"], detail.json()["item"]["tags"]) == (item.external_id, item.tags)
+        assert (detail.json()["item"]["external_id"], detail.json()["item"]["tags"]) == (
+            item.external_id,
+            item.tags,
+        )

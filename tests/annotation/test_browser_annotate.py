@@ -40,7 +40,9 @@ def test_annotator_labels_three_items_by_hotkey_and_the_manager_sees_the_counts(
         # Then the progress counter moves with each submission
         expect(progress).to_contain_text(f"{done} done")
     page.screenshot(path=str(artifacts_dir / "browser_annotate_annotator.png"), full_page=True)
-    assert list(Annotation.objects.filter(annotator=annotator).values_list("labels", flat=True)) == [["neg"]] * 3
+    assert (
+        list(Annotation.objects.filter(annotator=annotator).values_list("labels", flat=True)) == [["neg"]] * 3
+    )
     # And the manager, in a separate session, sees three labelled items on the project page
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
     try:
@@ -74,7 +76,9 @@ def test_project_page_and_labelling_page_count_the_same_items_left_for_you(page)
     for user, n_items in ((first, 2), (second, 1)):
         for _ in range(n_items):
             lease = assignment_next_for_annotator(project=project, user=user)
-            annotation_submit(project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+            annotation_submit(
+                project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+            )
     held = assignment_next_for_annotator(project=project, user=second)
     assert held.item.external_id == "t1"
     annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="lena"))

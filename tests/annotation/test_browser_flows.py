@@ -68,7 +68,9 @@ def test_multi_label_hotkeys_toggle_and_the_stored_annotation_has_exactly_the_ch
 
     # Then each stored annotation holds exactly the labels left selected, never the un-toggled ones
     stored = dict(
-        Annotation.objects.filter(annotator=annotator, is_live=True).values_list("item__external_id", "labels")
+        Annotation.objects.filter(annotator=annotator, is_live=True).values_list(
+            "item__external_id", "labels"
+        )
     )
     assert stored == {"t0": ["politics", "sports"], "t1": ["politics"]}
 
@@ -96,7 +98,11 @@ def test_skipped_items_are_not_stored_go_back_to_the_pool_and_never_return_to_th
     # And nothing was stored for the skipped items; their leases are closed as skipped, not left active
     assert not Annotation.objects.filter(item__external_id__in=["t0", "t1"]).exists()
     states = dict(Assignment.objects.filter(annotator=annotator).values_list("item__external_id", "state"))
-    assert states == {"t0": AssignmentState.SKIPPED, "t1": AssignmentState.SKIPPED, "t2": AssignmentState.ACTIVE}
+    assert states == {
+        "t0": AssignmentState.SKIPPED,
+        "t1": AssignmentState.SKIPPED,
+        "t2": AssignmentState.ACTIVE,
+    }
     # And the slot was given back: another annotator is served the first skipped item at once (k=1)
     response = api(other).get(f"/api/projects/{project.pk}/next/")
     assert response.status_code == 200
@@ -108,9 +114,9 @@ def test_skipped_items_are_not_stored_go_back_to_the_pool_and_never_return_to_th
     # Then the skipped items are not served to them again: nothing is left for them
     expect(page.locator("#empty-state")).to_be_visible()
     expect(shown).to_have_count(0)
-    assert list(Annotation.objects.filter(annotator=annotator).values_list("item__external_id", "labels")) == [
-        ("t2", ["pos"])
-    ]
+    assert list(
+        Annotation.objects.filter(annotator=annotator).values_list("item__external_id", "labels")
+    ) == [("t2", ["pos"])]
 
 
 def test_a_guideline_published_mid_session_must_be_acknowledged_before_the_next_item(page):
@@ -130,7 +136,10 @@ def test_a_guideline_published_mid_session_must_be_acknowledged_before_the_next_
 
     # When the manager publishes version 2 while the page is open, and the annotator then submits the item
     guideline_create(
-        project=project, author=manager, body="# Rules v2\nSarcasm counts as **neg**.", change_note="Sarcasm rule"
+        project=project,
+        author=manager,
+        body="# Rules v2\nSarcasm counts as **neg**.",
+        change_note="Sarcasm rule",
     )
     page.keyboard.press(hotkeys_of(project)["neg"])
     page.keyboard.press("Enter")
@@ -144,7 +153,9 @@ def test_a_guideline_published_mid_session_must_be_acknowledged_before_the_next_
     assert not Assignment.objects.filter(annotator=annotator, item__external_id="t1").exists()
     membership = Membership.objects.get(project=project, user=annotator)
     assert membership.acknowledged_guideline_version == 1
-    assert list(Annotation.objects.filter(annotator=annotator).values_list("item__external_id", flat=True)) == ["t0"]
+    assert list(
+        Annotation.objects.filter(annotator=annotator).values_list("item__external_id", flat=True)
+    ) == ["t0"]
 
     # When they acknowledge it
     page.click("#ack-btn")
@@ -166,7 +177,9 @@ def test_when_nothing_is_left_the_page_says_so_and_the_label_controls_are_inert(
     other = add_member(project, Role.ANNOTATOR)
     items = {item.external_id: item.pk for item in Item.objects.filter(project=project)}
     annotation_submit(project=project, user=other, data=AnnotationInput(item_id=items["t0"], labels=["neg"]))
-    annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=items["t1"], labels=["pos"]))
+    annotation_submit(
+        project=project, user=annotator, data=AnnotationInput(item_id=items["t1"], labels=["pos"])
+    )
     keys = hotkeys_of(project)
     log_in(page, annotator.username)
     page.goto(f"/projects/{project.pk}/label/")
@@ -256,7 +269,9 @@ def test_the_counter_is_kept_locally_between_items_and_matches_the_server_when_i
     add_items(project, 6)
     annotator = add_member(project, Role.ANNOTATOR)
     progress_calls = []
-    page.on("request", lambda request: progress_calls.append(request.url) if "/progress/" in request.url else None)
+    page.on(
+        "request", lambda request: progress_calls.append(request.url) if "/progress/" in request.url else None
+    )
     log_in(page, annotator.username)
     page.goto(f"/projects/{project.pk}/label/")
     progress = page.locator("#progress")

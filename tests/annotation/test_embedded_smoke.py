@@ -51,13 +51,31 @@ def test_embedded_default_runs_a_job_to_completion(tmp_path):
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1",
-             "--without-gossip", "--without-mingle", "-n", f"embedded-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"embedded-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         # When a self-test job is created from the command line
-        job_id = manage(env, "labelgate_selftest", "--steps", "3", "--echo", "embedded").strip().splitlines()[-1]
+        job_id = (
+            manage(env, "labelgate_selftest", "--steps", "3", "--echo", "embedded").strip().splitlines()[-1]
+        )
         # Then the worker runs it to success (polled with a deadline, not slept on)
         deadline = time.monotonic() + 180
         row = job_row(tmp_path / "db.sqlite3", job_id)
@@ -77,4 +95,3 @@ def test_embedded_default_runs_a_job_to_completion(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=20)
-

@@ -14,8 +14,14 @@ from ingress.models import ImportBatch
 from tests.factories import make_project
 
 AUDIO_PROFILE = {
-    "kind": "audio", "duration": 2.0, "analysed_seconds": 2.0, "loudness_dbfs": -62.25, "silence_ratio": 1.0,
-    "clipping_ratio": 0.0, "snr_db": 3.14, "corrupt": False,
+    "kind": "audio",
+    "duration": 2.0,
+    "analysed_seconds": 2.0,
+    "loudness_dbfs": -62.25,
+    "silence_ratio": 1.0,
+    "clipping_ratio": 0.0,
+    "snr_db": 3.14,
+    "corrupt": False,
 }
 
 
@@ -25,17 +31,29 @@ def _text(page: bytes) -> str:
 
 def test_audio_flags_read_as_value_and_threshold():
     t = ProfileThresholds()  # silent -50 dBFS, low SNR 10 dB
-    assert explain_profile_flag("silent", AUDIO_PROFILE, t).detail == "RMS \u221262.2 dBFS (threshold \u221250 dBFS)"
+    assert (
+        explain_profile_flag("silent", AUDIO_PROFILE, t).detail
+        == "RMS \u221262.2 dBFS (threshold \u221250 dBFS)"
+    )
     low_snr = explain_profile_flag("low_snr", AUDIO_PROFILE, t)
     assert (low_snr.words, low_snr.detail) == ("low SNR", "3.1 dB (threshold 10 dB)")
 
 
 def test_image_and_text_flags_read_as_value_and_threshold():
-    image = {"kind": "image", "width": 20, "height": 16, "brightness": 0.081, "contrast": 0.0312, "blur": 12.0}
+    image = {
+        "kind": "image",
+        "width": 20,
+        "height": 16,
+        "brightness": 0.081,
+        "contrast": 0.0312,
+        "blur": 12.0,
+    }
     t = ProfileThresholds(blurry=50)
     assert explain_profile_flag("blurry", image, t).detail == "Laplacian variance 12 (threshold 50)"
     assert explain_profile_flag("too_dark", image, t).detail == "mean brightness 0.081 (threshold 0.15)"
-    assert explain_profile_flag("low_contrast", image, t).detail == "contrast (luma std) 0.031 (threshold 0.05)"
+    assert (
+        explain_profile_flag("low_contrast", image, t).detail == "contrast (luma std) 0.031 (threshold 0.05)"
+    )
     assert explain_profile_flag("tiny", image, t).detail == "20 × 16 px, shorter side 16 px (threshold 32 px)"
     clipped = {"kind": "audio", "clipping_ratio": 0.005}
     assert explain_profile_flag("clipped", clipped, t).detail == "0.5 % of samples clipped (threshold 0.1 %)"
@@ -47,8 +65,12 @@ def test_image_and_text_flags_read_as_value_and_threshold():
 def test_review_item_page_shows_audio_flag_values_and_thresholds(client):
     project = make_project(task_type="audio_classification", profile_thresholds={"low_snr_db": 12})
     item = Item.objects.create(
-        project=project, external_id="tone-01", sha256="a" * 64, profile=AUDIO_PROFILE,
-        flags=["silent", "low_snr"], status=ItemStatus.NEEDS_REVIEW,
+        project=project,
+        external_id="tone-01",
+        sha256="a" * 64,
+        profile=AUDIO_PROFILE,
+        flags=["silent", "low_snr"],
+        status=ItemStatus.NEEDS_REVIEW,
     )
     client.force_login(project.created_by)
     page = _text(client.get(f"/projects/{project.pk}/review/items/{item.pk}/").content)
@@ -60,13 +82,20 @@ def test_review_item_page_shows_audio_flag_values_and_thresholds(client):
 
 def _image_pair(project, *, exact: bool):
     first = Item.objects.create(
-        project=project, external_id="a.png", sha256="1" * 64, near_dup_key="00000000000000ff",
-        profile={"kind": "image", "blur": 300.0}, flags=[],
+        project=project,
+        external_id="a.png",
+        sha256="1" * 64,
+        near_dup_key="00000000000000ff",
+        profile={"kind": "image", "blur": 300.0},
+        flags=[],
     )
     second = Item.objects.create(
-        project=project, external_id="b.png", sha256="1" * 64 if exact else "2" * 64,
+        project=project,
+        external_id="b.png",
+        sha256="1" * 64 if exact else "2" * 64,
         near_dup_key="00000000000000ff" if exact else "000000000000000f",
-        profile={"kind": "image", "blur": 12.0}, flags=[],
+        profile={"kind": "image", "blur": 12.0},
+        flags=[],
     )
     flag = "duplicate" if exact else "near_duplicate"
     Item.objects.filter(pk__in=[first.pk, second.pk]).update(near_dup_group=first.pk)
@@ -106,11 +135,22 @@ def test_exact_duplicate_says_of_which_item(client):
 def test_batches_page_explains_flagged_items_and_batch_flag_counts(client):
     project = make_project(task_type="audio_classification")
     batch = ImportBatch.objects.create(
-        project=project, number=1, source="upload",
-        profile_summary={"n_items": 1, "numeric": {}, "categorical": {}, "flags": {"low_snr": 1, "silent": 1}},
+        project=project,
+        number=1,
+        source="upload",
+        profile_summary={
+            "n_items": 1,
+            "numeric": {},
+            "categorical": {},
+            "flags": {"low_snr": 1, "silent": 1},
+        },
     )
     Item.objects.create(
-        project=project, external_id="tone-01", sha256="a" * 64, profile=AUDIO_PROFILE, batch=batch,
+        project=project,
+        external_id="tone-01",
+        sha256="a" * 64,
+        profile=AUDIO_PROFILE,
+        batch=batch,
         flags=["silent", "low_snr"],
     )
     client.force_login(project.created_by)
@@ -125,9 +165,15 @@ def test_batches_page_explains_flagged_items_and_batch_flag_counts(client):
 def test_batches_page_says_a_three_row_batch_is_too_few_to_judge_drift(client):
     project = make_project(task_type="text_classification")
     summary = {"numeric": {}, "categorical": {}, "flags": {}}
-    ImportBatch.objects.create(project=project, number=1, source="upload", profile_summary={"n_items": 60, **summary})
-    ImportBatch.objects.create(project=project, number=2, source="upload", profile_summary={"n_items": 3, **summary})
-    ImportBatch.objects.create(project=project, number=3, source="upload", profile_summary={"n_items": 25, **summary})
+    ImportBatch.objects.create(
+        project=project, number=1, source="upload", profile_summary={"n_items": 60, **summary}
+    )
+    ImportBatch.objects.create(
+        project=project, number=2, source="upload", profile_summary={"n_items": 3, **summary}
+    )
+    ImportBatch.objects.create(
+        project=project, number=3, source="upload", profile_summary={"n_items": 25, **summary}
+    )
     client.force_login(project.created_by)
     page = _text(client.get(f"/projects/{project.pk}/batches/").content)
     assert "Too few rows in this batch to judge drift (3; at least 20 needed)." in page
@@ -139,8 +185,12 @@ def test_batches_page_says_a_three_row_batch_is_too_few_to_judge_drift(client):
 def test_batches_page_pluralises_the_batch_counts(client):
     # Given one batch with one duplicate and one error, and one with two of each
     project = make_project(task_type="text_classification")
-    ImportBatch.objects.create(project=project, number=1, source="upload", n_created=3, n_duplicates=1, n_errors=1)
-    ImportBatch.objects.create(project=project, number=2, source="upload", n_created=1, n_duplicates=2, n_errors=2)
+    ImportBatch.objects.create(
+        project=project, number=1, source="upload", n_created=3, n_duplicates=1, n_errors=1
+    )
+    ImportBatch.objects.create(
+        project=project, number=2, source="upload", n_created=1, n_duplicates=2, n_errors=2
+    )
     client.force_login(project.created_by)
     # When the manager opens the batches page
     page = _text(client.get(f"/projects/{project.pk}/batches/").content)

@@ -16,7 +16,9 @@ def test_annotator_labels_k_times_then_item_is_labelled(api):
         served = client.get(f"/api/projects/{project.pk}/next/")
         assert served.status_code == 200
         response = client.post(
-            f"/api/projects/{project.pk}/annotations/", {"item": served.json()["item"]["id"], "label": label}, format="json"
+            f"/api/projects/{project.pk}/annotations/",
+            {"item": served.json()["item"]["id"], "label": label},
+            format="json",
         )
         assert response.status_code == 201, response.json()
     # Then the item is labelled and nobody else is served it

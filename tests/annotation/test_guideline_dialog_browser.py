@@ -55,7 +55,9 @@ def test_guideline_dialog_by_keyboard_first_read_then_a_change_with_its_diff(pag
 
     # When the manager publishes v2 with one changed line and the page is opened again
     guideline_create(
-        project=project, author=manager, body="# Rules\nLabel the **overall** sentiment.\nSarcasm counts as neg.",
+        project=project,
+        author=manager,
+        body="# Rules\nLabel the **overall** sentiment.\nSarcasm counts as neg.",
         change_note="Sarcasm rule",
     )
     page.reload()
@@ -101,7 +103,9 @@ def test_first_visit_and_a_changed_guideline_ask_before_next_so_no_request_fails
     assert len(nexts) == 1
 
     # When v2 is published and the page is opened again, the dialog names the change, again before next
-    guideline_create(project=project, author=manager, body="# Rules\nSarcasm counts as neg.", change_note="Sarcasm")
+    guideline_create(
+        project=project, author=manager, body="# Rules\nSarcasm counts as neg.", change_note="Sarcasm"
+    )
     nexts.clear()
     page.reload()
     expect(page.locator("#ack-dialog")).to_be_visible()

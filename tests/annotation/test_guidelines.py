@@ -53,7 +53,9 @@ def test_acknowledging_a_stale_version_is_409_and_keeps_next_blocked(project, ap
     publish(api, project)
     publish(api, project, note="another change")
     # When the annotator acknowledges v2
-    response = client.post(f"/api/projects/{project.pk}/guidelines/acknowledge/", {"version": 2}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/guidelines/acknowledge/", {"version": 2}, format="json"
+    )
     # Then 409 and they are still blocked
     assert response.status_code == 409
     assert response.json()["code"] == "stale_guideline"
@@ -64,7 +66,9 @@ def test_acknowledging_a_stale_version_is_409_and_keeps_next_blocked(project, ap
 def test_acknowledging_a_future_version_is_409(project, api):
     # When an annotator acknowledges a version that does not exist yet
     annotator = add_member(project)
-    response = api(annotator).post(f"/api/projects/{project.pk}/guidelines/acknowledge/", {"version": 7}, format="json")
+    response = api(annotator).post(
+        f"/api/projects/{project.pk}/guidelines/acknowledge/", {"version": 7}, format="json"
+    )
     # Then 409 and nothing changes
     assert response.status_code == 409
     assert Membership.objects.get(user=annotator, project=project).acknowledged_guideline_version == 1
@@ -92,7 +96,9 @@ def test_publishing_without_a_change_note_is_400(project, api):
 
 def test_markdown_is_rendered():
     # When ordinary markdown is rendered
-    html = markdown_to_safe_html("# Rules\n\nLabel the **overall** sentiment.\n\n| a | b |\n|---|---|\n| 1 | 2 |")
+    html = markdown_to_safe_html(
+        "# Rules\n\nLabel the **overall** sentiment.\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    )
     # Then headings, emphasis and tables come through
     assert "<h1>Rules</h1>" in html
     assert "<strong>overall</strong>" in html
@@ -138,7 +144,9 @@ def test_preview_renders_the_draft_safely_and_publishes_nothing(project, client)
     before = project.guidelines.count()
     # When they preview a draft with markdown and a script, without a change note
     draft = "## Sarcasm\nCounts as **neg**. <script>alert('x')</script>"
-    response = client.post(f"/projects/{project.pk}/guideline/", {"body": draft, "change_note": "", "preview": "1"})
+    response = client.post(
+        f"/projects/{project.pk}/guideline/", {"body": draft, "change_note": "", "preview": "1"}
+    )
     # Then the page shows the rendered draft, sanitised, keeps the draft in the editor, and no version is created
     assert response.status_code == 200
     html = response.content.decode()

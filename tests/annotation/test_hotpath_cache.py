@@ -41,7 +41,10 @@ def shared_cache(settings):
     """A cache of its own for the hot path (one process here, so local memory shares it like Redis would)."""
     settings.CACHES = {
         **settings.CACHES,
-        "hotpath": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(uuid.uuid4())},
+        "hotpath": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(uuid.uuid4()),
+        },
     }
     settings.LABELGATE_HOTPATH_CACHE = "hotpath"
 
@@ -75,14 +78,20 @@ def test_a_role_change_a_new_guideline_and_a_new_label_apply_to_the_next_request
     client = api(annotator)
     assert client.get(f"/api/projects/{project.pk}/members/").status_code == 403
     item = client.get(f"/api/projects/{project.pk}/next/").json()["item"]["id"]
-    assert client.post(f"/api/projects/{project.pk}/annotations/", {"item": item, "label": "bump"}).status_code == 400
+    assert (
+        client.post(f"/api/projects/{project.pk}/annotations/", {"item": item, "label": "bump"}).status_code
+        == 400
+    )
     # When a manager promotes them, adds a label and publishes a guideline
     membership_set(project=project, user_id=annotator.pk, role=Role.MANAGER)
     label_add(project=project, author=project.created_by, value="bump")
     guideline_create(project=project, author=project.created_by, body="new", change_note="stricter")
     # Then each change shows on their next request
     assert client.get(f"/api/projects/{project.pk}/members/").status_code == 200
-    assert client.post(f"/api/projects/{project.pk}/annotations/", {"item": item, "label": "bump"}).status_code == 201
+    assert (
+        client.post(f"/api/projects/{project.pk}/annotations/", {"item": item, "label": "bump"}).status_code
+        == 201
+    )
     refused = client.get(f"/api/projects/{project.pk}/next/")
     assert refused.status_code == 409 and refused.json()["code"] == "guideline_ack_required"
 
@@ -97,7 +106,9 @@ def test_a_removed_member_and_a_deactivated_user_lose_access_at_once(api, shared
         assert client.get(f"/api/projects/{project.pk}/").status_code == 200
     # When one is removed in the admin and the other deactivated
     MembershipAdmin = type(admin.site._registry[Membership])
-    MembershipAdmin(Membership, admin.site).delete_model(None, Membership.objects.get(user=removed, project=project))
+    MembershipAdmin(Membership, admin.site).delete_model(
+        None, Membership.objects.get(user=removed, project=project)
+    )
     deactivated.is_active = False
     deactivated.save(update_fields=["is_active"])
     # Then the first gets 404 and the second 401 on their next request
@@ -115,7 +126,9 @@ def test_labelling_works_on_the_database_while_the_cache_is_down(api, settings):
     client = api(add_member(project))
     # When an annotator takes an item and labels it
     served = client.get(f"/api/projects/{project.pk}/next/")
-    stored = client.post(f"/api/projects/{project.pk}/annotations/", {"item": served.json()["item"]["id"], "label": "pos"})
+    stored = client.post(
+        f"/api/projects/{project.pk}/annotations/", {"item": served.json()["item"]["id"], "label": "pos"}
+    )
     # Then both succeed
     assert served.status_code == 200 and stored.status_code == 201
 
@@ -168,10 +181,16 @@ def test_the_hot_path_caches_only_in_a_cache_every_process_shares(backend, alias
     import subprocess
     import sys
 
-    env = {key: value for key, value in os.environ.items() if key not in {"CACHE_BACKEND", "LABELGATE_HOTPATH_CACHE"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"CACHE_BACKEND", "LABELGATE_HOTPATH_CACHE"}
+    }
     if backend:
         env["CACHE_BACKEND"] = backend
     code = "import config.settings as s; print(repr(s.LABELGATE_HOTPATH_CACHE))"
     # When the hot path's cache alias is chosen; then it is the shared cache or none
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == repr(alias)

@@ -56,21 +56,31 @@ def world(seed: int) -> dict:
         Label.objects.filter(project=project, value="neutral").update(is_active=rng.random() < 0.5)
         for item in Item.objects.filter(project=project):
             Item.objects.filter(pk=item.pk).update(
-                status=rng.choice(list(ItemStatus)), is_gold=rng.random() < 0.2,
-                priority=rng.choice([0.0, 0.5, 1.0]), target_annotations=rng.randint(1, 3),
+                status=rng.choice(list(ItemStatus)),
+                is_gold=rng.random() < 0.2,
+                priority=rng.choice([0.0, 0.5, 1.0]),
+                target_annotations=rng.randint(1, 3),
                 annotation_count=rng.randint(0, 3),
             )
             for user in members:
                 if rng.random() < 0.4:
                     assignment = Assignment.objects.create(
-                        project=project, item=item, annotator=user, state=rng.choice(list(AssignmentState)),
+                        project=project,
+                        item=item,
+                        annotator=user,
+                        state=rng.choice(list(AssignmentState)),
                         expires_at=rng.choice(TIMES),
                     )
                     Assignment.objects.filter(pk=assignment.pk).update(created_at=rng.choice(TIMES[:3]))
-                    for live in ([False, True] if rng.random() < 0.3 else [rng.random() < 0.8]):
+                    for live in [False, True] if rng.random() < 0.3 else [rng.random() < 0.8]:
                         Annotation.objects.create(
-                            project=project, item=item, annotator=user, assignment=assignment, labels=["pos"],
-                            is_live=live, client_id=uuid.uuid4() if rng.random() < 0.5 else None,
+                            project=project,
+                            item=item,
+                            annotator=user,
+                            assignment=assignment,
+                            labels=["pos"],
+                            is_live=live,
+                            client_id=uuid.uuid4() if rng.random() < 0.5 else None,
                         )
         projects.append(project)
     bare = make_project()
@@ -102,9 +112,11 @@ def test_the_pick_and_the_slot_recount_match_their_orm_twins(seed):
                         project_id=project.pk, user_id=user.pk, now=now, gold=gold, passed_over=passed_over
                     )
                     seen = Assignment.objects.filter(item=OuterRef("pk"), annotator_id=user.pk)
-                    twin = Item.objects.filter(
-                        project=project, status__in=OPEN_STATUSES, is_gold=gold
-                    ).exclude(Exists(seen)).exclude(pk__in=passed_over)
+                    twin = (
+                        Item.objects.filter(project=project, status__in=OPEN_STATUSES, is_gold=gold)
+                        .exclude(Exists(seen))
+                        .exclude(pk__in=passed_over)
+                    )
                     if not gold:
                         twin = with_room(twin, now)
                     expected = twin.order_by("-priority", "id").values(*hotpath_sql.SERVED_FIELDS).first()
@@ -114,16 +126,20 @@ def test_the_pick_and_the_slot_recount_match_their_orm_twins(seed):
                     checked += expected is not None
         for item_id in Item.objects.filter(project=project).values_list("id", flat=True):
             now = rng.choice(TIMES)
-            assert hotpath_sql.item_has_room(item_id=item_id, now=now) == with_room(
-                Item.objects.filter(pk=item_id), now
-            ).exists()
+            assert (
+                hotpath_sql.item_has_room(item_id=item_id, now=now)
+                == with_room(Item.objects.filter(pk=item_id), now).exists()
+            )
     assert checked > 20  # the generated cases serve items, not only "nothing left"
 
 
 def with_room(items, now):
     leases = (
         Assignment.objects.filter(item=OuterRef("pk"), state=AssignmentState.ACTIVE, expires_at__gt=now)
-        .order_by().values("item").annotate(n=Count("*")).values("n")
+        .order_by()
+        .values("item")
+        .annotate(n=Count("*"))
+        .values("n")
     )
     return items.annotate(leases=Coalesce(Subquery(leases), Value(0))).filter(
         target_annotations__gt=F("annotation_count") + F("leases")
@@ -140,9 +156,15 @@ def test_the_active_lease_matches_its_orm_twin(seed):
                 lease = hotpath_sql.lease_active(project_id=project.pk, user_id=user.pk, now=now)
                 expected = (
                     Assignment.objects.filter(
-                        project=project, annotator_id=user.pk, state=AssignmentState.ACTIVE, expires_at__gt=now,
+                        project=project,
+                        annotator_id=user.pk,
+                        state=AssignmentState.ACTIVE,
+                        expires_at__gt=now,
                         item__status__in=OPEN_STATUSES,
-                    ).order_by("created_at", "id").values_list("id", flat=True).first()
+                    )
+                    .order_by("created_at", "id")
+                    .values_list("id", flat=True)
+                    .first()
                 )
                 assert (lease.pk if lease else None) == expected
                 found += expected is not None
@@ -160,12 +182,18 @@ def test_the_submission_reads_match_their_orm_twins(seed):
         for item_id in item_ids + other:
             # The locked item: only within its project
             item = hotpath_sql.item_locked(project_id=project.pk, item_id=item_id)
-            expected = Item.objects.filter(project=project, pk=item_id).values(*hotpath_sql.LOCKED_ITEM_FIELDS).first()
+            expected = (
+                Item.objects.filter(project=project, pk=item_id)
+                .values(*hotpath_sql.LOCKED_ITEM_FIELDS)
+                .first()
+            )
             assert (None if item is None else row_values(item, hotpath_sql.LOCKED_ITEM_FIELDS)) == expected
             for user in w["users"]:
                 # The caller's own assignment and annotations (with a client id of theirs, someone else's, or none)
                 assignment = hotpath_sql.assignment_own(item_id=item_id, user_id=user.pk)
-                twin = Assignment.objects.filter(item_id=item_id, annotator_id=user.pk).values_list("id", flat=True)
+                twin = Assignment.objects.filter(item_id=item_id, annotator_id=user.pk).values_list(
+                    "id", flat=True
+                )
                 assert (assignment.pk if assignment else None) == twin.first()
                 client_id = rng.choice([None, uuid.uuid4(), *client_ids])
                 rows = hotpath_sql.annotations_own(user_id=user.pk, item_id=item_id, client_id=client_id)
@@ -185,16 +213,24 @@ def test_the_membership_and_label_reads_match_their_orm_twins(seed):
         )
         for user in w["users"]:
             found = hotpath_sql.membership_row(user_id=user.pk, project_id=project.pk)
-            membership = Membership.objects.filter(user=user, project=project).select_related("project").first()
+            membership = (
+                Membership.objects.filter(user=user, project=project).select_related("project").first()
+            )
             if membership is None:
                 assert found is None
                 continue
             members += 1
-            latest = Guideline.objects.filter(project=project).order_by("-version").values_list("id", "version").first()
+            latest = (
+                Guideline.objects.filter(project=project)
+                .order_by("-version")
+                .values_list("id", "version")
+                .first()
+            )
             got_project, extra = found
             assert row_values(got_project, project_fields) == row_values(membership.project, project_fields)
             assert extra == {
-                "membership_id": membership.pk, "membership_role": membership.role,
+                "membership_id": membership.pk,
+                "membership_role": membership.role,
                 "membership_acknowledged": membership.acknowledged_guideline_version,
                 "latest_guideline_id": latest[0] if latest else None,
                 "latest_guideline_version": latest[1] if latest else None,
@@ -221,9 +257,12 @@ def test_the_token_read_matches_its_orm_twin():
 # The hot path (next, submit, token auth, access): its hand-written SQL belongs in annotation/hotpath_sql.py.
 # selectors.py only for its label-set read: its other reads are not on the hot path.
 HOT_PATH = {
-    "core/api/authentication.py": None, "core/permissions.py": None,
-    "annotation/services/annotations.py": None, "annotation/services/queue.py": None,
-    "annotation/api/annotating.py": None, "annotation/selectors.py": "label_choices",
+    "core/api/authentication.py": None,
+    "core/permissions.py": None,
+    "annotation/services/annotations.py": None,
+    "annotation/services/queue.py": None,
+    "annotation/api/annotating.py": None,
+    "annotation/selectors.py": "label_choices",
 }
 SQL_CALLS = {"raw", "execute", "executemany", "RawSQL", "extra", "cursor"}
 
@@ -234,7 +273,9 @@ def test_hand_written_hot_path_sql_lives_only_in_the_statement_module():
     for path, function in HOT_PATH.items():
         tree = ast.parse((ROOT / path).read_text())
         if function is not None:
-            tree = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function)
+            tree = next(
+                node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function
+            )
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "attr", getattr(node.func, "id", ""))
@@ -250,8 +291,10 @@ def test_the_statements_name_no_table_literally():
     tables = {model._meta.db_table for model in apps.get_models()}
     source = (ROOT / "annotation/hotpath_sql.py").read_text()
     named = [
-        node.value for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
         and tables & set(re.findall(r"\w+", node.value))
     ]
     assert named == []

@@ -16,7 +16,10 @@ from tests.factories import UserFactory
 def create_selftest(user=None, **params):
     with transaction.atomic():
         return jobs.job_create(
-            kind="selftest", task_name="annotation.selftest", params={"steps": 3, "echo": "hi", **params}, user=user
+            kind="selftest",
+            task_name="annotation.selftest",
+            params={"steps": 3, "echo": "hi", **params},
+            user=user,
         )
 
 
@@ -47,7 +50,10 @@ def test_job_detail_shows_the_job_to_its_creator_only(worker, api):
     assert mine.status_code == 200
     body = mine.json()
     assert (body["id"], body["status"], body["progress"], body["result"]) == (
-        str(job.pk), "succeeded", 1.0, {"steps": 3, "echo": "hi"},
+        str(job.pk),
+        "succeeded",
+        1.0,
+        {"steps": 3, "echo": "hi"},
     )
     assert body["finished_at"] is not None
     assert theirs.status_code == 404
@@ -130,8 +136,13 @@ def test_sweep_fails_a_running_job_with_a_stale_heartbeat_after_max_attempts(fak
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LABELGATE_JOB_STALE_SECONDS + 60)
     job = Job.objects.create(
-        kind="selftest", task_name="annotation.selftest", status=JobStatus.RUNNING,
-        attempts=settings.LABELGATE_JOB_MAX_ATTEMPTS, started_at=stale, heartbeat_at=stale, enqueued_at=stale,
+        kind="selftest",
+        task_name="annotation.selftest",
+        status=JobStatus.RUNNING,
+        attempts=settings.LABELGATE_JOB_MAX_ATTEMPTS,
+        started_at=stale,
+        heartbeat_at=stale,
+        enqueued_at=stale,
     )
     # When the sweep runs
     counts = jobs.jobs_sweep(now=now)
@@ -150,7 +161,11 @@ def test_sweep_requeues_a_running_job_with_a_stale_heartbeat_below_max_attempts(
     now = timezone.now()
     stale = now - timedelta(seconds=settings.LABELGATE_JOB_STALE_SECONDS + 60)
     job = Job.objects.create(
-        kind="selftest", task_name="annotation.selftest", status=JobStatus.RUNNING, attempts=1, heartbeat_at=stale,
+        kind="selftest",
+        task_name="annotation.selftest",
+        status=JobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=stale,
         enqueued_at=stale,
     )
     # When the sweep runs
@@ -166,7 +181,10 @@ def test_sweep_requeues_a_running_job_with_a_stale_heartbeat_below_max_attempts(
 def test_sweep_leaves_a_running_job_with_a_fresh_heartbeat_alone(fake_app):
     # Given a running job that reported progress just now
     job = Job.objects.create(
-        kind="selftest", task_name="annotation.selftest", status=JobStatus.RUNNING, attempts=3,
+        kind="selftest",
+        task_name="annotation.selftest",
+        status=JobStatus.RUNNING,
+        attempts=3,
         heartbeat_at=timezone.now(),
     )
     # When the sweep runs
@@ -179,7 +197,9 @@ def test_sweep_leaves_a_running_job_with_a_fresh_heartbeat_alone(fake_app):
 @pytest.mark.django_db
 def test_job_execute_skips_a_terminal_job():
     # Given a job that already succeeded
-    job = Job.objects.create(kind="selftest", task_name="annotation.selftest", status=JobStatus.SUCCEEDED, result={"a": 1})
+    job = Job.objects.create(
+        kind="selftest", task_name="annotation.selftest", status=JobStatus.SUCCEEDED, result={"a": 1}
+    )
     calls = []
     # When a duplicate delivery runs it again
     jobs.job_execute(job_id=str(job.pk), work=lambda j, c: calls.append(j) or {"b": 2})

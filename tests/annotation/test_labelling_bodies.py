@@ -25,8 +25,11 @@ def test_next_body_is_what_the_next_serializer_renders(api):
     project = make_project(k=3)
     add_items(project, 1, tags=["slice-a"])
     Item.objects.filter(project=project).update(
-        file="projects/1/ab/abc/photo.png", content_type="image/png", metadata={"source": "web", "Label": "pos"},
-        predicted_label="neg", predicted_probs={"pos": 0, "neg": 0.75, "neutral": 0.25},
+        file="projects/1/ab/abc/photo.png",
+        content_type="image/png",
+        metadata={"source": "web", "Label": "pos"},
+        predicted_label="neg",
+        predicted_probs={"pos": 0, "neg": 0.75, "neutral": 0.25},
     )
     project = project_update(project=project, preannotation_for_annotators=True)
     annotator = add_member(project)
@@ -63,7 +66,13 @@ def test_submit_bodies_are_what_the_annotation_serializer_renders(api, multi_lab
     annotator = add_member(project)
     client = api(annotator)
     item_id = client.get(f"/api/projects/{project.pk}/next/").json()["item"]["id"]
-    first = {"item": item_id, "client_id": str(uuid.uuid4()), "lead_time_ms": 1200, "comment": "?", "unsure": True}
+    first = {
+        "item": item_id,
+        "client_id": str(uuid.uuid4()),
+        "lead_time_ms": 1200,
+        "comment": "?",
+        "unsure": True,
+    }
     first.update({"labels": ["pos", "neg"]} if multi_label else {"label": "pos"})
     correction = {"item": item_id, "unusable": True, **({"labels": []} if multi_label else {"label": "neg"})}
     # When they submit, retry the same submission, then correct it without a client_id

@@ -24,7 +24,9 @@ def _passes_done(item, *, worker, deadline_seconds: float = 120.0) -> Item:
         if not LabelledItemMark.objects.filter(item_id=item.pk).exists():
             return Item.objects.get(pk=item.pk)
         time.sleep(0.2)
-    pytest.fail(f"the per-item pass of {item.external_id} did not run in {deadline_seconds}s\n{worker.log_tail()}")
+    pytest.fail(
+        f"the per-item pass of {item.external_id} did not run in {deadline_seconds}s\n{worker.log_tail()}"
+    )
 
 
 def _label(project, user, label):
@@ -53,7 +55,9 @@ def test_a_late_vote_on_an_item_closed_short_updates_its_consensus(worker):
     assert closed.consensus_label in ("neg", "pos")
     assert closed.consensus_confidence == pytest.approx(1 / 2)
     # When c submits late (the item still has room for a third vote) with "pos"
-    _, created = annotation_submit(project=project, user=c, data=AnnotationInput(item_id=item.pk, labels=["pos"]))
+    _, created = annotation_submit(
+        project=project, user=c, data=AnnotationInput(item_id=item.pk, labels=["pos"])
+    )
     assert created
     # Then the worker updates the item: votes neg, pos, pos -> "pos" by 2 of 3
     after = _passes_done(item, worker=worker)

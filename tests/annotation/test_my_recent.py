@@ -15,7 +15,9 @@ def ids_by_external(project) -> dict[str, int]:
 
 
 def vote(project, user, item_id: int, label: str, **flags):
-    return annotation_submit(project=project, user=user, data=AnnotationInput(item_id=item_id, labels=[label], **flags))
+    return annotation_submit(
+        project=project, user=user, data=AnnotationInput(item_id=item_id, labels=[label], **flags)
+    )
 
 
 def test_my_recent_lists_only_the_callers_own_labels_newest_first(api):
@@ -41,10 +43,23 @@ def test_my_recent_lists_only_the_callers_own_labels_newest_first(api):
         ("t0", "pos", ["pos"], False),
     ]
     assert body[0]["item"] == {
-        "id": items["t1"], "external_id": "t1", "text": "text number 1", "media_url": None, "content_type": "",
+        "id": items["t1"],
+        "external_id": "t1",
+        "text": "text number 1",
+        "media_url": None,
+        "content_type": "",
     }
     # And nothing about others' votes, the consensus or the item's state is in it
-    assert set(body[0]) == {"item", "annotation", "label", "labels", "unsure", "unusable", "comment", "annotated_at"}
+    assert set(body[0]) == {
+        "item",
+        "annotation",
+        "label",
+        "labels",
+        "unsure",
+        "unusable",
+        "comment",
+        "annotated_at",
+    }
     text = response.content.decode()
     for leak in ("consensus", "final_label", "status", "annotation_count", "annotator"):
         assert leak not in text
@@ -73,7 +88,11 @@ def test_changing_a_recent_label_supersedes_it_and_keeps_one_live_annotation(api
     first, _ = vote(project, me, items["t0"], "pos")
     vote(project, me, items["t1"], "pos")
     client = api(me)
-    row = next(r for r in client.get(f"/api/projects/{project.pk}/my-recent/").json() if r["item"]["id"] == items["t0"])
+    row = next(
+        r
+        for r in client.get(f"/api/projects/{project.pk}/my-recent/").json()
+        if r["item"]["id"] == items["t0"]
+    )
     assert row["annotation"] == first.pk
 
     # When they change it to neg through the ordinary submit endpoint
@@ -84,9 +103,9 @@ def test_changing_a_recent_label_supersedes_it_and_keeps_one_live_annotation(api
     # Then the new annotation supersedes the old, one live annotation remains, and the count did not grow
     assert response.status_code == 201
     assert response.json()["supersedes"] == first.pk
-    assert list(Annotation.objects.filter(item_id=items["t0"], is_live=True).values_list("labels", flat=True)) == [
-        ["neg"]
-    ]
+    assert list(
+        Annotation.objects.filter(item_id=items["t0"], is_live=True).values_list("labels", flat=True)
+    ) == [["neg"]]
     assert Annotation.objects.filter(item_id=items["t0"]).count() == 2
     assert Item.objects.get(pk=items["t0"]).annotation_count == 1
     # And my-recent shows the changed label, now the most recent

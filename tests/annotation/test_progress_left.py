@@ -1,4 +1,4 @@
-""""Left for you" (``progress_for_annotator``): the items ``next`` can still give the annotator, the one on their
+""" "Left for you" (``progress_for_annotator``): the items ``next`` can still give the annotator, the one on their
 screen included, the same figure on the project page, the labelling page and ``GET /progress/``."""
 
 import random
@@ -34,7 +34,9 @@ def test_the_leased_item_and_unseen_gold_count_as_left_and_the_count_is_what_nex
     lease = assignment_next_for_annotator(project=project, user=annotator, rng=rng)
     assert _left(project, annotator) == 4
     # When they label it, one fewer
-    annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+    annotation_submit(
+        project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+    )
     assert _left(project, annotator) == 3
     # When their next lease lapses, that item is not served to them again, so it is not left for them
     lapsed = assignment_next_for_annotator(project=project, user=annotator, rng=rng)
@@ -44,7 +46,9 @@ def test_the_leased_item_and_unseen_gold_count_as_left_and_the_count_is_what_nex
     served = 0
     while (lease := assignment_next_for_annotator(project=project, user=annotator, rng=rng)) is not None:
         served += 1
-        annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+        annotation_submit(
+            project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+        )
     assert served == 2
     assert _left(project, annotator) == 0
 
@@ -60,5 +64,7 @@ def test_without_a_gold_rate_gold_items_are_not_left_for_anyone():
     served = 0
     while (lease := assignment_next_for_annotator(project=project, user=annotator)) is not None:
         served += 1
-        annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+        annotation_submit(
+            project=project, user=annotator, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+        )
     assert served == 2

@@ -24,10 +24,14 @@ from tests.factories import add_items, add_member, make_project
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-HOLD_SECONDS = 30  # upper bound on how long the holder keeps its transaction open; it is released much earlier
+HOLD_SECONDS = (
+    30  # upper bound on how long the holder keeps its transaction open; it is released much earlier
+)
 
 
-def hold_open(service, project_id: int, locked: threading.Event, release: threading.Event, errors: list) -> None:
+def hold_open(
+    service, project_id: int, locked: threading.Event, release: threading.Event, errors: list
+) -> None:
     try:
         with transaction.atomic():
             service(Project.objects.get(pk=project_id))

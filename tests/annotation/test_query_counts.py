@@ -29,7 +29,9 @@ def busy_project(n_items):
         other = add_member(project)
         for _ in range(3):
             lease = assignment_next_for_annotator(project=project, user=other)
-            annotation_submit(project=project, user=other, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+            annotation_submit(
+                project=project, user=other, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+            )
         assignment_next_for_annotator(project=project, user=other)
     return project
 

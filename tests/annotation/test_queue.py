@@ -21,7 +21,9 @@ def next_for(project, user, **kwargs):
 
 
 def submit(project, user, item, label="pos"):
-    return annotation_submit(project=project, user=user, data=AnnotationInput(item_id=item.pk, labels=[label]))
+    return annotation_submit(
+        project=project, user=user, data=AnnotationInput(item_id=item.pk, labels=[label])
+    )
 
 
 def add_gold(project, n, *, prefix="g"):
@@ -133,7 +135,9 @@ def test_never_serves_the_same_item_twice_to_one_annotator():
     # Then they get the other item, then nothing — though both items still need annotations
     assert second.item_id != first.item_id
     assert third is None
-    assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.IN_PROGRESS}
+    assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {
+        ItemStatus.IN_PROGRESS
+    }
 
 
 def test_never_serves_a_skipped_item_again_to_the_same_annotator():
@@ -264,7 +268,9 @@ def test_gold_falls_back_to_ordinary_items_when_no_gold_is_left():
     assert assignment is not None and not assignment.item.is_gold
 
 
-@pytest.mark.parametrize("status", [ItemStatus.DISCARDED, ItemStatus.LABELLED, ItemStatus.ACCEPTED, ItemStatus.NEEDS_REVIEW])
+@pytest.mark.parametrize(
+    "status", [ItemStatus.DISCARDED, ItemStatus.LABELLED, ItemStatus.ACCEPTED, ItemStatus.NEEDS_REVIEW]
+)
 def test_closed_items_are_never_served(status):
     # Given one open item and a higher-priority item in a closed status
     project = make_project(k=3)

@@ -140,7 +140,9 @@ def test_a_project_without_annotators_closes_what_its_manager_labelled_and_reope
     assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.LABELLED}
     # and once an annotator joins, they go back to the queue for the votes the project asks for
     membership_set(project=project, user_id=UserFactory().pk, role=Role.ANNOTATOR)
-    assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.IN_PROGRESS}
+    assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {
+        ItemStatus.IN_PROGRESS
+    }
 
 
 def test_new_items_are_never_closed_for_lack_of_annotators():
@@ -167,7 +169,9 @@ def test_gold_items_are_served_before_nothing_is_left_and_close_once_every_annot
     for user in crowd:
         while (lease := assignment_next_for_annotator(project=project, user=user, rng=rng)) is not None:
             served[user.pk].append(lease.item_id)
-            annotation_submit(project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=["pos"]))
+            annotation_submit(
+                project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=["pos"])
+            )
     # Then each was served the gold item too, and nothing is left in progress: the gold item is closed
     assert all(gold.pk in items for items in served.values())
     assert set(Item.objects.filter(project=project).values_list("status", flat=True)) == {ItemStatus.LABELLED}

@@ -38,11 +38,16 @@ with connection.cursor() as cursor:
 def test_the_pick_uses_the_partial_queue_index_on_sqlite(tmp_path):
     # Given a fresh embedded (SQLite) database with a project of 200 open items, analysed
     env = {key: value for key, value in os.environ.items() if not key.startswith(("LABELGATE_", "CELERY_"))}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", CELERY_BROKER_URL="filesystem://",
-               LABELGATE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        CELERY_BROKER_URL="filesystem://",
+        LABELGATE_VAR_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
     # When SQLite plans the queue's pick, for regular and for gold items
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     plans = [line for line in done.stdout.splitlines() if line.startswith("PLAN")]
     # Then both walk item_queue_open_idx in order: no scan of the table, no sort of every open item

@@ -67,7 +67,9 @@ def _untyped(schema: dict, where: str) -> list[str]:
         found.append(f"{where}[*]")
     if "items" in schema:
         children.append((f"{where}[]", schema["items"]))
-    children += [(f"{where}|{i}", b) for key in ("oneOf", "anyOf", "allOf") for i, b in enumerate(schema.get(key, []))]
+    children += [
+        (f"{where}|{i}", b) for key in ("oneOf", "anyOf", "allOf") for i, b in enumerate(schema.get(key, []))
+    ]
     for path, child in children:
         if not _typed(child):
             found.append(f"{path}: {child}")
@@ -91,7 +93,11 @@ def test_every_property_in_the_schema_has_a_type():
         found += _untyped(component, name)
     for where, operation in _operations(schema):
         contents = [*operation.get("requestBody", {}).get("content", {}).items()]
-        contents += [item for response in operation["responses"].values() for item in response.get("content", {}).items()]
+        contents += [
+            item
+            for response in operation["responses"].values()
+            for item in response.get("content", {}).items()
+        ]
         for media_type, content in contents:
             if not _typed(content.get("schema")):
                 found.append(f"{where} {media_type}")
@@ -102,14 +108,24 @@ def test_every_property_in_the_schema_has_a_type():
 
 def test_the_type_walker_finds_what_a_plain_jsonfield_leaves_untyped():
     # A JSONField renders as {} and a DictField without child as additionalProperties {}: both are caught.
-    component = {"type": "object", "properties": {"labels": {}, "meta": {"type": "object", "additionalProperties": {}},
-                                                   "ok": {"type": "object", "additionalProperties": True}}}
+    component = {
+        "type": "object",
+        "properties": {
+            "labels": {},
+            "meta": {"type": "object", "additionalProperties": {}},
+            "ok": {"type": "object", "additionalProperties": True},
+        },
+    }
     assert _untyped(component, "C") == ["C.labels: {}", "C.meta[*]: {}"]
 
 
 @pytest.mark.django_db
 def test_request_bodies_are_json_only_except_the_file_upload():
-    bodies = {where: sorted(op["requestBody"]["content"]) for where, op in _operations(_schema()) if "requestBody" in op}
+    bodies = {
+        where: sorted(op["requestBody"]["content"])
+        for where, op in _operations(_schema())
+        if "requestBody" in op
+    }
     assert bodies.pop("POST /api/projects/{pid}/imports/") == ["multipart/form-data"]
     assert bodies and {tuple(types) for types in bodies.values()} == {("application/json",)}
 
@@ -130,8 +146,10 @@ def test_every_operation_documents_its_errors_with_the_one_error_schema():
     # And the conflicts the services raise are declared where they happen
     conflicts = {where for where, operation in _operations(schema) if "409" in operation["responses"]}
     assert {
-        "GET /api/projects/{pid}/next/", "POST /api/projects/{pid}/annotations/",
-        "POST /api/projects/{pid}/guidelines/acknowledge/", "POST /api/projects/{pid}/quality-runs/",
+        "GET /api/projects/{pid}/next/",
+        "POST /api/projects/{pid}/annotations/",
+        "POST /api/projects/{pid}/guidelines/acknowledge/",
+        "POST /api/projects/{pid}/quality-runs/",
         "POST /api/projects/{pid}/model/train/",
     } <= conflicts
     # And the error body names the guideline version the 409 of next asks for
@@ -143,12 +161,21 @@ def test_exports_are_declared_binary_with_their_media_types():
     operation = _schema()["paths"]["/api/dataset-versions/{vid}/export/"]["get"]
     content = operation["responses"]["200"]["content"]
     assert list(content)[0] == "application/octet-stream"
-    assert set(content) == {"application/octet-stream", "application/x-ndjson", "text/csv",
-                            "application/vnd.apache.parquet", "application/zip", "application/json",
-                            "application/xml"}
+    assert set(content) == {
+        "application/octet-stream",
+        "application/x-ndjson",
+        "text/csv",
+        "application/vnd.apache.parquet",
+        "application/zip",
+        "application/json",
+        "application/xml",
+    }
     # every file is binary, but the Label Studio tasks, which are JSON and declared as the list they are
-    assert all(c["schema"] == {"type": "string", "format": "binary"}
-               for media, c in content.items() if media != "application/json")
+    assert all(
+        c["schema"] == {"type": "string", "format": "binary"}
+        for media, c in content.items()
+        if media != "application/json"
+    )
     assert content["application/json"]["schema"]["type"] == "array"
 
 

@@ -74,5 +74,8 @@ def test_backspace_shows_the_last_item_with_own_label_and_a_change_supersedes_it
     assert Annotation.objects.filter(item=t2).count() == 2
     recent = api(annotator).get(f"/api/projects/{project.pk}/my-recent/").json()
     assert [(row["item"]["external_id"], row["label"]) for row in recent] == [
-        ("t3", "pos"), ("t2", "neg"), ("t1", "pos"), ("t0", "pos"),
+        ("t3", "pos"),
+        ("t2", "neg"),
+        ("t1", "pos"),
+        ("t0", "pos"),
     ]

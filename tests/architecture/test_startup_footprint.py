@@ -15,8 +15,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 # What the startup check needs of the tree: the Django project and its apps (templates and static files for the
 # system checks). Tests, benchmarks and docs stay behind.
-TREE_LEFT_OUT = {".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".venv", ".venv-hf", "var", "tests",
-                 "bench", "docs", "test-artifacts", "media", "staticfiles", "backups", "control"}
+TREE_LEFT_OUT = {
+    ".git",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".venv",
+    ".venv-hf",
+    "var",
+    "tests",
+    "bench",
+    "docs",
+    "test-artifacts",
+    "media",
+    "staticfiles",
+    "backups",
+    "control",
+}
 # A view module that only the URL walk reaches (no app config or settings entry imports it).
 VIEW_MODULE = Path("quality/dashboard/views.py")
 HEAVY = ("torch", "cleanlab", "librosa", "numba", "sklearn", "pandas", "pyarrow")
@@ -96,7 +111,8 @@ def test_the_check_catches_a_view_module_that_imports_torch_at_top_level(tmp_pat
         ROOT,
         tree,
         ignore=lambda directory, names: [
-            name for name in names
+            name
+            for name in names
             if name == "__pycache__" or (Path(directory) == ROOT and name in TREE_LEFT_OUT)
         ],
     )

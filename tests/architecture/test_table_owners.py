@@ -32,10 +32,21 @@ from django.apps import apps
 from activelearning.job_kinds import TRAIN_JOB
 
 ROOT = Path(__file__).resolve().parents[2]
-WRITE_METHODS = {"update", "delete", "bulk_create", "bulk_update", "create", "get_or_create", "update_or_create"}
-SQL_WRITE = re.compile(r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?([A-Za-z_][A-Za-z0-9_]*)?",
-                       re.IGNORECASE)
-SQL_WRITE_AT_END = re.compile(r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?$", re.IGNORECASE)
+WRITE_METHODS = {
+    "update",
+    "delete",
+    "bulk_create",
+    "bulk_update",
+    "create",
+    "get_or_create",
+    "update_or_create",
+}
+SQL_WRITE = re.compile(
+    r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?([A-Za-z_][A-Za-z0-9_]*)?", re.IGNORECASE
+)
+SQL_WRITE_AT_END = re.compile(
+    r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(?:ONLY\s+)?\"?$", re.IGNORECASE
+)
 
 # Writes a non-owner may issue: (module path from the repository root, owning app label) → the reason. Empty on
 # purpose: add an entry only with a reason that holds up in review, never to make a failure go away.
@@ -140,8 +151,12 @@ def _table_of(node: ast.AST, names: dict[str, object], table_names: dict[str, st
         node = node.args[0]
     if isinstance(node, ast.Name):
         return table_names.get(node.id)
-    if isinstance(node, ast.Attribute) and node.attr == "db_table" and isinstance(node.value, ast.Attribute) \
-            and node.value.attr == "_meta":
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr == "db_table"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "_meta"
+    ):
         return _model_label(_resolve(node.value.value, names))
     return None
 
@@ -153,8 +168,9 @@ def _literal_targets(text: str, owners: dict[str, str]) -> Iterator[str]:
             yield owners[table]
 
 
-def _sql_targets(node: ast.AST, names: dict[str, object], owners: dict[str, str],
-                 table_names: dict[str, str]) -> Iterator[str]:
+def _sql_targets(
+    node: ast.AST, names: dict[str, object], owners: dict[str, str], table_names: dict[str, str]
+) -> Iterator[str]:
     """App labels of the tables a string literal or f-string writes to."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield from _literal_targets(node.value, owners)
@@ -195,7 +211,11 @@ def writes_in_source(source: str, *, where: str, writer: str) -> list[Write]:
                 table_names[node.targets[0].id] = owner
     found: dict[tuple[int, str, str], Write] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WRITE_METHODS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in WRITE_METHODS
+        ):
             model = _manager_model(node.func.value, names)
             owner = _model_label(model) if model is not None else None
             if owner and owner != writer:
@@ -204,7 +224,9 @@ def writes_in_source(source: str, *, where: str, writer: str) -> list[Write]:
         elif isinstance(node, ast.Constant | ast.JoinedStr):
             for owner in set(_sql_targets(node, names, owners, table_names)):
                 if owner != writer:
-                    found[(node.lineno, owner, "raw SQL")] = Write(f"{where}:{node.lineno}", writer, owner, "raw SQL")
+                    found[(node.lineno, owner, "raw SQL")] = Write(
+                        f"{where}:{node.lineno}", writer, owner, "raw SQL"
+                    )
     return [write for _key, write in sorted(found.items(), key=lambda pair: pair[0][:1] + pair[0][2:])]
 
 
@@ -213,7 +235,8 @@ def static_writes() -> list[Write]:
     for path in source_files():
         where = str(path.relative_to(ROOT))
         found += [
-            write for write in writes_in_source(path.read_text(), where=where, writer=app_of_path(path))
+            write
+            for write in writes_in_source(path.read_text(), where=where, writer=app_of_path(path))
             if (where, write.owner) not in ALLOWED
         ]
     return found
@@ -270,7 +293,9 @@ def test_the_source_check_catches_each_kind_of_write():
 # ---- the run-time check ----------------------------------------------------------------------------------------
 
 
-SQL_TARGET = re.compile(r"^\s*(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE)
+SQL_TARGET = re.compile(
+    r"^\s*(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE
+)
 DJANGO_DELETION = str(Path("django") / "db" / "models" / "deletion.py")
 
 
@@ -307,8 +332,12 @@ class WriteRecorder:
             writer = self.packages.get(parts[0]) if parts else None
             if writer is not None:
                 where = f"{Path(*parts)}:{frame.f_lineno}"
-                if writer != owner and not cascade and (str(Path(*parts)), owner) not in ALLOWED \
-                        and (where, owner) not in self.seen:
+                if (
+                    writer != owner
+                    and not cascade
+                    and (str(Path(*parts)), owner) not in ALLOWED
+                    and (where, owner) not in self.seen
+                ):
                     self.seen.add((where, owner))
                     self.writes.append(Write(where, writer, owner, " ".join(sql.split())[:90]))
                 return
@@ -344,8 +373,11 @@ def test_the_run_time_check_attributes_a_write_to_the_module_that_issued_it(reco
     project = make_project()
     add_items(project, 1)
     namespace: dict = {"Item": Item}
-    code = compile("def write(pk):\n    Item.objects.filter(pk=pk).update(priority=2.0)\n",
-                   str(ROOT / "quality" / "probe.py"), "exec")
+    code = compile(
+        "def write(pk):\n    Item.objects.filter(pk=pk).update(priority=2.0)\n",
+        str(ROOT / "quality" / "probe.py"),
+        "exec",
+    )
     exec(code, namespace)  # a frame whose file name says quality
     namespace["write"](Item.objects.get(project=project).pk)
     # Then the write is reported as quality writing annotation's table
@@ -377,13 +409,23 @@ def test_a_representative_flow_writes_only_through_the_owning_app(recorder, monk
     job = quality_services.quality_run_create(project=project, user=project.created_by, n_boot=0)
     quality_services.quality_run(job=job, context=JobContext(job))
     manager = project.created_by
-    review_services.review_decide(project=project, reviewer=manager, item_id=pool[1].pk, action="accept",
-                                  label="neg")
+    review_services.review_decide(
+        project=project, reviewer=manager, item_id=pool[1].pk, action="accept", label="neg"
+    )
     review_services.review_decide(project=project, reviewer=manager, item_id=pool[0].pk, action="relabel")
-    review_services.review_bulk_decide(project=project, reviewer=manager, item_ids=[pool[2].pk],
-                                       action="escalate", reason="which label for mixed reviews?")
-    train = job_create(kind=TRAIN_JOB, task_name=al_services.TRAIN_TASK, project=project,
-                       params={"strategy": "margin", "seed": 1})
+    review_services.review_bulk_decide(
+        project=project,
+        reviewer=manager,
+        item_ids=[pool[2].pk],
+        action="escalate",
+        reason="which label for mixed reviews?",
+    )
+    train = job_create(
+        kind=TRAIN_JOB,
+        task_name=al_services.TRAIN_TASK,
+        project=project,
+        params={"strategy": "margin", "seed": 1},
+    )
     al_services.model_train_run(job=train, context=JobContext(train))
     Item.objects.filter(pk=labelled[0].pk).update(status=ItemStatus.LABELLED, final_label=None)
     item_overlap_update(project=project, item_id=labelled[0].pk, confidence=0.1)

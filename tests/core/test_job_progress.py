@@ -29,8 +29,11 @@ def _page(client, kind: str, **job_fields) -> tuple[str, Job]:
     project = make_project()
     client.force_login(add_member(project, Role.MANAGER))
     job = Job.objects.create(
-        kind=IMPORT_JOB if kind == "import-detail" else kind, task_name="t", project=project,
-        params={"file_name": "rows.csv"}, **job_fields,
+        kind=IMPORT_JOB if kind == "import-detail" else kind,
+        task_name="t",
+        project=project,
+        params={"file_name": "rows.csv"},
+        **job_fields,
     )
     response = client.get(PAGES[kind](project, job))
     assert response.status_code == 200
@@ -41,7 +44,7 @@ def _watched(html: str, job: Job) -> str:
     """The element polling ``job``, from its start tag to the end of its content's last job field."""
     start = re.search(rf'<(\w+)[^>]* data-job-progress="{job.pk}"[^>]*>', html)
     assert start, "no element polls the job"
-    return html[start.start():html.index("</" + start.group(1), start.end())]
+    return html[start.start() : html.index("</" + start.group(1), start.end())]
 
 
 @pytest.mark.parametrize("kind", list(PAGES))

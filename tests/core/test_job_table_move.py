@@ -22,8 +22,12 @@ def test_a_job_stored_in_annotation_job_is_read_back_by_core_after_migrating():
     executor.migrate([("core", None), *BEFORE_THE_MOVE])
     old = executor.loader.project_state(BEFORE_THE_MOVE).apps
     job = old.get_model("annotation", "Job").objects.create(
-        kind="import", task_name="annotation.import", project_id=project.pk, status="succeeded",
-        result={"created": 3}, params={"file_name": "rows.csv"},
+        kind="import",
+        task_name="annotation.import",
+        project_id=project.pk,
+        status="succeeded",
+        result={"created": 3},
+        params={"file_name": "rows.csv"},
     )
     old.get_model("annotation", "ImportBatch").objects.create(project_id=project.pk, number=1, job_id=job.pk)
     # When every migration runs
@@ -33,7 +37,12 @@ def test_a_job_stored_in_annotation_job_is_read_back_by_core_after_migrating():
     # Then core reads the same row from its own table, and the batch still points at it
     moved = Job.objects.get(pk=job.pk)
     assert (moved.kind, moved.status, moved.result, moved.params, moved.project_id) == (
-        "import", "succeeded", {"created": 3}, {"file_name": "rows.csv"}, project.pk)
+        "import",
+        "succeeded",
+        {"created": 3},
+        {"file_name": "rows.csv"},
+        project.pk,
+    )
     assert moved.import_batch.number == 1
     assert Job._meta.db_table == "core_job"
     assert "core_job" in connection.introspection.table_names()

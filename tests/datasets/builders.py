@@ -7,12 +7,16 @@ from datasets.services import dataset_version_freeze
 from tests.factories import add_items
 
 
-def labelled_items(project, labels: dict[str, int], *, prefix: str = "t", confidence: float = 0.9, start: int = 0) -> list[int]:
+def labelled_items(
+    project, labels: dict[str, int], *, prefix: str = "t", confidence: float = 0.9, start: int = 0
+) -> list[int]:
     """Add items labelled by consensus, ``{label: count}`` in that order; returns their ids in order."""
     total = sum(labels.values())
     add_items(project, total, prefix=prefix, start=start)
     ids = list(
-        Item.objects.filter(project=project, external_id__startswith=prefix).order_by("id").values_list("id", flat=True)
+        Item.objects.filter(project=project, external_id__startswith=prefix)
+        .order_by("id")
+        .values_list("id", flat=True)
     )[-total:]
     offset = 0
     for label, count in labels.items():
@@ -24,7 +28,9 @@ def labelled_items(project, labels: dict[str, int], *, prefix: str = "t", confid
 
 
 def freeze(project, **params) -> DatasetVersion:
-    return dataset_version_freeze(project=project, policy=policy_from_params(params), name=params.get("name", ""))
+    return dataset_version_freeze(
+        project=project, policy=policy_from_params(params), name=params.get("name", "")
+    )
 
 
 def body(chunks) -> bytes:
@@ -39,20 +45,33 @@ def bulk_labelled_items(project, n: int, *, prefix: str, labels=("pos", "neg")) 
     from datasets.bulkcopy import insert_rows
 
     now = timezone.now()
-    template = Item(project=project, status=ItemStatus.LABELLED, consensus_confidence=0.8, tags=["bulk"], created_at=now, updated_at=now)
+    template = Item(
+        project=project,
+        status=ItemStatus.LABELLED,
+        consensus_confidence=0.8,
+        tags=["bulk"],
+        created_at=now,
+        updated_at=now,
+    )
     columns = [field.attname for field in Item._meta.concrete_fields if not field.primary_key]
     per_row = ("external_id", "text", "sha256", "metadata", "consensus_label")
     fields = {field.attname: field for field in Item._meta.concrete_fields}
     # get_prep_value turns e.g. the empty FieldFile into "" (JSON columns stay Python: insert_rows encodes them).
     fixed = {
-        name: getattr(template, name) if isinstance(fields[name], models.JSONField) else fields[name].get_prep_value(getattr(template, name))
-        for name in columns if name not in per_row
+        name: getattr(template, name)
+        if isinstance(fields[name], models.JSONField)
+        else fields[name].get_prep_value(getattr(template, name))
+        for name in columns
+        if name not in per_row
     }
 
     def row(i: int) -> tuple:
         varying = {
-            "external_id": f"{prefix}{i}", "text": f"review {prefix}{i} of a perfectly ordinary product",
-            "sha256": f"{prefix}{i:060d}"[-64:], "metadata": {"source": "bulk", "n": i}, "consensus_label": labels[i % len(labels)],
+            "external_id": f"{prefix}{i}",
+            "text": f"review {prefix}{i} of a perfectly ordinary product",
+            "sha256": f"{prefix}{i:060d}"[-64:],
+            "metadata": {"source": "bulk", "n": i},
+            "consensus_label": labels[i % len(labels)],
         }
         return tuple(varying[name] if name in varying else fixed[name] for name in columns)
 

@@ -34,7 +34,12 @@ def streamed(response) -> bytes:
 def test_post_creates_a_freeze_job_with_the_validated_policy(api, project):
     response = api(project.created_by).post(
         f"/api/projects/{project.pk}/dataset-versions/",
-        {"name": "first", "min_confidence": 0.8, "splits": {"train": 0.7, "dev": 0.15, "test": 0.15}, "seed": 5},
+        {
+            "name": "first",
+            "min_confidence": 0.8,
+            "splits": {"train": 0.7, "dev": 0.15, "test": 0.15},
+            "seed": 5,
+        },
         format="json",
     )
     assert response.status_code == 202, response.json()
@@ -55,7 +60,9 @@ def test_post_creates_a_freeze_job_with_the_validated_policy(api, project):
     ],
 )
 def test_bad_freeze_input_is_a_field_level_400_and_creates_no_job(api, project, payload, field, fragment):
-    response = api(project.created_by).post(f"/api/projects/{project.pk}/dataset-versions/", payload, format="json")
+    response = api(project.created_by).post(
+        f"/api/projects/{project.pk}/dataset-versions/", payload, format="json"
+    )
     assert response.status_code == 400
     assert fragment in " ".join(response.json()[field])
     assert not Job.objects.filter(kind="freeze").exists()
@@ -73,7 +80,10 @@ def test_annotators_get_403_and_strangers_404(api, project):
     ):
         assert api(annotator).get(url).status_code == 403, url
         assert api(stranger).get(url).status_code == 404, url
-    assert api(annotator).post(f"/api/projects/{project.pk}/dataset-versions/", {}, format="json").status_code == 403
+    assert (
+        api(annotator).post(f"/api/projects/{project.pk}/dataset-versions/", {}, format="json").status_code
+        == 403
+    )
     assert api().get(f"/api/dataset-versions/{version.pk}/").status_code == 401
 
 
@@ -85,19 +95,30 @@ def test_list_and_detail_show_counts_checksum_and_parent(api, project, reviewer)
     detail = api(reviewer).get(f"/api/dataset-versions/{v2.pk}/").json()
     assert detail["parent"] == v1.pk and detail["parent_version"] == 1
     assert detail["checksum"] == v2.checksum and detail["counts"]["entries"] == 10
-    assert detail["split_counts"] == {"train": 8, "dev": 1, "test": 1} or sum(detail["split_counts"].values()) == 10
+    assert (
+        detail["split_counts"] == {"train": 8, "dev": 1, "test": 1}
+        or sum(detail["split_counts"].values()) == 10
+    )
     assert detail["label_distribution"] == {"pos": 6, "neg": 4}
     assert set(detail["metrics"]) >= {"krippendorff_alpha", "hlp", "model_accuracy"}
 
 
-def test_version_list_query_count_does_not_grow_with_page_size(api, project, reviewer, django_assert_max_num_queries):
+def test_version_list_query_count_does_not_grow_with_page_size(
+    api, project, reviewer, django_assert_max_num_queries
+):
     for _ in range(6):
         freeze(project)
     client = api(reviewer)
     with django_assert_max_num_queries(8):
-        assert len(client.get(f"/api/projects/{project.pk}/dataset-versions/?page_size=2").json()["results"]) == 2
+        assert (
+            len(client.get(f"/api/projects/{project.pk}/dataset-versions/?page_size=2").json()["results"])
+            == 2
+        )
     with django_assert_max_num_queries(8):
-        assert len(client.get(f"/api/projects/{project.pk}/dataset-versions/?page_size=6").json()["results"]) == 6
+        assert (
+            len(client.get(f"/api/projects/{project.pk}/dataset-versions/?page_size=6").json()["results"])
+            == 6
+        )
 
 
 def test_export_over_rest_matches_the_checksum_and_parses_per_split(api, project, reviewer):
@@ -166,13 +187,19 @@ def test_item_lineage_lists_every_version_it_is_in(api, project, reviewer):
     v1 = freeze(project)
     Item.objects.filter(pk=item_id).update(status=ItemStatus.ACCEPTED, final_label="neg")
     v2 = freeze(project)
-    rows = api(reviewer).get(f"/api/projects/{project.pk}/items/{item_id}/dataset-versions/").json()["results"]
+    rows = (
+        api(reviewer).get(f"/api/projects/{project.pk}/items/{item_id}/dataset-versions/").json()["results"]
+    )
     assert [(r["version_id"], r["version"], r["label"], r["label_source"]) for r in rows] == [
-        (v2.pk, 2, "neg", "review"), (v1.pk, 1, "pos", "consensus"),
+        (v2.pk, 2, "neg", "review"),
+        (v1.pk, 1, "pos", "consensus"),
     ]
     assert rows[0]["split"] == rows[1]["split"]
     other_item = Item.objects.exclude(project=project).values_list("id", flat=True).first() or 10**9
-    assert api(reviewer).get(f"/api/projects/{project.pk}/items/{other_item}/dataset-versions/").status_code == 404
+    assert (
+        api(reviewer).get(f"/api/projects/{project.pk}/items/{other_item}/dataset-versions/").status_code
+        == 404
+    )
 
 
 def test_preview_counts_what_a_policy_would_include(api, project, reviewer):
@@ -180,16 +207,27 @@ def test_preview_counts_what_a_policy_would_include(api, project, reviewer):
     Item.objects.filter(pk__in=ids[:2]).update(is_label_issue=True)
     body = api(reviewer).get(f"/api/projects/{project.pk}/dataset-versions/preview/").json()
     assert body == {"included": 8, "excluded": {"open_issue": 2}, "total": 10}
-    body = api(reviewer).get(
-        f"/api/projects/{project.pk}/dataset-versions/preview/?exclude_label_issues=false&min_confidence=0.95"
-    ).json()
+    body = (
+        api(reviewer)
+        .get(
+            f"/api/projects/{project.pk}/dataset-versions/preview/?exclude_label_issues=false&min_confidence=0.95"
+        )
+        .json()
+    )
     assert body == {"included": 0, "excluded": {"low_confidence": 10}, "total": 10}
-    assert api(reviewer).get(f"/api/projects/{project.pk}/dataset-versions/preview/?min_confidence=-1").status_code == 400
+    assert (
+        api(reviewer)
+        .get(f"/api/projects/{project.pk}/dataset-versions/preview/?min_confidence=-1")
+        .status_code
+        == 400
+    )
 
 
 def test_label_studio_export_uses_absolute_media_urls_and_is_valid_json(api, project, reviewer):
     version = freeze(project)
-    data = streamed(api(reviewer).get(f"/api/dataset-versions/{version.pk}/export/?format=labelstudio&split=train"))
+    data = streamed(
+        api(reviewer).get(f"/api/dataset-versions/{version.pk}/export/?format=labelstudio&split=train")
+    )
     tasks = json.loads(data)
     assert len(tasks) == version.split_counts["train"]
     assert all(task["annotations"][0]["result"][0]["value"]["choices"][0] in ("pos", "neg") for task in tasks)
@@ -206,5 +244,7 @@ def test_version_detail_declares_its_classes_in_project_order_with_stable_ids(ap
     # Then the classes are the project's, in its order, ids 0..2, "mid" included although no row has it
     assert detail["label_schema"]["multi_label"] is False
     assert [(label["id"], label["value"], label["active"]) for label in detail["label_schema"]["labels"]] == [
-        (0, "zeta", True), (1, "alpha", True), (2, "mid", True)
+        (0, "zeta", True),
+        (1, "alpha", True),
+        (2, "mid", True),
     ]

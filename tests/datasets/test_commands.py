@@ -26,7 +26,17 @@ def test_export_dataset_writes_the_canonical_jsonl_and_other_formats(version, tm
     target = tmp_path / "all.jsonl"
     call_command("export_dataset", str(version.pk), "--output", str(target), stderr=io.StringIO())
     assert hashlib.sha256(target.read_bytes()).hexdigest() == version.checksum
-    call_command("export_dataset", str(version.pk), "--format", "parquet", "--split", "train", "-o", str(tmp_path / "t.parquet"), stderr=io.StringIO())
+    call_command(
+        "export_dataset",
+        str(version.pk),
+        "--format",
+        "parquet",
+        "--split",
+        "train",
+        "-o",
+        str(tmp_path / "t.parquet"),
+        stderr=io.StringIO(),
+    )
     assert len(pd.read_parquet(tmp_path / "t.parquet")) == version.split_counts["train"]
 
 
@@ -38,7 +48,10 @@ def test_export_dataset_rejects_an_unknown_version(version):
 def test_verify_reports_ok_for_untouched_versions(version):
     out = io.StringIO()
     call_command("verify_dataset_checksums", stdout=out)
-    assert f"v{version.number} (id {version.pk}): ok" in out.getvalue() and "1 versions verified." in out.getvalue()
+    assert (
+        f"v{version.number} (id {version.pk}): ok" in out.getvalue()
+        and "1 versions verified." in out.getvalue()
+    )
 
 
 def _tamper(entry: DatasetEntry) -> None:
@@ -48,7 +61,10 @@ def _tamper(entry: DatasetEntry) -> None:
             cursor.execute("ALTER TABLE datasets_datasetentry DISABLE TRIGGER datasets_entry_immutable")
         else:
             cursor.execute("DROP TRIGGER datasets_entry_immutable")
-        cursor.execute("UPDATE datasets_datasetentry SET line = replace(line, '\"pos\"', '\"neg\"') WHERE id = %s", [entry.pk])
+        cursor.execute(
+            "UPDATE datasets_datasetentry SET line = replace(line, '\"pos\"', '\"neg\"') WHERE id = %s",
+            [entry.pk],
+        )
 
 
 def test_verify_fails_loudly_when_an_entry_was_tampered_with(version):

@@ -49,5 +49,9 @@ def test_diff_of_a_version_with_itself_is_all_unchanged():
     labelled_items(project, {"pos": 5})
     v1 = freeze(project)
     assert version_diff(base=v1, target=v1)["counts"] == {
-        "added": 0, "removed": 0, "relabelled": 0, "split_moves": 0, "unchanged": 5,
+        "added": 0,
+        "removed": 0,
+        "relabelled": 0,
+        "split_moves": 0,
+        "unchanged": 5,
     }

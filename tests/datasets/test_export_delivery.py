@@ -36,7 +36,11 @@ def _repr_digest_of(data: bytes) -> str:
     return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
 
 
-CASES = [(fmt, split) for fmt in ("jsonl", "csv", "parquet", "labelstudio") for split in (None, "train", "dev", "test")]
+CASES = [
+    (fmt, split)
+    for fmt in ("jsonl", "csv", "parquet", "labelstudio")
+    for split in (None, "train", "dev", "test")
+]
 CASES.append(("zip", None))
 
 
@@ -47,7 +51,9 @@ def test_every_format_and_split_carries_the_digest_of_its_own_bytes(api, project
     reviewer = add_member(project, Role.REVIEWER)
     client = api(reviewer)
     for fmt, split in CASES:
-        url = f"/api/dataset-versions/{version.pk}/export/?format={fmt}" + (f"&split={split}" if split else "")
+        url = f"/api/dataset-versions/{version.pk}/export/?format={fmt}" + (
+            f"&split={split}" if split else ""
+        )
         # When each export is downloaded twice (the second from the cache, for the deterministic ones)
         first, second = client.get(url), client.get(url)
         data = _received(first)
@@ -58,7 +64,10 @@ def test_every_format_and_split_carries_the_digest_of_its_own_bytes(api, project
         assert _received(second) == data and second["Repr-Digest"] == first["Repr-Digest"], (fmt, split)
         # and the version's checksum keeps its own name and meaning (the full JSONL), whatever was sent
         assert first["X-Dataset-Checksum"] == version.checksum, (fmt, split)
-        assert (hashlib.sha256(data).hexdigest() == version.checksum) == (fmt == "jsonl" and split is None), (fmt, split)
+        assert (hashlib.sha256(data).hexdigest() == version.checksum) == (fmt == "jsonl" and split is None), (
+            fmt,
+            split,
+        )
 
 
 def _link(api, user, version, **payload) -> dict:
@@ -75,14 +84,18 @@ def test_a_link_lasts_an_hour_by_default_and_names_its_file(api, project):
     expires_at = timezone.datetime.fromisoformat(link["expires_at"])
     assert before + timedelta(seconds=3600) <= expires_at <= timezone.now() + timedelta(seconds=3600)
     assert link["url"].startswith("http://testserver/api/dataset-exports/")
-    assert link["url"].endswith("/reviews-v1-train.parquet") and link["filename"] == "reviews-v1-train.parquet"
+    assert (
+        link["url"].endswith("/reviews-v1-train.parquet") and link["filename"] == "reviews-v1-train.parquet"
+    )
 
 
 @pytest.mark.django_db
 def test_an_annotator_cannot_make_a_link(api, project):
     version = freeze(project)
     annotator = add_member(project, Role.ANNOTATOR)
-    response = api(annotator).post(f"/api/dataset-versions/{version.pk}/export-links/", {"format": "csv"}, format="json")
+    response = api(annotator).post(
+        f"/api/dataset-versions/{version.pk}/export-links/", {"format": "csv"}, format="json"
+    )
     assert response.status_code == 403
 
 
@@ -104,7 +117,9 @@ def test_a_signed_link_downloads_without_any_header(api, project, live_server):
     assert all(",dev," in line for line in lines[1:])
     # and the same URL without the link's token is refused
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{live_server.url}/api/dataset-versions/{version.pk}/export/?format=csv", timeout=60)
+        urllib.request.urlopen(
+            f"{live_server.url}/api/dataset-versions/{version.pk}/export/?format=csv", timeout=60
+        )
     assert refused.value.code in (401, 403)
 
 
@@ -116,12 +131,16 @@ def _get(client, url):
 def test_an_expired_link_is_refused_with_a_clear_message(api, client, project):
     version = freeze(project)
     # Given a link whose lifetime (signed into it) is already over: max_age below the zero seconds it has lived
-    token, _ = export_link_sign(version=version, user_id=project.created_by.pk, fmt="jsonl", split=None, max_age=-1)
+    token, _ = export_link_sign(
+        version=version, user_id=project.created_by.pk, fmt="jsonl", split=None, max_age=-1
+    )
     response = client.get(f"/api/dataset-exports/{token}/reviews-v1-all.jsonl")
     assert response.status_code == 403
     assert response.json()["code"] == "export_link_expired" and "expired" in response.json()["detail"]
     # while the same link with a lifetime left downloads
-    token, _ = export_link_sign(version=version, user_id=project.created_by.pk, fmt="jsonl", split=None, max_age=60)
+    token, _ = export_link_sign(
+        version=version, user_id=project.created_by.pk, fmt="jsonl", split=None, max_age=60
+    )
     assert client.get(f"/api/dataset-exports/{token}/reviews-v1-all.jsonl").status_code == 200
 
 
@@ -134,11 +153,15 @@ def test_a_tampered_link_is_refused(api, client, project):
     prefix, token, filename = link["url"].rsplit("/", 2)
     # Change the payload (point it at another version) but keep the signature
     payload, timestamp, signature = token.split(":")
-    forged_payload = base64.urlsafe_b64encode(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).replace(
-            f'"v":{version.pk}'.encode(), f'"v":{other.pk}'.encode()
+    forged_payload = (
+        base64.urlsafe_b64encode(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).replace(
+                f'"v":{version.pk}'.encode(), f'"v":{other.pk}'.encode()
+            )
         )
-    ).decode().rstrip("=")
+        .decode()
+        .rstrip("=")
+    )
     assert forged_payload != payload
     # and change one character of the signature
     flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")

@@ -52,6 +52,12 @@ def test_a_download_link_made_in_the_page_downloads_the_export_without_headers(p
     # 60 train rows (60 % of 100) below the header
     assert len(downloaded.decode().strip().splitlines()) == 61
     # And it expires a day after it was made
-    expires_at = datetime.fromisoformat(page.get_attribute("#export-link-expiry", "data-expires-at").replace("Z", "+00:00"))
-    assert before + timedelta(days=1) - timedelta(seconds=1) <= expires_at <= after + timedelta(days=1) + timedelta(seconds=1)
+    expires_at = datetime.fromisoformat(
+        page.get_attribute("#export-link-expiry", "data-expires-at").replace("Z", "+00:00")
+    )
+    assert (
+        before + timedelta(days=1) - timedelta(seconds=1)
+        <= expires_at
+        <= after + timedelta(days=1) + timedelta(seconds=1)
+    )
     expect(page.locator("#export-link-expiry")).to_contain_text("expires")

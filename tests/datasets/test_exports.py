@@ -31,7 +31,9 @@ def version():
     project = make_project(labels=("pos", "neg"), name="Reviews")
     ids = labelled_items(project, {"pos": 6, "neg": 4}, confidence=0.75)
     Item.objects.filter(pk__in=ids).update(metadata={"source": "web", "score": 3}, tags=["en", "short"])
-    Item.objects.filter(pk=ids[0]).update(status=ItemStatus.ACCEPTED, final_label="neg", text="Ünïcode, \"quoted\"\nline")
+    Item.objects.filter(pk=ids[0]).update(
+        status=ItemStatus.ACCEPTED, final_label="neg", text='Ünïcode, "quoted"\nline'
+    )
     return freeze(project, splits={"train": 0.6, "dev": 0.2, "test": 0.2})
 
 
@@ -40,17 +42,33 @@ def test_jsonl_rows_carry_the_documented_fields(version):
     assert len(rows) == 10
     first = rows[0]
     assert set(first) == {
-        "item_id", "external_id", "label", "split", "confidence", "metadata", "tags", "sha256", "text", "file_url",
+        "item_id",
+        "external_id",
+        "label",
+        "split",
+        "confidence",
+        "metadata",
+        "tags",
+        "sha256",
+        "text",
+        "file_url",
     }
     assert (first["external_id"], first["label"], first["confidence"]) == ("t0", "neg", 1.0)
-    assert first["text"] == "Ünïcode, \"quoted\"\nline" and first["file_url"] is None
+    assert first["text"] == 'Ünïcode, "quoted"\nline' and first["file_url"] is None
     assert first["metadata"] == {"score": 3, "source": "web"} and first["tags"] == ["en", "short"]
     assert [row["item_id"] for row in rows] == sorted(row["item_id"] for row in rows)
 
 
 def test_per_split_exports_partition_the_version(version):
-    parts = {split: pd.read_json(io.BytesIO(body(stream_jsonl(version=version, split=split))), lines=True) for split in ("train", "dev", "test")}
-    assert {split: len(frame) for split, frame in parts.items()} == version.split_counts == {"train": 6, "dev": 2, "test": 2}
+    parts = {
+        split: pd.read_json(io.BytesIO(body(stream_jsonl(version=version, split=split))), lines=True)
+        for split in ("train", "dev", "test")
+    }
+    assert (
+        {split: len(frame) for split, frame in parts.items()}
+        == version.split_counts
+        == {"train": 6, "dev": 2, "test": 2}
+    )
     assert all((frame["split"] == split).all() for split, frame in parts.items())
 
 
@@ -58,7 +76,7 @@ def test_csv_reads_back_with_pandas(version):
     frame = pd.read_csv(io.BytesIO(body(stream_csv(version=version))), keep_default_na=False)
     assert list(frame.columns) == exporters.CSV_COLUMNS
     assert len(frame) == 10
-    assert frame.loc[0, "text"] == "Ünïcode, \"quoted\"\nline"
+    assert frame.loc[0, "text"] == 'Ünïcode, "quoted"\nline'
     assert json.loads(frame.loc[0, "metadata"]) == {"score": 3, "source": "web"}
     assert Counter_of(frame["label"]) == {"pos": 5, "neg": 5}
     assert set(frame["confidence"]) == {0.75, 1.0}
@@ -153,7 +171,9 @@ def test_zip_of_an_image_project_holds_each_media_file_byte_identical_at_its_man
     media_paths = set()
     for split in splits:
         rows = [json.loads(line) for line in archive.read(f"{split}/metadata.jsonl").decode().splitlines()]
-        assert manifest["members"][f"{split}/metadata.jsonl"]["rows"] == len(rows) == version.split_counts[split]
+        assert (
+            manifest["members"][f"{split}/metadata.jsonl"]["rows"] == len(rows) == version.split_counts[split]
+        )
         for row in rows:
             entry = entries[row["item_id"]]
             assert (row["split"], row["label"], row["external_id"]) == (split, entry.label, entry.external_id)
@@ -179,7 +199,10 @@ def _hf_python() -> str | None:
         if not candidate or not os.path.exists(candidate):
             continue
         probe = subprocess.run(
-            [candidate, "-I", "-c", "import datasets; datasets.load_dataset"], capture_output=True, cwd="/", timeout=120
+            [candidate, "-I", "-c", "import datasets; datasets.load_dataset"],
+            capture_output=True,
+            cwd="/",
+            timeout=120,
         )
         if probe.returncode == 0:
             return candidate
@@ -261,14 +284,18 @@ def test_hugging_face_datasets_loads_the_exports(version, tmp_path, media_roots)
     text_expected = {f"t{n}": "alpha" if n < 4 else "zeta" for n in range(7)}
     assert len(ids) == 7
     versions = {"text": (freeze(text_project, splits={"train": 0.6, "dev": 0.2, "test": 0.2}), text_expected)}
-    versions["image"] = _media_version("image_classification", {f"img{n}.png": png_bytes(pattern=n + 1) for n in range(6)})
+    versions["image"] = _media_version(
+        "image_classification", {f"img{n}.png": png_bytes(pattern=n + 1) for n in range(6)}
+    )
     versions["audio"] = _media_version(
         "audio_classification", {f"clip{n}.wav": wav_bytes(tone(0.2, freq=220.0 * (n + 1))) for n in range(6)}
     )
     for kind, (frozen, _) in versions.items():
         zipfile.ZipFile(io.BytesIO(body(stream_zip(version=frozen)))).extractall(tmp_path / kind)
     # When Hugging Face datasets (and its pandas) load them in their own interpreter
-    result = subprocess.run([python, "-I", "-c", HF_SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd="/", timeout=900)
+    result = subprocess.run(
+        [python, "-I", "-c", HF_SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd="/", timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     # Then the plain files load as before, and pandas reads the Parquet label as the project's categories
@@ -316,21 +343,54 @@ def test_entry_line_is_one_json_line_with_sorted_keys_whatever_the_text_holds():
     from datasets.exporters import entry_line
 
     line = entry_line(
-        item_id=7, external_id='ext "7"\\', label_json='"pos"', split="dev", confidence=None,
-        metadata_json='{\n  "b": 1,\n  "a": "x"\n}', tags_json='["t1", "t2"]', sha256="ab", text="line1\nline2\u2028 é\t",
+        item_id=7,
+        external_id='ext "7"\\',
+        label_json='"pos"',
+        split="dev",
+        confidence=None,
+        metadata_json='{\n  "b": 1,\n  "a": "x"\n}',
+        tags_json='["t1", "t2"]',
+        sha256="ab",
+        text="line1\nline2\u2028 é\t",
         has_file=True,
     )
     assert line.endswith("\n") and line.count("\n") == 1
     row = json.loads(line)
     assert list(row) == sorted(row)
     assert row == {
-        "confidence": None, "external_id": 'ext "7"\\', "file_url": "/media/items/7/", "item_id": 7, "label": "pos",
-        "metadata": {"a": "x", "b": 1}, "sha256": "ab", "split": "dev", "tags": ["t1", "t2"], "text": "line1\nline2\u2028 é\t",
+        "confidence": None,
+        "external_id": 'ext "7"\\',
+        "file_url": "/media/items/7/",
+        "item_id": 7,
+        "label": "pos",
+        "metadata": {"a": "x", "b": 1},
+        "sha256": "ab",
+        "split": "dev",
+        "tags": ["t1", "t2"],
+        "text": "line1\nline2\u2028 é\t",
     }
-    assert json.loads(entry_line(
-        item_id=1, external_id="e", label_json='["a", "b"]', split="train", confidence=1.0, metadata_json="{}",
-        tags_json="[]", sha256="", text="", has_file=False,
-    )) == {
-        "confidence": 1.0, "external_id": "e", "file_url": None, "item_id": 1, "label": ["a", "b"], "metadata": {},
-        "sha256": "", "split": "train", "tags": [], "text": None,
+    assert json.loads(
+        entry_line(
+            item_id=1,
+            external_id="e",
+            label_json='["a", "b"]',
+            split="train",
+            confidence=1.0,
+            metadata_json="{}",
+            tags_json="[]",
+            sha256="",
+            text="",
+            has_file=False,
+        )
+    ) == {
+        "confidence": 1.0,
+        "external_id": "e",
+        "file_url": None,
+        "item_id": 1,
+        "label": ["a", "b"],
+        "metadata": {},
+        "sha256": "",
+        "split": "train",
+        "tags": [],
+        "text": None,
     }

@@ -60,14 +60,20 @@ def test_selection_policy_excludes_discarded_open_issues_unfinished_and_low_conf
     Item.objects.filter(pk__in=ids[4:7]).update(consensus_confidence=0.5)
     Item.objects.filter(pk=ids[7]).update(status=ItemStatus.NEEDS_REVIEW)
     Item.objects.filter(pk=ids[8]).update(status=ItemStatus.ACCEPTED, final_label="neg", is_label_issue=True)
-    Item.objects.filter(pk=ids[9]).update(status=ItemStatus.IN_PROGRESS, consensus_label=None, consensus_confidence=None)
+    Item.objects.filter(pk=ids[9]).update(
+        status=ItemStatus.IN_PROGRESS, consensus_label=None, consensus_confidence=None
+    )
     # When frozen with min_confidence 0.8
     version = freeze(project, min_confidence=0.8)
     # Then 20 - 2 discarded - 2 issues - 3 low - 1 needs review - 1 in progress = 11 entries, each status row
     # counting every item of that status
     assert version.n_entries == 11
     assert version.counts["excluded"] == {
-        "discarded": 2, "in_progress": 1, "needs_review": 1, "open_issue": 2, "low_confidence": 3,
+        "discarded": 2,
+        "in_progress": 1,
+        "needs_review": 1,
+        "open_issue": 2,
+        "low_confidence": 3,
     }
     accepted = DatasetEntry.objects.get(version=version, item_id=ids[8])
     assert (accepted.label, accepted.label_source, accepted.confidence) == ("neg", "review", 1.0)
@@ -115,7 +121,12 @@ def test_checksum_is_the_sha256_of_the_jsonl_export_and_stable_across_exports_an
     assert hashlib.sha256(first).hexdigest() == v1.checksum
     v2 = freeze(project)
     assert v2.checksum == v1.checksum
-    assert version_checksum_verify(version=v2) == {"checksum": v1.checksum, "computed": v1.checksum, "ok": True, "n_entries": 12}
+    assert version_checksum_verify(version=v2) == {
+        "checksum": v1.checksum,
+        "computed": v1.checksum,
+        "ok": True,
+        "n_entries": 12,
+    }
 
 
 def test_checksum_changes_when_a_label_changes():
@@ -131,10 +142,14 @@ def test_entries_carry_lineage_annotations_decision_and_guideline_version():
     ids = labelled_items(project, {"pos": 2})
     annotators = [add_member(project) for _ in range(2)]
     made = [
-        Annotation.objects.create(project=project, item_id=ids[0], annotator=user, labels=["pos"], guideline_version=1)
+        Annotation.objects.create(
+            project=project, item_id=ids[0], annotator=user, labels=["pos"], guideline_version=1
+        )
         for user in annotators
     ]
-    old = Annotation.objects.create(project=project, item_id=ids[1], annotator=annotators[0], labels=["neg"], is_live=False)
+    old = Annotation.objects.create(
+        project=project, item_id=ids[1], annotator=annotators[0], labels=["neg"], is_live=False
+    )
     version = freeze(project)
     entry = DatasetEntry.objects.get(version=version, item_id=ids[0])
     assert entry.annotation_ids == [a.pk for a in made]
@@ -157,7 +172,9 @@ def test_quality_figures_come_from_the_latest_quality_report():
             extra["job"] = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
         if "consensus_method" in names:
             extra["consensus_method"] = "majority_vote"
-        report_model.objects.create(project=project, krippendorff_alpha=alpha, hlp=hlp, model_accuracy=accuracy, **extra)
+        report_model.objects.create(
+            project=project, krippendorff_alpha=alpha, hlp=hlp, model_accuracy=accuracy, **extra
+        )
     metrics = freeze(project).metrics
     assert (metrics["krippendorff_alpha"], metrics["hlp"], metrics["model_accuracy"]) == (0.71, 0.84, 0.9)
 
@@ -166,7 +183,9 @@ def test_metrics_are_null_without_a_quality_report():
     project = make_project(labels=("pos", "neg"))
     labelled_items(project, {"pos": 2})
     metrics = freeze(project).metrics
-    assert metrics["krippendorff_alpha"] is None and metrics["hlp"] is None and metrics["model_accuracy"] is None
+    assert (
+        metrics["krippendorff_alpha"] is None and metrics["hlp"] is None and metrics["model_accuracy"] is None
+    )
 
 
 def test_an_interrupted_freeze_leaves_no_version_entries_or_split_assignments(monkeypatch):
@@ -264,7 +283,10 @@ def test_on_postgres_deleting_a_version_row_is_refused_by_the_trigger():
         _sql("DELETE FROM datasets_datasetversion WHERE id = %s", [version.pk])
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
         DatasetVersion.objects.filter(pk=empty.pk).delete()
-    assert set(DatasetVersion.objects.filter(project=project).values_list("pk", flat=True)) == {version.pk, empty.pk}
+    assert set(DatasetVersion.objects.filter(project=project).values_list("pk", flat=True)) == {
+        version.pk,
+        empty.pk,
+    }
     # and only a deliberate purge gets through
     with transaction.atomic():
         _sql("SET LOCAL labelgate.dataset_purge = 'on'")
@@ -273,6 +295,7 @@ def test_on_postgres_deleting_a_version_row_is_refused_by_the_trigger():
 
 
 # --- lineage from real review decisions (quality.review services, not hand-set fields) ---------------------------
+
 
 def _decided_project():
     """Three items with three votes each, routed to review as the quality layer would: t0 pos/pos/neg,
@@ -292,16 +315,26 @@ def test_an_accepted_label_and_its_decision_come_from_the_current_accept():
     # t1 accepted with its consensus; t2 discarded
     project, items, reviewer = _decided_project()
     review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="neg")
-    second = review_decide(project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="pos")
+    second = review_decide(
+        project=project, reviewer=reviewer, item_id=items[0].pk, action="accept", label="pos"
+    )
     by_consensus = review_decide(project=project, reviewer=reviewer, item_id=items[1].pk, action="accept")
-    review_decide(project=project, reviewer=reviewer, item_id=items[2].pk, action="discard", reason="out of scope")
+    review_decide(
+        project=project, reviewer=reviewer, item_id=items[2].pk, action="discard", reason="out of scope"
+    )
     # When frozen
     version = freeze(project)
     # Then each accepted item carries the label and id of its current accept; the discarded one is left out
     entries = _entries(version)
     assert set(entries) == {items[0].pk, items[1].pk}
-    assert (entries[items[0].pk].label, entries[items[0].pk].label_source, entries[items[0].pk].decision_id) == (
-        "pos", "review", second.pk,
+    assert (
+        entries[items[0].pk].label,
+        entries[items[0].pk].label_source,
+        entries[items[0].pk].decision_id,
+    ) == (
+        "pos",
+        "review",
+        second.pk,
     )
     assert (entries[items[1].pk].label, entries[items[1].pk].decision_id) == ("neg", by_consensus.pk)
     assert version.counts["excluded"] == {"discarded": 1}

@@ -21,7 +21,9 @@ def _login(user) -> Client:
 def _spans(html: str, paragraph_id: str, attribute: str) -> dict[str, int]:
     """``{key: n}`` of the ``<span attribute="key">n …`` parts of one paragraph of the page."""
     paragraph = html.split(f'id="{paragraph_id}"', 1)[1].split("</p>", 1)[0]
-    return {key: int(n.replace(",", "")) for key, n in re.findall(rf'{attribute}="(\w+)">([\d,]+) ', paragraph)}
+    return {
+        key: int(n.replace(",", "")) for key, n in re.findall(rf'{attribute}="(\w+)">([\d,]+) ', paragraph)
+    }
 
 
 def _text(html: str, paragraph_id: str) -> str:
@@ -46,7 +48,9 @@ def project():
     Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEW, **gold_missed)
     Item.objects.filter(pk__in=ids[4:6]).update(status=ItemStatus.IN_PROGRESS, **unlabelled)
     Item.objects.filter(pk=ids[6]).update(status=ItemStatus.IN_PROGRESS, **gold_missed)
-    Item.objects.filter(pk__in=ids[7:10]).update(status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"])
+    Item.objects.filter(pk__in=ids[7:10]).update(
+        status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"]
+    )
     Item.objects.filter(pk=ids[10]).update(status=ItemStatus.NEEDS_REVIEW, **unlabelled)
     Item.objects.filter(pk=ids[11]).update(status=ItemStatus.DISCARDED)
     Item.objects.filter(pk=ids[12]).update(is_label_issue=True, issue_kinds=["model_disagrees"])
@@ -63,9 +67,18 @@ def test_each_status_row_of_the_freeze_form_equals_that_status_count_on_the_revi
         key: int(n) for key, n in re.findall(r'<td class="num" data-status="(\w+)">(\d+)</td>', review)
     }
     api_status = api(manager).get(f"/api/projects/{project.pk}/").json()["counts"]
-    assert page_status == {k: v for k, v in api_status.items() if k != "total"} == {
-        "new": 4, "in_progress": 3, "labelled": 7, "needs_review": 4, "accepted": 1, "discarded": 1,
-    }
+    assert (
+        page_status
+        == {k: v for k, v in api_status.items() if k != "total"}
+        == {
+            "new": 4,
+            "in_progress": 3,
+            "labelled": 7,
+            "needs_review": 4,
+            "accepted": 1,
+            "discarded": 1,
+        }
+    )
     # When the versions page previews the default policy
     html = _login(manager).get(f"/projects/{project.pk}/datasets/").content.decode()
     # Then, by hand, the rows are the status counts, and the one open label issue among labelled items; the other
@@ -81,7 +94,9 @@ def test_each_status_row_of_the_freeze_form_equals_that_status_count_on_the_revi
     )
 
 
-def test_the_review_queue_line_adds_up_to_the_queue_api_count_and_its_status_rows_to_the_queue_by_status(project, api):
+def test_the_review_queue_line_adds_up_to_the_queue_api_count_and_its_status_rows_to_the_queue_by_status(
+    project, api
+):
     manager = project.created_by
     # Given the review queue as its API and page count it
     queue_count = api(manager).get(f"/api/projects/{project.pk}/review-queue/").json()["count"]
@@ -117,7 +132,13 @@ def test_including_needs_review_items_counts_the_unlabelled_one_as_having_no_lab
     # Then by hand: the 3 labelled needs-review items would be included (7 + 3 = 10), the one nobody labelled is
     # excluded for having no label, and no row is named by the needs-review status
     assert _spans(html, "policy-preview", "data-excluded") == {
-        "discarded": 1, "new": 4, "in_progress": 3, "no_consensus": 1, "open_issue": 1,
+        "discarded": 1,
+        "new": 4,
+        "in_progress": 3,
+        "no_consensus": 1,
+        "open_issue": 1,
     }
     assert "10 items would be included" in _text(html, "policy-preview")
-    assert "1 excluded (no consensus or reviewed label, not already excluded above)" in _text(html, "policy-preview")
+    assert "1 excluded (no consensus or reviewed label, not already excluded above)" in _text(
+        html, "policy-preview"
+    )

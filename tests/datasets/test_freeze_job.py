@@ -32,7 +32,12 @@ def test_a_freeze_job_runs_on_the_real_worker_and_its_version_exports_with_its_c
     # Then the job succeeded and points at a complete version
     assert job.status == "succeeded", job.error
     version = DatasetVersion.objects.get(pk=job.result["version"])
-    assert (version.name, version.n_entries, version.job_id, version.created_by_id) == ("from the worker", 10, job.pk, reviewer.pk)
+    assert (version.name, version.n_entries, version.job_id, version.created_by_id) == (
+        "from the worker",
+        10,
+        job.pk,
+        reviewer.pk,
+    )
     assert version.split_counts == {"train": 6, "dev": 2, "test": 2}
     assert job.result["checksum"] == version.checksum
     data = b"".join(client.get(f"/api/dataset-versions/{version.pk}/export/?format=jsonl").streaming_content)

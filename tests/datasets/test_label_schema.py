@@ -23,11 +23,15 @@ from tests.factories import make_project
 def test_first_schema_follows_the_project_order_and_keeps_retired_labels_and_unseen_values():
     # Given labels in project order, one retired into another, and a value on the entries that is no label
     labels = [
-        ProjectLabel("zeta", "the last letter"), ProjectLabel("alpha"),
-        ProjectLabel("old", is_active=False, replaced_by="alpha"), ProjectLabel("mid"),
+        ProjectLabel("zeta", "the last letter"),
+        ProjectLabel("alpha"),
+        ProjectLabel("old", is_active=False, replaced_by="alpha"),
+        ProjectLabel("mid"),
     ]
     # When the first version's schema is built
-    schema = label_schema_build(project_labels=labels, multi_label=False, parent=None, seen=["alpha", "zz", "legacy"])
+    schema = label_schema_build(
+        project_labels=labels, multi_label=False, parent=None, seen=["alpha", "zz", "legacy"]
+    )
     # Then ids are project positions (the retired label keeps its own), unknown values come last, sorted
     assert schema == {
         "multi_label": False,
@@ -43,10 +47,15 @@ def test_first_schema_follows_the_project_order_and_keeps_retired_labels_and_uns
 
 
 def test_a_later_schema_keeps_the_parents_ids_even_when_the_project_reorders_and_appends_new_labels():
-    parent = label_schema_build(project_labels=[ProjectLabel("a"), ProjectLabel("b")], multi_label=True, parent=None, seen=[])
+    parent = label_schema_build(
+        project_labels=[ProjectLabel("a"), ProjectLabel("b")], multi_label=True, parent=None, seen=[]
+    )
     # When the project puts b first and adds c, and the next version is built
     child = label_schema_build(
-        project_labels=[ProjectLabel("b"), ProjectLabel("c"), ProjectLabel("a")], multi_label=True, parent=parent, seen=["b"]
+        project_labels=[ProjectLabel("b"), ProjectLabel("c"), ProjectLabel("a")],
+        multi_label=True,
+        parent=parent,
+        seen=["b"],
     )
     assert [(label["id"], label["value"]) for label in child["labels"]] == [(0, "a"), (1, "b"), (2, "c")]
     assert child["multi_label"] is True
@@ -96,7 +105,11 @@ def test_the_zip_card_and_manifest_declare_the_classes_in_project_order(project)
     assert features["label"]["dtype"]["class_label"]["names"] == {"0": "zeta", "1": "alpha", "2": "mid"}
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["label_schema"]["labels"][1] == {
-        "id": 1, "value": "alpha", "description": "first letter", "active": True, "replaced_by": None,
+        "id": 1,
+        "value": "alpha",
+        "description": "first letter",
+        "active": True,
+        "replaced_by": None,
     }
     assert manifest["label_schema"]["multi_label"] is False
 
@@ -127,7 +140,11 @@ def test_class_ids_stay_the_same_when_a_label_has_no_rows_in_the_next_version(pr
         assert list(frame["label"].cat.categories) == ["zeta", "alpha", "mid"]
         codes = dict(zip(frame["label"].astype(str), frame["label"].cat.codes, strict=True))
         assert codes.get("zeta") == 0 and codes.get("mid") == 2
-        assert _card_features(version)["label"]["dtype"]["class_label"]["names"] == {"0": "zeta", "1": "alpha", "2": "mid"}
+        assert _card_features(version)["label"]["dtype"]["class_label"]["names"] == {
+            "0": "zeta",
+            "1": "alpha",
+            "2": "mid",
+        }
     assert "alpha" not in set(_parquet_labels(second)["label"].astype(str))
 
 
@@ -157,14 +174,21 @@ def test_the_database_refuses_to_change_a_frozen_versions_label_schema(project):
 def test_the_migration_gives_versions_frozen_before_it_a_schema_with_stable_ids():
     # Given a project with labels zeta, alpha, mid, and the datasets app as it was before label schemas
     project = make_project(labels=("zeta", "alpha", "mid"), name="Old")
-    before, latest = [("datasets", "0002_immutability_triggers")], [("datasets", "0003_datasetversion_label_schema")]
+    before, latest = (
+        [("datasets", "0002_immutability_triggers")],
+        [("datasets", "0003_datasetversion_label_schema")],
+    )
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps.get_model("datasets", "DatasetVersion")
     # two frozen versions: the first with alpha rows, the second with zeta only
     common = {"project_id": project.pk, "counts": {}, "split_counts": {}, "policy": {}, "metrics": {}}
-    first = old.objects.create(number=1, label_distribution={"zeta": 1, "alpha": 2}, checksum="a" * 64, **common)
-    second = old.objects.create(number=2, parent_id=first.pk, label_distribution={"zeta": 3}, checksum="b" * 64, **common)
+    first = old.objects.create(
+        number=1, label_distribution={"zeta": 1, "alpha": 2}, checksum="a" * 64, **common
+    )
+    second = old.objects.create(
+        number=2, parent_id=first.pk, label_distribution={"zeta": 3}, checksum="b" * 64, **common
+    )
     # When the migration runs
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -172,7 +196,11 @@ def test_the_migration_gives_versions_frozen_before_it_a_schema_with_stable_ids(
     # Then both versions have the classes in project order, alpha kept where it has no rows
     for pk in (first.pk, second.pk):
         schema = DatasetVersion.objects.get(pk=pk).label_schema
-        assert [(label["id"], label["value"]) for label in schema["labels"]] == [(0, "zeta"), (1, "alpha"), (2, "mid")]
+        assert [(label["id"], label["value"]) for label in schema["labels"]] == [
+            (0, "zeta"),
+            (1, "alpha"),
+            (2, "mid"),
+        ]
     # and the frozen-version trigger covers the new column
     with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
         DatasetVersion.objects.filter(pk=first.pk).update(label_schema={})

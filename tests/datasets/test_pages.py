@@ -51,7 +51,9 @@ def test_the_preview_counts_open_label_issues_not_already_excluded_and_says_so()
     ids = labelled_items(project, {"pos": 6, "neg": 4})
     Item.objects.filter(pk__in=ids[:4]).update(is_label_issue=True)
     Item.objects.filter(pk=ids[2]).update(status=ItemStatus.IN_PROGRESS)
-    Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEW, consensus_label=None, consensus_confidence=None)
+    Item.objects.filter(pk=ids[3]).update(
+        status=ItemStatus.NEW, consensus_label=None, consensus_confidence=None
+    )
     # When the versions page previews the default policy
     html = login(project.created_by).get(f"/projects/{project.pk}/datasets/").content.decode()
     # Then by hand: 6 included; the new issue counts under its status, the in-progress one under its status, and
@@ -74,12 +76,15 @@ def test_the_freeze_form_says_which_review_queue_items_the_needs_review_exclusio
     # label issue, 1 in-progress gold item whose votes miss its gold label; 5 plainly labelled outside it
     project = make_project(labels=("pos", "neg"))
     ids = labelled_items(project, {"pos": 8, "neg": 4})
-    Item.objects.filter(pk__in=ids[:3]).update(status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"])
+    Item.objects.filter(pk__in=ids[:3]).update(
+        status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"]
+    )
     Item.objects.filter(pk=ids[3]).update(status=ItemStatus.NEEDS_REVIEW, consensus_label=None)
     Item.objects.filter(pk=ids[4]).update(issue_kinds=["annotators_split"])
     Item.objects.filter(pk=ids[5]).update(is_label_issue=True, issue_kinds=["model_disagrees"])
-    Item.objects.filter(pk=ids[6]).update(status=ItemStatus.IN_PROGRESS, is_gold=True, gold_label="neg",
-                                          issue_kinds=["gold_mismatch"])
+    Item.objects.filter(pk=ids[6]).update(
+        status=ItemStatus.IN_PROGRESS, is_gold=True, gold_label="neg", issue_kinds=["gold_mismatch"]
+    )
     from quality.review.selectors import review_queue_total
 
     assert review_queue_total(project=project) == 7
@@ -110,13 +115,24 @@ def test_posting_the_form_starts_a_freeze_job(project):
     client = login(project.created_by)
     response = client.post(
         f"/projects/{project.pk}/datasets/",
-        {"name": "nightly", "min_confidence": "0.5", "exclude_label_issues": "on", "train": "0.8", "dev": "0.1", "test": "0.1", "seed": "1"},
+        {
+            "name": "nightly",
+            "min_confidence": "0.5",
+            "exclude_label_issues": "on",
+            "train": "0.8",
+            "dev": "0.1",
+            "test": "0.1",
+            "seed": "1",
+        },
     )
     assert response.status_code == 302
     job = Job.objects.get(kind="freeze", project=project)
     assert job.params["policy"]["min_confidence"] == 0.5 and job.params["name"] == "nightly"
     assert "job=" in response["Location"]
-    rejected = client.post(f"/projects/{project.pk}/datasets/", {"train": "0.9", "dev": "0.2", "test": "0", "min_confidence": "-1"})
+    rejected = client.post(
+        f"/projects/{project.pk}/datasets/",
+        {"train": "0.9", "dev": "0.2", "test": "0", "min_confidence": "-1"},
+    )
     assert rejected.status_code == 200 and Job.objects.filter(kind="freeze").count() == 1
     assert "min_confidence must be between 0 and 1" in rejected.content.decode()
 
@@ -168,10 +184,18 @@ def test_version_page_states_the_policy_in_words_and_lists_the_classes(project):
 
 def test_diff_page_lists_the_changes(project):
     v1 = freeze(project)
-    first = Item.objects.filter(project=project, status=ItemStatus.LABELLED, is_label_issue=False).order_by("id").first()
+    first = (
+        Item.objects.filter(project=project, status=ItemStatus.LABELLED, is_label_issue=False)
+        .order_by("id")
+        .first()
+    )
     Item.objects.filter(pk=first.pk).update(status=ItemStatus.ACCEPTED, final_label="neg")
     v2 = freeze(project)
-    html = login(project.created_by).get(f"/projects/{project.pk}/datasets/diff/?base={v1.pk}&target={v2.pk}").content.decode()
+    html = (
+        login(project.created_by)
+        .get(f"/projects/{project.pk}/datasets/diff/?base={v1.pk}&target={v2.pk}")
+        .content.decode()
+    )
     assert '<tr data-kind="relabelled"><th>Relabelled</th><td class="num">1</td></tr>' in html
     assert f"<td>{first.external_id}</td><td>pos</td><td>neg</td>" in html
 
@@ -238,7 +262,8 @@ def test_a_reviewer_browses_versions_and_verifies_a_checksum(page, live_server, 
     # The policy in words and the classes with their ids, as a reader sees them
     assert "train 60 % · dev 20 % · test 20 %" in page.inner_text("#version-policy")
     assert [row.inner_text().split("\t")[:3] for row in page.locator("#version-classes tbody tr").all()] == [
-        ["0", "pos", "in use"], ["1", "neg", "in use"],
+        ["0", "pos", "in use"],
+        ["1", "neg", "in use"],
     ]
     page.screenshot(path=str(artifacts_dir / "dataset_version.png"), full_page=True)
 
@@ -278,6 +303,9 @@ def test_split_captions_sit_in_separate_legend_slots_so_small_splits_do_not_over
     # Then each caption has its own third of the bar's width, whatever its segment's width
     slot = BAR_WIDTH / 3
     assert [(r["split"], r["legend_x"], r["legend_text_x"]) for r in rects] == [
-        ("train", 0, 14), ("dev", round(slot), round(slot) + 14), ("test", round(2 * slot), round(2 * slot) + 14)]
+        ("train", 0, 14),
+        ("dev", round(slot), round(slot) + 14),
+        ("test", round(2 * slot), round(2 * slot) + 14),
+    ]
     # and the segments still add up to the bar (dev's segment is narrower than its caption slot)
     assert rects[1]["width"] < slot and round(sum(r["width"] for r in rects)) == BAR_WIDTH

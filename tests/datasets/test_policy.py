@@ -36,6 +36,8 @@ def test_bad_policy_input_is_rejected_with_the_field(params, field, fragment):
 
 
 def test_ratios_summing_to_one_within_rounding_are_accepted_and_kept_in_split_order():
-    policy = policy_from_params({"splits": {"test": 0.1, "train": 0.7, "dev": 0.2}, "min_confidence": 0.75, "seed": 9})
+    policy = policy_from_params(
+        {"splits": {"test": 0.1, "train": 0.7, "dev": 0.2}, "min_confidence": 0.75, "seed": 9}
+    )
     assert list(policy.splits) == ["train", "dev", "test"]
     assert policy.min_confidence == 0.75 and policy.seed == 9

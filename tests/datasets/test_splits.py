@@ -34,7 +34,9 @@ def test_stratified_100_items_with_30_percent_positives_gives_18_6_6_positives()
     # Given 30 positives and 70 negatives, none split yet
     new = {"pos": range(30), "neg": range(100, 170)}
     # When assigned at 0.6/0.2/0.2
-    assigned = assign_splits(new_items=new, existing_counts={}, ratios={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=7)
+    assigned = assign_splits(
+        new_items=new, existing_counts={}, ratios={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=7
+    )
     # Then every stratum is split by largest remainder: pos 18/6/6, neg 42/14/14
     pos = Counter(assigned[i] for i in range(30))
     neg = Counter(assigned[i] for i in range(100, 170))
@@ -47,7 +49,10 @@ def test_new_items_fill_the_per_label_deficit_of_each_split():
     existing = {"pos": {"train": 8, "dev": 1, "test": 1}}
     # When 10 more arrive: targets for 20 are 12/4/4 → deficits 4/3/3, exactly the 10 newcomers
     assigned = assign_splits(
-        new_items={"pos": range(10)}, existing_counts=existing, ratios={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=1
+        new_items={"pos": range(10)},
+        existing_counts=existing,
+        ratios={"train": 0.6, "dev": 0.2, "test": 0.2},
+        seed=1,
     )
     assert Counter(assigned.values()) == {"train": 4, "dev": 3, "test": 3}
 
@@ -56,7 +61,10 @@ def test_overfilled_splits_get_no_newcomers_and_the_rest_share_by_deficit():
     # Given 10 items all in train (targets for 14 at .6/.2/.2 are 8/3/3 → deficits 0/3/3 = 6 > 4 newcomers)
     existing = {"pos": {"train": 10}}
     assigned = assign_splits(
-        new_items={"pos": range(4)}, existing_counts=existing, ratios={"train": 0.6, "dev": 0.2, "test": 0.2}, seed=1
+        new_items={"pos": range(4)},
+        existing_counts=existing,
+        ratios={"train": 0.6, "dev": 0.2, "test": 0.2},
+        seed=1,
     )
     # Then the 4 newcomers go to dev and test 2/2 (largest remainder of 4 by 3:3)
     assert Counter(assigned.values()) == {"dev": 2, "test": 2}
@@ -65,7 +73,9 @@ def test_overfilled_splits_get_no_newcomers_and_the_rest_share_by_deficit():
 def test_assignment_of_an_item_does_not_depend_on_the_other_newcomers_order():
     ratios = {"train": 0.5, "dev": 0.25, "test": 0.25}
     forward = assign_splits(new_items={"a": list(range(40))}, existing_counts={}, ratios=ratios, seed=3)
-    backward = assign_splits(new_items={"a": list(reversed(range(40)))}, existing_counts={}, ratios=ratios, seed=3)
+    backward = assign_splits(
+        new_items={"a": list(reversed(range(40)))}, existing_counts={}, ratios=ratios, seed=3
+    )
     assert forward == backward
     other_seed = assign_splits(new_items={"a": list(range(40))}, existing_counts={}, ratios=ratios, seed=4)
     assert other_seed != forward

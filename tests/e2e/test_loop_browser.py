@@ -135,7 +135,9 @@ def table_by_header(table) -> list[dict[str, str]]:
     )
 
 
-def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_server, worker, api, artifacts_dir):
+def test_the_labelling_loop_in_the_browser_on_the_real_worker(
+    browser, live_server, worker, api, artifacts_dir
+):
     import krippendorff
     import numpy as np
     from playwright.sync_api import expect
@@ -163,7 +165,9 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
                 label = VOTES[external_id][position]
                 page.keyboard.press(hotkeys[label])
                 expect(page.locator(".label-btn.selected")).to_have_count(1)
-                expect(page.locator(f".label-btn[data-value='{label}']")).to_have_class(re.compile(r"\bselected\b"))
+                expect(page.locator(f".label-btn[data-value='{label}']")).to_have_class(
+                    re.compile(r"\bselected\b")
+                )
                 if position == 0 and done == 0:
                     shot(page, artifacts_dir, "01_annotator_labels")
                 page.keyboard.press("Enter")
@@ -205,7 +209,9 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
             mark_document(page)
             shot(page, artifacts_dir, "02_quality_queued")
         # Then the same page shows the finished report once the worker has run it
-        expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
+        expect(page.locator("#job-status")).to_have_attribute(
+            "data-status", "succeeded", timeout=JOB_DEADLINE_MS
+        )
         expect(page.locator("#headline")).to_be_visible()
         assert_not_reloaded(page)
         shot(page, artifacts_dir, "03_quality_report")
@@ -214,16 +220,24 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
         main_text = page.locator("main").inner_text()
         assert "9 items · 27 annotations · 3 annotators" in main_text
         assert (report["n_items"], report["n_annotations"], report["n_annotators"]) == (9, 27, 3)
-        reliability = np.array([[["pos", "neg", "neutral"].index(VOTES[f"t{i}"][a]) for i in range(9)] for a in range(3)])
+        reliability = np.array(
+            [[["pos", "neg", "neutral"].index(VOTES[f"t{i}"][a]) for i in range(9)] for a in range(3)]
+        )
         alpha = krippendorff.alpha(reliability_data=reliability, level_of_measurement="nominal")
         assert report["krippendorff_alpha"] == pytest.approx(alpha, abs=1e-9)
         assert report["fleiss_kappa"] == pytest.approx(FLEISS_KAPPA, abs=1e-9)
         assert report["percent_agreement"] == pytest.approx(PERCENT_AGREEMENT, abs=1e-9)
         headline = page.locator("#headline")
-        assert leading_number(headline.locator("tr[data-metric='alpha'] td.num").inner_text()) == round(alpha, 3)
-        assert leading_number(headline.locator("tr[data-metric='fleiss'] td.num").inner_text()) == round(FLEISS_KAPPA, 3)
-        assert headline.locator("tr[data-metric='percent'] td.num").inner_text().startswith(
-            f"{100 * PERCENT_AGREEMENT:.1f}%"
+        assert leading_number(headline.locator("tr[data-metric='alpha'] td.num").inner_text()) == round(
+            alpha, 3
+        )
+        assert leading_number(headline.locator("tr[data-metric='fleiss'] td.num").inner_text()) == round(
+            FLEISS_KAPPA, 3
+        )
+        assert (
+            headline.locator("tr[data-metric='percent'] td.num")
+            .inner_text()
+            .startswith(f"{100 * PERCENT_AGREEMENT:.1f}%")
         )
 
         queue_api = manager_api.get(f"/api/projects/{project.pk}/review-queue/", {"page_size": 100}).json()
@@ -240,7 +254,10 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
         expect(page.locator("#queue-total")).to_have_text(str(queue_api["count"]))
         assert queue_api["count"] == len(in_queue)
         # The report's "routed to review" figure is the queue's
-        assert report["n_routed_to_review"] == queue_api["count"], (report["n_routed_to_review"], queue_api["count"])
+        assert report["n_routed_to_review"] == queue_api["count"], (
+            report["n_routed_to_review"],
+            queue_api["count"],
+        )
         shot(page, artifacts_dir, "04_review_queue")
         rows = page.locator("#queue-table tbody tr")
         assert {int(r.get_attribute("data-item")) for r in rows.all()} == {ids[e] for e in in_queue}
@@ -266,7 +283,9 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
         def accept_as(external_id: str, label: str):
             open_item(external_id)
             page.keyboard.press(hotkeys[label])
-            expect(page.locator(f".label-btn[data-value='{label}']")).to_have_class(re.compile(r"\bselected\b"))
+            expect(page.locator(f".label-btn[data-value='{label}']")).to_have_class(
+                re.compile(r"\bselected\b")
+            )
             page.keyboard.press("Enter")
             moved_on(external_id)
 
@@ -300,8 +319,12 @@ def test_the_labelling_loop_in_the_browser_on_the_real_worker(browser, live_serv
         expect(page.locator("#queue-empty")).to_be_visible()
         n_majority_reviewed = len(set(in_queue) & set(MAJORITY))
         expected_counts = {
-            "accepted": 1 + n_majority_reviewed, "discarded": 1, "in_progress": 1,
-            "labelled": len(UNANIMOUS) + len(MAJORITY) - n_majority_reviewed, "needs_review": 0, "new": 0,
+            "accepted": 1 + n_majority_reviewed,
+            "discarded": 1,
+            "in_progress": 1,
+            "labelled": len(UNANIMOUS) + len(MAJORITY) - n_majority_reviewed,
+            "needs_review": 0,
+            "new": 0,
         }
         api_counts = manager_api.get(f"/api/projects/{project.pk}/").json()["counts"]
         for status, n in expected_counts.items():
@@ -372,7 +395,9 @@ def test_train_now_finishes_on_the_worker_and_the_model_page_updates_itself(
     annotator = add_member(project, Role.ANNOTATOR)
     for item in Item.objects.filter(project=project).order_by("id"):
         label = "pos" if int(item.external_id[1:]) % 2 == 0 else "neg"
-        annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=[label]))
+        annotation_submit(
+            project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=[label])
+        )
     worker_drained()
     # (each item's consensus is its one vote once the per-item tasks have run: the labels a model trains on)
     consensus = dict(Item.objects.filter(project=project).values_list("external_id", "consensus_label"))
@@ -435,7 +460,8 @@ def test_an_import_from_the_upload_form_finishes_with_its_report_on_the_page(
         # When the manager uploads it through the form on the batches page
         with worker_held():
             page.set_input_files(
-                "#import-form input[type=file]", files=[{"name": "rows.csv", "mimeType": "text/csv", "buffer": data}]
+                "#import-form input[type=file]",
+                files=[{"name": "rows.csv", "mimeType": "text/csv", "buffer": data}],
             )
             page.click("#import-form button[type=submit]")
             expect(page.locator(".messages")).to_contain_text("rows.csv")
@@ -446,13 +472,17 @@ def test_an_import_from_the_upload_form_finishes_with_its_report_on_the_page(
             shot(page, artifacts_dir, "12_import_queued")
         # Then the same page shows the finished import once the worker has run it
         job_row = page.locator(f"#import-jobs tbody tr[data-job='{job_id}']")
-        expect(job_row).not_to_have_attribute("data-status", re.compile(r"^(queued|running)$"), timeout=JOB_DEADLINE_MS)
+        expect(job_row).not_to_have_attribute(
+            "data-status", re.compile(r"^(queued|running)$"), timeout=JOB_DEADLINE_MS
+        )
         assert_not_reloaded(page)
         # with rows = created + duplicates + errors as counted by hand, as the API reports them (the status flips
         # before the refreshed table arrives, so wait for the row's counts themselves)
         table = page.locator("#import-jobs")
         rows_column = table.locator("thead th").all_inner_texts().index("Rows")
-        expect(job_row.locator("td").nth(rows_column)).to_have_text(re.compile(r"^\s*\d+\s*$"), timeout=JOB_DEADLINE_MS)
+        expect(job_row.locator("td").nth(rows_column)).to_have_text(
+            re.compile(r"^\s*\d+\s*$"), timeout=JOB_DEADLINE_MS
+        )
         shown = next(row for row in table_by_header(table) if row["File"] == "rows.csv")
         figures = {name: int(shown[name]) for name in ("Rows", "Created", "Duplicates", "Errors")}
         assert figures == {"Rows": 6, "Created": 3, "Duplicates": 1, "Errors": 2}
@@ -473,5 +503,9 @@ def test_an_import_from_the_upload_form_finishes_with_its_report_on_the_page(
     finally:
         context.close()
     assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {
-        "t0", "t1", "n1", "n2", "n4"
+        "t0",
+        "t1",
+        "n1",
+        "n2",
+        "n4",
     }

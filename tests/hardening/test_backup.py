@@ -33,15 +33,20 @@ def run(args: list, env: dict, timeout: float = 300) -> subprocess.CompletedProc
 
 def script_env(*, database_url: str, media_root: Path, var_dir: Path) -> dict:
     env = os.environ.copy()
-    env.update(DATABASE_URL=database_url, MEDIA_ROOT=str(media_root), LABELGATE_VAR_DIR=str(var_dir),
-               DJANGO_SETTINGS_MODULE="config.settings")
+    env.update(
+        DATABASE_URL=database_url,
+        MEDIA_ROOT=str(media_root),
+        LABELGATE_VAR_DIR=str(var_dir),
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
     return env
 
 
 def media_digests(root: Path) -> dict[str, str]:
     return {
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*")) if path.is_file()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
     }
 
 
@@ -57,12 +62,18 @@ def seed() -> list[int]:
     second = freeze(text, name="second")
     images = make_project(name="Backed-up images", task_type="image_classification", labels=("cat", "dog"))
     rows = [
-        {"external_id": f"img{i}", "file_b64": base64.b64encode(png_bytes(pattern=i + 2)).decode(), "file_name": f"{i}.png"}
+        {
+            "external_id": f"img{i}",
+            "file_b64": base64.b64encode(png_bytes(pattern=i + 2)).decode(),
+            "file_name": f"{i}.png",
+        }
         for i in range(3)
     ]
     result = item_bulk_create(project=images, rows=rows)
     assert not result.errors and result.created == 3, result.errors
-    Item.objects.filter(project=images).update(status=ItemStatus.LABELLED, consensus_label="cat", consensus_confidence=0.9)
+    Item.objects.filter(project=images).update(
+        status=ItemStatus.LABELLED, consensus_label="cat", consensus_confidence=0.9
+    )
     third = freeze(images, name="images")
     assert all(version.n_entries > 0 for version in (first, second, third))
     return [first.pk, second.pk, third.pk]
@@ -77,7 +88,10 @@ def new_database(transactional_db):
     env = os.environ.copy()
     run(["psql", "-XAtq", f"--dbname={admin_url}", "-c", f'CREATE DATABASE "{name}"'], env)
     yield urlunsplit(("postgres", source.netloc, f"/{name}", "", ""))
-    run(["psql", "-XAtq", f"--dbname={admin_url}", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], env)
+    run(
+        ["psql", "-XAtq", f"--dbname={admin_url}", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+        env,
+    )
 
 
 @pytest.mark.postgres
@@ -93,8 +107,12 @@ def test_backup_then_restore_into_a_new_database_keeps_every_version_verifiable_
     backup_dir = tmp / "backup"
 
     # When backup.sh dumps the test database and its media
-    run(["bash", SCRIPTS / "backup.sh", backup_dir],
-        script_env(database_url=database_url_for_test_db(), media_root=media_roots["media"], var_dir=tmp / "var"))
+    run(
+        ["bash", SCRIPTS / "backup.sh", backup_dir],
+        script_env(
+            database_url=database_url_for_test_db(), media_root=media_roots["media"], var_dir=tmp / "var"
+        ),
+    )
     # And restore.sh loads it into a new, empty database and a new media directory
     restored_media = tmp / "restored-media"
     restored = script_env(database_url=new_database, media_root=restored_media, var_dir=tmp / "var2")
@@ -107,8 +125,16 @@ def test_backup_then_restore_into_a_new_database_keeps_every_version_verifiable_
     assert all(line.endswith(": ok") for line in lines), out
     assert f"{len(version_ids)} versions verified." in out
     # And the restored database holds every item
-    count = run(["psql", "-XAtq", f"--dbname={new_database.replace('postgres://', 'postgresql://', 1)}",
-                 "-c", f"SELECT count(*) FROM {Item._meta.db_table}"], restored).stdout.strip()
+    count = run(
+        [
+            "psql",
+            "-XAtq",
+            f"--dbname={new_database.replace('postgres://', 'postgresql://', 1)}",
+            "-c",
+            f"SELECT count(*) FROM {Item._meta.db_table}",
+        ],
+        restored,
+    ).stdout.strip()
     assert int(count) == n_items
     # And the media bytes are identical, file for file
     assert media_digests(restored_media) == original_media
@@ -131,23 +157,35 @@ def test_restore_refuses_a_non_empty_target_and_a_damaged_backup(tmp_path):
 
     # When it is restored into a fresh location, it comes back whole
     target_db = tmp_path / "restored" / "labelgate.sqlite3"
-    target_env = script_env(database_url=f"sqlite:///{target_db}", media_root=tmp_path / "media2",
-                            var_dir=tmp_path / "var2")
+    target_env = script_env(
+        database_url=f"sqlite:///{target_db}", media_root=tmp_path / "media2", var_dir=tmp_path / "var2"
+    )
     run(["bash", SCRIPTS / "restore.sh", tmp_path / "backup"], target_env)
     with sqlite3.connect(target_db) as db:
         assert db.execute("SELECT count(*), sum(x) FROM t").fetchone() == (50, sum(range(50)))
     assert media_digests(tmp_path / "media2") == media_digests(media)
 
     # Then restoring again over the now non-empty target is refused, and nothing changes
-    again = subprocess.run(["bash", str(SCRIPTS / "restore.sh"), str(tmp_path / "backup")], env=target_env,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        ["bash", str(SCRIPTS / "restore.sh"), str(tmp_path / "backup")],
+        env=target_env,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode != 0 and "not empty" in again.stderr
     # And a damaged backup is refused before anything is written
     with open(tmp_path / "backup" / "media.tar", "ab") as tar:
         tar.write(b"x")
-    fresh_env = script_env(database_url=f"sqlite:///{tmp_path / 'fresh.sqlite3'}", media_root=tmp_path / "media3",
-                           var_dir=tmp_path / "var3")
-    damaged = subprocess.run(["bash", str(SCRIPTS / "restore.sh"), str(tmp_path / "backup")], env=fresh_env,
-                             capture_output=True, text=True)
+    fresh_env = script_env(
+        database_url=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        media_root=tmp_path / "media3",
+        var_dir=tmp_path / "var3",
+    )
+    damaged = subprocess.run(
+        ["bash", str(SCRIPTS / "restore.sh"), str(tmp_path / "backup")],
+        env=fresh_env,
+        capture_output=True,
+        text=True,
+    )
     assert damaged.returncode != 0 and "damaged" in damaged.stderr
     assert not (tmp_path / "fresh.sqlite3").exists() and not (tmp_path / "media3").exists()

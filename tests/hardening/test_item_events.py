@@ -67,9 +67,10 @@ def items_worker_held():
 def wait_until_passes_done(project, *, deadline_seconds: float = 180.0) -> None:
     end = time.monotonic() + deadline_seconds
     while time.monotonic() < end:
-        if not LabelledItemMark.objects.filter(project=project).exists() and not ItemPassSchedule.objects.filter(
-            project=project
-        ).exists():
+        if (
+            not LabelledItemMark.objects.filter(project=project).exists()
+            and not ItemPassSchedule.objects.filter(project=project).exists()
+        ):
             return
         time.sleep(0.2)
     left = LabelledItemMark.objects.filter(project=project).count()
@@ -111,7 +112,9 @@ def test_labels_submitted_in_a_burst_all_reach_their_items_consensus(worker):
     for user_position, user in enumerate(annotators):
         for position, item in enumerate(items):
             label = votes_for(position)[user_position]
-            annotation_submit(project=project, user=user, data=AnnotationInput(item_id=item.pk, labels=[label]))
+            annotation_submit(
+                project=project, user=user, data=AnnotationInput(item_id=item.pk, labels=[label])
+            )
     wait_until_passes_done(project)
     # Then every item holds the consensus of its three votes
     stored = dict(Item.objects.filter(project=project).values_list("pk", "consensus_label"))
@@ -134,7 +137,9 @@ def test_a_label_arriving_during_a_pass_keeps_its_mark_for_the_next_one(monkeypa
     report = items_pass_run(project_id=project.pk)
     # Then the pass saw all three and deleted the two marks it handled; the re-labelled item waits for the next
     assert report["items"] == 3
-    assert list(LabelledItemMark.objects.filter(project=project).values_list("item_id", flat=True)) == [items[0].pk]
+    assert list(LabelledItemMark.objects.filter(project=project).values_list("item_id", flat=True)) == [
+        items[0].pk
+    ]
 
 
 @pytest.mark.django_db
@@ -143,12 +148,16 @@ def test_a_repeated_pass_changes_nothing():
     project, _, items = labelled_project(6)
     hooks.items_labelled(project_id=project.pk, item_ids=[item.pk for item in items])
     items_pass_run(project_id=project.pk)
-    first = list(Item.objects.filter(project=project).order_by("id").values("consensus_label", "status", "issue_kinds"))
+    first = list(
+        Item.objects.filter(project=project).order_by("id").values("consensus_label", "status", "issue_kinds")
+    )
     # When the same items are marked and passed again (a retried or duplicated delivery)
     hooks.items_labelled(project_id=project.pk, item_ids=[item.pk for item in items])
     items_pass_run(project_id=project.pk)
     # Then nothing changed, and the consensus is each item's majority
-    again = list(Item.objects.filter(project=project).order_by("id").values("consensus_label", "status", "issue_kinds"))
+    again = list(
+        Item.objects.filter(project=project).order_by("id").values("consensus_label", "status", "issue_kinds")
+    )
     assert again == first
     assert [row["consensus_label"] for row in first] == [majority(votes_for(p)) for p in range(6)]
 

@@ -99,8 +99,13 @@ def test_64_annotators_at_once_keep_k_one_label_per_annotator_and_lose_nothing()
     assert not [key for key in tally if key.startswith("exception")], tally
     assert not [key for key in tally if key.split()[-1].startswith("5")], tally
     assert set(tally) <= {
-        "next 200", "next 204", "served 201", "retry 200", "retry same annotation",
-        "direct 201", "direct 409",
+        "next 200",
+        "next 204",
+        "served 201",
+        "retry 200",
+        "retry same annotation",
+        "direct 201",
+        "direct 409",
     }, tally
     # And an item served by the queue could always be submitted; a retry returned the first result
     assert tally["served 201"] == tally["next 200"], tally

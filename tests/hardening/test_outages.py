@@ -46,6 +46,7 @@ def poll(predicate, *, deadline_seconds: float, what: str) -> None:
 
 # --- Redis ------------------------------------------------------------
 
+
 def redis_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["redis-cli", "-p", REDIS_PORT, *args], capture_output=True, text=True, timeout=30)
 
@@ -59,9 +60,22 @@ def redis_start() -> None:
     if redis_alive():
         return
     subprocess.run(
-        ["redis-server", "--port", REDIS_PORT, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "yes"],
-        check=True, capture_output=True, timeout=30,
+        [
+            "redis-server",
+            "--port",
+            REDIS_PORT,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     poll(redis_alive, deadline_seconds=15, what="Redis answering PING")
 
@@ -129,7 +143,8 @@ def test_labels_submitted_while_redis_is_down_are_stored_and_the_queued_job_runs
     # And the job was accepted, stays queued and says why
     assert started_run.status_code == 202, started_run.json()
     assert (job_seen["status"], job_seen["message"]) == (
-        "queued", "Waiting for the task broker; it will be sent when it is back.",
+        "queued",
+        "Waiting for the task broker; it will be sent when it is back.",
     )
     assert Job.objects.get(pk=job_id).enqueued_at is None
     # When Redis is back and the periodic sweep runs
@@ -145,6 +160,7 @@ def test_labels_submitted_while_redis_is_down_are_stored_and_the_queued_job_runs
 
 
 # --- PostgreSQL -------------------------------------------------------
+
 
 def pg_ctl(*args: str) -> subprocess.CompletedProcess:
     as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -206,14 +222,34 @@ def web(transactional_db, tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url_for_test_db(),
-           "DJANGO_SETTINGS_MODULE": "config.settings", "DB_CONN_MAX_AGE": "600"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_test_db(),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DB_CONN_MAX_AGE": "600",
+    }
     log_path = tmp_path / "web.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--timeout", "60", "--graceful-timeout", "5"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
 
@@ -293,7 +329,10 @@ def test_a_postgres_restart_gives_clear_503s_applies_nothing_and_service_resumes
     assert gunicorn_workers(web["pid"]) == workers
     stored = Annotation.objects.get(client_id=body["client_id"])
     assert (stored.item_id, stored.annotator_id, stored.labels, stored.is_live) == (
-        item_id, annotator.pk, ["pos"], True,
+        item_id,
+        annotator.pk,
+        ["pos"],
+        True,
     )
     assert stored.assignment_id == Assignment.objects.get(item_id=item_id, annotator=annotator).pk
     assert Item.objects.get(pk=item_id).annotation_count == 1

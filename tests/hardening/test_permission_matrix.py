@@ -21,7 +21,15 @@ from tests.hardening.world import ROLES, build_world
 pytestmark = pytest.mark.django_db
 
 PUBLIC, AUTH, ANNOTATOR, REVIEWER, MANAGER, STAFF, MEDIA, OWNER = (
-    "public", "authenticated", "annotator", "reviewer", "manager", "staff", "media", "owner")
+    "public",
+    "authenticated",
+    "annotator",
+    "reviewer",
+    "manager",
+    "staff",
+    "media",
+    "owner",
+)
 ALLOWED = {
     PUBLIC: set(ROLES),
     AUTH: set(ROLES) - {"anonymous"},
@@ -30,7 +38,9 @@ ALLOWED = {
     REVIEWER: {"reviewer", "manager", "staff"},
     MANAGER: {"manager", "staff"},
     STAFF: {"staff"},
-    OWNER: {"annotator"},  # the annotator holding the assignment; everyone else's skip is someone else's lease
+    OWNER: {
+        "annotator"
+    },  # the annotator holding the assignment; everyone else's skip is someone else's lease
 }
 # Query strings a route needs to answer 200 for an allowed caller.
 QUERY = {"api-dataset-diff": "?against={vid}", "dataset-diff": "?base={vid}&target={vid}"}
@@ -170,8 +180,10 @@ def test_every_route_and_method_has_a_permission_rule():
         methods = class_methods(pattern)
         # Then class-based views declare exactly the methods that have rules
         if methods is not None and methods != set(rule):
-            problems.append(f"new endpoint without a permission rule: {route} serves {sorted(methods)}, "
-                            f"rules cover {sorted(rule)}")
+            problems.append(
+                f"new endpoint without a permission rule: {route} serves {sorted(methods)}, "
+                f"rules cover {sorted(rule)}"
+            )
     # And no rule is left over for a route that no longer exists
     names = {pattern.name for _, pattern in routes()}
     problems += [f"rule for a route that no longer exists: {name}" for name in set(RULES) - names]
@@ -180,7 +192,8 @@ def test_every_route_and_method_has_a_permission_rule():
 
 CASES = [
     pytest.param(route, pattern.name, method, id=f"{pattern.name}-{method}")
-    for route, pattern in routes() if pattern.name in RULES
+    for route, pattern in routes()
+    if pattern.name in RULES
     for method in RULES[pattern.name]
 ]
 
@@ -207,8 +220,17 @@ def client_for(world, role: str, *, api: bool):
     return client
 
 
-def classify(status: int, location: str, *, role: str, rule: str, api: bool, method: str, name: str = "",
-             body: bytes = b"") -> str | None:
+def classify(
+    status: int,
+    location: str,
+    *,
+    role: str,
+    rule: str,
+    api: bool,
+    method: str,
+    name: str = "",
+    body: bytes = b"",
+) -> str | None:
     """None when the status fits the rule, else what is wrong."""
     if status >= 500:
         return f"server error {status}"
@@ -246,11 +268,23 @@ def test_permission_matrix(route, name, method):
         with transaction.atomic():
             client = client_for(world, role, api=api)
             call = getattr(client, method.lower())
-            response = call(url, {}, format="json") if api and method != "GET" else call(url, {} if method != "GET" else None)
+            response = (
+                call(url, {}, format="json")
+                if api and method != "GET"
+                else call(url, {} if method != "GET" else None)
+            )
             transaction.set_rollback(True)
         # Then the status class matches the rule
-        problem = classify(response.status_code, response.get("Location", ""), role=role, rule=rule, api=api,
-                           method=method, name=name, body=getattr(response, "content", b""))
+        problem = classify(
+            response.status_code,
+            response.get("Location", ""),
+            role=role,
+            rule=rule,
+            api=api,
+            method=method,
+            name=name,
+            body=getattr(response, "content", b""),
+        )
         if problem:
             failures.append(f"{role}: {problem}")
     assert not failures, f"{method} {url} (rule {rule}):\n" + "\n".join(failures)

@@ -83,9 +83,7 @@ def add_reports(world) -> None:
         params={"strategy": "margin", "seed": 0},
     )
     al_services.model_train_run(job=job, context=JobContext(job))
-    Job.objects.filter(kind__in=(QUALITY_JOB, TRAIN_JOB), project=project).update(
-        status=JobStatus.SUCCEEDED
-    )
+    Job.objects.filter(kind__in=(QUALITY_JOB, TRAIN_JOB), project=project).update(status=JobStatus.SUCCEEDED)
 
 
 @pytest.fixture

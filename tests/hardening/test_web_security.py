@@ -44,15 +44,21 @@ def browser(user) -> Client:
 def hostile(media_roots):  # noqa: F811 - the fixture
     """A project where every user-controlled string that pages show carries a script payload."""
     manager = UserFactory()
-    project = make_project(manager=manager, name="P " + PAYLOADS["project"],
-                           guidelines="# Rules\n" + PAYLOADS["guide"] + "\n\n[click](javascript:alert(1))")
+    project = make_project(
+        manager=manager,
+        name="P " + PAYLOADS["project"],
+        guidelines="# Rules\n" + PAYLOADS["guide"] + "\n\n[click](javascript:alert(1))",
+    )
     # A label whose value and description are hostile (stored directly: defence in depth past input validation)
     label = Label.objects.filter(project=project).order_by("order", "id").last()
     Label.objects.filter(pk=label.pk).update(value=PAYLOADS["label"], description=PAYLOADS["label"])
-    result = item_bulk_create(project=project, rows=[
-        {"external_id": "x1", "text": PAYLOADS["item"], "metadata": {"source": PAYLOADS["metadata"]}},
-        {"external_id": "x2", "text": "plain"},
-    ])
+    result = item_bulk_create(
+        project=project,
+        rows=[
+            {"external_id": "x1", "text": PAYLOADS["item"], "metadata": {"source": PAYLOADS["metadata"]}},
+            {"external_id": "x2", "text": "plain"},
+        ],
+    )
     assert not result.errors, result.errors
     item = Item.objects.get(project=project, external_id="x1")
     media = Item.objects.get(project=project, external_id="x2")
@@ -62,22 +68,40 @@ def hostile(media_roots):  # noqa: F811 - the fixture
     annotator = add_member(project, Role.ANNOTATOR)
     reviewer = add_member(project, Role.REVIEWER)
     for target in (item, media):
-        annotation_submit(project=project, user=annotator, data=AnnotationInput(
-            item_id=target.pk, labels=[PAYLOADS["label"]], comment=PAYLOADS["comment"]))
+        annotation_submit(
+            project=project,
+            user=annotator,
+            data=AnnotationInput(item_id=target.pk, labels=[PAYLOADS["label"]], comment=PAYLOADS["comment"]),
+        )
     Item.objects.filter(pk__in=[item.pk, media.pk]).update(
-        consensus_label=PAYLOADS["label"], final_label=PAYLOADS["label"], is_label_issue=True, issue_severity=0.9,
-        status="needs_review")
+        consensus_label=PAYLOADS["label"],
+        final_label=PAYLOADS["label"],
+        is_label_issue=True,
+        issue_severity=0.9,
+        status="needs_review",
+    )
     labelled_items(project, {PAYLOADS["label"]: 2, "pos": 2}, prefix="l")
     version = freeze(project)
     ids = {"pid": project.pk, "item_id": item.pk, "vid": version.pk, "aid": 0, "example_id": 0, "job_id": 0}
-    return {"project": project, "manager": manager, "annotator": annotator, "reviewer": reviewer, "ids": ids,
-            "media": media}
+    return {
+        "project": project,
+        "manager": manager,
+        "annotator": annotator,
+        "reviewer": reviewer,
+        "ids": ids,
+        "media": media,
+    }
 
 
 def html_get_routes():
     for route, pattern in routes():
         rule = RULES.get(pattern.name, {})
-        if route.startswith(("api/", "media/")) or "GET" not in rule or "<aid>" in route or "<example_id>" in route:
+        if (
+            route.startswith(("api/", "media/"))
+            or "GET" not in rule
+            or "<aid>" in route
+            or "<example_id>" in route
+        ):
             continue
         yield route, pattern.name
 
@@ -97,13 +121,23 @@ def test_stored_script_payloads_are_escaped_on_every_page(hostile):
     review_item = f"/projects/{hostile['project'].pk}/review/items/{hostile['media'].pk}/"
     pages["manager " + review_item] = browser(hostile["manager"]).get(review_item).content.decode()
     # Then no page contains a payload unescaped
-    leaks = [f"{page}: {pattern.pattern}" for page, html in pages.items() for pattern in RAW if pattern.search(html)]
+    leaks = [
+        f"{page}: {pattern.pattern}"
+        for page, html in pages.items()
+        for pattern in RAW
+        if pattern.search(html)
+    ]
     assert not leaks, "\n".join(leaks)
     assert not [page for page, html in pages.items() if 'href="javascript:' in html.lower()]
     # And each source did reach some page (escaped), so the check above looked at real renderings
     everything = "\n".join(pages.values())
-    shown = {source for source in PAYLOADS if f"alert(&quot;{source}&quot;)" in everything
-             or f"alert(&#x27;{source}" in everything or f'alert(\\"{source}\\")' in everything}
+    shown = {
+        source
+        for source in PAYLOADS
+        if f"alert(&quot;{source}&quot;)" in everything
+        or f"alert(&#x27;{source}" in everything
+        or f'alert(\\"{source}\\")' in everything
+    }
     assert {"item", "guide", "comment", "label", "project"} <= shown, shown
     assert len(pages) >= 15, sorted(pages)
 
@@ -116,7 +150,11 @@ def test_svg_and_html_uploads_never_execute(api):  # noqa: F811
     rows = [
         {"external_id": "svg", "file_b64": base64.b64encode(svg).decode(), "file_name": "evil.svg"},
         {"external_id": "html", "file_b64": base64.b64encode(html).decode(), "file_name": "evil.html"},
-        {"external_id": "png-named-svg", "file_b64": base64.b64encode(png_bytes()).decode(), "file_name": "a.svg"},
+        {
+            "external_id": "png-named-svg",
+            "file_b64": base64.b64encode(png_bytes()).decode(),
+            "file_name": "a.svg",
+        },
     ]
     # When they are imported through the bulk API
     response = api(project.created_by).post(f"/api/projects/{project.pk}/items/bulk/", rows, format="json")
@@ -159,7 +197,11 @@ def test_every_html_form_refuses_a_post_without_csrf_token():
     # When each form view receives a POST without the token
     for route, name in html_post_routes():
         if name == "login":
-            status = Client(enforce_csrf_checks=True).post("/login/", {"username": "x", "password": "y"}).status_code
+            status = (
+                Client(enforce_csrf_checks=True)
+                .post("/login/", {"username": "x", "password": "y"})
+                .status_code
+            )
         else:
             status = client.post(fill(route, ids), {}).status_code
         checked.append((name, status))
@@ -167,8 +209,11 @@ def test_every_html_form_refuses_a_post_without_csrf_token():
     assert [c for c in checked if c[1] != 403] == [], checked
     assert len(checked) >= 15
     # And the API refuses a session-authenticated write without the token too
-    response = client.post(f"/api/projects/{project.pk}/annotations/", {"item": 1, "label": "pos"},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations/",
+        {"item": 1, "label": "pos"},
+        content_type="application/json",
+    )
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
 
 
@@ -176,8 +221,12 @@ def test_token_endpoint_throttles_after_the_login_rate():
     # Given the default login rate of 20 attempts per minute per address
     cache.clear()
     client = Client()
-    statuses = [client.post("/api/auth/token/", {"username": "nobody", "password": "wrong"},
-                            content_type="application/json").status_code for _ in range(21)]
+    statuses = [
+        client.post(
+            "/api/auth/token/", {"username": "nobody", "password": "wrong"}, content_type="application/json"
+        ).status_code
+        for _ in range(21)
+    ]
     # Then the first 20 get a 400 and the 21st a 429 with Retry-After
     assert statuses[:20] == [400] * 20
     assert statuses[20] == 429
@@ -188,8 +237,10 @@ def test_html_login_page_throttles_password_guessing():
     cache.clear()
     user = UserFactory()
     client = Client()
-    statuses = [client.post("/login/", {"username": user.username, "password": f"guess{i}"}).status_code
-                for i in range(20)]
+    statuses = [
+        client.post("/login/", {"username": user.username, "password": f"guess{i}"}).status_code
+        for i in range(20)
+    ]
     # Then 20 guesses get the form back, the 21st (even with the right password) gets 429
     assert statuses == [200] * 20
     blocked = client.post("/login/", {"username": user.username, "password": PASSWORD})
@@ -213,10 +264,22 @@ def test_api_rate_limit_answers_429(api, monkeypatch):
 def test_check_deploy_is_clean_with_production_settings():
     # The suite sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never does.
     base = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env = {**base, "DEBUG": "0", "LABELGATE_HTTPS": "1", "SECRET_KEY": secrets.token_urlsafe(64),
-           "ALLOWED_HOSTS": "labelgate.example.org", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    run = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        **base,
+        "DEBUG": "0",
+        "LABELGATE_HTTPS": "1",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "labelgate.example.org",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "no issues" in run.stdout
 
@@ -229,12 +292,16 @@ SECRET_PATTERNS = {
     "Stripe key": re.compile(r"\bsk_live_" + r"[A-Za-z0-9]{16,}"),
     "Google key": re.compile(r"\bAIza" + r"[0-9A-Za-z_-]{35}\b"),
     "DRF token literal": re.compile(r"Token [0-9a-f]{40}\b"),
-    "password in URL": re.compile(r"(?:postgres|redis|amqp)(?:ql)?://[^:/\s@]+:[^@/\s]{6,}@(?!localhost|127\.)"),
+    "password in URL": re.compile(
+        r"(?:postgres|redis|amqp)(?:ql)?://[^:/\s@]+:[^@/\s]{6,}@(?!localhost|127\.)"
+    ),
 }
 
 
 def test_no_secret_is_tracked_in_the_repository():
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(
+        b"\0"
+    )
     hits = []
     for name in filter(None, (f.decode() for f in files)):
         path = ROOT / name

@@ -52,7 +52,9 @@ def _insert_items(project: Project, rows: list[dict]) -> list[int]:
     Item column (status, consensus_label, ...). Returns the project's item ids in id order. JSON columns are
     encoded here so that None stays SQL NULL (``final_label IS NULL`` means "no reviewer decision")."""
     now = timezone.now()
-    template = Item(project=project, created_at=now, updated_at=now, target_annotations=project.annotations_per_item)
+    template = Item(
+        project=project, created_at=now, updated_at=now, target_annotations=project.annotations_per_item
+    )
     fields = {field.attname: field for field in Item._meta.concrete_fields if not field.primary_key}
     json_columns = {name for name, field in fields.items() if isinstance(field, models.JSONField)}
 
@@ -78,24 +80,43 @@ def _insert_votes(project: Project, votes: list[tuple[int, int, str]], seed: int
     lead = rng.integers(800, 20_000, size=len(votes)).tolist()
     insert_rows(
         model=Annotation,
-        columns=["project_id", "item_id", "annotator_id", "labels", "unsure", "unusable", "comment", "lead_time_ms",
-                 "guideline_version", "is_live", "created_at"],
-        rows=((project.pk, item_id, user_id, json.dumps([label]), False, False, "", lead[i], 1, True, now)
-              for i, (item_id, user_id, label) in enumerate(votes)),
+        columns=[
+            "project_id",
+            "item_id",
+            "annotator_id",
+            "labels",
+            "unsure",
+            "unusable",
+            "comment",
+            "lead_time_ms",
+            "guideline_version",
+            "is_live",
+            "created_at",
+        ],
+        rows=(
+            (project.pk, item_id, user_id, json.dumps([label]), False, False, "", lead[i], 1, True, now)
+            for i, (item_id, user_id, label) in enumerate(votes)
+        ),
         json_as_text=True,
     )
     per_item = Counter(item_id for item_id, _, _ in votes)
     for count in set(per_item.values()):
-        Item.objects.filter(pk__in=[pk for pk, n in per_item.items() if n == count]).update(annotation_count=count)
+        Item.objects.filter(pk__in=[pk for pk, n in per_item.items() if n == count]).update(
+            annotation_count=count
+        )
 
 
 def _quality_project(*, n_items: int, n_annotators: int = 20, per_item: int = 5) -> Project:
     """Labelled items, each with ``per_item`` votes from annotators of varied skill (seeded)."""
     project = make_project(labels=("pos", "neg", "neutral"), k=per_item, max_annotations_per_item=per_item)
     labels = ("pos", "neg", "neutral")
-    ids = _insert_items(project, [
-        {"external_id": f"q{i}", "text": f"item {i}", "status": ItemStatus.LABELLED} for i in range(n_items)
-    ])
+    ids = _insert_items(
+        project,
+        [
+            {"external_id": f"q{i}", "text": f"item {i}", "status": ItemStatus.LABELLED}
+            for i in range(n_items)
+        ],
+    )
     users = [add_member(project).pk for _ in range(n_annotators)]
     rng = np.random.default_rng(11)
     truth = rng.integers(0, 3, n_items)
@@ -104,9 +125,10 @@ def _quality_project(*, n_items: int, n_annotators: int = 20, per_item: int = 5)
     right = rng.random((n_items, per_item)) < skill[who]
     noise = rng.integers(0, 3, (n_items, per_item))
     given = np.where(right, truth[:, None], noise)
-    _insert_votes(project, [
-        (ids[i], users[who[i, j]], labels[given[i, j]]) for i in range(n_items) for j in range(per_item)
-    ])
+    _insert_votes(
+        project,
+        [(ids[i], users[who[i, j]], labels[given[i, j]]) for i in range(n_items) for j in range(per_item)],
+    )
     return project
 
 
@@ -115,9 +137,16 @@ def _training_project(*, n_labelled_per_label: int, n_pool: int) -> Project:
     project = make_project(labels=LABELS, k=3)
     rows = []
     for offset, label in enumerate(LABELS):
-        rows += [{"external_id": f"L-{label}-{i}", "text": text_for(label, 1000 * offset + i),
-                  "status": ItemStatus.LABELLED, "consensus_label": label, "consensus_confidence": 1.0}
-                 for i in range(n_labelled_per_label)]
+        rows += [
+            {
+                "external_id": f"L-{label}-{i}",
+                "text": text_for(label, 1000 * offset + i),
+                "status": ItemStatus.LABELLED,
+                "consensus_label": label,
+                "consensus_confidence": 1.0,
+            }
+            for i in range(n_labelled_per_label)
+        ]
     rows += [{"external_id": f"P-{i}", "text": text_for(LABELS[i % 3], 50_000 + i)} for i in range(n_pool)]
     _insert_items(project, rows)
     users = [add_member(project).pk for _ in range(3)]
@@ -126,8 +155,11 @@ def _training_project(*, n_labelled_per_label: int, n_pool: int) -> Project:
     for position, (item_id, label) in enumerate(labelled.values_list("id", "consensus_label")):
         others = [value for value in LABELS if value != label]
         # Every 7th item split 2:1 (a majority: settled), every 11th three ways (adaptive overlap reopens it).
-        given = (label, others[0], others[1]) if position % 11 == 0 else (
-            (label, label, others[0]) if position % 7 == 0 else (label, label, label))
+        given = (
+            (label, others[0], others[1])
+            if position % 11 == 0
+            else ((label, label, others[0]) if position % 7 == 0 else (label, label, label))
+        )
         votes += [(item_id, user, value) for user, value in zip(users, given, strict=True)]
     _insert_votes(project, votes)
     return project
@@ -138,12 +170,21 @@ def _freeze_project(*, n_items: int) -> Project:
     annotation lineage."""
     project = make_project(labels=("pos", "neg"), k=2)
     labels = ("pos", "neg")
-    ids = _insert_items(project, [
-        {"external_id": f"f{i}", "text": f"review f{i} of a perfectly ordinary product", "tags": ["bulk"],
-         "metadata": {"n": i}, "status": ItemStatus.LABELLED, "consensus_label": labels[i % 2],
-         "consensus_confidence": 0.8}
-        for i in range(n_items)
-    ])
+    ids = _insert_items(
+        project,
+        [
+            {
+                "external_id": f"f{i}",
+                "text": f"review f{i} of a perfectly ordinary product",
+                "tags": ["bulk"],
+                "metadata": {"n": i},
+                "status": ItemStatus.LABELLED,
+                "consensus_label": labels[i % 2],
+                "consensus_confidence": 0.8,
+            }
+            for i in range(n_items)
+        ],
+    )
     users = [add_member(project).pk for _ in range(2)]
     _insert_votes(project, [(pk, user, labels[i % 2]) for i, pk in enumerate(ids) for user in users])
     return project
@@ -159,8 +200,10 @@ def _plain(value: object) -> object:
 def _rows(queryset, *, key: str, exclude: tuple[str, ...] = ()) -> list[dict]:
     """Every concrete column of the rows but ``id`` and ``exclude``, ordered by ``key``."""
     names = [f.attname for f in queryset.model._meta.concrete_fields if f.attname not in ("id", *exclude)]
-    return [{name: _plain(value) for name, value in row.items()}
-            for row in queryset.order_by(key, "id").values(*names)]
+    return [
+        {name: _plain(value) for name, value in row.items()}
+        for row in queryset.order_by(key, "id").values(*names)
+    ]
 
 
 def _without(result: dict, *keys: str) -> dict:
@@ -170,13 +213,28 @@ def _without(result: dict, *keys: str) -> dict:
 def _quality_results(job: Job) -> dict:
     report = QualityReport.objects.get(job=job)
     return {
-        "report": _rows(QualityReport.objects.filter(pk=report.pk), key="id", exclude=("job_id", "created_at")),
+        "report": _rows(
+            QualityReport.objects.filter(pk=report.pk), key="id", exclude=("job_id", "created_at")
+        ),
         "items": _rows(ItemQuality.objects.filter(report=report), key="item_id", exclude=("report_id",)),
-        "annotators": _rows(AnnotatorQuality.objects.filter(report=report), key="user_id", exclude=("report_id",)),
+        "annotators": _rows(
+            AnnotatorQuality.objects.filter(report=report), key="user_id", exclude=("report_id",)
+        ),
         # The consensus the run denormalised onto the items (and the items it routed to review).
-        "item_rows": list(Item.objects.filter(project_id=job.project_id).order_by("id").values_list(
-            "id", "status", "consensus_label", "consensus_confidence", "label_quality", "is_label_issue",
-            "issue_kinds", "issue_severity")),
+        "item_rows": list(
+            Item.objects.filter(project_id=job.project_id)
+            .order_by("id")
+            .values_list(
+                "id",
+                "status",
+                "consensus_label",
+                "consensus_confidence",
+                "label_quality",
+                "is_label_issue",
+                "issue_kinds",
+                "issue_severity",
+            )
+        ),
         # The report id and the phase timings are not results of the data.
         "job_result": _without(job.result, "report", "seconds"),
     }
@@ -199,10 +257,19 @@ def _training_results(job: Job) -> dict:
         # run's space was rolled back); extractor_name/extractor_version identify the extractor itself.
         "version": _rows(version, key="id", exclude=("job_id", "created_at", "extractor")),
         "predictions": _rows(predictions, key="item_id", exclude=("job_id", "updated_at")),
-        "items": list(Item.objects.filter(project_id=job.project_id).order_by("id").values_list(
-            "id", "status", "priority", "target_annotations", "predicted_label", "predicted_probs")),
-        "features": [(pk, _plain(vector), error) for pk, vector, error in FeatureCache.objects.filter(
-            item__project_id=job.project_id).order_by("item_id").values_list("item_id", "vector", "error")],
+        "items": list(
+            Item.objects.filter(project_id=job.project_id)
+            .order_by("id")
+            .values_list(
+                "id", "status", "priority", "target_annotations", "predicted_label", "predicted_probs"
+            )
+        ),
+        "features": [
+            (pk, _plain(vector), error)
+            for pk, vector, error in FeatureCache.objects.filter(item__project_id=job.project_id)
+            .order_by("item_id")
+            .values_list("item_id", "vector", "error")
+        ],
         # n_features_computed counts the vectors the last attempt had to compute: the killed attempt cached them
         # all, so the retry computes none (the vectors themselves are compared above). The other two are ids.
         "job_result": _without(job.result, "model_version", "extractor", "n_features_computed"),
@@ -221,14 +288,24 @@ def _training_counts(project: Project) -> dict:
 def _freeze_results(job: Job) -> dict:
     version = DatasetVersion.objects.get(job_id=job.pk)
     return {
-        "version": _rows(DatasetVersion.objects.filter(pk=version.pk), key="id",
-                         exclude=("job_id", "created_at")),
-        "entries": _rows(DatasetEntry.objects.filter(version=version), key="item_id", exclude=("version_id",)),
+        "version": _rows(
+            DatasetVersion.objects.filter(pk=version.pk), key="id", exclude=("job_id", "created_at")
+        ),
+        "entries": _rows(
+            DatasetEntry.objects.filter(version=version), key="item_id", exclude=("version_id",)
+        ),
         # first_version_id is the version's row id, which differs from the rolled-back run's.
-        "splits": list(SplitAssignment.objects.filter(project_id=job.project_id).order_by("item_id").values_list(
-            "item_id", "split")),
-        "first_version": set(SplitAssignment.objects.filter(project_id=job.project_id).values_list(
-            "first_version_id", flat=True)) == {version.pk},
+        "splits": list(
+            SplitAssignment.objects.filter(project_id=job.project_id)
+            .order_by("item_id")
+            .values_list("item_id", "split")
+        ),
+        "first_version": set(
+            SplitAssignment.objects.filter(project_id=job.project_id).values_list(
+                "first_version_id", flat=True
+            )
+        )
+        == {version.pk},
         "job_result": _without(job.result, "version"),
     }
 
@@ -272,8 +349,10 @@ def _running(job_id, *, ready: Callable[[Job], bool], worker: WorkerProcess) -> 
     while time.monotonic() < end:
         job = Job.objects.get(pk=job_id)
         if job.is_terminal:
-            pytest.fail(f"job {job_id} ended ({job.status}) before it could be killed; enlarge its project.\n"
-                        f"{worker.log_tail()}")
+            pytest.fail(
+                f"job {job_id} ended ({job.status}) before it could be killed; enlarge its project.\n"
+                f"{worker.log_tail()}"
+            )
         if job.status == JobStatus.RUNNING and ready(job):
             return job
         time.sleep(POLL_SECONDS)
@@ -341,7 +420,9 @@ def _assert_recovered(job: Job, *, expected: dict, results: Callable[[Job], dict
         assert got[name] == expected[name], f"{name} differs from the undisturbed run"
 
 
-def _assert_duplicate_is_a_no_op(worker, job: Job, unacked: dict, *, results, counts: Callable[[], dict]) -> None:
+def _assert_duplicate_is_a_no_op(
+    worker, job: Job, unacked: dict, *, results, counts: Callable[[], dict]
+) -> None:
     before, stored = counts(), results(job)
     _redeliver(worker, unacked)
     again = Job.objects.get(pk=job.pk)
@@ -358,8 +439,11 @@ def test_a_quality_run_killed_mid_run_completes_on_retry_with_the_undisturbed_re
         # Given 8,000 items with 5 votes each (40,000 annotations) and what an undisturbed run stores for them
         project = _quality_project(n_items=8000)
         manager = project.created_by
-        expected = _undisturbed(lambda: quality_services.quality_run_create(project=project, user=manager),
-                                quality_tasks.run, _quality_results)
+        expected = _undisturbed(
+            lambda: quality_services.quality_run_create(project=project, user=manager),
+            quality_tasks.run,
+            _quality_results,
+        )
         assert _quality_counts(project) == {"reports": 0, "item_rows": 0, "annotator_rows": 0}
         # When the worker is killed while the run is under way (its results are stored in one transaction at
         # the end, so any point before that commit is equivalent; the first progress report is the one that
@@ -374,8 +458,9 @@ def test_a_quality_run_killed_mid_run_completes_on_retry_with_the_undisturbed_re
         _assert_recovered(job, expected=expected, results=_quality_results)
         assert _quality_counts(project) == {"reports": 1, "item_rows": 8000, "annotator_rows": 20}
         # and the late redelivery of the killed attempt's message changes nothing
-        _assert_duplicate_is_a_no_op(worker, job, unacked, results=_quality_results,
-                                     counts=lambda: _quality_counts(project))
+        _assert_duplicate_is_a_no_op(
+            worker, job, unacked, results=_quality_results, counts=lambda: _quality_counts(project)
+        )
 
 
 def test_a_training_job_killed_while_scoring_the_pool_completes_on_retry_with_the_undisturbed_model(worker):
@@ -384,8 +469,11 @@ def test_a_training_job_killed_while_scoring_the_pool_completes_on_retry_with_th
         project = _training_project(n_labelled_per_label=20, n_pool=4500)
         manager = project.created_by
         n_items = Item.objects.filter(project=project).count()
-        expected = _undisturbed(lambda: al_services.model_train_start(project=project, user=manager, seed=3),
-                                al_tasks.train, _training_results)
+        expected = _undisturbed(
+            lambda: al_services.model_train_start(project=project, user=manager, seed=3),
+            al_tasks.train,
+            _training_results,
+        )
         assert _training_counts(project) == {"versions": 0, "predictions": 0, "spaces": 0, "vectors": 0}
         # When the worker is killed after the first pool chunk's predictions are committed (partial writes)
         job = al_services.model_train_start(project=project, user=manager, seed=3)
@@ -398,10 +486,16 @@ def test_a_training_job_killed_while_scoring_the_pool_completes_on_retry_with_th
         # Then the retry (reusing the killed attempt's feature space and overwriting its predictions) stored the
         # undisturbed run's model metrics, predictions, probabilities, priorities and targets
         _assert_recovered(job, expected=expected, results=_training_results)
-        assert _training_counts(project) == {"versions": 1, "predictions": n_items, "spaces": 1, "vectors": n_items}
+        assert _training_counts(project) == {
+            "versions": 1,
+            "predictions": n_items,
+            "spaces": 1,
+            "vectors": n_items,
+        }
         # and the late redelivery of the killed attempt's message changes nothing
-        _assert_duplicate_is_a_no_op(worker, job, unacked, results=_training_results,
-                                     counts=lambda: _training_counts(project))
+        _assert_duplicate_is_a_no_op(
+            worker, job, unacked, results=_training_results, counts=lambda: _training_counts(project)
+        )
 
 
 def _inserting_entries(job: Job) -> bool:
@@ -424,7 +518,8 @@ def test_a_freeze_killed_while_writing_entries_completes_on_retry_with_the_undis
         params = {"name": "nightly", "seed": 5, "splits": {"train": 0.7, "dev": 0.15, "test": 0.15}}
         expected = _undisturbed(
             lambda: dataset_services.dataset_freeze_request(project=project, user=manager, params=params),
-            dataset_tasks.freeze, _freeze_results,
+            dataset_tasks.freeze,
+            _freeze_results,
         )
         assert _freeze_counts(project) == {"versions": 0, "entries": 0, "splits": 0}
         # When the worker is killed while its freeze transaction is inserting entries
@@ -439,7 +534,10 @@ def test_a_freeze_killed_while_writing_entries_completes_on_retry_with_the_undis
         assert _freeze_counts(project) == {"versions": 1, "entries": 20_000, "splits": 20_000}
         version = DatasetVersion.objects.get(job_id=job.pk)
         assert (version.number, version.label_distribution) == (1, {"pos": 10_000, "neg": 10_000})
-        assert set(DatasetEntry.objects.filter(version=version).values_list("label_source", flat=True)) == {"consensus"}
+        assert set(DatasetEntry.objects.filter(version=version).values_list("label_source", flat=True)) == {
+            "consensus"
+        }
         # and the late redelivery of the killed attempt's message changes nothing
-        _assert_duplicate_is_a_no_op(worker, job, unacked, results=_freeze_results,
-                                     counts=lambda: _freeze_counts(project))
+        _assert_duplicate_is_a_no_op(
+            worker, job, unacked, results=_freeze_results, counts=lambda: _freeze_counts(project)
+        )

@@ -55,9 +55,16 @@ def build_world() -> World:
     job = Job.objects.create(kind="import", task_name=IMPORT_TASK, project=project, created_by=manager)
     # A signed export link made by the manager: the token is the credential, so anyone holding it may download.
     token, _ = export_link_sign(version=version, user_id=manager.pk, fmt="jsonl", split=None, max_age=3600)
-    ids = {"pid": project.pk, "item_id": media_item.pk, "aid": assignment.pk, "vid": version.pk,
-           "example_id": example.pk, "job_id": job.pk, "token": token,
-           "filename": export_filename(version=version, fmt="jsonl", split=None),
-           # A signed media link (what a Label Studio export hands out): the token is the credential.
-           "media_token": media_link_sign(item_id=media_item.pk, max_age=3600)}
+    ids = {
+        "pid": project.pk,
+        "item_id": media_item.pk,
+        "aid": assignment.pk,
+        "vid": version.pk,
+        "example_id": example.pk,
+        "job_id": job.pk,
+        "token": token,
+        "filename": export_filename(version=version, fmt="jsonl", split=None),
+        # A signed media link (what a Label Studio export hands out): the token is the credential.
+        "media_token": media_link_sign(item_id=media_item.pk, max_age=3600),
+    }
     return World(project=project, users=users, ids=ids)

@@ -37,7 +37,9 @@ def tone(seconds: float = 1.0, freq: float = 440.0, amp: float = 0.5, rate: int 
 
 def run_import(project, name: str, data: bytes, *, user=None, **options) -> Job:
     """Start an import as the API does, then run the job's work function in this process."""
-    job = import_start(project=project, user=user or project.created_by, upload=SimpleUploadedFile(name, data), **options)
+    job = import_start(
+        project=project, user=user or project.created_by, upload=SimpleUploadedFile(name, data), **options
+    )
     jobs.job_execute(job_id=str(job.pk), work=import_run)
     job.refresh_from_db()
     return job

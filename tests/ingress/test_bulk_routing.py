@@ -34,8 +34,16 @@ def test_bulk_api_routes_unusable_texts_to_review_like_a_csv_import(media_roots,
     assert statuses(by_csv) == EXPECTED
     assert statuses(by_bulk) == EXPECTED
     # And every stored column the two paths fill agrees, row by row
-    columns = ["external_id", "text", "sha256", "near_dup_key", "flags", "profile", "status", "target_annotations"]
+    columns = [
+        "external_id",
+        "text",
+        "sha256",
+        "near_dup_key",
+        "flags",
+        "profile",
+        "status",
+        "target_annotations",
+    ]
     bulk_rows = list(Item.objects.filter(project=by_bulk).order_by("external_id").values(*columns))
     csv_rows = list(Item.objects.filter(project=by_csv).order_by("external_id").values(*columns))
     assert bulk_rows == csv_rows
-

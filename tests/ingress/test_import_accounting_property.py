@@ -24,16 +24,24 @@ CREATED, DUPLICATE, ERROR = "created", "duplicate", "error"
 # kind -> fate. "repeat" repeats an external id seen earlier in the file; "same_text" repeats the text of an
 # earlier row without an id (its id is derived from the text, so it is the same item).
 FATES = {
-    "good": CREATED, "noid": CREATED, "same_text": DUPLICATE, "preexisting": DUPLICATE, "repeat": ERROR,
-    "bad_gold": ERROR, "bad_meta": ERROR,
+    "good": CREATED,
+    "noid": CREATED,
+    "same_text": DUPLICATE,
+    "preexisting": DUPLICATE,
+    "repeat": ERROR,
+    "bad_gold": ERROR,
+    "bad_meta": ERROR,
 }
 CSV_ONLY = {"bad_width": ERROR, "unterminated": ERROR}
 JSONL_ONLY = {"bad_json": ERROR, "not_object": ERROR, "nul": ERROR}
 
 # Texts start with a letter and hold no quote, so the only quotes in a CSV are the writer's own around fields
 # with a comma or a line break, and a quote left open is closed (wrongly) only where a strict parser notices.
-texts = st.builds(lambda first, rest: first + rest, st.sampled_from("abcxyz"),
-                  st.text(alphabet="abcdefghij ,\n", max_size=24))
+texts = st.builds(
+    lambda first, rest: first + rest,
+    st.sampled_from("abcxyz"),
+    st.text(alphabet="abcdefghij ,\n", max_size=24),
+)
 
 
 class Plan:
@@ -127,13 +135,18 @@ def plans(draw, fmt: str) -> Plan:
     return plan
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data(), fmt=st.sampled_from(["csv", "jsonl"]))
 def test_every_row_is_counted_once_and_every_bad_row_is_reported(media_roots, data, fmt):
     # Given a project holding p0..p2 and a generated file whose rows each have a known fate
     project = make_project()
-    item_bulk_create(project=project, rows=[{"external_id": pid, "text": f"before {pid}"} for pid in PREEXISTING])
+    item_bulk_create(
+        project=project, rows=[{"external_id": pid, "text": f"before {pid}"} for pid in PREEXISTING]
+    )
     plan = data.draw(plans(fmt))
     content, lines = (csv_file if fmt == "csv" else jsonl_file)(plan)
     fates = plan.fates()

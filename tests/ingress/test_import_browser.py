@@ -24,10 +24,15 @@ def log_in(page, username):
 
 def report_rows(report):
     """[line, field, reason] of each row of a row-report table, as shown."""
-    return [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in report.locator("tr[data-line]").all()]
+    return [
+        [cell.strip() for cell in row.locator("td").all_inner_texts()]
+        for row in report.locator("tr[data-line]").all()
+    ]
 
 
-def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_report(page, worker, artifacts_dir):
+def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_report(
+    page, worker, artifacts_dir
+):
     from playwright.sync_api import expect
 
     manager = UserFactory(username="uma")
@@ -36,8 +41,10 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     page.goto(f"/projects/{project.pk}/batches/")
 
     # When a CSV without a text column is uploaded from the form
-    page.set_input_files("#import-form input[type=file]", files=[
-        {"name": "wrong.csv", "mimeType": "text/csv", "buffer": b"external_id,body\nx1,hello\n"}])
+    page.set_input_files(
+        "#import-form input[type=file]",
+        files=[{"name": "wrong.csv", "mimeType": "text/csv", "buffer": b"external_id,body\nx1,hello\n"}],
+    )
     page.click("#import-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("Import of “wrong.csv” started")
     # Then, once the worker has run it, the same page shows it failed, and why, in words
@@ -58,8 +65,10 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
         b'external_id,text,gold_label\nm1,first,pos\nm2,"never closed,neg\nm3,third,neg\nm4,fourth,maybe\n'
         b"m5,too,many,fields\n"
     )
-    page.set_input_files("#import-form input[type=file]", files=[
-        {"name": "mixed.csv", "mimeType": "text/csv", "buffer": mixed_csv}])
+    page.set_input_files(
+        "#import-form input[type=file]",
+        files=[{"name": "mixed.csv", "mimeType": "text/csv", "buffer": mixed_csv}],
+    )
     page.click("#import-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("Import of “mixed.csv” started")
     # Then the page shows it succeeded with errors, not plain success
@@ -78,7 +87,9 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     expect(report.locator("tr[data-line]")).to_have_count(3)
     shown = report_rows(report)
     assert [row[:2] for row in shown] == [["3", "row"], ["5", "gold_label"], ["6", "row"]]
-    assert shown[0][2].startswith("unterminated quote") and shown[1][2].startswith("Unknown gold label 'maybe'")
+    assert shown[0][2].startswith("unterminated quote") and shown[1][2].startswith(
+        "Unknown gold label 'maybe'"
+    )
     assert shown[2][2] == "expected 3 fields, got 4"
     expect(page.locator("#import-jobs")).not_to_contain_text("non_field_errors")
 
@@ -91,12 +102,18 @@ def test_uploads_show_failed_with_the_reason_and_succeeded_with_errors_with_the_
     assert counts[:4] == ["5", "2", "0", "3"]
     detail_report = page.locator("#import-detail table.report")
     expect(detail_report.locator("tr[data-line]")).to_have_count(3)
-    assert [row[:2] for row in report_rows(detail_report)] == [["3", "row"], ["5", "gold_label"], ["6", "row"]]
+    assert [row[:2] for row in report_rows(detail_report)] == [
+        ["3", "row"],
+        ["5", "gold_label"],
+        ["6", "row"],
+    ]
     expect(page.locator("#import-detail")).not_to_contain_text("non_field_errors")
     page.screenshot(path=str(artifacts_dir / "import_with_errors.png"), full_page=True)
 
 
-def test_a_label_studio_json_min_export_with_its_config_and_user_map_shows_the_annotations_per_annotator(page, worker):
+def test_a_label_studio_json_min_export_with_its_config_and_user_map_shows_the_annotations_per_annotator(
+    page, worker
+):
     """The recorded text project (tests/fixtures/labelstudio): alice (Label Studio user 1) labelled its 4 tasks,
     bob (user 2) 3 of them; JSON_MIN names them by user id and its text sits under ``review``."""
     from pathlib import Path
@@ -111,8 +128,16 @@ def test_a_label_studio_json_min_export_with_its_config_and_user_map_shows_the_a
     page.goto(f"/projects/{project.pk}/batches/")
 
     # When the JSON_MIN export is uploaded with the labelling config pasted and the user ids mapped to e-mails
-    page.set_input_files("#import-form input[name=file]", files=[
-        {"name": "text.min.json", "mimeType": "application/json", "buffer": (fixtures / "text.min.json").read_bytes()}])
+    page.set_input_files(
+        "#import-form input[name=file]",
+        files=[
+            {
+                "name": "text.min.json",
+                "mimeType": "application/json",
+                "buffer": (fixtures / "text.min.json").read_bytes(),
+            }
+        ],
+    )
     page.click("#ls-options summary")
     page.fill("#id_labelstudio_config", (fixtures / "text.xml").read_text())
     page.fill("#id_labelstudio_users", "1 = alice@example.com\n2 = bob@example.com")
@@ -125,7 +150,12 @@ def test_a_label_studio_json_min_export_with_its_config_and_user_map_shows_the_a
     # Then the import's page lists each annotator with the Labelgate user they became and their annotations
     job.locator("a", has_text="text.min.json").click()
     page.wait_for_url(re.compile(r"/imports/[0-9a-f-]+/$"))
-    assert [t.strip() for t in page.locator("#import-counts td").all_inner_texts()[:4]] == ["4", "4", "0", "0"]
+    assert [t.strip() for t in page.locator("#import-counts td").all_inner_texts()[:4]] == [
+        "4",
+        "4",
+        "0",
+        "0",
+    ]
     rows = page.locator("#ls-annotators tbody tr[data-annotator]")
     expect(rows).to_have_count(2)
     shown = [[cell.strip() for cell in row.locator("td").all_inner_texts()] for row in rows.all()]

@@ -44,16 +44,25 @@ def assert_adds_up(result: dict) -> None:
 
 
 UNUSABLE = {
-    "missing-column": ("wrong.csv", b"external_id,body\nx1,hello\nx2,world\n",
-                       "The CSV has no 'text' column. Columns found: external_id, body."),
+    "missing-column": (
+        "wrong.csv",
+        b"external_id,body\nx1,hello\nx2,world\n",
+        "The CSV has no 'text' column. Columns found: external_id, body.",
+    ),
     "binary": ("photo.csv", png_bytes(), NOT_TEXT),
     "utf16-without-bom": ("export.csv", "external_id,text\nx1,hello\n".encode("utf-16-le"), NOT_TEXT),
     "empty": ("empty.csv", b"", "empty.csv is empty (0 bytes)."),
-    "blank-lines-only": ("blank.csv", b"\n   \n\n",
-                         "The file is empty: a CSV needs a header row naming its columns (such as text)."),
+    "blank-lines-only": (
+        "blank.csv",
+        b"\n   \n\n",
+        "The file is empty: a CSV needs a header row naming its columns (such as text).",
+    ),
     "header-only": ("header.csv", b"external_id,text\n", "header.csv holds no rows to import."),
-    "not-a-zip": ("data.zip", b"PK\x03\x04 this is not really an archive",
-                  "The file is not a readable zip archive (it is damaged or incomplete)."),
+    "not-a-zip": (
+        "data.zip",
+        b"PK\x03\x04 this is not really an archive",
+        "The file is not a readable zip archive (it is damaged or incomplete).",
+    ),
 }
 
 
@@ -99,12 +108,19 @@ def test_a_file_with_row_errors_completes_with_errors_and_reports_each_bad_line(
     assert (result["rows"], result["created"], result["duplicates"], result["errors"]) == (7, 2, 1, 4)
     assert_adds_up(result)
     assert [(row["line"], row["field"]) for row in result["report"]] == [
-        (3, "row"), (5, "gold_label"), (6, "external_id"), (7, "row"),
+        (3, "row"),
+        (5, "gold_label"),
+        (6, "external_id"),
+        (7, "row"),
     ]
     assert result["report"][0]["message"].startswith("unterminated quote")
     # And the unterminated quote did not swallow the rows after it
     assert Item.objects.get(project=project, external_id="a3").text == "third row"
-    assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {"p1", "a1", "a3"}
+    assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {
+        "p1",
+        "a1",
+        "a3",
+    }
 
 
 def test_a_corrupt_image_in_a_zip_is_named_without_python_internals(worker, api):
@@ -120,7 +136,11 @@ def test_a_corrupt_image_in_a_zip_is_named_without_python_internals(worker, api)
     # Then the bad member is one row error in plain words, and the import says it has errors
     assert listed["outcome"] == "completed_with_errors"
     assert listed["result"]["report"] == [
-        {"line": 3, "field": "file", "message": "photo3.png is not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF)."}
+        {
+            "line": 3,
+            "field": "file",
+            "message": "photo3.png is not a readable image (PNG, JPEG, GIF, WebP, BMP or TIFF).",
+        }
     ]
     assert (listed["result"]["rows"], listed["result"]["created"]) == (3, 2)
     assert_adds_up(listed["result"])
@@ -130,7 +150,9 @@ def test_a_label_studio_file_counts_each_task_once(worker, api):
     # Given a project holding p1..p5 and a 50-task Label Studio export: 30 good tasks, 10 image tasks (no
     # text: an error in a text project), 5 that repeat the ids of tasks 1-5, and 5 whose ids are p1..p5
     project = make_project()
-    item_bulk_create(project=project, rows=[{"external_id": f"p{k}", "text": f"earlier {k}"} for k in range(1, 6)])
+    item_bulk_create(
+        project=project, rows=[{"external_id": f"p{k}", "text": f"earlier {k}"} for k in range(1, 6)]
+    )
     tasks = [{"id": i, "data": {"text": f"task number {i}"}} for i in range(1, 31)]
     tasks += [{"id": i, "data": {"image": f"/data/{i}.png"}} for i in range(31, 41)]
     tasks += [{"id": i, "data": {"text": f"again {i}"}} for i in range(1, 6)]
@@ -142,7 +164,11 @@ def test_a_label_studio_file_counts_each_task_once(worker, api):
     result = listed["result"]
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert (result["format"], result["rows"], result["created"], result["duplicates"], result["errors"]) == (
-        "labelstudio", 50, 30, 5, 15,
+        "labelstudio",
+        50,
+        30,
+        5,
+        15,
     )
     assert [row["line"] for row in result["report"]] == list(range(31, 46))
     assert listed["outcome"] == "completed_with_errors"

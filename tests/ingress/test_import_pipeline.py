@@ -46,13 +46,21 @@ def writer_threads(monkeypatch) -> list[str]:
     return names
 
 
-def test_a_pipelined_import_stores_every_row_once_and_reports_the_bad_ones(media_roots, tiny_chunks, writer_threads):
+def test_a_pipelined_import_stores_every_row_once_and_reports_the_bad_ones(
+    media_roots, tiny_chunks, writer_threads
+):
     # Given a project that already holds r0, and a file of 20 rows across 7 chunks: r0 again, a repeated id,
     # a row with the wrong field count, and a content-derived id repeated under no external id
     project = make_project()
     add_items(project, 1, prefix="r")
     rows = [f"r{i},text number {i},web" for i in range(1, 15)]
-    rows += ["r0,already there,", "r3,same id again,", "r15,too,many,fields", ",no id at all,", ",no id at all,"]
+    rows += [
+        "r0,already there,",
+        "r3,same id again,",
+        "r15,too,many,fields",
+        ",no id at all,",
+        ",no id at all,",
+    ]
     rows += ["r16,last row,mobile"]
     # When it is imported
     job = run_import(project, "rows.csv", csv_bytes(rows))
@@ -92,8 +100,11 @@ def test_a_chunk_that_fails_to_insert_ends_the_attempt_and_the_retry_completes_i
         return original(**kwargs)
 
     monkeypatch.setattr(item_create, "_rows_insert", failing_third)
-    job = imports.import_start(project=project, user=project.created_by,
-                               upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)])))
+    job = imports.import_start(
+        project=project,
+        user=project.created_by,
+        upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i}," for i in range(20)])),
+    )
     # When the worker runs it, the writer's error reaches the job's thread (as a crash would end the attempt)
     with pytest.raises(RuntimeError, match="disk full while writing chunk 3"):
         import_run.import_run(job, jobs.JobContext(job))
@@ -143,7 +154,9 @@ def flush_statistics() -> None:
 
 def analyze_count() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'annotation_item'::regclass")
+        cursor.execute(
+            "SELECT analyze_count FROM pg_stat_user_tables WHERE relid = 'annotation_item'::regclass"
+        )
         return cursor.fetchone()[0]
 
 
@@ -191,14 +204,20 @@ def test_fresh_or_small_changes_do_not_trigger_an_analyze(monkeypatch):
     assert items.item_statistics_refresh_if_stale() is False
 
 
-def test_every_chunk_of_an_import_checks_the_statistics_before_its_lookup(media_roots, tiny_chunks, monkeypatch):
+def test_every_chunk_of_an_import_checks_the_statistics_before_its_lookup(
+    media_roots, tiny_chunks, monkeypatch
+):
     from annotation.services import items
 
     # Given a recorder of the order of statistics checks and lookups
     calls: list[str] = []
     original_check, original_lookup = items.item_statistics_refresh_if_stale, items.existing_owners
-    monkeypatch.setattr(items, "item_statistics_refresh_if_stale", lambda: calls.append("check") or original_check())
-    monkeypatch.setattr(items, "existing_owners", lambda **kw: calls.append("lookup") or original_lookup(**kw))
+    monkeypatch.setattr(
+        items, "item_statistics_refresh_if_stale", lambda: calls.append("check") or original_check()
+    )
+    monkeypatch.setattr(
+        items, "existing_owners", lambda **kw: calls.append("lookup") or original_lookup(**kw)
+    )
     # When a 9-row file is imported in chunks of three
     job = run_import(make_project(), "rows.csv", csv_bytes([f"r{i},text {i}," for i in range(9)]))
     # Then each chunk checked the statistics right before looking up its ids

@@ -18,7 +18,9 @@ CSV = b"external_id,text,tags\ne1,first row,web\ne2,second row,\ne3,,\n"
 
 def upload(client, project, name: str, data: bytes, **extra):
     return client.post(
-        f"/api/projects/{project.pk}/imports/", {"file": SimpleUploadedFile(name, data), **extra}, format="multipart"
+        f"/api/projects/{project.pk}/imports/",
+        {"file": SimpleUploadedFile(name, data), **extra},
+        format="multipart",
     )
 
 
@@ -32,7 +34,12 @@ def test_only_managers_start_imports(media_roots, api):
     response = upload(api(project.created_by), project, "a.csv", CSV)
     assert response.status_code == 202
     job = Job.objects.get(pk=response.json()["job"])
-    assert (job.kind, job.task_name, job.status, job.params["format"]) == ("import", "annotation.import", "queued", "csv")
+    assert (job.kind, job.task_name, job.status, job.params["format"]) == (
+        "import",
+        "annotation.import",
+        "queued",
+        "csv",
+    )
     assert (media_roots["media"] / job.params["upload"]).read_bytes() == CSV
 
 
@@ -46,7 +53,9 @@ def test_bad_labelstudio_option_is_a_field_error(media_roots, api):
 @pytest.mark.django_db
 def test_reviewers_list_imports_and_batches_with_drift(media_roots, api):
     project = make_project()
-    run_import(project, "short.csv", ("external_id,text\n" + "".join(f"s{i},w{i}\n" for i in range(40))).encode())
+    run_import(
+        project, "short.csv", ("external_id,text\n" + "".join(f"s{i},w{i}\n" for i in range(40))).encode()
+    )
     long_rows = "".join(f"l{i},{'a much longer piece of text ' * 8}{i}\n" for i in range(40))
     run_import(project, "long.csv", ("external_id,text\n" + long_rows).encode())
     reviewer = add_member(project, Role.REVIEWER)
@@ -76,7 +85,11 @@ def test_csv_upload_runs_on_the_real_worker(worker, api):
     # Then the rows exist and the job's result carries the report
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.result["created"] == 3 and job.result["routed_to_review"] == 1
-    assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {"e1", "e2", "e3"}
+    assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {
+        "e1",
+        "e2",
+        "e3",
+    }
     assert Item.objects.get(project=project, external_id="e3").status == "needs_review"
     polled = api(project.created_by).get(f"/api/jobs/{job.pk}/").json()
     assert polled["status"] == "succeeded" and polled["progress"] == 1.0

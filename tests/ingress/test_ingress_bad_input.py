@@ -90,7 +90,9 @@ def test_decompression_bomb_is_refused_without_decoding_it(media_roots):
 
 def test_text_file_named_wav_is_refused_and_real_audio_lands(media_roots):
     project = audio_project()
-    job = run_import(project, "clips.zip", zip_of({"real.wav": wav_bytes(tone()), "fake.wav": b"just some text\n" * 20}))
+    job = run_import(
+        project, "clips.zip", zip_of({"real.wav": wav_bytes(tone()), "fake.wav": b"just some text\n" * 20})
+    )
     assert job.result["created"] == 1
     (row,) = job.result["report"]
     assert row["field"] == "file"
@@ -102,20 +104,33 @@ def test_text_file_named_wav_is_refused_and_real_audio_lands(media_roots):
 
 def test_zip_slip_and_absolute_paths_are_refused(media_roots):
     project = image_project()
-    job = run_import(project, "evil.zip", zip_of({
-        "ok.png": png_bytes(), "../../escape.png": png_bytes(10), "/etc/abs.png": png_bytes(20),
-    }))
+    job = run_import(
+        project,
+        "evil.zip",
+        zip_of(
+            {
+                "ok.png": png_bytes(),
+                "../../escape.png": png_bytes(10),
+                "/etc/abs.png": png_bytes(20),
+            }
+        ),
+    )
     assert job.result["created"] == 1
     messages = sorted(row["message"] for row in job.result["report"])
     assert any("escapes the archive" in m for m in messages) and any("absolute path" in m for m in messages)
-    assert not (media_roots["tmp"] / "escape.png").exists() and not (media_roots["media"].parent / "escape.png").exists()
+    assert (
+        not (media_roots["tmp"] / "escape.png").exists()
+        and not (media_roots["media"].parent / "escape.png").exists()
+    )
     assert_storage_consistent(project, media_roots["media"])
 
 
 def test_zip_bomb_member_is_refused_before_decompressing(media_roots):
     # 20 MB of zeros deflates to ~20 KB: a ratio of ~1000, over the limit of 100.
     project = image_project()
-    job = run_import(project, "bomb.zip", zip_of({"ok.png": png_bytes(), "zeros.png": bytes(20 * 1024 * 1024)}))
+    job = run_import(
+        project, "bomb.zip", zip_of({"ok.png": png_bytes(), "zeros.png": bytes(20 * 1024 * 1024)})
+    )
     assert job.result["created"] == 1
     assert "possible zip bomb" in job.result["report"][0]["message"]
     assert_storage_consistent(project, media_roots["media"])
@@ -153,8 +168,11 @@ def test_duplicate_external_ids_in_one_file_and_across_files(media_roots):
     project = make_project()
     first = run_import(project, "a.csv", b"external_id,text\nd1,one\nd2,two\nd1,one again\n")
     assert first.result["created"] == 2
-    assert report_by_line(first)[4] == {"line": 4, "field": "external_id",
-                                        "message": "duplicate external_id 'd1' in this file"}
+    assert report_by_line(first)[4] == {
+        "line": 4,
+        "field": "external_id",
+        "message": "duplicate external_id 'd1' in this file",
+    }
     second = run_import(project, "b.csv", b"external_id,text\nd2,two\nd3,three\n")
     assert second.result["created"] == 1 and second.result["duplicates"] == 1
     assert second.result["duplicate_ids"] == ["d2"]
@@ -164,10 +182,10 @@ def test_duplicate_external_ids_in_one_file_and_across_files(media_roots):
 NUL_FILES = {
     # A raw NUL byte in one row's text; a \u0000 escape inside the JSON of another row's metadata column.
     "nul.csv": b'external_id,text,metadata\ng1,fine,\nbad-text,be\x00fore,\nbad-meta,ok,"{""k"": ""a\\u0000b""}"\n'
-               b"g2,also fine,\n",
+    b"g2,also fine,\n",
     "nul.jsonl": b'{"external_id": "g1", "text": "fine"}\n{"external_id": "bad-text", "text": "be\\u0000fore"}\n'
-                 b'{"external_id": "bad-meta", "text": "ok", "metadata": {"k": ["a\\u0000b"]}}\n'
-                 b'{"external_id": "g2", "text": "also fine"}\n',
+    b'{"external_id": "bad-meta", "text": "ok", "metadata": {"k": ["a\\u0000b"]}}\n'
+    b'{"external_id": "g2", "text": "also fine"}\n',
 }
 
 
@@ -241,7 +259,9 @@ def test_bulk_api_file_b64_bad_rows(media_roots, api):
     assert body["created"] == 1
     errors = {e["index"]: e for e in body["errors"]}
     assert errors[1]["field"] == "file_b64" and "not valid base64" in errors[1]["message"]
-    assert errors[2]["field"] == "file" and errors[2]["message"].startswith("The file is not a readable audio file")
+    assert errors[2]["field"] == "file" and errors[2]["message"].startswith(
+        "The file is not a readable audio file"
+    )
     assert errors[3]["field"] == "file_b64" and "needs file_b64 or file_url" in errors[3]["message"]
     assert errors[4]["message"] == "The file is empty (0 bytes)."
     item = Item.objects.get(external_id="w1")
@@ -258,7 +278,9 @@ def test_failed_chunk_removes_the_files_it_wrote(media_roots, monkeypatch):
 
     monkeypatch.setattr(item_create, "_rows_insert", broken)
     project = image_project()
-    job = run_import(project, "imgs.zip", zip_of({"a.png": png_bytes(pattern=2), "b.png": png_bytes(pattern=6)}))
+    job = run_import(
+        project, "imgs.zip", zip_of({"a.png": png_bytes(pattern=2), "b.png": png_bytes(pattern=6)})
+    )
     # Then the job fails with the reason and no file is left without its item
     assert job.status == JobStatus.FAILED and "database went away" in job.error
     assert not Item.objects.filter(project=project).exists()
@@ -271,8 +293,12 @@ def test_unknown_format_and_missing_upload_are_refused_at_upload(media_roots, ap
     project = make_project()
     client = api(project.created_by)
     url = f"/api/projects/{project.pk}/imports/"
-    response = client.post(url, {"file": SimpleUploadedFile("data.xlsx", b"\x00\x01binary")}, format="multipart")
-    assert response.status_code == 400 and "cannot tell the format of 'data.xlsx'" in response.json()["file"][0]
+    response = client.post(
+        url, {"file": SimpleUploadedFile("data.xlsx", b"\x00\x01binary")}, format="multipart"
+    )
+    assert (
+        response.status_code == 400 and "cannot tell the format of 'data.xlsx'" in response.json()["file"][0]
+    )
     response = client.post(url, {}, format="multipart")
     assert response.status_code == 400 and response.json()["file"] == ["No file was submitted."]
 
@@ -281,7 +307,11 @@ def test_audio_profile_flags_silence_and_clipping(media_roots):
     project = audio_project()
     silent = wav_bytes(np.zeros(16000))
     clipped = wav_bytes(np.clip(tone(amp=3.0), -1, 1))
-    job = run_import(project, "clips.zip", zip_of({"silent.wav": silent, "clipped.wav": clipped, "ok.wav": wav_bytes(tone())}))
+    job = run_import(
+        project,
+        "clips.zip",
+        zip_of({"silent.wav": silent, "clipped.wav": clipped, "ok.wav": wav_bytes(tone())}),
+    )
     assert job.result["created"] == 3
     flags = dict(Item.objects.filter(project=project).values_list("external_id", "flags"))
     assert "silent" in flags["silent.wav"] and "clipped" in flags["clipped.wav"] and flags["ok.wav"] == []

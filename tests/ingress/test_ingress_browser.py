@@ -32,7 +32,9 @@ def test_image_labelling_with_keyboard_zoom(page, media_roots, artifacts_dir):
     from playwright.sync_api import expect
 
     project = make_project(task_type="image_classification", labels=("cat", "dog"), k=1)
-    job = run_import(project, "imgs.zip", zip_of({"a.png": png_bytes(pattern=4), "b.png": png_bytes(pattern=12)}))
+    job = run_import(
+        project, "imgs.zip", zip_of({"a.png": png_bytes(pattern=4), "b.png": png_bytes(pattern=12)})
+    )
     assert job.result["created"] == 2
     annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="imogen"))
     log_in(page, annotator.username)
@@ -98,8 +100,10 @@ def test_batches_page_shows_reports_flags_and_duplicate_groups(page, media_roots
     expect(page.locator("#near-duplicates .dup-group")).to_have_count(1)
     expect(page.locator("#near-duplicates")).to_contain_text("t3")
     # Uploading through the page's form starts a job (the test has no worker: it stays queued)
-    page.set_input_files("#import-form input[type=file]", files=[
-        {"name": "second.csv", "mimeType": "text/csv", "buffer": b"external_id,text\nt9,new\n"}])
+    page.set_input_files(
+        "#import-form input[type=file]",
+        files=[{"name": "second.csv", "mimeType": "text/csv", "buffer": b"external_id,text\nt9,new\n"}],
+    )
     page.click("#import-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("Import of “second.csv” started")
     expect(page.locator("#import-jobs tr[data-status='queued']")).to_contain_text("second.csv")
@@ -113,7 +117,9 @@ def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
     annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="aurora"))
     log_in(page, annotator.username)
     page.goto(f"/projects/{project.pk}/label/")
-    page.wait_for_function("document.getElementById('item-audio') && document.getElementById('item-audio').readyState >= 1")
+    page.wait_for_function(
+        "document.getElementById('item-audio') && document.getElementById('item-audio').readyState >= 1"
+    )
     # Every seek the page makes is recorded with the position it seeks to
     page.evaluate("""() => { const audio = document.getElementById('item-audio'); window.seeks = [];
                              audio.addEventListener('seeking', () => window.seeks.push(audio.currentTime)); }""")
@@ -137,7 +143,9 @@ def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
     assert not Annotation.objects.filter(annotator=annotator).exists()
 
 
-def test_audio_waveform_space_is_reserved_so_the_player_does_not_move_when_it_loads(page, media_roots, artifacts_dir):
+def test_audio_waveform_space_is_reserved_so_the_player_does_not_move_when_it_loads(
+    page, media_roots, artifacts_dir
+):
     from playwright.sync_api import expect
 
     # Given an audio item whose waveform is slow to arrive (held until the test releases it)

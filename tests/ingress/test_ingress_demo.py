@@ -31,8 +31,13 @@ def test_image_demo_renders_digits_in_two_batches_with_drift(media_roots):
     assert project.task_type == "image_classification"
     assert [label.value for label in project.labels.all()] == [str(d) for d in range(10)]
     simulated = ("sim-ann", "sim-ben", "sim-cat", "sim-dan", "sim-eve", "sim-spam")
-    assert members(project) == {"manager": "manager", "alice": "annotator", "bob": "annotator", "carol": "annotator",
-                                **{name: "annotator" for name in simulated}}
+    assert members(project) == {
+        "manager": "manager",
+        "alice": "annotator",
+        "bob": "annotator",
+        "carol": "annotator",
+        **{name: "annotator" for name in simulated},
+    }
     # 90 digits plus two exact "rescans" per batch
     assert Item.objects.filter(project=project).count() == 94
     first = Item.objects.get(project=project, metadata__index=0, metadata__rescan__isnull=True)
@@ -58,7 +63,9 @@ def test_audio_demo_has_flagged_clips_routed_to_review(media_roots):
         assert "silent" in flags[(kind, 0)] and "clipped" in flags[(kind, 1)]
         assert "too_short" in flags[(kind, 3)]
     assert "low_snr" in flags[("tone", 2)]
-    routed = {(item.metadata["kind"], item.metadata["variant"]) for item in items if item.status == "needs_review"}
+    routed = {
+        (item.metadata["kind"], item.metadata["variant"]) for item in items if item.status == "needs_review"
+    }
     assert routed == {("tone", 0), ("noise", 0), ("chirp", 0), ("tone", 3), ("noise", 3), ("chirp", 3)}
     assert seed_audio_project(per_label=5) is None
 
@@ -79,16 +86,19 @@ def test_image_demo_items_carry_the_load_digits_class_of_the_digit_they_show(med
     project = Project.objects.get(name=IMAGE_PROJECT)
     reference = load_digits()
     flat = reference.images[:150].reshape(150, -1)
-    truth = {item.pk: str(reference.target[_digit_index(item, flat)])
-             for item in Item.objects.filter(project=project)}
+    truth = {
+        item.pk: str(reference.target[_digit_index(item, flat)])
+        for item in Item.objects.filter(project=project)
+    }
     # Then every gold digit is its load_digits class
     gold = dict(Item.objects.filter(project=project, is_gold=True).values_list("pk", "gold_label"))
     assert len(gold) == 3 and all(label == truth[pk] for pk, label in gold.items()), (gold, truth)
     # And a share of the digits carries three votes from three simulated annotators, as the text demo does
     votes: dict[int, list[str]] = defaultdict(list)
     voters: dict[int, set[int]] = defaultdict(set)
-    for item_id, annotator_id, labels in Annotation.objects.filter(item__project=project, is_live=True).values_list(
-            "item_id", "annotator_id", "labels"):
+    for item_id, annotator_id, labels in Annotation.objects.filter(
+        item__project=project, is_live=True
+    ).values_list("item_id", "annotator_id", "labels"):
         votes[item_id].extend(labels)
         voters[item_id].add(annotator_id)
     assert 0.35 * len(truth) < len(votes) < 0.65 * len(truth)
@@ -118,15 +128,23 @@ def test_demo_ids_and_file_names_name_no_answer(media_roots):
             if file_pattern is not None:
                 assert re.fullmatch(file_pattern, item.file_name), (name, item.file_name)
             if name != IMAGE_PROJECT:  # the digit labels are digits, which every number contains
-                assert not any(label in item.external_id + item.file_name for label in labels), item.external_id
+                assert not any(label in item.external_id + item.file_name for label in labels), (
+                    item.external_id
+                )
             # and the source reference is kept in the metadata (which annotators do not receive)
             assert source_key in item.metadata, (name, item.metadata)
         # And neither the ids nor the item ids (insertion order) run through the classes in blocks: in id order
         # the class changes at most steps; a shuffled order changes it at well over half of them
-        classes = [item.metadata.get("kind") or item.metadata.get("module") or item.metadata["index"] for item in items]
+        classes = [
+            item.metadata.get("kind") or item.metadata.get("module") or item.metadata["index"]
+            for item in items
+        ]
         if name == IMAGE_PROJECT:
             # (load_digits itself runs through the classes in turn, so its index must not show through the id)
-            assert sum(int(item.external_id[-4:]) in (index, index + 1) for item, index in zip(items, classes, strict=True)) < 0.2 * len(items)
+            assert sum(
+                int(item.external_id[-4:]) in (index, index + 1)
+                for item, index in zip(items, classes, strict=True)
+            ) < 0.2 * len(items)
             classes = [int(load_digits().target[index]) for index in classes]
         elif name == seed.TEXT_PROJECT:
             from ingress.demo.stdlib_corpus import TOPIC_MODULES
@@ -140,7 +158,11 @@ def test_demo_ids_and_file_names_name_no_answer(media_roots):
 def test_text_demo_shows_its_duplicate_groups_from_the_start(client):
     # Given the text demo as the seed command loads it (no import or bulk-API call after it)
     project = seed.seed_text_project(simulate_fraction=0.0)
-    grouped = list(Item.objects.filter(project=project, near_dup_group__isnull=False).values_list("near_dup_group", flat=True))
+    grouped = list(
+        Item.objects.filter(project=project, near_dup_group__isnull=False).values_list(
+            "near_dup_group", flat=True
+        )
+    )
     # Then the duplicate scan has already run: running it again changes no item
     assert near_dup_refresh(project=project)["updated"] == 0
     # and the corpus has near-duplicate docstrings (near-identical sentences in several modules) in groups

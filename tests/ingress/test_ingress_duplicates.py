@@ -29,13 +29,19 @@ def csv_of(rows: list[tuple[str, str]]) -> bytes:
 
 
 def state(project) -> dict[str, tuple[int | None, list[str]]]:
-    return {eid: (group, flags) for eid, group, flags in
-            Item.objects.filter(project=project).values_list("external_id", "near_dup_group", "flags")}
+    return {
+        eid: (group, flags)
+        for eid, group, flags in Item.objects.filter(project=project).values_list(
+            "external_id", "near_dup_group", "flags"
+        )
+    }
 
 
 def test_same_text_under_another_id_in_a_later_file_is_kept_and_grouped(media_roots):
     project = make_project()
-    run_import(project, "a.csv", csv_of([("x1", "The cat sat on the mat"), ("x2", "Something else entirely")]))
+    run_import(
+        project, "a.csv", csv_of([("x1", "The cat sat on the mat"), ("x2", "Something else entirely")])
+    )
     job = run_import(project, "b.csv", csv_of([("y1", "The cat sat on the mat")]))
     # Then both copies exist, share a group whose id is the older item's id, and carry the duplicate flag
     assert job.result["created"] == 1
@@ -48,7 +54,9 @@ def test_same_text_under_another_id_in_a_later_file_is_kept_and_grouped(media_ro
 
 def test_text_equal_after_normalisation_is_a_near_duplicate(media_roots):
     project = make_project()
-    run_import(project, "a.csv", csv_of([("n1", "Hello, World!"), ("n2", "hello   world"), ("n3", "goodbye world")]))
+    run_import(
+        project, "a.csv", csv_of([("n1", "Hello, World!"), ("n2", "hello   world"), ("n3", "goodbye world")])
+    )
     now = state(project)
     assert now["n1"][0] is not None and now["n1"][0] == now["n2"][0]
     assert now["n1"][1] == ["near_duplicate"] and now["n2"][1] == ["near_duplicate"]
@@ -81,7 +89,9 @@ def test_refresh_is_stable_and_clears_groups_that_dissolve(media_roots):
     # Running again changes nothing
     assert near_dup_refresh(project=project)["updated"] == 0
     # When one copy is edited away (e.g. a fix), the other loses its group and flag, other flags stay
-    Item.objects.filter(external_id="s2").update(text="changed", sha256="0" * 64, near_dup_key="", minhash=None)
+    Item.objects.filter(external_id="s2").update(
+        text="changed", sha256="0" * 64, near_dup_key="", minhash=None
+    )
     Item.objects.filter(external_id="s1").update(flags=["duplicate", "mojibake"])
     result = near_dup_refresh(project=project)
     assert result["groups"] == 0 and result["updated"] == 2
@@ -91,7 +101,9 @@ def test_refresh_is_stable_and_clears_groups_that_dissolve(media_roots):
 
 def shifted_png(base: np.ndarray, delta: int) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(base.astype(int) + delta, 0, 255).astype(np.uint8), mode="L").save(buffer, format="PNG")
+    Image.fromarray(np.clip(base.astype(int) + delta, 0, 255).astype(np.uint8), mode="L").save(
+        buffer, format="PNG"
+    )
     return buffer.getvalue()
 
 
@@ -221,7 +233,9 @@ def test_a_file_import_summarises_waiting_bulk_batches_but_not_another_running_i
 
     # Given a bulk batch whose refresh job has not run, and another file import still inserting its items
     project = make_project()
-    item_bulk_create(project=project, rows=[{"external_id": f"b-{i}", "text": f"short {i}"} for i in range(10)])
+    item_bulk_create(
+        project=project, rows=[{"external_id": f"b-{i}", "text": f"short {i}"} for i in range(10)]
+    )
     running = batch_open(project=project, source="other.csv")
     running.job = Job.objects.create(kind=IMPORT_JOB, task_name="annotation.import", project=project)
     running.save(update_fields=["job"])
@@ -251,8 +265,10 @@ def test_concurrent_refreshes_of_a_project_run_one_after_the_other(media_roots, 
 
     # Given two near-duplicate texts, grouped
     project = make_project()
-    item_bulk_create(project=project, rows=[{"external_id": "y", "text": "Hello, World!"},
-                                            {"external_id": "w", "text": "hello   world"}])
+    item_bulk_create(
+        project=project,
+        rows=[{"external_id": "y", "text": "Hello, World!"}, {"external_id": "w", "text": "hello   world"}],
+    )
     near_dup_refresh(project=project)
     y = Item.objects.get(project=project, external_id="y").pk
     assert state(project) == {"y": (y, ["near_duplicate"]), "w": (y, ["near_duplicate"])}
@@ -271,7 +287,9 @@ def test_concurrent_refreshes_of_a_project_run_one_after_the_other(media_roots, 
 
     def refresh() -> None:
         try:
-            outcome[threading.current_thread().name] = near_dup_refresh(project=Project.objects.get(pk=project.pk))
+            outcome[threading.current_thread().name] = near_dup_refresh(
+                project=Project.objects.get(pk=project.pk)
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread's assertion
             outcome[threading.current_thread().name] = exc
         finally:

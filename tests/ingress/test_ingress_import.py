@@ -22,7 +22,10 @@ def csv_bytes(rows: list[str], header: str = "external_id,text,tags,gold_label")
 def test_csv_import_creates_items_tags_gold_and_a_batch(media_roots):
     # Given a text project and a CSV with tags, a gold label and an extra metadata column
     project = make_project()
-    data = csv_bytes(["a1,I love it,web;mobile,pos,", "a2,Terrible service,web,,en"], header="external_id,text,tags,gold_label,lang")
+    data = csv_bytes(
+        ["a1,I love it,web;mobile,pos,", "a2,Terrible service,web,,en"],
+        header="external_id,text,tags,gold_label,lang",
+    )
     # When it is imported
     job = run_import(project, "reviews.csv", data)
     # Then both rows land, with tags (and their ItemTag rows), gold and metadata
@@ -65,8 +68,11 @@ def test_a_job_retried_after_a_crash_reuses_its_batch_and_creates_nothing_twice(
     from ingress.services import import_run, imports
 
     project = make_project()
-    job = imports.import_start(project=project, user=project.created_by,
-                               upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i},," for i in range(3)])))
+    job = imports.import_start(
+        project=project,
+        user=project.created_by,
+        upload=SimpleUploadedFile("rows.csv", csv_bytes([f"r{i},text {i},," for i in range(3)])),
+    )
 
     def crash(**kwargs):
         raise RuntimeError("worker lost")
@@ -101,28 +107,49 @@ def test_jsonl_import_with_bad_lines_reports_line_numbers(media_roots):
 
 def test_json_array_and_unknown_gold_label(media_roots):
     project = make_project()
-    data = json.dumps([{"external_id": "k1", "text": "one", "gold_label": "pos"},
-                       {"external_id": "k2", "text": "two", "gold_label": "nope"}]).encode()
+    data = json.dumps(
+        [
+            {"external_id": "k1", "text": "one", "gold_label": "pos"},
+            {"external_id": "k2", "text": "two", "gold_label": "nope"},
+        ]
+    ).encode()
     job = run_import(project, "rows.json", data)
     assert job.result["created"] == 1
-    assert job.result["report"] == [{"line": 2, "field": "gold_label", "message": job.result["report"][0]["message"]}]
+    assert job.result["report"] == [
+        {"line": 2, "field": "gold_label", "message": job.result["report"][0]["message"]}
+    ]
     assert "Unknown gold label 'nope'" in job.result["report"][0]["message"]
 
 
 def test_label_studio_export_keeps_annotations_as_metadata_or_gold(media_roots):
     project = make_project()
     tasks = [
-        {"id": 11, "data": {"text": "great"}, "annotations": [{"result": [{"value": {"choices": ["pos"]}}]},
-                                                             {"result": [{"value": {"choices": ["pos"]}}]}]},
-        {"id": 12, "data": {"text": "meh", "source": "forum"}, "annotations": [
-            {"result": [{"value": {"choices": ["pos"]}}]}, {"result": [{"value": {"choices": ["neg"]}}]}]},
+        {
+            "id": 11,
+            "data": {"text": "great"},
+            "annotations": [
+                {"result": [{"value": {"choices": ["pos"]}}]},
+                {"result": [{"value": {"choices": ["pos"]}}]},
+            ],
+        },
+        {
+            "id": 12,
+            "data": {"text": "meh", "source": "forum"},
+            "annotations": [
+                {"result": [{"value": {"choices": ["pos"]}}]},
+                {"result": [{"value": {"choices": ["neg"]}}]},
+            ],
+        },
     ]
     job = run_import(project, "export.json", json.dumps(tasks).encode(), labelstudio_annotations="gold")
     assert job.result["format"] == "labelstudio" and job.result["created"] == 2
     agreed = Item.objects.get(project=project, external_id="11")
     split = Item.objects.get(project=project, external_id="12")
     assert agreed.gold_label == "pos" and agreed.metadata["ls_choices"] == [["pos"], ["pos"]]
-    assert split.gold_label is None and split.metadata == {"source": "forum", "ls_choices": [["pos"], ["neg"]]}
+    assert split.gold_label is None and split.metadata == {
+        "source": "forum",
+        "ls_choices": [["pos"], ["neg"]],
+    }
 
 
 def test_rows_without_external_id_get_a_content_id_so_reimport_is_idempotent(media_roots):
@@ -160,7 +187,9 @@ def test_zip_of_images_with_manifest(media_roots):
         archive.writestr("imgs/a.png", png_bytes(100, pattern=4))
         archive.writestr("imgs/b.png", png_bytes(100, pattern=8))
         archive.writestr("imgs/unlisted.png", png_bytes(50))
-        archive.writestr("manifest.csv", "file,external_id,gold_label,tags\nimgs/a.png,A,cat,indoor\nimgs/b.png,B,,\n")
+        archive.writestr(
+            "manifest.csv", "file,external_id,gold_label,tags\nimgs/a.png,A,cat,indoor\nimgs/b.png,B,,\n"
+        )
     job = run_import(project, "pets.zip", buffer.getvalue())
     # Then the two listed images land with files, profiles, pHash keys and the detected content type
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -168,7 +197,9 @@ def test_zip_of_images_with_manifest(media_roots):
     a = Item.objects.get(project=project, external_id="A")
     assert a.gold_label == "cat" and a.tags == ["indoor"] and a.content_type == "image/png"
     assert a.profile["width"] == 48 and a.profile["format"] == "PNG" and len(a.near_dup_key) == 16
-    assert a.file.name.startswith(f"projects/{project.pk}/{a.sha256[:2]}/{a.sha256}/") and a.file.read() == png_bytes(100, pattern=4)
+    assert a.file.name.startswith(
+        f"projects/{project.pk}/{a.sha256[:2]}/{a.sha256}/"
+    ) and a.file.read() == png_bytes(100, pattern=4)
     assert not Item.objects.filter(external_id="imgs/unlisted.png").exists()
 
 
@@ -193,8 +224,13 @@ def test_zip_of_images_into_a_text_project_is_reported_per_member(media_roots):
         archive.writestr("a.png", png_bytes())
     job = run_import(project, "imgs.zip", buffer.getvalue())
     assert job.result["created"] == 0
-    assert job.result["report"] == [{"line": 1, "field": "file",
-                                     "message": "This is a text project: a zip needs a manifest.csv with a text column."}]
+    assert job.result["report"] == [
+        {
+            "line": 1,
+            "field": "file",
+            "message": "This is a text project: a zip needs a manifest.csv with a text column.",
+        }
+    ]
 
 
 def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_per_task(media_roots):
@@ -207,8 +243,11 @@ def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_
     (media_roots["import"] / "beep.wav").write_bytes(wav_bytes(tone(seconds=0.2)))
     dog = (media_roots["import"] / "dog.png").as_uri()
     tasks = [
-        {"id": 1, "data": {"image": "pets/cat.png", "camera": "front"},
-         "annotations": [{"result": [{"value": {"choices": ["cat"]}}]}]},
+        {
+            "id": 1,
+            "data": {"image": "pets/cat.png", "camera": "front"},
+            "annotations": [{"result": [{"value": {"choices": ["cat"]}}]}],
+        },
         {"id": 2, "data": {"image": dog}},
         {"id": 3, "data": {"image": "/data/upload/7/3f2a-cat.png"}},  # a Label Studio upload path
         {"id": 4, "data": {"image": "https://example.com/cat.png"}},
@@ -228,7 +267,12 @@ def test_label_studio_image_tasks_land_as_image_items_and_bad_media_is_reported_
     assert ImportBatch.objects.get(project=project).profile_summary["numeric"]["brightness"]["n"] == 2
     # And each bad task is reported on its own line with the field at fault
     by_line = {row["line"]: row for row in job.result["report"]}
-    assert {line: row["field"] for line, row in by_line.items()} == {3: "file_url", 4: "file_url", 5: "file", 6: "file"}
+    assert {line: row["field"] for line, row in by_line.items()} == {
+        3: "file_url",
+        4: "file_url",
+        5: "file",
+        6: "file",
+    }
     # A Label Studio upload path needs Label Studio's media folder; a web address is not fetched by default
     assert "LABELGATE_LS_MEDIA_ROOT" in by_line[3]["message"]
     assert "LABELGATE_LS_FETCH_URLS" in by_line[4]["message"]
@@ -274,5 +318,7 @@ def test_a_json_array_that_breaks_keeps_its_earlier_rows_and_counts_the_break_as
     result = job.result
     assert (result["rows"], result["created"], result["duplicates"], result["errors"]) == (3, 2, 0, 1)
     assert result["outcome"] == "completed_with_errors" and job.outcome == "completed_with_errors"
-    assert [row["line"] for row in result["report"]] == [3] and result["file_error"] == result["report"][0]["message"]
+    assert [row["line"] for row in result["report"]] == [3] and result["file_error"] == result["report"][0][
+        "message"
+    ]
     assert set(Item.objects.filter(project=project).values_list("external_id", flat=True)) == {"j1", "j2"}

@@ -31,7 +31,9 @@ def add_media(project, rows):
 def image_item(media_roots):
     project = make_project(task_type="image_classification", labels=("cat", "dog"))
     data = png_bytes(pattern=3)
-    items = add_media(project, [{"external_id": "p1", "file_b64": base64.b64encode(data).decode(), "file_name": "cat.png"}])
+    items = add_media(
+        project, [{"external_id": "p1", "file_b64": base64.b64encode(data).decode(), "file_name": "cat.png"}]
+    )
     return project, items["p1"], data
 
 

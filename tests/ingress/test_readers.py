@@ -199,8 +199,12 @@ def test_labelstudio_task_without_data_is_a_row_error():
 def test_nul_characters_are_row_errors_in_every_json_format_and_the_zip_manifest(tmp_path):
     # Given a NUL in a tag, a metadata key, a gold label and a Label Studio meta value (PostgreSQL stores none)
     jsonl = b'{"external_id": "a", "text": "x", "tags": ["t\\u0000"]}\n{"external_id": "b", "text": "y"}\n'
-    array = b'[{"external_id": "a", "text": "x", "metadata": {"k\\u0000": 1}}, {"external_id": "b", "text": "y"}]'
-    export = b'[{"id": 1, "data": {"text": "x"}, "meta": {"k": "v\\u0000"}}, {"id": 2, "data": {"text": "y"}}]'
+    array = (
+        b'[{"external_id": "a", "text": "x", "metadata": {"k\\u0000": 1}}, {"external_id": "b", "text": "y"}]'
+    )
+    export = (
+        b'[{"id": 1, "data": {"text": "x"}, "meta": {"k": "v\\u0000"}}, {"id": 2, "data": {"text": "y"}}]'
+    )
     manifest = zipfile.ZipFile(tmp_path / "m.zip", "w")
     manifest.writestr("manifest.csv", "file,gold_label\na.png,p\x00s\nb.png,neg\n")
     manifest.writestr("a.png", b"\x89PNG a")
@@ -214,7 +218,12 @@ def test_nul_characters_are_row_errors_in_every_json_format_and_the_zip_manifest
         "zip": list(read_zip(str(tmp_path / "m.zip"))),
     }
     # Then the first row of each is an error on its field and the second row still arrives
-    expected = {"jsonl": (1, "tags"), "json": (1, "metadata"), "labelstudio": (1, "metadata"), "zip": (2, "gold_label")}
+    expected = {
+        "jsonl": (1, "tags"),
+        "json": (1, "metadata"),
+        "labelstudio": (1, "metadata"),
+        "zip": (2, "gold_label"),
+    }
     for name, out in outputs.items():
         assert [(e.line, e.field, e.message) for e in _errors(out)] == [
             (*expected[name], f"{expected[name][1]} contains a NUL character.")
@@ -343,7 +352,9 @@ def test_zip_that_is_not_a_zip_is_one_file_error(tmp_path):
     path = tmp_path / "fake.zip"
     path.write_bytes(b"not a zip at all")
     out = list(read_zip(str(path)))
-    assert out == [FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")]
+    assert out == [
+        FileError(0, None, "The file is not a readable zip archive (it is damaged or incomplete).")
+    ]
 
 
 def test_jsonl_type_errors_name_json_kinds_not_python_types():
@@ -366,4 +377,8 @@ def test_csv_unterminated_quote_is_its_lines_error_and_the_lines_after_it_are_ro
     out = list(read_csv(io.BytesIO(data)))
     # Then line 3 is an error, and c (line 4) and the quoted multi-line d (line 5) are rows of their own
     assert [(e.line, e.message.split(":")[0]) for e in _errors(out)] == [(3, "unterminated quote")]
-    assert [(r.line, r.external_id, r.text) for r in _rows(out)] == [(2, "a", "fine"), (4, "c", "third"), (5, "d", "multi\nline")]
+    assert [(r.line, r.external_id, r.text) for r in _rows(out)] == [
+        (2, "a", "fine"),
+        (4, "c", "third"),
+        (5, "d", "multi\nline"),
+    ]

@@ -41,9 +41,23 @@ def generated(live_server, tmp_path):
     config.write_text(f"post_hooks: []\npackage_name_override: {PACKAGE}\n")
     out = tmp_path / "client"
     run = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(schema_path), "--meta", "none",
-         "--config", str(config), "--output-path", str(out / PACKAGE)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            "generate",
+            "--path",
+            str(schema_path),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+            "--output-path",
+            str(out / PACKAGE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     # The generator reports what it had to skip as warnings; a contract it fully understands has none.
@@ -108,15 +122,21 @@ def test_a_generated_client_runs_a_labelling_loop(generated, live_server, worker
     _api(package, "users.users_create").sync(
         client=client, body=m.UserCreateInputRequest(username="gen-annotator", password="a long passphrase 7")
     )
-    project = _api(package, "projects.projects_create").sync(client=client, body=m.ProjectCreateInputRequest(
-        name="Generated client", task_type=m.TaskTypeEnum.TEXT_CLASSIFICATION,
-        labels=[m.LabelInputRequest(value="pos"), m.LabelInputRequest(value="neg")], annotations_per_item=2,
-    ))
+    project = _api(package, "projects.projects_create").sync(
+        client=client,
+        body=m.ProjectCreateInputRequest(
+            name="Generated client",
+            task_type=m.TaskTypeEnum.TEXT_CLASSIFICATION,
+            labels=[m.LabelInputRequest(value="pos"), m.LabelInputRequest(value="neg")],
+            annotations_per_item=2,
+        ),
+    )
     assert isinstance(project, m.ProjectOutput), project
     found = _api(package, "users.users_list").sync(client=client, search="gen-annot")
     assert [user.username for user in found.results] == ["gen-annotator"]
     _api(package, "projects.projects_members_create").sync(
-        client=client, pid=project.id,
+        client=client,
+        pid=project.id,
         body=m.MembershipInputRequest(user=found.results[0].id, role=m.RoleEnum.ANNOTATOR),
     )
 
@@ -164,9 +184,11 @@ def test_a_generated_client_runs_a_labelling_loop(generated, live_server, worker
             # (blind labelling: the typed item has content and ids only, and nothing arrives untyped either)
             assert not hasattr(body.item, "tags") and not hasattr(body.item, "metadata")
             assert body.item.additional_properties == {} and body.assignment.additional_properties == {}
-            annotation = annotate.sync(client=who, pid=project.id, body=m.AnnotationInputRequest(
-                item=body.item.id, label=texts[body.item.external_id]
-            ))
+            annotation = annotate.sync(
+                client=who,
+                pid=project.id,
+                body=m.AnnotationInputRequest(item=body.item.id, label=texts[body.item.external_id]),
+            )
             assert annotation.labels == [texts[body.item.external_id]]
 
     # When a quality run and a freeze go through the real worker
@@ -209,6 +231,9 @@ def test_a_generated_client_runs_a_labelling_loop(generated, live_server, worker
     assert len(tasks) == 6
     assert b'<Choices name="label" toName="text"' in download(formats.LABELSTUDIO_CONFIG)
     # And every export format the schema offers was tried
-    offered = next(p for p in spec["paths"]["/api/dataset-versions/{vid}/export/"]["get"]["parameters"]
-                   if p["name"] == "format")["schema"]["enum"]
+    offered = next(
+        p
+        for p in spec["paths"]["/api/dataset-versions/{vid}/export/"]["get"]["parameters"]
+        if p["name"] == "format"
+    )["schema"]["enum"]
     assert set(offered) == {"jsonl", "csv", "parquet", "zip", "labelstudio", "labelstudio-config"}

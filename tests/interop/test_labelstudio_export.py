@@ -26,8 +26,12 @@ CONSENSUS = {"1": "pos", "2": "neg", "3": "neutral", "4": "pos"}
 
 def _imported_text_version():
     project = make_project(labels=("pos", "neg", "neutral"), k=2)
-    job = run_import(project, "text.snapshot.json", (FIXTURES / "text.snapshot.json").read_bytes(),
-                     labelstudio_config=(FIXTURES / "text.xml").read_text())
+    job = run_import(
+        project,
+        "text.snapshot.json",
+        (FIXTURES / "text.snapshot.json").read_bytes(),
+        labelstudio_config=(FIXTURES / "text.xml").read_text(),
+    )
     assert job.result["created"] == 4, job.result
     for external_id, label in CONSENSUS.items():
         Item.objects.filter(project=project, external_id=external_id).update(
@@ -48,14 +52,22 @@ def test_the_config_names_match_the_imported_project_and_the_results(media_roots
     tasks = _tasks(version)
     # Then the config has the project's control and object names and the classes in project order
     choices = config.find("Choices")
-    assert (choices.get("name"), choices.get("toName"), choices.get("choice")) == ("sentiment", "review", "single")
+    assert (choices.get("name"), choices.get("toName"), choices.get("choice")) == (
+        "sentiment",
+        "review",
+        "single",
+    )
     assert [c.get("value") for c in choices.findall("Choice")] == ["pos", "neg", "neutral"]
     assert config.find("Text").get("value") == "$review"
     # And every result names that control and object, and every task has its text under the data key
     results = [r for t in tasks for a in t["annotations"] + t["predictions"] for r in a["result"]]
     assert results and {(r["from_name"], r["to_name"]) for r in results} == {("sentiment", "review")}
     assert {t["data"]["external_id"]: t["data"]["review"][:4] for t in tasks} == {
-        "1": "A wo", "2": "Dull", "3": "It w", "4": "Best"}
+        "1": "A wo",
+        "2": "Dull",
+        "3": "It w",
+        "4": "Best",
+    }
 
 
 def test_every_annotators_vote_and_every_prediction_goes_out(media_roots):
@@ -64,20 +76,36 @@ def test_every_annotators_vote_and_every_prediction_goes_out(media_roots):
     # Then each task has the version's label (ground truth) then each annotator's vote under their e-mail
     votes = {
         (ext, a["completed_by"]["email"]): a["result"][0]["value"]["choices"]
-        for ext, t in tasks.items() for a in t["annotations"] if not a.get("ground_truth")
+        for ext, t in tasks.items()
+        for a in t["annotations"]
+        if not a.get("ground_truth")
     }
-    assert votes == {("1", ALICE): ["pos"], ("1", BOB): ["pos"], ("2", ALICE): ["neg"], ("2", BOB): ["neg"],
-                     ("3", ALICE): ["neutral"], ("3", BOB): ["pos"], ("4", ALICE): ["pos"]}
+    assert votes == {
+        ("1", ALICE): ["pos"],
+        ("1", BOB): ["pos"],
+        ("2", ALICE): ["neg"],
+        ("2", BOB): ["neg"],
+        ("3", ALICE): ["neutral"],
+        ("3", BOB): ["pos"],
+        ("4", ALICE): ["pos"],
+    }
     # (Label Studio counts an imported annotation as ground truth unless it says false)
     assert all(a["ground_truth"] is False for t in tasks.values() for a in t["annotations"][1:])
     truth = {ext: [a for a in t["annotations"] if a.get("ground_truth")] for ext, t in tasks.items()}
     assert {ext: a[0]["result"][0]["value"]["choices"] for ext, a in truth.items()} == {
-        ext: [label] for ext, label in CONSENSUS.items()}
+        ext: [label] for ext, label in CONSENSUS.items()
+    }
     # And the imported predictions under their model version, with their scores
-    predictions = {ext: [(p["model_version"], p["result"][0]["value"]["choices"], p["score"]) for p in t["predictions"]]
-                   for ext, t in tasks.items()}
-    assert predictions == {"1": [("sentiment-v1", ["pos"], 0.91)], "2": [("sentiment-v1", ["neg"], 0.84)],
-                           "3": [("sentiment-v1", ["pos"], 0.55)], "4": [("sentiment-v1", ["pos"], 0.97)]}
+    predictions = {
+        ext: [(p["model_version"], p["result"][0]["value"]["choices"], p["score"]) for p in t["predictions"]]
+        for ext, t in tasks.items()
+    }
+    assert predictions == {
+        "1": [("sentiment-v1", ["pos"], 0.91)],
+        "2": [("sentiment-v1", ["neg"], 0.84)],
+        "3": [("sentiment-v1", ["pos"], 0.55)],
+        "4": [("sentiment-v1", ["pos"], 0.97)],
+    }
     # And nothing label-bearing is duplicated into meta
     assert all("ls_predictions" not in t["meta"] for t in tasks.values())
 
@@ -92,9 +120,15 @@ def test_a_project_that_never_came_from_label_studio_uses_label_on_text(media_ro
 def _image_version(media_roots, settings):
     settings.LABELGATE_LS_MEDIA_ROOT = str(FIXTURES / "media")
     project = make_project(labels=("cat", "dog"), task_type="image_classification")
-    run_import(project, "image.snapshot.json", (FIXTURES / "image.snapshot.json").read_bytes(),
-               labelstudio_config=(FIXTURES / "image.xml").read_text())
-    Item.objects.filter(project=project).update(status=ItemStatus.LABELLED, consensus_label="cat", consensus_confidence=0.9)
+    run_import(
+        project,
+        "image.snapshot.json",
+        (FIXTURES / "image.snapshot.json").read_bytes(),
+        labelstudio_config=(FIXTURES / "image.xml").read_text(),
+    )
+    Item.objects.filter(project=project).update(
+        status=ItemStatus.LABELLED, consensus_label="cat", consensus_confidence=0.9
+    )
     return project, freeze(project)
 
 

@@ -27,10 +27,21 @@ USERS = json.loads((FIXTURES / "users.json").read_text())
 TEXT_CONFIG = (FIXTURES / "text.xml").read_text()
 IMAGE_CONFIG = (FIXTURES / "image.xml").read_text()
 ALICE, BOB = "alice@example.com", "bob@example.com"
-TEXTS = {"1": "A wonderful, moving film.", "2": "Dull and far too long.", "3": "It was fine, I suppose.",
-         "4": "Best thing I saw this year!"}
-VOTES = {("1", ALICE): ["pos"], ("1", BOB): ["pos"], ("2", ALICE): ["neg"], ("2", BOB): ["neg"],
-         ("3", ALICE): ["neutral"], ("3", BOB): ["pos"], ("4", ALICE): ["pos"]}
+TEXTS = {
+    "1": "A wonderful, moving film.",
+    "2": "Dull and far too long.",
+    "3": "It was fine, I suppose.",
+    "4": "Best thing I saw this year!",
+}
+VOTES = {
+    ("1", ALICE): ["pos"],
+    ("1", BOB): ["pos"],
+    ("2", ALICE): ["neg"],
+    ("2", BOB): ["neg"],
+    ("3", ALICE): ["neutral"],
+    ("3", BOB): ["pos"],
+    ("4", ALICE): ["pos"],
+}
 
 
 def _fixture(name: str) -> bytes:
@@ -50,8 +61,12 @@ def _adds_up(result: dict) -> bool:
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("text.json", "labelstudio"), ("text.snapshot.json", "labelstudio"), ("text.min.json", "labelstudio_min"),
-     ("text.csv", "labelstudio_csv")],
+    [
+        ("text.json", "labelstudio"),
+        ("text.snapshot.json", "labelstudio"),
+        ("text.min.json", "labelstudio_min"),
+        ("text.csv", "labelstudio_csv"),
+    ],
 )
 def test_every_export_kind_gives_the_same_items_and_every_annotation_by_its_annotator(media_roots, name, fmt):
     # Given a text project with Label Studio's labels, alice already a Labelgate user, bob unknown here
@@ -61,16 +76,26 @@ def test_every_export_kind_gives_the_same_items_and_every_annotation_by_its_anno
     job = run_import(project, name, _fixture(name), labelstudio_config=TEXT_CONFIG, labelstudio_users=USERS)
     # Then its 4 tasks are 4 items with their text, and every annotation is there under its annotator
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert (job.result["format"], job.result["rows"], job.result["created"]) == (fmt, 4, 4) and _adds_up(job.result)
+    assert (job.result["format"], job.result["rows"], job.result["created"]) == (fmt, 4, 4) and _adds_up(
+        job.result
+    )
     assert dict(Item.objects.filter(project=project).values_list("external_id", "text")) == TEXTS
     assert _votes(project) == VOTES
     # And alice was matched by e-mail; bob got an inactive account that cannot log in, and a membership
     report = job.result["labelstudio"]
-    assert report["annotators"][ALICE]["user_id"] == alice.pk and report["annotators"][ALICE]["matched_by"] == "email"
+    assert (
+        report["annotators"][ALICE]["user_id"] == alice.pk
+        and report["annotators"][ALICE]["matched_by"] == "email"
+    )
     bob = get_user_model().objects.get(email=BOB)
-    assert not bob.is_active and not bob.has_usable_password() and report["annotators"][BOB]["created_inactive"]
+    assert (
+        not bob.is_active and not bob.has_usable_password() and report["annotators"][BOB]["created_inactive"]
+    )
     assert Membership.objects.filter(project=project, user=bob, role="annotator").exists()
-    assert report["annotations"]["imported"] == 7 and report["annotations"]["per_annotator"] == {ALICE: 4, BOB: 3}
+    assert report["annotations"]["imported"] == 7 and report["annotations"]["per_annotator"] == {
+        ALICE: 4,
+        BOB: 3,
+    }
     # And the items moved on as if labelled here: 2 votes reach k=2, task 4 has one
     counts = dict(Item.objects.filter(project=project).values_list("external_id", "annotation_count"))
     assert counts == {"1": 2, "2": 2, "3": 2, "4": 1}
@@ -80,7 +105,9 @@ def test_every_export_kind_gives_the_same_items_and_every_annotation_by_its_anno
 
 def test_a_skipped_task_is_reported_with_its_reason(media_roots):
     project = make_project(labels=("pos", "neg", "neutral"))
-    job = run_import(project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG)
+    job = run_import(
+        project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG
+    )
     annotations = job.result["labelstudio"]["annotations"]
     assert annotations["skipped"] == 1
     assert annotations["skipped_sample"] == [
@@ -91,11 +118,18 @@ def test_a_skipped_task_is_reported_with_its_reason(media_roots):
 def test_predictions_are_kept_as_a_named_model_version(media_roots):
     # Given the snapshot export (predictions in full)
     project = make_project(labels=("pos", "neg", "neutral"))
-    job = run_import(project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG)
+    job = run_import(
+        project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG
+    )
     # Then each item carries its prediction under the model version, and the report counts them
     item = Item.objects.get(project=project, external_id="3")
     assert item.metadata["ls_predictions"] == [
-        {"id": item.metadata["ls_predictions"][0]["id"], "model_version": "sentiment-v1", "labels": ["pos"], "score": 0.55}
+        {
+            "id": item.metadata["ls_predictions"][0]["id"],
+            "model_version": "sentiment-v1",
+            "labels": ["pos"],
+            "score": 0.55,
+        }
     ]
     assert job.result["labelstudio"]["predictions"]["kept_per_model_version"] == {"sentiment-v1": 4}
 
@@ -128,18 +162,29 @@ def test_reimport_is_idempotent_and_merges_new_annotations_by_their_ids(media_ro
     project = make_project(labels=("pos", "neg", "neutral"))
     run_import(project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG)
     # When the same export comes again, then the JSON_MIN of the same project
-    again = run_import(project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG)
-    minimal = run_import(project, "text.min.json", _fixture("text.min.json"), labelstudio_config=TEXT_CONFIG,
-                         labelstudio_users=USERS)
+    again = run_import(
+        project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG
+    )
+    minimal = run_import(
+        project,
+        "text.min.json",
+        _fixture("text.min.json"),
+        labelstudio_config=TEXT_CONFIG,
+        labelstudio_users=USERS,
+    )
     # Then nothing is added twice
     for job in (again, minimal):
-        assert job.status == JobStatus.SUCCEEDED and job.result["created"] == 0 and job.result["duplicates"] == 4
+        assert (
+            job.status == JobStatus.SUCCEEDED and job.result["created"] == 0 and job.result["duplicates"] == 4
+        )
         assert job.result["labelstudio"]["annotations"]["imported"] == 0
         assert job.result["labelstudio"]["annotations"]["already_imported"] == 7
     assert again.result["labelstudio"]["predictions"]["already_kept"] == 4
     assert Annotation.objects.filter(project=project).count() == 7
     # When a later export holds bob's label on the task he had skipped
-    later = run_import(project, "text.snapshot.v2.json", _fixture("text.snapshot.v2.json"), labelstudio_config=TEXT_CONFIG)
+    later = run_import(
+        project, "text.snapshot.v2.json", _fixture("text.snapshot.v2.json"), labelstudio_config=TEXT_CONFIG
+    )
     # Then exactly that annotation is added to the existing item
     assert later.result["labelstudio"]["annotations"]["imported"] == 1 and later.result["created"] == 0
     assert _votes(project) == {**VOTES, ("4", BOB): ["pos"]}
@@ -151,10 +196,17 @@ def test_split_records_of_one_task_merge_into_one_item(media_roots):
     records = json.loads(_fixture("text.min.json"))
     records.append(records.pop(0))
     project = make_project(labels=("pos", "neg", "neutral"))
-    job = run_import(project, "moved.json", json.dumps(records).encode(), labelstudio_config=TEXT_CONFIG,
-                     labelstudio_users=USERS)
+    job = run_import(
+        project,
+        "moved.json",
+        json.dumps(records).encode(),
+        labelstudio_config=TEXT_CONFIG,
+        labelstudio_users=USERS,
+    )
     # Then task 1 is one item with both votes; the later record counts as a duplicate row merged into it
-    assert (job.result["rows"], job.result["created"], job.result["duplicates"]) == (5, 4, 1) and _adds_up(job.result)
+    assert (job.result["rows"], job.result["created"], job.result["duplicates"]) == (5, 4, 1) and _adds_up(
+        job.result
+    )
     assert _votes(project) == VOTES
 
 
@@ -164,16 +216,27 @@ def test_label_studio_min_and_csv_exports_are_recognised():
     assert ingress.detect_format("export.json", _fixture("image.json")[:4096]) == "labelstudio"
 
 
-def test_uploaded_media_come_from_the_label_studio_media_folder_and_urls_are_not_fetched(media_roots, settings):
+def test_uploaded_media_come_from_the_label_studio_media_folder_and_urls_are_not_fetched(
+    media_roots, settings
+):
     # Given an image project and Label Studio's media folder configured
     settings.LABELGATE_LS_MEDIA_ROOT = str(FIXTURES / "media")
     project = make_project(labels=("cat", "dog"), task_type="image_classification")
-    job = run_import(project, "image.snapshot.json", _fixture("image.snapshot.json"), labelstudio_config=IMAGE_CONFIG)
+    job = run_import(
+        project, "image.snapshot.json", _fixture("image.snapshot.json"), labelstudio_config=IMAGE_CONFIG
+    )
     # Then the two uploads are items with their files and votes; the two web addresses are row errors saying why
-    assert (job.result["rows"], job.result["created"], job.result["errors"]) == (4, 2, 2) and _adds_up(job.result)
+    assert (job.result["rows"], job.result["created"], job.result["errors"]) == (4, 2, 2) and _adds_up(
+        job.result
+    )
     assert sorted(Item.objects.filter(project=project).values_list("external_id", flat=True)) == ["5", "6"]
     assert all("LABELGATE_LS_FETCH_URLS" in row["message"] for row in job.result["report"])
-    assert _votes(project) == {("5", ALICE): ["cat"], ("5", BOB): ["cat"], ("6", ALICE): ["dog"], ("6", BOB): ["cat"]}
+    assert _votes(project) == {
+        ("5", ALICE): ["cat"],
+        ("5", BOB): ["cat"],
+        ("6", ALICE): ["dog"],
+        ("6", BOB): ["cat"],
+    }
     assert Item.objects.get(project=project, external_id="5").file.read()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -183,16 +246,27 @@ def test_an_annotator_with_a_label_of_their_own_here_keeps_it(media_roots):
     from tests.factories import add_member
 
     project = make_project(labels=("pos", "neg", "neutral"))
-    run_import(project, "first.json", json.dumps([{"id": 1, "data": {"review": TEXTS["1"]}}]).encode(),
-               data_key="review")
+    run_import(
+        project,
+        "first.json",
+        json.dumps([{"id": 1, "data": {"review": TEXTS["1"]}}]).encode(),
+        data_key="review",
+    )
     alice = add_member(project, user=UserFactory(email=ALICE))
     item = Item.objects.get(project=project, external_id="1")
     annotation_submit(project=project, user=alice, data=AnnotationInput(item_id=item.pk, labels=["neg"]))
     # When the Label Studio export is imported
-    job = run_import(project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG)
+    job = run_import(
+        project, "text.snapshot.json", _fixture("text.snapshot.json"), labelstudio_config=TEXT_CONFIG
+    )
     # Then her Labelgate label stands, and the report says why her Label Studio one was skipped
     assert _votes(project)[("1", ALICE)] == ["neg"]
-    assert job.result["labelstudio"]["annotations"]["skipped_reasons"]["the annotator already labelled this item in Labelgate"] == 1
+    assert (
+        job.result["labelstudio"]["annotations"]["skipped_reasons"][
+            "the annotator already labelled this item in Labelgate"
+        ]
+        == 1
+    )
 
 
 def _ls_zip(*members: tuple[str, bytes]) -> bytes:
@@ -213,22 +287,33 @@ def _uploads(prefix: str = "") -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("prefix", ["", "media/"])
-def test_a_zip_of_the_export_and_its_uploads_imports_tasks_annotations_and_media_in_one_upload(media_roots, settings, prefix):
+def test_a_zip_of_the_export_and_its_uploads_imports_tasks_annotations_and_media_in_one_upload(
+    media_roots, settings, prefix
+):
     # Given an image project, no Label Studio media folder configured, and a zip of the recorded export with
     # the two uploaded images at Label Studio's own paths
     settings.LABELGATE_LS_MEDIA_ROOT = ""
     project = make_project(labels=("cat", "dog"), task_type="image_classification")
     archive = _ls_zip(("export/image.json", _fixture("image.json")), *_uploads(prefix))
     # When it is imported as one upload (the quick export names annotators by id: the user map says who)
-    job = run_import(project, "project-2.zip", archive, labelstudio_config=IMAGE_CONFIG, labelstudio_users=USERS)
+    job = run_import(
+        project, "project-2.zip", archive, labelstudio_config=IMAGE_CONFIG, labelstudio_users=USERS
+    )
     # Then tasks 5 and 6 are items holding the very bytes Label Studio stored, with both annotators' votes
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.params["format"] == "labelstudio_zip"
-    assert (job.result["rows"], job.result["created"], job.result["errors"]) == (4, 2, 2) and _adds_up(job.result)
+    assert (job.result["rows"], job.result["created"], job.result["errors"]) == (4, 2, 2) and _adds_up(
+        job.result
+    )
     uploaded = dict(_uploads())
     for ext, name in (("5", "upload/2/7ff9e945-cat-1.png"), ("6", "upload/2/b853650b-dog-1.png")):
         assert Item.objects.get(project=project, external_id=ext).file.read() == uploaded[name]
-    assert _votes(project) == {("5", ALICE): ["cat"], ("5", BOB): ["cat"], ("6", ALICE): ["dog"], ("6", BOB): ["cat"]}
+    assert _votes(project) == {
+        ("5", ALICE): ["cat"],
+        ("5", BOB): ["cat"],
+        ("6", ALICE): ["dog"],
+        ("6", BOB): ["cat"],
+    }
     assert job.result["labelstudio"]["annotations"]["per_annotator"] == {ALICE: 2, BOB: 2}
     # And the two web addresses (tasks 7, 8) are row errors that say why, as for a plain export
     assert [row["line"] for row in job.result["report"]] == [3, 4]
@@ -240,8 +325,13 @@ def test_an_upload_missing_from_the_zip_is_that_task_s_error(media_roots, settin
     settings.LABELGATE_LS_MEDIA_ROOT = ""
     project = make_project(labels=("cat", "dog"), task_type="image_classification")
     cat = [(name, data) for name, data in _uploads() if "cat" in name]
-    job = run_import(project, "p.zip", _ls_zip(("image.min.json", _fixture("image.min.json")), *cat),
-                     labelstudio_config=IMAGE_CONFIG, labelstudio_users=USERS)
+    job = run_import(
+        project,
+        "p.zip",
+        _ls_zip(("image.min.json", _fixture("image.min.json")), *cat),
+        labelstudio_config=IMAGE_CONFIG,
+        labelstudio_users=USERS,
+    )
     # Then task 5 is imported, task 6 is an error naming the missing file, and the counts add up
     assert job.params["format"] == "labelstudio_zip"
     assert sorted(Item.objects.filter(project=project).values_list("external_id", flat=True)) == ["5"]

@@ -12,7 +12,12 @@ from tests.invariants.rest import page_figures
 OVERRIDE_REASON = "model_overrides_annotators"
 # Reasons to look at an item that say nothing about its label being wrong.
 NOT_LABEL_ERRORS = {
-    "profile_flag", "near_duplicate_conflict", "unsure_or_unusable", "annotators_split", "comment", "escalated",
+    "profile_flag",
+    "near_duplicate_conflict",
+    "unsure_or_unusable",
+    "annotators_split",
+    "comment",
+    "escalated",
 }
 CLOSED = ("accepted", "discarded")
 
@@ -53,7 +58,9 @@ def model_view(item: dict, detail: dict) -> tuple[str, str | None]:
         if source.get("flag_model_label") is not None:
             return str(source.get("flag_model") or "flag model"), source["flag_model_label"]
     if quality.get("model_label") is not None:
-        return str(quality.get("model") or quality.get("flag_model") or "quality model"), quality["model_label"]
+        return str(quality.get("model") or quality.get("flag_model") or "quality model"), quality[
+            "model_label"
+        ]
     if "flag_model_label" in item or "flag_model_label" in inner or "model_label" in quality:
         return "no model checked this item", None
     probs = item.get("predicted_probs")
@@ -71,7 +78,9 @@ def consensus_among_votes(world: World, items: list[dict], details: dict[int, di
         votes = live_votes(detail)
         recorded = Counter(world.votes.get(item["id"], {}).values())
         if recorded and recorded != votes:
-            found.append(f"{item['external_id']}: the API shows votes {dict(votes)}, the crowd cast {dict(recorded)}")
+            found.append(
+                f"{item['external_id']}: the API shows votes {dict(votes)}, the crowd cast {dict(recorded)}"
+            )
         consensus = item["consensus_label"]
         if consensus is None or not votes or consensus in votes:
             continue
@@ -96,10 +105,14 @@ def model_disagrees_exactly(items: list[dict], details: dict[int, dict]) -> list
         name, top = model_view(item, detail)
         probs_top = _top(item.get("predicted_probs"))
         if probs_top is not None and item.get("predicted_label") not in (None, probs_top):
-            found.append(f"{item['external_id']}: predicted_label {item['predicted_label']!r} is not the top of "
-                         f"predicted_probs {item['predicted_probs']}")
+            found.append(
+                f"{item['external_id']}: predicted_label {item['predicted_label']!r} is not the top of "
+                f"predicted_probs {item['predicted_probs']}"
+            )
         if flagged and "flag_model" in item and not item["flag_model"]:
-            found.append(f"{item['external_id']}: model_disagrees without naming the model (flag_model is empty)")
+            found.append(
+                f"{item['external_id']}: model_disagrees without naming the model (flag_model is empty)"
+            )
         if consensus is None:
             if flagged:
                 found.append(f"{item['external_id']}: model_disagrees without a consensus")
@@ -127,8 +140,10 @@ def label_issue_means_label_error(items: list[dict], details: dict[int, dict]) -
             continue
         reasons = reasons_of(item, details[item["id"]])
         if not reasons - NOT_LABEL_ERRORS:
-            found.append(f"{item['external_id']}: is_label_issue with only {sorted(reasons) or 'no'} reasons "
-                         f"(votes {dict(live_votes(details[item['id']]))}, consensus {item['consensus_label']!r})")
+            found.append(
+                f"{item['external_id']}: is_label_issue with only {sorted(reasons) or 'no'} reasons "
+                f"(votes {dict(live_votes(details[item['id']]))}, consensus {item['consensus_label']!r})"
+            )
     return found + label_issue_explained(items)
 
 
@@ -144,15 +159,28 @@ def label_issue_explained(items: list[dict]) -> list[str]:
     for item in items:
         consensus, gold = _as_set(item["consensus_label"]), _as_set(item.get("gold_label"))
         name = item["external_id"]
-        if consensus is not None and gold is not None and item["consensus_confidence"] != float(consensus == gold):
-            found.append(f"{name}: consensus {consensus} against gold {gold} at confidence "
-                         f"{item['consensus_confidence']}")
+        if (
+            consensus is not None
+            and gold is not None
+            and item["consensus_confidence"] != float(consensus == gold)
+        ):
+            found.append(
+                f"{name}: consensus {consensus} against gold {gold} at confidence "
+                f"{item['consensus_confidence']}"
+            )
         if not item["is_label_issue"] or (gold is not None and consensus != gold):
             continue
         quality, top = item.get("label_quality"), item.get("flag_model_label")
-        if not item.get("flag_model") or top in (None, item["consensus_label"]) or quality is None or quality >= 0.5:
-            found.append(f"{name}: label issue without a gold mismatch, yet the model {item.get('flag_model')!r} "
-                         f"ranks {top!r} first and gives the consensus {item['consensus_label']!r} {quality}")
+        if (
+            not item.get("flag_model")
+            or top in (None, item["consensus_label"])
+            or quality is None
+            or quality >= 0.5
+        ):
+            found.append(
+                f"{name}: label issue without a gold mismatch, yet the model {item.get('flag_model')!r} "
+                f"ranks {top!r} first and gives the consensus {item['consensus_label']!r} {quality}"
+            )
     return found
 
 
@@ -163,9 +191,11 @@ def queue_finished(world: World) -> list[str]:
     """Called right after a round in which ``next`` answered 204 to every annotator (``label_until_done``)."""
     found = []
     for item in world.manager.pages(world.path("items/"), status="in_progress"):
-        found.append(f"{item['external_id']}: in_progress with {item['annotation_count']}/"
-                     f"{item['target_annotations']} annotations (gold: {item['is_gold']}) while next is 204 for "
-                     f"every member")
+        found.append(
+            f"{item['external_id']}: in_progress with {item['annotation_count']}/"
+            f"{item['target_annotations']} annotations (gold: {item['is_gold']}) while next is 204 for "
+            f"every member"
+        )
     for annotator in world.annotators:
         left = annotator.client.get(world.path("progress/"))["left"]
         if left:
@@ -175,8 +205,10 @@ def queue_finished(world: World) -> list[str]:
         served = annotator.client.call("GET", world.path("next/"), expect=None)
         if served.status_code != 204:
             body = served.json() if served.status_code == 200 else {}
-            found.append(f"{annotator.name}: next answered {served.status_code} after a round of 204s for everyone"
-                         f" (item {body.get('item', {}).get('external_id')})")
+            found.append(
+                f"{annotator.name}: next answered {served.status_code} after a round of 204s for everyone"
+                f" (item {body.get('item', {}).get('external_id')})"
+            )
     return found
 
 
@@ -221,21 +253,32 @@ def page_figures_match(world: World, browser, annotator_browser, annotator) -> l
     dashboard = page_figures(browser, f"{base}/projects/{pid}/dashboard/", found)
     same("dashboard total items", dashboard, ("id:total-items",), len(items))
     same("dashboard review-queue figure vs review-queue count", dashboard, QUEUE_NOW, queue_count)
-    tile_key = next((k for k in ("problem:open label issues now", "problem:open label issues")
-                     if k in dashboard.text), None)
+    tile_key = next(
+        (k for k in ("problem:open label issues now", "problem:open label issues") if k in dashboard.text),
+        None,
+    )
     tile = dashboard.number(tile_key) if tile_key else None
     if report is None:
         if tile:
             found.append(f"dashboard tile '{tile_key}' shows {tile} before any quality run")
     elif tile != open_issues:
-        found.append(f"dashboard tile '{tile_key}': page shows {tile}, the API's open items with "
-                     f"is_label_issue: {open_issues}")
-    same("dashboard tile 'items in the review queue now'", dashboard, ("problem:items in the review queue now",),
-         queue_count, required=False)
+        found.append(
+            f"dashboard tile '{tile_key}': page shows {tile}, the API's open items with "
+            f"is_label_issue: {open_issues}"
+        )
+    same(
+        "dashboard tile 'items in the review queue now'",
+        dashboard,
+        ("problem:items in the review queue now",),
+        queue_count,
+        required=False,
+    )
     waiting = dashboard.number("problem:waiting for review")
     if waiting is not None and waiting != counts.get("needs_review"):
-        found.append(f"dashboard tile 'waiting for review' (status needs_review): page shows {waiting}, "
-                     f"the API's counts say {counts.get('needs_review')}")
+        found.append(
+            f"dashboard tile 'waiting for review' (status needs_review): page shows {waiting}, "
+            f"the API's counts say {counts.get('needs_review')}"
+        )
 
     queue_page = page_figures(browser, f"{base}/projects/{pid}/review/", found)
     same("review queue page total", queue_page, ("id:queue-total",), queue_count)
@@ -248,15 +291,30 @@ def page_figures_match(world: World, browser, annotator_browser, annotator) -> l
 
     quality_page = page_figures(browser, f"{base}/projects/{pid}/quality/", found)
     if report is None:
-        for page_name, page, keys in (("quality page", quality_page, RUN_ISSUES + RUN_ROUTED),
-                                      ("project page", project_page, PANEL_RUN_ISSUES)):
+        for page_name, page, keys in (
+            ("quality page", quality_page, RUN_ISSUES + RUN_ROUTED),
+            ("project page", project_page, PANEL_RUN_ISSUES),
+        ):
             for key in keys:
                 if key in page.text:
-                    found.append(f"{page_name} shows {key} = {page.text[key].strip()!r} before any quality run")
+                    found.append(
+                        f"{page_name} shows {key} = {page.text[key].strip()!r} before any quality run"
+                    )
     else:
         same("quality page label issues of the last run", quality_page, RUN_ISSUES, report["n_issues"])
-        same("quality page routed to review by the last run", quality_page, RUN_ROUTED, report["n_routed_to_review"])
-        same("quality page review queue now", quality_page, ("id:review-queue-now",), queue_count, required=False)
+        same(
+            "quality page routed to review by the last run",
+            quality_page,
+            RUN_ROUTED,
+            report["n_routed_to_review"],
+        )
+        same(
+            "quality page review queue now",
+            quality_page,
+            ("id:review-queue-now",),
+            queue_count,
+            required=False,
+        )
         same("project page quality panel label issues", project_page, PANEL_RUN_ISSUES, report["n_issues"])
 
     mine = annotator.client.get(world.path("progress/"))
@@ -276,8 +334,10 @@ def run_figures_match(world: World, items: list[dict]) -> list[str]:
         found.append(f"quality report n_issues {report['n_issues']} but {issues} items have is_label_issue")
     # The queue holds at least what the run just sent there (it may also hold items flagged at import).
     if report["n_routed_to_review"] > queue_count:
-        found.append(f"quality report routes {report['n_routed_to_review']} items to review but the review queue "
-                     f"holds {queue_count}")
+        found.append(
+            f"quality report routes {report['n_routed_to_review']} items to review but the review queue "
+            f"holds {queue_count}"
+        )
     return found
 
 
@@ -313,13 +373,17 @@ def merge_keeps_votes(before: dict, after: dict, mapping: dict[str, str]) -> lis
     for item_id, votes in before["items"].items():
         now = after["items"].get(item_id)
         if now is None or sum(now.values()) != sum(votes.values()):
-            found.append(f"item {item_id}: {sum(votes.values())} votes before the merge, "
-                         f"{None if now is None else sum(now.values())} after")
+            found.append(
+                f"item {item_id}: {sum(votes.values())} votes before the merge, "
+                f"{None if now is None else sum(now.values())} after"
+            )
     for item_id, votes in after["queue"].items():
         expected = merged(before["items"].get(item_id, Counter()), mapping)
         if votes != expected:
-            found.append(f"review queue item {item_id}: votes {dict(votes)} after the merge, expected "
-                         f"{dict(expected)} (its votes before, merged)")
+            found.append(
+                f"review queue item {item_id}: votes {dict(votes)} after the merge, expected "
+                f"{dict(expected)} (its votes before, merged)"
+            )
     for section in ("annotators", "report", "model"):
         for key, value in before[section].items():
             if after[section].get(key) != value:
@@ -341,24 +405,34 @@ def export_matches(world: World, version: dict, *, accepted_only: bool) -> list[
     if repeated:
         found.append(f"version {version['version']}: exported more than once: {repeated[:10]}")
     if len(rows) != version["counts"]["entries"]:
-        found.append(f"version {version['version']}: {len(rows)} export rows, the version counts "
-                     f"{version['counts']['entries']} entries")
+        found.append(
+            f"version {version['version']}: {len(rows)} export rows, the version counts "
+            f"{version['counts']['entries']} entries"
+        )
     if accepted_only:
         accepted = {eid for eid, i in items.items() if i["status"] == "accepted"}
         if set(exported) != accepted:
-            found.append(f"accepted-only version: exported {len(exported)} items, {len(accepted)} are accepted; "
-                         f"missing {sorted(accepted - set(exported))[:10]}, extra {sorted(set(exported) - accepted)[:10]}")
+            found.append(
+                f"accepted-only version: exported {len(exported)} items, {len(accepted)} are accepted; "
+                f"missing {sorted(accepted - set(exported))[:10]}, extra {sorted(set(exported) - accepted)[:10]}"
+            )
     for row in rows:
         item = items[row["external_id"]]
         final = item["final_label"] if item["final_label"] is not None else item["consensus_label"]
         if row["label"] != final:
-            found.append(f"{row['external_id']}: exported label {row['label']!r}, the API's final label "
-                         f"{item['final_label']!r} (consensus {item['consensus_label']!r}, status {item['status']})")
+            found.append(
+                f"{row['external_id']}: exported label {row['label']!r}, the API's final label "
+                f"{item['final_label']!r} (consensus {item['consensus_label']!r}, status {item['status']})"
+            )
         if accepted_only and item["final_label"] is not None and row["label"] != item["final_label"]:
-            found.append(f"{row['external_id']}: accepted as {item['final_label']!r}, exported as {row['label']!r}")
+            found.append(
+                f"{row['external_id']}: accepted as {item['final_label']!r}, exported as {row['label']!r}"
+            )
     if sum(version["label_distribution"].values()) != len(rows):
-        found.append(f"version label distribution sums to {sum(version['label_distribution'].values())}, "
-                     f"{len(rows)} rows exported")
+        found.append(
+            f"version label distribution sums to {sum(version['label_distribution'].values())}, "
+            f"{len(rows)} rows exported"
+        )
     return found
 
 

@@ -21,5 +21,9 @@ def server(live_server, worker) -> Server:
     # The one account nobody can create over REST: the first staff user (everything else goes through the API).
     staff = UserFactory(is_staff=True)
     base = live_server.url
-    return Server(base=base, staff=Rest(base, token_for(base, staff.username, PASSWORD), name=staff.username),
-                  staff_username=staff.username, staff_password=PASSWORD)
+    return Server(
+        base=base,
+        staff=Rest(base, token_for(base, staff.username, PASSWORD), name=staff.username),
+        staff_username=staff.username,
+        staff_password=PASSWORD,
+    )

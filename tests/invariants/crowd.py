@@ -37,15 +37,23 @@ def corpus(*, per_topic: int, seed: int) -> list[dict]:
             module = importlib.import_module(module_name)
             for name in sorted(dir(module)):
                 obj = getattr(module, name, None)
-                if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj)):
+                if name.startswith("_") or not (
+                    inspect.isfunction(obj) or inspect.isclass(obj) or inspect.isbuiltin(obj)
+                ):
                     continue
                 doc = " ".join((inspect.getdoc(obj) or "").split())
                 sentence = doc.split(". ")[0][:300]
                 if len(sentence) < 30 or "(" in sentence[:12] or sentence in seen:
                     continue
                 seen.add(sentence)
-                pool.append({"external_id": f"{module_name}.{name}", "text": sentence, "truth": topic,
-                             "tags": [f"topic-group:{len(pool) % 3}"]})
+                pool.append(
+                    {
+                        "external_id": f"{module_name}.{name}",
+                        "text": sentence,
+                        "truth": topic,
+                        "tags": [f"topic-group:{len(pool) % 3}"],
+                    }
+                )
         rng = random.Random(f"{seed}-{topic}")
         rows += rng.sample(pool, min(per_topic, len(pool)))
     random.Random(seed).shuffle(rows)
@@ -102,14 +110,31 @@ def make_user(base: str, manager: Rest, username: str) -> tuple[int, Rest]:
 
 
 def project_with_crowd(
-    *, base: str, staff: Rest, name: str, rows: list[dict], annotators: list[Annotator], k: int = 3, max_k: int = 5,
-    gold_ids: set[str] = frozenset(), settings: dict | None = None,
+    *,
+    base: str,
+    staff: Rest,
+    name: str,
+    rows: list[dict],
+    annotators: list[Annotator],
+    k: int = 3,
+    max_k: int = 5,
+    gold_ids: set[str] = frozenset(),
+    settings: dict | None = None,
 ) -> World:
-    project = staff.post("/api/projects/", {
-        "name": name, "task_type": "text_classification", "labels": [{"value": v} for v in LABELS],
-        "annotations_per_item": k, "max_annotations_per_item": max_k, "gold_rate": 0.1 if gold_ids else 0.0,
-        "guidelines": "Pick the topic the sentence is about.", "rescore_every": 0, **(settings or {}),
-    })
+    project = staff.post(
+        "/api/projects/",
+        {
+            "name": name,
+            "task_type": "text_classification",
+            "labels": [{"value": v} for v in LABELS],
+            "annotations_per_item": k,
+            "max_annotations_per_item": max_k,
+            "gold_rate": 0.1 if gold_ids else 0.0,
+            "guidelines": "Pick the topic the sentence is about.",
+            "rescore_every": 0,
+            **(settings or {}),
+        },
+    )
     pid = project["id"]
     for annotator in annotators:
         annotator.user_id, annotator.client = make_user(base, staff, annotator.name)
@@ -121,8 +146,13 @@ def project_with_crowd(
     ]
     result = staff.post(f"/api/projects/{pid}/items/bulk/", body)
     assert result["created"] == len(rows) and not result["errors"], result
-    return World(base=base, manager=staff, pid=pid, annotators=annotators,
-                 rows_by_external_id={r["external_id"]: r for r in rows})
+    return World(
+        base=base,
+        manager=staff,
+        pid=pid,
+        annotators=annotators,
+        rows_by_external_id={r["external_id"]: r for r in rows},
+    )
 
 
 def label_until_done(world: World, rng: random.Random, *, max_rounds: int = 500) -> int:
@@ -145,10 +175,16 @@ def label_until_done(world: World, rng: random.Random, *, max_rounds: int = 500)
             item = response.json()["item"]
             truth = world.rows_by_external_id[item["external_id"]]["truth"]
             label = annotator.vote(truth, rng)
-            annotator.client.post(world.path("annotations/"), {
-                "item": item["id"], "label": label, "unsure": rng.random() < annotator.unsure_rate,
-                "lead_time_ms": rng.randint(800, 6000), "client_id": str(uuid.uuid4()),
-            })
+            annotator.client.post(
+                world.path("annotations/"),
+                {
+                    "item": item["id"],
+                    "label": label,
+                    "unsure": rng.random() < annotator.unsure_rate,
+                    "lead_time_ms": rng.randint(800, 6000),
+                    "client_id": str(uuid.uuid4()),
+                },
+            )
             world.votes[item["id"]][annotator.name] = label
             world.external_ids[item["id"]] = item["external_id"]
             made += 1

@@ -14,7 +14,21 @@ import pytest
 import requests
 
 TERMINAL = ("succeeded", "failed")
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class Rest:
@@ -29,7 +43,9 @@ class Rest:
         url = path if path.startswith("http") else self.base + path
         response = self.session.request(method, url, timeout=120, **kwargs)
         if expect and response.status_code not in expect:
-            raise AssertionError(f"{self.name}: {method} {path} -> {response.status_code}: {response.text[:1000]}")
+            raise AssertionError(
+                f"{self.name}: {method} {path} -> {response.status_code}: {response.text[:1000]}"
+            )
         return response
 
     def get(self, path: str, **params) -> dict:
@@ -57,19 +73,25 @@ class Rest:
             if job["status"] in TERMINAL:
                 return job
             if time.monotonic() > end:
-                pytest.fail(f"job {job_id} ({job.get('kind')}) still {job['status']} after {deadline_seconds}s")
+                pytest.fail(
+                    f"job {job_id} ({job.get('kind')}) still {job['status']} after {deadline_seconds}s"
+                )
             time.sleep(0.2)
 
     def run_job(self, path: str, body: object = None) -> dict:
         """Start a job with POST and wait for it; a failed job fails the test with its error."""
         started = self.post(path, body)
         job = self.wait_job(started["job"])
-        assert job["status"] == "succeeded", f"POST {path}: job {job['id']} {job['status']}: {job.get('error')}"
+        assert job["status"] == "succeeded", (
+            f"POST {path}: job {job['id']} {job['status']}: {job.get('error')}"
+        )
         return job
 
 
 def token_for(base: str, username: str, password: str) -> str:
-    response = requests.post(f"{base}/api/auth/token/", json={"username": username, "password": password}, timeout=60)
+    response = requests.post(
+        f"{base}/api/auth/token/", json={"username": username, "password": password}, timeout=60
+    )
     if response.status_code == 429:
         # Every simulated user logs in from 127.0.0.1, which the per-address login throttle counts as one
         # caller; the throttle is not under test here (tests/hardening covers it), so start a fresh window.

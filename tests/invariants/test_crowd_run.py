@@ -29,8 +29,15 @@ def _rows() -> list[dict]:
     rows = corpus(per_topic=7, seed=3)
     # Near duplicates whose truths differ (a reason to look, never by itself a label error), and a very short
     # text that profiling flags.
-    twins = [dict(rows[i], external_id=rows[i]["external_id"] + "-twin", text=rows[i]["text"] + " Again.",
-                  truth=rows[i + 1]["truth"]) for i in range(0, 6, 2)]
+    twins = [
+        dict(
+            rows[i],
+            external_id=rows[i]["external_id"] + "-twin",
+            text=rows[i]["text"] + " Again.",
+            truth=rows[i + 1]["truth"],
+        )
+        for i in range(0, 6, 2)
+    ]
     return rows + twins + [{"external_id": "tiny", "text": "x", "truth": "text", "tags": []}]
 
 
@@ -45,27 +52,39 @@ def test_a_crowd_run_keeps_every_invariant(server):
     rng = random.Random(1405)
     rows = _rows()
     gold = {row["external_id"] for row in rows[10:13]}
-    world = project_with_crowd(base=server.base, staff=server.staff, name="Invariant run", rows=rows,
-                               annotators=_crowd(), gold_ids=gold, max_k=3,
-                               settings={"route_flagged_to_review": True})
+    world = project_with_crowd(
+        base=server.base,
+        staff=server.staff,
+        name="Invariant run",
+        rows=rows,
+        annotators=_crowd(),
+        gold_ids=gold,
+        max_k=3,
+        settings={"route_flagged_to_review": True},
+    )
     manager_pages = browser_session(server.base, server.staff_username, server.staff_password)
     watcher = world.annotators[0]
     watcher_pages = browser_session(server.base, watcher.name, PASSWORD)
     found: dict[str, list[str]] = defaultdict(list)
 
-
     def pages(step: str) -> None:
         found[f"3 page figure = API figure ({step})"] += checks.page_figures_match(
-            world, manager_pages, watcher_pages, watcher)
+            world, manager_pages, watcher_pages, watcher
+        )
 
     def quality_checks(step: str, *, with_model: bool) -> None:
         items, details = checks.snapshot(world)
-        found[f"1 consensus is among the votes ({step})"] += checks.consensus_among_votes(world, items, details)
-        found[f"7 is_label_issue means a label error ({step})"] += checks.label_issue_means_label_error(items, details)
+        found[f"1 consensus is among the votes ({step})"] += checks.consensus_among_votes(
+            world, items, details
+        )
+        found[f"7 is_label_issue means a label error ({step})"] += checks.label_issue_means_label_error(
+            items, details
+        )
         found[f"3 run figures = item figures ({step})"] += checks.run_figures_match(world, items)
         if with_model:
             found[f"2 model_disagrees iff model top != consensus ({step})"] += checks.model_disagrees_exactly(
-                items, details)
+                items, details
+            )
         pages(step)
 
     pages("before any quality run")
@@ -99,19 +118,27 @@ def test_a_crowd_run_keeps_every_invariant(server):
     items, details = checks.snapshot(world)
     for item in items:
         votes = checks.merged(checks.live_votes(details[item["id"]]), mapping)
-        if item["consensus_label"] is not None and votes and item["consensus_label"] not in votes \
-                and item["status"] in ("labelled", "needs_review"):
-            response = world.manager.call("POST", world.path("reviews/"), json={"item": item["id"], "action": "accept"},
-                                          expect=None)
+        if (
+            item["consensus_label"] is not None
+            and votes
+            and item["consensus_label"] not in votes
+            and item["status"] in ("labelled", "needs_review")
+        ):
+            response = world.manager.call(
+                "POST", world.path("reviews/"), json={"item": item["id"], "action": "accept"}, expect=None
+            )
             if response.status_code == 201:
                 final = world.manager.get(world.path(f"items/{item['id']}/"))["item"]["final_label"]
                 if final not in votes:
                     found["1 Accept's default never takes a label nobody voted for"].append(
-                        f"{item['external_id']}: plain accept made {final!r} final; votes {dict(votes)}")
+                        f"{item['external_id']}: plain accept made {final!r} final; votes {dict(votes)}"
+                    )
     queue = world.manager.pages(world.path("review-queue/"))
     for n, row in enumerate(queue[:12]):
-        truth = mapping.get(world.rows_by_external_id[row["external_id"]]["truth"],
-                            world.rows_by_external_id[row["external_id"]]["truth"])
+        truth = mapping.get(
+            world.rows_by_external_id[row["external_id"]]["truth"],
+            world.rows_by_external_id[row["external_id"]]["truth"],
+        )
         if n % 4 == 3:
             body = {"item": row["id"], "action": "discard", "reason": "unusable"}
         elif n == 1:
@@ -127,10 +154,14 @@ def test_a_crowd_run_keeps_every_invariant(server):
     # and two versions are frozen: the default policy, and accepted items only
     world.manager.run_job(world.path("dataset-versions/"), {"name": "default", "seed": 1})
     found["8 export = version, labels = API final labels (default policy)"] += checks.export_matches(
-        world, _latest_version(world), accepted_only=False)
-    world.manager.run_job(world.path("dataset-versions/"), {"name": "accepted", "accepted_only": True, "seed": 1})
+        world, _latest_version(world), accepted_only=False
+    )
+    world.manager.run_job(
+        world.path("dataset-versions/"), {"name": "accepted", "accepted_only": True, "seed": 1}
+    )
     found["8 export = accepted items, labels = API final labels (accepted only)"] += checks.export_matches(
-        world, _latest_version(world), accepted_only=True)
+        world, _latest_version(world), accepted_only=True
+    )
 
     # Then no invariant was broken anywhere along the way
     assert not any(found.values()), "\n" + checks.report(found)

@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from tests.invariants.crowd import LABELS
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-SETTINGS = dict(deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 BULK_KINDS = ("good", "existing", "repeat", "no_text", "no_id", "bad_tags", "bad_gold")
 CSV_KINDS = ("good", "existing", "repeat", "wrong_width", "bad_metadata")
@@ -18,13 +22,19 @@ OLD = 12  # items in the project before the imports; an "existing" row at positi
 
 
 def _project(server, name: str) -> int:
-    project = server.staff.post("/api/projects/", {
-        "name": name, "task_type": "text_classification", "labels": [{"value": v} for v in LABELS],
-    })
+    project = server.staff.post(
+        "/api/projects/",
+        {
+            "name": name,
+            "task_type": "text_classification",
+            "labels": [{"value": v} for v in LABELS],
+        },
+    )
     pid = project["id"]
-    seeded = server.staff.post(f"/api/projects/{pid}/items/bulk/", [
-        {"external_id": f"old-{i}", "text": f"An item imported earlier, number {i}."} for i in range(OLD)
-    ])
+    seeded = server.staff.post(
+        f"/api/projects/{pid}/items/bulk/",
+        [{"external_id": f"old-{i}", "text": f"An item imported earlier, number {i}."} for i in range(OLD)],
+    )
     assert seeded["created"] == OLD
     return pid
 
@@ -41,7 +51,9 @@ def _expected(kinds: list[str], *, repeat_is_error: bool) -> dict:
         has_good_before.append(seen_good)
         seen_good = seen_good or kind == "good"
     created = kinds.count("good")
-    repeats = sum(1 for kind, before in zip(kinds, has_good_before, strict=True) if kind == "repeat" and before)
+    repeats = sum(
+        1 for kind, before in zip(kinds, has_good_before, strict=True) if kind == "repeat" and before
+    )
     lone_repeats = kinds.count("repeat") - repeats  # nothing to repeat yet: these rows are simply new
     broken = len(kinds) - created - kinds.count("existing") - kinds.count("repeat")
     return {
@@ -72,8 +84,12 @@ def _bulk_outcome(server, pid: int, kinds: list[str]) -> tuple[dict, list[dict]]
             row["gold_label"] = "not-a-label"
         body.append(row)
     result = server.staff.post(f"/api/projects/{pid}/items/bulk/", body)
-    return {"rows": len(body), "created": result["created"], "duplicates": result["duplicates"],
-            "errors": len(result["errors"])}, body
+    return {
+        "rows": len(body),
+        "created": result["created"],
+        "duplicates": result["duplicates"],
+        "errors": len(result["errors"]),
+    }, body
 
 
 def _csv(kinds: list[str]) -> bytes:
@@ -98,12 +114,17 @@ def _csv(kinds: list[str]) -> bytes:
 
 
 @settings(max_examples=5, **SETTINGS)
-@given(bulk_kinds=st.lists(st.sampled_from(BULK_KINDS), min_size=1, max_size=OLD),
-       csv_kinds=st.lists(st.sampled_from(CSV_KINDS), min_size=1, max_size=OLD - 1),
-       unterminated_at=st.one_of(st.none(), st.integers(0, OLD - 1)))
+@given(
+    bulk_kinds=st.lists(st.sampled_from(BULK_KINDS), min_size=1, max_size=OLD),
+    csv_kinds=st.lists(st.sampled_from(CSV_KINDS), min_size=1, max_size=OLD - 1),
+    unterminated_at=st.one_of(st.none(), st.integers(0, OLD - 1)),
+)
 # Every kind at least once, with the unterminated quote in the middle of the file.
-@example(bulk_kinds=["good", "existing", "repeat", "no_text", "no_id", "bad_tags", "bad_gold"],
-         csv_kinds=["good", "wrong_width", "good", "repeat", "existing", "bad_metadata"], unterminated_at=2)
+@example(
+    bulk_kinds=["good", "existing", "repeat", "no_text", "no_id", "bad_tags", "bad_gold"],
+    csv_kinds=["good", "wrong_width", "good", "repeat", "existing", "bad_metadata"],
+    unterminated_at=2,
+)
 def test_import_rows_add_up_through_bulk_and_csv(server, bulk_kinds, csv_kinds, unterminated_at):
     # Given a project holding OLD items, and rows of every kind (good, already there, repeated, broken)
     pid = _project(server, "import accounting")
@@ -122,8 +143,9 @@ def test_import_rows_add_up_through_bulk_and_csv(server, bulk_kinds, csv_kinds, 
     if unterminated_at is not None:
         csv_kinds = [*csv_kinds[:unterminated_at], "unterminated", *csv_kinds[unterminated_at:]]
     data = _csv(csv_kinds)
-    started = server.staff.call("POST", f"/api/projects/{pid}/imports/",
-                                files={"file": ("rows.csv", data, "text/csv")}, expect=(202,)).json()
+    started = server.staff.call(
+        "POST", f"/api/projects/{pid}/imports/", files={"file": ("rows.csv", data, "text/csv")}, expect=(202,)
+    ).json()
     job = server.staff.wait_job(started["job"])
     note(f"file {data!r} -> job {job}")
     result = job["result"] or {}

@@ -14,32 +14,50 @@ from tests.invariants.crowd import Annotator, corpus, label_until_done, project_
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-crowds = st.fixed_dictionaries({
-    "seed": st.integers(0, 10_000),
-    # Few annotators make adaptive overlap run out of people: the case that once left items in progress forever.
-    "n_honest": st.integers(2, 5),
-    "n_liars": st.integers(0, 1),
-    "accuracies": st.lists(st.floats(0.4, 0.98), min_size=5, max_size=5),
-    "max_k": st.integers(3, 5),
-    "n_gold": st.integers(0, 2),
-})
+crowds = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 10_000),
+        # Few annotators make adaptive overlap run out of people: the case that once left items in progress forever.
+        "n_honest": st.integers(2, 5),
+        "n_liars": st.integers(0, 1),
+        "accuracies": st.lists(st.floats(0.4, 0.98), min_size=5, max_size=5),
+        "max_k": st.integers(3, 5),
+        "n_gold": st.integers(0, 2),
+    }
+)
 
 
-@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.generate], derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(crowd=crowds)
 def test_any_crowd_finishes_its_queue_and_gets_a_truthful_consensus(server, crowd):
     # Given a project of 18 texts, k=3, and a random crowd
     number = next(_examples)
     rng = random.Random(crowd["seed"])
-    people = [Annotator(f"c{number}-a{i}", accuracy=crowd["accuracies"][i], unsure_rate=0.05)
-              for i in range(crowd["n_honest"])]
-    people += [Annotator(f"c{number}-liar{i}", accuracy=0.0, adversarial=True) for i in range(crowd["n_liars"])]
+    people = [
+        Annotator(f"c{number}-a{i}", accuracy=crowd["accuracies"][i], unsure_rate=0.05)
+        for i in range(crowd["n_honest"])
+    ]
+    people += [
+        Annotator(f"c{number}-liar{i}", accuracy=0.0, adversarial=True) for i in range(crowd["n_liars"])
+    ]
     rows = corpus(per_topic=3, seed=crowd["seed"])
     gold = {row["external_id"] for row in rows[: crowd["n_gold"]]}
     note(f"crowd {crowd}")
-    world = project_with_crowd(base=server.base, staff=server.staff, name=f"Random crowd {number}", rows=rows,
-                               annotators=people, gold_ids=gold, max_k=crowd["max_k"])
+    world = project_with_crowd(
+        base=server.base,
+        staff=server.staff,
+        name=f"Random crowd {number}",
+        rows=rows,
+        annotators=people,
+        gold_ids=gold,
+        max_k=crowd["max_k"],
+    )
     found: dict[str, list[str]] = defaultdict(list)
 
     # When the crowd labels until next is 204 for every member, and a quality run follows

@@ -62,6 +62,7 @@ YES_NO_COLD_START = "A yes/no check is ordered by the cold-start rule."
 
 # ---------------------------------------------------------------- a toy kind: a yes/no answer (comment as usual)
 
+
 class YesNoValueInputSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=["yes", "no"], required=False)
 
@@ -172,14 +173,23 @@ class YesNoLearning:
 
 @pytest.fixture
 def toy_kind():
-    kind = register(TaskKind(
-        name="yes_no", task_types=(TOY, TOY_PHOTOS), value=YesNoValue(), quality=YesNoQuality(),
-        export=YesNoExport(),
-        formats={"yes-count": ExportFormat("text/plain", "txt"), "zip": ExportFormat("application/zip", "zip")},
-        widget_template="kinds/yes_no/widget.html", widget_js="kinds/yes_no/widget.js",
-        # Items of the photo check are images: their rows carry files, their zip is an imagefolder.
-        media={TOY: "text", TOY_PHOTOS: "image"},
-    ))
+    kind = register(
+        TaskKind(
+            name="yes_no",
+            task_types=(TOY, TOY_PHOTOS),
+            value=YesNoValue(),
+            quality=YesNoQuality(),
+            export=YesNoExport(),
+            formats={
+                "yes-count": ExportFormat("text/plain", "txt"),
+                "zip": ExportFormat("application/zip", "zip"),
+            },
+            widget_template="kinds/yes_no/widget.html",
+            widget_js="kinds/yes_no/widget.js",
+            # Items of the photo check are images: their rows carry files, their zip is an imagefolder.
+            media={TOY: "text", TOY_PHOTOS: "image"},
+        )
+    )
     yield kind
     unregister(kind.name)
 
@@ -229,12 +239,16 @@ def test_a_task_type_cannot_belong_to_two_kinds(toy_kind):
 def test_the_registry_and_the_kinds_web_parts_import_no_quality_or_datasets_code():
     # The registry and a kind's answer schema are loaded by web processes (annotation); the metrics and export
     # parts are named by path and loaded by tasks and downloads only.
-    for path in [ROOT / "kinds" / "registry.py", *sorted((ROOT / "kinds").glob("*/__init__.py")),
-                 *sorted((ROOT / "kinds").glob("*/value.py"))]:
+    for path in [
+        ROOT / "kinds" / "registry.py",
+        *sorted((ROOT / "kinds").glob("*/__init__.py")),
+        *sorted((ROOT / "kinds").glob("*/value.py")),
+    ]:
         tree = ast.parse(path.read_text())
         roots = {
             (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-            for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", 1)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom) and getattr(node, "module", 1)
             for alias in node.names
         }
         assert not roots & {"quality", "datasets", "activelearning"}, path
@@ -257,9 +271,16 @@ def test_a_toy_kinds_task_types_can_be_chosen_when_creating_a_project(toy_kind, 
 
     # When they create one of its other task type with the page's form
     client.force_login(creator)
-    page = client.post("/projects/new/", {
-        "name": "Photo checks", "task_type": TOY_PHOTOS, "labels": "no\nyes", "annotations_per_item": 3, "gold_rate": 0,
-    })
+    page = client.post(
+        "/projects/new/",
+        {
+            "name": "Photo checks",
+            "task_type": TOY_PHOTOS,
+            "labels": "no\nyes",
+            "annotations_per_item": 3,
+            "gold_rate": 0,
+        },
+    )
     # Then the form took it too
     assert page.status_code == 302
     assert Project.objects.get(name="Photo checks").task_type == TOY_PHOTOS
@@ -277,7 +298,11 @@ def test_the_schema_generated_after_a_kind_registers_lists_its_task_types(toy_ki
     enum = yaml.safe_load(out.getvalue())["components"]["schemas"]["TaskTypeEnum"]
     # Then a project's task type may be classification's three or the kind's two, in registration order
     assert enum["enum"] == [
-        "text_classification", "image_classification", "audio_classification", "yes_no_check", "yes_no_photo_check",
+        "text_classification",
+        "image_classification",
+        "audio_classification",
+        "yes_no_check",
+        "yes_no_photo_check",
     ]
     assert "* `yes_no_check` - Yes no check" in enum["description"]
 
@@ -327,15 +352,22 @@ def test_a_toy_kind_flows_through_validation_encoding_consensus_and_export(toy_p
     answers = {items[0].pk: ["yes", "yes", "no"], items[1].pk: ["no", "no", "no"]}
     for item_id, votes in answers.items():
         for annotator, vote in zip(annotators, votes, strict=True):
-            response = api(annotator).post(url, {"item": item_id, "answer": vote, "comment": "seen"}, format="json")
+            response = api(annotator).post(
+                url, {"item": item_id, "answer": vote, "comment": "seen"}, format="json"
+            )
             assert response.status_code == 201, response.json()
     # Then the kind's stored value is on the annotations
-    assert sorted(Annotation.objects.filter(item=items[0]).values_list("labels", flat=True)) == [["no"], ["yes"], ["yes"]]
+    assert sorted(Annotation.objects.filter(item=items[0]).values_list("labels", flat=True)) == [
+        ["no"],
+        ["yes"],
+        ["yes"],
+    ]
 
     # When the quality engine loads and runs the project
     data = project_data_load(project=project)
-    outcome = run_quality(data=data, requested_method="majority_vote", review_threshold=0.6,
-                          route_profile_flags=True, n_boot=0)
+    outcome = run_quality(
+        data=data, requested_method="majority_vote", review_threshold=0.6, route_profile_flags=True, n_boot=0
+    )
     # Then the answers were encoded by the kind (two classes, three votes each) and decoded by it (booleans)
     assert data.table.n_items == 2 and data.table.n_annotations == 6
     assert outcome.items.consensus == [True, False]
@@ -355,7 +387,9 @@ def test_a_toy_kind_renders_its_own_answer_in_the_submit_body_and_my_recent(toy_
     annotator = add_member(project)
     client = api(annotator)
     # When they answer an item
-    response = client.post(f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "answer": "yes"}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "answer": "yes"}, format="json"
+    )
     # Then the body shows the kind's answer field, not classification's label fields, as the serializer does
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -378,20 +412,23 @@ def test_a_toy_kinds_answers_flow_through_the_per_item_update_and_review(toy_pro
     for item_id, votes in answers.items():
         for annotator, vote in zip(annotators, votes, strict=True):
             annotation_submit(
-                project=project, user=annotator, data=AnnotationInput(item_id=item_id, labels=[vote], comment="seen")
+                project=project,
+                user=annotator,
+                data=AnnotationInput(item_id=item_id, labels=[vote], comment="seen"),
             )
 
     # When the per-item pass updates them
     assert items_consensus_update(project_id=project.pk, item_ids=list(answers))["updated"] == 2
     # Then their consensus was decided from the kind's codes and read back by the kind (booleans)
     assert dict(Item.objects.filter(pk__in=answers).values_list("pk", "consensus_label")) == {
-        items[0].pk: True, items[1].pk: False,
+        items[0].pk: True,
+        items[1].pk: False,
     }
     # And the review queue's label filter finds the "yes" item through the kind's stored form
     filters = review_selectors.queue_filters_clean(label="yes")
-    assert list(review_selectors.review_queue(project=project, filters=filters).values_list("pk", flat=True)) == [
-        items[0].pk
-    ]
+    assert list(
+        review_selectors.review_queue(project=project, filters=filters).values_list("pk", flat=True)
+    ) == [items[0].pk]
 
     # When a reviewer opens the split item, a gold item whose gold answer is "yes"
     Item.objects.filter(pk=items[0].pk).update(gold_label="yes")
@@ -431,7 +468,9 @@ def test_a_toy_kinds_sentence_replaces_hlp_in_the_quality_report(toy_project):
     annotators = [add_member(project) for _ in range(3)]
     for item in items:
         for annotator in annotators:
-            annotation_submit(project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=["yes"]))
+            annotation_submit(
+                project=project, user=annotator, data=AnnotationInput(item_id=item.pk, labels=["yes"])
+            )
     # When a quality run stores its report
     job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={"n_boot": 0})
     quality_run(job=job, context=JobContext(job))
@@ -464,7 +503,10 @@ def test_a_toy_kind_freezes_its_own_label_schema_and_exports_through_the_shared_
     # When the yes/no project is frozen
     version = freeze(toy_project)
     # Then the version holds the kind's label schema, nothing of classification's
-    assert version.label_schema == {"answers": "yes/no", "labels": [{"id": 0, "value": "no"}, {"id": 1, "value": "yes"}]}
+    assert version.label_schema == {
+        "answers": "yes/no",
+        "labels": [{"id": 0, "value": "no"}, {"id": 1, "value": "yes"}],
+    }
 
     # When it is exported as a zip
     archive = zipfile.ZipFile(io.BytesIO(b"".join(export_chunks(version=version, fmt="zip", split=None))))
@@ -476,7 +518,10 @@ def test_a_toy_kind_freezes_its_own_label_schema_and_exports_through_the_shared_
     assert sorted(row["label"] for row in rows) == ["no", "yes", "yes"]
     # And the card declares label as the kind says (a class label of no/yes), the manifest describes it its way
     card = archive.read("README.md").decode()
-    assert "- name: label\n    dtype:\n      class_label:\n        names:\n          '0': \"no\"\n          '1': \"yes\"" in card
+    assert (
+        "- name: label\n    dtype:\n      class_label:\n        names:\n          '0': \"no\"\n          '1': \"yes\""
+        in card
+    )
     assert "- name: image" not in card
     assert json.loads(archive.read("manifest.json"))["columns"]["label"] == "yes or no"
 
@@ -488,8 +533,9 @@ def _disputed_labelled_item(project):
     """A toy item answered yes once and no once, labelled, with a third annotator left to ask."""
     item = Item.objects.filter(project=project, external_id__startswith="t").order_by("id").first()
     for answer in ("yes", "no"):
-        annotation_submit(project=project, user=add_member(project),
-                          data=AnnotationInput(item_id=item.pk, labels=[answer]))
+        annotation_submit(
+            project=project, user=add_member(project), data=AnnotationInput(item_id=item.pk, labels=[answer])
+        )
     add_member(project)
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.LABELLED)
     return item

@@ -26,10 +26,16 @@ def overridden_project(extra_votes: list[list[str]] = ()):
     )
     job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     QualityReport.objects.create(
-        project=project, job=job, consensus_method="crowdlab",
+        project=project,
+        job=job,
+        consensus_method="crowdlab",
         consensus_params={
-            "method": "dawid_skene", "user_ids": [annotators[0].pk, annotators[1].pk], "label_values": list(LABELS),
-            "confusion": [NOISY, NOISY], "priors": [1 / 3] * 3, "item_prior": "model",
+            "method": "dawid_skene",
+            "user_ids": [annotators[0].pk, annotators[1].pk],
+            "label_values": list(LABELS),
+            "confusion": [NOISY, NOISY],
+            "priors": [1 / 3] * 3,
+            "item_prior": "model",
         },
     )
     for item in items:

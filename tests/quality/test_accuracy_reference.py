@@ -25,9 +25,22 @@ ROWS = [
 #   HLP vs consensus, every item: 3 + 3 + 0 + 3 + 3 = 12 of 13 judgements on 5 items.
 #   Same judgements for HLP and model (items 1–4 have a prediction): HLP 9/10, model 3 + 0 + 0 + 3 = 6/10.
 #   Vs gold (items 1–3, all predicted): HLP 3 + 3 + 1 = 7/9, model 3 + 0 + 3 = 6/9.
-CONSENSUS = {"n_items": 4, "n_judgements": 10, "hlp": 9 / 10, "model_accuracy": 6 / 10,
-             "hlp_all": 12 / 13, "hlp_all_n_items": 5}
-GOLD = {"n_items": 3, "n_judgements": 9, "hlp": 7 / 9, "model_accuracy": 6 / 9, "hlp_all": 7 / 9, "hlp_all_n_items": 3}
+CONSENSUS = {
+    "n_items": 4,
+    "n_judgements": 10,
+    "hlp": 9 / 10,
+    "model_accuracy": 6 / 10,
+    "hlp_all": 12 / 13,
+    "hlp_all_n_items": 5,
+}
+GOLD = {
+    "n_items": 3,
+    "n_judgements": 9,
+    "hlp": 7 / 9,
+    "model_accuracy": 6 / 9,
+    "hlp_all": 7 / 9,
+    "hlp_all_n_items": 3,
+}
 
 
 def _seeded_report():
@@ -35,7 +48,9 @@ def _seeded_report():
     for item, (_, gold, top) in zip(items, ROWS, strict=True):
         fields = {"is_gold": gold is not None, "gold_label": gold}
         if top is not None:
-            fields["predicted_probs"] = {value: (0.8 if value == top else 0.1) for value in ("pos", "neg", "neutral")}
+            fields["predicted_probs"] = {
+                value: (0.8 if value == top else 0.1) for value in ("pos", "neg", "neutral")
+            }
         Item.objects.filter(pk=item.pk).update(**fields)
     job = services.quality_run_create(project=project, user=project.created_by, n_boot=20)
     services.quality_run(job=job, context=JobContext(job))

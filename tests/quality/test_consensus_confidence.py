@@ -25,7 +25,9 @@ def test_small_project_gets_the_symmetric_posterior_not_certainty():
     # posterior is the hand-computed one for K=3, q = (1-p)/2:
     p = fit.confusion[0, 0, 0]
     q = (1 - p) / 2
-    np.testing.assert_allclose(fit.confusion, np.broadcast_to(np.where(np.eye(3, dtype=bool), p, q), (3, 3, 3)))
+    np.testing.assert_allclose(
+        fit.confusion, np.broadcast_to(np.where(np.eye(3, dtype=bool), p, q), (3, 3, 3))
+    )
     np.testing.assert_allclose(fit.priors, 1 / 3)
     # unanimous p^3 / (p^3 + 2 q^3), two-to-one p^2 q / (p^2 q + p q^2 + q^3), three-way split exactly 1/3
     np.testing.assert_allclose(confidence[:3], p**3 / (p**3 + 2 * q**3))
@@ -39,7 +41,9 @@ def test_shrinkage_without_thin_annotators_is_the_plain_fit_at_zero_strength():
     # Given annotators with MIN_ANNOTATOR_ITEMS items each, plain ML (prior_strength=0) vs the default prior
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 3, MIN_ANNOTATOR_ITEMS)
-    votes = np.stack([np.where(rng.random(truth.size) < 0.8, truth, (truth + 1) % 3) for _ in range(3)], axis=1)
+    votes = np.stack(
+        [np.where(rng.random(truth.size) < 0.8, truth, (truth + 1) % 3) for _ in range(3)], axis=1
+    )
     table = AnnotationTable.from_dense(votes, n_classes=3)
     plain = dawid_skene(table=table, prior_strength=0.0)
     shrunk = dawid_skene(table=table)
@@ -55,13 +59,18 @@ def test_shrinkage_without_thin_annotators_is_the_plain_fit_at_zero_strength():
     accuracy=st.floats(min_value=0.4, max_value=0.99),
     seed=st.integers(min_value=0, max_value=2**31 - 1),
 )
-def test_three_way_tie_among_equally_reliable_annotators_never_reads_above_one_half(k, n_items, accuracy, seed):
+def test_three_way_tie_among_equally_reliable_annotators_never_reads_above_one_half(
+    k, n_items, accuracy, seed
+):
     # Given balanced classes, three annotators with the same accuracy (mistakes uniform over the wrong labels), a
     # few items each, and one more item on which they all disagree
     rng = np.random.default_rng(seed)
     truth = rng.permutation(np.arange(n_items) % k)
     votes = np.stack(
-        [np.where(rng.random(n_items) < accuracy, truth, (truth + rng.integers(1, k, n_items)) % k) for _ in range(3)],
+        [
+            np.where(rng.random(n_items) < accuracy, truth, (truth + rng.integers(1, k, n_items)) % k)
+            for _ in range(3)
+        ],
         axis=1,
     )
     votes = np.vstack([votes, [0, 1, 2]])
@@ -79,7 +88,12 @@ def test_per_item_posterior_of_a_two_to_one_split_matches_the_hand_formula(p, k)
 
     q = (1 - p) / (k - 1)
     confusion = np.broadcast_to(np.where(np.eye(k, dtype=bool), p, q), (3, k, k))
-    result = consensus_single_item(annotators=np.array([0, 1, 2]), labels=np.array([0, 0, 1]), n_classes=k,
-                                   confusion=confusion, priors=np.full(k, 1 / k))
+    result = consensus_single_item(
+        annotators=np.array([0, 1, 2]),
+        labels=np.array([0, 0, 1]),
+        n_classes=k,
+        confusion=confusion,
+        priors=np.full(k, 1 / k),
+    )
     expected = p * p * q / (p * p * q + p * q * q + (k - 2) * q**3)
     assert result.label == 0 and result.confidence == pytest.approx(expected)

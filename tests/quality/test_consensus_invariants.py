@@ -35,8 +35,13 @@ def crowds(draw, *, with_probs: bool):
             annotator.append(a)
             label.append(draw(st.integers(0, n_classes - 1)))
     table = AnnotationTable(
-        item=np.array(item), annotator=np.array(annotator), label=np.array(label), n_items=n_items,
-        n_annotators=n_annotators, n_classes=n_classes, group=np.zeros(len(item), dtype=np.int64),
+        item=np.array(item),
+        annotator=np.array(annotator),
+        label=np.array(label),
+        n_items=n_items,
+        n_annotators=n_annotators,
+        n_classes=n_classes,
+        group=np.zeros(len(item), dtype=np.int64),
     )
     data = project_data_for_table(table=table, label_values=[f"c{c}" for c in range(n_classes)])
     if with_probs:
@@ -52,7 +57,9 @@ def crowds(draw, *, with_probs: bool):
 
 
 def _check(data, method: str) -> None:
-    outcome = run_quality(data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0)
+    outcome = run_quality(
+        data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0
+    )
     counts = data.table.counts()
     values = data.label_values
     items = outcome.items

@@ -35,10 +35,13 @@ def test_accept_without_a_label_refuses_a_consensus_nobody_voted_for(api):
     Item.objects.filter(pk=items[0].pk).update(consensus_label="neutral", consensus_confidence=0.0)
     client = api(reviewer)
     # When the reviewer accepts it without choosing a label, alone or in bulk with a normal item
-    single = client.post(f"/api/projects/{project.pk}/reviews/", {"item": items[0].pk, "action": "accept"}, format="json")
+    single = client.post(
+        f"/api/projects/{project.pk}/reviews/", {"item": items[0].pk, "action": "accept"}, format="json"
+    )
     bulk = client.post(
         f"/api/projects/{project.pk}/reviews/bulk/",
-        {"items": [items[0].pk, items[1].pk], "action": "accept", "confirm": True}, format="json",
+        {"items": [items[0].pk, items[1].pk], "action": "accept", "confirm": True},
+        format="json",
     )
     # Then both are refused on the label field and nothing was decided
     assert single.status_code == 400 and "label" in single.json()
@@ -47,7 +50,8 @@ def test_accept_without_a_label_refuses_a_consensus_nobody_voted_for(api):
     assert Item.objects.get(pk=items[0].pk).final_label is None
     # When the reviewer chooses the label explicitly, it is taken
     chosen = client.post(
-        f"/api/projects/{project.pk}/reviews/", {"item": items[0].pk, "action": "accept", "label": "neutral"},
+        f"/api/projects/{project.pk}/reviews/",
+        {"item": items[0].pk, "action": "accept", "label": "neutral"},
         format="json",
     )
     assert chosen.status_code == 201
@@ -57,7 +61,9 @@ def test_accept_without_a_label_refuses_a_consensus_nobody_voted_for(api):
 def test_accept_without_a_label_refuses_an_overridden_item_and_bulk_page_leaves_it_out(api, client):
     # Given the overridden item and a plain unanimous one, both in review
     project, items, _ = overridden_project(extra_votes=[["math", "math", "math"]])
-    Item.objects.filter(pk=items[1].pk).update(status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"])
+    Item.objects.filter(pk=items[1].pk).update(
+        status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"]
+    )
     reviewer = add_member(project, Role.REVIEWER)
     # When the reviewer accepts the overridden item through the API without a label
     response = api(reviewer).post(

@@ -18,7 +18,9 @@ def test_accept_and_bulk_accept_never_take_the_models_unvoted_label(page, artifa
 
     # Given t0 (votes network, network, math; model 0.98 on concurrency) and t1 (math × 3), both in review
     project, items, _ = overridden_project(extra_votes=[["math", "math", "math"]])
-    Item.objects.filter(pk=items[1].pk).update(status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"])
+    Item.objects.filter(pk=items[1].pk).update(
+        status=ItemStatus.NEEDS_REVIEW, issue_kinds=["annotators_split"]
+    )
     reviewer = add_member(project, Role.REVIEWER, user=UserFactory(username="rosa"))
     log_in(page, reviewer.username)
     # When the reviewer opens t0

@@ -21,12 +21,16 @@ OVERRIDE = "model_overrides_annotators"
 
 
 def _run(table: AnnotationTable, labels: list[str], method: str, **data_fields):
-    data = project_data_for_table(table=table, label_values=labels, features=data_fields.pop("features", None))
+    data = project_data_for_table(
+        table=table, label_values=labels, features=data_fields.pop("features", None)
+    )
     if data_fields:
         from dataclasses import replace
 
         data = replace(data, **data_fields)
-    return run_quality(data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0)
+    return run_quality(
+        data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0
+    )
 
 
 # ---------------------------------------------------------------- the rule on one score matrix
@@ -109,8 +113,13 @@ def _swapping_crowd() -> tuple[AnnotationTable, int]:
         annotator.append(a)
         label.append(0)
     table = AnnotationTable(
-        item=np.array(item), annotator=np.array(annotator), label=np.array(label), n_items=61, n_annotators=5,
-        n_classes=3, group=np.zeros(len(item), dtype=np.int64),
+        item=np.array(item),
+        annotator=np.array(annotator),
+        label=np.array(label),
+        n_items=61,
+        n_annotators=5,
+        n_classes=3,
+        group=np.zeros(len(item), dtype=np.int64),
     )
     return table, 60
 
@@ -159,7 +168,12 @@ def _digits_crowd(seed: int) -> tuple[np.ndarray, np.ndarray, AnnotationTable]:
     cumulative = confusion[annotator, truth[item]].cumsum(axis=1)
     label = np.minimum((rng.random(item.size)[:, None] > cumulative).sum(axis=1), 9)
     table = AnnotationTable(
-        item=item, annotator=annotator, label=label, n_items=600, n_annotators=15, n_classes=10,
+        item=item,
+        annotator=annotator,
+        label=label,
+        n_items=600,
+        n_annotators=15,
+        n_classes=10,
         group=np.zeros(item.size, dtype=np.int64),
     )
     return features, truth, table

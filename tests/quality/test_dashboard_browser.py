@@ -29,8 +29,16 @@ def test_reviewer_opens_the_dashboard_and_follows_a_bar_to_its_items(page, live_
     page.click("#open-dashboard")
     page.wait_for_url(f"**/projects/{seeded.project.pk}/dashboard/")
     # Then every chart is drawn
-    for chart in ("#chart-status", "#chart-progress", "#chart-agreement", "#chart-hlp-tag", "#chart-confusion",
-                  "#chart-learning-curve", "#chart-flags", "#chart-discards"):
+    for chart in (
+        "#chart-status",
+        "#chart-progress",
+        "#chart-agreement",
+        "#chart-hlp-tag",
+        "#chart-confusion",
+        "#chart-learning-curve",
+        "#chart-flags",
+        "#chart-discards",
+    ):
         expect(page.locator(chart)).to_be_visible()
     expect(page.locator("#total-items")).to_have_text("600")
     page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)

@@ -36,10 +36,12 @@ def project_with_items():
     add_items(project, 6, prefix="a", tags=["night"])
     add_items(project, 4, prefix="b", tags=["day"])
     items = list(Item.objects.filter(project=project).order_by("id"))
-    Item.objects.filter(pk__in=[i.pk for i in items[:3]]).update(status="needs_review", is_label_issue=True,
-                                                                 issue_kinds=["annotators_split"])
-    Item.objects.filter(pk=items[3].pk).update(is_label_issue=True, issue_kinds=["near_duplicate_conflict"],
-                                               consensus_label="pos")
+    Item.objects.filter(pk__in=[i.pk for i in items[:3]]).update(
+        status="needs_review", is_label_issue=True, issue_kinds=["annotators_split"]
+    )
+    Item.objects.filter(pk=items[3].pk).update(
+        is_label_issue=True, issue_kinds=["near_duplicate_conflict"], consensus_label="pos"
+    )
     Item.objects.filter(pk__in=[i.pk for i in items[6:8]]).update(flags=["blurry"], final_label="neg")
     Item.objects.filter(pk=items[9].pk).update(status="discarded", flags=["blurry", "dark"])
     return project, items
@@ -48,10 +50,22 @@ def project_with_items():
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("", 10), ("status=needs_review", 3), ("status=needs_review,discarded", 4), ("tag=night", 6),
-        ("tag=day", 4), ("flag=blurry", 3), ("flag=dark", 1), ("has_issue=true", 4), ("has_issue=false", 6),
-        ("label=neg", 2), ("label=pos", 1), ("batch=1", 6), ("batch=2", 4), ("tag=night&status=needs_review", 3),
-        ("issue_kind=near_duplicate_conflict", 1), ("issue_kind=annotators_split", 3),
+        ("", 10),
+        ("status=needs_review", 3),
+        ("status=needs_review,discarded", 4),
+        ("tag=night", 6),
+        ("tag=day", 4),
+        ("flag=blurry", 3),
+        ("flag=dark", 1),
+        ("has_issue=true", 4),
+        ("has_issue=false", 6),
+        ("label=neg", 2),
+        ("label=pos", 1),
+        ("batch=1", 6),
+        ("batch=2", 4),
+        ("tag=night&status=needs_review", 3),
+        ("issue_kind=near_duplicate_conflict", 1),
+        ("issue_kind=annotators_split", 3),
     ],
 )
 def test_filters_match_the_items_api(client, api, project_with_items, query, expected):
@@ -124,9 +138,11 @@ def test_discard_reason_bars_link_to_the_items_whose_current_decision_is_that_di
     client.force_login(reviewer)
     # When the dashboard draws the discard reasons
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
-    chart = html[html.index('id="chart-discards"'):]
-    bars = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
-                      chart[: chart.index("</svg>")])
+    chart = html[html.index('id="chart-discards"') :]
+    bars = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
+        chart[: chart.index("</svg>")],
+    )
     # Then each bar links with its reason to a list of exactly the items it counts
     assert {unescape(label): int(n) for _, label, n in bars} == {"blurry photo": 2, "off topic & noisy": 2}
     expected = {"blurry photo": {items[0].pk, items[1].pk}, "off topic & noisy": {items[2].pk, items[3].pk}}
@@ -142,7 +158,8 @@ def test_annotator_label_keeps_items_with_a_live_annotation_of_that_label_under_
     # Given votes pos/pos/neg (consensus pos), neg×3 (neg) and pos/neutral/neutral (neutral), plus a superseded
     # "pos" on the second item that no longer counts
     project, items, annotators, reviewer = review_project(
-        [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neutral", "neutral"]])
+        [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neutral", "neutral"]]
+    )
     annotate(project, items[1], annotators[0], "pos", live=False)
     client.force_login(reviewer)
 
@@ -176,10 +193,12 @@ def test_day_and_guideline_filters_keep_the_items_imported_annotated_or_decided_
     old, new = items_of(project)[:3], items_of(project)[3:]
     annotator, reviewer = add_member(project), add_member(project, Role.REVIEWER)
     Annotation.objects.filter(pk=annotate(project, old[0], annotator, "pos").pk).update(
-        created_at=now - timedelta(days=3))
+        created_at=now - timedelta(days=3)
+    )
     annotate(project, new[0], annotator, "neg", version=2, live=False)
-    accepted_yesterday = review_decide(project=project, reviewer=reviewer, item_id=old[1].pk, action="accept",
-                                       label="pos")
+    accepted_yesterday = review_decide(
+        project=project, reviewer=reviewer, item_id=old[1].pk, action="accept", label="pos"
+    )
     ReviewDecision.objects.filter(pk=accepted_yesterday.pk).update(created_at=now - timedelta(days=1))
     review_decide(project=project, reviewer=reviewer, item_id=old[2].pk, action="accept", label="neg")
     client.force_login(reviewer)

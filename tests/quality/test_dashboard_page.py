@@ -23,10 +23,24 @@ pytestmark = pytest.mark.django_db
 
 SECTIONS = ("progress", "labels", "agreement", "hlp", "errors", "active-learning", "ingress", "problems")
 PANELS = (
-    "panel-status", "panel-progress", "panel-activity", "panel-annotators", "panel-labels",
-    "panel-labels-by-annotator", "panel-confusion", "panel-agreement-over-time", "panel-agreement-by-version",
-    "panel-agreement-by-label", "panel-hlp-label", "panel-hlp-tag", "panel-learning-curve", "panel-stability",
-    "panel-batches", "panel-flags", "panel-issue-kinds", "panel-discards",
+    "panel-status",
+    "panel-progress",
+    "panel-activity",
+    "panel-annotators",
+    "panel-labels",
+    "panel-labels-by-annotator",
+    "panel-confusion",
+    "panel-agreement-over-time",
+    "panel-agreement-by-version",
+    "panel-agreement-by-label",
+    "panel-hlp-label",
+    "panel-hlp-tag",
+    "panel-learning-curve",
+    "panel-stability",
+    "panel-batches",
+    "panel-flags",
+    "panel-issue-kinds",
+    "panel-discards",
 )
 # session + user, membership, status counts, labels, batches per day, status snapshots, annotations per day (+ their
 # annotators' names), decisions per day, report history, latest report, annotator rows, model versions, batches,
@@ -83,8 +97,11 @@ def _csv(response) -> list[dict]:
 def test_reviewers_and_managers_see_the_dashboard_annotators_get_403_and_strangers_404(client):
     project = make_project()
     reviewer, annotator = add_member(project, Role.REVIEWER), add_member(project, Role.ANNOTATOR)
-    for url in (f"/projects/{project.pk}/dashboard/", f"/projects/{project.pk}/dashboard/?csv=status",
-                f"/projects/{project.pk}/items/"):
+    for url in (
+        f"/projects/{project.pk}/dashboard/",
+        f"/projects/{project.pk}/dashboard/?csv=status",
+        f"/projects/{project.pk}/items/",
+    ):
         assert _get(client, project.created_by, url).status_code == 200
         assert _get(client, reviewer, url).status_code == 200
         assert _get(client, annotator, url).status_code == 403
@@ -127,10 +144,24 @@ def test_every_panel_renders_with_charts_on_a_seeded_project(client, seeded):
     html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
     for anchor in SECTIONS + PANELS:
         assert f'id="{anchor}"' in html, anchor
-    for chart in ("chart-status", "chart-progress", "chart-activity", "chart-labels", "chart-labels-by-annotator",
-                  "chart-confusion", "chart-agreement", "chart-agreement-version", "chart-agreement-label",
-                  "chart-hlp-label", "chart-hlp-tag", "chart-learning-curve", "chart-stability", "chart-flags",
-                  "chart-issue-kinds", "chart-discards"):
+    for chart in (
+        "chart-status",
+        "chart-progress",
+        "chart-activity",
+        "chart-labels",
+        "chart-labels-by-annotator",
+        "chart-confusion",
+        "chart-agreement",
+        "chart-agreement-version",
+        "chart-agreement-label",
+        "chart-hlp-label",
+        "chart-hlp-tag",
+        "chart-learning-curve",
+        "chart-stability",
+        "chart-flags",
+        "chart-issue-kinds",
+        "chart-discards",
+    ):
         assert f'<svg class="chart" id="{chart}"' in html, chart
     assert 'id="no-report"' not in html and 'id="error-table"' in html and 'id="batch-table"' in html
     # the seeded α band: 12 runs, each with an interval → one closed band path per series
@@ -142,14 +173,14 @@ def test_every_panel_renders_with_charts_on_a_seeded_project(client, seeded):
 
 def test_status_charts_say_statuses_in_words_and_keep_the_codes_for_links(client, seeded):
     html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
-    bars = html[html.index('id="chart-status"'):]
+    bars = html[html.index('id="chart-status"') :]
     bars = bars[: bars.index("</svg>")]
     shown = [unescape(t) for t in re.findall(r'<text class="axis-label"[^>]*>([^<]+)</text>', bars)]
     # written out by hand: what the project page calls each status
     assert shown == ["new", "in progress", "labelled", "needs review", "accepted", "discarded"]
     assert 'data-label="needs_review"' in bars and 'data-label="in_progress"' in bars
-    lines = html[html.index('id="chart-progress"'):]
-    legend = lines[lines.index('<p class="legend'):]
+    lines = html[html.index('id="chart-progress"') :]
+    legend = lines[lines.index('<p class="legend') :]
     legend = legend[: legend.index("</p>")]
     assert "in progress" in legend and "needs review" in legend and "_" not in re.sub(r"<[^>]+>", "", legend)
 
@@ -179,16 +210,19 @@ def test_agreement_and_label_figures_equal_the_quality_api(client, api, seeded):
     assert float(over_time[-1]["fleiss_kappa"]) == pytest.approx(report["fleiss_kappa"])
     # seeded α rises linearly from 0.45 to 0.75 over the 12 runs
     assert [round(float(r["krippendorff_alpha"]), 4) for r in over_time] == [
-        round(0.45 + 0.3 * i / 11, 4) for i in range(12)]
+        round(0.45 + 0.3 * i / 11, 4) for i in range(12)
+    ]
     html = client.get(f"/projects/{pid}/dashboard/").content.decode()
     assert f'id="headline-alpha">{report["krippendorff_alpha"]:.3f}<' in html
     labels = _csv(client.get(f"/projects/{pid}/dashboard/?csv=labels"))
     assert [r["label"] for r in labels] == list(LABELS)
     assert {r["label"]: int(r["consensus_items"]) for r in labels} == {
-        label: row["n_consensus"] for label, row in report["per_label"].items()}
+        label: row["n_consensus"] for label, row in report["per_label"].items()
+    }
     hlp = _csv(client.get(f"/projects/{pid}/dashboard/?csv=hlp_by_tag"))
     assert {r["tag"]: float(r["hlp"]) for r in hlp} == pytest.approx(
-        {tag: row["hlp"] for tag, row in report["per_tag"].items()})
+        {tag: row["hlp"] for tag, row in report["per_tag"].items()}
+    )
 
 
 def test_imbalance_warning_reads_the_consensus_shares(client, api, seeded):
@@ -198,8 +232,10 @@ def test_imbalance_warning_reads_the_consensus_shares(client, api, seeded):
     total = sum(counts.values())
     html = _get(client, seeded.reviewer, f"/projects/{seeded.project.pk}/dashboard/").content.decode()
     assert 'id="imbalance" class="warn"' in html
-    assert (f"“cat” has {100 * counts['cat'] / total:.0f} % of the consensus labels, "
-            f"“other” {100 * counts['other'] / total:.1f} % ({counts['cat'] / counts['other']:.0f}× fewer)") in html
+    assert (
+        f"“cat” has {100 * counts['cat'] / total:.0f} % of the consensus labels, "
+        f"“other” {100 * counts['other'] / total:.1f} % ({counts['cat'] / counts['other']:.0f}× fewer)"
+    ) in html
 
 
 def test_error_analysis_is_sorted_by_potential_gain_with_a_reading(client, seeded):
@@ -220,22 +256,29 @@ def test_flag_and_discard_counts_equal_the_seeded_ones_and_the_item_list(client,
     reasons = _csv(client.get(f"/projects/{pid}/dashboard/?csv=discard_reasons"))
     assert {r["reason"]: int(r["items"]) for r in reasons} == seeded.discard_reasons
     assert set(seeded.discard_reasons) <= set(DISCARD_REASONS)
-    problems = {r["problem"]: r["items"] for r in _csv(client.get(f"/projects/{pid}/dashboard/?csv=problems"))}
+    problems = {
+        r["problem"]: r["items"] for r in _csv(client.get(f"/projects/{pid}/dashboard/?csv=problems"))
+    }
     queue = api(seeded.reviewer).get(f"/api/projects/{pid}/review-queue/").json()["count"]
     assert int(problems["items in the review queue now"]) == queue
     assert int(problems["discarded"]) == seeded.status_counts["discarded"]
     assert problems["exact duplicates"] == "7"  # the newest of the 8 seeded import jobs stored 7
-    open_issues = api(seeded.reviewer).get(
-        f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
+    open_issues = (
+        api(seeded.reviewer)
+        .get(f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review")
+        .json()["count"]
+    )
     assert int(problems["open label issues now"]) == open_issues > 0
 
 
 def test_discard_reason_bars_link_to_lists_of_the_bars_size(client, seeded):
     pid = seeded.project.pk
     html = _get(client, seeded.reviewer, f"/projects/{pid}/dashboard/").content.decode()
-    chart = html[html.index('id="chart-discards"'):]
-    bars = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
-                      chart[: chart.index("</svg>")])
+    chart = html[html.index('id="chart-discards"') :]
+    bars = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-value="(\d+)"',
+        chart[: chart.index("</svg>")],
+    )
     assert {label: int(n) for _, label, n in bars} == seeded.discard_reasons
     for href, label, n in bars:
         url = unescape(href)
@@ -254,7 +297,9 @@ def test_annotator_batch_and_model_figures_equal_their_apis(client, api, seeded)
     for row in from_api:
         mine = table[row["username"]]
         assert int(mine["run_annotations"]) == row["n_annotations"]
-        assert float(mine["agreement_with_consensus"]) == pytest.approx(row["agreement_with_consensus"], abs=1e-6)
+        assert float(mine["agreement_with_consensus"]) == pytest.approx(
+            row["agreement_with_consensus"], abs=1e-6
+        )
         assert float(mine["median_lead_time_s"]) == pytest.approx(row["median_lead_time_s"], abs=1e-6)
         assert float(mine["quality_score"]) == pytest.approx(row["quality_score"], abs=1e-6)
     # batches (GET /api/projects/{pid}/batches/), newest first
@@ -265,21 +310,32 @@ def test_annotator_batch_and_model_figures_equal_their_apis(client, api, seeded)
         created = timezone.localtime(datetime.fromisoformat(row["created_at"].replace("Z", "+00:00")))
         assert (mine["created_at"], mine["source"]) == (created.strftime("%Y-%m-%d %H:%M"), row["source"])
         assert [int(mine[k]) for k in ("items", "duplicates", "errors", "flagged", "drift_alerts")] == [
-            row["n_created"], row["n_duplicates"], row["n_errors"], sum(row["profile_summary"]["flags"].values()),
-            len(row["drift"])]
+            row["n_created"],
+            row["n_duplicates"],
+            row["n_errors"],
+            sum(row["profile_summary"]["flags"].values()),
+            len(row["drift"]),
+        ]
     # active learning: the latest model (GET /api/projects/{pid}/model/)
     model = reviewer_api.get(f"/api/projects/{pid}/model/").json()
     latest = _csv(client.get(f"/projects/{pid}/dashboard/?csv=stability"))[-1]
     assert (int(latest["version"]), int(latest["n_train"]), latest["strategy"]) == (
-        model["version"], model["n_train"], model["strategy"])
+        model["version"],
+        model["n_train"],
+        model["strategy"],
+    )
     assert float(latest["cv_accuracy"]) == pytest.approx(model["cv_accuracy"], abs=1e-6)
     assert float(latest["changed_share"]) == pytest.approx(model["stability"]["changed_share"], abs=1e-6)
-    assert float(latest["kappa_vs_previous"]) == pytest.approx(model["stability"]["kappa_vs_previous"], abs=1e-6)
+    assert float(latest["kappa_vs_previous"]) == pytest.approx(
+        model["stability"]["kappa_vs_previous"], abs=1e-6
+    )
     curve = _csv(client.get(f"/projects/{pid}/dashboard/?csv=learning_curve"))
     for kind, points in (("measured", model["learning_curve"]), ("projected", model["projection"]["points"])):
         rows = [r for r in curve if r["kind"] == kind]
         assert [int(r["n_labels"]) for r in rows] == [p["n"] for p in points] and points
-        assert [float(r["accuracy"]) for r in rows] == pytest.approx([p["accuracy"] for p in points], abs=1e-6)
+        assert [float(r["accuracy"]) for r in rows] == pytest.approx(
+            [p["accuracy"] for p in points], abs=1e-6
+        )
     html = client.get(f"/projects/{pid}/dashboard/").content.decode()
     assert f"Model v{model['version']} · {model['n_train']} labels" in html
     assert f"<strong>{100 * model['cv_accuracy']:.1f} %</strong>" in html
@@ -291,7 +347,9 @@ def test_progress_series_equal_the_seeded_dates(client, seeded):
     activity = _csv(client.get(f"/projects/{pid}/dashboard/?csv=activity"))
     # one row per day from the first event to today; imported is cumulative, annotations per day are not
     days = [r["day"] for r in progress]
-    assert days == sorted(days) and days[-1] == timezone.now().date().isoformat() and len(set(days)) == len(days)
+    assert (
+        days == sorted(days) and days[-1] == timezone.now().date().isoformat() and len(set(days)) == len(days)
+    )
     running, expected_imported = 0, []
     for day in days:
         running += seeded.items_per_day.get(day, 0)
@@ -300,17 +358,21 @@ def test_progress_series_equal_the_seeded_dates(client, seeded):
     assert expected_imported[-1] == seeded.n_items
     assert int(progress[-1]["accepted"]) == seeded.status_counts["accepted"]
     assert int(progress[-1]["discarded"]) == seeded.status_counts["discarded"]
-    assert {r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])} == seeded.annotations_per_day
+    assert {
+        r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])
+    } == seeded.annotations_per_day
     annotators = _csv(client.get(f"/projects/{pid}/dashboard/?csv=annotators"))
     assert sum(int(r["annotations"]) for r in annotators) == seeded.n_annotations
 
 
 def _chart_links(html: str, chart_id: str) -> list[tuple[str, str]]:
     """(series, href) of every linked point of a line chart."""
-    chart = html[html.index(f'id="{chart_id}"'):]
+    chart = html[html.index(f'id="{chart_id}"') :]
     chart = chart[: chart.index("</svg>")]
-    return [(unescape(series), unescape(href)) for href, series in
-            re.findall(r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart)]
+    return [
+        (unescape(series), unescape(href))
+        for href, series in re.findall(r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart)
+    ]
 
 
 def _query(url: str) -> dict[str, str]:
@@ -336,20 +398,36 @@ def test_progress_and_activity_points_link_to_the_items_of_their_day(client, see
     links = _chart_links(html, "chart-progress")
     per_series = {name: [u for s, u in links if s == name] for name in ("imported", *ItemStatus.values)}
     assert {name: len(urls) for name, urls in per_series.items()} == {
-        "imported": len(progress), "accepted": len(progress), "discarded": len(progress),
-        "new": 1, "in_progress": 1, "labelled": 1, "needs_review": 1}
+        "imported": len(progress),
+        "accepted": len(progress),
+        "discarded": len(progress),
+        "new": 1,
+        "in_progress": 1,
+        "labelled": 1,
+        "needs_review": 1,
+    }
     assert [r["counts_from"] for r in progress] == ["dates"] * (len(progress) - 1) + ["live"]
-    assert all(r["new"] == "" for r in progress[:-1]) and int(progress[-1]["new"]) == seeded.status_counts["new"]
+    assert (
+        all(r["new"] == "" for r in progress[:-1]) and int(progress[-1]["new"]) == seeded.status_counts["new"]
+    )
     # Then following a link lists that day's items: imported that day, or accepted/discarded that day (the
     # cumulative line's step)
-    step = {name: {row["day"]: int(row[name]) - (int(prev[name]) if prev else 0)
-                   for prev, row in zip([None, *progress], progress, strict=False)}
-            for name in ("imported", "accepted", "discarded")}
+    step = {
+        name: {
+            row["day"]: int(row[name]) - (int(prev[name]) if prev else 0)
+            for prev, row in zip([None, *progress], progress, strict=False)
+        }
+        for name in ("imported", "accepted", "discarded")
+    }
     for name in ("imported", "accepted", "discarded"):
         days = [_query(url)["imported" if name == "imported" else "decided"] for url in per_series[name]]
         assert days == [r["day"] for r in progress]
-        followed = [(day, url) for day, url in zip(days, per_series[name], strict=True) if step[name][day]][:4]
-        followed.append(next((day, url) for day, url in zip(days, per_series[name], strict=True) if not step[name][day]))
+        followed = [(day, url) for day, url in zip(days, per_series[name], strict=True) if step[name][day]][
+            :4
+        ]
+        followed.append(
+            next((day, url) for day, url in zip(days, per_series[name], strict=True) if not step[name][day])
+        )
         for day, url in followed:
             if day != today:  # today's accepted/discarded are live counts, not a running total of decisions
                 assert _item_count(client.get(url).content.decode()) == step[name][day], (name, day)
@@ -358,13 +436,17 @@ def test_progress_and_activity_points_link_to_the_items_of_their_day(client, see
         (url,) = per_series[status]
         assert _item_count(client.get(url).content.decode()) == seeded.status_counts[status]
     # And each annotations-per-day column links to the items annotated that day
-    chart = html[html.index('id="chart-activity"'):]
-    columns = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="[^"]+" data-value="(\d+)"',
-                         chart[: chart.index("</svg>")])
+    chart = html[html.index('id="chart-activity"') :]
+    columns = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-label="[^"]+" data-value="(\d+)"',
+        chart[: chart.index("</svg>")],
+    )
     assert len(columns) == len(progress)
     for href, n in [c for c in columns if int(c[1])][:3]:
         day = date.fromisoformat(_query(unescape(href))["annotated"])
-        assert _item_count(client.get(unescape(href)).content.decode()) == _annotated_items(seeded.project, day, day)
+        assert _item_count(client.get(unescape(href)).content.decode()) == _annotated_items(
+            seeded.project, day, day
+        )
         assert int(n) == seeded.annotations_per_day[day.isoformat()]
 
 
@@ -382,13 +464,19 @@ def test_agreement_points_link_to_the_runs_items_or_the_items_annotated_by_then(
     old = len(runs) - KEEP_ITEM_ROWS_FOR_REPORTS
     # the latest runs: their scored items; older ones: the items annotated up to the run's day
     assert [_query(u) for u in alpha[old:]] == [{"quality_run": r["report"]} for r in runs[old:]]
-    assert [_query(u) for u in alpha[:old]] == [{"annotated": f"..{r['created_at'][:10]}"} for r in runs[:old]]
+    assert [_query(u) for u in alpha[:old]] == [
+        {"annotated": f"..{r['created_at'][:10]}"} for r in runs[:old]
+    ]
     for url, run in list(zip(alpha, runs, strict=True))[:2]:
         last = date.fromisoformat(run["created_at"][:10])
-        assert _item_count(client.get(url).content.decode()) == _annotated_items(seeded.project, None, last) > 0
+        assert (
+            _item_count(client.get(url).content.decode()) == _annotated_items(seeded.project, None, last) > 0
+        )
     # And each guideline version's row label links to the items with a live annotation of that version
-    chart = html[html.index('id="chart-agreement-version"'):]
-    versions = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="v(\d+)"', chart[: chart.index("</svg>")])
+    chart = html[html.index('id="chart-agreement-version"') :]
+    versions = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-label="v(\d+)"', chart[: chart.index("</svg>")]
+    )
     assert [v for _, v in versions] == ["1", "2", "3"]
     counts = [_item_count(client.get(unescape(href)).content.decode()) for href, _ in versions]
     live_v1 = Annotation.objects.filter(project=seeded.project, is_live=True, guideline_version=1)
@@ -448,7 +536,8 @@ def test_counts_are_live_on_small_projects_and_cached_briefly_on_large_ones(monk
     assert selectors.status_counts(project=project)["new"] == 3
     # When an item changes status, a small project shows it at once
     Item.objects.filter(project=project).filter(pk=Item.objects.filter(project=project).first().pk).update(
-        status="discarded")
+        status="discarded"
+    )
     assert selectors.status_counts(project=project)["discarded"] == 1
     # But once the project counts as large, the counts are served from the cache for COUNTS_TTL seconds
     monkeypatch.setattr(selectors, "LARGE_COUNT", 3)

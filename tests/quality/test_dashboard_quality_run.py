@@ -21,9 +21,18 @@ pytestmark = pytest.mark.django_db
 
 # Votes of three annotators (as tests/quality/test_quality_run.py): majority consensus pos, neg, neg (3-way tie →
 # the most used label), neutral.
-VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
-PROBS = [{"pos": 0.7, "neg": 0.2, "neutral": 0.1}, {"pos": 0.1, "neg": 0.8, "neutral": 0.1},
-         {"pos": 0.6, "neg": 0.3, "neutral": 0.1}, {"pos": 0.2, "neg": 0.2, "neutral": 0.6}]
+VOTES = [
+    ["pos", "pos", "neg"],
+    ["neg", "neg", "neg"],
+    ["pos", "neg", "neutral"],
+    ["neutral", "neutral", "pos"],
+]
+PROBS = [
+    {"pos": 0.7, "neg": 0.2, "neutral": 0.1},
+    {"pos": 0.1, "neg": 0.8, "neutral": 0.1},
+    {"pos": 0.6, "neg": 0.3, "neutral": 0.1},
+    {"pos": 0.2, "neg": 0.2, "neutral": 0.6},
+]
 
 
 @pytest.fixture
@@ -35,7 +44,9 @@ def project_after_a_run():
     items = list(Item.objects.filter(project=project).order_by("id"))
     annotators = [add_member(project) for _ in range(3)]
     for item, votes, probs in zip(items, VOTES, PROBS, strict=True):
-        Item.objects.filter(pk=item.pk).update(predicted_probs=probs, predicted_label=max(probs, key=probs.get))
+        Item.objects.filter(pk=item.pk).update(
+            predicted_probs=probs, predicted_label=max(probs, key=probs.get)
+        )
         for a, (user, label) in enumerate(zip(annotators, votes, strict=True)):
             annotate(project, item, user, label, lead_time_ms=1000 * (a + 1))
     job = services.quality_run_create(project=project, user=project.created_by, n_boot=20)
@@ -56,12 +67,21 @@ def test_confusion_and_label_distributions_are_the_hand_computed_ones(client, pr
     # rows consensus pos/neg/neutral × columns the annotator's label:
     # a0 [[1,0,0],[1,1,0],[0,0,1]] + a1 [[1,0,0],[0,2,0],[0,0,1]] + a2 [[0,1,0],[0,1,1],[1,0,0]]
     confusion = _csv(client, project, "confusion")
-    assert [[int(r[v]) for v in ("pos", "neg", "neutral")] for r in confusion] == [[2, 1, 0], [1, 4, 1], [1, 0, 2]]
+    assert [[int(r[v]) for v in ("pos", "neg", "neutral")] for r in confusion] == [
+        [2, 1, 0],
+        [1, 4, 1],
+        [1, 0, 2],
+    ]
     # each annotator's labels on items with consensus are the column sums: a0 2/1/1, a1 and a2 1/2/1 (of 4)
-    by_annotator = {r["annotator"]: [float(r[v]) for v in ("pos", "neg", "neutral")]
-                    for r in _csv(client, project, "labels_by_annotator")}
-    assert by_annotator == {annotators[0].username: [0.5, 0.25, 0.25], annotators[1].username: [0.25, 0.5, 0.25],
-                            annotators[2].username: [0.25, 0.5, 0.25]}
+    by_annotator = {
+        r["annotator"]: [float(r[v]) for v in ("pos", "neg", "neutral")]
+        for r in _csv(client, project, "labels_by_annotator")
+    }
+    assert by_annotator == {
+        annotators[0].username: [0.5, 0.25, 0.25],
+        annotators[1].username: [0.25, 0.5, 0.25],
+        annotators[2].username: [0.25, 0.5, 0.25],
+    }
     labels = {r["label"]: int(r["consensus_items"]) for r in _csv(client, project, "labels")}
     assert labels == {"pos": 1, "neg": 2, "neutral": 1}
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
@@ -91,22 +111,31 @@ def test_agreement_hlp_and_error_analysis_are_the_reports(client, project_after_
     lead = {r["annotator"]: float(r["median_lead_time_s"]) for r in _csv(client, project, "annotators")}
     assert lead == {annotators[0].username: 1.0, annotators[1].username: 2.0, annotators[2].username: 3.0}
     assert {a.user_id: a.median_lead_time_s for a in AnnotatorQuality.objects.filter(report=report)} == {
-        annotators[0].pk: 1.0, annotators[1].pk: 2.0, annotators[2].pk: 3.0}
+        annotators[0].pk: 1.0,
+        annotators[1].pk: 2.0,
+        annotators[2].pk: 3.0,
+    }
 
 
 def test_confusion_cells_link_to_items_with_that_consensus_where_an_annotator_gave_that_label(
-        client, project_after_a_run):
+    client, project_after_a_run
+):
     project, _ = project_after_a_run
     client.force_login(project.created_by)
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
-    chart = html[html.index('id="chart-confusion"'):]
+    chart = html[html.index('id="chart-confusion"') :]
     chart = chart[: chart.index("</svg>")]
-    cells = re.findall(r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-col="([^"]+)">', chart)
+    cells = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-label="([^"]+)" data-col="([^"]+)">', chart
+    )
     assert len(cells) == 9
     # an item is listed once however many annotators gave the label (majority consensus pos, neg, neg, neutral)
     consensus = ["pos", "neg", "neg", "neutral"]
-    expected = {(c, g): sum(1 for votes, cons in zip(VOTES, consensus, strict=True) if cons == c and g in votes)
-                for c in ("pos", "neg", "neutral") for g in ("pos", "neg", "neutral")}
+    expected = {
+        (c, g): sum(1 for votes, cons in zip(VOTES, consensus, strict=True) if cons == c and g in votes)
+        for c in ("pos", "neg", "neutral")
+        for g in ("pos", "neg", "neutral")
+    }
     for href, row, col in cells:
         url = unescape(href)
         assert url == f"/projects/{project.pk}/items/?{urlencode({'label': row, 'annotator_label': col})}"
@@ -129,8 +158,10 @@ def test_agreement_points_link_to_the_items_the_run_scored(client, project_after
     client.force_login(project.created_by)
     # When the dashboard draws α and κ per run
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
-    chart = html[html.index('id="chart-agreement"'):]
-    points = re.findall(r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart[: chart.index("</svg>")])
+    chart = html[html.index('id="chart-agreement"') :]
+    points = re.findall(
+        r'<a href="([^"]+)" class="chart-link" data-series="([^"]+)"', chart[: chart.index("</svg>")]
+    )
     # Then both points of the run link to the list of exactly the items it scored
     url = f"/projects/{project.pk}/items/?{urlencode({'quality_run': report.pk})}"
     assert sorted(unescape(series) for _, series in points) == ["Fleiss' κ", "Krippendorff's α"]

@@ -37,8 +37,16 @@ def test_a_100k_item_project_renders_every_panel_with_the_pinned_query_count(cli
     for anchor in SECTIONS + PANELS:
         assert f'id="{anchor}"' in html, anchor
     # Drawn charts, not their empty-state messages
-    for chart in ("chart-status", "chart-progress", "chart-agreement", "chart-hlp-tag", "chart-confusion",
-                  "chart-learning-curve", "chart-flags", "chart-discards"):
+    for chart in (
+        "chart-status",
+        "chart-progress",
+        "chart-agreement",
+        "chart-hlp-tag",
+        "chart-confusion",
+        "chart-learning-curve",
+        "chart-flags",
+        "chart-discards",
+    ):
         assert f'<svg class="chart" id="{chart}"' in html, chart
     assert 'id="total-items">100000<' in html
     counts = api(seeded.reviewer).get(f"/api/projects/{pid}/").json()["counts"]
@@ -47,7 +55,9 @@ def test_a_100k_item_project_renders_every_panel_with_the_pinned_query_count(cli
         body = client.get(f"/projects/{pid}/dashboard/?csv={name}").content.decode()
         return list(csv.DictReader(io.StringIO(body)))
 
-    assert {r["status"]: int(r["items"]) for r in table("status")} == {s: counts[s] for s in ItemStatus.values}
+    assert {r["status"]: int(r["items"]) for r in table("status")} == {
+        s: counts[s] for s in ItemStatus.values
+    }
     assert {s: counts[s] for s in ItemStatus.values} == seeded.status_counts
     assert {r["flag"]: int(r["items"]) for r in table("flags")} == seeded.flag_counts
     progress = table("progress")
@@ -55,9 +65,21 @@ def test_a_100k_item_project_renders_every_panel_with_the_pinned_query_count(cli
     assert int(progress[-1]["accepted"]) == seeded.status_counts["accepted"]
     assert sum(int(r["annotations"]) for r in table("activity")) == seeded.n_annotations
     quality = api(seeded.reviewer).get(f"/api/projects/{pid}/quality/").json()
-    assert float(table("agreement_over_time")[-1]["krippendorff_alpha"]) == pytest.approx(quality["krippendorff_alpha"])
-    live = {name: table(name) for name in ("status", "progress", "activity", "annotators", "problems", "issue_kinds",
-                                           "discard_reasons")}
+    assert float(table("agreement_over_time")[-1]["krippendorff_alpha"]) == pytest.approx(
+        quality["krippendorff_alpha"]
+    )
+    live = {
+        name: table(name)
+        for name in (
+            "status",
+            "progress",
+            "activity",
+            "annotators",
+            "problems",
+            "issue_kinds",
+            "discard_reasons",
+        )
+    }
     # Once the beat tasks have run, the page reads the stored snapshot instead: fewer queries, the same numbers
     cache.clear()
     tasks.status_snapshot()

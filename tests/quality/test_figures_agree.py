@@ -52,24 +52,44 @@ def _seeded_queue_project():
     votes = [["pos", "pos", "neg"]] * 7 + [[None]]
     project, items, annotators = votes_project(make_project, votes)
     for item in items[:3]:
-        Item.objects.filter(pk=item.pk).update(status=ItemStatus.NEEDS_REVIEW, is_label_issue=True,
-                                               issue_kinds=["annotators_split"], issue_severity=0.5)
+        Item.objects.filter(pk=item.pk).update(
+            status=ItemStatus.NEEDS_REVIEW,
+            is_label_issue=True,
+            issue_kinds=["annotators_split"],
+            issue_severity=0.5,
+        )
     live = items[3].annotations.filter(is_live=True).order_by("id").first()
     live.comment = "is this sarcasm?"
     live.save(update_fields=["comment"])
-    Item.objects.filter(pk=items[4].pk).update(status=ItemStatus.IN_PROGRESS, is_gold=True, gold_label="neg",
-                                               is_label_issue=True, issue_kinds=["gold_mismatch"], issue_severity=0.9)
-    Item.objects.filter(pk=items[5].pk).update(status=ItemStatus.ACCEPTED, is_label_issue=True,
-                                               issue_kinds=["annotators_split"], final_label="pos")
+    Item.objects.filter(pk=items[4].pk).update(
+        status=ItemStatus.IN_PROGRESS,
+        is_gold=True,
+        gold_label="neg",
+        is_label_issue=True,
+        issue_kinds=["gold_mismatch"],
+        issue_severity=0.9,
+    )
+    Item.objects.filter(pk=items[5].pk).update(
+        status=ItemStatus.ACCEPTED, is_label_issue=True, issue_kinds=["annotators_split"], final_label="pos"
+    )
     reviewer = add_member(project, Role.REVIEWER)
     return project, reviewer
 
 
 def _hand_made_report(project, *, n_issues: int, n_routed: int) -> QualityReport:
     job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={})
-    report = QualityReport.objects.create(project=project, job=job, consensus_method="majority_vote", n_items=7,
-                                          n_annotations=21, n_annotators=3, n_issues=n_issues,
-                                          n_routed_to_review=n_routed, krippendorff_alpha=0.1, hlp=0.6)
+    report = QualityReport.objects.create(
+        project=project,
+        job=job,
+        consensus_method="majority_vote",
+        n_items=7,
+        n_annotations=21,
+        n_annotators=3,
+        n_issues=n_issues,
+        n_routed_to_review=n_routed,
+        krippendorff_alpha=0.1,
+        hlp=0.6,
+    )
     QualityReport.objects.filter(pk=report.pk).update(created_at=timezone.make_aware(RUN_AT))
     return report
 
@@ -85,7 +105,9 @@ def test_before_any_quality_run_no_page_shows_a_quality_figure(client, api):
     dashboard = client.get(f"/projects/{pid}/dashboard/").content.decode()
     assert 'id="headline-no-run">no quality run yet<' in dashboard and 'id="headline-alpha"' not in dashboard
     problems = _problems(client, pid)
-    assert problems["open label issues now"] == "" and problems["near duplicates with conflicting labels"] == ""
+    assert (
+        problems["open label issues now"] == "" and problems["near duplicates with conflicting labels"] == ""
+    )
     assert _tile(dashboard, "open label issues now") == "no quality run yet"
     assert _tile(dashboard, "near duplicates with conflicting labels") == "no quality run yet"
     assert 'id="chart-issue-kinds"' not in dashboard
@@ -139,7 +161,9 @@ def test_the_queue_pages_status_breakdown_adds_up_to_its_total_and_says_each_sta
     assert "3 needs review" in text and "1 labelled" in text and "1 in progress" in text
     assert "gold" in text  # why an in-progress item is in a review queue
     # And the table of every project item by status says it is not the queue (8 items, t5 accepted, t7 new)
-    assert re.search(r'id="status-counts-caption">Every item of the project by status \(<span data-count="8">', html)
+    assert re.search(
+        r'id="status-counts-caption">Every item of the project by status \(<span data-count="8">', html
+    )
 
 
 def test_open_label_issues_and_the_runs_flags_are_labelled_apart_and_equal_the_api(client, api):
@@ -169,8 +193,11 @@ def test_open_label_issues_and_the_runs_flags_are_labelled_apart_and_equal_the_a
 
 # --- "most to gain" ------------------------------------------------------------------------------------------
 
-POS, NEG, NEUTRAL = ({"pos": 0.8, "neg": 0.1, "neutral": 0.1}, {"pos": 0.1, "neg": 0.8, "neutral": 0.1},
-                     {"pos": 0.1, "neg": 0.1, "neutral": 0.8})
+POS, NEG, NEUTRAL = (
+    {"pos": 0.8, "neg": 0.1, "neutral": 0.1},
+    {"pos": 0.1, "neg": 0.8, "neutral": 0.1},
+    {"pos": 0.1, "neg": 0.1, "neutral": 0.8},
+)
 # (external id, tag, votes of three annotators, model probabilities, gold label or None)
 TAGGED = [
     ("a1", "alpha", ["pos", "pos", "pos"], POS, None),
@@ -186,8 +213,10 @@ TAGGED = [
 
 def _tagged_project_after_a_run():
     project = make_project(consensus_method="majority_vote")
-    rows = [{"external_id": ext, "text": f"text {ext}", "tags": [tag], **({"gold_label": gold} if gold else {})}
-            for ext, tag, _, _, gold in TAGGED]
+    rows = [
+        {"external_id": ext, "text": f"text {ext}", "tags": [tag], **({"gold_label": gold} if gold else {})}
+        for ext, tag, _, _, gold in TAGGED
+    ]
     assert not item_bulk_create(project=project, rows=rows).errors
     annotators = [add_member(project) for _ in range(3)]
     by_ext = {item.external_id: item for item in items_of(project)}
@@ -212,24 +241,34 @@ def test_most_to_gain_sentence_and_both_tables_read_the_per_tag_rows_numbers(cli
     client.force_login(reviewer)
     # Then the per-tag table, the error analysis rows and the sentence carry the same numbers
     alpha = report.per_tag["alpha"]
-    assert (alpha["hlp"], alpha["model_accuracy"], alpha["hlp_n_items"]) == (pytest.approx(0.9), pytest.approx(0.3), 4)
+    assert (alpha["hlp"], alpha["model_accuracy"], alpha["hlp_n_items"]) == (
+        pytest.approx(0.9),
+        pytest.approx(0.3),
+        4,
+    )
     top = report.error_analysis[0]
     assert top["tag"] == "alpha" and top["n_items"] == 4
     assert (top["hlp"], top["model_accuracy"], top["share_of_data"]) == (
-        pytest.approx(0.9), pytest.approx(0.3), pytest.approx(0.5))
+        pytest.approx(0.9),
+        pytest.approx(0.3),
+        pytest.approx(0.5),
+    )
     assert top["potential_gain"] == pytest.approx(30.0)
     # (both tags have 4 items, under the 5 items any page needs to state a share: no headline names one)
     assert not [line for line in report.explanations if line.startswith("Most to gain")]
     api_report = api(reviewer).get(f"/api/projects/{project.pk}/quality/").json()
     assert api_report["per_tag"]["alpha"]["hlp"] == pytest.approx(api_report["error_analysis"][0]["hlp"])
     assert api_report["per_tag"]["alpha"]["model_accuracy"] == pytest.approx(
-        api_report["error_analysis"][0]["model_accuracy"])
+        api_report["error_analysis"][0]["model_accuracy"]
+    )
     # And the quality page shows them in its per-tag row, its error-analysis row and the sentence
     html = client.get(f"/projects/{project.pk}/quality/").content.decode()
     row = re.search(r'<tr data-tag="alpha">(.*?)</tr>', html, re.S).group(1)
     # (the per-tag table withholds shares on under five items and says how many there are)
     assert re.findall(r'data-col="(hlp|model)">([^<]*)<', row) == [
-        ("hlp", "too few items (n = 4)"), ("model", "too few items (n = 4)")]
+        ("hlp", "too few items (n = 4)"),
+        ("model", "too few items (n = 4)"),
+    ]
     assert "Most to gain" not in html
     errors = re.search(r'id="error-analysis">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     first = re.findall(r"<td[^>]*>([^<]*)</td>", errors.split("</tr>")[0])
@@ -239,7 +278,9 @@ def test_most_to_gain_sentence_and_both_tables_read_the_per_tag_rows_numbers(cli
     dashboard = client.get(f"/projects/{project.pk}/dashboard/?csv=error_analysis").content.decode()
     first_row = next(csv.DictReader(io.StringIO(dashboard)))
     assert first_row["tag"] == "alpha" and int(first_row["n_items"]) == 4
-    assert float(first_row["hlp"]) == pytest.approx(0.9) and float(first_row["model_accuracy"]) == pytest.approx(0.3)
+    assert float(first_row["hlp"]) == pytest.approx(0.9) and float(
+        first_row["model_accuracy"]
+    ) == pytest.approx(0.3)
 
 
 def test_most_to_gain_names_the_first_tag_with_enough_items_to_state_a_share():
@@ -247,14 +288,39 @@ def test_most_to_gain_names_the_first_tag_with_enough_items_to_state_a_share():
 
     # Given error rows sorted by potential gain, the largest on a 3-item tag (hand-made numbers)
     rows = [
-        {"tag": "tiny", "n_items": 3, "share_of_data": 0.1, "model_accuracy": 0.0, "hlp": 1.0, "potential_gain": 10.0},
-        {"tag": "big", "n_items": 12, "share_of_data": 0.4, "model_accuracy": 0.5, "hlp": 0.75, "potential_gain": 10.0},
+        {
+            "tag": "tiny",
+            "n_items": 3,
+            "share_of_data": 0.1,
+            "model_accuracy": 0.0,
+            "hlp": 1.0,
+            "potential_gain": 10.0,
+        },
+        {
+            "tag": "big",
+            "n_items": 12,
+            "share_of_data": 0.4,
+            "model_accuracy": 0.5,
+            "hlp": 0.75,
+            "potential_gain": 10.0,
+        },
     ]
     scalars = {"n_annotations": 90, "n_items": 30, "n_issues": 0}
     # When the report's sentences are written
-    lines = explanations_for(scalars=scalars, method_note="majority vote", n_boot=0, per_label={}, per_version={},
-                             hlp_lines=[], error_rows=rows, n_route=0, model_checked=True)
+    lines = explanations_for(
+        scalars=scalars,
+        method_note="majority vote",
+        n_boot=0,
+        per_label={},
+        per_version={},
+        hlp_lines=[],
+        error_rows=rows,
+        n_route=0,
+        model_checked=True,
+    )
     # Then the headline names the 12-item tag with its own numbers, never the 3-item one
     (sentence,) = [line for line in lines if line.startswith("Most to gain")]
-    assert sentence == ("Most to gain: tag big (12 scored items, 40.0% of the scored data; model 50.0% vs humans "
-                        "75.0% against the consensus), up to 10.0 accuracy points overall.")
+    assert sentence == (
+        "Most to gain: tag big (12 scored items, 40.0% of the scored data; model 50.0% vs humans "
+        "75.0% against the consensus), up to 10.0 accuracy points overall."
+    )

@@ -44,8 +44,13 @@ def _project_after_a_quality_run(worker, api):
     rng = np.random.default_rng(7)
     manager = UserFactory()
     project = make_project(
-        manager=manager, labels=[str(d) for d in range(10)], k=K, task_type="image_classification",
-        max_annotations_per_item=K, rescore_every=0, name="digits",
+        manager=manager,
+        labels=[str(d) for d in range(10)],
+        k=K,
+        task_type="image_classification",
+        max_annotations_per_item=K,
+        rescore_every=0,
+        name="digits",
     )
     rows = [
         {"external_id": f"d{i}", "file_b64": base64.b64encode(digit_png(digits.images[i])).decode()}
@@ -60,12 +65,16 @@ def _project_after_a_quality_run(worker, api):
         for j in range(K):
             label = int(rng.choice(PARTNERS[truth])) if rng.random() < 0.2 else truth
             annotation_submit(
-                project=project, user=annotators[(n + j) % 6], data=AnnotationInput(item_id=item.pk, labels=[str(label)])
+                project=project,
+                user=annotators[(n + j) % 6],
+                data=AnnotationInput(item_id=item.pk, labels=[str(label)]),
             )
     _wait(lambda: not Item.objects.filter(project=project, consensus_label__isnull=True).exists(), worker)
     boss = api(manager)
-    for path, body in ((f"/api/projects/{project.pk}/model/train/", {}),
-                       (f"/api/projects/{project.pk}/quality-runs/", {"n_boot": 0})):
+    for path, body in (
+        (f"/api/projects/{project.pk}/model/train/", {}),
+        (f"/api/projects/{project.pk}/quality-runs/", {"n_boot": 0}),
+    ):
         response = boss.post(path, body, format="json")
         assert response.status_code == 202, response.content[:300]
         job = wait_for_job(response.json()["job"], deadline_seconds=900, worker=worker)
@@ -89,7 +98,9 @@ def _cells(page: str, css_class: str) -> dict[str, str]:
     return out
 
 
-def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_every_page(worker, api, client, page):
+def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_every_page(
+    worker, api, client, page
+):
     project, manager, first_voter = _project_after_a_quality_run(worker, api)
     rows = _items(api(manager), project.pk)
     # The run used the quality model (features exist) while a base model exists too
@@ -141,15 +152,20 @@ def test_model_disagrees_is_the_named_models_label_against_the_consensus_on_ever
     log_in(page, manager.username)
     page.goto(f"/projects/{project.pk}/review/")
     row_el = page.locator(f'tr[data-item="{row["id"]}"]')
-    expect(row_el.locator(".reason-chip[data-reason='model_disagrees']", has_text="model disagrees")).to_be_visible()
+    expect(
+        row_el.locator(".reason-chip[data-reason='model_disagrees']", has_text="model disagrees")
+    ).to_be_visible()
     expect(row_el.locator(".model-cell .model-label")).to_have_text(row["flag_model_label"])
     expect(row_el.locator(".model-cell .model-name")).to_have_text("quality model · run #1")
     expect(page.locator("#queue-table thead")).to_contain_text("Base model v1")
 
     # After an annotator changes a vote, the per-item update keeps the invariant against the same stored label
     target = next(r for r in rows if r["flag_model_label"] not in (None, r["consensus_label"]))
-    annotation_submit(project=project, user=first_voter[target["id"]], data=AnnotationInput(
-        item_id=target["id"], labels=[target["flag_model_label"]]))
+    annotation_submit(
+        project=project,
+        user=first_voter[target["id"]],
+        data=AnnotationInput(item_id=target["id"], labels=[target["flag_model_label"]]),
+    )
     wait_until_worker_idle(deadline_seconds=120)
     for row in _items(api(manager), project.pk):
         differs = row["flag_model_label"] is not None and row["flag_model_label"] != row["consensus_label"]

@@ -34,7 +34,9 @@ def test_gold_settles_confidence_to_one_or_zero_and_leaves_other_items_alone():
 
 @given(
     st.lists(
-        st.tuples(st.integers(-1, 3), st.integers(-1, 3), st.floats(0, 1, allow_nan=False)), min_size=1, max_size=30
+        st.tuples(st.integers(-1, 3), st.integers(-1, 3), st.floats(0, 1, allow_nan=False)),
+        min_size=1,
+        max_size=30,
     )
 )
 def test_a_gold_item_with_a_consensus_reads_one_exactly_when_the_gold_label_agrees(rows):
@@ -55,11 +57,18 @@ def _pwrite_run():
     annotator = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2])
     label = np.array([1, 1, 0, 2, 2, 2, 0, 0, 0])
     table = AnnotationTable(
-        item=item, annotator=annotator, label=label, n_items=3, n_annotators=3, n_classes=3, group=np.zeros(9, dtype=np.int64)
+        item=item,
+        annotator=annotator,
+        label=label,
+        n_items=3,
+        n_annotators=3,
+        n_classes=3,
+        group=np.zeros(9, dtype=np.int64),
     )
     data = replace(project_data_for_table(table=table, label_values=labels), gold=np.array([0, 2, -1]))
-    return run_quality(data=data, requested_method="dawid_skene", review_threshold=0.6, route_profile_flags=True,
-                       n_boot=0).items
+    return run_quality(
+        data=data, requested_method="dawid_skene", review_threshold=0.6, route_profile_flags=True, n_boot=0
+    ).items
 
 
 def test_a_consensus_that_differs_from_gold_reads_confidence_zero_and_is_a_label_issue():

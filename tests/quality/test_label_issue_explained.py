@@ -42,8 +42,13 @@ def _run(worker, api):
     rng = np.random.default_rng(11)
     manager = UserFactory()
     project = make_project(
-        manager=manager, labels=[str(d) for d in range(10)], k=K, task_type="image_classification",
-        max_annotations_per_item=K, rescore_every=0, name="digits-gold",
+        manager=manager,
+        labels=[str(d) for d in range(10)],
+        k=K,
+        task_type="image_classification",
+        max_annotations_per_item=K,
+        rescore_every=0,
+        name="digits-gold",
     )
     rows = [
         {"external_id": f"d{i}", "file_b64": base64.b64encode(digit_png(digits.images[i])).decode()}
@@ -63,14 +68,22 @@ def _run(worker, api):
             noisy = n >= N_GOLD_WRONG and rng.random() < 0.2
             label = int(rng.choice(PARTNERS[truth])) if noisy else truth
             annotation_submit(
-                project=project, user=annotators[(n + j) % 6], data=AnnotationInput(item_id=item.pk, labels=[str(label)])
+                project=project,
+                user=annotators[(n + j) % 6],
+                data=AnnotationInput(item_id=item.pk, labels=[str(label)]),
             )
     # Gold items take their consensus from the quality run only (votes on them never close them)
-    _wait(lambda: not Item.objects.filter(project=project, is_gold=False, consensus_label__isnull=True).exists(),
-          worker)
+    _wait(
+        lambda: (
+            not Item.objects.filter(project=project, is_gold=False, consensus_label__isnull=True).exists()
+        ),
+        worker,
+    )
     boss = api(manager)
-    for path, body in ((f"/api/projects/{project.pk}/model/train/", {}),
-                       (f"/api/projects/{project.pk}/quality-runs/", {"n_boot": 0})):
+    for path, body in (
+        (f"/api/projects/{project.pk}/model/train/", {}),
+        (f"/api/projects/{project.pk}/quality-runs/", {"n_boot": 0}),
+    ):
         response = boss.post(path, body, format="json")
         assert response.status_code == 202, response.content[:300]
         job = wait_for_job(response.json()["job"], deadline_seconds=900, worker=worker)
@@ -124,9 +137,13 @@ def test_every_label_issue_shows_a_gold_mismatch_or_the_named_models_probability
         page = client.get(f"/projects/{project.pk}/review/items/{row['id']}/").content.decode()
         why = _row_text(page, "label-issue-row")
         if row in by_basis["gold"]:
-            assert why == f"Label issue the consensus {row['consensus_label']} differs from the gold label " \
-                f"{row['gold_label']}", why
-            consensus_cell = _text(re.search(r'<td id="consensus-cell">(.*?)</td>', page, flags=re.S).group(1))
+            assert (
+                why == f"Label issue the consensus {row['consensus_label']} differs from the gold label "
+                f"{row['gold_label']}"
+            ), why
+            consensus_cell = _text(
+                re.search(r'<td id="consensus-cell">(.*?)</td>', page, flags=re.S).group(1)
+            )
             assert f"confidence 0.00 — differs from the gold label {row['gold_label']} " in consensus_cell
         else:
             assert why == (
@@ -136,7 +153,9 @@ def test_every_label_issue_shows_a_gold_mismatch_or_the_named_models_probability
                 "probabilities)"
             ), why
             flag_row = _row_text(page, "flag-model-row")
-            assert flag_row.endswith(f"· gives the consensus {row['label_quality']:.2f} · label issue"), flag_row
+            assert flag_row.endswith(f"· gives the consensus {row['label_quality']:.2f} · label issue"), (
+                flag_row
+            )
     matched = next(r for r in rows if r["gold_label"] is not None and r["gold_label"] == r["consensus_label"])
     page = client.get(f"/projects/{project.pk}/review/items/{matched['id']}/").content.decode()
     assert "confidence 1.00 — matches the gold label" in _text(page)
@@ -146,8 +165,11 @@ def test_every_label_issue_shows_a_gold_mismatch_or_the_named_models_probability
     # consensus, and the per-item update (the per-item pass; votes on gold items do not enqueue it) keeps its
     # confidence settled at 0 instead of the votes' posterior
     target = by_basis["gold"][0]
-    annotation_submit(project=project, user=first_voter[target["id"]], data=AnnotationInput(
-        item_id=target["id"], labels=[target["gold_label"]]))
+    annotation_submit(
+        project=project,
+        user=first_voter[target["id"]],
+        data=AnnotationInput(item_id=target["id"], labels=[target["gold_label"]]),
+    )
     wait_until_worker_idle(deadline_seconds=120)
     item_consensus_update(project_id=project.pk, item_id=target["id"])
     item = Item.objects.get(pk=target["id"])

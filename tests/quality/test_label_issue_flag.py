@@ -59,8 +59,13 @@ def test_reasons_to_look_are_not_label_issues_but_a_gold_mismatch_is() -> None:
     assert issues.needs_review.tolist() == [True] * 7 + [False]
     assert issues.is_label_issue.tolist() == [False] * 6 + [True, False]
     assert decode_reasons(issues.reasons)[:7] == [
-        ("annotators_split",), ("low_consensus_confidence",), ("near_duplicate_conflict",),
-        ("near_duplicate_conflict",), ("profile_flag",), ("unsure_or_unusable",), ("gold_mismatch",),
+        ("annotators_split",),
+        ("low_consensus_confidence",),
+        ("near_duplicate_conflict",),
+        ("near_duplicate_conflict",),
+        ("profile_flag",),
+        ("unsure_or_unusable",),
+        ("gold_mismatch",),
     ]
     assert (issues.model_label == -1).all()
 

@@ -24,7 +24,9 @@ def _project():
         "t3": {},
     }
     for name, fields in rows.items():
-        Item.objects.filter(pk=items[name].pk).update(status=ItemStatus.LABELLED, consensus_label="pos", **fields)
+        Item.objects.filter(pk=items[name].pk).update(
+            status=ItemStatus.LABELLED, consensus_label="pos", **fields
+        )
     return project, items
 
 
@@ -40,5 +42,8 @@ def test_dashboard_counts_label_issues_apart_from_reasons():
     project, _ = _project()
     counts = issue_counts_live(project=project)
     assert (counts["total"], counts["open"]) == (1, 1)
-    assert (counts["kind_model_disagrees"], counts["kind_annotators_split"], counts["kind_near_duplicate_conflict"]) \
-        == (1, 1, 1)
+    assert (
+        counts["kind_model_disagrees"],
+        counts["kind_annotators_split"],
+        counts["kind_near_duplicate_conflict"],
+    ) == (1, 1, 1)

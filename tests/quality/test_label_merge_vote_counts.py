@@ -66,13 +66,16 @@ def test_after_a_merge_active_learning_counts_the_retired_labels_votes_for_the_l
     # When scratch_light is merged into scratch_deep in one of them, its item 1 reads scratch_deep ×2, dent ×1
     _merge(merged)
     # Then adaptive overlap (the label hook) finds a strict majority there and asks for no fourth vote
-    outcome = al_services.item_labelled_process(project_id=merged.pk, item_id=merged_items[1].pk, confidence=0.9)
+    outcome = al_services.item_labelled_process(
+        project_id=merged.pk, item_id=merged_items[1].pk, confidence=0.9
+    )
     assert outcome["target"] is None
     item = Item.objects.get(pk=merged_items[1].pk)
     assert (item.status, item.target_annotations) == (ItemStatus.LABELLED, 3)
     # while in the unmerged project the split item gets a fourth slot
-    outcome = al_services.item_labelled_process(project_id=unmerged.pk, item_id=unmerged_items[1].pk,
-                                                confidence=0.9)
+    outcome = al_services.item_labelled_process(
+        project_id=unmerged.pk, item_id=unmerged_items[1].pk, confidence=0.9
+    )
     assert outcome["target"] == 4
 
 
@@ -88,10 +91,12 @@ def test_a_merge_changes_no_vote_count_in_any_app():
     for item, label in zip(items, consensus, strict=True):
         Item.objects.filter(pk=item.pk).update(consensus_label=label)
     key, dim = "test-features", 2
-    FeatureCache.objects.bulk_create([
-        FeatureCache(item=item, extractor=key, vector=np.asarray([i, 1.0], dtype=np.float32).tobytes())
-        for i, item in enumerate(items)
-    ])
+    FeatureCache.objects.bulk_create(
+        [
+            FeatureCache(item=item, extractor=key, vector=np.asarray([i, 1.0], dtype=np.float32).tobytes())
+            for i, item in enumerate(items)
+        ]
+    )
     # When scratch_light is merged into scratch_deep and the quality run it enqueued has run
     change = _merge(project)
     _run_quality(Job.objects.get(pk=change.quality_job_id))
@@ -103,13 +108,23 @@ def test_a_merge_changes_no_vote_count_in_any_app():
     assert _by_label(np.bincount(data.table.label, minlength=len(values)), values) == MERGED_VOTES
     # and active learning's vote counts are the same
     schema = label_schema_for(project=project)
-    votes = al_adapters.votes_load(project=project, index=schema.index, statuses=al_adapters.TRAINABLE_STATUSES)
-    counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
-                         n_classes=len(schema.values))
+    votes = al_adapters.votes_load(
+        project=project, index=schema.index, statuses=al_adapters.TRAINABLE_STATUSES
+    )
+    counts = vote_counts(
+        item_index=votes.item_index,
+        labels=votes.labels,
+        n_items=len(votes.item_ids),
+        n_classes=len(schema.values),
+    )
     assert _by_label(counts.sum(axis=0), schema.values) == MERGED_VOTES
     # and its training labels read the remapped consensus: scratch_deep twice (items 0 and 1), dent, ok
     training = al_adapters.training_set_load(project=project, key=key, dim=dim, index=schema.index)
-    assert _by_label(np.bincount(training.y, minlength=len(values)), values) == {"scratch_deep": 2, "dent": 1, "ok": 1}
+    assert _by_label(np.bincount(training.y, minlength=len(values)), values) == {
+        "scratch_deep": 2,
+        "dent": 1,
+        "ok": 1,
+    }
     # and the dashboard shows the same labels, its annotator-vs-consensus columns adding up to the same votes
     source = tables.DashboardSource(project)
     assert source.labels == values
@@ -126,15 +141,23 @@ def test_a_rename_after_a_merge_moves_every_retired_label_to_the_current_one():
     project, _ = _project()
     _merge(project)
     # When scratch_deep is then renamed to scratch
-    review_services.label_rename(project=project, author=project.created_by, label="scratch_deep", to="scratch")
+    review_services.label_rename(
+        project=project, author=project.created_by, label="scratch_deep", to="scratch"
+    )
     # Then both retired labels count for scratch, in every app's reading
     schema = label_schema_for(project=project)
     assert schema.mapping == {"scratch_deep": "scratch", "scratch_light": "scratch"}
     assert schema.values == ["scratch", "dent", "ok"]
     assert schema.index["scratch_light"] == schema.index["scratch_deep"] == schema.index["scratch"] == 0
-    votes = al_adapters.votes_load(project=project, index=schema.index, statuses=al_adapters.TRAINABLE_STATUSES)
-    counts = vote_counts(item_index=votes.item_index, labels=votes.labels, n_items=len(votes.item_ids),
-                         n_classes=len(schema.values))
+    votes = al_adapters.votes_load(
+        project=project, index=schema.index, statuses=al_adapters.TRAINABLE_STATUSES
+    )
+    counts = vote_counts(
+        item_index=votes.item_index,
+        labels=votes.labels,
+        n_items=len(votes.item_ids),
+        n_classes=len(schema.values),
+    )
     assert _by_label(counts.sum(axis=0), schema.values) == {"scratch": 6, "dent": 3, "ok": 3}
 
 

@@ -80,7 +80,10 @@ def test_adapter_encodes_multi_label_sets_as_flag_rows():
     data = project_data_load(project=project)
     # Then each annotation is a 0/1 row over the labels, an empty set is a valid "none" answer
     assert data.table.multi_label
-    rows = {(int(i), int(a)): r.tolist() for i, a, r in zip(data.table.item, data.table.annotator, data.table.label, strict=True)}
+    rows = {
+        (int(i), int(a)): r.tolist()
+        for i, a, r in zip(data.table.item, data.table.annotator, data.table.label, strict=True)
+    }
     assert rows == {(0, 0): [1, 0, 1], (0, 1): [0, 0, 0], (1, 0): [0, 1, 0]}
     assert data.gold.tolist() == [-1, 0b110]
     assert data.gold_matrix.tolist() == [[0, 0, 0], [0, 1, 1]]

@@ -12,7 +12,12 @@ from tests.quality.vote_builders import votes_project
 
 pytestmark = pytest.mark.django_db
 
-VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
+VOTES = [
+    ["pos", "pos", "neg"],
+    ["neg", "neg", "neg"],
+    ["pos", "neg", "neutral"],
+    ["neutral", "neutral", "pos"],
+]
 
 
 def _project_with_report(n_annotators: int = 3):
@@ -30,7 +35,12 @@ def test_post_quality_run_returns_202_with_the_job(api):
     response = api(reviewer).post(f"/api/projects/{project.pk}/quality-runs/", {}, format="json")
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["job"])
-    assert (job.kind, job.task_name, job.project_id, job.status) == (QUALITY_JOB, "quality.run", project.pk, "queued")
+    assert (job.kind, job.task_name, job.project_id, job.status) == (
+        QUALITY_JOB,
+        "quality.run",
+        project.pk,
+        "queued",
+    )
 
 
 def test_second_run_while_one_is_queued_is_a_conflict(api):
@@ -45,8 +55,11 @@ def test_second_run_while_one_is_queued_is_a_conflict(api):
 
 @pytest.mark.parametrize(
     ("body", "field", "fragment"),
-    [({"n_boot": -1}, "n_boot", "greater than or equal to 0"), ({"n_boot": "many"}, "n_boot", "valid integer"),
-     ({"n_boot": 5000}, "n_boot", "less than or equal to 1000")],
+    [
+        ({"n_boot": -1}, "n_boot", "greater than or equal to 0"),
+        ({"n_boot": "many"}, "n_boot", "valid integer"),
+        ({"n_boot": 5000}, "n_boot", "less than or equal to 1000"),
+    ],
 )
 def test_bad_n_boot_is_a_field_error(api, body, field, fragment):
     project, _, _ = votes_project(make_project, VOTES)
@@ -85,13 +98,26 @@ def test_latest_report_is_404_with_a_hint_before_any_run(api):
 def test_latest_report_shape(api):
     project, job, _ = _project_with_report()
     body = api(project.created_by).get(f"/api/projects/{project.pk}/quality/").json()
-    for key in ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "hlp", "per_label", "per_tag",
-                "consensus_method", "job", "explanations", "krippendorff_alpha_ci_low", "per_guideline_version"):
+    for key in (
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "mean_pairwise_cohen_kappa",
+        "hlp",
+        "per_label",
+        "per_tag",
+        "consensus_method",
+        "job",
+        "explanations",
+        "krippendorff_alpha_ci_low",
+        "per_guideline_version",
+    ):
         assert key in body
     assert body["job"] == str(job.pk)
     assert body["fleiss_kappa"] == pytest.approx(10 / 94)
     assert set(body["per_label"]) == {"pos", "neg", "neutral"}
-    assert body["krippendorff_alpha_ci_low"] <= body["krippendorff_alpha"] <= body["krippendorff_alpha_ci_high"]
+    assert (
+        body["krippendorff_alpha_ci_low"] <= body["krippendorff_alpha"] <= body["krippendorff_alpha_ci_high"]
+    )
     assert "consensus_params" not in body
 
 
@@ -100,8 +126,18 @@ def test_annotator_list_shape_and_pagination(api):
     body = api(project.created_by).get(f"/api/projects/{project.pk}/annotators/?page_size=2").json()
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
     row = body["results"][0]
-    assert set(row) >= {"user", "username", "n_annotations", "agreement_with_consensus", "quality_score", "gold_accuracy"}
-    by_user = {r["user"]: r for r in api(project.created_by).get(f"/api/projects/{project.pk}/annotators/").json()["results"]}
+    assert set(row) >= {
+        "user",
+        "username",
+        "n_annotations",
+        "agreement_with_consensus",
+        "quality_score",
+        "gold_accuracy",
+    }
+    by_user = {
+        r["user"]: r
+        for r in api(project.created_by).get(f"/api/projects/{project.pk}/annotators/").json()["results"]
+    }
     assert by_user[annotators[0].pk]["n_annotations"] == 4
     assert by_user[annotators[0].pk]["agreement_with_consensus"] == pytest.approx(3 / 4)
     assert len(by_user[annotators[0].pk]["confusion"]) == 3

@@ -35,16 +35,29 @@ def test_unanimous_item_stays_labelled_and_a_repeat_changes_nothing():
     project, (item,), _ = votes_project(make_project, [["neg", "neg", "neg"]])
     # When the update runs twice (a redelivered task)
     item_consensus_update(project_id=project.pk, item_id=item.pk)
-    first = Item.objects.filter(pk=item.pk).values("consensus_label", "consensus_confidence", "status",
-                                                    "is_label_issue", "issue_kinds").get()
+    first = (
+        Item.objects.filter(pk=item.pk)
+        .values("consensus_label", "consensus_confidence", "status", "is_label_issue", "issue_kinds")
+        .get()
+    )
     item_consensus_update(project_id=project.pk, item_id=item.pk)
-    second = Item.objects.filter(pk=item.pk).values("consensus_label", "consensus_confidence", "status",
-                                                     "is_label_issue", "issue_kinds").get()
+    second = (
+        Item.objects.filter(pk=item.pk)
+        .values("consensus_label", "consensus_confidence", "status", "is_label_issue", "issue_kinds")
+        .get()
+    )
     # Then it has full confidence, stays labelled, and the second run wrote the same values
-    assert first == second == {
-        "consensus_label": "neg", "consensus_confidence": 1.0, "status": ItemStatus.LABELLED,
-        "is_label_issue": False, "issue_kinds": [],
-    }
+    assert (
+        first
+        == second
+        == {
+            "consensus_label": "neg",
+            "consensus_confidence": 1.0,
+            "status": ItemStatus.LABELLED,
+            "is_label_issue": False,
+            "issue_kinds": [],
+        }
+    )
 
 
 def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_ones():
@@ -54,10 +67,15 @@ def test_stored_dawid_skene_weights_let_a_reliable_annotator_outvote_two_random_
     random = [[1 / 3] * 3] * 3
     job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
     QualityReport.objects.create(
-        project=project, job=job, consensus_method="dawid_skene",
+        project=project,
+        job=job,
+        consensus_method="dawid_skene",
         consensus_params={
-            "method": "dawid_skene", "user_ids": [a0.pk, a1.pk, a2.pk], "label_values": ["pos", "neg", "neutral"],
-            "confusion": [reliable, random, random], "priors": [1 / 3] * 3,
+            "method": "dawid_skene",
+            "user_ids": [a0.pk, a1.pk, a2.pk],
+            "label_values": ["pos", "neg", "neutral"],
+            "confusion": [reliable, random, random],
+            "priors": [1 / 3] * 3,
         },
     )
     # When the per-item update runs
@@ -80,13 +98,18 @@ def test_a_model_aware_fit_lets_the_items_model_probabilities_break_a_split(mode
     Item.objects.filter(pk=item.pk).update(predicted_probs={"pos": 0.1, "neg": 0.8, "neutral": 0.1})
     same = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
     params = {
-        "method": "dawid_skene", "user_ids": [a0.pk, a1.pk], "label_values": ["pos", "neg", "neutral"],
-        "confusion": [same, same], "priors": [1 / 3] * 3,
+        "method": "dawid_skene",
+        "user_ids": [a0.pk, a1.pk],
+        "label_values": ["pos", "neg", "neutral"],
+        "confusion": [same, same],
+        "priors": [1 / 3] * 3,
     }
     if model_aware:
         params["item_prior"] = "model"
     job = Job.objects.create(kind=QUALITY_JOB, task_name="quality.run", project=project)
-    QualityReport.objects.create(project=project, job=job, consensus_method="crowdlab", consensus_params=params)
+    QualityReport.objects.create(
+        project=project, job=job, consensus_method="crowdlab", consensus_params=params
+    )
     # When the per-item update runs
     item_consensus_update(project_id=project.pk, item_id=item.pk)
     item.refresh_from_db()

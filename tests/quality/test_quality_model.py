@@ -18,7 +18,18 @@ from tests.factories import add_items, make_project
 
 K = 10
 # Digits people confuse; simulated mistakes go there most of the time.
-PARTNERS = {0: [6], 1: [7], 2: [3, 7], 3: [5, 8], 4: [9], 5: [3, 8], 6: [0, 5], 7: [1, 2], 8: [3, 5], 9: [4, 7]}
+PARTNERS = {
+    0: [6],
+    1: [7],
+    2: [3, 7],
+    3: [5, 8],
+    4: [9],
+    5: [3, 8],
+    6: [0, 5],
+    7: [1, 2],
+    8: [3, 5],
+    9: [4, 7],
+}
 
 
 def _digits():
@@ -50,7 +61,12 @@ def _crowd(truth: np.ndarray, *, per_item: int, seed: int) -> AnnotationTable:
     cumulative = confusion[annotator, truth[item]].cumsum(axis=1)
     label = np.minimum((rng.random(item.size)[:, None] > cumulative).sum(axis=1), K - 1)
     return AnnotationTable(
-        item=item, annotator=annotator, label=label, n_items=n, n_annotators=len(confusion), n_classes=K,
+        item=item,
+        annotator=annotator,
+        label=label,
+        n_items=n,
+        n_annotators=len(confusion),
+        n_classes=K,
         group=np.zeros(item.size, dtype=np.int64),
     )
 
@@ -60,7 +76,9 @@ def _data(table: AnnotationTable, features: np.ndarray | None) -> ProjectData:
 
 
 def _run(data: ProjectData, method: str = "auto"):
-    return run_quality(data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0)
+    return run_quality(
+        data=data, requested_method=method, review_threshold=0.6, route_profile_flags=True, n_boot=0
+    )
 
 
 def _labels(outcome) -> np.ndarray:
@@ -77,11 +95,16 @@ def test_features_turn_on_crowdlab_with_the_quality_model_and_beat_dawid_skene()
     # Then without features it is Dawid–Skene, with them CROWDLAB on the quality model
     assert plain.method == "dawid_skene"
     assert refined.method == "crowdlab"
-    assert refined.method_note == f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once."
+    assert (
+        refined.method_note
+        == f"CROWDLAB with {QUALITY_MODEL_TEXT}, fitted on Dawid–Skene labels and refitted once."
+    )
     # and the method's picks are markedly more accurate (the issue's target for the default method: ≥ 0.97).
     # A pick no annotator voted for is not stored as the consensus but as the item's suggestion, for review.
     plain_accuracy = (_labels(plain) == truth).mean()
-    picks = np.array([c if s is None else int(s) for c, s in zip(_labels(refined), refined.items.suggestion, strict=True)])
+    picks = np.array(
+        [c if s is None else int(s) for c, s in zip(_labels(refined), refined.items.suggestion, strict=True)]
+    )
     assert plain_accuracy < 0.9
     assert (picks == truth).mean() >= 0.97
     # and even the voted consensus alone beats Dawid–Skene's (which may itself pick unvoted labels)
@@ -104,7 +127,12 @@ def test_one_label_per_item_flags_come_from_the_quality_model_cross_validated_on
     noisy[swapped] = [rng.choice(PARTNERS[c]) for c in truth[swapped]]
     n = truth.size
     table = AnnotationTable(
-        item=np.arange(n), annotator=np.arange(n) % 7, label=noisy, n_items=n, n_annotators=7, n_classes=K,
+        item=np.arange(n),
+        annotator=np.arange(n) % 7,
+        label=noisy,
+        n_items=n,
+        n_annotators=7,
+        n_classes=K,
         group=np.zeros(n, dtype=np.int64),
     )
     # When the quality run executes with the items' features
@@ -114,7 +142,9 @@ def test_one_label_per_item_flags_come_from_the_quality_model_cross_validated_on
     assert outcome.method == "dawid_skene"
     assert (_labels(outcome) == noisy).all()
     assert QUALITY_MODEL_TEXT in outcome.method_note
-    expected, _ = find_label_issues_from_features(features=features, consensus_label=noisy, n_classes=K, seed=0)
+    expected, _ = find_label_issues_from_features(
+        features=features, consensus_label=noisy, n_classes=K, seed=0
+    )
     model_bit = 1 << REASON_CODES.index("model_disagrees")
     flagged = np.array(["model_disagrees" in reasons for reasons in outcome.items.reasons])
     assert (flagged == ((expected.reasons & model_bit) > 0)).all()

@@ -10,7 +10,12 @@ from quality.job_kinds import QUALITY_JOB
 from tests.factories import PASSWORD, UserFactory, add_member, make_project
 from tests.quality.vote_builders import votes_project
 
-VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
+VOTES = [
+    ["pos", "pos", "neg"],
+    ["neg", "neg", "neg"],
+    ["pos", "neg", "neutral"],
+    ["neutral", "neutral", "pos"],
+]
 
 
 def _with_report(project):
@@ -74,7 +79,9 @@ def test_project_page_panel_shows_headline_to_reviewers_only(client):
     reviewer = add_member(project, Role.REVIEWER)
     client.force_login(reviewer)
     html = client.get(f"/projects/{project.pk}/").content.decode()
-    assert 'id="quality-panel"' in html and "Krippendorff" in html and f"/projects/{project.pk}/quality/" in html
+    assert (
+        'id="quality-panel"' in html and "Krippendorff" in html and f"/projects/{project.pk}/quality/" in html
+    )
     client.force_login(annotator)
     assert 'id="quality-panel"' not in client.get(f"/projects/{project.pk}/").content.decode()
 

@@ -15,7 +15,12 @@ pytestmark = pytest.mark.django_db
 # overall), neutral (2/3). Percent agreement = mean(1/3, 1, 0, 1/3) = 5/12; class shares 4/12, 5/12, 3/12 →
 # P_e = 50/144, Fleiss κ = (5/12 − 50/144) / (1 − 50/144) = 10/94; nominal α = 1 − 11·(12 − 5) / (144 − 50)
 # = 17/94. Leave-one-out HLP: i0 a2 wrong, i1 3 right, i3 a2 wrong, the rest are ties → 3/5.
-VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
+VOTES = [
+    ["pos", "pos", "neg"],
+    ["neg", "neg", "neg"],
+    ["pos", "neg", "neutral"],
+    ["neutral", "neutral", "pos"],
+]
 
 
 def _job(project, **params):
@@ -68,10 +73,16 @@ def test_rerunning_the_same_job_stores_identical_results_without_duplicates():
     job = _job(project)
     _run(job)
     first = QualityReport.objects.get(job=job)
-    first_items = sorted(ItemQuality.objects.filter(report=first).values_list(
-        "item_id", "consensus_label", "confidence", "is_tie", "is_issue", "reasons", "severity"))
-    first_annotators = sorted(AnnotatorQuality.objects.filter(report=first).values_list(
-        "user_id", "n_annotations", "agreement_with_consensus", "quality_score", "confusion"))
+    first_items = sorted(
+        ItemQuality.objects.filter(report=first).values_list(
+            "item_id", "consensus_label", "confidence", "is_tie", "is_issue", "reasons", "severity"
+        )
+    )
+    first_annotators = sorted(
+        AnnotatorQuality.objects.filter(report=first).values_list(
+            "user_id", "n_annotations", "agreement_with_consensus", "quality_score", "confusion"
+        )
+    )
     # When the same job runs again (a redelivered task)
     _run(job)
     # Then there is still one report with the same content and the same rows
@@ -82,10 +93,22 @@ def test_rerunning_the_same_job_stores_identical_results_without_duplicates():
     assert {f: getattr(second, f) for f in fields} == {f: getattr(first, f) for f in fields}
     assert first.krippendorff_alpha_ci_low is not None
     assert ItemQuality.objects.count() == 4 and AnnotatorQuality.objects.count() == 3
-    assert sorted(ItemQuality.objects.filter(report=second).values_list(
-        "item_id", "consensus_label", "confidence", "is_tie", "is_issue", "reasons", "severity")) == first_items
-    assert sorted(AnnotatorQuality.objects.filter(report=second).values_list(
-        "user_id", "n_annotations", "agreement_with_consensus", "quality_score", "confusion")) == first_annotators
+    assert (
+        sorted(
+            ItemQuality.objects.filter(report=second).values_list(
+                "item_id", "consensus_label", "confidence", "is_tie", "is_issue", "reasons", "severity"
+            )
+        )
+        == first_items
+    )
+    assert (
+        sorted(
+            AnnotatorQuality.objects.filter(report=second).values_list(
+                "user_id", "n_annotations", "agreement_with_consensus", "quality_score", "confusion"
+            )
+        )
+        == first_annotators
+    )
 
 
 def test_an_accepted_item_gets_its_reasons_but_keeps_its_status():
@@ -128,7 +151,10 @@ def test_quality_run_on_a_project_without_annotations_fails_with_a_reason():
 def test_multi_label_project_gets_per_label_consensus():
     # Given a multi-label project: two of three annotators say {cat}, one {cat, dog}
     project, items, annotators = votes_project(
-        make_project, [[["cat"], ["cat"], ["cat", "dog"]]], labels=("cat", "dog"), multi_label=True,
+        make_project,
+        [[["cat"], ["cat"], ["cat", "dog"]]],
+        labels=("cat", "dog"),
+        multi_label=True,
         consensus_method="majority_vote",
     )
     job = _job(project, n_boot=0)
@@ -157,8 +183,13 @@ def test_items_relabelled_while_the_run_computed_keep_their_fresher_consensus():
     project, items, _ = votes_project(make_project, VOTES, consensus_method="majority_vote", k=5)
     job = _job(project, n_boot=0)
     snapshot_at = timezone.now()
-    outcome = run_quality(data=project_data_load(project=project), requested_method="majority_vote",
-                          review_threshold=0.6, route_profile_flags=True, n_boot=0)
+    outcome = run_quality(
+        data=project_data_load(project=project),
+        requested_method="majority_vote",
+        review_threshold=0.6,
+        route_profile_flags=True,
+        n_boot=0,
+    )
     # When two more neg votes arrive and the per-item hook recomputes item 0 before the run stores
     for _ in range(2):
         annotate(project, items[0], add_member(project), "neg")

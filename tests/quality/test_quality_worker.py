@@ -13,7 +13,12 @@ from tests.factories import add_items, add_member, make_project
 
 pytestmark = [pytest.mark.worker]
 
-VOTES = [["pos", "pos", "neg"], ["neg", "neg", "neg"], ["pos", "neg", "neutral"], ["neutral", "neutral", "pos"]]
+VOTES = [
+    ["pos", "pos", "neg"],
+    ["neg", "neg", "neg"],
+    ["pos", "neg", "neutral"],
+    ["neutral", "neutral", "pos"],
+]
 
 
 def _wait_for(predicate, *, deadline_seconds: float = 120.0, worker=None):

@@ -22,7 +22,10 @@ def test_accept_without_a_consensus_is_refused_in_the_page_with_no_failing_reque
     errors, failed, review_posts = [], [], []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.on("request", lambda r: review_posts.append(r.url) if r.method == "POST" and "/reviews/" in r.url else None)
+    page.on(
+        "request",
+        lambda r: review_posts.append(r.url) if r.method == "POST" and "/reviews/" in r.url else None,
+    )
     log_in(page, reviewer.username)
     # When the reviewer opens it
     page.goto(f"/projects/{project.pk}/review/items/{bare.pk}/")

@@ -13,7 +13,9 @@ from tests.quality.test_review_relabel_takers import NOBODY_LEFT, both_seen_by_e
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_relabel_button_is_disabled_with_nobody_left_and_live_after_a_new_annotator_joins(page, artifacts_dir):
+def test_relabel_button_is_disabled_with_nobody_left_and_live_after_a_new_annotator_joins(
+    page, artifacts_dir
+):
     from playwright.sync_api import expect
 
     # Given a k=2 item both annotators of the project have labelled

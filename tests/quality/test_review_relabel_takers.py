@@ -23,7 +23,9 @@ NOBODY_LEFT = (
 def label_everything(project, user, label="pos"):
     """The annotator asks ``next`` and labels what it serves until it answers nothing."""
     while (lease := assignment_next_for_annotator(project=project, user=user)) is not None:
-        annotation_submit(project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=[label]))
+        annotation_submit(
+            project=project, user=user, data=AnnotationInput(item_id=lease.item_id, labels=[label])
+        )
 
 
 def both_seen_by_everyone():

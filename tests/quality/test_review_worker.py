@@ -15,7 +15,10 @@ VOTES = [["scratch_deep", "scratch_light", "scratch_deep"], ["dent", "dent", "ok
 def test_merge_via_api_recomputes_quality_on_the_worker(api, worker):
     # Given two scratch kinds the annotators cannot tell apart
     project, _, _ = votes_project(
-        make_project, VOTES, labels=("scratch_deep", "scratch_light", "dent", "ok"), consensus_method="majority_vote"
+        make_project,
+        VOTES,
+        labels=("scratch_deep", "scratch_light", "dent", "ok"),
+        consensus_method="majority_vote",
     )
     client = api(project.created_by)
     # When the manager merges them into scratch_deep

@@ -36,8 +36,16 @@ def test_share_text_shows_n_and_says_too_few_under_five_items():
 def test_dashboard_hlp_row_has_no_interval_under_five_items_and_wilson_otherwise():
     tiny = _hlp_vs_model_row("t", {"hlp": 0.0, "hlp_ci": [0.0, 0.0], "hlp_n_items": 1, "model_accuracy": 1.0})
     assert tiny[2:4] == [None, None] and tiny[5:7] == [None, None] and tiny[7] == 1
-    ten = _hlp_vs_model_row("t", {"hlp": 0.0, "hlp_ci": [0.0, 0.0], "hlp_n_items": 10, "model_accuracy": 0.5,
-                                  "model_accuracy_n_items": 8})
+    ten = _hlp_vs_model_row(
+        "t",
+        {
+            "hlp": 0.0,
+            "hlp_ci": [0.0, 0.0],
+            "hlp_n_items": 10,
+            "model_accuracy": 0.5,
+            "model_accuracy_n_items": 8,
+        },
+    )
     assert ten[2] == 0.0 and ten[3] == pytest.approx(0.2775, abs=1e-4)
     assert ten[5:7] == pytest.approx(list(proportion_confint(4, 8, method="wilson")))
 
@@ -52,13 +60,36 @@ def test_quality_page_per_tag_table_shows_n_and_no_degenerate_interval(client):
     job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={})
     # The bootstrap intervals a stored run holds for these tags are points; the page must not show them.
     QualityReport.objects.create(
-        project=project, job=job, consensus_method="majority_vote", n_items=11, n_annotations=33, n_annotators=3,
-        hlp=0.5, per_tag={
-            "one": {"n_items": 1, "hlp": 0.0, "hlp_ci": [0.0, 0.0], "hlp_n": 3, "hlp_n_items": 1,
-                    "hlp_gold": 0.0, "hlp_gold_ci": [0.0, 0.0], "hlp_gold_n_items": 1},
-            "ten": {"n_items": 10, "hlp": 0.0, "hlp_ci": [0.0, 0.0], "hlp_n": 30, "hlp_n_items": 10,
-                    "hlp_gold": 0.0, "hlp_gold_ci": [0.0, 0.0], "hlp_gold_n_items": 6,
-                    "model_accuracy": 0.5, "model_accuracy_n_items": 10},
+        project=project,
+        job=job,
+        consensus_method="majority_vote",
+        n_items=11,
+        n_annotations=33,
+        n_annotators=3,
+        hlp=0.5,
+        per_tag={
+            "one": {
+                "n_items": 1,
+                "hlp": 0.0,
+                "hlp_ci": [0.0, 0.0],
+                "hlp_n": 3,
+                "hlp_n_items": 1,
+                "hlp_gold": 0.0,
+                "hlp_gold_ci": [0.0, 0.0],
+                "hlp_gold_n_items": 1,
+            },
+            "ten": {
+                "n_items": 10,
+                "hlp": 0.0,
+                "hlp_ci": [0.0, 0.0],
+                "hlp_n": 30,
+                "hlp_n_items": 10,
+                "hlp_gold": 0.0,
+                "hlp_gold_ci": [0.0, 0.0],
+                "hlp_gold_n_items": 6,
+                "model_accuracy": 0.5,
+                "model_accuracy_n_items": 10,
+            },
         },
     )
     client.force_login(project.created_by)

@@ -42,8 +42,11 @@ def _set_statuses(project, statuses: list[str]) -> None:
 
 
 def _stored(project) -> list[tuple]:
-    return list(ProjectStatusSnapshot.objects.filter(project=project).order_by("day", "status")
-                .values_list("id", "day", "status", "count"))
+    return list(
+        ProjectStatusSnapshot.objects.filter(project=project)
+        .order_by("day", "status")
+        .values_list("id", "day", "status", "count")
+    )
 
 
 def test_the_beat_schedule_runs_the_snapshot_tasks():
@@ -69,13 +72,20 @@ def test_the_snapshot_counts_each_status_and_running_it_again_changes_nothing():
     today = timezone.now().date()
     assert _stored(project) == first
     assert {status: n for _, day, status, n in first if day == today} == {
-        "new": 3, "in_progress": 0, "labelled": 0, "needs_review": 2, "accepted": 1, "discarded": 1}
+        "new": 3,
+        "in_progress": 0,
+        "labelled": 0,
+        "needs_review": 2,
+        "accepted": 1,
+        "discarded": 1,
+    }
     assert len(first) == len(ItemStatus.values) and not _stored(empty)
     # And a later run the same day updates those rows in place (same ids), never adding any
     _set_statuses(project, ["accepted"] * 7)
     tasks.status_snapshot()
     assert [(pk, status, n) for pk, _, status, n in _stored(project)] == [
-        (pk, status, 7 if status == "accepted" else 0) for pk, _, status, _ in first]
+        (pk, status, 7 if status == "accepted" else 0) for pk, _, status, _ in first
+    ]
 
 
 def test_the_progress_chart_shows_every_status_from_snapshots_and_today_live(client, api):
@@ -101,28 +111,46 @@ def test_the_progress_chart_shows_every_status_from_snapshots_and_today_live(cli
     assert [r["counts_from"] for r in rows] == ["dates", "snapshot", "snapshot", "live"]
     assert [int(r["imported"]) for r in rows] == [6, 6, 6, 6]
     assert {s: rows[0][s] for s in ItemStatus.values} == {
-        "new": "", "in_progress": "", "labelled": "", "needs_review": "", "accepted": "0", "discarded": "0"}
+        "new": "",
+        "in_progress": "",
+        "labelled": "",
+        "needs_review": "",
+        "accepted": "0",
+        "discarded": "0",
+    }
     stored = {}
     for _, day, status, n in _stored(project):
         stored.setdefault(day.isoformat(), {})[status] = n
     for row in rows[1:3]:
         assert {s: int(row[s]) for s in ItemStatus.values} == stored[row["day"]]
-    assert stored[rows[1]["day"]] == {"new": 4, "in_progress": 0, "labelled": 2, "needs_review": 0, "accepted": 0,
-                                      "discarded": 0}
+    assert stored[rows[1]["day"]] == {
+        "new": 4,
+        "in_progress": 0,
+        "labelled": 2,
+        "needs_review": 0,
+        "accepted": 0,
+        "discarded": 0,
+    }
     counts = api(reviewer).get(f"/api/projects/{project.pk}/").json()["counts"]
-    assert {s: int(rows[3][s]) for s in ItemStatus.values} == {s: counts[s] for s in ItemStatus.values} == {
-        "new": 1, "in_progress": 1, "labelled": 1, "needs_review": 1, "accepted": 2, "discarded": 0}
+    assert (
+        {s: int(rows[3][s]) for s in ItemStatus.values}
+        == {s: counts[s] for s in ItemStatus.values}
+        == {"new": 1, "in_progress": 1, "labelled": 1, "needs_review": 1, "accepted": 2, "discarded": 0}
+    )
     # And the chart draws a line per status (plus imported), its note naming the first snapshot day; today's
     # point of a status links to the items in that status now
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
-    chart = html[html.index('id="chart-progress"'):]
+    chart = html[html.index('id="chart-progress"') :]
     chart = chart[: chart.index("</svg>")]
     assert re.findall(r'<g class="series" data-series="([^"]+)"', chart) == ["imported", *ItemStatus.values]
     assert f"from daily snapshots since {rows[1]['day']}" in html
-    today_links = dict(re.findall(r'<a href="([^"]+)" class="chart-link" data-series="(new|needs_review)"', chart))
+    today_links = dict(
+        re.findall(r'<a href="([^"]+)" class="chart-link" data-series="(new|needs_review)"', chart)
+    )
     assert {series: unescape(href) for href, series in today_links.items()} == {
         "new": f"/projects/{project.pk}/items/?status=new",
-        "needs_review": f"/projects/{project.pk}/items/?status=needs_review"}
+        "needs_review": f"/projects/{project.pk}/items/?status=needs_review",
+    }
     listed = client.get(f"/projects/{project.pk}/items/?status=needs_review").content.decode()
     assert re.search(r'data-count="(\d+)"', listed).group(1) == "1"
 
@@ -140,7 +168,9 @@ def _render(client, pid) -> tuple[str, int]:
     return response.content.decode(), len(captured.captured_queries)
 
 
-def test_a_large_project_is_drawn_from_its_stored_dashboard_snapshot_equal_to_the_api(client, api, monkeypatch):
+def test_a_large_project_is_drawn_from_its_stored_dashboard_snapshot_equal_to_the_api(
+    client, api, monkeypatch
+):
     # Given a seeded project that counts as large, a small one, and both status snapshots taken
     monkeypatch.setattr(selectors, "LARGE_COUNT", 150)
     seeded = seed_project(n_items=200, seed=5, days=20)
@@ -153,8 +183,11 @@ def test_a_large_project_is_drawn_from_its_stored_dashboard_snapshot_equal_to_th
     first = ProjectDashboardSnapshot.objects.get(project=seeded.project)
     assert tasks.dashboard_snapshot()["projects"] == 1
     # Then the large project has one row (replaced in place), the small one none
-    assert list(ProjectDashboardSnapshot.objects.filter(project__in=[seeded.project, small]).values_list("pk", flat=True)) == [
-        first.pk]
+    assert list(
+        ProjectDashboardSnapshot.objects.filter(project__in=[seeded.project, small]).values_list(
+            "pk", flat=True
+        )
+    ) == [first.pk]
     stored = ProjectDashboardSnapshot.objects.get(project=seeded.project)
     # And the page is drawn from it (one query for every item-wide aggregate), saying from when
     client.force_login(seeded.reviewer)
@@ -164,36 +197,53 @@ def test_a_large_project_is_drawn_from_its_stored_dashboard_snapshot_equal_to_th
     # with the API's numbers and the seeded ones
     reviewer_api = api(seeded.reviewer)
     counts = reviewer_api.get(f"/api/projects/{pid}/").json()["counts"]
-    assert {r["status"]: int(r["items"]) for r in _table(client, pid, "status")} == {
-        s: counts[s] for s in ItemStatus.values} == seeded.status_counts
+    assert (
+        {r["status"]: int(r["items"]) for r in _table(client, pid, "status")}
+        == {s: counts[s] for s in ItemStatus.values}
+        == seeded.status_counts
+    )
     assert f'id="total-items">{counts["total"]}<' in html
     problems = {r["problem"]: int(r["items"]) for r in _table(client, pid, "problems") if r["items"]}
     open_issues = reviewer_api.get(
-        f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review").json()["count"]
+        f"/api/projects/{pid}/items/?has_issue=true&status=new,in_progress,labelled,needs_review"
+    ).json()["count"]
     assert problems["open label issues now"] == open_issues > 0
-    assert problems["items in the review queue now"] == reviewer_api.get(
-        f"/api/projects/{pid}/review-queue/").json()["count"]
+    assert (
+        problems["items in the review queue now"]
+        == reviewer_api.get(f"/api/projects/{pid}/review-queue/").json()["count"]
+    )
     kinds = {r["reason"]: int(r["items"]) for r in _table(client, pid, "issue_kinds")}
-    issue_kinds = Item.objects.filter(project=seeded.project, is_label_issue=True).values_list("issue_kinds", flat=True)
+    issue_kinds = Item.objects.filter(project=seeded.project, is_label_issue=True).values_list(
+        "issue_kinds", flat=True
+    )
     assert kinds["model disagrees"] == sum("model_disagrees" in k for k in issue_kinds) > 0
-    assert {r["reason"]: int(r["items"]) for r in _table(client, pid, "discard_reasons")} == seeded.discard_reasons
+    assert {
+        r["reason"]: int(r["items"]) for r in _table(client, pid, "discard_reasons")
+    } == seeded.discard_reasons
     activity = _table(client, pid, "activity")
-    assert {r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])} == seeded.annotations_per_day
+    assert {
+        r["day"]: int(r["annotations"]) for r in activity if int(r["annotations"])
+    } == seeded.annotations_per_day
     progress = _table(client, pid, "progress")
     assert progress[-1]["counts_from"] == "stored" and int(progress[-1]["accepted"]) == counts["accepted"]
     # When an item is discarded meanwhile, the page keeps the stored counts (and their time) until the next run
     item = Item.objects.filter(project=seeded.project, status=ItemStatus.NEW).first()
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.DISCARDED)
-    assert int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"]) == counts[
-        "discarded"]
+    assert (
+        int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"])
+        == counts["discarded"]
+    )
     tasks.dashboard_snapshot()
-    assert int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"]) == counts[
-        "discarded"] + 1
+    assert (
+        int(next(r for r in _table(client, pid, "status") if r["status"] == "discarded")["items"])
+        == counts["discarded"] + 1
+    )
     # And a snapshot older than STORED_MAX_AGE is ignored: live numbers, no stored time, the cold query count
     # plus the look-up of the stored row
     Item.objects.filter(pk=item.pk).update(status=ItemStatus.NEW)
     ProjectDashboardSnapshot.objects.filter(project=seeded.project).update(
-        taken_at=timezone.now() - selectors.STORED_MAX_AGE - timedelta(minutes=1))
+        taken_at=timezone.now() - selectors.STORED_MAX_AGE - timedelta(minutes=1)
+    )
     html, queries = _render(client, pid)
     assert "item counts as of" not in html and queries == QUERIES_COLD + 1
     assert {r["status"]: int(r["items"]) for r in _table(client, pid, "status")} == seeded.status_counts

@@ -19,24 +19,41 @@ IDS = ("multiprocessing.active_children", "signal.pidfd_send_signal", "socket.ge
 
 def _crowded_queue():
     project, items, _, _ = review_project(
-        [["concurrency", "concurrency", "networking"], ["networking", "mathematics", "networking"],
-         ["concurrency", "networking", "mathematics"]],
+        [
+            ["concurrency", "concurrency", "networking"],
+            ["networking", "mathematics", "networking"],
+            ["concurrency", "networking", "mathematics"],
+        ],
         labels=LABELS,
     )
     for item, external_id in zip(items, IDS, strict=True):
         Item.objects.filter(pk=item.pk).update(
             external_id=external_id,
             text=f"{external_id}(): Return a list of all live children of the current process, as a side effect "
-                 "joining any processes which have already finished.",
-            issue_kinds=["annotators_split", "model_disagrees", "low_consensus_confidence", "near_duplicate_conflict"],
-            flag_model="quality model · run #12 (cross-validated)", flag_model_label="networking",
-            predicted_label="mathematics", predicted_probs={"mathematics": 0.7, "networking": 0.3},
+            "joining any processes which have already finished.",
+            issue_kinds=[
+                "annotators_split",
+                "model_disagrees",
+                "low_consensus_confidence",
+                "near_duplicate_conflict",
+            ],
+            flag_model="quality model · run #12 (cross-validated)",
+            flag_model_label="networking",
+            predicted_label="mathematics",
+            predicted_probs={"mathematics": 0.7, "networking": 0.3},
             consensus_suggestion="mathematics",
         )
     # A base model too, so the queue shows both models' columns, as on a project after "Train now".
     ModelVersion.objects.create(
-        project=project, version=3, extractor="tfidf", extractor_name="tfidf", extractor_version="1", strategy="margin",
-        label_values=list(LABELS), n_train=9, cv_accuracy=0.6,
+        project=project,
+        version=3,
+        extractor="tfidf",
+        extractor_name="tfidf",
+        extractor_version="1",
+        strategy="margin",
+        label_values=list(LABELS),
+        n_train=9,
+        cv_accuracy=0.6,
     )
     return project
 
@@ -66,7 +83,9 @@ def test_review_queue_table_fits_its_card_at_1400_and_scrolls_inside_it_at_390(p
     wide = _edges(page)
     assert wide["table"] <= wide["card"] + 0.5, wide
     # Every column is visible in the card at this width: the Status cell is inside it, not scrolled away.
-    status_right = page.evaluate("() => document.querySelector('#queue-table td[data-status]').getBoundingClientRect().right")
+    status_right = page.evaluate(
+        "() => document.querySelector('#queue-table td[data-status]').getBoundingClientRect().right"
+    )
     assert status_right <= wide["card"] + 0.5, (status_right, wide)
 
     page.set_viewport_size({"width": 390, "height": 844})

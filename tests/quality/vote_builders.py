@@ -9,11 +9,20 @@ def items_of(project) -> list[Item]:
     return list(Item.objects.filter(project=project).order_by("id"))
 
 
-def annotate(project, item, user, labels, *, unsure=False, unusable=False, lead_time_ms=None, version=1, live=True):
+def annotate(
+    project, item, user, labels, *, unsure=False, unusable=False, lead_time_ms=None, version=1, live=True
+):
     values = labels if isinstance(labels, list) else [labels]
     annotation = Annotation.objects.create(
-        project=project, item=item, annotator=user, labels=values, unsure=unsure, unusable=unusable,
-        lead_time_ms=lead_time_ms, guideline_version=version, is_live=live,
+        project=project,
+        item=item,
+        annotator=user,
+        labels=values,
+        unsure=unsure,
+        unusable=unusable,
+        lead_time_ms=lead_time_ms,
+        guideline_version=version,
+        is_live=live,
     )
     Item.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(status=ItemStatus.LABELLED)
     return annotation

@@ -11,12 +11,18 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--password", required=True)
         parser.add_argument("--email", default="")
-        parser.add_argument("--staff", action="store_true", help="allow creating users and managing every project")
+        parser.add_argument(
+            "--staff", action="store_true", help="allow creating users and managing every project"
+        )
 
     def handle(self, *args, **options):
         try:
-            user = user_create(username=options["username"], password=options["password"], email=options["email"],
-                               is_staff=options["staff"])
+            user = user_create(
+                username=options["username"],
+                password=options["password"],
+                email=options["email"],
+                is_staff=options["staff"],
+            )
         except ApplicationError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from exc
         self.stdout.write(self.style.SUCCESS(f"Created user {user.username} (id {user.pk})."))

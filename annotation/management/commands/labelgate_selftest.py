@@ -16,7 +16,8 @@ class Command(BaseCommand):
         # The job is sent to the broker when this transaction commits, never before.
         with transaction.atomic():
             job = jobs.job_create(
-                kind=SELFTEST_JOB, task_name="annotation.selftest",
+                kind=SELFTEST_JOB,
+                task_name="annotation.selftest",
                 params={"steps": options["steps"], "echo": options["echo"]},
             )
         self.stdout.write(str(job.pk))

@@ -21,8 +21,15 @@ from annotation.models import Item, ItemStatus
 
 CHUNK = 1000
 _FIELDS = (
-    "consensus_label", "consensus_confidence", "label_quality", "is_label_issue", "issue_kinds", "issue_severity",
-    "flag_model", "flag_model_label", "consensus_suggestion",
+    "consensus_label",
+    "consensus_confidence",
+    "label_quality",
+    "is_label_issue",
+    "issue_kinds",
+    "issue_severity",
+    "flag_model",
+    "flag_model_label",
+    "consensus_suggestion",
 )
 
 
@@ -72,9 +79,17 @@ def _encoded_rows(rows: ConsensusRows, flag_model: str) -> Iterable[tuple]:
         conf, qual = confidence[i], quality[i]
         model = encoded(model_labels[i])
         yield (
-            pk, encoded(rows.label[i]), conf if math.isfinite(conf) else None, qual if math.isfinite(qual) else None,
-            bool(issue[i]), reasons_text, severity[i], bool(route[i]), flag_model if model is not None else "",
-            model, encoded(suggestions[i]),
+            pk,
+            encoded(rows.label[i]),
+            conf if math.isfinite(conf) else None,
+            qual if math.isfinite(qual) else None,
+            bool(issue[i]),
+            reasons_text,
+            severity[i],
+            bool(route[i]),
+            flag_model if model is not None else "",
+            model,
+            encoded(suggestions[i]),
         )
 
 
@@ -95,10 +110,15 @@ def items_consensus_set(*, project_id: int, rows: ConsensusRows, snapshot_at, fl
         else:
             moved = _set_orm(rows, now, snapshot_at, flag_model)
     # After the update: the rows it changed are newer than snapshot_at now, so this leaves them as written.
-    suggested = [pk for pk, value in zip(np.asarray(rows.item_ids).tolist(), rows.suggestion or [], strict=False)
-                 if value is not None]
+    suggested = [
+        pk
+        for pk, value in zip(np.asarray(rows.item_ids).tolist(), rows.suggestion or [], strict=False)
+        if value is not None
+    ]
     (
-        Item.objects.filter(project_id=project_id, consensus_suggestion__isnull=False, updated_at__lte=snapshot_at)
+        Item.objects.filter(
+            project_id=project_id, consensus_suggestion__isnull=False, updated_at__lte=snapshot_at
+        )
         .exclude(pk__in=suggested)
         .update(consensus_suggestion=None, updated_at=now)
     )
@@ -111,16 +131,24 @@ def _set_orm(rows: ConsensusRows, now, snapshot_at, flag_model: str) -> int:
     for start in range(0, len(encoded), CHUNK):
         chunk = encoded[start : start + CHUNK]
         fresher = set(
-            Item.objects.filter(pk__in=[row[0] for row in chunk], updated_at__gt=snapshot_at)
-            .values_list("pk", flat=True)
+            Item.objects.filter(pk__in=[row[0] for row in chunk], updated_at__gt=snapshot_at).values_list(
+                "pk", flat=True
+            )
         )
         chunk = [row for row in chunk if row[0] not in fresher]
         Item.objects.bulk_update(
             [
                 Item(
-                    pk=pk, consensus_label=_decoded(label), consensus_confidence=conf, label_quality=quality,
-                    is_label_issue=issue, issue_kinds=json.loads(reasons), issue_severity=severity,
-                    flag_model=model_name, flag_model_label=_decoded(model), consensus_suggestion=_decoded(suggestion),
+                    pk=pk,
+                    consensus_label=_decoded(label),
+                    consensus_confidence=conf,
+                    label_quality=quality,
+                    is_label_issue=issue,
+                    issue_kinds=json.loads(reasons),
+                    issue_severity=severity,
+                    flag_model=model_name,
+                    flag_model_label=_decoded(model),
+                    consensus_suggestion=_decoded(suggestion),
                     updated_at=now,
                 )
                 for pk, label, conf, quality, issue, reasons, severity, _route, model_name, model, suggestion in chunk
@@ -184,8 +212,18 @@ def _set_postgres(rows: ConsensusRows, now, snapshot_at, flag_model: str) -> int
     return int(moved)
 
 
-def item_consensus_set(*, item_id: int, status: str, consensus, confidence: float | None, is_issue: bool,
-                       reasons: list[str], severity: float, route: bool, suggestion=None) -> bool:
+def item_consensus_set(
+    *,
+    item_id: int,
+    status: str,
+    consensus,
+    confidence: float | None,
+    is_issue: bool,
+    reasons: list[str],
+    severity: float,
+    route: bool,
+    suggestion=None,
+) -> bool:
     """Store one item's consensus fields; move it to ``needs_review`` when routed and ``labelled`` (``status``
     is the item's status as read under the caller's row lock). Returns whether it moved."""
     fields = {

@@ -42,13 +42,25 @@ def clean_label_value(value: str, field: str) -> str:
 
 
 def _active_labels(project: Project) -> dict[str, Label]:
-    return {label.value: label for label in Label.objects.select_for_update().filter(project=project, is_active=True)}
+    return {
+        label.value: label
+        for label in Label.objects.select_for_update().filter(project=project, is_active=True)
+    }
 
 
 def _free_hotkey(project: Project, avoid: frozenset[str]) -> str:
-    used = set(Label.objects.filter(project=project, is_active=True).exclude(hotkey="").values_list("hotkey", flat=True))
+    used = set(
+        Label.objects.filter(project=project, is_active=True)
+        .exclude(hotkey="")
+        .values_list("hotkey", flat=True)
+    )
     return next(
-        (key for key in DEFAULT_HOTKEYS if key not in used and key not in RESERVED_HOTKEYS and key not in avoid), ""
+        (
+            key
+            for key in DEFAULT_HOTKEYS
+            if key not in used and key not in RESERVED_HOTKEYS and key not in avoid
+        ),
+        "",
     )
 
 
@@ -76,7 +88,9 @@ def items_labels_remap(*, project: Project, mapping: dict[str, str]) -> int:
     for column in ("final_label", "consensus_label"):
         if not project.multi_label:
             for old, new in mapping.items():
-                moved += Item.objects.filter(project=project, **{column: old}).update(**{column: new}, updated_at=now)
+                moved += Item.objects.filter(project=project, **{column: old}).update(
+                    **{column: new}, updated_at=now
+                )
             continue
         query = None
         for old in mapping:
@@ -85,14 +99,22 @@ def items_labels_remap(*, project: Project, mapping: dict[str, str]) -> int:
         changed: list[Item] = []
         for pk, values in rows.iterator(chunk_size=REMAP_CHUNK):
             if isinstance(values, list):
-                changed.append(Item(pk=pk, updated_at=now, **{column: sorted({str(mapping.get(v, v)) for v in values})}))
+                changed.append(
+                    Item(pk=pk, updated_at=now, **{column: sorted({str(mapping.get(v, v)) for v in values})})
+                )
         Item.objects.bulk_update(changed, [column, "updated_at"], batch_size=1000)
         moved += len(changed)
     return moved
 
 
-def label_schema_add(*, project: Project, value: str, hotkey: str = "", description: str = "",
-                     avoid_hotkeys: frozenset[str] = frozenset()) -> Label:
+def label_schema_add(
+    *,
+    project: Project,
+    value: str,
+    hotkey: str = "",
+    description: str = "",
+    avoid_hotkeys: frozenset[str] = frozenset(),
+) -> Label:
     """Add a label at the end of the label set; a free hotkey (none of ``avoid_hotkeys``) is chosen when none is
     given. Takes the project lock, which serialises schema changes.
 
@@ -101,7 +123,9 @@ def label_schema_add(*, project: Project, value: str, hotkey: str = "", descript
     value = clean_label_value(value, "value")
     project_lock(project_id=project.pk)
     if Label.objects.filter(project=project, value=value).exists():
-        raise ValidationFailed(f"The label {value!r} already exists in this project (maybe retired).", field="value")
+        raise ValidationFailed(
+            f"The label {value!r} already exists in this project (maybe retired).", field="value"
+        )
     hotkey = (hotkey or "").strip().lower()
     if hotkey:
         if len(hotkey) != 1 or hotkey in RESERVED_HOTKEYS:
@@ -114,7 +138,9 @@ def label_schema_add(*, project: Project, value: str, hotkey: str = "", descript
     else:
         hotkey = _free_hotkey(project, avoid_hotkeys)
     order = (Label.objects.filter(project=project).aggregate(m=Max("order"))["m"] or 0) + 1
-    label = Label.objects.create(project=project, value=value, hotkey=hotkey, description=description.strip(), order=order)
+    label = Label.objects.create(
+        project=project, value=value, hotkey=hotkey, description=description.strip(), order=order
+    )
     hotpath_cache.project_changed(project_id=project.pk)
     return label
 
@@ -137,8 +163,9 @@ def label_schema_rename(*, project: Project, label: str, to: str) -> LabelsRepla
         raise ValidationFailed(f"The label {to!r} already exists; merge into it instead.", field="to")
     mapping = {old.value: to}
     labels_retire(project=project, mapping=mapping)
-    new = Label.objects.create(project=project, value=to, hotkey=old.hotkey, description=old.description,
-                               order=old.order)
+    new = Label.objects.create(
+        project=project, value=to, hotkey=old.hotkey, description=old.description, order=old.order
+    )
     hotpath_cache.project_changed(project_id=project.pk)
     items_labels_remap(project=project, mapping=mapping)
     return LabelsReplaced(retired=[old], target=new, mapping=mapping)
@@ -168,7 +195,9 @@ def label_schema_merge(*, project: Project, labels: list[str], into: str) -> Lab
     if unknown:
         raise ValidationFailed(f"No active label {', '.join(map(repr, unknown))} to merge.", field="labels")
     if not project.multi_label and len(active) - len(sources) < 2:
-        raise ValidationFailed("A classification project needs at least two labels after the merge.", field="labels")
+        raise ValidationFailed(
+            "A classification project needs at least two labels after the merge.", field="labels"
+        )
     mapping = {value: into for value in sources}
     labels_retire(project=project, mapping=mapping)
     items_labels_remap(project=project, mapping=mapping)

@@ -54,26 +54,37 @@ def items_prediction_set(*, rows: ItemPredictions, now=None) -> None:
     objects = []
     for position, pk in enumerate(np.asarray(rows.item_ids).tolist()):
         item = Item(
-            pk=int(pk), predicted_label=rows.label_values[predicted[position]] if finite[position] else None,
-            predicted_probs=_probs_json(proba[position], rows.label_values), updated_at=now,
+            pk=int(pk),
+            predicted_label=rows.label_values[predicted[position]] if finite[position] else None,
+            predicted_probs=_probs_json(proba[position], rows.label_values),
+            updated_at=now,
         )
         if priority is not None:
             item.priority = float(priority[position])
         objects.append(item)
-    fields = ["predicted_label", "predicted_probs", "updated_at"] + (["priority"] if priority is not None else [])
+    fields = ["predicted_label", "predicted_probs", "updated_at"] + (
+        ["priority"] if priority is not None else []
+    )
     Item.objects.bulk_update(objects, fields, batch_size=500)
 
 
-def _set_postgres(rows: ItemPredictions, proba: np.ndarray, finite: np.ndarray, predicted: np.ndarray, now) -> None:
+def _set_postgres(
+    rows: ItemPredictions, proba: np.ndarray, finite: np.ndarray, predicted: np.ndarray, now
+) -> None:
     n = len(rows.item_ids)
     labels = np.asarray([copy_escape(value) for value in rows.label_values] + [NULL], dtype=object)
     priority_set = ", priority = t.priority" if rows.priority is not None else ""
     with connection.cursor() as cursor:
         rows_table(
-            cursor, "item_prediction_rows",
+            cursor,
+            "item_prediction_rows",
             "item_id bigint, predicted text, predicted_probs jsonb, priority double precision",
-            [copy_ints(rows.item_ids), labels[predicted].tolist(), copy_probs_json(proba, finite, rows.label_values),
-             copy_floats(rows.priority, n)],
+            [
+                copy_ints(rows.item_ids),
+                labels[predicted].tolist(),
+                copy_probs_json(proba, finite, rows.label_values),
+                copy_floats(rows.priority, n),
+            ],
         )
         cursor.execute(
             f"UPDATE {Item._meta.db_table} AS i SET predicted_label = to_jsonb(t.predicted), "

@@ -25,11 +25,17 @@ def items_priority_set(*, item_ids: np.ndarray, priority: np.ndarray) -> None:
         with connection.cursor() as cursor:
             for start in range(0, len(ids), CHUNK):
                 part = ids[start : start + CHUNK]
-                rows_table(cursor, "item_priority_rows", "id bigint, priority double precision",
-                           [copy_ints(part), copy_floats(np.asarray(values[start : start + CHUNK]), len(part))])
-                cursor.execute(f"UPDATE {Item._meta.db_table} AS i SET priority = t.priority, updated_at = %s "
-                               f"FROM item_priority_rows AS t WHERE i.id = t.id AND {ID_RANGE}",
-                               [now, *id_range(part)])
+                rows_table(
+                    cursor,
+                    "item_priority_rows",
+                    "id bigint, priority double precision",
+                    [copy_ints(part), copy_floats(np.asarray(values[start : start + CHUNK]), len(part))],
+                )
+                cursor.execute(
+                    f"UPDATE {Item._meta.db_table} AS i SET priority = t.priority, updated_at = %s "
+                    f"FROM item_priority_rows AS t WHERE i.id = t.id AND {ID_RANGE}",
+                    [now, *id_range(part)],
+                )
         return
     for start in range(0, len(ids), CHUNK):
         objects = [
@@ -52,7 +58,9 @@ def items_target_set_for_new(*, item_ids: np.ndarray, target: int) -> int:
     return updated
 
 
-def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray) -> int:
+def items_reopen(
+    *, item_ids: np.ndarray, seen_count: np.ndarray, target: np.ndarray, priority: np.ndarray
+) -> int:
     """Raise targets and send labelled items back to the queue (``in_progress``) with the given priorities.
 
     Only items still labelled / needing review, not gold, without a reviewer's final label and with the
@@ -62,8 +70,13 @@ def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.nda
     now = timezone.now()
     reopened = 0
     groups: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    for pk, count, new_target, value in zip(np.asarray(item_ids).tolist(), np.asarray(seen_count).tolist(),
-                                            np.asarray(target).tolist(), np.asarray(priority).tolist(), strict=True):
+    for pk, count, new_target, value in zip(
+        np.asarray(item_ids).tolist(),
+        np.asarray(seen_count).tolist(),
+        np.asarray(target).tolist(),
+        np.asarray(priority).tolist(),
+        strict=True,
+    ):
         groups.setdefault((count, new_target), []).append((pk, value))
     for (count, new_target), members in groups.items():
         for start in range(0, len(members), CHUNK):
@@ -72,8 +85,13 @@ def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.nda
                 # Locked, so a reviewer's decision or a new vote landing meanwhile is seen, never overwritten.
                 touched = list(
                     Item.objects.select_for_update()
-                    .filter(pk__in=[pk for pk, _ in part], status__in=OVERLAP_STATUSES, annotation_count=count,
-                            is_gold=False, final_label__isnull=True)
+                    .filter(
+                        pk__in=[pk for pk, _ in part],
+                        status__in=OVERLAP_STATUSES,
+                        annotation_count=count,
+                        is_gold=False,
+                        final_label__isnull=True,
+                    )
                     .values_list("pk", flat=True)
                 )
                 if not touched:
@@ -91,7 +109,9 @@ def items_reopen(*, item_ids: np.ndarray, seen_count: np.ndarray, target: np.nda
 def item_reopen(*, item_id: int, target: int, priority: float) -> None:
     """``items_reopen`` for one item whose row the caller holds locked and has checked (one UPDATE)."""
     Item.objects.filter(pk=item_id).update(
-        target_annotations=int(target), status=ItemStatus.IN_PROGRESS, priority=float(priority),
+        target_annotations=int(target),
+        status=ItemStatus.IN_PROGRESS,
+        priority=float(priority),
         updated_at=timezone.now(),
     )
 
@@ -110,7 +130,10 @@ def items_route_to_review(*, item_ids: np.ndarray, seen_count: np.ndarray) -> in
     for count, ids in groups.items():
         for start in range(0, len(ids), CHUNK):
             moved += Item.objects.filter(
-                pk__in=ids[start : start + CHUNK], status=ItemStatus.LABELLED, annotation_count=count,
-                is_gold=False, final_label__isnull=True,
+                pk__in=ids[start : start + CHUNK],
+                status=ItemStatus.LABELLED,
+                annotation_count=count,
+                is_gold=False,
+                final_label__isnull=True,
             ).update(status=ItemStatus.NEEDS_REVIEW, updated_at=now)
     return moved

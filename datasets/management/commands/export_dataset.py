@@ -14,14 +14,21 @@ class _Exporter(Protocol):
     def __call__(self, *, version: DatasetVersion, split: str | None = ...) -> Iterator[bytes]: ...
 
 
-EXPORTERS: dict[str, _Exporter] = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet, "labelstudio": stream_labelstudio}
+EXPORTERS: dict[str, _Exporter] = {
+    "jsonl": stream_jsonl,
+    "csv": stream_csv,
+    "parquet": stream_parquet,
+    "labelstudio": stream_labelstudio,
+}
 
 
 class Command(BaseCommand):
     help = "Stream a dataset version to a file (or stdout): JSONL, CSV, Parquet, Label Studio JSON or a zip."
 
     def add_arguments(self, parser):
-        parser.add_argument("version", type=int, help="dataset version id (as in /api/dataset-versions/{id}/)")
+        parser.add_argument(
+            "version", type=int, help="dataset version id (as in /api/dataset-versions/{id}/)"
+        )
         parser.add_argument("--format", default="jsonl", choices=list(FORMATS))
         parser.add_argument("--split", choices=list(SPLIT_NAMES), default=None)
         parser.add_argument("--output", "-o", default="-", help="file path, or - for stdout (default)")

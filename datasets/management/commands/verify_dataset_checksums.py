@@ -5,7 +5,9 @@ from datasets.models import DatasetVersion
 
 
 class Command(BaseCommand):
-    help = "Recompute the checksum of dataset versions from the database and compare; exits 1 on any mismatch."
+    help = (
+        "Recompute the checksum of dataset versions from the database and compare; exits 1 on any mismatch."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("versions", nargs="*", type=int, help="version ids (default: every version)")

@@ -11,7 +11,11 @@ class Command(BaseCommand):
         if project is None:
             self.stdout.write("Demo text project already present.")
         else:
-            self.stdout.write(self.style.SUCCESS(f"Demo text project '{project.name}' loaded ({project.items.count()} items)."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo text project '{project.name}' loaded ({project.items.count()} items)."
+                )
+            )
         for extra in seed.EXTRA_SEEDERS:
             message = extra()
             if message:

@@ -46,10 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("project", type=int, help="project id")
         parser.add_argument("path", help="file to import")
         parser.add_argument("--user", help="username recorded as the job's creator")
-        parser.add_argument("--labelstudio-annotations", choices=["annotations", "metadata", "gold"], default="annotations")
+        parser.add_argument(
+            "--labelstudio-annotations", choices=["annotations", "metadata", "gold"], default="annotations"
+        )
         parser.add_argument("--labelstudio-config", help="Label Studio labelling config (XML file)")
         parser.add_argument("--data-key", default="", help="task data key holding the text or media")
-        parser.add_argument("--labelstudio-users", help='JSON file mapping Label Studio user ids to e-mails')
+        parser.add_argument("--labelstudio-users", help="JSON file mapping Label Studio user ids to e-mails")
 
     def handle(self, *args, **options):
         project = Project.objects.filter(pk=options["project"]).first()
@@ -63,7 +65,9 @@ class Command(BaseCommand):
         with tqdm(total=1000, desc="import", unit="‰", file=sys.stderr) as bar:
             try:
                 job = import_local_file(
-                    project=project, path=os.path.realpath(options["path"]), user=user,
+                    project=project,
+                    path=os.path.realpath(options["path"]),
+                    user=user,
                     labelstudio_annotations=options["labelstudio_annotations"],
                     labelstudio_config=_read(options["labelstudio_config"]),
                     data_key=options["data_key"],
@@ -79,10 +83,12 @@ class Command(BaseCommand):
             raise CommandError(f"Import failed: {job.error}")
         style = self.style.WARNING if result["errors"] else self.style.SUCCESS
         batch = f"batch {result['batch']}" if result["batch"] else "no new batch"
-        self.stdout.write(style(
-            f"{result['rows']} rows: {result['created']} created, {result['duplicates']} duplicates, "
-            f"{result['errors']} errors, {result['routed_to_review']} routed to review ({batch}, job {job.pk})."
-        ))
+        self.stdout.write(
+            style(
+                f"{result['rows']} rows: {result['created']} created, {result['duplicates']} duplicates, "
+                f"{result['errors']} errors, {result['routed_to_review']} routed to review ({batch}, job {job.pk})."
+            )
+        )
         if result["file_error"]:
             self.stdout.write(self.style.ERROR(f"  Reading stopped early: {result['file_error']}"))
         for row in result["report"][:20]:

@@ -34,7 +34,9 @@ def consensus_confidence_meaning(*, project: Project) -> str:
     )
     if report is None or not report["consensus_params"]:
         return CONFIDENCE_MEANING["majority_vote"] + ("" if report else "; no quality run yet")
-    return CONFIDENCE_MEANING["crowdlab" if report["consensus_params"].get("item_prior") == "model" else "dawid_skene"]
+    return CONFIDENCE_MEANING[
+        "crowdlab" if report["consensus_params"].get("item_prior") == "model" else "dawid_skene"
+    ]
 
 
 def _label_set(value: object, label_classes: Callable[[object], list]) -> list | None:
@@ -62,7 +64,10 @@ class ConsensusEvidence:
 def consensus_evidence(*, project: Project, item: Item) -> ConsensusEvidence:
     """The :class:`ConsensusEvidence` of ``item`` of ``project`` (no query)."""
     label_classes = kind_for(project).value_schema.label_classes
-    consensus, gold = _label_set(item.consensus_label, label_classes), _label_set(item.gold_label, label_classes)
+    consensus, gold = (
+        _label_set(item.consensus_label, label_classes),
+        _label_set(item.gold_label, label_classes),
+    )
     matches = None if consensus is None or gold is None else consensus == gold
     basis = ""
     if item.is_label_issue:

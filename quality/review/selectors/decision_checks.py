@@ -41,8 +41,6 @@ def relabel_refusals(*, project: Project, item_ids: list[int]) -> list[Refusal]:
     return [Refusal(pk, names.get(pk, str(pk)), NOBODY_LEFT) for pk in nobody]
 
 
-
-
 def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[int]:
     """Ids of the items whose consensus Accept must not take by default (one query): the consensus method
     overrode the annotators (``model_overrides_annotators``), or the stored consensus has a label nobody voted

@@ -117,7 +117,9 @@ def review_queue(*, project: Project, filters: QueueFilters | None = None) -> Qu
         queryset = queryset.filter(_reason_q(project, filters.reason))
     if filters.label:
         queryset = queryset.filter(
-            kind_for(project).value_schema.stored_label_query("consensus_label", filters.label, project=project)
+            kind_for(project).value_schema.stored_label_query(
+                "consensus_label", filters.label, project=project
+            )
         )
     if filters.tag:
         queryset = queryset.filter(Exists(ItemTag.objects.filter(item=OuterRef("pk"), tag=filters.tag)))

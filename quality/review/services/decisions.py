@@ -160,7 +160,9 @@ def _decide(
     )
     if current:
         ReviewDecision.objects.filter(pk__in=list(current.values())).update(is_current=False)
-    superseded = annotations_supersede(item_ids=[item.pk for item in items]) if action == ReviewAction.RELABEL else {}
+    superseded = (
+        annotations_supersede(item_ids=[item.pk for item in items]) if action == ReviewAction.RELABEL else {}
+    )
     guideline = Guideline.objects.filter(project=project).order_by("-version").first()
     bulk_id = None if single else uuid.uuid4()
     decisions = ReviewDecision.objects.bulk_create(
@@ -188,8 +190,11 @@ def _decide(
     # before new items, in the EXTRA band, which re-scoring keeps.
     items_review_applied(
         review=ReviewApplied(
-            outcome=action, item_ids=[item.pk for item in items], final_labels=finals,
-            target_at_least=project.annotations_per_item, priority=RELABEL_REQUESTED,
+            outcome=action,
+            item_ids=[item.pk for item in items],
+            final_labels=finals,
+            target_at_least=project.annotations_per_item,
+            priority=RELABEL_REQUESTED,
         ),
         now=now,
     )

@@ -70,7 +70,9 @@ def label_add(
     """
     value = clean_label_value(value, "value")
     note = _clean_note(note)
-    label_schema_add(project=project, value=value, hotkey=hotkey, description=description, avoid_hotkeys=REVIEW_KEYS)
+    label_schema_add(
+        project=project, value=value, hotkey=hotkey, description=description, avoid_hotkeys=REVIEW_KEYS
+    )
     return LabelSchemaChange.objects.create(
         project=project,
         kind=LabelChangeKind.ADD,
