@@ -56,33 +56,47 @@
   }
 
   // A submit or skip is counted when the next item is on screen, so the counter never runs ahead of the page.
-  let owedDone = 0;
-  let owedTaken = 0;
+  // The counts are running totals, so a server figure can say which of them it already holds: those confirmed
+  // before its request was sent. One confirmed while the request was in flight may or may not be in it, so the
+  // figure is asked for again rather than guessed at.
+  let confirmedDone = 0;
+  let confirmedTaken = 0;
+  let shownDone = 0;
+  let shownTaken = 0;
+  let base = null;  // the server's figure and the confirmed totals it holds
   function countLocally(done) {
-    if (done) owedDone += 1;
-    owedTaken += 1;
+    if (done) confirmedDone += 1;
+    confirmedTaken += 1;
   }
 
   function applyCounted() {
-    if (progress === null) return;  // kept until the first server count arrives
-    progress.done += owedDone;
-    progress.left = Math.max(0, progress.left - owedTaken);
-    sinceRefresh += owedTaken;
+    shownDone = confirmedDone;
+    shownTaken = confirmedTaken;
+    showCounts();
+  }
+
+  function showCounts() {
+    if (base === null) return;  // kept until the first server count arrives
+    // Below the server's figure only while a confirmed submit waits for its next item: never ahead of the page.
+    progress = {
+      done: base.done + (shownDone - base.doneHeld),
+      left: Math.max(0, base.left - (shownTaken - base.takenHeld)),
+    };
+    sinceRefresh = shownTaken - base.takenHeld;
     showProgress();
-    owedDone = 0;
-    owedTaken = 0;
   }
 
   async function refreshProgress(force) {
     const stale = sinceRefresh >= PROGRESS_EVERY || performance.now() - refreshedAt > PROGRESS_MAX_AGE_MS;
     if (!force && progress !== null && !stale) return;
+    const doneHeld = confirmedDone;
+    const takenHeld = confirmedTaken;
     const { status, data } = await call("GET", `${api}/progress/`);
     if (status === 200) {
-      // Submits and skips made while this request was in flight stay owed: the next item applies them.
-      progress = { done: data.done, left: data.left };
-      sinceRefresh = 0;
+      if (confirmedTaken !== takenHeld) { await refreshProgress(true); return; }
+      base = { done: data.done, left: data.left, doneHeld, takenHeld };
       refreshedAt = performance.now();
-      showProgress();
+      showCounts();
       // Items others are labelling right now count as left: they come back if a lease expires unused.
       const held = document.getElementById("empty-held");
       held.hidden = !(current === null && data.left > 0);
