@@ -58,8 +58,10 @@ def project_apps() -> dict[str, str]:
     found = {}
     for config in apps.get_app_configs():
         path = Path(config.path).resolve()
-        if ROOT in path.parents and "tests" not in path.relative_to(ROOT).parts:
-            found[config.module.__name__.split(".")[0]] = config.label
+        package = config.module.__name__.split(".")[0]
+        # A top-level package of the repository: not an installed library in a virtualenv inside it (.venv/…)
+        if ROOT in path.parents and path.relative_to(ROOT).parts[0] == package and package != "tests":
+            found[package] = config.label
     return found
 
 
