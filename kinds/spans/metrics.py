@@ -1,0 +1,585 @@
+"""Agreement between span annotations: arrays in, figures out (no Django).
+
+A :class:`SpanTable` holds every live annotation of a project flattened: annotation ``a`` is annotator
+``annotator[a]``'s answer on document ``doc[a]``, and span ``j`` (``start[j]``, ``end[j]``, ``label[j]``,
+character offsets, end exclusive) belongs to annotation ``owner[j]``. Labels are indices ``0..n_labels-1``.
+
+Two views of the same answers:
+
+* **spans**: two spans match exactly when their (start, end, label) are equal, and overlap when their labels
+  are equal and their character ranges intersect. A pair of annotators' F1 over the documents both annotated is
+  ``2 × exact matches ÷ (spans of one + spans of the other)``; the partial-overlap F1 counts, on each side, the
+  spans that overlap a span of the other side: ``(overlapping of one + overlapping of the other) ÷ (spans of one
+  + spans of the other)``.
+* **tokens**: tokens are maximal runs of non-whitespace (``\\S+``); an annotation gives each token of its
+  document the value ``1 + label`` of the span covering the token's first character (the first such span in
+  (start, end, label) order when spans of different labels overlap), else ``0`` ("O"). Every token of a document
+  with at least two annotations is a unit; annotators are the coders. Nominal Krippendorff's α, Fleiss' κ and
+  Cohen's κ per annotator pair are computed on these values, overall and per label (one-vs-rest: the label
+  against everything else, "O" included).
+
+Precondition for the span matching: spans of the same label within one annotation do not overlap (the API
+refuses them), so within (annotation, label) the spans are ordered by start and by end alike.
+
+Everything is vectorised over all documents at once: no Python loop over documents, annotations or spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "PairwiseSpanF1",
+    "SpanTable",
+    "TokenAgreement",
+    "Tokens",
+    "annotation_pairs",
+    "pairwise_span_f1",
+    "reference_scores",
+    "span_matches",
+    "span_table",
+    "token_agreement",
+    "token_values",
+    "tokenize",
+]
+
+_TOKEN = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Token character ranges of every document: document ``d``'s tokens are ``ptr[d]:ptr[d + 1]``."""
+
+    start: np.ndarray
+    end: np.ndarray
+    ptr: np.ndarray
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.ptr.size - 1)
+
+    @property
+    def count(self) -> np.ndarray:
+        return np.diff(self.ptr)
+
+
+def tokenize(texts: Iterable[str]) -> Tokens:
+    """The ``\\S+`` tokens of each text."""
+    starts: list[int] = []
+    ends: list[int] = []
+    ptr = [0]
+    for text in texts:
+        for match in _TOKEN.finditer(text or ""):
+            starts.append(match.start())
+            ends.append(match.end())
+        ptr.append(len(starts))
+    return Tokens(
+        start=np.asarray(starts, dtype=np.int64),
+        end=np.asarray(ends, dtype=np.int64),
+        ptr=np.asarray(ptr, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class SpanTable:
+    """Span annotations in long form; see the module docstring."""
+
+    doc: np.ndarray
+    annotator: np.ndarray
+    owner: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: np.ndarray
+    n_docs: int
+    n_annotators: int
+    n_labels: int
+    tokens: Tokens
+
+    @property
+    def n_annotations(self) -> int:
+        return int(self.doc.size)
+
+    @property
+    def n_spans(self) -> int:
+        return int(self.owner.size)
+
+    def spans_per_annotation(self) -> np.ndarray:
+        return np.bincount(self.owner, minlength=self.n_annotations)
+
+
+def span_table(
+    *,
+    texts: Sequence[str],
+    annotations: Iterable[tuple[int, int, list[dict]]],
+    label_values: Sequence[str],
+    n_annotators: int | None = None,
+    tokens: Tokens | None = None,
+) -> SpanTable:
+    """A :class:`SpanTable` from ``(doc index, annotator index, spans)`` triples (spans as stored:
+    ``{"start", "end", "label"}`` dicts). Spans with a label not in ``label_values`` are left out."""
+    index = {value: i for i, value in enumerate(label_values)}
+    doc: list[int] = []
+    annotator: list[int] = []
+    owner: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    label: list[int] = []
+    for a, (d, who, spans) in enumerate(annotations):
+        doc.append(d)
+        annotator.append(who)
+        for span in spans or ():
+            code = index.get(span["label"])
+            if code is None:
+                continue
+            owner.append(a)
+            start.append(span["start"])
+            end.append(span["end"])
+            label.append(code)
+    annotator_array = np.asarray(annotator, dtype=np.int64)
+    return SpanTable(
+        doc=np.asarray(doc, dtype=np.int64),
+        annotator=annotator_array,
+        owner=np.asarray(owner, dtype=np.int64),
+        start=np.asarray(start, dtype=np.int64),
+        end=np.asarray(end, dtype=np.int64),
+        label=np.asarray(label, dtype=np.int64),
+        n_docs=len(texts),
+        n_annotators=int(n_annotators if n_annotators is not None else (annotator_array.max(initial=-1) + 1)),
+        n_labels=len(label_values),
+        tokens=tokens if tokens is not None else tokenize(texts),
+    )
+
+
+# --- span matching --------------------------------------------------------------------------------------------
+
+
+def span_matches(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    n_labels: int,
+    partial: bool = False,
+) -> np.ndarray:
+    """For each span of ``a`` (``(group, start, end, label)`` arrays), whether ``b`` holds a span of the same
+    group and label with the same offsets (or, ``partial``, an overlapping one). Precondition: ``b``'s spans of one
+    (group, label) do not overlap."""
+    a_group, a_start, a_end, a_label = a
+    b_group, b_start, b_end, b_label = b
+    if a_group.size == 0 or b_group.size == 0:
+        return np.zeros(a_group.size, dtype=bool)
+    width = int(max(a_end.max(), b_end.max())) + 2
+    bucket = max(n_labels, 1)
+    b_key = (b_group * bucket + b_label) * width + b_end
+    order = np.argsort(b_key, kind="stable")
+    sorted_key = b_key[order]
+    a_bucket = (a_group * bucket + a_label) * width
+    if partial:
+        # The first span of b in the bucket ending after a starts is the only one that can overlap it.
+        pos = np.searchsorted(sorted_key, a_bucket + a_start, side="right")
+        inside = pos < sorted_key.size
+        pos = np.minimum(pos, sorted_key.size - 1)
+        hit = order[pos]
+        return inside & (sorted_key[pos] // width == a_bucket // width) & (b_start[hit] < a_end)
+    query = a_bucket + a_end
+    pos = np.minimum(np.searchsorted(sorted_key, query), sorted_key.size - 1)
+    return (sorted_key[pos] == query) & (b_start[order[pos]] == a_start)
+
+
+def annotation_pairs(doc: np.ndarray, annotator: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of annotations on the same document, as ``(first, second)`` annotation indices with
+    ``annotator[first] < annotator[second]``."""
+    order = np.lexsort((annotator, doc))
+    sorted_doc = doc[order]
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
+    shift = 1
+    while shift < order.size:
+        same = sorted_doc[shift:] == sorted_doc[:-shift]
+        if not same.any():
+            break
+        firsts.append(order[:-shift][same])
+        seconds.append(order[shift:][same])
+        shift += 1
+    if not firsts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+@dataclass(frozen=True)
+class PairwiseSpanF1:
+    """Span F1 per annotator pair (``annotator_a < annotator_b``) over the documents both annotated."""
+
+    annotator_a: np.ndarray
+    annotator_b: np.ndarray
+    n_overlap: np.ndarray
+    n_spans: np.ndarray
+    exact_matches: np.ndarray
+    partial_matched: np.ndarray
+    #: ``(n_pairs, n_labels)``: spans of both sides and exact matches, per label
+    label_spans: np.ndarray
+    label_matches: np.ndarray
+    label_partial: np.ndarray
+    min_overlap: int
+
+    @property
+    def kept(self) -> np.ndarray:
+        return self.n_overlap >= self.min_overlap
+
+    def f1(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n_spans > 0, 2 * self.exact_matches / self.n_spans, np.nan)
+
+    def partial_f1(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n_spans > 0, self.partial_matched / self.n_spans, np.nan)
+
+    def _mean(self, values: np.ndarray, present: np.ndarray) -> float:
+        keep = self.kept & present
+        return float(values[keep].mean()) if keep.any() else float("nan")
+
+    @property
+    def mean_f1(self) -> float:
+        """Mean over kept pairs with any span (the report's ``mean_pairwise_span_f1``)."""
+        return self._mean(self.f1(), self.n_spans > 0)
+
+    @property
+    def mean_partial_f1(self) -> float:
+        return self._mean(self.partial_f1(), self.n_spans > 0)
+
+    def per_label_f1(self) -> np.ndarray:
+        """Mean exact F1 per label over kept pairs where either side has a span of that label."""
+        out = np.full(self.label_spans.shape[1], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = 2 * self.label_matches / self.label_spans
+        for c in range(out.size):
+            out[c] = self._mean(f1[:, c], self.label_spans[:, c] > 0)
+        return out
+
+    def per_label_partial_f1(self) -> np.ndarray:
+        out = np.full(self.label_spans.shape[1], np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            partial = self.label_partial / self.label_spans
+        for c in range(out.size):
+            out[c] = self._mean(partial[:, c], self.label_spans[:, c] > 0)
+        return out
+
+
+def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF1:
+    """Exact and partial-overlap span F1 for every annotator pair sharing documents; pairs sharing fewer than
+    ``min_overlap`` documents are kept in the arrays but left out of the means.
+
+    Raises:
+        ValueError: if ``min_overlap < 1``.
+    """
+    if min_overlap < 1:
+        raise ValueError("min_overlap must be at least 1")
+    first, second = annotation_pairs(table.doc, table.annotator)
+    n_ann, m, k = table.n_annotations, max(table.n_annotators, 1), max(table.n_labels, 1)
+    pair_code = table.annotator[first] * m + table.annotator[second]
+    codes, pair = np.unique(pair_code, return_inverse=True)
+    n_pairs = codes.size
+    per_ann = table.spans_per_annotation()
+    per_ann_label = np.bincount(table.owner * k + table.label, minlength=n_ann * k).reshape(n_ann, k)
+
+    # Each span of each annotation appears once per pair its annotation is in, grouped by that doc-pair.
+    pair_of_ann_sides = np.concatenate([first, second])
+    partner = np.concatenate([second, first])
+    # One group per doc-pair and direction: a span is only looked up among its own partner's spans.
+    doc_pair = np.concatenate([2 * np.arange(first.size), 2 * np.arange(first.size) + 1])
+    span_order = np.argsort(table.owner, kind="stable")
+    span_ptr = np.concatenate([[0], np.cumsum(per_ann)])
+    counts = per_ann[pair_of_ann_sides]
+    rows = _ranges(span_ptr[pair_of_ann_sides], counts)
+    spans = span_order[rows]
+    group = np.repeat(doc_pair, counts)
+    # The partner's spans under the same doc-pair group.
+    partner_counts = per_ann[partner]
+    partner_rows = span_order[_ranges(span_ptr[partner], partner_counts)]
+    partner_group = np.repeat(doc_pair, partner_counts)
+    a = (group, table.start[spans], table.end[spans], table.label[spans])
+    b = (partner_group, table.start[partner_rows], table.end[partner_rows], table.label[partner_rows])
+    exact = span_matches(a, b, n_labels=k)
+    partial = span_matches(a, b, n_labels=k, partial=True)
+    # Exact matches are one-to-one, so counting them on the first side of each doc-pair counts each once.
+    first_side = np.repeat(np.arange(2) == 0, [int(per_ann[first].sum()), int(per_ann[second].sum())])
+    span_pair = pair[group // 2]
+    label = table.label[spans]
+    return PairwiseSpanF1(
+        annotator_a=codes // m,
+        annotator_b=codes % m,
+        n_overlap=np.bincount(pair, minlength=n_pairs),
+        n_spans=np.bincount(pair, weights=per_ann[first] + per_ann[second], minlength=n_pairs).astype(
+            np.int64
+        ),
+        exact_matches=np.bincount(span_pair[exact & first_side], minlength=n_pairs),
+        partial_matched=np.bincount(span_pair[partial], minlength=n_pairs),
+        label_spans=_pair_label_sum(pair, per_ann_label[first] + per_ann_label[second], n_pairs),
+        label_matches=np.bincount((span_pair * k + label)[exact & first_side], minlength=n_pairs * k).reshape(
+            n_pairs, k
+        ),
+        label_partial=np.bincount((span_pair * k + label)[partial], minlength=n_pairs * k).reshape(
+            n_pairs, k
+        ),
+        min_overlap=min_overlap,
+    )
+
+
+def _pair_label_sum(pair: np.ndarray, values: np.ndarray, n_pairs: int) -> np.ndarray:
+    out = np.zeros((n_pairs, values.shape[1]), dtype=np.int64)
+    np.add.at(out, pair, values)
+    return out
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(s, s + n)`` for each (s, n)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths) + np.arange(total)
+
+
+@dataclass(frozen=True)
+class ReferenceScores:
+    """Each annotator's spans against reference spans (consensus or gold) on the documents both have."""
+
+    n_docs: np.ndarray
+    n_spans: np.ndarray
+    n_reference: np.ndarray
+    matches: np.ndarray
+
+    def precision(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n_spans > 0, self.matches / self.n_spans, np.nan)
+
+    def recall(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n_reference > 0, self.matches / self.n_reference, np.nan)
+
+    def f1(self) -> np.ndarray:
+        total = self.n_spans + self.n_reference
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # No span on either side over the annotator's documents is full agreement ("no entities" twice).
+            return np.where(total > 0, 2 * self.matches / total, np.where(self.n_docs > 0, 1.0, np.nan))
+
+
+def reference_scores(
+    table: SpanTable,
+    *,
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    has_reference: np.ndarray,
+) -> ReferenceScores:
+    """Exact-span precision, recall and F1 of each annotator against ``reference`` spans (``(doc, start, end,
+    label)`` arrays) on the documents where ``has_reference`` (bool per document) is true."""
+    m, k = max(table.n_annotators, 1), max(table.n_labels, 1)
+    scored = has_reference[table.doc]
+    span_scored = scored[table.owner]
+    a = (
+        table.doc[table.owner][span_scored],
+        table.start[span_scored],
+        table.end[span_scored],
+        table.label[span_scored],
+    )
+    matched = span_matches(a, reference, n_labels=k)
+    ref_per_doc = np.bincount(reference[0], minlength=table.n_docs)
+    who = table.annotator[table.owner][span_scored]
+    return ReferenceScores(
+        n_docs=np.bincount(table.annotator[scored], minlength=m),
+        n_spans=np.bincount(who, minlength=m),
+        n_reference=np.bincount(
+            table.annotator[scored], weights=ref_per_doc[table.doc[scored]], minlength=m
+        ).astype(np.int64),
+        matches=np.bincount(who[matched], minlength=m),
+    )
+
+
+# --- token encoding ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenValues:
+    """Every annotation's value for every token of its document: rows ``ptr[a]:ptr[a + 1]`` are annotation
+    ``a``'s, in token order. ``value`` is ``0`` ("O") or ``1 + label``; ``begins`` marks the first token of a span;
+    ``span`` is the covering span's index (-1 for "O")."""
+
+    unit: np.ndarray
+    annotator: np.ndarray
+    value: np.ndarray
+    begins: np.ndarray
+    span: np.ndarray
+    ptr: np.ndarray
+
+    def bio(self) -> np.ndarray:
+        """BIO codes: 0 = O, ``1 + 2 × label`` = B-label, ``2 + 2 × label`` = I-label."""
+        return np.where(self.value == 0, 0, 2 * self.value - self.begins.astype(np.int64))
+
+
+def span_token_ranges(table: SpanTable) -> tuple[np.ndarray, np.ndarray]:
+    """Each span's tokens as global token indices ``[lo, hi)``: the tokens whose first character it covers."""
+    tokens = table.tokens
+    if tokens.start.size == 0 or table.n_spans == 0:
+        empty = np.zeros(table.n_spans, dtype=np.int64)
+        return empty, empty
+    width = int(max(tokens.end.max(initial=0), table.end.max(initial=0))) + 1
+    token_doc = np.repeat(np.arange(tokens.n_docs), tokens.count)
+    key = token_doc * width + tokens.start
+    span_doc = table.doc[table.owner] * width
+    lo = np.searchsorted(key, span_doc + table.start, side="left")
+    hi = np.searchsorted(key, span_doc + table.end, side="left")
+    return lo, hi
+
+
+def token_values(table: SpanTable) -> TokenValues:
+    """The token encoding of every annotation (see the module docstring)."""
+    tokens = table.tokens
+    n_tok = tokens.count[table.doc]
+    ptr = np.concatenate([[0], np.cumsum(n_tok)]).astype(np.int64)
+    total = int(ptr[-1])
+    unit = _ranges(tokens.ptr[table.doc], n_tok)
+    cover = np.full(total, -1, dtype=np.int64)
+    lo, hi = span_token_ranges(table)
+    lengths = np.maximum(hi - lo, 0)
+    # Positions of each span's tokens among its annotation's rows; spans written last to first so that where
+    # spans of different labels overlap the first one in (start, end, label) order wins (the last write does).
+    rank = np.lexsort((table.label, table.end, table.start, table.owner))[::-1]
+    base = ptr[table.owner] + lo - tokens.ptr[table.doc[table.owner]]
+    rows = _ranges(base[rank], lengths[rank])
+    cover[rows] = np.repeat(rank, lengths[rank])
+    covered = cover >= 0
+    value = np.zeros(total, dtype=np.int64)
+    value[covered] = table.label[cover[covered]] + 1
+    begins = np.zeros(total, dtype=bool)
+    begins[1:] = covered[1:] & (cover[1:] != cover[:-1])
+    if total:
+        begins[0] = covered[0]
+    return TokenValues(
+        unit=unit,
+        annotator=np.repeat(table.annotator, n_tok),
+        value=value,
+        begins=begins,
+        span=cover,
+        ptr=ptr,
+    )
+
+
+# --- token agreement --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenAgreement:
+    """Token-level agreement, overall and per label (arrays of length ``n_labels``, one-vs-rest)."""
+
+    krippendorff_alpha: float
+    fleiss_kappa: float
+    mean_pairwise_cohen_kappa: float
+    percent_agreement: float
+    per_label_krippendorff_alpha: np.ndarray
+    per_label_fleiss_kappa: np.ndarray
+    per_label_cohen_kappa: np.ndarray
+    n_units: int
+
+
+def _alpha(n: float, diagonal: float, expected: float) -> float:
+    return (
+        float("nan") if not expected > 1e-12 * max(n, 1) ** 2 else 1.0 - (n - 1) * (n - diagonal) / expected
+    )
+
+
+def _kappa(observed: float, chance: float) -> float:
+    return float("nan") if not chance < 1 - 1e-12 else (observed - chance) / (1 - chance)
+
+
+def _cohen(confusion: np.ndarray) -> float:
+    total = confusion.sum()
+    if total == 0:
+        return float("nan")
+    observed = np.trace(confusion) / total
+    chance = float((confusion.sum(axis=0) * confusion.sum(axis=1)).sum()) / total**2
+    return _kappa(observed, chance)
+
+
+def token_agreement(
+    table: SpanTable, values: TokenValues | None = None, *, min_overlap: int = 5
+) -> TokenAgreement:
+    """Krippendorff's α (nominal), Fleiss' κ (pooled shares, mean per-unit agreement), percent agreement and the
+    mean over annotator pairs sharing at least ``min_overlap`` documents of Cohen's κ, on the token values."""
+    values = token_values(table) if values is None else values
+    c = table.n_labels + 1
+    n_units = int(table.tokens.start.size)
+    counts = np.bincount(values.unit * c + values.value, minlength=n_units * c).reshape(n_units, c)
+    m = counts.sum(axis=1)
+    eligible = m >= 2
+    counts, m = counts[eligible].astype(np.float64), m[eligible].astype(np.float64)
+    same = counts * (counts - 1)
+    class_n = counts.sum(axis=0)
+    n = float(class_n.sum())
+    diagonal = float((same.sum(axis=1) / (m - 1)).sum())
+    units = float(eligible.sum())
+    per_unit = same.sum(axis=1) / (m * (m - 1))
+    percent = float(per_unit.mean()) if units else float("nan")
+    share = class_n / n if n else class_n
+    alpha = _alpha(n, diagonal, n * n - float((class_n**2).sum()))
+    fleiss = _kappa(percent, float((share**2).sum())) if units else float("nan")
+    label_alpha = np.full(table.n_labels, np.nan)
+    label_fleiss = np.full(table.n_labels, np.nan)
+    for label in range(table.n_labels):
+        x = counts[:, label + 1]
+        y = m - x
+        binary_same = x * (x - 1) + y * (y - 1)
+        n1 = float(x.sum())
+        label_alpha[label] = _alpha(n, float((binary_same / (m - 1)).sum()), n * n - n1 * n1 - (n - n1) ** 2)
+        if units:
+            p1 = n1 / n
+            label_fleiss[label] = _kappa(float((binary_same / (m * (m - 1))).mean()), p1 * p1 + (1 - p1) ** 2)
+    mean_cohen, label_cohen = _pairwise_cohen(table, values, c, min_overlap)
+    return TokenAgreement(
+        krippendorff_alpha=alpha,
+        fleiss_kappa=fleiss,
+        mean_pairwise_cohen_kappa=mean_cohen,
+        percent_agreement=percent,
+        per_label_krippendorff_alpha=label_alpha,
+        per_label_fleiss_kappa=label_fleiss,
+        per_label_cohen_kappa=label_cohen,
+        n_units=int(units),
+    )
+
+
+def _pairwise_cohen(
+    table: SpanTable, values: TokenValues, c: int, min_overlap: int
+) -> tuple[float, np.ndarray]:
+    first, second = annotation_pairs(table.doc, table.annotator)
+    m = max(table.n_annotators, 1)
+    codes, pair = np.unique(table.annotator[first] * m + table.annotator[second], return_inverse=True)
+    kept = np.bincount(pair, minlength=codes.size) >= min_overlap
+    lengths = values.ptr[first + 1] - values.ptr[first]
+    left = values.value[_ranges(values.ptr[first], lengths)]
+    right = values.value[_ranges(values.ptr[second], lengths)]
+    row_pair = np.repeat(pair, lengths)
+    confusion = np.bincount((row_pair * c + left) * c + right, minlength=codes.size * c * c).reshape(
+        codes.size, c, c
+    )
+    kappas = np.array([_cohen(confusion[p]) for p in range(codes.size)])
+    keep = kept & np.isfinite(kappas)
+    mean = float(kappas[keep].mean()) if keep.any() else float("nan")
+    per_label = np.full(table.n_labels, np.nan)
+    for label in range(table.n_labels):
+        v = label + 1
+        label_kappas = []
+        for p in np.flatnonzero(kept).tolist():
+            conf = confusion[p]
+            both = conf[v, v]
+            only_left = conf[v].sum() - both
+            only_right = conf[:, v].sum() - both
+            neither = conf.sum() - both - only_left - only_right
+            kappa = _cohen(np.array([[neither, only_right], [only_left, both]]))
+            if np.isfinite(kappa):
+                label_kappas.append(kappa)
+        if label_kappas:
+            per_label[label] = float(np.mean(label_kappas))
+    return mean, per_label
