@@ -54,6 +54,8 @@ class QualityReport(models.Model):
     explanations = models.JSONField(default=list, blank=True)
     # Last Dawid–Skene fit (user ids, label values, confusion matrices, priors) for the cheap per-item update.
     consensus_params = models.JSONField(default=dict, blank=True)
+    # Figures only the project's task kind has (span F1 for spans, ...), served beside the shared ones.
+    kind_figures = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["project", "-created_at"], name="qreport_project_idx")]
@@ -102,6 +104,8 @@ class AnnotatorQuality(models.Model):
     quality_score = models.FloatField(null=True, blank=True)
     median_lead_time_s = models.FloatField(null=True, blank=True)
     confusion = models.JSONField(default=list, blank=True)
+    # The annotator's figures only the project's task kind has (span precision/recall/F1, ...).
+    kind_figures = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

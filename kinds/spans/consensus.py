@@ -88,6 +88,7 @@ def token_consensus(
     if method == "dawid_skene":
         result = dawid_skene(table=token_table).consensus
         posteriors = result.posteriors
+        assert posteriors is not None  # Dawid–Skene always has them
         label = result.label
         confidence = np.where(label >= 0, posteriors[np.arange(n_units), np.maximum(label, 0)], np.nan)
         return label, confidence, result.annotator_quality

@@ -38,6 +38,7 @@ __all__ = [
     "TokenAgreement",
     "Tokens",
     "annotation_pairs",
+    "concatenated_ranges",
     "pairwise_span_f1",
     "reference_scores",
     "span_matches",
@@ -294,12 +295,12 @@ def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF
     span_order = np.argsort(table.owner, kind="stable")
     span_ptr = np.concatenate([[0], np.cumsum(per_ann)])
     counts = per_ann[pair_of_ann_sides]
-    rows = _ranges(span_ptr[pair_of_ann_sides], counts)
+    rows = concatenated_ranges(span_ptr[pair_of_ann_sides], counts)
     spans = span_order[rows]
     group = np.repeat(doc_pair, counts)
     # The partner's spans under the same doc-pair group.
     partner_counts = per_ann[partner]
-    partner_rows = span_order[_ranges(span_ptr[partner], partner_counts)]
+    partner_rows = span_order[concatenated_ranges(span_ptr[partner], partner_counts)]
     partner_group = np.repeat(doc_pair, partner_counts)
     a = (group, table.start[spans], table.end[spans], table.label[spans])
     b = (partner_group, table.start[partner_rows], table.end[partner_rows], table.label[partner_rows])
@@ -335,7 +336,7 @@ def _pair_label_sum(pair: np.ndarray, values: np.ndarray, n_pairs: int) -> np.nd
     return out
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def concatenated_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The concatenation of ``arange(s, s + n)`` for each (s, n)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = int(lengths.sum())
@@ -441,7 +442,7 @@ def token_values(table: SpanTable) -> TokenValues:
     n_tok = tokens.count[table.doc]
     ptr = np.concatenate([[0], np.cumsum(n_tok)]).astype(np.int64)
     total = int(ptr[-1])
-    unit = _ranges(tokens.ptr[table.doc], n_tok)
+    unit = concatenated_ranges(tokens.ptr[table.doc], n_tok)
     cover = np.full(total, -1, dtype=np.int64)
     lo, hi = span_token_ranges(table)
     lengths = np.maximum(hi - lo, 0)
@@ -449,7 +450,7 @@ def token_values(table: SpanTable) -> TokenValues:
     # spans of different labels overlap the first one in (start, end, label) order wins (the last write does).
     rank = np.lexsort((table.label, table.end, table.start, table.owner))[::-1]
     base = ptr[table.owner] + lo - tokens.ptr[table.doc[table.owner]]
-    rows = _ranges(base[rank], lengths[rank])
+    rows = concatenated_ranges(base[rank], lengths[rank])
     cover[rows] = np.repeat(rank, lengths[rank])
     covered = cover >= 0
     value = np.zeros(total, dtype=np.int64)
@@ -558,8 +559,8 @@ def _pairwise_cohen(
     codes, pair = np.unique(table.annotator[first] * m + table.annotator[second], return_inverse=True)
     kept = np.bincount(pair, minlength=codes.size) >= min_overlap
     lengths = values.ptr[first + 1] - values.ptr[first]
-    left = values.value[_ranges(values.ptr[first], lengths)]
-    right = values.value[_ranges(values.ptr[second], lengths)]
+    left = values.value[concatenated_ranges(values.ptr[first], lengths)]
+    right = values.value[concatenated_ranges(values.ptr[second], lengths)]
     row_pair = np.repeat(pair, lengths)
     confusion = np.bincount((row_pair * c + left) * c + right, minlength=codes.size * c * c).reshape(
         codes.size, c, c

@@ -53,7 +53,11 @@ def _rows(results: ItemResults) -> Iterable[tuple]:
 
     def encoded(label):
         key = tuple(label) if isinstance(label, list) else label
-        text = label_json.get(key)
+        try:
+            text = label_json.get(key)
+        except TypeError:
+            # Structured values (a list of spans or boxes, i.e. of dicts) are no dict key; they rarely repeat.
+            return json.dumps(label)
         if text is None and label is not None:
             text = label_json[key] = json.dumps(label)
         return text

@@ -23,7 +23,7 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
     project or item is gone or the item is discarded.
     """
     project = Project.objects.filter(pk=project_id).first()
-    if project is None:
+    if project is None or _left_to_the_run(project):
         return None
     votes = item_votes_load(project=project, item_id=item_id)
     if votes is None or votes.item.status == ItemStatus.DISCARDED:
@@ -40,7 +40,7 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
     discarded are skipped. Returns how many items were updated and how many moved to review."""
     project = Project.objects.filter(pk=project_id).first()
     updated = moved = 0
-    if project is None:
+    if project is None or _left_to_the_run(project):
         return {"updated": 0, "moved": 0}
     for start in range(0, len(item_ids), ITEMS_CHUNK):
         with transaction.atomic():
@@ -50,6 +50,13 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
                 updated += 1
                 moved += int(_consensus_apply(project=project, votes=votes)["moved"])
     return {"updated": updated, "moved": moved}
+
+
+def _left_to_the_run(project: Project) -> bool:
+    """Whether the project's kind has structured answers (spans, boxes): their consensus needs the whole
+    document's answers decoded together, which the next quality run does; the per-item pass leaves the item."""
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    return bool(getattr(encoding, "structured", False))
 
 
 def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:

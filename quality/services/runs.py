@@ -16,10 +16,12 @@ from annotation.services.projects import project_lock
 from core.errors import Conflict, ValidationFailed
 from core.jobs import JobContext, job_create
 from core.models import Job, JobStatus
+from kinds.registry import kind_for
 from quality.adapters import (
     item_features_load,
     item_results_write,
     items_denormalise,
+    project_answers_load,
     project_data_load,
 )
 from quality.job_kinds import QUALITY_JOB
@@ -97,6 +99,7 @@ def _report_fields(outcome: RunOutcome) -> dict:
         "pairwise": outcome.pairwise,
         "error_analysis": outcome.error_analysis,
         "consensus_params": outcome.consensus_params,
+        "kind_figures": outcome.kind_figures,
     }
     for name in (
         "krippendorff_alpha",
@@ -165,6 +168,7 @@ def quality_results_store(
                 quality_score=row["quality_score"],
                 median_lead_time_s=row["median_lead_time_s"],
                 confusion=row["confusion"],
+                kind_figures=row.get("kind_figures") or {},
             )
             for row in outcome.annotators
         ],
@@ -211,13 +215,28 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
         ValueError: the project has no usable annotations (the job fails with that message).
     """
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.services.engine import run_quality
+    from quality.services.engine import run_quality, run_structured_quality
 
     started = time.perf_counter()
     project = Project.objects.get(pk=job.project_id)
     context.progress(0.05, "reading annotations")
     snapshot_at = timezone.now()
     base_model = model_version_latest(project=project)
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    if getattr(encoding, "structured", False):
+        # Answers that are no class code each (spans, boxes): the kind computes the run from the stored answers.
+        answers = project_answers_load(project=project)
+        loaded = time.perf_counter()
+        context.progress(0.2, f"read {answers.n_answers} annotations on {answers.item_ids.size} items")
+        outcome = run_structured_quality(
+            answers=answers,
+            encoding=encoding,
+            requested_method=project.consensus_method,
+            review_threshold=project.review_confidence_threshold,
+            route_profile_flags=project.route_flagged_to_review,
+            progress=context.progress,
+        )
+        return _stored(job, outcome, snapshot_at, base_model, started, loaded)
     data = project_data_load(project=project)
     if encoding_for(data).model_free_reason is None and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
         features = item_features_load(project=project, item_ids=data.item_ids)
@@ -233,6 +252,10 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
         n_boot=job.params.get("n_boot"),
         progress=context.progress,
     )
+    return _stored(job, outcome, snapshot_at, base_model, started, loaded)
+
+
+def _stored(job: Job, outcome: RunOutcome, snapshot_at, base_model, started: float, loaded: float) -> dict:
     computed = time.perf_counter()
     report, moved = quality_results_store(
         job=job,

@@ -1,0 +1,370 @@
+"""Spans for the quality engine: a structured encoding (``structured = True``) whose ``run`` computes a whole
+quality run from the stored answers (``quality.adapters.answers``): span and token agreement
+(``kinds.spans.metrics``), consensus spans (``kinds.spans.consensus``), annotators' precision/recall/F1 against
+the consensus and the gold spans, and label issues with reasons a reviewer reads on the item.
+
+Imported by quality tasks only (it loads the metrics stack); the kind's ``quality`` module returns
+:data:`SPANS` from ``encoding``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from kinds.spans.consensus import SpanConsensus, span_consensus
+from kinds.spans.metrics import (
+    PairwiseSpanF1,
+    SpanTable,
+    TokenAgreement,
+    TokenValues,
+    concatenated_ranges,
+    pairwise_span_f1,
+    reference_scores,
+    span_matches,
+    span_table,
+    token_agreement,
+    token_values,
+    tokenize,
+)
+from quality.adapters import ItemResults, ProjectAnswers
+from quality.services.kind_steps import StructuredRun
+
+#: Pairs of annotators sharing fewer documents are left out of the pairwise means (span F1, token Cohen's κ), as
+#: the class projects' pairwise κ leaves them out.
+COHEN_MIN_OVERLAP = 5
+
+# Reason weights for an item's severity (how much each reason says the consensus may be wrong).
+REASON_WEIGHTS = {
+    "gold_mismatch": 1.0,
+    "low_consensus_confidence": 0.7,
+    "type_confusion": 0.6,
+    "boundary_disagreement": 0.5,
+    "missed_entity": 0.5,
+    "spurious_entity": 0.4,
+    "unsure_or_unusable": 0.5,
+    "profile_flag": 0.4,
+}
+
+
+def gold_spans(
+    gold: list, label_values: list[str]
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Stored gold labels (a list of spans each, None without gold) as ``(doc, start, end, label)`` arrays and the
+    documents that have gold. Spans with a label no longer in the project are left out."""
+    index = {value: i for i, value in enumerate(label_values)}
+    doc: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    label: list[int] = []
+    has = np.zeros(len(gold), dtype=bool)
+    for d, spans in enumerate(gold):
+        if not isinstance(spans, list):
+            continue
+        has[d] = True
+        for span in spans:
+            code = index.get(str(span.get("label"))) if isinstance(span, dict) else None
+            if code is not None:
+                doc.append(d)
+                start.append(int(span["start"]))
+                end.append(int(span["end"]))
+                label.append(code)
+    arrays = tuple(np.asarray(values, dtype=np.int64) for values in (doc, start, end, label))
+    return arrays, has  # type: ignore[return-value]
+
+
+def _per_label(
+    label_values: list[str],
+    pairs: PairwiseSpanF1,
+    agreement: TokenAgreement,
+    table: SpanTable,
+    consensus: SpanConsensus,
+) -> dict:
+    f1, partial = pairs.per_label_f1(), pairs.per_label_partial_f1()
+    n_spans = np.bincount(table.label, minlength=table.n_labels)
+    n_consensus = np.bincount(consensus.label, minlength=table.n_labels)
+    return {
+        value: {
+            "span_f1": f1[i],
+            "partial_span_f1": partial[i],
+            "token_krippendorff_alpha": agreement.per_label_krippendorff_alpha[i],
+            # The shared per-label columns read the token figures, so pages and sentences rank labels on them.
+            "krippendorff_alpha": agreement.per_label_krippendorff_alpha[i],
+            "fleiss_kappa": agreement.per_label_fleiss_kappa[i],
+            "cohen_kappa": agreement.per_label_cohen_kappa[i],
+            "n_spans": int(n_spans[i]),
+            "n_consensus_spans": int(n_consensus[i]),
+        }
+        for i, value in enumerate(label_values)
+    }
+
+
+def _item_reasons(
+    table: SpanTable,
+    values: TokenValues,
+    consensus: SpanConsensus,
+    gold: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    has_gold: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per document, whether each reason applies (bool arrays of ``n_docs``):
+
+    * ``boundary_disagreement``: an annotator's span overlaps a consensus span of its label with other offsets;
+    * ``type_confusion``: an annotator's span overlaps a consensus span of another label and none of its own;
+    * ``spurious_entity``: an annotator's span overlaps no consensus span;
+    * ``missed_entity``: an annotator left every token of a consensus span "O";
+    * ``gold_mismatch``: the consensus spans differ from the gold spans.
+    """
+    n_docs, k = table.n_docs, max(table.n_labels, 1)
+    span_doc = table.doc[table.owner]
+    mine = (span_doc, table.start, table.end, table.label)
+    cons = consensus.spans()
+    any_label = np.zeros_like(table.label)
+    exact = span_matches(mine, cons, n_labels=k)
+    same_label = span_matches(mine, cons, n_labels=k, partial=True)
+    # Consensus spans never overlap one another, so "overlaps any consensus span" is the label-blind lookup.
+    any_overlap = span_matches(
+        (span_doc, table.start, table.end, any_label),
+        (cons[0], cons[1], cons[2], np.zeros_like(cons[3])),
+        n_labels=1,
+        partial=True,
+    )
+
+    def docs_with(flag: np.ndarray) -> np.ndarray:
+        return np.bincount(span_doc[flag], minlength=n_docs) > 0
+
+    # Missed: an annotation gave no token of a consensus span of its document a label. Consensus spans cover
+    # disjoint tokens, so each token belongs to at most one.
+    n_cons = int(cons[0].size)
+    token_cons = np.full(int(table.tokens.start.size), -1, dtype=np.int64)
+    width = _width(table)
+    keys = _token_keys(table, width)
+    lo = np.searchsorted(keys, cons[0] * width + cons[1])
+    hi = np.searchsorted(keys, cons[0] * width + cons[2])
+    lengths = np.maximum(hi - lo, 0)
+    token_cons[concatenated_ranges(lo, lengths)] = np.repeat(np.arange(n_cons), lengths)
+    row_cons = token_cons[values.unit]
+    row_annotation = np.repeat(np.arange(table.n_annotations), np.diff(values.ptr))
+    labelled = (row_cons >= 0) & (values.value > 0)
+    touched = np.unique(row_annotation[labelled] * max(n_cons, 1) + row_cons[labelled]) // max(n_cons, 1)
+    n_cons_doc = np.bincount(cons[0], minlength=n_docs)
+    touched_per_annotation = np.bincount(touched, minlength=table.n_annotations)
+    missed_annotation = touched_per_annotation < n_cons_doc[table.doc]
+    missed = np.bincount(table.doc[missed_annotation], minlength=n_docs) > 0
+
+    gold_mismatch = np.zeros(n_docs, dtype=bool)
+    if has_gold.any():
+        n_gold = np.bincount(gold[0], minlength=n_docs)
+        matched = span_matches(cons, gold, n_labels=k)
+        n_matched = np.bincount(cons[0][matched], minlength=n_docs)
+        gold_mismatch = has_gold & consensus.annotated & ((n_matched != n_gold) | (n_cons_doc != n_gold))
+    return {
+        "gold_mismatch": gold_mismatch,
+        "type_confusion": docs_with(any_overlap & ~same_label),
+        "boundary_disagreement": docs_with(same_label & ~exact),
+        "missed_entity": missed,
+        "spurious_entity": docs_with(~any_overlap),
+    }
+
+
+def _width(table: SpanTable) -> int:
+    return int(max(table.tokens.end.max(initial=0), table.end.max(initial=0))) + 1
+
+
+def _token_keys(table: SpanTable, width: int) -> np.ndarray:
+    tokens = table.tokens
+    return np.repeat(np.arange(tokens.n_docs), tokens.count) * width + tokens.start
+
+
+class Spans:
+    """The ``text_spans`` encoding: structured answers, computed by :meth:`run`."""
+
+    structured = True
+    multi_label = False
+    model_free_reason: str | None = "span projects have no built-in span model yet"
+    hlp_absent_note: str | None = None
+
+    def run(
+        self,
+        *,
+        answers: ProjectAnswers,
+        method: str,
+        review_threshold: float,
+        route_profile_flags: bool,
+        progress: Callable[[float, str], None] = lambda fraction, message: None,
+    ) -> StructuredRun:
+        label_values = list(answers.label_values)
+        chosen = "majority_vote" if method == "majority_vote" else "dawid_skene"
+        note = (
+            "majority vote on the tokens, as the project asks."
+            if chosen == "majority_vote"
+            else "Dawid–Skene on the tokens (each annotator's confusion between labels and O), decoded to spans."
+        )
+        n_annotators = int(answers.user_ids.size)
+        progress(0.25, "tokens")
+        table = span_table(
+            texts=answers.item_text,
+            annotations=zip(
+                answers.answer_item.tolist(), answers.answer_user.tolist(), answers.answer_value, strict=True
+            ),
+            label_values=label_values,
+            n_annotators=n_annotators,
+            tokens=tokenize(answers.item_text),
+        )
+        values = token_values(table)
+        progress(0.35, "consensus")
+        consensus = span_consensus(table, method=chosen, values=values)
+        progress(0.5, "agreement")
+        agreement = token_agreement(table, values, min_overlap=COHEN_MIN_OVERLAP)
+        pairs = pairwise_span_f1(table, min_overlap=COHEN_MIN_OVERLAP)
+        progress(0.65, "annotators")
+        gold, has_gold = gold_spans(answers.gold, label_values)
+        vs_consensus = reference_scores(table, reference=consensus.spans(), has_reference=consensus.annotated)
+        vs_gold = reference_scores(table, reference=gold, has_reference=has_gold)
+        n_answers = np.bincount(table.annotator, minlength=n_annotators)
+        annotators = []
+        precision, recall, f1 = vs_consensus.precision(), vs_consensus.recall(), vs_consensus.f1()
+        gold_p, gold_r, gold_f1 = vs_gold.precision(), vs_gold.recall(), vs_gold.f1()
+        for a, user_id in enumerate(answers.user_ids.tolist()):
+            annotators.append(
+                {
+                    "user_id": user_id,
+                    "n_annotations": int(n_answers[a]),
+                    "agreement_with_consensus": f1[a],
+                    "agreement_with_others": None,
+                    "n_agreement_with_consensus": int(vs_consensus.n_docs[a]),
+                    "n_agreement_with_others": None,
+                    "kappa_vs_others": None,
+                    "gold_accuracy": gold_f1[a] if vs_gold.n_docs[a] else None,
+                    "n_gold": int(vs_gold.n_docs[a]),
+                    "quality_score": consensus.annotator_quality[a],
+                    "median_lead_time_s": None,
+                    "confusion": [],
+                    "kind_figures": {
+                        "span_precision": precision[a],
+                        "span_recall": recall[a],
+                        "span_f1": f1[a],
+                        "gold_span_precision": gold_p[a] if vs_gold.n_docs[a] else None,
+                        "gold_span_recall": gold_r[a] if vs_gold.n_docs[a] else None,
+                        "gold_span_f1": gold_f1[a] if vs_gold.n_docs[a] else None,
+                        "n_gold_items": int(vs_gold.n_docs[a]),
+                    },
+                }
+            )
+        progress(0.8, "label issues")
+        items = self._items(
+            answers, table, values, consensus, gold, has_gold, review_threshold, route_profile_flags
+        )
+        n_issues = int(items.is_issue.sum())
+        scalars = {
+            "n_items": int(answers.item_ids.size),
+            "n_annotations": answers.n_answers,
+            "n_annotators": n_annotators,
+            "krippendorff_alpha": agreement.krippendorff_alpha,
+            "krippendorff_alpha_ci": None,
+            "fleiss_kappa": agreement.fleiss_kappa,
+            "fleiss_kappa_ci": None,
+            "mean_pairwise_cohen_kappa": agreement.mean_pairwise_cohen_kappa,
+            "mean_pairwise_cohen_kappa_ci": None,
+            "weighted_pairwise_cohen_kappa": None,
+            "percent_agreement": agreement.percent_agreement,
+            "percent_agreement_ci": None,
+            "hlp": None,
+            "hlp_ci": None,
+            "hlp_gold": None,
+            "hlp_gold_ci": None,
+            "model_accuracy": None,
+            "n_issues": n_issues,
+        }
+        kind_figures = {
+            "mean_pairwise_span_f1": pairs.mean_f1,
+            "mean_pairwise_partial_span_f1": pairs.mean_partial_f1,
+            "token_krippendorff_alpha": agreement.krippendorff_alpha,
+            "token_fleiss_kappa": agreement.fleiss_kappa,
+            "token_mean_pairwise_cohen_kappa": agreement.mean_pairwise_cohen_kappa,
+            "cohen_min_overlap": COHEN_MIN_OVERLAP,
+            "n_tokens": agreement.n_units,
+            "n_annotator_pairs": int(pairs.kept.sum()),
+        }
+        f1_pairs = pairs.f1()
+        partial_pairs = pairs.partial_f1()
+        pairwise = [
+            {
+                "user_a": int(answers.user_ids[pairs.annotator_a[p]]),
+                "user_b": int(answers.user_ids[pairs.annotator_b[p]]),
+                "n_overlap": int(pairs.n_overlap[p]),
+                # The pairwise table's agreement column is the exact-span F1 for spans.
+                "observed_agreement": f1_pairs[p],
+                "kappa": None,
+                "span_f1": f1_pairs[p],
+                "partial_span_f1": partial_pairs[p],
+            }
+            for p in np.flatnonzero(pairs.kept).tolist()
+        ]
+        return StructuredRun(
+            method=chosen,
+            method_note=note,
+            scalars=scalars,
+            kind_figures=kind_figures,
+            per_label=_per_label(label_values, pairs, agreement, table, consensus),
+            pairwise=pairwise,
+            annotators=annotators,
+            items=items,
+            consensus_params={},
+            hlp_absent_note=(
+                f"Spans: mean pairwise exact-span F1 = {_fmt(pairs.mean_f1)} (partial overlap "
+                f"{_fmt(pairs.mean_partial_f1)}) over annotator pairs sharing at least {COHEN_MIN_OVERLAP} items; "
+                "α and κ above are on tokens."
+            ),
+        )
+
+    def _items(
+        self,
+        answers: ProjectAnswers,
+        table: SpanTable,
+        values: TokenValues,
+        consensus: SpanConsensus,
+        gold: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        has_gold: np.ndarray,
+        review_threshold: float,
+        route_profile_flags: bool,
+    ) -> ItemResults:
+        n = int(answers.item_ids.size)
+        found = _item_reasons(table, values, consensus, gold, has_gold)
+        found["low_consensus_confidence"] = (
+            np.nan_to_num(consensus.doc_confidence, nan=1.0) < review_threshold
+        )
+        found["unsure_or_unusable"] = (answers.unsure_count + answers.unusable_count) > 0
+        found["profile_flag"] = answers.flagged
+        order = list(REASON_WEIGHTS)
+        present = np.stack([found[name] for name in order]) if n else np.zeros((len(order), 0), dtype=bool)
+        weights = np.array([REASON_WEIGHTS[name] for name in order])[:, None]
+        severity = 1.0 - np.prod(1.0 - weights * present, axis=0)
+        reasons = [[order[r] for r in np.flatnonzero(present[:, i]).tolist()] for i in range(n)]
+        is_issue = found["gold_mismatch"] | found["low_consensus_confidence"]
+        route = present.any(axis=0)
+        if not route_profile_flags:
+            only_profile = present[order.index("profile_flag")] & (present.sum(axis=0) == 1)
+            route &= ~only_profile
+        return ItemResults(
+            item_ids=answers.item_ids,
+            consensus=consensus.as_values(list(answers.label_values)),
+            confidence=consensus.doc_confidence,
+            is_tie=np.zeros(n, dtype=bool),
+            label_quality=np.full(n, np.nan),
+            is_issue=is_issue,
+            reasons=reasons,
+            severity=severity,
+            route=np.asarray(route, dtype=bool),
+        )
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.2f}"
+
+
+SPANS = Spans()
+
+
+def encoding(*, multi_label: bool) -> Spans:
+    return SPANS
