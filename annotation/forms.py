@@ -14,7 +14,7 @@ class ProjectCreateForm(forms.Form):
     multi_label = forms.BooleanField(required=False)
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="One label per line: value | hotkey (optional) | description (optional)",
+        help_text="One label per line: value | hotkey (optional) | description (optional) | colour #rrggbb (optional)",
     )
     annotations_per_item = forms.IntegerField(min_value=1, max_value=20, initial=3)
     gold_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.0)
@@ -31,6 +31,7 @@ class ProjectCreateForm(forms.Form):
                     "value": parts[0],
                     "hotkey": parts[1] if len(parts) > 1 else "",
                     "description": parts[2] if len(parts) > 2 else "",
+                    "colour": parts[3] if len(parts) > 3 else "",
                 }
             )
         return specs
@@ -71,6 +72,11 @@ class ProjectSettingsForm(forms.Form):
         required=False,
         help_text="Show annotators the model's suggestion. It biases their labels towards the model and inflates "
         "agreement; leave off unless speed matters more than independent labels.",
+    )
+    span_snap_tokens = forms.BooleanField(
+        required=False,
+        help_text="Span projects: a selection snaps to whole words (runs of non-space characters). Turn off for "
+        "character-level work.",
     )
     profile_thresholds = forms.CharField(
         required=False,

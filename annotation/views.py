@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from annotation import selectors
 from annotation.forms import GuidelineForm, MemberAddForm, ProjectCreateForm, ProjectSettingsForm
+from annotation.label_colours import label_colour
 from annotation.models import Role
 from annotation.rendering import markdown_to_safe_html
 from annotation.services import projects as project_services
@@ -127,7 +128,12 @@ def project_settings(request, project, membership):
 def label_page(request, project, membership):
     kind = kind_for(project)
     guideline = selectors.guideline_latest(project=project)
-    labels = list(project.labels.filter(is_active=True).values("value", "hotkey", "description"))
+    labels = [
+        {**label, "colour": label_colour(label["colour"], label.pop("order"))}
+        for label in project.labels.filter(is_active=True).values(
+            "value", "hotkey", "description", "colour", "order"
+        )
+    ]
     # The dialog says whether this is a first read or a change; for a change it shows what changed since the
     # version the annotator last acknowledged, so they need not reread the whole text.
     seen = membership.acknowledged_guideline_version if membership else 0

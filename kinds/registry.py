@@ -86,6 +86,14 @@ class ValueSchema(Protocol):
         """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
         the last quality run decides."""
 
+    # Optional, for a kind whose answer is checked against the item's content (span offsets against its text):
+    #     def validate_for_item(self, *, item: Item, value: list) -> None
+    # called with the answer as sent, before ``validate``; raises ``ValidationFailed`` naming the field. A kind
+    # without it costs a submission no read of the item.
+    # Optional, for a kind whose stored answer is not a list of class names:
+    #     def describe(self, value: list) -> str
+    # the answer in a sentence of the review history.
+
 
 class QualityPart(Protocol):
     def encoding(self, *, multi_label: bool) -> Any:
@@ -172,6 +180,8 @@ class TaskKind:
     #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
     #: with spaces ("yes_no_check" → "Yes no check")
     task_type_labels: Mapping[str, str] = field(default_factory=dict)
+    #: the fewest labels a project needs; None: two for one class per item, one for a set of classes
+    min_labels: int | None = None
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")
@@ -265,6 +275,21 @@ def task_type_choices() -> list[tuple[str, str]]:
     ]
 
 
+def foreign_answer_errors(data: object, *, own: tuple[str, ...]) -> dict[str, list[str]]:
+    """Field errors for the answer fields of other kinds in the request body ``data`` (a kind whose answer is
+    ``own`` calls it from its input serializer): DRF drops unknown fields, so a class label sent to a span project
+    would otherwise be stored as an answer without it."""
+    if not isinstance(data, Mapping):
+        return {}
+    answer = " or ".join(own)
+    return {
+        name: [f"This project's task type does not take {name}; give the answer as {answer}."]
+        for kind in _KINDS.values()
+        for name in getattr(kind.value_schema.input_serializer, "_declared_fields", {})
+        if name in data and name not in own
+    }
+
+
 def export_formats() -> dict[str, ExportFormat]:
     """Every registered kind's formats (first kind first), for choice fields shared by all projects."""
     out: dict[str, ExportFormat] = {}
@@ -275,5 +300,7 @@ def export_formats() -> dict[str, ExportFormat]:
 
 
 from kinds.classification import KIND as CLASSIFICATION  # noqa: E402 - the built-in kinds, registered below
+from kinds.spans import KIND as SPANS  # noqa: E402
 
 register(CLASSIFICATION)
+register(SPANS)

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from annotation import blind, profile_thresholds
 from annotation.api.fields import LabelValueField, ProbabilitiesField
 from annotation.api.labelling_bodies import item_media_url
+from annotation.label_colours import colour_problem, label_colour
 from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
@@ -15,15 +16,35 @@ from kinds.registry import kind_for, kinds, task_type_choices
 
 
 class LabelSerializer(serializers.ModelSerializer):
+    colour = serializers.SerializerMethodField(
+        help_text="#rrggbb: the label's own colour, else the palette colour of its place in the label set."
+    )
+
     class Meta:
         model = Label
-        fields = ["value", "hotkey", "description", "order"]
+        fields = ["value", "hotkey", "description", "colour", "order"]
+
+    def get_colour(self, label: Label) -> str:
+        return label_colour(label.colour, label.order)
 
 
 class LabelInputSerializer(serializers.Serializer):
     value = serializers.CharField(max_length=100)
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    colour = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=7,
+        help_text="#rrggbb; left out or blank: a palette colour by the label's place.",
+    )
+
+    def validate_colour(self, value: str) -> str:
+        problem = colour_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value.lower()
 
 
 class TaskTypeField(serializers.ChoiceField):
@@ -60,6 +81,9 @@ class ProjectCreateInputSerializer(serializers.Serializer):
     )
     route_flagged_to_review = serializers.BooleanField(required=False)
     preannotation_for_annotators = serializers.BooleanField(required=False)
+    span_snap_tokens = serializers.BooleanField(
+        required=False, help_text="Span projects: selections snap to whole tokens (default true)."
+    )
 
     def validate_profile_thresholds(self, value: dict) -> dict:
         return _valid_profile_thresholds(value)
@@ -97,6 +121,10 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
     route_flagged_to_review = serializers.BooleanField()
     preannotation_for_annotators = serializers.BooleanField(
         help_text="Show the model's suggestion to annotators (biases independent labels; off by default)."
+    )
+    span_snap_tokens = serializers.BooleanField(
+        help_text="Span projects: selections snap to whole tokens (runs of non-whitespace); false for "
+        "character-level work."
     )
 
     def validate_profile_thresholds(self, value: dict) -> dict:
@@ -145,6 +173,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "profile_thresholds",
             "route_flagged_to_review",
             "preannotation_for_annotators",
+            "span_snap_tokens",
             "created_at",
             "counts",
             "role",

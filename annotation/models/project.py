@@ -41,6 +41,8 @@ class Project(models.Model):
     profile_thresholds = models.JSONField(default=dict, blank=True)
     route_flagged_to_review = models.BooleanField(default=True)
     preannotation_for_annotators = models.BooleanField(default=False)
+    # Span projects: a selection snaps to whole tokens (runs of non-whitespace); off for character-level work.
+    span_snap_tokens = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -65,6 +67,8 @@ class Label(models.Model):
     value = models.CharField(max_length=100)
     hotkey = models.CharField(max_length=1, blank=True)
     description = models.TextField(blank=True)
+    # "#rrggbb"; blank: the palette colour of its place in the label set (``annotation.label_colours``).
+    colour = models.CharField(max_length=7, blank=True)
     order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     # A label merged or renamed away: the current label its votes count for (chains already resolved). Kept on

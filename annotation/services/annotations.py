@@ -19,7 +19,8 @@ MAX_COMMENT = 5000
 @dataclass(frozen=True)
 class AnnotationInput:
     item_id: int
-    labels: list[str]
+    #: the kind's answer as sent (``ValueSchema.value_from_input``): class names, or spans of the text
+    labels: list
     unsure: bool = False
     unusable: bool = False
     comment: str = ""
@@ -27,10 +28,15 @@ class AnnotationInput:
     client_id: uuid.UUID | None = None
 
 
-def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
-    labels = kind_for(project).value_schema.validate(
-        project=project, value=data.labels, unusable=data.unusable
-    )
+def _validate(*, project: Project, data: AnnotationInput) -> list:
+    value_schema = kind_for(project).value_schema
+    # Only kinds whose answer depends on the item's content read it here; a missing item is refused later.
+    validate_for_item = getattr(value_schema, "validate_for_item", None)
+    if validate_for_item is not None:
+        item = Item.objects.filter(project=project, pk=data.item_id).first()
+        if item is not None:
+            validate_for_item(item=item, value=data.labels)
+    labels = value_schema.validate(project=project, value=data.labels, unusable=data.unusable)
     if len(data.comment) > MAX_COMMENT:
         raise ValidationFailed(f"Comments are limited to {MAX_COMMENT} characters.", field="comment")
     return labels
@@ -126,7 +132,7 @@ def _submit_locked(
     project: Project,
     user: User,
     data: AnnotationInput,
-    labels: list[str],
+    labels: list,
     membership: Access | None,
 ) -> tuple[Annotation, bool, bool]:
     """Returns (annotation, created, the item just reached its k annotations)."""

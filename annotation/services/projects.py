@@ -9,13 +9,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import hotpath_cache
+from annotation.label_colours import colour_problem
 from annotation.models import Guideline, Item, ItemStatus, Label, Membership, Project, Role
 from annotation.models.project import ConsensusMethod
 from annotation.profile_thresholds import profile_thresholds_problems
 from annotation.services.queue import items_close_exhausted, items_reopen_short
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.permissions import Access
-from kinds.registry import task_types
+from kinds.registry import kind_for_task_type, task_types
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
@@ -37,6 +38,7 @@ UPDATABLE_SETTINGS = (
     "profile_thresholds",
     "route_flagged_to_review",
     "preannotation_for_annotators",
+    "span_snap_tokens",
 )
 # Inclusive numeric ranges of the updatable numeric settings.
 _SETTING_RANGES: dict[str, tuple[float, float]] = {
@@ -47,7 +49,12 @@ _SETTING_RANGES: dict[str, tuple[float, float]] = {
     "review_confidence_threshold": (0.0, 1.0),
     "rescore_every": (0, 1_000_000),
 }
-_BOOLEAN_SETTINGS = ("early_stopping", "route_flagged_to_review", "preannotation_for_annotators")
+_BOOLEAN_SETTINGS = (
+    "early_stopping",
+    "route_flagged_to_review",
+    "preannotation_for_annotators",
+    "span_snap_tokens",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class LabelSpec:
     value: str
     hotkey: str = ""
     description: str = ""
+    #: "#rrggbb", or "" for the palette colour of its place
+    colour: str = ""
 
 
 def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
@@ -72,6 +81,8 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
                 f"Hotkey '{spec.hotkey}' of label '{value}' must be one character and not one of u, x, s, g, c.",
                 field="labels",
             )
+        if problem := colour_problem(spec.colour):
+            raise ValidationFailed(f"Label '{value}': {problem}", field="labels")
     if len(used) != len([spec for spec in labels if spec.hotkey]):
         raise ValidationFailed("Two labels share a hotkey.", field="labels")
     free = iter(key for key in DEFAULT_HOTKEYS if key not in used and key not in RESERVED_HOTKEYS)
@@ -80,6 +91,7 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
             value=spec.value.strip(),
             hotkey=spec.hotkey.lower() or next(free, ""),
             description=spec.description,
+            colour=spec.colour.lower(),
         )
         for spec in labels
     ]
@@ -108,7 +120,13 @@ def project_create(
         )
     if not name.strip():
         raise ValidationFailed("A project needs a name.", field="name")
-    if len(labels) < (1 if multi_label else 2):
+    min_labels = kind_for_task_type(task_type).min_labels
+    if min_labels is not None and len(labels) < min_labels:
+        raise ValidationFailed(
+            f"A project of this task type needs at least {min_labels} label{'s' if min_labels > 1 else ''}.",
+            field="labels",
+        )
+    if min_labels is None and len(labels) < (1 if multi_label else 2):
         raise ValidationFailed("A classification project needs at least two labels.", field="labels")
     if not 1 <= annotations_per_item <= 20:
         raise ValidationFailed("annotations_per_item must be between 1 and 20.", field="annotations_per_item")
@@ -139,6 +157,7 @@ def project_create(
                 value=spec.value,
                 hotkey=spec.hotkey,
                 description=spec.description,
+                colour=spec.colour,
                 order=index,
             )
             for index, spec in enumerate(specs)

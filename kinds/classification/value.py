@@ -8,6 +8,7 @@ from rest_framework import serializers
 from annotation.models import Project
 from annotation.selectors import json_list_has, label_choices, map_label
 from core.errors import ValidationFailed
+from kinds.registry import foreign_answer_errors
 
 
 class ClassificationValueInputSerializer(serializers.Serializer):
@@ -18,6 +19,8 @@ class ClassificationValueInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
+        if foreign := foreign_answer_errors(self.initial_data, own=("label", "labels")):
+            raise serializers.ValidationError(foreign)
         if "label" in attrs and "labels" in attrs:
             raise serializers.ValidationError({"labels": ["Send either label or labels, not both."]})
         return attrs

@@ -23,7 +23,6 @@ from quality.review.serializers import (
     LabelExampleOutputSerializer,
     LabelMergeInputSerializer,
     LabelRenameInputSerializer,
-    ReviewAnnotationSerializer,
     ReviewBulkInputSerializer,
     ReviewBulkOutputSerializer,
     ReviewDecisionInputSerializer,
@@ -36,6 +35,7 @@ from quality.review.serializers import (
     ReviewQueueItemSerializer,
     history_rows,
     item_fields,
+    review_annotation_rows,
 )
 from quality.review.services.decisions import MAX_BULK
 
@@ -164,12 +164,12 @@ class ReviewItemDetailApi(ProjectScopedApi):
         body = {
             "item": item_fields(review.item),
             "reasons": review.reasons,
-            "annotations": ReviewAnnotationSerializer(review.annotations, many=True).data,
+            "annotations": review_annotation_rows(review.annotations, project=project),
             "decisions": ReviewDecisionOutputSerializer(review.decisions, many=True).data,
             "quality": ReviewItemQualitySerializer(review.quality).data if review.quality else None,
             "near_duplicates": review.near_duplicates,
             "examples_of": [example.label.value for example in review.examples],
-            "history": history_rows(review.history),
+            "history": history_rows(review.history, project=project),
         }
         return Response(body)
 

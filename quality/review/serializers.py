@@ -5,6 +5,7 @@ from rest_framework import serializers
 from annotation.api.fields import LabelValueField
 from annotation.api.serializers import ItemListSerializer
 from core.api.fields import StringListField, json_field
+from kinds.registry import kind_for
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
 from quality.review.services.decisions import MAX_BULK
@@ -150,11 +151,21 @@ class ReviewQueueItemSerializer(serializers.Serializer):
         }
 
 
+class ReviewSpanSerializer(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    # A field named like Field.label: DRF collects declared fields, the stubs see the attribute.
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
 class ReviewAnnotationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     annotator = serializers.IntegerField(source="annotator_id")
     username = serializers.CharField(source="annotator.username")
     labels = StringListField()
+    spans = ReviewSpanSerializer(
+        many=True, required=False, help_text="Span projects: the annotation's spans (labels holds them too)."
+    )
     unsure = serializers.BooleanField()
     unusable = serializers.BooleanField()
     comment = serializers.CharField()
@@ -215,13 +226,24 @@ class ReviewItemDetailSerializer(serializers.Serializer):
     history = ReviewHistoryEventSerializer(many=True)
 
 
-def history_rows(history: list[dict]) -> list[dict]:
+def review_annotation_rows(annotations: list, *, project) -> list[dict]:
+    """``ReviewAnnotationSerializer`` rows with the answer fields of the project's kind it declares (``spans``)."""
+    output = kind_for(project).value_schema.output
+    rows = ReviewAnnotationSerializer(annotations, many=True).data
+    declared = ReviewAnnotationSerializer._declared_fields
+    for row, annotation in zip(rows, annotations, strict=True):
+        row.update({name: value for name, value in output(annotation.labels).items() if name in declared})
+    return rows
+
+
+def history_rows(history: list[dict], *, project) -> list[dict]:
+    describe = getattr(kind_for(project).value_schema, "describe", None) or (lambda value: ", ".join(value))
     rows = []
     for event in history:
         if event["kind"] == "annotation":
             a = event["annotation"]
             flags = [name for name in ("unsure", "unusable") if getattr(a, name)]
-            summary = f"labelled {', '.join(a.labels) or '(none)'} under guideline v{a.guideline_version}"
+            summary = f"labelled {describe(a.labels) or '(none)'} under guideline v{a.guideline_version}"
             if flags:
                 summary += f" ({', '.join(flags)})"
             if not a.is_live:

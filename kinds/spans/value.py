@@ -1,0 +1,287 @@
+"""The spans answer: ``spans``, a list of ``{start, end, label}`` character ranges of the item's text (end
+exclusive), stored in ``Annotation.labels`` sorted by (start, end, label); ``[]`` is the answer "read it, found no
+entity". An item's gold, consensus and final label hold a span list of the same form.
+
+Every refusal names the span by its position in the list as sent (1-based) and its offsets, so a client with
+two thousand spans finds the bad one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotation.models import Item, Project
+from annotation.selectors import label_choices
+from core.errors import ValidationFailed
+from kinds.registry import foreign_answer_errors
+
+#: spans per answer; a named-entity answer past this is a client bug, not a document
+MAX_SPANS = 2000
+FIELD = "spans"
+_SPAN_KEYS = ("start", "end", "label")
+
+
+class SpanSerializer(serializers.Serializer):
+    """One span as the API shows and takes it (documentation of ``spans``' items)."""
+
+    start = serializers.IntegerField(min_value=0, help_text="Character offset of the first character.")
+    end = serializers.IntegerField(min_value=1, help_text="Character offset after the last one (exclusive).")
+    # A field named like Field.label: DRF collects declared fields, the stubs see the attribute.
+    label = serializers.CharField(max_length=100)  # type: ignore[assignment]
+
+
+def _name(position: int, span: dict) -> str:
+    """``Span 2 (start 10, end 4)``: how a message names a span, by its 1-based position as sent."""
+    return f"Span {position} (start {span.get('start')!r}, end {span.get('end')!r})"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def spans_shape_problem(raw: object) -> str | None:
+    """Why ``raw`` is not a list of ``{start, end, label}`` objects with whole-number offsets, ``start < end`` and
+    a label string (None when it is one); the text and the project's labels are checked later."""
+    if not isinstance(raw, list):
+        return "spans must be a list of {start, end, label} objects."
+    if len(raw) > MAX_SPANS:
+        return f"At most {MAX_SPANS} spans per item; got {len(raw)}."
+    for position, span in enumerate(raw, start=1):
+        if not isinstance(span, dict):
+            return f"Span {position} must be an object with start, end and label."
+        missing = [key for key in _SPAN_KEYS if key not in span]
+        if missing:
+            return f"{_name(position, span)}: missing {', '.join(missing)}."
+        extra = sorted(set(span) - set(_SPAN_KEYS))
+        if extra:
+            return f"{_name(position, span)}: unknown field {', '.join(map(str, extra))}."
+        if not (_is_int(span["start"]) and _is_int(span["end"])):
+            return f"{_name(position, span)}: start and end must be whole numbers (character offsets)."
+        if span["start"] < 0:
+            return f"{_name(position, span)}: start must be 0 or more."
+        if span["start"] >= span["end"]:
+            return f"{_name(position, span)}: start must be before end."
+        if not isinstance(span["label"], str) or not span["label"]:
+            return f"{_name(position, span)}: label must be a label value."
+    return None
+
+
+@extend_schema_field(SpanSerializer(many=True))
+class SpanListField(serializers.Field):
+    """``spans`` in: the shape checked here, so an error names the span rather than nesting per-field lists."""
+
+    def to_internal_value(self, data: Any) -> list[dict]:
+        problem = spans_shape_problem(data)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return [{"start": span["start"], "end": span["end"], "label": span["label"]} for span in data]
+
+    def to_representation(self, value: Any) -> list[dict]:
+        return value
+
+
+class SpansValueInputSerializer(serializers.Serializer):
+    spans = SpanListField(
+        required=False,
+        help_text=f"Character offsets into the item's text, end exclusive; [] means no entity. At most {MAX_SPANS}.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if foreign := foreign_answer_errors(self.initial_data, own=(FIELD,)):
+            raise serializers.ValidationError(foreign)
+        # Left out, the answer would read as "no entity"; that answer is given explicitly, as [].
+        if FIELD not in attrs and not attrs.get("unusable"):
+            raise serializers.ValidationError(
+                {FIELD: ["Give spans ([] when the text has no entity), or flag the item as unusable."]}
+            )
+        return super().validate(attrs)
+
+
+input_serializer = SpansValueInputSerializer
+
+
+class SpansValueOutputSerializer(serializers.Serializer):
+    spans = SpanSerializer(many=True, read_only=True)
+
+
+output_serializer = SpansValueOutputSerializer
+
+
+def output(value: list) -> dict:
+    return {FIELD: [dict(span) for span in value or []]}
+
+
+def value_from_input(validated: dict) -> list:
+    """The spans as sent (positions kept for messages); none sent (an unusable item) is no span."""
+    spans = validated.get(FIELD)
+    return [] if spans is None else spans
+
+
+def _sorted(spans: list[dict]) -> list[dict]:
+    return sorted(spans, key=lambda span: (span["start"], span["end"], span["label"]))
+
+
+def overlap_problem(spans: list[dict]) -> str | None:
+    """The first pair of spans of one label that overlap, named by their positions in ``spans``."""
+    by_label: dict[str, list[tuple[int, dict]]] = {}
+    for position, span in enumerate(spans, start=1):
+        by_label.setdefault(span["label"], []).append((position, span))
+    clashes = []
+    for label, entries in by_label.items():
+        entries.sort(key=lambda entry: (entry[1]["start"], entry[1]["end"], entry[0]))
+        reach: tuple[int, dict] | None = None  # the span reaching furthest right so far
+        for position, span in entries:
+            if reach is not None and span["start"] < reach[1]["end"]:
+                first, second = sorted([reach, (position, span)], key=lambda entry: entry[0])
+                clashes.append(
+                    (
+                        second[0],
+                        f"{_name(*second)} overlaps {_name(*first).lower()}, both {label!r}: spans of the same "
+                        "label may not overlap.",
+                    )
+                )
+                break
+            if reach is None or span["end"] > reach[1]["end"]:
+                reach = (position, span)
+    return min(clashes)[1] if clashes else None
+
+
+def validate(*, project: Project, value: list, unusable: bool) -> list:
+    """Labels and overlaps checked, the spans sorted. Raises ValidationFailed (field ``spans``)."""
+    problem = spans_shape_problem(value)
+    if problem:
+        raise ValidationFailed(problem, field=FIELD)
+    if not value:
+        return []
+    known = label_choices(project=project)
+    for position, span in enumerate(value, start=1):
+        if span["label"] not in known:
+            raise ValidationFailed(
+                f"{_name(position, span)}: unknown label {span['label']!r}; this project's labels are "
+                f"{', '.join(sorted(known))}.",
+                field=FIELD,
+            )
+    problem = overlap_problem(value)
+    if problem:
+        raise ValidationFailed(problem, field=FIELD)
+    return _sorted(value)
+
+
+def text_problem(spans: list, text: str) -> str | None:
+    """The first span reaching past the end of ``text`` (offsets are characters of the item's own text)."""
+    for position, span in enumerate(spans, start=1):
+        if isinstance(span, dict) and _is_int(span.get("end")) and span["end"] > len(text):
+            return f"{_name(position, span)}: end is past the end of the text ({len(text)} characters)."
+    return None
+
+
+def validate_for_item(*, item: Item, value: list) -> None:
+    """The offsets checked against the item's text. Raises ValidationFailed (field ``spans``)."""
+    problem = text_problem(value, item.text or "")
+    if problem:
+        raise ValidationFailed(problem, field=FIELD)
+
+
+def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
+    """An imported gold span list: shape, labels and overlaps checked, sorted. ``None``/``""`` is no gold; ``[]``
+    is gold saying the text has no entity. The offsets are checked against the text by ``gold_text_problem``."""
+    if raw is None or raw == "":
+        return None, None
+    problem = spans_shape_problem(raw)
+    if problem:
+        return None, problem
+    assert isinstance(raw, list)
+    spans = [{"start": span["start"], "end": span["end"], "label": span["label"]} for span in raw]
+    for position, span in enumerate(spans, start=1):
+        if span["label"] not in label_values:
+            return None, (
+                f"{_name(position, span)}: unknown label {span['label']!r}; known: {', '.join(sorted(label_values))}."
+            )
+    problem = overlap_problem(spans)
+    if problem:
+        return None, problem
+    return _sorted(spans), None
+
+
+def _span_list(label: object) -> list[dict] | None:
+    if not isinstance(label, list):
+        return None
+    if spans_shape_problem(label) is not None:
+        return None
+    return label
+
+
+def final_from_choice(*, project: Project, label: object, active: set[str]) -> object:
+    """A reviewer's span list as stored in ``final_label``. Raises ValidationFailed (field ``label``) for a
+    malformed list, an inactive label or overlapping spans of one label."""
+    problem = spans_shape_problem(label)
+    if problem:
+        raise ValidationFailed(problem, field="label")
+    assert isinstance(label, list)
+    spans = [{"start": span["start"], "end": span["end"], "label": span["label"]} for span in label]
+    for position, span in enumerate(spans, start=1):
+        if span["label"] not in active:
+            raise ValidationFailed(
+                f"{_name(position, span)}: unknown label {span['label']!r}; this project's labels are "
+                f"{', '.join(sorted(active))}.",
+                field="label",
+            )
+    problem = overlap_problem(spans)
+    if problem:
+        raise ValidationFailed(problem, field="label")
+    return _sorted(spans)
+
+
+def final_from_vote(value: list, *, project: Project, mapping: dict[str, str]) -> object:
+    """An answer's spans as a final label would hold them, retired labels mapped to their targets; None when the
+    stored value is no span list. Two spans that the mapping makes one are kept once."""
+    spans = _span_list(value or [])
+    if spans is None:
+        return None
+    mapped = {(span["start"], span["end"], mapping.get(span["label"], span["label"])) for span in spans}
+    return [{"start": start, "end": end, "label": label} for start, end, label in sorted(mapped)]
+
+
+def label_classes(value: object) -> list:
+    """The labels a stored span list names (each once, in order of first appearance)."""
+    spans = _span_list(value)
+    if spans is None:
+        return []
+    return list(dict.fromkeys(span["label"] for span in spans))
+
+
+def stored_label_query(field_name: str, value: str, *, project: Project) -> Q:
+    """Items whose stored span list (``consensus_label``, ``final_label``) has a span labelled ``value``."""
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [{"label": value}]})
+    # SQLite has no JSON containment: match the key and value as the stored JSON text writes them.
+    return Q(**{f"{field_name}__contains": f'"label": {json.dumps(value)}'})
+
+
+def review_settings(*, project: Project) -> dict:
+    return {"spans": True, "snapTokens": project.span_snap_tokens}
+
+
+def widget_settings(*, project: Project) -> dict:
+    """What the label page's widget (``kinds/spans/widget.js``) needs: whether selections snap to tokens."""
+    return {"snapTokens": project.span_snap_tokens}
+
+
+def confidence_meaning(*, project: Project) -> str | None:
+    """None: the span consensus states what its item confidence means."""
+    return None
+
+
+def describe(value: list) -> str:
+    """An answer in a sentence of the review history: ``3 spans (LOC, PER)``, or ``no entity``."""
+    spans = _span_list(value) or []
+    if not spans:
+        return "no entity"
+    labels = ", ".join(sorted({span["label"] for span in spans}))
+    return f"{len(spans)} span{'s' if len(spans) != 1 else ''} ({labels})"

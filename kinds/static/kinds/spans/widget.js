@@ -1,0 +1,1 @@
+// Spans widget (in progress).
