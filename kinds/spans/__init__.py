@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from kinds.registry import TaskKind
+from kinds.registry import ExportFormat, TaskKind
 
 
 class TaskType(models.TextChoices):
@@ -18,6 +18,11 @@ KIND: TaskKind = TaskKind(
     value="kinds.spans.value",
     quality="kinds.spans.quality",
     export="kinds.spans.export",
+    formats={
+        "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
+        "conll": ExportFormat("text/plain; charset=utf-8", "conll"),
+        "zip": ExportFormat("application/zip", "zip"),
+    },
     widget_template="kinds/spans/widget.html",
     widget_js="kinds/spans/widget.js",
     media={TaskType.TEXT: "text"},

@@ -209,7 +209,21 @@ def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tupl
     return _sorted(spans), None
 
 
+def _without_confidence(label: object) -> object:
+    """A stored consensus holds each span's ``confidence`` (``kinds.spans.spans_quality``); reading it as a span
+    list, or accepting it as the final label, leaves that out."""
+    if isinstance(label, list) and any(isinstance(span, dict) and "confidence" in span for span in label):
+        return [
+            {key: value for key, value in span.items() if key != "confidence"}
+            if isinstance(span, dict)
+            else span
+            for span in label
+        ]
+    return label
+
+
 def _span_list(label: object) -> list[dict] | None:
+    label = _without_confidence(label)
     if not isinstance(label, list):
         return None
     if spans_shape_problem(label) is not None:
@@ -220,6 +234,7 @@ def _span_list(label: object) -> list[dict] | None:
 def final_from_choice(*, project: Project, label: object, active: set[str]) -> object:
     """A reviewer's span list as stored in ``final_label``. Raises ValidationFailed (field ``label``) for a
     malformed list, an inactive label or overlapping spans of one label."""
+    label = _without_confidence(label)
     problem = spans_shape_problem(label)
     if problem:
         raise ValidationFailed(problem, field="label")
@@ -285,3 +300,21 @@ def describe(value: list) -> str:
         return "no entity"
     labels = ", ".join(sorted({span["label"] for span in spans}))
     return f"{len(spans)} span{'s' if len(spans) != 1 else ''} ({labels})"
+
+
+def consensus_fields(consensus: object) -> dict:
+    """The item detail's ``consensus_spans``: the stored consensus spans with their confidences (``[]`` when the
+    annotators found no entity, also ``[]`` before a quality run has computed one)."""
+    spans = consensus if isinstance(consensus, list) else []
+    return {
+        "consensus_spans": [
+            {
+                "start": span["start"],
+                "end": span["end"],
+                "label": span["label"],
+                "confidence": span.get("confidence"),
+            }
+            for span in spans
+            if isinstance(span, dict)
+        ]
+    }

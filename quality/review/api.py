@@ -11,6 +11,7 @@ from core.api.base import ProjectScopedApi
 from core.api.openapi import error_response
 from core.api.pagination import StandardPagination
 from core.errors import ValidationFailed
+from kinds.registry import kind_for
 from quality.models import LabelSchemaChange, ReviewAction
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
@@ -171,6 +172,10 @@ class ReviewItemDetailApi(ProjectScopedApi):
             "examples_of": [example.label.value for example in review.examples],
             "history": history_rows(review.history, project=project),
         }
+        # Kinds with structured answers show their consensus with per-part confidences (``consensus_spans``).
+        consensus_fields = getattr(kind_for(project).value_schema, "consensus_fields", None)
+        if consensus_fields is not None:
+            body.update(consensus_fields(review.item.consensus_label))
         return Response(body)
 
 

@@ -215,8 +215,21 @@ class ReviewItemFieldsSerializer(ItemListSerializer):
         fields = [*(name for name in ItemListSerializer.Meta.fields if name != "created_at"), "content_type"]
 
 
+class ReviewConsensusSpanSerializer(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    confidence = serializers.FloatField(
+        allow_null=True,
+        help_text="Mean posterior of the span's label over its tokens in the last quality run",
+    )
+
+
 class ReviewItemDetailSerializer(serializers.Serializer):
     item = ReviewItemFieldsSerializer()
+    consensus_spans = ReviewConsensusSpanSerializer(
+        many=True, required=False, help_text="Span projects: the consensus spans with their confidences"
+    )
     reasons = serializers.ListField(child=serializers.CharField())
     annotations = ReviewAnnotationSerializer(many=True)
     decisions = ReviewDecisionOutputSerializer(many=True)
