@@ -18,10 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
+from scipy.special import logsumexp
 
-from kinds.spans.metrics import SpanTable, TokenValues, span_token_ranges, token_values
-from quality.metrics.consensus_dawid_skene import dawid_skene
-from quality.metrics.table import AnnotationTable
+from kinds.spans.metrics import SpanTable, TokenValues, concatenated_ranges, span_token_ranges, token_values
+from quality.metrics.consensus_dawid_skene import (
+    CLASS_PRIOR_FACTOR,
+    DEFAULT_PRIOR_STRENGTH,
+    MIN_ANNOTATOR_ITEMS,
+)
 
 __all__ = ["METHODS", "SpanConsensus", "span_consensus", "token_consensus"]
 
@@ -77,21 +82,20 @@ def token_consensus(
     annotator quality of the method."""
     n_units = int(table.tokens.start.size)
     c = table.n_labels + 1
-    token_table = AnnotationTable(
-        item=values.unit,
-        annotator=values.annotator,
-        label=values.value,
-        n_items=n_units,
-        n_annotators=max(table.n_annotators, 1),
-        n_classes=max(c, 2),
-    )
     if method == "dawid_skene":
-        result = dawid_skene(table=token_table).consensus
-        posteriors = result.posteriors
-        assert posteriors is not None  # Dawid–Skene always has them
-        label = result.label
-        confidence = np.where(label >= 0, posteriors[np.arange(n_units), np.maximum(label, 0)], np.nan)
-        return label, confidence, result.annotator_quality
+        k = max(c, 2)
+        unit_pattern, pattern_rows, weights = token_patterns(values, n_units, k)
+        posteriors, quality = weighted_dawid_skene(
+            pattern_rows=pattern_rows, weights=weights, n_annotators=max(table.n_annotators, 1), k=k
+        )
+        coded = unit_pattern >= 0
+        label = np.full(n_units, -1, dtype=np.int64)
+        confidence = np.full(n_units, np.nan)
+        if posteriors.size:
+            top = np.argmax(posteriors, axis=1)
+            label[coded] = top[unit_pattern[coded]]
+            confidence[coded] = posteriors[np.arange(top.size), top][unit_pattern[coded]]
+        return label, confidence, quality
     if method != "majority_vote":
         raise ValueError(f"unknown span consensus method {method!r}; choose one of {METHODS}")
     counts = np.bincount(values.unit * c + values.value, minlength=n_units * c).reshape(n_units, c)
@@ -203,3 +207,104 @@ def _keep_annotated_offsets(
     found = best_key[pos] == wanted
     start[found] = s[chosen[pos[found]]]
     end[found] = e[chosen[pos[found]]]
+
+
+def token_patterns(values: TokenValues, n_units: int, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens grouped by their vote pattern (which annotator gave which value): most tokens of a project share a
+    handful of patterns ("everyone said O"), so the aggregation runs once per pattern. Returns each unit's
+    pattern (-1 for units nobody coded), and per pattern the ``(pattern, annotator * c + value)`` rows as one
+    sparse-ready pair of arrays (``rows``: pattern index, ``cols``: annotator-value code) plus pattern weights
+    (how many units share it), packed as ``(unit_pattern, (rows, cols), weights)``."""
+    code = values.annotator * c + values.value
+    order = np.lexsort((code, values.unit))
+    unit = values.unit[order]
+    code = code[order]
+    per_unit = np.bincount(unit, minlength=n_units)
+    unit_pattern = np.full(n_units, -1, dtype=np.int64)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    next_pattern = 0
+    starts = np.concatenate([[0], np.cumsum(per_unit)])
+    for m in np.unique(per_unit[per_unit > 0]).tolist():
+        units_m = np.flatnonzero(per_unit == m)
+        block = code[concatenated_ranges(starts[units_m], np.full(units_m.size, m))].reshape(-1, m)
+        base = int(code.max(initial=0)) + 1
+        if m * np.log2(base) < 62:
+            # One integer per pattern: a 1-D unique is many times faster than unique over rows.
+            key = block @ (base ** np.arange(m, dtype=np.int64))
+            _, first, inverse, counts = np.unique(
+                key, return_index=True, return_inverse=True, return_counts=True
+            )
+            patterns = block[first]
+        else:
+            patterns, inverse, counts = np.unique(block, axis=0, return_inverse=True, return_counts=True)
+        unit_pattern[units_m] = next_pattern + inverse.ravel()
+        rows.append(np.repeat(np.arange(patterns.shape[0]) + next_pattern, m))
+        cols.append(patterns.ravel())
+        weights.append(counts)
+        next_pattern += patterns.shape[0]
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return unit_pattern, np.stack([empty, empty]), empty
+    return unit_pattern, np.stack([np.concatenate(rows), np.concatenate(cols)]), np.concatenate(weights)
+
+
+def weighted_dawid_skene(
+    *,
+    pattern_rows: np.ndarray,
+    weights: np.ndarray,
+    n_annotators: int,
+    k: int,
+    max_iter: int = 100,
+    tol: float = 1e-6,
+    smoothing: float = 0.01,
+    prior_strength: float = DEFAULT_PRIOR_STRENGTH,
+    min_annotator_items: int = MIN_ANNOTATOR_ITEMS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dawid–Skene on vote patterns each standing for ``weights[p]`` identical units: the fit of
+    ``quality.metrics.consensus_dawid_skene.dawid_skene`` (same priors, smoothing and pooled matrix for thin
+    annotators) on the table that repeats each pattern that many times, at the cost of the patterns alone.
+    Returns the posteriors per pattern and each annotator's expected accuracy."""
+    n_patterns = int(weights.size)
+    x = sparse.csr_matrix(
+        (np.ones(pattern_rows.shape[1]), (pattern_rows[0], pattern_rows[1])),
+        shape=(n_patterns, n_annotators * k),
+    )
+    xt = x.T.tocsr()
+    w = weights.astype(np.float64)
+    per_annotator = np.bincount(pattern_rows[1] // k, weights=w[pattern_rows[0]], minlength=n_annotators)
+    thin = per_annotator < min_annotator_items
+    votes = np.zeros((n_patterns, k))
+    np.add.at(votes, (pattern_rows[0], pattern_rows[1] % k), 1.0)
+    posteriors = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1)
+    log_lik = -np.inf
+    confusion = np.full((n_annotators, k, k), 1.0 / k)
+    priors = np.full(k, 1.0 / k)
+    for _ in range(max_iter):
+        soft = np.asarray(xt @ (posteriors * w[:, None])).reshape(n_annotators, k, k).transpose(0, 2, 1)
+        total = soft.sum()
+        pooled = float(np.einsum("akk->", soft) / total) if total > 0 else 1.0 / k
+        pooled = min(max(pooled, 1.0 / k), 1.0)
+        symmetric = np.full((k, k), (1.0 - pooled) / max(k - 1, 1))
+        np.fill_diagonal(symmetric, pooled)
+        confusion = soft + smoothing
+        if prior_strength > 0 and k > 1:
+            confusion += prior_strength * symmetric
+        confusion /= confusion.sum(axis=2, keepdims=True)
+        if thin.any() and k > 1:
+            confusion[thin] = (symmetric + smoothing) / (1.0 + k * smoothing)
+        priors = (posteriors * w[:, None]).sum(axis=0) + smoothing + CLASS_PRIOR_FACTOR * prior_strength
+        priors = priors / priors.sum()
+        log_joint = (
+            x @ np.log(confusion).transpose(0, 2, 1).reshape(n_annotators * k, k) + np.log(priors)[None, :]
+        )
+        log_norm = logsumexp(log_joint, axis=1)
+        posteriors = np.exp(log_joint - log_norm[:, None])
+        new_log_lik = float((log_norm * w).sum())
+        if abs(new_log_lik - log_lik) <= tol * abs(new_log_lik):
+            break
+        log_lik = new_log_lik
+    quality = np.einsum("k,akk->a", priors, confusion)
+    quality[per_annotator == 0] = np.nan
+    return posteriors, quality

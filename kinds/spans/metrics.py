@@ -26,9 +26,10 @@ Everything is vectorised over all documents at once: no Python loop over documen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
@@ -48,8 +49,6 @@ __all__ = [
     "tokenize",
 ]
 
-_TOKEN = re.compile(r"\S+")
-
 
 @dataclass(frozen=True)
 class Tokens:
@@ -68,20 +67,28 @@ class Tokens:
         return np.diff(self.ptr)
 
 
+# What ``\s`` matches in a ``str`` pattern: the characters ``str.isspace`` calls whitespace.
+_SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+
+
 def tokenize(texts: Iterable[str]) -> Tokens:
-    """The ``\\S+`` tokens of each text."""
-    starts: list[int] = []
-    ends: list[int] = []
-    ptr = [0]
-    for text in texts:
-        for match in _TOKEN.finditer(text or ""):
-            starts.append(match.start())
-            ends.append(match.end())
-        ptr.append(len(starts))
+    """The ``\\S+`` tokens of each text, found over all texts at once on their code points."""
+    texts = [text or "" for text in texts]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    # One space between texts so that no token runs across two of them.
+    joined = " ".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    solid = ~np.isin(codes, _SPACE_CODES)
+    edges = np.diff(np.concatenate([[False], solid, [False]]).astype(np.int8))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    text_start = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]) if texts else np.zeros(0, dtype=np.int64)
+    doc = np.searchsorted(text_start, starts, side="right") - 1
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=len(texts)))]).astype(np.int64)
     return Tokens(
-        start=np.asarray(starts, dtype=np.int64),
-        end=np.asarray(ends, dtype=np.int64),
-        ptr=np.asarray(ptr, dtype=np.int64),
+        start=(starts - text_start[doc]).astype(np.int64),
+        end=(ends - text_start[doc]).astype(np.int64),
+        ptr=ptr,
     )
 
 
@@ -123,23 +130,20 @@ def span_table(
     """A :class:`SpanTable` from ``(doc index, annotator index, spans)`` triples (spans as stored:
     ``{"start", "end", "label"}`` dicts). Spans with a label not in ``label_values`` are left out."""
     index = {value: i for i, value in enumerate(label_values)}
-    doc: list[int] = []
-    annotator: list[int] = []
-    owner: list[int] = []
-    start: list[int] = []
-    end: list[int] = []
-    label: list[int] = []
-    for a, (d, who, spans) in enumerate(annotations):
-        doc.append(d)
-        annotator.append(who)
-        for span in spans or ():
-            code = index.get(span["label"])
-            if code is None:
-                continue
-            owner.append(a)
-            start.append(span["start"])
-            end.append(span["end"])
-            label.append(code)
+    rows = list(annotations)
+    doc = [row[0] for row in rows]
+    annotator = [row[1] for row in rows]
+    answers = [row[2] or () for row in rows]
+    flat = list(chain.from_iterable(answers))
+    n = len(flat)
+    owner_all = np.repeat(
+        np.arange(len(rows), dtype=np.int64), np.fromiter(map(len, answers), np.int64, len(rows))
+    )
+    start_all = np.fromiter(map(itemgetter("start"), flat), np.int64, n)
+    end_all = np.fromiter(map(itemgetter("end"), flat), np.int64, n)
+    label_all = np.fromiter((index.get(value, -1) for value in map(itemgetter("label"), flat)), np.int64, n)
+    known = label_all >= 0
+    owner, start, end, label = owner_all[known], start_all[known], end_all[known], label_all[known]
     annotator_array = np.asarray(annotator, dtype=np.int64)
     return SpanTable(
         doc=np.asarray(doc, dtype=np.int64),

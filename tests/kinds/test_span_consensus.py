@@ -188,3 +188,31 @@ def test_no_entities_is_an_empty_consensus_and_unannotated_documents_have_none()
     table = span_table(texts=["a b", "c d"], annotations=[(0, 0, []), (0, 1, [])], label_values=LABELS)
     consensus = span_consensus(table, method="dawid_skene")
     assert consensus.as_values(LABELS) == [[], None]
+
+
+@pytest.mark.parametrize("min_annotator_items", [0, 20, 10**9])
+def test_pattern_dawid_skene_equals_the_engine_dawid_skene_on_every_token(min_annotator_items):
+    from kinds.spans.consensus import token_patterns, weighted_dawid_skene
+
+    texts, annotations, _, m = simulate(3, n_docs=60, per_doc=3)
+    table = span_table(texts=texts, annotations=annotations, label_values=LABELS, n_annotators=m)
+    values = token_values(table)
+    n_units, k = int(table.tokens.start.size), len(LABELS) + 1
+    reference = dawid_skene(
+        table=AnnotationTable(
+            item=values.unit,
+            annotator=values.annotator,
+            label=values.value,
+            n_items=n_units,
+            n_annotators=m,
+            n_classes=k,
+        ),
+        min_annotator_items=min_annotator_items,
+    )
+    unit_pattern, rows, weights = token_patterns(values, n_units, k)
+    assert weights.size < n_units / 5  # the point: far fewer patterns than tokens
+    posteriors, quality = weighted_dawid_skene(
+        pattern_rows=rows, weights=weights, n_annotators=m, k=k, min_annotator_items=min_annotator_items
+    )
+    np.testing.assert_allclose(posteriors[unit_pattern], reference.consensus.posteriors, atol=1e-9)
+    np.testing.assert_allclose(quality, reference.consensus.annotator_quality, atol=1e-9)

@@ -259,3 +259,25 @@ def test_reference_scores_precision_recall_f1():
     assert scores.f1()[0] == pytest.approx(0.5)
     # annotator 1: no spans, 2 reference spans → recall 0, F1 0, precision undefined
     assert np.isnan(scores.precision()[1]) and scores.f1()[1] == 0
+
+
+def test_tokenize_finds_what_the_regex_finds_including_unicode_whitespace():
+    from kinds.spans.metrics import tokenize
+
+    texts = [
+        "  Ada\u00a0Lovelace\tmet\u2003Babbage\u3000in London.\n",
+        "",
+        "   ",
+        "é ünïcødé\u2028line\u200bzero-width-is-not-space",
+        "x",
+    ]
+    tokens = tokenize(texts)
+    for d, text in enumerate(texts):
+        got = list(
+            zip(
+                tokens.start[tokens.ptr[d] : tokens.ptr[d + 1]].tolist(),
+                tokens.end[tokens.ptr[d] : tokens.ptr[d + 1]].tolist(),
+                strict=True,
+            )
+        )
+        assert got == _tokens_of(text)
