@@ -98,7 +98,9 @@ def token_consensus(
         return label, confidence, quality
     if method != "majority_vote":
         raise ValueError(f"unknown span consensus method {method!r}; choose one of {METHODS}")
-    counts = np.bincount(values.unit * c + values.value, minlength=n_units * c).reshape(n_units, c)
+    counts = np.bincount(values.unit.astype(np.int64) * c + values.value, minlength=n_units * c).reshape(
+        n_units, c
+    )
     total = counts.sum(axis=1)
     # Ties go to "O" (the lowest value): a span half the annotators marked is not asserted.
     label = np.where(total > 0, np.argmax(counts, axis=1), -1)
@@ -215,7 +217,7 @@ def token_patterns(values: TokenValues, n_units: int, c: int) -> tuple[np.ndarra
     pattern (-1 for units nobody coded), and per pattern the ``(pattern, annotator * c + value)`` rows as one
     sparse-ready pair of arrays (``rows``: pattern index, ``cols``: annotator-value code) plus pattern weights
     (how many units share it), packed as ``(unit_pattern, (rows, cols), weights)``."""
-    code = values.annotator * c + values.value
+    code = values.annotator.astype(np.int64) * c + values.value
     order = np.lexsort((code, values.unit))
     unit = values.unit[order]
     code = code[order]

@@ -422,7 +422,8 @@ class TokenValues:
 
     def bio(self) -> np.ndarray:
         """BIO codes: 0 = O, ``1 + 2 × label`` = B-label, ``2 + 2 × label`` = I-label."""
-        return np.where(self.value == 0, 0, 2 * self.value - self.begins.astype(np.int64))
+        value = self.value.astype(np.int64)
+        return np.where(value == 0, 0, 2 * value - self.begins.astype(np.int64))
 
 
 def span_token_ranges(table: SpanTable) -> tuple[np.ndarray, np.ndarray]:
@@ -463,12 +464,14 @@ def token_values(table: SpanTable) -> TokenValues:
     begins[1:] = covered[1:] & (cover[1:] != cover[:-1])
     if total:
         begins[0] = covered[0]
+    # Narrow columns: a large project has tens of millions of token values, held for the whole run.
+    index_type = np.int32 if max(int(table.tokens.start.size), table.n_spans) < 2**31 else np.int64
     return TokenValues(
-        unit=unit,
-        annotator=np.repeat(table.annotator, n_tok),
-        value=value,
+        unit=unit.astype(index_type),
+        annotator=np.repeat(table.annotator.astype(np.int32), n_tok),
+        value=value.astype(np.int16 if table.n_labels < 16_000 else np.int32),
         begins=begins,
-        span=cover,
+        span=cover.astype(index_type),
         ptr=ptr,
     )
 
@@ -517,7 +520,9 @@ def token_agreement(
     values = token_values(table) if values is None else values
     c = table.n_labels + 1
     n_units = int(table.tokens.start.size)
-    counts = np.bincount(values.unit * c + values.value, minlength=n_units * c).reshape(n_units, c)
+    counts = np.bincount(values.unit.astype(np.int64) * c + values.value, minlength=n_units * c).reshape(
+        n_units, c
+    )
     m = counts.sum(axis=1)
     eligible = m >= 2
     counts, m = counts[eligible].astype(np.float64), m[eligible].astype(np.float64)
@@ -563,8 +568,8 @@ def _pairwise_cohen(
     codes, pair = np.unique(table.annotator[first] * m + table.annotator[second], return_inverse=True)
     kept = np.bincount(pair, minlength=codes.size) >= min_overlap
     lengths = values.ptr[first + 1] - values.ptr[first]
-    left = values.value[concatenated_ranges(values.ptr[first], lengths)]
-    right = values.value[concatenated_ranges(values.ptr[second], lengths)]
+    left = values.value[concatenated_ranges(values.ptr[first], lengths)].astype(np.int64)
+    right = values.value[concatenated_ranges(values.ptr[second], lengths)].astype(np.int64)
     row_pair = np.repeat(pair, lengths)
     confusion = np.bincount((row_pair * c + left) * c + right, minlength=codes.size * c * c).reshape(
         codes.size, c, c

@@ -105,6 +105,15 @@ def test_span_quality_run_consensus_freeze_and_conll_export(worker, api):
     # PER: (1, 2) identical → 1; (1, 3) and (2, 3): 7 + 6 PER spans, exact matches Ann, Bob, Carl, Eve, Gus → 10/13.
     assert body["per_label"]["PER"]["span_f1"] == pytest.approx((1 + 2 * 10 / 13) / 3)
 
+    # and the quality page renders the span report with its sentence on span F1
+    from django.test import Client
+
+    page = Client()
+    page.force_login(reviewer)
+    html = page.get(f"/projects/{project.pk}/quality/")
+    assert html.status_code == 200
+    assert "exact-span F1" in html.content.decode()
+
     # and annotators are scored against the consensus
     rows = {
         row["user"]: row
