@@ -107,7 +107,8 @@ input_serializer = SpansValueInputSerializer
 
 
 class SpansValueOutputSerializer(serializers.Serializer):
-    spans = SpanSerializer(many=True, read_only=True)
+    # Not read-only: the schema would then mark it required, and every other kind's annotation lacks it.
+    spans = SpanSerializer(many=True, required=False, help_text="Span projects only: the annotation's spans.")
 
 
 output_serializer = SpansValueOutputSerializer
