@@ -13,9 +13,27 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:
-    """Normalise a gold label; returns (value, error message)."""
-    return kind_for(project).value_schema.gold_value(project=project, raw=raw, label_values=label_values)
+def gold_value(
+    *, project: Project, raw: object, label_values: set[str], text: object = None
+) -> tuple[object | None, str | None]:
+    """Normalise a gold label; returns (value, error message). ``text``: the row's text, for a kind whose gold
+    answer is checked against it (span offsets)."""
+    value_schema = kind_for(project).value_schema
+    value, error = value_schema.gold_value(project=project, raw=raw, label_values=label_values)
+    text_problem = getattr(value_schema, "gold_text_problem", None)
+    if value is not None and text_problem is not None and isinstance(text, str):
+        problem = text_problem(value, text)
+        if problem:
+            return None, problem
+    return value, error
+
+
+def gold_from_metadata(*, project: Project, metadata: dict) -> tuple[object | None, dict]:
+    """(gold answer, the rest of ``metadata``) for an import row without ``gold_label`` whose other keys carry
+    one in a form the project's kind reads (a span list under ``spans`` or ``entities``); (None, metadata)
+    otherwise."""
+    take = getattr(kind_for(project).value_schema, "gold_from_metadata", None)
+    return take(metadata) if take is not None else (None, metadata)
 
 
 def clean_tags(raw: object) -> tuple[list[str], str | None]:

@@ -131,7 +131,7 @@ def _prepare_row(
         fail("tags", tag_error)
         return None
     gold, gold_error = item_services.gold_value(
-        project=project, raw=row.get("gold_label"), label_values=labels
+        project=project, raw=row.get("gold_label"), label_values=labels, text=row.get("text")
     )
     if gold_error:
         fail("gold_label", gold_error)

@@ -1,6 +1,6 @@
 """Rows of a file import → new items, chunk by chunk, with the import's accounting (see ``ImportReport``)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from annotation.models import Item, ItemStatus, Project
 from annotation.selectors import label_choices
@@ -77,8 +77,13 @@ class RowImporter:
         tags, tag_error = item_services.clean_tags(row.tags)
         if tag_error:
             raise MediaRowError("tags", tag_error)
+        raw_gold: object = row.gold_label
+        if raw_gold is None and row.metadata:
+            raw_gold, metadata = item_services.gold_from_metadata(project=self.project, metadata=row.metadata)
+            if metadata is not row.metadata:
+                row = replace(row, metadata=metadata)
         gold, gold_error = item_services.gold_value(
-            project=self.project, raw=row.gold_label, label_values=self.labels
+            project=self.project, raw=raw_gold, label_values=self.labels, text=row.text
         )
         if gold_error:
             raise MediaRowError("gold_label", gold_error)

@@ -107,7 +107,8 @@ input_serializer = SpansValueInputSerializer
 
 
 class SpansValueOutputSerializer(serializers.Serializer):
-    spans = SpanSerializer(many=True, read_only=True)
+    # Not read-only: the schema would then mark it required, and every other kind's annotation lacks it.
+    spans = SpanSerializer(many=True, required=False, help_text="Span projects only: the annotation's spans.")
 
 
 output_serializer = SpansValueOutputSerializer
@@ -193,6 +194,12 @@ def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tupl
     is gold saying the text has no entity. The offsets are checked against the text by ``gold_text_problem``."""
     if raw is None or raw == "":
         return None, None
+    if isinstance(raw, str):
+        # A CSV column (or any text field) holds the list as JSON.
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            return None, "A span gold label is a JSON list of {start, end, label} objects."
     problem = spans_shape_problem(raw)
     if problem:
         return None, problem
@@ -220,6 +227,34 @@ def _without_confidence(label: object) -> object:
             for span in label
         ]
     return label
+
+
+def gold_text_problem(value: list, text: str) -> str | None:
+    """The first gold span reaching past the end of the row's ``text`` (spans named in their sorted order)."""
+    return text_problem(value, text)
+
+
+#: import keys that hold a row's spans when it has no ``gold_label``: ``spans`` (this API's form) and spaCy's
+#: ``entities`` (``[start, end, label]`` triples or objects)
+GOLD_KEYS = ("spans", "entities")
+
+
+def gold_from_metadata(metadata: dict) -> tuple[object | None, dict]:
+    """An import row's spans from ``spans`` or ``entities`` (readers put keys they do not know in metadata),
+    and the metadata without that key; (None, metadata) when there is neither."""
+    for key in GOLD_KEYS:
+        if key in metadata:
+            raw = metadata[key]
+            rest = {name: value for name, value in metadata.items() if name != key}
+            if isinstance(raw, list):
+                raw = [
+                    {"start": entry[0], "end": entry[1], "label": entry[2]}
+                    if isinstance(entry, list) and len(entry) == 3
+                    else entry
+                    for entry in raw
+                ]
+            return raw, rest
+    return None, metadata
 
 
 def _span_list(label: object) -> list[dict] | None:

@@ -144,7 +144,8 @@
       audio.title = "Space plays or pauses, comma restarts, arrow keys seek 2 s";
       view.append(wave, audio);
     }
-    if (item.text) {
+    // A kind that draws on the text (spans) renders it itself.
+    if (item.text && !(widget.renderText && widget.renderText(item, view))) {
       const text = document.createElement("div");
       text.className = "item-text";
       text.textContent = item.text;  // textContent: item text is never interpreted as HTML
