@@ -447,8 +447,10 @@ def token_values(table: SpanTable) -> TokenValues:
     n_tok = tokens.count[table.doc]
     ptr = np.concatenate([[0], np.cumsum(n_tok)]).astype(np.int64)
     total = int(ptr[-1])
-    unit = concatenated_ranges(tokens.ptr[table.doc], n_tok)
-    cover = np.full(total, -1, dtype=np.int64)
+    # Narrow columns: a large project has tens of millions of token values, held for the whole run.
+    index_type = np.int32 if max(int(table.tokens.start.size), table.n_spans) < 2**31 else np.int64
+    unit = concatenated_ranges(tokens.ptr[table.doc], n_tok).astype(index_type)
+    cover = np.full(total, -1, dtype=index_type)
     lo, hi = span_token_ranges(table)
     lengths = np.maximum(hi - lo, 0)
     # Positions of each span's tokens among its annotation's rows; spans written last to first so that where
@@ -457,21 +459,20 @@ def token_values(table: SpanTable) -> TokenValues:
     base = ptr[table.owner] + lo - tokens.ptr[table.doc[table.owner]]
     rows = concatenated_ranges(base[rank], lengths[rank])
     cover[rows] = np.repeat(rank, lengths[rank])
+    del rows
     covered = cover >= 0
-    value = np.zeros(total, dtype=np.int64)
+    value = np.zeros(total, dtype=np.int16 if table.n_labels < 16_000 else np.int32)
     value[covered] = table.label[cover[covered]] + 1
     begins = np.zeros(total, dtype=bool)
     begins[1:] = covered[1:] & (cover[1:] != cover[:-1])
     if total:
         begins[0] = covered[0]
-    # Narrow columns: a large project has tens of millions of token values, held for the whole run.
-    index_type = np.int32 if max(int(table.tokens.start.size), table.n_spans) < 2**31 else np.int64
     return TokenValues(
-        unit=unit.astype(index_type),
+        unit=unit,
         annotator=np.repeat(table.annotator.astype(np.int32), n_tok),
-        value=value.astype(np.int16 if table.n_labels < 16_000 else np.int32),
+        value=value,
         begins=begins,
-        span=cover.astype(index_type),
+        span=cover,
         ptr=ptr,
     )
 
@@ -525,7 +526,7 @@ def token_agreement(
     )
     m = counts.sum(axis=1)
     eligible = m >= 2
-    counts, m = counts[eligible].astype(np.float64), m[eligible].astype(np.float64)
+    counts, m = counts[eligible], m[eligible].astype(np.float64)
     same = counts * (counts - 1)
     class_n = counts.sum(axis=0)
     n = float(class_n.sum())
@@ -547,6 +548,7 @@ def token_agreement(
         if units:
             p1 = n1 / n
             label_fleiss[label] = _kappa(float((binary_same / (m * (m - 1))).mean()), p1 * p1 + (1 - p1) ** 2)
+    del counts, same
     mean_cohen, label_cohen = _pairwise_cohen(table, values, c, min_overlap)
     return TokenAgreement(
         krippendorff_alpha=alpha,
@@ -568,12 +570,14 @@ def _pairwise_cohen(
     codes, pair = np.unique(table.annotator[first] * m + table.annotator[second], return_inverse=True)
     kept = np.bincount(pair, minlength=codes.size) >= min_overlap
     lengths = values.ptr[first + 1] - values.ptr[first]
-    left = values.value[concatenated_ranges(values.ptr[first], lengths)].astype(np.int64)
-    right = values.value[concatenated_ranges(values.ptr[second], lengths)].astype(np.int64)
-    row_pair = np.repeat(pair, lengths)
-    confusion = np.bincount((row_pair * c + left) * c + right, minlength=codes.size * c * c).reshape(
-        codes.size, c, c
-    )
+    # One int64 key array built in place: the rows are every token of every annotation pair (tens of millions).
+    key = np.repeat(pair, lengths)
+    key *= c
+    key += values.value[concatenated_ranges(values.ptr[first], lengths)]
+    key *= c
+    key += values.value[concatenated_ranges(values.ptr[second], lengths)]
+    confusion = np.bincount(key, minlength=codes.size * c * c).reshape(codes.size, c, c)
+    del key
     kappas = np.array([_cohen(confusion[p]) for p in range(codes.size)])
     keep = kept & np.isfinite(kappas)
     mean = float(kappas[keep].mean()) if keep.any() else float("nan")
