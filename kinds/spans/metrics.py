@@ -448,7 +448,9 @@ def token_values(table: SpanTable) -> TokenValues:
     ptr = np.concatenate([[0], np.cumsum(n_tok)]).astype(np.int64)
     total = int(ptr[-1])
     # Narrow columns: a large project has tens of millions of token values, held for the whole run.
-    index_type = np.int32 if max(int(table.tokens.start.size), table.n_spans) < 2**31 else np.int64
+    index_type: type[np.signedinteger] = (
+        np.int32 if max(int(table.tokens.start.size), table.n_spans) < 2**31 else np.int64
+    )
     unit = concatenated_ranges(tokens.ptr[table.doc], n_tok).astype(index_type)
     cover = np.full(total, -1, dtype=index_type)
     lo, hi = span_token_ranges(table)
