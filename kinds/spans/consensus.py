@@ -219,9 +219,9 @@ def token_patterns(values: TokenValues, n_units: int, c: int) -> tuple[np.ndarra
     (how many units share it), packed as ``(unit_pattern, (rows, cols), weights)``."""
     code = values.annotator.astype(np.int64) * c + values.value
     order = np.lexsort((code, values.unit))
-    unit = values.unit[order]
     code = code[order]
-    per_unit = np.bincount(unit, minlength=n_units)
+    per_unit = np.bincount(values.unit, minlength=n_units)
+    del order
     unit_pattern = np.full(n_units, -1, dtype=np.int64)
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -230,7 +230,11 @@ def token_patterns(values: TokenValues, n_units: int, c: int) -> tuple[np.ndarra
     starts = np.concatenate([[0], np.cumsum(per_unit)])
     for m in np.unique(per_unit[per_unit > 0]).tolist():
         units_m = np.flatnonzero(per_unit == m)
-        block = code[concatenated_ranges(starts[units_m], np.full(units_m.size, m))].reshape(-1, m)
+        if units_m.size * m == code.size:
+            # Every coded unit has m values (each document has the same annotators' count): no gather needed.
+            block = code.reshape(-1, m)
+        else:
+            block = code[concatenated_ranges(starts[units_m], np.full(units_m.size, m))].reshape(-1, m)
         base = int(code.max(initial=0)) + 1
         if m * np.log2(base) < 62:
             # One integer per pattern: a 1-D unique is many times faster than unique over rows.

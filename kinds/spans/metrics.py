@@ -291,18 +291,59 @@ def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF
     per_ann = table.spans_per_annotation()
     per_ann_label = np.bincount(table.owner * k + table.label, minlength=n_ann * k).reshape(n_ann, k)
 
+    span_order = np.argsort(table.owner, kind="stable")
+    span_ptr = np.concatenate([[0], np.cumsum(per_ann)])
+    label_matches = np.zeros((n_pairs, k), dtype=np.int64)
+    label_partial = np.zeros((n_pairs, k), dtype=np.int64)
+    # A chunk of document pairs at a time: every span is repeated once per pair and side, so the whole
+    # project at once would hold several arrays of four times the spans.
+    for begin in range(0, first.size, PAIR_CHUNK):
+        chunk = slice(begin, begin + PAIR_CHUNK)
+        exact, partial = _chunk_matches(
+            table, first[chunk], second[chunk], pair[chunk], per_ann, span_order, span_ptr, n_pairs, k
+        )
+        label_matches += exact
+        label_partial += partial
+    return PairwiseSpanF1(
+        annotator_a=codes // m,
+        annotator_b=codes % m,
+        n_overlap=np.bincount(pair, minlength=n_pairs),
+        n_spans=np.bincount(pair, weights=per_ann[first] + per_ann[second], minlength=n_pairs).astype(
+            np.int64
+        ),
+        exact_matches=label_matches.sum(axis=1),
+        partial_matched=label_partial.sum(axis=1),
+        label_spans=_pair_label_sum(pair, per_ann_label[first] + per_ann_label[second], n_pairs),
+        label_matches=label_matches,
+        label_partial=label_partial,
+        min_overlap=min_overlap,
+    )
+
+
+PAIR_CHUNK = 100_000
+
+
+def _chunk_matches(
+    table: SpanTable,
+    first: np.ndarray,
+    second: np.ndarray,
+    pair: np.ndarray,
+    per_ann: np.ndarray,
+    span_order: np.ndarray,
+    span_ptr: np.ndarray,
+    n_pairs: int,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact matches (counted once) and overlapping spans (counted on both sides) per annotator pair and label,
+    over the document pairs ``(first, second)``."""
     # Each span of each annotation appears once per pair its annotation is in, grouped by that doc-pair.
-    pair_of_ann_sides = np.concatenate([first, second])
+    sides = np.concatenate([first, second])
     partner = np.concatenate([second, first])
     # One group per doc-pair and direction: a span is only looked up among its own partner's spans.
     doc_pair = np.concatenate([2 * np.arange(first.size), 2 * np.arange(first.size) + 1])
-    span_order = np.argsort(table.owner, kind="stable")
-    span_ptr = np.concatenate([[0], np.cumsum(per_ann)])
-    counts = per_ann[pair_of_ann_sides]
-    rows = concatenated_ranges(span_ptr[pair_of_ann_sides], counts)
-    spans = span_order[rows]
+    counts = per_ann[sides]
+    spans = span_order[concatenated_ranges(span_ptr[sides], counts)]
     group = np.repeat(doc_pair, counts)
-    # The partner's spans under the same doc-pair group.
     partner_counts = per_ann[partner]
     partner_rows = span_order[concatenated_ranges(span_ptr[partner], partner_counts)]
     partner_group = np.repeat(doc_pair, partner_counts)
@@ -312,25 +353,10 @@ def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF
     partial = span_matches(a, b, n_labels=k, partial=True)
     # Exact matches are one-to-one, so counting them on the first side of each doc-pair counts each once.
     first_side = np.repeat(np.arange(2) == 0, [int(per_ann[first].sum()), int(per_ann[second].sum())])
-    span_pair = pair[group // 2]
-    label = table.label[spans]
-    return PairwiseSpanF1(
-        annotator_a=codes // m,
-        annotator_b=codes % m,
-        n_overlap=np.bincount(pair, minlength=n_pairs),
-        n_spans=np.bincount(pair, weights=per_ann[first] + per_ann[second], minlength=n_pairs).astype(
-            np.int64
-        ),
-        exact_matches=np.bincount(span_pair[exact & first_side], minlength=n_pairs),
-        partial_matched=np.bincount(span_pair[partial], minlength=n_pairs),
-        label_spans=_pair_label_sum(pair, per_ann_label[first] + per_ann_label[second], n_pairs),
-        label_matches=np.bincount((span_pair * k + label)[exact & first_side], minlength=n_pairs * k).reshape(
-            n_pairs, k
-        ),
-        label_partial=np.bincount((span_pair * k + label)[partial], minlength=n_pairs * k).reshape(
-            n_pairs, k
-        ),
-        min_overlap=min_overlap,
+    key = pair[group // 2] * k + table.label[spans]
+    return (
+        np.bincount(key[exact & first_side], minlength=n_pairs * k).reshape(n_pairs, k),
+        np.bincount(key[partial], minlength=n_pairs * k).reshape(n_pairs, k),
     )
 
 

@@ -191,10 +191,14 @@ def test_no_entities_is_an_empty_consensus_and_unannotated_documents_have_none()
 
 
 @pytest.mark.parametrize("min_annotator_items", [0, 20, 10**9])
-def test_pattern_dawid_skene_equals_the_engine_dawid_skene_on_every_token(min_annotator_items):
+@pytest.mark.parametrize("uneven", [False, True])
+def test_pattern_dawid_skene_equals_the_engine_dawid_skene_on_every_token(min_annotator_items, uneven):
     from kinds.spans.consensus import token_patterns, weighted_dawid_skene
 
     texts, annotations, _, m = simulate(3, n_docs=60, per_doc=3)
+    if uneven:
+        # Some documents with 1 or 2 annotations: patterns of several lengths.
+        annotations = [row for i, row in enumerate(annotations) if i % 7 not in (1, 4)]
     table = span_table(texts=texts, annotations=annotations, label_values=LABELS, n_annotators=m)
     values = token_values(table)
     n_units, k = int(table.tokens.start.size), len(LABELS) + 1

@@ -281,3 +281,16 @@ def test_tokenize_finds_what_the_regex_finds_including_unicode_whitespace():
             )
         )
         assert got == _tokens_of(text)
+
+
+def test_pairwise_f1_is_the_same_whatever_the_chunk_of_document_pairs(monkeypatch):
+    from kinds.spans import metrics
+
+    texts, annotations = _crowd(8, missing=0.2)
+    table = span_table(texts=texts, annotations=annotations, label_values=LABELS, n_annotators=3)
+    whole = pairwise_span_f1(table, min_overlap=1)
+    monkeypatch.setattr(metrics, "PAIR_CHUNK", 3)
+    chunked = pairwise_span_f1(table, min_overlap=1)
+    np.testing.assert_array_equal(whole.label_matches, chunked.label_matches)
+    np.testing.assert_array_equal(whole.label_partial, chunked.label_partial)
+    assert whole.mean_f1 == chunked.mean_f1 and whole.mean_partial_f1 == chunked.mean_partial_f1
