@@ -23,7 +23,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from kinds.boxes.metrics import IOU_MATCH, BoxTable, iou, match_edges, match_to_reference, pairs_within
+from kinds.boxes.metrics import IOU_MATCH, BoxTable, Matches, iou, match_to_reference, pairwise_matches
 
 MIN_WEIGHT = 0.01
 SHARE_TOLERANCE = 0.03
@@ -49,22 +49,11 @@ class BoxConsensus:
         return slice(int(lo), int(hi))
 
 
-def _clusters(table: BoxTable, weights: np.ndarray, threshold: float) -> np.ndarray:
+def _clusters(table: BoxTable, weights: np.ndarray, threshold: float, matches: Matches) -> np.ndarray:
     """A cluster id per box (dense, 0..n_clusters-1)."""
     n = table.n_boxes
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    n_labels = max(table.n_labels, 1)
-    left, right = pairs_within(table.item * n_labels + table.label)
-    distinct = table.annotator[left] != table.annotator[right]
-    left, right = left[distinct], right[distinct]
-    ann_l, ann_r = table.annotator[left], table.annotator[right]
-    pair = np.minimum(ann_l, ann_r) * table.n_annotators + np.maximum(ann_l, ann_r)
-    # Orient by annotator so one side of each pair's matching is always the same annotator.
-    swap = ann_l > ann_r
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
-    group = pair * table.n_items + table.item[left]
-    matches = match_edges(left, right, iou(table.xywh[left], table.xywh[right]), group, threshold)
     graph = coo_matrix((np.ones(matches.left.size), (matches.left, matches.right)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     component = component.astype(np.int64)
@@ -127,10 +116,13 @@ def fuse_boxes(
     weights: np.ndarray | None = None,
     threshold: float = IOU_MATCH,
     min_share: float = 0.5,
+    matches: Matches | None = None,
 ) -> BoxConsensus:
-    """One pass of clustering and fusion with the given annotator ``weights`` (equal when None)."""
+    """One pass of clustering and fusion with the given annotator ``weights`` (equal when None); ``matches``:
+    the table's ``pairwise_matches`` when already computed."""
     weights = np.ones(table.n_annotators) if weights is None else np.maximum(np.asarray(weights, float), 1e-9)
-    cluster = _clusters(table, weights, threshold)
+    matches = pairwise_matches(table, threshold) if matches is None else matches
+    cluster = _clusters(table, weights, threshold, matches)
     n_clusters = int(cluster.max()) + 1 if cluster.size else 0
     w = weights[table.annotator]
     weight_sum = np.bincount(cluster, weights=w, minlength=n_clusters)
@@ -191,13 +183,19 @@ def annotator_f1(table: BoxTable, consensus: BoxConsensus, threshold: float = IO
 
 
 def consensus_boxes(
-    table: BoxTable, *, threshold: float = IOU_MATCH, min_share: float = 0.5, passes: int = 2
+    table: BoxTable,
+    *,
+    threshold: float = IOU_MATCH,
+    min_share: float = 0.5,
+    passes: int = 2,
+    matches: Matches | None = None,
 ) -> BoxConsensus:
     """Consensus boxes, equal weights first, then ``passes - 1`` rounds weighted by annotator F1 against the
     previous round's consensus."""
-    result = fuse_boxes(table, threshold=threshold, min_share=min_share)
+    matches = pairwise_matches(table, threshold) if matches is None else matches
+    result = fuse_boxes(table, threshold=threshold, min_share=min_share, matches=matches)
     for _ in range(passes - 1):
         f1 = annotator_f1(table, result, threshold)
         weights = np.maximum(np.nan_to_num(f1, nan=1.0), MIN_WEIGHT)
-        result = fuse_boxes(table, weights=weights, threshold=threshold, min_share=min_share)
+        result = fuse_boxes(table, weights=weights, threshold=threshold, min_share=min_share, matches=matches)
     return result

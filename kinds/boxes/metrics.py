@@ -105,31 +105,37 @@ def match_edges(
     left, right, overlap, group = left[keep], right[keep], overlap[keep], group[keep]
     if left.size == 0:
         return Matches(left, right, overlap)
-    # A box with two or more candidates in its group makes that group a real assignment problem.
-    _, left_inv, left_deg = np.unique(
-        np.stack([group, left]), axis=1, return_inverse=True, return_counts=True
-    )
-    _, right_inv, right_deg = np.unique(
-        np.stack([group, right]), axis=1, return_inverse=True, return_counts=True
-    )
-    conflicted = (left_deg[left_inv.ravel()] > 1) | (right_deg[right_inv.ravel()] > 1)
-    hard_groups = np.unique(group[conflicted])
-    hard = np.isin(group, hard_groups)
+    _, group = np.unique(group, return_inverse=True)
+    group = group.ravel().astype(np.int64)
+    span = int(max(left.max(), right.max())) + 1
+    # Dense ids of (group, box) on each side; a box with two or more candidates in its group makes that group a
+    # real assignment problem.
+    left_keys, left_local = np.unique(group * span + left, return_inverse=True)
+    right_keys, right_local = np.unique(group * span + right, return_inverse=True)
+    left_local, right_local = left_local.ravel(), right_local.ravel()
+    left_deg = np.bincount(left_local, minlength=left_keys.size)
+    right_deg = np.bincount(right_local, minlength=right_keys.size)
+    conflicted = (left_deg[left_local] > 1) | (right_deg[right_local] > 1)
+    hard_group = np.zeros(int(group.max()) + 1, dtype=bool)
+    hard_group[group[conflicted]] = True
+    hard = hard_group[group]
     out_l, out_r, out_iou = [left[~hard]], [right[~hard]], [overlap[~hard]]
     if hard.any():
         idx = np.flatnonzero(hard)
         idx = idx[np.argsort(group[idx], kind="stable")]
-        bounds = np.flatnonzero(np.r_[True, group[idx][1:] != group[idx][:-1], True])
+        bounds = np.flatnonzero(np.r_[True, group[idx][1:] != group[idx][:-1], True]).tolist()
+        # Keys are sorted group-major, so a group's dense ids are one contiguous run starting at its minimum.
+        li_all, ri_all, w_all = left_local[idx], right_local[idx], overlap[idx]
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-            edges = idx[s:e]
-            lu, li = np.unique(left[edges], return_inverse=True)
-            ru, ri = np.unique(right[edges], return_inverse=True)
-            weights = np.zeros((lu.size, ru.size))
-            weights[li, ri] = overlap[edges]
+            li, ri = li_all[s:e], ri_all[s:e]
+            l0, r0 = li.min(), ri.min()
+            li, ri = li - l0, ri - r0
+            weights = np.zeros((int(li.max()) + 1, int(ri.max()) + 1))
+            weights[li, ri] = w_all[s:e]
             rows, cols = linear_sum_assignment(weights, maximize=True)
             chosen = weights[rows, cols] >= threshold
-            out_l.append(lu[rows[chosen]])
-            out_r.append(ru[cols[chosen]])
+            out_l.append(left_keys[rows[chosen] + l0] % span)
+            out_r.append(right_keys[cols[chosen] + r0] % span)
             out_iou.append(weights[rows[chosen], cols[chosen]])
     return Matches(np.concatenate(out_l), np.concatenate(out_r), np.concatenate(out_iou))
 
@@ -147,7 +153,24 @@ class PairAgreement:
     iou_sum: np.ndarray
 
 
-def pairwise_box_agreement(table: BoxTable, threshold: float = IOU_MATCH) -> PairAgreement:
+def pairwise_matches(table: BoxTable, threshold: float = IOU_MATCH) -> Matches:
+    """The one-to-one matches between every two annotators' boxes of the same item and label; ``left`` is the
+    box of the lower annotator index."""
+    m, n_labels = table.n_annotators, max(table.n_labels, 1)
+    left, right = pairs_within(table.item * n_labels + table.label)
+    ann_l, ann_r = table.annotator[left], table.annotator[right]
+    distinct = ann_l != ann_r
+    left, right, ann_l, ann_r = left[distinct], right[distinct], ann_l[distinct], ann_r[distinct]
+    swap = ann_l > ann_r
+    left, right = np.where(swap, right, left), np.where(swap, left, right)
+    cell = table.item[left] * n_labels + table.label[left]
+    group = cell * (m * m) + np.minimum(ann_l, ann_r) * m + np.maximum(ann_l, ann_r)
+    return match_edges(left, right, iou(table.xywh[left], table.xywh[right]), group, threshold)
+
+
+def pairwise_box_agreement(
+    table: BoxTable, threshold: float = IOU_MATCH, matches: Matches | None = None
+) -> PairAgreement:
     m, n_labels = table.n_annotators, max(table.n_labels, 1)
     # Shared items per annotator pair, from the answers (empty answers included).
     ans_l, ans_r = pairs_within(table.answer_item)
@@ -176,17 +199,7 @@ def pairwise_box_agreement(table: BoxTable, threshold: float = IOU_MATCH) -> Pai
         n_pairs, n_labels
     )
 
-    # Candidate edges: boxes of the same item and label drawn by two different annotators.
-    left, right = pairs_within(table.item * n_labels + table.label)
-    ann_l, ann_r = table.annotator[left], table.annotator[right]
-    distinct = ann_l != ann_r
-    left, right, ann_l, ann_r = left[distinct], right[distinct], ann_l[distinct], ann_r[distinct]
-    swap = ann_l > ann_r
-    left, right = np.where(swap, right, left), np.where(swap, left, right)
-    pair_of_edge = pair_index(np.minimum(ann_l, ann_r) * m + np.maximum(ann_l, ann_r))
-    overlap = iou(table.xywh[left], table.xywh[right])
-    group = (pair_of_edge.astype(np.int64) * table.n_items + table.item[left]) * n_labels + table.label[left]
-    matches = match_edges(left, right, overlap, group, threshold)
+    matches = pairwise_matches(table, threshold) if matches is None else matches
     matched_pair = pair_index(table.annotator[matches.left] * m + table.annotator[matches.right])
     cell = matched_pair * n_labels + table.label[matches.left]
     size = n_pairs * n_labels
@@ -222,7 +235,9 @@ def _mean_f1(boxes: np.ndarray, matches: np.ndarray, counts: np.ndarray) -> floa
     return float(np.mean(2.0 * matches[used] / boxes[used])) if used.any() else None
 
 
-def box_agreement(table: BoxTable, *, min_overlap: int = 5, threshold: float = IOU_MATCH) -> BoxAgreement:
+def box_agreement(
+    table: BoxTable, *, min_overlap: int = 5, threshold: float = IOU_MATCH, matches: Matches | None = None
+) -> BoxAgreement:
     """F1 per annotator pair = 2 × matches ÷ (boxes of one + boxes of the other) over the items both answered;
     the mean over pairs sharing at least ``min_overlap`` items and drawing any box there (per label: any box of
     that label). Matched IoU: the mean IoU over every match of those pairs.
@@ -232,7 +247,7 @@ def box_agreement(table: BoxTable, *, min_overlap: int = 5, threshold: float = I
     """
     if min_overlap < 1:
         raise ValueError("min_overlap must be at least 1")
-    pairs = pairwise_box_agreement(table, threshold)
+    pairs = pairwise_box_agreement(table, threshold, matches)
     counts = pairs.n_shared >= min_overlap
     boxes, matches, iou_sum = pairs.n_boxes, pairs.n_matches, pairs.iou_sum
     total_boxes, total_matches = boxes.sum(axis=1), matches.sum(axis=1)
