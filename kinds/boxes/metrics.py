@@ -249,18 +249,18 @@ def box_agreement(
         raise ValueError("min_overlap must be at least 1")
     pairs = pairwise_box_agreement(table, threshold, matches)
     counts = pairs.n_shared >= min_overlap
-    boxes, matches, iou_sum = pairs.n_boxes, pairs.n_matches, pairs.iou_sum
-    total_boxes, total_matches = boxes.sum(axis=1), matches.sum(axis=1)
+    boxes, matched, iou_sum = pairs.n_boxes, pairs.n_matches, pairs.iou_sum
+    total_boxes, total_matches = boxes.sum(axis=1), matched.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         pair_f1 = np.where(total_boxes > 0, 2.0 * total_matches / total_boxes, np.nan)
     n_matched = int(total_matches[counts].sum())
-    label_matches = matches[counts].sum(axis=0)
+    label_matches = matched[counts].sum(axis=0)
     label_iou = iou_sum[counts].sum(axis=0)
     n_labels = boxes.shape[1] if boxes.ndim == 2 else 0
     return BoxAgreement(
         mean_pairwise_box_f1=_mean_f1(total_boxes, total_matches, counts),
         mean_matched_iou=float(iou_sum[counts].sum() / n_matched) if n_matched else None,
-        per_label_f1=[_mean_f1(boxes[:, c], matches[:, c], counts) for c in range(table.n_labels)],
+        per_label_f1=[_mean_f1(boxes[:, c], matched[:, c], counts) for c in range(table.n_labels)],
         per_label_iou=[
             float(label_iou[c] / label_matches[c]) if label_matches[c] else None
             for c in range(min(table.n_labels, n_labels))
