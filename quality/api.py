@@ -162,6 +162,14 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
             "model_accuracy_model",
         ]
 
+    def to_representation(self, instance):
+        # A kind with structured answers names its own figures (docs/API.md, v2 additions); they read as fields
+        # of the report, never replacing one of the columns above.
+        data = super().to_representation(instance)
+        for name, value in (instance.kind_figures or {}).items():
+            data.setdefault(name, value)
+        return data
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_model_accuracy_reference(self, report: QualityReport) -> str | None:
         row = selectors.quality_report_model_accuracy_row(report=report)
@@ -213,6 +221,13 @@ class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
             "median_lead_time_s",
             "confusion",
         ]
+
+    def to_representation(self, instance):
+        # As for the report: a kind's own annotator figures (precision, recall, IoU ...) as fields of the row.
+        data = super().to_representation(instance)
+        for name, value in (instance.kind_figures or {}).items():
+            data.setdefault(name, value)
+        return data
 
 
 class QualityAnnotatorListApi(ProjectScopedApi):

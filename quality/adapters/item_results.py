@@ -52,6 +52,8 @@ def _rows(results: ItemResults) -> Iterable[tuple]:
     model_labels = results.model_label or [None] * len(results.consensus)
 
     def encoded(label):
+        if isinstance(label, list) and label and isinstance(label[0], dict):
+            return json.dumps(label)  # structured answers (boxes, spans) rarely repeat: not cached
         key = tuple(label) if isinstance(label, list) else label
         text = label_json.get(key)
         if text is None and label is not None:

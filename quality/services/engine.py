@@ -74,6 +74,10 @@ class RunOutcome:
     hlp_lines: list[str] = field(default_factory=list)
     #: the kind's sentence for a report without HLP (None: it has no such sentence)
     hlp_absent_note: str | None = None
+    #: figures of a kind with structured answers, by name (``QualityReport.kind_figures``)
+    kind_figures: dict = field(default_factory=dict)
+    #: that kind's agreement sentences, written instead of the class-agreement ones (α, κ) when not empty
+    agreement_lines: list[str] = field(default_factory=list)
 
 
 def _mark_overrides(

@@ -65,6 +65,8 @@ def _encoded_rows(rows: ConsensusRows, flag_model: str) -> Iterable[tuple]:
     suggestions = rows.suggestion or [None] * n
 
     def encoded(label):
+        if isinstance(label, list) and label and isinstance(label[0], dict):
+            return json.dumps(label)  # structured answers (boxes, spans) rarely repeat: not cached
         key = tuple(label) if isinstance(label, list) else label
         text = label_json.get(key)
         if text is None and label is not None:
