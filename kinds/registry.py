@@ -54,6 +54,10 @@ class ValueSchema(Protocol):
     ) -> tuple[object | None, str | None]:
         """An imported gold answer normalised: ``(value, None)``, or ``(None, error message)``."""
 
+    # Optional: ``fit_to_item(*, value: list, text: str, profile: dict) -> list``, the validated value checked
+    # against the item it answers (its text, its media profile: an image's ``width`` and ``height``), for kinds
+    # whose answers point into the item; raises ``ValidationFailed``. Kinds without it are not asked.
+
     #: DRF serializer class with the fields :meth:`output` returns, for the API schema
     output_serializer: type
 
@@ -274,6 +278,8 @@ def export_formats() -> dict[str, ExportFormat]:
     return out
 
 
-from kinds.classification import KIND as CLASSIFICATION  # noqa: E402 - the built-in kinds, registered below
+from kinds.boxes import KIND as BOXES  # noqa: E402 - the built-in kinds, registered below
+from kinds.classification import KIND as CLASSIFICATION  # noqa: E402
 
 register(CLASSIFICATION)
+register(BOXES)

@@ -28,9 +28,14 @@ class AnnotationInput:
 
 
 def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
-    labels = kind_for(project).value_schema.validate(
-        project=project, value=data.labels, unusable=data.unusable
-    )
+    value_schema = kind_for(project).value_schema
+    labels = value_schema.validate(project=project, value=data.labels, unusable=data.unusable)
+    fit_to_item = getattr(value_schema, "fit_to_item", None)
+    if fit_to_item is not None:
+        # Read before the item lock: text and profile are fixed at import. A missing item is the lock's to report.
+        item = Item.objects.filter(project=project, pk=data.item_id).values("text", "profile").first()
+        if item is not None:
+            labels = fit_to_item(value=labels, text=item["text"], profile=item["profile"])
     if len(data.comment) > MAX_COMMENT:
         raise ValidationFailed(f"Comments are limited to {MAX_COMMENT} characters.", field="comment")
     return labels

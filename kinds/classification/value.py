@@ -16,6 +16,8 @@ class ClassificationValueInputSerializer(serializers.Serializer):
     labels = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=200
     )
+    #: ``annotation.api.serializers.annotation_input_serializer`` refuses other kinds' answer fields (boxes…)
+    refuses_other_kinds_fields = True
 
     def validate(self, attrs: dict) -> dict:
         if "label" in attrs and "labels" in attrs:

@@ -11,6 +11,7 @@ from core.api.base import ProjectScopedApi
 from core.api.openapi import error_response
 from core.api.pagination import StandardPagination
 from core.errors import ValidationFailed
+from kinds.registry import kind_for
 from quality.models import LabelSchemaChange, ReviewAction
 from quality.review import feedback as feedback_selectors
 from quality.review import selectors, services
@@ -161,15 +162,18 @@ class ReviewItemDetailApi(ProjectScopedApi):
     def get(self, request, pid: int, item_id: int):
         project, _ = self.project_for(request, pid)
         review = selectors.item_review(project=project, item_id=item_id)
+        value_schema = kind_for(project).value_schema
         body = {
             "item": item_fields(review.item),
             "reasons": review.reasons,
-            "annotations": ReviewAnnotationSerializer(review.annotations, many=True).data,
+            "annotations": ReviewAnnotationSerializer(
+                review.annotations, many=True, context={"value_schema": value_schema}
+            ).data,
             "decisions": ReviewDecisionOutputSerializer(review.decisions, many=True).data,
             "quality": ReviewItemQualitySerializer(review.quality).data if review.quality else None,
             "near_duplicates": review.near_duplicates,
             "examples_of": [example.label.value for example in review.examples],
-            "history": history_rows(review.history),
+            "history": history_rows(review.history, label_classes=value_schema.label_classes),
         }
         return Response(body)
 

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from annotation.api.fields import LabelValueField
-from annotation.api.serializers import ItemListSerializer
+from annotation.api.serializers import ItemListSerializer, answer_output_serializers, image_size
 from core.api.fields import StringListField, json_field
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
@@ -150,7 +150,11 @@ class ReviewQueueItemSerializer(serializers.Serializer):
         }
 
 
-class ReviewAnnotationSerializer(serializers.Serializer):
+# The bases come from the kinds registry at import time, which a type checker cannot follow.
+class ReviewAnnotationSerializer(*answer_output_serializers()):  # type: ignore[misc]
+    """One annotation of the item. ``labels`` is the stored answer as it is; the project's kind's answer fields
+    (``value_schema`` in the context) are added beside it, so a box annotation also reads as ``boxes``."""
+
     id = serializers.IntegerField()
     annotator = serializers.IntegerField(source="annotator_id")
     username = serializers.CharField(source="annotator.username")
@@ -163,6 +167,24 @@ class ReviewAnnotationSerializer(serializers.Serializer):
     is_live = serializers.BooleanField()
     supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @property
+    def _readable_fields(self):
+        answer = {name for output in answer_output_serializers() for name in output._declared_fields} - {
+            "labels"
+        }
+        return (field for field in super()._readable_fields if field.field_name not in answer)
+
+    def to_representation(self, annotation) -> dict:
+        body = super().to_representation(annotation)
+        value_schema = self.context.get("value_schema")
+        if value_schema is not None:
+            body.update(
+                (name, value)
+                for name, value in value_schema.output(annotation.labels).items()
+                if name not in body
+            )
+        return body
 
 
 class ReviewItemQualitySerializer(serializers.Serializer):
@@ -215,13 +237,15 @@ class ReviewItemDetailSerializer(serializers.Serializer):
     history = ReviewHistoryEventSerializer(many=True)
 
 
-def history_rows(history: list[dict]) -> list[dict]:
+def history_rows(history: list[dict], *, label_classes=None) -> list[dict]:
+    """``label_classes``: the project's kind's (``ValueSchema.label_classes``), naming what an answer holds."""
     rows = []
     for event in history:
         if event["kind"] == "annotation":
             a = event["annotation"]
             flags = [name for name in ("unsure", "unusable") if getattr(a, name)]
-            summary = f"labelled {', '.join(a.labels) or '(none)'} under guideline v{a.guideline_version}"
+            named = label_classes(a.labels) if label_classes is not None else a.labels
+            summary = f"labelled {', '.join(named) or '(none)'} under guideline v{a.guideline_version}"
             if flags:
                 summary += f" ({', '.join(flags)})"
             if not a.is_live:
@@ -288,6 +312,7 @@ def item_fields(item) -> dict:
     )
     out = {name: getattr(item, name) for name in fields}
     out["media_url"] = f"/media/items/{item.pk}/" if item.file else None
+    out["width"], out["height"] = image_size(item.profile)
     return out
 
 
