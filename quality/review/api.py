@@ -175,6 +175,10 @@ class ReviewItemDetailApi(ProjectScopedApi):
             "examples_of": [example.label.value for example in review.examples],
             "history": history_rows(review.history, label_classes=value_schema.label_classes),
         }
+        # A kind with structured answers also shows the item's consensus in its own shape (consensus_boxes ...).
+        consensus_output = getattr(value_schema, "consensus_output", None)
+        if consensus_output is not None:
+            body.update(consensus_output(review.item.consensus_label))
         return Response(body)
 
 

@@ -50,3 +50,19 @@ class ItemConsensus:
     suggestion: int = -1
     overrides: bool = False
     vote_counts: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class StructuredItemConsensus:
+    """One item's consensus from a kind with structured answers (the per-item update): the item's status as read
+    under its row lock, the consensus value as stored (``Item.consensus_label``), its confidence (None: unknown)
+    and the flags, as ``annotation.services.item_state.item_consensus_set`` takes them."""
+
+    item_id: int
+    status: str
+    consensus: Any
+    confidence: float | None
+    is_issue: bool
+    reasons: list[str]
+    severity: float
+    route: bool
