@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kinds.boxes.consensus import BoxConsensus, consensus_boxes
+from kinds.boxes.consensus import BoxConsensus, consensus_boxes, fuse_boxes
 from kinds.boxes.metrics import (
     IOU_MATCH,
     BoxAgreement,
@@ -121,11 +121,17 @@ def box_run(
     gold: Reference | None = None,
     min_overlap: int = 5,
     review_threshold: float = 0.6,
+    weights: np.ndarray | None = None,
 ) -> BoxRun:
-    """Every figure of a box project's quality run."""
+    """Every figure of a box project's quality run. ``weights``: fixed annotator weights (one fusion pass,
+    e.g. the last run's for the per-item update); None: ``consensus_boxes`` finds them."""
     matches = pairwise_matches(table)
     agreement = box_agreement(table, min_overlap=min_overlap, matches=matches)
-    consensus = consensus_boxes(table, matches=matches)
+    consensus = (
+        consensus_boxes(table, matches=matches)
+        if weights is None
+        else fuse_boxes(table, weights=weights, matches=matches)
+    )
     answered = np.zeros(table.n_items, dtype=bool)
     answered[table.answer_item] = True
     cons_ref = Reference(consensus.item, consensus.label, consensus.xywh, answered)

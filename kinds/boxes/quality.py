@@ -1,6 +1,11 @@
-"""Placeholder so the boxes kind registers: the box quality engine (matching, consensus, agreement, label issues)
-replaces this module. Until then a quality run or per-item pass on a box project fails with this message."""
+"""The boxes kind's quality part. Box answers are structured (no class per answer), so a quality run and the
+per-item update read and measure them here (``kinds.boxes.quality_run``) rather than through the class encoding."""
+
+from kinds.boxes.quality_run import structured_item_consensus, structured_run
 
 
 def encoding(*, multi_label: bool):
-    raise NotImplementedError("The quality engine for boxes is not installed yet.")
+    raise NotImplementedError("Box answers have no class encoding; see structured_run.")
+
+
+__all__ = ["encoding", "structured_item_consensus", "structured_run"]

@@ -131,6 +131,12 @@ def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tupl
 
 def final_from_choice(*, project: Project, label: object, active: set[str]) -> object:
     """A reviewer's boxes as stored in ``final_label``. Raises ValidationFailed (field ``label``)."""
+    if isinstance(label, list):
+        # Accept takes the item's consensus, whose boxes carry the quality run's confidence: not part of a box.
+        label = [
+            {k: v for k, v in box.items() if k != "confidence"} if isinstance(box, dict) else box
+            for box in label
+        ]
     return sorted_boxes(_checked(label, active, field="label"))
 
 
@@ -175,3 +181,9 @@ def widget_settings(*, project: Project) -> dict:
 
 def confidence_meaning(*, project: Project) -> str | None:
     return None
+
+
+def consensus_output(value: object) -> dict:
+    """An item's consensus as the item API shows it: ``consensus_boxes``, each box with the confidence the quality
+    run gave it (``kinds.boxes.consensus``); ``[]`` before any run or when the consensus is nothing to box."""
+    return {"consensus_boxes": value if isinstance(value, list) else []}
