@@ -38,7 +38,7 @@ from core.jobs import job_create
 from core.models import Job
 from datasets import selectors, upstream
 from datasets.bulkcopy import insert_rows
-from datasets.exporters import entry_line
+from datasets.exporters import canonical_json, entry_line
 from datasets.job_kinds import FREEZE_JOB
 from datasets.labelschema import ProjectLabel
 from datasets.models import DatasetEntry, DatasetVersion, LabelSource, SplitAssignment
@@ -137,6 +137,9 @@ def dataset_version_freeze(
 
 
 def _label_values(label: object) -> list[str]:
+    if isinstance(label, list) and label and isinstance(label[0], dict):
+        # Structured answers (boxes, spans): the classes their parts name, each once per item.
+        return sorted({str(part.get("label")) for part in label if isinstance(part, dict)})
     if isinstance(label, list):
         return [str(value) for value in label] or [NO_LABEL_KEY]
     return [str(label)]
@@ -223,6 +226,8 @@ def _freeze(
     )
     lineage = _annotation_lineage(project=project)
     current = next(lineage)
+    # A kind may shape its rows (boxes carry ``boxes``, not ``label``); the stored line stays the canonical JSONL.
+    entry_row = getattr(kind_for(project).export_part, "entry_row", None)
     ids_sorted_in_sql = connection.vendor == "postgresql"
     digest = hashlib.sha256()
     counts: Counter = Counter()  # (split, label JSON text) → entries
@@ -269,6 +274,8 @@ def _freeze(
                 text=text,
                 has_file=bool(file),
             )
+            if entry_row is not None:
+                line = canonical_json(entry_row(json.loads(line))) + "\n"
             lines.append(line)
             entries.append(
                 (
