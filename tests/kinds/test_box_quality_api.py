@@ -5,13 +5,16 @@ item reasons."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 
 import pytest
 from PIL import Image
+from pycocotools.coco import COCO
 
 from annotation.models import Item
 from core.models import JobStatus
+from datasets.models import DatasetEntry
 from tests.conftest import wait_for_job
 from tests.factories import UserFactory, add_member
 
@@ -55,7 +58,7 @@ def box_project(api):
     return pid, manager, list(Item.objects.filter(project_id=pid).order_by("id"))
 
 
-def test_box_quality_run_reports_hand_computed_figures(worker, api):
+def test_box_quality_run_reports_hand_computed_figures(worker, api, tmp_path):
     # Given a box project whose six images three annotators boxed through the API
     pid, manager, items = box_project(api)
     annotators = {name: add_member(items[0].project) for name in ANSWERS}
@@ -101,3 +104,26 @@ def test_box_quality_run_reports_hand_computed_figures(worker, api):
     assert reasons[0] == set()
     assert reasons[4] == {"missing_box"}
     assert reasons[5] == {"missing_box", "extra_box", "loose_boundary"}
+    # When the manager freezes the project through the API and the worker runs it
+    response = api(manager).post(
+        f"/api/projects/{pid}/dataset-versions/", {"include_needs_review": True, "seed": 1}, format="json"
+    )
+    assert response.status_code == 202, response.json()
+    freeze_job = wait_for_job(response.json()["job"], worker=worker)
+    assert freeze_job.status == JobStatus.SUCCEEDED, freeze_job.error
+    vid = freeze_job.result["version"]
+    # Then its COCO export loads in pycocotools with the consensus boxes, image sizes and label-order categories
+    export = api(manager).get(f"/api/dataset-versions/{vid}/export/?format=coco")
+    assert export.status_code == 200
+    path = tmp_path / "coco.json"
+    path.write_bytes(b"".join(export.streaming_content))
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(str(path))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["iguana", "rock"]
+    # (the default policy leaves out label issues: image 5's consensus is under the review threshold)
+    entries = set(DatasetEntry.objects.filter(version_id=vid).values_list("item_id", flat=True))
+    assert {img["id"] for img in coco.loadImgs(coco.getImgIds())} == entries
+    assert items[0].pk in entries and len(entries) >= 5
+    first = coco.loadAnns(coco.getAnnIds(imgIds=[items[0].pk]))
+    assert [(a["bbox"], a["category_id"]) for a in first] == [([10.0, 10.0, 100.0, 100.0], 1)]
+    assert {img["width"] for img in coco.loadImgs(coco.getImgIds())} == {WIDTH}
