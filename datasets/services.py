@@ -137,11 +137,12 @@ def dataset_version_freeze(
 
 
 def _label_values(label: object) -> list[str]:
-    if isinstance(label, list) and label and isinstance(label[0], dict):
-        # Structured answers (boxes, spans): the classes their parts name, each once per item.
-        return sorted({str(part.get("label")) for part in label if isinstance(part, dict)})
     if isinstance(label, list):
-        return [str(value) for value in label] or [NO_LABEL_KEY]
+        # A structured answer (spans, boxes) is a list of parts each naming its label: count the labels.
+        return [
+            str(value["label"]) if isinstance(value, dict) and "label" in value else str(value)
+            for value in label
+        ] or [NO_LABEL_KEY]
     return [str(label)]
 
 

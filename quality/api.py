@@ -52,6 +52,16 @@ class QualityRunCreateApi(ProjectScopedApi):
 
 
 # A metrics row: figures (null when undefined) and their 95 % intervals as [low, high].
+_KIND_FIGURE = {"oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}]}
+
+
+def _with_kind_figures(data: dict) -> dict:
+    """The kind's figures also as top-level fields (the contract names them there); a shared field wins."""
+    for name, value in (data.get("kind_figures") or {}).items():
+        data.setdefault(name, value)
+    return data
+
+
 _METRICS_ROW = map_of(
     {"oneOf": [NULLABLE_NUMBER, {"type": "array", "items": NULLABLE_NUMBER, "minItems": 2, "maxItems": 2}]},
     "metric → value, or [low, high] for a *_ci interval",
@@ -115,6 +125,11 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
         help_text="Items model_accuracy is measured on"
     )
     model_accuracy_model = serializers.SerializerMethodField(help_text="The model model_accuracy scores")
+    kind_figures = json_field(
+        map_of(_KIND_FIGURE, "figure name → value"),
+        help_text="Figures only the project's task kind has (e.g. mean_pairwise_span_f1 for text_spans); each "
+        "is also served as a top-level field of the report",
+    )
 
     class Meta:
         model = QualityReport
@@ -160,15 +175,11 @@ class QualityReportOutputSerializer(serializers.ModelSerializer):
             "model_accuracy_reference",
             "model_accuracy_n_items",
             "model_accuracy_model",
+            "kind_figures",
         ]
 
     def to_representation(self, instance):
-        # A kind with structured answers names its own figures (docs/API.md, v2 additions); they read as fields
-        # of the report, never replacing one of the columns above.
-        data = super().to_representation(instance)
-        for name, value in (instance.kind_figures or {}).items():
-            data.setdefault(name, value)
-        return data
+        return _with_kind_figures(super().to_representation(instance))
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_model_accuracy_reference(self, report: QualityReport) -> str | None:
@@ -197,6 +208,11 @@ class QualityReportApi(ProjectScopedApi):
 
 class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id", read_only=True)
+    kind_figures = json_field(
+        map_of(_KIND_FIGURE, "figure name → value"),
+        help_text="The annotator's figures only the project's task kind has (e.g. span_f1 for text_spans); each "
+        "is also served as a top-level field",
+    )
     username = serializers.CharField(source="user.username", read_only=True)
     confusion = json_field(
         {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
@@ -220,14 +236,11 @@ class QualityAnnotatorOutputSerializer(serializers.ModelSerializer):
             "kappa_vs_others",
             "median_lead_time_s",
             "confusion",
+            "kind_figures",
         ]
 
     def to_representation(self, instance):
-        # As for the report: a kind's own annotator figures (precision, recall, IoU ...) as fields of the row.
-        data = super().to_representation(instance)
-        for name, value in (instance.kind_figures or {}).items():
-            data.setdefault(name, value)
-        return data
+        return _with_kind_figures(super().to_representation(instance))
 
 
 class QualityAnnotatorListApi(ProjectScopedApi):

@@ -54,8 +54,7 @@ class QualityReport(models.Model):
     explanations = models.JSONField(default=list, blank=True)
     # Last Dawid–Skene fit (user ids, label values, confusion matrices, priors) for the cheap per-item update.
     consensus_params = models.JSONField(default=dict, blank=True)
-    # Figures a task kind with structured answers reports beside (or instead of) the class-agreement columns,
-    # by name (``RunOutcome.kind_figures``); the report API shows them as top-level fields.
+    # Figures only the project's task kind has (span F1 for spans, ...), served beside the shared ones.
     kind_figures = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -105,7 +104,7 @@ class AnnotatorQuality(models.Model):
     quality_score = models.FloatField(null=True, blank=True)
     median_lead_time_s = models.FloatField(null=True, blank=True)
     confusion = models.JSONField(default=list, blank=True)
-    # An annotator's figures of a kind with structured answers, by name (shown as top-level fields by the API).
+    # The annotator's figures only the project's task kind has (span precision/recall/F1, ...).
     kind_figures = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -1,11 +1,6 @@
-"""The boxes kind's quality part. Box answers are structured (no class per answer), so a quality run and the
-per-item update read and measure them here (``kinds.boxes.quality_run``) rather than through the class encoding."""
+"""The boxes kind's quality part: a structured encoding whose ``run`` computes the whole quality run
+(``kinds.boxes.quality_run``). Imported by quality tasks only; ``kinds.registry`` names it by path."""
 
-from kinds.boxes.quality_run import structured_item_consensus, structured_run
+from kinds.boxes.quality_run import BOXES, Boxes, encoding
 
-
-def encoding(*, multi_label: bool):
-    raise NotImplementedError("Box answers have no class encoding; see structured_run.")
-
-
-__all__ = ["encoding", "structured_item_consensus", "structured_run"]
+__all__ = ["BOXES", "Boxes", "encoding"]

@@ -1,29 +1,26 @@
-"""A box project's quality run: its live answers read into a ``BoxTable`` (streamed), measured by
-``kinds.boxes.figures`` and handed back as the engine's ``RunOutcome``, which ``quality.services.runs`` stores
-like any other (report, item rows, annotator rows, the items' consensus through the item state machine).
+"""A box project's quality run: the structured encoding (``structured = True``) whose ``run`` turns the
+project's stored answers (``quality.adapters.answers``) into a ``BoxTable``, measures it with
+``kinds.boxes.figures`` and hands back a ``StructuredRun``, which ``quality.services`` stores like any other run
+(report, item rows, annotator rows, the items' consensus through the item state machine).
 
-Imported by the quality task only (numpy/scipy); ``kinds.boxes.quality`` exposes :func:`structured_run`.
+Imported by the quality task only (numpy/scipy); ``kinds.boxes.quality`` exposes :func:`encoding`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from annotation.models import Annotation, Item, ItemStatus, Project
-from annotation.selectors import label_schema_for
 from kinds.boxes.figures import REASONS, BoxRun, Reference, box_run
 from kinds.boxes.metrics import BoxTable
 from quality.adapters import ItemResults
-from quality.models import QualityReport
-from quality.services.engine import RunOutcome
-from quality.services.kind_steps import StructuredItemConsensus
+from quality.adapters.answers import ProjectAnswers
+from quality.services.kind_steps import StructuredRun
 from quality.services.report_tables import clean
 
-CHUNK = 20_000
 MIN_OVERLAP = 5
 METHOD = "weighted_box_fusion"
 METHOD_NOTE = (
@@ -41,8 +38,6 @@ class LoadedBoxes:
     user_ids: np.ndarray
     label_values: list[str]
     gold: Reference | None
-    lead_time: np.ndarray  # seconds per answer (NaN unknown), in answer order
-    n_unusable: int
 
 
 def _box_rows(value: object, index: dict[str, int]):
@@ -64,98 +59,56 @@ def _box_rows(value: object, index: dict[str, int]):
         yield (x, y, w, h, code)
 
 
-def boxes_load(*, project: Project) -> LoadedBoxes:
-    """The project's live answers on non-discarded items, in item id order, streamed in chunks. An answer that
-    is unusable and has no box is not an answer here (counted in ``n_unusable``)."""
-    schema = label_schema_for(project=project)
-    rows = (
-        Annotation.objects.filter(project=project, is_live=True)
-        .exclude(item__status=ItemStatus.DISCARDED)
-        .order_by("item_id", "annotator_id")
-        .values_list("item_id", "annotator_id", "labels", "unusable", "lead_time_ms")
-        .iterator(chunk_size=CHUNK)
-    )
-    return _loaded(project, rows, schema.values, schema.index)
-
-
-def _loaded(
-    project: Project, rows: Iterable[tuple], label_values: list[str], index: dict[str, int]
-) -> LoadedBoxes:
-    """``LoadedBoxes`` from answer rows (item id, user id, stored answer, unusable, lead time in ms) sorted by
-    item id."""
-    answer_item: list[int] = []
-    answer_user: list[int] = []
-    lead: list[float] = []
+def boxes_from_answers(answers: ProjectAnswers) -> LoadedBoxes:
+    """The answers' boxes as a ``BoxTable`` (items and annotators in the answers' order), with the items' gold
+    boxes (``[]`` is a gold answer too: nothing to box; None is no gold)."""
+    index = {value: position for position, value in enumerate(answers.label_values)}
     box_answer: list[int] = []
     box_values: list[tuple] = []
-    n_unusable = 0
-    for item_id, user_id, labels, unusable, lead_ms in rows:
-        if unusable and not labels:
-            n_unusable += 1
-            continue
-        position = len(answer_item)
-        answer_item.append(item_id)
-        answer_user.append(user_id)
-        lead.append(float("nan") if lead_ms is None else lead_ms / 1000.0)
-        for box in _box_rows(labels, index):
+    for position, value in enumerate(answers.answer_value):
+        for box in _box_rows(value, index):
             box_answer.append(position)
             box_values.append(box)
-    item_ids, item_pos = np.unique(np.asarray(answer_item, dtype=np.int64), return_inverse=True)
-    user_ids, user_pos = np.unique(np.asarray(answer_user, dtype=np.int64), return_inverse=True)
-    item_pos, user_pos = item_pos.ravel().astype(np.int64), user_pos.ravel().astype(np.int64)
     boxes = np.asarray(box_values, dtype=np.float64).reshape(-1, 5)
     owner = np.asarray(box_answer, dtype=np.int64)
     table = BoxTable(
-        n_items=int(item_ids.size),
-        n_annotators=int(user_ids.size),
-        n_labels=len(label_values),
-        answer_item=item_pos,
-        answer_annotator=user_pos,
-        item=item_pos[owner],
-        annotator=user_pos[owner],
+        n_items=int(answers.item_ids.size),
+        n_annotators=int(answers.user_ids.size),
+        n_labels=len(answers.label_values),
+        answer_item=answers.answer_item,
+        answer_annotator=answers.answer_user,
+        item=answers.answer_item[owner],
+        annotator=answers.answer_user[owner],
         label=boxes[:, 4].astype(np.int64),
         xywh=boxes[:, :4],
     )
-    return LoadedBoxes(
-        table=table,
-        item_ids=item_ids,
-        user_ids=user_ids,
-        label_values=list(label_values),
-        gold=_gold_load(project=project, item_ids=item_ids, index=index),
-        lead_time=np.asarray(lead, dtype=np.float64),
-        n_unusable=n_unusable,
-    )
-
-
-def _gold_load(*, project: Project, item_ids: np.ndarray, index: dict[str, int]) -> Reference | None:
-    """Gold boxes of the measured items; ``[]`` is a gold answer too (nothing to box), None is no gold."""
-    rows = (
-        Item.objects.filter(project=project, gold_label__isnull=False)
-        .order_by("id")
-        .values_list("id", "gold_label")
-        .iterator(chunk_size=CHUNK)
-    )
-    scope = np.zeros(item_ids.size, dtype=bool)
-    items: list[int] = []
-    values: list[tuple] = []
-    for item_id, gold in rows:
+    scope = np.zeros(table.n_items, dtype=bool)
+    gold_items: list[int] = []
+    gold_values: list[tuple] = []
+    for position, gold in enumerate(answers.gold):
         if not isinstance(gold, list):
-            continue
-        position = int(np.searchsorted(item_ids, item_id))
-        if position >= item_ids.size or item_ids[position] != item_id:
             continue
         scope[position] = True
         for box in _box_rows(gold, index):
-            items.append(position)
-            values.append(box)
-    if not scope.any():
-        return None
-    boxes = np.asarray(values, dtype=np.float64).reshape(-1, 5)
-    return Reference(
-        item=np.asarray(items, dtype=np.int64),
-        label=boxes[:, 4].astype(np.int64),
-        xywh=boxes[:, :4],
-        scope=scope,
+            gold_items.append(position)
+            gold_values.append(box)
+    gold_boxes = np.asarray(gold_values, dtype=np.float64).reshape(-1, 5)
+    reference = (
+        Reference(
+            item=np.asarray(gold_items, dtype=np.int64),
+            label=gold_boxes[:, 4].astype(np.int64),
+            xywh=gold_boxes[:, :4],
+            scope=scope,
+        )
+        if scope.any()
+        else None
+    )
+    return LoadedBoxes(
+        table=table,
+        item_ids=answers.item_ids,
+        user_ids=answers.user_ids,
+        label_values=list(answers.label_values),
+        gold=reference,
     )
 
 
@@ -198,8 +151,6 @@ def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
     rows = []
     cons, gold = run.vs_consensus, run.vs_gold
     for a, user_id in enumerate(loaded.user_ids.tolist()):
-        lead = loaded.lead_time[table.answer_annotator == a]
-        lead = lead[np.isfinite(lead)]
         figures = {
             "n_boxes": int(cons.n_boxes[a]),
             "precision": cons.precision[a],
@@ -223,7 +174,7 @@ def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
                     "gold_accuracy": None if gold is None else gold.f1[a],
                     "n_gold": int(gold_items[a]),
                     "quality_score": run.consensus.weights[a],
-                    "median_lead_time_s": float(np.median(lead)) if lead.size else None,
+                    "median_lead_time_s": None,
                     "confusion": [],
                     "kind_figures": figures,
                 }
@@ -232,26 +183,28 @@ def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
     return rows
 
 
-def _agreement_lines(run: BoxRun, n_annotations: int, n_items: int) -> list[str]:
+def _agreement_sentence(run: BoxRun, n_annotations: int, n_items: int) -> str:
     agreement = run.agreement
     f1, matched = agreement.mean_pairwise_box_f1, agreement.mean_matched_iou
     if f1 is None:
-        return [
+        return (
             f"No two annotators share {agreement.min_overlap} items with boxes yet, so box agreement is not "
             f"measured ({n_annotations:,} answers on {n_items:,} images)."
+        )
+    return " ".join(
+        [
+            f"Mean pairwise box F1 = {f1:.2f} (boxes match at IoU ≥ 0.5 with the same label) over "
+            f"{agreement.n_pairs} annotator pair{'s' if agreement.n_pairs != 1 else ''} sharing at least "
+            f"{agreement.min_overlap} images; {n_annotations:,} answers on {n_items:,} images.",
+            f"Matched boxes overlap by IoU {matched:.2f} on average ({agreement.n_matches:,} matched pairs)."
+            if matched is not None
+            else "No two boxes matched.",
         ]
-    return [
-        f"Mean pairwise box F1 = {f1:.2f} (boxes match at IoU ≥ 0.5 with the same label) over "
-        f"{agreement.n_pairs} annotator pair{'s' if agreement.n_pairs != 1 else ''} sharing at least "
-        f"{agreement.min_overlap} images; {n_annotations:,} answers on {n_items:,} images.",
-        f"Matched boxes overlap by IoU {matched:.2f} on average ({agreement.n_matches:,} matched pairs)."
-        if matched is not None
-        else "No two boxes matched.",
-    ]
+    )
 
 
-def box_outcome(loaded: LoadedBoxes, run: BoxRun, *, review_threshold: float) -> RunOutcome:
-    """The run's ``RunOutcome`` from its figures."""
+def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
+    """The run's ``StructuredRun`` from its figures."""
     table = loaded.table
     agreement = run.agreement
     n_cons = np.bincount(run.consensus.label, minlength=table.n_labels)
@@ -324,115 +277,55 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun, *, review_threshold: float) ->
         "n_boxes": table.n_boxes,
         "n_consensus_boxes": int(run.consensus.item.size),
     }
-    return RunOutcome(
+    return StructuredRun(
         method=METHOD,
         method_note=METHOD_NOTE,
-        n_boot=0,
-        scalars=clean(scalars),
-        per_label=clean(per_label),
-        per_tag={},
-        per_guideline_version={},
-        pairwise=clean(pairwise),
-        error_analysis=[],
+        scalars=scalars,
+        kind_figures=figures,
+        per_label=per_label,
+        pairwise=pairwise,
+        annotators=_annotator_rows(loaded, run),
+        items=items,
         consensus_params={
             "method": METHOD,
             "user_ids": loaded.user_ids.tolist(),
             "label_values": loaded.label_values,
             "weights": np.round(run.consensus.weights, 6).tolist(),
         },
-        items=items,
-        annotators=_annotator_rows(loaded, run),
-        hlp_absent_note="Human-level performance for boxes is each annotator's F1 against the consensus "
-        "(the annotators table).",
-        kind_figures=clean(figures),
-        agreement_lines=_agreement_lines(run, int(table.answer_item.size), table.n_items),
+        hlp_absent_note=_agreement_sentence(run, int(table.answer_item.size), table.n_items),
     )
 
 
-def structured_run(
-    *, project: Project, progress: Callable[[float, str], None] = lambda fraction, message: None
-) -> RunOutcome:
-    """The quality run of a box project (the seam ``quality.services.runs`` calls).
+class Boxes:
+    """The ``image_boxes`` encoding for ``quality.services``: structured answers, computed by :meth:`run`."""
 
-    Raises:
-        ValueError: when the project has no answer yet (nothing to measure).
-    """
-    loaded = boxes_load(project=project)
-    if loaded.table.answer_item.size == 0:
-        raise ValueError("The project has no answers yet; there is nothing to measure.")
-    progress(0.2, f"read {loaded.table.answer_item.size} answers with {loaded.table.n_boxes} boxes")
-    run = box_run(
-        loaded.table,
-        gold=loaded.gold,
-        min_overlap=MIN_OVERLAP,
-        review_threshold=project.review_confidence_threshold,
-    )
-    progress(0.8, "storing results")
-    return box_outcome(loaded, run, review_threshold=project.review_confidence_threshold)
+    structured = True
+    multi_label = False
+    model_free_reason = "box answers have no class per item"
+    hlp_absent_note = None
 
-
-def _last_weights(project: Project, label_values: list[str]) -> dict[int, float]:
-    """Annotator weights (user id → weight) of the project's last box run, empty when there is none or its
-    labels differ."""
-    params = (
-        QualityReport.objects.filter(project=project)
-        .order_by("-created_at", "-id")
-        .values_list("consensus_params", flat=True)
-        .first()
-    ) or {}
-    if params.get("method") != METHOD or params.get("label_values") != label_values:
-        return {}
-    return dict(zip(params.get("user_ids", []), params.get("weights", []), strict=False))
-
-
-def structured_item_consensus(*, project: Project, item_ids: list[int]) -> list[StructuredItemConsensus]:
-    """The per-item update of a box project (the seam ``quality.services.items`` calls): the items among
-    ``item_ids`` (locked in id order; discarded ones left out) and their consensus boxes from their live
-    answers, one fusion pass with the last run's annotator weights (1.0 for annotators it did not see). Call
-    inside a transaction."""
-    items = list(
-        Item.objects.select_for_update()
-        .filter(project=project, pk__in=item_ids)
-        .exclude(status=ItemStatus.DISCARDED)
-        .order_by("pk")
-        .values_list("pk", "status")
-    )
-    if not items:
-        return []
-    schema = label_schema_for(project=project)
-    rows = (
-        Annotation.objects.filter(item_id__in=[pk for pk, _ in items], is_live=True)
-        .order_by("item_id", "annotator_id")
-        .values_list("item_id", "annotator_id", "labels", "unusable", "lead_time_ms")
-    )
-    loaded = _loaded(project, rows, schema.values, schema.index)
-    known = _last_weights(project, list(schema.values))
-    weights = np.array([known.get(user, 1.0) for user in loaded.user_ids.tolist()], dtype=np.float64)
-    threshold = project.review_confidence_threshold
-    run = (
-        box_run(loaded.table, gold=loaded.gold, min_overlap=1, review_threshold=threshold, weights=weights)
-        if loaded.table.n_items
-        else None
-    )
-    consensus = _item_consensus(run, loaded.label_values, loaded.table.n_items) if run is not None else []
-    position = {pk: i for i, pk in enumerate(loaded.item_ids.tolist())}
-    out = []
-    for pk, status in items:
-        i = position.get(pk)
-        if i is None or run is None:
-            out.append(StructuredItemConsensus(pk, status, None, None, False, [], 0.0, False))
-            continue
-        reasons = [REASONS[r] for r in np.flatnonzero(run.item_reasons[i]).tolist()]
-        out.append(
-            StructuredItemConsensus(
-                item_id=pk,
-                status=status,
-                consensus=consensus[i],
-                confidence=_none(run.item_confidence[i]),
-                is_issue=bool(run.is_issue[i]),
-                reasons=reasons,
-                severity=float(run.severity[i]),
-                route=bool(run.is_issue[i]),
-            )
+    def run(
+        self,
+        *,
+        answers: ProjectAnswers,
+        method: str,
+        review_threshold: float,
+        route_profile_flags: bool,
+        progress: Callable[[float, str], None] = lambda fraction, message: None,
+    ) -> StructuredRun:
+        """Every figure of a box project's quality run (``method`` is always weighted box fusion: the project's
+        class consensus method does not apply to boxes)."""
+        loaded = boxes_from_answers(answers)
+        progress(0.3, f"matching {loaded.table.n_boxes} boxes")
+        run = box_run(
+            loaded.table, gold=loaded.gold, min_overlap=MIN_OVERLAP, review_threshold=review_threshold
         )
-    return out
+        progress(0.8, "consensus boxes and annotators")
+        return box_outcome(loaded, run)
+
+
+BOXES = Boxes()
+
+
+def encoding(*, multi_label: bool) -> Boxes:
+    return BOXES

@@ -183,7 +183,7 @@ def confidence_meaning(*, project: Project) -> str | None:
     return None
 
 
-def consensus_output(value: object) -> dict:
+def consensus_fields(value: object) -> dict:
     """An item's consensus as the item API shows it: ``consensus_boxes``, each box with the confidence the quality
     run gave it (``kinds.boxes.consensus``); ``[]`` before any run or when the consensus is nothing to box."""
     return {"consensus_boxes": value if isinstance(value, list) else []}

@@ -7,6 +7,7 @@ to the item state machine, which owns the items; ``items_votes_load`` reads item
 No math here: that lives in ``quality.metrics``.
 """
 
+from quality.adapters.answers import ProjectAnswers, project_answers_load
 from quality.adapters.item_results import ItemResults, item_results_write, items_denormalise
 from quality.adapters.item_votes import ItemVotes, item_votes_load, items_votes_load
 from quality.adapters.project_data import (
@@ -19,12 +20,14 @@ from quality.adapters.project_data import (
 __all__ = [
     "ItemResults",
     "ItemVotes",
+    "ProjectAnswers",
     "ProjectData",
     "item_features_load",
     "item_results_write",
     "item_votes_load",
     "items_denormalise",
     "items_votes_load",
+    "project_answers_load",
     "project_data_for_table",
     "project_data_load",
 ]

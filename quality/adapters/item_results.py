@@ -52,10 +52,12 @@ def _rows(results: ItemResults) -> Iterable[tuple]:
     model_labels = results.model_label or [None] * len(results.consensus)
 
     def encoded(label):
-        if isinstance(label, list) and label and isinstance(label[0], dict):
-            return json.dumps(label)  # structured answers (boxes, spans) rarely repeat: not cached
         key = tuple(label) if isinstance(label, list) else label
-        text = label_json.get(key)
+        try:
+            text = label_json.get(key)
+        except TypeError:
+            # Structured values (a list of spans or boxes, i.e. of dicts) are no dict key; they rarely repeat.
+            return json.dumps(label)
         if text is None and label is not None:
             text = label_json[key] = json.dumps(label)
         return text

@@ -176,9 +176,9 @@ class ReviewItemDetailApi(ProjectScopedApi):
             "history": history_rows(review.history, label_classes=value_schema.label_classes),
         }
         # A kind with structured answers also shows the item's consensus in its own shape (consensus_boxes ...).
-        consensus_output = getattr(value_schema, "consensus_output", None)
-        if consensus_output is not None:
-            body.update(consensus_output(review.item.consensus_label))
+        consensus_fields = getattr(value_schema, "consensus_fields", None)
+        if consensus_fields is not None:
+            body.update(consensus_fields(review.item.consensus_label))
         return Response(body)
 
 

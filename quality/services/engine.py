@@ -22,7 +22,7 @@ from quality.metrics.label_issues import (
     decode_reasons,
 )
 from quality.metrics.table import AnnotationTable
-from quality.services.kind_steps import Consensus, encoding_for
+from quality.services.kind_steps import Consensus, StructuredRun, encoding_for
 from quality.services.quality_model import (
     CHECK_MODEL_BASE,
     CHECK_MODEL_QUALITY,
@@ -74,10 +74,8 @@ class RunOutcome:
     hlp_lines: list[str] = field(default_factory=list)
     #: the kind's sentence for a report without HLP (None: it has no such sentence)
     hlp_absent_note: str | None = None
-    #: figures of a kind with structured answers, by name (``QualityReport.kind_figures``)
+    #: figures only the project's kind has (``QualityReport.kind_figures``), e.g. span F1
     kind_figures: dict = field(default_factory=dict)
-    #: that kind's agreement sentences, written instead of the class-agreement ones (α, κ) when not empty
-    agreement_lines: list[str] = field(default_factory=list)
 
 
 def _mark_overrides(
@@ -263,4 +261,47 @@ def run_quality(
         accuracy_by_reference=clean(accuracy_rows(hlp)),
         hlp_lines=[] if hlp is None else list(hlp.summary),
         hlp_absent_note=encoding.hlp_absent_note,
+    )
+
+
+def run_structured_quality(
+    *,
+    answers,
+    encoding,
+    requested_method: str,
+    review_threshold: float,
+    route_profile_flags: bool,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
+) -> RunOutcome:
+    """A quality run of a kind whose answers are structured (``encoding.structured``): the kind's ``run`` computes
+    every figure from the stored answers (``quality.adapters.answers``), this wraps them as a run's outcome.
+
+    Raises:
+        ValueError: when the project has no answer (nothing to measure).
+    """
+    if answers.n_answers == 0:
+        raise ValueError("The project has no labelled annotations yet; there is nothing to measure.")
+    result: StructuredRun = encoding.run(
+        answers=answers,
+        method=requested_method,
+        review_threshold=review_threshold,
+        route_profile_flags=route_profile_flags,
+        progress=progress,
+    )
+    progress(0.9, "storing results")
+    return RunOutcome(
+        method=result.method,
+        method_note=result.method_note,
+        n_boot=result.n_boot,
+        scalars=clean(result.scalars),
+        per_label=clean(result.per_label),
+        per_tag={},
+        per_guideline_version={},
+        pairwise=clean(result.pairwise),
+        error_analysis=[],
+        consensus_params=result.consensus_params,
+        items=result.items,
+        annotators=[clean(row) for row in result.annotators],
+        hlp_absent_note=result.hlp_absent_note,
+        kind_figures=clean(result.kind_figures),
     )

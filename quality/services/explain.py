@@ -69,26 +69,20 @@ def explanations_for(
     model_checked: bool,
     hlp_absent_note: str | None = None,
     accuracy_rows: list[dict] | None = None,
-    agreement_lines: list[str] | None = None,
 ) -> list[str]:
     """The report's sentences. ``n_route`` is the stored "routed to review" figure and ``accuracy_rows`` the
     stored ``QualityReport.accuracy_by_reference`` (model named): the sentences repeat those figures, so they are
     written once the figures are stored rather than from the engine's raw counts. ``hlp_absent_note`` is the
-    task kind's sentence for a run without HLP (``RunOutcome.hlp_absent_note``); ``agreement_lines``, when given,
-    replace the class-agreement sentences (a kind with structured answers, ``RunOutcome.agreement_lines``)."""
+    task kind's sentence for a run without HLP (``RunOutcome.hlp_absent_note``)."""
     alpha = scalars.get("krippendorff_alpha")
-    lines = (
-        list(agreement_lines)
-        if agreement_lines
-        else [
-            f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
-            f"over {scalars['n_annotations']:,} annotations on {scalars['n_items']:,} items.",
-            f"Fleiss' κ = {fmt(scalars.get('fleiss_kappa'))}{fmt_ci(scalars.get('fleiss_kappa_ci'))}, mean pairwise "
-            f"Cohen's κ = {fmt(scalars.get('mean_pairwise_cohen_kappa'))}"
-            f"{fmt_ci(scalars.get('mean_pairwise_cohen_kappa_ci'))}; annotators gave the same label on "
-            f"{pct(scalars.get('percent_agreement'))} of pairs.",
-        ]
-    )
+    lines = [
+        f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
+        f"over {scalars['n_annotations']:,} annotations on {scalars['n_items']:,} items.",
+        f"Fleiss' κ = {fmt(scalars.get('fleiss_kappa'))}{fmt_ci(scalars.get('fleiss_kappa_ci'))}, mean pairwise "
+        f"Cohen's κ = {fmt(scalars.get('mean_pairwise_cohen_kappa'))}"
+        f"{fmt_ci(scalars.get('mean_pairwise_cohen_kappa_ci'))}; annotators gave the same label on "
+        f"{pct(scalars.get('percent_agreement'))} of pairs.",
+    ]
     if scalars.get("hlp") is not None:
         rated = [
             (row["hlp"], value)

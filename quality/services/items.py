@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from django.db import transaction
 
@@ -12,7 +10,7 @@ from annotation.services.item_state import item_consensus_set
 from kinds.registry import kind_for
 from quality.adapters import ItemVotes, item_votes_load, items_votes_load
 from quality.metrics.consensus_votes import gold_settled_confidence
-from quality.services.kind_steps import ItemConsensus, StructuredItemConsensus
+from quality.services.kind_steps import ItemConsensus
 
 
 @transaction.atomic
@@ -25,12 +23,8 @@ def item_consensus_update(*, project_id: int, item_id: int) -> dict | None:
     project or item is gone or the item is discarded.
     """
     project = Project.objects.filter(pk=project_id).first()
-    if project is None:
+    if project is None or _left_to_the_run(project):
         return None
-    structured = _structured_update(project)
-    if structured is not None:
-        rows = structured(project=project, item_ids=[item_id])
-        return _structured_apply(rows[0]) if rows else None
     votes = item_votes_load(project=project, item_id=item_id)
     if votes is None or votes.item.status == ItemStatus.DISCARDED:
         return None
@@ -46,16 +40,10 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
     discarded are skipped. Returns how many items were updated and how many moved to review."""
     project = Project.objects.filter(pk=project_id).first()
     updated = moved = 0
-    if project is None:
+    if project is None or _left_to_the_run(project):
         return {"updated": 0, "moved": 0}
-    structured = _structured_update(project)
     for start in range(0, len(item_ids), ITEMS_CHUNK):
         with transaction.atomic():
-            if structured is not None:
-                for row in structured(project=project, item_ids=item_ids[start : start + ITEMS_CHUNK]):
-                    updated += 1
-                    moved += int(_structured_apply(row)["moved"])
-                continue
             for votes in items_votes_load(project=project, item_ids=item_ids[start : start + ITEMS_CHUNK]):
                 if votes.item.status == ItemStatus.DISCARDED:
                     continue
@@ -64,25 +52,11 @@ def items_consensus_update(*, project_id: int, item_ids: list[int]) -> dict:
     return {"updated": updated, "moved": moved}
 
 
-def _structured_update(project: Project) -> Callable[..., list[StructuredItemConsensus]] | None:
-    """The kind's own per-item consensus when its answers are structured (no class per answer): it reads the
-    items (locked, in id order; discarded ones left out) and their live answers and returns one
-    ``StructuredItemConsensus`` per item."""
-    return getattr(kind_for(project).quality_part, "structured_item_consensus", None)
-
-
-def _structured_apply(row: StructuredItemConsensus) -> dict:
-    moved = item_consensus_set(
-        item_id=row.item_id,
-        status=row.status,
-        consensus=row.consensus,
-        confidence=row.confidence,
-        is_issue=row.is_issue,
-        reasons=row.reasons,
-        severity=row.severity,
-        route=row.route,
-    )
-    return {"consensus": row.consensus, "confidence": row.confidence, "reasons": row.reasons, "moved": moved}
+def _left_to_the_run(project: Project) -> bool:
+    """Whether the project's kind has structured answers (spans, boxes): their consensus needs the whole
+    document's answers decoded together, which the next quality run does; the per-item pass leaves the item."""
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    return bool(getattr(encoding, "structured", False))
 
 
 def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:

@@ -52,17 +52,25 @@ class ItemConsensus:
     vote_counts: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
-class StructuredItemConsensus:
-    """One item's consensus from a kind with structured answers (the per-item update): the item's status as read
-    under its row lock, the consensus value as stored (``Item.consensus_label``), its confidence (None: unknown)
-    and the flags, as ``annotation.services.item_state.item_consensus_set`` takes them."""
+@dataclass
+class StructuredRun:
+    """What a kind whose answers are structured (``encoding.structured``: spans, boxes, any answer that is not
+    one class code) returns from its own ``encoding.run(answers=..., method=..., review_threshold=...,
+    route_profile_flags=..., progress=...)``, which replaces the class-code steps of a run.
 
-    item_id: int
-    status: str
-    consensus: Any
-    confidence: float | None
-    is_issue: bool
-    reasons: list[str]
-    severity: float
-    route: bool
+    ``scalars`` has the report's shared figures (``n_items``, ``n_annotations``, ``n_annotators``,
+    ``n_issues``, and the agreement figures with their ``*_ci``, None where the kind has none);
+    ``kind_figures`` the kind's own report figures (``QualityReport.kind_figures``); each row of ``annotators``
+    the ``AnnotatorQuality`` fields plus ``user_id`` and its own ``kind_figures``."""
+
+    method: str
+    method_note: str
+    scalars: dict
+    kind_figures: dict
+    per_label: dict
+    pairwise: list
+    annotators: list[dict]
+    items: Any
+    consensus_params: dict
+    n_boot: int = 0
+    hlp_absent_note: str | None = None

@@ -21,6 +21,7 @@ from quality.adapters import (
     item_features_load,
     item_results_write,
     items_denormalise,
+    project_answers_load,
     project_data_load,
 )
 from quality.job_kinds import QUALITY_JOB
@@ -167,7 +168,7 @@ def quality_results_store(
                 quality_score=row["quality_score"],
                 median_lead_time_s=row["median_lead_time_s"],
                 confusion=row["confusion"],
-                kind_figures=row.get("kind_figures", {}),
+                kind_figures=row.get("kind_figures") or {},
             )
             for row in outcome.annotators
         ],
@@ -196,7 +197,6 @@ def quality_results_store(
         model_checked=bool(outcome.check_model),
         hlp_absent_note=outcome.hlp_absent_note,
         accuracy_rows=report.accuracy_by_reference,
-        agreement_lines=outcome.agreement_lines,
     )
     report.save(update_fields=["n_routed_to_review", "explanations"])
     keep = list(
@@ -214,19 +214,49 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     Raises:
         ValueError: the project has no usable annotations (the job fails with that message).
     """
+    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
+    from quality.services.engine import run_quality, run_structured_quality
+
     started = time.perf_counter()
     project = Project.objects.get(pk=job.project_id)
     context.progress(0.05, "reading annotations")
     snapshot_at = timezone.now()
     base_model = model_version_latest(project=project)
-    structured_run = getattr(kind_for(project).quality_part, "structured_run", None)
-    if structured_run is not None:
-        # A kind whose answers are structured (spans, boxes: no class per answer) reads and measures them
-        # itself and hands back the same ``RunOutcome``, stored as any other.
-        outcome = structured_run(project=project, progress=context.progress)
-        loaded = computed = time.perf_counter()
-    else:
-        outcome, loaded, computed = _class_run(project=project, job=job, context=context)
+    encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
+    if getattr(encoding, "structured", False):
+        # Answers that are no class code each (spans, boxes): the kind computes the run from the stored answers.
+        answers = project_answers_load(project=project)
+        loaded = time.perf_counter()
+        context.progress(0.2, f"read {answers.n_answers} annotations on {answers.item_ids.size} items")
+        outcome = run_structured_quality(
+            answers=answers,
+            encoding=encoding,
+            requested_method=project.consensus_method,
+            review_threshold=project.review_confidence_threshold,
+            route_profile_flags=project.route_flagged_to_review,
+            progress=context.progress,
+        )
+        return _stored(job, outcome, snapshot_at, base_model, started, loaded)
+    data = project_data_load(project=project)
+    if encoding_for(data).model_free_reason is None and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
+        features = item_features_load(project=project, item_ids=data.item_ids)
+        if features is not None:
+            data = replace(data, features=features)
+    loaded = time.perf_counter()
+    context.progress(0.2, f"read {data.table.n_annotations} annotations on {data.table.n_items} items")
+    outcome = run_quality(
+        data=data,
+        requested_method=project.consensus_method,
+        review_threshold=project.review_confidence_threshold,
+        route_profile_flags=project.route_flagged_to_review,
+        n_boot=job.params.get("n_boot"),
+        progress=context.progress,
+    )
+    return _stored(job, outcome, snapshot_at, base_model, started, loaded)
+
+
+def _stored(job: Job, outcome: RunOutcome, snapshot_at, base_model, started: float, loaded: float) -> dict:
+    computed = time.perf_counter()
     report, moved = quality_results_store(
         job=job,
         outcome=outcome,
@@ -247,28 +277,3 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
             "write": round(stored - computed, 3),
         },
     }
-
-
-def _class_run(*, project: Project, job: Job, context: JobContext) -> tuple[RunOutcome, float, float]:
-    """Load and measure a project whose answers are classes; returns the outcome and when loading and
-    computing ended (``time.perf_counter``)."""
-    # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
-    from quality.services.engine import run_quality
-
-    data = project_data_load(project=project)
-    if encoding_for(data).model_free_reason is None and 0 < data.table.n_items <= QUALITY_MODEL_MAX_ITEMS:
-        features = item_features_load(project=project, item_ids=data.item_ids)
-        if features is not None:
-            data = replace(data, features=features)
-    loaded = time.perf_counter()
-    context.progress(0.2, f"read {data.table.n_annotations} annotations on {data.table.n_items} items")
-    outcome = run_quality(
-        data=data,
-        requested_method=project.consensus_method,
-        review_threshold=project.review_confidence_threshold,
-        route_profile_flags=project.route_flagged_to_review,
-        n_boot=job.params.get("n_boot"),
-        progress=context.progress,
-    )
-    computed = time.perf_counter()
-    return outcome, loaded, computed

@@ -65,10 +65,12 @@ def _encoded_rows(rows: ConsensusRows, flag_model: str) -> Iterable[tuple]:
     suggestions = rows.suggestion or [None] * n
 
     def encoded(label):
-        if isinstance(label, list) and label and isinstance(label[0], dict):
-            return json.dumps(label)  # structured answers (boxes, spans) rarely repeat: not cached
         key = tuple(label) if isinstance(label, list) else label
-        text = label_json.get(key)
+        try:
+            text = label_json.get(key)
+        except TypeError:
+            # Structured values (a list of spans or boxes, i.e. of dicts) are no dict key; they rarely repeat.
+            return json.dumps(label)
         if text is None and label is not None:
             text = label_json[key] = json.dumps(label)
         return text

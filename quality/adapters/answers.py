@@ -1,0 +1,113 @@
+"""A project's live answers as stored, for kinds whose answers are structured (``encoding.structured``: spans,
+boxes) and are not one class code each: the kind's own ``run`` reads them (:class:`ProjectAnswers`).
+
+Two streamed queries (items, annotations) whatever the project size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Exists, OuterRef
+
+from annotation.models import Annotation, Item, ItemStatus, Project
+from annotation.selectors import label_schema_for
+from quality.adapters.stream import CHUNK
+
+
+@dataclass(frozen=True)
+class ProjectAnswers:
+    """Items (non-discarded, with a live annotation, in id order) and their live answers.
+
+    ``answer_item``/``answer_user`` index into ``item_ids``/``user_ids``; ``answer_value`` is the stored
+    ``Annotation.labels`` of each answer. An annotation flagged unusable with an empty value is no answer: it only
+    counts in ``unusable_count``. ``gold`` holds each item's stored gold label (None without one)."""
+
+    item_ids: np.ndarray
+    item_status: np.ndarray
+    item_text: list[str]
+    item_metadata: list[dict]
+    gold: list
+    flagged: np.ndarray
+    unsure_count: np.ndarray
+    unusable_count: np.ndarray
+    answer_item: np.ndarray
+    answer_user: np.ndarray
+    answer_value: list
+    user_ids: np.ndarray
+    label_values: list[str]
+    task_type: str
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.answer_item.size)
+
+
+def project_answers_load(*, project: Project) -> ProjectAnswers:
+    live = Annotation.objects.filter(item=OuterRef("pk"), is_live=True)
+    items = (
+        Item.objects.filter(project=project)
+        .exclude(status=ItemStatus.DISCARDED)
+        .filter(Exists(live))
+        .order_by("id")
+        .values_list("id", "status", "text", "metadata", "gold_label", "flags")
+        .iterator(chunk_size=CHUNK)
+    )
+    ids: list[int] = []
+    status: list[str] = []
+    text: list[str] = []
+    metadata: list[dict] = []
+    gold: list = []
+    flagged: list[bool] = []
+    for pk, item_status, item_text, item_metadata, gold_label, flags in items:
+        ids.append(pk)
+        status.append(item_status)
+        text.append(item_text or "")
+        metadata.append(item_metadata or {})
+        gold.append(None if gold_label in (None, "") else gold_label)
+        flagged.append(bool(flags))
+    item_ids = np.asarray(ids, dtype=np.int64)
+    position = {pk: i for i, pk in enumerate(ids)}
+    rows = (
+        Annotation.objects.filter(project=project, is_live=True)
+        .exclude(item__status=ItemStatus.DISCARDED)
+        .order_by("item_id", "annotator_id")
+        .values_list("item_id", "annotator_id", "labels", "unsure", "unusable")
+        .iterator(chunk_size=CHUNK)
+    )
+    n = len(ids)
+    unsure_count = np.zeros(n, dtype=np.int64)
+    unusable_count = np.zeros(n, dtype=np.int64)
+    answer_item: list[int] = []
+    answer_user: list[int] = []
+    answer_value: list = []
+    for item_id, user_id, labels, unsure, unusable in rows:
+        # An annotation on an item that appeared after the item query is left out.
+        at = position.get(item_id)
+        if at is None:
+            continue
+        unsure_count[at] += bool(unsure)
+        unusable_count[at] += bool(unusable)
+        if unusable and not labels:
+            continue
+        answer_item.append(at)
+        answer_user.append(user_id)
+        answer_value.append(labels if isinstance(labels, list) else [])
+    user_ids, answer_user_index = np.unique(np.asarray(answer_user, dtype=np.int64), return_inverse=True)
+    return ProjectAnswers(
+        item_ids=item_ids,
+        item_status=np.asarray(status, dtype=object),
+        item_text=text,
+        item_metadata=metadata,
+        gold=gold,
+        flagged=np.asarray(flagged, dtype=bool),
+        unsure_count=unsure_count,
+        unusable_count=unusable_count,
+        answer_item=np.asarray(answer_item, dtype=np.int64),
+        answer_user=answer_user_index.astype(np.int64),
+        answer_value=answer_value,
+        user_ids=user_ids.astype(np.int64),
+        label_values=label_schema_for(project=project).values,
+        task_type=project.task_type,
+    )
