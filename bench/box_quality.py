@@ -1,13 +1,9 @@
 """Box quality engine at scale: 100,000 images × 3 annotators × ~5 boxes.
 
-Times, in one process: the loader's per-row work (``kinds.boxes.quality_run._loaded`` over the rows the
-database iterator would yield: item id, user id, the decoded boxes list, unusable, lead time), then the whole
-run's figures (``kinds.boxes.figures.box_run``: pairwise matching, agreement, two-pass consensus, annotator
-figures against consensus and gold, item reasons). Reports wall time and peak resident memory. The SQL fetch
-itself is not included (see bench/RESULTS.md).
-
-Also scores the consensus against the truth with pycocotools (mAP@0.5) next to per-label IoU clustering with
-majority vote, on a simulated crowd of the same shape as tests/kinds/test_box_consensus.py.
+Times, in one process, what the box kind's ``run`` does with the answers ``quality.adapters.answers`` hands it
+(answers → box table, ``kinds.boxes.figures.box_run``: pairwise matching, agreement, two-pass consensus,
+annotator figures, item reasons; then the report's rows). Reports wall time and peak resident memory. Reading
+the answers from the database and storing the results are not included (see bench/RESULTS.md).
 
 Run: OMP_NUM_THREADS=1 /work/main/.venv/bin/python bench/box_quality.py [n_images]
 """
@@ -28,9 +24,9 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from kinds.boxes.figures import Reference, box_run  # noqa: E402
-from kinds.boxes.metrics import BoxTable  # noqa: E402
-from kinds.boxes.quality_run import _box_rows  # noqa: E402
+from kinds.boxes.figures import box_run  # noqa: E402
+from kinds.boxes.quality_run import box_outcome, boxes_from_answers  # noqa: E402
+from quality.adapters.answers import ProjectAnswers  # noqa: E402
 
 LABELS = ["car", "person", "bike", "sign", "dog"]
 
@@ -88,30 +84,28 @@ def crowd_rows(n_images: int, seed: int = 0):
     return rows
 
 
-def load_like_the_run(rows, index):
-    """The loader's per-row work of ``kinds.boxes.quality_run._loaded`` (without gold and the ORM)."""
-    answer_item, answer_user, box_answer, box_values = [], [], [], []
-    for item_id, user_id, labels, _unusable, _lead in rows:
-        position = len(answer_item)
-        answer_item.append(item_id)
-        answer_user.append(user_id)
-        for box in _box_rows(labels, index):
-            box_answer.append(position)
-            box_values.append(box)
-    item_ids, item_pos = np.unique(np.asarray(answer_item, dtype=np.int64), return_inverse=True)
-    user_ids, user_pos = np.unique(np.asarray(answer_user, dtype=np.int64), return_inverse=True)
-    boxes = np.asarray(box_values, dtype=np.float64).reshape(-1, 5)
-    owner = np.asarray(box_answer, dtype=np.int64)
-    return BoxTable(
-        n_items=int(item_ids.size),
-        n_annotators=int(user_ids.size),
-        n_labels=len(index),
-        answer_item=item_pos.ravel(),
-        answer_annotator=user_pos.ravel(),
-        item=item_pos.ravel()[owner],
-        annotator=user_pos.ravel()[owner],
-        label=boxes[:, 4].astype(np.int64),
-        xywh=boxes[:, :4],
+def answers_of(rows) -> ProjectAnswers:
+    """The rows as ``quality.adapters.project_answers_load`` hands them to the kind (no gold)."""
+    items = np.asarray([row[0] for row in rows], dtype=np.int64)
+    users = np.asarray([row[1] for row in rows], dtype=np.int64)
+    item_ids, item_pos = np.unique(items, return_inverse=True)
+    user_ids, user_pos = np.unique(users, return_inverse=True)
+    n = int(item_ids.size)
+    return ProjectAnswers(
+        item_ids=item_ids,
+        item_status=np.full(n, "labelled", dtype=object),
+        item_text=[""] * n,
+        item_metadata=[{}] * n,
+        gold=[None] * n,
+        flagged=np.zeros(n, dtype=bool),
+        unsure_count=np.zeros(n, dtype=np.int64),
+        unusable_count=np.zeros(n, dtype=np.int64),
+        answer_item=item_pos.ravel().astype(np.int64),
+        answer_user=user_pos.ravel().astype(np.int64),
+        answer_value=[row[2] for row in rows],
+        user_ids=user_ids,
+        label_values=list(LABELS),
+        task_type="image_boxes",
     )
 
 
@@ -124,33 +118,32 @@ def main() -> None:
     started = time.perf_counter()
     rows = crowd_rows(n_images)
     print(f"generated {len(rows):,} answers in {time.perf_counter() - started:.1f}s; peak {peak_mb():.0f} MB")
+    answers = answers_of(rows)
     baseline_mb = peak_mb()
-    index = {name: i for i, name in enumerate(LABELS)}
     t0 = time.perf_counter()
-    table = load_like_the_run(rows, index)
+    loaded = boxes_from_answers(answers)
     t1 = time.perf_counter()
-    # Gold on 2 % of the images: the first annotator's boxes stand in for it (the figures' cost is what counts).
-    gold_items = np.arange(0, table.n_items, 50)
-    on_gold = np.isin(table.item, gold_items) & (table.annotator == 0)
-    scope = np.zeros(table.n_items, dtype=bool)
-    scope[gold_items] = True
-    gold = Reference(table.item[on_gold], table.label[on_gold], table.xywh[on_gold], scope)
-    run = box_run(table, gold=gold, min_overlap=5, review_threshold=0.6)
+    table = loaded.table
+    run = box_run(table, min_overlap=5, review_threshold=0.6)
     t2 = time.perf_counter()
+    result = box_outcome(loaded, run)
+    t3 = time.perf_counter()
     print(
         f"{table.n_items:,} images, {table.answer_item.size:,} answers, {table.n_boxes:,} boxes, "
         f"{table.n_annotators} annotators"
     )
-    print(f"load (per-row decode → arrays): {t1 - t0:.1f}s")
-    print(f"figures (agreement + consensus + annotators + reasons): {t2 - t1:.1f}s")
+    print(f"answers → box table: {t1 - t0:.1f}s")
+    print(f"figures (matching, agreement, two-pass consensus, annotators, reasons): {t2 - t1:.1f}s")
+    print(f"report rows (per-item consensus boxes as JSON values, annotator rows): {t3 - t2:.1f}s")
     print(
-        f"total compute: {t2 - t0:.1f}s; peak RSS {peak_mb():.0f} MB (rows in memory before: {baseline_mb:.0f} MB)"
+        f"total: {t3 - t0:.1f}s; peak RSS {peak_mb():.0f} MB (answers in memory before: {baseline_mb:.0f} MB)"
     )
+    weights = run.consensus.weights
     print(
-        f"mean pairwise box F1 {run.agreement.mean_pairwise_box_f1:.4f}, matched IoU "
-        f"{run.agreement.mean_matched_iou:.4f}, {run.consensus.item.size:,} consensus boxes, "
-        f"{int(run.is_issue.sum()):,} issues; spammer weight {run.consensus.weights[3]:.3f}, "
-        f"others {np.delete(run.consensus.weights, 3).min():.3f}–{np.delete(run.consensus.weights, 3).max():.3f}"
+        f"mean pairwise box F1 {result.kind_figures['mean_pairwise_box_f1']:.4f}, matched IoU "
+        f"{result.kind_figures['mean_matched_iou']:.4f}, {run.consensus.item.size:,} consensus boxes, "
+        f"{int(run.is_issue.sum()):,} issues; spammer weight {weights[3]:.3f}, "
+        f"others {np.delete(weights, 3).min():.3f}–{np.delete(weights, 3).max():.3f}"
     )
 
 
