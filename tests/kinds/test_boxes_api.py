@@ -68,6 +68,7 @@ def test_a_box_project_takes_boxes_in_image_pixels_sorted_and_shows_them_back(bo
     assert recent["boxes"] == expected
     detail = api(box_project["manager"]).get(f"/api/projects/{pid}/items/{item.pk}/").json()
     assert detail["annotations"][0]["boxes"] == expected
+    assert detail["annotations"][0]["labels"] == ["iguana", "rock"]
     # And the item shows the image's size
     assert (detail["item"]["width"], detail["item"]["height"]) == (WIDTH, HEIGHT)
     listed = api(box_project["manager"]).get(f"/api/projects/{pid}/items/").json()["results"]
