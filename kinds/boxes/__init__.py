@@ -26,4 +26,5 @@ KIND: TaskKind = TaskKind(
     widget_template="kinds/boxes/widget.html",
     widget_js="kinds/boxes/widget.js",
     media={TaskType.IMAGE_BOXES: "image"},
+    gold_files="kinds.boxes.goldfiles",
 )
