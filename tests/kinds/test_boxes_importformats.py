@@ -72,3 +72,42 @@ def test_labelstudio_percentages_become_pixels_of_the_original_image():
     rotated = [{**results[0], "value": {**results[0]["value"], "rotation": 15}}]
     with pytest.raises(BoxError, match="rotated"):
         from_labelstudio(rotated)
+
+
+def test_a_label_studio_task_brings_its_agreed_rectangles_as_gold_boxes():
+    import json
+
+    from ingress.readers.labelstudio import task_to_row
+    from ingress.readers.rows import RowError
+
+    region = {
+        "type": "rectanglelabels",
+        "from_name": "label",
+        "to_name": "image",
+        "original_width": 640,
+        "original_height": 480,
+        "value": {"x": 10, "y": 50, "width": 25, "height": 12.5, "rectanglelabels": ["iguana"]},
+    }
+    task = {
+        "id": 4,
+        "data": {"image": "/data/upload/1/a.png"},
+        "annotations": [
+            {"id": 1, "result": [region]},
+            {"id": 2, "result": [region]},
+            {"id": 3, "was_cancelled": True},
+        ],
+    }
+    # Given two annotations that drew the same region (640 x 480: x 64, y 240, 160 x 60)
+    row = task_to_row(task, line=1, annotations_as="gold")
+    assert json.loads(row.gold_label) == [{"x": 64.0, "y": 240.0, "w": 160.0, "h": 60.0, "label": "iguana"}]
+    # Annotations that differ give no gold; without "gold" rectangles stay out of the gold label
+    moved = {**region, "value": {**region["value"], "x": 11}}
+    differing = {**task, "annotations": [{"id": 1, "result": [region]}, {"id": 2, "result": [moved]}]}
+    assert task_to_row(differing, line=1, annotations_as="gold").gold_label is None
+    assert task_to_row(task, line=1, annotations_as="metadata").gold_label is None
+    # A region that cannot be converted is the row's gold_label error
+    rotated = {**region, "value": {**region["value"], "rotation": 30}}
+    bad = task_to_row(
+        {**task, "annotations": [{"id": 1, "result": [rotated]}]}, line=3, annotations_as="gold"
+    )
+    assert isinstance(bad, RowError) and bad.field == "gold_label" and "rotated by 30 degrees" in bad.message
