@@ -173,6 +173,9 @@ class TaskKind:
     media: Mapping[str, str] = field(default_factory=dict)
     #: None: the kind's answers are no classes active learning can count or train on
     learning: LearningPart | str | None = None
+    #: dotted path of a module whose ``GoldFiles`` reads gold answers from files beside the media of a zip
+    #: import (``ingress.readers.zipreader.GoldFiles``); empty: a zip's other files are reported, not read
+    gold_files: str = ""
     #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
     #: with spaces ("yes_no_check" → "Yes no check")
     task_type_labels: Mapping[str, str] = field(default_factory=dict)

@@ -29,12 +29,16 @@ input_serializer = ClassificationValueInputSerializer
 
 
 class ClassificationValueOutputSerializer(serializers.Serializer):
+    # Not required (and so not read_only, which the schema reads as required): other kinds' annotations (boxes)
+    # share the annotation schemas and lack these fields.
     label = serializers.CharField(
         allow_null=True,
-        read_only=True,  # type: ignore[assignment]
-        help_text="The single label, null for multi-label or none.",
+        required=False,  # type: ignore[assignment]
+        help_text="The single label, null for multi-label or none (classification projects).",
     )
-    labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+    labels = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The labels (classification projects)."
+    )
 
 
 output_serializer = ClassificationValueOutputSerializer

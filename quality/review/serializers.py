@@ -152,8 +152,8 @@ class ReviewQueueItemSerializer(serializers.Serializer):
 
 # The bases come from the kinds registry at import time, which a type checker cannot follow.
 class ReviewAnnotationSerializer(*answer_output_serializers()):  # type: ignore[misc]
-    """One annotation of the item. ``labels`` is the stored answer as it is; the project's kind's answer fields
-    (``value_schema`` in the context) are added beside it, so a box annotation also reads as ``boxes``."""
+    """One annotation of the item: ``labels`` the label values its answer names, and the project's kind's answer
+    fields (``value_schema`` in the context) beside it, so a box annotation also reads as ``boxes``."""
 
     id = serializers.IntegerField()
     annotator = serializers.IntegerField(source="annotator_id")
@@ -179,6 +179,8 @@ class ReviewAnnotationSerializer(*answer_output_serializers()):  # type: ignore[
         body = super().to_representation(annotation)
         value_schema = self.context.get("value_schema")
         if value_schema is not None:
+            # ``labels`` stays a list of label values whatever the kind (boxes: the labels they name).
+            body["labels"] = value_schema.label_classes(annotation.labels)
             body.update(
                 (name, value)
                 for name, value in value_schema.output(annotation.labels).items()

@@ -68,6 +68,7 @@ def test_a_box_project_takes_boxes_in_image_pixels_sorted_and_shows_them_back(bo
     assert recent["boxes"] == expected
     detail = api(box_project["manager"]).get(f"/api/projects/{pid}/items/{item.pk}/").json()
     assert detail["annotations"][0]["boxes"] == expected
+    assert detail["annotations"][0]["labels"] == ["iguana", "rock"]
     # And the item shows the image's size
     assert (detail["item"]["width"], detail["item"]["height"]) == (WIDTH, HEIGHT)
     listed = api(box_project["manager"]).get(f"/api/projects/{pid}/items/").json()["results"]
@@ -231,9 +232,11 @@ def test_gold_boxes_come_in_with_the_bulk_rows(box_project, api):
         {"external_id": "gold-empty", "file_b64": png(), "gold_label": []},
         {"external_id": "gold-bad", "file_b64": png(), "gold_label": [_box(w=0)]},
         {"external_id": "gold-dog", "file_b64": png(), "gold_label": [_box(label="dog")]},
+        {"external_id": "gold-out", "file_b64": png(), "gold_label": [_box(), _box(y=290)]},
+        {"external_id": "gold-edge", "file_b64": png(), "gold_label": [_box(x=381, w=19.005)]},
     ]
     response = api(box_project["manager"]).post(f"/api/projects/{pid}/items/bulk/", rows, format="json")
-    assert response.json()["created"] == 2, response.json()
+    assert response.json()["created"] == 3, response.json()
     golds = dict(Item.objects.filter(project_id=pid, is_gold=True).values_list("external_id", "gold_label"))
     assert golds == {
         "gold-1": [
@@ -241,9 +244,13 @@ def test_gold_boxes_come_in_with_the_bulk_rows(box_project, api):
             {"x": 10.0, "y": 10.0, "w": 20.0, "h": 20.0, "label": "rock"},
         ],
         "gold-empty": [],
+        # an edge 0.005 px past the border is moved onto it
+        "gold-edge": [{"x": 381.0, "y": 10.0, "w": 19.0, "h": 20.0, "label": "iguana"}],
     }
     errors = {error["index"]: error["message"] for error in response.json()["errors"]}
     assert errors == {
         2: "Gold: Box 1: w must be greater than 0.",
         3: "Gold: Box 1: unknown label 'dog'; this project's labels are iguana, rock.",
+        4: "Gold: Box 2: outside the image (y 290 to 310; the image's height is 300 px, so 0 <= y and y + h <= 300).",
     }
+    assert {error["field"] for error in response.json()["errors"]} == {"gold_label"}

@@ -29,6 +29,14 @@ def object_png() -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def settled(page) -> None:
+    """The page after a submit: the queue's answer (nothing left) and the counter are in, no request pending."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator("#progress")).to_have_attribute("data-left", "0")
+
+
 def test_a_box_drawn_by_mouse_and_adjusted_by_keys_is_stored_in_image_pixels(
     page, media_roots, artifacts_dir
 ):
@@ -91,6 +99,7 @@ def test_a_box_drawn_by_mouse_and_adjusted_by_keys_is_stored_in_image_pixels(
     ) as sent:
         page.keyboard.press("Enter")
     assert sent.value.status == 201, sent.value.json()
+    settled(page)
 
     # Then the stored box is the hand-computed one, in pixels of the stored image (within 1 px)
     (stored,) = Annotation.objects.get(item=item, annotator=annotator).labels
@@ -135,4 +144,41 @@ def test_nothing_to_box_is_an_explicit_answer(page, media_roots):
         page.keyboard.press("Enter")
     # Then an empty answer is stored
     assert sent.value.status == 201, sent.value.json()
+    settled(page)
     assert Annotation.objects.get().labels == []
+
+
+def test_a_box_on_a_4000_by_3000_image_shown_at_a_fraction_of_its_size_lands_in_its_pixels(page, media_roots):
+    from playwright.sync_api import expect
+
+    # Given a box project whose image is 4,000 x 3,000 (shown fitted to the stage, about a fifth of its size)
+    big = Image.new("RGB", (4000, 3000), (90, 120, 90))
+    ImageDraw.Draw(big).rectangle((1000, 600, 2999, 2399), fill=(200, 40, 40))
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    project = make_project(name="Large", task_type="image_boxes", labels=("thing", "rock"), k=3)
+    rows = [{"external_id": "big", "file_b64": base64.b64encode(buffer.getvalue()).decode()}]
+    assert item_bulk_create(project=project, rows=rows).created == 1
+    annotator = add_member(project)
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    expect(page.locator("#box-stage")).to_have_attribute("data-ready", "1")
+    image = page.locator("#box-image").bounding_box()
+    scale = image["width"] / 4000
+    assert scale < 0.3
+    # When the annotator drags over the red rectangle's corners, moving through many intermediate points
+    page.mouse.move(image["x"] + 1000 * scale, image["y"] + 600 * scale)
+    page.mouse.down()
+    page.mouse.move(image["x"] + 3000 * scale, image["y"] + 2400 * scale, steps=60)
+    page.mouse.up()
+    with page.expect_response(
+        lambda r: r.url.endswith("/annotations/") and r.request.method == "POST"
+    ) as sent:
+        page.keyboard.press("Enter")
+    assert sent.value.status == 201, sent.value.json()
+    settled(page)
+    # Then the stored box is the rectangle in the image's own pixels, to within one screen pixel's worth of them
+    (stored,) = Annotation.objects.get().labels
+    tolerance = 1 / scale
+    for name, value in {"x": 1000, "y": 600, "w": 2000, "h": 1800}.items():
+        assert abs(stored[name] - value) <= tolerance, (name, stored)

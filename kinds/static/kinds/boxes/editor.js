@@ -98,7 +98,7 @@ export class BoxEditor {
     this.panX = (w - this.width * this.scale) / 2;
     this.panY = (h - this.height * this.scale) / 2;
     this.applyTransform();
-    this.render();
+    this.renderOne(this.selected);
   }
 
   // Zoom by ``factor`` keeping the stage point (sx, sy) over the same image point.
@@ -109,7 +109,8 @@ export class BoxEditor {
     this.panY = sy - ((sy - this.panY) * next) / this.scale;
     this.scale = next;
     this.applyTransform();
-    this.render();
+    // Only the handles depend on the zoom (they keep their screen size); the boxes move with the transform.
+    this.renderOne(this.selected);
   }
 
   zoomCentre(factor) {

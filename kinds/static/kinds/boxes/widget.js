@@ -22,6 +22,7 @@
       });
       nothingBtn.classList.toggle("selected", editor.nothing);
       nothingBtn.setAttribute("aria-pressed", String(editor.nothing));
+      const wires = editor.ready() ? editor.wireBoxes() : editor.boxes;
       list.replaceChildren(...editor.boxes.map((box, index) => {
         const row = document.createElement("li");
         row.className = "box-row" + (index === editor.selected ? " selected" : "");
@@ -29,7 +30,7 @@
         const swatch = document.createElement("span");
         swatch.className = "box-swatch";
         swatch.style.background = editor.colour(box.label);
-        const wire = editor.ready() ? editor.wireBoxes()[index] : box;
+        const wire = wires[index];
         row.append(swatch, `${box.label}: x ${Math.round(wire.x)}, y ${Math.round(wire.y)}, ${Math.round(wire.w)} × ${Math.round(wire.h)} px`);
         row.addEventListener("click", () => { editor.selected = index; editor.render(); });
         return row;
