@@ -18,9 +18,10 @@ KIND: TaskKind = TaskKind(
     value="kinds.boxes.value",
     quality="kinds.boxes.quality",
     export="kinds.boxes.export",
-    # The box exports (and their COCO and YOLO formats) come with the box quality engine's export part.
     formats={
         "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
+        "coco": ExportFormat("application/json", "coco.json"),
+        "yolo": ExportFormat("application/zip", "yolo.zip"),
         "zip": ExportFormat("application/zip", "zip"),
     },
     widget_template="kinds/boxes/widget.html",

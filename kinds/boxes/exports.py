@@ -33,6 +33,7 @@ from datasets.models import DatasetEntry, DatasetVersion
 from datasets.splits import SPLIT_NAMES
 
 CHUNK = 2000
+_encode_string = json.encoder.encode_basestring
 YOLO_SPLIT_KEYS = {"train": "train", "dev": "val", "test": "test"}
 
 
@@ -81,48 +82,52 @@ def stream_coco(*, version: DatasetVersion, split: str | None = None) -> Iterato
         "categories": categories,
     }
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ',"images":[').encode()
+    # Rows are written with f-strings rather than json.dumps per image and per box (several times faster); the
+    # numbers are finite floats, whose repr is valid JSON.
     batch: list[str] = []
-    first = True
+    separator = ""
     for row, profile, file_name in _rows(version, split):
-        image = {
-            "id": row["item_id"],
-            "file_name": _media_name(row["item_id"], file_name) if file_name else row["external_id"],
-            "width": profile.get("width"),
-            "height": profile.get("height"),
-            "external_id": row["external_id"],
-            "split": row["split"],
-        }
-        batch.append(("" if first else ",") + json.dumps(image, ensure_ascii=False))
-        first = False
+        item_id = int(row["item_id"])
+        name = _media_name(item_id, file_name) if file_name else row["external_id"]
+        width, height = profile.get("width"), profile.get("height")
+        batch.append(
+            f'{separator}{{"id":{item_id},"file_name":{_string(name)},"width":{_number(width)},'
+            f'"height":{_number(height)},"external_id":{_string(row["external_id"])},"split":{_string(row["split"])}}}'
+        )
+        separator = ","
         if len(batch) >= CHUNK:
             yield "".join(batch).encode()
             batch = []
     batch.append('],"annotations":[')
-    next_id, first = 1, True
+    next_id, separator = 1, ""
     for row, _profile, _file in _rows(version, split):
+        item_id = int(row["item_id"])
         for box in _boxes(row):
             category = ids.get(str(box.get("label")))
             if category is None:
                 continue
-            x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
-            annotation = {
-                "id": next_id,
-                "image_id": row["item_id"],
-                "category_id": category + 1,
-                "bbox": [x, y, w, h],
-                "area": w * h,
-                "iscrowd": 0,
-            }
-            if box.get("confidence") is not None:
-                annotation["score"] = box["confidence"]
-            batch.append(("" if first else ",") + json.dumps(annotation))
-            first = False
+            x, y, w, h = float(box["x"]), float(box["y"]), float(box["w"]), float(box["h"])
+            score = box.get("confidence")
+            batch.append(
+                f'{separator}{{"id":{next_id},"image_id":{item_id},"category_id":{category + 1},'
+                f'"bbox":[{x!r},{y!r},{w!r},{h!r}],"area":{w * h!r},"iscrowd":0'
+                + (f',"score":{float(score)!r}}}' if isinstance(score, (int, float)) else "}")
+            )
+            separator = ","
             next_id += 1
         if len(batch) >= CHUNK:
             yield "".join(batch).encode()
             batch = []
     batch.append("]}")
     yield "".join(batch).encode()
+
+
+def _string(value: object) -> str:
+    return _encode_string(str(value))
+
+
+def _number(value: object) -> str:
+    return repr(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else "null"
 
 
 def _yolo_lines(row: dict, profile: dict, ids: dict[str, int]) -> str:
