@@ -144,7 +144,13 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
 
 
 def _write_media(
-    *, archive: zipfile.ZipFile, sink: DrainableSink, version: DatasetVersion, split: str, members: dict
+    *,
+    archive: zipfile.ZipFile,
+    sink: DrainableSink,
+    version: DatasetVersion,
+    split: str,
+    members: dict,
+    prefix: str = "",
 ):
     files = (
         DatasetEntry.objects.filter(version=version, split=split)
@@ -154,7 +160,7 @@ def _write_media(
     )
     with read_snapshot():
         for item_id, file_name in files.iterator(chunk_size=500):
-            path = f"{split}/{_media_name(item_id, file_name)}"
+            path = f"{prefix}{split}/{_media_name(item_id, file_name)}"
             digest = hashlib.sha256()
             try:
                 source = default_storage.open(file_name, "rb")

@@ -38,7 +38,7 @@ from core.jobs import job_create
 from core.models import Job
 from datasets import selectors, upstream
 from datasets.bulkcopy import insert_rows
-from datasets.exporters import entry_line
+from datasets.exporters import canonical_json, entry_line
 from datasets.job_kinds import FREEZE_JOB
 from datasets.labelschema import ProjectLabel
 from datasets.models import DatasetEntry, DatasetVersion, LabelSource, SplitAssignment
@@ -227,6 +227,8 @@ def _freeze(
     )
     lineage = _annotation_lineage(project=project)
     current = next(lineage)
+    # A kind may shape its rows (boxes carry ``boxes``, not ``label``); the stored line stays the canonical JSONL.
+    entry_row = getattr(kind_for(project).export_part, "entry_row", None)
     ids_sorted_in_sql = connection.vendor == "postgresql"
     digest = hashlib.sha256()
     counts: Counter = Counter()  # (split, label JSON text) → entries
@@ -273,6 +275,8 @@ def _freeze(
                 text=text,
                 has_file=bool(file),
             )
+            if entry_row is not None:
+                line = canonical_json(entry_row(json.loads(line))) + "\n"
             lines.append(line)
             entries.append(
                 (

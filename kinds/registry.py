@@ -54,6 +54,10 @@ class ValueSchema(Protocol):
     ) -> tuple[object | None, str | None]:
         """An imported gold answer normalised: ``(value, None)``, or ``(None, error message)``."""
 
+    # Optional: ``fit_to_item(*, value: list, text: str, profile: dict) -> list``, the validated value checked
+    # against the item it answers (its text, its media profile: an image's ``width`` and ``height``), for kinds
+    # whose answers point into the item; raises ``ValidationFailed``. Kinds without it are not asked.
+
     #: DRF serializer class with the fields :meth:`output` returns, for the API schema
     output_serializer: type
 
@@ -86,13 +90,12 @@ class ValueSchema(Protocol):
         """What an item's consensus confidence means when the kind fixes it, None when the consensus method of
         the last quality run decides."""
 
-    # Optional, for a kind whose answer is checked against the item's content (span offsets against its text):
-    #     def validate_for_item(self, *, item: Item, value: list) -> None
-    # called with the answer as sent, before ``validate``; raises ``ValidationFailed`` naming the field. A kind
-    # without it costs a submission no read of the item.
     # Optional, for a kind whose stored answer is not a list of class names:
     #     def describe(self, value: list) -> str
     # the answer in a sentence of the review history.
+    # Optional, for a kind whose consensus has parts with their own confidence (spans, boxes):
+    #     def consensus_fields(self, consensus: object) -> dict
+    # the item's stored consensus as the item views add it (``consensus_spans``, ``consensus_boxes``).
 
 
 class QualityPart(Protocol):
@@ -177,6 +180,9 @@ class TaskKind:
     media: Mapping[str, str] = field(default_factory=dict)
     #: None: the kind's answers are no classes active learning can count or train on
     learning: LearningPart | str | None = None
+    #: dotted path of a module whose ``GoldFiles`` reads gold answers from files beside the media of a zip
+    #: import (``ingress.readers.zipreader.GoldFiles``); empty: a zip's other files are reported, not read
+    gold_files: str = ""
     #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
     #: with spaces ("yes_no_check" → "Yes no check")
     task_type_labels: Mapping[str, str] = field(default_factory=dict)
@@ -275,21 +281,6 @@ def task_type_choices() -> list[tuple[str, str]]:
     ]
 
 
-def foreign_answer_errors(data: object, *, own: tuple[str, ...]) -> dict[str, list[str]]:
-    """Field errors for the answer fields of other kinds in the request body ``data`` (a kind whose answer is
-    ``own`` calls it from its input serializer): DRF drops unknown fields, so a class label sent to a span project
-    would otherwise be stored as an answer without it."""
-    if not isinstance(data, Mapping):
-        return {}
-    answer = " or ".join(own)
-    return {
-        name: [f"This project's task type does not take {name}; give the answer as {answer}."]
-        for kind in _KINDS.values()
-        for name in getattr(kind.value_schema.input_serializer, "_declared_fields", {})
-        if name in data and name not in own
-    }
-
-
 def export_formats() -> dict[str, ExportFormat]:
     """Every registered kind's formats (first kind first), for choice fields shared by all projects."""
     out: dict[str, ExportFormat] = {}
@@ -299,8 +290,10 @@ def export_formats() -> dict[str, ExportFormat]:
     return out
 
 
-from kinds.classification import KIND as CLASSIFICATION  # noqa: E402 - the built-in kinds, registered below
+from kinds.boxes import KIND as BOXES  # noqa: E402 - the built-in kinds, registered below
+from kinds.classification import KIND as CLASSIFICATION  # noqa: E402
 from kinds.spans import KIND as SPANS  # noqa: E402
 
 register(CLASSIFICATION)
 register(SPANS)
+register(BOXES)

@@ -39,6 +39,9 @@ PURE_MODULES = [
     ROOT / "ingress" / "drift.py",
     ROOT / "ingress" / "profile_summary.py",
     *sorted((ROOT / "ingress" / "readers").glob("*.py")),
+    ROOT / "kinds" / "boxes" / "metrics.py",
+    ROOT / "kinds" / "boxes" / "consensus.py",
+    ROOT / "kinds" / "boxes" / "figures.py",
 ]
 
 

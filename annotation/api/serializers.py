@@ -289,6 +289,10 @@ class ItemListSerializer(serializers.ModelSerializer):
     predicted_label = LabelValueField(allow_null=True)
     predicted_probs = ProbabilitiesField(allow_null=True)
     profile = FreeFormObjectField(help_text="Profiling measurements of the item's content.")
+    width = serializers.SerializerMethodField(help_text="An image's width in pixels (null for other items).")
+    height = serializers.SerializerMethodField(
+        help_text="An image's height in pixels (null for other items)."
+    )
     flags = StringListField()
 
     class Meta:
@@ -319,6 +323,8 @@ class ItemListSerializer(serializers.ModelSerializer):
             "predicted_label",
             "predicted_probs",
             "profile",
+            "width",
+            "height",
             "flags",
             "near_dup_group",
             "created_at",
@@ -326,6 +332,20 @@ class ItemListSerializer(serializers.ModelSerializer):
 
     def get_media_url(self, item: Item) -> str | None:
         return item_media_url(item)
+
+    def get_width(self, item: Item) -> int | None:
+        return image_size(item.profile)[0]
+
+    def get_height(self, item: Item) -> int | None:
+        return image_size(item.profile)[1]
+
+
+def image_size(profile: dict | None) -> tuple[int | None, int | None]:
+    """(width, height) of an image item in pixels as measured at import (``Item.profile``), (None, None) for text
+    and audio items and images that could not be read."""
+    if not isinstance(profile, dict) or profile.get("kind") != "image":
+        return None, None
+    return profile.get("width"), profile.get("height")
 
 
 class AnnotationCommonInputSerializer(serializers.Serializer):
@@ -339,6 +359,36 @@ class AnnotationCommonInputSerializer(serializers.Serializer):
         required=False, min_value=0, max_value=86_400_000, allow_null=True
     )
     client_id = serializers.UUIDField(required=False, allow_null=True)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A kind's input serializer that sets ``refuses_other_kinds_fields`` has another kind's answer field
+        # (``boxes`` sent to a classification project, ``label`` to a box project) refused rather than ignored:
+        # the client meant an answer this project would silently drop.
+        if getattr(self, "refuses_other_kinds_fields", False) and isinstance(data, dict):
+            common = AnnotationCommonInputSerializer._declared_fields
+            own = [str(name) for name in self.fields if name not in common]
+            foreign = [name for name in _kinds_answer_fields() if name in data and name not in self.fields]
+            if foreign:
+                raise serializers.ValidationError(
+                    {
+                        name: [f"This project's answers have no {name} field; send {' or '.join(own)}."]
+                        for name in foreign
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+def _kinds_answer_fields() -> list[str]:
+    """Every registered kind's answer input fields (read per call: kinds may register after import)."""
+    return list(
+        dict.fromkeys(
+            name
+            for kind in kinds()
+            for name in cast(
+                "type[serializers.Serializer]", kind.value_schema.input_serializer
+            )._declared_fields
+        )
+    )
 
 
 _INPUT_SERIALIZERS: dict[type, type] = {}
@@ -368,6 +418,13 @@ _ANSWER_OUTPUTS = cast(
     "tuple[type[serializers.Serializer], ...]",
     tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds())),
 )
+
+
+def answer_output_serializers() -> tuple[type[serializers.Serializer], ...]:
+    """Every built-in kind's answer output serializer, for serializers that show an annotation's answer."""
+    return _ANSWER_OUTPUTS
+
+
 _ANSWER_FIELDS = list(dict.fromkeys(name for output in _ANSWER_OUTPUTS for name in output._declared_fields))
 
 

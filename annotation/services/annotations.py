@@ -28,15 +28,15 @@ class AnnotationInput:
     client_id: uuid.UUID | None = None
 
 
-def _validate(*, project: Project, data: AnnotationInput) -> list:
+def _validate(*, project: Project, data: AnnotationInput) -> list[str]:
     value_schema = kind_for(project).value_schema
-    # Only kinds whose answer depends on the item's content read it here; a missing item is refused later.
-    validate_for_item = getattr(value_schema, "validate_for_item", None)
-    if validate_for_item is not None:
-        item = Item.objects.filter(project=project, pk=data.item_id).first()
-        if item is not None:
-            validate_for_item(item=item, value=data.labels)
     labels = value_schema.validate(project=project, value=data.labels, unusable=data.unusable)
+    fit_to_item = getattr(value_schema, "fit_to_item", None)
+    if fit_to_item is not None:
+        # Read before the item lock: text and profile are fixed at import. A missing item is the lock's to report.
+        item = Item.objects.filter(project=project, pk=data.item_id).values("text", "profile").first()
+        if item is not None:
+            labels = fit_to_item(value=labels, text=item["text"], profile=item["profile"])
     if len(data.comment) > MAX_COMMENT:
         raise ValidationFailed(f"Comments are limited to {MAX_COMMENT} characters.", field="comment")
     return labels

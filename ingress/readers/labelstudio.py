@@ -21,11 +21,13 @@ string) become tags. Predictions are kept on the row's metadata under ``ls_predi
 Annotations go to ``RawRow.labelstudio`` as ``LsAnnotation`` (the importer stores them as annotations by
 their annotators). ``annotations_as="metadata"`` keeps the older behaviour instead: the choices of every
 non-cancelled annotation as ``metadata["ls_choices"]``; ``"gold"`` also makes a single agreed choice the gold
-label. Annotators never see ``ls_choices`` or ``ls_predictions``: ``annotation.blind`` strips them.
+label, or, for boxes, the ``rectanglelabels`` regions every non-cancelled annotation drew alike (percentages of
+``original_width``/``original_height`` converted to pixels; the gold checks then judge them as any gold boxes). Annotators never see ``ls_choices`` or ``ls_predictions``: ``annotation.blind`` strips them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -40,6 +42,8 @@ from ingress.readers.labelstudio_parts import (
     task_predictions,
 )
 from ingress.readers.rows import FileError, RawRow, RowError, SeenIds, split_tags, without_nul
+from kinds.boxes.geometry import BoxError
+from kinds.boxes.importformats import from_labelstudio
 
 _MEDIA_KEYS = ("image", "audio")
 
@@ -52,6 +56,20 @@ def _data_key(data: dict[str, Any], options: LsOptions, target: str | None) -> s
     if found is None and target and isinstance(data.get(target), str):
         return target  # Label Studio's default configs name the object tag after its data key
     return found
+
+
+def _rectangle_gold(task: dict[str, Any]) -> str | None:
+    """The boxes of the task's ``rectanglelabels`` regions in pixels (JSON text, as a gold cell holds them) when
+    every annotation that is not cancelled drew the same ones; None when none drew any or they differ."""
+    drawn = [
+        from_labelstudio(ann.get("result") or [])
+        for ann in task.get("annotations") or []
+        if isinstance(ann, dict) and not ann.get("was_cancelled")
+    ]
+    drawn = [boxes for boxes in drawn if boxes]
+    if not drawn or any(boxes != drawn[0] for boxes in drawn):
+        return None
+    return json.dumps(drawn[0])
 
 
 def task_to_row(
@@ -115,6 +133,11 @@ def task_to_row(
         choices, gold = gold_and_choices(annotations, options.annotations_as)
         if choices:
             metadata["ls_choices"] = choices
+        if gold is None and options.annotations_as == "gold":
+            try:
+                gold = _rectangle_gold(task)
+            except BoxError as exc:
+                return RowError(line, "gold_label", f"Gold: {exc}")
     return without_nul(
         RawRow(
             line=line,

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ingress.readers.csvreader import read_csv
 from ingress.readers.rows import FileError, RawRow, RowError, SeenIds
@@ -136,12 +136,27 @@ def _open_archive(path: str, limits: ZipLimits) -> zipfile.ZipFile | FileError:
     return archive
 
 
-def read_zip(path: str, *, limits: ZipLimits = ZipLimits()) -> Iterator[RawRow | RowError]:
+class GoldFiles(Protocol):
+    """Files beside the media that hold their gold answers, as a task kind reads them (``TaskKind.gold_files``):
+    ``add`` and ``gold_for`` raise ValueError with the reason in words."""
+
+    def wants(self, name: str) -> bool: ...
+
+    def add(self, name: str, data: bytes) -> None: ...
+
+    def gold_for(self, name: str, data: bytes) -> str | None: ...
+
+
+def read_zip(
+    path: str, *, limits: ZipLimits = ZipLimits(), gold_files: GoldFiles | None = None
+) -> Iterator[RawRow | RowError]:
     """Yield a row per media member (or manifest row) of the zip at ``path``, a ``RowError`` per bad one.
 
     Unsafe names, symlinks (never followed), over-limit members and undecodable members are errors for
     that row; an unreadable archive, too many members, an over-limit total or a bad manifest end the stream
-    with one ``FileError``. Raises nothing for content.
+    with one ``FileError``. Raises nothing for content. Without a manifest, ``gold_files`` (the project's kind's)
+    reads the members it wants first and gives each media row its gold label; a file it cannot read, or an
+    image it cannot give boxes to, is that member's error.
     """
     archive = _open_archive(path, limits)
     if isinstance(archive, FileError):
@@ -151,7 +166,9 @@ def read_zip(path: str, *, limits: ZipLimits = ZipLimits()) -> Iterator[RawRow |
         infos = archive.infolist()
         reader = _Reader(archive, limits)
         manifest = next((i for i in infos if i.filename.lower() == MANIFEST_NAME), None)
-        rows = _manifest_rows(reader, manifest, infos) if manifest else _member_rows(reader, infos)
+        rows = (
+            _manifest_rows(reader, manifest, infos) if manifest else _member_rows(reader, infos, gold_files)
+        )
         seen = SeenIds()
         for row in rows:
             yield seen.check(row)
@@ -180,13 +197,16 @@ def _unreadable_member(exc: BaseException) -> str:
     return "cannot be decompressed: the archive is damaged."
 
 
-def _member_rows(reader: _Reader, infos: list[zipfile.ZipInfo]) -> Iterator[RawRow | RowError]:
+def _gold_members(reader: _Reader, infos: list[zipfile.ZipInfo], gold_files: GoldFiles) -> Iterator[RowError]:
+    """Hand ``gold_files`` the members it wants; yields the errors (a ``FileError`` ends the archive)."""
     for line, info in enumerate(infos, start=1):
         name = info.filename
-        if info.is_dir() or _is_junk(name.replace("\\", "/")):
-            continue
-        if not unsafe_member_reason(name) and not _is_media(name):
-            yield RowError(line, "file", f"{name!r} is not a supported image or audio file")
+        if (
+            info.is_dir()
+            or _is_junk(name.replace("\\", "/"))
+            or _is_media(name)
+            or not gold_files.wants(name)
+        ):
             continue
         try:
             data = _load(reader, info, line, name)
@@ -196,7 +216,44 @@ def _member_rows(reader: _Reader, infos: list[zipfile.ZipInfo]) -> Iterator[RawR
         if isinstance(data, RowError):
             yield data
             continue
-        yield RawRow(line=line, external_id=name, file_name=name, file_bytes=data)
+        try:
+            gold_files.add(name, data)
+        except ValueError as exc:
+            yield RowError(line, "file", f"{name}: {exc}")
+
+
+def _member_rows(
+    reader: _Reader, infos: list[zipfile.ZipInfo], gold_files: GoldFiles | None = None
+) -> Iterator[RawRow | RowError]:
+    if gold_files is not None:
+        for error in _gold_members(reader, infos, gold_files):
+            yield error
+            if isinstance(error, FileError):
+                return
+    for line, info in enumerate(infos, start=1):
+        name = info.filename
+        if info.is_dir() or _is_junk(name.replace("\\", "/")):
+            continue
+        if not unsafe_member_reason(name) and not _is_media(name):
+            if gold_files is None or not gold_files.wants(name):
+                yield RowError(line, "file", f"{name!r} is not a supported image or audio file")
+            continue
+        try:
+            data = _load(reader, info, line, name)
+        except _TotalExceeded as exc:
+            yield FileError(line, "file", f"{exc}; {name} and the members after it were not read.")
+            return
+        if isinstance(data, RowError):
+            yield data
+            continue
+        gold = None
+        if gold_files is not None:
+            try:
+                gold = gold_files.gold_for(name, data)
+            except ValueError as exc:
+                yield RowError(line, "gold_label", f"Gold: {exc}")
+                continue
+        yield RawRow(line=line, external_id=name, file_name=name, file_bytes=data, gold_label=gold)
 
 
 def _manifest_rows(

@@ -38,7 +38,7 @@ from ingress.services.chunk_writer import ChunkWriter
 from ingress.services.import_report import ImportReport
 from ingress.services.import_rows import RowImporter
 from ingress.services.near_duplicates import near_dup_refresh
-from kinds.registry import item_media
+from kinds.registry import item_media, kind_for
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,9 @@ def _rows(
             members = 1  # the readers report the unreadable archive in words
 
         if fmt == "zip":
-            reader = readers.read_zip(path)
+            kind = kind_for(project)
+            gold_files = kind.part("gold_files").GoldFiles() if kind.gold_files else None
+            reader = readers.read_zip(path, gold_files=gold_files)
         else:
             # About one upload per task: the member count is a fair denominator for progress.
             reader = readers.read_labelstudio_zip(

@@ -19,8 +19,9 @@ from django.utils.text import get_valid_filename
 
 from annotation.models import ItemStatus, Project
 from annotation.services.item_create import NewItem
+from core.errors import ValidationFailed
 from ingress.profiling_hooks import media_check, routed_to_review
-from kinds.registry import item_media
+from kinds.registry import item_media, kind_for
 
 MAX_MEDIA_BYTES = 256 * 1024 * 1024
 _READ_BLOCK = 1024 * 1024
@@ -114,6 +115,18 @@ def storage_file_name(name: str | None, fallback: str) -> str:
     return cleaned[:100]
 
 
+def _gold_fitted(*, project: Project, gold: object, text: str, profile: dict) -> object:
+    """The gold answer checked against the media it is about (boxes inside the image), for kinds whose answers
+    point into the item (``ValueSchema.fit_to_item``). Raises MediaRowError (field ``gold_label``)."""
+    fit_to_item = getattr(kind_for(project).value_schema, "fit_to_item", None)
+    if gold is None or fit_to_item is None or not isinstance(gold, list):
+        return gold
+    try:
+        return fit_to_item(value=gold, text=text or "", profile=profile)
+    except ValidationFailed as exc:
+        raise MediaRowError("gold_label", f"Gold: {exc.message}") from exc
+
+
 def media_item(
     *,
     project: Project,
@@ -134,6 +147,7 @@ def media_item(
     check = media_check(project=project, data=data, file_name=file_name or "", kind=media)
     if check.error:
         raise MediaRowError("file", check.error)
+    gold = _gold_fitted(project=project, gold=gold, text=text, profile=check.profile)
     sha = sha256_bytes(data)
     name = storage_file_name(file_name, f"{sha[:16]}{check.extension}")
     return NewItem(

@@ -8,7 +8,6 @@ from rest_framework import serializers
 from annotation.models import Project
 from annotation.selectors import json_list_has, label_choices, map_label
 from core.errors import ValidationFailed
-from kinds.registry import foreign_answer_errors
 
 
 class ClassificationValueInputSerializer(serializers.Serializer):
@@ -17,10 +16,10 @@ class ClassificationValueInputSerializer(serializers.Serializer):
     labels = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=200
     )
+    #: ``annotation.api.serializers.annotation_input_serializer`` refuses other kinds' answer fields (boxes…)
+    refuses_other_kinds_fields = True
 
     def validate(self, attrs: dict) -> dict:
-        if foreign := foreign_answer_errors(self.initial_data, own=("label", "labels")):
-            raise serializers.ValidationError(foreign)
         if "label" in attrs and "labels" in attrs:
             raise serializers.ValidationError({"labels": ["Send either label or labels, not both."]})
         return attrs
@@ -30,12 +29,16 @@ input_serializer = ClassificationValueInputSerializer
 
 
 class ClassificationValueOutputSerializer(serializers.Serializer):
+    # Not required (and so not read_only, which the schema reads as required): other kinds' annotations (boxes)
+    # share the annotation schemas and lack these fields.
     label = serializers.CharField(
         allow_null=True,
-        read_only=True,  # type: ignore[assignment]
-        help_text="The single label, null for multi-label or none.",
+        required=False,  # type: ignore[assignment]
+        help_text="The single label, null for multi-label or none (classification projects).",
     )
-    labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+    labels = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The labels (classification projects)."
+    )
 
 
 output_serializer = ClassificationValueOutputSerializer

@@ -16,10 +16,9 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation.models import Item, Project
+from annotation.models import Project
 from annotation.selectors import label_choices
 from core.errors import ValidationFailed
-from kinds.registry import foreign_answer_errors
 
 #: spans per answer; a named-entity answer past this is a client bug, not a document
 MAX_SPANS = 2000
@@ -87,14 +86,14 @@ class SpanListField(serializers.Field):
 
 
 class SpansValueInputSerializer(serializers.Serializer):
+    #: ``annotation.api.serializers.annotation_input_serializer`` refuses other kinds' answer fields (label…)
+    refuses_other_kinds_fields = True
     spans = SpanListField(
         required=False,
         help_text=f"Character offsets into the item's text, end exclusive; [] means no entity. At most {MAX_SPANS}.",
     )
 
     def validate(self, attrs: dict) -> dict:
-        if foreign := foreign_answer_errors(self.initial_data, own=(FIELD,)):
-            raise serializers.ValidationError(foreign)
         # Left out, the answer would read as "no entity"; that answer is given explicitly, as [].
         if FIELD not in attrs and not attrs.get("unusable"):
             raise serializers.ValidationError(
@@ -182,11 +181,12 @@ def text_problem(spans: list, text: str) -> str | None:
     return None
 
 
-def validate_for_item(*, item: Item, value: list) -> None:
+def fit_to_item(*, value: list, text: str, profile: dict) -> list:
     """The offsets checked against the item's text. Raises ValidationFailed (field ``spans``)."""
-    problem = text_problem(value, item.text or "")
+    problem = text_problem(value, text or "")
     if problem:
         raise ValidationFailed(problem, field=FIELD)
+    return value
 
 
 def gold_value(*, project: Project, raw: object, label_values: set[str]) -> tuple[object | None, str | None]:

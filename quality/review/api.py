@@ -24,6 +24,7 @@ from quality.review.serializers import (
     LabelExampleOutputSerializer,
     LabelMergeInputSerializer,
     LabelRenameInputSerializer,
+    ReviewAnnotationSerializer,
     ReviewBulkInputSerializer,
     ReviewBulkOutputSerializer,
     ReviewDecisionInputSerializer,
@@ -36,7 +37,6 @@ from quality.review.serializers import (
     ReviewQueueItemSerializer,
     history_rows,
     item_fields,
-    review_annotation_rows,
 )
 from quality.review.services.decisions import MAX_BULK
 
@@ -162,18 +162,21 @@ class ReviewItemDetailApi(ProjectScopedApi):
     def get(self, request, pid: int, item_id: int):
         project, _ = self.project_for(request, pid)
         review = selectors.item_review(project=project, item_id=item_id)
+        value_schema = kind_for(project).value_schema
         body = {
             "item": item_fields(review.item),
             "reasons": review.reasons,
-            "annotations": review_annotation_rows(review.annotations, project=project),
+            "annotations": ReviewAnnotationSerializer(
+                review.annotations, many=True, context={"value_schema": value_schema}
+            ).data,
             "decisions": ReviewDecisionOutputSerializer(review.decisions, many=True).data,
             "quality": ReviewItemQualitySerializer(review.quality).data if review.quality else None,
             "near_duplicates": review.near_duplicates,
             "examples_of": [example.label.value for example in review.examples],
-            "history": history_rows(review.history, project=project),
+            "history": history_rows(review.history, value_schema=value_schema),
         }
-        # Kinds with structured answers show their consensus with per-part confidences (``consensus_spans``).
-        consensus_fields = getattr(kind_for(project).value_schema, "consensus_fields", None)
+        # A kind with structured answers also shows the item's consensus in its own shape (consensus_boxes ...).
+        consensus_fields = getattr(value_schema, "consensus_fields", None)
         if consensus_fields is not None:
             body.update(consensus_fields(review.item.consensus_label))
         return Response(body)

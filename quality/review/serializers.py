@@ -3,9 +3,8 @@
 from rest_framework import serializers
 
 from annotation.api.fields import LabelValueField
-from annotation.api.serializers import ItemListSerializer
+from annotation.api.serializers import ItemListSerializer, answer_output_serializers, image_size
 from core.api.fields import StringListField, json_field
-from kinds.registry import kind_for
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
 from quality.review.services.decisions import MAX_BULK
@@ -151,21 +150,15 @@ class ReviewQueueItemSerializer(serializers.Serializer):
         }
 
 
-class ReviewSpanSerializer(serializers.Serializer):
-    start = serializers.IntegerField()
-    end = serializers.IntegerField()
-    # A field named like Field.label: DRF collects declared fields, the stubs see the attribute.
-    label = serializers.CharField()  # type: ignore[assignment]
+# The bases come from the kinds registry at import time, which a type checker cannot follow.
+class ReviewAnnotationSerializer(*answer_output_serializers()):  # type: ignore[misc]
+    """One annotation of the item: ``labels`` the label values its answer names, and the project's kind's answer
+    fields (``value_schema`` in the context) beside it, so a box annotation also reads as ``boxes``."""
 
-
-class ReviewAnnotationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     annotator = serializers.IntegerField(source="annotator_id")
     username = serializers.CharField(source="annotator.username")
     labels = StringListField()
-    spans = ReviewSpanSerializer(
-        many=True, required=False, help_text="Span projects: the annotation's spans (labels holds them too)."
-    )
     unsure = serializers.BooleanField()
     unusable = serializers.BooleanField()
     comment = serializers.CharField()
@@ -174,6 +167,26 @@ class ReviewAnnotationSerializer(serializers.Serializer):
     is_live = serializers.BooleanField()
     supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
     created_at = serializers.DateTimeField()
+
+    @property
+    def _readable_fields(self):
+        answer = {name for output in answer_output_serializers() for name in output._declared_fields} - {
+            "labels"
+        }
+        return (field for field in super()._readable_fields if field.field_name not in answer)
+
+    def to_representation(self, annotation) -> dict:
+        body = super().to_representation(annotation)
+        value_schema = self.context.get("value_schema")
+        if value_schema is not None:
+            # ``labels`` stays a list of label values whatever the kind (boxes: the labels they name).
+            body["labels"] = value_schema.label_classes(annotation.labels)
+            body.update(
+                (name, value)
+                for name, value in value_schema.output(annotation.labels).items()
+                if name not in body
+            )
+        return body
 
 
 class ReviewItemQualitySerializer(serializers.Serializer):
@@ -239,18 +252,12 @@ class ReviewItemDetailSerializer(serializers.Serializer):
     history = ReviewHistoryEventSerializer(many=True)
 
 
-def review_annotation_rows(annotations: list, *, project) -> list[dict]:
-    """``ReviewAnnotationSerializer`` rows with the answer fields of the project's kind it declares (``spans``)."""
-    output = kind_for(project).value_schema.output
-    rows = ReviewAnnotationSerializer(annotations, many=True).data
-    declared = ReviewAnnotationSerializer._declared_fields
-    for row, annotation in zip(rows, annotations, strict=True):
-        row.update({name: value for name, value in output(annotation.labels).items() if name in declared})
-    return rows
-
-
-def history_rows(history: list[dict], *, project) -> list[dict]:
-    describe = getattr(kind_for(project).value_schema, "describe", None) or (lambda value: ", ".join(value))
+def history_rows(history: list[dict], *, value_schema) -> list[dict]:
+    """``value_schema``: the project's kind's; its ``describe`` (when it has one) or the classes it names
+    (``label_classes``) say what an answer held."""
+    describe = getattr(value_schema, "describe", None) or (
+        lambda value: ", ".join(str(name) for name in value_schema.label_classes(value))
+    )
     rows = []
     for event in history:
         if event["kind"] == "annotation":
@@ -323,6 +330,7 @@ def item_fields(item) -> dict:
     )
     out = {name: getattr(item, name) for name in fields}
     out["media_url"] = f"/media/items/{item.pk}/" if item.file else None
+    out["width"], out["height"] = image_size(item.profile)
     return out
 
 

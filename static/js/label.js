@@ -117,7 +117,10 @@
     view.replaceChildren();
     // Blind labelling: only the content is shown. External ids, tags and metadata come from whoever made the
     // data and often name the answer (a file called cat_01.jpg, a tag "module:math"); see annotation/blind.py.
-    if (item.media_url && config.taskType === "image_classification") {
+    // A kind whose answer is drawn on the item (boxes on an image) shows the media itself.
+    if (item.media_url && widget.render) {
+      widget.render(view, item);
+    } else if (item.media_url && config.taskType === "image_classification") {
       const img = document.createElement("img");
       img.src = item.media_url;
       img.alt = "the item to label";

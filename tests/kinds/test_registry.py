@@ -296,12 +296,14 @@ def test_the_schema_generated_after_a_kind_registers_lists_its_task_types(toy_ki
     out = StringIO()
     call_command("spectacular", stdout=out)
     enum = yaml.safe_load(out.getvalue())["components"]["schemas"]["TaskTypeEnum"]
-    # Then a project's task type may be classification's three, spans' one or the kind's two, in registration order
+    # Then a project's task type may be classification's three, the built-in spans and boxes kinds' one each or
+    # the toy kind's two, in registration order
     assert enum["enum"] == [
         "text_classification",
         "image_classification",
         "audio_classification",
         "text_spans",
+        "image_boxes",
         "yes_no_check",
         "yes_no_photo_check",
     ]

@@ -265,7 +265,7 @@ def test_a_class_label_on_a_span_project_is_refused(setup):
     project, item, client = setup
     response = post(client, project, {"item": item.pk, "label": "PER", "spans": []})
     assert response.status_code == 400
-    assert "does not take label; give the answer as spans" in response.json()["label"][0]
+    assert "have no label field; send spans" in response.json()["label"][0]
     response = post(client, project, {"item": item.pk, "labels": ["PER"]})
     assert "labels" in response.json()
     assert not Annotation.objects.exists()
@@ -276,7 +276,7 @@ def test_spans_on_a_classification_project_are_refused(api):
     item = add_text(project, "good film")
     response = post(api(add_member(project)), project, {"item": item.pk, "label": "pos", "spans": []})
     assert response.status_code == 400
-    assert "does not take spans; give the answer as label or labels" in response.json()["spans"][0]
+    assert "have no spans field; send label or labels" in response.json()["spans"][0]
     assert not Annotation.objects.exists()
 
 

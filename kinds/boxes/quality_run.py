@@ -1,0 +1,331 @@
+"""A box project's quality run: the structured encoding (``structured = True``) whose ``run`` turns the
+project's stored answers (``quality.adapters.answers``) into a ``BoxTable``, measures it with
+``kinds.boxes.figures`` and hands back a ``StructuredRun``, which ``quality.services`` stores like any other run
+(report, item rows, annotator rows, the items' consensus through the item state machine).
+
+Imported by the quality task only (numpy/scipy); ``kinds.boxes.quality`` exposes :func:`encoding`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from kinds.boxes.figures import REASONS, BoxRun, Reference, box_run
+from kinds.boxes.metrics import BoxTable
+from quality.adapters import ItemResults
+from quality.adapters.answers import ProjectAnswers
+from quality.services.kind_steps import StructuredRun
+from quality.services.report_tables import clean
+
+MIN_OVERLAP = 5
+METHOD = "weighted_box_fusion"
+METHOD_NOTE = (
+    "weighted box fusion: per label, boxes matched across annotators (IoU ≥ 0.5) are averaged with annotator "
+    "weights from a first equal-weight pass (F1 against its consensus); a box is kept when annotators holding "
+    "at least half of the item's weight drew it. Confidence = that weighted share × the mean IoU of the drawn "
+    "boxes with the fused one."
+)
+
+
+@dataclass(frozen=True)
+class LoadedBoxes:
+    table: BoxTable
+    item_ids: np.ndarray
+    user_ids: np.ndarray
+    label_values: list[str]
+    gold: Reference | None
+
+
+def _box_rows(value: object, index: dict[str, int]):
+    """The valid boxes of a stored answer as (x, y, w, h, class index); anything else is skipped."""
+    if not isinstance(value, list):
+        return
+    for box in value:
+        if not isinstance(box, dict):
+            continue
+        label = box.get("label")
+        code = index.get(label) if isinstance(label, str) else None
+        coords = [box.get(name) for name in ("x", "y", "w", "h")]
+        numbers = [float(v) for v in coords if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if code is None or len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
+            continue
+        x, y, w, h = numbers
+        if w <= 0 or h <= 0:
+            continue
+        yield (x, y, w, h, code)
+
+
+def boxes_from_answers(answers: ProjectAnswers) -> LoadedBoxes:
+    """The answers' boxes as a ``BoxTable`` (items and annotators in the answers' order), with the items' gold
+    boxes (``[]`` is a gold answer too: nothing to box; None is no gold)."""
+    index = {value: position for position, value in enumerate(answers.label_values)}
+    box_answer: list[int] = []
+    box_values: list[tuple] = []
+    for position, value in enumerate(answers.answer_value):
+        for box in _box_rows(value, index):
+            box_answer.append(position)
+            box_values.append(box)
+    boxes = np.asarray(box_values, dtype=np.float64).reshape(-1, 5)
+    owner = np.asarray(box_answer, dtype=np.int64)
+    table = BoxTable(
+        n_items=int(answers.item_ids.size),
+        n_annotators=int(answers.user_ids.size),
+        n_labels=len(answers.label_values),
+        answer_item=answers.answer_item,
+        answer_annotator=answers.answer_user,
+        item=answers.answer_item[owner],
+        annotator=answers.answer_user[owner],
+        label=boxes[:, 4].astype(np.int64),
+        xywh=boxes[:, :4],
+    )
+    scope = np.zeros(table.n_items, dtype=bool)
+    gold_items: list[int] = []
+    gold_values: list[tuple] = []
+    for position, gold in enumerate(answers.gold):
+        if not isinstance(gold, list):
+            continue
+        scope[position] = True
+        for box in _box_rows(gold, index):
+            gold_items.append(position)
+            gold_values.append(box)
+    gold_boxes = np.asarray(gold_values, dtype=np.float64).reshape(-1, 5)
+    reference = (
+        Reference(
+            item=np.asarray(gold_items, dtype=np.int64),
+            label=gold_boxes[:, 4].astype(np.int64),
+            xywh=gold_boxes[:, :4],
+            scope=scope,
+        )
+        if scope.any()
+        else None
+    )
+    return LoadedBoxes(
+        table=table,
+        item_ids=answers.item_ids,
+        user_ids=answers.user_ids,
+        label_values=list(answers.label_values),
+        gold=reference,
+    )
+
+
+def _none(value) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _item_consensus(run: BoxRun, label_values: list[str], n_items: int) -> list[list[dict]]:
+    """Per item, its consensus boxes as stored (``Item.consensus_label``) and shown (``consensus_boxes``)."""
+    cons = run.consensus
+    out: list[list[dict]] = [[] for _ in range(n_items)]
+    xywh = np.round(cons.xywh, 2).tolist()
+    confidence = np.round(cons.confidence, 4).tolist()
+    for item, label, box, conf in zip(cons.item.tolist(), cons.label.tolist(), xywh, confidence, strict=True):
+        x, y, w, h = box
+        out[item].append({"x": x, "y": y, "w": w, "h": h, "label": label_values[label], "confidence": conf})
+    return out
+
+
+def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
+    table, agreement = loaded.table, run.agreement
+    pairs = agreement.pairs
+    counts = pairs.n_shared >= agreement.min_overlap
+    f1 = np.where(counts, agreement.pair_f1, np.nan)
+    sides = np.r_[pairs.annotator_a, pairs.annotator_b]
+    values = np.r_[f1, f1]
+    defined = np.isfinite(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        others = np.bincount(
+            sides[defined], weights=values[defined], minlength=table.n_annotators
+        ) / np.bincount(sides[defined], minlength=table.n_annotators)
+        n_others = np.bincount(sides[defined], minlength=table.n_annotators)
+    gold_items = (
+        np.bincount(
+            table.answer_annotator[loaded.gold.scope[table.answer_item]], minlength=table.n_annotators
+        )
+        if loaded.gold is not None
+        else np.zeros(table.n_annotators, dtype=np.int64)
+    )
+    rows = []
+    cons, gold = run.vs_consensus, run.vs_gold
+    for a, user_id in enumerate(loaded.user_ids.tolist()):
+        figures = {
+            "n_boxes": int(cons.n_boxes[a]),
+            "precision": cons.precision[a],
+            "recall": cons.recall[a],
+            "f1": cons.f1[a],
+            "mean_iou": cons.mean_iou[a],
+            "gold_precision": None if gold is None else gold.precision[a],
+            "gold_recall": None if gold is None else gold.recall[a],
+            "gold_mean_iou": None if gold is None else gold.mean_iou[a],
+        }
+        rows.append(
+            clean(
+                {
+                    "user_id": user_id,
+                    "n_annotations": int(run.n_answers[a]),
+                    "agreement_with_consensus": cons.f1[a],
+                    "agreement_with_others": others[a],
+                    "n_agreement_with_consensus": int(run.n_answers[a]),
+                    "n_agreement_with_others": int(n_others[a]),
+                    "kappa_vs_others": None,
+                    "gold_accuracy": None if gold is None else gold.f1[a],
+                    "n_gold": int(gold_items[a]),
+                    "quality_score": run.consensus.weights[a],
+                    "median_lead_time_s": None,
+                    "confusion": [],
+                    "kind_figures": figures,
+                }
+            )
+        )
+    return rows
+
+
+def _agreement_sentence(run: BoxRun, n_annotations: int, n_items: int) -> str:
+    agreement = run.agreement
+    f1, matched = agreement.mean_pairwise_box_f1, agreement.mean_matched_iou
+    if f1 is None:
+        return (
+            f"No two annotators share {agreement.min_overlap} items with boxes yet, so box agreement is not "
+            f"measured ({n_annotations:,} answers on {n_items:,} images)."
+        )
+    return " ".join(
+        [
+            f"Mean pairwise box F1 = {f1:.2f} (boxes match at IoU ≥ 0.5 with the same label) over "
+            f"{agreement.n_pairs} annotator pair{'s' if agreement.n_pairs != 1 else ''} sharing at least "
+            f"{agreement.min_overlap} images; {n_annotations:,} answers on {n_items:,} images.",
+            f"Matched boxes overlap by IoU {matched:.2f} on average ({agreement.n_matches:,} matched pairs)."
+            if matched is not None
+            else "No two boxes matched.",
+        ]
+    )
+
+
+def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
+    """The run's ``StructuredRun`` from its figures."""
+    table = loaded.table
+    agreement = run.agreement
+    n_cons = np.bincount(run.consensus.label, minlength=table.n_labels)
+    per_label = {
+        value: {
+            "mean_pairwise_box_f1": agreement.per_label_f1[c],
+            "mean_matched_iou": agreement.per_label_iou[c] if c < len(agreement.per_label_iou) else None,
+            "n_matches": agreement.per_label_matches[c] if c < len(agreement.per_label_matches) else 0,
+            "n_boxes": int((table.label == c).sum()),
+            "n_consensus_boxes": int(n_cons[c]),
+        }
+        for c, value in enumerate(loaded.label_values)
+    }
+    pairs = agreement.pairs
+    pairwise = [
+        {
+            "user_a": int(loaded.user_ids[a]),
+            "user_b": int(loaded.user_ids[b]),
+            "n_overlap": int(n),
+            # A box pair's agreement is its box F1; κ has no meaning for boxes.
+            "observed_agreement": _none(f1),
+            "kappa": None,
+        }
+        for a, b, n, f1 in zip(
+            pairs.annotator_a.tolist(),
+            pairs.annotator_b.tolist(),
+            pairs.n_shared.tolist(),
+            agreement.pair_f1.tolist(),
+            strict=True,
+        )
+        if n >= agreement.min_overlap
+    ]
+    n_issues = int(run.is_issue.sum())
+    scalars: dict = {
+        "n_items": table.n_items,
+        "n_annotations": int(table.answer_item.size),
+        "n_annotators": table.n_annotators,
+        "weighted_pairwise_cohen_kappa": None,
+        "model_accuracy": None,
+        "n_issues": n_issues,
+    }
+    for name in (
+        "krippendorff_alpha",
+        "fleiss_kappa",
+        "mean_pairwise_cohen_kappa",
+        "percent_agreement",
+        "hlp",
+        "hlp_gold",
+    ):
+        scalars[name] = None
+        scalars[f"{name}_ci"] = None
+    reasons = [[REASONS[r] for r in np.flatnonzero(row).tolist()] for row in run.item_reasons]
+    items = ItemResults(
+        item_ids=loaded.item_ids,
+        consensus=_item_consensus(run, loaded.label_values, table.n_items),
+        confidence=run.item_confidence,
+        is_tie=np.zeros(table.n_items, dtype=bool),
+        label_quality=run.item_confidence,
+        is_issue=run.is_issue,
+        reasons=reasons,
+        severity=run.severity,
+        route=run.is_issue,
+    )
+    figures = {
+        "mean_pairwise_box_f1": agreement.mean_pairwise_box_f1,
+        "mean_matched_iou": agreement.mean_matched_iou,
+        "cohen_min_overlap": agreement.min_overlap,
+        "n_box_pairs": agreement.n_pairs,
+        "n_matched_boxes": agreement.n_matches,
+        "n_boxes": table.n_boxes,
+        "n_consensus_boxes": int(run.consensus.item.size),
+    }
+    return StructuredRun(
+        method=METHOD,
+        method_note=METHOD_NOTE,
+        scalars=scalars,
+        kind_figures=figures,
+        per_label=per_label,
+        pairwise=pairwise,
+        annotators=_annotator_rows(loaded, run),
+        items=items,
+        consensus_params={
+            "method": METHOD,
+            "user_ids": loaded.user_ids.tolist(),
+            "label_values": loaded.label_values,
+            "weights": np.round(run.consensus.weights, 6).tolist(),
+        },
+        hlp_absent_note=_agreement_sentence(run, int(table.answer_item.size), table.n_items),
+    )
+
+
+class Boxes:
+    """The ``image_boxes`` encoding for ``quality.services``: structured answers, computed by :meth:`run`."""
+
+    structured = True
+    multi_label = False
+    model_free_reason = "box answers have no class per item"
+    hlp_absent_note = None
+
+    def run(
+        self,
+        *,
+        answers: ProjectAnswers,
+        method: str,
+        review_threshold: float,
+        route_profile_flags: bool,
+        progress: Callable[[float, str], None] = lambda fraction, message: None,
+    ) -> StructuredRun:
+        """Every figure of a box project's quality run (``method`` is always weighted box fusion: the project's
+        class consensus method does not apply to boxes)."""
+        loaded = boxes_from_answers(answers)
+        progress(0.3, f"matching {loaded.table.n_boxes} boxes")
+        run = box_run(
+            loaded.table, gold=loaded.gold, min_overlap=MIN_OVERLAP, review_threshold=review_threshold
+        )
+        progress(0.8, "consensus boxes and annotators")
+        return box_outcome(loaded, run)
+
+
+BOXES = Boxes()
+
+
+def encoding(*, multi_label: bool) -> Boxes:
+    return BOXES
