@@ -86,6 +86,16 @@ TEMPLATES = [
 ]
 
 
+SQLITE_PRAGMAS = {
+    "journal_mode": "WAL",
+    "synchronous": "NORMAL",
+    "busy_timeout": "30000",
+    "cache_size": "-65536",
+    "temp_store": "MEMORY",
+}
+SQLITE_INIT_COMMAND = " ".join(f"PRAGMA {name}={value};" for name, value in SQLITE_PRAGMAS.items())
+
+
 def database_config() -> dj_database_url.DBConfig:
     if not os.environ.get("DATABASE_URL"):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -97,10 +107,13 @@ def database_config() -> dj_database_url.DBConfig:
         config["CONN_MAX_AGE"] = 0
         # Tests share the database with a real worker process, so the test database is a file, not memory.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-labelgate.sqlite3")}
+        # A page cache of up to 64 MiB per connection (SQLite's default is 2 MiB) keeps the item table's
+        # indexes in memory while an import inserts into them at random places (sha256, external id); it is
+        # allocated as pages are read and freed with the connection, which lives one request or one task.
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+            "init_command": SQLITE_INIT_COMMAND,
         }
     else:
         config.setdefault("OPTIONS", {})

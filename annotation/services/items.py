@@ -1,6 +1,7 @@
 """Checks and lookups for new items (gold labels, tags, ids already present); ``item_create`` writes them."""
 
 import hashlib
+import json
 from collections.abc import Iterable
 
 from django.db import connection
@@ -52,12 +53,23 @@ def clean_tags(raw: object) -> tuple[list[str], str | None]:
 def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, int]:
     """{external_id: batch_id} of the given ids already in the project.
 
-    On PostgreSQL the ids go as one array parameter (``external_id__in`` binds a placeholder per id, slower to
-    build and parse than the lookup itself). The plan depends on the table's statistics: with current ones it
+    On PostgreSQL the ids go as one array parameter, on SQLite as one JSON array (``external_id__in`` binds a
+    placeholder per id, slower to build and parse than the lookup itself). On PostgreSQL the plan depends on the table's statistics: with current ones it
     probes the ``(project, external_id)`` unique index; with statistics in which the project looks empty it
     scans the project's items instead. Callers that insert many items keep them current with
     ``item_statistics_refresh_if_stale``.
     """
+    table = connection.ops.quote_name(Item._meta.db_table)
+    if connection.vendor == "sqlite":
+        # SQLite builds before 3.32 accept only 999 placeholders; json_each has no such limit, and SQLite
+        # probes the (project, external_id) unique index once per id (test_existing_owners_sqlite).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT external_id, batch_id FROM {table} "
+                "WHERE project_id = %s AND external_id IN (SELECT value FROM json_each(%s))",
+                [project.pk, json.dumps(external_ids)],
+            )
+            return dict(cursor.fetchall())
     if connection.vendor != "postgresql":
         rows = Item.objects.filter(project=project, external_id__in=external_ids).values_list(
             "external_id", "batch_id"
@@ -65,7 +77,7 @@ def existing_owners(*, project: Project, external_ids: list[str]) -> dict[str, i
         return dict(rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT external_id, batch_id FROM {connection.ops.quote_name(Item._meta.db_table)} "
+            f"SELECT external_id, batch_id FROM {table} "
             "WHERE project_id = %s AND external_id = ANY(%s::text[])",
             [project.pk, external_ids],
         )

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from annotation.models import Project
+from annotation.profile_thresholds import ProfileThresholds
 from annotation.selectors import label_choices
 from annotation.services import items as item_services
 from annotation.services.item_create import NewItem, items_create
 from core.errors import ValidationFailed
+from ingress.profiling_hooks import thresholds_for
 from ingress.readers.rows import contains_nul, nul_message
 from ingress.services.batches import batch_open
 from ingress.services.media_rows import MediaRowError, media_item_from_row
@@ -67,10 +69,13 @@ def item_bulk_create(
         )
     result = BulkResult()
     labels = label_choices(project=project)
+    thresholds = thresholds_for(project)
     prepared: list[tuple[int, NewItem]] = []
     seen: set[str] = set()
     for index, row in enumerate(rows):
-        item = _prepare_row(project=project, index=index, row=row, labels=labels, result=result)
+        item = _prepare_row(
+            project=project, index=index, row=row, labels=labels, thresholds=thresholds, result=result
+        )
         if item is None:
             continue
         if item.external_id in seen:
@@ -101,7 +106,13 @@ def item_bulk_create(
 
 
 def _prepare_row(
-    *, project: Project, index: int, row: object, labels: set[str], result: BulkResult
+    *,
+    project: Project,
+    index: int,
+    row: object,
+    labels: set[str],
+    thresholds: ProfileThresholds,
+    result: BulkResult,
 ) -> NewItem | None:
     def fail(field: str, message: str) -> None:
         result.errors.append(RowIssue(index=index, field=field, message=message))
@@ -153,7 +164,13 @@ def _prepare_row(
         return None
     try:
         item, _ = text_item(
-            project=project, external_id=external_id, text=text, metadata=metadata, tags=tags, gold=gold
+            project=project,
+            external_id=external_id,
+            text=text,
+            metadata=metadata,
+            tags=tags,
+            gold=gold,
+            thresholds=thresholds,
         )
     except MediaRowError as exc:
         fail(exc.field, exc.message)
