@@ -247,6 +247,39 @@ class ItemAnnotatorSerializer(serializers.ModelSerializer):
         return item_media_url(item)
 
 
+# What an item list shows of an item, in this order; the review page shows the same (quality.review.serializers).
+ITEM_LIST_FIELDS = (
+    "id",
+    "external_id",
+    "text",
+    "media_url",
+    "metadata",
+    "tags",
+    "status",
+    "priority",
+    "annotation_count",
+    "target_annotations",
+    "is_gold",
+    "gold_label",
+    "consensus_label",
+    "consensus_confidence",
+    "consensus_suggestion",
+    "final_label",
+    "label_quality",
+    "is_label_issue",
+    "issue_kinds",
+    "issue_severity",
+    "flag_model",
+    "flag_model_label",
+    "predicted_label",
+    "predicted_probs",
+    "profile",
+    "flags",
+    "near_dup_group",
+    "created_at",
+)
+
+
 class ItemListSerializer(serializers.ModelSerializer):
     media_url = serializers.SerializerMethodField()
     metadata = FreeFormObjectField()
@@ -264,36 +297,7 @@ class ItemListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
-        fields = [
-            "id",
-            "external_id",
-            "text",
-            "media_url",
-            "metadata",
-            "tags",
-            "status",
-            "priority",
-            "annotation_count",
-            "target_annotations",
-            "is_gold",
-            "gold_label",
-            "consensus_label",
-            "consensus_confidence",
-            "consensus_suggestion",
-            "final_label",
-            "label_quality",
-            "is_label_issue",
-            "issue_kinds",
-            "issue_severity",
-            "flag_model",
-            "flag_model_label",
-            "predicted_label",
-            "predicted_probs",
-            "profile",
-            "flags",
-            "near_dup_group",
-            "created_at",
-        ]
+        fields = list(ITEM_LIST_FIELDS)
 
     def get_media_url(self, item: Item) -> str | None:
         return item_media_url(item)
