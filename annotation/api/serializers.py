@@ -117,6 +117,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
+_NAMING_SETTINGS = ("name", "description")
+
+
 class ProjectOutputSerializer(serializers.ModelSerializer):
     labels = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField(help_text="Items per status, and total.")
@@ -126,25 +129,14 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
+        # Every setting a manager may change is shown; name and description lead, before the kind.
         fields = [
             "id",
-            "name",
-            "description",
+            *_NAMING_SETTINGS,
             "task_type",
             "multi_label",
             "labels",
-            "annotations_per_item",
-            "max_annotations_per_item",
-            "early_stopping",
-            "gold_rate",
-            "lease_seconds",
-            "sampling_strategy",
-            "consensus_method",
-            "review_confidence_threshold",
-            "rescore_every",
-            "profile_thresholds",
-            "route_flagged_to_review",
-            "preannotation_for_annotators",
+            *(name for name in UPDATABLE_SETTINGS if name not in _NAMING_SETTINGS),
             "created_at",
             "counts",
             "role",
