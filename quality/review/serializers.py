@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from annotation.api.fields import LabelValueField
-from annotation.api.serializers import ITEM_LIST_FIELDS, ItemListSerializer
+from annotation.api.item_serializers import ITEM_LIST_FIELDS, ItemListSerializer
 from core.api.fields import StringListField, json_field
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
