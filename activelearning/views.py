@@ -55,7 +55,7 @@ def model_page(request, project, membership):
     is_manager = membership is None or membership.has_role(Role.MANAGER)
     running = job is not None and not job.is_terminal
     # While a job runs, the strategy it was started with is the one the next model will have.
-    current_strategy = (job.params or {}).get("strategy") if running else None
+    current_strategy = (job.params or {}).get("strategy") if running and job is not None else None
     context = {
         "project": project,
         "job": job,

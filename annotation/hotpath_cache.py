@@ -7,8 +7,7 @@ and one per project (its settings, label set, guidelines, memberships and acknow
 by ``project_changed`` and ``auth_changed``, which the services writing those rows call (``annotation.services.
 projects``, the label-schema services, the admin; users and tokens, owned by Django's auth apps, through
 ``annotation.apps``); ``tests/annotation/test_hotpath_cache.py`` checks that every module writing those rows
-bumps. A bump happens at once and again after commit: a reader that filled the cache from the old committed
-rows between the two finds its entry outdated by the second.
+bumps. A bump happens at once and again after commit, and each is needed (``_bump_now_and_on_commit``).
 
 Only a cache every process shares is used (``LABELGATE_HOTPATH_CACHE``, see config/settings.py); without one
 every read goes to the database. A value read inside a transaction is not stored (the transaction may roll back,
@@ -88,6 +87,9 @@ def _bump(name: str) -> None:
 
 
 def _bump_now_and_on_commit(name: str) -> None:
+    # At once: a read later in the writer's own transaction would otherwise be served the entry stored before the
+    # write (entries are checked, not stored, inside a transaction). After commit: another process may read the
+    # still-committed old rows between the first bump and the commit and store them under the new version.
     _bump(name)
     transaction.on_commit(lambda: _bump(name))
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, connections
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from annotation.models import (
     Annotation,
@@ -43,25 +43,35 @@ def _table(model: type[Model]) -> str:
     return _quote(model._meta.db_table)
 
 
+def _column_name(model: type[Model], field: str) -> str:
+    """The database column of one of the model's own fields; ValueError for a reverse relation or a field
+    without a column (the statements here read only stored columns)."""
+    found = model._meta.get_field(field)
+    column = found.column if isinstance(found, Field) else None
+    if column is None:
+        raise ValueError(f"{model.__name__}.{field} is not a column")
+    return column
+
+
 @functools.cache
 def _column(model: type[Model], field: str, alias: str | None = None) -> str:
     """``alias.column`` of a field, quoted; the table's own name when no alias is given."""
     prefix = _quote(alias) if alias else _table(model)
-    return f"{prefix}.{_quote(model._meta.get_field(field).column)}"
+    return f"{prefix}.{_quote(_column_name(model, field))}"
 
 
 def _literals(values: Sequence[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-def _for_update(**options: object) -> str:
+def _for_update(*, skip_locked: bool = False, of: tuple[str, ...] = ()) -> str:
     """The row-lock clause, empty on SQLite (its IMMEDIATE transactions already serialise writers)."""
     if not connection.features.has_select_for_update:
         return ""
-    return " " + connection.ops.for_update_sql(**options)
+    return " " + connection.ops.for_update_sql(skip_locked=skip_locked, of=of)
 
 
-def _now(now: datetime) -> object:
+def _now(now: datetime) -> str | None:
     return connection.ops.adapt_datetimefield_value(now)
 
 
@@ -72,11 +82,11 @@ def _now(now: datetime) -> object:
 def token_user_sql(token_model: type[Model], user_model: type[Model], using: str) -> str:
     """The token's user, by key (one parameter); every column of the user. Built once per models and database."""
     quote = connections[using].ops.quote_name
-    token_key, token_user = token_model._meta.pk, token_model._meta.get_field("user")
+    token_key = token_model._meta.pk
     return (
         f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
         f"JOIN {quote(token_model._meta.db_table)} token "
-        f"ON token.{quote(token_user.column)} = account.{quote(user_model._meta.pk.column)} "
+        f"ON token.{quote(_column_name(token_model, 'user'))} = account.{quote(user_model._meta.pk.column)} "
         f"WHERE token.{quote(token_key.column)} = %s"
     )
 
@@ -86,7 +96,7 @@ def user_for_token(
 ) -> Model | None:
     """The user (every column loaded) whose token has this key, or None."""
     sql = token_user_sql(token_model, user_model, using)
-    return next(iter(user_model.objects.using(using).raw(sql, [key])), None)
+    return next(iter(user_model._default_manager.using(using).raw(sql, [key])), None)
 
 
 # -- Membership and label set -----------------------------------------------------------------------------------

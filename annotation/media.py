@@ -26,11 +26,11 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.views.decorators.http import require_safe
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from annotation import blind
 from annotation.models import Item, Role
+from core.api.authentication import TokenAuthentication
 from core.permissions import membership_for
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,13 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def _caller(request: HttpRequest):
-    """The session user, or the user of an ``Authorization: Token`` header (scripts fetch media too)."""
+    """The session user, or the user of an API token header (scripts fetch media too), with the API's own schemes:
+    ``Authorization: Token <key>`` or ``Bearer <key>``."""
     if request.user.is_authenticated:
         return request.user
     try:
-        # DRF types it for its Request; it reads only the Authorization header, which a Django request has too.
-        found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+        # It reads only the Authorization header, which a Django request has as DRF's Request does.
+        found = TokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
     return found[0] if found else None

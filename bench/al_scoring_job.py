@@ -237,7 +237,7 @@ def child(project_id: int) -> None:
         clock.wrap(adapters, name, "write")
     clock.wrap(training, "_version_store", "write")
     clock.wrap(basemodel, "out_of_sample_proba", "train")
-    clock.wrap(training, "_curve_and_projection", "train")
+    clock.wrap(training.outlook, "curve_and_projection", "train")
     clock.wrap(training, "_relabel_scores", "train")
     clock.wrap(targets, "overlap_apply", "train")
     clock.wrap(basemodel.BaseModel, "fit", "train", inherit=True)

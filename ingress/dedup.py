@@ -88,9 +88,9 @@ def _signature_chunk(
     doc = np.repeat(np.arange(n, dtype=np.int64), lengths)
     bits = num_perm.bit_length() - 1
     slot = doc * num_perm + (h >> np.uint64(64 - bits)).astype(np.int64)
-    sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
-    np.minimum.at(sig, slot, h & np.uint64(0xFFFFFFFF))
-    sig = sig.reshape(n, num_perm)
+    flat = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
+    np.minimum.at(flat, slot, h & np.uint64(0xFFFFFFFF))
+    sig = flat.reshape(n, num_perm)
     out = np.empty((n, num_perm), dtype=np.uint32)
     for lo in range(0, n, _DENSIFY_ROWS):
         out[lo : lo + _DENSIFY_ROWS] = _densify(sig[lo : lo + _DENSIFY_ROWS])

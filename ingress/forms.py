@@ -45,7 +45,8 @@ class ImportUploadForm(forms.Form):
         return users
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("labelstudio_config_file")
         if upload and not (data.get("labelstudio_config") or "").strip():
             try:

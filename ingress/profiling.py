@@ -200,10 +200,11 @@ def profile_text(text: str | bytes) -> dict[str, Any]:
     than tab/newline/CR). Never raises."""
     invalid = False
     if isinstance(text, bytes):
+        raw = text
         try:
-            text = text.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            invalid, text = True, text.decode("utf-8", errors="replace")
+            invalid, text = True, raw.decode("utf-8", errors="replace")
     hits = 0
     for match in _MOJIBAKE.finditer(text):
         try:

@@ -44,7 +44,7 @@ def near_duplicate_groups(*, project: Project, limit: int = 50) -> list[dict]:
         .annotate(n=Count("id"))
         .order_by("-n", "near_dup_group")[:limit]
     )
-    sizes = {row["near_dup_group"]: row["n"] for row in heads}
+    sizes = {row["near_dup_group"]: row["n"] for row in heads if row["near_dup_group"] is not None}
     members: dict[int, list[dict]] = {group: [] for group in sizes}
     rows = (
         Item.objects.filter(project=project, near_dup_group__in=list(sizes))
@@ -52,8 +52,10 @@ def near_duplicate_groups(*, project: Project, limit: int = 50) -> list[dict]:
         .values("id", "external_id", "flags", "final_label", "consensus_label", "file", "near_dup_group")
     )
     for row in rows[: limit * 20]:
-        if len(members[row["near_dup_group"]]) < 20:
-            members[row["near_dup_group"]].append(
+        group = row["near_dup_group"]
+        # Always set here (the filter is on the groups found above); the model allows items outside any group.
+        if group is not None and len(members[group]) < 20:
+            members[group].append(
                 {
                     "id": row["id"],
                     "external_id": row["external_id"],

@@ -273,7 +273,7 @@ def quality_panel_context(*, project: Project, user, role: str) -> dict:
         .first()
     )
     job = selectors.quality_job_latest(project=project)
-    context = {"project": project, "report": report, "job": job}
+    context: dict[str, object] = {"project": project, "report": report, "job": job}
     if report is not None:
         context["alpha"] = _with_ci(
             report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high

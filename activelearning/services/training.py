@@ -20,7 +20,7 @@ from activelearning import adapters
 from activelearning.answers import answer_classes
 from activelearning.models import ModelVersion
 from activelearning.relabel import ActiveLab, activelab_labelled, votes_matrix
-from activelearning.services import scoring, targets
+from activelearning.services import outlook, scoring, targets
 from activelearning.services.features import feature_space_ensure
 from activelearning.strategy_names import STRATEGIES
 from annotation.models import Project
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 MIN_TRAIN = 10  # labelled items (with two classes or more) before a model replaces the cold-start rule
 N_FOLDS = 5
-CURVE_POINTS = 6
-PROJECTION_FACTORS = (2, 5, 10)
 # ActiveLab builds an items × annotators matrix; past this many cells the relabel scores are skipped.
 MAX_ACTIVELAB_CELLS = 20_000_000
 
@@ -63,83 +61,6 @@ def _per_label(metrics, label_values: list[str]) -> dict:
         }
         for i, value in enumerate(label_values)
     }
-
-
-def _curve_and_projection(
-    X: np.ndarray, y: np.ndarray, n_classes: int, seed: int, config: TrainingConfig, full_accuracy: float
-) -> tuple[list[dict], dict]:
-    # Lazy: torch and scipy load only inside a training job, never at web/worker startup.
-    from activelearning import stopping
-    from activelearning.basemodel import out_of_sample_proba
-
-    def evaluate(rows: np.ndarray) -> float:
-        if len(rows) == len(y):
-            return full_accuracy  # the full set's k-fold accuracy is already known
-        return out_of_sample_proba(
-            X[rows], y[rows], n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config
-        ).metrics.cv_accuracy
-
-    curve = stopping.learning_curve(
-        n_labelled=len(y), evaluate=evaluate, n_points=CURVE_POINTS, min_size=MIN_TRAIN, seed=seed
-    )
-    fit = stopping.fit_power_law(curve=curve)
-    support = stopping.projection_support(
-        curve=curve,
-        accuracy=full_accuracy,
-        n_labelled=len(y),
-        n_classes=n_classes,
-        chance=float(np.bincount(y, minlength=n_classes).max() / len(y)),
-    )
-    projection = {
-        "method": fit.method,
-        "a": fit.a,
-        "b": fit.b,
-        "c": fit.c,
-        "max_factor": support.max_factor,
-        "limit": support.reason,
-        "points": [
-            {
-                "factor": factor,
-                "n": int(factor * len(y)),
-                "accuracy": stopping.projected_accuracy(
-                    fit=fit, n_current=len(y), factor=float(factor), current_accuracy=full_accuracy
-                ),
-            }
-            for factor in PROJECTION_FACTORS
-            if factor <= support.max_factor
-        ],
-    }
-    points = [{"n": int(n), "accuracy": float(a)} for n, a in zip(curve.sizes, curve.scores, strict=True)]
-    return points, projection
-
-
-def _summary(
-    *, previous: ModelVersion | None, n_train: int, accuracy: float, stability: dict | None, projection: dict
-) -> tuple[str, bool | None]:
-    at_2x = projection["points"][0]["accuracy"] if projection["points"] else None
-    if previous is None:
-        outlook = (
-            f"projected {100 * at_2x:.1f} % at twice the labels"
-            if at_2x is not None
-            else f"no projection: {projection['limit']}"
-        )
-        sentence = (
-            f"First model: {100 * accuracy:.1f} % cross-validated accuracy on {n_train} labels, {outlook}. "
-            "Train again after more labels to see whether labelling still pays."
-        )
-        return sentence, None
-    from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
-
-    advice = stopping.stopping_advice(
-        labels_added=n_train - previous.n_train,
-        accuracy_before=previous.cv_accuracy,
-        accuracy_now=accuracy,
-        share_changed=stability["changed_share"] if stability else 0.0,
-        projected_at_2x=at_2x,
-        no_projection_reason=projection.get("limit"),
-    )
-    sentence = advice.sentence[0].upper() + advice.sentence[1:]
-    return sentence, advice.worth_labelling
 
 
 def _relabel_scores(
@@ -219,20 +140,6 @@ def _write_held_out(
     return stored
 
 
-def _stability(outcome: scoring.PoolOutcome) -> dict | None:
-    before, now = outcome.stability_arrays()
-    if not len(before):
-        return None
-    from activelearning import stopping  # lazy: scipy (keeps web/worker startup free of the ML stack)
-
-    result = stopping.prediction_stability(previous=before, current=now)
-    return {
-        "changed_share": result.share_changed,
-        "kappa_vs_previous": result.cohens_kappa,
-        "n_items": result.n_items,
-    }
-
-
 def _cold_start(
     project: Project, job: Job, space, seed: int, reason: str, labels: LabelSchema, context: JobContext
 ) -> dict:
@@ -263,6 +170,8 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
     # Lazy: torch loads only when a training job runs; web/worker startup imports this module via the tasks.
     from activelearning.basemodel import BaseModel, TrainingConfig, out_of_sample_proba
 
+    if job.project_id is None:
+        raise ValueError(f"Training job {job.pk} has no project.")
     project = Project.objects.get(pk=job.project_id)
     seed = int(job.params.get("seed", 0))
     strategy = strategy_check(job.params.get("strategy", "margin"))
@@ -296,8 +205,15 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         training.X, training.y, n_classes=n_classes, n_folds=N_FOLDS, seed=seed, config=config
     )
     context.progress(0.45, "learning curve")
-    curve, projection = _curve_and_projection(
-        training.X, training.y, n_classes, seed, config, oos.metrics.cv_accuracy
+    curve, projection = outlook.curve_and_projection(
+        training.X,
+        training.y,
+        n_classes=n_classes,
+        seed=seed,
+        config=config,
+        full_accuracy=oos.metrics.cv_accuracy,
+        n_folds=N_FOLDS,
+        min_size=MIN_TRAIN,
     )
     context.progress(0.55, "training the base model")
     model = BaseModel(config=config).fit(training.X, training.y, n_classes=n_classes)
@@ -327,7 +243,7 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         if np.isfinite(s)
     }
     proba_by_item = dict(zip(training.item_ids.tolist(), oos.proba, strict=True))
-    stability = _stability(outcome)
+    stability = outlook.stability_figures(outcome)
     # One transaction: reopening items (adaptive overlap, relabel-over-new) takes them out of the training set,
     # so a worker killed after reopening but before the version was stored would make the retry train on fewer
     # items than an undisturbed run. Together, a kill rolls both back and the retry redoes both.
@@ -400,7 +316,7 @@ def _version_store(
     project_lock(project_id=project.pk)  # serialises version numbering
     existing = ModelVersion.objects.filter(job=job).first()
     previous = ModelVersion.objects.filter(project=project).exclude(job=job).order_by("-version").first()
-    summary, worth = _summary(
+    summary, worth = outlook.summary_sentence(
         previous=previous,
         n_train=len(training.y),
         accuracy=oos.metrics.cv_accuracy,

@@ -1,18 +1,40 @@
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotation import blind, profile_thresholds
-from annotation.api.fields import LabelValueField, ProbabilitiesField
-from annotation.api.labelling_bodies import item_media_url
+from annotation import profile_thresholds
+
+# Item and labelling-loop serializers live in their own modules; their names stay importable from here.
+from annotation.api.item_serializers import (  # noqa: F401
+    ITEM_LIST_FIELDS,
+    BulkItemRowSerializer,
+    BulkResultSerializer,
+    BulkRowErrorSerializer,
+    ItemAnnotatorSerializer,
+    ItemListSerializer,
+    image_size,
+)
+from annotation.api.labelling_serializers import (  # noqa: F401
+    AnnotationCommonInputSerializer,
+    AnnotationInputSerializer,
+    AnnotationOutputSerializer,
+    AssignmentOutputSerializer,
+    NextOutputSerializer,
+    ProgressOutputSerializer,
+    RecentOwnAnnotationOutputSerializer,
+    SuggestionOutputSerializer,
+    annotation_input_serializer,
+    answer_output_serializers,
+    with_answer,
+)
 from annotation.label_colours import colour_problem, label_colour
-from annotation.models import Annotation, Guideline, Item, Label, Membership, Project, Role
+from annotation.models import Guideline, Label, Membership, Project, Role
 from annotation.models.project import ConsensusMethod
 from annotation.services.projects import SAMPLING_STRATEGIES, UPDATABLE_SETTINGS
-from core.api.fields import COUNTS_SCHEMA, FreeFormDictField, FreeFormObjectField, StringListField
-from kinds.registry import kind_for, kinds, task_type_choices
+from core.api.fields import COUNTS_SCHEMA, FreeFormDictField, FreeFormObjectField
+from kinds.registry import task_type_choices
 
 
 class LabelSerializer(serializers.ModelSerializer):
@@ -145,6 +167,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
+_NAMING_SETTINGS = ("name", "description")
+
+
 class ProjectOutputSerializer(serializers.ModelSerializer):
     labels = serializers.SerializerMethodField()
     counts = serializers.SerializerMethodField(help_text="Items per status, and total.")
@@ -154,26 +179,14 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
+        # Every setting a manager may change is shown; name and description lead, before the kind.
         fields = [
             "id",
-            "name",
-            "description",
+            *_NAMING_SETTINGS,
             "task_type",
             "multi_label",
             "labels",
-            "annotations_per_item",
-            "max_annotations_per_item",
-            "early_stopping",
-            "gold_rate",
-            "lease_seconds",
-            "sampling_strategy",
-            "consensus_method",
-            "review_confidence_threshold",
-            "rescore_every",
-            "profile_thresholds",
-            "route_flagged_to_review",
-            "preannotation_for_annotators",
-            "span_snap_tokens",
+            *(name for name in UPDATABLE_SETTINGS if name not in _NAMING_SETTINGS),
             "created_at",
             "counts",
             "role",
@@ -235,281 +248,6 @@ class GuidelineOutputSerializer(serializers.ModelSerializer):
 
 class GuidelineAckInputSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
-
-
-class BulkItemRowSerializer(serializers.Serializer):
-    """Documentation-only shape of one bulk row; rows are validated one by one so good rows always land."""
-
-    external_id = serializers.CharField()
-    text = serializers.CharField(required=False)
-    file_url = serializers.CharField(required=False)
-    file_b64 = serializers.CharField(required=False)
-    metadata = FreeFormDictField(required=False)
-    tags = serializers.ListField(child=serializers.CharField(), required=False)
-    gold_label = LabelValueField(required=False)
-
-
-class BulkRowErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="Position of the row in the request body.")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class BulkResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    duplicates = serializers.IntegerField()
-    # The metaclass moves declared fields off the class, so this does not shadow Serializer.errors at runtime.
-    errors = BulkRowErrorSerializer(many=True)  # type: ignore[assignment]
-    batch = serializers.IntegerField(allow_null=True)
-
-
-class ItemAnnotatorSerializer(serializers.ModelSerializer):
-    """What an annotator may see of an item (``annotation.blind``): content, item id and external id only."""
-
-    media_url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Item
-        fields = list(blind.ANNOTATOR_ITEM_FIELDS)
-
-    def get_media_url(self, item: Item) -> str | None:
-        return item_media_url(item)
-
-
-class ItemListSerializer(serializers.ModelSerializer):
-    media_url = serializers.SerializerMethodField()
-    metadata = FreeFormObjectField()
-    tags = StringListField()
-    gold_label = LabelValueField(allow_null=True)
-    consensus_label = LabelValueField(allow_null=True)
-    consensus_suggestion = LabelValueField(allow_null=True)
-    final_label = LabelValueField(allow_null=True)
-    issue_kinds = StringListField()
-    flag_model_label = LabelValueField(allow_null=True)
-    predicted_label = LabelValueField(allow_null=True)
-    predicted_probs = ProbabilitiesField(allow_null=True)
-    profile = FreeFormObjectField(help_text="Profiling measurements of the item's content.")
-    width = serializers.SerializerMethodField(help_text="An image's width in pixels (null for other items).")
-    height = serializers.SerializerMethodField(
-        help_text="An image's height in pixels (null for other items)."
-    )
-    flags = StringListField()
-
-    class Meta:
-        model = Item
-        fields = [
-            "id",
-            "external_id",
-            "text",
-            "media_url",
-            "metadata",
-            "tags",
-            "status",
-            "priority",
-            "annotation_count",
-            "target_annotations",
-            "is_gold",
-            "gold_label",
-            "consensus_label",
-            "consensus_confidence",
-            "consensus_suggestion",
-            "final_label",
-            "label_quality",
-            "is_label_issue",
-            "issue_kinds",
-            "issue_severity",
-            "flag_model",
-            "flag_model_label",
-            "predicted_label",
-            "predicted_probs",
-            "profile",
-            "width",
-            "height",
-            "flags",
-            "near_dup_group",
-            "created_at",
-        ]
-
-    def get_media_url(self, item: Item) -> str | None:
-        return item_media_url(item)
-
-    def get_width(self, item: Item) -> int | None:
-        return image_size(item.profile)[0]
-
-    def get_height(self, item: Item) -> int | None:
-        return image_size(item.profile)[1]
-
-
-def image_size(profile: dict | None) -> tuple[int | None, int | None]:
-    """(width, height) of an image item in pixels as measured at import (``Item.profile``), (None, None) for text
-    and audio items and images that could not be read."""
-    if not isinstance(profile, dict) or profile.get("kind") != "image":
-        return None, None
-    return profile.get("width"), profile.get("height")
-
-
-class AnnotationCommonInputSerializer(serializers.Serializer):
-    """The fields every kind's annotation has; a kind adds its answer's fields (``annotation_input_serializer``)."""
-
-    item = serializers.IntegerField()
-    unsure = serializers.BooleanField(default=False)
-    unusable = serializers.BooleanField(default=False)
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    lead_time_ms = serializers.IntegerField(
-        required=False, min_value=0, max_value=86_400_000, allow_null=True
-    )
-    client_id = serializers.UUIDField(required=False, allow_null=True)
-
-    def to_internal_value(self, data: Any) -> Any:
-        # A kind's input serializer that sets ``refuses_other_kinds_fields`` has another kind's answer field
-        # (``boxes`` sent to a classification project, ``label`` to a box project) refused rather than ignored:
-        # the client meant an answer this project would silently drop.
-        if getattr(self, "refuses_other_kinds_fields", False) and isinstance(data, dict):
-            common = AnnotationCommonInputSerializer._declared_fields
-            own = [str(name) for name in self.fields if name not in common]
-            foreign = [name for name in _kinds_answer_fields() if name in data and name not in self.fields]
-            if foreign:
-                raise serializers.ValidationError(
-                    {
-                        name: [f"This project's answers have no {name} field; send {' or '.join(own)}."]
-                        for name in foreign
-                    }
-                )
-        return super().to_internal_value(data)
-
-
-def _kinds_answer_fields() -> list[str]:
-    """Every registered kind's answer input fields (read per call: kinds may register after import)."""
-    return list(
-        dict.fromkeys(
-            name
-            for kind in kinds()
-            for name in cast(
-                "type[serializers.Serializer]", kind.value_schema.input_serializer
-            )._declared_fields
-        )
-    )
-
-
-_INPUT_SERIALIZERS: dict[type, type] = {}
-
-
-def annotation_input_serializer(value_serializer: type) -> type:
-    """The common fields plus a kind's answer fields, as one serializer (so both report their errors at once)."""
-    combined = _INPUT_SERIALIZERS.get(value_serializer)
-    if combined is None:
-        name = value_serializer.__name__.removesuffix("ValueInputSerializer") + "AnnotationInputSerializer"
-        combined = type(name, (AnnotationCommonInputSerializer, value_serializer), {"__module__": __name__})
-        _INPUT_SERIALIZERS[value_serializer] = combined
-    return combined
-
-
-# The bases come from the kinds registry at import time, which a type checker cannot follow.
-class AnnotationInputSerializer(
-    AnnotationCommonInputSerializer,
-    *(kind.value_schema.input_serializer for kind in kinds()),  # type: ignore[misc]
-):
-    """What ``POST /annotations/`` documents: the common fields and every built-in kind's answer fields (a
-    project's kind decides which of them it reads)."""
-
-
-# The registry types a kind's serializers as plain classes; they are serializers.
-_ANSWER_OUTPUTS = cast(
-    "tuple[type[serializers.Serializer], ...]",
-    tuple(dict.fromkeys(kind.value_schema.output_serializer for kind in kinds())),
-)
-
-
-def answer_output_serializers() -> tuple[type[serializers.Serializer], ...]:
-    """Every built-in kind's answer output serializer, for serializers that show an annotation's answer."""
-    return _ANSWER_OUTPUTS
-
-
-_ANSWER_FIELDS = list(dict.fromkeys(name for output in _ANSWER_OUTPUTS for name in output._declared_fields))
-
-
-def with_answer(body: dict, answer: dict, *, after: str) -> dict:
-    """``body`` with a kind's answer fields (``ValueSchema.output``) placed after the field ``after``."""
-    out: dict = {}
-    for name, value in body.items():
-        out[name] = value
-        if name == after:
-            out.update(answer)
-    return out
-
-
-class AnnotationOutputSerializer(serializers.ModelSerializer, *_ANSWER_OUTPUTS):  # type: ignore[misc]  # bases from the kinds registry
-    """An annotation; its answer fields are its project's kind's (the schema lists every built-in kind's)."""
-
-    class Meta:
-        model = Annotation
-        fields = [
-            "id",
-            "item",
-            "annotator",
-            *_ANSWER_FIELDS,
-            "unsure",
-            "unusable",
-            "comment",
-            "lead_time_ms",
-            "guideline_version",
-            "client_id",
-            "is_live",
-            "supersedes",
-            "created_at",
-        ]
-
-    @property
-    def _readable_fields(self):
-        return (field for field in super()._readable_fields if field.field_name not in _ANSWER_FIELDS)
-
-    def to_representation(self, annotation: Annotation) -> dict:
-        answer = kind_for(annotation.project).value_schema.output(annotation.labels)
-        return with_answer(super().to_representation(annotation), answer, after="annotator")
-
-
-class AssignmentOutputSerializer(serializers.Serializer):
-    """The lease; nothing about whether the item is gold."""
-
-    id = serializers.IntegerField()
-    expires_at = serializers.DateTimeField()
-
-
-class SuggestionOutputSerializer(serializers.Serializer):
-    # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
-    label = LabelValueField(help_text="The base model's predicted label.")  # type: ignore[assignment]
-    probs = serializers.DictField(
-        child=serializers.FloatField(allow_null=True), allow_null=True, help_text="label → probability"
-    )
-    warning = serializers.CharField()
-
-
-class NextOutputSerializer(serializers.Serializer):
-    assignment = AssignmentOutputSerializer()
-    item = ItemAnnotatorSerializer()
-    suggestion = SuggestionOutputSerializer(
-        required=False,
-        help_text="Only when the project shows pre-annotations to annotators and the model has a prediction.",
-    )
-
-
-class RecentOwnAnnotationOutputSerializer(*_ANSWER_OUTPUTS):  # type: ignore[misc]  # bases from the kinds registry
-    """One of the caller's own recent votes, with the item as an annotator may see it; nothing of others' work.
-    The answer fields are the project's kind's (``recent_body``)."""
-
-    item = ItemAnnotatorSerializer()
-    annotation = serializers.IntegerField(
-        help_text="The caller's live annotation; changing it supersedes it."
-    )
-    unsure = serializers.BooleanField()
-    unusable = serializers.BooleanField()
-    comment = serializers.CharField(allow_blank=True)
-    annotated_at = serializers.DateTimeField()
-
-
-class ProgressOutputSerializer(serializers.Serializer):
-    done = serializers.IntegerField()
-    left = serializers.IntegerField()
 
 
 class UserCreateInputSerializer(serializers.Serializer):

@@ -78,7 +78,7 @@ def _import(project: Project, user, members: dict[str, bytes], manifest: list[di
     finally:
         os.remove(path)
         os.rmdir(os.path.dirname(path))
-    if job.status != "succeeded":
+    if job.status != "succeeded" or job.result is None:
         raise RuntimeError(f"demo import failed: {job.error}")
     return job.result
 
@@ -96,7 +96,7 @@ def digit_png(pixels: np.ndarray, *, gain: float = 1.0, side: int = 64) -> bytes
 
 
 # The digits a reader takes a badly written one for: the simulated annotators' mistakes come from these.
-DIGIT_CONFUSIONS = {
+DIGIT_CONFUSIONS: dict[str, tuple[str, ...]] = {
     "0": ("6", "8", "9"),
     "1": ("7", "4", "2"),
     "2": ("7", "3", "1"),

@@ -18,6 +18,7 @@ from core.errors import ValidationFailed
 from core.models import Job
 from ingress import readers
 from ingress.job_kinds import IMPORT_JOB
+from ingress.readers.formats import Format
 from ingress.readers.labelstudio_config import parse_config
 from ingress.services.import_run import import_run
 from ingress.services.media_rows import storage_file_name
@@ -136,7 +137,7 @@ def import_local_file(
 LS_ANNOTATIONS_CHOICES = ("annotations", "metadata", "gold")
 
 
-def _zip_kind(fmt: str, source) -> tuple[str, dict]:
+def _zip_kind(fmt: Format, source) -> tuple[Format, dict]:
     """``labelstudio_zip`` and the export member's name and format for a zip of a Label Studio export and its
     uploads; the format unchanged otherwise."""
     if fmt != "zip":

@@ -198,7 +198,8 @@ def media_item_from_row(
             raise MediaRowError("file_url", "file_url must be a string.")
         else:
             raise MediaRowError("file_b64", "An image/audio row needs file_b64 or file_url.")
-        text = row.get("text") if isinstance(row.get("text"), str) else ""
+        given_text = row.get("text")
+        text = given_text if isinstance(given_text, str) else ""
         return media_item(
             project=project,
             external_id=external_id,

@@ -181,6 +181,8 @@ def share_text(p: float | None, n: int | None) -> str:
     if not n or n < MIN_N_FOR_SHARE:
         return f"too few items (n = {n or 0})"
     low, high = wilson_interval(p, n)
+    if low is None or high is None:
+        return "—"
     return f"{100 * p:.1f} % [{100 * low:.1f} %, {100 * high:.1f} %] · n = {n:,}"
 
 

@@ -66,7 +66,7 @@ class DashboardItemFilterForm(forms.Form):
         return value
 
     def filters(self) -> dict:
-        """Keyword arguments for ``selectors.items_filtered`` (only after ``is_valid()``)."""
+        """Keyword arguments for ``item_filters.items_filtered`` (only after ``is_valid()``)."""
         data = self.cleaned_data
         has_issue = {"true": True, "false": False}.get(data["has_issue"])
         return {

@@ -214,14 +214,14 @@ def line_chart(
                 "x": p[0],
                 "y": p[1],
                 "label": x_labels[i],
-                "value": s.values[i],
-                "text": f"{100 * s.values[i]:.1f} %" if percent else _number(round(s.values[i], 3)),
+                "value": v,
+                "text": f"{100 * v:.1f} %" if percent else _number(round(v, 3)),
                 "low": None if not s.low else s.low[i],
                 "high": None if not s.high else s.high[i],
                 "href": s.hrefs[i] if s.hrefs else "",
             }
-            for i, p in enumerate(points)
-            if p is not None
+            for i, (p, v) in enumerate(zip(points, s.values, strict=True))
+            if p is not None and v is not None
         ]
         bands = _band(xs, s.low, s.high, y_of) if s.low is not None and s.high is not None else []
         drawn.append(

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
 from core.pages import project_page
-from quality.dashboard import selectors
+from quality.dashboard import item_filters
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context
 from quality.dashboard.tables import TABLES, DashboardSource
@@ -60,7 +60,7 @@ def items_page(request, project, membership):
     context = {"project": project, "form": form, "item_link": _item_link_base(project.pk)}
     if not form.is_valid():
         return render(request, "quality/dashboard/items.html", context, status=400)
-    queryset = selectors.items_filtered(project=project, **form.filters())
+    queryset = item_filters.items_filtered(project=project, **form.filters())
     page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     explained = item_flag_explanations(project=project, items=page.object_list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models.functions import Substr
 
 from annotation.models import Annotation, Item, ItemStatus, Project
@@ -38,7 +38,7 @@ class Feedback:
         return self.n_agreed / self.n_reviewed if self.n_reviewed else None
 
 
-def annotator_feedback(*, project: Project, user: AbstractBaseUser) -> Feedback:
+def annotator_feedback(*, project: Project, user: User) -> Feedback:
     """Five queries; the comparison streams the caller's own live annotations on accepted items once
     (linear in that annotator's work, never in the project's size)."""
     report = (

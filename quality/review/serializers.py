@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from annotation.api.fields import LabelValueField
-from annotation.api.serializers import ItemListSerializer, answer_output_serializers, image_size
+from annotation.api.item_serializers import ITEM_LIST_FIELDS, ItemListSerializer, image_size
+from annotation.api.labelling_serializers import answer_output_serializers
 from core.api.fields import StringListField, json_field
 from quality.models import LabelExample, LabelSchemaChange, ReviewAction, ReviewDecision
 from quality.review import selectors
@@ -219,13 +220,17 @@ class ReviewNearDuplicateSerializer(serializers.Serializer):
     media_url = serializers.CharField(allow_null=True)
 
 
+# The item list's fields without the creation time, with the content type.
+REVIEW_ITEM_FIELDS = (*(name for name in ITEM_LIST_FIELDS if name != "created_at"), "content_type")
+
+
 class ReviewItemFieldsSerializer(ItemListSerializer):
     """Documents what ``item_fields`` returns: the item list's fields with the content type, without created_at."""
 
     content_type = serializers.CharField()
 
     class Meta(ItemListSerializer.Meta):
-        fields = [*(name for name in ItemListSerializer.Meta.fields if name != "created_at"), "content_type"]
+        fields = list(REVIEW_ITEM_FIELDS)
 
 
 class ReviewConsensusSpanSerializer(serializers.Serializer):
@@ -299,36 +304,8 @@ def history_rows(history: list[dict], *, value_schema) -> list[dict]:
 
 
 def item_fields(item) -> dict:
-    fields = (
-        "id",
-        "external_id",
-        "text",
-        "content_type",
-        "metadata",
-        "tags",
-        "status",
-        "priority",
-        "annotation_count",
-        "target_annotations",
-        "is_gold",
-        "gold_label",
-        "consensus_label",
-        "consensus_confidence",
-        "consensus_suggestion",
-        "final_label",
-        "label_quality",
-        "is_label_issue",
-        "issue_kinds",
-        "issue_severity",
-        "flag_model",
-        "flag_model_label",
-        "predicted_label",
-        "predicted_probs",
-        "profile",
-        "flags",
-        "near_dup_group",
-    )
-    out = {name: getattr(item, name) for name in fields}
+    computed = {"media_url", "width", "height"}
+    out = {name: getattr(item, name) for name in REVIEW_ITEM_FIELDS if name not in computed}
     out["media_url"] = f"/media/items/{item.pk}/" if item.file else None
     out["width"], out["height"] = image_size(item.profile)
     return out

@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ QUALITY_MODEL_MAX_ITEMS = 20_000
 
 
 @transaction.atomic
-def quality_run_create(*, project: Project, user: AbstractBaseUser, n_boot: int | None = None) -> Job:
+def quality_run_create(*, project: Project, user: User, n_boot: int | None = None) -> Job:
     """Create a quality job for the project (enqueued after commit).
 
     Raises:
@@ -138,9 +138,12 @@ def quality_results_store(
     """Replace the job's results (delete-and-insert) and update the items that did not change since
     ``snapshot_at``; returns (report, items moved to review). ``base_version`` is the base model version whose
     stored probabilities the run read (named when the label-issue check used them)."""
+    project_id = job.project_id
+    if project_id is None:
+        raise ValueError(f"Quality job {job.pk} has no project.")
     QualityReport.objects.filter(job=job).delete()
-    report = QualityReport.objects.create(project_id=job.project_id, job=job, **_report_fields(outcome))
-    run_number = QualityReport.objects.filter(project_id=job.project_id, id__lte=report.pk).count()
+    report = QualityReport.objects.create(project_id=project_id, job=job, **_report_fields(outcome))
+    run_number = QualityReport.objects.filter(project_id=project_id, id__lte=report.pk).count()
     report.flag_model = flag_model_name(
         check_model=outcome.check_model, run_number=run_number, base_version=base_version
     )
@@ -175,7 +178,7 @@ def quality_results_store(
         batch_size=500,
     )
     moved = items_denormalise(
-        project_id=job.project_id,
+        project_id=project_id,
         results=outcome.items,
         snapshot_at=snapshot_at,
         flag_model=report.flag_model,
@@ -200,11 +203,11 @@ def quality_results_store(
     )
     report.save(update_fields=["n_routed_to_review", "explanations"])
     keep = list(
-        QualityReport.objects.filter(project_id=job.project_id)
+        QualityReport.objects.filter(project_id=project_id)
         .order_by("-created_at", "-id")
         .values_list("id", flat=True)[:KEEP_ITEM_ROWS_FOR_REPORTS]
     )
-    ItemQuality.objects.filter(report__project_id=job.project_id).exclude(report_id__in=keep).delete()
+    ItemQuality.objects.filter(report__project_id=project_id).exclude(report_id__in=keep).delete()
     return report, moved
 
 
@@ -217,6 +220,8 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     # Imported here: the metrics pull in cleanlab/scikit-learn (seconds), which web processes never need.
     from quality.services.engine import run_quality, run_structured_quality
 
+    if job.project_id is None:
+        raise ValueError(f"Quality job {job.pk} has no project.")
     started = time.perf_counter()
     project = Project.objects.get(pk=job.project_id)
     context.progress(0.05, "reading annotations")

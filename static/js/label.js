@@ -86,14 +86,25 @@
     showProgress();
   }
 
+  // An annotator who labels faster than the counts come back would keep the figure being read again; after this
+  // many reads the last one is shown as the server gave it, and the next refresh puts any difference right.
+  const PROGRESS_READS = 3;
+
   async function refreshProgress(force) {
     const stale = sinceRefresh >= PROGRESS_EVERY || performance.now() - refreshedAt > PROGRESS_MAX_AGE_MS;
     if (!force && progress !== null && !stale) return;
-    const doneHeld = confirmedDone;
-    const takenHeld = confirmedTaken;
-    const { status, data } = await call("GET", `${api}/progress/`);
+    let doneHeld, takenHeld, status, data;
+    for (let read = 1; read <= PROGRESS_READS; read += 1) {
+      doneHeld = confirmedDone;
+      takenHeld = confirmedTaken;
+      ({ status, data } = await call("GET", `${api}/progress/`));
+      if (status !== 200 || confirmedTaken === takenHeld) break;
+      if (read === PROGRESS_READS) {
+        doneHeld = confirmedDone;
+        takenHeld = confirmedTaken;
+      }
+    }
     if (status === 200) {
-      if (confirmedTaken !== takenHeld) { await refreshProgress(true); return; }
       base = { done: data.done, left: data.left, doneHeld, takenHeld };
       refreshedAt = performance.now();
       showCounts();

@@ -165,10 +165,10 @@ def test_advice_projection_is_quoted_in_percent_next_to_todays_accuracy():
 def test_training_summary_with_fewer_labels_than_the_previous_version_shows_no_negative_count():
     # Given the previous version (80 labels, 58.9 %) and a new one on 77 labels at 67.5 %, projected 70.0 % at 2x
     from activelearning.models import ModelVersion
-    from activelearning.services.training import _summary
+    from activelearning.services.outlook import summary_sentence
 
     previous = ModelVersion(version=1, n_train=80, cv_accuracy=0.589)
-    sentence, worth = _summary(
+    sentence, worth = summary_sentence(
         previous=previous,
         n_train=77,
         accuracy=0.675,
@@ -248,10 +248,10 @@ def test_projection_is_capped_by_the_number_and_span_of_curve_points():
 
 
 def test_first_model_summary_without_projection_says_why_and_quotes_no_figure():
-    from activelearning.services.training import _summary
+    from activelearning.services.outlook import summary_sentence
 
     reason = "the model is not yet better than chance (50.0 % for 2 balanced labels)"
-    sentence, worth = _summary(
+    sentence, worth = summary_sentence(
         previous=None, n_train=12, accuracy=5 / 12, stability=None, projection={"points": [], "limit": reason}
     )
     assert sentence == (

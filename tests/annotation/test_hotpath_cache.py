@@ -4,15 +4,17 @@ cache, and every change to what they hold outdates them at once; a cache that fa
 import os
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from django.contrib import admin
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from annotation.admin import ProjectCacheAdmin
 from annotation.models import Guideline, Label, Membership, Project, Role
+from annotation.selectors import label_choices
 from annotation.services.projects import guideline_create, membership_set
 from quality.review.services.labels import label_add
 from tests.factories import add_items, add_member, make_project
@@ -194,3 +196,38 @@ def test_the_hot_path_caches_only_in_a_cache_every_process_shares(backend, alias
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == repr(alias)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_later_in_the_writers_own_transaction_sees_the_change(shared_cache):
+    # Given a project whose label choices a request has cached
+    project = make_project(labels=("cat", "dog"))
+    assert label_choices(project=project) == {"cat", "dog"}
+    with transaction.atomic():
+        # When a label is added and the same transaction reads the choices again (an uncommitted read is
+        # never stored, but a stored entry would be served unless the version moved with the write)
+        label_add(project=project, author=project.created_by, value="bird")
+        # Then it reads its own write, not the entry cached before it
+        assert label_choices(project=project) == {"cat", "dog", "bird"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_that_caches_the_old_rows_before_the_commit_is_outdated_by_the_commit(shared_cache):
+    # Given a project whose label choices are cached
+    project = make_project(labels=("cat", "dog"))
+    assert label_choices(project=project) == {"cat", "dog"}
+
+    def other_request() -> set[str]:
+        try:
+            return label_choices(project=project)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        label_add(project=project, author=project.created_by, value="bird")
+        # When another request, on its own connection, reads the committed rows after the write but before
+        # the commit, and caches them
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(other_request).result() == {"cat", "dog"}
+    # Then after the commit nobody is served that entry
+    assert label_choices(project=project) == {"cat", "dog", "bird"}

@@ -2,8 +2,9 @@
 
 import pytest
 
+from annotation.api.serializers import ProjectOutputSerializer, ProjectUpdateInputSerializer
 from annotation.models import Item, ItemStatus, Project, Role
-from annotation.services.projects import project_update
+from annotation.services.projects import UPDATABLE_SETTINGS, project_update
 from annotation.services.queue import assignment_next_for_annotator
 from tests.factories import add_items, add_member, make_project
 from tests.ingress.ingress_fixtures import run_import
@@ -39,6 +40,13 @@ def test_a_manager_changes_the_settings_and_gets_the_project_back(api):
     for name, value in CHANGES.items():
         assert response.json()[name] == value
         assert getattr(project, name) == value
+
+
+def test_every_updatable_setting_can_be_sent_and_is_shown():
+    # Given the one list of settings a manager may change
+    # Then PATCH validates exactly those and the project's answer shows each of them
+    assert set(ProjectUpdateInputSerializer().fields) == set(UPDATABLE_SETTINGS)
+    assert set(UPDATABLE_SETTINGS) <= set(ProjectOutputSerializer.Meta.fields)
 
 
 @pytest.mark.parametrize("role", [Role.ANNOTATOR, Role.REVIEWER])

@@ -4,6 +4,7 @@ import base64
 
 import pytest
 from django.test import Client
+from rest_framework.authtoken.models import Token
 
 from annotation.media import parse_range, waveform_cache_name
 from annotation.models import Item, Role
@@ -84,6 +85,23 @@ def test_token_auth_is_accepted_for_scripts(image_item, api):
     response = api(member).get(f"/media/items/{item.pk}/")
     assert response.status_code == 200 and b"".join(response.streaming_content) == data
     assert api(UserFactory()).get(f"/media/items/{item.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("scheme", ["Token", "Bearer", "bearer"])
+def test_media_accept_the_token_schemes_the_api_accepts(image_item, scheme):
+    # Given a member's API token, sent with each scheme the API takes
+    project, item, data = image_item
+    member = add_member(project, Role.REVIEWER)
+    key = Token.objects.create(user=member).key
+    client = Client(HTTP_AUTHORIZATION=f"{scheme} {key}")
+    # When a script fetches the item's file with it, the API's answer and the file's agree: both are served
+    assert client.get(f"/api/projects/{project.pk}/").status_code == 200
+    response = client.get(f"/media/items/{item.pk}/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == data
+    # And a wrong key gets neither
+    wrong = Client(HTTP_AUTHORIZATION=f"{scheme} {'0' * 40}")
+    assert wrong.get(f"/api/projects/{project.pk}/").status_code == 401
+    assert wrong.get(f"/media/items/{item.pk}/").status_code == 404
 
 
 def test_unsafe_stored_type_is_sent_as_an_opaque_attachment(image_item):

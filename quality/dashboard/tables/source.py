@@ -13,7 +13,7 @@ from django.utils import timezone
 from annotation.models import Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import label_classes
-from quality.dashboard import figures, selectors
+from quality.dashboard import figures, selectors, stored_results
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import (  # not label_issues: that one loads cleanlab
     REASON_WORDS,
@@ -79,29 +79,29 @@ class DashboardSource:
 
     @cached_property
     def reports(self) -> list[dict]:
-        return selectors.report_history(project=self.project)
+        return stored_results.report_history(project=self.project)
 
     @cached_property
     def report(self):
-        return selectors.report_latest(project=self.project)
+        return stored_results.report_latest(project=self.project)
 
     @cached_property
     def annotators(self) -> list[dict]:
-        return selectors.annotator_rows(project=self.project)
+        return stored_results.annotator_rows(project=self.project)
 
     @cached_property
     def models(self) -> list[dict]:
-        return selectors.model_history(project=self.project)
+        return stored_results.model_history(project=self.project)
 
     @cached_property
     def batches(self) -> list[dict]:
-        return selectors.batches(project=self.project)
+        return stored_results.batches(project=self.project)
 
     @cached_property
     def flags(self) -> dict[str, int]:
         return figures.flag_totals(
-            selectors.batch_flag_counts(project=self.project),
-            selectors.unsummarised_item_flags(project=self.project),
+            stored_results.batch_flag_counts(project=self.project),
+            stored_results.unsummarised_item_flags(project=self.project),
         )
 
     @cached_property
@@ -126,7 +126,7 @@ class DashboardSource:
 
     @cached_property
     def duplicates(self) -> dict | None:
-        return selectors.duplicate_scan_latest(project=self.project)
+        return stored_results.duplicate_scan_latest(project=self.project)
 
     def first_bucket(self) -> date | None:
         days = [

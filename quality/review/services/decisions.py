@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -134,7 +134,7 @@ def _relabel_takers(*, project: Project, items: list[Item], single: bool) -> tup
 def _decide(
     *,
     project: Project,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     item_ids: list[int],
     action: str,
     label: object,
@@ -205,7 +205,7 @@ def _decide(
 def review_decide(
     *,
     project: Project,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     item_id: int,
     action: str,
     label: object = None,
@@ -236,7 +236,7 @@ def review_decide(
 def review_bulk_decide(
     *,
     project: Project,
-    reviewer: AbstractBaseUser,
+    reviewer: User,
     item_ids: list[int],
     action: str,
     label: object = None,

@@ -10,7 +10,7 @@ value).
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation.models import Item, ItemStatus, Label, Project
@@ -22,6 +22,7 @@ from annotation.services.item_state import (
     label_schema_rename,
 )
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.models import Job
 from quality.models import LabelChangeKind, LabelExample, LabelSchemaChange
 from quality.services import quality_run_create
 
@@ -37,7 +38,7 @@ def _clean_note(note: str) -> str:
     return note
 
 
-def _recompute_quality(*, project: Project, user: AbstractBaseUser) -> tuple[object | None, str]:
+def _recompute_quality(*, project: Project, user: User) -> tuple[Job | None, str]:
     """Enqueue a quality run (after commit). Returns (job or None, a sentence for the user)."""
     try:
         job = quality_run_create(project=project, user=user)
@@ -58,7 +59,7 @@ def _move_examples(*, sources: list[Label], target: Label) -> None:
 def label_add(
     *,
     project: Project,
-    author: AbstractBaseUser,
+    author: User,
     value: str,
     hotkey: str = "",
     description: str = "",
@@ -93,7 +94,7 @@ def label_add(
 
 @transaction.atomic
 def label_rename(
-    *, project: Project, author: AbstractBaseUser, label: str, to: str, note: str = ""
+    *, project: Project, author: User, label: str, to: str, note: str = ""
 ) -> tuple[LabelSchemaChange, str]:
     """Rename an active label: the old row is retired, a new one takes its place, hotkey and description; old
     annotations are mapped. Returns (change, message about the quality run).
@@ -121,7 +122,7 @@ def label_rename(
 
 @transaction.atomic
 def label_merge(
-    *, project: Project, author: AbstractBaseUser, labels: list[str], into: str, note: str = ""
+    *, project: Project, author: User, labels: list[str], into: str, note: str = ""
 ) -> tuple[LabelSchemaChange, str]:
     """Merge active labels into another active label (which must exist: add it first). The merged labels are
     retired and their annotations mapped. Returns (change, message about the quality run).
@@ -149,7 +150,7 @@ def label_merge(
 
 @transaction.atomic
 def label_example_add(
-    *, project: Project, user: AbstractBaseUser, item_id: int, label: str, note: str = ""
+    *, project: Project, user: User, item_id: int, label: str, note: str = ""
 ) -> tuple[LabelExample, bool]:
     """Attach an item as an example of an active label (idempotent); returns (example, created).
 
