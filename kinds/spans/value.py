@@ -289,11 +289,18 @@ def final_from_choice(*, project: Project, label: object, active: set[str]) -> o
 
 
 def final_from_vote(value: list, *, project: Project, mapping: dict[str, str]) -> object:
-    """An answer's spans as a final label would hold them, retired labels mapped to their targets; None when the
-    stored value is no span list. Two spans that the mapping makes one are kept once."""
+    """An answer's spans as a final label would hold them, retired labels mapped to their targets (``remap``);
+    None when the stored value is no span list."""
     spans = _span_list(value or [])
+    return None if spans is None else remap(spans, mapping)
+
+
+def remap(value: object, mapping: dict[str, str]) -> object:
+    """A stored span list (an item's final or consensus spans) with retired labels renamed to their targets;
+    spans the mapping makes equal are kept once. Anything else is returned as it is."""
+    spans = _span_list(value)
     if spans is None:
-        return None
+        return value
     mapped = {(span["start"], span["end"], mapping.get(span["label"], span["label"])) for span in spans}
     return [{"start": start, "end": end, "label": label} for start, end, label in sorted(mapped)]
 

@@ -360,6 +360,13 @@ class LabelAddInputSerializer(serializers.Serializer):
     value = serializers.CharField(max_length=100)
     hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    colour = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=7,
+        help_text="#rrggbb; blank: the palette colour of the label's place.",
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 

@@ -142,3 +142,72 @@ def test_an_annotator_tags_spans_by_keyboard_and_mouse_and_the_api_stores_their_
     item = Item.objects.get(project=project, external_id="mouse")
     detail = api(manager).get(f"/api/projects/{project.pk}/items/{item.pk}/").json()
     assert [a["spans"] for a in detail["annotations"]] == [MOUSE_SPANS]
+
+
+def drag_chars(page, token: int, first: int, last: int) -> None:
+    """Select with the mouse from before character ``first`` to after character ``last`` of token ``token``
+    (positions measured in the page from a DOM range over the token's text)."""
+    box = page.evaluate(
+        """([token, first, last]) => {
+            const text = document.querySelectorAll('#spans-text .unit.tok')[token].querySelector('.seg').firstChild;
+            const r = document.createRange();
+            r.setStart(text, first); r.setEnd(text, first + 1);
+            const a = r.getBoundingClientRect();
+            r.setStart(text, last); r.setEnd(text, last + 1);
+            const b = r.getBoundingClientRect();
+            return {ax: a.left + 1, ay: a.top + a.height / 2, bx: b.right - 1, by: b.top + b.height / 2};
+        }""",
+        [token, first, last],
+    )
+    page.mouse.move(box["ax"], box["ay"])
+    page.mouse.down()
+    page.mouse.move(box["bx"], box["by"], steps=5)
+    page.mouse.up()
+
+
+def test_character_level_selection_relabel_and_going_back_to_an_earlier_answer(page, api, worker):
+    from playwright.sync_api import expect
+
+    # Given a span project that labels characters (no snapping to tokens) with two documents
+    project = make_project(
+        task_type="text_spans", labels=("PER", "LOC"), k=1, name="Characters", span_snap_tokens=False
+    )
+    rows = [{"external_id": "one", "text": KEYBOARD}, {"external_id": "two", "text": MOUSE}]
+    assert not item_bulk_create(project=project, rows=rows).errors
+    annotator = add_member(project, Role.ANNOTATOR)
+    keys = dict(project.labels.values_list("value", "hotkey"))
+    log_in(page, annotator.username)
+    page.goto(f"/projects/{project.pk}/label/")
+    shown = page.locator("#spans-text")
+    listed = page.locator("#spans-list li")
+    expect(shown).to_be_visible()
+    first_text = shown.text_content()
+    # When they select characters 1-3 of the first word ("da" of "Ada", "ra" of "Grace") with the mouse and
+    # press PER: the span is those characters, not the word
+    drag_chars(page, 0, 1, 2)
+    page.keyboard.press(keys["PER"])
+    expect(listed).to_have_count(1)
+    # And click the span and press LOC: it is relabelled, not duplicated
+    page.locator("#spans-text .seg.ent").first.click()
+    expect(page.locator("#spans-text .seg.picked")).to_have_count(1)
+    page.keyboard.press(keys["LOC"])
+    expect(listed).to_have_count(1)
+    expect(listed.first).to_have_attribute("data-label", "LOC")
+    page.keyboard.press("Enter")
+    expect(shown).not_to_have_text(first_text)
+    # When they go back, their spans are shown again; Delete on a picked span removes it, and Enter saves the change
+    page.keyboard.press("Backspace")
+    expect(shown).to_have_text(first_text)
+    expect(listed).to_have_count(1)
+    page.locator("#spans-text .seg.ent").first.click()
+    page.keyboard.press("Delete")
+    expect(listed).to_have_count(0)
+    page.keyboard.press("n")
+    page.keyboard.press("Enter")
+    expect(page.locator("#status-line")).to_have_text("Change saved.")
+
+    # Then the first answer stored characters 1-3 as LOC, and the change superseded it with "no entities"
+    external_id = "one" if first_text == KEYBOARD else "two"
+    item = Item.objects.get(project=project, external_id=external_id)
+    votes = list(item.annotations.order_by("id").values_list("labels", "is_live"))
+    assert votes == [([{"start": 1, "end": 3, "label": "LOC"}], False), ([], True)]

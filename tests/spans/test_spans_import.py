@@ -74,3 +74,12 @@ def test_bulk_rows_take_a_gold_span_list_checked_against_their_text():
     assert Item.objects.get(project=project, external_id="ok").gold_label == [
         {"start": 0, "end": 3, "label": "PER"}
     ]
+
+
+def test_a_10_mb_document_is_a_field_error_and_nothing_is_stored():
+    project = make_project(task_type="text_spans", labels=("PER",), k=1)
+    result = item_bulk_create(project=project, rows=[{"external_id": "huge", "text": "word " * 2_000_000}])
+    assert result.created == 0
+    assert [(e.index, e.field) for e in result.errors] == [(0, "text")]
+    assert "longer than" in result.errors[0].message
+    assert not Item.objects.filter(project=project).exists()

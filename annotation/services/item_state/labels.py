@@ -14,10 +14,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation import hotpath_cache
+from annotation.label_colours import colour_problem
 from annotation.models import Item, Label, Project
 from annotation.selectors import json_list_has
 from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
 from core.errors import ValidationFailed
+from kinds.registry import kind_for
 
 REMAP_CHUNK = 2000
 
@@ -85,7 +87,23 @@ def items_labels_remap(*, project: Project, mapping: dict[str, str]) -> int:
     holding an old value are rewritten in chunks."""
     now = timezone.now()
     moved = 0
+    value_schema = kind_for(project).value_schema
+    # Optional: a kind whose stored label is no class name or list of them (a span list) rewrites it itself.
+    remap = getattr(value_schema, "remap", None)
     for column in ("final_label", "consensus_label"):
+        if remap is not None:
+            query = None
+            for old in mapping:
+                one = value_schema.stored_label_query(column, old, project=project)
+                query = one if query is None else query | one
+            rows = Item.objects.filter(project=project).filter(query).order_by("id").values_list("id", column)
+            rewritten = [
+                Item(pk=pk, updated_at=now, **{column: remap(value, mapping)})
+                for pk, value in rows.iterator(chunk_size=REMAP_CHUNK)
+            ]
+            Item.objects.bulk_update(rewritten, [column, "updated_at"], batch_size=1000)
+            moved += len(rewritten)
+            continue
         if not project.multi_label:
             for old, new in mapping.items():
                 moved += Item.objects.filter(project=project, **{column: old}).update(
@@ -113,14 +131,18 @@ def label_schema_add(
     value: str,
     hotkey: str = "",
     description: str = "",
+    colour: str = "",
     avoid_hotkeys: frozenset[str] = frozenset(),
 ) -> Label:
     """Add a label at the end of the label set; a free hotkey (none of ``avoid_hotkeys``) is chosen when none is
     given. Takes the project lock, which serialises schema changes.
 
-    Raises ValidationFailed: empty or existing value (retired ones included), bad or taken hotkey.
+    Raises ValidationFailed: empty or existing value (retired ones included), bad or taken hotkey, a colour not
+    written ``#rrggbb`` (field ``colour``).
     """
     value = clean_label_value(value, "value")
+    if problem := colour_problem(colour):
+        raise ValidationFailed(problem, field="colour")
     project_lock(project_id=project.pk)
     if Label.objects.filter(project=project, value=value).exists():
         raise ValidationFailed(
@@ -139,7 +161,12 @@ def label_schema_add(
         hotkey = _free_hotkey(project, avoid_hotkeys)
     order = (Label.objects.filter(project=project).aggregate(m=Max("order"))["m"] or 0) + 1
     label = Label.objects.create(
-        project=project, value=value, hotkey=hotkey, description=description.strip(), order=order
+        project=project,
+        value=value,
+        hotkey=hotkey,
+        description=description.strip(),
+        colour=colour.lower(),
+        order=order,
     )
     hotpath_cache.project_changed(project_id=project.pk)
     return label
@@ -164,7 +191,12 @@ def label_schema_rename(*, project: Project, label: str, to: str) -> LabelsRepla
     mapping = {old.value: to}
     labels_retire(project=project, mapping=mapping)
     new = Label.objects.create(
-        project=project, value=to, hotkey=old.hotkey, description=old.description, order=old.order
+        project=project,
+        value=to,
+        hotkey=old.hotkey,
+        description=old.description,
+        colour=old.colour,
+        order=old.order,
     )
     hotpath_cache.project_changed(project_id=project.pk)
     items_labels_remap(project=project, mapping=mapping)

@@ -62,16 +62,23 @@ def label_add(
     value: str,
     hotkey: str = "",
     description: str = "",
+    colour: str = "",
     note: str = "",
 ) -> LabelSchemaChange:
     """Add a label (e.g. ``borderline``) at the end of the label set; a free hotkey is chosen when none is given.
 
-    Raises ValidationFailed: empty or existing value (retired ones included), bad or taken hotkey.
+    Raises ValidationFailed: empty or existing value (retired ones included), bad or taken hotkey, a colour not
+    written ``#rrggbb``.
     """
     value = clean_label_value(value, "value")
     note = _clean_note(note)
     label_schema_add(
-        project=project, value=value, hotkey=hotkey, description=description, avoid_hotkeys=REVIEW_KEYS
+        project=project,
+        value=value,
+        hotkey=hotkey,
+        description=description,
+        colour=colour,
+        avoid_hotkeys=REVIEW_KEYS,
     )
     return LabelSchemaChange.objects.create(
         project=project,
