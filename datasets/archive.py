@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC
 
 from django.core.files.storage import default_storage
@@ -78,13 +78,44 @@ def _media_name(item_id: int, file_name: str) -> str:
     return f"{item_id}{os.path.splitext(file_name)[1].lower()}"
 
 
-def _member(version: DatasetVersion, path: str, *, stored: bool = False) -> zipfile.ZipInfo:
+def member_info(version: DatasetVersion, path: str, *, stored: bool = False) -> zipfile.ZipInfo:
     """A member stamped with the version's creation time (not the clock), so the zip's bytes are reproducible."""
     created = version.created_at.astimezone(UTC)
     info = zipfile.ZipInfo(path, date_time=max(created.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
     info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
+
+
+def write_lines(
+    *, archive: zipfile.ZipFile, sink: DrainableSink, info: zipfile.ZipInfo, lines: Iterable[str]
+) -> Generator[bytes, None, dict]:
+    """Write ``lines`` (each ending in a newline) into a new member of ``archive``, yielding the zip's bytes every
+    2,000 lines; returns the member's ``{"rows", "sha256"}`` for the manifest."""
+    digest, rows = hashlib.sha256(), 0
+    with archive.open(info, "w", force_zip64=True) as member:
+        batch: list[str] = []
+        for line in lines:
+            batch.append(line)
+            rows += 1
+            if len(batch) >= 2000:
+                data = "".join(batch).encode()
+                digest.update(data)
+                member.write(data)
+                batch = []
+                yield sink.drain()
+        data = "".join(batch).encode()
+        digest.update(data)
+        member.write(data)
+    return {"rows": rows, "sha256": digest.hexdigest()}
+
+
+def _zip_line(line: str, file_name: str | None) -> str:
+    row = json.loads(line)
+    row["metadata"] = canonical_json(row["metadata"])
+    if file_name:
+        row["file_name"] = _media_name(row["item_id"], file_name)
+    return canonical_json(row) + "\n"
 
 
 def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
@@ -94,30 +125,18 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
     sink = DrainableSink()
     members: dict[str, dict] = {}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.writestr(_member(version, "README.md"), _card(version, splits, media_type))
+        archive.writestr(member_info(version, "README.md"), _card(version, splits, media_type))
         for split in splits:
             path = f"{split}/metadata.jsonl" if media else f"data/{split}.jsonl"
-            digest, rows = hashlib.sha256(), 0
             entries = DatasetEntry.objects.filter(version=version, split=split).order_by("item_id")
-            with read_snapshot(), archive.open(_member(version, path), "w", force_zip64=True) as member:
-                batch: list[str] = []
-                for line, file_name in entries.values_list("line", "item__file").iterator(chunk_size=2000):
-                    row = json.loads(line)
-                    row["metadata"] = canonical_json(row["metadata"])
-                    if media and file_name:
-                        row["file_name"] = _media_name(row["item_id"], file_name)
-                    batch.append(canonical_json(row) + "\n")
-                    rows += 1
-                    if len(batch) >= 2000:
-                        data = "".join(batch).encode()
-                        digest.update(data)
-                        member.write(data)
-                        batch = []
-                        yield sink.drain()
-                data = "".join(batch).encode()
-                digest.update(data)
-                member.write(data)
-            members[path] = {"rows": rows, "sha256": digest.hexdigest()}
+            rows = entries.values_list("line", "item__file").iterator(chunk_size=2000)
+            with read_snapshot():
+                members[path] = yield from write_lines(
+                    archive=archive,
+                    sink=sink,
+                    info=member_info(version, path),
+                    lines=(_zip_line(line, file_name if media else None) for line, file_name in rows),
+                )
             yield sink.drain()
             if media:
                 yield from _write_media(
@@ -137,7 +156,7 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             "members": members,
         }
         archive.writestr(
-            _member(version, "manifest.json"),
+            member_info(version, "manifest.json"),
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True),
         )
     yield sink.drain()
@@ -170,7 +189,10 @@ def _write_media(
                 }  # reported in the manifest rather than breaking the download
                 continue
             # Media are already compressed (PNG/JPEG/FLAC...): store them, deflate buys nothing.
-            with source, archive.open(_member(version, path, stored=True), "w", force_zip64=True) as member:
+            with (
+                source,
+                archive.open(member_info(version, path, stored=True), "w", force_zip64=True) as member,
+            ):
                 while chunk := source.read(COPY_CHUNK):
                     digest.update(chunk)
                     member.write(chunk)

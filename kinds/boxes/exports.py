@@ -15,12 +15,12 @@ Class ids are the version's label schema ids (``datasets.labelschema``), stable 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
 
-from datasets.archive import _media_name, _member, _write_media
+from datasets.archive import _media_name, _write_media, write_lines
+from datasets.archive import member_info as _member
 from datasets.exporters import (
     DrainableSink,
     canonical_json,
@@ -214,6 +214,19 @@ def _card(version: DatasetVersion, splits: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _zip_record(row: dict, file_name: str, ids: dict[str, int]) -> dict:
+    boxes = [box for box in _boxes(row) if box.get("label") in ids]
+    return {
+        "file_name": _media_name(row["item_id"], file_name),
+        "item_id": row["item_id"],
+        "external_id": row["external_id"],
+        "objects": {
+            "bbox": [[float(box[k]) for k in ("x", "y", "w", "h")] for box in boxes],
+            "category": [ids[box["label"]] for box in boxes],
+        },
+    }
+
+
 def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
     """The Hugging Face imagefolder zip with an ``objects`` column."""
     ids = _class_ids(version)
@@ -224,34 +237,16 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
         archive.writestr(_member(version, "README.md"), _card(version, splits))
         for split in splits:
             path = f"{split}/metadata.jsonl"
-            digest, count = hashlib.sha256(), 0
-            with archive.open(_member(version, path), "w", force_zip64=True) as member:
-                batch: list[str] = []
-                for row, _profile, file_name in _rows(version, split):
-                    if not file_name:
-                        continue
-                    boxes = [box for box in _boxes(row) if box.get("label") in ids]
-                    record = {
-                        "file_name": _media_name(row["item_id"], file_name),
-                        "item_id": row["item_id"],
-                        "external_id": row["external_id"],
-                        "objects": {
-                            "bbox": [[float(box[k]) for k in ("x", "y", "w", "h")] for box in boxes],
-                            "category": [ids[box["label"]] for box in boxes],
-                        },
-                    }
-                    batch.append(canonical_json(record) + "\n")
-                    count += 1
-                    if len(batch) >= CHUNK:
-                        data = "".join(batch).encode()
-                        digest.update(data)
-                        member.write(data)
-                        batch = []
-                        yield sink.drain()
-                data = "".join(batch).encode()
-                digest.update(data)
-                member.write(data)
-            members[path] = {"rows": count, "sha256": digest.hexdigest()}
+            members[path] = yield from write_lines(
+                archive=archive,
+                sink=sink,
+                info=_member(version, path),
+                lines=(
+                    canonical_json(_zip_record(row, file_name, ids)) + "\n"
+                    for row, _profile, file_name in _rows(version, split)
+                    if file_name
+                ),
+            )
             yield sink.drain()
             yield from _write_media(archive=archive, sink=sink, version=version, split=split, members=members)
         manifest = {

@@ -10,13 +10,12 @@ of the quality figures, ``kinds.spans.metrics``). Tag ids (``ner_tags``): ``O`` 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
-from datetime import UTC
 
+from datasets.archive import member_info, write_lines
 from datasets.exporters import DrainableSink, canonical_json, entry_lines, export_description, read_snapshot
 from datasets.labelschema import class_names, hf_features_yaml
 from datasets.models import DatasetVersion
@@ -130,12 +129,18 @@ def _card(version: DatasetVersion, splits: list[str], tags: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _member(version: DatasetVersion, path: str) -> zipfile.ZipInfo:
-    created = version.created_at.astimezone(UTC)
-    info = zipfile.ZipInfo(path, date_time=max(created.timetuple()[:6], (1980, 1, 1, 0, 0, 0)))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
+def _zip_row(row: dict, tag_id: dict[str, int]) -> dict:
+    pairs = bio_tokens(row.get("text") or "", row["spans"])
+    return {
+        "item_id": row["item_id"],
+        "external_id": row["external_id"],
+        "text": row.get("text") or "",
+        "tokens": [token for token, _ in pairs],
+        # A retired label's tag is not in the schema; its tokens read as O.
+        "ner_tags": [tag_id.get(tag, 0) for _, tag in pairs],
+        "split": row["split"],
+        "confidence": row.get("confidence"),
+    }
 
 
 def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
@@ -147,36 +152,15 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
     sink = DrainableSink()
     members: dict[str, dict] = {}
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.writestr(_member(version, "README.md"), _card(version, splits, tags))
+        archive.writestr(member_info(version, "README.md"), _card(version, splits, tags))
         for split in splits:
             path = f"data/{split}.jsonl"
-            digest, count = hashlib.sha256(), 0
-            with archive.open(_member(version, path), "w", force_zip64=True) as member:
-                batch: list[str] = []
-                for row in _rows(version, split):
-                    pairs = bio_tokens(row.get("text") or "", row["spans"])
-                    out = {
-                        "item_id": row["item_id"],
-                        "external_id": row["external_id"],
-                        "text": row.get("text") or "",
-                        "tokens": [token for token, _ in pairs],
-                        # A retired label's tag is not in the schema; its tokens read as O.
-                        "ner_tags": [tag_id.get(tag, 0) for _, tag in pairs],
-                        "split": row["split"],
-                        "confidence": row.get("confidence"),
-                    }
-                    batch.append(canonical_json(out) + "\n")
-                    count += 1
-                    if len(batch) >= CHUNK:
-                        data = "".join(batch).encode()
-                        digest.update(data)
-                        member.write(data)
-                        batch = []
-                        yield sink.drain()
-                data = "".join(batch).encode()
-                digest.update(data)
-                member.write(data)
-            members[path] = {"rows": count, "sha256": digest.hexdigest()}
+            members[path] = yield from write_lines(
+                archive=archive,
+                sink=sink,
+                info=member_info(version, path),
+                lines=(canonical_json(_zip_row(row, tag_id)) + "\n" for row in _rows(version, split)),
+            )
             yield sink.drain()
         manifest = {
             **export_description(version=version, split=None),
@@ -188,7 +172,7 @@ def stream_zip(*, version: DatasetVersion) -> Iterator[bytes]:
             "members": members,
         }
         archive.writestr(
-            _member(version, "manifest.json"),
+            member_info(version, "manifest.json"),
             json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True),
         )
     yield sink.drain()
