@@ -318,7 +318,14 @@ class Boxes:
         loaded = boxes_from_answers(answers)
         progress(0.3, f"matching {loaded.table.n_boxes} boxes")
         run = box_run(
-            loaded.table, gold=loaded.gold, min_overlap=MIN_OVERLAP, review_threshold=review_threshold
+            loaded.table,
+            gold=loaded.gold,
+            min_overlap=MIN_OVERLAP,
+            review_threshold=review_threshold,
+            unsure_count=answers.unsure_count,
+            unusable_count=answers.unusable_count,
+            profile_flag=answers.flagged,
+            route_profile_flags=route_profile_flags,
         )
         progress(0.8, "consensus boxes and annotators")
         return box_outcome(loaded, run)
