@@ -15,9 +15,9 @@ Item reasons, each against the item's consensus (or, for ``gold_mismatch``, its 
 An item's confidence is the lowest confidence of its consensus boxes and of 1 − the support of its nearest
 miss (the strongest cluster that was not kept), 1.0 when everyone agreed on nothing to box. Only the routing
 reasons (``quality.metrics.review_routing``: gold mismatch, confidence under the project's review threshold,
-unsure/unusable, a routed profile flag) route an item to review and make it a label issue; the first four
-reasons describe where annotators differ and route nothing by themselves. Severity is 1 − confidence (1.0 on a
-gold mismatch).
+unsure/unusable, a routed profile flag) route an item to review, and only the first two make it a label
+issue; the first four reasons describe where annotators differ and route nothing by themselves. Severity is
+1 − confidence (1.0 on a gold mismatch).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from kinds.boxes.metrics import (
     pairs_within,
     pairwise_matches,
 )
-from quality.metrics.review_routing import routed, routing_reasons
+from quality.metrics.review_routing import label_issue, routed, routing_reasons
 
 LOOSE_IOU = 0.75
 REASONS = (
@@ -85,7 +85,8 @@ class BoxRun:
     vs_gold: AnnotatorBoxFigures | None
     item_confidence: np.ndarray
     item_reasons: np.ndarray  # (n_items, len(REASONS)) bool
-    is_issue: np.ndarray  # routed to review (``quality.metrics.review_routing``)
+    is_issue: np.ndarray  # the consensus may be wrong (``quality.metrics.review_routing.label_issue``)
+    route: np.ndarray  # routed to review (``quality.metrics.review_routing.routed``)
     severity: np.ndarray
     n_answers: np.ndarray  # per annotator
 
@@ -199,7 +200,7 @@ def box_run(
     )
     for name, applies in routing.items():
         reasons[:, REASONS.index(name)] = applies
-    is_issue = routed(routing, route_profile_flags=route_profile_flags)
+    route = routed(routing, route_profile_flags=route_profile_flags)
     severity = np.where(gold_bad, 1.0, np.where(answered, 1.0 - np.nan_to_num(confidence, nan=1.0), 0.0))
     return BoxRun(
         agreement=agreement,
@@ -208,7 +209,8 @@ def box_run(
         vs_gold=vs_gold,
         item_confidence=confidence,
         item_reasons=reasons,
-        is_issue=is_issue,
+        is_issue=label_issue(routing),
+        route=route,
         severity=severity,
         n_answers=np.bincount(table.answer_annotator, minlength=table.n_annotators),
     )

@@ -266,7 +266,7 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
         is_issue=run.is_issue,
         reasons=reasons,
         severity=run.severity,
-        route=run.is_issue,
+        route=run.route,
     )
     figures = {
         "mean_pairwise_box_f1": agreement.mean_pairwise_box_f1,

@@ -29,7 +29,7 @@ from kinds.spans.metrics import (
     tokenize,
 )
 from quality.adapters import ItemResults, ProjectAnswers
-from quality.metrics.review_routing import routed, routing_reasons
+from quality.metrics.review_routing import label_issue, routed, routing_reasons
 from quality.services.kind_steps import StructuredRun
 
 #: Pairs of annotators sharing fewer documents are left out of the pairwise means (span F1, token Cohen's κ), as
@@ -357,7 +357,7 @@ class Spans:
             confidence=consensus.doc_confidence,
             is_tie=np.zeros(n, dtype=bool),
             label_quality=np.full(n, np.nan),
-            is_issue=route,
+            is_issue=label_issue(found),
             reasons=reasons,
             severity=severity,
             route=route,

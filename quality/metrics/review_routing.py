@@ -11,8 +11,9 @@ before it could be frozen. As for classes, an item is routed when its consensus 
 - ``unsure_or_unusable``: an annotator marked it unsure or unusable;
 - ``profile_flag``: profiling flagged it at import, routed only when the project routes flagged items.
 
-A routed item is also the kind's label issue (``is_label_issue``): a structured kind has no model check, so the
-routing reasons are its only evidence that the consensus may be wrong.
+Of these, the first two say the consensus itself may be wrong, and make the item a label issue
+(``is_label_issue``, which a dataset version leaves out by default even when it takes items awaiting review); an
+unsure mark or a profile flag asks for a look without calling the consensus wrong, as for classes.
 """
 
 from __future__ import annotations
@@ -53,3 +54,8 @@ def routed(reasons: dict[str, np.ndarray], *, route_profile_flags: bool) -> np.n
     if route_profile_flags:
         route = route | reasons["profile_flag"]
     return route
+
+
+def label_issue(reasons: dict[str, np.ndarray]) -> np.ndarray:
+    """Items whose consensus may be wrong: a gold mismatch or a confidence under the threshold."""
+    return reasons["gold_mismatch"] | reasons["low_consensus_confidence"]

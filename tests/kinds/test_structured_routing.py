@@ -1,7 +1,7 @@
 """Which span and box items a quality run routes to review: only a doubtful consensus (confidence under the
 project's threshold, a gold mismatch, an unsure/unusable mark, a routed profile flag) routes; the disagreement
-reasons stay on the item as information. Small hand-built projects, then the rule checked on every item of
-seeded simulated runs."""
+reasons stay on the item as information; the first two routing reasons make the item a label issue. Small
+hand-built projects, then the rule checked on every item of seeded simulated runs."""
 
 from __future__ import annotations
 
@@ -131,6 +131,8 @@ def test_span_gold_mismatch_unsure_and_profile_flags_route():
     assert items.reasons[2] == ["gold_mismatch"] and items.route[2] and items.is_issue[2]
     assert items.reasons[3] == ["unsure_or_unusable"] and items.route[3]
     assert items.reasons[4] == ["profile_flag"] and items.route[4]
+    # of which only the gold mismatch calls the consensus a label issue
+    assert items.is_issue[2:].tolist() == [True, False, False]
     # and a flag the project does not route stays on the item without routing it
     quiet = _run(_span_project(), SPANS, route_profile_flags=False)
     assert quiet.reasons[4] == ["profile_flag"] and not quiet.route[4] and not quiet.is_issue[4]
@@ -177,7 +179,7 @@ def test_box_routing_by_confidence_gold_and_unusable():
     assert items.confidence[2] == pytest.approx(1.0)
     assert items.reasons[2] == ["gold_mismatch"] and items.route[2]
     # Image 3: unanimous, one annotation marked unusable
-    assert items.reasons[3] == ["unsure_or_unusable"] and items.route[3]
+    assert items.reasons[3] == ["unsure_or_unusable"] and items.route[3] and not items.is_issue[3]
 
 
 # The rule on every item of seeded simulated runs.
@@ -282,7 +284,8 @@ def test_every_item_is_routed_exactly_when_its_own_values_say_so(kind, method, r
             assert not gold_mismatch or answers.gold[i] is not None
         expected = low or gold_mismatch or marked or (flagged and route_profile_flags)
         assert bool(items.route[i]) == expected, (i, reasons, confidence)
-        assert bool(items.is_issue[i]) == expected
+        # a label issue is the part of it that doubts the consensus itself
+        assert bool(items.is_issue[i]) == (low or gold_mismatch)
         # and the reasons on the item name what routed it
         assert ("low_consensus_confidence" in reasons) == low
         assert ("unsure_or_unusable" in reasons) == marked
