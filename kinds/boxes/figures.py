@@ -8,12 +8,16 @@ Item reasons, each against the item's consensus (or, for ``gold_mismatch``, its 
 - ``class_confusion``: an annotator's box overlaps a consensus box of another label at IoU ≥ 0.5 and matches
   none of its own label;
 - ``loose_boundary``: a box matched to a consensus box at IoU < ``LOOSE_IOU``;
-- ``gold_mismatch``: the consensus boxes and the gold boxes do not match one-to-one.
+- ``gold_mismatch``: the consensus boxes and the gold boxes do not match one-to-one;
+- ``low_consensus_confidence``, ``unsure_or_unusable``, ``profile_flag``: as in
+  ``quality.metrics.review_routing``.
 
 An item's confidence is the lowest confidence of its consensus boxes and of 1 − the support of its nearest
-miss (the strongest cluster that was not kept), 1.0 when everyone agreed on nothing to box. An item is a label
-issue when its consensus differs from gold or its confidence is under the project's review threshold; its
-severity is 1 − confidence (1.0 on a gold mismatch).
+miss (the strongest cluster that was not kept), 1.0 when everyone agreed on nothing to box. Only the routing
+reasons (``quality.metrics.review_routing``: gold mismatch, confidence under the project's review threshold,
+unsure/unusable, a routed profile flag) route an item to review, and only the first two make it a label
+issue; the first four reasons describe where annotators differ and route nothing by themselves. Severity is
+1 − confidence (1.0 on a gold mismatch).
 """
 
 from __future__ import annotations
@@ -35,9 +39,19 @@ from kinds.boxes.metrics import (
     pairs_within,
     pairwise_matches,
 )
+from quality.metrics.review_routing import label_issue, routed, routing_reasons
 
 LOOSE_IOU = 0.75
-REASONS = ("missing_box", "extra_box", "class_confusion", "loose_boundary", "gold_mismatch")
+REASONS = (
+    "missing_box",
+    "extra_box",
+    "class_confusion",
+    "loose_boundary",
+    "gold_mismatch",
+    "low_consensus_confidence",
+    "unsure_or_unusable",
+    "profile_flag",
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,8 @@ class BoxRun:
     vs_gold: AnnotatorBoxFigures | None
     item_confidence: np.ndarray
     item_reasons: np.ndarray  # (n_items, len(REASONS)) bool
-    is_issue: np.ndarray
+    is_issue: np.ndarray  # the consensus may be wrong (``quality.metrics.review_routing.label_issue``)
+    route: np.ndarray  # routed to review (``quality.metrics.review_routing.routed``)
     severity: np.ndarray
     n_answers: np.ndarray  # per annotator
 
@@ -122,9 +137,14 @@ def box_run(
     min_overlap: int = 5,
     review_threshold: float = 0.6,
     weights: np.ndarray | None = None,
+    unsure_count: np.ndarray | None = None,
+    unusable_count: np.ndarray | None = None,
+    profile_flag: np.ndarray | None = None,
+    route_profile_flags: bool = True,
 ) -> BoxRun:
     """Every figure of a box project's quality run. ``weights``: fixed annotator weights (one fusion pass,
-    e.g. the last run's for the per-item update); None: ``consensus_boxes`` finds them."""
+    e.g. the last run's for the per-item update); None: ``consensus_boxes`` finds them. ``unsure_count``,
+    ``unusable_count``, ``profile_flag``: per item, None for none."""
     matches = pairwise_matches(table)
     agreement = box_agreement(table, min_overlap=min_overlap, matches=matches)
     consensus = (
@@ -155,7 +175,6 @@ def box_run(
     reasons[:, 2] = np.bincount(table.item[confused], minlength=table.n_items) > 0
     loose = vs_cons.box_matched & (vs_cons.box_best_iou < LOOSE_IOU)
     reasons[:, 3] = np.bincount(table.item[loose], minlength=table.n_items) > 0
-    reasons[:, 4] = gold_bad
 
     confidence = np.ones(table.n_items)
     np.minimum.at(confidence, consensus.item, consensus.confidence)
@@ -171,7 +190,17 @@ def box_run(
         share = w[dropped] / np.maximum(item_weight[table.item[dropped]], 1e-300)
         np.minimum.at(confidence, table.item[dropped], 1.0 - share)
     confidence = np.where(answered, confidence, np.nan)
-    is_issue = gold_bad | (answered & (confidence < review_threshold))
+    routing = routing_reasons(
+        confidence=confidence,
+        threshold=review_threshold,
+        gold_mismatch=gold_bad,
+        unsure_count=unsure_count,
+        unusable_count=unusable_count,
+        profile_flag=profile_flag,
+    )
+    for name, applies in routing.items():
+        reasons[:, REASONS.index(name)] = applies
+    route = routed(routing, route_profile_flags=route_profile_flags)
     severity = np.where(gold_bad, 1.0, np.where(answered, 1.0 - np.nan_to_num(confidence, nan=1.0), 0.0))
     return BoxRun(
         agreement=agreement,
@@ -180,7 +209,8 @@ def box_run(
         vs_gold=vs_gold,
         item_confidence=confidence,
         item_reasons=reasons,
-        is_issue=is_issue,
+        is_issue=label_issue(routing),
+        route=route,
         severity=severity,
         n_answers=np.bincount(table.answer_annotator, minlength=table.n_annotators),
     )

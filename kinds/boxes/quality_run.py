@@ -266,7 +266,7 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
         is_issue=run.is_issue,
         reasons=reasons,
         severity=run.severity,
-        route=run.is_issue,
+        route=run.route,
     )
     figures = {
         "mean_pairwise_box_f1": agreement.mean_pairwise_box_f1,
@@ -318,7 +318,14 @@ class Boxes:
         loaded = boxes_from_answers(answers)
         progress(0.3, f"matching {loaded.table.n_boxes} boxes")
         run = box_run(
-            loaded.table, gold=loaded.gold, min_overlap=MIN_OVERLAP, review_threshold=review_threshold
+            loaded.table,
+            gold=loaded.gold,
+            min_overlap=MIN_OVERLAP,
+            review_threshold=review_threshold,
+            unsure_count=answers.unsure_count,
+            unusable_count=answers.unusable_count,
+            profile_flag=answers.flagged,
+            route_profile_flags=route_profile_flags,
         )
         progress(0.8, "consensus boxes and annotators")
         return box_outcome(loaded, run)

@@ -29,6 +29,7 @@ from kinds.spans.metrics import (
     tokenize,
 )
 from quality.adapters import ItemResults, ProjectAnswers
+from quality.metrics.review_routing import label_issue, routed, routing_reasons
 from quality.services.kind_steps import StructuredRun
 
 #: Pairs of annotators sharing fewer documents are left out of the pairwise means (span F1, token Cohen's κ), as
@@ -331,31 +332,35 @@ class Spans:
     ) -> ItemResults:
         n = int(answers.item_ids.size)
         found = _item_reasons(table, values, consensus, gold, has_gold)
-        found["low_consensus_confidence"] = (
-            np.nan_to_num(consensus.doc_confidence, nan=1.0) < review_threshold
+        # The disagreement reasons stay on the item as information; only the routing reasons route it
+        # (``quality.metrics.review_routing``). The confidence is the item's least certain token, so a span
+        # kept by a thin margin and one dropped by a thin margin both count.
+        found.update(
+            routing_reasons(
+                confidence=consensus.doc_confidence,
+                threshold=review_threshold,
+                gold_mismatch=found["gold_mismatch"],
+                unsure_count=answers.unsure_count,
+                unusable_count=answers.unusable_count,
+                profile_flag=answers.flagged,
+            )
         )
-        found["unsure_or_unusable"] = (answers.unsure_count + answers.unusable_count) > 0
-        found["profile_flag"] = answers.flagged
         order = list(REASON_WEIGHTS)
         present = np.stack([found[name] for name in order]) if n else np.zeros((len(order), 0), dtype=bool)
         weights = np.array([REASON_WEIGHTS[name] for name in order])[:, None]
         severity = 1.0 - np.prod(1.0 - weights * present, axis=0)
         reasons = [[order[r] for r in np.flatnonzero(present[:, i]).tolist()] for i in range(n)]
-        is_issue = found["gold_mismatch"] | found["low_consensus_confidence"]
-        route = present.any(axis=0)
-        if not route_profile_flags:
-            only_profile = present[order.index("profile_flag")] & (present.sum(axis=0) == 1)
-            route &= ~only_profile
+        route = routed(found, route_profile_flags=route_profile_flags)
         return ItemResults(
             item_ids=answers.item_ids,
             consensus=consensus.as_values(list(answers.label_values)),
             confidence=consensus.doc_confidence,
             is_tie=np.zeros(n, dtype=bool),
             label_quality=np.full(n, np.nan),
-            is_issue=is_issue,
+            is_issue=label_issue(found),
             reasons=reasons,
             severity=severity,
-            route=np.asarray(route, dtype=bool),
+            route=route,
         )
 
 

@@ -99,11 +99,22 @@ def test_box_quality_run_reports_hand_computed_figures(worker, api, tmp_path):
     a = by_user[annotators["A"].pk]
     assert (a["precision"], a["recall"]) == (1.0, 1.0)
     assert a["mean_iou"] == pytest.approx((5 + 0.75) / 6)
-    # And the items carry their reasons
-    reasons = {i: set(Item.objects.get(pk=item.pk).issue_kinds) for i, item in enumerate(items)}
-    assert reasons[0] == set()
-    assert reasons[4] == {"missing_box"}
-    assert reasons[5] == {"missing_box", "extra_box", "loose_boundary"}
+    # And the items carry their reasons (the six images are one PNG, so profiling flags each of them)
+    stored = {i: Item.objects.get(pk=item.pk) for i, item in enumerate(items)}
+    assert all(item.flags for item in stored.values())
+    reasons = {i: set(item.issue_kinds) for i, item in stored.items()}
+    assert reasons[0] == {"profile_flag"}
+    assert reasons[4] == {"missing_box", "profile_flag"}
+    assert reasons[5] == {
+        "missing_box",
+        "extra_box",
+        "loose_boundary",
+        "low_consensus_confidence",
+        "profile_flag",
+    }
+    # and only image 5's consensus, under the review threshold, is a label issue
+    assert stored[5].consensus_confidence < 0.6
+    assert [item.is_label_issue for item in stored.values()] == [False] * 5 + [True]
     # When the manager freezes the project through the API and the worker runs it
     response = api(manager).post(
         f"/api/projects/{pid}/dataset-versions/", {"include_needs_review": True, "seed": 1}, format="json"

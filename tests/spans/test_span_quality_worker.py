@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from seqeval.metrics import f1_score
 
-from annotation.models import Item, Role
+from annotation.models import Item, ItemStatus, Role
 from core.models import JobStatus
 from tests.conftest import wait_for_job
 from tests.factories import add_member, make_project
@@ -131,8 +131,13 @@ def test_span_quality_run_consensus_freeze_and_conll_export(worker, api):
     assert all(0 < s["confidence"] <= 1 for s in detail["consensus_spans"])
     assert "boundary_disagreement" in Item.objects.get(pk=items[1].pk).issue_kinds
     assert "type_confusion" in Item.objects.get(pk=items[2].pk).issue_kinds
+    # and, every consensus clearing the project's review threshold, those reasons route nothing
+    stored = list(Item.objects.filter(project=project))
+    assert all(item.consensus_confidence >= project.review_confidence_threshold for item in stored)
+    assert {item.status for item in stored} == {ItemStatus.LABELLED}
 
-    # When a version is frozen (the items the run routed to review wait for their review; the rest go in)
+    # When a version is frozen (annotators' disagreements do not route an item by themselves, and every item's
+    # consensus clears the review threshold here, so none waits for a review)
     manager = project.memberships.get(role="manager").user
     response = api(manager).post(
         f"/api/projects/{project.pk}/dataset-versions/", {"splits": {"train": 1.0}}, format="json"
@@ -147,7 +152,7 @@ def test_span_quality_run_consensus_freeze_and_conll_export(worker, api):
     assert jsonl.status_code == 200
     rows = [json.loads(line) for line in b"".join(jsonl.streaming_content).decode().splitlines()]
     by_external = {row["external_id"]: row for row in rows}
-    assert set(by_external) == {"d0", "d5"}
+    assert set(by_external) == {f"d{i}" for i in range(len(TEXTS))}
     assert by_external["d0"]["spans"] == GOOD[0]
     conll = api(manager).get(f"/api/dataset-versions/{version['id']}/export/?format=conll")
     assert conll.status_code == 200
