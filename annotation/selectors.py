@@ -164,6 +164,14 @@ def json_list_has(field_name: str, value: str) -> Q:
     return Q(**{f"{field_name}__icontains": json.dumps(value)})
 
 
+def json_list_has_part(field_name: str, key: str, value: str) -> Q:
+    """``field`` (a JSON list of objects) holds an object whose ``key`` is ``value``. SQLite lacks JSON containment,
+    so it matches the pair as the stored JSON text writes it (case-insensitively: its LIKE is)."""
+    if connection.features.supports_json_field_contains:
+        return Q(**{f"{field_name}__contains": [{key: value}]})
+    return Q(**{f"{field_name}__icontains": f"{json.dumps(key)}: {json.dumps(value)}"})
+
+
 LEFT_CHUNK = 5000
 
 

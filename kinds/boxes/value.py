@@ -5,13 +5,12 @@ same form. Coordinates are pixels of the stored image with the origin at its top
 
 import json
 
-from django.db import connection
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation.models import Label, Project
-from annotation.selectors import label_choices, map_label
+from annotation.selectors import json_list_has_part, label_choices, map_label
 from core.errors import ValidationFailed
 from kinds.boxes.geometry import MAX_BOXES, BoxError, boxes_from_raw, check_labels, fit_to_image, sorted_boxes
 
@@ -157,10 +156,7 @@ def label_classes(value: object) -> list:
 
 def stored_label_query(field_name: str, value: str, *, project: Project) -> Q:
     """Items whose stored boxes (``consensus_label``, ``final_label``) include one labelled ``value``."""
-    if connection.features.supports_json_field_contains:
-        return Q(**{f"{field_name}__contains": [{"label": value}]})
-    # SQLite lacks JSON containment: match the encoded pair as Django's JSON encoder writes it.
-    return Q(**{f"{field_name}__contains": f'"label": {json.dumps(value)}'})
+    return json_list_has_part(field_name, "label", value)
 
 
 def _label_rows(project: Project) -> list[dict]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotation.models import Project
-from annotation.selectors import label_choices
+from annotation.selectors import json_list_has_part, label_choices
 from core.errors import ValidationFailed
 
 #: spans per answer; a named-entity answer past this is a client bug, not a document
@@ -298,11 +297,16 @@ def final_from_vote(value: list, *, project: Project, mapping: dict[str, str]) -
 def remap(value: object, mapping: dict[str, str]) -> object:
     """A stored span list (an item's final or consensus spans) with retired labels renamed to their targets;
     spans the mapping makes equal are kept once. Anything else is returned as it is."""
-    spans = _span_list(value)
-    if spans is None:
+    if _span_list(value) is None:
         return value
-    mapped = {(span["start"], span["end"], mapping.get(span["label"], span["label"])) for span in spans}
-    return [{"start": start, "end": end, "label": label} for start, end, label in sorted(mapped)]
+    assert isinstance(value, list)
+    spans = value
+    # Other keys (a consensus span's confidence) stay; of spans made equal, the first keeps its keys.
+    kept: dict[tuple, dict] = {}
+    for span in spans:
+        renamed = {**span, "label": mapping.get(span["label"], span["label"])}
+        kept.setdefault((renamed["start"], renamed["end"], renamed["label"]), renamed)
+    return [kept[key] for key in sorted(kept)]
 
 
 def label_classes(value: object) -> list:
@@ -315,10 +319,7 @@ def label_classes(value: object) -> list:
 
 def stored_label_query(field_name: str, value: str, *, project: Project) -> Q:
     """Items whose stored span list (``consensus_label``, ``final_label``) has a span labelled ``value``."""
-    if connection.features.supports_json_field_contains:
-        return Q(**{f"{field_name}__contains": [{"label": value}]})
-    # SQLite has no JSON containment: match the key and value as the stored JSON text writes them.
-    return Q(**{f"{field_name}__contains": f'"label": {json.dumps(value)}'})
+    return json_list_has_part(field_name, "label", value)
 
 
 def review_settings(*, project: Project) -> dict:
