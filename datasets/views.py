@@ -7,11 +7,11 @@ from core.errors import ApplicationError, NotFound
 from core.pages import project_page
 from datasets import charts, selectors
 from datasets.diffs import version_diff
-from datasets.exporters import FORMATS
 from datasets.forms import DatasetFreezeForm
 from datasets.policy import FreezePolicy, policy_from_params, policy_rows
 from datasets.services import dataset_freeze_request
 from datasets.splits import SPLIT_NAMES
+from kinds.registry import item_media, kind_for
 
 DIFF_PAGE_LIMIT = 500
 
@@ -79,7 +79,9 @@ def version_detail(request, project, membership, vid: int):
         "project": project,
         "version": version,
         "split_names": SPLIT_NAMES,
-        "formats": [name for name in FORMATS if name != "zip"],
+        # The project's kind's formats only: another kind's format is refused for this version (400).
+        "formats": [name for name in kind_for(project).formats if name != "zip"],
+        "zip_with_media": item_media(project) != "text",
         "label_rows": charts.stacked_label_bars(
             split_label_counts=version.split_label_counts, label_distribution=version.label_distribution
         ),

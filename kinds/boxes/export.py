@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from annotation.models import Project
+from core.errors import ValidationFailed
 from datasets.labelschema import ProjectLabel, label_schema_build
 from datasets.models import DatasetVersion
 from kinds.boxes import exports
@@ -17,14 +18,17 @@ LABEL_DESCRIPTION = (
 
 
 def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: str = "") -> Iterator[bytes]:
-    """The export's bytes as a stream (the zips always hold every split)."""
+    """The export's bytes as a stream (the zips always hold every split). Raises ValidationFailed (field
+    ``format``) for a format box versions do not have."""
     if fmt == "coco":
         return exports.stream_coco(version=version, split=split)
     if fmt == "yolo":
         return exports.stream_yolo(version=version)
     if fmt == "zip":
         return exports.stream_zip(version=version)
-    return exports.stream_jsonl(version=version, split=split)
+    if fmt == "jsonl":
+        return exports.stream_jsonl(version=version, split=split)
+    raise ValidationFailed(f'Box versions export as jsonl, coco, yolo or zip, not "{fmt}".', field="format")
 
 
 def label_schema(

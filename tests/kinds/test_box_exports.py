@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import zipfile
 
@@ -185,3 +186,19 @@ def test_hugging_face_datasets_loads_the_zip_with_objects(version, tmp_path):
         assert row["size"] == [WIDTH, HEIGHT]
         assert row["bbox"] == [[b["x"], b["y"], b["w"], b["h"]] for b in boxes]
         assert row["category"] == [LABELS.index(b["label"]) for b in boxes]
+
+
+def test_a_format_box_versions_do_not_have_is_refused_and_not_offered(version, api, client):
+    manager = version.project.memberships.get().user
+    # When a box version is asked for another kind's format (a span CoNLL) or classification's CSV
+    for fmt in ("csv", "conll", "parquet"):
+        response = api(manager).get(f"/api/dataset-versions/{version.pk}/export/?format={fmt}")
+        # Then it is refused on the format field, not served as JSONL under that name
+        assert response.status_code == 400, (fmt, response.content[:200])
+        assert "Box versions export as jsonl, coco, yolo or zip" in response.json()["format"][0]
+    # And the version page offers the box formats only
+    client.force_login(manager)
+    page = client.get(f"/projects/{version.project_id}/datasets/{version.pk}/").content.decode()
+    offered = set(re.findall(r"export/\?format=([a-z-]+)", page))
+    assert offered == {"jsonl", "coco", "yolo", "zip"}
+    assert "Hugging Face layout with media" in page
