@@ -186,6 +186,9 @@ class TaskKind:
     #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
     #: with spaces ("yes_no_check" → "Yes no check")
     task_type_labels: Mapping[str, str] = field(default_factory=dict)
+    #: what a zip import of the kind's items takes beside the media and manifest (the import form's help continues
+    #: with it, e.g. " and boxes beside them as COCO JSON …"); empty: nothing
+    import_note: str = ""
     #: the fewest labels a project needs; None: two for one class per item, one for a set of classes
     min_labels: int | None = None
 

@@ -28,4 +28,5 @@ KIND: TaskKind = TaskKind(
     widget_js="kinds/boxes/widget.js",
     media={TaskType.IMAGE_BOXES: "image"},
     gold_files="kinds.boxes.goldfiles",
+    import_note=", and existing boxes as gold beside the images: COCO JSON, Pascal VOC XML or YOLO txt files",
 )
