@@ -26,7 +26,7 @@ def answer_classes(project: Project) -> LearningTargets:
     part = kind.learning_part
     if part is None:
         return NoClasses(
-            cold_start_reason=f"Answers of the {kind.name} kind have no classes to train on; its items are ordered "
-            "by the cold-start rule only."
+            cold_start_reason=f"The built-in model learns classes, and {kind.task_type_label(project.task_type).lower()} "
+            "answers are no classes: no model is trained on them, and items are served in the cold-start order."
         )
     return part.targets(multi_label=project.multi_label)
