@@ -52,9 +52,10 @@ def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[
     rows = Annotation.objects.filter(item__in=[item.pk for item in items], is_live=True).values_list(
         "item_id", "labels"
     )
-    for item_id, labels in rows:
-        voted[item_id].update(mapping.get(value, value) for value in labels or [])
+    # The classes an answer names are the kind's to read (a structured answer is no list of class names).
     label_classes = kind_for(project).value_schema.label_classes
+    for item_id, labels in rows:
+        voted[item_id].update(mapping.get(value, value) for value in label_classes(labels or []))
     out = set()
     for item in items:
         values = label_classes(map_label(item.consensus_label, mapping))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -150,12 +151,15 @@ def item_reasons(item: Item) -> list[str]:
     return reasons
 
 
-def vote_summary(labels: list[list[str]], *, mapping: dict[str, str]) -> list[tuple[str, int]]:
-    """``[(label, votes)]``, most votes first, from the live annotations' label lists; a vote for a label merged
-    or renamed away counts for its current label (``mapping``: ``label_mapping_for``)."""
+def vote_summary(
+    labels: list[list], *, mapping: dict[str, str], label_classes: Callable[[object], list]
+) -> list[tuple[str, int]]:
+    """``[(label, votes)]``, most votes first, from the live annotations' stored answers: each answer counts once
+    for every class it names (``label_classes``: the project's kind's ``ValueSchema.label_classes``); a vote for
+    a label merged or renamed away counts for its current label (``mapping``: ``label_mapping_for``)."""
     counts: dict[str, int] = {}
     for values in labels:
-        for value in values or ["(no label)"]:
+        for value in label_classes(values or []) or ["(no label)"]:
             value = mapping.get(value, value)
             counts[value] = counts.get(value, 0) + 1
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
