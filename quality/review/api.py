@@ -157,7 +157,7 @@ class ReviewQueueApi(ProjectScopedApi):
             ReviewQueueItemSerializer(
                 page,
                 many=True,
-                context={"label_mapping": mapping, "value_schema": kind_for(project).value_schema},
+                context={"label_mapping": mapping, "project": project},
             ).data
         )
 

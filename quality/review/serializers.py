@@ -173,8 +173,8 @@ class ReviewQueueItemSerializer(serializers.Serializer):
                 {"label": label, "votes": n}
                 for label, n in selectors.vote_summary(
                     [a.labels for a in getattr(item, "live_votes", [])],
+                    project=self.context["project"],
                     mapping=self.context["label_mapping"],
-                    label_classes=self.context["value_schema"].label_classes,
                 )
             ],
         }

@@ -79,13 +79,12 @@ def review_queue_page(request, project, membership):
     query = filters.as_query()
     mapping = label_mapping_for(project=project)
     value_schema = kind_for(project).value_schema
-    label_classes = value_schema.label_classes
     rows = [
         {
             "item": item,
             "reasons": selectors.item_reasons(item),
             "votes": selectors.vote_summary(
-                [a.labels for a in item.live_votes], mapping=mapping, label_classes=label_classes
+                [a.labels for a in item.live_votes], project=project, mapping=mapping
             ),
             "url": _with_query(reverse("review-item", args=[project.pk, item.pk]), query),
         }
@@ -149,8 +148,8 @@ def review_item_page(request, project, membership, item_id: int):
     value_schema = kind_for(project).value_schema
     votes = selectors.vote_summary(
         [a.labels for a in review.annotations if a.is_live],
+        project=project,
         mapping=review.mapping,
-        label_classes=value_schema.label_classes,
     )
     # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
     no_consensus = consensus in (None, [])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import annotators_left_for_items, label_mapping_for, map_label
 from kinds.registry import kind_for
+from quality.review.selectors.queue import answer_classes
 
 OVERRIDE_REASON = "model_overrides_annotators"
 NOBODY_LEFT = (
@@ -52,10 +53,9 @@ def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[
     rows = Annotation.objects.filter(item__in=[item.pk for item in items], is_live=True).values_list(
         "item_id", "labels"
     )
-    # The classes an answer names are the kind's to read (a structured answer is no list of class names).
-    label_classes = kind_for(project).value_schema.label_classes
     for item_id, labels in rows:
-        voted[item_id].update(mapping.get(value, value) for value in label_classes(labels or []))
+        voted[item_id].update(answer_classes(labels, project=project, mapping=mapping))
+    label_classes = kind_for(project).value_schema.label_classes
     out = set()
     for item in items:
         values = label_classes(map_label(item.consensus_label, mapping))
