@@ -313,5 +313,6 @@ def review_bulk_page(request, project, membership):
             "left_out": left_out,
             "refused": refused,
             "refused_sentence": _refused_sentence(refused) if refused else "",
+            "part_order": _part_order(kind_for(project).value_schema),
         },
     )

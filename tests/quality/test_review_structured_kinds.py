@@ -63,7 +63,9 @@ def _pages_render(reviewer, pid, item, snippets):
     for snippet in snippets:
         assert snippet in html, snippet
     assert client.get(f"/projects/{pid}/items/{item.pk}/history/").status_code == 200
-    assert client.get(f"/projects/{pid}/review/bulk/?action=accept").status_code == 200
+    bulk = client.get(f"/projects/{pid}/review/bulk/?action=accept")
+    assert bulk.status_code == 200
+    assert "{&#x27;" not in bulk.content.decode()  # consensus parts in words, not as Python dicts
 
 
 def test_span_items_are_reviewed_accepted_edited_discarded_and_frozen(worker, api):
@@ -165,6 +167,15 @@ def test_span_items_are_reviewed_accepted_edited_discarded_and_frozen(worker, ap
     assert response.status_code == 201, response.json()
     item = Item.objects.get(pk=items[4].pk)
     assert (item.status, item.final_label) == (ItemStatus.IN_PROGRESS, None)
+
+    # And the first annotator's feedback counts the three accepted texts, disagreeing on Dora's label only
+    feedback = api(annotators[0]).get(f"/api/projects/{pid}/my-feedback/")
+    assert feedback.status_code == 200, feedback.content
+    assert (feedback.json()["n_reviewed"], feedback.json()["n_disagreed"]) == (3, 1)
+    assert feedback.json()["disagreements"][0]["item"] == items[2].pk
+    page = Client()
+    page.force_login(annotators[0])
+    assert page.get(f"/projects/{pid}/my-feedback/").status_code == 200
 
     # And the accepted item's page shows its final spans
     _pages_render(
