@@ -149,10 +149,18 @@ def compose_mappings(mappings: list[dict[str, str]]) -> dict[str, str]:
 
 
 def map_label(value, mapping: dict[str, str]):
-    """A label JSON value (a string, a list for multi-label, or None) with the mapping applied."""
+    """A label JSON value (a string, a list for multi-label, or None) with the mapping applied. A list of parts
+    carrying a ``label`` (a structured kind's answer) keeps its parts and order, each part's label mapped."""
     if not mapping or value is None:
         return value
     if isinstance(value, list):
+        if any(isinstance(v, dict) for v in value):
+            return [
+                {**v, "label": mapping.get(v["label"], v["label"])}
+                if isinstance(v, dict) and isinstance(v.get("label"), str)
+                else v
+                for v in value
+            ]
         return sorted({mapping.get(v, v) for v in value})
     return mapping.get(value, value) if isinstance(value, str) else value
 

@@ -37,6 +37,7 @@ from quality.review.serializers import (
     ReviewQueueItemSerializer,
     history_rows,
     item_fields,
+    review_answer_input,
 )
 from quality.review.services.decisions import MAX_BULK
 
@@ -56,6 +57,7 @@ class ReviewDecisionCreateApi(ProjectScopedApi):
         project, _ = self.project_for(request, pid)
         data = ReviewDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        answer = review_answer_input(value_schema=kind_for(project).value_schema, data=request.data)
         decision = services.review_decide(
             project=project,
             reviewer=request.user,
@@ -63,6 +65,7 @@ class ReviewDecisionCreateApi(ProjectScopedApi):
             action=data.validated_data["action"],
             label=data.validated_data.get("label"),
             reason=data.validated_data["reason"],
+            answer=answer,
         )
         decision.item.refresh_from_db(fields=["status", "final_label"])
         return Response(ReviewDecisionOutputSerializer(decision).data, status=status.HTTP_201_CREATED)
@@ -151,7 +154,11 @@ class ReviewQueueApi(ProjectScopedApi):
         page = paginator.paginate_queryset(selectors.review_queue_page(queryset=queryset), request, view=self)
         mapping = label_mapping_for(project=project)
         return paginator.get_paginated_response(
-            ReviewQueueItemSerializer(page, many=True, context={"label_mapping": mapping}).data
+            ReviewQueueItemSerializer(
+                page,
+                many=True,
+                context={"label_mapping": mapping, "project": project},
+            ).data
         )
 
 

@@ -28,6 +28,33 @@ class ReviewDecisionInputSerializer(serializers.Serializer):
     )
 
 
+def review_answer_input(*, value_schema, data: object) -> dict | None:
+    """The project's kind's answer fields a review body carries (a reviewer's own answer, e.g. the corrected parts
+    of a structured kind), validated by the kind's input serializer; None when it carries none. A kind whose
+    answer is given in ``label`` (classes) is decided by the review's own ``label``; for any other kind a class
+    name in ``label`` is refused with the fields to send instead. Raises serializers.ValidationError."""
+    kind_fields = value_schema.input_serializer._declared_fields
+    if not isinstance(data, dict) or "label" in kind_fields:
+        return None
+    own = ReviewDecisionInputSerializer._declared_fields
+    fields = [name for name in kind_fields if name not in own]
+    if isinstance(data.get("label"), str) and fields:
+        raise serializers.ValidationError(
+            {
+                "label": [
+                    f"This project's answers are not one class: send the final answer as "
+                    f"{' or '.join(fields)} (the same form an annotation takes), not label."
+                ]
+            }
+        )
+    sent = {name: data[name] for name in fields if name in data}
+    if not sent:
+        return None
+    answer = value_schema.input_serializer(data=sent)
+    answer.is_valid(raise_exception=True)
+    return {name: answer.validated_data[name] for name in sent if name in answer.validated_data}
+
+
 class ReviewDecisionOutputSerializer(serializers.ModelSerializer):
     reviewer_username = serializers.CharField(source="reviewer.username", read_only=True)
     item_status = serializers.CharField(source="item.status", read_only=True)
@@ -145,7 +172,9 @@ class ReviewQueueItemSerializer(serializers.Serializer):
             "votes": [
                 {"label": label, "votes": n}
                 for label, n in selectors.vote_summary(
-                    [a.labels for a in getattr(item, "live_votes", [])], mapping=self.context["label_mapping"]
+                    [a.labels for a in getattr(item, "live_votes", [])],
+                    project=self.context["project"],
+                    mapping=self.context["label_mapping"],
                 )
             ],
         }

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from rest_framework.serializers import Serializer
 
 from activelearning.selectors import model_version_latest
 from annotation.flag_selectors import item_flag_explanations
@@ -60,6 +61,16 @@ def _label_buttons(project: Project) -> list[dict]:
     ]
 
 
+def _part_order(value_schema) -> str:
+    """The field names of one part of the kind's answer (a span, a box), in the order its output serializer lists
+    them, comma-separated for the ``answer_words`` filter; "" for an answer of class names."""
+    for answer_field in value_schema.output_serializer().fields.values():
+        child = getattr(answer_field, "child", None)
+        if isinstance(child, Serializer):
+            return ",".join(child.fields)
+    return ""
+
+
 @project_page(role=Role.REVIEWER)
 def review_queue_page(request, project, membership):
     filters = _filters(request)
@@ -67,11 +78,14 @@ def review_queue_page(request, project, membership):
     page = Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = filters.as_query()
     mapping = label_mapping_for(project=project)
+    value_schema = kind_for(project).value_schema
     rows = [
         {
             "item": item,
             "reasons": selectors.item_reasons(item),
-            "votes": selectors.vote_summary([a.labels for a in item.live_votes], mapping=mapping),
+            "votes": selectors.vote_summary(
+                [a.labels for a in item.live_votes], project=project, mapping=mapping
+            ),
             "url": _with_query(reverse("review-item", args=[project.pk, item.pk]), query),
         }
         for item in page
@@ -97,6 +111,7 @@ def review_queue_page(request, project, membership):
             "actions": ReviewAction.choices,
             "discard_reasons": DISCARD_REASONS,
             "max_bulk": MAX_BULK,
+            "part_order": _part_order(value_schema),
         },
     )
 
@@ -130,8 +145,11 @@ def review_item_page(request, project, membership, item_id: int):
     labels = _label_buttons(project)
     consensus = map_label(item.consensus_label, review.mapping)
     suggestion = map_label(item.consensus_suggestion, review.mapping)
+    value_schema = kind_for(project).value_schema
     votes = selectors.vote_summary(
-        [a.labels for a in review.annotations if a.is_live], mapping=review.mapping
+        [a.labels for a in review.annotations if a.is_live],
+        project=project,
+        mapping=review.mapping,
     )
     # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
     no_consensus = consensus in (None, [])
@@ -143,7 +161,7 @@ def review_item_page(request, project, membership, item_id: int):
     config = {
         "project": project.pk,
         "item": item.pk,
-        **kind_for(project).value_schema.review_settings(project=project),
+        **value_schema.review_settings(project=project),
         "labels": [{"value": label["value"], "hotkey": label["hotkey"]} for label in labels],
         "consensus": consensus,
         "mustChoose": must_choose,
@@ -182,6 +200,7 @@ def review_item_page(request, project, membership, item_id: int):
             "next_url": item_url(next_id),
             "prev_url": item_url(previous_id),
             "config": config,
+            "part_order": _part_order(value_schema),
             # Sections higher apps add (e.g. the dataset versions the item is in), without quality importing them.
             "panels": panels_for(
                 project=project,
@@ -201,7 +220,14 @@ def item_history_page(request, project, membership, item_id: int):
     except NotFound as exc:
         raise Http404(exc.message) from exc
     return render(
-        request, "quality/review/history.html", {"project": project, "review": review, "item": review.item}
+        request,
+        "quality/review/history.html",
+        {
+            "project": project,
+            "review": review,
+            "item": review.item,
+            "part_order": _part_order(kind_for(project).value_schema),
+        },
     )
 
 
@@ -287,5 +313,6 @@ def review_bulk_page(request, project, membership):
             "left_out": left_out,
             "refused": refused,
             "refused_sentence": _refused_sentence(refused) if refused else "",
+            "part_order": _part_order(kind_for(project).value_schema),
         },
     )

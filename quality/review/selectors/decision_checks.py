@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from annotation.models import Annotation, Item, Project
 from annotation.selectors import annotators_left_for_items, label_mapping_for, map_label
 from kinds.registry import kind_for
+from quality.review.selectors.queue import answer_classes
 
 OVERRIDE_REASON = "model_overrides_annotators"
 NOBODY_LEFT = (
@@ -53,7 +54,7 @@ def items_needing_a_chosen_label(*, project: Project, items: list[Item]) -> set[
         "item_id", "labels"
     )
     for item_id, labels in rows:
-        voted[item_id].update(mapping.get(value, value) for value in labels or [])
+        voted[item_id].update(answer_classes(labels, project=project, mapping=mapping))
     label_classes = kind_for(project).value_schema.label_classes
     out = set()
     for item in items:

@@ -150,13 +150,23 @@ def item_reasons(item: Item) -> list[str]:
     return reasons
 
 
-def vote_summary(labels: list[list[str]], *, mapping: dict[str, str]) -> list[tuple[str, int]]:
-    """``[(label, votes)]``, most votes first, from the live annotations' label lists; a vote for a label merged
-    or renamed away counts for its current label (``mapping``: ``label_mapping_for``)."""
+def answer_classes(answer: list, *, project: Project, mapping: dict[str, str]) -> list:
+    """The classes a stored answer names, read by the project's kind (an answer need not be a list of class
+    names): the answer as a final label would hold it, with retired labels mapped (``mapping``:
+    ``label_mapping_for``), then the classes that names."""
+    value_schema = kind_for(project).value_schema
+    return value_schema.label_classes(
+        value_schema.final_from_vote(answer or [], project=project, mapping=mapping)
+    )
+
+
+def vote_summary(labels: list[list], *, project: Project, mapping: dict[str, str]) -> list[tuple[str, int]]:
+    """``[(label, votes)]``, most votes first, from the live annotations' stored answers: each answer counts once
+    for every class it names (:func:`answer_classes`); a vote for a label merged or renamed away counts for its
+    current label (``mapping``: ``label_mapping_for``)."""
     counts: dict[str, int] = {}
     for values in labels:
-        for value in values or ["(no label)"]:
-            value = mapping.get(value, value)
+        for value in answer_classes(values, project=project, mapping=mapping) or ["(no label)"]:
             counts[value] = counts.get(value, 0) + 1
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 

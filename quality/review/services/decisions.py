@@ -61,14 +61,44 @@ def _clean_reason(action: str, reason: str | None) -> str:
     return reason
 
 
-def _final_labels(*, project: Project, items: list[Item], action: str, label: object) -> dict[int, object]:
-    """The label each accepted item ends up with: the given one, else its consensus (mapped to the current
-    schema). Raises ValidationFailed when neither is usable, or when an item's consensus may not be taken by
-    default (:func:`~quality.review.selectors.items_needing_a_chosen_label`)."""
+def _answer_finals(*, project: Project, items: list[Item], answer: dict, label: object) -> dict[int, object]:
+    """A reviewer's own answer, in the kind's answer fields (``answer``: its input serializer's validated data),
+    checked as an annotation would be (the project's labels, then the item it points into) and stored as each
+    item's final label. Raises ValidationFailed naming the answer field."""
+    field = next(iter(answer))
+    if label not in (None, "", []):
+        raise ValidationFailed(f"Send either label or {field}, not both.", field=field)
+    value_schema = kind_for(project).value_schema
+    value = value_schema.validate(
+        project=project, value=value_schema.value_from_input(answer), unusable=False
+    )
+    fit_to_item = getattr(value_schema, "fit_to_item", None)
+    active = label_choices(project=project)
+    out: dict[int, object] = {}
+    for item in items:
+        fitted = (
+            value if fit_to_item is None else fit_to_item(value=value, text=item.text, profile=item.profile)
+        )
+        try:
+            out[item.pk] = value_schema.final_from_choice(project=project, label=fitted, active=active)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, field=field) from exc
+    return out
+
+
+def _final_labels(
+    *, project: Project, items: list[Item], action: str, label: object, answer: dict | None = None
+) -> dict[int, object]:
+    """The label each accepted item ends up with: the reviewer's answer (``answer``, the kind's answer fields),
+    else the given label, else its consensus (mapped to the current schema). Raises ValidationFailed when none is
+    usable, or when an item's consensus may not be taken by default
+    (:func:`~quality.review.selectors.items_needing_a_chosen_label`)."""
     if action != ReviewAction.ACCEPT:
         if label not in (None, "", []):
             raise ValidationFailed("Only accept takes a label.", field="label")
         return {}
+    if answer:
+        return _answer_finals(project=project, items=items, answer=answer, label=label)
     active = label_choices(project=project)
     # How a choice becomes a stored final label is the project's kind's (``kinds.registry``).
     final_from_choice = kind_for(project).value_schema.final_from_choice
@@ -97,6 +127,19 @@ def _final_labels(*, project: Project, items: list[Item], action: str, label: ob
         except ValidationFailed as exc:
             raise ValidationFailed(f"Item {item.external_id}: {exc.message}", field="label") from exc
     return out
+
+
+def _clean_answer(action: str, answer: dict | None) -> dict | None:
+    """Checked before anything else, so a relabel that carries an answer is refused as malformed (400) rather
+    than judged on whether an annotator is left to take it."""
+    if answer and action != ReviewAction.ACCEPT:
+        field = next(iter(answer))
+        raise ValidationFailed(
+            f"Only accept takes {field}: it becomes the final label. A relabel sends the item back to "
+            "annotators; send no answer with it.",
+            field=field,
+        )
+    return answer or None
 
 
 def _lock_items(*, project: Project, item_ids: list[int], single: bool) -> list[Item]:
@@ -140,9 +183,11 @@ def _decide(
     label: object,
     reason: str | None,
     single: bool,
+    answer: dict | None = None,
 ) -> BulkOutcome:
     action = _clean_action(action)
     reason = _clean_reason(action, reason)
+    answer = _clean_answer(action, answer)
     if not item_ids:
         raise ValidationFailed("Select at least one item.", field="items")
     if len(set(item_ids)) > MAX_BULK:
@@ -153,7 +198,7 @@ def _decide(
     refused: list[Refusal] = []
     if action == ReviewAction.RELABEL:
         items, refused = _relabel_takers(project=project, items=items, single=single)
-    finals = _final_labels(project=project, items=items, action=action, label=label)
+    finals = _final_labels(project=project, items=items, action=action, label=label, answer=answer)
     now = timezone.now()
     current = dict(
         ReviewDecision.objects.filter(item__in=items, is_current=True).values_list("item_id", "id")
@@ -210,10 +255,12 @@ def review_decide(
     action: str,
     label: object = None,
     reason: str | None = "",
+    answer: dict | None = None,
 ) -> ReviewDecision:
     """Decide one item; the decision becomes the item's current one.
 
-    accept: ``label`` (an active label; default: the item's consensus) becomes ``final_label``, status accepted.
+    accept: ``answer`` (the kind's answer fields, e.g. a structured kind's parts, checked against the item) or
+    ``label`` (an active label; default: the item's consensus) becomes ``final_label``, status accepted.
     relabel: live annotations stop counting (kept), status in_progress, target raised to at least k; refused
     (Conflict, code ``no_annotator_left``) when every eligible annotator has already been served the item.
     discard: ``reason`` required; status discarded — never served to annotators, never in a dataset.
@@ -229,6 +276,7 @@ def review_decide(
         label=label,
         reason=reason,
         single=True,
+        answer=answer,
     ).decisions[0]
 
 
