@@ -118,3 +118,167 @@ def test_items_page_shows_box_labels_in_words_and_names_box_reasons(client, api)
     row = _row(html, item.pk)
     assert _cell(row, "label-cell") == "3 boxes (iguana ×2, rock) (consensus)"
     assert _chips(row) == ["missing box", "extra box", "loose box boundary", "box class differs"]
+
+
+def _text(fragment: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _headline(html: str) -> dict[str, tuple[str, str, str]]:
+    table = re.search(r'<table class="table" id="headline">(.*?)</table>', html, re.S).group(1)
+    rows = {}
+    for key, body in re.findall(r'<tr data-metric="([^"]+)">(.*?)</tr>', table, re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", body, re.S)
+        rows[key] = tuple(_text(c) for c in cells)
+    return rows
+
+
+def _table(html: str, table_id: str, row_attr: str) -> tuple[list[str], dict[str, list[str]]]:
+    table = re.search(rf'<table class="table" id="{table_id}">(.*?)</table>', html, re.S).group(1)
+    head = [_text(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", table.split("</thead>")[0], re.S)]
+    body = table.split("</thead>")[1]
+    rows = {
+        key: [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for key, row in re.findall(rf'<tr {row_attr}="([^"]+)">(.*?)</tr>', body, re.S)
+    }
+    return head, rows
+
+
+def _run_quality(api, worker, project, reviewer):
+    from core.models import JobStatus
+    from tests.conftest import wait_for_job
+
+    response = api(reviewer).post(f"/api/projects/{project.pk}/quality-runs/", {}, format="json")
+    assert response.status_code == 202, response.json()
+    job = wait_for_job(response.json()["job"], worker=worker)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    report = api(reviewer).get(f"/api/projects/{project.pk}/quality/").json()
+    annotators = api(reviewer).get(f"/api/projects/{project.pk}/annotators/").json()["results"]
+    return report, {a["username"]: a for a in annotators}
+
+
+def _share(value, n) -> str:
+    return f"{100 * value:.1f}% · n = {n:,}"
+
+
+@pytest.mark.worker
+def test_box_quality_page_shows_box_figures_equal_to_the_api_and_no_alpha(client, api, worker):
+    from tests.kinds.test_box_quality_api import ANSWERS, box_project
+
+    # Given the six-image box project of the box quality test, boxed by three annotators, and a quality run
+    pid, manager, items = box_project(api)
+    project = items[0].project
+    for answers in ANSWERS.values():
+        user = add_member(project)
+        for item, boxes in zip(items, answers, strict=True):
+            response = api(user).post(
+                f"/api/projects/{pid}/annotations/", {"item": item.pk, "boxes": boxes}, format="json"
+            )
+            assert response.status_code == 201, response.json()
+    report, annotators = _run_quality(api, worker, project, manager)
+    # When the manager opens the quality page
+    client.force_login(manager)
+    html = client.get(f"/projects/{pid}/quality/").content.decode()
+    # Then the headline names the box figures and what they count, equal to the API's and to the hand-computed
+    # mean pair F1 (1 + 8/11 + 8/11) / 3 = 9/11 and matched IoU 13.5 / 14
+    headline = _headline(html)
+    name, text, reading = headline["mean_pairwise_box_f1"]
+    assert name == "Mean pairwise box F1 (IoU ≥ 0.5)"
+    assert text == f"{report['mean_pairwise_box_f1']:.3f}" == "0.818"
+    assert f"sharing ≥ {report['cohen_min_overlap']} images" in reading
+    name, text, reading = headline["mean_matched_iou"]
+    assert name == "Mean matched IoU"
+    assert text == f"{report['mean_matched_iou']:.3f}" == f"{13.5 / 14:.3f}"
+    assert reading == f"over the {report['n_matched_boxes']} matched box pairs"
+    assert headline["n_boxes"][1] == str(report["n_boxes"])
+    assert headline["n_consensus_boxes"][1] == str(report["n_consensus_boxes"])
+    # and no α/κ row claims too little overlap: boxes compute none
+    assert not {"alpha", "fleiss", "cohen", "percent"} & set(headline)
+    assert "too little overlap" not in html
+    assert headline["issues"][1] == str(report["n_issues"])
+    # Per label: the box figures, never a literal None
+    head, rows = _table(html, "per-label", "data-label")
+    assert head[:5] == ["Label", "Box F1 (IoU ≥ 0.5)", "Mean matched IoU", "Boxes", "Consensus boxes"]
+    assert "α (one-vs-rest)" not in head
+    for label, row in report["per_label"].items():
+        f1, matched = row["mean_pairwise_box_f1"], row["mean_matched_iou"]
+        assert rows[label][1:5] == [
+            "—" if f1 is None else f"{f1:.3f}",
+            "—" if matched is None else f"{matched:.3f}",
+            str(row["n_boxes"]),
+            str(row["n_consensus_boxes"]),
+        ]
+        assert "None" not in rows[label]
+    # Annotators: their agreement is named a box F1 and equals the API's
+    head, rows = _table(html, "annotators", "data-annotator")
+    assert head[2:5] == ["box F1 vs consensus", "box F1 vs others", "box F1 vs gold"]
+    assert set(rows) == set(annotators)
+    for username, a in annotators.items():
+        assert rows[username][1] == str(a["n_annotations"])
+        assert rows[username][2] == _share(a["agreement_with_consensus"], a["n_agreement_with_consensus"])
+        assert rows[username][3] == _share(a["agreement_with_others"], a["n_agreement_with_others"])
+
+
+@pytest.mark.worker
+def test_span_quality_page_shows_span_figures_equal_to_the_api_and_alpha_on_tokens(client, api, worker):
+    from ingress.services.bulk import item_bulk_create
+    from tests.spans.test_span_quality_worker import GOOD, TEXTS, THIRD
+
+    # Given the six-text span project of the span quality test, labelled by three annotators, and a quality run
+    project = make_project(task_type="text_spans", labels=("PER", "LOC"), k=3, max_annotations_per_item=3)
+    result = item_bulk_create(
+        project=project, rows=[{"external_id": f"d{i}", "text": t} for i, t in enumerate(TEXTS)]
+    )
+    assert not result.errors
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    for source in (GOOD, GOOD, THIRD):
+        user = add_member(project)
+        for item, spans in zip(items, source, strict=True):
+            response = api(user).post(
+                f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "spans": spans}, format="json"
+            )
+            assert response.status_code == 201, response.json()
+    reviewer = add_member(project, Role.REVIEWER)
+    report, annotators = _run_quality(api, worker, project, reviewer)
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/quality/").content.decode()
+    # Then the headline's span F1s name what they count and equal the API's (exact: (1 + 0.7 + 0.7) / 3)
+    headline = _headline(html)
+    name, text, reading = headline["mean_pairwise_span_f1"]
+    assert name == "Mean pairwise span F1"
+    assert text == f"{report['mean_pairwise_span_f1']:.3f}" == "0.800"
+    assert reading == (
+        f"spans match on exact start, end and label; annotator pairs sharing ≥ {report['cohen_min_overlap']} items"
+    )
+    assert headline["mean_pairwise_partial_span_f1"][1] == f"{report['mean_pairwise_partial_span_f1']:.3f}"
+    assert headline["n_tokens"][1] == str(report["n_tokens"])
+    # and α and κ are said to be on tokens, with the API's values
+    assert headline["alpha"][0] == "Krippendorff's α (on tokens)"
+    assert headline["alpha"][1] == f"{report['token_krippendorff_alpha']:.3f}"
+    assert headline["fleiss"][0] == "Fleiss' κ (on tokens)"
+    assert headline["fleiss"][1] == f"{report['token_fleiss_kappa']:.3f}"
+    assert headline["cohen"][1] == f"{report['token_mean_pairwise_cohen_kappa']:.3f}"
+    # Per label: span F1s and counts, never None
+    head, rows = _table(html, "per-label", "data-label")
+    assert head[:6] == [
+        "Label",
+        "Span F1",
+        "Partial span F1",
+        "Spans",
+        "Consensus spans",
+        "α (one-vs-rest, on tokens)",
+    ]
+    for label, row in report["per_label"].items():
+        assert rows[label][1:5] == [
+            f"{row['span_f1']:.3f}",
+            f"{row['partial_span_f1']:.3f}",
+            str(row["n_spans"]),
+            str(row["n_consensus_spans"]),
+        ]
+        assert rows[label][5] == f"{row['token_krippendorff_alpha']:.2f}"
+    assert rows["PER"][1] == f"{(1 + 2 * 10 / 13) / 3:.3f}"
+    # Annotators: span F1 against the consensus, equal to the API's
+    head, rows = _table(html, "annotators", "data-annotator")
+    assert head[2] == "span F1 vs consensus"
+    for username, a in annotators.items():
+        assert rows[username][2] == _share(a["agreement_with_consensus"], a["n_agreement_with_consensus"])
