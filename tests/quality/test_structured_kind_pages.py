@@ -282,3 +282,31 @@ def test_span_quality_page_shows_span_figures_equal_to_the_api_and_alpha_on_toke
     assert head[2] == "span F1 vs consensus"
     for username, a in annotators.items():
         assert rows[username][2] == _share(a["agreement_with_consensus"], a["n_agreement_with_consensus"])
+
+
+def test_dashboard_counts_items_by_the_span_reasons_in_words(client, span_project):
+    import csv
+    import io as _io
+
+    from core.jobs import job_create
+    from quality.job_kinds import QUALITY_JOB
+    from quality.models import QualityReport
+
+    # Given a span project after a quality run whose first item was missed an entity by someone
+    project, (item, other) = span_project
+    Item.objects.filter(pk=item.pk).update(issue_kinds=["missed_entity", "boundary_disagreement"])
+    Item.objects.filter(pk=other.pk).update(issue_kinds=["missed_entity"])
+    job = job_create(kind=QUALITY_JOB, task_name="quality.run", project=project, params={})
+    QualityReport.objects.create(
+        project=project, job=job, consensus_method="span", n_items=2, n_annotations=6, n_annotators=3
+    )
+    client.force_login(project.created_by)
+    # When the manager downloads the "items by review reason" chart
+    response = client.get(f"/projects/{project.pk}/dashboard/?csv=issue_kinds")
+    rows = {row[0]: row[1:] for row in csv.reader(_io.StringIO(response.content.decode()))}
+    # Then the span reasons are rows in words, counted
+    assert rows["missed entity"][0] == "2"
+    assert rows["span boundaries differ"][0] == "1"
+    assert rows["spurious entity"][0] == "0"
+    # and the page links each to the items carrying it
+    assert "issue_kind=missed_entity" in client.get(f"/projects/{project.pk}/dashboard/").content.decode()
