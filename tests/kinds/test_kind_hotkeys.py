@@ -57,6 +57,14 @@ def test_box_project_form_names_every_hotkey_the_box_widget_uses(client):
     assert not Project.objects.filter(name="Keys").exists()
 
 
+def test_create_form_lists_the_keys_each_kind_reserves(client):
+    client.force_login(UserFactory())
+    text = unescape(client.get("/projects/new/").content.decode())
+    assert "Hotkeys not allowed: c, g, s, u, x and space on every project" in text
+    assert "+ - 0 = d h n r z on Image boxes" in text
+    assert "n on Text spans (entities)" in text
+
+
 def test_span_project_form_refuses_n_the_no_entities_key(client):
     response = _create_page(client, "text_spans", "PER | n\nLOC | l")
     text = unescape(response.content.decode())
