@@ -4,8 +4,18 @@ from django import forms
 
 from annotation.models import Role
 from annotation.profile_thresholds import profile_thresholds_problems
-from annotation.services.projects import SAMPLING_STRATEGIES
-from kinds.registry import task_type_choices
+from annotation.services.projects import RESERVED_HOTKEYS, SAMPLING_STRATEGIES
+from kinds.registry import kinds, task_type_choices
+
+
+def reserved_hotkeys_text() -> str:
+    """The keys no label may have, for the form's help: the label page's own, then each kind's widget's."""
+    parts = [f"{', '.join(sorted(RESERVED_HOTKEYS - {' '}))} and space on every project"]
+    for kind in kinds():
+        if kind.reserved_hotkeys:
+            names = " / ".join(kind.task_type_label(t) for t in kind.task_types)
+            parts.append(f"{' '.join(sorted(kind.reserved_hotkeys))} on {names}")
+    return "Hotkeys not allowed: " + "; ".join(parts) + "."
 
 
 class ProjectCreateForm(forms.Form):
@@ -19,6 +29,11 @@ class ProjectCreateForm(forms.Form):
     annotations_per_item = forms.IntegerField(min_value=1, max_value=20, initial=3)
     gold_rate = forms.FloatField(min_value=0.0, max_value=1.0, initial=0.0)
     guidelines = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read when the form is built, so every registered kind's keys are listed.
+        self.fields["labels"].help_text += ". " + reserved_hotkeys_text()
 
     def label_specs(self) -> list[dict]:
         specs = []

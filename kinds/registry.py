@@ -164,6 +164,19 @@ class ExportFormat:
 
 
 @dataclass(frozen=True)
+class ReportFigure:
+    """One of a kind's own figures as the quality page shows it: ``key`` in the report's ``kind_figures`` (or in
+    a ``per_label`` row), its ``name``, and what it counts (``reading``; ``{name}`` fields are filled from the
+    report's ``kind_figures``, e.g. ``{cohen_min_overlap}``)."""
+
+    key: str
+    name: str
+    reading: str = ""
+    #: a count, shown whole; otherwise a figure in [0, 1] shown with three decimals
+    count: bool = False
+
+
+@dataclass(frozen=True)
 class TaskKind:
     name: str
     #: ``Project.task_type`` values this kind serves; a project can be created with any registered kind's
@@ -191,6 +204,20 @@ class TaskKind:
     import_note: str = ""
     #: the fewest labels a project needs; None: two for one class per item, one for a set of classes
     min_labels: int | None = None
+    #: keys the kind's widget takes on the label page, so no label may have them as its hotkey (lower case)
+    reserved_hotkeys: frozenset[str] = frozenset()
+    #: how pages name the kind's own issue reason codes (chips, filters)
+    reason_words: Mapping[str, str] = field(default_factory=dict)
+    #: the kind's headline figures on the quality page, read from the report's ``kind_figures``
+    report_figures: tuple[ReportFigure, ...] = ()
+    #: the kind's columns of the quality page's per-label table, read from the report's ``per_label`` rows
+    label_figures: tuple[ReportFigure, ...] = ()
+    #: what the shared α, κ and percent-agreement figures are computed on ("tokens" for spans); None: the kind
+    #: does not compute them, so pages leave them out
+    agreement_unit: str | None = "items"
+    #: what an annotator's agreement with the consensus, the others and gold measures when it is not the share
+    #: of equal answers (e.g. "span F1"); empty: that share
+    annotator_agreement: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

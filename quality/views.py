@@ -8,6 +8,7 @@ from annotation.models import Project, Role
 from annotation.selectors import label_classes
 from core.errors import ApplicationError
 from core.pages import project_page
+from kinds.registry import ReportFigure, TaskKind, kind_for
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
 from quality.models import QualityReport
@@ -66,11 +67,39 @@ def _model_vs_reference(report: QualityReport) -> list[dict]:
     ]
 
 
-def _headline(report: QualityReport) -> list[dict]:
-    all_items = {r["reference"]: r.get("hlp_all_n_items") for r in report.accuracy_by_reference}
+def _figure_text(figure: ReportFigure, value) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}" if figure.count else fmt(value, 3)
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+def _kind_headline(kind: TaskKind, figures: dict) -> list[dict]:
+    """The kind's own headline rows, named for what they count."""
     return [
         {
-            "name": "Krippendorff's α",
+            "name": figure.name,
+            "key": figure.key,
+            "text": _figure_text(figure, figures.get(figure.key)),
+            "reading": figure.reading.format_map(_Blank(figures)),
+        }
+        for figure in kind.report_figures
+        if figure.key in figures
+    ]
+
+
+def _shared_agreement(report: QualityReport, unit: str | None) -> list[dict]:
+    """α, κ and percent agreement, named for what they are computed on; none when the kind computes none."""
+    if unit is None:
+        return []
+    on = "" if unit == "items" else f" (on {unit})"
+    return [
+        {
+            "name": f"Krippendorff's α{on}",
             "key": "alpha",
             "text": _with_ci(
                 report.krippendorff_alpha,
@@ -81,7 +110,7 @@ def _headline(report: QualityReport) -> list[dict]:
             "reading": agreement_band(report.krippendorff_alpha),
         },
         {
-            "name": "Fleiss' κ",
+            "name": f"Fleiss' κ{on}",
             "key": "fleiss",
             "text": _with_ci(
                 report.fleiss_kappa, report.fleiss_kappa_ci_low, report.fleiss_kappa_ci_high, digits=3
@@ -89,7 +118,7 @@ def _headline(report: QualityReport) -> list[dict]:
             "reading": agreement_band(report.fleiss_kappa),
         },
         {
-            "name": "Mean pairwise Cohen's κ",
+            "name": f"Mean pairwise Cohen's κ{on}",
             "key": "cohen",
             "text": _with_ci(
                 report.mean_pairwise_cohen_kappa,
@@ -100,7 +129,7 @@ def _headline(report: QualityReport) -> list[dict]:
             "reading": agreement_band(report.mean_pairwise_cohen_kappa),
         },
         {
-            "name": "Percent agreement",
+            "name": f"Percent agreement{on}",
             "key": "percent",
             "text": _with_ci(
                 report.percent_agreement,
@@ -108,30 +137,51 @@ def _headline(report: QualityReport) -> list[dict]:
                 report.percent_agreement_ci_high,
                 True,
             ),
-            "reading": "pairs of annotators giving the same label",
+            "reading": "pairs of annotators giving the same label"
+            + ("" if unit == "items" else f" to a {unit[:-1] if unit.endswith('s') else unit}"),
         },
+    ]
+
+
+def _headline(report: QualityReport, kind: TaskKind) -> list[dict]:
+    all_items = {r["reference"]: r.get("hlp_all_n_items") for r in report.accuracy_by_reference}
+    kind_figures = report.kind_figures or {}
+    # A structured kind's run leaves HLP out until it computes one: no row then, rather than "n/a" read as
+    # "one annotator vs the majority of the others".
+    hlp_rows = [
         {
             "name": "HLP vs consensus",
             "key": "hlp",
+            "value": report.hlp,
             "text": _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True),
             "reading": "one annotator vs the majority of the others" + _items(all_items.get("consensus")),
         },
         {
             "name": "HLP vs gold",
             "key": "hlp-gold",
+            "value": report.hlp_gold,
             "text": _with_ci(report.hlp_gold, report.hlp_gold_ci_low, report.hlp_gold_ci_high, True),
             "reading": "annotators on gold items" + _items(all_items.get("gold")),
         },
+    ]
+    return [
+        *(_kind_headline(kind, kind_figures) if kind_figures else []),
+        *_shared_agreement(report, kind.agreement_unit if kind_figures else "items"),
+        *(row for row in hlp_rows if not (kind_figures and row["value"] is None)),
         *_model_vs_reference(report),
     ]
 
 
 def _report_context(report: QualityReport, project: Project) -> dict:
     label_values = label_classes(project=project)
+    kind = kind_for(project)
+    structured = bool(report.kind_figures)
+    label_figures = kind.label_figures if structured else ()
     per_label = [
         {
             "label": value,
             "n_consensus": row.get("n_consensus"),
+            "kind_cells": [_figure_text(figure, row.get(figure.key)) for figure in label_figures],
             "alpha": _row_ci(row, "krippendorff_alpha"),
             "kappa": _row_ci(row, "fleiss_kappa"),
             "agreement": _row_ci(row, "percent_agreement", True),
@@ -218,7 +268,12 @@ def _report_context(report: QualityReport, project: Project) -> dict:
     return {
         "report": report,
         "summary": f"{report.n_items:,} items · {report.n_annotations:,} annotations · {report.n_annotators:,} annotators",
-        "headline": _headline(report),
+        "headline": _headline(report, kind),
+        "label_columns": [figure.name for figure in label_figures],
+        # what the shared α/κ columns are computed on: "" as usual, "tokens", or None (left out)
+        "agreement_unit": (kind.agreement_unit if structured else "items"),
+        # what an annotator's "vs consensus / others / gold" measures, when not the share of equal answers
+        "annotator_measure": kind.annotator_agreement if structured else "",
         "per_label": per_label,
         "per_tag": per_tag,
         "per_version": per_version,

@@ -20,6 +20,25 @@ from kinds.registry import kind_for_task_type, task_types
 
 DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
+
+
+def reserved_hotkeys(task_type: str) -> frozenset[str]:
+    """Keys no label of a project of ``task_type`` may have: the label page's own and its kind's widget's."""
+    return frozenset(RESERVED_HOTKEYS) | kind_for_task_type(task_type).reserved_hotkeys
+
+
+def hotkey_problem(bad: list[tuple[str, str]], reserved: frozenset[str]) -> str | None:
+    """Every bad ``(hotkey, label)`` in one sentence, None when there is none."""
+    if not bad:
+        return None
+    named = ", ".join(f"'{hotkey}' of label '{value}'" for hotkey, value in bad)
+    keys = ", ".join(sorted(reserved - {" "}))
+    return (
+        f"Hotkey{'s' if len(bad) > 1 else ''} {named}: a hotkey must be one character and not one of {keys} "
+        "(space is reserved too)."
+    )
+
+
 # The active-learning layer's strategies (activelearning.strategies.STRATEGIES; this app may not import it).
 SAMPLING_STRATEGIES = ("random", "least_confidence", "margin", "entropy", "bald")
 # Settings a manager may change after creation (task type, multi-label and the label set have their own paths).
@@ -66,8 +85,9 @@ class LabelSpec:
     colour: str = ""
 
 
-def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
+def _assign_hotkeys(labels: list[LabelSpec], reserved: frozenset[str]) -> list[LabelSpec]:
     seen_values: set[str] = set()
+    bad_hotkeys: list[tuple[str, str]] = []
     used = {spec.hotkey.lower() for spec in labels if spec.hotkey}
     for index, spec in enumerate(labels):
         value = spec.value.strip()
@@ -76,16 +96,15 @@ def _assign_hotkeys(labels: list[LabelSpec]) -> list[LabelSpec]:
         if value in seen_values:
             raise ValidationFailed(f"Label '{value}' appears twice.", field="labels")
         seen_values.add(value)
-        if spec.hotkey and (len(spec.hotkey) != 1 or spec.hotkey.lower() in RESERVED_HOTKEYS):
-            raise ValidationFailed(
-                f"Hotkey '{spec.hotkey}' of label '{value}' must be one character and not one of u, x, s, g, c.",
-                field="labels",
-            )
+        if spec.hotkey and (len(spec.hotkey) != 1 or spec.hotkey.lower() in reserved):
+            bad_hotkeys.append((spec.hotkey, value))
         if problem := colour_problem(spec.colour):
             raise ValidationFailed(f"Label '{value}': {problem}", field="labels")
+    if problem := hotkey_problem(bad_hotkeys, reserved):
+        raise ValidationFailed(problem, field="labels")
     if len(used) != len([spec for spec in labels if spec.hotkey]):
         raise ValidationFailed("Two labels share a hotkey.", field="labels")
-    free = iter(key for key in DEFAULT_HOTKEYS if key not in used and key not in RESERVED_HOTKEYS)
+    free = iter(key for key in DEFAULT_HOTKEYS if key not in used and key not in reserved)
     return [
         LabelSpec(
             value=spec.value.strip(),
@@ -136,7 +155,7 @@ def project_create(
         problems := profile_thresholds_problems(settings_fields["profile_thresholds"])
     ):
         raise ValidationFailed(" ".join(problems), field="profile_thresholds")
-    specs = _assign_hotkeys(labels)
+    specs = _assign_hotkeys(labels, reserved_hotkeys(task_type))
     # A whole number or None, as the API's serializer and the other callers give it.
     max_given = cast("int | None", settings_fields.pop("max_annotations_per_item", 5))
     max_k = max(int(max_given or 5), annotations_per_item)

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from kinds.registry import ExportFormat, TaskKind
+from kinds.registry import ExportFormat, ReportFigure, TaskKind
 
 
 class TaskType(models.TextChoices):
@@ -29,4 +29,33 @@ KIND: TaskKind = TaskKind(
     media={TaskType.IMAGE_BOXES: "image"},
     gold_files="kinds.boxes.goldfiles",
     import_note=", and existing boxes as gold beside the images: COCO JSON, Pascal VOC XML or YOLO txt files",
+    # The widget's own keys (kinds/static/kinds/boxes/editor.js): nothing to box, duplicate, hide, resize, undo,
+    # fit, zoom; a label hotkey would shadow them.
+    reserved_hotkeys=frozenset({"n", "d", "h", "r", "z", "0", "+", "=", "-"}),
+    reason_words={
+        "missing_box": "missing box",
+        "extra_box": "extra box",
+        "loose_boundary": "loose box boundary",
+        "class_confusion": "box class differs",
+    },
+    report_figures=(
+        ReportFigure(
+            "mean_pairwise_box_f1",
+            "Mean pairwise box F1 (IoU ≥ 0.5)",
+            "boxes match one-to-one at IoU ≥ 0.5 with the same label; annotator pairs sharing ≥ "
+            "{cohen_min_overlap} images",
+        ),
+        ReportFigure("mean_matched_iou", "Mean matched IoU", "over the {n_matched_boxes} matched box pairs"),
+        ReportFigure("n_box_pairs", "Annotator pairs", "pairs the box F1 averages over", count=True),
+        ReportFigure("n_boxes", "Boxes drawn", count=True),
+        ReportFigure("n_consensus_boxes", "Consensus boxes", count=True),
+    ),
+    label_figures=(
+        ReportFigure("mean_pairwise_box_f1", "Box F1 (IoU ≥ 0.5)"),
+        ReportFigure("mean_matched_iou", "Mean matched IoU"),
+        ReportFigure("n_boxes", "Boxes", count=True),
+        ReportFigure("n_consensus_boxes", "Consensus boxes", count=True),
+    ),
+    agreement_unit=None,
+    annotator_agreement="box F1",
 )

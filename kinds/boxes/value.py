@@ -4,6 +4,7 @@ same form. Coordinates are pixels of the stored image with the origin at its top
 (``kinds.boxes.geometry``)."""
 
 import json
+from collections import Counter
 
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
@@ -152,6 +153,20 @@ def label_classes(value: object) -> list:
     if not isinstance(value, list):
         return []
     return sorted({box["label"] for box in value if isinstance(box, dict) and "label" in box})
+
+
+def describe(value: list) -> str:
+    """An answer (or an item's consensus, final label) in words: ``3 boxes (iguana ×2, rock)``, or ``nothing to
+    box``."""
+    boxes = [box for box in value or [] if isinstance(box, dict) and "label" in box]
+    if not boxes:
+        return "nothing to box"
+    counts = Counter(box["label"] for box in boxes)
+    labels = ", ".join(
+        label if n == 1 else f"{label} ×{n}"
+        for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return f"{len(boxes)} box{'es' if len(boxes) != 1 else ''} ({labels})"
 
 
 def stored_label_query(field_name: str, value: str, *, project: Project) -> Q:

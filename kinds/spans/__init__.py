@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from kinds.registry import ExportFormat, TaskKind
+from kinds.registry import ExportFormat, ReportFigure, TaskKind
 
 
 class TaskType(models.TextChoices):
@@ -27,4 +27,36 @@ KIND: TaskKind = TaskKind(
     widget_js="kinds/spans/widget.js",
     media={TaskType.TEXT: "text"},
     min_labels=1,
+    # "No entities" (the widget falls back to 0, - or = only when a label already has n)
+    reserved_hotkeys=frozenset({"n"}),
+    reason_words={
+        "boundary_disagreement": "span boundaries differ",
+        "type_confusion": "entity type differs",
+        "missed_entity": "missed entity",
+        "spurious_entity": "spurious entity",
+    },
+    report_figures=(
+        ReportFigure(
+            "mean_pairwise_span_f1",
+            "Mean pairwise span F1",
+            "spans match on exact start, end and label; annotator pairs sharing ≥ {cohen_min_overlap} items",
+        ),
+        ReportFigure(
+            "mean_pairwise_partial_span_f1",
+            "Mean pairwise partial span F1",
+            "spans match when they overlap with the same label; annotator pairs sharing ≥ {cohen_min_overlap} items",
+        ),
+        ReportFigure("n_annotator_pairs", "Annotator pairs", "pairs the span F1s average over", count=True),
+        ReportFigure(
+            "n_tokens", "Tokens", "what α and κ below are computed on (whitespace-separated)", count=True
+        ),
+    ),
+    label_figures=(
+        ReportFigure("span_f1", "Span F1"),
+        ReportFigure("partial_span_f1", "Partial span F1"),
+        ReportFigure("n_spans", "Spans", count=True),
+        ReportFigure("n_consensus_spans", "Consensus spans", count=True),
+    ),
+    agreement_unit="tokens",
+    annotator_agreement="span F1",
 )

@@ -4,6 +4,7 @@ from django import forms
 
 from annotation.models.item import ItemStatus
 from annotation.selectors import ITEM_ORDERINGS
+from kinds.registry import kinds
 from quality.dashboard.figures import DaySpan
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.review.services.decisions import MAX_REASON
@@ -25,12 +26,19 @@ class DaySpanField(forms.CharField):
             ) from exc
 
 
+def issue_kind_choices() -> list[tuple[str, str]]:
+    """The shared reason codes, then each kind's own (``missed_entity``, ``missing_box``), read when a form is
+    built so every registered kind's codes are offered."""
+    codes = dict.fromkeys([*REASON_CODES, *(code for kind in kinds() for code in kind.reason_words)])
+    return [("", "any"), *((code, code) for code in codes)]
+
+
 class DashboardItemFilterForm(forms.Form):
     status = forms.CharField(required=False, help_text="One status or several separated by commas.")
     tag = forms.CharField(required=False, max_length=100)
     flag = forms.CharField(required=False, max_length=100)
     has_issue = forms.ChoiceField(required=False, choices=[("", "any"), ("true", "yes"), ("false", "no")])
-    issue_kind = forms.ChoiceField(required=False, choices=[("", "any"), *((k, k) for k in REASON_CODES)])
+    issue_kind = forms.ChoiceField(required=False, choices=issue_kind_choices)
     batch = forms.IntegerField(required=False, min_value=1)
     label = forms.CharField(required=False, max_length=100)
     annotator_label = forms.CharField(

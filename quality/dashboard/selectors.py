@@ -39,6 +39,7 @@ from annotation.models import Annotation, Item, Project
 from annotation.models.item import ItemStatus
 from annotation.selectors import project_status_counts
 from ingress.models import ImportBatch
+from kinds.registry import kind_for
 from quality.dashboard.item_filters import issue_kind_q
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
@@ -194,7 +195,8 @@ def issue_counts_live(*, project: Project) -> dict[str, int]:
         "total": Count("id", filter=issue),
         "open": Count("id", filter=issue & ~Q(status__in=CLOSED_STATUSES)),
     }
-    counts.update({f"kind_{kind}": Count("id", filter=issue_kind_q(kind)) for kind in REASON_CODES})
+    codes = dict.fromkeys([*REASON_CODES, *kind_for(project).reason_words])
+    counts.update({f"kind_{kind}": Count("id", filter=issue_kind_q(kind)) for kind in codes})
     return Item.objects.filter(project=project).filter(issue | ~Q(issue_kinds=[])).aggregate(**counts)
 
 

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
 from core.pages import project_page
+from kinds.registry import kind_for
 from quality.dashboard import item_filters
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context
@@ -54,6 +55,15 @@ def _item_link_base(pid: int) -> str | None:
         return None
 
 
+def label_text(value_schema, value: object) -> str:
+    """A stored consensus or final label as a page says it: the kind's ``describe`` when it has one (``2 spans
+    (LOC, PER)``), else the classes it names (``cat, dog``)."""
+    describe = getattr(value_schema, "describe", None)
+    if describe is not None:
+        return describe(value)
+    return ", ".join(str(c) for c in value_schema.label_classes(value))
+
+
 @project_page(role=Role.REVIEWER)
 def items_page(request, project, membership):
     form = DashboardItemFilterForm(request.GET)
@@ -64,8 +74,13 @@ def items_page(request, project, membership):
     page = Paginator(queryset, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     explained = item_flag_explanations(project=project, items=page.object_list)
+    value_schema = kind_for(project).value_schema
     for item in page.object_list:
         item.flag_explanations = explained[item.pk]
+        item.final_text = None if item.final_label is None else label_text(value_schema, item.final_label)
+        item.consensus_text = (
+            None if item.consensus_label is None else label_text(value_schema, item.consensus_label)
+        )
     query = request.GET.copy()
     query.pop("page", None)
     context.update(

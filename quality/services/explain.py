@@ -69,20 +69,30 @@ def explanations_for(
     model_checked: bool,
     hlp_absent_note: str | None = None,
     accuracy_rows: list[dict] | None = None,
+    kind_figures: dict | None = None,
 ) -> list[str]:
     """The report's sentences. ``n_route`` is the stored "routed to review" figure and ``accuracy_rows`` the
     stored ``QualityReport.accuracy_by_reference`` (model named): the sentences repeat those figures, so they are
     written once the figures are stored rather than from the engine's raw counts. ``hlp_absent_note`` is the
-    task kind's sentence for a run without HLP (``RunOutcome.hlp_absent_note``)."""
+    task kind's sentence for a run without HLP (``RunOutcome.hlp_absent_note``); ``kind_figures`` the kind's own
+    figures, when it has any."""
     alpha = scalars.get("krippendorff_alpha")
-    lines = [
-        f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
-        f"over {scalars['n_annotations']:,} annotations on {scalars['n_items']:,} items.",
-        f"Fleiss' κ = {fmt(scalars.get('fleiss_kappa'))}{fmt_ci(scalars.get('fleiss_kappa_ci'))}, mean pairwise "
-        f"Cohen's κ = {fmt(scalars.get('mean_pairwise_cohen_kappa'))}"
-        f"{fmt_ci(scalars.get('mean_pairwise_cohen_kappa_ci'))}; annotators gave the same label on "
-        f"{pct(scalars.get('percent_agreement'))} of pairs.",
-    ]
+    shared = ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "percent_agreement")
+    # A kind with its own figures that computes none of the shared ones (boxes): saying α is "undefined (too
+    # little overlap)" would be false; its own sentence (``hlp_absent_note``) says what it measured.
+    skip_shared = bool(kind_figures) and all(scalars.get(name) is None for name in shared)
+    lines = (
+        []
+        if skip_shared
+        else [
+            f"α = {fmt(alpha)}{fmt_ci(scalars.get('krippendorff_alpha_ci'))}: {agreement_band(alpha)} "
+            f"over {scalars['n_annotations']:,} annotations on {scalars['n_items']:,} items.",
+            f"Fleiss' κ = {fmt(scalars.get('fleiss_kappa'))}{fmt_ci(scalars.get('fleiss_kappa_ci'))}, mean pairwise "
+            f"Cohen's κ = {fmt(scalars.get('mean_pairwise_cohen_kappa'))}"
+            f"{fmt_ci(scalars.get('mean_pairwise_cohen_kappa_ci'))}; annotators gave the same label on "
+            f"{pct(scalars.get('percent_agreement'))} of pairs.",
+        ]
+    )
     if scalars.get("hlp") is not None:
         rated = [
             (row["hlp"], value)

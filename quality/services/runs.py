@@ -200,6 +200,7 @@ def quality_results_store(
         model_checked=bool(outcome.check_model),
         hlp_absent_note=outcome.hlp_absent_note,
         accuracy_rows=report.accuracy_by_reference,
+        kind_figures=outcome.kind_figures,
     )
     report.save(update_fields=["n_routed_to_review", "explanations"])
     keep = list(

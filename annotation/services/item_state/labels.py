@@ -17,7 +17,7 @@ from annotation import hotpath_cache
 from annotation.label_colours import colour_problem
 from annotation.models import Item, Label, Project
 from annotation.selectors import json_list_has
-from annotation.services.projects import DEFAULT_HOTKEYS, RESERVED_HOTKEYS, project_lock
+from annotation.services.projects import DEFAULT_HOTKEYS, hotkey_problem, project_lock, reserved_hotkeys
 from core.errors import ValidationFailed
 from kinds.registry import kind_for
 
@@ -56,12 +56,9 @@ def _free_hotkey(project: Project, avoid: frozenset[str]) -> str:
         .exclude(hotkey="")
         .values_list("hotkey", flat=True)
     )
+    reserved = reserved_hotkeys(project.task_type)
     return next(
-        (
-            key
-            for key in DEFAULT_HOTKEYS
-            if key not in used and key not in RESERVED_HOTKEYS and key not in avoid
-        ),
+        (key for key in DEFAULT_HOTKEYS if key not in used and key not in reserved and key not in avoid),
         "",
     )
 
@@ -150,11 +147,9 @@ def label_schema_add(
         )
     hotkey = (hotkey or "").strip().lower()
     if hotkey:
-        if len(hotkey) != 1 or hotkey in RESERVED_HOTKEYS:
-            raise ValidationFailed(
-                f"A hotkey is one character and not one of {', '.join(sorted(RESERVED_HOTKEYS - {' '}))}.",
-                field="hotkey",
-            )
+        reserved = reserved_hotkeys(project.task_type)
+        if len(hotkey) != 1 or hotkey in reserved:
+            raise ValidationFailed(hotkey_problem([(hotkey, value)], reserved) or "", field="hotkey")
         if Label.objects.filter(project=project, is_active=True, hotkey=hotkey).exists():
             raise ValidationFailed(f"Hotkey {hotkey!r} is taken by another label.", field="hotkey")
     else:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models.item import ItemStatus
+from kinds.registry import kind_for
 from quality.dashboard import figures
 from quality.dashboard.figures import Table
 from quality.dashboard.tables.source import OPEN_ISSUE_STATUSES, REASON_TEXT, DashboardSource
@@ -92,10 +93,11 @@ def table_issue_kinds(src: DashboardSource) -> Table:
     table = Table("issue_kinds", "Items by review reason", ["reason", "items", "link"])
     if not src.has_quality_run:
         return table
-    for kind in REASON_CODES:
-        table.rows.append(
-            [REASON_TEXT.get(kind, kind), src.issues.get(f"kind_{kind}") or 0, src.items_url(issue_kind=kind)]
-        )
+    # The shared reasons, then the project's kind's own (spans: missed entity…; boxes: missing box…).
+    own = kind_for(src.project).reason_words
+    for kind in dict.fromkeys([*REASON_CODES, *own]):
+        words = REASON_TEXT.get(kind) or own.get(kind, kind)
+        table.rows.append([words, src.issues.get(f"kind_{kind}") or 0, src.items_url(issue_kind=kind)])
     return table
 
 
