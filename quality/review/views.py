@@ -103,7 +103,8 @@ def review_queue_page(request, project, membership):
             "query": urlencode(query),
             "counts": counts,
             "reason_rows": [
-                (reason, selectors.REASON_TEXT[reason], counts[reason]) for reason in selectors.REVIEW_REASONS
+                (reason, selectors.REASON_TEXT[reason], counts[reason])
+                for reason in selectors.project_review_reasons(project)
             ],
             "status_counts": project_status_counts(project=project),
             "queue_statuses": selectors.review_queue_status_counts(project=project),

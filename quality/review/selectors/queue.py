@@ -10,7 +10,7 @@ from annotation.models import Annotation, Item, ItemStatus, ItemTag, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import json_list_has
 from core.errors import ValidationFailed
-from kinds.registry import kind_for
+from kinds.registry import kind_for, kinds
 from quality.metrics.reason_codes import REASON_CODES  # not label_issues: that one loads cleanlab
 from quality.models import (
     ReviewAction,
@@ -20,8 +20,15 @@ from quality.models import (
 QUEUE_STATUSES = (ItemStatus.LABELLED, ItemStatus.NEEDS_REVIEW)
 # Reasons the queue adds to the quality run's issue kinds.
 EXTRA_REASONS = ("comment", "escalated")
-REVIEW_REASONS = (*REASON_CODES, *EXTRA_REASONS)
+# Reasons only items of one kind carry (a span's missed entity, a missing box), in that kind's words.
+KIND_REASON_WORDS = {code: words for kind in kinds() for code, words in kind.reason_words.items()}
+REVIEW_REASONS = (
+    *REASON_CODES,
+    *EXTRA_REASONS,
+    *(code for code in KIND_REASON_WORDS if code not in REASON_CODES),
+)
 REASON_TEXT = {
+    **KIND_REASON_WORDS,
     "model_disagrees": "the model's top label (named beside it) differs from the consensus",
     "low_consensus_confidence": "consensus confidence below the project's threshold",
     "annotators_split": "annotators split",
@@ -35,6 +42,12 @@ REASON_TEXT = {
     "comment": "an annotator left a comment",
     "escalated": "escalated to the guideline",
 }
+
+
+def project_review_reasons(project: Project) -> tuple[str, ...]:
+    """The reasons an item of ``project`` can carry: the shared ones and its own kind's."""
+    own = kind_for(project).reason_words
+    return tuple(code for code in REVIEW_REASONS if code not in KIND_REASON_WORDS or code in own)
 
 
 @dataclass(frozen=True)
