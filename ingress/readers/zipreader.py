@@ -188,6 +188,17 @@ def _load(reader: _Reader, info: zipfile.ZipInfo, line: int, name: str) -> bytes
         return RowError(line, "file", f"{name} {_unreadable_member(exc)}")
 
 
+def _load_within_total(
+    reader: _Reader, info: zipfile.ZipInfo, line: int, name: str, *, rest: str = "members"
+) -> bytes | RowError:
+    """The member's bytes, its ``RowError``, or the ``FileError`` that ends the archive when it would take the
+    archive past its total-size limit (``rest`` names what is then left unread: members, rows)."""
+    try:
+        return _load(reader, info, line, name)
+    except _TotalExceeded as exc:
+        return FileError(line, "file", f"{exc}; {name} and the {rest} after it were not read.")
+
+
 def _unreadable_member(exc: BaseException) -> str:
     """Why a member could not be read, without the zip module's internals."""
     if isinstance(exc, RuntimeError) and "encrypted" in str(exc):
@@ -208,13 +219,11 @@ def _gold_members(reader: _Reader, infos: list[zipfile.ZipInfo], gold_files: Gol
             or not gold_files.wants(name)
         ):
             continue
-        try:
-            data = _load(reader, info, line, name)
-        except _TotalExceeded as exc:
-            yield FileError(line, "file", f"{exc}; {name} and the members after it were not read.")
-            return
+        data = _load_within_total(reader, info, line, name)
         if isinstance(data, RowError):
             yield data
+            if isinstance(data, FileError):
+                return
             continue
         try:
             gold_files.add(name, data)
@@ -238,13 +247,11 @@ def _member_rows(
             if gold_files is None or not gold_files.wants(name):
                 yield RowError(line, "file", f"{name!r} is not a supported image or audio file")
             continue
-        try:
-            data = _load(reader, info, line, name)
-        except _TotalExceeded as exc:
-            yield FileError(line, "file", f"{exc}; {name} and the members after it were not read.")
-            return
+        data = _load_within_total(reader, info, line, name)
         if isinstance(data, RowError):
             yield data
+            if isinstance(data, FileError):
+                return
             continue
         gold = None
         if gold_files is not None:
@@ -277,13 +284,11 @@ def _manifest_rows(
                         row.line, "file", f"manifest names {row.file_name!r}, which is not in the archive"
                     )
                     continue
-                try:
-                    data = _load(reader, info, row.line, name)
-                except _TotalExceeded as exc:
-                    yield FileError(row.line, "file", f"{exc}; {name} and the rows after it were not read.")
-                    return
+                data = _load_within_total(reader, info, row.line, name, rest="rows")
                 if isinstance(data, RowError):
                     yield data
+                    if isinstance(data, FileError):
+                        return
                     continue
                 yield RawRow(
                     line=row.line,
