@@ -108,8 +108,10 @@ def version_diff_page(request, project, membership):
     except (NotFound, ValueError) as exc:
         raise Http404("Choose two versions of this project to compare.") from exc
     diff = version_diff(base=base, target=target, limit=DIFF_PAGE_LIMIT)
+    parts = diff.get("parts")
+    part_rows = [(key, name, parts["counts"][key]) for key, name in parts["names"].items()] if parts else []
     return render(
         request,
         "datasets/version_diff.html",
-        {"project": project, "base": base, "target": target, "diff": diff},
+        {"project": project, "base": base, "target": target, "diff": diff, "part_rows": part_rows},
     )

@@ -156,6 +156,10 @@ class ExportPart(Protocol):
     def labelstudio_result(self, value: object, *, from_name: str, to_name: str) -> list[dict]:
         """An answer (an export row's label, a stored vote, a prediction) as a Label Studio ``result``."""
 
+    # Optional, for a kind whose answer has parts (spans, boxes): ``part_diff``, a module with ``UNIT``,
+    # ``COUNTS`` (key → words, in page order), ``count(value)`` and ``diff(old, new) -> (counts, lines)``, which
+    # ``datasets.diffs`` uses to diff versions part by part.
+
 
 @dataclass(frozen=True)
 class ExportFormat:

@@ -167,7 +167,22 @@ class DatasetDiffChangeSerializer(serializers.Serializer):
             "external_id": serializers.CharField(),
             "from": LabelValueField(help_text="The label, or the split for a split move."),
             "to": LabelValueField(),
+            "changes": serializers.ListField(
+                child=serializers.CharField(),
+                required=False,
+                help_text="Span and box projects' relabelled items: what changed, part by part, in words.",
+            ),
         }
+
+
+class DatasetDiffPartsSerializer(serializers.Serializer):
+    unit = serializers.CharField(help_text="What the parts are: spans, boxes.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Parts by change over every item of either version (spans: added, removed, "
+        "boundaries_changed, relabelled, unchanged; boxes: added, removed, moved, relabelled, unchanged).",
+    )
+    names = serializers.DictField(child=serializers.CharField(), help_text="Each count's key in words.")
 
 
 class DatasetDiffCountsSerializer(serializers.Serializer):
@@ -191,6 +206,9 @@ class DatasetDiffOutputSerializer(serializers.Serializer):
     removed = DatasetDiffItemSerializer(many=True)
     relabelled = DatasetDiffChangeSerializer(many=True)
     split_moves = DatasetDiffChangeSerializer(many=True)
+    parts = DatasetDiffPartsSerializer(
+        required=False, help_text="Span and box projects only: the diff part by part (spans, boxes)."
+    )
     truncated = serializers.BooleanField()
     limit = serializers.IntegerField()
 

@@ -9,6 +9,7 @@ from annotation.models import Project
 from core.errors import ValidationFailed
 from datasets.labelschema import ProjectLabel, label_schema_build
 from datasets.models import DatasetVersion
+from kinds.boxes import diff as boxes_diff
 from kinds.boxes import exports
 
 LABEL_DESCRIPTION = (
@@ -47,3 +48,6 @@ def card_label_feature(*, version: Any) -> str:
 
 #: the freeze stores each row as this makes it (``datasets.services``): rows carry ``boxes``, not ``label``
 entry_row = exports.entry_row
+
+#: the version diff of an image's boxes (``datasets.diffs``)
+part_diff = boxes_diff

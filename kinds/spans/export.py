@@ -9,6 +9,7 @@ from annotation.models import Project
 from core.errors import ValidationFailed
 from datasets.labelschema import ProjectLabel, label_schema_build
 from datasets.models import DatasetVersion
+from kinds.spans import diff as spans_diff
 from kinds.spans.exports import stream_conll, stream_jsonl, stream_zip
 
 LABEL_DESCRIPTION = (
@@ -39,3 +40,7 @@ def label_description(*, version: DatasetVersion) -> str:
 
 def card_label_feature(*, version: DatasetVersion) -> str:
     return "string"
+
+
+#: the version diff of an item's spans (``datasets.diffs``)
+part_diff = spans_diff
