@@ -94,10 +94,12 @@ def labelstudio_config(*, version: DatasetVersion) -> str:
     )
 
 
-def _result_writer(project: Project, names: LsNames) -> Callable[[object], list[dict]]:
-    """An answer (a row's label, a vote's stored value, a prediction) → the task's ``result`` list."""
+def _result_writer(project: Project, names: LsNames) -> Callable[[object, Mapping[str, Any]], list[dict]]:
+    """(An answer (a row's label, a vote's stored value, a prediction), the item it answers) → the task's
+    ``result`` list; the item (``text``, an image's ``width`` and ``height``) is for kinds whose regions point
+    into it (spans quote their text, boxes are in percent of the image)."""
     write = kind_for(project).export_part.labelstudio_result
-    return lambda value: write(value, from_name=names.control, to_name=names.target)
+    return lambda value, item: write(value, from_name=names.control, to_name=names.target, item=item)
 
 
 def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[Mapping[str, Any]]]:
@@ -115,6 +117,16 @@ def _votes(version: DatasetVersion, item_ids: list[int]) -> dict[int, list[Mappi
     return out
 
 
+def _sizes(version: DatasetVersion, item_ids: list[int]) -> dict[int, dict]:
+    """Each image's ``width`` and ``height`` as measured at import (empty for other media)."""
+    if item_media(version.project) != "image":
+        return {}
+    return {
+        pk: {key: (profile or {}).get(key) for key in ("width", "height")}
+        for pk, profile in Item.objects.filter(pk__in=item_ids).values_list("pk", "profile")
+    }
+
+
 def _predictions(version: DatasetVersion, item_ids: list[int]) -> dict[int, tuple]:
     return {
         pk: (predicted, probs)
@@ -128,12 +140,14 @@ def labelstudio_task(
     row: dict,
     *,
     names: LsNames,
-    result: Callable[[object], list[dict]],
+    result: Callable[[object, Mapping[str, Any]], list[dict]],
     media_url: str | None,
     version_number: int,
     votes: list[Mapping[str, Any]],
     model: tuple | None,
+    size: Mapping[str, Any] | None = None,
 ) -> dict:
+    item = {"text": row.get("text") or "", **(size or {})}
     data: dict = {"external_id": row["external_id"], "tags": row["tags"]}
     data[names.data_key] = media_url if row["file_url"] else (row["text"] or "")
     metadata = dict(row["metadata"] or {})
@@ -145,10 +159,10 @@ def labelstudio_task(
         "dataset_version": version_number,
         "item_id": row["item_id"],
     }
-    annotations = [{"result": result(row["label"]), "ground_truth": True, "was_cancelled": False}]
+    annotations = [{"result": result(row["label"], item), "ground_truth": True, "was_cancelled": False}]
     for vote in votes:
         annotation: dict = {
-            "result": [] if vote["unusable"] and not vote["labels"] else result(vote["labels"]),
+            "result": [] if vote["unusable"] and not vote["labels"] else result(vote["labels"], item),
             "was_cancelled": bool(vote["unusable"]) and not vote["labels"],
             # Label Studio marks an imported annotation as ground truth unless told otherwise.
             "ground_truth": False,
@@ -161,7 +175,7 @@ def labelstudio_task(
         {
             "model_version": str(p.get("model_version") or "unnamed"),
             "score": p.get("score"),
-            "result": result(list(p.get("labels") or [])),
+            "result": result(list(p.get("labels") or []), item),
         }
         for p in ls_predictions
         if isinstance(p, dict) and p.get("labels")
@@ -169,7 +183,9 @@ def labelstudio_task(
     if model is not None:
         predicted, probs = model
         score = max(probs.values()) if isinstance(probs, dict) and probs else None
-        predictions.append({"model_version": "labelgate-model", "score": score, "result": result(predicted)})
+        predictions.append(
+            {"model_version": "labelgate-model", "score": score, "result": result(predicted, item)}
+        )
     return {
         "id": row["item_id"],
         "data": data,
@@ -182,7 +198,8 @@ def labelstudio_task(
 def stream_labelstudio_tasks(
     *, version: DatasetVersion, lines: Iterator[str], base_url: str
 ) -> Iterator[bytes]:
-    """The tasks as a JSON array, a batch of rows at a time (two queries per batch: votes, model predictions)."""
+    """The tasks as a JSON array, a batch of rows at a time (two queries per batch: votes, model predictions;
+    a third for an image project's sizes)."""
     names = labelstudio_names(version.project)
     result = _result_writer(version.project, names)
     max_age = int(getattr(settings, "LABELGATE_MEDIA_LINK_MAX_AGE", 7 * 24 * 3600))
@@ -193,7 +210,7 @@ def stream_labelstudio_tasks(
     def render(rows: list[dict]) -> bytes:
         nonlocal first
         ids = [row["item_id"] for row in rows]
-        votes, model = _votes(version, ids), _predictions(version, ids)
+        votes, model, sizes = _votes(version, ids), _predictions(version, ids), _sizes(version, ids)
         parts = []
         for row in rows:
             url = (
@@ -209,6 +226,7 @@ def stream_labelstudio_tasks(
                 version_number=version.number,
                 votes=votes.get(row["item_id"], []),
                 model=model.get(row["item_id"]),
+                size=sizes.get(row["item_id"]),
             )
             parts.append(("[\n" if first else ",\n") + json.dumps(task, ensure_ascii=False))
             first = False

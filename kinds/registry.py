@@ -153,8 +153,11 @@ class ExportPart(Protocol):
     def labelstudio_control(self, *, version: Any, name: str, to_name: str) -> str:
         """The control element of the Label Studio labelling config (XML lines)."""
 
-    def labelstudio_result(self, value: object, *, from_name: str, to_name: str) -> list[dict]:
-        """An answer (an export row's label, a stored vote, a prediction) as a Label Studio ``result``."""
+    def labelstudio_result(
+        self, value: object, *, from_name: str, to_name: str, item: Mapping[str, Any] | None = None
+    ) -> list[dict]:
+        """An answer (an export row's label, a stored vote, a prediction) as a Label Studio ``result``; ``item``:
+        the item it answers (``text``; an image's ``width`` and ``height``)."""
 
     # Optional, for a kind whose answer has parts (spans, boxes): ``part_diff``, a module with ``UNIT``,
     # ``COUNTS`` (key → words, in page order), ``count(value)`` and ``diff(old, new) -> (counts, lines)``, which
@@ -203,8 +206,8 @@ class TaskKind:
     #: how each task type reads for people (forms, the API schema); a task type not listed reads as its value
     #: with spaces ("yes_no_check" → "Yes no check")
     task_type_labels: Mapping[str, str] = field(default_factory=dict)
-    #: what a zip import of the kind's items takes beside the media and manifest (the import form's help continues
-    #: with it, e.g. " and boxes beside them as COCO JSON …"); empty: nothing
+    #: what a zip import of the kind's items takes beside the media and manifest, or for a text kind what else its
+    #: imports read (the import form's help continues with it, e.g. " and boxes beside them as COCO JSON …")
     import_note: str = ""
     #: the fewest labels a project needs; None: two for one class per item, one for a set of classes
     min_labels: int | None = None
@@ -222,6 +225,8 @@ class TaskKind:
     #: what an annotator's agreement with the consensus, the others and gold measures when it is not the share
     #: of equal answers (e.g. "span F1"); empty: that share
     annotator_agreement: str = ""
+    #: the Label Studio result type whose regions a Label Studio import takes as gold (``labels``, ``rectanglelabels``)
+    labelstudio_regions: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

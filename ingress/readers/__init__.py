@@ -1,5 +1,6 @@
 """Streaming import readers (pure: no Django). Each reader yields ``RawRow`` or ``RowError`` items."""
 
+from ingress.readers.conllreader import read_conll
 from ingress.readers.csvreader import read_csv
 from ingress.readers.formats import Format, detect_format
 from ingress.readers.jsonreader import read_json_array, read_jsonl
@@ -18,6 +19,7 @@ __all__ = [
     "ZipLimits",
     "detect_format",
     "labelstudio_export_in_zip",
+    "read_conll",
     "read_csv",
     "read_json_array",
     "read_jsonl",

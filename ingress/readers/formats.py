@@ -10,7 +10,15 @@ from typing import Literal
 from ingress.readers.rows import UnknownFormatError
 
 Format = Literal[
-    "csv", "jsonl", "json", "labelstudio", "labelstudio_min", "labelstudio_csv", "labelstudio_zip", "zip"
+    "csv",
+    "jsonl",
+    "json",
+    "labelstudio",
+    "labelstudio_min",
+    "labelstudio_csv",
+    "labelstudio_zip",
+    "zip",
+    "conll",
 ]
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _LS_DATA = re.compile(r'^\s*\[\s*\{.*?"data"\s*:\s*\{', re.S)
@@ -41,6 +49,20 @@ def _labelstudio_kind(head: str) -> Format | None:
     return "labelstudio_min" if _LS_MIN_KEYS <= first.keys() else None
 
 
+_BIO_TAG = re.compile(r"^(?:O|[BI]-\S+)$")
+
+
+def _looks_like_conll(head: str) -> bool:
+    """True when the first lines that are not blank or comments are ``token … tag`` lines with BIO tags (or
+    ``-DOCSTART-``): a ``.txt`` CoNLL file rather than a one-column CSV."""
+    lines = [
+        line.split() for line in head.splitlines()[:50] if line.strip() and not line.lstrip().startswith("#")
+    ]
+    lines = lines[:-1] if len(lines) > 1 else lines  # the last sniffed line may be cut short
+    tokens = [cols for cols in lines if cols[0] != "-DOCSTART-"]
+    return bool(tokens) and all(len(cols) >= 2 and _BIO_TAG.match(cols[-1]) for cols in tokens)
+
+
 def _looks_like_labelstudio_csv(head: str) -> bool:
     header = head.splitlines()[0] if head else ""
     columns = {c.strip().strip('"') for c in header.split(",")}
@@ -55,6 +77,9 @@ _BY_SUFFIX: dict[str, Format] = {
     ".ndjson": "jsonl",
     ".json": "json",
     ".zip": "zip",
+    ".conll": "conll",
+    ".bio": "conll",
+    ".iob": "conll",
 }
 
 
@@ -63,7 +88,9 @@ def detect_format(name: str, first_bytes: bytes) -> Format:
 
     Content wins over the extension for zip archives and JSON arrays; ``.json`` arrays whose first element
     has a ``data`` object are Label Studio exports, those whose first element has ``id``, ``annotator`` and
-    ``annotation_id`` are Label Studio JSON_MIN exports, and so is a CSV whose header names those three. An empty file gets the format its name says, so that the
+    ``annotation_id`` are Label Studio JSON_MIN exports, and so is a CSV whose header names those three.
+    ``.conll``, ``.bio`` and ``.iob`` files are CoNLL/BIO, and so is a ``.txt`` whose first lines are ``token …
+    tag`` lines with BIO tags. An empty file gets the format its name says, so that the
     import reports it as empty. Raises ``UnknownFormatError`` when nothing matches.
     """
     suffix = PurePosixPath(name.lower()).suffix
@@ -74,8 +101,12 @@ def detect_format(name: str, first_bytes: bytes) -> Format:
     head = first_bytes.decode("utf-8-sig", errors="ignore").lstrip()
     if suffix in {".jsonl", ".ndjson"}:
         return "jsonl"
+    if suffix in {".conll", ".bio", ".iob"}:
+        return "conll"
     if head.startswith("["):
         return _labelstudio_kind(head) or "json"
+    if suffix == ".txt" and _looks_like_conll(head):
+        return "conll"
     if suffix in {".csv", ".tsv", ".txt"}:
         return "labelstudio_csv" if _looks_like_labelstudio_csv(head) else "csv"
     if head.startswith("{"):
@@ -83,5 +114,6 @@ def detect_format(name: str, first_bytes: bytes) -> Format:
     if suffix == ".zip":
         raise UnknownFormatError(f"{name!r} has a .zip name but is not a zip archive")
     raise UnknownFormatError(
-        f"cannot tell the format of {name!r}: expected .csv, .jsonl, .json (array or Label Studio export) or .zip"
+        f"cannot tell the format of {name!r}: expected .csv, .jsonl, .json (array or Label Studio export), "
+        ".conll/.bio (token and BIO tag per line) or .zip"
     )

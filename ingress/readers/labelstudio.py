@@ -21,14 +21,16 @@ string) become tags. Predictions are kept on the row's metadata under ``ls_predi
 Annotations go to ``RawRow.labelstudio`` as ``LsAnnotation`` (the importer stores them as annotations by
 their annotators). ``annotations_as="metadata"`` keeps the older behaviour instead: the choices of every
 non-cancelled annotation as ``metadata["ls_choices"]``; ``"gold"`` also makes a single agreed choice the gold
-label, or, for boxes, the ``rectanglelabels`` regions every non-cancelled annotation drew alike (percentages of
-``original_width``/``original_height`` converted to pixels; the gold checks then judge them as any gold boxes). Annotators never see ``ls_choices`` or ``ls_predictions``: ``annotation.blind`` strips them.
+label, or, for boxes, the ``rectanglelabels`` regions (percentages of ``original_width``/``original_height``
+converted to pixels), for spans the ``labels`` regions (``kinds.spans.importformats``), of the annotations marked
+``ground_truth`` when there are any, else those every non-cancelled annotation drew alike (``LsOptions.regions``
+names the project's kind's region type; the gold checks then judge them as any gold boxes or spans). Annotators never see ``ls_choices`` or ``ls_predictions``: ``annotation.blind`` strips them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from ingress.readers.jsonreader import DEFAULT_MAX_RECORD_CHARS, JsonArraySyntaxError, iter_json_array
@@ -44,6 +46,8 @@ from ingress.readers.labelstudio_parts import (
 from ingress.readers.rows import FileError, RawRow, RowError, SeenIds, split_tags, without_nul
 from kinds.boxes.geometry import BoxError
 from kinds.boxes.importformats import from_labelstudio
+from kinds.spans.importformats import SpanImportError
+from kinds.spans.importformats import from_labelstudio as from_labelstudio_spans
 
 _MEDIA_KEYS = ("image", "audio")
 
@@ -58,18 +62,33 @@ def _data_key(data: dict[str, Any], options: LsOptions, target: str | None) -> s
     return found
 
 
-def _rectangle_gold(task: dict[str, Any]) -> str | None:
-    """The boxes of the task's ``rectanglelabels`` regions in pixels (JSON text, as a gold cell holds them) when
-    every annotation that is not cancelled drew the same ones; None when none drew any or they differ."""
-    drawn = [
-        from_labelstudio(ann.get("result") or [])
-        for ann in task.get("annotations") or []
-        if isinstance(ann, dict) and not ann.get("was_cancelled")
-    ]
-    drawn = [boxes for boxes in drawn if boxes]
-    if not drawn or any(boxes != drawn[0] for boxes in drawn):
+def _agreed_gold(task: dict[str, Any], read: Callable[[list], list], *, keep_empty: bool) -> str | None:
+    """The regions a task's annotations agree on, as gold (JSON text, as a gold cell holds it): those of the
+    annotations marked ``ground_truth`` when any are (Label Studio marks the reviewed answer so, and so does
+    Labelgate's own export), else those of every annotation that is not cancelled. Empty answers are left out,
+    but for marked ones when ``keep_empty`` (a reviewed "nothing to mark" is gold of the project's kind). None when no answer is left or
+    they differ. ``read`` turns a ``result`` list into the answer, and may raise."""
+    kept = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+    marked = [a for a in kept if a.get("ground_truth") is True]
+    answers = [read(a.get("result") or []) for a in (marked or kept)]
+    if not (keep_empty and marked):
+        answers = [answer for answer in answers if answer]
+    if not answers or any(answer != answers[0] for answer in answers):
         return None
-    return json.dumps(drawn[0])
+    return json.dumps(answers[0])
+
+
+def _region_gold(task: dict[str, Any], options: LsOptions, text: str | None) -> str | None:
+    """Gold from the task's regions of the project's kind (``LsOptions.regions``); raises BoxError or
+    SpanImportError for a region that cannot be read."""
+    if options.regions == "labels":
+        return _agreed_gold(task, lambda result: from_labelstudio_spans(result, text or ""), keep_empty=True)
+    if options.regions == "rectanglelabels":
+        return _agreed_gold(task, from_labelstudio, keep_empty=True)
+    if options.regions is None:
+        # Readers called without a project: rectangles, when annotations drew some.
+        return _agreed_gold(task, from_labelstudio, keep_empty=False)
+    return None
 
 
 def task_to_row(
@@ -135,8 +154,8 @@ def task_to_row(
             metadata["ls_choices"] = choices
         if gold is None and options.annotations_as == "gold":
             try:
-                gold = _rectangle_gold(task)
-            except BoxError as exc:
+                gold = _region_gold(task, options, text)
+            except (BoxError, SpanImportError) as exc:
                 return RowError(line, "gold_label", f"Gold: {exc}")
     return without_nul(
         RawRow(

@@ -23,6 +23,9 @@ class LsOptions:
     labels: frozenset[str] = frozenset()
     users: dict[str, str] = field(default_factory=dict)
     annotations_as: AnnotationsAs = "annotations"
+    #: the Label Studio result type whose regions are the project's gold with ``annotations_as="gold"``
+    #: (``TaskKind.labelstudio_regions``: ``labels``, ``rectanglelabels``; "" none); None: rectangles, if any
+    regions: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

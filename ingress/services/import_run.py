@@ -256,6 +256,8 @@ def _rows(
         reader = readers.read_jsonl(counted)
     elif fmt == "json":
         reader = readers.read_json_array(counted)
+    elif fmt == "conll":
+        reader = readers.read_conll(counted)
     elif fmt == "labelstudio_min":
         reader = readers.read_labelstudio_min(counted, options=_ls_options(params, project))
     elif fmt == "labelstudio_csv":
@@ -276,6 +278,7 @@ def _ls_options(params: dict, project: Project):
         users=params.get("labelstudio_users") or {},
         # Jobs queued before annotations could be imported kept them as metadata.
         annotations_as=params.get("labelstudio_annotations", "metadata"),
+        regions=kind_for(project).labelstudio_regions,
     )
 
 

@@ -22,7 +22,9 @@ KIND: TaskKind = TaskKind(
         "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
         "coco": ExportFormat("application/json", "coco.json"),
         "yolo": ExportFormat("application/zip", "yolo.zip"),
+        "labelstudio": ExportFormat("application/json", "labelstudio.json"),
         "zip": ExportFormat("application/zip", "zip"),
+        "labelstudio-config": ExportFormat("application/xml", "labelstudio.xml"),
     },
     widget_template="kinds/boxes/widget.html",
     widget_js="kinds/boxes/widget.js",
@@ -58,4 +60,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit=None,
     annotator_agreement="box F1",
+    # Label Studio import with labelstudio_annotations=gold: these regions become gold
+    labelstudio_regions="rectanglelabels",
 )

@@ -3,7 +3,8 @@ CSV, Parquet, the Hugging Face zip and Label Studio, all written by ``datasets``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from annotation.models import Project
@@ -67,8 +68,10 @@ def labelstudio_control(*, version: DatasetVersion, name: str, to_name: str) -> 
     )
 
 
-def labelstudio_result(value: object, *, from_name: str, to_name: str) -> list[dict]:
-    """A class name or a list of them as a Label Studio ``choices`` result."""
+def labelstudio_result(
+    value: object, *, from_name: str, to_name: str, item: Mapping[str, Any] | None = None
+) -> list[dict]:
+    """A class name or a list of them as a Label Studio ``choices`` result (the item is not needed)."""
     values = value if isinstance(value, list) else [value]
     return [
         {

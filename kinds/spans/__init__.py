@@ -21,11 +21,20 @@ KIND: TaskKind = TaskKind(
     formats={
         "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
         "conll": ExportFormat("text/plain; charset=utf-8", "conll"),
+        "labelstudio": ExportFormat("application/json", "labelstudio.json"),
         "zip": ExportFormat("application/zip", "zip"),
+        "labelstudio-config": ExportFormat("application/xml", "labelstudio.xml"),
     },
     widget_template="kinds/spans/widget.html",
     widget_js="kinds/spans/widget.js",
     media={TaskType.TEXT: "text"},
+    import_note=(
+        "; existing spans as gold: JSONL spans or spaCy entities, a Label Studio export's labels regions (choose "
+        '"use agreed ones as gold"), or a CoNLL/BIO file (.conll, .bio, or .txt: a token and its BIO tag per '
+        "line, a blank line after each document, -DOCSTART- lines skipped). A CoNLL document's text is its "
+        "tokens joined with single spaces, its spans at the offsets of that text; an I- tag without its B- "
+        "starts a span"
+    ),
     min_labels=1,
     # "No entities" (the widget falls back to 0, - or = only when a label already has n)
     reserved_hotkeys=frozenset({"n"}),
@@ -59,4 +68,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit="tokens",
     annotator_agreement="span F1",
+    # Label Studio import with labelstudio_annotations=gold: these regions become gold
+    labelstudio_regions="labels",
 )
