@@ -54,15 +54,19 @@ def from_labelstudio(results: list, text: str) -> list[dict]:
         value = region.get("value") or {}
         where = f"Label Studio region {number}"
         start, end = value.get("start"), value.get("end")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)):
+        if (
+            not (isinstance(start, int) and isinstance(end, int))
+            or isinstance(start, bool)
+            or isinstance(end, bool)
+        ):
             raise SpanImportError(f"{where}: start and end must be whole numbers (character offsets).")
         labels = value.get("labels") or []
         if len(labels) != 1:
             raise SpanImportError(f"{where}: needs exactly one label, has {len(labels)}.")
         quoted = value.get("text")
         if isinstance(quoted, str) and text[start:end] != quoted and _has_astral(text):
-            chars = (char_offset(text, start), char_offset(text, end))
-            if None not in chars and text[chars[0] : chars[1]] == quoted:
-                start, end = chars
+            first, last = char_offset(text, start), char_offset(text, end)
+            if first is not None and last is not None and text[first:last] == quoted:
+                start, end = first, last
         spans.append({"start": start, "end": end, "label": str(labels[0])})
     return spans
