@@ -39,7 +39,8 @@ def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: st
     if fmt == "labelstudio-config":
         return stream_labelstudio_config(version=version)
     raise ValidationFailed(
-        f'Box versions export as jsonl, coco, yolo, labelstudio, labelstudio-config or zip, not "{fmt}".',
+        f"Box versions export as jsonl, coco, yolo or zip, or as Label Studio tasks (labelstudio) and their "
+        f'labelling config (labelstudio-config), not "{fmt}".',
         field="format",
     )
 

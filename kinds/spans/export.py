@@ -34,7 +34,8 @@ def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: st
     writers = {"jsonl": stream_jsonl, "conll": stream_conll}
     if fmt not in writers:
         raise ValidationFailed(
-            f'Span versions export as jsonl, conll, labelstudio, labelstudio-config or zip, not "{fmt}".',
+            f"Span versions export as jsonl, conll or zip, or as Label Studio tasks (labelstudio) and their "
+            f'labelling config (labelstudio-config), not "{fmt}".',
             field="format",
         )
     return writers[fmt](version=version, split=split)

@@ -200,5 +200,5 @@ def test_a_format_box_versions_do_not_have_is_refused_and_not_offered(version, a
     client.force_login(manager)
     page = client.get(f"/projects/{version.project_id}/datasets/{version.pk}/").content.decode()
     offered = set(re.findall(r"export/\?format=([a-z-]+)", page))
-    assert offered == {"jsonl", "coco", "yolo", "zip"}
+    assert offered == {"jsonl", "coco", "yolo", "labelstudio", "labelstudio-config", "zip"}
     assert "Hugging Face layout with media" in page
