@@ -218,6 +218,8 @@ class TaskKind:
     #: what an annotator's agreement with the consensus, the others and gold measures when it is not the share
     #: of equal answers (e.g. "span F1"); empty: that share
     annotator_agreement: str = ""
+    #: module whose ``panels(source)`` builds dashboard panels replacing the class ones (``kind_panels``)
+    dashboard_panels: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

@@ -58,4 +58,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit=None,
     annotator_agreement="box F1",
+    # the dashboard's boxes panels in place of the class-label ones
+    dashboard_panels="kinds.boxes.panels",
 )

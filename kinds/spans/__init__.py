@@ -59,4 +59,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit="tokens",
     annotator_agreement="span F1",
+    # the dashboard's spans panels in place of the class-label ones
+    dashboard_panels="kinds.spans.panels",
 )
