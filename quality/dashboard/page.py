@@ -376,6 +376,9 @@ def _kind_panel(panel: KindPanel) -> dict:
                 "counts": f.counts,
                 "chart": svg.bar_chart(
                     bars=list(zip(names, table.column(f.column), links, strict=True)),
+                    # narrower than the class charts: drawn at a phone's width, the text keeps a readable size
+                    width=380,
+                    label_width=140,
                     scale=1.0 if f.fraction else None,
                     digits=3 if f.fraction else None,
                 )
