@@ -227,6 +227,8 @@ class TaskKind:
     annotator_agreement: str = ""
     #: the Label Studio result type whose regions a Label Studio import takes as gold (``labels``, ``rectanglelabels``)
     labelstudio_regions: str = ""
+    #: module whose ``panels(source)`` builds dashboard panels replacing the class ones (``kind_panels``)
+    dashboard_panels: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

@@ -62,4 +62,6 @@ KIND: TaskKind = TaskKind(
     annotator_agreement="box F1",
     # Label Studio import with labelstudio_annotations=gold: these regions become gold
     labelstudio_regions="rectanglelabels",
+    # the dashboard's boxes panels in place of the class-label ones
+    dashboard_panels="kinds.boxes.panels",
 )

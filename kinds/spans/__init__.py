@@ -70,4 +70,6 @@ KIND: TaskKind = TaskKind(
     annotator_agreement="span F1",
     # Label Studio import with labelstudio_annotations=gold: these regions become gold
     labelstudio_regions="labels",
+    # the dashboard's spans panels in place of the class-label ones
+    dashboard_panels="kinds.spans.panels",
 )

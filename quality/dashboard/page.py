@@ -5,8 +5,10 @@ from __future__ import annotations
 from activelearning.charts import learning_curve_chart
 from annotation.models.item import ItemStatus
 from annotation.templatetags.status_words import status_words
+from kinds.registry import kind_for
 from quality.dashboard import svg, tables
 from quality.dashboard.figures import Table
+from quality.dashboard.kind_panels import KindPanel
 from quality.dashboard.svg import Series
 
 
@@ -103,6 +105,9 @@ def _progress(src: tables.DashboardSource) -> dict:
             }
             for r in annotators.rows
         ],
+        "agreement_name": f"{unit} vs consensus"
+        if (unit := kind_for(src.project).annotator_agreement)
+        else "",
         "bucket": src.bucket,
         "series_at": src.activity["computed_at"],
     }
@@ -156,15 +161,26 @@ RUN_LINK_NOTE = (
 )
 
 
+def _measured(table: Table, *columns: str) -> bool:
+    """Whether any row has any of ``columns``: a kind may store none of them (boxes have no α or κ), and a chart
+    of nothing but gaps would read as "none yet"."""
+    return any(v is not None for c in columns for v in table.column(c))
+
+
 def _agreement(src: tables.DashboardSource) -> dict:
     over_time = tables.table_agreement_over_time(src)
     by_version = tables.table_agreement_by_version(src)
     by_label = tables.table_agreement_by_label(src)
     latest = src.reports[-1] if src.reports else None
+    unit = kind_for(src.project).agreement_unit
     return {
         "latest": latest,
         "alpha": _num(latest["krippendorff_alpha"]) if latest else "—",
         "kappa": _num(latest["fleiss_kappa"]) if latest else "—",
+        "has_alpha": latest is not None
+        and (latest["krippendorff_alpha"], latest["fleiss_kappa"]) != (None, None),
+        # what α and κ are computed on when it is not the items (spans: tokens)
+        "unit_note": f"on {unit}" if unit and unit != "items" else "",
         "over_time": over_time,
         "over_time_chart": svg.line_chart(
             x_labels=[_short_day(c[:10]) for c in over_time.column("created_at")],
@@ -183,7 +199,7 @@ def _agreement(src: tables.DashboardSource) -> dict:
                 ),
             ],
         )
-        if over_time.rows
+        if _measured(over_time, "krippendorff_alpha", "fleiss_kappa")
         else None,
         "by_version": by_version,
         "by_version_chart": svg.interval_chart(
@@ -202,7 +218,7 @@ def _agreement(src: tables.DashboardSource) -> dict:
             ],
             percent=False,
         )
-        if by_version.rows
+        if _measured(by_version, "krippendorff_alpha", "fleiss_kappa", "hlp")
         else None,
         "by_label": by_label,
         "by_label_chart": svg.interval_chart(
@@ -215,13 +231,13 @@ def _agreement(src: tables.DashboardSource) -> dict:
             ],
             percent=False,
         )
-        if by_label.rows
+        if _measured(by_label, "krippendorff_alpha", "fleiss_kappa")
         else None,
     }
 
 
 def _hlp_chart(table: Table, key: str) -> dict | None:
-    if not table.rows:
+    if not _measured(table, "hlp", "model_accuracy"):
         return None
     return svg.interval_chart(
         rows=list(zip(table.column(key), table.column("link"), strict=True)),
@@ -344,6 +360,36 @@ def _problems(src: tables.DashboardSource) -> dict:
     }
 
 
+def _kind_panel(panel: KindPanel) -> dict:
+    table = panel.table
+    names = table.column(table.columns[0])
+    links = table.column("link") if "link" in table.columns else [""] * len(table.rows)
+    return {
+        "name": panel.name,
+        "title": table.title,
+        "note": panel.note,
+        "empty": panel.empty,
+        "figures": [
+            {
+                "column": f.column,
+                "name": f.name,
+                "counts": f.counts,
+                "chart": svg.bar_chart(
+                    bars=list(zip(names, table.column(f.column), links, strict=True)),
+                    # narrower than the class charts: drawn at a phone's width, the text keeps a readable size
+                    width=380,
+                    label_width=140,
+                    scale=1.0 if f.fraction else None,
+                    digits=3 if f.fraction else None,
+                )
+                if table.rows
+                else None,
+            }
+            for f in panel.figures
+        ],
+    }
+
+
 def svg_ready(value):
     """Numbers in chart geometry as compact strings ("48", "12.5"), so the template engine does not localise
     thousands of coordinates one by one (that was a third of the page's render time)."""
@@ -378,10 +424,16 @@ def dashboard_context(src: tables.DashboardSource) -> dict:
         "al": _active_learning(src),
         "ingress": _ingress(src),
         "problems": _problems(src),
+        # a kind's own panels (spans, boxes) stand in for the class-label ones
+        "kind_panels": [_kind_panel(panel) for panel in src.kind_panels],
     }
     for section in context.values():
         if isinstance(section, dict):
             for key, value in section.items():
                 if key.endswith("_chart") and value is not None:
                     section[key] = svg_ready(value)
+    for panel in context["kind_panels"]:
+        for figure in panel["figures"]:
+            if figure["chart"] is not None:
+                figure["chart"] = svg_ready(figure["chart"])
     return context

@@ -26,6 +26,7 @@ Where the figures come from (and why):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -265,3 +266,16 @@ def stored_figures(*, project: Project, bucket: str) -> StoredFigures | None:
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def item_consensus_values(*, project: Project) -> Iterator[object]:
+    """The stored consensus (``Item.consensus_label``) of each non-discarded item that has one, streamed: for a
+    kind whose consensus is a list of parts (spans, boxes) the quality run stores it there. Reads every such item
+    (the kinds' panels, ``quality.dashboard.kind_panels``)."""
+    return (
+        Item.objects.filter(project=project, consensus_label__isnull=False)
+        .exclude(status=ItemStatus.DISCARDED)
+        .order_by()
+        .values_list("consensus_label", flat=True)
+        .iterator(chunk_size=2000)
+    )

@@ -62,6 +62,7 @@ def report_latest(*, project: Project) -> QualityReport | None:
             "error_analysis",
             "job_id",
             "accuracy_by_reference",
+            "kind_figures",
         )
         .first()
     )

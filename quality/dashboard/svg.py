@@ -48,13 +48,20 @@ def _ticks(lo: float, hi: float, n: int = 4, percent: bool = False) -> list[tupl
 
 
 def bar_chart(
-    *, bars: Sequence[tuple[str, float | None, str]], width: int = 540, row: int = 22, label_width: int = 170
+    *,
+    bars: Sequence[tuple[str, float | None, str]],
+    width: int = 540,
+    row: int = 22,
+    label_width: int = 170,
+    scale: float | None = None,
+    digits: int | None = None,
 ) -> dict:
-    """Horizontal bars, one row per ``(label, value, href)``, scaled to the largest value."""
+    """Horizontal bars, one row per ``(label, value, href)``, scaled to ``scale`` (a fixed axis maximum, e.g. 1
+    for figures in [0, 1]) or else to the largest value; values written with ``digits`` decimals when given."""
     top = 6
     value_width = 70
     inner = width - label_width - value_width
-    largest = max((v for _, v, _ in bars if v is not None), default=0) or 1
+    largest = scale or max((v for _, v, _ in bars if v is not None), default=0) or 1
     rows = []
     for i, (label, value, href) in enumerate(bars):
         y = top + i * row
@@ -63,7 +70,7 @@ def bar_chart(
             {
                 "label": label,
                 "value": value,
-                "text": "—" if value is None else _number(value),
+                "text": "—" if value is None else _number(value) if digits is None else f"{value:.{digits}f}",
                 "href": href,
                 "x": label_width,
                 "y": _r(y + 3),

@@ -38,12 +38,16 @@ def dashboard_page(request, project, membership):
     source = DashboardSource(project)
     if "csv" in request.GET:
         name = request.GET["csv"]
-        if name not in TABLES:
+        if name in TABLES:
+            return _csv_response(TABLES[name](source), project)
+        # The kind's own panels (spans, boxes) are looked up only when asked for: they read every answer.
+        own = {panel.name: panel.table for panel in source.kind_panels} if name else {}
+        if name not in own:
             return HttpResponseBadRequest(
-                f"csv: unknown chart {name!r}; choose one of {', '.join(sorted(TABLES))}.",
+                f"csv: unknown chart {name!r}; choose one of {', '.join(sorted([*TABLES, *own]))}.",
                 content_type="text/plain; charset=utf-8",
             )
-        return _csv_response(TABLES[name](source), project)
+        return _csv_response(own[name], project)
     return render(request, "quality/dashboard/dashboard.html", dashboard_context(source))
 
 

@@ -81,6 +81,7 @@ RULES: dict[str, dict[str, str]] = {
     # quality / review API
     "api-quality-runs": {"POST": REVIEWER},  # reviewers may re-run quality (by design)
     "api-quality": {"GET": REVIEWER},
+    "api-dashboard-kind-panels": {"GET": REVIEWER},
     "api-annotators": {"GET": REVIEWER},
     "api-reviews": {"POST": REVIEWER},
     "api-reviews-bulk": {"POST": REVIEWER},

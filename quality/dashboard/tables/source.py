@@ -15,6 +15,7 @@ from annotation.models.item import ItemStatus
 from annotation.selectors import label_classes
 from quality.dashboard import figures, selectors, stored_results
 from quality.dashboard.figures import DaySpan
+from quality.dashboard.kind_panels import KindPanel, kind_panels
 from quality.metrics.reason_codes import (  # not label_issues: that one loads cleanlab
     REASON_WORDS,
 )
@@ -84,6 +85,11 @@ class DashboardSource:
     @cached_property
     def report(self):
         return stored_results.report_latest(project=self.project)
+
+    @cached_property
+    def kind_panels(self) -> list[KindPanel]:
+        """The project's kind's own panels (spans, boxes) in place of the class-label ones; ``[]`` for classes."""
+        return kind_panels(self)
 
     @cached_property
     def annotators(self) -> list[dict]:

@@ -1,0 +1,58 @@
+"""``GET /api/projects/{pid}/dashboard/kind-panels/``: the dashboard's panels of the project's task kind (spans,
+boxes) with the numbers the page draws (``quality.dashboard.kind_panels``)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from annotation.models import Role
+from core.api.base import ProjectScopedApi
+from core.api.fields import FREE_FORM_OBJECT_SCHEMA, json_field
+from kinds.registry import kind_for
+from quality.dashboard.kind_panels import panel_data
+from quality.dashboard.tables import DashboardSource
+
+
+class DashboardKindFigureSerializer(serializers.Serializer):
+    column = serializers.CharField(help_text="The column of ``rows`` drawn.")
+    name = serializers.CharField()
+    counts = serializers.CharField(help_text="What one value counts.")
+    fraction = serializers.BooleanField(help_text="A figure in [0, 1]; otherwise a count.")
+
+
+class DashboardKindPanelSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Also the page's ``?csv=`` name of the panel.")
+    title = serializers.CharField()
+    note = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    figures = DashboardKindFigureSerializer(many=True)
+    rows = serializers.ListField(
+        child=json_field(FREE_FORM_OBJECT_SCHEMA),
+        help_text="One object per row keyed by ``columns``; the first column names the row, a missing figure is "
+        "null.",
+    )
+
+
+class DashboardKindPanelsOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        help_text="The project's task kind (``spans``, ``boxes``, ``classification``)."
+    )
+    quality_run = serializers.IntegerField(
+        allow_null=True, help_text="The quality report the run-based figures come from; null before any run."
+    )
+    panels = DashboardKindPanelSerializer(many=True, help_text="Empty for a kind without its own panels.")
+
+
+class DashboardKindPanelsApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(responses=DashboardKindPanelsOutputSerializer, operation_id="dashboard_kind_panels")
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        source = DashboardSource(project)
+        data = {
+            "kind": kind_for(project).name,
+            "quality_run": source.report.pk if source.report else None,
+            "panels": [panel_data(panel) for panel in source.kind_panels],
+        }
+        return Response(DashboardKindPanelsOutputSerializer(data).data)
