@@ -6,13 +6,17 @@ page, accepts a disputed text on its review page, freezes a version and download
 Expected figures are hand-computed from the answers written below and checked again with seqeval and krippendorff
 on the token encoding; the CoNLL file is read with conllu and seqeval against hand-written tags."""
 
+import io
 import json
 import re
+import subprocess
+import zipfile
 
 import pytest
 
 from annotation.models import Annotation, Item, ItemStatus
 from tests.conftest import wait_until_worker_idle
+from tests.datasets.test_exports import _require_hf_python
 from tests.e2e import loop_steps as steps
 from tests.factories import UserFactory
 
@@ -59,6 +63,21 @@ TAGS = {
     "d4": ["O", "O", "O", "O"],
     "d5": ["B-PER", "O", "O", "B-LOC"],
 }
+
+
+# Reads every split of the Hugging Face zip's layout with ``datasets`` (in its own interpreter, as the export tests
+# do): the tag names in order and each row's tokens and tag ids.
+HF_SCRIPT = """
+import json, sys
+import datasets
+d = sys.argv[1]
+loaded = datasets.load_dataset(d, cache_dir=d + "/cache")
+rows, names = {}, None
+for split in loaded.values():
+    names = split.features["ner_tags"].feature.names
+    rows.update({r["external_id"]: [r["tokens"], r["ner_tags"]] for r in split})
+print(json.dumps({"names": names, "rows": rows}))
+"""
 
 
 def char_spans(text: str, answer) -> list[dict]:
@@ -109,7 +128,9 @@ def tag_by_keyboard(page, answer) -> None:
         caret = last
 
 
-def test_a_span_project_runs_the_whole_loop_by_keyboard_in_the_browser(browser, live_server, worker, api):
+def test_a_span_project_runs_the_whole_loop_by_keyboard_in_the_browser(
+    browser, live_server, worker, api, tmp_path
+):
     import conllu
     import krippendorff
     import numpy as np
@@ -218,6 +239,7 @@ def test_a_span_project_runs_the_whole_loop_by_keyboard_in_the_browser(browser, 
         steps.freeze_version(page, pid)
         expect(page.locator("#n-entries")).to_have_text(str(len(TEXTS)))
         conll = steps.download(page, "conll").decode()
+        hf_zip = steps.download(page, "zip", link="Hugging Face layout")
     finally:
         context.close()
 
@@ -231,3 +253,17 @@ def test_a_span_project_runs_the_whole_loop_by_keyboard_in_the_browser(browser, 
     assert exported == TAGS
     # and seqeval scores the export against those tags as a perfect match
     assert f1_score([TAGS[d] for d in docs], [exported[d] for d in docs]) == 1.0
+
+    # and Hugging Face datasets reads the zip as tokens and ner_tags, tag names in label order
+    python = _require_hf_python()
+    zipfile.ZipFile(io.BytesIO(hf_zip)).extractall(tmp_path)
+    result = subprocess.run(
+        [python, "-I", "-c", HF_SCRIPT, str(tmp_path)], capture_output=True, text=True, cwd="/", timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    assert loaded["names"] == names
+    assert loaded["rows"] == {
+        doc: [text.split(), [names.index(tag) for tag in TAGS[doc]]] for doc, text in TEXTS.items()
+    }
