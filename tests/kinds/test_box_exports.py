@@ -3,7 +3,6 @@ pycocotools, YOLO label files read back against the pixel boxes, and the zip loa
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import io
@@ -14,7 +13,6 @@ import subprocess
 import zipfile
 
 import pytest
-from PIL import Image
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -23,7 +21,7 @@ from datasets.models import DatasetVersion
 from datasets.services import NO_LABEL_KEY
 from kinds.registry import kind_for
 from tests.datasets.builders import body, freeze
-from tests.factories import UserFactory
+from tests.kinds.box_fixtures import box_project_create, png_b64
 
 pytestmark = pytest.mark.django_db
 
@@ -41,28 +39,15 @@ BOXES = [
 ]
 
 
-def _png(n: int) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (WIDTH, HEIGHT), (10 * n, 100, 200)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 @pytest.fixture
 def version(api, media_roots) -> DatasetVersion:
-    manager = UserFactory()
-    response = api(manager).post(
-        "/api/projects/",
-        {"name": "Desert", "task_type": "image_boxes", "labels": [{"value": v} for v in LABELS]},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    pid = response.json()["id"]
-    rows = [{"external_id": f"img-{n}", "file_b64": _png(n)} for n in range(len(BOXES))]
-    assert api(manager).post(f"/api/projects/{pid}/items/bulk/", rows, format="json").status_code in (
-        200,
-        201,
-    )
-    items = list(Item.objects.filter(project_id=pid).order_by("id"))
+    items = box_project_create(
+        api,
+        images=[png_b64(WIDTH, HEIGHT, (10 * n, 100, 200)) for n in range(len(BOXES))],
+        name="Desert",
+        labels=tuple({"value": v} for v in LABELS),
+        annotations_per_item=None,
+    ).items
     # The consensus the quality run would have stored (boxes with their confidence)
     for item, boxes in zip(items, BOXES, strict=True):
         Item.objects.filter(pk=item.pk).update(

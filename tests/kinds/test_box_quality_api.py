@@ -4,19 +4,18 @@ item reasons."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 
 import pytest
-from PIL import Image
 from pycocotools.coco import COCO
 
 from annotation.models import Item
 from core.models import JobStatus
 from datasets.models import DatasetEntry
 from tests.conftest import wait_for_job
-from tests.factories import UserFactory, add_member
+from tests.factories import add_member
+from tests.kinds.box_fixtures import box_project_create, png_b64
 
 pytestmark = [pytest.mark.worker]
 
@@ -24,12 +23,6 @@ WIDTH, HEIGHT = 400, 300
 IGUANA = {"x": 10, "y": 10, "w": 100, "h": 100, "label": "iguana"}
 HALF = {"x": 10, "y": 10, "w": 100, "h": 50, "label": "iguana"}  # IoU 0.5 with IGUANA
 ROCK = {"x": 200, "y": 150, "w": 50, "h": 50, "label": "rock"}  # overlaps nothing
-
-
-def png() -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (WIDTH, HEIGHT), (120, 160, 90)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 # Annotators A, B, C on six images: A always draws the iguana; B too, but on image 5 only its top half;
@@ -42,20 +35,9 @@ ANSWERS = {
 
 
 def box_project(api):
-    manager = UserFactory()
-    body = {
-        "name": "Iguanas",
-        "task_type": "image_boxes",
-        "labels": [{"value": "iguana", "hotkey": "1"}, {"value": "rock", "hotkey": "2"}],
-        "annotations_per_item": 3,
-    }
-    response = api(manager).post("/api/projects/", body, format="json")
-    assert response.status_code == 201, response.json()
-    pid = response.json()["id"]
-    rows = [{"external_id": f"img-{i}", "file_b64": png()} for i in range(6)]
-    bulk = api(manager).post(f"/api/projects/{pid}/items/bulk/", rows, format="json")
-    assert bulk.status_code in (200, 201), bulk.json()
-    return pid, manager, list(Item.objects.filter(project_id=pid).order_by("id"))
+    # The six images are one PNG (the item reasons below count on it)
+    project = box_project_create(api, images=[png_b64(WIDTH, HEIGHT)] * 6)
+    return project.pid, project.manager, project.items
 
 
 def test_box_quality_run_reports_hand_computed_figures(worker, api, tmp_path):

@@ -2,41 +2,26 @@
 imported with their size, annotations of ``boxes`` in pixels of the stored image, every bad input refused with a
 field message naming the box and nothing stored."""
 
-import base64
-import io
 import math
 
 import pytest
-from PIL import Image
 
 from annotation.models import Annotation, Item
 from tests.factories import UserFactory, add_member
+from tests.kinds.box_fixtures import box_project_create, png_b64
 
 WIDTH, HEIGHT = 400, 300
 
 
 def png(width: int = WIDTH, height: int = HEIGHT) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 200, 200)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return png_b64(width, height, (200, 200, 200))
 
 
 @pytest.fixture
 def box_project(api):
-    manager = UserFactory()
-    body = {
-        "name": "Iguanas",
-        "task_type": "image_boxes",
-        "labels": [{"value": "iguana", "hotkey": "1"}, {"value": "rock", "hotkey": "2"}],
-        "annotations_per_item": 3,
-    }
-    response = api(manager).post("/api/projects/", body, format="json")
-    assert response.status_code == 201, response.json()
-    pid = response.json()["id"]
-    rows = [{"external_id": f"img-{i}", "file_b64": png()} for i in range(2)]
-    bulk = api(manager).post(f"/api/projects/{pid}/items/bulk/", rows, format="json")
-    assert bulk.status_code in (200, 201) and bulk.json()["created"] == 2, bulk.json()
-    return {"pid": pid, "manager": manager, "items": list(Item.objects.filter(project_id=pid).order_by("id"))}
+    project = box_project_create(api, images=[png() for _ in range(2)])
+    assert project.bulk["created"] == 2, project.bulk
+    return {"pid": project.pid, "manager": project.manager, "items": project.items}
 
 
 def _post(api, user, pid, body):

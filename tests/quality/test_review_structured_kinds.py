@@ -5,19 +5,16 @@ items, the queue, item detail and pages render, and a freeze takes the accepted 
 
 from __future__ import annotations
 
-import base64
-import io
-
 import pytest
 from django.test import Client
-from PIL import Image
 
 from annotation.models import Item, ItemStatus, Membership, Role
 from core.models import JobStatus
 from datasets.models import DatasetEntry
 from ingress.services.bulk import item_bulk_create
 from tests.conftest import wait_for_job
-from tests.factories import UserFactory, add_member, make_project
+from tests.factories import add_member, make_project
+from tests.kinds.box_fixtures import box_project_create, png_b64
 
 pytestmark = [pytest.mark.worker]
 
@@ -199,30 +196,10 @@ IGUANA = {"x": 10, "y": 10, "w": 100, "h": 100, "label": "iguana"}
 ROCK = {"x": 200, "y": 150, "w": 50, "h": 50, "label": "rock"}
 
 
-def _png() -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (WIDTH, HEIGHT), (120, 160, 90)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
 def test_box_items_are_reviewed_accepted_edited_discarded_and_frozen(worker, api):
     # Given a box project of four images three annotators boxed (on image 2 one of them adds a rock)
-    manager = UserFactory()
-    body = {
-        "name": "Iguanas",
-        "task_type": "image_boxes",
-        "labels": [{"value": "iguana", "hotkey": "1"}, {"value": "rock", "hotkey": "2"}],
-        "annotations_per_item": 3,
-    }
-    response = api(manager).post("/api/projects/", body, format="json")
-    assert response.status_code == 201, response.json()
-    pid = response.json()["id"]
-    rows = [{"external_id": f"img-{i}", "file_b64": _png()} for i in range(4)]
-    assert api(manager).post(f"/api/projects/{pid}/items/bulk/", rows, format="json").status_code in (
-        200,
-        201,
-    )
-    items = list(Item.objects.filter(project_id=pid).order_by("id"))
+    box_project = box_project_create(api, images=[png_b64(WIDTH, HEIGHT) for _ in range(4)])
+    pid, manager, items = box_project.pid, box_project.manager, box_project.items
     project = items[0].project
     annotators = [add_member(project) for _ in range(3)]
     for i, item in enumerate(items):
