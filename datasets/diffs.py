@@ -39,8 +39,9 @@ def version_diff(*, base: DatasetVersion, target: DatasetVersion, limit: int = 1
     "removed", "relabelled", "split_moves", "truncated"}``; an item that moved split is reported there even
     though stable splits mean that should never happen.
     """
-    # Checksums in the key: ids alone could be reused after a database reset, the content could not.
-    key = f"datasets:diff:{base.pk}:{base.checksum}:{target.pk}:{target.checksum}:{limit}"
+    # Checksums in the key: ids alone could be reused after a database reset, the content could not. "v2": diffs
+    # cached before span and box projects got ``parts`` are not served.
+    key = f"datasets:diff:v2:{base.pk}:{base.checksum}:{target.pk}:{target.checksum}:{limit}"
     cached = cache.get(key)
     if cached is not None:
         return cached

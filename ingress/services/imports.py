@@ -22,6 +22,7 @@ from ingress.readers.formats import Format
 from ingress.readers.labelstudio_config import parse_config
 from ingress.services.import_run import import_run
 from ingress.services.media_rows import storage_file_name
+from kinds.registry import kind_for
 
 SNIFF_BYTES = 64 * 1024
 IMPORT_TASK = "annotation.import"
@@ -40,7 +41,7 @@ def import_start(
     """Save the upload and create the import Job (enqueued after commit).
 
     Raises ValidationFailed (field ``file``) for a file whose format cannot be told from its name and first
-    bytes, and for bad Label Studio options (``labelstudio_options_check``); nothing is stored then. Every other
+    bytes or that the project cannot take (a CoNLL file outside a span project), and for bad Label Studio options (``labelstudio_options_check``); nothing is stored then. Every other
     problem with the content (an empty or binary file, a missing column) is found by the job, which then ends
     ``failed`` with the reason.
     """
@@ -50,6 +51,7 @@ def import_start(
         fmt = readers.detect_format(upload.name or "", head)
     except readers.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
+    _check_fits_project(fmt, project)
     ls_params = labelstudio_options_check(
         labelstudio_annotations=labelstudio_annotations,
         labelstudio_config=labelstudio_config,
@@ -106,6 +108,7 @@ def import_local_file(
         fmt = readers.detect_format(os.path.basename(path), head)
     except readers.UnknownFormatError as exc:
         raise ValidationFailed(str(exc), field="file") from exc
+    _check_fits_project(fmt, project)
     ls_params = labelstudio_options_check(
         labelstudio_annotations=labelstudio_annotations,
         labelstudio_config=labelstudio_config,
@@ -135,6 +138,17 @@ def import_local_file(
 
 
 LS_ANNOTATIONS_CHOICES = ("annotations", "metadata", "gold")
+
+
+def _check_fits_project(fmt: Format, project: Project) -> None:
+    """Raises ValidationFailed (field ``file``) for a CoNLL/BIO file sent to a project whose answers are not
+    spans: its every document would be refused for a gold label the project cannot read."""
+    # Span kinds are the ones whose Label Studio gold is ``labels`` regions: the answers a BIO file's tags mark.
+    if fmt == "conll" and kind_for(project).labelstudio_regions != "labels":
+        raise ValidationFailed(
+            "A CoNLL/BIO file holds entity spans; import it into a span project (task type text_spans).",
+            field="file",
+        )
 
 
 def _zip_kind(fmt: Format, source) -> tuple[Format, dict]:

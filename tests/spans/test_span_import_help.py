@@ -1,5 +1,5 @@
 """The import form's help tells a span project what else it reads (CoNLL/BIO, Label Studio labels regions) and
-how a CoNLL document's text and offsets are rebuilt; a class project's help does not."""
+how a CoNLL document's text and offsets are rebuilt; a class project's help does not, and refuses a CoNLL file."""
 
 import pytest
 
@@ -24,3 +24,24 @@ def test_the_import_help_explains_conll_for_span_projects_only(client, task_type
     ):
         assert (words in page) is shown, (task_type, words)
     assert ".conll,.bio" in page
+
+
+def test_a_conll_file_is_refused_by_a_class_project_with_the_reason(api):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    manager = UserFactory()
+    project = project_create(
+        user=manager,
+        name="p",
+        task_type="text_classification",
+        labels=[LabelSpec(value="a"), LabelSpec(value="b")],
+    )
+    response = api(manager).post(
+        f"/api/projects/{project.pk}/imports/",
+        {"file": SimpleUploadedFile("ner.conll", b"Ada\tB-PER\n")},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json()["file"] == [
+        "A CoNLL/BIO file holds entity spans; import it into a span project (task type text_spans)."
+    ]
