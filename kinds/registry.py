@@ -218,6 +218,9 @@ class TaskKind:
     #: what an annotator's agreement with the consensus, the others and gold measures when it is not the share
     #: of equal answers (e.g. "span F1"); empty: that share
     annotator_agreement: str = ""
+    #: template and script of the review item page's answer view and editor (``review_context`` fills it); empty: the class label buttons
+    review_template: str = ""
+    review_js: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

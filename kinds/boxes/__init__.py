@@ -58,4 +58,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit=None,
     annotator_agreement="box F1",
+    review_template="kinds/boxes/review.html",
+    review_js="kinds/boxes/review.js",
 )

@@ -59,4 +59,6 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit="tokens",
     annotator_agreement="span F1",
+    review_template="kinds/spans/review.html",
+    review_js="kinds/spans/review.js",
 )
