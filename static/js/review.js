@@ -75,6 +75,11 @@
       widget.restore({ ...structured.seed, unusable: false });
       editBtn.setAttribute("aria-pressed", "true");
       editBtn.disabled = true;
+      const note = document.getElementById("accept-note") || document.getElementById("must-choose");
+      if (note) {
+        note.className = "muted small";
+        note.textContent = "Accept stores your answer above (what you leave in the editor), not the consensus.";
+      }
       panel.scrollIntoView({ block: "start" });
       say("Editing a copy of the consensus: the editor's keys apply; Accept (Enter) stores your answer.");
     }
