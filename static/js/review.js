@@ -8,7 +8,9 @@
 
   function typing(event) {
     const el = event.target;
-    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+    // A checkbox (the box view's layer toggles) takes no letters: the page's keys stay on after a click on it.
+    const toggle = el && el.tagName === "INPUT" && (el.type === "checkbox" || el.type === "radio");
+    return el && !toggle && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
   }
 
   function errorText(data) {
