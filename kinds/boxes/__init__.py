@@ -58,6 +58,7 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit=None,
     annotator_agreement="box F1",
+    # The review item page: every annotator's boxes over the image, the consensus, the editor seeded with it.
     review_template="kinds/boxes/review.html",
     review_js="kinds/boxes/review.js",
 )

@@ -59,6 +59,7 @@ KIND: TaskKind = TaskKind(
     ),
     agreement_unit="tokens",
     annotator_agreement="span F1",
+    # The review item page: each annotator's spans aligned over the text, the consensus, the widget as editor.
     review_template="kinds/spans/review.html",
     review_js="kinds/spans/review.js",
 )
