@@ -9,6 +9,8 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", jobs.JobDetailApi.as_view(), name="api-job"),
     path("projects/", projects.ProjectListCreateApi.as_view(), name="api-projects"),
     path("projects/<int:pid>/", projects.ProjectDetailApi.as_view(), name="api-project"),
+    # A label value may hold a slash; <path:> takes it whole.
+    path("projects/<int:pid>/labels/<path:value>/", projects.LabelUpdateApi.as_view(), name="api-label"),
     path("projects/<int:pid>/members/", projects.MembershipListCreateApi.as_view(), name="api-members"),
     path("projects/<int:pid>/guidelines/", projects.GuidelineListCreateApi.as_view(), name="api-guidelines"),
     path(

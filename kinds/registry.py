@@ -229,6 +229,9 @@ class TaskKind:
     labelstudio_regions: str = ""
     #: module whose ``panels(source)`` builds dashboard panels replacing the class ones (``kind_panels``)
     dashboard_panels: str = ""
+    #: template and script of the review item page's answer view and editor (``review_context`` fills it); empty: the class label buttons
+    review_template: str = ""
+    review_js: str = ""
 
     def media_of(self, task_type: str) -> str:
         return self.media.get(task_type, "text")

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from annotation.api.fields import LabelValueField
 from annotation.api.item_serializers import ItemAnnotatorSerializer
 from annotation.models import Annotation
-from kinds.registry import kind_for, kinds
+from kinds.registry import TaskKind, kind_for, kinds
 
 
 class AnnotationCommonInputSerializer(serializers.Serializer):
@@ -41,17 +41,30 @@ class AnnotationCommonInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# The registered kinds the answer fields below were read from, and those fields. The kinds themselves are kept (not
+# their ids) so a kind registered in place of another is never mistaken for it.
+_ANSWER_FIELDS_OF: tuple[tuple[TaskKind, ...], list[str]] = ((), [])
+
+
 def _kinds_answer_fields() -> list[str]:
-    """Every registered kind's answer input fields (read per call: kinds may register after import)."""
-    return list(
+    """Every registered kind's answer input fields, read again only when the registered kinds changed (kinds may
+    register after import, so never only once)."""
+    global _ANSWER_FIELDS_OF
+    current = tuple(kinds())
+    read_from, fields = _ANSWER_FIELDS_OF
+    if len(current) == len(read_from) and all(a is b for a, b in zip(current, read_from, strict=True)):
+        return fields
+    fields = list(
         dict.fromkeys(
             name
-            for kind in kinds()
+            for kind in current
             for name in cast(
                 "type[serializers.Serializer]", kind.value_schema.input_serializer
             )._declared_fields
         )
     )
+    _ANSWER_FIELDS_OF = (current, fields)
+    return fields
 
 
 _INPUT_SERIALIZERS: dict[type, type] = {}

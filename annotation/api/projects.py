@@ -9,6 +9,7 @@ from annotation import selectors
 from annotation.api import serializers as s
 from annotation.models import Role
 from annotation.services import projects as project_services
+from annotation.services.item_state import label_colour_set
 from annotation.services.projects import LabelSpec
 from core import permissions
 from core.api.base import ProjectScopedApi
@@ -73,6 +74,23 @@ class ProjectDetailApi(ProjectScopedApi):
             "guideline_version": guideline.version if guideline else None,
         }
         return s.ProjectOutputSerializer(project, context=context).data
+
+
+class LabelUpdateApi(ProjectScopedApi):
+    required_role = Role.MANAGER
+
+    @extend_schema(
+        request=s.LabelUpdateInputSerializer,
+        responses={200: s.LabelSerializer},
+        description="Change an active label's colour (manager only). The label is named by its value.",
+        operation_id="labels_partial_update",
+    )
+    def patch(self, request, pid: int, value: str):
+        project, _ = self.project_for(request, pid)
+        data = s.LabelUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        label = label_colour_set(project=project, value=value, colour=data.validated_data["colour"])
+        return Response(s.LabelSerializer(label).data)
 
 
 class MembershipListCreateApi(ProjectScopedApi):

@@ -69,6 +69,15 @@ class LabelInputSerializer(serializers.Serializer):
         return value.lower()
 
 
+class LabelUpdateInputSerializer(serializers.Serializer):
+    # Checked by the service, so the page and the API refuse a bad colour in the same words.
+    colour = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=True,
+        help_text="#rrggbb (six hex digits; stored lower-case); blank: the palette colour of the label's place.",
+    )
+
+
 class TaskTypeField(serializers.ChoiceField):
     """The registered kinds' task types. A serializer copies its declared fields per instance by constructing
     them again, so each request (and each schema generation) sees the kinds registered by then."""

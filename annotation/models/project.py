@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from annotation.label_colours import label_colour
 from kinds.registry import task_type_choices
 
 
@@ -88,6 +89,11 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def shown_colour(self) -> str:
+        """The colour pages show it in: its own, else the palette's for its place (``annotation.label_colours``)."""
+        return label_colour(self.colour, self.order)
 
 
 class Membership(models.Model):

@@ -64,4 +64,7 @@ KIND: TaskKind = TaskKind(
     labelstudio_regions="rectanglelabels",
     # the dashboard's boxes panels in place of the class-label ones
     dashboard_panels="kinds.boxes.panels",
+    # The review item page: every annotator's boxes over the image, the consensus, the editor seeded with it.
+    review_template="kinds/boxes/review.html",
+    review_js="kinds/boxes/review.js",
 )

@@ -5,6 +5,7 @@ same form. Coordinates are pixels of the stored image with the origin at its top
 
 import json
 from collections import Counter
+from typing import Any
 
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
@@ -14,6 +15,7 @@ from annotation.models import Label, Project
 from annotation.selectors import json_list_has_part, label_choices, map_label
 from core.errors import ValidationFailed
 from kinds.boxes.geometry import MAX_BOXES, BoxError, boxes_from_raw, check_labels, fit_to_image, sorted_boxes
+from kinds.boxes.review import box_layers
 
 FIELD = "boxes"
 
@@ -192,10 +194,38 @@ def widget_settings(*, project: Project) -> dict:
 
 
 def confidence_meaning(*, project: Project) -> str | None:
-    return None
+    """Boxes are fused by weighted box fusion whatever the project's class consensus method
+    (``kinds.boxes.consensus``); the item's confidence is its least certain box (``kinds.boxes.figures``)."""
+    return (
+        "the least certain box's, by weighted box fusion: a fused box's confidence is the weighted share of the "
+        "annotators who drew it × their boxes' mean IoU with it; a box drawn by too few annotators to be kept "
+        "lowers it to 1 − their share"
+    )
 
 
 def consensus_fields(value: object) -> dict:
     """An item's consensus as the item API shows it: ``consensus_boxes``, each box with the confidence the quality
     run gave it (``kinds.boxes.consensus``); ``[]`` before any run or when the consensus is nothing to box."""
     return {"consensus_boxes": value if isinstance(value, list) else []}
+
+
+def review_context(*, project: Project, item: Any, annotations: list) -> dict:
+    """What the review item page's box view (``kinds/boxes/review.html``) shows: the image in its stored pixels
+    with each live annotation's boxes, the gold and the consensus boxes as layers; ``seed``, the answer the
+    editor starts from (the consensus boxes without their confidences)."""
+    profile = item.profile if isinstance(item.profile, dict) else {}
+    layers = box_layers(
+        consensus=item.consensus_label,
+        annotations=[(a.annotator.username, a.labels) for a in annotations if a.is_live],
+        gold=item.gold_label,
+    )
+    consensus = item.consensus_label if isinstance(item.consensus_label, list) else []
+    return {
+        "layers": layers,
+        "width": profile.get("width"),
+        "height": profile.get("height"),
+        "media_url": f"/media/items/{item.pk}/",
+        # captions in image pixels, so they read at about the same size on the page whatever the image's size
+        "caption_px": max(8, round(max(profile.get("width") or 0, profile.get("height") or 0) / 36)),
+        "seed": {FIELD: [{key: box[key] for key in ("x", "y", "w", "h", "label")} for box in consensus]},
+    }

@@ -72,4 +72,7 @@ KIND: TaskKind = TaskKind(
     labelstudio_regions="labels",
     # the dashboard's spans panels in place of the class-label ones
     dashboard_panels="kinds.spans.panels",
+    # The review item page: each annotator's spans aligned over the text, the consensus, the widget as editor.
+    review_template="kinds/spans/review.html",
+    review_js="kinds/spans/review.js",
 )

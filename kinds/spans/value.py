@@ -15,9 +15,11 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotation.label_colours import label_colour
 from annotation.models import Project
 from annotation.selectors import json_list_has_part, label_choices
 from core.errors import ValidationFailed
+from kinds.spans.review import review_rows
 
 #: spans per answer; a named-entity answer past this is a client bug, not a document
 MAX_SPANS = 2000
@@ -332,8 +334,14 @@ def widget_settings(*, project: Project) -> dict:
 
 
 def confidence_meaning(*, project: Project) -> str | None:
-    """None: the span consensus states what its item confidence means."""
-    return None
+    """The item's confidence is its least certain token's (``kinds.spans.spans_quality``); the token consensus is
+    a majority vote or Dawid–Skene as the project's consensus method says (a quality run decides either way)."""
+    method = (
+        "the share of the annotators who gave it that label (majority vote on the tokens)"
+        if project.consensus_method == "majority_vote"
+        else "the probability of its label under Dawid–Skene on the tokens, fitted by the last quality run"
+    )
+    return f"the least certain token's: for each token of the text, {method}; a span's own confidence is its tokens' mean"
 
 
 def describe(value: list) -> str:
@@ -360,4 +368,32 @@ def consensus_fields(consensus: object) -> dict:
             for span in spans
             if isinstance(span, dict)
         ]
+    }
+
+
+def review_context(*, project: Project, item: Any, annotations: list) -> dict:
+    """What the review item page's span view (``kinds/spans/review.html``) shows: the consensus, each live
+    annotation and the gold spans as rows over the item's text, each span with its disagreement with the
+    consensus; ``seed``, the answer the editor starts from (the consensus spans)."""
+    colours = {
+        label.value: label_colour(label.colour, label.order)
+        for label in project.labels.order_by("order", "id").only("value", "colour", "order")
+    }
+    # The stored consensus keeps each span's confidence, which the consensus row shows.
+    consensus = item.consensus_label if _span_list(item.consensus_label) is not None else None
+    gold = _span_list(item.gold_label) if item.gold_label is not None else None
+    rows = review_rows(
+        text=item.text,
+        consensus=consensus,
+        annotations=[
+            (a.annotator.username, _span_list(a.labels) or [], a.is_live) for a in annotations if a.is_live
+        ],
+        gold=gold,
+        colours=colours,
+    )
+    return {
+        "rows": rows,
+        "text": item.text,
+        "has_consensus": consensus is not None,
+        "seed": {FIELD: [{name: span[name] for name in _SPAN_KEYS} for span in consensus or []]},
     }

@@ -51,6 +51,7 @@ def label_add(request, project, membership):
             value=request.POST.get("value", ""),
             hotkey=request.POST.get("hotkey", ""),
             description=request.POST.get("description", ""),
+            colour=request.POST.get("colour", "").strip(),
             note=request.POST.get("note", ""),
         )
         return f"Label {change.to_label!r} added."

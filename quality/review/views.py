@@ -12,6 +12,7 @@ from rest_framework.serializers import Serializer
 
 from activelearning.selectors import model_version_latest
 from annotation.flag_selectors import item_flag_explanations
+from annotation.label_colours import label_colour
 from annotation.models import Label, Project, Role
 from annotation.selectors import (
     annotators_left_for_items,
@@ -117,6 +118,35 @@ def review_queue_page(request, project, membership):
     )
 
 
+def _kind_review(*, project: Project, kind, item, annotations) -> dict | None:
+    """What a kind with its own review view (``TaskKind.review_template``) shows on the item page: its
+    ``review_context``, its template and scripts, and the labels its editor takes (with their own hotkeys and
+    colours); None for a kind reviewed by class buttons."""
+    review_context = getattr(kind.value_schema, "review_context", None)
+    if not kind.review_template or review_context is None:
+        return None
+    widget_labels = [
+        {
+            "value": label.value,
+            "hotkey": label.hotkey,
+            "description": label.description,
+            "colour": label_colour(label.colour, label.order),
+        }
+        for label in Label.objects.filter(project=project, is_active=True).order_by("order", "id")
+    ]
+    context = review_context(project=project, item=item, annotations=annotations)
+    return {
+        **context,
+        # "spans", "boxes": the answer field the editor's seed fills, as the page names what is edited
+        "answer_name": next(iter(context["seed"])),
+        "template": kind.review_template,
+        "js": kind.review_js,
+        "widget_template": kind.widget_template,
+        "widget_js": kind.widget_js,
+        "widget_labels": widget_labels,
+    }
+
+
 def _base_model_name(*, project: Project, item) -> str | None:
     """ "Base model vN" when the item has a base-model prediction and the flags name another model (or none)."""
     if item.predicted_label is None or item.flag_model.startswith("base model"):
@@ -146,14 +176,17 @@ def review_item_page(request, project, membership, item_id: int):
     labels = _label_buttons(project)
     consensus = map_label(item.consensus_label, review.mapping)
     suggestion = map_label(item.consensus_suggestion, review.mapping)
-    value_schema = kind_for(project).value_schema
+    kind = kind_for(project)
+    value_schema = kind.value_schema
+    kind_review = _kind_review(project=project, kind=kind, item=item, annotations=review.annotations)
     votes = selectors.vote_summary(
         [a.labels for a in review.annotations if a.is_live],
         project=project,
         mapping=review.mapping,
     )
     # With no consensus yet (no votes) the server refuses a label-less Accept: the page says so before a request.
-    no_consensus = consensus in (None, [])
+    # A kind with its own review view has structured answers, where an empty consensus is an answer ("no entity").
+    no_consensus = consensus is None if kind_review else consensus in (None, [])
     must_choose = no_consensus or item.pk in selectors.items_needing_a_chosen_label(
         project=project, items=[item]
     )
@@ -171,6 +204,13 @@ def review_item_page(request, project, membership, item_id: int):
         "prevUrl": item_url(previous_id),
         "queueUrl": queue_url,
     }
+    if kind_review:
+        config["reviewWidget"] = {
+            **value_schema.widget_settings(project=project),
+            "labels": kind_review["widget_labels"],
+            "item": {"text": item.text, "media_url": f"/media/items/{item.pk}/" if item.file else None},
+            "seed": kind_review["seed"],
+        }
     return render(
         request,
         "quality/review/item.html",
@@ -202,6 +242,7 @@ def review_item_page(request, project, membership, item_id: int):
             "prev_url": item_url(previous_id),
             "config": config,
             "part_order": _part_order(value_schema),
+            "kind_review": kind_review,
             # Sections higher apps add (e.g. the dataset versions the item is in), without quality importing them.
             "panels": panels_for(
                 project=project,

@@ -1,12 +1,16 @@
 // Review pages: hotkeys on the queue (j/k/Enter) and on one item (label hotkeys, a/Enter accept, r relabel,
 // d discard, e escalate, x add as example, h history, j/k next/previous). Decisions go through the REST API;
-// the page then moves on.
+// the page then moves on. A kind with structured answers (spans, boxes) has no label buttons: its labelling
+// widget (window.labelgateWidget, loaded before this file) is the editor "m" opens, seeded with the consensus,
+// and Accept then sends the edited answer in the kind's own fields.
 (function () {
   "use strict";
 
   function typing(event) {
     const el = event.target;
-    return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
+    // A checkbox (the box view's layer toggles) takes no letters: the page's keys stay on after a click on it.
+    const toggle = el && el.tagName === "INPUT" && (el.type === "checkbox" || el.type === "radio");
+    return el && !toggle && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
   }
 
   function errorText(data) {
@@ -44,7 +48,9 @@
     const config = JSON.parse(document.getElementById("review-config").textContent);
     const api = `/api/projects/${config.project}`;
     const statusLine = document.getElementById("status-line");
-    const buttons = Array.from(document.querySelectorAll("#label-buttons .label-btn"));
+    const structured = config.reviewWidget || null;
+    // The widget's label buttons share the class buttons' markup; they are the widget's own.
+    const buttons = structured ? [] : Array.from(document.querySelectorAll("#label-buttons .label-btn"));
     const hotkeys = new Map(buttons.filter((b) => b.dataset.hotkey).map((b) => [b.dataset.hotkey.toLowerCase(), b]));
     const dialog = document.getElementById("reason-dialog");
     const form = document.getElementById("reason-form");
@@ -54,6 +60,32 @@
     let selected = new Set();
     let pending = null; // the action waiting for its reason
     let busy = false;
+    let editing = false;
+    const widget = structured && window.labelgateWidget ? window.labelgateWidget(structured, () => editing) : null;
+    const editBtn = document.getElementById("edit-btn");
+
+    function startEdit() {
+      if (!widget || editing) return;
+      editing = true;
+      const panel = document.getElementById("review-edit");
+      const view = document.getElementById("review-edit-view");
+      panel.hidden = false;
+      view.replaceChildren();
+      const item = structured.item;
+      if (item.media_url && widget.render) widget.render(view, item);
+      else if (widget.renderText) widget.renderText(item, view);
+      widget.restore({ ...structured.seed, unusable: false });
+      editBtn.setAttribute("aria-pressed", "true");
+      editBtn.disabled = true;
+      const note = document.getElementById("accept-note") || document.getElementById("must-choose");
+      if (note) {
+        note.className = "muted small";
+        note.textContent = "Accept stores your answer above (what you leave in the editor), not the consensus.";
+      }
+      panel.scrollIntoView({ block: "start" });
+      say("Editing a copy of the consensus: the editor's keys apply; Accept (Enter) stores your answer.");
+    }
+    if (editBtn) editBtn.addEventListener("click", startEdit);
 
     function say(text, isError) {
       statusLine.textContent = text;
@@ -81,7 +113,15 @@
 
     async function decide(action, reason) {
       if (busy) return;
-      if (action === "accept" && config.mustChoose && chosenLabel() === undefined) {
+      if (action === "accept" && structured && !editing && config.mustChoose) {
+        say("No consensus to accept yet: press m (or Edit) to give the answer yourself, then Accept.", true);
+        return;
+      }
+      if (action === "accept" && editing) {
+        const missing = widget.missing(false);
+        if (missing) { say(missing, true); return; }
+      }
+      if (action === "accept" && !structured && config.mustChoose && chosenLabel() === undefined) {
         // The consensus method overrode the annotators here: a label is only taken when the reviewer chose it.
         say("Choose a label first (click it or press its hotkey): Accept does not take one by default here.", true);
         return;
@@ -89,6 +129,7 @@
       busy = true;
       const body = { item: config.item, action, reason: reason || "" };
       if (action === "accept" && chosenLabel() !== undefined) body.label = chosenLabel();
+      if (action === "accept" && editing) widget.fill(body);
       say(`${action}…`);
       try {
         const { status, data } = await post(`${api}/reviews/`, body);
@@ -175,6 +216,14 @@
       }
       if (typing(event) || event.ctrlKey || event.metaKey || event.altKey) return;
       const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      if (editing) {
+        // The editor's keys first (label hotkeys, arrows, its own letters); Enter still accepts. Nothing else
+        // of the page's: a stray j or h would leave the page and lose the edit.
+        if (key === "Enter") { decide("accept"); event.preventDefault(); return; }
+        widget.key(event, event.key.toLowerCase());
+        return;
+      }
+      if (structured && key === "m") { startEdit(); event.preventDefault(); return; }
       if (key === "Enter" || key === "a") { decide("accept"); event.preventDefault(); }
       else if (key === "d") { ask("discard"); event.preventDefault(); }
       else if (key === "e") { ask("escalate"); event.preventDefault(); }

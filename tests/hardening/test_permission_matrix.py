@@ -45,7 +45,7 @@ ALLOWED = {
 # Query strings a route needs to answer 200 for an allowed caller.
 QUERY = {"api-dataset-diff": "?against={vid}", "dataset-diff": "?base={vid}&target={vid}"}
 # URL kwargs a route fills from another of the world's ids (two routes take a ``token`` of different kinds).
-KWARG_IDS = {"item-media-signed": {"token": "media_token"}}
+KWARG_IDS = {"item-media-signed": {"token": "media_token"}, "api-label": {"value": "label_value"}}
 # Reports that do not exist until a job made them: allowed callers get 404 that is not the project's 404.
 NOT_YET = {"api-quality", "api-annotators", "api-model"}
 
@@ -91,6 +91,7 @@ RULES: dict[str, dict[str, str]] = {
     "api-label-add": {"POST": MANAGER},
     "api-label-rename": {"POST": MANAGER},
     "api-label-merge": {"POST": MANAGER},
+    "api-label": {"PATCH": MANAGER},
     "api-label-examples": {"POST": REVIEWER},
     "api-label-example": {"DELETE": REVIEWER},
     "api-my-feedback": {"GET": ANNOTATOR},

@@ -66,5 +66,7 @@ def build_world() -> World:
         "filename": export_filename(version=version, fmt="jsonl", split=None),
         # A signed media link (what a Label Studio export hands out): the token is the credential.
         "media_token": media_link_sign(item_id=media_item.pk, max_age=3600),
+        # A label the label routes name by value.
+        "label_value": "pos",
     }
     return World(project=project, users=users, ids=ids)

@@ -18,7 +18,7 @@ from annotation.label_colours import colour_problem
 from annotation.models import Item, Label, Project
 from annotation.selectors import json_list_has
 from annotation.services.projects import DEFAULT_HOTKEYS, hotkey_problem, project_lock, reserved_hotkeys
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from kinds.registry import kind_for
 
 REMAP_CHUNK = 2000
@@ -163,6 +163,24 @@ def label_schema_add(
         colour=colour.lower(),
         order=order,
     )
+    hotpath_cache.project_changed(project_id=project.pk)
+    return label
+
+
+def label_colour_set(*, project: Project, value: str, colour: str) -> Label:
+    """Give the active label ``value`` the colour ``colour`` (``#rrggbb``, stored lower-case; "" gives it back the
+    palette colour of its place). Nothing else changes: answers name labels by value, not colour.
+
+    Raises ValidationFailed (field ``colour``) for a colour not written ``#rrggbb``; NotFound when the project has
+    no active label ``value``.
+    """
+    if problem := colour_problem(colour):
+        raise ValidationFailed(problem, field="colour")
+    label = Label.objects.filter(project=project, value=value, is_active=True).first()
+    if label is None:
+        raise NotFound(f"This project has no active label {value!r}.")
+    label.colour = colour.lower()
+    label.save(update_fields=["colour"])
     hotpath_cache.project_changed(project_id=project.pk)
     return label
 
