@@ -18,17 +18,23 @@ function fillCount(element) {
       words.textContent = ` ${element.dataset.countWords}`;
       element.replaceChildren(figure, words);
       element.hidden = false;
+      revealCurrent();
     })
     .catch(() => {});
 }
 
+// On a narrow screen the list scrolls inside itself: keep the current page's link in view there (again once a
+// count widens the links before it), without scrolling the page.
+function revealCurrent() {
+  const list = nav.querySelector("ul");
+  const current = nav.querySelector('[aria-current="page"]');
+  if (!list || !current || list.scrollWidth <= list.clientWidth) return;
+  const listBox = list.getBoundingClientRect();
+  const linkBox = current.getBoundingClientRect();
+  list.scrollLeft += linkBox.left + linkBox.width / 2 - (listBox.left + listBox.width / 2);
+}
+
 if (nav) {
   nav.querySelectorAll(".nav-count[data-count-url]").forEach(fillCount);
-  // On a narrow screen the list scrolls inside itself: bring the current page's link into view there without
-  // scrolling the page.
-  const current = nav.querySelector('[aria-current="page"]');
-  const list = nav.querySelector("ul");
-  if (current && list && list.scrollWidth > list.clientWidth) {
-    list.scrollLeft = current.offsetLeft - (list.clientWidth - current.offsetWidth) / 2;
-  }
+  revealCurrent();
 }

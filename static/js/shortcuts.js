@@ -122,6 +122,13 @@ window.addEventListener("keydown", (event) => {
     event.stopPropagation();
     return;
   }
+  // The top bar's button answers its own activation keys first: a page's Enter shortcut would take them.
+  if ((event.key === "Enter" || event.key === " ") && event.target instanceof Element && event.target.id === "shortcuts-open") {
+    event.preventDefault();
+    event.stopPropagation();
+    show();
+    return;
+  }
   if (event.key === "?" && !event.ctrlKey && !event.metaKey && !event.altKey && !typing(event.target)) {
     event.preventDefault();
     event.stopPropagation();
