@@ -169,6 +169,11 @@ def _main_pages(project, class_project_pid):
         "datasets": f"/projects/{pid}/datasets/",
         "imports": f"/projects/{pid}/batches/",
         "members": f"/projects/{pid}/#members",
+        "review-item": f"/projects/{pid}/review/items/{Item.objects.filter(project=project, status=ItemStatus.NEEDS_REVIEW).order_by('id').values_list('id', flat=True).first()}/",
+        "model": f"/projects/{pid}/model/",
+        "labels": f"/projects/{pid}/labels/",
+        "settings": f"/projects/{pid}/settings/",
+        "feedback": f"/projects/{pid}/my-feedback/",
         "not-found": "/projects/987654321/",
     }
 
