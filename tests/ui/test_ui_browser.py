@@ -5,6 +5,7 @@ import pytest
 
 from annotation.models import Item, ItemStatus, Role
 from tests.factories import UserFactory, add_items, add_member, make_project
+from tests.quality.dashboard_seed import seed_project
 from tests.ui.axe import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -156,34 +157,52 @@ def test_dark_mode_follows_the_system_setting(page, artifacts_dir):
     assert light == "rgb(245, 246, 248)" and dark == "rgb(16, 20, 28)" and card == "rgb(24, 30, 42)"
 
 
-def _main_pages(project, class_project_pid):
-    pid = project.pk
-    return {
+def _main_pages(seeded, small_project, spans_project) -> dict[str, str]:
+    """The pages axe checks: the seeded project's (quality reports, model versions, batches, a review queue, so
+    the charts and tables are drawn) and the labelling pages of a class and a spans project."""
+    pid = seeded.project.pk
+    queued = (
+        Item.objects.filter(project=seeded.project, status=ItemStatus.NEEDS_REVIEW).order_by("id").first()
+    )
+    pages = {
         "projects": "/",
         "hub": f"/projects/{pid}/",
-        "label": f"/projects/{class_project_pid}/label/",
+        "label": f"/projects/{small_project.pk}/label/",
+        "label-spans": f"/projects/{spans_project.pk}/label/",
         "items": f"/projects/{pid}/items/",
         "review": f"/projects/{pid}/review/",
         "quality": f"/projects/{pid}/quality/",
         "dashboard": f"/projects/{pid}/dashboard/",
+        "model": f"/projects/{pid}/model/",
         "datasets": f"/projects/{pid}/datasets/",
         "imports": f"/projects/{pid}/batches/",
-        "members": f"/projects/{pid}/#members",
-        "review-item": f"/projects/{pid}/review/items/{Item.objects.filter(project=project, status=ItemStatus.NEEDS_REVIEW).order_by('id').values_list('id', flat=True).first()}/",
-        "model": f"/projects/{pid}/model/",
         "labels": f"/projects/{pid}/labels/",
         "settings": f"/projects/{pid}/settings/",
         "feedback": f"/projects/{pid}/my-feedback/",
+        "members": f"/projects/{pid}/#members",
         "not-found": "/projects/987654321/",
     }
+    if queued is not None:
+        pages["review-item"] = f"/projects/{pid}/review/items/{queued.pk}/"
+    return pages
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_main_pages_have_no_serious_or_critical_axe_violation_in_light_and_dark(
     browser, live_server, width, artifacts_dir
 ):
-    # Given a class project with items and a review queue, seen by its manager
-    project, manager = _project_with_a_queue()
+    # Given a seeded project with everything its pages draw, and class and spans projects to label, all managed
+    # by one user
+    seeded = seed_project(n_items=300, seed=5, days=20)
+    manager = seeded.manager
+    manager.set_password(PASSWORD)
+    manager.save()
+    small_project = make_project(manager=manager, name="Sentiment reviews")
+    add_items(small_project, 5)
+    spans_project = make_project(
+        manager=manager, name="Entities", task_type="text_spans", labels=("PER", "ORG")
+    )
+    add_items(spans_project, 3)
     w, h = WIDTHS[width]
     context = browser.new_context(viewport={"width": w, "height": h}, base_url=live_server.url)
     page = context.new_page()
@@ -196,20 +215,29 @@ def test_main_pages_have_no_serious_or_critical_axe_violation_in_light_and_dark(
             page.emulate_media(color_scheme=scheme)
             found[f"login {scheme}"] = axe_violations(page)
         _log_in(page, manager)
-        for name, path in _main_pages(project, project.pk).items():
+        for name, path in _main_pages(seeded, small_project, spans_project).items():
             page.goto(path)
             page.wait_for_load_state("networkidle")
             for scheme in ("light", "dark"):
                 page.emulate_media(color_scheme=scheme)
                 found[f"{name} {scheme}"] = axe_violations(page)
-                if name in ("hub", "label", "review", "dashboard", "items", "not-found"):
+                if name in (
+                    "hub",
+                    "label",
+                    "label-spans",
+                    "review",
+                    "dashboard",
+                    "quality",
+                    "items",
+                    "not-found",
+                ):
                     page.screenshot(
                         path=str(artifacts_dir / f"ui-{name}-{width}-{scheme}.png"), full_page=True
                     )
             if width == "phone" and name in ("hub", "items", "imports", "datasets", "not-found", "projects"):
                 _no_sideways_scroll(page)
         # The "?" overlay itself
-        page.goto(f"/projects/{project.pk}/label/")
+        page.goto(f"/projects/{small_project.pk}/label/")
         page.locator(".label-btn").first.wait_for()
         page.locator("body").press("?")
         page.locator("#shortcuts-overlay").wait_for()
