@@ -53,8 +53,11 @@ class ProjectCreateForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Role.choices)
+    # The form sits on one row without visible labels: the names are for screen readers.
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"aria-label": "Username of the new member"})
+    )
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.Select(attrs={"aria-label": "Role"}))
 
 
 class GuidelineForm(forms.Form):

@@ -9,9 +9,11 @@ import functools
 from collections.abc import Callable, Sequence
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.views.decorators.http import require_http_methods
 
+from annotation.models import Role
 from core.errors import Forbidden, NotFound
 from core.permissions import project_for_role
 
@@ -31,7 +33,12 @@ def project_page(*, role: str, methods: Sequence[str] | None = None) -> Callable
             except NotFound as exc:
                 raise Http404(exc.message) from exc
             except Forbidden as exc:
-                return HttpResponseForbidden(exc.message)
+                # Raised, not returned, so the page is templates/403.html with the reason in words.
+                raise PermissionDenied(exc.message) from exc
+            # What the project navigation in base.html reads (config.navigation): the page's project and the
+            # role the caller acts in, known here once for every project page.
+            request.labelgate_project = project
+            request.labelgate_role = membership.role if membership else Role.MANAGER
             return view(request, project, membership, *args, **kwargs)
 
         checked = require_http_methods(list(methods))(page) if methods else page

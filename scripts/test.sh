@@ -19,6 +19,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 source scripts/bootstrap.sh test
+
+# axe-core (package-lock.json pins it) for the accessibility checks of the browser tests; without npm those
+# checks skip and say why.
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "==> npm ci (axe-core)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+else
+  echo "==> npm not found: the axe-core accessibility checks will be skipped"
+fi
 source scripts/hf_venv.sh
 
 WORK="$(mktemp -d /tmp/labelgate-test.XXXXXX)"
