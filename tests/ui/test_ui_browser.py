@@ -146,15 +146,36 @@ def test_the_shortcut_overlay_opens_on_question_mark_traps_focus_and_gives_it_ba
     assert page.evaluate("() => document.activeElement.id") == "shortcuts-open"
 
 
+def _luminance(css_rgb: str) -> float:
+    """WCAG 2 relative luminance of a computed ``rgb(r, g, b)`` colour."""
+    channels = [
+        int(part) / 255 for part in css_rgb[css_rgb.index("(") + 1 : css_rgb.index(")")].split(",")[:3]
+    ]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: float, b: float) -> float:
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
 def test_dark_mode_follows_the_system_setting(page, artifacts_dir):
     project, manager = _project_with_a_queue()
     _log_in(page, manager)
     page.goto(f"/projects/{project.pk}/")
-    light = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    read = (
+        "() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color,"
+        " getComputedStyle(document.querySelector('.card')).backgroundColor]"
+    )
+    light_bg, light_ink, _ = (_luminance(c) for c in page.evaluate(read))
     page.emulate_media(color_scheme="dark")
-    dark = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
-    card = page.evaluate("() => getComputedStyle(document.querySelector('.card')).backgroundColor")
-    assert light == "rgb(245, 246, 248)" and dark == "rgb(16, 20, 28)" and card == "rgb(24, 30, 42)"
+    dark_bg, dark_ink, dark_card = (_luminance(c) for c in page.evaluate(read))
+    # A light page is light and a dark one dark (WCAG luminance, not colours read from the stylesheet), and the
+    # text on either keeps AA contrast (4.5:1) against the page and the cards.
+    assert light_bg > 0.8 and dark_bg < 0.05
+    assert dark_card < 0.1
+    assert _contrast(light_bg, light_ink) >= 4.5
+    assert _contrast(dark_bg, dark_ink) >= 4.5 and _contrast(dark_card, dark_ink) >= 4.5
 
 
 def _main_pages(seeded, small_project, spans_project) -> dict[str, str]:
