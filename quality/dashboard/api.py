@@ -40,6 +40,11 @@ class DashboardKindPanelsOutputSerializer(serializers.Serializer):
     quality_run = serializers.IntegerField(
         allow_null=True, help_text="The quality report the run-based figures come from; null before any run."
     )
+    computed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the panels were computed, for a large project that reuses them for a few minutes; null: "
+        "computed for this request.",
+    )
     panels = DashboardKindPanelSerializer(many=True, help_text="Empty for a kind without its own panels.")
 
 
@@ -53,6 +58,7 @@ class DashboardKindPanelsApi(ProjectScopedApi):
         data = {
             "kind": kind_for(project).name,
             "quality_run": source.report.pk if source.report else None,
+            "computed_at": source.kind_panels_at,
             "panels": [panel_data(panel) for panel in source.kind_panels],
         }
         return Response(DashboardKindPanelsOutputSerializer(data).data)

@@ -13,9 +13,14 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.core.cache import cache
+from django.utils import timezone
+
 from kinds.registry import kind_for
+from quality.dashboard import selectors
 from quality.dashboard.figures import Table
 
 if TYPE_CHECKING:
@@ -48,12 +53,22 @@ class KindPanel:
         return self.table.name
 
 
-def kind_panels(src: DashboardSource) -> list[KindPanel]:
-    """The project's kind's panels; ``[]`` for a kind without its own (classes)."""
+def kind_panels(src: DashboardSource) -> tuple[list[KindPanel], datetime | None]:
+    """The project's kind's panels (``[]`` for a kind without its own, classes) and when they were computed:
+    None when now. They read every live answer and stored consensus, so a project of ``LARGE_COUNT`` items or
+    more reuses them for ``SERIES_TTL`` seconds (a new quality run computes them afresh)."""
     kind = kind_for(src.project)
     if not kind.dashboard_panels:
-        return []
-    return list(kind.part("dashboard_panels").panels(src))
+        return [], None
+    module = kind.part("dashboard_panels")
+    if src.counts.get("total", 0) < selectors.LARGE_COUNT:
+        return list(module.panels(src)), None
+    key = f"dashboard:kind-panels:v1:{src.project.pk}:{src.report.pk if src.report else 0}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = (list(module.panels(src)), timezone.now())
+        cache.set(key, cached, selectors.SERIES_TTL)
+    return cached
 
 
 def part_label_counts(values: Iterable[object]) -> Counter:

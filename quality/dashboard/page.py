@@ -426,6 +426,7 @@ def dashboard_context(src: tables.DashboardSource) -> dict:
         "problems": _problems(src),
         # a kind's own panels (spans, boxes) stand in for the class-label ones
         "kind_panels": [_kind_panel(panel) for panel in src.kind_panels],
+        "kind_panels_at": src.kind_panels_at,
     }
     for section in context.values():
         if isinstance(section, dict):

@@ -304,7 +304,7 @@ def test_class_project_api_has_no_kind_panels_and_keeps_its_label_panels(client,
     reviewer = add_member(project, Role.REVIEWER)
     # Then the API lists no kind panels and the page keeps the class panels
     body = api(reviewer).get(f"/api/projects/{project.pk}/dashboard/kind-panels/").json()
-    assert body == {"kind": "classification", "quality_run": None, "panels": []}
+    assert body == {"kind": "classification", "quality_run": None, "computed_at": None, "panels": []}
     client.force_login(reviewer)
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
     assert 'id="panel-labels"' in html and 'id="kind-panels"' not in html
@@ -322,3 +322,44 @@ def test_span_dashboard_before_a_run_counts_annotators_spans_and_says_consensus_
     html = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
     assert "Consensus spans appear after the first quality run." in html
     assert page_figures(html)["entities_per_label"]["consensus_spans"] == {"PER": "—", "LOC": "—"}
+
+
+def test_a_large_span_projects_panels_are_reused_for_a_few_minutes_and_say_as_of_when(
+    client, api, monkeypatch
+):
+    from django.core.cache import cache
+
+    from quality.dashboard import selectors
+
+    # Given the span project counted as large (its panels read every answer)
+    cache.clear()
+    monkeypatch.setattr(selectors, "LARGE_COUNT", 1)
+    project = span_project(api)
+    reviewer = add_member(project, Role.REVIEWER)
+    first = api(reviewer).get(f"/api/projects/{project.pk}/dashboard/kind-panels/").json()
+    assert first["computed_at"] is not None
+    assert api_figures(first)["entities_per_label"]["annotator_spans"] == {"PER": 9, "LOC": 8}
+    # When a new text arrives and an annotator marks two PER spans in it
+    from ingress.services.bulk import item_bulk_create
+
+    assert not item_bulk_create(project=project, rows=[{"external_id": "d5", "text": "Eve met Max"}]).errors
+    item = Item.objects.get(project=project, external_id="d5")
+    user = add_member(project)
+    response = api(user).post(
+        f"/api/projects/{project.pk}/annotations/",
+        {"item": item.pk, "spans": [_s(0, 3, "PER"), _s(8, 11, "PER")]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    # Then the panels stay those of their time, and the page says as of when
+    again = api(reviewer).get(f"/api/projects/{project.pk}/dashboard/kind-panels/").json()
+    assert again == first
+    client.force_login(reviewer)
+    assert (
+        "recomputed every few minutes on large projects"
+        in client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    )
+    # and once the stored panels expire they count the new spans
+    cache.clear()
+    fresh = api(reviewer).get(f"/api/projects/{project.pk}/dashboard/kind-panels/").json()
+    assert api_figures(fresh)["entities_per_label"]["annotator_spans"] == {"PER": 11, "LOC": 8}

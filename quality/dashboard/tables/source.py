@@ -3,7 +3,7 @@ CSV download of one chart only reads what that chart needs), plus the small help
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -87,9 +87,18 @@ class DashboardSource:
         return stored_results.report_latest(project=self.project)
 
     @cached_property
+    def _kind_panels(self) -> tuple[list[KindPanel], datetime | None]:
+        return kind_panels(self)
+
+    @property
     def kind_panels(self) -> list[KindPanel]:
         """The project's kind's own panels (spans, boxes) in place of the class-label ones; ``[]`` for classes."""
-        return kind_panels(self)
+        return self._kind_panels[0]
+
+    @property
+    def kind_panels_at(self) -> datetime | None:
+        """When a large project's kind panels were computed; None: now."""
+        return self._kind_panels[1]
 
     @cached_property
     def annotators(self) -> list[dict]:
