@@ -94,7 +94,10 @@ def token_consensus(
         if posteriors.size:
             top = np.argmax(posteriors, axis=1)
             label[coded] = top[unit_pattern[coded]]
-            confidence[coded] = posteriors[np.arange(top.size), top][unit_pattern[coded]]
+            pattern_confidence = _capped_without_majority(
+                posteriors[np.arange(top.size), top], top, pattern_rows, k
+            )
+            confidence[coded] = pattern_confidence[unit_pattern[coded]]
         return label, confidence, quality
     if method != "majority_vote":
         raise ValueError(f"unknown span consensus method {method!r}; choose one of {METHODS}")
@@ -209,6 +212,22 @@ def _keep_annotated_offsets(
     found = best_key[pos] == wanted
     start[found] = s[chosen[pos[found]]]
     end[found] = e[chosen[pos[found]]]
+
+
+def _capped_without_majority(
+    posterior: np.ndarray, top: np.ndarray, pattern_rows: np.ndarray, k: int
+) -> np.ndarray:
+    """A pattern's confidence is its posterior, except where no value has a strict majority of the votes: there
+    only the fitted confusion matrices decide, and with few voters (two annotators split one against one) they
+    fit themselves to whichever side the first step tilted to, reaching 0.96–0.99 on a coin toss. Such a token
+    is as certain as the share of votes for the chosen value, so a one-against-one split reads 0.5 and goes to
+    review; unanimous tokens and real majorities keep Dawid–Skene's posterior."""
+    votes = np.zeros((posterior.size, k))
+    np.add.at(votes, (pattern_rows[0], pattern_rows[1] % k), 1.0)
+    voters = votes.sum(axis=1)
+    no_majority = votes.max(axis=1) * 2 <= voters
+    share = votes[np.arange(posterior.size), top] / np.maximum(voters, 1)
+    return np.where(no_majority, np.minimum(posterior, share), posterior)
 
 
 def token_patterns(values: TokenValues, n_units: int, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

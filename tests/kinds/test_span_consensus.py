@@ -220,3 +220,32 @@ def test_pattern_dawid_skene_equals_the_engine_dawid_skene_on_every_token(min_an
     )
     np.testing.assert_allclose(posteriors[unit_pattern], reference.consensus.posteriors, atol=1e-9)
     np.testing.assert_allclose(quality, reference.consensus.annotator_quality, atol=1e-9)
+
+
+def test_a_one_against_one_split_of_two_annotators_is_half_certain_not_dawid_skenes_runaway():
+    # Two annotators agree on 40 documents ("Paris" is LOC); on one more, A marks "Hamburg" as LOC and B marks
+    # nothing. Nothing but the fitted confusion matrices could break that tie, so the token (and with it the
+    # document, its least certain token) is as certain as the vote share for the chosen value: 1 of 2.
+    agreed = [("Paris is nice", [{"start": 0, "end": 5, "label": "LOC"}])] * 40
+    texts = [text for text, _ in agreed] + ["Hamburg is far"]
+    annotations = [(d, a, spans) for d, (_, spans) in enumerate(agreed) for a in (0, 1)]
+    annotations += [(40, 0, [{"start": 0, "end": 7, "label": "LOC"}]), (40, 1, [])]
+    table = span_table(texts=texts, annotations=annotations, label_values=LABELS)
+    consensus = span_consensus(table, method="dawid_skene")
+    assert consensus.doc_confidence[40] == pytest.approx(0.5)
+    # Unanimous documents keep Dawid–Skene's posterior, far above a coin toss.
+    assert consensus.doc_confidence[:40].min() > 0.9
+
+
+def test_a_real_majority_keeps_the_dawid_skene_posterior():
+    # Three annotators, 2 against 1 on "Hamburg": a strict majority, so the confidence is the posterior, which
+    # is above the 2/3 vote share here (the two agreeing annotators agree everywhere else too).
+    agreed = [("Paris is nice", [{"start": 0, "end": 5, "label": "LOC"}])] * 40
+    texts = [text for text, _ in agreed] + ["Hamburg is far"]
+    annotations = [(d, a, spans) for d, (_, spans) in enumerate(agreed) for a in (0, 1, 2)]
+    hamburg = [{"start": 0, "end": 7, "label": "LOC"}]
+    annotations += [(40, 0, hamburg), (40, 1, hamburg), (40, 2, [])]
+    table = span_table(texts=texts, annotations=annotations, label_values=LABELS)
+    consensus = span_consensus(table, method="dawid_skene")
+    assert consensus.as_values(LABELS)[40][0]["label"] == "LOC"
+    assert consensus.doc_confidence[40] > 2 / 3
