@@ -401,6 +401,9 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    // Keys pressed on the top bar or the project navigation are theirs: Enter on "Log out" or a nav link must
+    // not also submit a label, nor a letter there pick one.
+    if (event.target instanceof Element && event.target.closest("header, nav")) return;
     if (!document.getElementById("ack-dialog").hidden) return;  // the dialog handles its own keys
     const key = event.key.toLowerCase();
     if (key === "backspace") { event.preventDefault(); if (event.shiftKey) goForward(); else goBack(); return; }
