@@ -165,6 +165,12 @@ def fuse_boxes(
     )
 
 
+def box_clusters(table: BoxTable, *, matches: Matches, threshold: float = IOU_MATCH) -> np.ndarray:
+    """A cluster id per box with every annotator weighing the same: the matched groups of each item and label,
+    at most one box of an annotator in each (see the module docstring)."""
+    return _clusters(table, np.ones(max(table.n_annotators, 1)), threshold, matches)
+
+
 def annotator_f1(table: BoxTable, consensus: BoxConsensus, threshold: float = IOU_MATCH) -> np.ndarray:
     """Each annotator's F1 against the consensus boxes over the items they answered (NaN: nothing to score)."""
     scope = np.zeros(table.n_items, dtype=bool)
