@@ -294,7 +294,7 @@ class Spans:
             "n_annotations": answers.n_answers,
             "n_annotators": n_annotators,
             "krippendorff_alpha": agreement.krippendorff_alpha,
-            "krippendorff_alpha_ci": alpha_ci[0],
+            "krippendorff_alpha_ci": None,
             "fleiss_kappa": agreement.fleiss_kappa,
             "fleiss_kappa_ci": None,
             "mean_pairwise_cohen_kappa": agreement.mean_pairwise_cohen_kappa,

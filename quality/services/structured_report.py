@@ -96,7 +96,7 @@ def structured_figures(
         n_boot=n_boot,
         seed=seed,
     )
-    figures["hlp"] = {
+    figures["hlp_f1"] = {
         "meaning": HLP_MEANING,
         "consensus": _slices(hlp.consensus, label_values, versions),
         "gold": None
@@ -114,8 +114,8 @@ def structured_figures(
             n_boot=n_boot,
             seed=seed,
         )
-    figures["error_analysis"] = tag_error_rows(
+    figures["tag_error_analysis"] = tag_error_rows(
         tags=tags, figure=by_tag, hlp=hlp.consensus, route=route, n_items=n_items
     )
-    figures["error_analysis_figure"] = headline.key
+    figures["tag_error_analysis_figure"] = headline.key
     return figures

@@ -44,7 +44,7 @@ def test_span_run_hlp_intervals_and_error_analysis():
     # Then HLP: each GOOD answer against the other two — the spans THIRD shares are held by both others, the rest
     # are ties and left out — scores 1; THIRD against GOOD scores per text 1, 2/4, 2/4, 2/3, 0 (one spurious span
     # against none), 1. Mean over 18 judgements: (12 + 11/3) / 18 = 47/54.
-    hlp = f["hlp"]
+    hlp = f["hlp_f1"]
     assert hlp["consensus"]["f1"] == pytest.approx(47 / 54)
     assert hlp["consensus"]["n_judgements"] == 18
     assert hlp["consensus"]["per_guideline_version"]["1"]["f1"] == pytest.approx(1.0)
@@ -58,16 +58,16 @@ def test_span_run_hlp_intervals_and_error_analysis():
     for key in ("mean_pairwise_span_f1", "mean_pairwise_partial_span_f1", "token_krippendorff_alpha"):
         low, high = f[f"{key}_ci"]
         assert low <= f[key] <= high, key
-    assert outcome.scalars["krippendorff_alpha_ci"] == f["token_krippendorff_alpha_ci"]
+    assert outcome.scalars["krippendorff_alpha_ci"] is None  # the interval is the kind figure's
     for row in outcome.per_label.values():
         assert row["span_f1_ci"][0] <= row["span_f1"] <= row["span_f1_ci"][1]
     # Error analysis: on texts 1 and 2 the pairs score 1, 4/8 and 4/8 → 2/3; HLP there (4 + 1) / 6
-    (row,) = f["error_analysis"]
+    (row,) = f["tag_error_analysis"]
     assert row["tag"] == "hard" and row["n_items"] == 2 and row["share_of_data"] == pytest.approx(2 / 6)
     assert row["f1"] == pytest.approx(2 / 3)
     assert row["hlp"] == pytest.approx(5 / 6)
     assert row["share_routed"] == pytest.approx(outcome.items.route[[1, 2]].mean())
-    assert f["error_analysis_figure"] == "mean_pairwise_span_f1"
+    assert f["tag_error_analysis_figure"] == "mean_pairwise_span_f1"
 
 
 def test_span_alpha_from_document_sums_equals_token_agreement():
@@ -141,10 +141,10 @@ def test_box_run_hlp_alpha_and_error_analysis_by_hand():
     outcome = _run(answers, BOXES)
     f = outcome.kind_figures
     # Then HLP: on image 0 A scores 2·1/(1 + 2) and B 2·1/(2 + 1); on image 1 both score 0 → (4/3) / 4
-    assert f["hlp"]["consensus"]["f1"] == pytest.approx(1 / 3)
-    assert f["hlp"]["consensus"]["per_label"]["cat"]["f1"] == pytest.approx(0.5)  # 1, 1, 0, 0
-    assert f["hlp"]["consensus"]["per_label"]["dog"]["f1"] == pytest.approx(0.0)
-    assert f["hlp"]["gold"] is None
+    assert f["hlp_f1"]["consensus"]["f1"] == pytest.approx(1 / 3)
+    assert f["hlp_f1"]["consensus"]["per_label"]["cat"]["f1"] == pytest.approx(0.5)  # 1, 1, 0, 0
+    assert f["hlp_f1"]["consensus"]["per_label"]["dog"]["f1"] == pytest.approx(0.0)
+    assert f["hlp_f1"]["gold"] is None
     # α: units [A cat, B cat] (0.19), [no box, B dog] (1), [A cat, no box] (1); D_o = (0.38 + 2 + 2) / 6;
     # value pairs: 15, of which one cat pair at 0.19, the two "no box" at 0, the other 13 at 1 → D_e = 2 (13 + 0.19) / 30
     d_o = (2 * (1 - 0.81) + 2 + 2) / 6
@@ -153,7 +153,7 @@ def test_box_run_hlp_alpha_and_error_analysis_by_hand():
     assert f["box_alpha_n_units"] == 3 and f["box_alpha_n_values"] == 6
     # Error analysis: one row per tag with its items; the box F1 there is undefined, as the headline's is: no
     # annotator pair shares the 5 images a pair needs to count
-    rows = {r["tag"]: r for r in f["error_analysis"]}
+    rows = {r["tag"]: r for r in f["tag_error_analysis"]}
     assert set(rows) == {"day", "night"}
     assert rows["night"]["n_items"] == 1 and rows["night"]["share_of_data"] == pytest.approx(0.5)
     assert rows["night"]["f1"] is None and f["mean_pairwise_box_f1"] is None
