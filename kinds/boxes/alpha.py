@@ -1,7 +1,8 @@
 """Krippendorff's α for boxes with the distance ``1 − IoU``. Pure numpy.
 
-Units are the matched box clusters of the items at least two annotators answered (``kinds.boxes.consensus.
-box_clusters``: per item and label, the boxes matched at IoU ≥ 0.5, at most one per annotator). Every annotator
+Units are the matched box clusters of the items at least two annotators answered (the consensus's clusters,
+``BoxConsensus.cluster``, or ``kinds.boxes.consensus.box_clusters``: per item and label, the boxes matched at
+IoU ≥ 0.5, at most one per annotator). Every annotator
 who answered the item gives each of its clusters one value: their box in it, or "no box". Distances: two boxes
 ``1 − IoU`` when they are on the same item with the same label, else 1; a box and "no box" 1; two "no box" 0.
 α = 1 − D_o ÷ D_e with, over the ``n`` values of those units,

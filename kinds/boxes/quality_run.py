@@ -384,8 +384,11 @@ def _shared_figures(
 ) -> dict:
     """Intervals, HLP, error analysis by tag (``quality.services.structured_report``) and α with 1 − IoU."""
     table = loaded.table
-    matches = run.matches if run.matches is not None else pairwise_matches(table)
-    cluster = box_clusters(table, matches=matches)
+    # The consensus's own clusters (kept or not): a second clustering pass would cost as much as the fusion.
+    cluster = run.consensus.cluster
+    if cluster is None:
+        matches = run.matches if run.matches is not None else pairwise_matches(table)
+        cluster = box_clusters(table, matches=matches)
     answer_of_box = _answer_of_box(table)
     group, versions = version_groups(loaded.answer_version, int(table.answer_item.size))
     f1 = PairFigure(

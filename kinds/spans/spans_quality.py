@@ -435,17 +435,20 @@ def _loo_judgements(table: SpanTable, group: np.ndarray) -> Judgements:
     """Each annotation against the spans most of the item's other annotators drew exactly (a unit is one
     (start, end, label))."""
     span_doc = table.doc[table.owner]
-    if table.n_spans:
-        _, unit = np.unique(
-            np.column_stack([span_doc, table.start, table.end, table.label]), axis=0, return_inverse=True
-        )
-    else:
-        unit = np.zeros(0, dtype=np.int64)
+    # Two keys instead of a 4-column unique: sorting 2.8 M rows of four columns costs seconds at 100,000 documents.
+    width = int(max(table.end.max(initial=0), table.start.max(initial=0))) + 1
+    first = span_doc * width + table.start
+    second = table.end * max(table.n_labels, 1) + table.label
+    order = np.lexsort((second, first))
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = (first[order][1:] != first[order][:-1]) | (second[order][1:] != second[order][:-1])
+    unit = np.empty(order.size, dtype=np.int64)
+    unit[order] = np.cumsum(new) - 1
     return leave_one_out_units(
         answer_item=table.doc,
         answer_group=group,
         mark_answer=table.owner,
-        mark_unit=unit.ravel(),
+        mark_unit=unit,
         mark_label=table.label,
         n_labels=max(table.n_labels, 1),
     )

@@ -211,16 +211,14 @@ def leave_one_out_units(
     """Each answer against the majority of the *other* answers on its item.
 
     A mark says answer ``mark_answer`` holds unit ``mark_unit`` (a unit id is unique across items: an exact span,
-    a cluster of matched boxes) of label ``mark_label``; an answer marks a unit at most once (repeats are ignored).
+    a cluster of matched boxes) of label ``mark_label``. Precondition: an answer marks a unit at most once (one
+    answer never holds the same span twice, nor two boxes of one cluster).
     For an answer on an item with ``n`` answers, a unit is in the others' consensus when more than half of the
     ``n − 1`` others marked it; a unit exactly half of them marked is a tie and is left out on both sides, so the
     judgement is scored on the units the others settled. Answers alone on their item are not valid.
     """
     n_answers = int(answer_item.size)
     k = max(n_labels, 1)
-    if mark_answer.size:
-        pairs = np.unique(np.column_stack([mark_unit, mark_answer, mark_label]), axis=0)
-        mark_unit, mark_answer, mark_label = pairs[:, 0], pairs[:, 1], pairs[:, 2]
     per_item = np.bincount(answer_item, minlength=int(answer_item.max(initial=-1)) + 1)
     others = per_item[answer_item] - 1
     units, unit_index, count = np.unique(mark_unit, return_inverse=True, return_counts=True)
