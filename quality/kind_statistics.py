@@ -37,7 +37,23 @@ def _judgements(row: dict | None) -> str:
     return f"{row.get('n_judgements') or 0:,} judgements on {items:,} item{'s' if items != 1 else ''}"
 
 
-def kind_statistics_context(kind: TaskKind, figures: dict) -> dict | None:
+def _label_intervals(kind: TaskKind, per_label: dict) -> tuple[list[str], list[dict]]:
+    """The per-label figures that carry an interval (column names) and one row of "v (lo–hi)" per label."""
+    names = {figure.key: figure.name for figure in kind.label_figures}
+    keys: list[str] = []
+    for row in per_label.values():
+        for key in row:
+            base = key[: -len("_ci")] if key.endswith("_ci") else None
+            if base and base in row and base not in keys:
+                keys.append(base)
+    rows = [
+        {"label": label, "cells": [interval_text(row.get(key), row.get(f"{key}_ci")) for key in keys]}
+        for label, row in per_label.items()
+    ]
+    return [names.get(key) or EXTRA_NAMES.get(key, key.replace("_", " ")) for key in keys], rows
+
+
+def kind_statistics_context(kind: TaskKind, figures: dict, per_label: dict | None = None) -> dict | None:
     """Rows of the intervals, HLP, HLP slices and error-analysis tables; None when the report has no kind HLP
     (a class project, or a structured run stored before these figures existed)."""
     hlp = figures.get("hlp_f1")
@@ -123,7 +139,10 @@ def kind_statistics_context(kind: TaskKind, figures: dict) -> dict | None:
         for row in figures.get("tag_error_analysis") or []
     ]
     figure_name = names.get(figures.get("tag_error_analysis_figure") or "")
+    label_columns, label_rows = _label_intervals(kind, per_label or {})
     return {
+        "label_columns": label_columns,
+        "label_rows": label_rows,
         "intervals": intervals,
         "hlp": hlp_rows,
         "hlp_meaning": hlp.get("meaning", ""),

@@ -282,7 +282,9 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         "label_values": label_values,
         "pairs": pair_rows,
         "errors": errors,
-        "kind_statistics": kind_statistics_context(kind, report.kind_figures) if structured else None,
+        "kind_statistics": kind_statistics_context(kind, report.kind_figures, report.per_label)
+        if structured
+        else None,
     }
 
 

@@ -14,6 +14,7 @@ from kinds.boxes.quality_run import BOXES, _pair_ratios
 from kinds.spans.metrics import token_agreement, token_alpha_from_sums
 from quality.adapters import ProjectAnswers
 from quality.metrics.structured_figures import pair_ratio_figures
+from quality.models import CLASS_AGREEMENT_FIGURES
 from quality.services.engine import run_structured_quality
 from tests.kinds.test_box_alpha import _random_table
 from tests.kinds.test_span_quality_run import GOOD, _answers
@@ -140,6 +141,9 @@ def test_box_run_hlp_alpha_and_error_analysis_by_hand():
     )
     outcome = _run(answers, BOXES)
     f = outcome.kind_figures
+    # The class-agreement fields the run stores are all there, empty: boxes compute none of them
+    for name in CLASS_AGREEMENT_FIGURES:
+        assert outcome.scalars[name] is None and outcome.scalars[f"{name}_ci"] is None
     # Then HLP: on image 0 A scores 2·1/(1 + 2) and B 2·1/(2 + 1); on image 1 both score 0 → (4/3) / 4
     assert f["hlp_f1"]["consensus"]["f1"] == pytest.approx(1 / 3)
     assert f["hlp_f1"]["consensus"]["per_label"]["cat"]["f1"] == pytest.approx(0.5)  # 1, 1, 0, 0

@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.worker]
 
 
 def _interval(value, ci) -> str:
+    if value is None:
+        return "—"
     return f"{value:.2f} ({ci[0]:.2f}–{ci[1]:.2f})"
 
 
@@ -31,7 +33,7 @@ def _rows(html: str, table_id: str, attr: str) -> dict[str, list[str]]:
     }
 
 
-def _page_equals_api(html: str, report: dict, interval_keys: list[str]) -> None:
+def _page_equals_api(html: str, report: dict, interval_keys: list[str], label_names: dict[str, str]) -> None:
     intervals = _rows(html, "kind-intervals", "data-metric")
     for key in interval_keys:
         assert intervals[key][1] == _interval(report[key], report[f"{key}_ci"]), key
@@ -39,6 +41,13 @@ def _page_equals_api(html: str, report: dict, interval_keys: list[str]) -> None:
             "95% interval from" in intervals[key][2]
             and f"{report['n_boot']} item resamples" in intervals[key][2]
         )
+    table = re.search(r'<table class="table" id="kind-label-intervals">(.*?)</table>', html, re.S).group(1)
+    head = [_text(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", table.split("</thead>")[0], re.S)]
+    labels = _rows(html, "kind-label-intervals", "data-label")
+    for label, row in report["per_label"].items():
+        for key in [k[: -len("_ci")] for k in row if k.endswith("_ci")]:
+            column = next(i for i, name in enumerate(head) if name == label_names[key])
+            assert labels[label][column] == _interval(row[key], row[f"{key}_ci"]), (label, key)
     hlp = report["hlp_f1"]
     rows = _rows(html, "kind-hlp", "data-row")
     assert rows["consensus"][1] == _interval(hlp["consensus"]["f1"], hlp["consensus"]["ci"])
@@ -97,7 +106,14 @@ def test_span_project_serves_and_shows_intervals_hlp_error_analysis_and_hlp_at_f
     client.force_login(reviewer)
     html = client.get(f"/projects/{project.pk}/quality/").content.decode()
     _page_equals_api(
-        html, report, ["mean_pairwise_span_f1", "mean_pairwise_partial_span_f1", "token_krippendorff_alpha"]
+        html,
+        report,
+        ["mean_pairwise_span_f1", "mean_pairwise_partial_span_f1", "token_krippendorff_alpha"],
+        {
+            "span_f1": "Span F1",
+            "partial_span_f1": "Partial span F1",
+            "token_krippendorff_alpha": "Krippendorff's α (on tokens)",
+        },
     )
     # When the manager freezes a version after the run
     manager = project.memberships.get(role="manager").user
@@ -154,7 +170,12 @@ def test_box_project_serves_and_shows_intervals_hlp_alpha_and_error_analysis(cli
     # and the page shows the same figures, α saying what it counts
     client.force_login(manager)
     html = client.get(f"/projects/{pid}/quality/").content.decode()
-    _page_equals_api(html, report, ["mean_pairwise_box_f1", "mean_matched_iou"])
+    _page_equals_api(
+        html,
+        report,
+        ["mean_pairwise_box_f1", "mean_matched_iou"],
+        {"mean_pairwise_box_f1": "Box F1 (IoU ≥ 0.5)", "mean_matched_iou": "Mean matched IoU"},
+    )
     alpha = _rows(html, "kind-intervals", "data-metric")["box_krippendorff_alpha"]
     assert alpha[0] == "Krippendorff's α (1 − IoU)"
     assert alpha[1] == f"{report['box_krippendorff_alpha']:.2f}"
