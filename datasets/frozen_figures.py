@@ -44,6 +44,8 @@ def accuracy_rows(metrics: dict) -> list[dict]:
                 "reading": reading,
             }
         )
+    if not rows and metrics.get("kind_hlp"):
+        rows = _kind_hlp_rows(metrics["kind_hlp"])
     if not rows:
         rows.append(
             {
@@ -51,6 +53,37 @@ def accuracy_rows(metrics: dict) -> list[dict]:
                 "name": "HLP at freeze",
                 "text": "—",
                 "reading": "no quality run before the freeze",
+            }
+        )
+    return rows
+
+
+def _f1(value, interval) -> str:
+    if value is None:
+        return "—"
+    if not interval or None in interval:
+        return f"F1 {value:.2f}"
+    return f"F1 {value:.2f} ({interval[0]:.2f}–{interval[1]:.2f})"
+
+
+def _kind_hlp_rows(hlp: dict) -> list[dict]:
+    """A span or box version's HLP at freeze: each answer's F1 against the others' majority and against gold,
+    beside the model's F1 (or "no model yet")."""
+    model = hlp.get("model_f1")
+    beside = "no model yet" if model is None else f"model F1 {model:.2f}"
+    rows = []
+    for reference, what in (("consensus", "the other annotators' majority"), ("gold", "gold")):
+        row = hlp.get(reference)
+        if not row or row.get("f1") is None:
+            continue
+        items = row.get("n_items") or 0
+        rows.append(
+            {
+                "key": f"kind-hlp-{reference}",
+                "name": f"HLP vs {reference} at freeze",
+                "text": _f1(row["f1"], row.get("ci")),
+                "reading": f"F1 of each answer against {what}, {row.get('n_judgements') or 0:,} judgements on "
+                f"{items:,} item{'s' if items != 1 else ''}; {beside}",
             }
         )
     return rows

@@ -62,6 +62,23 @@ def _latest(model: type[models.Model] | None, project: Project) -> models.Model 
     return _guarded(lambda: model._default_manager.filter(project=project).order_by("-pk").first(), None)
 
 
+def _kind_hlp(kind_figures) -> dict | None:
+    """A span or box run's HLP (a judgement F1, not an accuracy) against each reference, with the model's F1 when
+    the kind has one; None for a class run."""
+    hlp = (kind_figures or {}).get("hlp_f1")
+    if not isinstance(hlp, dict):
+        return None
+    keep = ("f1", "ci", "n_judgements", "n_items")
+    figures = _jsonable(
+        {
+            "consensus": {k: (hlp.get("consensus") or {}).get(k) for k in keep},
+            "gold": None if not hlp.get("gold") else {k: hlp["gold"].get(k) for k in keep},
+            "model_f1": hlp.get("model_f1"),
+        }
+    )
+    return figures if isinstance(figures, dict) else None
+
+
 def quality_figures(*, project: Project) -> dict:
     """α, HLP and model accuracy from the latest quality report (and model version), or nulls."""
     figures: dict = {
@@ -72,6 +89,7 @@ def quality_figures(*, project: Project) -> dict:
         "quality_report_id": None,
         "model_version_id": None,
         "accuracy_by_reference": [],
+        "kind_hlp": None,
     }
     report = _latest(_model("quality", "QualityReport"), project)
     if report is not None:
@@ -83,6 +101,7 @@ def quality_figures(*, project: Project) -> dict:
         figures["accuracy_by_reference"] = _jsonable(
             list(getattr(report, "accuracy_by_reference", None) or [])
         )
+        figures["kind_hlp"] = _kind_hlp(getattr(report, "kind_figures", None))
     model_version = _latest(_model("activelearning", "ModelVersion"), project)
     if model_version is not None:
         figures["model_version_id"] = model_version.pk

@@ -52,7 +52,7 @@ class QualityRunCreateApi(ProjectScopedApi):
 
 
 # A metrics row: figures (null when undefined) and their 95 % intervals as [low, high].
-_KIND_FIGURE = {"oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}]}
+_KIND_FIGURE = {"oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}, {"type": "array"}]}
 
 
 def _with_kind_figures(data: dict) -> dict:

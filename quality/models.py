@@ -4,6 +4,17 @@ replaces its rows (delete-and-insert), so retries never duplicate anything."""
 from django.conf import settings
 from django.db import models
 
+#: The report's class-agreement figures stored with their interval (``<name>``, ``<name>_ci_low``,
+#: ``<name>_ci_high``): the run stores these, and a kind that computes none of them fills these with None.
+CLASS_AGREEMENT_FIGURES = (
+    "krippendorff_alpha",
+    "fleiss_kappa",
+    "mean_pairwise_cohen_kappa",
+    "percent_agreement",
+    "hlp",
+    "hlp_gold",
+)
+
 
 class QualityReport(models.Model):
     """Project-level agreement, HLP and slices for one quality job. Undefined statistics are stored as NULL."""

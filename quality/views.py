@@ -11,6 +11,7 @@ from core.pages import project_page
 from kinds.registry import ReportFigure, TaskKind, kind_for
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
+from quality.kind_statistics import kind_statistics_context
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -281,6 +282,9 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         "label_values": label_values,
         "pairs": pair_rows,
         "errors": errors,
+        "kind_statistics": kind_statistics_context(kind, report.kind_figures, report.per_label)
+        if structured
+        else None,
     }
 
 

@@ -43,6 +43,8 @@ class BoxConsensus:
     n_annotators: np.ndarray
     box_cluster: np.ndarray
     weights: np.ndarray
+    #: every input box's cluster (dense ids, kept or not): the units HLP and α count
+    cluster: np.ndarray | None = None
 
     def for_item(self, item: int) -> slice:
         lo, hi = np.searchsorted(self.item, [item, item + 1])
@@ -162,7 +164,14 @@ def fuse_boxes(
         n_annotators=np.bincount(cluster, minlength=n_clusters)[order],
         box_cluster=new_id[cluster] if cluster.size else cluster,
         weights=weights,
+        cluster=cluster,
     )
+
+
+def box_clusters(table: BoxTable, *, matches: Matches, threshold: float = IOU_MATCH) -> np.ndarray:
+    """A cluster id per box with every annotator weighing the same (the first consensus pass's clusters): the
+    matched groups of each item and label, at most one box of an annotator in each (see the module docstring)."""
+    return _clusters(table, np.ones(max(table.n_annotators, 1)), threshold, matches)
 
 
 def annotator_f1(table: BoxTable, consensus: BoxConsensus, threshold: float = IOU_MATCH) -> np.ndarray:

@@ -31,6 +31,7 @@ from kinds.boxes.metrics import (
     IOU_MATCH,
     BoxAgreement,
     BoxTable,
+    Matches,
     ReferenceMatch,
     box_agreement,
     iou,
@@ -89,6 +90,8 @@ class BoxRun:
     route: np.ndarray  # routed to review (``quality.metrics.review_routing.routed``)
     severity: np.ndarray
     n_answers: np.ndarray  # per annotator
+    #: the pairwise matches every figure above was built on
+    matches: Matches | None = None
 
 
 def _figures(match: ReferenceMatch) -> AnnotatorBoxFigures:
@@ -213,4 +216,5 @@ def box_run(
         route=route,
         severity=severity,
         n_answers=np.bincount(table.answer_annotator, minlength=table.n_annotators),
+        matches=matches,
     )

@@ -151,6 +151,13 @@ class PairAgreement:
     n_boxes: np.ndarray
     n_matches: np.ndarray
     iou_sum: np.ndarray
+    #: item-level rows behind the sums, for the item bootstrap: each box once per other annotator of its item
+    #: (``box_rows``: the box, ``box_rows_pair``: the pair), and each match's pair (``match_pair``, aligned with
+    #: ``matches``)
+    box_rows: np.ndarray | None = None
+    box_rows_pair: np.ndarray | None = None
+    matches: Matches | None = None
+    match_pair: np.ndarray | None = None
 
 
 def pairwise_matches(table: BoxTable, threshold: float = IOU_MATCH) -> Matches:
@@ -210,6 +217,10 @@ def pairwise_box_agreement(
         n_boxes=n_boxes,
         n_matches=np.bincount(cell, minlength=size).reshape(n_pairs, n_labels),
         iou_sum=np.bincount(cell, weights=matches.iou, minlength=size).reshape(n_pairs, n_labels),
+        box_rows=box_rep,
+        box_rows_pair=counted,
+        matches=matches,
+        match_pair=matched_pair,
     )
 
 

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from kinds.boxes.alpha import box_alpha
+from kinds.boxes.consensus import box_clusters
 from kinds.boxes.figures import REASONS, BoxRun, Reference, box_run
-from kinds.boxes.metrics import BoxTable
+from kinds.boxes.metrics import BoxTable, match_to_reference, pairwise_matches
 from quality.adapters import ItemResults
 from quality.adapters.answers import ProjectAnswers
+from quality.metrics.structured_figures import Judgements, PairRatios, leave_one_out_units
+from quality.models import CLASS_AGREEMENT_FIGURES
+from quality.services.engine import bootstrap_resamples
 from quality.services.kind_steps import StructuredRun
 from quality.services.report_tables import clean
+from quality.services.structured_report import PairFigure, structured_figures, version_groups
 
 MIN_OVERLAP = 5
 METHOD = "weighted_box_fusion"
@@ -38,6 +44,8 @@ class LoadedBoxes:
     user_ids: np.ndarray
     label_values: list[str]
     gold: Reference | None
+    tags: dict[str, np.ndarray] = field(default_factory=dict)
+    answer_version: np.ndarray | None = None
 
 
 def _box_rows(value: object, index: dict[str, int]):
@@ -109,6 +117,8 @@ def boxes_from_answers(answers: ProjectAnswers) -> LoadedBoxes:
         user_ids=answers.user_ids,
         label_values=list(answers.label_values),
         gold=reference,
+        tags=answers.item_tags,
+        answer_version=answers.answer_version,
     )
 
 
@@ -246,14 +256,7 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
         "model_accuracy": None,
         "n_issues": n_issues,
     }
-    for name in (
-        "krippendorff_alpha",
-        "fleiss_kappa",
-        "mean_pairwise_cohen_kappa",
-        "percent_agreement",
-        "hlp",
-        "hlp_gold",
-    ):
+    for name in CLASS_AGREEMENT_FIGURES:
         scalars[name] = None
         scalars[f"{name}_ci"] = None
     reasons = [[REASONS[r] for r in np.flatnonzero(row).tolist()] for row in run.item_reasons]
@@ -277,6 +280,8 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
         "n_boxes": table.n_boxes,
         "n_consensus_boxes": int(run.consensus.item.size),
     }
+    n_boot = bootstrap_resamples(int(table.answer_item.size))
+    figures.update(_shared_figures(loaded, run, per_label, items.route, n_boot))
     return StructuredRun(
         method=METHOD,
         method_note=METHOD_NOTE,
@@ -292,8 +297,125 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
             "label_values": loaded.label_values,
             "weights": np.round(run.consensus.weights, 6).tolist(),
         },
+        n_boot=n_boot,
         hlp_absent_note=_agreement_sentence(run, int(table.answer_item.size), table.n_items),
     )
+
+
+def _answer_of_box(table: BoxTable) -> np.ndarray:
+    """Each box's answer row (the answer of its item by its annotator)."""
+    keys = table.answer_item * max(table.n_annotators, 1) + table.answer_annotator
+    order = np.argsort(keys, kind="stable")
+    position = np.searchsorted(keys[order], table.item * max(table.n_annotators, 1) + table.annotator)
+    return order[position]
+
+
+def _pair_ratios(table: BoxTable, run: BoxRun, *, iou_figure: bool) -> PairRatios:
+    """Per (item, annotator pair, label): ``2 × matches`` over the boxes of both sides (box F1), or the matches'
+    IoU over their number (matched IoU) — the item-level sums behind ``box_agreement``."""
+    pairs = run.agreement.pairs
+    empty = np.zeros(0, dtype=np.int64)
+    matches = pairs.matches
+    box_rows = pairs.box_rows if pairs.box_rows is not None else empty
+    box_pair = pairs.box_rows_pair if pairs.box_rows_pair is not None else empty
+    match_left = matches.left if matches is not None else empty
+    match_pair = pairs.match_pair if pairs.match_pair is not None else empty
+    match_iou = matches.iou if matches is not None else np.zeros(0)
+    if iou_figure:
+        item, pair, label = table.item[match_left], match_pair, table.label[match_left]
+        num, den = match_iou, np.ones(match_left.size)
+    else:
+        item = np.r_[table.item[box_rows], table.item[match_left]]
+        pair = np.r_[box_pair, match_pair]
+        label = np.r_[table.label[box_rows], table.label[match_left]]
+        num = np.r_[np.zeros(box_rows.size), np.full(match_left.size, 2.0)]
+        den = np.r_[np.ones(box_rows.size), np.zeros(match_left.size)]
+    return PairRatios(
+        item=item,
+        pair=pair,
+        label=label,
+        num=num,
+        den=den,
+        n_items=table.n_items,
+        n_pairs=int(pairs.annotator_a.size),
+        n_labels=max(table.n_labels, 1),
+        kept=pairs.n_shared >= run.agreement.min_overlap,
+    )
+
+
+def _loo_judgements(
+    table: BoxTable, cluster: np.ndarray, answer_of_box: np.ndarray, group: np.ndarray
+) -> Judgements:
+    """Each answer against the box clusters most of the item's other annotators drew a box in."""
+    return leave_one_out_units(
+        answer_item=table.answer_item,
+        answer_group=group,
+        mark_answer=answer_of_box,
+        mark_unit=cluster,
+        mark_label=table.label,
+        n_labels=max(table.n_labels, 1),
+    )
+
+
+def _gold_judgements(table: BoxTable, gold: Reference | None, answer_of_box: np.ndarray, group: np.ndarray):
+    """Each answer on a gold item against its gold boxes (matched one-to-one at IoU ≥ 0.5, same label)."""
+    if gold is None or not gold.scope.any():
+        return None
+    match = match_to_reference(
+        table, ref_item=gold.item, ref_label=gold.label, ref_xywh=gold.xywh, scope=gold.scope
+    )
+    n, k = int(table.answer_item.size), max(table.n_labels, 1)
+    key = answer_of_box * k + table.label
+    gold_cells = np.bincount(gold.item * k + gold.label, minlength=table.n_items * k).reshape(
+        table.n_items, k
+    )
+    return Judgements(
+        item=table.answer_item,
+        group=group,
+        valid=gold.scope[table.answer_item],
+        own=np.bincount(key, minlength=n * k).reshape(n, k),
+        ref=gold_cells[table.answer_item],
+        matched=np.bincount(key[match.box_matched], minlength=n * k).reshape(n, k),
+    )
+
+
+def _shared_figures(
+    loaded: LoadedBoxes, run: BoxRun, per_label: dict, route: np.ndarray, n_boot: int
+) -> dict:
+    """Intervals, HLP, error analysis by tag (``quality.services.structured_report``) and α with 1 − IoU."""
+    table = loaded.table
+    # The consensus's own clusters (kept or not): a second clustering pass would cost as much as the fusion.
+    cluster = run.consensus.cluster
+    if cluster is None:
+        matches = run.matches if run.matches is not None else pairwise_matches(table)
+        cluster = box_clusters(table, matches=matches)
+    answer_of_box = _answer_of_box(table)
+    group, versions = version_groups(loaded.answer_version, int(table.answer_item.size))
+    f1 = PairFigure(
+        "mean_pairwise_box_f1", "mean_pairwise_box_f1", _pair_ratios(table, run, iou_figure=False)
+    )
+    figures = structured_figures(
+        pair_figures=[
+            f1,
+            PairFigure(
+                "mean_matched_iou", "mean_matched_iou", _pair_ratios(table, run, iou_figure=True), pooled=True
+            ),
+        ],
+        headline=f1,
+        consensus=_loo_judgements(table, cluster, answer_of_box, group),
+        gold=_gold_judgements(table, loaded.gold, answer_of_box, group),
+        versions=versions,
+        tags=loaded.tags,
+        route=route,
+        label_values=loaded.label_values,
+        per_label=per_label,
+        n_boot=n_boot,
+    )
+    alpha = box_alpha(table, cluster)
+    figures["box_krippendorff_alpha"] = alpha.alpha
+    figures["box_alpha_n_units"] = alpha.n_units
+    figures["box_alpha_n_values"] = alpha.n_values
+    return figures
 
 
 class Boxes:

@@ -230,6 +230,14 @@ class PairwiseSpanF1:
     label_matches: np.ndarray
     label_partial: np.ndarray
     min_overlap: int
+    #: per (document, annotator pair, label) with a span on either side: the spans of both sides, exact matches
+    #: and overlapping spans there (the item-level sums the bootstrap resamples)
+    item_doc: np.ndarray | None = None
+    item_pair: np.ndarray | None = None
+    item_label: np.ndarray | None = None
+    item_spans: np.ndarray | None = None
+    item_exact: np.ndarray | None = None
+    item_partial: np.ndarray | None = None
 
     @property
     def kept(self) -> np.ndarray:
@@ -295,15 +303,31 @@ def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF
     span_ptr = np.concatenate([[0], np.cumsum(per_ann)])
     label_matches = np.zeros((n_pairs, k), dtype=np.int64)
     label_partial = np.zeros((n_pairs, k), dtype=np.int64)
+    item_rows: list[tuple[np.ndarray, ...]] = []
     # A chunk of document pairs at a time: every span is repeated once per pair and side, so the whole
     # project at once would hold several arrays of four times the spans.
     for begin in range(0, first.size, PAIR_CHUNK):
         chunk = slice(begin, begin + PAIR_CHUNK)
-        exact, partial = _chunk_matches(
-            table, first[chunk], second[chunk], pair[chunk], per_ann, span_order, span_ptr, n_pairs, k
+        exact, partial = _chunk_matches(table, first[chunk], second[chunk], per_ann, span_order, span_ptr, k)
+        label_matches += _pair_label_sum(pair[chunk], exact, n_pairs)
+        label_partial += _pair_label_sum(pair[chunk], partial, n_pairs)
+        spans = per_ann_label[first[chunk]] + per_ann_label[second[chunk]]
+        row, label = np.nonzero(spans)
+        item_rows.append(
+            (
+                table.doc[first[chunk]][row],
+                pair[chunk][row],
+                label,
+                spans[row, label],
+                exact[row, label],
+                partial[row, label],
+            )
         )
-        label_matches += exact
-        label_partial += partial
+    columns = (
+        [np.concatenate(parts) for parts in zip(*item_rows, strict=True)]
+        if item_rows
+        else [np.zeros(0, dtype=np.int64)] * 6
+    )
     return PairwiseSpanF1(
         annotator_a=codes // m,
         annotator_b=codes % m,
@@ -317,6 +341,12 @@ def pairwise_span_f1(table: SpanTable, *, min_overlap: int = 5) -> PairwiseSpanF
         label_matches=label_matches,
         label_partial=label_partial,
         min_overlap=min_overlap,
+        item_doc=columns[0],
+        item_pair=columns[1],
+        item_label=columns[2],
+        item_spans=columns[3],
+        item_exact=columns[4],
+        item_partial=columns[5],
     )
 
 
@@ -327,15 +357,13 @@ def _chunk_matches(
     table: SpanTable,
     first: np.ndarray,
     second: np.ndarray,
-    pair: np.ndarray,
     per_ann: np.ndarray,
     span_order: np.ndarray,
     span_ptr: np.ndarray,
-    n_pairs: int,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact matches (counted once) and overlapping spans (counted on both sides) per annotator pair and label,
-    over the document pairs ``(first, second)``."""
+    """Exact matches (counted once) and overlapping spans (counted on both sides) per document pair and label
+    (``(len(first), k)`` each), over the document pairs ``(first, second)``."""
     # Each span of each annotation appears once per pair its annotation is in, grouped by that doc-pair.
     sides = np.concatenate([first, second])
     partner = np.concatenate([second, first])
@@ -353,16 +381,18 @@ def _chunk_matches(
     partial = span_matches(a, b, n_labels=k, partial=True)
     # Exact matches are one-to-one, so counting them on the first side of each doc-pair counts each once.
     first_side = np.repeat(np.arange(2) == 0, [int(per_ann[first].sum()), int(per_ann[second].sum())])
-    key = pair[group // 2] * k + table.label[spans]
+    key = (group // 2) * k + table.label[spans]
+    size = first.size * k
     return (
-        np.bincount(key[exact & first_side], minlength=n_pairs * k).reshape(n_pairs, k),
-        np.bincount(key[partial], minlength=n_pairs * k).reshape(n_pairs, k),
+        np.bincount(key[exact & first_side], minlength=size).reshape(first.size, k),
+        np.bincount(key[partial], minlength=size).reshape(first.size, k),
     )
 
 
 def _pair_label_sum(pair: np.ndarray, values: np.ndarray, n_pairs: int) -> np.ndarray:
     out = np.zeros((n_pairs, values.shape[1]), dtype=np.int64)
-    np.add.at(out, pair, values)
+    for column in range(values.shape[1]):
+        out[:, column] = np.rint(np.bincount(pair, weights=values[:, column], minlength=n_pairs))
     return out
 
 
@@ -520,6 +550,9 @@ class TokenAgreement:
     per_label_fleiss_kappa: np.ndarray
     per_label_cohen_kappa: np.ndarray
     n_units: int
+    #: per document: pairable values, the α numerator's agreeing pairs, the values per class and the one-vs-rest
+    #: agreeing pairs per label (``(n_docs, 2 + (n_labels + 1) + n_labels)``, see :func:`token_alpha_from_sums`)
+    doc_stats: np.ndarray | None = None
 
 
 def _alpha(n: float, diagonal: float, expected: float) -> float:
@@ -554,6 +587,7 @@ def token_agreement(
     )
     m = counts.sum(axis=1)
     eligible = m >= 2
+    unit_doc = np.repeat(np.arange(table.tokens.n_docs), table.tokens.count)[eligible]
     counts, m = counts[eligible], m[eligible].astype(np.float64)
     same = counts * (counts - 1)
     class_n = counts.sum(axis=0)
@@ -567,10 +601,17 @@ def token_agreement(
     fleiss = _kappa(percent, float((share**2).sum())) if units else float("nan")
     label_alpha = np.full(table.n_labels, np.nan)
     label_fleiss = np.full(table.n_labels, np.nan)
+    n_docs = table.tokens.n_docs
+    doc_stats = np.zeros((n_docs, 2 + c + table.n_labels))
+    doc_stats[:, 0] = np.bincount(unit_doc, weights=m, minlength=n_docs)
+    doc_stats[:, 1] = np.bincount(unit_doc, weights=same.sum(axis=1) / (m - 1), minlength=n_docs)
+    for value in range(c):
+        doc_stats[:, 2 + value] = np.bincount(unit_doc, weights=counts[:, value], minlength=n_docs)
     for label in range(table.n_labels):
         x = counts[:, label + 1]
         y = m - x
         binary_same = x * (x - 1) + y * (y - 1)
+        doc_stats[:, 2 + c + label] = np.bincount(unit_doc, weights=binary_same / (m - 1), minlength=n_docs)
         n1 = float(x.sum())
         label_alpha[label] = _alpha(n, float((binary_same / (m - 1)).sum()), n * n - n1 * n1 - (n - n1) ** 2)
         if units:
@@ -587,7 +628,26 @@ def token_agreement(
         per_label_fleiss_kappa=label_fleiss,
         per_label_cohen_kappa=label_cohen,
         n_units=int(units),
+        doc_stats=doc_stats,
     )
+
+
+def token_alpha_from_sums(sums: np.ndarray, n_labels: int) -> np.ndarray:
+    """Token α overall and per label (``(b, 1 + n_labels)``) from ``(b, ·)`` sums of
+    :attr:`TokenAgreement.doc_stats` over (resampled) documents; the same formulas as :func:`token_agreement`."""
+    c = n_labels + 1
+    n, diagonal = sums[:, 0], sums[:, 1]
+    class_n = sums[:, 2 : 2 + c]
+    out = np.full((sums.shape[0], 1 + n_labels), np.nan)
+    for row in range(sums.shape[0]):
+        total = float(n[row])
+        out[row, 0] = _alpha(total, float(diagonal[row]), total * total - float((class_n[row] ** 2).sum()))
+        for label in range(n_labels):
+            n1 = float(class_n[row, label + 1])
+            out[row, 1 + label] = _alpha(
+                total, float(sums[row, 2 + c + label]), total * total - n1 * n1 - (total - n1) ** 2
+            )
+    return out
 
 
 def _pairwise_cohen(

@@ -6,7 +6,7 @@ Two streamed queries (items, annotations) whatever the project size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.db.models import Exists, OuterRef
@@ -22,7 +22,9 @@ class ProjectAnswers:
 
     ``answer_item``/``answer_user`` index into ``item_ids``/``user_ids``; ``answer_value`` is the stored
     ``Annotation.labels`` of each answer. An annotation flagged unusable with an empty value is no answer: it only
-    counts in ``unusable_count``. ``gold`` holds each item's stored gold label (None without one)."""
+    counts in ``unusable_count``. ``gold`` holds each item's stored gold label (None without one).
+    ``item_tags`` maps each tag to the indices of its items; ``answer_version`` is each answer's guideline
+    version (0 when none was recorded)."""
 
     item_ids: np.ndarray
     item_status: np.ndarray
@@ -38,6 +40,8 @@ class ProjectAnswers:
     user_ids: np.ndarray
     label_values: list[str]
     task_type: str
+    item_tags: dict[str, np.ndarray] = field(default_factory=dict)
+    answer_version: np.ndarray | None = None
 
     @property
     def n_answers(self) -> int:
@@ -51,7 +55,7 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         .exclude(status=ItemStatus.DISCARDED)
         .filter(Exists(live))
         .order_by("id")
-        .values_list("id", "status", "text", "metadata", "gold_label", "flags")
+        .values_list("id", "status", "text", "metadata", "gold_label", "flags", "tags")
         .iterator(chunk_size=CHUNK)
     )
     ids: list[int] = []
@@ -60,7 +64,10 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
     metadata: list[dict] = []
     gold: list = []
     flagged: list[bool] = []
-    for pk, item_status, item_text, item_metadata, gold_label, flags in items:
+    tags: dict[str, list[int]] = {}
+    for pk, item_status, item_text, item_metadata, gold_label, flags, item_tags in items:
+        for tag in item_tags or ():
+            tags.setdefault(tag, []).append(len(ids))
         ids.append(pk)
         status.append(item_status)
         text.append(item_text or "")
@@ -73,7 +80,7 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         Annotation.objects.filter(project=project, is_live=True)
         .exclude(item__status=ItemStatus.DISCARDED)
         .order_by("item_id", "annotator_id")
-        .values_list("item_id", "annotator_id", "labels", "unsure", "unusable")
+        .values_list("item_id", "annotator_id", "labels", "unsure", "unusable", "guideline_version")
         .iterator(chunk_size=CHUNK)
     )
     n = len(ids)
@@ -82,7 +89,8 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
     answer_item: list[int] = []
     answer_user: list[int] = []
     answer_value: list = []
-    for item_id, user_id, labels, unsure, unusable in rows:
+    answer_version: list[int] = []
+    for item_id, user_id, labels, unsure, unusable, version in rows:
         # An annotation on an item that appeared after the item query is left out.
         at = position.get(item_id)
         if at is None:
@@ -94,6 +102,7 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         answer_item.append(at)
         answer_user.append(user_id)
         answer_value.append(labels if isinstance(labels, list) else [])
+        answer_version.append(version or 0)
     user_ids, answer_user_index = np.unique(np.asarray(answer_user, dtype=np.int64), return_inverse=True)
     return ProjectAnswers(
         item_ids=item_ids,
@@ -110,4 +119,6 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         user_ids=user_ids.astype(np.int64),
         label_values=label_schema_for(project=project).values,
         task_type=project.task_type,
+        item_tags={tag: np.asarray(members, dtype=np.int64) for tag, members in sorted(tags.items())},
+        answer_version=np.asarray(answer_version, dtype=np.int64),
     )

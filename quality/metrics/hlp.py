@@ -30,6 +30,7 @@ __all__ = [
     "LabelShortfall",
     "human_level_performance",
     "model_accuracy",
+    "slices_from_item_sums",
 ]
 
 
@@ -145,9 +146,12 @@ def _per_item_sums(
     return np.hstack(nums), np.hstack(dens), keys
 
 
-def _slices(
+def slices_from_item_sums(
     num: np.ndarray, den: np.ndarray, keys: list[tuple[str, object]], *, n_boot: int, seed: int, level: float
 ) -> HlpSlices:
+    """Estimates per slice from per-item sums ``num``/``den`` (``(n_items, S)``, column ``j`` the slice
+    ``keys[j]``, the first being ``("overall", 0)``), with intervals from one item bootstrap shared by every
+    slice."""
     totals_num, totals_den = num.sum(axis=0), den.sum(axis=0)
     n_items = (den > 0).sum(axis=0)
     units = np.flatnonzero(den[:, 0] > 0)
@@ -202,15 +206,15 @@ def _result(
 ) -> HlpResult:
     valid = ref >= 0
     human_num, human_den, keys = _per_item_sums(table, table.label == ref, valid, ref, tag_masks)
-    human = _slices(human_num, human_den, keys, n_boot=n_boot, seed=seed, level=level)
+    human = slices_from_item_sums(human_num, human_den, keys, n_boot=n_boot, seed=seed, level=level)
     model = paired = None
     if pred is not None:
         predicted = pred[table.item]
         scored = valid & (predicted >= 0)
         model_num, model_den, _ = _per_item_sums(table, predicted == ref, scored, ref, tag_masks)
-        model = _slices(model_num, model_den, keys, n_boot=n_boot, seed=seed, level=level)
+        model = slices_from_item_sums(model_num, model_den, keys, n_boot=n_boot, seed=seed, level=level)
         paired_num, paired_den, _ = _per_item_sums(table, table.label == ref, scored, ref, tag_masks)
-        paired = _slices(paired_num, paired_den, keys, n_boot=n_boot, seed=seed, level=level)
+        paired = slices_from_item_sums(paired_num, paired_den, keys, n_boot=n_boot, seed=seed, level=level)
     return HlpResult(
         reference=reference_name,
         human=human,

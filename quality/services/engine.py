@@ -289,6 +289,11 @@ def run_structured_quality(
         progress=progress,
     )
     progress(0.9, "storing results")
+    hlp = result.kind_figures.get("hlp_f1")
+    if isinstance(hlp, dict) and result.kind_figures.get("model_f1") is not None:
+        # A kind with a model puts its F1 in its figures; HLP is shown beside it.
+        hlp["model_f1"] = result.kind_figures["model_f1"]
+        hlp["model_note"] = None
     return RunOutcome(
         method=result.method,
         method_note=result.method_note,

@@ -25,7 +25,7 @@ from quality.adapters import (
     project_data_load,
 )
 from quality.job_kinds import QUALITY_JOB
-from quality.models import AnnotatorQuality, ItemQuality, QualityReport
+from quality.models import CLASS_AGREEMENT_FIGURES, AnnotatorQuality, ItemQuality, QualityReport
 from quality.review.selectors import review_queue_total_among
 from quality.services.explain import explanations_for
 from quality.services.kind_steps import encoding_for
@@ -101,14 +101,7 @@ def _report_fields(outcome: RunOutcome) -> dict:
         "consensus_params": outcome.consensus_params,
         "kind_figures": outcome.kind_figures,
     }
-    for name in (
-        "krippendorff_alpha",
-        "fleiss_kappa",
-        "mean_pairwise_cohen_kappa",
-        "percent_agreement",
-        "hlp",
-        "hlp_gold",
-    ):
+    for name in CLASS_AGREEMENT_FIGURES:
         fields[name] = s[name]
         fields[f"{name}_ci_low"] = _ci(s[f"{name}_ci"], 0)
         fields[f"{name}_ci_high"] = _ci(s[f"{name}_ci"], 1)
