@@ -36,7 +36,8 @@ def token_label_issues(*, labels: list[np.ndarray], pred_probs: list[np.ndarray]
     if used:
         sub_labels = [np.asarray(labels[d], dtype=np.int64).tolist() for d in used]
         sub_probs = [np.asarray(pred_probs[d], dtype=np.float64) for d in used]
-        for i, j in find_label_issues(sub_labels, sub_probs):
+        # One process: a Celery worker's process is daemonic and may not fork cleanlab's pool.
+        for i, j in find_label_issues(sub_labels, sub_probs, n_jobs=1):
             flagged[used[i]].append(int(j))
         scores, _ = get_label_quality_scores(sub_labels, sub_probs)
         quality[used] = scores
