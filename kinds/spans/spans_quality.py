@@ -28,6 +28,7 @@ from kinds.spans.metrics import (
     token_values,
     tokenize,
 )
+from kinds.spans.model_check import token_model_check
 from quality.adapters import ItemResults, ProjectAnswers
 from quality.metrics.review_routing import label_issue, routed, routing_reasons
 from quality.services.kind_steps import StructuredRun
@@ -256,6 +257,7 @@ class Spans:
         items = self._items(
             answers, table, values, consensus, gold, has_gold, review_threshold, route_profile_flags
         )
+        items, model_figures = token_model_check(items=items, project_id=answers.project_id)
         n_issues = int(items.is_issue.sum())
         scalars = {
             "n_items": int(answers.item_ids.size),
@@ -286,6 +288,7 @@ class Spans:
             "cohen_min_overlap": COHEN_MIN_OVERLAP,
             "n_tokens": agreement.n_units,
             "n_annotator_pairs": int(pairs.kept.sum()),
+            **model_figures,
         }
         f1_pairs = pairs.f1()
         partial_pairs = pairs.partial_f1()

@@ -38,6 +38,8 @@ class ProjectAnswers:
     user_ids: np.ndarray
     label_values: list[str]
     task_type: str
+    #: the project read from; None for answers built in memory (a kind's run then reads nothing else stored)
+    project_id: int | None = None
 
     @property
     def n_answers(self) -> int:
@@ -110,4 +112,5 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         user_ids=user_ids.astype(np.int64),
         label_values=label_schema_for(project=project).values,
         task_type=project.task_type,
+        project_id=project.pk,
     )
