@@ -98,3 +98,11 @@ def test_a_span_training_job_flags_wrong_consensus_spans_through_the_api(worker,
     assert len(pool) == 20 and all(row.score == row.bald for row in pool.values())
     priorities = dict(Item.objects.filter(pk__in=[i.pk for i in items[80:]]).values_list("pk", "priority"))
     assert all(priority.BAND_BATCH <= value < priority.BAND_BATCH + 1 for value in priorities.values())
+
+    # and the model page says the token model's F1 and links its issues
+    from django.test import Client
+
+    page = Client()
+    page.force_login(reviewer)
+    html = page.get(f"/projects/{project.pk}/model/").content.decode()
+    assert 'id="token-model-f1"' in html and "/model/token-issues/" in html
