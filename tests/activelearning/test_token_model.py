@@ -29,7 +29,9 @@ def corpus(n_docs: int, seed: int = 0) -> tuple[list[str], list[list[dict]]]:
             r = rng.random()
             word = str(rng.choice(CITIES if r < 0.15 else PEOPLE if r < 0.25 else FILLER))
             if r < 0.25:
-                doc_spans.append({"start": position, "end": position + len(word), "label": "LOC" if r < 0.15 else "PER"})
+                doc_spans.append(
+                    {"start": position, "end": position + len(word), "label": "LOC" if r < 0.15 else "PER"}
+                )
             words.append(word)
             position += len(word) + 1
         texts.append(" ".join(words))
