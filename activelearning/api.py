@@ -77,11 +77,17 @@ class ActiveLearningStabilitySerializer(serializers.Serializer):
 class ActiveLearningModelOutputSerializer(serializers.ModelSerializer):
     job = serializers.UUIDField(source="job_id", read_only=True, allow_null=True)
     learning_curve = ActiveLearningCurvePointSerializer(many=True)
-    projection = ActiveLearningProjectionSerializer()
+    projection = ActiveLearningProjectionSerializer(
+        source="projection_or_none", allow_null=True, help_text="null for the token model (no learning curve)"
+    )
     stability = ActiveLearningStabilitySerializer(allow_null=True)
     per_label = json_field(map_of(map_of(NULLABLE_NUMBER)), help_text="recall, precision, support per label")
     label_values = serializers.ListField(child=serializers.CharField())
     overlap = FreeFormObjectField(help_text="What adaptive overlap changed in this run.")
+    figures = FreeFormObjectField(
+        help_text="The kind's own model figures: for a token model (span projects) model_f1, model_f1_consensus, "
+        "model_f1_gold ({span_f1, token_f1, against, n_items, model_version}), n_label_issues, token_classes."
+    )
 
     class Meta:
         model = ModelVersion
@@ -107,6 +113,7 @@ class ActiveLearningModelOutputSerializer(serializers.ModelSerializer):
             "worth_labelling",
             "label_values",
             "overlap",
+            "figures",
         ]
 
 
@@ -225,3 +232,52 @@ class ActiveLearningQueueApi(ProjectScopedApi):
             "results": _queue_rows(items, requested if preview else "score", preview),
         }
         return Response(ActiveLearningQueueOutputSerializer(body).data)
+
+
+_OBJECT_LIST = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
+
+class ActiveLearningTokenIssueSerializer(serializers.Serializer):
+    item = serializers.IntegerField(source="item.id")
+    external_id = serializers.CharField(source="item.external_id")
+    label_quality = serializers.FloatField(
+        allow_null=True, help_text="cleanlab's score of the item: its worst token's probability of its label."
+    )
+    reason = serializers.CharField(help_text="The flagged tokens in words, worst first.")
+    flagged_tokens = json_field(
+        _OBJECT_LIST,
+        help_text="{token, index, given, predicted, probability_of_given} per flagged token, worst first.",
+    )
+    predicted_spans = json_field(
+        _OBJECT_LIST,
+        help_text="The model's out-of-sample spans {start, end, label}.",
+    )
+    checked_spans = json_field(
+        {**_OBJECT_LIST, "nullable": True},
+        allow_null=True,
+        help_text="The item's reference spans (final label, else consensus) the model was checked against.",
+    )
+
+
+class ActiveLearningTokenIssuesInputSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=selectors.QUEUE_MAX)
+
+
+class ActiveLearningTokenIssuesOutputSerializer(serializers.Serializer):
+    results = ActiveLearningTokenIssueSerializer(many=True)
+
+
+class ActiveLearningTokenIssuesApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description=f"1 to {selectors.QUEUE_MAX}, default 50")],
+        responses=ActiveLearningTokenIssuesOutputSerializer,
+        operation_id="model_token_issues",
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        data = ActiveLearningTokenIssuesInputSerializer(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        rows = selectors.token_issues_for_project(project=project, limit=data.validated_data["limit"])
+        return Response(ActiveLearningTokenIssuesOutputSerializer({"results": rows}).data)

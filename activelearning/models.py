@@ -88,6 +88,8 @@ class ModelVersion(models.Model):
     summary = models.TextField(blank=True)
     worth_labelling = models.BooleanField(null=True)
     overlap = models.JSONField(default=dict, blank=True)
+    # A kind's own model figures, e.g. a token model's out-of-sample span and token F1 (``model_f1``).
+    figures = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -97,6 +99,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"model v{self.version} of project {self.project_id}"
+
+    @property
+    def projection_or_none(self) -> dict | None:
+        """The learning-curve projection, None for a model that fits none (the token model)."""
+        return self.projection or None
 
 
 class Prediction(models.Model):
@@ -138,3 +145,37 @@ class Prediction(models.Model):
     @property
     def probabilities(self) -> np.ndarray:
         return np.frombuffer(bytes(self.probs), dtype=np.float32)
+
+
+class TokenPrediction(models.Model):
+    """The token model's latest output for one item of a project whose answers are labelled per token (spans).
+
+    ``probs`` holds float32 (tokens × ``n_classes``) probabilities in the version's IO order (outside, then one
+    class per label). Labelled items hold out-of-sample (k-fold) ones and cleanlab's token label-issue check on
+    the reference spans they were checked against (``checked_spans``); pool items hold the full model's ones
+    and a score per selection measure."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="al_token_prediction")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    probs = models.BinaryField(editable=False)
+    n_classes = models.PositiveSmallIntegerField()
+    predicted_spans = models.JSONField(default=list, blank=True)
+    is_out_of_sample = models.BooleanField(default=False)
+    checked_spans = models.JSONField(null=True, blank=True)
+    is_issue = models.BooleanField(default=False)
+    label_quality = models.FloatField(null=True, blank=True)
+    flagged_tokens = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+    score = models.FloatField(null=True, blank=True)
+    mean_entropy = models.FloatField(null=True, blank=True)
+    max_entropy = models.FloatField(null=True, blank=True)
+    margin = models.FloatField(null=True, blank=True)
+    bald = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "is_issue"], name="al_tokenpred_issue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {len(self.predicted_spans or [])} spans"

@@ -1,4 +1,4 @@
-"""Active-learning reads: the latest model, train jobs, and the queue preview."""
+"""Active-learning reads: the latest model, train jobs, the queue preview and the token model's label issues."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
 from activelearning.job_kinds import TRAIN_JOB
-from activelearning.models import ModelVersion
+from activelearning.models import ModelVersion, TokenPrediction
 from activelearning.priority import BAND_STARTED
 from annotation.models import Assignment, AssignmentState, Item, Project
 from annotation.models.item import OPEN_STATUSES
@@ -85,3 +85,21 @@ def queue_preview(*, project: Project, limit: int, strategy: str | None = None) 
             band.desc(), F(f"al_prediction__{strategy}").desc(nulls_last=True), "-priority", "id"
         )
     return list(queryset[: max(1, min(limit, QUEUE_MAX))])
+
+
+def token_issues_for_project(*, project: Project, limit: int) -> list[TokenPrediction]:
+    """Items the token model's last check flagged, least label quality first (then by id)."""
+    return list(
+        TokenPrediction.objects.filter(project=project, is_issue=True)
+        .select_related("item")
+        .only(
+            "item__id",
+            "item__external_id",
+            "label_quality",
+            "reason",
+            "flagged_tokens",
+            "predicted_spans",
+            "checked_spans",
+        )
+        .order_by(F("label_quality").asc(nulls_last=True), "item_id")[:limit]
+    )

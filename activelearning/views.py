@@ -45,6 +45,20 @@ def _version_context(version: ModelVersion) -> dict:
         "stability_kappa": f"{stability['kappa_vs_previous']:.2f}" if stability else None,
         "stability_n": stability["n_items"] if stability else None,
         "per_label": per_label,
+        "model_f1": _model_f1_context((version.figures or {}).get("model_f1")),
+        "n_token_issues": (version.figures or {}).get("n_label_issues"),
+    }
+
+
+def _model_f1_context(figures: dict | None) -> dict | None:
+    """The token model's out-of-sample F1 as the page says it (None for the class base model)."""
+    if not figures:
+        return None
+    return {
+        "span_f1": _percent(figures.get("span_f1")),
+        "token_f1": _percent(figures.get("token_f1")),
+        "against": figures.get("against", "consensus"),
+        "n_items": figures.get("n_items"),
     }
 
 

@@ -119,6 +119,10 @@ class LearningTargets(Protocol):
         """A stored answer (or an item's final or consensus label) as a class of ``index``
         (``annotation.selectors.label_schema_for``), -1 when it is none."""
 
+    # Optional: ``token_encoding: str``, the dotted path of a module that turns the project's texts and stored
+    # answers into tokens and IO codes (``kinds.spans.token_encoding``); the training job then trains the
+    # built-in token model (``activelearning.services.token_training``) instead of the class base model.
+
 
 class LearningPart(Protocol):
     def targets(self, *, multi_label: bool) -> LearningTargets:

@@ -105,7 +105,12 @@ def kind_statistics_context(kind: TaskKind, figures: dict, per_label: dict | Non
             "key": "model",
             "name": "Model F1",
             "text": (hlp.get("model_note") or "no model yet") if model_f1 is None else f"{model_f1:.2f}",
-            "reading": "beside HLP, on the same reference" if model_f1 is not None else "",
+            "reading": (
+                f"exact-span F1 of the token model v{hlp.get('model_version')}, out of sample, against "
+                f"{hlp.get('model_against') or 'consensus'}"
+            )
+            if model_f1 is not None
+            else "",
         },
     ]
     slices = []

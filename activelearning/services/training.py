@@ -180,7 +180,34 @@ def model_train_run(*, job: Job, context: JobContext) -> dict:
         return {"mode": "empty", "reason": "The project has no items yet."}
     labels = label_schema_for(project=project)
     label_values, index = labels.values, labels.index
-    cold_start_reason = answer_classes(project).cold_start_reason
+    answers = answer_classes(project)
+    token_encoding = getattr(answers, "token_encoding", "")
+    if token_encoding:
+        # Lazy, like the base model's import above: the token model's torch code loads only in a training job.
+        from activelearning.services.token_training import MIN_TRAIN as TOKEN_MIN_TRAIN
+        from activelearning.services.token_training import token_model_train_run
+
+        result = token_model_train_run(
+            job=job,
+            context=context,
+            project=project,
+            strategy=strategy,
+            seed=seed,
+            space=space.space,
+            encoding=token_encoding,
+        )
+        if result is not None:
+            return result
+        return _cold_start(
+            project,
+            job,
+            space,
+            seed,
+            f"The token model needs {TOKEN_MIN_TRAIN} labelled items with consensus spans.",
+            labels,
+            context,
+        )
+    cold_start_reason = answers.cold_start_reason
     if cold_start_reason is not None:
         return _cold_start(project, job, space, seed, cold_start_reason, labels, context)
     context.progress(0.32, "loading labelled items")

@@ -18,6 +18,7 @@ KIND: TaskKind = TaskKind(
     value="kinds.spans.value",
     quality="kinds.spans.quality",
     export="kinds.spans.export",
+    learning="kinds.spans.learning",
     formats={
         "jsonl": ExportFormat("application/x-ndjson", "jsonl"),
         "conll": ExportFormat("text/plain; charset=utf-8", "conll"),

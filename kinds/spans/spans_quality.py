@@ -29,6 +29,7 @@ from kinds.spans.metrics import (
     token_values,
     tokenize,
 )
+from kinds.spans.model_check import token_model_check
 from quality.adapters import ItemResults, ProjectAnswers
 from quality.metrics.review_routing import label_issue, routed, routing_reasons
 from quality.metrics.structured_figures import Judgements, PairRatios, bootstrap_sums_ci, leave_one_out_units
@@ -260,6 +261,7 @@ class Spans:
         items = self._items(
             answers, table, values, consensus, gold, has_gold, review_threshold, route_profile_flags
         )
+        items, model_figures = token_model_check(items=items, project_id=answers.project_id)
         n_issues = int(items.is_issue.sum())
         n_boot = bootstrap_resamples(answers.n_answers)
         per_label = _per_label(label_values, pairs, agreement, table, consensus)
@@ -320,6 +322,7 @@ class Spans:
             "n_annotator_pairs": int(pairs.kept.sum()),
             "token_krippendorff_alpha_ci": alpha_ci[0],
             **kind_statistics,
+            **model_figures,
         }
         f1_pairs = pairs.f1()
         partial_pairs = pairs.partial_f1()

@@ -42,6 +42,8 @@ class ProjectAnswers:
     task_type: str
     item_tags: dict[str, np.ndarray] = field(default_factory=dict)
     answer_version: np.ndarray | None = None
+    #: the project read from; None for answers built in memory (a kind's run then reads nothing else stored)
+    project_id: int | None = None
 
     @property
     def n_answers(self) -> int:
@@ -121,4 +123,5 @@ def project_answers_load(*, project: Project) -> ProjectAnswers:
         task_type=project.task_type,
         item_tags={tag: np.asarray(members, dtype=np.int64) for tag, members in sorted(tags.items())},
         answer_version=np.asarray(answer_version, dtype=np.int64),
+        project_id=project.pk,
     )

@@ -290,9 +290,14 @@ def run_structured_quality(
     )
     progress(0.9, "storing results")
     hlp = result.kind_figures.get("hlp_f1")
-    if isinstance(hlp, dict) and result.kind_figures.get("model_f1") is not None:
-        # A kind with a model puts its F1 in its figures; HLP is shown beside it.
-        hlp["model_f1"] = result.kind_figures["model_f1"]
+    model = result.kind_figures.get("model_f1")
+    if isinstance(hlp, dict) and model is not None:
+        # A kind with a model puts its out-of-sample figures in its own; HLP is shown beside the model's F1 on the
+        # kind's headline unit (exact spans), naming the model and what it was checked against.
+        hlp["model_f1"] = model.get("span_f1") if isinstance(model, dict) else model
+        if isinstance(model, dict):
+            hlp["model_version"] = model.get("model_version")
+            hlp["model_against"] = model.get("against")
         hlp["model_note"] = None
     return RunOutcome(
         method=result.method,

@@ -98,6 +98,7 @@ RULES: dict[str, dict[str, str]] = {
     # active learning API
     "api-model-train": {"POST": MANAGER},
     "api-model": {"GET": REVIEWER},
+    "api-model-token-issues": {"GET": REVIEWER},
     "api-queue": {"GET": REVIEWER},
     # datasets API
     "api-dataset-versions": {"GET": REVIEWER, "POST": REVIEWER},  # reviewers freeze (by design)

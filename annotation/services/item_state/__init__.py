@@ -5,7 +5,7 @@ goes through here, as arrays or dataclasses (never another app's querysets), set
 - ``consensus``: consensus set (label, confidence, suggestion, reasons, routing to review);
 - ``review``: review applied (status, final label, counts, target, priority) and votes superseded;
 - ``scheduling``: priority set, target set, reopen, route to review;
-- ``predictions``: the base model's prediction copied onto the items;
+- ``predictions``: the base model's prediction copied onto the items, and a model's label-issue check;
 - ``labels``: label add, rename and merge with the items' labels moved by the mapping.
 """
 
@@ -20,7 +20,12 @@ from annotation.services.item_state.labels import (
     label_schema_rename,
     labels_retire,
 )
-from annotation.services.item_state.predictions import ItemPredictions, items_prediction_set
+from annotation.services.item_state.predictions import (
+    ItemModelChecks,
+    ItemPredictions,
+    items_model_check_set,
+    items_prediction_set,
+)
 from annotation.services.item_state.review import (
     STATUS_AFTER_REVIEW,
     ReviewApplied,
@@ -40,6 +45,7 @@ __all__ = [
     "OVERLAP_STATUSES",
     "STATUS_AFTER_REVIEW",
     "ConsensusRows",
+    "ItemModelChecks",
     "ItemPredictions",
     "LabelsReplaced",
     "ReviewApplied",
@@ -49,6 +55,7 @@ __all__ = [
     "item_reopen",
     "items_consensus_set",
     "items_labels_remap",
+    "items_model_check_set",
     "items_prediction_set",
     "items_priority_set",
     "items_reopen",

@@ -92,3 +92,62 @@ def _set_postgres(
             f"FROM item_prediction_rows AS t WHERE i.id = t.item_id AND {ID_RANGE}",
             [now, *id_range(rows.item_ids)],
         )
+
+
+@dataclass(frozen=True)
+class ItemModelChecks:
+    """A model's label-issue check of labelled items: ``flagged`` says the model finds the item's label probably
+    wrong (its ``reason`` code is added to ``issue_kinds``, or taken away when not flagged), ``model_labels``
+    the model's own label per item (``flag_model_label``), ``flag_model`` names the model. ``issue_reasons``:
+    the other reason codes that make an item a label issue (``is_label_issue`` is recomputed from them)."""
+
+    item_ids: np.ndarray
+    flagged: np.ndarray
+    model_labels: list
+    flag_model: str
+    reason: str
+    issue_reasons: frozenset[str]
+    #: the severity a flagged item gets at least
+    severity: float
+
+
+def items_model_check_set(*, checks: ItemModelChecks, now=None) -> int:
+    """Store a model's label-issue check on the items (chunked ``bulk_update``; checks cover labelled items
+    only, far fewer than a pool). Returns how many items changed."""
+    now = now or timezone.now()
+    flagged = dict(
+        zip(np.asarray(checks.item_ids).tolist(), np.asarray(checks.flagged).tolist(), strict=True)
+    )
+    labels = dict(zip(np.asarray(checks.item_ids).tolist(), checks.model_labels, strict=True))
+    ids = list(flagged)
+    changed = 0
+    for start in range(0, len(ids), 1000):
+        objects = []
+        for item in Item.objects.filter(pk__in=ids[start : start + 1000]).only(
+            "id", "issue_kinds", "issue_severity"
+        ):
+            kinds = [kind for kind in (item.issue_kinds or []) if kind != checks.reason]
+            if flagged[item.pk]:
+                kinds.append(checks.reason)
+            item.issue_kinds = kinds
+            item.is_label_issue = bool(flagged[item.pk]) or any(k in checks.issue_reasons for k in kinds)
+            if flagged[item.pk]:
+                item.issue_severity = max(float(item.issue_severity or 0.0), checks.severity)
+            item.flag_model = checks.flag_model
+            item.flag_model_label = labels[item.pk]
+            item.updated_at = now
+            objects.append(item)
+        Item.objects.bulk_update(
+            objects,
+            [
+                "issue_kinds",
+                "is_label_issue",
+                "issue_severity",
+                "flag_model",
+                "flag_model_label",
+                "updated_at",
+            ],
+            batch_size=500,
+        )
+        changed += len(objects)
+    return changed
