@@ -180,3 +180,54 @@ def test_box_project_serves_and_shows_intervals_hlp_alpha_and_error_analysis(cli
     assert alpha[0] == "Krippendorff's α (1 − IoU)"
     assert alpha[1] == f"{report['box_krippendorff_alpha']:.2f}"
     assert "7 matched box clusters" in alpha[2]
+
+
+def test_span_hlp_is_shown_beside_the_token_models_out_of_sample_f1_naming_the_model(client, api, worker):
+    from activelearning.models import ModelVersion
+    from ingress.services.bulk import item_bulk_create
+    from tests.spans.test_span_quality_worker import GOOD, TEXTS, THIRD
+
+    # Given the six texts labelled GOOD, GOOD and THIRD, and a token model (version 1) whose training job found
+    # an out-of-sample exact-span F1 of 0.87 against the consensus
+    project = make_project(task_type="text_spans", labels=("PER", "LOC"), k=3, max_annotations_per_item=3)
+    assert not item_bulk_create(
+        project=project, rows=[{"external_id": f"d{i}", "text": t} for i, t in enumerate(TEXTS)]
+    ).errors
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    for source in (GOOD, GOOD, THIRD):
+        user = add_member(project)
+        for item, spans in zip(items, source, strict=True):
+            response = api(user).post(
+                f"/api/projects/{project.pk}/annotations/", {"item": item.pk, "spans": spans}, format="json"
+            )
+            assert response.status_code == 201, response.json()
+    f1 = {"span_f1": 0.87, "token_f1": 0.91, "against": "consensus", "n_items": 6, "model_version": 1}
+    ModelVersion.objects.create(
+        project=project,
+        version=1,
+        extractor="token-ngram-cnn/1",
+        extractor_name="token-ngram-cnn",
+        extractor_version="1",
+        strategy="margin",
+        n_train=6,
+        cv_accuracy=0.9,
+        figures={"model_f1": f1},
+    )
+    reviewer = add_member(project, Role.REVIEWER)
+    # When the real worker runs the quality check
+    report, _ = _run_quality(api, worker, project, reviewer)
+    # Then HLP carries the model's exact-span F1, its version and reference, and the same HLP as without a model
+    hlp = report["hlp_f1"]
+    assert hlp["consensus"]["f1"] == pytest.approx(47 / 54)
+    assert (hlp["model_f1"], hlp["model_version"], hlp["model_against"], hlp["model_note"]) == (
+        0.87,
+        1,
+        "consensus",
+        None,
+    )
+    # and the quality page shows it beside HLP, saying which model and against what
+    client.force_login(reviewer)
+    html = client.get(f"/projects/{project.pk}/quality/").content.decode()
+    model = _rows(html, "kind-hlp", "data-row")["model"]
+    assert model[1] == "0.87"
+    assert "token model v1" in model[2] and "out of sample" in model[2] and "consensus" in model[2]
