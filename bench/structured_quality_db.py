@@ -119,6 +119,32 @@ def backend_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_mib() -> tuple[float, float]:
+    """(current, peak) resident memory of this process in MiB, from /proc."""
+    status = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
+    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+
+
+def watch_memory() -> dict:
+    """Records (current, peak) RSS when the job's compute starts (answers read) and ends (before the write), by
+    wrapping the structured compute the job calls; the job's path is otherwise unchanged."""
+    import quality.services.engine as engine
+
+    seen: dict = {}
+    compute = engine.run_structured_quality
+
+    def watched(**kwargs):
+        seen["after_read"] = memory_mib()
+        outcome = compute(**kwargs)
+        seen["after_compute"] = memory_mib()
+        return outcome
+
+    engine.run_structured_quality = watched
+    return seen
+
+
 def run_child(project_id: int) -> None:
     """In a fresh process: one quality run through the job path; prints its figures as JSON. Beside wall time it
     reports the CPU time of this process and of its PostgreSQL backend: on a loaded machine their sum is what a
@@ -132,6 +158,7 @@ def run_child(project_id: int) -> None:
     from quality.services import quality_run
 
     started = time.perf_counter()
+    memory = watch_memory()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -148,6 +175,9 @@ def run_child(project_id: int) -> None:
     result["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
     result["postgres_backend_cpu_seconds"] = round(backend_cpu_seconds(backend) - backend_before, 1)
     result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+    result["rss_mib_current_peak"] = {
+        when: [round(current), round(peak)] for when, (current, peak) in memory.items()
+    }
     print("RESULT " + json.dumps(result))
 
 
