@@ -104,8 +104,8 @@ def render_audio_png(data: bytes, *, width: int = 800, height: int = 240, max_se
     rows = np.arange(wave_h)[:, None]
     wave = np.full((wave_h, width, 3), 250, dtype=np.uint8)
     wave[(rows >= top[None, :]) & (rows <= bottom[None, :])] = (40, 70, 160)
-    level = (spectrogram_db(mono) - FLOOR_DB) / -FLOOR_DB * 255
-    level = level.clip(0, 255).astype(np.uint8)[::-1]
+    scaled = (spectrogram_db(mono) - FLOOR_DB) / -FLOOR_DB * 255
+    level = scaled.clip(0, 255).astype(np.uint8)[::-1]
     # Each pixel row shows the loudest of its frequency bins: averaging them (a plain resize) turned a pure tone's
     # one bright bin into a faint line.
     starts = np.floor(np.arange(spec_h) * level.shape[0] / spec_h).astype(int)
