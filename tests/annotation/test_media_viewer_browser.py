@@ -173,7 +173,7 @@ def test_image_zooms_pans_and_adjusts_without_touching_the_answer(page, media_ro
     assert page.input_value("#image-brightness") == "100"
 
 
-def test_image_and_audio_label_pages_pass_axe(page, media_roots):
+def test_image_and_audio_label_pages_pass_axe(page, media_roots, artifacts_dir):
     image = image_project()
     audio = make_project(task_type="audio_classification", labels=("tone", "noise"), k=1)
     run_import(audio, "clips.zip", zip_of({"a.wav": wav(2.0)}))
@@ -188,11 +188,21 @@ def test_image_and_audio_label_pages_pass_axe(page, media_roots):
         page.wait_for_function(f"{IMAGE} && {IMAGE}.naturalWidth === 8")
         page.keyboard.press("+")
         found[f"image {width}"] = axe_violations(page)
+        page.screenshot(path=str(artifacts_dir / f"media_image_{width}.png"), full_page=True)
+        if width == 1280:
+            # The ? overlay lists the viewer's keys under Media
+            page.keyboard.press("?")
+            overlay = page.locator("#shortcuts-overlay")
+            for what in ("Zoom in (around the pointer with the mouse wheel)", "Fit the image to the panel"):
+                assert what in overlay.inner_text()
+            page.screenshot(path=str(artifacts_dir / "media_image_shortcuts.png"))
+            page.keyboard.press("Escape")
         page.goto(f"/projects/{audio.pk}/label/")
         page.wait_for_function(
             "document.querySelector('img.waveform') && document.querySelector('img.waveform').naturalWidth === 800"
         )
         found[f"audio {width}"] = axe_violations(page)
+        page.screenshot(path=str(artifacts_dir / f"media_audio_{width}.png"), full_page=True)
     assert found == {key: [] for key in found}
 
 
