@@ -182,14 +182,15 @@ def test_image_and_audio_label_pages_pass_axe(page, media_roots, artifacts_dir):
     add_member(audio, Role.ANNOTATOR, user=annotator)
     log_in(page, annotator.username)
     found = {}
-    for width in (1280, 390):
+    for width, scheme in ((1280, "light"), (390, "light"), (1280, "dark")):
+        page.emulate_media(color_scheme=scheme)
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"/projects/{image.pk}/label/")
         page.wait_for_function(f"{IMAGE} && {IMAGE}.naturalWidth === 8")
         page.keyboard.press("+")
-        found[f"image {width}"] = axe_violations(page)
-        page.screenshot(path=str(artifacts_dir / f"media_image_{width}.png"), full_page=True)
-        if width == 1280:
+        found[f"image {width} {scheme}"] = axe_violations(page)
+        page.screenshot(path=str(artifacts_dir / f"media_image_{width}_{scheme}.png"), full_page=True)
+        if (width, scheme) == (1280, "light"):
             # The ? overlay lists the viewer's keys under Media
             page.keyboard.press("?")
             overlay = page.locator("#shortcuts-overlay")
@@ -201,8 +202,8 @@ def test_image_and_audio_label_pages_pass_axe(page, media_roots, artifacts_dir):
         page.wait_for_function(
             "document.querySelector('img.waveform') && document.querySelector('img.waveform').naturalWidth === 800"
         )
-        found[f"audio {width}"] = axe_violations(page)
-        page.screenshot(path=str(artifacts_dir / f"media_audio_{width}.png"), full_page=True)
+        found[f"audio {width} {scheme}"] = axe_violations(page)
+        page.screenshot(path=str(artifacts_dir / f"media_audio_{width}_{scheme}.png"), full_page=True)
     assert found == {key: [] for key in found}
 
 
