@@ -4,7 +4,7 @@ from django import forms
 
 from annotation.models import Role
 from annotation.profile_thresholds import profile_thresholds_problems
-from annotation.services.projects import RESERVED_HOTKEYS, SAMPLING_STRATEGIES
+from annotation.services.projects import RESERVED_HOTKEYS, SAMPLING_STRATEGIES, reserved_hotkeys
 from kinds.registry import kinds, task_type_choices
 
 
@@ -12,9 +12,15 @@ def reserved_hotkeys_text() -> str:
     """The keys no label may have, for the form's help: the label page's own, then each kind's widget's."""
     parts = [f"{', '.join(sorted(RESERVED_HOTKEYS - {' '}))} and space on every project"]
     for kind in kinds():
-        if kind.reserved_hotkeys:
-            names = " / ".join(kind.task_type_label(t) for t in kind.task_types)
-            parts.append(f"{' '.join(sorted(kind.reserved_hotkeys))} on {names}")
+        # A kind's task types that reserve the same keys share one phrase ("n on Text spans").
+        by_keys: dict[frozenset[str], list[str]] = {}
+        for task_type in kind.task_types:
+            extra = reserved_hotkeys(task_type) - RESERVED_HOTKEYS
+            if extra:
+                by_keys.setdefault(extra, []).append(kind.task_type_label(task_type))
+        for keys, names in by_keys.items():
+            shown = " ".join("comma" if key == "," else key for key in sorted(keys))
+            parts.append(f"{shown} on {' / '.join(names)}")
     return "Hotkeys not allowed: " + "; ".join(parts) + "."
 
 

@@ -233,8 +233,12 @@ def _serve(request: HttpRequest, item: Item, *, filename: str) -> HttpResponseBa
     return _harden(response, content_type=content_type, filename=filename)
 
 
+# Bumped when the picture changes (v2: spectrogram in dB re full scale), so no old rendering is served again.
+WAVEFORM_VERSION = "v2"
+
+
 def waveform_cache_name(sha256: str) -> str:
-    return f"cache/waveforms/{sha256[:2]}/{sha256}.png"
+    return f"cache/waveforms/{WAVEFORM_VERSION}/{sha256[:2]}/{sha256}.png"
 
 
 @require_safe
@@ -254,7 +258,7 @@ def item_waveform(request: HttpRequest, item_id: int) -> HttpResponse:
         except OSError:
             logger.warning("could not cache the waveform of item %s", item.pk)
     response = HttpResponse(png, content_type="image/png")
-    response["ETag"] = f'"wave-{item.sha256}"'
+    response["ETag"] = f'"wave-{WAVEFORM_VERSION}-{item.sha256}"'
     return _harden(response, content_type="image/png", filename="waveform.png")
 
 

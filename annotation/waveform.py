@@ -2,6 +2,10 @@
 
 Apart from ``ingress.profiling`` because annotation's media view renders waveforms on the labelling path and
 must not import a higher app; profiling decodes audio with the same ``decode_audio``.
+
+The spectrogram is numpy's FFT rather than librosa's: the first ``librosa.stft`` in a process loads numba and
+scipy (4-5 s on an idle machine, ~10 s on a busy one), and the labelling page waited that long for its first
+waveform on every fresh web worker.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import io
 import math
 from typing import Any
 
-import librosa
 import numpy as np
 import soundfile as sf
 from PIL import Image
@@ -51,9 +54,38 @@ def decode_audio(
     )
 
 
+# Levels are decibels relative to a full-scale sine (0 dB), not to the loudest bin of the clip: scaling to the
+# clip's own maximum stretches a silent or near-silent clip's rounding noise over the whole colour map.
+FLOOR_DB = -80.0
+_AMPLITUDE_FLOOR = 10 ** (FLOOR_DB / 20)
+_BLOCK = 2048
+
+
+def spectrogram_db(mono: np.ndarray, *, n_fft: int = 1024) -> np.ndarray:
+    """Magnitude spectrogram (frequency bins × frames, bin k at k·rate/n_fft) in dB re a full-scale sine,
+    clipped below at ``FLOOR_DB``: silence is exactly the floor, a sine of amplitude A peaks near 20·log10(A).
+
+    Hann window, hop n_fft/4, the signal zero-padded by n_fft/2 at both ends; a clip shorter than ``n_fft``
+    uses the largest power of two (at least 16) that fits. Precondition: ``mono`` is not empty."""
+    if len(mono) < n_fft:
+        n_fft = 1 << max(4, (len(mono) - 1).bit_length() - 1)
+    hop = max(1, n_fft // 4)
+    padded = np.pad(mono.astype(np.float32), n_fft // 2)
+    framed = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
+    window = np.hanning(n_fft + 1)[:-1]  # periodic Hann, as spectral analysis uses
+    # In blocks of frames: a minute at 48 kHz is ~11,000 frames, ~90 MB as one complex array.
+    magnitude = np.concatenate(
+        [np.abs(np.fft.rfft(framed[i : i + _BLOCK] * window, axis=1)) for i in range(0, len(framed), _BLOCK)]
+    ).T
+    # A sine of amplitude A puts A·sum(window)/2 into its bin: dividing by that makes a full-scale sine 1.0.
+    amplitude = magnitude / (window.sum() / 2)
+    return 20 * np.log10(np.maximum(amplitude, _AMPLITUDE_FLOOR))
+
+
 def render_audio_png(data: bytes, *, width: int = 800, height: int = 240, max_seconds: float = 60.0) -> bytes:
-    """PNG of the waveform (top third, min/max envelope per pixel column) over a log-power spectrogram
-    (bottom two thirds, low frequencies at the bottom) of the first ``max_seconds`` of ``data``.
+    """PNG of the waveform (top third, min/max envelope per pixel column) over a spectrogram
+    (bottom two thirds, low frequencies at the bottom, ``spectrogram_db`` from the floor colour up to 0 dB) of
+    the first ``max_seconds`` of ``data``.
 
     Preconditions: width >= 16, height >= 24. Raises ValueError for undecodable or empty audio.
     """
@@ -72,11 +104,13 @@ def render_audio_png(data: bytes, *, width: int = 800, height: int = 240, max_se
     rows = np.arange(wave_h)[:, None]
     wave = np.full((wave_h, width, 3), 250, dtype=np.uint8)
     wave[(rows >= top[None, :]) & (rows <= bottom[None, :])] = (40, 70, 160)
-    n_fft = 1024 if len(mono) >= 1024 else 1 << max(4, (len(mono) - 1).bit_length() - 1)
-    mag = np.abs(librosa.stft(mono, n_fft=n_fft, hop_length=max(1, n_fft // 4)))
-    db = librosa.amplitude_to_db(mag, ref=np.max, top_db=80.0)
-    level = ((db + 80.0) / 80.0 * 255).clip(0, 255).astype(np.uint8)[::-1]
-    spec_img = Image.fromarray(level, mode="L").resize((width, spec_h), Image.Resampling.BILINEAR)
+    scaled = (spectrogram_db(mono) - FLOOR_DB) / -FLOOR_DB * 255
+    level = scaled.clip(0, 255).astype(np.uint8)[::-1]
+    # Each pixel row shows the loudest of its frequency bins: averaging them (a plain resize) turned a pure tone's
+    # one bright bin into a faint line.
+    starts = np.floor(np.arange(spec_h) * level.shape[0] / spec_h).astype(int)
+    bands = np.maximum.reduceat(level, starts, axis=0)
+    spec_img = Image.fromarray(bands, mode="L").resize((width, spec_h), Image.Resampling.BILINEAR)
     spec = _COLOURMAP[np.asarray(spec_img)]
     canvas = Image.fromarray(np.concatenate([wave, spec], axis=0), mode="RGB")
     buffer = io.BytesIO()

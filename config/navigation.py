@@ -117,15 +117,7 @@ PAGE_SHORTCUTS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] =
                 ("s", "Skip the item"),
                 ("g", "Show or hide the guideline"),
                 ("c", "Write a comment for the reviewer (Escape leaves it)"),
-            ),
-        ),
-        (
-            "Media",
-            (
-                ("Space", "Play or pause audio"),
-                (",", "Play audio from the start"),
-                ("← / →", "Seek audio 2 s back or forward"),
-                ("+ / = / -", "Zoom an image in or out"),
+                ("Space", "Kept for media (audio plays, an image pans): never a label's key"),
             ),
         ),
     ),
@@ -153,6 +145,24 @@ PAGE_SHORTCUTS: dict[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]] =
                 ("k", "Previous item in the queue"),
             ),
         ),
+    ),
+}
+
+# What the label page's own media viewers answer (static/js/media/), for the task types whose media it shows
+# itself; MEDIA_RESERVED_HOTKEYS keeps labels off their one-character keys.
+MEDIA_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "image_classification": (
+        ("+ / =", "Zoom in (around the pointer with the mouse wheel)"),
+        ("-", "Zoom out"),
+        ("Home", "Fit the image to the panel"),
+        ("← ↑ → ↓", "Pan the zoomed image"),
+        ("Drag / Space+drag", "Pan the zoomed image"),
+        ("Tab", "Reach the zoom buttons and the brightness and contrast sliders"),
+    ),
+    "audio_classification": (
+        ("Space", "Play or pause"),
+        (",", "Play from the start"),
+        ("← / →", "Seek 5 s back or forward"),
     ),
 }
 
@@ -189,6 +199,8 @@ def page_shortcuts(*, url_name: str, project: Project | None) -> list[dict]:
         labels = project.labels.filter(is_active=True).exclude(hotkey="").order_by("order", "id")
         groups.append(("Labels", tuple((label.hotkey, label.value) for label in labels)))
         kind = kind_for_task_type(project.task_type)
+        if project.task_type in MEDIA_KEYS:
+            groups.append(("Media", MEDIA_KEYS[project.task_type]))
         if kind.name in KIND_KEYS:
             groups.append((kind.task_type_label(project.task_type), KIND_KEYS[kind.name]))
     return [{"title": title, "keys": [list(pair) for pair in pairs]} for title, pairs in groups if pairs]

@@ -22,9 +22,16 @@ DEFAULT_HOTKEYS = "1234567890qwertyuiopasdfghjklzxcvbnm"
 RESERVED_HOTKEYS = {"u", "x", "s", "g", "c", " "}  # unsure, unusable, skip, guideline, comment
 
 
+# The label page's media viewer keys (static/js/media/): zooming an image, replaying audio from the start.
+MEDIA_RESERVED_HOTKEYS = {"image": frozenset({"+", "=", "-"}), "audio": frozenset({","})}
+
+
 def reserved_hotkeys(task_type: str) -> frozenset[str]:
-    """Keys no label of a project of ``task_type`` may have: the label page's own and its kind's widget's."""
-    return frozenset(RESERVED_HOTKEYS) | kind_for_task_type(task_type).reserved_hotkeys
+    """Keys no label of a project of ``task_type`` may have: the label page's own, its media viewer's and its
+    kind's widget's."""
+    kind = kind_for_task_type(task_type)
+    media = MEDIA_RESERVED_HOTKEYS.get(kind.media_of(task_type), frozenset())
+    return frozenset(RESERVED_HOTKEYS) | media | kind.reserved_hotkeys
 
 
 def hotkey_problem(bad: list[tuple[str, str]], reserved: frozenset[str]) -> str | None:
@@ -32,7 +39,7 @@ def hotkey_problem(bad: list[tuple[str, str]], reserved: frozenset[str]) -> str 
     if not bad:
         return None
     named = ", ".join(f"'{hotkey}' of label '{value}'" for hotkey, value in bad)
-    keys = ", ".join(sorted(reserved - {" "}))
+    keys = ", ".join("comma" if key == "," else key for key in sorted(reserved - {" "}))
     return (
         f"Hotkey{'s' if len(bad) > 1 else ''} {named}: a hotkey must be one character and not one of {keys} "
         "(space is reserved too)."

@@ -37,7 +37,8 @@ Each image is one handwritten digit, scanned at 8x8 pixels and enlarged. Press t
 * Judge the shape, not the stroke width: a thick **1** is still a 1.
 * A **7** with a crossbar is a 7; an open-topped **4** is a 4.
 * Flag **unsure** when two digits fit equally; **input unusable** when the image is blank or not a digit.
-* Click the image, or press **+** / **-**, to zoom.
+* Press **+** / **-** or use the mouse wheel to zoom, drag or the arrow keys to pan, **Home** to fit; the
+  brightness and contrast sliders help with faint strokes (they change only your view).
 """
 AUDIO_GUIDELINE = """# What kind of sound is this?
 
@@ -45,7 +46,7 @@ AUDIO_GUIDELINE = """# What kind of sound is this?
 * **noise** — hiss or rumble with no pitch.
 * **chirp** — a pitch that clearly rises or falls during the clip.
 
-Listen (space plays/pauses, comma restarts); the waveform and spectrogram help: a tone is a flat line in the
+Listen (space plays/pauses, comma restarts, the arrow keys seek 5 s, a click on the picture jumps there); the waveform and spectrogram help: a tone is a flat line in the
 spectrogram, a chirp a slanted one, noise a smear. Flag **input unusable** for silent clips.
 """
 

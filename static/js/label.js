@@ -126,37 +126,20 @@
 
   function render(item, suggestion) {
     view.replaceChildren();
+    media = null;
     // Blind labelling: only the content is shown. External ids, tags and metadata come from whoever made the
     // data and often name the answer (a file called cat_01.jpg, a tag "module:math"); see annotation/blind.py.
     // A kind whose answer is drawn on the item (boxes on an image) shows the media itself.
     if (item.media_url && widget.render) {
       widget.render(view, item);
-    } else if (item.media_url && config.taskType === "image_classification") {
-      const img = document.createElement("img");
-      img.src = item.media_url;
-      img.alt = "the item to label";
-      img.className = "item-image fit";
-      img.id = "item-image";
-      img.title = "Click, or + and -, to zoom";
-      zoom = 0;
-      img.addEventListener("click", () => zoomImage(img.classList.contains("fit") ? 2 : 0));
-      view.appendChild(img);
-    } else if (item.media_url && config.taskType === "audio_classification") {
-      const wave = document.createElement("img");
-      wave.src = `${item.media_url}waveform.png`;
-      wave.alt = "waveform and spectrogram";
-      wave.className = "waveform";
-      // The rendered PNG's size (annotation.profiling.render_audio_png): the box is reserved before it arrives,
-      // so the player and the labels below do not jump when it loads.
-      wave.width = 800;
-      wave.height = 240;
-      const audio = document.createElement("audio");
-      audio.controls = true;
-      audio.preload = "auto";
-      audio.src = item.media_url;
-      audio.id = "item-audio";
-      audio.title = "Space plays or pauses, comma restarts, arrow keys seek 2 s";
-      view.append(wave, audio);
+    } else if (item.media_url && MEDIA_SCRIPTS[config.taskType]) {
+      // Image and audio viewers are ES modules (static/js/media/), loaded once by label.html's script tags.
+      const slot = document.createElement("div");
+      slot.className = `media-slot media-${config.taskType}`;
+      view.appendChild(slot);
+      mediaModule(config.taskType).then((module) => {
+        if (slot.isConnected && !slot.firstChild) media = module.show(slot, item.media_url);
+      });
     }
     // A kind that draws on the text (spans) renders it itself.
     if (item.text && !(widget.renderText && widget.renderText(item, view))) {
@@ -273,15 +256,11 @@
     await refreshProgress();
   }
 
-  // Zoom level 0 fits the image to the panel; level n shows it at n x its natural size (pixelated).
-  let zoom = 0;
-  function zoomImage(level) {
-    const img = document.getElementById("item-image");
-    if (!img) return;
-    zoom = Math.max(0, Math.min(16, level));
-    img.classList.toggle("fit", zoom === 0);
-    img.style.width = zoom === 0 ? "" : `${img.naturalWidth * zoom}px`;
-    img.dataset.zoom = String(zoom);
+  // The media viewer of the item on screen (its key(event, key) takes the media keys), by task type.
+  const MEDIA_SCRIPTS = { image_classification: "media-image-js", audio_classification: "media-audio-js" };
+  let media = null;
+  function mediaModule(taskType) {
+    return import(document.getElementById(MEDIA_SCRIPTS[taskType]).src);
   }
 
   function uuid() {
@@ -407,25 +386,13 @@
     if (!document.getElementById("ack-dialog").hidden) return;  // the dialog handles its own keys
     const key = event.key.toLowerCase();
     if (key === "backspace") { event.preventDefault(); if (event.shiftKey) goForward(); else goBack(); return; }
-    const audio = document.getElementById("item-audio");
     if (key === "enter") { event.preventDefault(); submit(); return; }
     if (key === "u") { unsure.checked = !unsure.checked; return; }
     if (key === "x") { unusable.checked = !unusable.checked; return; }
     if (key === "s") { skip(); return; }
     if (key === "g") { document.getElementById("guideline-panel").classList.toggle("collapsed"); return; }
     if (key === "c") { event.preventDefault(); comment.focus(); return; }
-    if (audio && key === " ") { event.preventDefault(); if (audio.paused) audio.play(); else audio.pause(); return; }
-    if (audio && key === ",") { audio.currentTime = 0; audio.play(); return; }
-    if (audio && (key === "arrowleft" || key === "arrowright")) {
-      event.preventDefault();
-      audio.currentTime = Math.max(0, audio.currentTime + (key === "arrowleft" ? -2 : 2));
-      return;
-    }
-    if (document.getElementById("item-image") && (key === "+" || key === "=" || key === "-")) {
-      event.preventDefault();
-      zoomImage(key === "-" ? zoom - 1 : zoom + 1);
-      return;
-    }
+    if (media && media.key(event, key)) return;
     widget.key(event, key);
   });
 

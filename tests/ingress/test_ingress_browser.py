@@ -43,16 +43,17 @@ def test_image_labelling_with_keyboard_zoom(page, media_roots, artifacts_dir):
     expect(image).to_be_visible()
     # The image is really served to the member (decoded by the browser), fitted to the panel
     page.wait_for_function("document.getElementById('item-image').naturalWidth === 48")
-    expect(image).to_have_class("item-image fit")
-    # + zooms to 1x, 2x the natural size; - steps back; click toggles
+    expect(image).to_have_attribute("data-zoom", "1.00")
+    fitted = image.evaluate("el => el.getBoundingClientRect().width")
+    # + zooms in by 1.25 a press from the fitted size (it used to shrink a small image); - steps back
     page.keyboard.press("+")
     page.keyboard.press("+")
-    expect(image).to_have_attribute("data-zoom", "2")
-    assert image.evaluate("el => el.getBoundingClientRect().width") == 96
+    expect(image).to_have_attribute("data-zoom", "1.56")
+    assert abs(image.evaluate("el => el.getBoundingClientRect().width") - fitted * 1.5625) < 1
     page.keyboard.press("-")
-    expect(image).to_have_attribute("data-zoom", "1")
+    expect(image).to_have_attribute("data-zoom", "1.25")
     page.keyboard.press("-")
-    expect(image).to_have_class("item-image fit")
+    expect(image).to_have_attribute("data-zoom", "1.00")
     page.screenshot(path=str(artifacts_dir / "ingress_image_label.png"), full_page=True)
     hotkey = project.labels.get(value="dog").hotkey
     page.keyboard.press(hotkey)
@@ -111,9 +112,9 @@ def test_batches_page_shows_reports_flags_and_duplicate_groups(page, media_roots
 
 
 def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
-    # Given an audio item of a 5 s clip on the labelling page
+    # Given an audio item of a 10 s clip on the labelling page
     project = make_project(task_type="audio_classification", labels=("tone", "noise"), k=1)
-    run_import(project, "clips.zip", zip_of({"long.wav": wav_bytes(tone(seconds=5.0))}))
+    run_import(project, "clips.zip", zip_of({"long.wav": wav_bytes(tone(seconds=10.0))}))
     annotator = add_member(project, Role.ANNOTATOR, user=UserFactory(username="aurora"))
     log_in(page, annotator.username)
     page.goto(f"/projects/{project.pk}/label/")
@@ -129,16 +130,16 @@ def test_audio_hotkeys_play_pause_seek_and_replay(page, media_roots):
     page.wait_for_function("!document.getElementById('item-audio').paused")
     page.keyboard.press(" ")
     page.wait_for_function("document.getElementById('item-audio').paused")
-    # When the right arrow is pressed the clip seeks 2 s ahead (paused)
+    # When the right arrow is pressed the clip seeks 5 s ahead (paused)
     position = page.evaluate("document.getElementById('item-audio').currentTime")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("window.seeks.length === 1")
-    assert abs(page.evaluate("window.seeks[0]") - (position + 2)) < 0.01
+    assert abs(page.evaluate("window.seeks[0]") - (position + 5)) < 0.01
     # When comma is pressed the clip restarts from the beginning and plays
     page.keyboard.press(",")
     page.wait_for_function("window.seeks.length === 2 && !document.getElementById('item-audio').paused")
     assert page.evaluate("window.seeks[1]") == 0
-    assert page.evaluate("document.getElementById('item-audio').currentTime") < position + 2
+    assert page.evaluate("document.getElementById('item-audio').currentTime") < position + 5
     # And nothing was submitted by these keys
     assert not Annotation.objects.filter(annotator=annotator).exists()
 

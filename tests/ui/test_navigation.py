@@ -129,7 +129,10 @@ def test_counts_name_the_api_list_they_are_the_count_of(client):
     ]
 
 
-@pytest.mark.parametrize("task_type", ["text_classification", "text_spans", "image_boxes"])
+@pytest.mark.parametrize(
+    "task_type",
+    ["text_classification", "text_spans", "image_boxes", "image_classification", "audio_classification"],
+)
 def test_the_label_page_lists_every_key_it_answers(client, task_type):
     # Given a project of the kind, whose labels got hotkeys
     labels = ("PER", "ORG") if task_type != "text_classification" else ("pos", "neg", "neutral")
