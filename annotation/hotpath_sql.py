@@ -14,9 +14,9 @@ condition with literal values.
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model
 
 from annotation.models import (
@@ -75,6 +75,72 @@ def _now(now: datetime) -> str | None:
     return connection.ops.adapt_datetimefield_value(now)
 
 
+# Rows become model instances here rather than through ``Manager.raw``: a raw queryset matches the cursor's
+# columns to fields and collects their converters again on every call, which cost more CPU than running the
+# statement itself. These statements name their columns, so the matching and the converters are worked out once
+# per model, columns and database; each value then goes through the converters the ORM's own compiler applies.
+M = TypeVar("M", bound=Model)
+
+
+def _loaded_fields(model: type[Model], fields: Sequence[str] | None) -> tuple[Field, ...]:
+    """The model's concrete fields in ``fields`` (all when None), in the model's own order: ``Model.from_db``
+    takes values in that order."""
+    wanted = None if fields is None else set(fields)
+    return tuple(f for f in model._meta.concrete_fields if wanted is None or f.name in wanted)
+
+
+def _select_list(model: type[Model], fields: Sequence[str] | None, alias: str | None = None) -> str:
+    """The quoted columns ``_instances`` reads for ``fields`` (all when None), in the order it expects them."""
+    return ", ".join(_column(model, f.name, alias) for f in _loaded_fields(model, fields))
+
+
+@functools.cache
+def _loader(model: type[Model], fields: tuple[str, ...] | None, using: str) -> tuple[list[str], list[tuple]]:
+    """(attnames for ``Model.from_db``, [(position, column expression, converters)] for values needing one)."""
+    db = connections[using]
+    loaded = _loaded_fields(model, fields)
+    converters = []
+    for position, field in enumerate(loaded):
+        column = field.get_col(model._meta.db_table)
+        found = db.ops.get_db_converters(column) + column.get_db_converters(db)
+        if found:
+            converters.append((position, column, found))
+    return [field.attname for field in loaded], converters
+
+
+def _instances(
+    model: type[M],
+    sql: str,
+    params: Sequence,
+    *,
+    fields: Sequence[str] | None = None,
+    extra: int = 0,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[tuple[M, tuple]]:
+    """Run ``sql`` (its columns: ``_select_list(model, fields)``, then ``extra`` more) and return each row as
+    (an instance with those fields loaded and the others deferred, the extra values)."""
+    db = connections[using]
+    attnames, converters = _loader(model, None if fields is None else tuple(fields), using)
+    width = len(attnames)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        values = list(row[:width])
+        for position, column, functions in converters:
+            value = values[position]
+            for function in functions:
+                value = function(value, column, db)
+            values[position] = value
+        out.append((model.from_db(using, attnames, values), tuple(row[width : width + extra])))
+    return out
+
+
+def _first(found: list[tuple[M, tuple]]) -> M | None:
+    return found[0][0] if found else None
+
+
 # -- Token authentication ---------------------------------------------------------------------------------------
 
 
@@ -83,8 +149,9 @@ def token_user_sql(token_model: type[Model], user_model: type[Model], using: str
     """The token's user, by key (one parameter); every column of the user. Built once per models and database."""
     quote = connections[using].ops.quote_name
     token_key = token_model._meta.pk
+    columns = ", ".join(f"account.{quote(field.column)}" for field in _loaded_fields(user_model, None))
     return (
-        f"SELECT account.* FROM {quote(user_model._meta.db_table)} account "
+        f"SELECT {columns} FROM {quote(user_model._meta.db_table)} account "
         f"JOIN {quote(token_model._meta.db_table)} token "
         f"ON token.{quote(_column_name(token_model, 'user'))} = account.{quote(user_model._meta.pk.column)} "
         f"WHERE token.{quote(token_key.column)} = %s"
@@ -95,8 +162,7 @@ def user_for_token(
     *, token_model: type[Model], user_model: type[Model], using: str, key: str
 ) -> Model | None:
     """The user (every column loaded) whose token has this key, or None."""
-    sql = token_user_sql(token_model, user_model, using)
-    return next(iter(user_model._default_manager.using(using).raw(sql, [key])), None)
+    return _first(_instances(user_model, token_user_sql(token_model, user_model, using), [key], using=using))
 
 
 # -- Membership and label set -----------------------------------------------------------------------------------
@@ -111,7 +177,7 @@ MEMBERSHIP_EXTRA = (
 
 
 def _membership_sql() -> str:
-    project_columns = ", ".join(_column(Project, field.name) for field in Project._meta.concrete_fields)
+    project_columns = _select_list(Project, None)
 
     def latest(field: str) -> str:
         return (
@@ -144,11 +210,11 @@ def membership_row(*, user_id: int, project_id: int) -> tuple[Project, dict[str,
 
     The dict holds ``MEMBERSHIP_EXTRA``: the membership's id, role and acknowledged version, and the newest
     guideline's id and version (None when the project has none)."""
-    project = next(iter(Project.objects.raw(_membership_sql(), [user_id, project_id])), None)
-    if project is None:
+    found = _instances(Project, _membership_sql(), [user_id, project_id], extra=len(MEMBERSHIP_EXTRA))
+    if not found:
         return None
-    # A raw query sets the extra columns as attributes; they leave the model here and travel typed.
-    return project, {name: project.__dict__.pop(name) for name in MEMBERSHIP_EXTRA}
+    project, extra = found[0]
+    return project, dict(zip(MEMBERSHIP_EXTRA, extra, strict=True))
 
 
 def _label_values_sql() -> str:
@@ -212,7 +278,7 @@ def _pick_sql(gold: bool, n_passed_over: int) -> str:
         )
     if n_passed_over:
         where.append(f"{_column(Item, 'id')} NOT IN ({', '.join(['%s'] * n_passed_over)})")
-    served = ", ".join(_column(Item, name) for name in SERVED_FIELDS)
+    served = _select_list(Item, SERVED_FIELDS)
     return (
         f"SELECT {served} FROM {_table(Item)} WHERE {' AND '.join(where)} "
         f"ORDER BY {_column(Item, 'priority')} DESC, {_column(Item, 'id')} LIMIT 1"
@@ -246,7 +312,7 @@ def pick(
     sql, params = pick_statement(
         project_id=project_id, user_id=user_id, now=now, gold=gold, passed_over=passed_over
     )
-    return next(iter(Item.objects.raw(sql, params)), None)
+    return _first(_instances(Item, sql, params, fields=SERVED_FIELDS))
 
 
 def _has_room_sql() -> str:
@@ -265,7 +331,7 @@ def item_has_room(*, item_id: int, now: datetime) -> bool:
 
 def _lease_sql() -> str:
     return (
-        f"SELECT a.* FROM {_table(Assignment)} a JOIN {_table(Item)} ON {_column(Item, 'id')} = "
+        f"SELECT {_select_list(Assignment, None, 'a')} FROM {_table(Assignment)} a JOIN {_table(Item)} ON {_column(Item, 'id')} = "
         f"{_column(Assignment, 'item', 'a')} "
         f"WHERE {_column(Assignment, 'project', 'a')} = %s AND {_column(Assignment, 'annotator', 'a')} = %s "
         f"AND {_column(Assignment, 'state', 'a')} = '{AssignmentState.ACTIVE}' "
@@ -276,7 +342,7 @@ def _lease_sql() -> str:
 
 def lease_active(*, project_id: int, user_id: int, now: datetime) -> Assignment | None:
     """The user's oldest unexpired active lease in the project on an item that is still open, or None."""
-    return next(iter(Assignment.objects.raw(_lease_sql(), [project_id, user_id, now])), None)
+    return _first(_instances(Assignment, _lease_sql(), [project_id, user_id, _now(now)]))
 
 
 # -- A submission's reads, under the item lock ------------------------------------------------------------------
@@ -285,7 +351,7 @@ LOCKED_ITEM_FIELDS = ("id", "status", "is_gold", "annotation_count", "target_ann
 
 
 def _item_locked_sql() -> str:
-    columns = ", ".join(_column(Item, name) for name in LOCKED_ITEM_FIELDS)
+    columns = _select_list(Item, LOCKED_ITEM_FIELDS)
     return (
         f"SELECT {columns} FROM {_table(Item)} WHERE {_column(Item, 'project')} = %s AND {_column(Item, 'id')} = %s"
         + _for_update()
@@ -295,7 +361,7 @@ def _item_locked_sql() -> str:
 def item_locked(*, project_id: int, item_id: int) -> Item | None:
     """The item's row, locked until the transaction ends (``LOCKED_ITEM_FIELDS`` loaded), or None when it is
     not in the project."""
-    return next(iter(Item.objects.raw(_item_locked_sql(), [project_id, item_id])), None)
+    return _first(_instances(Item, _item_locked_sql(), [project_id, item_id], fields=LOCKED_ITEM_FIELDS))
 
 
 def _own_annotations_sql(with_client_id: bool) -> str:
@@ -303,7 +369,8 @@ def _own_annotations_sql(with_client_id: bool) -> str:
     if with_client_id:
         where += f" OR {_column(Annotation, 'client_id')} = %s"
     return (
-        f"SELECT * FROM {_table(Annotation)} WHERE {_column(Annotation, 'annotator')} = %s AND ({where}) "
+        f"SELECT {_select_list(Annotation, None)} FROM {_table(Annotation)} "
+        f"WHERE {_column(Annotation, 'annotator')} = %s AND ({where}) "
         f"ORDER BY {_column(Annotation, 'is_live')} DESC, {_column(Annotation, 'id')} DESC"
     )
 
@@ -314,16 +381,16 @@ def annotations_own(*, user_id: int, item_id: int, client_id: object | None) -> 
     params: list = [user_id, item_id]
     if client_id is not None:
         params.append(Annotation._meta.get_field("client_id").get_db_prep_value(client_id, connection))
-    return list(Annotation.objects.raw(_own_annotations_sql(client_id is not None), params))
+    return [row for row, _ in _instances(Annotation, _own_annotations_sql(client_id is not None), params)]
 
 
 def _own_assignment_sql() -> str:
     return (
-        f"SELECT * FROM {_table(Assignment)} WHERE {_column(Assignment, 'item')} = %s "
+        f"SELECT {_select_list(Assignment, None)} FROM {_table(Assignment)} WHERE {_column(Assignment, 'item')} = %s "
         f"AND {_column(Assignment, 'annotator')} = %s"
     )
 
 
 def assignment_own(*, item_id: int, user_id: int) -> Assignment | None:
     """The user's assignment on the item (at most one: unique per item and annotator), or None."""
-    return next(iter(Assignment.objects.raw(_own_assignment_sql(), [item_id, user_id])), None)
+    return _first(_instances(Assignment, _own_assignment_sql(), [item_id, user_id]))

@@ -205,6 +205,29 @@ def job_outcome(port: int, manager: str, job_id, deadline: float) -> dict:
     return {"status": "not finished by the deadline"}
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and all its descendants (Linux /proc), for CPU per annotation."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 def run_level(
     port: int,
     project: int,
@@ -351,7 +374,9 @@ def main() -> None:
                 tokens = info["tokens"][offset : offset + level]
                 offset += level
                 background = {"manager": info["manager"]} if args.background else None
+                cpu_before = tree_cpu_seconds(server.pid)
                 stats = run_level(port, info["project"], tokens, args.seconds, background, args.think_ms)
+                server_cpu = tree_cpu_seconds(server.pid) - cpu_before
                 row = {
                     "db": args.db,
                     "annotators": level,
@@ -365,6 +390,10 @@ def main() -> None:
                     "submit_p99": round(percentile(stats["submit"], 99), 1),
                     "errors": stats["errors"],
                     "requests": len(stats["next"]) + len(stats["submit"]),
+                    # the web server's own CPU (gunicorn and its workers) per stored annotation
+                    "server_cpu_ms_per_annotation": round(
+                        server_cpu / max(stats["annotations"], 1) * 1000, 2
+                    ),
                 }
                 if background is not None:
                     deadline = time.monotonic() + 900

@@ -89,7 +89,10 @@ TEMPLATES = [
 
 SQLITE_PRAGMAS = {
     "journal_mode": "WAL",
-    "synchronous": "NORMAL",
+    # NORMAL in WAL mode: a commit survives the process being killed, and the file stays consistent after any
+    # crash, but the last commits before an OS crash or power loss may be lost (the WAL is synced at
+    # checkpoints, not at each commit). FULL syncs at every commit. README "SQLite durability".
+    "synchronous": os.environ.get("LABELGATE_SQLITE_SYNCHRONOUS", "NORMAL"),
     "busy_timeout": "30000",
     "cache_size": "-65536",
     "temp_store": "MEMORY",
@@ -105,12 +108,17 @@ def database_config() -> dj_database_url.DBConfig:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
         # writers never deadlock on a lock upgrade, which is what makes the queue correct on SQLite.
-        config["CONN_MAX_AGE"] = 0
+        # Connections persist for DB_CONN_MAX_AGE as on PostgreSQL: a new SQLite connection parses the whole
+        # schema before its first statement (about 1-2 ms of CPU, more than a labelling request's own queries),
+        # so opening one per request made that parse the largest cost of a next + submit pair. Between
+        # requests a connection is in autocommit with its cursors closed: it holds no lock and no read
+        # snapshot, so it blocks neither the writer nor a WAL checkpoint.
         # Tests share the database with a real worker process, so the test database is a file, not memory.
         config["TEST"] = {"NAME": str(VAR_DIR / "test-labelgate.sqlite3")}
         # A page cache of up to 64 MiB per connection (SQLite's default is 2 MiB) keeps the item table's
         # indexes in memory while an import inserts into them at random places (sha256, external id); it is
-        # allocated as pages are read and freed with the connection, which lives one request or one task.
+        # allocated as pages are read and freed with the connection. scripts/run.sh runs the workers (where
+        # imports run) with DB_CONN_MAX_AGE=0, so theirs lives one task and an idle worker holds none.
         config["OPTIONS"] = {
             "timeout": 30,
             "transaction_mode": "IMMEDIATE",

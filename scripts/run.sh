@@ -44,11 +44,15 @@ VAR_DIR="${LABELGATE_VAR_DIR:-$ROOT/var}"
 # task that left it holding more than LABELGATE_MAX_MEMORY_PER_CHILD KB (a job that loaded torch or
 # scikit-learn), so that memory goes back to the machine instead of staying with an idle worker.
 MAX_MEMORY_KB="${LABELGATE_MAX_MEMORY_PER_CHILD:-250000}"
-celery -A config worker -B --loglevel="${LOG_LEVEL:-WARNING}" --concurrency="${LABELGATE_WORKERS:-1}" \
+# On SQLite the workers open a connection per task (the web keeps its connections, see config/settings.py): an
+# import's page cache of up to 64 MiB then goes with its task instead of staying with an idle worker.
+WORKER_CONN_MAX_AGE="${DB_CONN_MAX_AGE:-60}"
+case "${DATABASE_URL:-sqlite}" in sqlite*) WORKER_CONN_MAX_AGE=0 ;; esac
+DB_CONN_MAX_AGE="$WORKER_CONN_MAX_AGE" celery -A config worker -B --loglevel="${LOG_LEVEL:-WARNING}" --concurrency="${LABELGATE_WORKERS:-1}" \
   -Q "${LABELGATE_JOBS_QUEUE:-celery}" -n "jobs@%h" --schedule "$VAR_DIR/celerybeat-schedule" \
   --max-memory-per-child="$MAX_MEMORY_KB" --max-tasks-per-child="${LABELGATE_MAX_TASKS_PER_CHILD:-100}" &
 pids+=($!)
-celery -A config worker --loglevel="${LOG_LEVEL:-WARNING}" --concurrency=1 \
+DB_CONN_MAX_AGE="$WORKER_CONN_MAX_AGE" celery -A config worker --loglevel="${LOG_LEVEL:-WARNING}" --concurrency=1 \
   -Q "${LABELGATE_ITEMS_QUEUE:-items}" -n "items@%h" --max-memory-per-child="$MAX_MEMORY_KB" &
 pids+=($!)
 # --preload imports the app once in the master, so the web workers share its pages instead of each holding a copy.

@@ -254,6 +254,72 @@ def test_the_token_read_matches_its_orm_twin():
         )
 
 
+def same_as_orm(got, model, names=None) -> None:
+    """``got`` holds, for every concrete field in ``names`` (all when None), the value the ORM loads for its row
+    (converted: aware datetimes, UUIDs, booleans, JSON), and defers exactly the other fields."""
+    expected = model._default_manager.get(pk=got.pk)
+    fields = [f for f in model._meta.concrete_fields if names is None or f.name in names]
+    for field in fields:
+        value = getattr(got, field.attname)
+        assert value == getattr(expected, field.attname), field.name
+        assert type(value) is type(getattr(expected, field.attname)), field.name
+    assert got.get_deferred_fields() == {f.attname for f in model._meta.concrete_fields} - {
+        f.attname for f in fields
+    }
+    assert got._state.adding is False and got._state.db == "default"
+
+
+@pytest.mark.parametrize("seed", [6])
+def test_the_hot_path_rows_are_loaded_as_the_orm_loads_them(seed):
+    # Given a generated project state with leases, votes (client ids, JSON labels) and tokens
+    w = world(seed)
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    for user in w["users"][:3]:
+        Token.objects.create(user=user)
+    checked = {"assignment": 0, "annotation": 0, "item": 0, "lease": 0}
+    # When each read's rows become instances, then every loaded field is what the ORM loads for that row
+    for assignment in Assignment.objects.all():
+        got = hotpath_sql.assignment_own(item_id=assignment.item_id, user_id=assignment.annotator_id)
+        same_as_orm(got, Assignment)
+        checked["assignment"] += 1
+        for now in TIMES:
+            lease = hotpath_sql.lease_active(
+                project_id=assignment.project_id, user_id=assignment.annotator_id, now=now
+            )
+            if lease is not None:
+                same_as_orm(lease, Assignment)
+                checked["lease"] += 1
+    for annotation in Annotation.objects.all():
+        for row in hotpath_sql.annotations_own(
+            user_id=annotation.annotator_id, item_id=annotation.item_id, client_id=annotation.client_id
+        ):
+            same_as_orm(row, Annotation)
+            checked["annotation"] += 1
+    for item in Item.objects.all():
+        locked = hotpath_sql.item_locked(project_id=item.project_id, item_id=item.pk)
+        same_as_orm(locked, Item, hotpath_sql.LOCKED_ITEM_FIELDS)
+        checked["item"] += 1
+    for project in w["projects"]:
+        for user in w["users"]:
+            for gold in (False, True):
+                picked = hotpath_sql.pick(project_id=project.pk, user_id=user.pk, now=NOW, gold=gold)
+                if picked is not None:
+                    same_as_orm(picked, Item, hotpath_sql.SERVED_FIELDS)
+    for token in Token.objects.all():
+        got = hotpath_sql.user_for_token(
+            token_model=Token, user_model=user_model, using="default", key=token.key
+        )
+        same_as_orm(got, user_model)
+    for project in w["projects"]:
+        for user in w["users"]:
+            found = hotpath_sql.membership_row(user_id=user.pk, project_id=project.pk)
+            if found is not None:
+                same_as_orm(found[0], Project)
+    assert all(n > 0 for n in checked.values()), checked
+
+
 # The hot path (next, submit, token auth, access): its hand-written SQL belongs in annotation/hotpath_sql.py.
 # selectors.py only for its label-set read: its other reads are not on the hot path.
 HOT_PATH = {
