@@ -3,6 +3,8 @@
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from tests.factories import UserFactory
 
@@ -42,3 +44,16 @@ def test_one_address_may_ask_five_times_an_hour_then_gets_429(client, mailoutbox
 
 def test_the_login_page_links_to_the_reset_page(client):
     assert 'href="/password-reset/"' in client.get("/login/").content.decode()
+
+
+def test_a_forged_reset_link_is_refused_in_words_and_changes_nothing(client):
+    user = UserFactory()
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    page = client.get(f"/password-reset/{uid}/cc1-0123456789abcdef0123456789abcdef/")
+    assert page.status_code == 200 and "This link is not valid" in page.content.decode()
+    client.post(
+        f"/password-reset/{uid}/cc1-0123456789abcdef0123456789abcdef/",
+        {"new_password1": "taken-over-99", "new_password2": "taken-over-99"},
+    )
+    user.refresh_from_db()
+    assert not user.check_password("taken-over-99")
