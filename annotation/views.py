@@ -3,6 +3,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from annotation import selectors
@@ -16,17 +17,28 @@ from annotation.textdiff import line_diff
 from core.errors import ApplicationError
 from core.pages import project_page
 from core.panels import panels_for
+from core.permissions import may_create_projects
 from kinds.registry import kind_for
 
 
 @login_required
 def home(request):
     memberships = selectors.project_list_for_user(user=request.user)
-    return render(request, "annotation/home.html", {"memberships": memberships})
+    return render(
+        request,
+        "annotation/home.html",
+        {"memberships": memberships, "may_create_projects": may_create_projects(user=request.user)},
+    )
 
 
 @login_required
 def project_create(request):
+    if not may_create_projects(user=request.user):
+        # Raised, not returned, so the page is templates/403.html with the reason in words.
+        raise PermissionDenied(
+            "Creating projects needs site staff or membership of the “project creators” group; "
+            "ask a site administrator."
+        )
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -68,7 +68,7 @@ DESTINATIONS = (
     Destination("imports", "Imports", "batches", Role.REVIEWER, ("batches", "import-detail")),
     Destination("labels", "Labels", "review-labels", Role.REVIEWER, ("review-labels",)),
     Destination("feedback", "My feedback", "review-my-feedback", Role.ANNOTATOR, ("review-my-feedback",)),
-    Destination("members", "Members", "project-detail", Role.MANAGER, fragment="members"),
+    Destination("members", "Members", "project-members", Role.MANAGER, ("project-members",)),
     Destination(
         "settings", "Settings", "project-settings", Role.MANAGER, ("project-settings", "guideline-edit")
     ),

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "core",
     "annotation",
+    "accounts",
     "ingress",
     "activelearning",
     "quality",
@@ -311,6 +312,31 @@ CELERY_BEAT_SCHEDULE = {
 # A job whose heartbeat is older than this is treated as orphaned by a dead worker.
 LABELGATE_JOB_STALE_SECONDS = int(os.environ.get("LABELGATE_JOB_STALE_SECONDS", "300"))
 LABELGATE_JOB_MAX_ATTEMPTS = int(os.environ.get("LABELGATE_JOB_MAX_ATTEMPTS", "3"))
+
+# E-mail (invites, account links, password reset). The console backend prints mails to the log until SMTP is
+# configured; tests use Django's locmem outbox.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Labelgate <labelgate@localhost>")
+# Days an invite link stays valid; password-reset links follow Django's PASSWORD_RESET_TIMEOUT (seconds).
+LABELGATE_INVITE_DAYS = int(os.environ.get("LABELGATE_INVITE_DAYS", "7"))
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(3 * 86400)))
+# Password-reset requests per hour: from one IP address (then 429), and e-mails to one address (then none sent).
+LABELGATE_PASSWORD_RESET_RATE = (
+    int(os.environ.get("LABELGATE_PASSWORD_RESET_PER_IP", "5")),
+    int(os.environ.get("LABELGATE_PASSWORD_RESET_PER_ACCOUNT", "3")),
+)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(50 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/", include("quality.urls_review_api")),
     path("api/", include("activelearning.urls_api")),
     path("api/", include("datasets.urls_api")),
+    path("api/", include("accounts.urls_api")),
     path("", include("annotation.urls")),
     path("", include("ingress.urls")),
     path("", include("quality.urls")),
@@ -31,4 +32,5 @@ urlpatterns = [
     path("", include("quality.dashboard.urls")),
     path("", include("activelearning.urls")),
     path("", include("datasets.urls")),
+    path("", include("accounts.urls")),
 ]

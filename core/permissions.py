@@ -100,3 +100,21 @@ def require_member_manager(*, user: User) -> None:
 ANNOTATOR = Role.ANNOTATOR
 REVIEWER = Role.REVIEWER
 MANAGER = Role.MANAGER
+
+
+# The site-level permission to create projects: Django's own "add project" permission, which the
+# "project creators" group holds (accounts' data migration), so site staff can grant it to any group or person.
+CREATE_PROJECT_PERMISSION = "annotation.add_project"
+
+
+def may_create_projects(*, user: User | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and (user.is_staff or user.has_perm(CREATE_PROJECT_PERMISSION)))
+
+
+def require_project_creator(*, user: User | AnonymousUser) -> None:
+    """Raises Forbidden, in words, for a user who may not create projects."""
+    if not may_create_projects(user=user):
+        raise Forbidden(
+            "Creating projects needs site staff or membership of the “project creators” group; "
+            "ask a site administrator."
+        )

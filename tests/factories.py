@@ -1,6 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 
+from accounts.models import PROJECT_CREATORS_GROUP
 from annotation.models import Membership, Project, Role
 from annotation.services.projects import LabelSpec, project_create
 from ingress.services.bulk import item_bulk_create
@@ -21,6 +23,18 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
         if create:
             obj.save()
+
+    @factory.post_generation
+    def project_creator(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
+        """``UserFactory(project_creator=True)``: a member of the "project creators" group, who may create
+        projects. The group comes from a data migration; a live-server test's flush empties it, so it is made
+        again here with the permission the migration gives it."""
+        if create and extracted:
+            group, _ = Group.objects.get_or_create(name=PROJECT_CREATORS_GROUP)
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label="annotation", codename="add_project")
+            )
+            obj.groups.add(group)
 
 
 def make_project(

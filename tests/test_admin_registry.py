@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory
 
-APPS = ("core", "annotation", "quality", "activelearning", "datasets")
+APPS = ("core", "annotation", "accounts", "quality", "activelearning", "datasets")
 MODELS = [model for app in APPS for model in apps.get_app_config(app).get_models()]
 
 

@@ -30,8 +30,15 @@ class ProjectListCreateApi(APIView):
         page = paginator.paginate_queryset(memberships, request, view=self)
         return paginator.get_paginated_response(s.ProjectListItemSerializer(page, many=True).data)
 
-    @extend_schema(request=s.ProjectCreateInputSerializer, responses={201: s.ProjectOutputSerializer})
+    @extend_schema(
+        request=s.ProjectCreateInputSerializer,
+        responses={
+            201: s.ProjectOutputSerializer,
+            403: error_response("Not site staff and not in the “project creators” group."),
+        },
+    )
     def post(self, request):
+        permissions.require_project_creator(user=request.user)
         data = s.ProjectCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)

@@ -31,7 +31,7 @@ class World:
 @pytest.fixture
 def world():
     cache.clear()  # the login throttle counts per address across tests
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     project = make_project(manager=manager, k=3)
     add_items(project, 10)
     users = {
@@ -89,7 +89,8 @@ ENDPOINTS = [
             "task_type": "text_classification",
             "labels": [{"value": "a"}, {"value": "b"}],
         },
-        (401, 201, 201, 201, 201, 201),
+        # Only staff and the "project creators" group (the world's manager is in it) may create projects.
+        (401, 403, 403, 403, 201, 201),
     ),
     ("project-detail", "get", lambda w, r: f"{pp(w)}/", None, (401, 404, 200, 200, 200, 200)),
     (

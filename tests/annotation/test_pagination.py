@@ -51,7 +51,7 @@ def assert_envelope(body: dict, *, count: int, n_results: int) -> None:
 
 def test_project_list_is_paginated_and_post_still_answers_one_project(api):
     # Given a user who belongs to three projects
-    user = UserFactory()
+    user = UserFactory(project_creator=True)
     joined_projects(user, 3)
     client = api(user)
     # When they list with a page size of two, then ask for the next page

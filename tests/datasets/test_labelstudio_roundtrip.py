@@ -120,7 +120,7 @@ def _png(n: int) -> str:
 
 
 def _box_project(api, name: str) -> int:
-    response = api(UserFactory()).post(
+    response = api(UserFactory(project_creator=True)).post(
         "/api/projects/",
         {"name": name, "task_type": "image_boxes", "labels": [{"value": v} for v in ("iguana", "rock")]},
         format="json",

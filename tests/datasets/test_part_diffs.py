@@ -152,7 +152,7 @@ def _png(n: int) -> str:
 
 
 def test_box_version_diff_in_the_api_and_on_the_page(api, media_roots):
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     response = api(manager).post(
         "/api/projects/",
         {"name": "Desert", "task_type": "image_boxes", "labels": [{"value": v} for v in ("iguana", "rock")]},

@@ -183,7 +183,7 @@ def test_a_box_project_runs_the_whole_loop_by_mouse_and_keyboard_in_the_browser(
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    manager = UserFactory(username="maya")
+    manager = UserFactory(username="maya", project_creator=True)
     for name in PLANS:
         UserFactory(username=name)
     context, page = steps.open_page(browser, live_server, manager.username)

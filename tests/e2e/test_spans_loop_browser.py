@@ -137,7 +137,7 @@ def test_a_span_project_runs_the_whole_loop_by_keyboard_in_the_browser(
     from playwright.sync_api import expect
     from seqeval.metrics import f1_score
 
-    manager = UserFactory(username="maya")
+    manager = UserFactory(username="maya", project_creator=True)
     for name in ANSWERS:
         UserFactory(username=name)
     context, page = steps.open_page(browser, live_server, manager.username)

@@ -45,7 +45,12 @@ ALLOWED = {
 # Query strings a route needs to answer 200 for an allowed caller.
 QUERY = {"api-dataset-diff": "?against={vid}", "dataset-diff": "?base={vid}&target={vid}"}
 # URL kwargs a route fills from another of the world's ids (two routes take a ``token`` of different kinds).
-KWARG_IDS = {"item-media-signed": {"token": "media_token"}, "api-label": {"value": "label_value"}}
+KWARG_IDS = {
+    "item-media-signed": {"token": "media_token"},
+    "api-label": {"value": "label_value"},
+    "invite-accept": {"token": "invite_token"},
+    "password_reset_confirm": {"uidb64": "reset_uidb64", "token": "reset_token"},
+}
 # Reports that do not exist until a job made them: allowed callers get 404 that is not the project's 404.
 NOT_YET = {"api-quality", "api-annotators", "api-model"}
 
@@ -63,7 +68,8 @@ RULES: dict[str, dict[str, str]] = {
     # The user lookup: staff, and managers of any project (to add members by name).
     "api-users": {"GET": MANAGER, "POST": STAFF},
     "api-job": {"GET": REVIEWER},
-    "api-projects": {"GET": AUTH, "POST": AUTH},
+    # Creating projects: staff and the "project creators" group; the world's plain users are in neither.
+    "api-projects": {"GET": AUTH, "POST": STAFF},
     "api-project": {"GET": ANNOTATOR, "PATCH": MANAGER},
     "api-members": {"GET": MANAGER, "POST": MANAGER},
     "api-guidelines": {"GET": ANNOTATOR, "POST": MANAGER},
@@ -114,9 +120,29 @@ RULES: dict[str, dict[str, str]] = {
     "api-dataset-diff": {"GET": REVIEWER},
     "api-dataset-verify": {"GET": REVIEWER},
     "api-item-dataset-versions": {"GET": REVIEWER},
+    # people API: a project's managers run its people; deactivating an account is site staff's
+    "api-invites": {"GET": MANAGER, "POST": MANAGER},
+    "api-member-accounts": {"POST": MANAGER},
+    "api-member": {"PATCH": MANAGER, "DELETE": MANAGER},
+    "api-member-events": {"GET": MANAGER},
+    "api-user-deactivate": {"POST": STAFF},
     # HTML pages
     "home": {"GET": AUTH},
-    "project-create": {"GET": AUTH, "POST": AUTH},
+    "project-members": {"GET": MANAGER},
+    "member-invite": {"POST": MANAGER},
+    "member-account-create": {"POST": MANAGER},
+    "member-add-existing": {"POST": MANAGER},
+    "member-role": {"POST": MANAGER},
+    "member-remove": {"POST": MANAGER},
+    # The page is the manager's; the service itself refuses anyone but staff (a message, no change).
+    "member-deactivate": {"POST": MANAGER},
+    # The invite link and the password-reset pages are for people not signed in: the token is the credential.
+    "invite-accept": {"GET": PUBLIC, "POST": PUBLIC},
+    "password_reset": {"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC},
+    "password_reset_done": {"GET": PUBLIC},
+    "password_reset_confirm": {"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC},
+    "password_reset_complete": {"GET": PUBLIC},
+    "project-create": {"GET": STAFF, "POST": STAFF},
     "project-detail": {"GET": ANNOTATOR},
     "member-add": {"GET": MANAGER, "POST": MANAGER},
     "guideline-edit": {"GET": MANAGER, "POST": MANAGER},

@@ -2,8 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth.tokens import default_token_generator
 from django.core.files.base import ContentFile
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from accounts.services import invite_create
 from annotation.media import media_link_sign
 from annotation.models import Item, Label, Role
 from annotation.services.queue import assignment_next_for_annotator
@@ -55,8 +59,17 @@ def build_world() -> World:
     job = Job.objects.create(kind="import", task_name=IMPORT_TASK, project=project, created_by=manager)
     # A signed export link made by the manager: the token is the credential, so anyone holding it may download.
     token, _ = export_link_sign(version=version, user_id=manager.pk, fmt="jsonl", split=None, max_age=3600)
+    # An open invite link (the token is the credential) and a password-reset link of the reviewer.
+    _, invite_token = invite_create(
+        project=project, actor=manager, role=Role.ANNOTATOR, accept_url_for=lambda token: token
+    )
     ids = {
         "pid": project.pk,
+        # A member the member routes act on.
+        "uid": users["reviewer"].pk,
+        "invite_token": invite_token,
+        "reset_uidb64": urlsafe_base64_encode(force_bytes(users["reviewer"].pk)),
+        "reset_token": default_token_generator.make_token(users["reviewer"]),
         "item_id": media_item.pk,
         "aid": assignment.pk,
         "vid": version.pk,

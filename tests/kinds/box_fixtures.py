@@ -52,7 +52,7 @@ def box_project_create(
 ) -> BoxProject:
     """An ``image_boxes`` project a new manager creates over the API, with one item per base64 image
     (external ids ``img-0``, ``img-1``, …); its items in id order."""
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     body: dict = {"name": name, "task_type": "image_boxes", "labels": list(labels)}
     if annotations_per_item is not None:
         body["annotations_per_item"] = annotations_per_item

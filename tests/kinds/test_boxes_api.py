@@ -190,7 +190,7 @@ def test_label_fields_on_a_box_project_and_boxes_on_a_classification_project_are
     assert labels.status_code == 400 and "labels" in labels.json()
 
     # Given a classification project of images
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     body = {
         "name": "Photos",
         "task_type": "image_classification",

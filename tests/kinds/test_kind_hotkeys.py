@@ -33,7 +33,7 @@ def test_every_one_character_key_of_the_box_editor_is_reserved_for_box_projects(
 
 
 def _create_page(client, task_type: str, labels: str):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory(project_creator=True))
     return client.post(
         "/projects/new/",
         {
@@ -58,7 +58,7 @@ def test_box_project_form_names_every_hotkey_the_box_widget_uses(client):
 
 
 def test_create_form_lists_the_keys_each_kind_reserves(client):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory(project_creator=True))
     text = unescape(client.get("/projects/new/").content.decode())
     assert "Hotkeys not allowed: c, g, s, u, x and space on every project" in text
     assert "+ - 0 = d h n r z on Image boxes" in text

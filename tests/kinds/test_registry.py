@@ -260,7 +260,7 @@ def test_the_registry_and_the_kinds_web_parts_import_no_quality_or_datasets_code
 @pytest.mark.django_db
 def test_a_toy_kinds_task_types_can_be_chosen_when_creating_a_project(toy_kind, api, client):
     # Given a user, and the yes/no kind registered by this file alone
-    creator = UserFactory()
+    creator = UserFactory(project_creator=True)
     body = {"name": "Checks", "task_type": TOY, "labels": [{"value": "no"}, {"value": "yes"}]}
     # When they create a project of its task type over the API
     response = api(creator).post("/api/projects/", body, format="json")

@@ -38,7 +38,7 @@ def _wait_labelled(worker):
 def test_label_issue_flag_finds_the_swapped_digits_through_the_api(worker, api, rate):
     # Given a manager and ten annotators; the protocol uploads the digits, posts one (possibly swapped) label
     # per item, trains the base model and runs a quality check, all through the API
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     annotators = [UserFactory() for _ in range(N_ANNOTATORS)]
     results = []
     for seed in SEEDS:

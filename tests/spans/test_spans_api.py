@@ -59,7 +59,7 @@ def test_the_offsets_of_the_fixture_text_are_the_words_they_name():
 def test_a_span_project_is_created_through_the_api_with_one_label_and_colours(api):
     from tests.factories import UserFactory
 
-    manager = UserFactory()
+    manager = UserFactory(project_creator=True)
     response = api(manager).post(
         "/api/projects/",
         {
@@ -91,7 +91,7 @@ def test_a_span_project_is_created_through_the_api_with_one_label_and_colours(ap
 def test_a_bad_label_colour_is_refused(api):
     from tests.factories import UserFactory
 
-    response = api(UserFactory()).post(
+    response = api(UserFactory(project_creator=True)).post(
         "/api/projects/",
         {"name": "NER", "task_type": "text_spans", "labels": [{"value": "PER", "colour": "red"}]},
         format="json",
