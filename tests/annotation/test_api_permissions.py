@@ -108,6 +108,14 @@ ENDPOINTS = [
         lambda w, r: {"user": UserFactory().pk, "role": "annotator"},
         (401, 404, 403, 403, 201, 201),
     ),
+    # a label's colour: managers only
+    (
+        "label-colour",
+        "patch",
+        lambda w, r: f"{pp(w)}/labels/pos/",
+        lambda w, r: {"colour": "#112233"},
+        (401, 404, 403, 403, 200, 200),
+    ),
     ("guidelines-list", "get", lambda w, r: f"{pp(w)}/guidelines/", None, (401, 404, 200, 200, 200, 200)),
     (
         "guidelines-create",
@@ -183,7 +191,7 @@ def test_the_matrix_covers_every_api_route():
     }
     # Then each one has a row in the matrix (users, projects, project detail, members and guidelines each serve
     # two methods)
-    assert len(patterns) == 15
+    assert len(patterns) == 16
     assert len(ENDPOINTS) == len(patterns) + 5
 
 

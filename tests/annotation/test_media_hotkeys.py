@@ -41,7 +41,7 @@ def test_project_create_refuses_a_media_key_as_a_label_hotkey(task_type, key):
 
 
 def test_create_form_names_the_media_keys(client):
-    client.force_login(UserFactory())
+    client.force_login(UserFactory(project_creator=True))
     text = unescape(client.get("/projects/new/").content.decode())
     assert "+ - = on Image classification" in text
     assert "comma on Audio classification" in text

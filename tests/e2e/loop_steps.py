@@ -82,7 +82,7 @@ def import_file(page, pid: int, *, name: str, mime: str, data: bytes) -> dict[st
     page.set_input_files(
         "#import-form input[type=file]", files=[{"name": name, "mimeType": mime, "buffer": data}]
     )
-    page.locator("#import-form").get_by_role("button", name="Import").click()
+    page.locator("#import-form").get_by_role("button", name="Import", exact=True).click()
     expect(page.locator(".messages")).to_contain_text(name)
     row = page.locator("#import-jobs tbody tr[data-job]", has_text=name)
     expect(row).to_have_attribute("data-status", "succeeded", timeout=JOB_DEADLINE_MS)
