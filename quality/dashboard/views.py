@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
+from annotation.selectors import label_classes
 from core.pages import project_page
 from kinds.registry import kind_for
 from quality.dashboard import item_filters
@@ -70,7 +71,7 @@ def label_text(value_schema, value: object) -> str:
 
 @project_page(role=Role.REVIEWER)
 def items_page(request, project, membership):
-    form = DashboardItemFilterForm(request.GET)
+    form = DashboardItemFilterForm(request.GET, labels=label_classes(project=project))
     context = {"project": project, "form": form, "item_link": _item_link_base(project.pk)}
     if not form.is_valid():
         return render(request, "quality/dashboard/items.html", context, status=400)
