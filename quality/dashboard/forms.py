@@ -114,7 +114,13 @@ class DashboardItemFilterForm(forms.Form):
         help_text="Some live annotation was made under it.",
     )
     ordering = forms.ChoiceField(
-        required=False, choices=[(k, ORDERING_WORDS.get(k, k)) for k in ITEM_ORDERINGS], label="Order"
+        required=False,
+        # The default (oldest first) leads, so an unfiltered page shows the order it is in.
+        choices=[
+            (k, ORDERING_WORDS.get(k, k))
+            for k in sorted(ITEM_ORDERINGS, key=[*ORDERING_WORDS, *ITEM_ORDERINGS].index)
+        ],
+        label="Order",
     )
 
     SPANS = ("imported", "annotated", "decided")
