@@ -134,8 +134,12 @@ class DashboardItemFilterForm(forms.Form):
                 if start or end:
                     data[name] = f"{start}..{end}" if start != end else start
                 elif data.get(name):
-                    first, dots, last = data[name].partition("..")
-                    data[f"{name}_from"], data[f"{name}_to"] = first, (last if dots else first)
+                    try:
+                        span = DaySpan.parse(data[name])
+                    except ValueError:
+                        continue  # the span field says what is wrong; empty pickers add nothing to it
+                    data[f"{name}_from"] = span.first.isoformat() if span.first else ""
+                    data[f"{name}_to"] = span.last.isoformat() if span.last else ""
         super().__init__(data, **kwargs)
         label_options = [("", "any"), *((value, value) for value in labels)]
         for name in ("label", "annotator_label"):

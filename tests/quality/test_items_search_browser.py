@@ -1,5 +1,5 @@
 """The items browser in headless Chromium: searching by a metadata word, filters as labelled controls, lazily
-loaded thumbnails of image items, no serious or critical axe violation, and the items page and the review queue
+loaded thumbnails of image items, a saved filter applied again, no serious or critical axe violation, and the items page and the review queue
 without sideways scroll at 390 px (kept as screenshots)."""
 
 import base64
@@ -85,9 +85,19 @@ def test_manager_searches_items_sees_thumbnails_and_the_pages_fit_a_phone(page, 
     # Then only the two market photos are listed
     expect(page.locator("#item-count strong")).to_have_text("2")
     assert sorted(page.locator("#item-table tbody tr a").all_inner_texts()) == ["photo-0", "photo-2"]
+    # When they save this search under a name, go back to all items and apply the saved filter
+    page.fill("#saved-filter-name", "Market photos")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messages")).to_contain_text("Saved the filters as “Market photos”")
+    page.get_by_role("link", name="clear all").click()
+    expect(page.locator("#item-count strong")).to_have_text("3")
+    page.locator("#saved-filters").get_by_role("link", name="Market photos").click()
+    # Then the same two photos are listed again
+    expect(page.locator("#item-count strong")).to_have_text("2")
+    expect(page.get_by_label("Search")).to_have_value("market")
     # And with the date pickers a span of days is a filter: nothing was imported before 2000
     page.fill("#id_imported_to", "1999-12-31")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name="Filter", exact=True).click()
     expect(page.locator("#item-count strong")).to_have_text("0")
     # When the page is seen on a phone
     page.set_viewport_size({"width": 390, "height": 844})
