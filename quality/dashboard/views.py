@@ -6,8 +6,9 @@ Reviewers and managers only: annotators get 403, non-members 404.
 import csv
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
@@ -15,7 +16,7 @@ from django.utils.text import slugify
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
 from annotation.selectors import label_classes
-from core.errors import ApplicationError
+from core.errors import ApplicationError, Forbidden, NotFound
 from core.pages import project_page
 from kinds.registry import kind_for
 from quality.dashboard import item_filters
@@ -131,6 +132,9 @@ def saved_filter_create_page(request, project, membership):
 def saved_filter_delete_page(request, project, membership, filter_id: int):
     try:
         saved_filter_delete(project=project, access=membership, user=request.user, filter_id=filter_id)
-    except ApplicationError as exc:
-        messages.error(request, f"Not deleted: {exc.message}")
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    messages.success(request, "Deleted the saved filter.")
     return _back_to_items(project)

@@ -45,7 +45,11 @@ ALLOWED = {
 # Query strings a route needs to answer 200 for an allowed caller.
 QUERY = {"api-dataset-diff": "?against={vid}", "dataset-diff": "?base={vid}&target={vid}"}
 # URL kwargs a route fills from another of the world's ids (two routes take a ``token`` of different kinds).
-KWARG_IDS = {"item-media-signed": {"token": "media_token"}, "api-label": {"value": "label_value"}}
+KWARG_IDS = {
+    "item-media-signed": {"token": "media_token"},
+    "api-label": {"value": "label_value"},
+    "item-thumbnail": {"item_id": "image_item_id"},
+}
 # Reports that do not exist until a job made them: allowed callers get 404 that is not the project's 404.
 NOT_YET = {"api-quality", "api-annotators", "api-model"}
 
@@ -82,6 +86,8 @@ RULES: dict[str, dict[str, str]] = {
     "api-quality-runs": {"POST": REVIEWER},  # reviewers may re-run quality (by design)
     "api-quality": {"GET": REVIEWER},
     "api-dashboard-kind-panels": {"GET": REVIEWER},
+    "api-item-filters": {"GET": REVIEWER, "POST": REVIEWER},
+    "api-item-filter": {"DELETE": MANAGER},
     "api-annotators": {"GET": REVIEWER},
     "api-reviews": {"POST": REVIEWER},
     "api-reviews-bulk": {"POST": REVIEWER},
@@ -123,6 +129,7 @@ RULES: dict[str, dict[str, str]] = {
     "label": {"GET": ANNOTATOR},
     "item-media": {"GET": MEDIA},
     "item-waveform": {"GET": MEDIA},
+    "item-thumbnail": {"GET": MEDIA},
     "batches": {"GET": REVIEWER},
     "import-upload": {"POST": MANAGER},
     "import-detail": {"GET": REVIEWER},
@@ -141,6 +148,9 @@ RULES: dict[str, dict[str, str]] = {
     "review-my-feedback": {"GET": ANNOTATOR},
     "dashboard": {"GET": REVIEWER},
     "dashboard-items": {"GET": REVIEWER},
+    "saved-filter-create": {"POST": REVIEWER},
+    # The world's saved filter is the manager's: a reviewer may delete only their own.
+    "saved-filter-delete": {"POST": MANAGER},
     "model-page": {"GET": REVIEWER},
     "model-train": {"POST": MANAGER},
     "dataset-versions": {"GET": REVIEWER, "POST": REVIEWER},
