@@ -21,6 +21,7 @@ from annotation.models import (
     Role,
 )
 from annotation.models.item import OPEN_STATUSES, ItemStatus
+from annotation.search import item_search_q
 
 ITEM_ORDERINGS = {
     "label_quality": ("label_quality", "id"),
@@ -222,9 +223,13 @@ def item_list(
     batch: int | None = None,
     ordering: str = "id",
     label: str | None = None,
+    q: str | None = None,
 ) -> QuerySet[Item]:
-    """Items of a project with filters. Raises KeyError on an unknown ordering (the API validates first)."""
+    """Items of a project with filters; ``q`` keeps the items holding every word of it (``annotation.search``,
+    answered from the search index). Raises KeyError on an unknown ordering (the API validates first)."""
     queryset = Item.objects.filter(project=project)
+    if q and (matches := item_search_q(q)) is not None:
+        queryset = queryset.filter(matches)
     if status:
         queryset = queryset.filter(status__in=status.split(","))
     if tag:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation import media, views
+from annotation import media, thumbnails, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("media/items/<int:item_id>/", media.item_media, name="item-media"),
     path("media/signed/<str:token>/", media.item_media_signed, name="item-media-signed"),
     path("media/items/<int:item_id>/waveform.png", media.item_waveform, name="item-waveform"),
+    path("media/items/<int:item_id>/thumbnail.webp", thumbnails.item_thumbnail, name="item-thumbnail"),
 ]

@@ -271,3 +271,26 @@ class LabelExample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} as {self.label_id}"
+
+
+class SavedItemFilter(models.Model):
+    """A named set of the items browser's filters, shared by the project's reviewers and managers. ``query`` is
+    the browser's URL query (``status=needs_review&imported=2026-11-02..``), checked and normalised when saved."""
+
+    project = models.ForeignKey(
+        "annotation.Project", on_delete=models.CASCADE, related_name="saved_item_filters"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="saveditemfilter_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from quality import api
-from quality.dashboard.api import DashboardKindPanelsApi
+from quality.dashboard.api import DashboardKindPanelsApi, SavedItemFilterDeleteApi, SavedItemFilterListApi
 
 urlpatterns = [
     path("projects/<int:pid>/quality-runs/", api.QualityRunCreateApi.as_view(), name="api-quality-runs"),
@@ -11,5 +11,11 @@ urlpatterns = [
         "projects/<int:pid>/dashboard/kind-panels/",
         DashboardKindPanelsApi.as_view(),
         name="api-dashboard-kind-panels",
+    ),
+    path("projects/<int:pid>/item-filters/", SavedItemFilterListApi.as_view(), name="api-item-filters"),
+    path(
+        "projects/<int:pid>/item-filters/<int:filter_id>/",
+        SavedItemFilterDeleteApi.as_view(),
+        name="api-item-filter",
     ),
 ]

@@ -17,6 +17,7 @@ class ItemListFilterSerializer(serializers.Serializer):
     batch = serializers.IntegerField(required=False)
     # The metaclass moves declared fields off the class, so this does not shadow Field.label at runtime.
     label = serializers.CharField(required=False)  # type: ignore[assignment]
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
     ordering = serializers.ChoiceField(choices=list(selectors.ITEM_ORDERINGS), required=False, default="id")
 
 
@@ -33,6 +34,11 @@ class ItemListApi(ProjectScopedApi):
             OpenApiParameter("flag", str),
             OpenApiParameter("batch", int),
             OpenApiParameter("label", str),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Words to find in the text, external id, tags or metadata (each as a prefix).",
+            ),
             OpenApiParameter("ordering", str, enum=list(selectors.ITEM_ORDERINGS)),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),

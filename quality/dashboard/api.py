@@ -10,7 +10,9 @@ from core.api.base import ProjectScopedApi
 from core.api.fields import FREE_FORM_OBJECT_SCHEMA, json_field
 from kinds.registry import kind_for
 from quality.dashboard.kind_panels import panel_data
+from quality.dashboard.selectors import saved_filter_list
 from quality.dashboard.tables import DashboardSource
+from quality.services.saved_filters import saved_filter_create, saved_filter_delete
 
 
 class DashboardKindFigureSerializer(serializers.Serializer):
@@ -62,3 +64,52 @@ class DashboardKindPanelsApi(ProjectScopedApi):
             "panels": [panel_data(panel) for panel in source.kind_panels],
         }
         return Response(DashboardKindPanelsOutputSerializer(data).data)
+
+
+class SavedItemFilterOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    query = serializers.CharField(
+        help_text="The items browser's URL query (and the item list API's filters)."
+    )
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class SavedItemFilterInputSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, max_length=200)
+    query = serializers.CharField(allow_blank=True, max_length=2000)
+
+
+class SavedItemFilterListApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(
+        responses=SavedItemFilterOutputSerializer(many=True), operation_id="saved_item_filters_list"
+    )
+    def get(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        rows = saved_filter_list(project=project)
+        return Response(SavedItemFilterOutputSerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=SavedItemFilterInputSerializer,
+        responses={201: SavedItemFilterOutputSerializer},
+        operation_id="saved_item_filters_create",
+    )
+    def post(self, request, pid: int):
+        project, _ = self.project_for(request, pid)
+        body = SavedItemFilterInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        saved = saved_filter_create(project=project, user=request.user, **body.validated_data)
+        return Response(SavedItemFilterOutputSerializer(saved).data, status=201)
+
+
+class SavedItemFilterDeleteApi(ProjectScopedApi):
+    required_role = Role.REVIEWER
+
+    @extend_schema(responses={204: None}, operation_id="saved_item_filters_delete")
+    def delete(self, request, pid: int, filter_id: int):
+        project, access = self.project_for(request, pid)
+        saved_filter_delete(project=project, access=access, user=request.user, filter_id=filter_id)
+        return Response(status=204)

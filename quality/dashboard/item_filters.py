@@ -105,6 +105,8 @@ def items_filtered(
         "external_id",
         "status",
         "text",
+        "content_type",
+        "profile",
         "tags",
         "flags",
         "consensus_label",

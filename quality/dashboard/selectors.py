@@ -32,8 +32,8 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Lower, TruncDate, TruncWeek
 from django.utils import timezone
 
 from annotation.models import Annotation, Item, Project
@@ -48,6 +48,7 @@ from quality.models import (
     ProjectStatusSnapshot,
     ReviewAction,
     ReviewDecision,
+    SavedItemFilter,
 )
 
 SERIES_TTL = 300
@@ -278,4 +279,13 @@ def item_consensus_values(*, project: Project) -> Iterator[object]:
         .order_by()
         .values_list("consensus_label", flat=True)
         .iterator(chunk_size=2000)
+    )
+
+
+def saved_filter_list(*, project: Project) -> QuerySet[SavedItemFilter]:
+    return (
+        SavedItemFilter.objects.filter(project=project)
+        .select_related("created_by")
+        .only("id", "name", "query", "created_at", "created_by__username")
+        .order_by(Lower("name"), "id")
     )

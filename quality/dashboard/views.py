@@ -5,21 +5,27 @@ Reviewers and managers only: annotators get 403, non-members 404.
 
 import csv
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.text import slugify
 
 from annotation.flag_selectors import item_flag_explanations
 from annotation.models import Role
+from annotation.selectors import label_classes
+from core.errors import ApplicationError, Forbidden, NotFound
 from core.pages import project_page
 from kinds.registry import kind_for
 from quality.dashboard import item_filters
 from quality.dashboard.forms import DashboardItemFilterForm
 from quality.dashboard.page import dashboard_context
+from quality.dashboard.selectors import saved_filter_list
 from quality.dashboard.tables import TABLES, DashboardSource
 from quality.selectors import base_model_column
+from quality.services.saved_filters import saved_filter_create, saved_filter_delete
 
 ITEMS_PER_PAGE = 50
 
@@ -70,8 +76,14 @@ def label_text(value_schema, value: object) -> str:
 
 @project_page(role=Role.REVIEWER)
 def items_page(request, project, membership):
-    form = DashboardItemFilterForm(request.GET)
-    context = {"project": project, "form": form, "item_link": _item_link_base(project.pk)}
+    form = DashboardItemFilterForm(request.GET, labels=label_classes(project=project))
+    context = {
+        "project": project,
+        "form": form,
+        "item_link": _item_link_base(project.pk),
+        "saved_filters": list(saved_filter_list(project=project)),
+        "current_query": request.GET.urlencode(),
+    }
     if not form.is_valid():
         return render(request, "quality/dashboard/items.html", context, status=400)
     queryset = item_filters.items_filtered(project=project, **form.filters())
@@ -96,3 +108,33 @@ def items_page(request, project, membership):
         }
     )
     return render(request, "quality/dashboard/items.html", context)
+
+
+def _back_to_items(project, query: str = "") -> HttpResponseRedirect:
+    return redirect(f"{reverse('dashboard-items', kwargs={'pid': project.pk})}{'?' + query if query else ''}")
+
+
+@project_page(role=Role.REVIEWER, methods=["POST"])
+def saved_filter_create_page(request, project, membership):
+    query = request.POST.get("query", "")
+    try:
+        saved = saved_filter_create(
+            project=project, user=request.user, name=request.POST.get("name", ""), query=query
+        )
+    except ApplicationError as exc:
+        messages.error(request, f"Not saved: {exc.message}")
+        return _back_to_items(project, query)
+    messages.success(request, f"Saved the filters as “{saved.name}”.")
+    return _back_to_items(project, saved.query)
+
+
+@project_page(role=Role.REVIEWER, methods=["POST"])
+def saved_filter_delete_page(request, project, membership, filter_id: int):
+    try:
+        saved_filter_delete(project=project, access=membership, user=request.user, filter_id=filter_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    messages.success(request, "Deleted the saved filter.")
+    return _back_to_items(project)

@@ -50,6 +50,7 @@ KWARG_IDS = {
     "api-label": {"value": "label_value"},
     "invite-accept": {"token": "invite_token"},
     "password_reset_confirm": {"uidb64": "reset_uidb64", "token": "reset_token"},
+    "item-thumbnail": {"item_id": "image_item_id"},
 }
 # Reports that do not exist until a job made them: allowed callers get 404 that is not the project's 404.
 NOT_YET = {"api-quality", "api-annotators", "api-model"}
@@ -88,6 +89,8 @@ RULES: dict[str, dict[str, str]] = {
     "api-quality-runs": {"POST": REVIEWER},  # reviewers may re-run quality (by design)
     "api-quality": {"GET": REVIEWER},
     "api-dashboard-kind-panels": {"GET": REVIEWER},
+    "api-item-filters": {"GET": REVIEWER, "POST": REVIEWER},
+    "api-item-filter": {"DELETE": MANAGER},
     "api-annotators": {"GET": REVIEWER},
     "api-reviews": {"POST": REVIEWER},
     "api-reviews-bulk": {"POST": REVIEWER},
@@ -150,6 +153,7 @@ RULES: dict[str, dict[str, str]] = {
     "label": {"GET": ANNOTATOR},
     "item-media": {"GET": MEDIA},
     "item-waveform": {"GET": MEDIA},
+    "item-thumbnail": {"GET": MEDIA},
     "batches": {"GET": REVIEWER},
     "import-upload": {"POST": MANAGER},
     "import-detail": {"GET": REVIEWER},
@@ -168,6 +172,9 @@ RULES: dict[str, dict[str, str]] = {
     "review-my-feedback": {"GET": ANNOTATOR},
     "dashboard": {"GET": REVIEWER},
     "dashboard-items": {"GET": REVIEWER},
+    "saved-filter-create": {"POST": REVIEWER},
+    # The world's saved filter is the manager's: a reviewer may delete only their own.
+    "saved-filter-delete": {"POST": MANAGER},
     "model-page": {"GET": REVIEWER},
     "model-train": {"POST": MANAGER},
     "dataset-versions": {"GET": REVIEWER, "POST": REVIEWER},

@@ -17,7 +17,7 @@ from datasets.links import export_link_sign
 from ingress.tasks import IMPORT_TASK
 from tests.datasets.builders import freeze, labelled_items
 from tests.factories import UserFactory, add_items, add_member, make_project
-from tests.ingress.ingress_fixtures import tone, wav_bytes
+from tests.ingress.ingress_fixtures import png_bytes, tone, wav_bytes
 
 ROLES = ("anonymous", "other_annotator", "annotator", "reviewer", "manager", "staff")
 
@@ -31,7 +31,7 @@ class World:
 
 def build_world() -> World:
     """Callers: anonymous, an annotator of ANOTHER project, annotator, reviewer, manager (creator), staff."""
-    from quality.models import LabelExample
+    from quality.models import LabelExample, SavedItemFilter
 
     manager = UserFactory()
     project = make_project(manager=manager, k=3)
@@ -52,6 +52,14 @@ def build_world() -> World:
     media_item.file.save("tone.wav", ContentFile(wav_bytes(tone(seconds=0.3))), save=False)
     media_item.content_type, media_item.file_name = "audio/wav", "tone.wav"
     media_item.save(update_fields=["file", "content_type", "file_name"])
+    # And one an image, for the thumbnail route.
+    image_item = Item.objects.filter(project=project).order_by("id")[1]
+    image_item.file.save("photo.png", ContentFile(png_bytes()), save=False)
+    image_item.content_type, image_item.file_name = "image/png", "photo.png"
+    image_item.save(update_fields=["file", "content_type", "file_name"])
+    saved_filter = SavedItemFilter.objects.create(
+        project=project, name="flagged", query="has_issue=true", created_by=manager
+    )
     example = LabelExample.objects.create(
         label=Label.objects.get(project=project, value="pos"), item=media_item, added_by=manager
     )
@@ -74,6 +82,8 @@ def build_world() -> World:
         "aid": assignment.pk,
         "vid": version.pk,
         "example_id": example.pk,
+        "image_item_id": image_item.pk,
+        "filter_id": saved_filter.pk,
         "job_id": job.pk,
         "token": token,
         "filename": export_filename(version=version, fmt="jsonl", split=None),
