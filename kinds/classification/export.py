@@ -8,6 +8,7 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from annotation.models import Project
+from core.errors import ValidationFailed
 from datasets.archive import stream_zip
 from datasets.exporters import (
     stream_csv,
@@ -32,9 +33,15 @@ def stream(*, fmt: str, version: DatasetVersion, split: str | None, base_url: st
         return stream_labelstudio(version=version, split=split, base_url=base_url)
     if fmt == "labelstudio-config":
         return stream_labelstudio_config(version=version)
-    return {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}[fmt](
-        version=version, split=split
-    )
+    writers = {"jsonl": stream_jsonl, "csv": stream_csv, "parquet": stream_parquet}
+    if fmt not in writers:
+        # Another kind's format (conll, coco, yolo) asked of a class version
+        raise ValidationFailed(
+            "Class versions export as jsonl, csv, parquet or zip, or as Label Studio tasks (labelstudio) and their "
+            f'labelling config (labelstudio-config), not "{fmt}".',
+            field="format",
+        )
+    return writers[fmt](version=version, split=split)
 
 
 def _multi_label(version: DatasetVersion) -> bool:

@@ -144,6 +144,16 @@ def test_export_of_an_unknown_format_is_400_naming_the_allowed_ones(api, project
     assert '"xml"' in message and "jsonl, csv, parquet, labelstudio, zip" in message
 
 
+def test_another_kinds_format_asked_of_a_class_version_is_400_in_words(api, project, reviewer):
+    # A span or box format is a known format name, but not one a class version has: refused on the field,
+    # not a server error
+    version = freeze(project)
+    for fmt in ("conll", "coco", "yolo"):
+        response = api(reviewer).get(f"/api/dataset-versions/{version.pk}/export/?format={fmt}")
+        assert response.status_code == 400, (fmt, response.content[:200])
+        assert response.json()["format"][0].startswith("Class versions export as jsonl, csv, parquet or zip")
+
+
 def test_export_of_an_unknown_split_is_400(api, project, reviewer):
     version = freeze(project)
     response = api(reviewer).get(f"/api/dataset-versions/{version.pk}/export/?split=validation")
