@@ -19,7 +19,7 @@ from kinds.boxes.consensus import box_clusters
 from kinds.boxes.figures import REASONS, BoxRun, Reference, box_run
 from kinds.boxes.metrics import BoxTable, match_to_reference, pairwise_matches
 from quality.adapters import ItemResults
-from quality.adapters.answers import ProjectAnswers
+from quality.adapters.answers import AnswerColumns, AnswerParts, ProjectAnswers
 from quality.metrics.structured_figures import Judgements, PairRatios, leave_one_out_units
 from quality.models import CLASS_AGREEMENT_FIGURES
 from quality.services.engine import bootstrap_resamples
@@ -67,18 +67,31 @@ def _box_rows(value: object, index: dict[str, int]):
         yield (x, y, w, h, code)
 
 
+def box_parts(value: object, index: dict[str, int]):
+    """The rows of ``quality.adapters.answers.AnswerParts`` for boxes: ``(label code, x, y, w, h)`` of each valid
+    box (those :func:`boxes_from_answers` keeps)."""
+    for x, y, w, h, code in _box_rows(value, index):
+        yield (code, x, y, w, h)
+
+
 def boxes_from_answers(answers: ProjectAnswers) -> LoadedBoxes:
     """The answers' boxes as a ``BoxTable`` (items and annotators in the answers' order), with the items' gold
     boxes (``[]`` is a gold answer too: nothing to box; None is no gold)."""
     index = {value: position for position, value in enumerate(answers.label_values)}
-    box_answer: list[int] = []
-    box_values: list[tuple] = []
-    for position, value in enumerate(answers.answer_value):
-        for box in _box_rows(value, index):
-            box_answer.append(position)
-            box_values.append(box)
-    boxes = np.asarray(box_values, dtype=np.float64).reshape(-1, 5)
-    owner = np.asarray(box_answer, dtype=np.int64)
+    if isinstance(answers.answer_value, AnswerColumns):
+        owner = answers.answer_value.owner()
+        label = answers.answer_value.label.astype(np.int64)
+        xywh = np.ascontiguousarray(answers.answer_value.numbers, dtype=np.float64)
+    else:
+        box_answer: list[int] = []
+        box_values: list[tuple] = []
+        for position, value in enumerate(answers.answer_value):
+            for box in _box_rows(value, index):
+                box_answer.append(position)
+                box_values.append(box)
+        boxes = np.asarray(box_values, dtype=np.float64).reshape(-1, 5)
+        owner = np.asarray(box_answer, dtype=np.int64)
+        label, xywh = boxes[:, 4].astype(np.int64), boxes[:, :4]
     table = BoxTable(
         n_items=int(answers.item_ids.size),
         n_annotators=int(answers.user_ids.size),
@@ -87,8 +100,8 @@ def boxes_from_answers(answers: ProjectAnswers) -> LoadedBoxes:
         answer_annotator=answers.answer_user,
         item=answers.answer_item[owner],
         annotator=answers.answer_user[owner],
-        label=boxes[:, 4].astype(np.int64),
-        xywh=boxes[:, :4],
+        label=label,
+        xywh=xywh,
     )
     scope = np.zeros(table.n_items, dtype=bool)
     gold_items: list[int] = []
@@ -425,6 +438,8 @@ class Boxes:
     multi_label = False
     model_free_reason = "box answers have no class per item"
     hlp_absent_note = None
+    #: the quality job reads the stored answers straight into columns (``quality.adapters.answers``)
+    answer_parts = AnswerParts(rows=box_parts, n_numbers=4, typecode="d")
 
     def run(
         self,

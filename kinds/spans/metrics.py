@@ -159,6 +159,41 @@ def span_table(
     )
 
 
+def span_parts(value: object, index: dict[str, int]):
+    """The spans of one stored answer that :func:`span_table` keeps, as ``(label code, start, end)``: those with a
+    label in the project (the rows of ``quality.adapters.answers.AnswerParts`` for spans)."""
+    for span in value or ():  # type: ignore[attr-defined]
+        code = index.get(span["label"], -1)
+        if code >= 0:
+            yield (code, int(span["start"]), int(span["end"]))
+
+
+def span_table_from_columns(
+    *,
+    texts: Sequence[str],
+    answer_item: np.ndarray,
+    answer_user: np.ndarray,
+    columns,
+    n_labels: int,
+    n_annotators: int,
+    tokens: Tokens | None = None,
+) -> SpanTable:
+    """The :class:`SpanTable` of :func:`span_table` from answers read as ``AnswerColumns`` (rows of
+    :func:`span_parts`)."""
+    return SpanTable(
+        doc=np.asarray(answer_item, dtype=np.int64),
+        annotator=np.asarray(answer_user, dtype=np.int64),
+        owner=columns.owner(),
+        start=columns.numbers[:, 0].astype(np.int64),
+        end=columns.numbers[:, 1].astype(np.int64),
+        label=columns.label.astype(np.int64),
+        n_docs=len(texts),
+        n_annotators=int(n_annotators),
+        n_labels=n_labels,
+        tokens=tokens if tokens is not None else tokenize(texts),
+    )
+
+
 # --- span matching --------------------------------------------------------------------------------------------
 
 

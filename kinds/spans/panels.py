@@ -8,6 +8,8 @@ figures; the disagreement reasons are the items' stored reasons.
 
 from __future__ import annotations
 
+from typing import cast
+
 from kinds.spans import KIND
 from quality.adapters.answers import project_answers_load
 from quality.dashboard.figures import Table
@@ -22,7 +24,8 @@ DISAGREEMENT_REASONS = ("boundary_disagreement", "type_confusion", "missed_entit
 def entities_per_label(src: DashboardSource) -> KindPanel:
     ran = src.has_quality_run
     consensus = part_label_counts(item_consensus_values(project=src.project)) if ran else None
-    answers = part_label_counts(project_answers_load(project=src.project).answer_value)
+    # Read without the kind's parts: the stored values, which count every label a span was given.
+    answers = part_label_counts(cast(list, project_answers_load(project=src.project).answer_value))
     table = Table(
         "entities_per_label", "Entities per label", ["label", "consensus_spans", "annotator_spans", "link"]
     )

@@ -23,7 +23,9 @@ from kinds.spans.metrics import (
     pairwise_span_f1,
     reference_scores,
     span_matches,
+    span_parts,
     span_table,
+    span_table_from_columns,
     token_agreement,
     token_alpha_from_sums,
     token_values,
@@ -31,6 +33,7 @@ from kinds.spans.metrics import (
 )
 from kinds.spans.model_check import token_model_check
 from quality.adapters import ItemResults, ProjectAnswers
+from quality.adapters.answers import AnswerColumns, AnswerParts
 from quality.metrics.review_routing import label_issue, routed, routing_reasons
 from quality.metrics.structured_figures import Judgements, PairRatios, bootstrap_sums_ci, leave_one_out_units
 from quality.services.engine import bootstrap_resamples
@@ -189,6 +192,9 @@ class Spans:
     multi_label = False
     model_free_reason: str | None = "span projects have no built-in span model yet"
     hlp_absent_note: str | None = None
+    #: the quality job reads the stored answers straight into columns (``quality.adapters.answers``); character
+    #: offsets fit 32 bits, an item's text being far below 2 GB
+    answer_parts = AnswerParts(rows=span_parts, n_numbers=2, typecode="i")
 
     def run(
         self,
@@ -208,15 +214,29 @@ class Spans:
         )
         n_annotators = int(answers.user_ids.size)
         progress(0.25, "tokens")
-        table = span_table(
-            texts=answers.item_text,
-            annotations=zip(
-                answers.answer_item.tolist(), answers.answer_user.tolist(), answers.answer_value, strict=True
-            ),
-            label_values=label_values,
-            n_annotators=n_annotators,
-            tokens=tokenize(answers.item_text),
-        )
+        if isinstance(answers.answer_value, AnswerColumns):
+            table = span_table_from_columns(
+                texts=answers.item_text,
+                answer_item=answers.answer_item,
+                answer_user=answers.answer_user,
+                columns=answers.answer_value,
+                n_labels=len(label_values),
+                n_annotators=n_annotators,
+                tokens=tokenize(answers.item_text),
+            )
+        else:
+            table = span_table(
+                texts=answers.item_text,
+                annotations=zip(
+                    answers.answer_item.tolist(),
+                    answers.answer_user.tolist(),
+                    answers.answer_value,
+                    strict=True,
+                ),
+                label_values=label_values,
+                n_annotators=n_annotators,
+                tokens=tokenize(answers.item_text),
+            )
         values = token_values(table)
         progress(0.35, "consensus")
         consensus = span_consensus(table, method=chosen, values=values)

@@ -224,7 +224,8 @@ def quality_run(*, job: Job, context: JobContext) -> dict:
     encoding = kind_for(project).quality_part.encoding(multi_label=project.multi_label)
     if getattr(encoding, "structured", False):
         # Answers that are no class code each (spans, boxes): the kind computes the run from the stored answers.
-        answers = project_answers_load(project=project)
+        # Decoded into the kind's columns while reading: a list of dicts per answer costs GBs at 100,000 items.
+        answers = project_answers_load(project=project, parts=getattr(encoding, "answer_parts", None))
         loaded = time.perf_counter()
         context.progress(0.2, f"read {answers.n_answers} annotations on {answers.item_ids.size} items")
         outcome = run_structured_quality(
