@@ -155,6 +155,7 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
         "duplicate_ids": report.duplicate_ids,
         "flags": dict(report.flags),
         "routed_to_review": report.routed,
+        "gold": report.gold,
         "near_duplicates": near_duplicates,
         "drift": [finding["sentence"] for finding in drift],
     }
