@@ -1,5 +1,6 @@
 """An import whose rows all carry gold leaves nothing to label: the import's page and the project page say how
-many items became gold and that gold items are served only at the project's gold rate, naming that setting."""
+many items became gold and that gold items are served only at the project's gold rate, naming that setting; a
+Label Studio export imported as gold says how many tasks it had and how many were used as gold."""
 
 import json
 
@@ -28,13 +29,17 @@ def test_a_label_studio_gold_import_says_its_tasks_became_gold_served_only_at_th
     result, _ = _upload(
         worker, api, project, "ls.json", json.dumps(tasks).encode(), labelstudio_annotations="gold"
     )
-    # Then the job's result counts 2 created items, both gold
+    # Then the job's result counts 2 created items, both gold, from 2 tasks
     assert (result["rows"], result["created"], result["gold"]) == (2, 2, 2)
+    assert (result["labelstudio"]["tasks"], result["labelstudio"]["annotations_as"]) == (2, "gold")
 
     # When the manager opens the import's page
     log_in(page, manager.username)
     page.goto(f"/projects/{project.pk}/imports/{result_job(project)}/")
-    # Then the report says the items became gold and are never served while the gold rate is 0, naming it
+    # Then the Label Studio summary adds up, without "No annotations in the export."
+    expect(page.locator("#ls-summary")).to_have_text("2 tasks · 2 used as gold")
+    expect(page.locator("#import-detail")).not_to_contain_text("No annotations in the export.")
+    # And the report says the items became gold and are never served while the gold rate is 0, naming it
     gold = page.locator("#import-gold")
     expect(gold).to_contain_text("2 of the 2 new items came with a gold label and became gold items")
     expect(gold).to_contain_text(
