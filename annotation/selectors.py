@@ -280,6 +280,11 @@ def progress_for_annotator(*, project: Project, user: User) -> dict[str, int]:
     return {"done": done, "left": left}
 
 
+def gold_item_count(*, project: Project) -> int:
+    """The project's gold items (imported with a gold label): the queue serves them only at the gold rate."""
+    return Item.objects.filter(project=project, is_gold=True).count()
+
+
 RECENT_OWN_LIMIT = 20
 
 

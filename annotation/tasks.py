@@ -1,3 +1,5 @@
+import time
+
 from celery import shared_task
 from django.db import OperationalError
 
@@ -8,7 +10,10 @@ from core import jobs
 
 def _selftest(job, context) -> dict:
     steps = int(job.params.get("steps", 3))
+    # A pause per step holds the jobs worker on purpose, to see how the jobs queued behind it are shown.
+    pause = float(job.params.get("step_seconds", 0))
     for step in range(steps):
+        time.sleep(pause)
         context.progress((step + 1) / steps, f"step {step + 1} of {steps}")
     return {"steps": steps, "echo": job.params.get("echo")}
 

@@ -63,6 +63,7 @@ def project_detail(request, project, membership):
         "is_manager": role == Role.MANAGER,
         "is_reviewer": role in (Role.REVIEWER, Role.MANAGER),
         "progress": selectors.progress_for_annotator(project=project, user=request.user),
+        "gold_items": selectors.gold_item_count(project=project),
         "labels": project.labels.filter(is_active=True),
     }
     if context["is_reviewer"]:

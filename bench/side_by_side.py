@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,15 @@ WORDS = (
 ADJECTIVES = (
     "fine dull sharp slow brilliant weak tender loud clumsy moving flat vivid messy tight odd warm".split()
 )
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+        start.replace("Z", "+00:00")
+    )
+    return round(delta.total_seconds(), 2)
 
 
 def text_rows(n: int, tag: str) -> list[dict]:
@@ -462,12 +472,16 @@ def main() -> None:
         job = json.loads(raw).get("job") if status < 400 else None
         freeze_s = drain_s = None
         freeze_status = f"request {status} {raw[:120]!r}" if not job else None
+        # How many jobs the freeze waited behind (running, or queued before it) when it was requested.
+        freeze_ahead = lg.manager.json("GET", f"/api/jobs/{job}/").get("jobs_ahead") if job else None
+        freeze_times: dict = {}
         deadline = t_end + 900
         while time.monotonic() < deadline and ((job and freeze_s is None) or drain_s is None):
             if job and freeze_s is None:
                 data = lg.manager.json("GET", f"/api/jobs/{job}/")
                 if data["status"] in ("succeeded", "failed"):
                     freeze_s, freeze_status = time.monotonic() - t_end, data["status"]
+                    freeze_times = {k: data.get(k) for k in ("created_at", "started_at", "finished_at")}
             if drain_s is None:
                 left = lg.backlog(burst_pid)
                 if left["marks"] == 0 and left["scheduled"] == 0:
@@ -484,6 +498,10 @@ def main() -> None:
             "lg_cpu_s_during": round(lg_cpu, 1),
             "freeze_s": None if freeze_s is None else round(freeze_s, 2),
             "freeze_status": freeze_status,
+            # Queue wait (created → started) apart from the freeze's own run (started → finished).
+            "freeze_jobs_ahead_at_request": freeze_ahead,
+            "freeze_wait_s": _seconds_between(freeze_times.get("created_at"), freeze_times.get("started_at")),
+            "freeze_run_s": _seconds_between(freeze_times.get("started_at"), freeze_times.get("finished_at")),
             "drain_s": None if drain_s is None else round(drain_s, 2),
             "end_to_end_rate": round(stats["annotations"] / (stats["elapsed"] + drain_s), 1)
             if drain_s
@@ -518,7 +536,9 @@ def table(out: dict, args) -> str:
             f"{', '.join(map(str, lg1))} | {ratio:.1f}× (≥ 10×) |",
             f"| {b['annotators']} annotators {args.seconds:.0f} s burst | — | {b['annotations']:,} annotations, "
             f"{b['rate']} ann/s; end to end {b['end_to_end_rate']} ann/s | |",
-            f"| freeze requested right after the burst | — | {b['freeze_s']} s ({b['freeze_status']}) | ≤ 5 s |",
+            f"| freeze requested right after the burst | — | {b['freeze_s']} s ({b['freeze_status']}; "
+            f"{b.get('freeze_jobs_ahead_at_request')} jobs ahead at request, queued {b.get('freeze_wait_s')} s, "
+            f"ran {b.get('freeze_run_s')} s) | ≤ 5 s |",
             f"| per-item backlog drained after the burst | — | {b['drain_s']} s (at end: {b['backlog_at_end']}) | ≤ 30 s |",
             f"| idle PSS after start (whole tree) | {out['ls_idle_pss_mb']:.0f} MB ({out['ls_processes']} processes) | "
             f"{out['lg_idle_pss_mb']:.0f} MB ({out['lg_processes']} processes) | ≤ 500 MB |",

@@ -34,7 +34,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
         ]
 
     jobs_ahead = serializers.SerializerMethodField(
-        help_text="While queued: how many jobs were queued before this one (0: it is next); null otherwise."
+        help_text=(
+            "While queued: how many jobs it waits behind, the running ones and those queued before it"
+            " (0: it is next); null otherwise."
+        )
     )
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))

@@ -28,6 +28,8 @@ class ImportReport:
     duplicate_ids: list[str] = field(default_factory=list)
     flags: Counter = field(default_factory=Counter)
     routed: int = 0
+    # Of ``created``: items that arrived with a gold label (served to annotators only at the project's gold rate).
+    gold: int = 0
     file_error: str | None = None
 
     def error(self, line: int, field_name: str | None, message: str) -> None:

@@ -199,6 +199,7 @@ class RowImporter:
         items = [p.item for p in fresh]
         items_create(project=self.project, items=items, batch_id=self.batch.pk)
         self.report.created += len(items)
+        self.report.gold += sum(1 for item in items if item.is_gold)
         for item in items:
             self.summary.add(item.profile)
             self.report.flags.update(item.flags)

@@ -155,11 +155,18 @@ def _import_run(job: Job, context: jobs.JobContext) -> dict:
         "duplicate_ids": report.duplicate_ids,
         "flags": dict(report.flags),
         "routed_to_review": report.routed,
+        "gold": report.gold,
         "near_duplicates": near_duplicates,
         "drift": [finding["sentence"] for finding in drift],
     }
     if importer.labelstudio is not None:
-        result["labelstudio"] = importer.labelstudio.report.as_dict()
+        ls_report = importer.labelstudio.report
+        annotations_as = params.get("labelstudio_annotations", "metadata")
+        if annotations_as != "annotations":
+            # The annotations became gold labels or metadata on the rows, so the merger saw no task: each row
+            # read without an error is one task.
+            ls_report.tasks = ls_report.records = report.rows - report.error_count
+        result["labelstudio"] = {**ls_report.as_dict(), "annotations_as": annotations_as}
     if params.get("upload"):
         default_storage.delete(
             params["upload"]

@@ -20,10 +20,11 @@
     element.querySelectorAll(`[data-job-field="${name}"]`).forEach((field) => { field.textContent = text; });
   }
 
-  // A queued job says how many jobs are before it, so a wait reads as a place in line, not as a hang.
+  // A queued job says how many jobs (running or queued before it) it waits behind, so a wait reads as a place
+  // in line, not as a hang.
   function waiting(job) {
     if (job.status !== "queued" || !job.jobs_ahead) return "";
-    return `${job.jobs_ahead} job${job.jobs_ahead === 1 ? "" : "s"} ahead`;
+    return `waiting behind ${job.jobs_ahead} job${job.jobs_ahead === 1 ? "" : "s"}`;
   }
 
   function show(element, job) {

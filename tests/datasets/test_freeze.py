@@ -364,3 +364,32 @@ def test_a_relabelled_then_reannotated_item_takes_the_new_consensus_and_no_decis
         Annotation.objects.filter(item_id=items[0].pk, is_live=True).values_list("pk", flat=True)
     )
     assert len(entry.annotation_ids) == 3
+
+
+def test_ten_span_items_each_with_its_own_spans_split_8_1_1_and_keep_it_when_ten_more_arrive():
+    # Given a span project whose 10 labelled items each carry a different span set (so each is its own stratum)
+    project = make_project(task_type="text_spans", labels=("PER", "LOC"), k=1)
+
+    def label_spans(ids):
+        for n, pk in enumerate(ids):
+            Item.objects.filter(pk=pk).update(
+                status=ItemStatus.LABELLED,
+                consensus_label=[
+                    {"start": 0, "end": pk % 7 + 1, "label": "PER"},
+                    {"start": 9, "end": 9 + n + 1, "label": "LOC"},
+                ],
+                consensus_confidence=0.9,
+            )
+
+    label_spans(labelled_items(project, {"x": 10}))
+    # When frozen at the default 0.8/0.1/0.1: 10 × 0.8 = 8, 10 × 0.1 = 1, 10 × 0.1 = 1
+    first = freeze(project, splits={"train": 0.8, "dev": 0.1, "test": 0.1})
+    assert first.split_counts == {"train": 8, "dev": 1, "test": 1}
+    # And when 10 more arrive and the project is frozen again (targets for 20: 16/2/2)
+    label_spans(labelled_items(project, {"x": 10}, prefix="u"))
+    second = freeze(project, splits={"train": 0.8, "dev": 0.1, "test": 0.1})
+    # Then every earlier item keeps its split and the newcomers fill 8/1/1 more
+    before = dict(DatasetEntry.objects.filter(version=first).values_list("item_id", "split"))
+    after = dict(DatasetEntry.objects.filter(version=second).values_list("item_id", "split"))
+    assert {pk: after[pk] for pk in before} == before
+    assert second.split_counts == {"train": 16, "dev": 2, "test": 2}

@@ -87,3 +87,26 @@ def test_only_the_splits_named_in_the_ratios_are_used(ratios):
     assigned = assign_splits(new_items={"a": range(10)}, existing_counts={}, ratios=ratios, seed=0)
     assert set(assigned.values()) <= set(ratios)
     assert len(assigned) == 10
+
+
+def test_ten_items_each_its_own_label_split_8_1_1_at_the_default_ratios():
+    # Given 10 items whose labels all differ (a span project: every item's span set is its own stratum)
+    new_items = {f"label-{n}": [n] for n in range(10)}
+    # When split at 0.8/0.1/0.1: 10 × 0.8 = 8, 10 × 0.1 = 1, 10 × 0.1 = 1
+    assigned = assign_splits(
+        new_items=new_items, existing_counts={}, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=0
+    )
+    # Then dev and test are not left empty
+    assert Counter(assigned.values()) == {"train": 8, "dev": 1, "test": 1}
+
+
+def test_small_labels_fill_the_dataset_targets_around_items_that_keep_their_split():
+    # Given 10 one-item labels already split 8/1/1 and 10 new one-item labels (targets for 20: 16/2/2)
+    existing = {f"old-{n}": {"train" if n < 8 else ("dev" if n == 8 else "test"): 1} for n in range(10)}
+    new_items = {f"new-{n}": [100 + n] for n in range(10)}
+    assigned = assign_splits(
+        new_items=new_items, existing_counts=existing, ratios={"train": 0.8, "dev": 0.1, "test": 0.1}, seed=5
+    )
+    # Then only the newcomers are assigned, and they bring each split to its target: 8/1/1 more
+    assert set(assigned) == set(range(100, 110))
+    assert Counter(assigned.values()) == {"train": 8, "dev": 1, "test": 1}

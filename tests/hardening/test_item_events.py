@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from annotation import hooks
 from annotation.models import Annotation, Item, ItemPassSchedule, ItemStatus, LabelledItemMark
@@ -174,6 +175,10 @@ def test_a_queued_job_says_how_many_jobs_are_ahead_of_it(api):
     assert client.get(f"/api/jobs/{second.pk}/").json()["jobs_ahead"] == 1
     assert client.get(f"/api/jobs/{first.pk}/").json()["jobs_ahead"] == 0
     # And a job that is no longer queued has no place in line
-    Job.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING)
+    Job.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, enqueued_at=timezone.now())
     assert client.get(f"/api/jobs/{first.pk}/").json()["jobs_ahead"] is None
+    # And the second still waits behind the first while a worker runs it
+    assert client.get(f"/api/jobs/{second.pk}/").json()["jobs_ahead"] == 1
+    # But not behind a job a process runs itself (a shell import, never sent to the broker)
+    Job.objects.filter(pk=first.pk).update(enqueued_at=None)
     assert client.get(f"/api/jobs/{second.pk}/").json()["jobs_ahead"] == 0
