@@ -47,6 +47,7 @@ def _version_context(version: ModelVersion) -> dict:
         "per_label": per_label,
         "model_f1": _model_f1_context((version.figures or {}).get("model_f1")),
         "n_token_issues": (version.figures or {}).get("n_label_issues"),
+        "token_gate": (version.figures or {}).get("label_issue_gate"),
     }
 
 
