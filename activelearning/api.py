@@ -86,7 +86,9 @@ class ActiveLearningModelOutputSerializer(serializers.ModelSerializer):
     overlap = FreeFormObjectField(help_text="What adaptive overlap changed in this run.")
     figures = FreeFormObjectField(
         help_text="The kind's own model figures: for a token model (span projects) model_f1, model_f1_consensus, "
-        "model_f1_gold ({span_f1, token_f1, against, n_items, model_version}), n_label_issues, token_classes."
+        "model_f1_gold ({span_f1, token_f1, against, n_items, model_version}), n_label_issues, "
+        "n_model_disagreements, label_issue_gate ({min_span_f1, min_items, too_weak}: why the model is too weak "
+        "to flag label issues, empty when it flags), token_classes."
     )
 
     class Meta:

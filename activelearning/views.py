@@ -47,6 +47,7 @@ def _version_context(version: ModelVersion) -> dict:
         "per_label": per_label,
         "model_f1": _model_f1_context((version.figures or {}).get("model_f1")),
         "n_token_issues": (version.figures or {}).get("n_label_issues"),
+        "token_gate": (version.figures or {}).get("label_issue_gate"),
     }
 
 
@@ -103,7 +104,16 @@ def model_panel_context(*, project: Project, user, role: str) -> dict:
         ModelVersion.objects.filter(project=project)
         .order_by("-version")
         .only(
-            "id", "version", "created_at", "cv_accuracy", "n_train", "strategy", "summary", "worth_labelling"
+            "id",
+            "version",
+            "created_at",
+            "cv_accuracy",
+            "n_train",
+            "n_folds",
+            "strategy",
+            "summary",
+            "worth_labelling",
+            "figures",
         )
         .first()
     )
@@ -113,4 +123,20 @@ def model_panel_context(*, project: Project, user, role: str) -> dict:
         "version": version,
         "job": job,
         "accuracy": _percent(version.cv_accuracy) if version else None,
+        "token_line": _token_panel_line(version) if version else "",
     }
+
+
+def _token_panel_line(version: ModelVersion) -> str:
+    """A token model's headline from its own figures ("" for the class base model): its ``cv_accuracy`` is a
+    token accuracy, not the class model's cross-validated accuracy per label."""
+    f1 = (version.figures or {}).get("model_f1")
+    if not f1:
+        return ""
+    value = f1.get("span_f1")
+    figure = "n/a" if value is None or value != value else f"{value:.2f}"
+    return (
+        f"Token model v{version.version}: out-of-sample span F1 {figure} against the {f1.get('against', 'consensus')} "
+        f"spans of {f1.get('n_items') or 0:,} items; token accuracy {_percent(version.cv_accuracy)} "
+        f"({version.n_folds}-fold on {version.n_train:,} labelled items)"
+    )

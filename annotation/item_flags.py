@@ -32,6 +32,14 @@ DUPLICATE_FLAG = "duplicate"
 NEAR_DUPLICATE_FLAG = "near_duplicate"
 DUP_FLAGS = frozenset({DUPLICATE_FLAG, NEAR_DUPLICATE_FLAG})
 
+
+def profiling_flagged(flags: list[str] | None) -> bool:
+    """Whether the profiler flagged an item (the ``profile_flag`` review reason, the dashboard's "flagged items"):
+    a duplicate flag alone is no profiling flag, and a near duplicate only becomes a reason to review when its
+    group's labels conflict (``near_duplicate_conflict``)."""
+    return any(flag not in DUP_FLAGS for flag in flags or ())
+
+
 # Defaults of the duplicate thresholds a project may set in ``profile_thresholds`` (phash_distance,
 # text_jaccard).
 DEFAULT_HAMMING = 6

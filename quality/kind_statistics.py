@@ -53,9 +53,12 @@ def _label_intervals(kind: TaskKind, per_label: dict) -> tuple[list[str], list[d
     return [names.get(key) or EXTRA_NAMES.get(key, key.replace("_", " ")) for key in keys], rows
 
 
-def kind_statistics_context(kind: TaskKind, figures: dict, per_label: dict | None = None) -> dict | None:
+def kind_statistics_context(
+    kind: TaskKind, figures: dict, per_label: dict | None = None, newer_model: str = ""
+) -> dict | None:
     """Rows of the intervals, HLP, HLP slices and error-analysis tables; None when the report has no kind HLP
-    (a class project, or a structured run stored before these figures existed)."""
+    (a class project, or a structured run stored before these figures existed). ``newer_model`` names a model
+    trained after the run, said in place of "no model yet"."""
     hlp = figures.get("hlp_f1")
     if not isinstance(hlp, dict):
         return None
@@ -104,7 +107,9 @@ def kind_statistics_context(kind: TaskKind, figures: dict, per_label: dict | Non
         {
             "key": "model",
             "name": "Model F1",
-            "text": (hlp.get("model_note") or "no model yet") if model_f1 is None else f"{model_f1:.2f}",
+            "text": (newer_model or hlp.get("model_note") or "no model yet")
+            if model_f1 is None
+            else f"{model_f1:.2f}",
             "reading": (
                 f"exact-span F1 of the token model v{hlp.get('model_version')}, out of sample, against "
                 f"{hlp.get('model_against') or 'consensus'}"

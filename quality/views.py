@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 
+from activelearning.selectors import model_version_latest
 from annotation.models import Project, Role
 from annotation.selectors import label_classes
 from core.errors import ApplicationError
@@ -266,6 +267,7 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         }
         for row in report.error_analysis
     ]
+    newer_model = _newer_model_text(report, project) if structured else ""
     return {
         "report": report,
         "summary": f"{report.n_items:,} items · {report.n_annotations:,} annotations · {report.n_annotators:,} annotators",
@@ -282,10 +284,30 @@ def _report_context(report: QualityReport, project: Project) -> dict:
         "label_values": label_values,
         "pairs": pair_rows,
         "errors": errors,
-        "kind_statistics": kind_statistics_context(kind, report.kind_figures, report.per_label)
+        "kind_statistics": kind_statistics_context(
+            kind, report.kind_figures, report.per_label, newer_model=newer_model
+        )
         if structured
         else None,
+        "newer_model": newer_model,
     }
+
+
+def _newer_model_text(report: QualityReport, project: Project) -> str:
+    """The token model trained after this run, in words ("" when none is): the run's model figures and its
+    model check predate it, so the page says it exists instead of "no model yet"."""
+    version = model_version_latest(project=project)
+    if version is None or version.created_at <= report.created_at:
+        return ""
+    f1 = (version.figures or {}).get("model_f1")
+    if not f1:
+        return ""
+    value = f1.get("span_f1")
+    figure = "n/a" if value is None or value != value else f"{value:.2f}"
+    return (
+        f"token model v{version.version} trained after this run (span F1 {figure} against "
+        f"{f1.get('against', 'consensus')}, out of sample); run a quality check to compare"
+    )
 
 
 @project_page(role=Role.REVIEWER)

@@ -46,6 +46,11 @@ MODEL_REASON = "model_disagrees"
 # The spans kind's other reasons that make an item a label issue (``quality.metrics.review_routing.label_issue``).
 ISSUE_REASONS = frozenset({"gold_mismatch", "low_consensus_confidence"})
 MODEL_SEVERITY = 0.9
+# A token model raises label issues only when it is good enough to disagree with people: the class side replaces
+# the base model's probabilities with the quality model at 30 labelled items (``QUALITY_MODEL_MIN_ITEMS``), and a
+# model that finds fewer than half of the consensus spans out of sample flags mostly its own mistakes.
+MIN_FLAG_ITEMS = 30
+MIN_FLAG_SPAN_F1 = 0.5
 WORST_TOKENS_NAMED = 3
 
 
@@ -129,6 +134,8 @@ def token_model_train_run(
     issues = token_label_issues(labels=train_labels, pred_probs=oos_docs)
     oos_pred = [p.argmax(axis=1) for p in oos_docs]
     vs_consensus = model_f1(predicted=oos_pred, reference=train_labels, n_labels=len(label_values))
+    too_weak = flag_gate(n_train=len(train), span_f1=vs_consensus.span_f1)
+    is_issue = np.zeros_like(issues.is_issue) if too_weak else issues.is_issue
     context.progress(0.6, "training the token model")
     model = TokenModel(config=config).fit(encoded.subset(train), codes[train_rows], n_classes=n_classes)
     gold_docs = np.flatnonzero([g is not None for g in items.gold])
@@ -165,14 +172,14 @@ def token_model_train_run(
                 issues.flagged[position],
                 label_values,
             )
-            if issues.is_issue[position]
+            if is_issue[position]
             else ([], "")
         )
         quality = issues.quality[position]
         checks.append(
             {
                 "checked_spans": items.reference[d],
-                "is_issue": bool(issues.is_issue[position]),
+                "is_issue": bool(is_issue[position]),
                 "label_quality": float(quality) if np.isfinite(quality) else None,
                 "flagged_tokens": rows,
                 "reason": sentence,
@@ -247,7 +254,13 @@ def token_model_train_run(
             "model_f1": {**headline, "model_version": number},
             "model_f1_consensus": {**figures_consensus, "model_version": number},
             "model_f1_gold": None if figures_gold is None else {**figures_gold, "model_version": number},
-            "n_label_issues": int(issues.is_issue.sum()),
+            "n_label_issues": int(is_issue.sum()),
+            "n_model_disagreements": int(issues.is_issue.sum()),
+            "label_issue_gate": {
+                "min_span_f1": MIN_FLAG_SPAN_F1,
+                "min_items": MIN_FLAG_ITEMS,
+                "too_weak": too_weak,
+            },
             "token_classes": ["O", *label_values],
             "encoding": "IO",
         }
@@ -269,7 +282,7 @@ def token_model_train_run(
             "projection": {},
             "stability": None,
             "summary": _summary(
-                number, len(train), figures_consensus, figures_gold, int(issues.is_issue.sum())
+                number, len(train), figures_consensus, figures_gold, int(is_issue.sum()), too_weak
             ),
             "worth_labelling": None,
             "overlap": {},
@@ -285,7 +298,7 @@ def token_model_train_run(
         items_model_check_write(
             checks=item_state.ItemModelChecks(
                 item_ids=items.item_ids[train],
-                flagged=issues.is_issue,
+                flagged=is_issue,
                 model_labels=train_spans,
                 flag_model=f"token model v{number}",
                 reason=MODEL_REASON,
@@ -305,7 +318,8 @@ def token_model_train_run(
         "n_pool": len(pool),
         "n_scored": int(np.isfinite(chosen).sum()),
         "n_batch": n_batch,
-        "n_label_issues": int(issues.is_issue.sum()),
+        "n_label_issues": int(is_issue.sum()),
+        "label_issue_gate_too_weak": too_weak,
         "model_f1": model_figures["model_f1"],
         "summary": version.summary,
     }
@@ -319,13 +333,27 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
 
-def _summary(number: int, n_train: int, consensus: dict, gold: dict | None, n_issues: int) -> str:
+def flag_gate(*, n_train: int, span_f1: float) -> str:
+    """Why the token model is too weak to raise label issues, in words ("" when it may flag)."""
+    reasons = []
+    if not (np.isfinite(span_f1) and span_f1 >= MIN_FLAG_SPAN_F1):
+        reasons.append(f"span F1 {_fmt(span_f1)} < {MIN_FLAG_SPAN_F1:.2f}")
+    if n_train < MIN_FLAG_ITEMS:
+        reasons.append(f"{n_train:,} labelled items < {MIN_FLAG_ITEMS}")
+    return "; ".join(reasons)
+
+
+def _summary(
+    number: int, n_train: int, consensus: dict, gold: dict | None, n_issues: int, too_weak: str = ""
+) -> str:
     text = (
         f"Token model v{number}, trained on {n_train:,} labelled items: out of sample it finds the consensus spans "
         f"with span F1 {_fmt(consensus['span_f1'])} (token F1 {_fmt(consensus['token_f1'])})"
     )
     if gold is not None:
         text += f", and the gold spans with span F1 {_fmt(gold['span_f1'])}"
+    if too_weak:
+        return text + f"; too weak to flag label issues ({too_weak})."
     return text + f"; it disagrees with the consensus on {n_issues:,} item{'s' if n_issues != 1 else ''}."
 
 

@@ -4,6 +4,7 @@ confidences. Pure: no Django."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # The quality run's thresholds (``kinds.boxes.metrics.IOU_MATCH``, ``kinds.boxes.figures.LOOSE_IOU``), not imported:
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 IOU_MATCH = 0.5
 LOOSE_IOU = 0.75
 
-#: annotator colours, in the order the annotations came; chosen apart from the consensus' white and black
+#: annotator colours, in the order the annotations came; chosen apart from the consensus' white and black, and
+#: skipped when close to one of the project's label colours (``annotator_colours``)
 ANNOTATOR_COLOURS = (
     "#e6194b",
     "#3cb44b",
@@ -26,6 +28,43 @@ ANNOTATOR_COLOURS = (
 )
 
 
+#: each annotator's stroke pattern, in the same order: the layer reads apart from a label's colour (and from the
+#: consensus' "8 4" and gold's "2 3") even where colours are near
+ANNOTATOR_DASHES = (
+    "10 3",
+    "3 3",
+    "12 3 3 3",
+    "1 4",
+    "6 6",
+    "16 4 3 4 3 4",
+    "2 6",
+    "8 2 1 2",
+    "20 5",
+    "4 2 4 8",
+)
+# Red, green and blue each this far apart (or more) from every label colour counts as another colour.
+MIN_COLOUR_DISTANCE = 64
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def annotator_colours(n: int, label_colours: list[str]) -> list[str]:
+    """``n`` annotator colours none of which is near a label colour (largest channel difference below
+    ``MIN_COLOUR_DISTANCE``); when too few are left, the remaining ones repeat (the dash still tells them apart)."""
+    labels = [_rgb(c) for c in label_colours if isinstance(c, str) and len(c) == 7 and c.startswith("#")]
+    apart = [
+        c
+        for c in ANNOTATOR_COLOURS
+        if all(
+            max(abs(a - b) for a, b in zip(_rgb(c), label, strict=True)) >= MIN_COLOUR_DISTANCE
+            for label in labels
+        )
+    ] or ["#ffffff"]
+    return [apart[i % len(apart)] for i in range(n)]
+
+
 @dataclass(frozen=True)
 class BoxLayer:
     """One annotator's boxes (``kind`` ``annotator``), or the consensus (``consensus``) or gold (``gold``)."""
@@ -35,6 +74,8 @@ class BoxLayer:
     name: str
     colour: str
     boxes: list[dict]
+    #: the layer's stroke-dasharray ("" for a solid stroke)
+    dash: str = ""
     #: consensus boxes this annotator drew none of (same label, IoU ≥ 0.5)
     missing: list[dict] = field(default_factory=list)
 
@@ -83,10 +124,17 @@ def _judge(boxes: list[dict], consensus: list[dict]) -> list[dict]:
     ]
 
 
-def box_layers(*, consensus: object, annotations: list[tuple[str, object]], gold: object) -> list[BoxLayer]:
+def box_layers(
+    *,
+    consensus: object,
+    annotations: list[tuple[str, object]],
+    gold: object,
+    label_colours: Sequence[str] = (),
+) -> list[BoxLayer]:
     """Annotator layers (``(username, stored boxes)`` in order) first, then gold, then the consensus, so the
-    consensus is drawn on top."""
+    consensus is drawn on top. Annotators get colours apart from ``label_colours`` and a dash pattern each."""
     fused = _boxes(consensus) if consensus is not None else None
+    colours = annotator_colours(len(annotations), list(label_colours))
     layers = []
     for index, (name, value) in enumerate(annotations):
         boxes = _boxes(value)
@@ -96,8 +144,9 @@ def box_layers(*, consensus: object, annotations: list[tuple[str, object]], gold
                 kind="annotator",
                 key=f"a{index}",
                 name=name,
-                colour=ANNOTATOR_COLOURS[index % len(ANNOTATOR_COLOURS)],
+                colour=colours[index],
                 boxes=boxes,
+                dash=ANNOTATOR_DASHES[index % len(ANNOTATOR_DASHES)],
                 missing=missing,
             )
         )

@@ -11,11 +11,12 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotation.label_colours import label_colour
 from annotation.models import Label, Project
 from annotation.selectors import json_list_has_part, label_choices, map_label
 from core.errors import ValidationFailed
 from kinds.boxes.geometry import MAX_BOXES, BoxError, boxes_from_raw, check_labels, fit_to_image, sorted_boxes
-from kinds.boxes.review import box_layers
+from kinds.boxes.review import ANNOTATOR_COLOURS, box_layers
 
 FIELD = "boxes"
 
@@ -209,6 +210,19 @@ def consensus_fields(value: object) -> dict:
     return {"consensus_boxes": value if isinstance(value, list) else []}
 
 
+def _shown_label_colours(project: Project) -> list[str]:
+    """Every colour a label of the project is drawn in: its own, else the box editor's palette colour of its place
+    (``editor.js``, the same list as ``ANNOTATOR_COLOURS``) and the label chips' palette colour of its order."""
+    colours = []
+    for position, label in enumerate(project.labels.filter(is_active=True).order_by("order", "id")):
+        own = getattr(label, "colour", "")
+        if own:
+            colours.append(own.lower())
+        else:
+            colours += [ANNOTATOR_COLOURS[position % len(ANNOTATOR_COLOURS)], label_colour("", label.order)]
+    return colours
+
+
 def review_context(*, project: Project, item: Any, annotations: list) -> dict:
     """What the review item page's box view (``kinds/boxes/review.html``) shows: the image in its stored pixels
     with each live annotation's boxes, the gold and the consensus boxes as layers; ``seed``, the answer the
@@ -218,6 +232,7 @@ def review_context(*, project: Project, item: Any, annotations: list) -> dict:
         consensus=item.consensus_label,
         annotations=[(a.annotator.username, a.labels) for a in annotations if a.is_live],
         gold=item.gold_label,
+        label_colours=_shown_label_colours(project),
     )
     consensus = item.consensus_label if isinstance(item.consensus_label, list) else []
     return {

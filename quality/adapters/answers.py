@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Exists, OuterRef
 
+from annotation.item_flags import profiling_flagged
 from annotation.models import Annotation, Item, ItemStatus, Project
 from annotation.selectors import label_schema_for
 from quality.adapters.stream import CHUNK
@@ -127,7 +128,7 @@ def project_answers_load(*, project: Project, parts: AnswerParts | None = None) 
         text.append(item_text or "")
         metadata.append(item_metadata or {})
         gold.append(None if gold_label in (None, "") else gold_label)
-        flagged.append(bool(flags))
+        flagged.append(profiling_flagged(flags))
     item_ids = np.asarray(ids, dtype=np.int64)
     position = {pk: i for i, pk in enumerate(ids)}
     rows = (

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from django.db.models import Exists, OuterRef
 
+from annotation.item_flags import profiling_flagged
 from annotation.models import Annotation, Item, ItemStatus, Project
 
 CHUNK = 20_000
@@ -42,7 +43,7 @@ def items_load(project: Project, index: dict[str, int], encoding) -> dict:
             gold.append(encoding.gold_code(gold_label, index))
         for tag in item_tags or ():
             tags.setdefault(tag, []).append(position)
-        flagged.append(bool(flags))
+        flagged.append(profiling_flagged(flags))
         dup.append(-1 if dup_group is None else int(dup_group))
         if isinstance(probs, dict) and probs:
             row = np.zeros(k)

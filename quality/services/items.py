@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
+from annotation.item_flags import profiling_flagged
 from annotation.models import ItemStatus, Project
 from annotation.services.item_state import item_consensus_set
 from kinds.registry import kind_for
@@ -96,7 +97,7 @@ def _consensus_apply(*, project: Project, votes: ItemVotes) -> dict:
         consensus_confidence=np.array([confidence]),
         vote_counts=result.vote_counts,
         gold_label=np.array([votes.gold]),
-        profile_flag=np.array([bool(votes.item.flags)]),
+        profile_flag=np.array([profiling_flagged(votes.item.flags)]),
         unsure_count=np.array([votes.unsure_count]),
         unusable_count=np.array([votes.unusable_count]),
         confidence_threshold=project.review_confidence_threshold,

@@ -32,3 +32,17 @@ def answer_text(value: object, order: str = "") -> str:
     if isinstance(words, list):
         return ", ".join(map(str, words))
     return "" if words is None else str(words)
+
+
+@register.filter
+def answer_compact(value: object, order: str = "") -> str:
+    """An answer as few words as a narrow table cell holds: a span as its label and offsets (``PER 0–7``), other
+    parts as :func:`answer_words` says them, class names joined by commas."""
+    if isinstance(value, list) and value and all(isinstance(part, dict) for part in value):
+        return "; ".join(
+            f"{part.get('label', '?')} {_number(part['start'])}–{_number(part['end'])}"
+            if "start" in part and "end" in part
+            else str(answer_words([part], order))
+            for part in value
+        )
+    return answer_text(value, order)

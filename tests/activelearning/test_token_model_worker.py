@@ -106,3 +106,58 @@ def test_a_span_training_job_flags_wrong_consensus_spans_through_the_api(worker,
     page.force_login(reviewer)
     html = page.get(f"/projects/{project.pk}/model/").content.decode()
     assert 'id="token-model-f1"' in html and "/model/token-issues/" in html
+
+
+def test_a_token_model_trained_on_random_spans_is_too_weak_to_flag_label_issues(worker, api):
+    # Given a span project with 40 labelled texts whose consensus spans are noise: every word is marked LOC or PER
+    # at random, a quarter of the words, whatever the word is
+    texts, _ = corpus(40, seed=5)
+    rng = np.random.default_rng(3)
+    noise = []
+    for text in texts:
+        doc_spans, position = [], 0
+        for word in text.split(" "):
+            r = rng.random()
+            if r < 0.25:
+                doc_spans.append(
+                    {"start": position, "end": position + len(word), "label": LABELS[int(r < 0.125)]}
+                )
+            position += len(word) + 1
+        noise.append(doc_spans)
+    project = make_project(task_type="text_spans", labels=LABELS, k=3)
+    assert not item_bulk_create(
+        project=project, rows=[{"external_id": f"d{i}", "text": t} for i, t in enumerate(texts)]
+    ).errors
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    for item, value in zip(items, noise, strict=True):
+        Item.objects.filter(pk=item.pk).update(
+            status=ItemStatus.LABELLED, consensus_label=value, annotation_count=3, consensus_confidence=1.0
+        )
+    reviewer = add_member(project, Role.REVIEWER)
+
+    # When the model trains through the API on the worker
+    response = api(project.created_by).post(
+        f"/api/projects/{project.pk}/model/train/", {"seed": 2, "strategy": "bald"}, format="json"
+    )
+    assert response.status_code == 202, response.json()
+    job = wait_for_job(response.json()["job"], worker=worker, deadline_seconds=400)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+
+    # Then the model is stored with its (poor) out-of-sample span F1, and cleanlab would have flagged items,
+    model = api(reviewer).get(f"/api/projects/{project.pk}/model/").json()
+    figures = model["figures"]
+    assert figures["model_f1"]["span_f1"] < 0.5
+    assert figures["n_model_disagreements"] > 0
+    # but no item became a label issue
+    assert figures["n_label_issues"] == 0 and figures["label_issue_gate"]["too_weak"].startswith("span F1 ")
+    listed = api(reviewer).get(f"/api/projects/{project.pk}/items/", {"page_size": 100}).json()["results"]
+    assert len(listed) == 40
+    assert not any(row["is_label_issue"] or "model_disagrees" in row["issue_kinds"] for row in listed)
+
+    # and the model page says why
+    from django.test import Client
+
+    page = Client()
+    page.force_login(reviewer)
+    html = page.get(f"/projects/{project.pk}/model/").content.decode()
+    assert 'id="token-model-too-weak"' in html and "Too weak to flag label issues (span F1 0." in html

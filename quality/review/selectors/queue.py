@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import permutations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from annotation.item_flags import DUP_FLAGS, profiling_flagged
 from annotation.models import Annotation, Item, ItemStatus, ItemTag, Project
 from annotation.models.item import OPEN_STATUSES
 from annotation.selectors import json_list_has
@@ -34,7 +36,7 @@ REASON_TEXT = {
     "annotators_split": "annotators split",
     "gold_mismatch": "consensus differs from the gold label",
     "near_duplicate_conflict": "a near duplicate carries another label",
-    "profile_flag": "flagged by profiling at import (corrupt, silent, empty, duplicate…)",
+    "profile_flag": "flagged by profiling at import (corrupt, silent, empty…)",
     "unsure_or_unusable": "an annotator marked it unsure or unusable",
     "model_overrides_annotators": "the consensus method ranks above the annotators' most-voted label one with "
     "fewer votes (or none): the consensus shown is the best label annotators chose, the method's own pick is "
@@ -86,11 +88,23 @@ def _escalated() -> Exists:
 
 # Conditions use the Exists expressions themselves, not annotations: an aggregate over an annotated queryset
 # becomes a subquery on PostgreSQL, and its FILTER clauses could not see the annotation columns.
+def _profiled() -> Q:
+    """Items the profiler flagged: some flag besides the duplicate flags, which are no profiling flag (a near
+    duplicate is a reason only as ``near_duplicate_conflict``; ``annotation.item_flags.profiling_flagged``)."""
+    only_duplicates: list[list[str]] = [
+        list(p) for n in range(len(DUP_FLAGS) + 1) for p in permutations(sorted(DUP_FLAGS), n)
+    ]
+    q = Q()
+    for flags in only_duplicates:
+        q &= ~Q(flags=flags)
+    return q
+
+
 def _in_queue(project: Project) -> Q:
     # Any reason the quality layer gave queues an item, not only a probable label error.
     reasons = ~Q(issue_kinds=[])
     if project.route_flagged_to_review:
-        reasons |= ~Q(flags=[])
+        reasons |= _profiled()
     else:
         # A profile flag alone is no reason to queue in a project that does not route flags: the run does not
         # route such an item either, and queueing it made the queue exceed what the run said it routed.
@@ -111,7 +125,7 @@ def _reason_q(project: Project, reason: str) -> Q:
         return Q(_escalated())
     q = json_list_has("issue_kinds", reason)
     if reason == "profile_flag":
-        q |= ~Q(flags=[])
+        q |= _profiled()
     return q
 
 
@@ -154,7 +168,7 @@ def item_reasons(item: Item) -> list[str]:
     """The reasons an item is in the queue. Needs the ``has_comment``/``escalated`` annotations of
     :func:`review_queue` (absent ones count as False)."""
     reasons = list(item.issue_kinds or [])
-    if item.flags and "profile_flag" not in reasons:
+    if profiling_flagged(item.flags) and "profile_flag" not in reasons:
         reasons.append("profile_flag")
     if getattr(item, "has_comment", False):
         reasons.append("comment")
