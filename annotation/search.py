@@ -12,8 +12,9 @@ then split on the same characters.
 """
 
 import re
+from importlib import import_module
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -27,6 +28,9 @@ PG_DOCUMENT = (
 )
 PG_INDEX_NAME = "item_search_idx"
 SQLITE_TABLE = "annotation_item_fts"
+SQLITE_WATERMARK_TABLE = "annotation_item_fts_watermark"
+# The body the migrations' triggers index, so the catch-up indexes the same words as an edit does.
+SQLITE_BODY = import_module("annotation.migrations.0016_item_search_index").SQLITE_BODY
 
 MAX_TOKENS = 16
 
@@ -35,6 +39,30 @@ def search_tokens(query: str) -> list[str]:
     """The words of a query, lower-cased (an underscore splits words, as in both tokenizers), at most
     ``MAX_TOKENS`` (a pasted paragraph is not a search)."""
     return re.findall(r"[^\W_]+", query.lower())[:MAX_TOKENS]
+
+
+def sqlite_index_catch_up() -> None:
+    """Index on SQLite the items added since the last search. Cheap (two index lookups) when none were; the first
+    search after a large import pays for indexing it once."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT last_id FROM {SQLITE_WATERMARK_TABLE}), (SELECT max(id) FROM annotation_item)"
+        )
+        indexed, newest = cursor.fetchone()
+    if newest is None or newest <= indexed:
+        return
+    # An outermost atomic block begins IMMEDIATE here (the settings' transaction_mode), so it waits for the one
+    # write lock, and the watermark is read again under it: two searches never index an item twice (FTS5 would
+    # keep both rows), and no item is inserted between the indexing and the watermark's move.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SQLITE_TABLE}(rowid, body) SELECT id, {SQLITE_BODY.format(row='annotation_item')} "
+            f"FROM annotation_item WHERE id > (SELECT last_id FROM {SQLITE_WATERMARK_TABLE})"
+        )
+        cursor.execute(
+            f"UPDATE {SQLITE_WATERMARK_TABLE} "
+            "SET last_id = max(last_id, coalesce((SELECT max(id) FROM annotation_item), 0))"
+        )
 
 
 def item_search_q(query: str) -> Q | RawSQL | None:
@@ -48,6 +76,7 @@ def item_search_q(query: str) -> Q | RawSQL | None:
         return RawSQL(
             f"{PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)", [ts_query], output_field=BooleanField()
         )
+    sqlite_index_catch_up()
     # FTS5 query syntax: each token quoted (so words like NOT or NEAR stay words), a trailing * for the prefix.
     match = " ".join(f'"{token}"*' for token in tokens)
     return Q(id__in=RawSQL(f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s", [match]))
