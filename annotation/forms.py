@@ -59,11 +59,15 @@ class ProjectCreateForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    # The form sits on one row without visible labels: the names are for screen readers.
+    # The form sits on one row; the template shows the labels, the placeholder says what to type.
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"aria-label": "Username of the new member"})
+        max_length=150,
+        label="Add member (username)",
+        widget=forms.TextInput(
+            attrs={"placeholder": "username of an existing account", "autocomplete": "off"}
+        ),
     )
-    role = forms.ChoiceField(choices=Role.choices, widget=forms.Select(attrs={"aria-label": "Role"}))
+    role = forms.ChoiceField(choices=Role.choices, label="as")
 
 
 class GuidelineForm(forms.Form):
