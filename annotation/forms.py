@@ -4,7 +4,12 @@ from django import forms
 
 from annotation.models import Role
 from annotation.profile_thresholds import profile_thresholds_problems
-from annotation.services.projects import RESERVED_HOTKEYS, SAMPLING_STRATEGIES, reserved_hotkeys
+from annotation.services.projects import (
+    RESERVED_HOTKEYS,
+    SAMPLING_STRATEGIES,
+    multi_label_task_types,
+    reserved_hotkeys,
+)
 from kinds.registry import kinds, task_type_choices
 
 
@@ -40,6 +45,9 @@ class ProjectCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read when the form is built, so every registered kind's keys are listed.
         self.fields["labels"].help_text += ". " + reserved_hotkeys_text()
+        # The page's script shows the box only for the task types that have a set of classes per item.
+        self.fields["multi_label"].widget.attrs["data-task-types"] = ",".join(multi_label_task_types())
+        self.fields["multi_label"].help_text = "Several classes per item (classification task types only)."
 
     def label_specs(self) -> list[dict]:
         specs = []
