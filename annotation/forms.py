@@ -4,7 +4,12 @@ from django import forms
 
 from annotation.models import Role
 from annotation.profile_thresholds import profile_thresholds_problems
-from annotation.services.projects import RESERVED_HOTKEYS, SAMPLING_STRATEGIES, reserved_hotkeys
+from annotation.services.projects import (
+    RESERVED_HOTKEYS,
+    SAMPLING_STRATEGIES,
+    multi_label_task_types,
+    reserved_hotkeys,
+)
 from kinds.registry import kinds, task_type_choices
 
 
@@ -40,6 +45,9 @@ class ProjectCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read when the form is built, so every registered kind's keys are listed.
         self.fields["labels"].help_text += ". " + reserved_hotkeys_text()
+        # The page's script shows the box only for the task types that have a set of classes per item.
+        self.fields["multi_label"].widget.attrs["data-task-types"] = ",".join(multi_label_task_types())
+        self.fields["multi_label"].help_text = "Several classes per item (classification task types only)."
 
     def label_specs(self) -> list[dict]:
         specs = []
@@ -59,11 +67,15 @@ class ProjectCreateForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    # The form sits on one row without visible labels: the names are for screen readers.
+    # The form sits on one row; the template shows the labels, the placeholder says what to type.
     username = forms.CharField(
-        max_length=150, widget=forms.TextInput(attrs={"aria-label": "Username of the new member"})
+        max_length=150,
+        label="Add member (username)",
+        widget=forms.TextInput(
+            attrs={"placeholder": "username of an existing account", "autocomplete": "off"}
+        ),
     )
-    role = forms.ChoiceField(choices=Role.choices, widget=forms.Select(attrs={"aria-label": "Role"}))
+    role = forms.ChoiceField(choices=Role.choices, label="as")
 
 
 class GuidelineForm(forms.Form):

@@ -30,7 +30,8 @@ def accuracy_rows(metrics: dict) -> list[dict]:
     rows = []
     for row in metrics["accuracy_by_reference"] or []:
         items = row.get("n_items") or 0
-        on = f"{row.get('n_judgements') or 0:,} judgements on {items:,} item{'s' if items != 1 else ''}"
+        judgements = row.get("n_judgements") or 0
+        on = f"{judgements:,} judgement{'s' if judgements != 1 else ''} on {items:,} item{'s' if items != 1 else ''}"
         if row.get("model_accuracy") is None:
             text, reading = f"HLP {_pct(row.get('hlp'))}", f"on {on}; no model prediction on these items"
         else:
@@ -82,7 +83,7 @@ def _kind_hlp_rows(hlp: dict) -> list[dict]:
                 "key": f"kind-hlp-{reference}",
                 "name": f"HLP vs {reference} at freeze",
                 "text": _f1(row["f1"], row.get("ci")),
-                "reading": f"F1 of each answer against {what}, {row.get('n_judgements') or 0:,} judgements on "
+                "reading": f"F1 of each answer against {what}, {row.get('n_judgements') or 0:,} judgement{'s' if row.get('n_judgements') != 1 else ''} on "
                 f"{items:,} item{'s' if items != 1 else ''}; {beside}",
             }
         )

@@ -29,7 +29,8 @@ def item_panel_context(*, project: Project, user, role: str, item: Item) -> dict
         {
             "version": entry.version,
             "split": entry.split,
-            "label": ", ".join(map(str, entry.label)) if isinstance(entry.label, list) else entry.label,
+            # Worded by the template's answer_text: class names joined by commas, spans and boxes in words.
+            "label": entry.label,
             "source": entry.get_label_source_display(),
         }
         for entry in rows[:ITEM_PANEL_LIMIT]

@@ -215,6 +215,8 @@ class TaskKind:
     import_note: str = ""
     #: the fewest labels a project needs; None: two for one class per item, one for a set of classes
     min_labels: int | None = None
+    #: whether a project of the kind may be multi-label (a set of classes per item)
+    multi_label: bool = False
     #: keys the kind's widget takes on the label page, so no label may have them as its hotkey (lower case)
     reserved_hotkeys: frozenset[str] = frozenset()
     #: how pages name the kind's own issue reason codes (chips, filters)

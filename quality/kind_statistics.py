@@ -34,7 +34,8 @@ def _judgements(row: dict | None) -> str:
     if not row:
         return "—"
     items = row.get("n_items") or 0
-    return f"{row.get('n_judgements') or 0:,} judgements on {items:,} item{'s' if items != 1 else ''}"
+    judgements = row.get("n_judgements") or 0
+    return f"{judgements:,} judgement{'s' if judgements != 1 else ''} on {items:,} item{'s' if items != 1 else ''}"
 
 
 def _label_intervals(kind: TaskKind, per_label: dict) -> tuple[list[str], list[dict]]:

@@ -62,7 +62,7 @@ def _model_vs_reference(report: QualityReport) -> list[dict]:
             "name": f"HLP and model vs {r['reference']}",
             "key": f"model-{r['reference']}",
             "text": f"HLP {pct(r['hlp'])} · {r['model'] or 'model'} {pct(r['model_accuracy'])}",
-            "reading": f"both on the same {r['n_judgements']:,} judgements on {r['n_items']:,} "
+            "reading": f"both on the same {r['n_judgements']:,} judgement{'s' if r['n_judgements'] != 1 else ''} on {r['n_items']:,} "
             f"item{'s' if r['n_items'] != 1 else ''} with a model prediction",
         }
         for r in rows

@@ -123,6 +123,11 @@ def _assign_hotkeys(labels: list[LabelSpec], reserved: frozenset[str]) -> list[L
     ]
 
 
+def multi_label_task_types() -> list[str]:
+    """The task types whose projects may be multi-label (the kind says so)."""
+    return [task_type for task_type in task_types() if kind_for_task_type(task_type).multi_label]
+
+
 @transaction.atomic
 def project_create(
     *,
@@ -147,6 +152,12 @@ def project_create(
     if not name.strip():
         raise ValidationFailed("A project needs a name.", field="name")
     min_labels = kind_for_task_type(task_type).min_labels
+    if multi_label and task_type not in multi_label_task_types():
+        raise ValidationFailed(
+            f"{kind_for_task_type(task_type).task_type_label(task_type)} projects have no multi-label mode "
+            "(it means several classes per item, for classification); leave it off.",
+            field="multi_label",
+        )
     if min_labels is not None and len(labels) < min_labels:
         raise ValidationFailed(
             f"A project of this task type needs at least {min_labels} label{'s' if min_labels > 1 else ''}.",

@@ -14,6 +14,11 @@ MAX_BOXES = 1000
 #: how far (in pixels) a box may reach past the image's edge and still be taken, clamped to the edge: a drawing
 #: tool's float rounding at the border, never a real overshoot
 EDGE_TOLERANCE = 0.01
+#: decimals a stored answer's coordinate keeps: 1e-6 px, below any image's resolution and within what imports and
+#: exports promise to carry, yet enough to drop float noise (a w of 59.51000000000002)
+PRECISION = 6
+#: decimals of a fused consensus box: an average of drawn edges means nothing below 0.01 px
+CONSENSUS_PRECISION = 2
 COORDINATES = ("x", "y", "w", "h")
 FIELDS = (*COORDINATES, "label")
 
@@ -93,10 +98,12 @@ def fit_to_image(boxes: list[dict], *, width: float, height: float) -> list[dict
                     f"Box {number}: outside the image ({start} {lo:g} to {lo + box[size]:g}; the image's {axis} "
                     f"is {limit:g} px, so 0 <= {start} and {start} + {size} <= {limit:g})."
                 )
-            lo, hi = max(lo, 0.0), min(hi, float(limit))
+            # An edge clipped to the border (an accepted consensus box reaching it, a box drawn at a zoom) would
+            # otherwise keep float noise in the stored value.
+            lo, hi = round(max(lo, 0.0), PRECISION), round(min(hi, float(limit)), PRECISION)
             if hi <= lo:
                 raise BoxError(f"Box {number}: {size} must be greater than 0 inside the image.")
-            fitted[start], fitted[size] = lo, hi - lo
+            fitted[start], fitted[size] = lo, round(hi - lo, PRECISION)
         out.append(fitted)
     return out
 

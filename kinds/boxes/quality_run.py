@@ -17,6 +17,7 @@ import numpy as np
 from kinds.boxes.alpha import box_alpha
 from kinds.boxes.consensus import box_clusters
 from kinds.boxes.figures import REASONS, BoxRun, Reference, box_run
+from kinds.boxes.geometry import CONSENSUS_PRECISION
 from kinds.boxes.metrics import BoxTable, match_to_reference, pairwise_matches
 from quality.adapters import ItemResults
 from quality.adapters.answers import AnswerColumns, AnswerParts, ProjectAnswers
@@ -143,7 +144,7 @@ def _item_consensus(run: BoxRun, label_values: list[str], n_items: int) -> list[
     """Per item, its consensus boxes as stored (``Item.consensus_label``) and shown (``consensus_boxes``)."""
     cons = run.consensus
     out: list[list[dict]] = [[] for _ in range(n_items)]
-    xywh = np.round(cons.xywh, 2).tolist()
+    xywh = np.round(cons.xywh, CONSENSUS_PRECISION).tolist()
     confidence = np.round(cons.confidence, 4).tolist()
     for item, label, box, conf in zip(cons.item.tolist(), cons.label.tolist(), xywh, confidence, strict=True):
         x, y, w, h = box

@@ -15,6 +15,7 @@ class TaskType(models.TextChoices):
 
 KIND: TaskKind = TaskKind(
     name="classification",
+    multi_label=True,
     task_types=tuple(TaskType.values),
     task_type_labels=dict(TaskType.choices),
     value="kinds.classification.value",

@@ -232,13 +232,14 @@ def _summary(result: HlpResult, label_names: list[str] | None) -> list[str]:
     o = result.human.overall
     interval = f"95% CI {100 * o.ci_low:.1f}–{100 * o.ci_high:.1f}, " if np.isfinite(o.ci_low) else ""
     lines = [
-        f"HLP vs {result.reference}: {100 * o.value:.1f}% ({interval}n={o.n} judgements on {o.n_items} items)"
+        f"HLP vs {result.reference}: {100 * o.value:.1f}% ({interval}n={o.n} judgement{'s' if o.n != 1 else ''} on {o.n_items} item{'s' if o.n_items != 1 else ''})"
     ]
     if result.model is not None and result.human_on_model_items is not None and result.model.overall.n:
         m, h = result.model.overall, result.human_on_model_items.overall
         lines.append(
             f"Model vs {result.reference}: {100 * m.value:.1f}% against HLP {100 * h.value:.1f}% on the same "
-            f"{m.n} judgements on {m.n_items} items (items with a prediction)"
+            f"{m.n} judgement{'s' if m.n != 1 else ''} on {m.n_items} item{'s' if m.n_items != 1 else ''} "
+            "(items with a prediction)"
         )
     if result.weakest_labels:
         named = ", ".join(

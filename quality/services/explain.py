@@ -51,7 +51,7 @@ def model_sentence(row: dict) -> str:
     items = row["n_items"]
     return (
         f"Against the {row['reference']}, the {row.get('model') or 'model'} is right on "
-        f"{pct(row['model_accuracy'])} of {row['n_judgements']:,} judgements on {items:,} item{'s' if items != 1 else ''}; "
+        f"{pct(row['model_accuracy'])} of {row['n_judgements']:,} judgement{'s' if row['n_judgements'] != 1 else ''} on {items:,} item{'s' if items != 1 else ''}; "
         f"human-level performance on the same judgements is {pct(row['hlp'])}."
     )
 

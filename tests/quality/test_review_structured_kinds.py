@@ -220,8 +220,8 @@ def test_box_items_are_reviewed_accepted_edited_discarded_and_frozen(worker, api
         pid,
         items[2],
         [
-            'id="consensus-label">iguana (x 10, y 10, w 100, h 100, confidence',
-            "iguana (x 10, y 10, w 100, h 100); rock (x 200, y 150, w 50, h 50)</td>",
+            'id="consensus-label">iguana 100×100 at (10, 10), confidence',
+            "iguana 100×100 at (10, 10); rock 50×50 at (200, 150)</td>",
             "iguana&nbsp;×3 · rock&nbsp;×1",
         ],
     )
@@ -277,7 +277,7 @@ def test_box_items_are_reviewed_accepted_edited_discarded_and_frozen(worker, api
         reviewer,
         pid,
         items[2],
-        ['id="final-label">iguana (x 10, y 10, w 100, h 100); rock (x 200, y 150, w 50, h 50)</strong>'],
+        ['id="final-label">iguana 100×100 at (10, 10); rock 50×50 at (200, 150)</strong>'],
     )
 
     # Then a freeze takes the accepted images with their final boxes, not the discarded one
