@@ -92,7 +92,7 @@ def _cells(page: str, css_class: str) -> dict[str, str]:
     """``data-item`` id → the text of the row's cell with ``css_class`` (tags stripped)."""
     out = {}
     for item_id, body in re.findall(r'<tr data-item="(\d+)"[^>]*>(.*?)</tr>', page, flags=re.S):
-        cell = re.search(rf'<td class="{css_class}">(.*?)</td>', body, flags=re.S)
+        cell = re.search(rf'<td class="{css_class}"[^>]*>(.*?)</td>', body, flags=re.S)
         if cell:
             out[item_id] = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell.group(1))).split())
     return out
