@@ -248,6 +248,7 @@ class Spans:
         vs_consensus = reference_scores(table, reference=consensus.spans(), has_reference=consensus.annotated)
         vs_gold = reference_scores(table, reference=gold, has_reference=has_gold)
         n_answers = np.bincount(table.annotator, minlength=n_annotators)
+        lead = answers.median_lead_time_s()
         annotators = []
         precision, recall, f1 = vs_consensus.precision(), vs_consensus.recall(), vs_consensus.f1()
         gold_p, gold_r, gold_f1 = vs_gold.precision(), vs_gold.recall(), vs_gold.f1()
@@ -264,7 +265,7 @@ class Spans:
                     "gold_accuracy": gold_f1[a] if vs_gold.n_docs[a] else None,
                     "n_gold": int(vs_gold.n_docs[a]),
                     "quality_score": consensus.annotator_quality[a],
-                    "median_lead_time_s": None,
+                    "median_lead_time_s": lead[a] if np.isfinite(lead[a]) else None,
                     "confusion": [],
                     "kind_figures": {
                         "span_precision": precision[a],

@@ -1,0 +1,83 @@
+"""The Annotators table of span and box projects: the median lead time and the F1 vs others come from the stored
+answers through the real worker, equal the API's and hand-computed values, and an empty cell says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Item, Role
+from tests.factories import add_member, make_project
+from tests.quality.test_structured_kind_pages import _run_quality, _table
+
+pytestmark = [pytest.mark.django_db, pytest.mark.worker]
+
+# Per annotator, lead_time_ms of its six answers (None: not measured).
+LEADS = [
+    [1000, 3000, 2000, 5000, None, 4000],  # known 1, 2, 3, 4, 5 s: median 3.0 s
+    [2000, 2000, 8000, 6000, 1000, 3000],  # 1, 2, 2, 3, 6, 8 s: median (2 + 3) / 2 = 2.5 s
+    [None] * 6,  # no time known
+]
+
+
+def _post(api, pid, user, item, body, lead):
+    response = api(user).post(
+        f"/api/projects/{pid}/annotations/",
+        {"item": item.pk, **body, **({} if lead is None else {"lead_time_ms": lead})},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+
+def test_span_annotators_median_lead_time(client, api, worker):
+    from ingress.services.bulk import item_bulk_create
+    from tests.spans.test_span_quality_worker import GOOD, TEXTS, THIRD
+
+    # Given the six-text span project of the span quality test: two annotators agree exactly (pair F1 1), the
+    # third agrees with each of them at exact-span F1 0.7; each posts its answers with known lead times
+    project = make_project(task_type="text_spans", labels=("PER", "LOC"), k=3, max_annotations_per_item=3)
+    assert not item_bulk_create(
+        project=project, rows=[{"external_id": f"d{i}", "text": t} for i, t in enumerate(TEXTS)]
+    ).errors
+    items = list(Item.objects.filter(project=project).order_by("id"))
+    users = []
+    for source, leads in zip((GOOD, GOOD, THIRD), LEADS, strict=True):
+        user = add_member(project)
+        users.append(user.username)
+        for item, spans, lead in zip(items, source, leads, strict=True):
+            _post(api, project.pk, user, item, {"spans": spans}, lead)
+    reviewer = add_member(project, Role.REVIEWER)
+    # When a quality run finishes
+    _, annotators = _run_quality(api, worker, project, reviewer)
+    # Then the API's median lead times are the hand-computed medians (None where no time is known)
+    assert [annotators[u]["median_lead_time_s"] for u in users] == [3.0, 2.5, None]
+    # and the page shows the same figures
+    client.force_login(reviewer)
+    _, rows = _table(
+        client.get(f"/projects/{project.pk}/quality/").content.decode(), "annotators", "data-annotator"
+    )
+    assert [rows[u][6] for u in users] == ["3.0 s", "2.5 s", "—"]
+
+
+def test_box_annotators_median_lead_time(client, api, worker):
+    from tests.kinds.box_fixtures import box_project_create, png_b64
+    from tests.kinds.test_box_quality_api import HEIGHT, IGUANA, WIDTH
+
+    # Given a box project of two images (fewer than the 5 shared images a pair figure needs), boxed by three
+    # annotators with known lead times
+    box = box_project_create(api, images=[png_b64(WIDTH, HEIGHT)] * 2)
+    project = box.items[0].project
+    users = []
+    for leads in ([1000, 4000], [2000, None], [None, None]):
+        user = add_member(project)
+        users.append(user.username)
+        for item, lead in zip(box.items, leads, strict=True):
+            _post(api, box.pid, user, item, {"boxes": [IGUANA]}, lead)
+    # When a quality run finishes
+    _, annotators = _run_quality(api, worker, project, box.manager)
+    # Then the median lead times are (1 + 4) / 2 s, 2 s and none
+    assert [annotators[u]["median_lead_time_s"] for u in users] == [2.5, 2.0, None]
+    client.force_login(box.manager)
+    _, rows = _table(
+        client.get(f"/projects/{box.pid}/quality/").content.decode(), "annotators", "data-annotator"
+    )
+    assert [rows[u][6] for u in users] == ["2.5 s", "2.0 s", "—"]
