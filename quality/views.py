@@ -39,6 +39,15 @@ def _with_n(share, n) -> str:
     return pct(share) if n is None else f"{pct(share)} · n = {n:,}"
 
 
+def _others_text(a, structured: bool, kind_figures: dict) -> str:
+    """An annotator's agreement with the others; for a span or box project without a kept pair, why it is
+    empty (pair figures need ``cohen_min_overlap`` shared items)."""
+    if structured and a.agreement_with_others is None:
+        minimum = kind_figures.get("cohen_min_overlap") or 5
+        return f"— (shares {minimum} items with no other annotator yet)"
+    return _with_n(a.agreement_with_others, a.n_agreement_with_others)
+
+
 def _items(n) -> str:
     return "" if n is None else f" · on {n:,} item{'s' if n != 1 else ''}"
 
@@ -229,7 +238,7 @@ def _report_context(report: QualityReport, project: Project) -> dict:
             "username": a.user.username,
             "n": a.n_annotations,
             "consensus": _with_n(a.agreement_with_consensus, a.n_agreement_with_consensus),
-            "others": _with_n(a.agreement_with_others, a.n_agreement_with_others),
+            "others": _others_text(a, structured, report.kind_figures or {}),
             "kappa": fmt(a.kappa_vs_others),
             "gold": f"{pct(a.gold_accuracy)} (n={a.n_gold})" if a.n_gold else "—",
             "score": fmt(a.quality_score),

@@ -249,6 +249,13 @@ class Spans:
         vs_gold = reference_scores(table, reference=gold, has_reference=has_gold)
         n_answers = np.bincount(table.annotator, minlength=n_annotators)
         lead = answers.median_lead_time_s()
+        # vs others: the mean of the annotator's exact-span F1s with each partner of a kept pair (the pairs the
+        # report's mean pairwise span F1 averages).
+        pair_f1 = pairs.f1()
+        kept = pairs.kept & np.isfinite(pair_f1)
+        sides = np.r_[pairs.annotator_a[kept], pairs.annotator_b[kept]]
+        n_others = np.bincount(sides, minlength=n_annotators)
+        sum_others = np.bincount(sides, weights=np.r_[pair_f1[kept], pair_f1[kept]], minlength=n_annotators)
         annotators = []
         precision, recall, f1 = vs_consensus.precision(), vs_consensus.recall(), vs_consensus.f1()
         gold_p, gold_r, gold_f1 = vs_gold.precision(), vs_gold.recall(), vs_gold.f1()
@@ -258,9 +265,9 @@ class Spans:
                     "user_id": user_id,
                     "n_annotations": int(n_answers[a]),
                     "agreement_with_consensus": f1[a],
-                    "agreement_with_others": None,
+                    "agreement_with_others": sum_others[a] / n_others[a] if n_others[a] else None,
                     "n_agreement_with_consensus": int(vs_consensus.n_docs[a]),
-                    "n_agreement_with_others": None,
+                    "n_agreement_with_others": int(n_others[a]),
                     "kappa_vs_others": None,
                     "gold_accuracy": gold_f1[a] if vs_gold.n_docs[a] else None,
                     "n_gold": int(vs_gold.n_docs[a]),

@@ -7,7 +7,7 @@ import pytest
 
 from annotation.models import Item, Role
 from tests.factories import add_member, make_project
-from tests.quality.test_structured_kind_pages import _run_quality, _table
+from tests.quality.test_structured_kind_pages import _run_quality, _share, _table
 
 pytestmark = [pytest.mark.django_db, pytest.mark.worker]
 
@@ -28,7 +28,7 @@ def _post(api, pid, user, item, body, lead):
     assert response.status_code == 201, response.json()
 
 
-def test_span_annotators_median_lead_time(client, api, worker):
+def test_span_annotators_median_lead_time_and_f1_vs_others(client, api, worker):
     from ingress.services.bulk import item_bulk_create
     from tests.spans.test_span_quality_worker import GOOD, TEXTS, THIRD
 
@@ -50,15 +50,20 @@ def test_span_annotators_median_lead_time(client, api, worker):
     _, annotators = _run_quality(api, worker, project, reviewer)
     # Then the API's median lead times are the hand-computed medians (None where no time is known)
     assert [annotators[u]["median_lead_time_s"] for u in users] == [3.0, 2.5, None]
+    # and F1 vs others is the mean of the annotator's pair F1s: (1 + 0.7) / 2, (1 + 0.7) / 2, (0.7 + 0.7) / 2
+    others = [annotators[u]["agreement_with_others"] for u in users]
+    assert others == pytest.approx([0.85, 0.85, 0.7])
+    assert [annotators[u]["n_agreement_with_others"] for u in users] == [2, 2, 2]
     # and the page shows the same figures
     client.force_login(reviewer)
     _, rows = _table(
         client.get(f"/projects/{project.pk}/quality/").content.decode(), "annotators", "data-annotator"
     )
+    assert [rows[u][3] for u in users] == [_share(v, 2) for v in (0.85, 0.85, 0.7)]
     assert [rows[u][6] for u in users] == ["3.0 s", "2.5 s", "—"]
 
 
-def test_box_annotators_median_lead_time(client, api, worker):
+def test_box_annotators_median_lead_time_and_empty_f1_vs_others_in_words(client, api, worker):
     from tests.kinds.box_fixtures import box_project_create, png_b64
     from tests.kinds.test_box_quality_api import HEIGHT, IGUANA, WIDTH
 
@@ -76,8 +81,12 @@ def test_box_annotators_median_lead_time(client, api, worker):
     _, annotators = _run_quality(api, worker, project, box.manager)
     # Then the median lead times are (1 + 4) / 2 s, 2 s and none
     assert [annotators[u]["median_lead_time_s"] for u in users] == [2.5, 2.0, None]
+    assert all(annotators[u]["agreement_with_others"] is None for u in users)
     client.force_login(box.manager)
     _, rows = _table(
         client.get(f"/projects/{box.pid}/quality/").content.decode(), "annotators", "data-annotator"
     )
     assert [rows[u][6] for u in users] == ["2.5 s", "2.0 s", "—"]
+    # and the empty F1 vs others says why, never "n/a · n = 0"
+    for u in users:
+        assert rows[u][3] == "— (shares 5 items with no other annotator yet)"
