@@ -11,7 +11,7 @@ from core.pages import project_page
 from kinds.registry import ReportFigure, TaskKind, kind_for
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
-from quality.kind_statistics import kind_statistics_context
+from quality.kind_statistics import figure_reading, kind_statistics_context
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -83,11 +83,6 @@ def _figure_text(figure: ReportFigure, value) -> str:
     return f"{int(value):,}" if figure.count else fmt(value, 3)
 
 
-class _Blank(dict):
-    def __missing__(self, key):
-        return "?"
-
-
 def _kind_headline(kind: TaskKind, figures: dict) -> list[dict]:
     """The kind's own headline rows, named for what they count."""
     return [
@@ -95,7 +90,7 @@ def _kind_headline(kind: TaskKind, figures: dict) -> list[dict]:
             "name": figure.name,
             "key": figure.key,
             "text": _figure_text(figure, figures.get(figure.key)),
-            "reading": figure.reading.format_map(_Blank(figures)),
+            "reading": figure_reading(figure, figures),
         }
         for figure in kind.report_figures
         if figure.key in figures

@@ -7,7 +7,7 @@ import pytest
 
 from annotation.models import Item, Role
 from tests.factories import add_member, make_project
-from tests.quality.test_structured_kind_pages import _run_quality, _share, _table
+from tests.quality.test_structured_kind_pages import _headline, _run_quality, _share, _table
 
 pytestmark = [pytest.mark.django_db, pytest.mark.worker]
 
@@ -90,3 +90,18 @@ def test_box_annotators_median_lead_time_and_empty_f1_vs_others_in_words(client,
     # and the empty F1 vs others says why, never "n/a · n = 0"
     for u in users:
         assert rows[u][3] == "— (shares 5 items with no other annotator yet)"
+    # and the pair figures say no pair shares the minimum of images, never "over the 0 matched box pairs"
+    html = client.get(f"/projects/{box.pid}/quality/").content.decode()
+    headline = _headline(html)
+    why = "no annotator pair shares 5 images yet (the minimum for pair figures)"
+    assert headline["mean_matched_iou"][1:] == ("—", why)
+    assert headline["n_box_pairs"][1:] == ("0", why)
+    assert "over the 0 matched" not in html
+    # while the dashboard's IoU histogram counts the 3 annotator pairs × 2 images = 6 matched pairs and says it
+    # counts every pair, so the two cannot read as a contradiction
+    panels = api(box.manager).get(f"/api/projects/{box.pid}/dashboard/kind-panels/").json()
+    histogram = next(p for p in panels["panels"] if p["name"] == "iou_histogram")
+    assert sum(row["matched_pairs"] for row in histogram["rows"]) == 6
+    assert histogram["note"].startswith(
+        "6 matched pairs in all, from every annotator pair however few images"
+    )
