@@ -324,7 +324,8 @@ class Spans:
             "n_annotations": answers.n_answers,
             "n_annotators": n_annotators,
             "krippendorff_alpha": agreement.krippendorff_alpha,
-            "krippendorff_alpha_ci": None,
+            # The shared α is the token α: the same figure, so the same interval.
+            "krippendorff_alpha_ci": alpha_ci[0],
             "fleiss_kappa": agreement.fleiss_kappa,
             "fleiss_kappa_ci": None,
             "mean_pairwise_cohen_kappa": agreement.mean_pairwise_cohen_kappa,

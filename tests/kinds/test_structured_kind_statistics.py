@@ -59,7 +59,9 @@ def test_span_run_hlp_intervals_and_error_analysis():
     for key in ("mean_pairwise_span_f1", "mean_pairwise_partial_span_f1", "token_krippendorff_alpha"):
         low, high = f[f"{key}_ci"]
         assert low <= f[key] <= high, key
-    assert outcome.scalars["krippendorff_alpha_ci"] is None  # the interval is the kind figure's
+    # the shared α is the token α, so its interval is the token α's
+    assert outcome.scalars["krippendorff_alpha_ci"] == f["token_krippendorff_alpha_ci"]
+    assert outcome.scalars["fleiss_kappa_ci"] is None
     for row in outcome.per_label.values():
         assert row["span_f1_ci"][0] <= row["span_f1"] <= row["span_f1_ci"][1]
     # Error analysis: on texts 1 and 2 the pairs score 1, 4/8 and 4/8 → 2/3; HLP there (4 + 1) / 6
