@@ -11,7 +11,7 @@ from core.pages import project_page
 from kinds.registry import ReportFigure, TaskKind, kind_for
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
-from quality.kind_statistics import figure_reading, kind_statistics_context
+from quality.kind_statistics import figure_reading, interval_text, kind_statistics_context
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -172,7 +172,8 @@ def _headline(report: QualityReport, kind: TaskKind) -> list[dict]:
     return [
         *(_kind_headline(kind, kind_figures) if kind_figures else []),
         *_shared_agreement(report, kind.agreement_unit if kind_figures else "items"),
-        *(row for row in hlp_rows if not (kind_figures and row["value"] is None)),
+        # A structured kind's HLP (its F1 HLP, in the shared fields) is in its own HLP section, with what it counts.
+        *(row for row in hlp_rows if not kind_figures),
         *_model_vs_reference(report),
     ]
 
@@ -190,7 +191,9 @@ def _report_context(report: QualityReport, project: Project) -> dict:
             "alpha": _row_ci(row, "krippendorff_alpha"),
             "kappa": _row_ci(row, "fleiss_kappa"),
             "agreement": _row_ci(row, "percent_agreement", True),
-            "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")),
+            "hlp": interval_text(row.get("hlp"), [row.get("hlp_ci_low"), row.get("hlp_ci_high")])
+            if structured
+            else share_text(row.get("hlp"), row.get("hlp_n_items")),
             "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")),
         }
         for value, row in report.per_label.items()
@@ -342,5 +345,10 @@ def quality_panel_context(*, project: Project, user, role: str) -> dict:
             report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high
         )
         context["alpha_reading"] = agreement_band(report.krippendorff_alpha)
-        context["hlp"] = _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
+        measure = kind_for(project).annotator_agreement
+        context["hlp"] = (
+            f"{interval_text(report.hlp, [report.hlp_ci_low, report.hlp_ci_high])} ({measure} vs consensus)"
+            if measure and report.hlp is not None
+            else _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
+        )
     return context

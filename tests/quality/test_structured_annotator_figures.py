@@ -3,6 +3,9 @@ answers through the real worker, equal the API's and hand-computed values, and a
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
 
 from annotation.models import Item, Role
@@ -61,6 +64,33 @@ def test_span_annotators_median_lead_time_and_f1_vs_others(client, api, worker):
     )
     assert [rows[u][3] for u in users] == [_share(v, 2) for v in (0.85, 0.85, 0.7)]
     assert [rows[u][6] for u in users] == ["3.0 s", "2.5 s", "—"]
+
+    # HLP is one value everywhere: the API's shared hlp fields are the kind's F1 HLP vs consensus and gold
+    report = api(reviewer).get(f"/api/projects/{project.pk}/quality/").json()
+    kind_hlp = report["kind_figures"]["hlp_f1"]["consensus"]
+    assert report["hlp"] == kind_hlp["f1"] is not None
+    assert [report["hlp_ci_low"], report["hlp_ci_high"]] == kind_hlp["ci"]
+    gold = report["kind_figures"]["hlp_f1"]["gold"]
+    assert report["hlp_gold"] == (None if gold is None else gold["f1"])
+    shown = f"{kind_hlp['f1']:.2f} ({kind_hlp['ci'][0]:.2f}–{kind_hlp['ci'][1]:.2f})"
+    html = client.get(f"/projects/{project.pk}/quality/").content.decode()
+    assert (
+        re.search(r'data-row="consensus"><th>HLP vs consensus \(F1\)</th><td class="num">([^<]*)<', html)[1]
+        == shown
+    )
+    # the Per label table's HLP column is each label's HLP slice
+    head, rows = _table(html, "per-label", "data-label")
+    column = head.index("HLP vs consensus")
+    for label, row in kind_hlp["per_label"].items():
+        assert report["per_label"][label]["hlp"] == row["f1"]
+        assert rows[label][column] == f"{row['f1']:.2f} ({row['ci'][0]:.2f}–{row['ci'][1]:.2f})"
+    # the project overview shows the same value, named the span F1 HLP
+    overview = client.get(f"/projects/{project.pk}/").content.decode()
+    assert f"HLP <strong>{shown} (span F1 vs consensus)</strong>" in unescape(overview)
+    # the dashboard draws HLP per label rather than saying the run has none
+    dashboard = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
+    assert "no HLP or model figures per label" not in dashboard
+    assert 'id="chart-hlp-label"' in dashboard
 
 
 def test_box_annotators_median_lead_time_and_empty_f1_vs_others_in_words(client, api, worker):
