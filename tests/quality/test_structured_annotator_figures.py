@@ -91,6 +91,9 @@ def test_span_annotators_median_lead_time_and_f1_vs_others(client, api, worker):
     dashboard = client.get(f"/projects/{project.pk}/dashboard/").content.decode()
     assert "no HLP or model figures per label" not in dashboard
     assert 'id="chart-hlp-label"' in dashboard
+    # and no empty "Per guideline version" table: a note points to the HLP slices, which have the version row
+    assert 'id="per-version"' not in html and 'id="per-version-note"' in html
+    assert 'data-slice="version:1"' in html
 
 
 def test_box_annotators_median_lead_time_and_empty_f1_vs_others_in_words(client, api, worker):
