@@ -185,6 +185,9 @@ class ReportFigure:
     reading: str = ""
     #: a count, shown whole; otherwise a figure in [0, 1] shown with three decimals
     count: bool = False
+    #: the reading when the figure is missing (or a count is 0), so an empty figure says why rather than
+    #: "over the 0 …"; the figure's ``reading`` when empty
+    empty_reading: str = ""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,15 @@ class _Blank(dict):
         return "?"
 
 
+def figure_reading(figure, figures: dict) -> str:
+    """What a kind's figure counts; its ``empty_reading`` (why it is empty) when the figure is missing or a
+    count is 0."""
+    value = figures.get(figure.key)
+    empty = value is None or (figure.count and value == 0)
+    text = figure.empty_reading if empty and figure.empty_reading else figure.reading
+    return text.format_map(_Blank(figures))
+
+
 def interval_text(value, interval) -> str:
     """ "0.82 (0.79–0.85)"; the bare figure without an interval, "—" without a figure."""
     if value is None:
@@ -71,13 +80,14 @@ def kind_statistics_context(
         if base is None or base not in figures:
             continue
         figure = names.get(base)
-        reading = figure.reading.format_map(_Blank(figures)) if figure else EXTRA_READINGS.get(base, "")
+        reading = figure_reading(figure, figures) if figure else EXTRA_READINGS.get(base, "")
+        resampled = "" if figures.get(base) is None else f"; 95% interval from {n_boot} item resamples"
         intervals.append(
             {
                 "key": base,
                 "name": figure.name if figure else EXTRA_NAMES.get(base, base.replace("_", " ")),
                 "text": interval_text(figures.get(base), interval),
-                "reading": f"{reading}; 95% interval from {n_boot} item resamples".lstrip("; "),
+                "reading": f"{reading}{resampled}".lstrip("; "),
             }
         )
     if "box_krippendorff_alpha" in figures:
@@ -87,7 +97,8 @@ def kind_statistics_context(
                 "name": "Krippendorff's α (1 − IoU)",
                 "text": interval_text(figures.get("box_krippendorff_alpha"), None),
                 "reading": f"on {figures.get('box_alpha_n_units') or 0:,} matched box clusters of items with two or "
-                f"more answers ({figures.get('box_alpha_n_values') or 0:,} values); a missing box is at distance 1",
+                f"more answers ({figures.get('box_alpha_n_values') or 0:,} values); a missing box is at distance 1; "
+                "no interval: this α is computed once, not on the item resamples",
             }
         )
     consensus, gold = hlp.get("consensus") or {}, hlp.get("gold")

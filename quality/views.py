@@ -12,7 +12,7 @@ from core.pages import project_page
 from kinds.registry import ReportFigure, TaskKind, kind_for
 from quality import selectors, services
 from quality.dashboard.figures import MIN_N_FOR_SHARE, share_text
-from quality.kind_statistics import kind_statistics_context
+from quality.kind_statistics import figure_reading, interval_text, kind_statistics_context
 from quality.models import QualityReport
 from quality.review import selectors as review_selectors
 from quality.services.explain import agreement_band, fmt, pct
@@ -38,6 +38,15 @@ def _row_ci(row: dict, key: str, as_percent: bool = False) -> str:
 def _with_n(share, n) -> str:
     """An annotator's agreement with the judgements it counts: "100.0% · n = 2" (n unknown on older reports)."""
     return pct(share) if n is None else f"{pct(share)} · n = {n:,}"
+
+
+def _others_text(a, structured: bool, kind_figures: dict) -> str:
+    """An annotator's agreement with the others; for a span or box project without a kept pair, why it is
+    empty (pair figures need ``cohen_min_overlap`` shared items)."""
+    if structured and a.agreement_with_others is None:
+        minimum = kind_figures.get("cohen_min_overlap") or 5
+        return f"— (shares {minimum} items with no other annotator yet)"
+    return _with_n(a.agreement_with_others, a.n_agreement_with_others)
 
 
 def _items(n) -> str:
@@ -75,11 +84,6 @@ def _figure_text(figure: ReportFigure, value) -> str:
     return f"{int(value):,}" if figure.count else fmt(value, 3)
 
 
-class _Blank(dict):
-    def __missing__(self, key):
-        return "?"
-
-
 def _kind_headline(kind: TaskKind, figures: dict) -> list[dict]:
     """The kind's own headline rows, named for what they count."""
     return [
@@ -87,7 +91,7 @@ def _kind_headline(kind: TaskKind, figures: dict) -> list[dict]:
             "name": figure.name,
             "key": figure.key,
             "text": _figure_text(figure, figures.get(figure.key)),
-            "reading": figure.reading.format_map(_Blank(figures)),
+            "reading": figure_reading(figure, figures),
         }
         for figure in kind.report_figures
         if figure.key in figures
@@ -169,7 +173,8 @@ def _headline(report: QualityReport, kind: TaskKind) -> list[dict]:
     return [
         *(_kind_headline(kind, kind_figures) if kind_figures else []),
         *_shared_agreement(report, kind.agreement_unit if kind_figures else "items"),
-        *(row for row in hlp_rows if not (kind_figures and row["value"] is None)),
+        # A structured kind's HLP (its F1 HLP, in the shared fields) is in its own HLP section, with what it counts.
+        *(row for row in hlp_rows if not kind_figures),
         *_model_vs_reference(report),
     ]
 
@@ -187,7 +192,9 @@ def _report_context(report: QualityReport, project: Project) -> dict:
             "alpha": _row_ci(row, "krippendorff_alpha"),
             "kappa": _row_ci(row, "fleiss_kappa"),
             "agreement": _row_ci(row, "percent_agreement", True),
-            "hlp": share_text(row.get("hlp"), row.get("hlp_n_items")),
+            "hlp": interval_text(row.get("hlp"), [row.get("hlp_ci_low"), row.get("hlp_ci_high")])
+            if structured
+            else share_text(row.get("hlp"), row.get("hlp_n_items")),
             "model": share_text(row.get("model_accuracy"), row.get("model_accuracy_n_items")),
         }
         for value, row in report.per_label.items()
@@ -230,7 +237,7 @@ def _report_context(report: QualityReport, project: Project) -> dict:
             "username": a.user.username,
             "n": a.n_annotations,
             "consensus": _with_n(a.agreement_with_consensus, a.n_agreement_with_consensus),
-            "others": _with_n(a.agreement_with_others, a.n_agreement_with_others),
+            "others": _others_text(a, structured, report.kind_figures or {}),
             "kappa": fmt(a.kappa_vs_others),
             "gold": f"{pct(a.gold_accuracy)} (n={a.n_gold})" if a.n_gold else "—",
             "score": fmt(a.quality_score),
@@ -360,5 +367,10 @@ def quality_panel_context(*, project: Project, user, role: str) -> dict:
             report.krippendorff_alpha, report.krippendorff_alpha_ci_low, report.krippendorff_alpha_ci_high
         )
         context["alpha_reading"] = agreement_band(report.krippendorff_alpha)
-        context["hlp"] = _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
+        measure = kind_for(project).annotator_agreement
+        context["hlp"] = (
+            f"{interval_text(report.hlp, [report.hlp_ci_low, report.hlp_ci_high])} ({measure} vs consensus)"
+            if measure and report.hlp is not None
+            else _with_ci(report.hlp, report.hlp_ci_low, report.hlp_ci_high, True)
+        )
     return context

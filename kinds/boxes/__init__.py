@@ -4,6 +4,9 @@ from django.db import models
 
 from kinds.registry import ExportFormat, ReportFigure, TaskKind
 
+#: Why the pair figures are empty: a pair counts only on images both annotators boxed.
+NO_PAIR_YET = "no annotator pair shares {cohen_min_overlap} images yet (the minimum for pair figures)"
+
 
 class TaskType(models.TextChoices):
     """The boxes kind's task type, as ``Project.task_type`` stores it."""
@@ -46,9 +49,21 @@ KIND: TaskKind = TaskKind(
             "Mean pairwise box F1 (IoU ≥ 0.5)",
             "boxes match one-to-one at IoU ≥ 0.5 with the same label; annotator pairs sharing ≥ "
             "{cohen_min_overlap} images",
+            empty_reading=NO_PAIR_YET,
         ),
-        ReportFigure("mean_matched_iou", "Mean matched IoU", "over the {n_matched_boxes} matched box pairs"),
-        ReportFigure("n_box_pairs", "Annotator pairs", "pairs the box F1 averages over", count=True),
+        ReportFigure(
+            "mean_matched_iou",
+            "Mean matched IoU",
+            "over the {n_matched_boxes} matched box pairs",
+            empty_reading=NO_PAIR_YET,
+        ),
+        ReportFigure(
+            "n_box_pairs",
+            "Annotator pairs",
+            "pairs the box F1 averages over",
+            count=True,
+            empty_reading=NO_PAIR_YET,
+        ),
         ReportFigure("n_boxes", "Boxes drawn", count=True),
         ReportFigure("n_consensus_boxes", "Consensus boxes", count=True),
     ),

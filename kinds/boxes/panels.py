@@ -172,5 +172,7 @@ def _iou_histogram(ious: np.ndarray) -> KindPanel:
                 "at IoU ≥ 0.5 by maximum total IoU; every annotator pair, computed now from the live answers",
             ),
         ),
-        note=f"{int(np.asarray(ious).size):,} matched pairs in all. Bins include their lower edge.",
+        note=f"{int(np.asarray(ious).size):,} matched pairs in all, from every annotator pair however few images "
+        "they share (the quality run's mean matched IoU counts only pairs sharing its minimum of images). Bins "
+        "include their lower edge.",
     )

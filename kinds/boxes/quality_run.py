@@ -152,7 +152,7 @@ def _item_consensus(run: BoxRun, label_values: list[str], n_items: int) -> list[
     return out
 
 
-def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
+def _annotator_rows(loaded: LoadedBoxes, run: BoxRun, lead: np.ndarray | None = None) -> list[dict]:
     table, agreement = loaded.table, run.agreement
     pairs = agreement.pairs
     counts = pairs.n_shared >= agreement.min_overlap
@@ -198,7 +198,9 @@ def _annotator_rows(loaded: LoadedBoxes, run: BoxRun) -> list[dict]:
                     "gold_accuracy": None if gold is None else gold.f1[a],
                     "n_gold": int(gold_items[a]),
                     "quality_score": run.consensus.weights[a],
-                    "median_lead_time_s": None,
+                    "median_lead_time_s": None
+                    if lead is None or not np.isfinite(lead[a])
+                    else float(lead[a]),
                     "confusion": [],
                     "kind_figures": figures,
                 }
@@ -227,7 +229,7 @@ def _agreement_sentence(run: BoxRun, n_annotations: int, n_items: int) -> str:
     )
 
 
-def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
+def box_outcome(loaded: LoadedBoxes, run: BoxRun, lead: np.ndarray | None = None) -> StructuredRun:
     """The run's ``StructuredRun`` from its figures."""
     table = loaded.table
     agreement = run.agreement
@@ -303,7 +305,7 @@ def box_outcome(loaded: LoadedBoxes, run: BoxRun) -> StructuredRun:
         kind_figures=figures,
         per_label=per_label,
         pairwise=pairwise,
-        annotators=_annotator_rows(loaded, run),
+        annotators=_annotator_rows(loaded, run, lead),
         items=items,
         consensus_params={
             "method": METHOD,
@@ -466,7 +468,7 @@ class Boxes:
             route_profile_flags=route_profile_flags,
         )
         progress(0.8, "consensus boxes and annotators")
-        return box_outcome(loaded, run)
+        return box_outcome(loaded, run, answers.median_lead_time_s())
 
 
 BOXES = Boxes()

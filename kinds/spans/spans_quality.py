@@ -248,6 +248,14 @@ class Spans:
         vs_consensus = reference_scores(table, reference=consensus.spans(), has_reference=consensus.annotated)
         vs_gold = reference_scores(table, reference=gold, has_reference=has_gold)
         n_answers = np.bincount(table.annotator, minlength=n_annotators)
+        lead = answers.median_lead_time_s()
+        # vs others: the mean of the annotator's exact-span F1s with each partner of a kept pair (the pairs the
+        # report's mean pairwise span F1 averages).
+        pair_f1 = pairs.f1()
+        kept = pairs.kept & np.isfinite(pair_f1)
+        sides = np.r_[pairs.annotator_a[kept], pairs.annotator_b[kept]]
+        n_others = np.bincount(sides, minlength=n_annotators)
+        sum_others = np.bincount(sides, weights=np.r_[pair_f1[kept], pair_f1[kept]], minlength=n_annotators)
         annotators = []
         precision, recall, f1 = vs_consensus.precision(), vs_consensus.recall(), vs_consensus.f1()
         gold_p, gold_r, gold_f1 = vs_gold.precision(), vs_gold.recall(), vs_gold.f1()
@@ -257,14 +265,14 @@ class Spans:
                     "user_id": user_id,
                     "n_annotations": int(n_answers[a]),
                     "agreement_with_consensus": f1[a],
-                    "agreement_with_others": None,
+                    "agreement_with_others": sum_others[a] / n_others[a] if n_others[a] else None,
                     "n_agreement_with_consensus": int(vs_consensus.n_docs[a]),
-                    "n_agreement_with_others": None,
+                    "n_agreement_with_others": int(n_others[a]),
                     "kappa_vs_others": None,
                     "gold_accuracy": gold_f1[a] if vs_gold.n_docs[a] else None,
                     "n_gold": int(vs_gold.n_docs[a]),
                     "quality_score": consensus.annotator_quality[a],
-                    "median_lead_time_s": None,
+                    "median_lead_time_s": lead[a] if np.isfinite(lead[a]) else None,
                     "confusion": [],
                     "kind_figures": {
                         "span_precision": precision[a],
@@ -316,7 +324,8 @@ class Spans:
             "n_annotations": answers.n_answers,
             "n_annotators": n_annotators,
             "krippendorff_alpha": agreement.krippendorff_alpha,
-            "krippendorff_alpha_ci": None,
+            # The shared α is the token α: the same figure, so the same interval.
+            "krippendorff_alpha_ci": alpha_ci[0],
             "fleiss_kappa": agreement.fleiss_kappa,
             "fleiss_kappa_ci": None,
             "mean_pairwise_cohen_kappa": agreement.mean_pairwise_cohen_kappa,

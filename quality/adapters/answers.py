@@ -6,6 +6,7 @@ Two streamed queries (items, annotations) whatever the project size.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -93,12 +94,31 @@ class ProjectAnswers:
     task_type: str
     item_tags: dict[str, np.ndarray] = field(default_factory=dict)
     answer_version: np.ndarray | None = None
+    #: each answer's lead time in seconds (nan unknown), as the class run reads ``lead_time_ms``
+    answer_lead_time: np.ndarray | None = None
     #: the project read from; None for answers built in memory (a kind's run then reads nothing else stored)
     project_id: int | None = None
 
     @property
     def n_answers(self) -> int:
         return int(self.answer_item.size)
+
+    def median_lead_time_s(self) -> np.ndarray:
+        """Each annotator's median lead time in seconds over the answers whose time is known (nan: none), the
+        figure the class run stores as ``median_lead_time_s``."""
+        n = int(self.user_ids.size)
+        out = np.full(n, np.nan)
+        if self.answer_lead_time is None or self.answer_lead_time.size != self.answer_user.size:
+            return out
+        known = np.isfinite(self.answer_lead_time)
+        users, times = self.answer_user[known], self.answer_lead_time[known]
+        order = np.lexsort((times, users))
+        users, times = users[order], times[order]
+        bounds = np.searchsorted(users, np.arange(n + 1))
+        for a in range(n):
+            if bounds[a + 1] > bounds[a]:
+                out[a] = float(np.median(times[bounds[a] : bounds[a + 1]]))
+        return out
 
 
 def project_answers_load(*, project: Project, parts: AnswerParts | None = None) -> ProjectAnswers:
@@ -135,7 +155,9 @@ def project_answers_load(*, project: Project, parts: AnswerParts | None = None) 
         Annotation.objects.filter(project=project, is_live=True)
         .exclude(item__status=ItemStatus.DISCARDED)
         .order_by("item_id", "annotator_id")
-        .values_list("item_id", "annotator_id", "labels", "unsure", "unusable", "guideline_version")
+        .values_list(
+            "item_id", "annotator_id", "labels", "unsure", "unusable", "guideline_version", "lead_time_ms"
+        )
         .iterator(chunk_size=CHUNK)
     )
     n = len(ids)
@@ -149,7 +171,8 @@ def project_answers_load(*, project: Project, parts: AnswerParts | None = None) 
     )
     answer_value: list = []
     answer_version = array("q")
-    for item_id, user_id, labels, unsure, unusable, version in rows:
+    answer_lead = array("d")
+    for item_id, user_id, labels, unsure, unusable, version, lead_ms in rows:
         # An annotation on an item that appeared after the item query is left out.
         at = position.get(item_id)
         if at is None:
@@ -165,6 +188,7 @@ def project_answers_load(*, project: Project, parts: AnswerParts | None = None) 
         else:
             answer_value.append(labels if isinstance(labels, list) else [])
         answer_version.append(version or 0)
+        answer_lead.append(math.nan if lead_ms is None else lead_ms / 1000.0)
     user_ids, answer_user_index = np.unique(np.array(answer_user, dtype=np.int64), return_inverse=True)
     return ProjectAnswers(
         item_ids=item_ids,
@@ -183,5 +207,6 @@ def project_answers_load(*, project: Project, parts: AnswerParts | None = None) 
         task_type=project.task_type,
         item_tags={tag: np.asarray(members, dtype=np.int64) for tag, members in sorted(tags.items())},
         answer_version=np.array(answer_version, dtype=np.int64),
+        answer_lead_time=np.array(answer_lead, dtype=np.float64),
         project_id=project.pk,
     )

@@ -264,6 +264,22 @@ def run_quality(
     )
 
 
+def _shared_hlp(hlp: dict, scalars: dict, per_label: dict) -> None:
+    """Serve the kind's F1 HLP through the shared ``hlp``/``hlp_gold`` fields and the per-label ``hlp`` the
+    overview, the dashboard and the quality page's tables read: a one-class answer's F1 is its accuracy, so the
+    figures mean the same as the class HLP, and one value is shown everywhere."""
+    consensus, gold = hlp.get("consensus") or {}, hlp.get("gold") or {}
+    for name, source in (("hlp", consensus), ("hlp_gold", gold)):
+        scalars[name] = source.get("f1")
+        scalars[f"{name}_ci"] = source.get("ci") if source.get("f1") is not None else None
+    for label, row in per_label.items():
+        slice_ = (consensus.get("per_label") or {}).get(label)
+        if slice_ is not None:
+            # ``hlp_ci_low``/``_high``, not ``hlp_ci``: a ``*_ci`` key is one of the kind's own interval figures.
+            row["hlp"], row["hlp_n_items"] = slice_["f1"], slice_["n_items"]
+            row["hlp_ci_low"], row["hlp_ci_high"] = slice_["ci"]
+
+
 def run_structured_quality(
     *,
     answers,
@@ -299,6 +315,8 @@ def run_structured_quality(
             hlp["model_version"] = model.get("model_version")
             hlp["model_against"] = model.get("against")
         hlp["model_note"] = None
+    if isinstance(hlp, dict):
+        _shared_hlp(hlp, result.scalars, result.per_label)
     return RunOutcome(
         method=result.method,
         method_note=result.method_note,

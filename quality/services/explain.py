@@ -93,7 +93,7 @@ def explanations_for(
             f"{pct(scalars.get('percent_agreement'))} of pairs.",
         ]
     )
-    if scalars.get("hlp") is not None:
+    if scalars.get("hlp") is not None and not kind_figures:
         rated = [
             (row["hlp"], value)
             for value, row in per_label.items()
@@ -116,6 +116,12 @@ def explanations_for(
         lines.append(sentence)
     elif hlp_absent_note:
         lines.append(hlp_absent_note)
+    if kind_figures and scalars.get("hlp") is not None:
+        # The shared hlp of a span or box run is the kind's F1 HLP (``kind_figures.hlp_f1``), named as such.
+        lines.append(
+            f"HLP (mean F1 of each answer against the other annotators' consensus) is {fmt(scalars['hlp'])}"
+            f"{fmt_ci(scalars.get('hlp_ci'))}."
+        )
     # The model's figures come from ``accuracy_rows``, which name the model; HLP's own summary does not.
     lines.extend(line for line in hlp_lines if line.startswith("HLP vs gold"))
     lowest = sorted(

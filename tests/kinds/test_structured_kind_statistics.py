@@ -59,7 +59,9 @@ def test_span_run_hlp_intervals_and_error_analysis():
     for key in ("mean_pairwise_span_f1", "mean_pairwise_partial_span_f1", "token_krippendorff_alpha"):
         low, high = f[f"{key}_ci"]
         assert low <= f[key] <= high, key
-    assert outcome.scalars["krippendorff_alpha_ci"] is None  # the interval is the kind figure's
+    # the shared α is the token α, so its interval is the token α's
+    assert outcome.scalars["krippendorff_alpha_ci"] == f["token_krippendorff_alpha_ci"]
+    assert outcome.scalars["fleiss_kappa_ci"] is None
     for row in outcome.per_label.values():
         assert row["span_f1_ci"][0] <= row["span_f1"] <= row["span_f1_ci"][1]
     # Error analysis: on texts 1 and 2 the pairs score 1, 4/8 and 4/8 → 2/3; HLP there (4 + 1) / 6
@@ -141,9 +143,14 @@ def test_box_run_hlp_alpha_and_error_analysis_by_hand():
     )
     outcome = _run(answers, BOXES)
     f = outcome.kind_figures
-    # The class-agreement fields the run stores are all there, empty: boxes compute none of them
+    # The class-agreement fields the run stores are all there, empty: boxes compute none of them; the shared
+    # HLP fields carry the kind's F1 HLP
     for name in CLASS_AGREEMENT_FIGURES:
+        if name in ("hlp", "hlp_gold"):
+            continue
         assert outcome.scalars[name] is None and outcome.scalars[f"{name}_ci"] is None
+    assert outcome.scalars["hlp"] == f["hlp_f1"]["consensus"]["f1"] == pytest.approx(1 / 3)
+    assert outcome.scalars["hlp_ci"] == f["hlp_f1"]["consensus"]["ci"]
     # Then HLP: on image 0 A scores 2·1/(1 + 2) and B 2·1/(2 + 1); on image 1 both score 0 → (4/3) / 4
     assert f["hlp_f1"]["consensus"]["f1"] == pytest.approx(1 / 3)
     assert f["hlp_f1"]["consensus"]["per_label"]["cat"]["f1"] == pytest.approx(0.5)  # 1, 1, 0, 0

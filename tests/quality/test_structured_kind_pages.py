@@ -254,7 +254,12 @@ def test_span_quality_page_shows_span_figures_equal_to_the_api_and_alpha_on_toke
     assert headline["n_tokens"][1] == str(report["n_tokens"])
     # and α and κ are said to be on tokens, with the API's values
     assert headline["alpha"][0] == "Krippendorff's α (on tokens)"
-    assert headline["alpha"][1] == f"{report['token_krippendorff_alpha']:.3f}"
+    # with the token α's interval, which the API's shared α interval fields now carry too
+    low, high = report["token_krippendorff_alpha_ci"]
+    assert (report["krippendorff_alpha_ci_low"], report["krippendorff_alpha_ci_high"]) == (low, high)
+    assert headline["alpha"][1] == f"{report['token_krippendorff_alpha']:.3f} [{low:.3f}, {high:.3f}]"
+    # and the token κ and percent agreement, which have no interval, leave theirs null
+    assert report["fleiss_kappa_ci_low"] is None and report["percent_agreement_ci_low"] is None
     assert headline["fleiss"][0] == "Fleiss' κ (on tokens)"
     assert headline["fleiss"][1] == f"{report['token_fleiss_kappa']:.3f}"
     assert headline["cohen"][1] == f"{report['token_mean_pairwise_cohen_kappa']:.3f}"
