@@ -67,7 +67,7 @@ def answer_compact(value: object, order: str = "") -> str:
     parts as :func:`answer_words` says them, class names joined by commas."""
     if isinstance(value, list) and value and all(isinstance(part, dict) for part in value):
         return "; ".join(
-            f"{part.get('label', '?')} {_number(part['start'])}–{_number(part['end'])}"
+            f"{part.get('label', '?')} {_number('start', part['start'])}–{_number('end', part['end'])}"
             if "start" in part and "end" in part
             else str(answer_words([part], order))
             for part in value
