@@ -18,7 +18,8 @@ from core.errors import NotFound
 
 class InviteCreateInputSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, default=Role.ANNOTATOR)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # no default: the schema would declare "" as an e-mail; left out means an invite by link
+    email = serializers.EmailField(required=False, allow_blank=True)
 
 
 class InviteOutputSerializer(serializers.ModelSerializer):
@@ -96,7 +97,7 @@ class InviteListCreateApi(ProjectScopedApi):
             project=project,
             actor=request.user,
             role=data.validated_data["role"],
-            email=data.validated_data["email"],
+            email=data.validated_data.get("email", ""),
             accept_url_for=lambda t: invite_url(request, t),
         )
         body = {**InviteOutputSerializer(invite).data, "url": invite_url(request, token)}

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction
+from activelearning.models import FeatureCache, FeatureSpace, ModelVersion, Prediction, TokenPrediction
 
 
 @admin.register(ModelVersion)
@@ -45,6 +45,22 @@ class FeatureCacheAdmin(admin.ModelAdmin):
     show_full_result_count = (
         False  # one row per item and extractor: counting a large table on every page is slow
     )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TokenPrediction)
+class TokenPredictionAdmin(admin.ModelAdmin):
+    """View-only: written by the token model's training job; the probability bytes are not shown."""
+
+    list_display = ("item", "is_out_of_sample", "is_issue", "label_quality", "score", "updated_at")
+    list_filter = ("is_out_of_sample", "is_issue")
+    raw_id_fields = ("project", "item", "job")
+    exclude = ("probs",)
 
     def has_add_permission(self, request) -> bool:
         return False

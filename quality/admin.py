@@ -10,6 +10,7 @@ from quality.models import (
     ProjectStatusSnapshot,
     QualityReport,
     ReviewDecision,
+    SavedItemFilter,
 )
 
 
@@ -69,3 +70,9 @@ class ProjectStatusSnapshotAdmin(admin.ModelAdmin):
     list_display = ("id", "project", "day", "status", "count", "taken_at")
     list_filter = ("status",)
     raw_id_fields = ("project",)
+
+
+@admin.register(SavedItemFilter)
+class SavedItemFilterAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "name", "query", "created_by", "created_at")
+    raw_id_fields = ("project", "created_by")
