@@ -108,7 +108,9 @@ def test_wrong_consensus_labels_are_flagged_as_cleanlab_flags_them(fitted):
     # When the wrapper checks them
     issues = token_label_issues(labels=labels, pred_probs=probs)
     # Then the documents it flags, and their tokens, are exactly those of cleanlab's own function
-    direct = find_label_issues([lab.tolist() for lab in labels], [p.astype(np.float64) for p in probs])
+    direct = find_label_issues(
+        [lab.tolist() for lab in labels], [p.astype(np.float64) for p in probs], n_jobs=1
+    )
     assert set(np.flatnonzero(issues.is_issue).tolist()) == {d for d, _ in direct}
     assert {(d, t) for d, flagged in enumerate(issues.flagged) for t in flagged} == set(direct)
     # and every deliberately wrong document is among them, on the relabelled city
