@@ -52,7 +52,12 @@ class QualityRunCreateApi(ProjectScopedApi):
 
 
 # A metrics row: figures (null when undefined) and their 95 % intervals as [low, high].
-_KIND_FIGURE = {"oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}, {"type": "array"}]}
+# An array names its items: a client generator cannot build an array type without them. Kind figures hold
+# intervals ([low, high]), rows (objects) and names.
+_KIND_ITEM = {"oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}]}
+_KIND_FIGURE = {
+    "oneOf": [NULLABLE_NUMBER, {"type": "string"}, {"type": "object"}, {"type": "array", "items": _KIND_ITEM}]
+}
 
 
 def _with_kind_figures(data: dict) -> dict:
